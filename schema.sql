@@ -1,0 +1,73 @@
+-- translog database schema, version 1 (stored in PRAGMA user_version).
+--
+-- Instants are stored as two integers, seconds since the Unix epoch and the
+-- nanoseconds within that second, because nanoseconds alone in a 64-bit
+-- integer end in the year 2262 and Worker timestamps may reach 9999.
+
+CREATE TABLE entries (
+    id               INTEGER PRIMARY KEY,
+    transaction_id   TEXT    NOT NULL,
+    timestamp_s      INTEGER NOT NULL,
+    timestamp_nanos  INTEGER NOT NULL CHECK (timestamp_nanos BETWEEN 0 AND 999999999),
+    timestamp_sent   TEXT    NOT NULL,
+    stage            TEXT    NOT NULL CHECK (stage IN ('WORKER_INIT', 'WORKER_DECOMPRESS',
+                                   'WORKER_DEENCRYPT', 'WORKER_LOAD', 'WORKER_END')),
+    status           TEXT    NOT NULL CHECK (status IN ('SUCCESS', 'WARNING', 'FAIL', 'FATAL')),
+    message          TEXT,
+    received_at_ns   INTEGER NOT NULL,
+    reported_by      TEXT    NOT NULL
+);
+
+-- The uniqueness rule of the write API: one row per transaction, instant,
+-- stage and status. Inserts rely on this index, never on a prior read.
+CREATE UNIQUE INDEX entries_key
+    ON entries (transaction_id, timestamp_s, timestamp_nanos, stage, status);
+
+-- One row per transaction, kept up to date in the same database transaction
+-- as its entries, so that listing and filtering by outcome never scan entries.
+CREATE TABLE transactions (
+    transaction_id         TEXT    PRIMARY KEY,
+    first_timestamp_s      INTEGER NOT NULL,
+    first_timestamp_nanos  INTEGER NOT NULL,
+    last_timestamp_s       INTEGER NOT NULL,
+    last_timestamp_nanos   INTEGER NOT NULL,
+    last_stage             TEXT    NOT NULL,
+    last_status            TEXT    NOT NULL,
+    last_message           TEXT,
+    entry_count            INTEGER NOT NULL,
+    last_received_at_ns    INTEGER NOT NULL,
+    has_fatal              INTEGER NOT NULL,
+    has_end                INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE INDEX transactions_by_activity
+    ON transactions (last_received_at_ns DESC, transaction_id DESC);
+
+CREATE TABLE users (
+    id             INTEGER PRIMARY KEY,
+    name           TEXT    NOT NULL UNIQUE,
+    password_hash  TEXT    NOT NULL,
+    role           TEXT    NOT NULL CHECK (role IN ('worker', 'reader', 'admin')),
+    timezone       TEXT,
+    enabled        INTEGER NOT NULL DEFAULT 1,
+    created_at_ns  INTEGER NOT NULL
+);
+
+-- A counter that every change to a user bumps, in the same database
+-- transaction, whichever process makes it. The server drops its cache of
+-- verified credentials when the counter moves.
+CREATE TABLE credentials_generation (
+    only_row    INTEGER PRIMARY KEY CHECK (only_row = 1),
+    generation  INTEGER NOT NULL
+);
+INSERT INTO credentials_generation (only_row, generation) VALUES (1, 0);
+
+CREATE TRIGGER users_inserted AFTER INSERT ON users BEGIN
+    UPDATE credentials_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER users_updated AFTER UPDATE ON users BEGIN
+    UPDATE credentials_generation SET generation = generation + 1;
+END;
+CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN
+    UPDATE credentials_generation SET generation = generation + 1;
+END;

@@ -1,0 +1,134 @@
+//! Parsing of the `Authorization: Basic` header (RFC 7617) with UTF-8
+//! credentials. The password is everything after the first colon.
+
+use base64::Engine as _;
+
+use super::password::Password;
+
+/// A user name and password from a request.
+pub struct Credentials {
+    pub user: String,
+    pub password: Password,
+}
+
+/// Why an `Authorization` header was not usable. All of these are a `401`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BasicError {
+    Missing,
+    NotBasic,
+    BadBase64,
+    NotUtf8,
+    NoColon,
+}
+
+impl BasicError {
+    /// A short reason for the server log; never includes the credentials.
+    pub fn reason(self) -> &'static str {
+        match self {
+            BasicError::Missing => "no credentials",
+            BasicError::NotBasic => "authorization scheme is not Basic",
+            BasicError::BadBase64 => "credentials are not valid base64",
+            BasicError::NotUtf8 => "credentials are not UTF-8",
+            BasicError::NoColon => "credentials have no colon between user and password",
+        }
+    }
+}
+
+/// Parses the value of an `Authorization` header, if there is one.
+///
+/// # Errors
+///
+/// Returns why the header is missing or malformed.
+pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
+    let header = header.ok_or(BasicError::Missing)?;
+    let header = std::str::from_utf8(header).map_err(|_| BasicError::NotBasic)?;
+    let (scheme, token) = header.trim().split_once(' ').ok_or(BasicError::NotBasic)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(BasicError::NotBasic);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(token.trim())
+        .map_err(|_| BasicError::BadBase64)?;
+    let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
+    let (user, password) = decoded.split_once(':').ok_or(BasicError::NoColon)?;
+    Ok(Credentials {
+        user: user.to_string(),
+        password: Password::new(password.to_string()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(user_password: &[u8]) -> Vec<u8> {
+        let token = base64::engine::general_purpose::STANDARD.encode(user_password);
+        format!("Basic {token}").into_bytes()
+    }
+
+    #[test]
+    fn user_and_password_split_at_first_colon() {
+        let credentials = parse(Some(&header(b"worker:pa:ss"))).expect("valid header");
+        assert_eq!(credentials.user, "worker");
+        assert_eq!(credentials.password.expose(), "pa:ss");
+    }
+
+    #[test]
+    fn scheme_is_case_insensitive() {
+        let token = base64::engine::general_purpose::STANDARD.encode(b"a:b");
+        assert!(parse(Some(format!("bAsIc {token}").as_bytes())).is_ok());
+    }
+
+    #[test]
+    fn empty_password_is_parsed() {
+        let credentials = parse(Some(&header(b"a:"))).expect("valid header");
+        assert_eq!(credentials.password.expose(), "");
+    }
+
+    #[test]
+    fn utf8_password_is_parsed() {
+        let credentials = parse(Some(&header("a:p\u{e4}ss".as_bytes()))).expect("valid header");
+        assert_eq!(credentials.password.expose(), "p\u{e4}ss");
+    }
+
+    #[test]
+    fn missing_header_is_missing() {
+        assert_eq!(parse(None).err(), Some(BasicError::Missing));
+    }
+
+    #[test]
+    fn bearer_scheme_is_not_basic() {
+        assert_eq!(parse(Some(b"Bearer abc")).err(), Some(BasicError::NotBasic));
+    }
+
+    #[test]
+    fn scheme_without_token_is_not_basic() {
+        assert_eq!(parse(Some(b"Basic")).err(), Some(BasicError::NotBasic));
+    }
+
+    #[test]
+    fn bad_base64_is_rejected() {
+        assert_eq!(parse(Some(b"Basic !!!")).err(), Some(BasicError::BadBase64));
+    }
+
+    #[test]
+    fn latin1_credentials_are_rejected() {
+        assert_eq!(
+            parse(Some(&header(b"a:p\xe4ss"))).err(),
+            Some(BasicError::NotUtf8)
+        );
+    }
+
+    #[test]
+    fn missing_colon_is_rejected() {
+        assert_eq!(
+            parse(Some(&header(b"worker"))).err(),
+            Some(BasicError::NoColon)
+        );
+    }
+
+    #[test]
+    fn non_ascii_header_is_not_basic() {
+        assert_eq!(parse(Some(b"Basic \xff")).err(), Some(BasicError::NotBasic));
+    }
+}

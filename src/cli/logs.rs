@@ -1,0 +1,232 @@
+//! `translog log show|list`, `translog backup` and `translog prune`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use clap::Subcommand;
+
+use super::{open_database, parse_duration, parse_zone};
+use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
+use crate::storage::now_ns;
+use crate::validate::timestamp::parse_timestamp;
+
+#[derive(Subcommand)]
+pub enum LogCommand {
+    /// Show the log of one transaction.
+    Show {
+        transaction_id: String,
+        /// Print JSON, as GET /worker/log/{id} returns it.
+        #[arg(long)]
+        json: bool,
+        /// The stall period, as for `serve`.
+        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        stall_after: Duration,
+    },
+    /// List transactions, most recently active first.
+    List {
+        /// Print JSON, as GET /worker/log returns it.
+        #[arg(long)]
+        json: bool,
+        /// How many transactions to show (1 to 1000).
+        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        limit: u16,
+        /// Only this outcome: fatal, succeeded, stalled or running.
+        #[arg(long, value_parser = parse_outcome)]
+        outcome: Option<Outcome>,
+        /// Only transactions whose last entry's timestamp is at or after this.
+        #[arg(long)]
+        since: Option<String>,
+        /// Only transactions whose last entry's timestamp is at or before this.
+        #[arg(long)]
+        until: Option<String>,
+        /// The next_cursor of a previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+        /// Time zone for --since and --until without an offset.
+        #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+        timezone: Tz,
+        /// The stall period, as for `serve`.
+        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        stall_after: Duration,
+    },
+}
+
+fn parse_outcome(text: &str) -> Result<Outcome, String> {
+    Outcome::parse(text).ok_or_else(|| {
+        format!("invalid outcome {text:?}; use fatal, succeeded, stalled or running")
+    })
+}
+
+pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
+    let connection = open_database(db)?;
+    match command {
+        LogCommand::Show {
+            transaction_id,
+            json,
+            stall_after,
+        } => {
+            let log = logs::transaction_log(&connection, &transaction_id, now_ns(), stall_after)
+                .map_err(|error| error.to_string())?
+                .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&log).map_err(|error| error.to_string())?
+                );
+                return Ok(());
+            }
+            println!(
+                "transaction {}: {}",
+                log.transaction_id,
+                log.outcome.as_str()
+            );
+            let rows: Vec<[String; 6]> = log
+                .entries
+                .into_iter()
+                .map(|entry| {
+                    [
+                        entry.timestamp,
+                        entry.stage,
+                        entry.status,
+                        entry.reported_by,
+                        entry.received_at,
+                        printable(entry.message.as_deref().unwrap_or("-")),
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "TIMESTAMP",
+                    "STAGE",
+                    "STATUS",
+                    "REPORTED BY",
+                    "RECEIVED AT",
+                    "MESSAGE",
+                ],
+                &rows,
+            );
+        }
+        LogCommand::List {
+            json,
+            limit,
+            outcome,
+            since,
+            until,
+            cursor,
+            timezone,
+            stall_after,
+        } => {
+            let instant = |text: Option<String>, flag: &str| {
+                text.map(|text| {
+                    parse_timestamp(&text, timezone)
+                        .map_err(|error| format!("invalid --{flag} {text:?}: {error}"))
+                })
+                .transpose()
+            };
+            let query = ListQuery {
+                limit: usize::from(limit),
+                cursor: cursor
+                    .map(|token| {
+                        Cursor::decode(&token)
+                            .ok_or("invalid --cursor; pass a next_cursor unchanged")
+                    })
+                    .transpose()?,
+                outcome,
+                since: instant(since, "since")?,
+                until: instant(until, "until")?,
+            };
+            let page = logs::list_transactions(&connection, &query, now_ns(), stall_after)
+                .map_err(|error| error.to_string())?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&page).map_err(|error| error.to_string())?
+                );
+                return Ok(());
+            }
+            let rows: Vec<[String; 6]> = page
+                .transactions
+                .into_iter()
+                .map(|summary| {
+                    [
+                        summary.transaction_id,
+                        summary.outcome.as_str().to_string(),
+                        format!("{} {}", summary.last_stage, summary.last_status),
+                        summary.entry_count.to_string(),
+                        summary.last_timestamp,
+                        summary.last_received_at,
+                    ]
+                })
+                .collect();
+            print_table(
+                &[
+                    "TRANSACTION",
+                    "OUTCOME",
+                    "LAST",
+                    "ENTRIES",
+                    "LAST TIMESTAMP",
+                    "LAST RECEIVED",
+                ],
+                &rows,
+            );
+            if let Some(next) = page.next_cursor {
+                println!("more: --cursor {next}");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Replaces control characters, so that a message cannot move the cursor or
+/// change colours in the operator's terminal.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .collect()
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(|title| title.chars().count());
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(widths)
+            .map(|(cell, width)| format!("{cell:<width$}"))
+            .collect();
+        println!("{}", padded.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
+    if destination.exists() {
+        return Err(format!(
+            "{} already exists; choose a new file name",
+            destination.display()
+        ));
+    }
+    let connection = open_database(db)?;
+    logs::backup(&connection, destination).map_err(|error| format!("backup failed: {error}"))?;
+    let entries = logs::count_entries(&connection).map_err(|error| error.to_string())?;
+    eprintln!("wrote {} ({entries} entries)", destination.display());
+    Ok(())
+}
+
+pub fn prune(db: &Path, before: &str, timezone: Tz) -> Result<(), String> {
+    let instant = parse_timestamp(before, timezone)
+        .map_err(|error| format!("invalid --before {before:?}: {error}"))?;
+    let mut connection = open_database(db)?;
+    let removed = logs::prune(&mut connection, instant).map_err(|error| error.to_string())?;
+    println!("removed {removed} transactions");
+    Ok(())
+}

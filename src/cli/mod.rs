@@ -1,0 +1,206 @@
+//! The command line: `serve`, user management, reading logs, backup and
+//! prune. Every subcommand takes `--db` and creates the database on first use.
+
+mod logs;
+mod user;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use clap::{Parser, Subcommand};
+
+use crate::service::{self, ServeOptions};
+use crate::storage;
+
+/// How long the command line waits for the server's write lock.
+const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Parser)]
+#[command(
+    name = "translog",
+    version,
+    about = "Transaction log service for backup-verification Workers"
+)]
+struct Cli {
+    /// Path of the SQLite database; created with its schema on first use.
+    #[arg(
+        long,
+        env = "TRANSLOG_DB",
+        default_value = "translog.db",
+        global = true
+    )]
+    db: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Manage users and their credentials.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Read transaction logs.
+    #[command(subcommand)]
+    Log(logs::LogCommand),
+    /// Write a consistent copy of the database to DEST; safe while `serve` runs.
+    Backup {
+        /// Path of the copy; it must not exist yet.
+        dest: PathBuf,
+    },
+    /// Delete whole transactions whose last entry's timestamp is before a time.
+    Prune {
+        /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z.
+        #[arg(long)]
+        before: String,
+        /// Time zone for a --before without an offset.
+        #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+        timezone: Tz,
+    },
+}
+
+#[derive(clap::Args)]
+struct ServeArgs {
+    /// Address and port to listen on; port 0 picks a free port.
+    #[arg(long, env = "TRANSLOG_LISTEN", default_value = "127.0.0.1:8080", value_parser = parse_listen)]
+    listen: SocketAddr,
+    /// IANA time zone for timestamps without an offset from users without a zone of their own.
+    #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
+    timezone: Tz,
+    /// A transaction without an end is stalled when nothing arrived for this long (e.g. 90s, 30m, 6h, 1d).
+    #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration)]
+    stall_after: Duration,
+    /// Longest wait for a request's head or body, and for the next request on an idle connection.
+    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    read_timeout: Duration,
+    /// Open connections beyond this get 503 and are closed.
+    #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048)]
+    max_connections: usize,
+    /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
+    #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND")]
+    notify_command: Option<String>,
+}
+
+/// Parses a time zone name such as `Europe/Berlin`.
+pub fn parse_zone(text: &str) -> Result<Tz, String> {
+    text.parse::<Tz>().map_err(|_| {
+        format!("unknown time zone {text:?}; use an IANA name such as Europe/Berlin or UTC")
+    })
+}
+
+fn parse_listen(text: &str) -> Result<SocketAddr, String> {
+    text.parse().map_err(|_| {
+        format!("invalid address {text:?}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
+    })
+}
+
+/// Parses a duration: a whole number followed by `s`, `m`, `h` or `d`, or
+/// plain seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let invalid = || {
+        format!(
+            "invalid duration {text:?}; use a whole number with s, m, h or d, such as 90s or 6h"
+        )
+    };
+    let (digits, unit_seconds) = match text.char_indices().last() {
+        Some((at, 's')) => (&text[..at], 1),
+        Some((at, 'm')) => (&text[..at], 60),
+        Some((at, 'h')) => (&text[..at], 3600),
+        Some((at, 'd')) => (&text[..at], 86_400),
+        _ => (text, 1),
+    };
+    let count: u64 = digits.parse().map_err(|_| invalid())?;
+    let seconds = count
+        .checked_mul(unit_seconds)
+        .filter(|seconds| *seconds > 0)
+        .ok_or_else(invalid)?;
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Runs the command line and returns the process exit status.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("translog: error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn execute(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Serve(args) => service::serve(ServeOptions {
+            db_path: cli.db,
+            listen: args.listen,
+            timezone: args.timezone,
+            stall_after: args.stall_after,
+            read_timeout: args.read_timeout,
+            max_connections: args.max_connections,
+            notify_command: args.notify_command,
+        }),
+        Command::User(command) => user::run(&cli.db, command),
+        Command::Log(command) => logs::run(&cli.db, command),
+        Command::Backup { dest } => logs::backup(&cli.db, &dest),
+        Command::Prune { before, timezone } => logs::prune(&cli.db, &before, timezone),
+    }
+}
+
+/// Opens the database for a command, creating it on first use.
+fn open_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    storage::open(path, CLI_BUSY_TIMEOUT)
+        .map_err(|error| format!("cannot open database {}: {error}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duration_accepts_hours() {
+        assert_eq!(parse_duration("6h"), Ok(Duration::from_secs(21_600)));
+    }
+
+    #[test]
+    fn duration_accepts_plain_seconds() {
+        assert_eq!(parse_duration("90"), Ok(Duration::from_secs(90)));
+    }
+
+    #[test]
+    fn duration_rejects_zero() {
+        assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn duration_rejects_unknown_unit() {
+        assert!(parse_duration("5w").is_err());
+    }
+
+    #[test]
+    fn duration_rejects_overflow() {
+        assert!(parse_duration("99999999999999999d").is_err());
+    }
+
+    #[test]
+    fn duration_rejects_multibyte_input() {
+        assert!(parse_duration("5\u{e9}").is_err());
+    }
+
+    #[test]
+    fn zone_rejects_unknown_name() {
+        assert!(parse_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn command_line_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,157 @@
+//! `translog user ...`: adding, listing and changing users. A change takes
+//! effect on a running server's very next request.
+
+use std::io::BufRead as _;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use clap::Subcommand;
+
+use super::{open_database, parse_zone};
+use crate::auth::hash_password;
+use crate::auth::password::{self, Password};
+use crate::storage::users::{self, Role};
+
+#[derive(Subcommand)]
+pub enum UserCommand {
+    /// Add a user; prints a generated password unless --password-stdin is given.
+    Add {
+        name: String,
+        /// worker (appends entries), reader (reads logs) or admin (both).
+        #[arg(long)]
+        role: Role,
+        /// IANA time zone for this user's timestamps without an offset.
+        #[arg(long, value_parser = parse_zone)]
+        timezone: Option<Tz>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users with their role, time zone and state.
+    List,
+    /// Set a new password; prints a generated one unless --password-stdin is given.
+    Passwd {
+        name: String,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Disable a user: its requests get 403 until it is enabled again.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+    /// Remove a user; its entries keep its name.
+    Remove { name: String },
+    /// Set the time zone for a user's timestamps without an offset ("none" to clear it).
+    SetTimezone { name: String, zone: String },
+    /// Change a user's role.
+    SetRole {
+        name: String,
+        /// worker, reader or admin.
+        role: Role,
+    },
+}
+
+pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
+    let connection = open_database(db)?;
+    match command {
+        UserCommand::Add {
+            name,
+            role,
+            timezone,
+            password_stdin,
+        } => {
+            users::validate_name(&name).map_err(|error| error.to_string())?;
+            let (password, generated) = obtain_password(password_stdin)?;
+            let hash = hash_password(&password)?;
+            users::add(&connection, &name, role, timezone, &hash)
+                .map_err(|error| error.to_string())?;
+            if generated {
+                println!("{}", password.expose());
+            }
+            eprintln!("added user {name} with role {role}");
+        }
+        UserCommand::List => {
+            let list = users::list(&connection).map_err(|error| error.to_string())?;
+            let rows: Vec<[String; 4]> = list
+                .into_iter()
+                .map(|user| {
+                    [
+                        user.name,
+                        user.role.to_string(),
+                        user.timezone.unwrap_or_else(|| "-".into()),
+                        if user.enabled { "enabled" } else { "disabled" }.to_string(),
+                    ]
+                })
+                .collect();
+            super::logs::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
+        }
+        UserCommand::Passwd {
+            name,
+            password_stdin,
+        } => {
+            if users::find(&connection, &name)
+                .map_err(|error| error.to_string())?
+                .is_none()
+            {
+                return Err(users::UserError::NotFound(name).to_string());
+            }
+            let (password, generated) = obtain_password(password_stdin)?;
+            let hash = hash_password(&password)?;
+            users::set_password_hash(&connection, &name, &hash)
+                .map_err(|error| error.to_string())?;
+            if generated {
+                println!("{}", password.expose());
+            }
+            eprintln!("changed the password of {name}");
+        }
+        UserCommand::Disable { name } => {
+            users::set_enabled(&connection, &name, false).map_err(|error| error.to_string())?;
+            eprintln!("disabled user {name}");
+        }
+        UserCommand::Enable { name } => {
+            users::set_enabled(&connection, &name, true).map_err(|error| error.to_string())?;
+            eprintln!("enabled user {name}");
+        }
+        UserCommand::Remove { name } => {
+            users::remove(&connection, &name).map_err(|error| error.to_string())?;
+            eprintln!("removed user {name}");
+        }
+        UserCommand::SetTimezone { name, zone } => {
+            let timezone = if zone == "none" {
+                None
+            } else {
+                Some(parse_zone(&zone)?)
+            };
+            users::set_timezone(&connection, &name, timezone).map_err(|error| error.to_string())?;
+            eprintln!("set the time zone of {name} to {zone}");
+        }
+        UserCommand::SetRole { name, role } => {
+            users::set_role(&connection, &name, role).map_err(|error| error.to_string())?;
+            eprintln!("set the role of {name} to {role}");
+        }
+    }
+    Ok(())
+}
+
+/// Reads the password from standard input, or generates one; the flag is
+/// true for a generated password, which the caller prints once.
+fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
+    if !from_stdin {
+        let password = password::generate().map_err(|error| format!("random source: {error}"))?;
+        return Ok((password, true));
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|error| format!("cannot read the password from standard input: {error}"))?;
+    let text = line.strip_suffix('\n').unwrap_or(&line);
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    if text.is_empty() {
+        return Err(
+            "the password on standard input is empty; send one line with the password".into(),
+        );
+    }
+    Ok((Password::new(text.to_string()), false))
+}

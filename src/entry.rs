@@ -1,0 +1,209 @@
+//! The domain of the transaction log: stages, statuses, transaction ids and the
+//! validated entry that the write API hands to storage.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+
+/// The step of a Worker's run that an entry reports on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Stage {
+    Init,
+    Decompress,
+    Deencrypt,
+    Load,
+    End,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 5] = [
+        Stage::Init,
+        Stage::Decompress,
+        Stage::Deencrypt,
+        Stage::Load,
+        Stage::End,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Init => "WORKER_INIT",
+            Stage::Decompress => "WORKER_DECOMPRESS",
+            Stage::Deencrypt => "WORKER_DEENCRYPT",
+            Stage::Load => "WORKER_LOAD",
+            Stage::End => "WORKER_END",
+        }
+    }
+
+    /// Parses a stage name exactly as sent. `WORKER_DECRYPT` is accepted as
+    /// another spelling of `WORKER_DEENCRYPT`.
+    pub fn parse(text: &str) -> Option<Stage> {
+        if text == "WORKER_DECRYPT" {
+            return Some(Stage::Deencrypt);
+        }
+        Stage::ALL.into_iter().find(|stage| stage.as_str() == text)
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The result of a step: `FAIL` will be retried, `FATAL` will not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Status {
+    Success,
+    Warning,
+    Fail,
+    Fatal,
+}
+
+impl Status {
+    pub const ALL: [Status; 4] = [
+        Status::Success,
+        Status::Warning,
+        Status::Fail,
+        Status::Fatal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Success => "SUCCESS",
+            Status::Warning => "WARNING",
+            Status::Fail => "FAIL",
+            Status::Fatal => "FATAL",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL
+            .into_iter()
+            .find(|status| status.as_str() == text)
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The maximum length of a transaction id, in characters.
+pub const MAX_TRANSACTION_ID_LEN: usize = 128;
+
+/// The maximum length of a message, in bytes of UTF-8.
+pub const MAX_MESSAGE_BYTES: usize = 1024;
+
+/// A transaction id of 1 to 128 ASCII letters, digits and `- _ . : ~`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TransactionId(String);
+
+impl TransactionId {
+    /// Checks an already percent-decoded id.
+    ///
+    /// # Errors
+    ///
+    /// Returns a sentence that says what is wrong with the id.
+    pub fn parse(text: &str) -> Result<TransactionId, String> {
+        if text.is_empty() {
+            return Err("the transaction id is empty".to_string());
+        }
+        if text.len() > MAX_TRANSACTION_ID_LEN {
+            return Err(format!(
+                "the transaction id is {} characters long; the maximum is {MAX_TRANSACTION_ID_LEN}",
+                text.chars().count()
+            ));
+        }
+        if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
+            return Err(format!(
+                "the transaction id contains {bad:?}; use only ASCII letters, digits and - _ . : ~"
+            ));
+        }
+        Ok(TransactionId(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn is_transaction_id_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':' | '~')
+}
+
+impl fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A validated entry, ready to be stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewEntry {
+    pub transaction_id: TransactionId,
+    pub timestamp: DateTime<Utc>,
+    /// The timestamp as the Worker sent it, shown back to readers.
+    pub timestamp_sent: String,
+    pub stage: Stage,
+    pub status: Status,
+    pub message: Option<String>,
+    pub reported_by: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stage_parse_accepts_every_name() {
+        for stage in Stage::ALL {
+            assert_eq!(Stage::parse(stage.as_str()), Some(stage));
+        }
+    }
+
+    #[test]
+    fn stage_parse_maps_decrypt_spelling() {
+        assert_eq!(Stage::parse("WORKER_DECRYPT"), Some(Stage::Deencrypt));
+    }
+
+    #[test]
+    fn stage_parse_is_case_sensitive() {
+        assert_eq!(Stage::parse("worker_init"), None);
+    }
+
+    #[test]
+    fn status_parse_rejects_unknown() {
+        assert_eq!(Status::parse("OK"), None);
+    }
+
+    #[test]
+    fn transaction_id_accepts_every_allowed_char() {
+        assert!(TransactionId::parse("aZ09-_.:~").is_ok());
+    }
+
+    #[test]
+    fn transaction_id_rejects_empty() {
+        assert!(TransactionId::parse("").is_err());
+    }
+
+    #[test]
+    fn transaction_id_rejects_slash() {
+        assert!(TransactionId::parse("a/b").is_err());
+    }
+
+    #[test]
+    fn transaction_id_rejects_non_ascii() {
+        assert!(TransactionId::parse("caf\u{e9}").is_err());
+    }
+
+    #[test]
+    fn transaction_id_accepts_max_length() {
+        assert!(TransactionId::parse(&"a".repeat(128)).is_ok());
+    }
+
+    #[test]
+    fn transaction_id_rejects_over_max_length() {
+        assert!(TransactionId::parse(&"a".repeat(129)).is_err());
+    }
+}

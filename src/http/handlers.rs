@@ -1,0 +1,365 @@
+//! The handlers of each resource: the write API, the read API, health and
+//! metrics. Each takes the parsed parts it needs and returns a response or an
+//! [`ApiError`]; authentication and the order of checks are in `dispatch`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http_body_util::{BodyExt, Limited};
+use hyper::body::Incoming;
+use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Method, Request, Response};
+
+use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
+use super::router::{route, Route};
+use super::{AppState, MAX_BODY_BYTES};
+use crate::auth::{AuthError, User};
+use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
+use crate::storage::writer::{SubmitError, WriteOutcome};
+use crate::storage::{now_ns, StorageError};
+use crate::validate::form::{decode_component, parse_pairs};
+use crate::validate::timestamp::parse_timestamp;
+use crate::validate::{build_entry, collect_parameters, ParamError};
+
+/// What the request log line reports besides method, path and status.
+#[derive(Default)]
+pub struct RequestContext {
+    pub user: Option<String>,
+    pub transaction_id: Option<String>,
+}
+
+/// Routes a request and runs the checks in the documented order: path (`404`),
+/// method (`405`), credentials (`401`, `429`), permission (`403`), body size
+/// (`413`), parameters (`400`), storage (`409`, `503`, `500`).
+pub async fn dispatch(
+    state: &Arc<AppState>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    received_at_ns: i64,
+    context: &mut RequestContext,
+) -> Result<Response<Body>, ApiError> {
+    let route = route(request.uri().path()).ok_or(ApiError::NotFound)?;
+    if !route.allows(request.method()) {
+        return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
+    }
+    if route == Route::Health {
+        return health(state).await;
+    }
+    let user = authenticate(state, &request, peer).await?;
+    context.user = Some(user.name.clone());
+    if !user.enabled {
+        return Err(ApiError::Forbidden(format!(
+            "User {} is disabled; an administrator can enable it with `translog user enable`.",
+            user.name
+        )));
+    }
+    let writing = request.method() == Method::POST;
+    let allowed = if writing {
+        user.role.may_write()
+    } else {
+        user.role.may_read()
+    };
+    if !allowed {
+        let needed = if writing {
+            "worker or admin"
+        } else {
+            "reader or admin"
+        };
+        return Err(ApiError::Forbidden(format!(
+            "User {} has the role {}; this call needs the role {needed}.",
+            user.name, user.role
+        )));
+    }
+    match route {
+        Route::Log(raw_id) if writing => {
+            context.transaction_id = Some(raw_id.clone());
+            append_entry(state, request, &raw_id, &user, received_at_ns).await
+        }
+        Route::Log(raw_id) => {
+            context.transaction_id = Some(raw_id.clone());
+            reject_query(&request)?;
+            read_log(state, &raw_id).await
+        }
+        Route::LogList => list_logs(state, &request, &user).await,
+        Route::Metrics => metrics(state).await,
+        Route::Dashboard => super::dashboard::index(state, &request, &user).await,
+        Route::DashboardTransaction(raw_id) => {
+            context.transaction_id = Some(raw_id.clone());
+            super::dashboard::transaction(state, &raw_id).await
+        }
+        Route::Health => health(state).await,
+    }
+}
+
+async fn authenticate(
+    state: &Arc<AppState>,
+    request: &Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<User, ApiError> {
+    let header = request
+        .headers()
+        .get(AUTHORIZATION)
+        .map(|value| value.as_bytes());
+    state
+        .auth
+        .authenticate(header, peer.ip())
+        .await
+        .map_err(|error| match error {
+            AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
+            AuthError::Throttled(wait) => ApiError::Throttled(wait),
+            AuthError::Storage(error) => storage_error(&error),
+        })
+}
+
+/// Maps a storage failure: transient ones are `503`, the rest `500`.
+pub fn storage_error(error: &StorageError) -> ApiError {
+    if error.is_transient() {
+        ApiError::Unavailable(error.to_string())
+    } else {
+        ApiError::Internal(error.to_string())
+    }
+}
+
+async fn append_entry(
+    state: &Arc<AppState>,
+    request: Request<Incoming>,
+    raw_id: &str,
+    user: &User,
+    received_at_ns: i64,
+) -> Result<Response<Body>, ApiError> {
+    let declared_length = request
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let (parts, body) = request.into_parts();
+    let body = read_body(body, state.config.read_timeout).await?;
+
+    let transaction_id = decode_component(raw_id.as_bytes(), false)
+        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))?;
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
+        .map(|value| value.as_bytes());
+    let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
+    let zone = user.timezone.unwrap_or(state.config.timezone);
+    let entry = build_entry(&transaction_id, parameters, zone, &user.name)?;
+
+    let outcome = state
+        .writer
+        .submit(entry, received_at_ns)
+        .map_err(|error| match error {
+            SubmitError::Overloaded => ApiError::Unavailable("the storage queue is full".into()),
+            SubmitError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+        })?;
+    match outcome.await {
+        Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(empty_ok()),
+        Ok(WriteOutcome::Conflict) => Err(ApiError::Conflict),
+        Ok(WriteOutcome::Failed(error)) => Err(storage_error(&error)),
+        Err(_) => Err(ApiError::Unavailable(
+            "the storage thread stopped before answering".into(),
+        )),
+    }
+}
+
+/// Reads the whole body within the size limit and the read timeout.
+async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Bytes, ApiError> {
+    let collected =
+        tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await;
+    match collected {
+        Err(_) => Err(ApiError::RequestTimeout),
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(ApiError::PayloadTooLarge)
+        }
+        Ok(Err(error)) => Err(ApiError::MalformedBody(format!(
+            "The request body could not be read ({error}); send a complete body."
+        ))),
+    }
+}
+
+fn reject_query(request: &Request<Incoming>) -> Result<(), ApiError> {
+    match request.uri().query() {
+        Some(query) if !query.is_empty() => Err(ApiError::InvalidQuery(
+            "This resource takes no query parameters; remove the query string.".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Decodes and checks a transaction id taken from a path.
+pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
+    let decoded = decode_component(raw_id.as_bytes(), false)
+        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))?;
+    crate::entry::TransactionId::parse(&decoded).map_err(ParamError::InvalidTransactionId)?;
+    Ok(decoded)
+}
+
+async fn read_log(state: &Arc<AppState>, raw_id: &str) -> Result<Response<Body>, ApiError> {
+    let transaction_id = transaction_id_from_path(raw_id)?;
+    let log = run_read(state, move |state, connection| {
+        logs::transaction_log(
+            connection,
+            &transaction_id,
+            now_ns(),
+            state.config.stall_after,
+        )
+    })
+    .await?;
+    json_ok(&log.ok_or(ApiError::NoSuchLog)?)
+}
+
+/// Runs a read on a pooled connection in a blocking task.
+pub async fn run_read<T: Send + 'static>(
+    state: &Arc<AppState>,
+    read: impl FnOnce(&AppState, &rusqlite::Connection) -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let state = Arc::clone(state);
+    let result = tokio::task::spawn_blocking(move || {
+        state.readers.with(|connection| read(&state, connection))
+    })
+    .await
+    .map_err(|error| ApiError::Internal(format!("read task failed: {error}")))?;
+    result.map_err(|error| storage_error(&error))
+}
+
+/// The largest page of the transaction list.
+pub const MAX_LIST_LIMIT: usize = 1000;
+const DEFAULT_LIST_LIMIT: usize = 50;
+
+/// Parses the query string of the transaction list.
+pub fn parse_list_query(
+    query: Option<&str>,
+    user: &User,
+    default_zone: chrono_tz::Tz,
+) -> Result<ListQuery, ApiError> {
+    let pairs = parse_pairs(query.unwrap_or_default().as_bytes()).map_err(|failure| {
+        ApiError::InvalidQuery(format!(
+            "Query parameter {:?} {}.",
+            failure.name, failure.error
+        ))
+    })?;
+    let mut list = ListQuery {
+        limit: DEFAULT_LIST_LIMIT,
+        ..ListQuery::default()
+    };
+    let mut seen: Vec<String> = Vec::new();
+    let zone = user.timezone.unwrap_or(default_zone);
+    for (name, value) in pairs {
+        if seen.contains(&name) {
+            return Err(ApiError::InvalidQuery(format!(
+                "Query parameter {name:?} is given more than once."
+            )));
+        }
+        match name.as_str() {
+            "limit" => {
+                list.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
+                    .ok_or_else(|| {
+                        ApiError::InvalidQuery(format!(
+                            "Invalid limit {value:?}; use a whole number from 1 to {MAX_LIST_LIMIT}."
+                        ))
+                    })?;
+            }
+            "cursor" => {
+                list.cursor = Some(Cursor::decode(&value).ok_or_else(|| {
+                    ApiError::InvalidQuery(
+                        "Invalid cursor; pass the next_cursor of the previous page unchanged."
+                            .into(),
+                    )
+                })?);
+            }
+            "outcome" => {
+                list.outcome = Some(Outcome::parse(&value).ok_or_else(|| {
+                    ApiError::InvalidQuery(format!(
+                        "Invalid outcome {value:?}; use one of fatal, succeeded, stalled, running."
+                    ))
+                })?);
+            }
+            "since" | "until" => {
+                let instant = parse_timestamp(&value, zone).map_err(|error| {
+                    ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}"))
+                })?;
+                if name == "since" {
+                    list.since = Some(instant);
+                } else {
+                    list.until = Some(instant);
+                }
+            }
+            _ => {
+                return Err(ApiError::InvalidQuery(format!(
+                    "Unknown query parameter {name:?}; use limit, cursor, outcome, since or until."
+                )))
+            }
+        }
+        seen.push(name);
+    }
+    Ok(list)
+}
+
+async fn list_logs(
+    state: &Arc<AppState>,
+    request: &Request<Incoming>,
+    user: &User,
+) -> Result<Response<Body>, ApiError> {
+    let query = parse_list_query(request.uri().query(), user, state.config.timezone)?;
+    let page = run_read(state, move |state, connection| {
+        logs::list_transactions(connection, &query, now_ns(), state.config.stall_after)
+    })
+    .await?;
+    json_ok(&page)
+}
+
+async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
+    if !state.writer.is_healthy() {
+        return Err(ApiError::Unavailable(
+            "the last batch of entries could not be stored".into(),
+        ));
+    }
+    run_read(state, |_, connection| {
+        Ok(
+            connection.query_row("SELECT generation FROM credentials_generation", [], |row| {
+                row.get::<_, i64>(0)
+            })?,
+        )
+    })
+    .await?;
+    Ok(ok_with("application/json", "{\"status\":\"ok\"}"))
+}
+
+async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
+    let extra = run_read(state, |state, connection| {
+        let counts = logs::count_by_outcome(connection, now_ns(), state.config.stall_after)?;
+        let mut text = String::from(
+            "# HELP translog_transactions Transactions by outcome.\n# TYPE translog_transactions gauge\n",
+        );
+        for (outcome, count) in Outcome::ALL.iter().zip(counts) {
+            text.push_str(&format!("translog_transactions{{outcome=\"{}\"}} {count}\n", outcome.as_str()));
+        }
+        let size = database_size(&state.config.db_path);
+        text.push_str("# HELP translog_database_size_bytes Size of the database file and its WAL.\n");
+        text.push_str(&format!("# TYPE translog_database_size_bytes gauge\ntranslog_database_size_bytes {size}\n"));
+        Ok(text)
+    })
+    .await?;
+    Ok(ok_with(
+        "text/plain; version=0.0.4; charset=utf-8",
+        state.metrics.render(&extra),
+    ))
+}
+
+fn database_size(path: &std::path::Path) -> u64 {
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    [path.as_os_str().to_owned(), wal]
+        .iter()
+        .filter_map(|file| std::fs::metadata(file).ok())
+        .map(|metadata| metadata.len())
+        .sum()
+}

@@ -1,0 +1,213 @@
+//! The HTTP server: hyper 1.x (HTTP/1.1 only) on a single-threaded tokio
+//! runtime, with the limits that keep one client from hurting the others:
+//! a cap on the request head, a timeout on reading the head (which also
+//! closes idle keep-alive connections), a timeout and a size limit on the
+//! body, and a cap on open connections.
+//!
+//! Slow work never runs on this thread: entries go to the storage thread,
+//! reads and password hashing to tokio's blocking threads.
+
+pub mod dashboard;
+pub mod handlers;
+pub mod response;
+pub mod router;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono_tz::Tz;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::auth::Authenticator;
+use crate::metrics::Metrics;
+use crate::storage::writer::Writer;
+use crate::storage::{now_ns, ReaderPool};
+use handlers::RequestContext;
+use response::Body;
+
+/// The largest request body, in bytes. One entry needs about 1.2 KiB.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The largest request head, in bytes; a larger one gets `431`.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+
+/// Settings of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub db_path: PathBuf,
+    /// Resolves timestamps without an offset for users without a zone.
+    pub timezone: Tz,
+    pub stall_after: Duration,
+    /// The longest wait for a request head or body, and for the next request
+    /// on an idle keep-alive connection.
+    pub read_timeout: Duration,
+    pub max_connections: usize,
+}
+
+/// What every request handler shares.
+pub struct AppState {
+    pub config: ServerConfig,
+    pub writer: Writer,
+    pub auth: Arc<Authenticator>,
+    pub readers: Arc<ReaderPool>,
+    pub metrics: Arc<Metrics>,
+    requests: AtomicU64,
+    open_connections: AtomicUsize,
+}
+
+impl AppState {
+    pub fn new(
+        config: ServerConfig,
+        writer: Writer,
+        auth: Arc<Authenticator>,
+        readers: Arc<ReaderPool>,
+        metrics: Arc<Metrics>,
+    ) -> AppState {
+        AppState {
+            config,
+            writer,
+            auth,
+            readers,
+            metrics,
+            requests: AtomicU64::new(0),
+            open_connections: AtomicUsize::new(0),
+        }
+    }
+}
+
+/// How long shutdown waits for requests in progress before closing their
+/// connections anyway.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+
+/// Accepts connections on `listener` until `shutdown` completes, then lets
+/// requests in progress finish for a short while.
+pub async fn run(
+    state: Arc<AppState>,
+    listener: TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    let mut last_accept_error: Option<Instant> = None;
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = &mut shutdown => break,
+        };
+        match accepted {
+            Ok((stream, peer)) => accept(&state, &graceful, stream, peer),
+            Err(error) => {
+                // Running out of file descriptors ends once connections close,
+                // so the loop pauses instead of exiting or spinning.
+                if last_accept_error.is_none_or(|at| at.elapsed() > Duration::from_secs(10)) {
+                    log::error!("accepting a connection failed: {error}");
+                    last_accept_error = Some(Instant::now());
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    drop(listener);
+    log::info!("stopped accepting connections; finishing requests in progress");
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log::warn!("requests still in progress after {SHUTDOWN_GRACE:?} were cut off");
+    }
+}
+
+fn accept(state: &Arc<AppState>, graceful: &GracefulShutdown, stream: TcpStream, peer: SocketAddr) {
+    let open = state.open_connections.fetch_add(1, Ordering::Relaxed);
+    let guard = ConnectionGuard(Arc::clone(state));
+    if open >= state.config.max_connections {
+        log::warn!("connection from {peer} rejected: {open} connections are open");
+        tokio::spawn(reject_connection(stream, guard));
+        return;
+    }
+    if let Err(error) = stream.set_nodelay(true) {
+        log::debug!("setting TCP_NODELAY for {peer} failed: {error}");
+    }
+    let service_state = Arc::clone(state);
+    let service = service_fn(move |request| handle(Arc::clone(&service_state), request, peer));
+    let connection = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .header_read_timeout(state.config.read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .serve_connection(TokioIo::new(stream), service);
+    let connection = graceful.watch(connection);
+    tokio::spawn(async move {
+        if let Err(error) = connection.await {
+            log::debug!("connection from {peer} ended: {error}");
+        }
+        drop(guard);
+    });
+}
+
+/// Counts a connection as open until dropped.
+struct ConnectionGuard(Arc<AppState>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.open_connections.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Answers a connection over the cap with `503` and closes it.
+async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
+    const REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
+Retry-After: 1\r\nConnection: close\r\nContent-Length: 88\r\n\r\n\
+{\"error\":\"unavailable\",\"message\":\"Too many open connections; retry shortly.\"}        ";
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(REPLY)).await;
+}
+
+async fn handle(
+    state: Arc<AppState>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+) -> Result<Response<Body>, std::convert::Infallible> {
+    let started = Instant::now();
+    let received_at_ns = now_ns();
+    let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
+    let method = request.method().clone();
+    let path: String = request.uri().path().chars().take(200).collect();
+    let mut context = RequestContext::default();
+
+    let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
+    let response = match result {
+        Ok(response) => response,
+        Err(error) => {
+            if let Some(cause) = error.cause() {
+                match error.status().as_u16() {
+                    500 => log::error!("request #{number} from {peer} failed: {cause}"),
+                    503 => log::warn!("request #{number} from {peer} not served: {cause}"),
+                    _ => log::warn!("request #{number} from {peer} rejected: {cause}"),
+                }
+            }
+            error.into_response()
+        }
+    };
+
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe_response(response.status().as_u16(), elapsed);
+    log::info!(
+        "#{number} {method} {path:?} {} {:.1}ms user={} tx={}",
+        response.status().as_u16(),
+        elapsed.as_secs_f64() * 1000.0,
+        context.user.as_deref().unwrap_or("-"),
+        context.transaction_id.as_deref().unwrap_or("-"),
+    );
+    Ok(response)
+}

@@ -1,0 +1,198 @@
+//! Responses: the error type of the HTTP layer, its one mapping to status
+//! codes and headers, and the JSON error body.
+
+use std::time::Duration;
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::{Response, StatusCode};
+use serde::Serialize;
+
+use crate::validate::ParamError;
+
+pub type Body = Full<Bytes>;
+
+/// Why a request failed. Each variant maps to one status code in
+/// [`ApiError::status`]; a new variant must be given one there.
+#[derive(Debug)]
+pub enum ApiError {
+    NotFound,
+    MethodNotAllowed(&'static str),
+    /// The reason is logged, never sent.
+    Unauthorized(&'static str),
+    Throttled(Duration),
+    Forbidden(String),
+    PayloadTooLarge,
+    RequestTimeout,
+    InvalidParameters(ParamError),
+    /// A bad query parameter of the read API.
+    InvalidQuery(String),
+    /// A request body the HTTP layer could not read.
+    MalformedBody(String),
+    Conflict,
+    NoSuchLog,
+    /// The cause is logged; the client is told to retry.
+    Unavailable(String),
+    /// The cause is logged; the client gets a generic sentence.
+    Internal(String),
+}
+
+/// How long clients are asked to wait before retrying a `503`.
+const RETRY_AFTER_UNAVAILABLE: u64 = 1;
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    message: &'a str,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::InvalidParameters(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound => "not_found",
+            ApiError::NoSuchLog => "no_such_log",
+            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Throttled(_) => "too_many_failed_logins",
+            ApiError::Forbidden(_) => "forbidden",
+            ApiError::PayloadTooLarge => "payload_too_large",
+            ApiError::RequestTimeout => "request_timeout",
+            ApiError::InvalidParameters(error) => error.code(),
+            ApiError::InvalidQuery(_) => "invalid_query",
+            ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::Conflict => "conflict",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal_error",
+        }
+    }
+
+    fn message(&self) -> String {
+        match self {
+            ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
+            ApiError::NoSuchLog => "No entries for this transaction id.".into(),
+            ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
+            ApiError::Unauthorized(_) => {
+                "Authentication failed; send valid credentials with HTTP Basic authentication (curl -u user:password).".into()
+            }
+            ApiError::Throttled(wait) => format!(
+                "Too many failed logins from this address; retry in {} seconds.",
+                retry_seconds(*wait)
+            ),
+            ApiError::Forbidden(reason) => reason.clone(),
+            ApiError::PayloadTooLarge => format!(
+                "The request body is larger than {} bytes; a single entry needs far less.",
+                crate::http::MAX_BODY_BYTES
+            ),
+            ApiError::RequestTimeout => "The request was not received in time; send the whole request without pausing.".into(),
+            ApiError::InvalidParameters(error) => error.to_string(),
+            ApiError::InvalidQuery(message) | ApiError::MalformedBody(message) => message.clone(),
+            ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
+                 different message; the stored entry is kept. Send a new timestamp for a new entry."
+                .into(),
+            ApiError::Unavailable(_) => "The service cannot store or read entries right now; retry shortly.".into(),
+            ApiError::Internal(_) => "The server failed to handle the request; the server log has the cause.".into(),
+        }
+    }
+
+    /// Builds the response: a JSON body and the headers the status requires.
+    pub fn into_response(self) -> Response<Body> {
+        let message = self.message();
+        let body = serde_json::to_vec(&ErrorBody {
+            error: self.code(),
+            message: &message,
+        })
+        .unwrap_or_default();
+        let mut response = Response::new(Full::new(Bytes::from(body)));
+        *response.status_mut() = self.status();
+        let headers = response.headers_mut();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        match &self {
+            ApiError::Unauthorized(_) => {
+                headers.insert(
+                    WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"translog\", charset=\"UTF-8\""),
+                );
+            }
+            ApiError::MethodNotAllowed(allow) => {
+                headers.insert(ALLOW, HeaderValue::from_static(allow));
+            }
+            ApiError::Throttled(wait) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(retry_seconds(*wait)));
+            }
+            ApiError::Unavailable(_) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
+            }
+            // The rest of the body is unread, so the connection cannot carry another request.
+            ApiError::PayloadTooLarge | ApiError::RequestTimeout | ApiError::MalformedBody(_) => {
+                headers.insert(CONNECTION, HeaderValue::from_static("close"));
+            }
+            ApiError::NotFound
+            | ApiError::NoSuchLog
+            | ApiError::Forbidden(_)
+            | ApiError::InvalidParameters(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::Conflict
+            | ApiError::Internal(_) => {}
+        }
+        response
+    }
+
+    /// The cause to log at warning or error level, if this error has one.
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ApiError::Unauthorized(reason) => Some(reason),
+            ApiError::Unavailable(cause) | ApiError::Internal(cause) => Some(cause),
+            _ => None,
+        }
+    }
+}
+
+fn retry_seconds(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0)
+}
+
+impl From<ParamError> for ApiError {
+    fn from(error: ParamError) -> Self {
+        ApiError::InvalidParameters(error)
+    }
+}
+
+/// `200 OK` with an empty body.
+pub fn empty_ok() -> Response<Body> {
+    Response::new(Full::new(Bytes::new()))
+}
+
+/// `200 OK` with a body of the given content type.
+pub fn ok_with(content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+    let mut response = Response::new(Full::new(body.into()));
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+/// `200 OK` with a JSON body.
+pub fn json_ok(value: &impl Serialize) -> Result<Response<Body>, ApiError> {
+    let body = serde_json::to_vec(value)
+        .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))?;
+    Ok(ok_with("application/json", body))
+}

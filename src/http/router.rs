@@ -1,0 +1,105 @@
+//! Mapping a request path to a resource, and the methods each resource takes.
+//! The query string never takes part: it is read by the handlers.
+
+use hyper::Method;
+
+/// A resource of the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Dashboard,
+    DashboardTransaction(String),
+    Health,
+    Metrics,
+    LogList,
+    /// One transaction's log, with the id segment still percent-encoded.
+    Log(String),
+}
+
+/// Finds the resource of a path, or `None` for `404`.
+pub fn route(path: &str) -> Option<Route> {
+    match path {
+        "/" => return Some(Route::Dashboard),
+        "/healthz" => return Some(Route::Health),
+        "/metrics" => return Some(Route::Metrics),
+        "/worker/log" => return Some(Route::LogList),
+        _ => {}
+    }
+    if let Some(id) = path.strip_prefix("/worker/log/") {
+        return single_segment(id).map(Route::Log);
+    }
+    if let Some(id) = path.strip_prefix("/transactions/") {
+        return single_segment(id).map(Route::DashboardTransaction);
+    }
+    None
+}
+
+fn single_segment(segment: &str) -> Option<String> {
+    (!segment.is_empty() && !segment.contains('/')).then(|| segment.to_string())
+}
+
+impl Route {
+    /// The methods this resource takes, as the `Allow` header lists them.
+    pub fn allowed_methods(&self) -> &'static str {
+        match self {
+            Route::Log(_) => "GET, HEAD, POST",
+            Route::Dashboard
+            | Route::DashboardTransaction(_)
+            | Route::Health
+            | Route::Metrics
+            | Route::LogList => "GET, HEAD",
+        }
+    }
+
+    pub fn allows(&self, method: &Method) -> bool {
+        match *method {
+            Method::GET | Method::HEAD => true,
+            Method::POST => matches!(self, Route::Log(_)),
+            _ => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_path_keeps_raw_segment() {
+        assert_eq!(route("/worker/log/a%2Db"), Some(Route::Log("a%2Db".into())));
+    }
+
+    #[test]
+    fn empty_id_is_not_found() {
+        assert_eq!(route("/worker/log/"), None);
+    }
+
+    #[test]
+    fn extra_segment_is_not_found() {
+        assert_eq!(route("/worker/log/a/b"), None);
+    }
+
+    #[test]
+    fn trailing_slash_is_not_found() {
+        assert_eq!(route("/worker/log/a/"), None);
+    }
+
+    #[test]
+    fn list_path_is_routed() {
+        assert_eq!(route("/worker/log"), Some(Route::LogList));
+    }
+
+    #[test]
+    fn unknown_path_is_not_found() {
+        assert_eq!(route("/worker"), None);
+    }
+
+    #[test]
+    fn post_is_only_allowed_on_a_log() {
+        assert!(!Route::LogList.allows(&Method::POST));
+    }
+
+    #[test]
+    fn delete_is_not_allowed() {
+        assert!(!Route::Log("a".into()).allows(&Method::DELETE));
+    }
+}

@@ -1,0 +1,152 @@
+//! Counters and histograms of the running service, kept in atomics so that the
+//! HTTP and storage threads update them without locks, and rendered in the
+//! Prometheus text format by `GET /metrics`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::entry::{Stage, Status};
+
+/// Upper bounds of the request duration histogram, in seconds.
+const DURATION_BOUNDS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0,
+];
+
+/// Upper bounds of the batch size histogram, in entries.
+const BATCH_BOUNDS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
+
+/// The status codes the service sends; anything else is counted as `other`.
+const STATUS_CODES: [u16; 16] = [
+    200, 400, 401, 403, 404, 405, 408, 409, 413, 429, 431, 500, 503, 304, 204, 0,
+];
+
+struct Histogram<const N: usize> {
+    bounds: [f64; N],
+    buckets: [AtomicU64; N],
+    count: AtomicU64,
+    /// The sum in millionths, so that it fits an atomic integer.
+    sum_micros: AtomicU64,
+}
+
+impl<const N: usize> Histogram<N> {
+    fn new(bounds: [f64; N]) -> Self {
+        Histogram {
+            bounds,
+            buckets: std::array::from_fn(|_| AtomicU64::new(0)),
+            count: AtomicU64::new(0),
+            sum_micros: AtomicU64::new(0),
+        }
+    }
+
+    fn observe(&self, value: f64) {
+        if let Some(index) = self.bounds.iter().position(|bound| value <= *bound) {
+            self.buckets[index].fetch_add(1, Ordering::Relaxed);
+        }
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_micros
+            .fetch_add((value * 1_000_000.0) as u64, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String, name: &str) {
+        let mut cumulative = 0;
+        for (bound, bucket) in self.bounds.iter().zip(&self.buckets) {
+            cumulative += bucket.load(Ordering::Relaxed);
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
+        }
+        let count = self.count.load(Ordering::Relaxed);
+        let sum = self.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {count}");
+        let _ = writeln!(out, "{name}_sum {sum}");
+        let _ = writeln!(out, "{name}_count {count}");
+    }
+}
+
+/// The service's metrics.
+pub struct Metrics {
+    entries: [[AtomicU64; 4]; 5],
+    responses: [AtomicU64; STATUS_CODES.len()],
+    durations: Histogram<12>,
+    batches: Histogram<10>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics {
+            entries: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
+            responses: std::array::from_fn(|_| AtomicU64::new(0)),
+            durations: Histogram::new(DURATION_BOUNDS),
+            batches: Histogram::new(BATCH_BOUNDS),
+        }
+    }
+}
+
+impl Metrics {
+    pub fn count_entry(&self, stage: Stage, status: Status) {
+        let stage_index = Stage::ALL.iter().position(|s| *s == stage).unwrap_or(0);
+        let status_index = Status::ALL.iter().position(|s| *s == status).unwrap_or(0);
+        self.entries[stage_index][status_index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn observe_response(&self, status: u16, duration: Duration) {
+        let index = STATUS_CODES
+            .iter()
+            .position(|code| *code == status)
+            .unwrap_or(STATUS_CODES.len() - 1);
+        self.responses[index].fetch_add(1, Ordering::Relaxed);
+        self.durations.observe(duration.as_secs_f64());
+    }
+
+    pub fn observe_batch(&self, size: usize) {
+        self.batches.observe(size as f64);
+    }
+
+    /// The number of committed or attempted batches and the entries in them.
+    pub fn batch_totals(&self) -> (u64, f64) {
+        let count = self.batches.count.load(Ordering::Relaxed);
+        let sum = self.batches.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;
+        (count, sum)
+    }
+
+    /// Renders every metric, followed by `extra` lines computed by the caller
+    /// (database size, transactions by outcome).
+    pub fn render(&self, extra: &str) -> String {
+        let mut out = String::new();
+        out.push_str("# HELP translog_entries_stored_total Entries stored, by stage and status.\n");
+        out.push_str("# TYPE translog_entries_stored_total counter\n");
+        for (stage, row) in Stage::ALL.iter().zip(&self.entries) {
+            for (status, counter) in Status::ALL.iter().zip(row) {
+                let _ = writeln!(
+                    out,
+                    "translog_entries_stored_total{{stage=\"{stage}\",status=\"{status}\"}} {}",
+                    counter.load(Ordering::Relaxed)
+                );
+            }
+        }
+        out.push_str("# HELP translog_http_responses_total HTTP responses sent, by status code.\n");
+        out.push_str("# TYPE translog_http_responses_total counter\n");
+        for (code, counter) in STATUS_CODES.iter().zip(&self.responses) {
+            let label = if *code == 0 {
+                "other".to_string()
+            } else {
+                code.to_string()
+            };
+            let _ = writeln!(
+                out,
+                "translog_http_responses_total{{code=\"{label}\"}} {}",
+                counter.load(Ordering::Relaxed)
+            );
+        }
+        out.push_str(
+            "# HELP translog_http_request_duration_seconds Time from request head to response.\n",
+        );
+        out.push_str("# TYPE translog_http_request_duration_seconds histogram\n");
+        self.durations
+            .render(&mut out, "translog_http_request_duration_seconds");
+        out.push_str("# HELP translog_batch_size_entries Entries per database transaction of the storage thread.\n");
+        out.push_str("# TYPE translog_batch_size_entries histogram\n");
+        self.batches.render(&mut out, "translog_batch_size_entries");
+        out.push_str(extra);
+        out
+    }
+}

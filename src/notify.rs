@@ -1,0 +1,162 @@
+//! Alerts: `serve --notify-command CMD` runs CMD through `sh -c` when a
+//! transaction turns fatal or stalled, once per transaction and outcome in the
+//! life of the process, with the details in environment variables:
+//! `TRANSLOG_TRANSACTION_ID`, `TRANSLOG_OUTCOME`, `TRANSLOG_STAGE`,
+//! `TRANSLOG_STATUS` and `TRANSLOG_MESSAGE`.
+//!
+//! The command runs in a child process watched by a thread of its own, so a
+//! slow or hanging command never holds up storage or requests.
+
+use std::collections::HashSet;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crate::http::handlers::run_read;
+use crate::http::AppState;
+use crate::storage::logs::{self, Outcome};
+use crate::storage::now_ns;
+use crate::storage::writer::FatalTransaction;
+
+/// The longest pause between two looks for newly stalled transactions.
+const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// What an alert reports.
+#[derive(Debug, Clone)]
+pub struct Alert {
+    pub transaction_id: String,
+    pub outcome: Outcome,
+    pub stage: String,
+    pub status: String,
+    pub message: Option<String>,
+}
+
+/// Runs the notify command, at most once per transaction and outcome.
+#[derive(Clone)]
+pub struct Notifier {
+    command: Option<Arc<str>>,
+    sent: Arc<Mutex<HashSet<(String, Outcome)>>>,
+}
+
+impl Notifier {
+    pub fn new(command: Option<String>) -> Notifier {
+        Notifier {
+            command: command.map(Arc::from),
+            sent: Arc::new(Mutex::new(HashSet::new())),
+        }
+    }
+
+    /// The callback the storage thread calls for each transaction that a
+    /// committed batch turned fatal.
+    pub fn fatal_handler(&self) -> Box<dyn Fn(FatalTransaction) + Send> {
+        let notifier = self.clone();
+        Box::new(move |fatal| {
+            notifier.send(Alert {
+                transaction_id: fatal.transaction_id,
+                outcome: Outcome::Fatal,
+                stage: fatal.stage.to_string(),
+                status: fatal.status.to_string(),
+                message: fatal.message,
+            });
+        })
+    }
+
+    /// Starts a task that looks for transactions that turned stalled since
+    /// the service started, and alerts once for each.
+    pub fn watch_stalled(&self, state: Arc<AppState>) {
+        if self.command.is_none() {
+            return;
+        }
+        let notifier = self.clone();
+        let interval =
+            (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
+        // Transactions already stalled at start-up stalled while nobody was watching, or were
+        // reported by an earlier run; only those that stall from now on are reported.
+        let started_ns = now_ns();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(interval).await;
+                let stalled = run_read(&state, |state, connection| {
+                    logs::stalled_transactions(connection, now_ns(), state.config.stall_after)
+                })
+                .await;
+                let stalled = match stalled {
+                    Ok(stalled) => stalled,
+                    Err(error) => {
+                        log::warn!(
+                            "looking for stalled transactions failed: {:?}",
+                            error.cause()
+                        );
+                        continue;
+                    }
+                };
+                let stall_ns =
+                    i64::try_from(state.config.stall_after.as_nanos()).unwrap_or(i64::MAX);
+                for summary in stalled {
+                    let received = chrono::DateTime::parse_from_rfc3339(&summary.last_received_at)
+                        .ok()
+                        .and_then(|at| at.timestamp_nanos_opt())
+                        .unwrap_or(0);
+                    if received.saturating_add(stall_ns) < started_ns {
+                        continue;
+                    }
+                    notifier.send(Alert {
+                        transaction_id: summary.transaction_id,
+                        outcome: Outcome::Stalled,
+                        stage: summary.last_stage,
+                        status: summary.last_status,
+                        message: summary.last_message,
+                    });
+                }
+            }
+        });
+    }
+
+    fn send(&self, alert: Alert) {
+        let Some(command) = self.command.clone() else {
+            return;
+        };
+        let first_time = self
+            .sent
+            .lock()
+            .map(|mut sent| sent.insert((alert.transaction_id.clone(), alert.outcome)))
+            .unwrap_or(false);
+        if !first_time {
+            return;
+        }
+        let spawned = Command::new("sh")
+            .arg("-c")
+            .arg(&*command)
+            .env("TRANSLOG_TRANSACTION_ID", &alert.transaction_id)
+            .env("TRANSLOG_OUTCOME", alert.outcome.as_str())
+            .env("TRANSLOG_STAGE", &alert.stage)
+            .env("TRANSLOG_STATUS", &alert.status)
+            .env("TRANSLOG_MESSAGE", alert.message.as_deref().unwrap_or(""))
+            .stdin(Stdio::null())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                log::error!(
+                    "notify command for transaction {} could not start: {error}",
+                    alert.transaction_id
+                );
+                return;
+            }
+        };
+        let transaction_id = alert.transaction_id;
+        let outcome = alert.outcome.as_str();
+        let waiter = std::thread::Builder::new().name("notify".into()).spawn(move || match child.wait() {
+            Ok(status) if status.success() => {
+                log::info!("notify command ran for transaction {transaction_id} ({outcome})");
+            }
+            Ok(status) => {
+                log::error!("notify command for transaction {transaction_id} ({outcome}) failed: {status}");
+            }
+            Err(error) => log::error!("waiting for the notify command failed: {error}"),
+        });
+        if let Err(error) = waiter {
+            log::error!("cannot watch the notify command: {error}");
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Starting and stopping the service: opening the database, creating the
+//! first administrator, starting the storage thread and the HTTP runtime, and
+//! shutting down cleanly on SIGINT or SIGTERM.
+
+use std::fs::OpenOptions;
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use rusqlite::Connection;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+
+use crate::auth::{hash_password, password, Authenticator};
+use crate::http::{self, AppState, ServerConfig};
+use crate::metrics::Metrics;
+use crate::notify::Notifier;
+use crate::storage::users::{self, Role};
+use crate::storage::writer::Writer;
+use crate::storage::{self, ReaderPool};
+
+/// How long the storage thread waits for another process's write lock before
+/// the batch fails with `503`. Short, because nothing is stored meanwhile.
+const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
+
+/// How long a read waits for a lock; WAL readers rarely wait at all.
+const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
+
+/// Entries that may wait for the storage thread before new ones get `503`.
+const QUEUE_CAPACITY: usize = 8192;
+
+/// Blocking threads for reads and password verification; two of them may
+/// hash at once, each using 19 MiB while it does.
+const BLOCKING_THREADS: usize = 4;
+const HASHING_THREADS: usize = 2;
+
+/// Options of `translog serve`.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    pub db_path: PathBuf,
+    pub listen: SocketAddr,
+    pub timezone: Tz,
+    pub stall_after: Duration,
+    pub read_timeout: Duration,
+    pub max_connections: usize,
+    pub notify_command: Option<String>,
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+///
+/// # Errors
+///
+/// Fails when the database cannot be opened, the address cannot be bound or
+/// the runtime cannot start; the message says which.
+pub fn serve(options: ServeOptions) -> Result<(), String> {
+    let db_path = &options.db_path;
+    let connection = storage::open(db_path, WRITER_BUSY_TIMEOUT)
+        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+    let user_count = ensure_first_admin(&connection, db_path)?;
+    let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
+    let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
+        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_name("translog-blocking")
+        .build()
+        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+    runtime.block_on(async move {
+        let mut terminate = signal(SignalKind::terminate())
+            .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
+        let mut interrupt = signal(SignalKind::interrupt())
+            .map_err(|error| format!("cannot handle SIGINT: {error}"))?;
+
+        let auth = Arc::new(Authenticator::new(
+            watch,
+            Arc::clone(&readers),
+            HASHING_THREADS,
+        )?);
+        let metrics = Arc::new(Metrics::default());
+        let notifier = Notifier::new(options.notify_command.clone());
+        let on_fatal = notifier.fatal_handler();
+        let writer = Writer::spawn(connection, QUEUE_CAPACITY, Arc::clone(&metrics), on_fatal)
+            .map_err(|error| format!("cannot start the storage thread: {error}"))?;
+        let listener = TcpListener::bind(options.listen)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("cannot read the bound address: {error}"))?;
+
+        let config = ServerConfig {
+            db_path: db_path.clone(),
+            timezone: options.timezone,
+            stall_after: options.stall_after,
+            read_timeout: options.read_timeout,
+            max_connections: options.max_connections,
+        };
+        log::debug!("configuration: {config:?}");
+        let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
+        log::info!(
+            "translog {} listening on http://{address}, database {}, {user_count} users",
+            env!("CARGO_PKG_VERSION"),
+            db_path.display()
+        );
+        notifier.watch_stalled(Arc::clone(&state));
+
+        let shutdown = async move {
+            tokio::select! {
+                _ = terminate.recv() => log::info!("received SIGTERM; shutting down"),
+                _ = interrupt.recv() => log::info!("received SIGINT; shutting down"),
+            }
+        };
+        http::run(Arc::clone(&state), listener, shutdown).await;
+        state.writer.shut_down();
+        log::info!("database closed; translog stopped");
+        Ok(())
+    })
+}
+
+/// Creates the user `admin` with a generated password when there are no
+/// users, and writes `admin:PASSWORD` to `<database>.credentials` (mode 0600).
+/// Returns the number of users.
+fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, String> {
+    let count = users::count(connection).map_err(|error| error.to_string())?;
+    if count > 0 {
+        return Ok(count);
+    }
+    let password = password::generate().map_err(|error| format!("random source: {error}"))?;
+    let hash = hash_password(&password)?;
+    users::add(connection, "admin", Role::Admin, None, &hash).map_err(|error| error.to_string())?;
+
+    let path = credentials_path(db_path);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    // The mode above applies only to a new file; an old one is narrowed too.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))
+        .map_err(|error| format!("cannot restrict {}: {error}", path.display()))?;
+    writeln!(file, "admin:{}", password.expose())
+        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+    log::info!(
+        "created user admin; its credentials are in {} (use curl -u \"$(cat {})\")",
+        path.display(),
+        path.display()
+    );
+    Ok(1)
+}
+
+/// The file beside the database that holds the first administrator's credentials.
+pub fn credentials_path(db_path: &Path) -> PathBuf {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".credentials");
+    PathBuf::from(name)
+}

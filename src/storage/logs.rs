@@ -1,0 +1,412 @@
+//! Reading transaction logs back: one log with its entries, the list of
+//! transactions with paging and filters, their outcomes, and the maintenance
+//! commands (prune, backup) that work on whole transactions.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use serde::Serialize;
+
+use super::StorageError;
+
+/// Formats an instant as RFC 3339 in UTC with all nine fraction digits.
+pub fn format_instant(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Nanos, true)
+}
+
+fn instant(seconds: i64, nanos: u32) -> String {
+    DateTime::from_timestamp(seconds, nanos).map_or_else(String::new, format_instant)
+}
+
+fn instant_from_ns(nanoseconds: i64) -> String {
+    format_instant(DateTime::from_timestamp_nanos(nanoseconds))
+}
+
+/// Where a transaction stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Some entry is `FATAL`.
+    Fatal,
+    /// A `WORKER_END` entry is `SUCCESS` or `WARNING`, and no entry is `FATAL`.
+    Succeeded,
+    /// Neither, and nothing arrived for longer than the stall period.
+    Stalled,
+    /// Neither, and still reporting.
+    Running,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Fatal,
+        Outcome::Succeeded,
+        Outcome::Stalled,
+        Outcome::Running,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fatal => "fatal",
+            Outcome::Succeeded => "succeeded",
+            Outcome::Stalled => "stalled",
+            Outcome::Running => "running",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Outcome> {
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str() == text)
+    }
+}
+
+/// The SQL expression of a transaction's outcome; `?1` is the receive time, in
+/// nanoseconds, before which a transaction without an end counts as stalled.
+const OUTCOME_SQL: &str = "CASE WHEN has_fatal THEN 'fatal'
+                               WHEN has_end THEN 'succeeded'
+                               WHEN last_received_at_ns < ?1 THEN 'stalled'
+                               ELSE 'running' END";
+
+fn stall_cutoff(now_ns: i64, stall_after: Duration) -> i64 {
+    let stall_ns = i64::try_from(stall_after.as_nanos()).unwrap_or(i64::MAX);
+    now_ns.saturating_sub(stall_ns)
+}
+
+fn parse_outcome(text: &str) -> Outcome {
+    Outcome::parse(text).unwrap_or(Outcome::Running)
+}
+
+/// One entry of a log, as the read API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub timestamp: String,
+    pub timestamp_sent: String,
+    pub stage: String,
+    pub status: String,
+    pub message: Option<String>,
+    pub received_at: String,
+    pub reported_by: String,
+    /// The Worker's timestamp, for computing clock skew.
+    #[serde(skip)]
+    pub timestamp_ns_pair: (i64, u32),
+    #[serde(skip)]
+    pub received_at_ns: i64,
+}
+
+/// The log of one transaction.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionLog {
+    pub transaction_id: String,
+    pub outcome: Outcome,
+    pub entries: Vec<LogEntry>,
+}
+
+/// One transaction in the list.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionSummary {
+    pub transaction_id: String,
+    pub outcome: Outcome,
+    pub first_timestamp: String,
+    pub last_timestamp: String,
+    pub last_stage: String,
+    pub last_status: String,
+    pub entry_count: i64,
+    pub last_received_at: String,
+    #[serde(skip)]
+    pub last_message: Option<String>,
+}
+
+/// Reads the log of one transaction, entries in timestamp order and ties in
+/// arrival order; `None` when it has no entries.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn transaction_log(
+    connection: &Connection,
+    transaction_id: &str,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<Option<TransactionLog>, StorageError> {
+    // One read transaction, so that the outcome and the entries agree.
+    let transaction = connection.unchecked_transaction()?;
+    let outcome: Option<String> = transaction
+        .prepare_cached(&format!(
+            "SELECT {OUTCOME_SQL} FROM transactions WHERE transaction_id = ?2"
+        ))?
+        .query_row(
+            params![stall_cutoff(now_ns, stall_after), transaction_id],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(outcome) = outcome else {
+        return Ok(None);
+    };
+    let mut statement = transaction.prepare_cached(
+        "SELECT timestamp_s, timestamp_nanos, timestamp_sent, stage, status, message,
+                received_at_ns, reported_by
+         FROM entries WHERE transaction_id = ?1
+         ORDER BY timestamp_s, timestamp_nanos, id",
+    )?;
+    let entries = statement
+        .query_map([transaction_id], |row| {
+            let seconds: i64 = row.get(0)?;
+            let nanos: u32 = row.get(1)?;
+            let received_at_ns: i64 = row.get(6)?;
+            Ok(LogEntry {
+                timestamp: instant(seconds, nanos),
+                timestamp_sent: row.get(2)?,
+                stage: row.get(3)?,
+                status: row.get(4)?,
+                message: row.get(5)?,
+                received_at: instant_from_ns(received_at_ns),
+                reported_by: row.get(7)?,
+                timestamp_ns_pair: (seconds, nanos),
+                received_at_ns,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(TransactionLog {
+        transaction_id: transaction_id.to_string(),
+        outcome: parse_outcome(&outcome),
+        entries,
+    }))
+}
+
+/// A position in the list: the receive time and id of the last transaction
+/// of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub last_received_at_ns: i64,
+    pub transaction_id: String,
+}
+
+impl Cursor {
+    /// Encodes the cursor as an opaque URL-safe token.
+    pub fn encode(&self) -> String {
+        use base64::Engine as _;
+        let text = format!("{}:{}", self.last_received_at_ns, self.transaction_id);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+    }
+
+    /// Decodes a token made by [`Cursor::encode`]; `None` when it is not one.
+    pub fn decode(token: &str) -> Option<Cursor> {
+        use base64::Engine as _;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token)
+            .ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (received, transaction_id) = text.split_once(':')?;
+        Some(Cursor {
+            last_received_at_ns: received.parse().ok()?,
+            transaction_id: transaction_id.to_string(),
+        })
+    }
+}
+
+/// Filters and paging of the transaction list.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub limit: usize,
+    pub cursor: Option<Cursor>,
+    pub outcome: Option<Outcome>,
+    /// Only transactions whose last entry's timestamp is at or after this.
+    pub since: Option<DateTime<Utc>>,
+    /// Only transactions whose last entry's timestamp is at or before this.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// One page of the transaction list, most recently active first.
+#[derive(Debug, Clone, Serialize)]
+pub struct TransactionPage {
+    pub transactions: Vec<TransactionSummary>,
+    pub next_cursor: Option<String>,
+}
+
+/// Lists transactions, most recently received first.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn list_transactions(
+    connection: &Connection,
+    query: &ListQuery,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<TransactionPage, StorageError> {
+    let sql = format!(
+        "SELECT * FROM (
+             SELECT transaction_id, {OUTCOME_SQL} AS outcome,
+                    first_timestamp_s, first_timestamp_nanos, last_timestamp_s, last_timestamp_nanos,
+                    last_stage, last_status, entry_count, last_received_at_ns, last_message
+             FROM transactions)
+         WHERE (?2 IS NULL OR outcome = ?2)
+           AND (?3 IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (?3, ?4))
+           AND (?5 IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (?5, ?6))
+           AND (?7 IS NULL OR (last_received_at_ns, transaction_id) < (?7, ?8))
+         ORDER BY last_received_at_ns DESC, transaction_id DESC
+         LIMIT ?9"
+    );
+    let split = |instant: Option<DateTime<Utc>>| match instant {
+        Some(instant) => (
+            Some(instant.timestamp()),
+            Some(instant.timestamp_subsec_nanos()),
+        ),
+        None => (None, None),
+    };
+    let (since_s, since_nanos) = split(query.since);
+    let (until_s, until_nanos) = split(query.until);
+    let fetch = i64::try_from(query.limit)
+        .unwrap_or(i64::MAX)
+        .saturating_add(1);
+    let mut statement = connection.prepare_cached(&sql)?;
+    let mut transactions = statement
+        .query_map(
+            params![
+                stall_cutoff(now_ns, stall_after),
+                query.outcome.map(Outcome::as_str),
+                since_s,
+                since_nanos,
+                until_s,
+                until_nanos,
+                query
+                    .cursor
+                    .as_ref()
+                    .map(|cursor| cursor.last_received_at_ns),
+                query
+                    .cursor
+                    .as_ref()
+                    .map(|cursor| cursor.transaction_id.as_str()),
+                fetch,
+            ],
+            |row| {
+                let outcome: String = row.get(1)?;
+                Ok(TransactionSummary {
+                    transaction_id: row.get(0)?,
+                    outcome: parse_outcome(&outcome),
+                    first_timestamp: instant(row.get(2)?, row.get(3)?),
+                    last_timestamp: instant(row.get(4)?, row.get(5)?),
+                    last_stage: row.get(6)?,
+                    last_status: row.get(7)?,
+                    entry_count: row.get(8)?,
+                    last_received_at: instant_from_ns(row.get(9)?),
+                    last_message: row.get(10)?,
+                })
+            },
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let next_cursor = if transactions.len() > query.limit {
+        transactions.truncate(query.limit);
+        transactions.last().map(cursor_after)
+    } else {
+        None
+    };
+    Ok(TransactionPage {
+        transactions,
+        next_cursor,
+    })
+}
+
+fn cursor_after(summary: &TransactionSummary) -> String {
+    let received = DateTime::parse_from_rfc3339(&summary.last_received_at)
+        .ok()
+        .and_then(|instant| instant.timestamp_nanos_opt())
+        .unwrap_or(0);
+    Cursor {
+        last_received_at_ns: received,
+        transaction_id: summary.transaction_id.clone(),
+    }
+    .encode()
+}
+
+/// Counts transactions by outcome, in the order of [`Outcome::ALL`].
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn count_by_outcome(
+    connection: &Connection,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<[i64; 4], StorageError> {
+    let mut counts = [0; 4];
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {OUTCOME_SQL} AS outcome, count(*) FROM transactions GROUP BY outcome"
+    ))?;
+    let rows = statement.query_map([stall_cutoff(now_ns, stall_after)], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
+    for row in rows {
+        let (outcome, count) = row?;
+        if let Some(index) = Outcome::ALL.iter().position(|o| o.as_str() == outcome) {
+            counts[index] = count;
+        }
+    }
+    Ok(counts)
+}
+
+/// Transactions that turned stalled: no end, not fatal, nothing received
+/// since the cutoff, and not yet in `notified`.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn stalled_transactions(
+    connection: &Connection,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<Vec<TransactionSummary>, StorageError> {
+    let query = ListQuery {
+        limit: 10_000,
+        outcome: Some(Outcome::Stalled),
+        ..ListQuery::default()
+    };
+    Ok(list_transactions(connection, &query, now_ns, stall_after)?.transactions)
+}
+
+/// Deletes whole transactions whose last entry's timestamp is before
+/// `before`, and returns how many were deleted.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<usize, StorageError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let cutoff = params![before.timestamp(), before.timestamp_subsec_nanos()];
+    transaction.execute(
+        "DELETE FROM entries WHERE transaction_id IN (
+             SELECT transaction_id FROM transactions
+             WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2))",
+        cutoff,
+    )?;
+    let removed = transaction.execute(
+        "DELETE FROM transactions WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2)",
+        cutoff,
+    )?;
+    transaction.commit()?;
+    Ok(removed)
+}
+
+/// Writes a consistent, compacted copy of the database to `destination`,
+/// which must not exist. Safe while the server writes: WAL readers see one
+/// snapshot and do not block the writer.
+///
+/// # Errors
+///
+/// Fails when the destination exists or cannot be written.
+pub fn backup(connection: &Connection, destination: &Path) -> Result<(), StorageError> {
+    let destination = destination.to_string_lossy();
+    connection.execute("VACUUM INTO ?1", [destination.as_ref()])?;
+    Ok(())
+}
+
+/// Counts entries, for the command line and tests.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn count_entries(connection: &Connection) -> Result<i64, StorageError> {
+    Ok(connection.query_row("SELECT count(*) FROM entries", [], |row| row.get(0))?)
+}

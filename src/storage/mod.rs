@@ -1,0 +1,191 @@
+//! The SQLite database: opening it with the pragmas that make a commit durable,
+//! creating and versioning the schema, and turning SQLite's error codes into
+//! the few cases the rest of the service acts on.
+//!
+//! One storage thread owns the connection that writes entries (`writer`);
+//! reads and the command line use connections of their own, which WAL mode
+//! lets run beside the writer.
+
+pub mod logs;
+pub mod users;
+pub mod writer;
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
+
+/// The schema version this build creates and understands.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// A failure of the database, sorted by what the caller should do about it.
+#[derive(Debug)]
+pub enum StorageError {
+    /// Another connection held the lock past the busy timeout: retry later.
+    Busy(rusqlite::Error),
+    /// The disk is full, read-only or failing: retry once it is fixed.
+    Unavailable(rusqlite::Error),
+    /// Anything else, including bugs and a corrupt file.
+    Internal(rusqlite::Error),
+    /// The file was written by a newer translog.
+    SchemaTooNew(i64),
+}
+
+impl StorageError {
+    /// Whether the request may succeed if retried later unchanged.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StorageError::Busy(_) | StorageError::Unavailable(_))
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(error: rusqlite::Error) -> Self {
+        let code = match &error {
+            rusqlite::Error::SqliteFailure(failure, _) => Some(failure.code),
+            _ => None,
+        };
+        match code {
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StorageError::Busy(error),
+            Some(
+                ErrorCode::DiskFull
+                | ErrorCode::ReadOnly
+                | ErrorCode::SystemIoFailure
+                | ErrorCode::CannotOpen
+                | ErrorCode::OutOfMemory
+                | ErrorCode::FileLockingProtocolFailed,
+            ) => StorageError::Unavailable(error),
+            _ => StorageError::Internal(error),
+        }
+    }
+}
+
+impl fmt::Display for StorageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageError::Busy(error) => write!(f, "database is busy: {error}"),
+            StorageError::Unavailable(error) => write!(f, "database is unavailable: {error}"),
+            StorageError::Internal(error) => write!(f, "database error: {error}"),
+            StorageError::SchemaTooNew(version) => write!(
+                f,
+                "database schema version {version} is newer than this translog understands \
+                 ({SCHEMA_VERSION}); upgrade translog"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for StorageError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StorageError::Busy(error)
+            | StorageError::Unavailable(error)
+            | StorageError::Internal(error) => Some(error),
+            StorageError::SchemaTooNew(_) => None,
+        }
+    }
+}
+
+/// Opens the database read-write, creating the file and its schema on first
+/// use, in WAL mode with `synchronous=FULL`, so that a commit survives a crash
+/// of the process or of the machine. `busy_timeout` is how long a statement
+/// waits for another connection's lock before it fails with
+/// [`StorageError::Busy`].
+///
+/// # Errors
+///
+/// Fails when the file cannot be opened or created, is not a database, or
+/// holds a newer schema.
+pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
+    let mut connection = Connection::open(path)?;
+    connection.busy_timeout(busy_timeout)?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "foreign_keys", true)?;
+    migrate(&mut connection)?;
+    Ok(connection)
+}
+
+/// Opens a connection that only reads, for the read API and the checks of the
+/// authentication cache. The database must already exist.
+///
+/// # Errors
+///
+/// Fails when the file cannot be opened.
+pub fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.busy_timeout(busy_timeout)?;
+    connection.pragma_update(None, "query_only", true)?;
+    Ok(connection)
+}
+
+fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version == SCHEMA_VERSION {
+        return Ok(());
+    }
+    // Another process may be creating the schema at the same moment, so the
+    // version is read again under the write lock.
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let version: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        0 => {
+            transaction.execute_batch(SCHEMA)?;
+            transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        }
+        SCHEMA_VERSION => {}
+        newer => return Err(StorageError::SchemaTooNew(newer)),
+    }
+    transaction.commit()?;
+    Ok(())
+}
+
+/// A few reader connections shared by the blocking tasks of the read API, so
+/// that a request does not pay for opening the file.
+pub struct ReaderPool {
+    path: std::path::PathBuf,
+    busy_timeout: Duration,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl ReaderPool {
+    pub fn new(path: &Path, busy_timeout: Duration) -> ReaderPool {
+        ReaderPool {
+            path: path.to_path_buf(),
+            busy_timeout,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// Runs `read` on an idle connection, or a new one when none is idle. Call
+    /// it from a blocking task: SQLite reads block.
+    ///
+    /// # Errors
+    ///
+    /// Passes on the error of `read`, or of opening a connection.
+    pub fn with<T>(
+        &self,
+        read: impl FnOnce(&Connection) -> Result<T, StorageError>,
+    ) -> Result<T, StorageError> {
+        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
+        let connection = match pooled {
+            Some(connection) => connection,
+            None => open_reader(&self.path, self.busy_timeout)?,
+        };
+        let result = read(&connection);
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+        result
+    }
+}
+
+/// The current time as nanoseconds since the Unix epoch, the form in which
+/// receive times are stored.
+pub fn now_ns() -> i64 {
+    chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}

@@ -1,0 +1,324 @@
+//! The storage thread: it owns the connection that writes entries, takes every
+//! entry waiting on its channel, stores them all in one database transaction
+//! (group commit) and only then answers each request.
+//!
+//! With `synchronous=FULL` each commit waits for the disk, so one commit per
+//! request would cap the service at the disk's sync rate; one commit per batch
+//! spreads that wait over every request that arrived meanwhile.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction, TransactionBehavior};
+use tokio::sync::oneshot;
+
+use super::StorageError;
+use crate::entry::{NewEntry, Stage, Status};
+use crate::metrics::Metrics;
+
+/// The most entries stored in one database transaction.
+pub const MAX_BATCH: usize = 1024;
+
+/// What became of one entry.
+#[derive(Debug)]
+pub enum WriteOutcome {
+    /// A new row was committed.
+    Stored,
+    /// The same entry, message included, was already stored: nothing changed.
+    Repeated,
+    /// An entry with the same key but another message is stored; it was kept.
+    Conflict,
+    /// The batch was not committed, so this entry was not stored.
+    Failed(Arc<StorageError>),
+}
+
+/// Why an entry could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubmitError {
+    /// The queue is full: the disk cannot keep up.
+    Overloaded,
+    /// The storage thread has stopped.
+    Stopped,
+}
+
+struct WriteRequest {
+    entry: NewEntry,
+    received_at_ns: i64,
+    reply: oneshot::Sender<WriteOutcome>,
+}
+
+/// A transaction that turned fatal in a committed batch, for alerts.
+#[derive(Debug, Clone)]
+pub struct FatalTransaction {
+    pub transaction_id: String,
+    pub stage: Stage,
+    pub status: Status,
+    pub message: Option<String>,
+}
+
+/// The sending side of the storage thread.
+pub struct Writer {
+    sender: Mutex<Option<SyncSender<WriteRequest>>>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    healthy: Arc<AtomicBool>,
+}
+
+impl Writer {
+    /// Starts the storage thread on `connection`. At most `queue_capacity`
+    /// entries wait; `on_fatal` is called, on the storage thread, for each
+    /// transaction that a committed batch turned fatal.
+    ///
+    /// # Errors
+    ///
+    /// Fails only when the operating system cannot start a thread.
+    pub fn spawn(
+        connection: Connection,
+        queue_capacity: usize,
+        metrics: Arc<Metrics>,
+        on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
+    ) -> std::io::Result<Writer> {
+        let (sender, receiver) = mpsc::sync_channel(queue_capacity);
+        let healthy = Arc::new(AtomicBool::new(true));
+        let thread_healthy = Arc::clone(&healthy);
+        let thread = thread::Builder::new()
+            .name("storage".to_string())
+            .spawn(move || run(connection, receiver, &metrics, &thread_healthy, &*on_fatal))?;
+        Ok(Writer {
+            sender: Mutex::new(Some(sender)),
+            thread: Mutex::new(Some(thread)),
+            healthy,
+        })
+    }
+
+    /// Queues an entry; the returned receiver gets its outcome after the
+    /// commit. `received_at_ns` is when the request arrived.
+    ///
+    /// # Errors
+    ///
+    /// Fails at once when the queue is full or the thread has stopped.
+    pub fn submit(
+        &self,
+        entry: NewEntry,
+        received_at_ns: i64,
+    ) -> Result<oneshot::Receiver<WriteOutcome>, SubmitError> {
+        let sender = self.sender.lock().map_err(|_| SubmitError::Stopped)?;
+        let sender = sender.as_ref().ok_or(SubmitError::Stopped)?;
+        let (reply, outcome) = oneshot::channel();
+        let request = WriteRequest {
+            entry,
+            received_at_ns,
+            reply,
+        };
+        match sender.try_send(request) {
+            Ok(()) => Ok(outcome),
+            Err(TrySendError::Full(_)) => Err(SubmitError::Overloaded),
+            Err(TrySendError::Disconnected(_)) => Err(SubmitError::Stopped),
+        }
+    }
+
+    /// Whether the last batch was committed and the thread still runs.
+    pub fn is_healthy(&self) -> bool {
+        let running = self
+            .thread
+            .lock()
+            .is_ok_and(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()));
+        running && self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Stops taking entries, lets the thread store and answer what is queued,
+    /// and waits for it to close the database.
+    pub fn shut_down(&self) {
+        if let Ok(mut sender) = self.sender.lock() {
+            sender.take();
+        }
+        let thread = self.thread.lock().ok().and_then(|mut thread| thread.take());
+        if let Some(thread) = thread {
+            if thread.join().is_err() {
+                log::error!("storage thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.shut_down();
+    }
+}
+
+fn run(
+    mut connection: Connection,
+    receiver: Receiver<WriteRequest>,
+    metrics: &Metrics,
+    healthy: &AtomicBool,
+    on_fatal: &dyn Fn(FatalTransaction),
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = receiver.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        metrics.observe_batch(batch.len());
+        match store_batch(&mut connection, &batch) {
+            Ok((outcomes, fatal)) => {
+                healthy.store(true, Ordering::Relaxed);
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    if let WriteOutcome::Stored = outcome {
+                        metrics.count_entry(request.entry.stage, request.entry.status);
+                    }
+                    // The receiver is gone when the client hung up; the entry is stored anyway.
+                    let _ = request.reply.send(outcome);
+                }
+                fatal.into_iter().for_each(on_fatal);
+            }
+            Err(error) => {
+                healthy.store(false, Ordering::Relaxed);
+                log::error!("batch of {} entries not stored: {error}", batch.len());
+                let error = Arc::new(error);
+                for request in batch.drain(..) {
+                    let _ = request.reply.send(WriteOutcome::Failed(Arc::clone(&error)));
+                }
+            }
+        }
+    }
+    if let Err((_, error)) = connection.close() {
+        log::error!("closing the database failed: {error}");
+    }
+}
+
+const INSERT_ENTRY: &str = "
+    INSERT INTO entries (transaction_id, timestamp_s, timestamp_nanos, timestamp_sent,
+                         stage, status, message, received_at_ns, reported_by)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+    ON CONFLICT (transaction_id, timestamp_s, timestamp_nanos, stage, status) DO NOTHING";
+
+const SELECT_STORED_MESSAGE: &str = "
+    SELECT message FROM entries
+    WHERE transaction_id = ?1 AND timestamp_s = ?2 AND timestamp_nanos = ?3
+      AND stage = ?4 AND status = ?5";
+
+// In DO UPDATE SET every column name refers to the row before the update, so
+// the comparisons below all see the old first and last timestamps.
+const UPSERT_TRANSACTION: &str = "
+    INSERT INTO transactions (transaction_id, first_timestamp_s, first_timestamp_nanos,
+                              last_timestamp_s, last_timestamp_nanos, last_stage, last_status,
+                              last_message, entry_count, last_received_at_ns, has_fatal, has_end)
+    VALUES (?1, ?2, ?3, ?2, ?3, ?4, ?5, ?6, 1, ?7, ?8, ?9)
+    ON CONFLICT (transaction_id) DO UPDATE SET
+        first_timestamp_s = CASE WHEN (?2, ?3) < (first_timestamp_s, first_timestamp_nanos)
+                            THEN ?2 ELSE first_timestamp_s END,
+        first_timestamp_nanos = CASE WHEN (?2, ?3) < (first_timestamp_s, first_timestamp_nanos)
+                                THEN ?3 ELSE first_timestamp_nanos END,
+        last_stage = CASE WHEN (?2, ?3) >= (last_timestamp_s, last_timestamp_nanos)
+                     THEN ?4 ELSE last_stage END,
+        last_status = CASE WHEN (?2, ?3) >= (last_timestamp_s, last_timestamp_nanos)
+                      THEN ?5 ELSE last_status END,
+        last_message = CASE WHEN (?2, ?3) >= (last_timestamp_s, last_timestamp_nanos)
+                       THEN ?6 ELSE last_message END,
+        last_timestamp_nanos = CASE WHEN (?2, ?3) >= (last_timestamp_s, last_timestamp_nanos)
+                               THEN ?3 ELSE last_timestamp_nanos END,
+        last_timestamp_s = CASE WHEN (?2, ?3) >= (last_timestamp_s, last_timestamp_nanos)
+                           THEN ?2 ELSE last_timestamp_s END,
+        entry_count = entry_count + 1,
+        last_received_at_ns = max(last_received_at_ns, ?7),
+        has_fatal = has_fatal OR ?8,
+        has_end = has_end OR ?9";
+
+type BatchResult = (Vec<WriteOutcome>, Vec<FatalTransaction>);
+
+/// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
+/// whole batch back, so a request is never answered as stored unless the
+/// commit that holds it succeeded.
+fn store_batch(
+    connection: &mut Connection,
+    batch: &[WriteRequest],
+) -> Result<BatchResult, StorageError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut fatal = Vec::new();
+    for request in batch {
+        let (outcome, turned_fatal) = store_entry(&transaction, request)?;
+        outcomes.push(outcome);
+        if turned_fatal {
+            fatal.push(FatalTransaction {
+                transaction_id: request.entry.transaction_id.to_string(),
+                stage: request.entry.stage,
+                status: request.entry.status,
+                message: request.entry.message.clone(),
+            });
+        }
+    }
+    transaction.commit()?;
+    Ok((outcomes, fatal))
+}
+
+/// Stores one entry; the flag is true when this entry made its transaction fatal.
+fn store_entry(
+    transaction: &Transaction<'_>,
+    request: &WriteRequest,
+) -> Result<(WriteOutcome, bool), StorageError> {
+    let entry = &request.entry;
+    let seconds = entry.timestamp.timestamp();
+    let nanos = entry.timestamp.timestamp_subsec_nanos();
+    let key = params![
+        entry.transaction_id.as_str(),
+        seconds,
+        nanos,
+        entry.stage.as_str(),
+        entry.status.as_str()
+    ];
+    let inserted = transaction.prepare_cached(INSERT_ENTRY)?.execute(params![
+        entry.transaction_id.as_str(),
+        seconds,
+        nanos,
+        entry.timestamp_sent,
+        entry.stage.as_str(),
+        entry.status.as_str(),
+        entry.message,
+        request.received_at_ns,
+        entry.reported_by,
+    ])?;
+    if inserted == 0 {
+        let stored: Option<Option<String>> = transaction
+            .prepare_cached(SELECT_STORED_MESSAGE)?
+            .query_row(key, |row| row.get(0))
+            .optional()?;
+        return match stored {
+            Some(message) if message == entry.message => Ok((WriteOutcome::Repeated, false)),
+            Some(_) => Ok((WriteOutcome::Conflict, false)),
+            None => Err(StorageError::Internal(rusqlite::Error::QueryReturnedNoRows)),
+        };
+    }
+    let is_fatal = entry.status == Status::Fatal;
+    let is_end =
+        entry.stage == Stage::End && matches!(entry.status, Status::Success | Status::Warning);
+    let was_fatal_before = !is_fatal || was_fatal(transaction, entry.transaction_id.as_str())?;
+    transaction
+        .prepare_cached(UPSERT_TRANSACTION)?
+        .execute(params![
+            entry.transaction_id.as_str(),
+            seconds,
+            nanos,
+            entry.stage.as_str(),
+            entry.status.as_str(),
+            entry.message,
+            request.received_at_ns,
+            is_fatal,
+            is_end,
+        ])?;
+    Ok((WriteOutcome::Stored, is_fatal && !was_fatal_before))
+}
+
+fn was_fatal(transaction: &Transaction<'_>, transaction_id: &str) -> Result<bool, StorageError> {
+    let flag: Option<bool> = transaction
+        .prepare_cached("SELECT has_fatal FROM transactions WHERE transaction_id = ?1")?
+        .query_row([transaction_id], |row| row.get(0))
+        .optional()?;
+    Ok(flag.unwrap_or(false))
+}

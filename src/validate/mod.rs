@@ -1,0 +1,648 @@
+//! Validation of write requests: from the raw parts of a request (query
+//! string, content type, body bytes) to a typed [`NewEntry`], or an error that
+//! names the parameter and says how to fix it.
+//!
+//! Parsing runs in two stages. The first collects every parameter as sent,
+//! with its origin, so that a repeat across query string and body is seen; the
+//! second converts the collected values into an entry.
+
+pub mod form;
+pub mod json;
+pub mod timestamp;
+
+use std::fmt;
+
+use chrono_tz::Tz;
+use serde_json::Value;
+
+use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
+use form::DecodeError;
+use json::JsonBodyError;
+use timestamp::TimestampError;
+
+/// The parameters of the write API.
+pub const PARAMETER_NAMES: [&str; 4] = ["timestamp", "stage", "status", "message"];
+
+/// The longest part of an offending value that an error message repeats.
+const ECHO_LIMIT: usize = 64;
+
+/// Why a write request's parameters were rejected. Every variant is a `400`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamError {
+    InvalidTransactionId(String),
+    UnsupportedContentType(String),
+    UnsupportedCharset(String),
+    BadEncoding {
+        name: String,
+        origin: Origin,
+        error: DecodeError,
+    },
+    JsonSentAsForm,
+    MalformedJson(String),
+    JsonNotObject,
+    WrongJsonType {
+        name: String,
+        expected: &'static str,
+    },
+    Unknown(String),
+    Repeated(String),
+    Missing(Vec<&'static str>),
+    InvalidStage(String),
+    InvalidStatus(String),
+    MessageTooLong(usize),
+    InvalidTimestamp {
+        value: String,
+        error: TimestampError,
+    },
+    /// A timestamp whose `+` offset sign arrived as a space, because `+`
+    /// means a space in form data.
+    TimestampPlusDecoded(String),
+}
+
+/// Where a parameter came from, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Query,
+    Body,
+}
+
+impl ParamError {
+    /// The machine-readable code of the JSON error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
+            ParamError::UnsupportedContentType(_) | ParamError::UnsupportedCharset(_) => {
+                "unsupported_content_type"
+            }
+            ParamError::BadEncoding { .. }
+            | ParamError::JsonSentAsForm
+            | ParamError::MalformedJson(_)
+            | ParamError::JsonNotObject => "malformed_body",
+            ParamError::Unknown(_) => "unknown_parameter",
+            ParamError::Repeated(_) => "repeated_parameter",
+            ParamError::Missing(_) => "missing_parameter",
+            ParamError::WrongJsonType { .. }
+            | ParamError::InvalidStage(_)
+            | ParamError::InvalidStatus(_)
+            | ParamError::MessageTooLong(_)
+            | ParamError::InvalidTimestamp { .. }
+            | ParamError::TimestampPlusDecoded(_) => "invalid_parameter",
+        }
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::InvalidTransactionId(reason) => write!(f, "Invalid transaction id: {reason}."),
+            ParamError::UnsupportedContentType(media_type) => write!(
+                f,
+                "Content-Type {} is not supported; send application/x-www-form-urlencoded \
+                 (curl -d or --data-urlencode) or application/json.",
+                echo(media_type)
+            ),
+            ParamError::UnsupportedCharset(charset) => write!(
+                f,
+                "charset {} is not supported; send UTF-8 text and omit the charset or set charset=utf-8.",
+                echo(charset)
+            ),
+            ParamError::BadEncoding { name, origin, error } => write!(
+                f,
+                "Parameter {} in the {} {error}; percent-encode the value, for example with curl --data-urlencode.",
+                echo(name),
+                match origin {
+                    Origin::Query => "query string",
+                    Origin::Body => "body",
+                }
+            ),
+            ParamError::JsonSentAsForm => f.write_str(
+                "The body looks like JSON but was sent as form data; set Content-Type: application/json.",
+            ),
+            ParamError::MalformedJson(reason) => {
+                write!(f, "The body is not valid JSON ({reason}); send one JSON object.")
+            }
+            ParamError::JsonNotObject => f.write_str(
+                "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \
+                 \"stage\": \"WORKER_INIT\", \"status\": \"SUCCESS\"}.",
+            ),
+            ParamError::WrongJsonType { name, expected } => {
+                write!(f, "Parameter {name} must be {expected} in a JSON body.")
+            }
+            ParamError::Unknown(name) => write!(
+                f,
+                "Unknown parameter {}; the parameters are timestamp, stage, status and message.",
+                echo(name)
+            ),
+            ParamError::Repeated(name) => write!(
+                f,
+                "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
+            ),
+            ParamError::Missing(names) => {
+                let noun = if names.len() == 1 { "parameter" } else { "parameters" };
+                write!(f, "Missing required {noun} {}.", names.join(", "))
+            }
+            ParamError::InvalidStage(value) => write!(
+                f,
+                "Invalid stage {}; use one of {}.",
+                echo(value),
+                Stage::ALL.map(Stage::as_str).join(", ")
+            ),
+            ParamError::InvalidStatus(value) => write!(
+                f,
+                "Invalid status {}; use one of {}.",
+                echo(value),
+                Status::ALL.map(Status::as_str).join(", ")
+            ),
+            ParamError::MessageTooLong(bytes) => write!(
+                f,
+                "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8."
+            ),
+            ParamError::InvalidTimestamp { value, error } => {
+                write!(f, "Invalid timestamp {}: {error}", echo(value))
+            }
+            ParamError::TimestampPlusDecoded(value) => write!(
+                f,
+                "Invalid timestamp {}: its offset has a space where the + sign belongs, because + means \
+                 a space in form data; send it with curl --data-urlencode \"timestamp=$(date -Iseconds)\" \
+                 or write the + as %2B.",
+                echo(value)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Quotes a client's value for an error message, cut to [`ECHO_LIMIT`] characters.
+fn echo(value: &str) -> String {
+    if value.chars().count() <= ECHO_LIMIT {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(ECHO_LIMIT).collect();
+        format!("{head:?}...")
+    }
+}
+
+/// The type of a request body, from its `Content-Type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyKind {
+    Form,
+    Json,
+}
+
+/// Reads a `Content-Type` header value. No header means form data, which is
+/// what `curl -d` implies.
+///
+/// # Errors
+///
+/// Returns an error for any other media type, and for a charset other than UTF-8.
+pub fn body_kind(content_type: Option<&[u8]>) -> Result<BodyKind, ParamError> {
+    let Some(raw) = content_type else {
+        return Ok(BodyKind::Form);
+    };
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| ParamError::UnsupportedContentType(String::from_utf8_lossy(raw).into()))?;
+    let mut parts = text.split(';');
+    let media_type = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+    let kind = match media_type.as_str() {
+        "application/x-www-form-urlencoded" => BodyKind::Form,
+        "application/json" => BodyKind::Json,
+        _ => return Err(ParamError::UnsupportedContentType(media_type)),
+    };
+    for parameter in parts {
+        let Some((name, value)) = parameter.split_once('=') else {
+            continue;
+        };
+        if name.trim().eq_ignore_ascii_case("charset") {
+            let charset = value.trim().trim_matches('"');
+            if !charset.eq_ignore_ascii_case("utf-8") {
+                return Err(ParamError::UnsupportedCharset(charset.to_string()));
+            }
+        }
+    }
+    Ok(kind)
+}
+
+/// A parameter value as sent, before conversion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawValue {
+    Text(String),
+    /// A JSON number, with its digits as written.
+    Number(String),
+    Null,
+    /// A JSON boolean, array or object.
+    OtherJson,
+}
+
+/// Collects the parameters of the query string and the body, in order.
+///
+/// # Errors
+///
+/// Returns an error for an unsupported content type or a body that does not
+/// decode.
+pub fn collect_parameters(
+    query: Option<&str>,
+    content_type: Option<&[u8]>,
+    body: &[u8],
+) -> Result<Vec<(String, RawValue)>, ParamError> {
+    let mut collected = Vec::new();
+    if let Some(query) = query {
+        collected.extend(decode_form(query.as_bytes(), Origin::Query)?);
+    }
+    let kind = body_kind(content_type)?;
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(collected);
+    }
+    match kind {
+        BodyKind::Form => {
+            let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
+            if matches!(first, Some(b'{') | Some(b'[')) {
+                return Err(ParamError::JsonSentAsForm);
+            }
+            collected.extend(decode_form(body, Origin::Body)?);
+        }
+        BodyKind::Json => {
+            let members = json::parse_object(body).map_err(|error| match error {
+                JsonBodyError::Malformed(reason) => ParamError::MalformedJson(reason),
+                JsonBodyError::NotObject => ParamError::JsonNotObject,
+            })?;
+            collected.extend(
+                members
+                    .into_iter()
+                    .map(|(name, value)| (name, raw_json(value))),
+            );
+        }
+    }
+    Ok(collected)
+}
+
+fn decode_form(input: &[u8], origin: Origin) -> Result<Vec<(String, RawValue)>, ParamError> {
+    let pairs = form::parse_pairs(input).map_err(|failure| ParamError::BadEncoding {
+        name: failure.name,
+        origin,
+        error: failure.error,
+    })?;
+    Ok(pairs
+        .into_iter()
+        .map(|(name, value)| (name, RawValue::Text(value)))
+        .collect())
+}
+
+fn raw_json(value: Value) -> RawValue {
+    match value {
+        Value::String(text) => RawValue::Text(text),
+        Value::Number(number) => RawValue::Number(number.to_string()),
+        Value::Null => RawValue::Null,
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => RawValue::OtherJson,
+    }
+}
+
+/// Converts collected parameters into an entry. `zone` resolves timestamps
+/// without an offset; `user` is the authenticated reporter.
+///
+/// # Errors
+///
+/// Returns the first problem found: unknown or repeated names first, then
+/// missing ones, then invalid values in the order timestamp, stage, status,
+/// message.
+pub fn build_entry(
+    transaction_id: &str,
+    parameters: Vec<(String, RawValue)>,
+    zone: Tz,
+    user: &str,
+) -> Result<NewEntry, ParamError> {
+    let transaction_id =
+        TransactionId::parse(transaction_id).map_err(ParamError::InvalidTransactionId)?;
+
+    let mut slots: [Option<RawValue>; 4] = Default::default();
+    for (name, value) in parameters {
+        let Some(index) = PARAMETER_NAMES.iter().position(|known| *known == name) else {
+            return Err(ParamError::Unknown(name));
+        };
+        if slots[index].replace(value).is_some() {
+            return Err(ParamError::Repeated(name));
+        }
+    }
+    let [timestamp, stage, status, message] = slots;
+
+    let missing: Vec<&'static str> = [
+        (&timestamp, "timestamp"),
+        (&stage, "stage"),
+        (&status, "status"),
+    ]
+    .into_iter()
+    .filter(|(slot, _)| slot.is_none())
+    .map(|(_, name)| name)
+    .collect();
+    let (Some(timestamp), Some(stage), Some(status)) = (timestamp, stage, status) else {
+        return Err(ParamError::Missing(missing));
+    };
+
+    let timestamp_sent = match timestamp {
+        RawValue::Text(text) | RawValue::Number(text) => text,
+        RawValue::Null | RawValue::OtherJson => {
+            return Err(wrong_type(
+                "timestamp",
+                "a string or a number of Unix seconds",
+            ))
+        }
+    };
+    let instant = timestamp::parse_timestamp(&timestamp_sent, zone)
+        .map_err(|error| timestamp_error(&timestamp_sent, zone, error))?;
+
+    let stage = text_value(stage, "stage")?;
+    let stage = Stage::parse(&stage).ok_or(ParamError::InvalidStage(stage))?;
+    let status = text_value(status, "status")?;
+    let status = Status::parse(&status).ok_or(ParamError::InvalidStatus(status))?;
+
+    let message = match message {
+        None | Some(RawValue::Null) => None,
+        Some(RawValue::Text(text)) if text.is_empty() => None,
+        Some(RawValue::Text(text)) if text.len() > MAX_MESSAGE_BYTES => {
+            return Err(ParamError::MessageTooLong(text.len()))
+        }
+        Some(RawValue::Text(text)) => Some(text),
+        Some(RawValue::Number(_) | RawValue::OtherJson) => {
+            return Err(wrong_type("message", "a string or null"))
+        }
+    };
+
+    Ok(NewEntry {
+        transaction_id,
+        timestamp: instant,
+        timestamp_sent,
+        stage,
+        status,
+        message,
+        reported_by: user.to_string(),
+    })
+}
+
+/// Explains a rejected timestamp, telling apart the common case of an
+/// unencoded `+` offset sign that form decoding turned into a space.
+fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
+    let repaired = text
+        .rfind(' ')
+        .filter(|at| *at > "2026-12-04T14".len())
+        .map(|at| format!("{}+{}", &text[..at], &text[at + 1..]));
+    match repaired {
+        Some(repaired) if timestamp::parse_timestamp(&repaired, zone).is_ok() => {
+            ParamError::TimestampPlusDecoded(text.to_string())
+        }
+        _ => ParamError::InvalidTimestamp {
+            value: text.to_string(),
+            error,
+        },
+    }
+}
+
+fn text_value(value: RawValue, name: &str) -> Result<String, ParamError> {
+    match value {
+        RawValue::Text(text) => Ok(text),
+        RawValue::Number(_) | RawValue::Null | RawValue::OtherJson => {
+            Err(wrong_type(name, "a string"))
+        }
+    }
+}
+
+fn wrong_type(name: &str, expected: &'static str) -> ParamError {
+    ParamError::WrongJsonType {
+        name: name.to_string(),
+        expected,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FORM: Option<&[u8]> = Some(b"application/x-www-form-urlencoded");
+    const JSON: Option<&[u8]> = Some(b"application/json");
+    const VALID: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+
+    fn build(
+        query: Option<&str>,
+        content_type: Option<&[u8]>,
+        body: &str,
+    ) -> Result<NewEntry, ParamError> {
+        let parameters = collect_parameters(query, content_type, body.as_bytes())?;
+        build_entry("tx-1", parameters, Tz::UTC, "worker")
+    }
+
+    #[test]
+    fn form_body_builds_entry() {
+        assert_eq!(
+            build(None, FORM, VALID).map(|entry| entry.stage),
+            Ok(Stage::Init)
+        );
+    }
+
+    #[test]
+    fn query_string_builds_entry() {
+        assert_eq!(
+            build(Some(VALID), None, "").map(|entry| entry.status),
+            Ok(Status::Success)
+        );
+    }
+
+    #[test]
+    fn missing_content_type_reads_form() {
+        assert!(build(None, None, VALID).is_ok());
+    }
+
+    #[test]
+    fn json_body_builds_entry() {
+        let body = r#"{"timestamp":"2026-12-04T13:57:54Z","stage":"WORKER_END","status":"FATAL","message":"disk"}"#;
+        assert_eq!(
+            build(None, JSON, body).map(|entry| entry.message),
+            Ok(Some("disk".into()))
+        );
+    }
+
+    #[test]
+    fn json_number_timestamp_is_unix_seconds() {
+        let body = r#"{"timestamp":1764856674.5,"stage":"WORKER_END","status":"FAIL"}"#;
+        let entry = build(None, JSON, body).expect("valid entry");
+        assert_eq!(entry.timestamp.timestamp_subsec_nanos(), 500_000_000);
+    }
+
+    #[test]
+    fn json_null_message_is_no_message() {
+        let body =
+            r#"{"timestamp":"2026-12-04","stage":"WORKER_END","status":"FAIL","message":null}"#;
+        assert_eq!(build(None, JSON, body).map(|entry| entry.message), Ok(None));
+    }
+
+    #[test]
+    fn json_numeric_stage_is_rejected() {
+        let body = r#"{"timestamp":"2026-12-04","stage":1,"status":"FAIL"}"#;
+        assert_eq!(
+            build(None, JSON, body).map_err(|e| e.code()),
+            Err("invalid_parameter")
+        );
+    }
+
+    #[test]
+    fn empty_message_is_no_message() {
+        let body = format!("{VALID}&message=");
+        assert_eq!(
+            build(None, FORM, &body).map(|entry| entry.message),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn decrypt_spelling_is_stored_as_deencrypt() {
+        let body = VALID.replace("WORKER_INIT", "WORKER_DECRYPT");
+        assert_eq!(
+            build(None, FORM, &body).map(|entry| entry.stage),
+            Ok(Stage::Deencrypt)
+        );
+    }
+
+    #[test]
+    fn misspelt_parameter_is_unknown() {
+        let body = format!("{VALID}&mesage=hello");
+        assert_eq!(
+            build(None, FORM, &body),
+            Err(ParamError::Unknown("mesage".into()))
+        );
+    }
+
+    #[test]
+    fn repeat_across_query_and_body_is_rejected() {
+        let result = build(Some("stage=WORKER_INIT"), FORM, VALID);
+        assert_eq!(result, Err(ParamError::Repeated("stage".into())));
+    }
+
+    #[test]
+    fn repeat_in_json_is_rejected() {
+        let body = r#"{"timestamp":"2026-12-04","stage":"WORKER_END","stage":"WORKER_END","status":"FAIL"}"#;
+        assert_eq!(
+            build(None, JSON, body),
+            Err(ParamError::Repeated("stage".into()))
+        );
+    }
+
+    #[test]
+    fn missing_parameters_are_all_named() {
+        assert_eq!(
+            build(None, FORM, "stage=WORKER_INIT"),
+            Err(ParamError::Missing(vec!["timestamp", "status"]))
+        );
+    }
+
+    #[test]
+    fn lowercase_status_is_invalid() {
+        let body = VALID.replace("SUCCESS", "success");
+        assert_eq!(
+            build(None, FORM, &body),
+            Err(ParamError::InvalidStatus("success".into()))
+        );
+    }
+
+    #[test]
+    fn invalid_stage_message_lists_stages() {
+        let body = VALID.replace("WORKER_INIT", "INIT");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert!(message.contains("WORKER_DEENCRYPT"), "{message}");
+    }
+
+    #[test]
+    fn message_of_1024_bytes_is_accepted() {
+        let body = format!("{VALID}&message={}", "x".repeat(1024));
+        assert!(build(None, FORM, &body).is_ok());
+    }
+
+    #[test]
+    fn message_of_1025_bytes_is_rejected() {
+        let body = format!("{VALID}&message={}", "x".repeat(1025));
+        assert_eq!(
+            build(None, FORM, &body),
+            Err(ParamError::MessageTooLong(1025))
+        );
+    }
+
+    #[test]
+    fn message_length_counts_bytes_not_chars() {
+        let body = format!("{VALID}&message={}", "%C3%A9".repeat(513));
+        assert_eq!(
+            build(None, FORM, &body),
+            Err(ParamError::MessageTooLong(1026))
+        );
+    }
+
+    #[test]
+    fn multipart_is_unsupported() {
+        let content_type: Option<&[u8]> = Some(b"multipart/form-data; boundary=x");
+        assert_eq!(
+            build(None, content_type, "x").map_err(|e| e.code()),
+            Err("unsupported_content_type")
+        );
+    }
+
+    #[test]
+    fn media_type_is_case_insensitive() {
+        assert_eq!(
+            body_kind(Some(b"Application/JSON; Charset=\"UTF-8\"")),
+            Ok(BodyKind::Json)
+        );
+    }
+
+    #[test]
+    fn latin1_charset_is_rejected() {
+        assert_eq!(
+            body_kind(Some(
+                b"application/x-www-form-urlencoded; charset=iso-8859-1"
+            )),
+            Err(ParamError::UnsupportedCharset("iso-8859-1".into()))
+        );
+    }
+
+    #[test]
+    fn json_sent_as_form_is_explained() {
+        let body = r#"{"timestamp":"2026-12-04"}"#;
+        assert_eq!(build(None, None, body), Err(ParamError::JsonSentAsForm));
+    }
+
+    #[test]
+    fn json_array_is_not_object() {
+        assert_eq!(build(None, JSON, "[]"), Err(ParamError::JsonNotObject));
+    }
+
+    #[test]
+    fn bad_transaction_id_is_rejected_first() {
+        let parameters = collect_parameters(None, FORM, b"").expect("empty body");
+        let result = build_entry("a b", parameters, Tz::UTC, "worker");
+        assert_eq!(result.map_err(|e| e.code()), Err("invalid_transaction_id"));
+    }
+
+    #[test]
+    fn unencoded_plus_offset_is_explained() {
+        let body = "timestamp=2026-12-04T14:57:54+01:00&stage=WORKER_INIT&status=SUCCESS";
+        let result = build(None, FORM, body);
+        assert_eq!(
+            result,
+            Err(ParamError::TimestampPlusDecoded(
+                "2026-12-04T14:57:54 01:00".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn local_time_with_space_separator_is_not_plus_case() {
+        let body = "timestamp=2026-12-04+14:57:54&stage=WORKER_INIT&status=SUCCESS";
+        assert!(build(None, FORM, body).is_ok());
+    }
+
+    #[test]
+    fn long_values_are_cut_in_messages() {
+        let body = VALID.replace("WORKER_INIT", &"A".repeat(500));
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert!(message.len() < 300, "{message}");
+    }
+}

@@ -1,0 +1,1024 @@
+//! Parsing of the timestamps that backup Workers send, as printed by GNU `date`.
+//!
+//! Accepted forms are RFC 3339 and its common ISO 8601 variants, RFC 2822, and Unix time
+//! in seconds. A date or date-time without an offset is local time in the caller's zone.
+//! Every accepted instant lies in 1970-01-01T00:00:00Z..10000-01-01T00:00:00Z.
+
+use std::fmt;
+
+use chrono::format::ParseErrorKind;
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono_tz::Tz;
+
+/// Largest accepted Unix time in whole seconds: 9999-12-31T23:59:59Z.
+const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
+
+/// Maximum number of characters of a rejected input that an error keeps.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// Parses a Worker's timestamp into an instant. `zone` resolves a local time without an offset.
+///
+/// A local time inside a daylight saving gap is an error, and a repeated local time resolves
+/// to the earlier instant.
+pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+    if text.is_empty() {
+        return Err(TimestampError::Empty);
+    }
+    if text.trim() != text {
+        return Err(TimestampError::SurroundingWhitespace);
+    }
+
+    let bytes = text.as_bytes();
+    let starts_with_digit = bytes.first().is_some_and(u8::is_ascii_digit);
+    let instant = if starts_with_digit && bytes.get(4) == Some(&b'-') {
+        parse_iso8601(text, zone)?
+    } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+        parse_unix_seconds(text)?
+    } else {
+        parse_rfc2822(text)?
+    };
+    check_instant_range(instant)
+}
+
+/// Reason why a timestamp was rejected. Display gives one sentence for an API client: what was wrong
+/// with the value and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampError {
+    /// The text is empty.
+    Empty,
+    /// The text starts or ends with whitespace, which is not trimmed.
+    SurroundingWhitespace,
+    /// The text matches none of the accepted forms. `text` is the input, cut to 64 characters.
+    UnrecognizedFormat { text: String },
+    /// A field is outside `min..=max`, such as month 13, hour 24 or offset hour 24.
+    FieldOutOfRange {
+        field: &'static str,
+        value: u32,
+        min: u32,
+        max: u32,
+    },
+    /// A date with valid fields that does not exist in the calendar, such as 2026-02-30.
+    NonexistentDate { year: i32, month: u32, day: u32 },
+    /// Second 60, which no Linux clock prints.
+    LeapSecond,
+    /// A fraction of a second with more than 9 digits.
+    FractionTooLong { digits: usize },
+    /// A year in the text outside 1970..=9999.
+    YearOutOfRange { year: i32 },
+    /// An instant before 1970-01-01T00:00:00Z or at or after 10000-01-01T00:00:00Z.
+    InstantOutOfRange,
+    /// A local time that `zone` skips, usually at the start of daylight saving time.
+    NonexistentLocalTime { local: NaiveDateTime, zone: Tz },
+    /// An RFC 2822 date that chrono rejected with `reason`, such as a day that does not exist
+    /// or a weekday that does not match the date.
+    InvalidRfc2822 { reason: String },
+}
+
+const ACCEPTED_FORMS: &str = "use RFC 3339 such as `2026-12-04T14:57:54+01:00` from \
+    `date -Iseconds`, Unix seconds such as `1796392674` from `date +%s`, \
+    or RFC 2822 such as `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`";
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "the timestamp is empty, so {ACCEPTED_FORMS}"),
+            Self::SurroundingWhitespace => write!(
+                f,
+                "the timestamp starts or ends with whitespace, so remove it, \
+                 such as the newline that ends the output of `date`"
+            ),
+            Self::UnrecognizedFormat { text } => {
+                write!(
+                    f,
+                    "the timestamp {text:?} has an unrecognized format, so {ACCEPTED_FORMS}"
+                )
+            }
+            Self::FieldOutOfRange {
+                field,
+                value,
+                min,
+                max,
+            } => write!(
+                f,
+                "the {field} {value:02} is out of range, so give a value from {min:02} to {max:02}"
+            ),
+            Self::NonexistentDate { year, month, day } => write!(
+                f,
+                "the date {year:04}-{month:02}-{day:02} does not exist, so give a day that the month has"
+            ),
+            Self::LeapSecond => write!(
+                f,
+                "second 60 is a leap second, which no Linux clock prints, so give a second from 00 to 59"
+            ),
+            Self::FractionTooLong { digits } => write!(
+                f,
+                "the fraction of a second has {digits} digits, so give at most 9, \
+                 which is nanoseconds as `date -Ins` prints them"
+            ),
+            Self::YearOutOfRange { year } => {
+                write!(
+                    f,
+                    "the year {year} is out of range, so give a year from 1970 to 9999"
+                )
+            }
+            Self::InstantOutOfRange => write!(
+                f,
+                "the timestamp is outside 1970-01-01T00:00:00Z to \
+                 9999-12-31T23:59:59.999999999Z, so give a time in that range"
+            ),
+            Self::NonexistentLocalTime { local, zone } => write!(
+                f,
+                "the local time {local} does not exist in {zone} because the clocks skip it, \
+                 so add its UTC offset, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::InvalidRfc2822 { reason } => write!(
+                f,
+                "the RFC 2822 date is invalid ({reason}), so check that its day, time, offset \
+                 and weekday exist, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+fn unrecognized(text: &str) -> TimestampError {
+    TimestampError::UnrecognizedFormat {
+        text: text.chars().take(MAX_QUOTED_CHARS).collect(),
+    }
+}
+
+/// Converts the ASCII digits after a decimal separator to nanoseconds. No digits give zero.
+fn fraction_to_nanoseconds(digits: &[u8]) -> Result<u32, TimestampError> {
+    if digits.len() > 9 {
+        return Err(TimestampError::FractionTooLong {
+            digits: digits.len(),
+        });
+    }
+    let value = digits
+        .iter()
+        .fold(0, |value, digit| value * 10 + u32::from(digit - b'0'));
+    // At most 9 digits, so the exponent is 0 to 9 and the product stays below 10^9.
+    Ok(value * 10u32.pow(9 - digits.len() as u32))
+}
+
+fn check_instant_range(instant: DateTime<Utc>) -> Result<DateTime<Utc>, TimestampError> {
+    if (0..=MAX_UNIX_SECONDS).contains(&instant.timestamp()) {
+        Ok(instant)
+    } else {
+        Err(TimestampError::InstantOutOfRange)
+    }
+}
+
+fn check_field(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), TimestampError> {
+    if (min..=max).contains(&value) {
+        Ok(())
+    } else {
+        Err(TimestampError::FieldOutOfRange {
+            field,
+            value,
+            min,
+            max,
+        })
+    }
+}
+
+fn check_year(year: i32) -> Result<(), TimestampError> {
+    if (1970..=9999).contains(&year) {
+        Ok(())
+    } else {
+        Err(TimestampError::YearOutOfRange { year })
+    }
+}
+
+/// Parses `SECONDS[.FRACTION]`, as `date +%s` and `date +%s.%N` print it.
+fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((_, "")) => return Err(unrecognized(text)),
+        Some(parts) => parts,
+        None => (text, ""),
+    };
+    let is_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
+        return Err(unrecognized(text));
+    }
+    let nanoseconds = fraction_to_nanoseconds(fraction.as_bytes())?;
+
+    // Any number longer than 12 digits is past MAX_UNIX_SECONDS, and shorter ones fit an i64.
+    let seconds = match whole.trim_start_matches('0') {
+        digits if digits.len() > 12 => return Err(TimestampError::InstantOutOfRange),
+        "" => 0,
+        digits => digits.parse::<i64>().map_err(|_| unrecognized(text))?,
+    };
+    DateTime::from_timestamp(seconds, nanoseconds).ok_or(TimestampError::InstantOutOfRange)
+}
+
+/// Parses `date -R` output, rejecting what chrono accepts beyond the rules of this module.
+fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let parsed = DateTime::parse_from_rfc2822(text).map_err(|error| match error.kind() {
+        ParseErrorKind::OutOfRange | ParseErrorKind::Impossible => TimestampError::InvalidRfc2822 {
+            reason: error.to_string(),
+        },
+        _ => unrecognized(text),
+    })?;
+    // chrono stores second 60 as second 59 with a nanosecond value of one second or more.
+    if parsed.nanosecond() >= 1_000_000_000 {
+        return Err(TimestampError::LeapSecond);
+    }
+    check_year(parsed.year())?;
+    Ok(parsed.with_timezone(&Utc))
+}
+
+/// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
+fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+    let mut cursor = Cursor::new(text.as_bytes());
+    let fields = cursor.iso8601_fields().ok_or_else(|| unrecognized(text))?;
+    let local = fields.validate()?;
+    match fields.offset_seconds {
+        Some(offset) => local
+            .checked_sub_signed(TimeDelta::seconds(offset.into()))
+            .map(|utc| utc.and_utc())
+            .ok_or(TimestampError::InstantOutOfRange),
+        None => zone
+            .from_local_datetime(&local)
+            .earliest()
+            .map(|instant| instant.with_timezone(&Utc))
+            .ok_or(TimestampError::NonexistentLocalTime { local, zone }),
+    }
+}
+
+/// Fields of an ISO 8601 timestamp as written, before any range check. Missing time fields
+/// are zero.
+#[derive(Default)]
+struct Iso8601Fields<'a> {
+    year: u32,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+    second: u32,
+    /// ASCII digits of the fraction of a second, empty if there is none.
+    fraction: &'a [u8],
+    offset_hours: u32,
+    offset_minutes: u32,
+    /// Offset east of UTC, or `None` for a local time.
+    offset_seconds: Option<i32>,
+}
+
+impl Iso8601Fields<'_> {
+    /// Checks every field and returns the local date and time that they write.
+    fn validate(&self) -> Result<NaiveDateTime, TimestampError> {
+        // The year has 4 digits, so it always fits an i32.
+        let year = self.year as i32;
+        check_year(year)?;
+        check_field("month", self.month, 1, 12)?;
+        check_field("day", self.day, 1, 31)?;
+        check_field("hour", self.hour, 0, 23)?;
+        check_field("minute", self.minute, 0, 59)?;
+        if self.second == 60 {
+            return Err(TimestampError::LeapSecond);
+        }
+        check_field("second", self.second, 0, 59)?;
+        let nanoseconds = fraction_to_nanoseconds(self.fraction)?;
+        check_field("offset hour", self.offset_hours, 0, 23)?;
+        check_field("offset minute", self.offset_minutes, 0, 59)?;
+
+        let date = NaiveDate::from_ymd_opt(year, self.month, self.day).ok_or(
+            TimestampError::NonexistentDate {
+                year,
+                month: self.month,
+                day: self.day,
+            },
+        )?;
+        date.and_hms_nano_opt(self.hour, self.minute, self.second, nanoseconds)
+            .ok_or(TimestampError::InstantOutOfRange)
+    }
+}
+
+/// A position in the bytes of the input. It compares bytes only with ASCII, so multibyte
+/// UTF-8 never matches and never needs to be sliced.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    position: usize,
+}
+
+impl<'a> Cursor<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        Self { bytes, position: 0 }
+    }
+
+    fn at_end(&self) -> bool {
+        self.position >= self.bytes.len()
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.bytes.get(self.position).copied()
+    }
+
+    /// Consumes the next byte if it is one of `expected`.
+    fn eat(&mut self, expected: &[u8]) -> Option<u8> {
+        let byte = self.peek().filter(|byte| expected.contains(byte))?;
+        self.position += 1;
+        Some(byte)
+    }
+
+    /// Consumes exactly `count` ASCII digits and returns their value.
+    fn fixed_digits(&mut self, count: usize) -> Option<u32> {
+        let mut value = 0;
+        for _ in 0..count {
+            let digit = self.peek().filter(u8::is_ascii_digit)?;
+            value = value * 10 + u32::from(digit - b'0');
+            self.position += 1;
+        }
+        Some(value)
+    }
+
+    /// Consumes one or more ASCII digits and returns them, or `None` if there is no digit.
+    fn digit_run(&mut self) -> Option<&'a [u8]> {
+        let start = self.position;
+        while self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
+            self.position += 1;
+        }
+        let digits = self.bytes.get(start..self.position)?;
+        (!digits.is_empty()).then_some(digits)
+    }
+
+    /// Reads `YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)FRACTION]]][OFFSET]]` up to the end of input.
+    /// Returns `None` if the text does not have that shape.
+    fn iso8601_fields(&mut self) -> Option<Iso8601Fields<'a>> {
+        let year = self.fixed_digits(4)?;
+        self.eat(b"-")?;
+        let month = self.fixed_digits(2)?;
+        self.eat(b"-")?;
+        let day = self.fixed_digits(2)?;
+        let mut fields = Iso8601Fields {
+            year,
+            month,
+            day,
+            ..Default::default()
+        };
+        if self.at_end() {
+            return Some(fields);
+        }
+
+        self.eat(b"Tt ")?;
+        fields.hour = self.fixed_digits(2)?;
+        if self.eat(b":").is_some() {
+            fields.minute = self.fixed_digits(2)?;
+            if self.eat(b":").is_some() {
+                fields.second = self.fixed_digits(2)?;
+                if self.eat(b".,").is_some() {
+                    fields.fraction = self.digit_run()?;
+                }
+            }
+        }
+        self.offset(&mut fields)?;
+        self.at_end().then_some(fields)
+    }
+
+    /// Reads an optional `Z`, `z`, `+HH:MM`, `+HHMM` or `+HH` offset, or the same with `-`.
+    fn offset(&mut self, fields: &mut Iso8601Fields<'a>) -> Option<()> {
+        if self.at_end() {
+            return Some(());
+        }
+        if self.eat(b"Zz").is_some() {
+            fields.offset_seconds = Some(0);
+            return Some(());
+        }
+        let sign = if self.eat(b"+-")? == b'-' { -1 } else { 1 };
+        fields.offset_hours = self.fixed_digits(2)?;
+        if self.eat(b":").is_some() || self.peek().is_some_and(|byte| byte.is_ascii_digit()) {
+            fields.offset_minutes = self.fixed_digits(2)?;
+        }
+        // Both parts have 2 digits, so the sum is below 400_000 and fits an i32.
+        let seconds = (fields.offset_hours * 3600 + fields.offset_minutes * 60) as i32;
+        fields.offset_seconds = Some(sign * seconds);
+        Some(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono_tz::{America, Europe};
+
+    const BERLIN: Tz = Europe::Berlin;
+
+    fn instant(rfc3339: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(rfc3339)
+            .expect("expected instant in the test is valid RFC 3339")
+            .with_timezone(&Utc)
+    }
+
+    fn assert_parses(text: &str, zone: Tz, expected: &str) {
+        assert_eq!(
+            parse_timestamp(text, zone),
+            Ok(instant(expected)),
+            "input {text:?}"
+        );
+    }
+
+    fn assert_rejects(text: &str, zone: Tz, expected: TimestampError) {
+        assert_eq!(parse_timestamp(text, zone), Err(expected), "input {text:?}");
+    }
+
+    fn out_of_range(field: &'static str, value: u32, min: u32, max: u32) -> TimestampError {
+        TimestampError::FieldOutOfRange {
+            field,
+            value,
+            min,
+            max,
+        }
+    }
+
+    fn unrecognized_input(text: &str) -> TimestampError {
+        TimestampError::UnrecognizedFormat {
+            text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn rfc3339_seconds_with_offset() {
+        assert_parses("2026-12-04T14:57:54+01:00", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn iso8601_hours_only() {
+        assert_parses("2026-12-04T14+01:00", BERLIN, "2026-12-04T13:00:00Z");
+    }
+
+    #[test]
+    fn iso8601_minutes_only() {
+        assert_parses("2026-12-04T14:57+01:00", BERLIN, "2026-12-04T13:57:00Z");
+    }
+
+    #[test]
+    fn iso8601_nanoseconds_after_comma() {
+        let text = "2026-12-04T14:57:54,123456789+01:00";
+        assert_parses(text, BERLIN, "2026-12-04T13:57:54.123456789Z");
+    }
+
+    #[test]
+    fn rfc3339_space_and_nanoseconds() {
+        let text = "2026-12-04 14:57:54.123456789+01:00";
+        assert_parses(text, BERLIN, "2026-12-04T13:57:54.123456789Z");
+    }
+
+    #[test]
+    fn rfc3339_utc_designator() {
+        assert_parses("2026-12-04T13:57:54Z", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn rfc3339_lowercase_t_and_z() {
+        assert_parses("2026-12-04t13:57:54z", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn offset_without_colon() {
+        assert_parses("2026-12-04T14:57:54+0100", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn offset_hours_only() {
+        assert_parses("2026-12-04T14:57:54+01", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn negative_offsets() {
+        assert_parses("2026-12-04T14:57:54-05:30", BERLIN, "2026-12-04T20:27:54Z");
+        assert_parses("2026-12-04T14:57:54-0530", BERLIN, "2026-12-04T20:27:54Z");
+        assert_parses("2026-12-04T14-05", BERLIN, "2026-12-04T19:00:00Z");
+    }
+
+    #[test]
+    fn largest_offsets() {
+        assert_parses("2026-12-04T14:57:54+23:59", BERLIN, "2026-12-03T14:58:54Z");
+        assert_parses("2026-12-04T14:57:54-23:59", BERLIN, "2026-12-05T14:56:54Z");
+    }
+
+    #[test]
+    fn fraction_half_second() {
+        let parsed = parse_timestamp("2026-12-04T14:57:54.5+01:00", BERLIN);
+        assert_eq!(parsed.map(|instant| instant.nanosecond()), Ok(500_000_000));
+    }
+
+    #[test]
+    fn fraction_nine_digits_exact() {
+        let parsed = parse_timestamp("2026-12-04T14:57:54,123456789Z", BERLIN);
+        assert_eq!(parsed.map(|instant| instant.nanosecond()), Ok(123_456_789));
+    }
+
+    #[test]
+    fn fraction_one_to_nine_digits() {
+        for digits in 1..=9 {
+            let text = format!("2026-12-04T14:57:54.{}Z", "1".repeat(digits));
+            let expected = format!("2026-12-04T14:57:54.{:0<9}Z", "1".repeat(digits));
+            assert_parses(&text, BERLIN, &expected);
+        }
+    }
+
+    #[test]
+    fn utc_and_offset_give_equal_instants() {
+        let utc = parse_timestamp("2026-12-04T13:00:00Z", BERLIN);
+        let offset = parse_timestamp("2026-12-04T14:00:00+01:00", BERLIN);
+        assert!(utc.is_ok(), "{utc:?}");
+        assert_eq!(utc, offset);
+    }
+
+    #[test]
+    fn rfc2822_from_date_r() {
+        assert_parses(
+            "Fri, 04 Dec 2026 14:57:54 +0100",
+            BERLIN,
+            "2026-12-04T13:57:54Z",
+        );
+    }
+
+    #[test]
+    fn rfc2822_without_weekday() {
+        assert_parses("04 Dec 2026 14:57:54 -0000", BERLIN, "2026-12-04T14:57:54Z");
+    }
+
+    #[test]
+    fn unix_seconds() {
+        assert_parses("1796392674", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn unix_seconds_with_nanoseconds() {
+        assert_parses(
+            "1796392674.123456789",
+            BERLIN,
+            "2026-12-04T13:57:54.123456789Z",
+        );
+        assert_parses("1796392674.5", BERLIN, "2026-12-04T13:57:54.5Z");
+    }
+
+    #[test]
+    fn unix_seconds_range_ends() {
+        assert_parses("0", BERLIN, "1970-01-01T00:00:00Z");
+        assert_parses("0000000000", BERLIN, "1970-01-01T00:00:00Z");
+        assert_parses("253402300799", BERLIN, "9999-12-31T23:59:59Z");
+        assert_parses(
+            "253402300799.999999999",
+            BERLIN,
+            "9999-12-31T23:59:59.999999999Z",
+        );
+    }
+
+    #[test]
+    fn unix_seconds_leading_zeros() {
+        assert_parses("000000000000001796392674", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn local_time_in_winter() {
+        assert_parses("2026-12-04 14:57:54", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn local_time_in_summer() {
+        assert_parses("2026-07-04 14:57:54", BERLIN, "2026-07-04T12:57:54Z");
+    }
+
+    #[test]
+    fn local_time_with_fraction() {
+        assert_parses("2026-12-04T14:57:54.5", BERLIN, "2026-12-04T13:57:54.5Z");
+    }
+
+    #[test]
+    fn local_time_hours_and_minutes() {
+        assert_parses("2026-12-04T14", BERLIN, "2026-12-04T13:00:00Z");
+        assert_parses("2026-12-04T14:57", BERLIN, "2026-12-04T13:57:00Z");
+    }
+
+    #[test]
+    fn local_time_in_utc_zone() {
+        assert_parses("2026-12-04 14:57:54", Tz::UTC, "2026-12-04T14:57:54Z");
+    }
+
+    #[test]
+    fn local_time_in_dst_gap() {
+        let local = NaiveDate::from_ymd_opt(2026, 3, 29)
+            .and_then(|date| date.and_hms_opt(2, 30, 0))
+            .expect("test local time is valid");
+        let expected = TimestampError::NonexistentLocalTime {
+            local,
+            zone: BERLIN,
+        };
+        assert_rejects("2026-03-29 02:30:00", BERLIN, expected);
+    }
+
+    #[test]
+    fn local_time_ambiguous_takes_earlier() {
+        assert_parses("2026-10-25 02:30:00", BERLIN, "2026-10-25T00:30:00Z");
+    }
+
+    #[test]
+    fn date_alone_is_local_midnight() {
+        assert_parses("2026-12-04", BERLIN, "2026-12-03T23:00:00Z");
+        assert_parses("2026-12-04", Tz::UTC, "2026-12-04T00:00:00Z");
+    }
+
+    #[test]
+    fn date_alone_in_dst_gap() {
+        // Cuba moves its clocks from 00:00 to 01:00 on the second Sunday of March.
+        let local = NaiveDate::from_ymd_opt(2026, 3, 8)
+            .and_then(|date| date.and_hms_opt(0, 0, 0))
+            .expect("test local time is valid");
+        let zone = America::Havana;
+        assert_rejects(
+            "2026-03-08",
+            zone,
+            TimestampError::NonexistentLocalTime { local, zone },
+        );
+    }
+
+    #[test]
+    fn date_alone_ambiguous_takes_earlier() {
+        // Cuba moves its clocks from 01:00 back to 00:00 on the first Sunday of November.
+        assert_parses("2026-11-01", America::Havana, "2026-11-01T04:00:00Z");
+    }
+
+    #[test]
+    fn rejects_empty() {
+        assert_rejects("", BERLIN, TimestampError::Empty);
+    }
+
+    #[test]
+    fn rejects_surrounding_whitespace() {
+        for text in [
+            " 2026-12-04",
+            "2026-12-04 ",
+            "1796392674\n",
+            "\t0",
+            " ",
+            "0\u{a0}",
+        ] {
+            assert_rejects(text, BERLIN, TimestampError::SurroundingWhitespace);
+        }
+    }
+
+    #[test]
+    fn rejects_nonexistent_date() {
+        let expected = TimestampError::NonexistentDate {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
+        assert_rejects("2026-02-30", BERLIN, expected);
+        let expected = TimestampError::NonexistentDate {
+            year: 2026,
+            month: 4,
+            day: 31,
+        };
+        assert_rejects("2026-04-31T12:00:00Z", BERLIN, expected);
+    }
+
+    #[test]
+    fn accepts_leap_day() {
+        assert_parses("2028-02-29T12:00:00Z", BERLIN, "2028-02-29T12:00:00Z");
+    }
+
+    #[test]
+    fn rejects_month_out_of_range() {
+        assert_rejects(
+            "2026-13-04T14:57:54Z",
+            BERLIN,
+            out_of_range("month", 13, 1, 12),
+        );
+        assert_rejects("2026-00-04", BERLIN, out_of_range("month", 0, 1, 12));
+    }
+
+    #[test]
+    fn rejects_day_out_of_range() {
+        assert_rejects("2026-12-32", BERLIN, out_of_range("day", 32, 1, 31));
+        assert_rejects("2026-12-00", BERLIN, out_of_range("day", 0, 1, 31));
+    }
+
+    #[test]
+    fn rejects_hour_24() {
+        assert_rejects(
+            "2026-12-04T24:00:00Z",
+            BERLIN,
+            out_of_range("hour", 24, 0, 23),
+        );
+    }
+
+    #[test]
+    fn rejects_minute_60() {
+        assert_rejects(
+            "2026-12-04T14:60:00Z",
+            BERLIN,
+            out_of_range("minute", 60, 0, 59),
+        );
+    }
+
+    #[test]
+    fn rejects_second_61() {
+        assert_rejects(
+            "2026-12-04T14:57:61Z",
+            BERLIN,
+            out_of_range("second", 61, 0, 59),
+        );
+    }
+
+    #[test]
+    fn rejects_offset_hour_24() {
+        let expected = out_of_range("offset hour", 24, 0, 23);
+        assert_rejects("2026-12-04T14:57:54+24:00", BERLIN, expected.clone());
+        assert_rejects("2026-12-04T14:57:54-2400", BERLIN, expected.clone());
+        assert_rejects("2026-12-04T14:57:54+24", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_offset_minute_60() {
+        let expected = out_of_range("offset minute", 60, 0, 59);
+        assert_rejects("2026-12-04T14:57:54+01:60", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_leap_second() {
+        assert_rejects("2026-12-31T23:59:60Z", BERLIN, TimestampError::LeapSecond);
+        assert_rejects("2026-12-31 23:59:60", BERLIN, TimestampError::LeapSecond);
+    }
+
+    #[test]
+    fn rejects_rfc2822_leap_second() {
+        let text = "Thu, 31 Dec 2026 23:59:60 +0000";
+        assert_rejects(text, BERLIN, TimestampError::LeapSecond);
+    }
+
+    #[test]
+    fn rejects_ten_fraction_digits() {
+        let expected = TimestampError::FractionTooLong { digits: 10 };
+        assert_rejects("2026-12-04T14:57:54.1234567890Z", BERLIN, expected.clone());
+        assert_rejects("1796392674.1234567890", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_year_before_1970() {
+        let expected = TimestampError::YearOutOfRange { year: 1969 };
+        assert_rejects("1969-12-31T23:59:59Z", BERLIN, expected.clone());
+        assert_rejects("1969-12-31T23:30:00-01:00", BERLIN, expected);
+        assert_rejects(
+            "0000-01-01",
+            BERLIN,
+            TimestampError::YearOutOfRange { year: 0 },
+        );
+    }
+
+    #[test]
+    fn rejects_rfc2822_year_before_1970() {
+        let text = "Wed, 31 Dec 1969 23:59:59 -0100";
+        assert_rejects(text, BERLIN, TimestampError::YearOutOfRange { year: 1969 });
+    }
+
+    #[test]
+    fn rejects_five_digit_year() {
+        let text = "10000-01-01T00:00:00Z";
+        assert_rejects(text, BERLIN, unrecognized_input(text));
+    }
+
+    #[test]
+    fn rejects_instant_before_1970() {
+        let expected = TimestampError::InstantOutOfRange;
+        assert_rejects("1970-01-01T00:30:00+01:00", BERLIN, expected.clone());
+        assert_rejects("1970-01-01", BERLIN, expected.clone());
+        assert_rejects("Thu, 01 Jan 1970 00:30:00 +0100", BERLIN, expected);
+    }
+
+    #[test]
+    fn accepts_range_ends() {
+        assert_parses("1970-01-01T00:00:00Z", BERLIN, "1970-01-01T00:00:00Z");
+        assert_parses("1970-01-01T01:00:00+01:00", BERLIN, "1970-01-01T00:00:00Z");
+        let last = "9999-12-31T23:59:59.999999999Z";
+        assert_parses(last, BERLIN, last);
+    }
+
+    #[test]
+    fn rejects_instant_from_year_10000() {
+        let expected = TimestampError::InstantOutOfRange;
+        assert_rejects("9999-12-31T23:00:00-01:00", BERLIN, expected.clone());
+        assert_rejects("253402300800", BERLIN, expected.clone());
+        assert_rejects("1000000000000", BERLIN, expected.clone());
+        assert_rejects("99999999999999999999999999999999.5", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_invalid_rfc2822_date() {
+        let wrong_weekday = parse_timestamp("Thu, 04 Dec 2026 14:57:54 +0100", BERLIN);
+        assert!(
+            matches!(wrong_weekday, Err(TimestampError::InvalidRfc2822 { .. })),
+            "{wrong_weekday:?}"
+        );
+        let hour_25 = parse_timestamp("Fri, 04 Dec 2026 25:57:54 +0100", BERLIN);
+        assert!(
+            matches!(hour_25, Err(TimestampError::InvalidRfc2822 { .. })),
+            "{hour_25:?}"
+        );
+        let offset_24 = parse_timestamp("Fri, 04 Dec 2026 14:57:54 +2400", BERLIN);
+        assert!(
+            matches!(offset_24, Err(TimestampError::InvalidRfc2822 { .. })),
+            "{offset_24:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_unrecognized_forms() {
+        let texts = [
+            "now",
+            "2026-12-04T14:57:54.+01:00",
+            "2026-12-04T14:57.5",
+            "2026-12-04T14.5",
+            "2026-12-04T1457",
+            "2026-12-04T14:57:54+1",
+            "2026-12-04T14:57:54+01:0",
+            "2026-12-04T14:57:54+01:00:00",
+            "2026-12-04T14:57:54 +01:00",
+            "2026-12-04T14:57:54Zx",
+            "2026-12-04x14:57:54",
+            "2026-12-04T",
+            "2026-12-4",
+            "2026-1-04",
+            "20261204T145754Z",
+            "２０２６-12-04",
+            "2026-12-04T14:57:54é",
+            "+1796392674",
+            "-1",
+            "1e9",
+            "1796392674.",
+            ".5",
+            "1.2.3",
+            "1,5",
+        ];
+        for text in texts {
+            assert_rejects(text, BERLIN, unrecognized_input(text));
+        }
+    }
+
+    #[test]
+    fn unrecognized_keeps_64_characters() {
+        let text = "é".repeat(100);
+        let expected = unrecognized_input(&"é".repeat(64));
+        assert_rejects(&text, BERLIN, expected);
+    }
+
+    #[test]
+    fn message_for_gap_names_zone() {
+        let error = parse_timestamp("2026-03-29 02:30:00", BERLIN).expect_err("time is in a gap");
+        let message = error.to_string();
+        assert!(message.contains("Europe/Berlin"), "{message}");
+        assert!(message.contains("2026-03-29 02:30:00"), "{message}");
+    }
+
+    #[test]
+    fn message_for_format_gives_examples() {
+        let error = parse_timestamp("yesterday", BERLIN).expect_err("text is no timestamp");
+        let message = error.to_string();
+        assert!(message.contains("\"yesterday\""), "{message}");
+        assert!(message.contains("2026-12-04T14:57:54+01:00"), "{message}");
+        assert!(message.contains("date +%s"), "{message}");
+        assert!(message.contains("date -R"), "{message}");
+    }
+
+    #[test]
+    fn message_for_leap_second() {
+        let message = TimestampError::LeapSecond.to_string();
+        assert!(message.contains("leap second"), "{message}");
+        assert!(message.contains("Linux"), "{message}");
+    }
+
+    #[test]
+    fn messages_are_one_sentence() {
+        let errors = [
+            TimestampError::Empty,
+            TimestampError::SurroundingWhitespace,
+            unrecognized_input("x"),
+            out_of_range("month", 13, 1, 12),
+            TimestampError::NonexistentDate {
+                year: 2026,
+                month: 2,
+                day: 30,
+            },
+            TimestampError::LeapSecond,
+            TimestampError::FractionTooLong { digits: 10 },
+            TimestampError::YearOutOfRange { year: 1969 },
+            TimestampError::InstantOutOfRange,
+            TimestampError::InvalidRfc2822 {
+                reason: "input is out of range".to_string(),
+            },
+            TimestampError::NonexistentLocalTime {
+                local: NaiveDateTime::default(),
+                zone: BERLIN,
+            },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            assert!(!message.contains(". "), "{message}");
+            assert!(!message.contains('\n'), "{message}");
+            let _: &dyn std::error::Error = &error;
+        }
+    }
+
+    /// Deterministic xorshift64 generator, so that a failing input repeats on every run.
+    struct Xorshift(u64);
+
+    impl Xorshift {
+        fn below(&mut self, bound: usize) -> usize {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            (self.0 % bound as u64) as usize
+        }
+    }
+
+    #[test]
+    fn garbage_never_panics() {
+        let pieces = [
+            "0",
+            "1",
+            "2",
+            "5",
+            "9",
+            "00",
+            "12",
+            "23",
+            "24",
+            "59",
+            "60",
+            "99",
+            "1970",
+            "2026",
+            "9999",
+            "-",
+            ":",
+            "T",
+            "t",
+            " ",
+            ".",
+            ",",
+            "+",
+            "Z",
+            "z",
+            "e",
+            "Dec",
+            "Fri, ",
+            "+0100",
+            "253402300800",
+            "\0",
+            "\n",
+            "é",
+            "€",
+            "😀",
+            "\u{a0}",
+            "２",
+            "2026-12-04",
+            "T14:57:54",
+            "123456789012",
+        ];
+        let seeds = [
+            "2026-12-04T14:57:54,123456789+01:00",
+            "Fri, 04 Dec 2026 14:57:54 +0100",
+            "1796392674.123456789",
+        ];
+        let mut random = Xorshift(0x9E37_79B9_7F4A_7C15);
+        for round in 0..6000 {
+            let mut text = String::new();
+            if round % 2 == 0 {
+                for _ in 0..random.below(12) {
+                    text.push_str(pieces[random.below(pieces.len())]);
+                }
+            } else {
+                // Replaces one character of a valid timestamp with a piece.
+                let seed = seeds[random.below(seeds.len())];
+                let chars: Vec<char> = seed.chars().collect();
+                let at = random.below(chars.len());
+                text.extend(&chars[..at]);
+                text.push_str(pieces[random.below(pieces.len())]);
+                text.extend(&chars[at + 1..]);
+            }
+            match parse_timestamp(&text, BERLIN) {
+                Ok(instant) => {
+                    let seconds = instant.timestamp();
+                    assert!((0..=MAX_UNIX_SECONDS).contains(&seconds), "input {text:?}");
+                }
+                Err(error) => assert!(!error.to_string().is_empty(), "input {text:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn random_bytes_never_panic() {
+        let mut random = Xorshift(0x2545_F491_4F6C_DD1D);
+        for _ in 0..4000 {
+            let length = random.below(40);
+            let bytes: Vec<u8> = (0..length).map(|_| random.below(256) as u8).collect();
+            let text = String::from_utf8_lossy(&bytes);
+            if let Err(error) = parse_timestamp(&text, BERLIN) {
+                assert!(!error.to_string().is_empty(), "input {text:?}");
+            }
+        }
+    }
+}
