@@ -21,6 +21,10 @@ use crate::storage::writer::FatalTransaction;
 /// The longest pause between two looks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
+/// How long a notify command may run before it is killed, so that a hanging
+/// command cannot keep its thread forever.
+const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What an alert reports.
 #[derive(Debug, Clone)]
 pub struct Alert {
@@ -146,17 +150,43 @@ impl Notifier {
         };
         let transaction_id = alert.transaction_id;
         let outcome = alert.outcome.as_str();
-        let waiter = std::thread::Builder::new().name("notify".into()).spawn(move || match child.wait() {
-            Ok(status) if status.success() => {
-                log::info!("notify command ran for transaction {transaction_id} ({outcome})");
-            }
-            Ok(status) => {
-                log::error!("notify command for transaction {transaction_id} ({outcome}) failed: {status}");
-            }
-            Err(error) => log::error!("waiting for the notify command failed: {error}"),
-        });
+        let waiter = std::thread::Builder::new()
+            .name("notify".into())
+            .spawn(move || match wait_with_timeout(&mut child, NOTIFY_TIMEOUT) {
+                Ok(Some(status)) if status.success() => {
+                    log::info!("notify command ran for transaction {transaction_id} ({outcome})");
+                }
+                Ok(Some(status)) => log::error!(
+                    "notify command for transaction {transaction_id} ({outcome}) failed: {status}"
+                ),
+                Ok(None) => log::error!(
+                    "notify command for transaction {transaction_id} ({outcome}) timed out after \
+                     {NOTIFY_TIMEOUT:?} and was killed"
+                ),
+                Err(error) => log::error!("waiting for the notify command failed: {error}"),
+            });
         if let Err(error) = waiter {
             log::error!("cannot watch the notify command: {error}");
         }
+    }
+}
+
+/// Waits for `child` to exit, killing it after `timeout`; `None` means it was
+/// killed.
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> std::io::Result<Option<std::process::ExitStatus>> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if std::time::Instant::now() >= deadline {
+            child.kill()?;
+            child.wait()?;
+            return Ok(None);
+        }
+        std::thread::sleep(Duration::from_millis(100));
     }
 }

@@ -1,0 +1,574 @@
+//! The operator tools over real HTTP against the real binary: the dashboard
+//! pages, `GET /metrics` and the alerts of `serve --notify-command`.
+
+mod operator_support;
+
+use operator_support::{timestamp_from_now, Server, WORKER};
+
+const SCRIPT_MESSAGE: &str = "<script>alert(1)</script> & \"quoted\" 'text'";
+const SCRIPT_ESCAPED: &str =
+    "&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;quoted&quot; &#39;text&#39;";
+
+/// Posts a succeeded, a fatal and a running transaction.
+fn post_sample(server: &Server) {
+    for (stage, status, message) in [
+        ("WORKER_INIT", "SUCCESS", "starting"),
+        ("WORKER_LOAD", "FAIL", "server gone away, retrying"),
+        ("WORKER_LOAD", "SUCCESS", "loaded"),
+        ("WORKER_END", "SUCCESS", "verified"),
+    ] {
+        let code = server.post_entry("tx-ok", &timestamp_from_now(0), stage, status, message);
+        assert_eq!(code, 200, "posting tx-ok {stage} {status}");
+    }
+    let code = server.post_entry(
+        "tx-fatal",
+        &timestamp_from_now(0),
+        "WORKER_DEENCRYPT",
+        "FATAL",
+        SCRIPT_MESSAGE,
+    );
+    assert_eq!(code, 200, "posting tx-fatal");
+    let code = server.post_entry(
+        "tx-running",
+        &timestamp_from_now(0),
+        "WORKER_INIT",
+        "SUCCESS",
+        "starting",
+    );
+    assert_eq!(code, 200, "posting tx-running");
+}
+
+fn count_lines_with(path: &std::path::Path, needle: &str) -> usize {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|line| line.contains(needle))
+        .count()
+}
+
+/// Extracts the `href` of the link whose text is `label`, unescaped.
+fn link_href(html: &str, label: &str) -> Option<String> {
+    let end = html.find(&format!("\">{label}</a>"))?;
+    let start = html[..end].rfind("href=\"")? + "href=\"".len();
+    Some(html[start..end].replace("&amp;", "&"))
+}
+
+#[test]
+fn index_shows_outcome_words() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let reply = server.read("/");
+    assert_eq!(reply.status, 200);
+    for word in [">fatal<", ">succeeded<", ">running<"] {
+        assert!(reply.body.contains(word), "missing {word}");
+    }
+}
+
+#[test]
+fn index_outcome_badge_has_colour_class() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let reply = server.read("/");
+    assert!(reply
+        .body
+        .contains("<span class=\"badge o-fatal\">fatal</span>"));
+}
+
+#[test]
+fn index_shows_last_stage_status_and_count() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/").body;
+    let row_start = body
+        .find("href=\"/transactions/tx-ok\"")
+        .expect("tx-ok row");
+    let row = &body[row_start..body[row_start..].find("</tr>").expect("row end") + row_start];
+    assert!(row.contains("<code>WORKER_END</code>"), "last stage");
+    assert!(row.contains(">SUCCESS</span>"), "last status");
+    assert!(row.contains("data-label=\"Entries\">4</td>"), "entry count");
+    assert!(row.contains(" ago"), "last activity");
+}
+
+#[test]
+fn index_headers() {
+    let server = Server::start(&[]);
+    let reply = server.read("/");
+    assert_eq!(
+        reply.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'")
+    );
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn index_has_viewport_and_no_script() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/").body;
+    assert!(body.contains("<meta name=\"viewport\""));
+    assert!(!body.to_ascii_lowercase().contains("<script"));
+}
+
+#[test]
+fn index_escapes_message() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/").body;
+    assert!(body.contains(SCRIPT_ESCAPED));
+}
+
+#[test]
+fn index_empty_database() {
+    let server = Server::start(&[]);
+    let reply = server.read("/");
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains("No transactions yet"));
+}
+
+#[test]
+fn index_filter_fatal() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/?outcome=fatal").body;
+    assert!(body.contains("/transactions/tx-fatal"));
+    assert!(!body.contains("/transactions/tx-ok"));
+    assert!(!body.contains("/transactions/tx-running"));
+}
+
+#[test]
+fn index_filter_links_show_counts() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/").body;
+    assert!(body.contains(
+        "<a href=\"/?outcome=fatal\" class=\"has-fatal\">Fatal<span class=\"count\">1</span></a>"
+    ));
+    assert!(body.contains(">All<span class=\"count\">3</span>"));
+}
+
+#[test]
+fn index_pages_with_cursor() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let first = server.read("/?limit=2").body;
+    assert!(first.contains("/transactions/tx-running"), "newest first");
+    assert!(first.contains("/transactions/tx-fatal"));
+    assert!(!first.contains("/transactions/tx-ok"));
+    let next = link_href(&first, "Next page").expect("next page link");
+    assert!(next.contains("limit=2"), "keeps limit: {next}");
+    let second = server.read(&next);
+    assert_eq!(second.status, 200);
+    assert!(second.body.contains("/transactions/tx-ok"));
+    assert!(!second.body.contains("/transactions/tx-fatal"));
+    assert!(link_href(&second.body, "Next page").is_none());
+    assert!(link_href(&second.body, "First page").is_some());
+}
+
+#[test]
+fn index_bad_query_values() {
+    let server = Server::start(&[]);
+    for query in [
+        "outcome=failed",
+        "cursor=not-a-cursor",
+        "limit=0",
+        "limit=abc",
+        "since=yesterday",
+        "colour=red",
+        "outcome=fatal&outcome=stalled",
+    ] {
+        let reply = server.read(&format!("/?{query}"));
+        assert_eq!(reply.status, 400, "{query}");
+        assert_eq!(
+            reply.header("content-type"),
+            Some("text/html; charset=utf-8"),
+            "{query}"
+        );
+    }
+}
+
+#[test]
+fn index_bad_query_message_is_escaped() {
+    let server = Server::start(&[]);
+    let reply = server.read("/?outcome=%3Cscript%3E");
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("&quot;&lt;script&gt;&quot;"));
+    assert!(!reply.body.contains("<script>"));
+}
+
+#[test]
+fn index_without_credentials_is_401() {
+    let server = Server::start(&[]);
+    let reply = server.get("/", None);
+    assert_eq!(reply.status, 401);
+    assert!(reply.header("www-authenticate").is_some());
+}
+
+#[test]
+fn index_as_worker_is_403() {
+    let server = Server::start(&[]);
+    assert_eq!(server.get("/", Some(WORKER)).status, 403);
+}
+
+#[test]
+fn transaction_page_escapes_message() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let reply = server.read("/transactions/tx-fatal");
+    assert_eq!(reply.status, 200);
+    assert!(reply.body.contains(SCRIPT_ESCAPED));
+    assert!(!reply.body.to_ascii_lowercase().contains("<script"));
+}
+
+#[test]
+fn transaction_page_headers() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let reply = server.read("/transactions/tx-ok");
+    assert_eq!(
+        reply.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'")
+    );
+}
+
+#[test]
+fn transaction_page_lists_entries_in_order() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let page = server.read("/transactions/tx-ok").body;
+    let body = &page[page.find("<h2>Timeline</h2>").expect("timeline")..];
+    let positions: Vec<usize> = ["server gone away, retrying", ">loaded<", ">verified<"]
+        .iter()
+        .map(|text| body.find(text).unwrap_or_else(|| panic!("missing {text}")))
+        .collect();
+    assert!(
+        positions.windows(2).all(|pair| pair[0] < pair[1]),
+        "{positions:?}"
+    );
+}
+
+#[test]
+fn transaction_page_shows_verdict() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/transactions/tx-fatal").body;
+    assert!(body.contains("<b>Failed for good</b> at <code>WORKER_DEENCRYPT</code>"));
+}
+
+#[test]
+fn transaction_page_shows_timestamp_as_sent() {
+    let server = Server::start(&[]);
+    let sent = chrono::Utc::now()
+        .with_timezone(&chrono::FixedOffset::east_opt(3600).expect("offset"))
+        .to_rfc2822();
+    assert_eq!(
+        server.post_entry("tx-sent", &sent, "WORKER_INIT", "SUCCESS", ""),
+        200
+    );
+    let body = server.read("/transactions/tx-sent").body;
+    assert!(
+        body.contains(&format!("<code class=\"sent\">{sent}</code>")),
+        "{sent}"
+    );
+    assert!(body.contains("no message"));
+}
+
+#[test]
+fn transaction_page_shows_positive_skew() {
+    let server = Server::start(&[]);
+    // An hour and two minutes behind: the skew is that plus the delivery time.
+    let timestamp = timestamp_from_now(-(3600 + 120));
+    assert_eq!(
+        server.post_entry("tx-behind", &timestamp, "WORKER_INIT", "SUCCESS", "x"),
+        200
+    );
+    let body = server.read("/transactions/tx-behind").body;
+    assert!(body.contains("<span class=\"skew-large\">+1 h 2 min</span>"));
+}
+
+#[test]
+fn transaction_page_shows_negative_skew() {
+    let server = Server::start(&[]);
+    // Ahead by 1 h 2 min 10 s: minus the delivery time, rounded, -1 h 2 min.
+    let timestamp = timestamp_from_now(3600 + 130);
+    assert_eq!(
+        server.post_entry("tx-ahead", &timestamp, "WORKER_INIT", "SUCCESS", "x"),
+        200
+    );
+    let body = server.read("/transactions/tx-ahead").body;
+    assert!(body.contains("-1 h 2 min"));
+}
+
+#[test]
+fn transaction_page_shows_receive_time() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let log: serde_json::Value =
+        serde_json::from_str(&server.read("/worker/log/tx-fatal").body).expect("JSON log");
+    let received = log["entries"][0]["received_at"]
+        .as_str()
+        .expect("received_at");
+    let body = server.read("/transactions/tx-fatal").body;
+    assert!(body.contains(&format!("<time datetime=\"{received}\">")));
+}
+
+#[test]
+fn transaction_unknown_is_404() {
+    let server = Server::start(&[]);
+    let reply = server.read("/transactions/no-such-id");
+    assert_eq!(reply.status, 404);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert!(reply.body.contains("no-such-id"));
+}
+
+#[test]
+fn transaction_invalid_id_is_400() {
+    let server = Server::start(&[]);
+    let reply = server.read("/transactions/a%3Cb");
+    assert_eq!(reply.status, 400);
+    assert!(!reply.body.contains("a<b"));
+}
+
+#[test]
+fn stalled_transaction_shown_as_stuck() {
+    let server = Server::start(&["--stall-after", "1s"]);
+    assert_eq!(
+        server.post_entry(
+            "tx-stuck",
+            &timestamp_from_now(0),
+            "WORKER_DECOMPRESS",
+            "SUCCESS",
+            "ok"
+        ),
+        200
+    );
+    let stalled = server.wait_until(|| server.outcome("tx-stuck").as_deref() == Some("stalled"));
+    assert!(stalled, "tx-stuck never turned stalled");
+    let body = server.read("/transactions/tx-stuck").body;
+    assert!(body.contains("<span class=\"badge o-stalled\">stalled</span>"));
+    assert!(body.contains("<b>Stuck</b>"));
+    let list = server.read("/?outcome=stalled").body;
+    assert!(list.contains("/transactions/tx-stuck"));
+}
+
+#[test]
+fn head_index_has_no_body() {
+    let server = Server::start(&[]);
+    let response = ureq::head(&format!("{}/", server.base_url))
+        .set(
+            "Authorization",
+            &operator_support::basic(operator_support::READER.0, operator_support::READER.1),
+        )
+        .call()
+        .expect("HEAD /");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.into_string().expect("body"), "");
+}
+
+// GET /metrics
+
+/// Splits a sample line `name{labels} value` into name, labels and value.
+fn parse_sample(line: &str) -> Option<(&str, &str, f64)> {
+    let (series, value) = line.rsplit_once(' ')?;
+    let value = match value {
+        "+Inf" => f64::INFINITY,
+        "-Inf" => f64::NEG_INFINITY,
+        other => other.parse().ok()?,
+    };
+    match series.split_once('{') {
+        Some((name, labels)) => Some((name, labels.strip_suffix('}')?, value)),
+        None => Some((series, "", value)),
+    }
+}
+
+#[test]
+fn metrics_text_format() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let reply = server.read("/metrics");
+    assert_eq!(reply.status, 200);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/plain; version=0.0.4; charset=utf-8")
+    );
+    assert!(reply.body.ends_with('\n'));
+    let mut typed: Vec<String> = Vec::new();
+    for line in reply.body.lines() {
+        if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.split_once(' ').expect("TYPE name kind");
+            assert!(["counter", "gauge", "histogram"].contains(&kind), "{line}");
+            typed.push(name.to_string());
+            continue;
+        }
+        if line.starts_with("# HELP ") {
+            continue;
+        }
+        let (name, _, value) = parse_sample(line).unwrap_or_else(|| panic!("bad line {line:?}"));
+        assert!(value >= 0.0, "{line}");
+        let family_declared = typed.iter().any(|family| {
+            name == family
+                || ["_bucket", "_sum", "_count"]
+                    .iter()
+                    .any(|suffix| name == format!("{family}{suffix}"))
+        });
+        assert!(family_declared, "sample before its TYPE: {line}");
+    }
+}
+
+#[test]
+fn metrics_count_transactions_by_outcome() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/metrics").body;
+    assert!(body.contains("translog_transactions{outcome=\"fatal\"} 1\n"));
+    assert!(body.contains("translog_transactions{outcome=\"succeeded\"} 1\n"));
+    assert!(body.contains("translog_transactions{outcome=\"running\"} 1\n"));
+}
+
+#[test]
+fn metrics_count_stored_entries() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/metrics").body;
+    assert!(
+        body.contains("translog_entries_stored_total{stage=\"WORKER_LOAD\",status=\"FAIL\"} 1\n")
+    );
+}
+
+#[test]
+fn metrics_histogram_buckets_are_cumulative() {
+    let server = Server::start(&[]);
+    post_sample(&server);
+    let body = server.read("/metrics").body;
+    for family in [
+        "translog_http_request_duration_seconds",
+        "translog_batch_size_entries",
+    ] {
+        let buckets: Vec<f64> = body
+            .lines()
+            .filter(|line| line.starts_with(&format!("{family}_bucket{{")))
+            .filter_map(|line| parse_sample(line).map(|(_, _, value)| value))
+            .collect();
+        assert!(buckets.len() > 1, "{family} buckets");
+        assert!(
+            buckets.windows(2).all(|pair| pair[0] <= pair[1]),
+            "{family}: {buckets:?}"
+        );
+        let count = body
+            .lines()
+            .find(|line| line.starts_with(&format!("{family}_count ")))
+            .and_then(parse_sample)
+            .map(|(_, _, value)| value);
+        assert_eq!(buckets.last().copied(), count, "{family} +Inf bucket");
+        assert!(body.contains(&format!("{family}_bucket{{le=\"+Inf\"}}")));
+    }
+}
+
+// Alerts of `serve --notify-command`
+
+/// A notify command that appends the alert's variables as one line to `file`.
+fn recording_command(file: &std::path::Path) -> String {
+    format!(
+        "printf '%s|%s|%s|%s|%s\\n' \"$TRANSLOG_TRANSACTION_ID\" \"$TRANSLOG_OUTCOME\" \
+         \"$TRANSLOG_STAGE\" \"$TRANSLOG_STATUS\" \"$TRANSLOG_MESSAGE\" >> '{}'",
+        file.display()
+    )
+}
+
+#[test]
+fn notify_fatal_runs_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alerts = dir.path().join("alerts.txt");
+    let server = Server::start(&["--notify-command", &recording_command(&alerts)]);
+    let post = |id: &str, message: &str| {
+        server.post_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+    };
+
+    assert_eq!(post("tx-a", "table t is corrupt"), 200);
+    assert!(
+        server.wait_until(|| count_lines_with(&alerts, "tx-a|") >= 1),
+        "no alert for tx-a"
+    );
+    assert_eq!(post("tx-a", "second report"), 200);
+    // The storage thread handles entries in order, so once the alert of a later
+    // transaction is written, a second alert for tx-a would have been started.
+    assert_eq!(post("tx-b", "sentinel"), 200);
+    assert!(
+        server.wait_until(|| count_lines_with(&alerts, "tx-b|") >= 1),
+        "no alert for tx-b"
+    );
+
+    assert_eq!(count_lines_with(&alerts, "tx-a|"), 1);
+    let text = std::fs::read_to_string(&alerts).expect("alerts file");
+    assert!(text
+        .lines()
+        .any(|line| line == "tx-a|fatal|WORKER_LOAD|FATAL|table t is corrupt"));
+}
+
+#[test]
+fn notify_stalled_runs_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alerts = dir.path().join("alerts.txt");
+    let server = Server::start(&[
+        "--stall-after",
+        "1s",
+        "--notify-command",
+        &recording_command(&alerts),
+    ]);
+    let post = |id: &str, stage: &str| {
+        server.post_entry(id, &timestamp_from_now(0), stage, "SUCCESS", "step done")
+    };
+
+    assert_eq!(post("tx-s", "WORKER_INIT"), 200);
+    assert!(
+        server.wait_until(|| count_lines_with(&alerts, "tx-s|") >= 1),
+        "no alert for tx-s"
+    );
+    let text = std::fs::read_to_string(&alerts).expect("alerts file");
+    assert!(text
+        .lines()
+        .any(|line| line == "tx-s|stalled|WORKER_INIT|SUCCESS|step done"));
+
+    // A late entry makes tx-s running again; when it stalls a second time,
+    // no second alert follows.
+    assert_eq!(post("tx-s", "WORKER_DECOMPRESS"), 200);
+    assert!(server.wait_until(|| server.outcome("tx-s").as_deref() == Some("stalled")));
+    // Two later transactions stall after tx-s and are checked in later rounds
+    // of the watcher, so any second alert for tx-s would be written by then.
+    for sentinel in ["tx-t", "tx-u"] {
+        assert_eq!(post(sentinel, "WORKER_INIT"), 200);
+        assert!(
+            server.wait_until(|| count_lines_with(&alerts, &format!("{sentinel}|")) >= 1),
+            "no alert for {sentinel}"
+        );
+    }
+    assert_eq!(count_lines_with(&alerts, "tx-s|"), 1);
+}
+
+#[test]
+fn notify_failing_command_is_logged() {
+    let server = Server::start(&["--notify-command", "echo 'mail server down' >&2; exit 3"]);
+    assert_eq!(
+        server.post_entry(
+            "tx-f",
+            &timestamp_from_now(0),
+            "WORKER_LOAD",
+            "FATAL",
+            "broken"
+        ),
+        200
+    );
+    let logged = server.wait_until(|| {
+        server.log_lines().iter().any(|line| {
+            line.contains("notify command for transaction tx-f (fatal) failed")
+                && line.contains("exit status: 3")
+        })
+    });
+    assert!(logged, "log: {:#?}", server.log_lines());
+}

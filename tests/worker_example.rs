@@ -1,0 +1,196 @@
+//! Runs scripts/worker-example.sh against a fresh server and checks the log it
+//! leaves. Skipped, with a message, when a tool the script needs is missing.
+
+mod operator_support;
+
+use std::process::{Command, Output};
+
+use operator_support::{Server, WORKER};
+
+const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/worker-example.sh");
+
+/// The tools the script runs besides coreutils.
+const TOOLS: [&str; 5] = ["bash", "curl", "gzip", "openssl", "iconv"];
+
+fn missing_tool() -> Option<&'static str> {
+    TOOLS.into_iter().find(|tool| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .map_or(true, |output| !output.status.success())
+    })
+}
+
+/// Runs the script in `mode` for `transaction_id` with the worker's credentials.
+fn run_script(server: &Server, mode: &str, transaction_id: &str, password: &str) -> Output {
+    Command::new("bash")
+        .arg(SCRIPT)
+        .args(["--simulate", mode])
+        .env("TRANSLOG_URL", &server.base_url)
+        .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", password)
+        .env("TRANSLOG_TRANSACTION_ID", transaction_id)
+        .env("RETRY_DELAY", "0")
+        .output()
+        .expect("run worker-example.sh")
+}
+
+/// Reads a transaction's outcome and its entries as (stage, status, message).
+fn read_log(server: &Server, transaction_id: &str) -> (String, Vec<(String, String, String)>) {
+    let reply = server.read(&format!("/worker/log/{transaction_id}"));
+    assert_eq!(reply.status, 200, "log of {transaction_id}: {}", reply.body);
+    let log: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON log");
+    let entries = log["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| {
+            (
+                entry["stage"].as_str().unwrap_or_default().to_string(),
+                entry["status"].as_str().unwrap_or_default().to_string(),
+                entry["message"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    (
+        log["outcome"].as_str().unwrap_or_default().to_string(),
+        entries,
+    )
+}
+
+fn stages_and_statuses(entries: &[(String, String, String)]) -> Vec<(&str, &str)> {
+    entries
+        .iter()
+        .map(|(stage, status, _)| (stage.as_str(), status.as_str()))
+        .collect()
+}
+
+macro_rules! skip_without_tools {
+    () => {
+        if let Some(tool) = missing_tool() {
+            eprintln!("skipped: worker-example.sh needs {tool}, which is not installed");
+            return;
+        }
+    };
+}
+
+#[test]
+fn worker_ok_reports_every_stage() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "ok", "verify-ok", WORKER.1);
+    assert!(output.status.success(), "{output:?}");
+    let (outcome, entries) = read_log(&server, "verify-ok");
+    assert_eq!(outcome, "succeeded");
+    assert_eq!(
+        stages_and_statuses(&entries),
+        [
+            ("WORKER_INIT", "SUCCESS"),
+            ("WORKER_DECOMPRESS", "SUCCESS"),
+            ("WORKER_DEENCRYPT", "SUCCESS"),
+            ("WORKER_LOAD", "SUCCESS"),
+            ("WORKER_END", "SUCCESS"),
+        ]
+    );
+    assert_eq!(entries[4].2, "backup verified, 50 rows");
+}
+
+#[test]
+fn worker_transient_retries_load() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "transient", "verify-retry", WORKER.1);
+    assert!(output.status.success(), "{output:?}");
+    let (outcome, entries) = read_log(&server, "verify-retry");
+    assert_eq!(outcome, "succeeded");
+    assert_eq!(
+        stages_and_statuses(&entries)[3..],
+        [
+            ("WORKER_LOAD", "FAIL"),
+            ("WORKER_LOAD", "SUCCESS"),
+            ("WORKER_END", "WARNING"),
+        ]
+    );
+    assert!(
+        entries[3].2.contains("attempt 1 of 3 failed"),
+        "{}",
+        entries[3].2
+    );
+    assert!(entries[3].2.contains("Can't connect"), "{}", entries[3].2);
+}
+
+#[test]
+fn worker_unreachable_ends_fatal() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "unreachable", "verify-down", WORKER.1);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let (outcome, entries) = read_log(&server, "verify-down");
+    assert_eq!(outcome, "fatal");
+    assert_eq!(
+        stages_and_statuses(&entries)[3..],
+        [
+            ("WORKER_LOAD", "FAIL"),
+            ("WORKER_LOAD", "FAIL"),
+            ("WORKER_LOAD", "FATAL"),
+        ]
+    );
+    assert!(
+        entries[5].2.starts_with("gave up after 3 attempts"),
+        "{}",
+        entries[5].2
+    );
+}
+
+#[test]
+fn worker_corrupt_is_fatal_at_once() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "corrupt", "verify-corrupt", WORKER.1);
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let (outcome, entries) = read_log(&server, "verify-corrupt");
+    assert_eq!(outcome, "fatal");
+    assert_eq!(
+        stages_and_statuses(&entries),
+        [("WORKER_INIT", "SUCCESS"), ("WORKER_DECOMPRESS", "FATAL")]
+    );
+    assert!(
+        entries[1].2.contains("archive is corrupt"),
+        "{}",
+        entries[1].2
+    );
+    assert!(!entries[1].2.contains("/tmp/"), "{}", entries[1].2);
+}
+
+#[test]
+fn worker_wrong_password_exits_3() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "ok", "verify-denied", "wrong-password");
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("\"error\":\"unauthorized\""), "{stderr}");
+    assert_eq!(server.read("/worker/log/verify-denied").status, 404);
+}
+
+#[test]
+fn worker_missing_settings_exit_2() {
+    skip_without_tools!();
+    let output = Command::new("bash")
+        .arg(SCRIPT)
+        .env_remove("TRANSLOG_URL")
+        .env_remove("TRANSLOG_USER")
+        .env_remove("TRANSLOG_PASSWORD")
+        .output()
+        .expect("run worker-example.sh");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("set TRANSLOG_URL"));
+}
+
+#[test]
+fn worker_invalid_transaction_id_exit_2() {
+    skip_without_tools!();
+    let server = Server::start(&[]);
+    let output = run_script(&server, "ok", "bad id/with slash", WORKER.1);
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
