@@ -104,7 +104,7 @@ impl TransactionId {
     ///
     /// # Errors
     ///
-    /// Returns a sentence that says what is wrong with the id.
+    /// Returns a sentence that explains what is wrong with the id.
     pub fn parse(text: &str) -> Result<TransactionId, String> {
         if text.is_empty() {
             return Err("the transaction id is empty".to_string());

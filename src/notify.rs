@@ -152,22 +152,29 @@ impl Notifier {
         let outcome = alert.outcome.as_str();
         let waiter = std::thread::Builder::new()
             .name("notify".into())
-            .spawn(move || match wait_with_timeout(&mut child, NOTIFY_TIMEOUT) {
-                Ok(Some(status)) if status.success() => {
-                    log::info!("notify command ran for transaction {transaction_id} ({outcome})");
-                }
-                Ok(Some(status)) => log::error!(
-                    "notify command for transaction {transaction_id} ({outcome}) failed: {status}"
-                ),
-                Ok(None) => log::error!(
-                    "notify command for transaction {transaction_id} ({outcome}) timed out after \
-                     {NOTIFY_TIMEOUT:?} and was killed"
-                ),
-                Err(error) => log::error!("waiting for the notify command failed: {error}"),
-            });
+            .spawn(move || report_exit(&mut child, &transaction_id, outcome));
         if let Err(error) = waiter {
             log::error!("cannot watch the notify command: {error}");
         }
+    }
+}
+
+/// Waits for the notify command of one alert and logs how it ended.
+fn report_exit(child: &mut std::process::Child, transaction_id: &str, outcome: &str) {
+    match wait_with_timeout(child, NOTIFY_TIMEOUT) {
+        Ok(Some(status)) if status.success() => {
+            log::info!("notify command ran for transaction {transaction_id} ({outcome})");
+        }
+        Ok(Some(status)) => {
+            log::error!(
+                "notify command for transaction {transaction_id} ({outcome}) failed: {status}"
+            );
+        }
+        Ok(None) => log::error!(
+            "notify command for transaction {transaction_id} ({outcome}) timed out after \
+             {NOTIFY_TIMEOUT:?} and was killed"
+        ),
+        Err(error) => log::error!("waiting for the notify command failed: {error}"),
     }
 }
 

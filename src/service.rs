@@ -38,6 +38,12 @@ const QUEUE_CAPACITY: usize = 8192;
 const BLOCKING_THREADS: usize = 4;
 const HASHING_THREADS: usize = 2;
 
+/// File descriptors kept free for everything but client connections when
+/// the open file limit lowers the connection cap: the database files of the
+/// writer and of each pooled reader, the listener, the runtime and the
+/// notification command. An idle server uses about 15.
+const RESERVED_FDS: u64 = 64;
+
 /// Options of `translog serve`.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -99,7 +105,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             timezone: options.timezone,
             stall_after: options.stall_after,
             read_timeout: options.read_timeout,
-            max_connections: options.max_connections,
+            max_connections: connection_cap(options.max_connections),
         };
         log::debug!("configuration: {config:?}");
         let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
@@ -121,6 +127,35 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         log::info!("database closed; translog stopped");
         Ok(())
     })
+}
+
+/// Lowers the connection cap to fit the open file limit. Past the cap a new
+/// connection is answered `503` and closed at once; without it, accepting
+/// fails once descriptors run out, and new clients wait unanswered in the
+/// listen backlog until other connections close.
+fn connection_cap(configured: usize) -> usize {
+    let Some(limit) = open_file_limit() else {
+        return configured;
+    };
+    let allowed = usize::try_from(limit.saturating_sub(RESERVED_FDS).max(1)).unwrap_or(usize::MAX);
+    if configured <= allowed {
+        return configured;
+    }
+    log::warn!(
+        "--max-connections {configured} does not fit the open file limit of {limit}; \
+         capping connections at {allowed} (raise the limit with ulimit -n or LimitNOFILE)"
+    );
+    allowed
+}
+
+/// The soft limit on open files of this process, from `/proc/self/limits`;
+/// `None` where that file is missing or the limit is unlimited.
+fn open_file_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits
+        .lines()
+        .find_map(|line| line.strip_prefix("Max open files"))?;
+    line.split_whitespace().next()?.parse().ok()
 }
 
 /// Creates the user `admin` with a generated password when there are no

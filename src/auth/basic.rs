@@ -11,7 +11,7 @@ pub struct Credentials {
     pub password: Password,
 }
 
-/// Why an `Authorization` header was not usable. All of these are a `401`.
+/// The reason an `Authorization` header was not usable. Each is a `401`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BasicError {
     Missing,
@@ -22,7 +22,7 @@ pub enum BasicError {
 }
 
 impl BasicError {
-    /// A short reason for the server log; never includes the credentials.
+    /// Returns a short reason for the server log, without the credentials.
     pub fn reason(self) -> &'static str {
         match self {
             BasicError::Missing => "no credentials",

@@ -3,7 +3,7 @@
 //! does not pay for a hash, and the throttle of failed logins.
 //!
 //! The cache is keyed by an HMAC of user and password under a key drawn at
-//! start-up, so it holds no password. It is emptied whenever the credentials
+//! start-up, so it contains no password. It is emptied whenever the credentials
 //! generation in the database moves, which every change to a user does, from
 //! this process or from the command line. `PRAGMA data_version` tells cheaply
 //! whether any other connection committed since the last look, so most
@@ -56,7 +56,7 @@ impl From<StoredUser> for User {
     }
 }
 
-/// Why a request was not authenticated.
+/// The reason a request was not authenticated.
 #[derive(Debug)]
 pub enum AuthError {
     /// `401`: the reason is for the server log only.

@@ -15,7 +15,7 @@ impl Password {
         Password(text)
     }
 
-    /// The clear text, for hashing and verification only.
+    /// Returns the clear text, for hashing and verification only.
     pub fn expose(&self) -> &str {
         &self.0
     }

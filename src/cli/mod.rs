@@ -124,7 +124,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 
 /// Runs the command line and returns the process exit status.
 pub fn run() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // --help and --version are reported as errors that go to stdout and
+        // exit 0; a command without its subcommand prints the help and exits 2.
+        Err(error)
+            if !error.use_stderr()
+                || error.kind()
+                    == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand =>
+        {
+            error.exit()
+        }
+        Err(error) => {
+            eprintln!(
+                "translog: error: {}; run `translog --help` for usage",
+                one_line(&error.render().to_string())
+            );
+            return ExitCode::from(2);
+        }
+    };
     env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -133,6 +151,25 @@ pub fn run() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Joins clap's multi-line usage error into one line, without the usage
+/// synopsis and the hint to try `--help`.
+fn one_line(rendered: &str) -> String {
+    let parts: Vec<&str> = rendered
+        .lines()
+        .map(str::trim)
+        .filter(|line| {
+            !line.is_empty()
+                && !line.starts_with("Usage:")
+                && !line.starts_with("For more information")
+        })
+        .collect();
+    let joined = parts.join(" ");
+    joined
+        .strip_prefix("error: ")
+        .unwrap_or(&joined)
+        .to_string()
 }
 
 fn execute(cli: Cli) -> Result<(), String> {
@@ -196,6 +233,14 @@ mod tests {
     #[test]
     fn zone_rejects_unknown_name() {
         assert!(parse_zone("Mars/Olympus").is_err());
+    }
+
+    #[test]
+    fn usage_error_is_one_line() {
+        let rendered =
+            "error: unrecognized subcommand 'bogus'\n\nUsage: translog [OPTIONS] <COMMAND>\n\n\
+                        For more information, try '--help'.\n";
+        assert_eq!(one_line(rendered), "unrecognized subcommand 'bogus'");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::header::{HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
 use hyper::{Method, Request, Response};
 
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
@@ -39,6 +39,7 @@ pub async fn dispatch(
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
+    check_transfer_coding(request.headers())?;
     let route = route(request.uri().path()).ok_or(ApiError::NotFound)?;
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
@@ -89,6 +90,37 @@ pub async fn dispatch(
             super::dashboard::transaction(state, &raw_id).await
         }
         Route::Health => health(state).await,
+    }
+}
+
+/// Rejects any `Transfer-Encoding` but `chunked` alone. hyper already rejects
+/// a coding list that does not end in `chunked`, but it takes `gzip, chunked`
+/// as plain chunked framing and would pass the still-encoded body on as if it
+/// were the content. The error closes the connection, so whatever follows the
+/// request on it is never read as another request.
+fn check_transfer_coding(headers: &HeaderMap) -> Result<(), ApiError> {
+    let codings: Vec<&[u8]> = headers
+        .get_all(TRANSFER_ENCODING)
+        .iter()
+        .map(|value| value.as_bytes())
+        .collect();
+    match codings.as_slice() {
+        [] => Ok(()),
+        [coding] if coding.trim_ascii().eq_ignore_ascii_case(b"chunked") => Ok(()),
+        _ => {
+            let sent: String = codings
+                .iter()
+                .map(|coding| String::from_utf8_lossy(coding))
+                .collect::<Vec<_>>()
+                .join(", ")
+                .chars()
+                .take(64)
+                .collect();
+            Err(ApiError::MalformedBody(format!(
+                "Transfer-Encoding {sent:?} is not supported; send the body with Content-Length \
+                 or with Transfer-Encoding: chunked alone."
+            )))
+        }
     }
 }
 
@@ -362,4 +394,39 @@ fn database_size(path: &std::path::Path) -> u64 {
         .filter_map(|file| std::fs::metadata(file).ok())
         .map(|metadata| metadata.len())
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::header::HeaderValue;
+
+    fn headers(codings: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for coding in codings {
+            headers.append(TRANSFER_ENCODING, HeaderValue::from_static(coding));
+        }
+        headers
+    }
+
+    #[test]
+    fn no_transfer_coding_is_accepted() {
+        assert!(check_transfer_coding(&headers(&[])).is_ok());
+    }
+
+    #[test]
+    fn chunked_is_accepted() {
+        assert!(check_transfer_coding(&headers(&["Chunked"])).is_ok());
+    }
+
+    #[test]
+    fn gzip_before_chunked_is_rejected() {
+        let error = check_transfer_coding(&headers(&["gzip, chunked"])).expect_err("gzip");
+        assert_eq!(error.status(), hyper::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn repeated_chunked_header_is_rejected() {
+        assert!(check_transfer_coding(&headers(&["chunked", "chunked"])).is_err());
+    }
 }

@@ -28,6 +28,7 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
+use crate::auth::basic::BasicError;
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::storage::writer::Writer;
@@ -163,12 +164,16 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Answers a connection over the cap with `503` and closes it.
+/// Answers a connection over the cap with `503` and closes it, without
+/// reading its request.
 async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
-    const REPLY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\n\
-Retry-After: 1\r\nConnection: close\r\nContent-Length: 88\r\n\r\n\
-{\"error\":\"unavailable\",\"message\":\"Too many open connections; retry shortly.\"}        ";
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(REPLY)).await;
+    let body = r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#;
+    let reply = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n\
+         Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
 }
 
 async fn handle(
@@ -191,6 +196,10 @@ async fn handle(
                 match error.status().as_u16() {
                     500 => log::error!("request #{number} from {peer} failed: {cause}"),
                     503 => log::warn!("request #{number} from {peer} not served: {cause}"),
+                    // A browser's first request carries no credentials; it is not a failed login.
+                    401 if cause == BasicError::Missing.reason() => {
+                        log::debug!("request #{number} from {peer} rejected: {cause}")
+                    }
                     _ => log::warn!("request #{number} from {peer} rejected: {cause}"),
                 }
             }

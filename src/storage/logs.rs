@@ -24,7 +24,7 @@ fn instant_from_ns(nanoseconds: i64) -> String {
     format_instant(DateTime::from_timestamp_nanos(nanoseconds))
 }
 
-/// Where a transaction stands.
+/// The state of a transaction, derived from its entries and receive times.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {

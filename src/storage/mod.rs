@@ -36,7 +36,7 @@ pub enum StorageError {
 }
 
 impl StorageError {
-    /// Whether the request may succeed if retried later unchanged.
+    /// Returns true when the request may succeed if retried later unchanged.
     pub fn is_transient(&self) -> bool {
         matches!(self, StorageError::Busy(_) | StorageError::Unavailable(_))
     }
@@ -98,7 +98,7 @@ impl std::error::Error for StorageError {
 /// # Errors
 ///
 /// Fails when the file cannot be opened or created, is not a database, or
-/// holds a newer schema.
+/// contains a newer schema.
 pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(busy_timeout)?;
@@ -184,8 +184,8 @@ impl ReaderPool {
     }
 }
 
-/// The current time as nanoseconds since the Unix epoch, the form in which
-/// receive times are stored.
+/// Returns the current time in nanoseconds since the Unix epoch, the form in
+/// which receive times are stored.
 pub fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
 }

@@ -7,7 +7,7 @@
 //! spreads that wait over every request that arrived meanwhile.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
@@ -18,10 +18,14 @@ use super::StorageError;
 use crate::entry::{NewEntry, Stage, Status};
 use crate::metrics::Metrics;
 
-/// The most entries stored in one database transaction.
+/// The maximum number of entries stored in one database transaction.
 pub const MAX_BATCH: usize = 1024;
 
-/// What became of one entry.
+/// How often an idle storage thread checks whether commits work again after
+/// a batch failed.
+const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The result of storing one entry.
 #[derive(Debug)]
 pub enum WriteOutcome {
     /// A new row was committed.
@@ -34,7 +38,7 @@ pub enum WriteOutcome {
     Failed(Arc<StorageError>),
 }
 
-/// Why an entry could not be queued.
+/// The reason an entry could not be queued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SubmitError {
     /// The queue is full: the disk cannot keep up.
@@ -118,7 +122,7 @@ impl Writer {
         }
     }
 
-    /// Whether the last batch was committed and the thread still runs.
+    /// Returns true when the last batch was committed and the thread still runs.
     pub fn is_healthy(&self) -> bool {
         let running = self
             .thread
@@ -127,7 +131,7 @@ impl Writer {
         running && self.healthy.load(Ordering::Relaxed)
     }
 
-    /// Stops taking entries, lets the thread store and answer what is queued,
+    /// Stops taking entries, lets the thread store and reply to what is queued,
     /// and waits for it to close the database.
     pub fn shut_down(&self) {
         if let Ok(mut sender) = self.sender.lock() {
@@ -156,7 +160,22 @@ fn run(
     on_fatal: &dyn Fn(FatalTransaction),
 ) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Ok(first) = receiver.recv() {
+    loop {
+        // After a failed commit, an idle thread probes the database, so that
+        // health turns good again without waiting for a Worker's entry.
+        let first = if healthy.load(Ordering::Relaxed) {
+            receiver.recv().map_err(|_| RecvTimeoutError::Disconnected)
+        } else {
+            receiver.recv_timeout(PROBE_INTERVAL)
+        };
+        let first = match first {
+            Ok(request) => request,
+            Err(RecvTimeoutError::Timeout) => {
+                probe(&mut connection, healthy);
+                continue;
+            }
+            Err(RecvTimeoutError::Disconnected) => break,
+        };
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match receiver.try_recv() {
@@ -230,11 +249,32 @@ const UPSERT_TRANSACTION: &str = "
         has_fatal = has_fatal OR ?8,
         has_end = has_end OR ?9";
 
+/// Rewrites the probe row to find out whether commits work again.
+fn probe(connection: &mut Connection, healthy: &AtomicBool) {
+    let result = connection
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .and_then(|transaction| {
+            transaction.execute(
+                "INSERT INTO health_probe (only_row, checked_at_ns) VALUES (1, ?1)
+                 ON CONFLICT (only_row) DO UPDATE SET checked_at_ns = excluded.checked_at_ns",
+                [super::now_ns()],
+            )?;
+            transaction.commit()
+        });
+    match result {
+        Ok(()) => {
+            healthy.store(true, Ordering::Relaxed);
+            log::info!("the database accepts commits again");
+        }
+        Err(error) => log::debug!("health probe failed: {error}"),
+    }
+}
+
 type BatchResult = (Vec<WriteOutcome>, Vec<FatalTransaction>);
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
-/// whole batch back, so a request is never answered as stored unless the
-/// commit that holds it succeeded.
+/// whole batch back, so no request is told its entry is stored unless the
+/// commit that contains it succeeded.
 fn store_batch(
     connection: &mut Connection,
     batch: &[WriteRequest],

@@ -6,7 +6,7 @@
 
 use std::fmt;
 
-/// Why a component could not be decoded.
+/// The reason a component could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DecodeError {
     /// A `%` not followed by two hexadecimal digits.

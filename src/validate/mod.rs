@@ -23,10 +23,10 @@ use timestamp::TimestampError;
 /// The parameters of the write API.
 pub const PARAMETER_NAMES: [&str; 4] = ["timestamp", "stage", "status", "message"];
 
-/// The longest part of an offending value that an error message repeats.
+/// The maximum number of characters of an offending value that an error message repeats.
 const ECHO_LIMIT: usize = 64;
 
-/// Why a write request's parameters were rejected. Every variant is a `400`.
+/// The reason a write request's parameters were rejected. Every variant is a `400`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamError {
     InvalidTransactionId(String),
@@ -59,7 +59,7 @@ pub enum ParamError {
     TimestampPlusDecoded(String),
 }
 
-/// Where a parameter came from, for error messages.
+/// The part of the request a parameter came from, for error messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
     Query,
@@ -67,7 +67,7 @@ pub enum Origin {
 }
 
 impl ParamError {
-    /// The machine-readable code of the JSON error body.
+    /// Returns the machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
             ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
@@ -158,7 +158,7 @@ impl fmt::Display for ParamError {
                 "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8."
             ),
             ParamError::InvalidTimestamp { value, error } => {
-                write!(f, "Invalid timestamp {}: {error}", echo(value))
+                write!(f, "Invalid timestamp {}: {error}.", echo(value))
             }
             ParamError::TimestampPlusDecoded(value) => write!(
                 f,
@@ -338,8 +338,12 @@ pub fn build_entry(
         return Err(ParamError::Missing(missing));
     };
 
-    let timestamp_sent = match timestamp {
-        RawValue::Text(text) | RawValue::Number(text) => text,
+    let (timestamp_sent, timestamp_text) = match timestamp {
+        RawValue::Text(text) => (text.clone(), text),
+        RawValue::Number(digits) => {
+            let plain = plain_decimal(&digits).unwrap_or_else(|| digits.clone());
+            (digits, plain)
+        }
         RawValue::Null | RawValue::OtherJson => {
             return Err(wrong_type(
                 "timestamp",
@@ -347,7 +351,7 @@ pub fn build_entry(
             ))
         }
     };
-    let instant = timestamp::parse_timestamp(&timestamp_sent, zone)
+    let instant = timestamp::parse_timestamp(&timestamp_text, zone)
         .map_err(|error| timestamp_error(&timestamp_sent, zone, error))?;
 
     let stage = text_value(stage, "stage")?;
@@ -376,6 +380,50 @@ pub fn build_entry(
         message,
         reported_by: user.to_string(),
     })
+}
+
+/// The largest exponent magnitude that [`plain_decimal`] expands; larger ones
+/// are far outside the range of timestamps anyway.
+const MAX_EXPONENT: i64 = 40;
+
+/// Rewrites a JSON number with an exponent (`1.796392674e9`) as plain decimal
+/// digits (`1796392674`), exactly, so that it parses as Unix seconds. Returns
+/// `None` for a number without an exponent or one that is not a JSON number.
+fn plain_decimal(number: &str) -> Option<String> {
+    let (mantissa, exponent) = number.split_once(['e', 'E'])?;
+    let exponent: i64 = exponent
+        .parse()
+        .ok()
+        .filter(|e: &i64| e.abs() <= MAX_EXPONENT)?;
+    let (sign, mantissa) = match mantissa.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", mantissa),
+    };
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits = format!("{whole}{fraction}");
+    if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let point = i64::try_from(whole.len()).ok()? + exponent;
+    let length = i64::try_from(digits.len()).ok()?;
+    let plain = if point <= 0 {
+        format!("0.{}{digits}", "0".repeat(usize::try_from(-point).ok()?))
+    } else if point >= length {
+        format!(
+            "{digits}{}",
+            "0".repeat(usize::try_from(point - length).ok()?)
+        )
+    } else {
+        let (integer, decimals) = digits.split_at(usize::try_from(point).ok()?);
+        format!("{integer}.{decimals}")
+    };
+    let trimmed = plain.trim_start_matches('0');
+    let plain = if trimmed.is_empty() || trimmed.starts_with('.') {
+        format!("0{trimmed}")
+    } else {
+        trimmed.to_string()
+    };
+    Some(format!("{sign}{plain}"))
 }
 
 /// Explains a rejected timestamp, telling apart the common case of an
@@ -464,6 +512,41 @@ mod tests {
         let body = r#"{"timestamp":1764856674.5,"stage":"WORKER_END","status":"FAIL"}"#;
         let entry = build(None, JSON, body).expect("valid entry");
         assert_eq!(entry.timestamp.timestamp_subsec_nanos(), 500_000_000);
+    }
+
+    #[test]
+    fn json_exponent_timestamp_is_unix_seconds() {
+        let body = r#"{"timestamp":1.796392674e9,"stage":"WORKER_END","status":"FAIL"}"#;
+        let entry = build(None, JSON, body).expect("valid entry");
+        assert_eq!(entry.timestamp.timestamp(), 1_796_392_674);
+    }
+
+    #[test]
+    fn json_exponent_timestamp_keeps_its_digits() {
+        // serde_json keeps a number's digits but writes its exponent as `e+9`.
+        let body = r#"{"timestamp":1.796392674E9,"stage":"WORKER_END","status":"FAIL"}"#;
+        let entry = build(None, JSON, body).expect("valid entry");
+        assert_eq!(entry.timestamp_sent, "1.796392674e+9");
+    }
+
+    #[test]
+    fn plain_decimal_expands_exponents() {
+        let cases = [
+            ("1.5e1", "15"),
+            ("15e-1", "1.5"),
+            ("1796392674123e-3", "1796392674.123"),
+            ("5e-3", "0.005"),
+            ("0.0e0", "0.0"),
+            ("-1e2", "-100"),
+        ];
+        for (number, expected) in cases {
+            assert_eq!(plain_decimal(number).as_deref(), Some(expected), "{number}");
+        }
+    }
+
+    #[test]
+    fn plain_decimal_rejects_huge_exponent() {
+        assert_eq!(plain_decimal("1e999999999"), None);
     }
 
     #[test]
@@ -632,7 +715,7 @@ mod tests {
     }
 
     #[test]
-    fn local_time_with_space_separator_is_not_plus_case() {
+    fn plus_between_date_and_time_is_space() {
         let body = "timestamp=2026-12-04+14:57:54&stage=WORKER_INIT&status=SUCCESS";
         assert!(build(None, FORM, body).is_ok());
     }

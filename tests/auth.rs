@@ -1,0 +1,502 @@
+//! Users and permissions against the real binary: changes made with the
+//! command line while the server runs take effect on the very next request,
+//! failed logins look alike, and secrets stay out of logs and files.
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::Duration;
+
+use common::{assert_success, credentials_path, form, Reply, Server, PASSWORD};
+
+const ENTRY: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+
+fn post_as(server: &Server, user: &str, password: &str) -> Reply {
+    server.post_form("/worker/log/tx-1", (user, password), ENTRY)
+}
+
+/// Adds a worker and makes two successful requests, so that its credentials
+/// are in the server's cache.
+fn cached_worker(server: &Server) {
+    server.add_user("worker1", "worker");
+    for _ in 0..2 {
+        let reply = post_as(server, "worker1", PASSWORD);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+}
+
+fn cli_ok(server: &Server, args: &[&str], stdin: Option<&str>) {
+    let output = server.cli(args, stdin);
+    assert_success(&output, &args.join(" "));
+}
+
+// Changes from the command line while the server runs.
+
+#[test]
+fn password_change_rejects_old_password() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(
+        &server,
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some("new secret\n"),
+    );
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn password_change_accepts_new_password() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(
+        &server,
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some("new secret\n"),
+    );
+    let reply = post_as(&server, "worker1", "new secret");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn generated_password_works() {
+    let server = Server::start();
+    cached_worker(&server);
+    let output = server.cli(&["user", "passwd", "worker1"], None);
+    assert_success(&output, "user passwd");
+    let stdout = String::from_utf8(output.stdout).expect("UTF-8 password");
+    let reply = post_as(&server, "worker1", stdout.trim_end());
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn disable_gives_403() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "disable", "worker1"], None);
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn disabled_user_may_not_read() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "set-role", "worker1", "admin"], None);
+    cli_ok(&server, &["user", "disable", "worker1"], None);
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn enable_restores_access() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "disable", "worker1"], None);
+    post_as(&server, "worker1", PASSWORD);
+    cli_ok(&server, &["user", "enable", "worker1"], None);
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn remove_gives_401() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "remove", "worker1"], None);
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn removed_user_entries_keep_name() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "remove", "worker1"], None);
+    assert_eq!(server.entries("tx-1")[0]["reported_by"], "worker1");
+}
+
+#[test]
+fn re_added_user_needs_new_password() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "remove", "worker1"], None);
+    server.add_user_with("worker1", "worker", "another one", &[]);
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn role_change_to_reader_gives_403() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "set-role", "worker1", "reader"], None);
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn role_change_to_reader_allows_reading() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "set-role", "worker1", "reader"], None);
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn role_change_to_worker_allows_writing() {
+    let server = Server::start();
+    server.add_user("reader1", "reader");
+    let first = post_as(&server, "reader1", PASSWORD);
+    assert_eq!(first.status, 403, "{}", first.body);
+    cli_ok(&server, &["user", "set-role", "reader1", "worker"], None);
+    let reply = post_as(&server, "reader1", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn other_users_keep_working_after_change() {
+    let server = Server::start();
+    cached_worker(&server);
+    server.add_user("worker2", "worker");
+    cli_ok(&server, &["user", "disable", "worker1"], None);
+    let reply = server.post_form("/worker/log/tx-2", ("worker2", PASSWORD), ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+// Roles.
+
+#[test]
+fn worker_may_not_read() {
+    let server = Server::start();
+    cached_worker(&server);
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn worker_may_not_list() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = server.get("/worker/log", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn reader_may_read() {
+    let server = Server::start();
+    server.post_entry("tx-1", ENTRY);
+    server.add_user("reader1", "reader");
+    let reply = server.get("/worker/log/tx-1", Some(("reader1", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn added_admin_may_write() {
+    let server = Server::start();
+    server.add_user("admin2", "admin");
+    let reply = post_as(&server, "admin2", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+// Failed logins.
+
+/// Status, headers without `Date`, and body of a reply.
+fn comparable(reply: &Reply) -> (u16, Vec<(String, String)>, String) {
+    let mut headers: Vec<(String, String)> = reply
+        .headers
+        .iter()
+        .filter(|(name, _)| !name.eq_ignore_ascii_case("date"))
+        .map(|(name, value)| (name.to_ascii_lowercase(), value.clone()))
+        .collect();
+    headers.sort();
+    (reply.status, headers, reply.body.clone())
+}
+
+#[test]
+fn unknown_user_looks_like_wrong_password() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let unknown = post_as(&server, "nobody", PASSWORD);
+    let wrong = post_as(&server, "worker1", "wrong password");
+    assert_eq!(comparable(&unknown), comparable(&wrong));
+}
+
+#[test]
+fn wrong_password_is_401() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = post_as(&server, "worker1", "wrong password");
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn user_name_is_case_sensitive() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = post_as(&server, "Worker1", PASSWORD);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn password_with_colons_works() {
+    let server = Server::start();
+    server.add_user_with("colon", "worker", "a:b::c:", &[]);
+    let reply = post_as(&server, "colon", "a:b::c:");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn password_prefix_before_colon_fails() {
+    let server = Server::start();
+    server.add_user_with("colon", "worker", "a:b::c:", &[]);
+    let reply = post_as(&server, "colon", "a");
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn utf8_password_works() {
+    let server = Server::start();
+    server.add_user_with("umlaut", "worker", "pässwörd ✓", &[]);
+    let reply = post_as(&server, "umlaut", "pässwörd ✓");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn password_with_crlf_line_ending_works() {
+    let server = Server::start();
+    let output = server.cli(
+        &["user", "add", "dos", "--role", "worker", "--password-stdin"],
+        Some("windows\r\n"),
+    );
+    assert_success(&output, "user add");
+    let reply = post_as(&server, "dos", "windows");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn latin1_credentials_are_401() {
+    let server = Server::start();
+    server.add_user_with("umlaut", "worker", "pässwörd", &[]);
+    // "pässwörd" in ISO-8859-1: the ä and ö are single bytes.
+    let header = common::basic_auth_bytes(b"umlaut:p\xe4ssw\xf6rd");
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", &header)],
+        Some(ENTRY.as_bytes()),
+    );
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn server_survives_latin1_credentials() {
+    let server = Server::start();
+    let header = common::basic_auth_bytes(b"admin:\xff\xfe");
+    server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", &header)],
+        Some(ENTRY.as_bytes()),
+    );
+    let reply = server.post_entry("tx-1", ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn non_ascii_header_bytes_are_401() {
+    let server = Server::start();
+    let request =
+        b"POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: Basic \xff\xfe\r\n\
+Connection: close\r\nContent-Length: 0\r\n\r\n";
+    let text = server.raw(request, Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+}
+
+#[test]
+fn empty_basic_token_is_401() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", "Basic ")],
+        Some(ENTRY.as_bytes()),
+    );
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+// Secrets.
+
+#[test]
+fn credentials_file_mode_is_0600() {
+    let server = Server::start();
+    let metadata = std::fs::metadata(credentials_path(&server.db)).expect("credentials file");
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn credentials_file_works_with_curl() {
+    let server = Server::start();
+    let path = credentials_path(&server.db);
+    let credentials = std::fs::read_to_string(&path).expect("credentials file");
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "-u",
+            credentials.trim_end(),
+            "--data-urlencode",
+            "timestamp=2026-12-04T14:57:54+01:00",
+            "-d",
+            "stage=WORKER_INIT",
+            "-d",
+            "status=SUCCESS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+}
+
+#[test]
+fn start_logs_credentials_path() {
+    let server = Server::start();
+    let path = credentials_path(&server.db);
+    assert!(
+        server.log().contains(&path.display().to_string()),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn second_start_keeps_credentials() {
+    let server = Server::start();
+    let admin = server.admin.clone();
+    let (status, dir) = server.stop();
+    assert!(status.success(), "{status}");
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.admin, admin);
+    let reply = server.post_entry("tx-1", ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Makes requests that carry secrets: good and bad credentials of a CLI-added
+/// user and of the administrator. Returns the secrets.
+fn exercise_secrets(server: &Server) -> Vec<String> {
+    server.add_user_with("worker1", "worker", "s3cret-worker-pw", &[]);
+    post_as(server, "worker1", "s3cret-worker-pw");
+    post_as(server, "worker1", "s3cret-wrong-pw");
+    post_as(server, "nobody", "s3cret-unknown-pw");
+    server.post_entry("tx-2", ENTRY);
+    server.post_form("/worker/log/tx-1", ("admin", "s3cret-bad-admin"), "bad=1");
+    let (admin, admin_password) = server.admin();
+    vec![
+        "s3cret-worker-pw".to_string(),
+        "s3cret-wrong-pw".to_string(),
+        "s3cret-unknown-pw".to_string(),
+        "s3cret-bad-admin".to_string(),
+        admin_password.to_string(),
+        common::basic_auth("worker1", "s3cret-worker-pw"),
+        common::basic_auth(admin, admin_password)
+            .trim_start_matches("Basic ")
+            .to_string(),
+        common::basic_auth("worker1", "s3cret-wrong-pw")
+            .trim_start_matches("Basic ")
+            .to_string(),
+    ]
+}
+
+#[test]
+fn log_has_no_secrets() {
+    let server = Server::start();
+    let secrets = exercise_secrets(&server);
+    let log = server.log();
+    for secret in secrets {
+        assert!(!log.contains(&secret), "log contains {secret:?}:\n{log}");
+    }
+}
+
+#[test]
+fn log_has_no_authorization_header() {
+    let server = Server::start();
+    exercise_secrets(&server);
+    let log = server.log().to_ascii_lowercase();
+    assert!(!log.contains("basic "), "{log}");
+}
+
+#[test]
+fn debug_log_has_no_secrets() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Server::start_in_env(dir, &[], &[("RUST_LOG", "debug")]);
+    let secrets = exercise_secrets(&server);
+    let log = server.log();
+    for secret in secrets {
+        assert!(!log.contains(&secret), "log contains {secret:?}");
+    }
+}
+
+#[test]
+fn database_has_no_clear_passwords() {
+    let server = Server::start();
+    let secrets = exercise_secrets(&server);
+    let (_, dir) = server.stop();
+    let mut bytes = std::fs::read(dir.path().join("translog.db")).expect("database file");
+    if let Ok(wal) = std::fs::read(dir.path().join("translog.db-wal")) {
+        bytes.extend_from_slice(&wal);
+    }
+    let text = String::from_utf8_lossy(&bytes);
+    for secret in &secrets[..5] {
+        assert!(
+            !text.contains(secret.as_str()),
+            "database contains {secret:?}"
+        );
+    }
+}
+
+#[test]
+fn password_hashes_are_argon2id() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    let mut statement = connection
+        .prepare("SELECT password_hash FROM users")
+        .expect("users table has password_hash");
+    let hashes: Vec<String> = statement
+        .query_map([], |row| row.get(0))
+        .expect("query users")
+        .collect::<Result<_, _>>()
+        .expect("read hashes");
+    assert_eq!(hashes.len(), 2);
+    for hash in hashes {
+        assert!(hash.starts_with("$argon2id$"), "{hash}");
+    }
+}
+
+#[test]
+fn error_body_has_no_password() {
+    let server = Server::start();
+    let reply = post_as(&server, "admin", "s3cret-in-body");
+    assert!(!reply.body.contains("s3cret"), "{}", reply.body);
+}
+
+#[test]
+fn request_log_names_user() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    server.post_form(
+        "/worker/log/tx-7",
+        ("worker1", PASSWORD),
+        &form("2026-12-04", "WORKER_INIT", "SUCCESS"),
+    );
+    assert!(
+        server.wait_for_log("user=worker1", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}

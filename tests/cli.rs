@@ -1,0 +1,777 @@
+//! The command line against the real binary: help, user management, log
+//! views, backup and prune, the environment variables, and the one-line
+//! error on stderr with a non-zero exit status.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{assert_success, form, run_cli, run_command, serve_command, Server, BIN, PASSWORD};
+use serde_json::Value;
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Asserts a failed run: non-zero exit and exactly one line on stderr.
+fn assert_one_line_error(output: &Output) {
+    assert!(!output.status.success(), "exit status {}", output.status);
+    let text = stderr(output);
+    assert_eq!(text.lines().count(), 1, "stderr: {text:?}");
+}
+
+fn new_db() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    (dir, db)
+}
+
+fn add_user(db: &Path, name: &str, role: &str) -> Output {
+    run_cli(
+        db,
+        &["user", "add", name, "--role", role, "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    )
+}
+
+// Help.
+
+#[test]
+fn help_of_each_subcommand() {
+    let commands: [&[&str]; 16] = [
+        &[],
+        &["serve"],
+        &["user"],
+        &["user", "add"],
+        &["user", "list"],
+        &["user", "passwd"],
+        &["user", "disable"],
+        &["user", "enable"],
+        &["user", "remove"],
+        &["user", "set-timezone"],
+        &["user", "set-role"],
+        &["log"],
+        &["log", "show"],
+        &["log", "list"],
+        &["backup"],
+        &["prune"],
+    ];
+    for command in commands {
+        let output = Command::new(BIN)
+            .args(command)
+            .arg("--help")
+            .output()
+            .expect("run translog");
+        let text = stdout(&output);
+        assert!(
+            output.status.success(),
+            "{command:?} --help: {}",
+            output.status
+        );
+        assert!(
+            text.contains("Usage: translog"),
+            "{command:?} --help: {text}"
+        );
+    }
+}
+
+#[test]
+fn help_lists_subcommands() {
+    let output = Command::new(BIN)
+        .arg("--help")
+        .output()
+        .expect("run translog");
+    let text = stdout(&output);
+    for name in ["serve", "user", "log", "backup", "prune"] {
+        assert!(text.contains(name), "{name} missing from {text}");
+    }
+}
+
+#[test]
+fn serve_help_names_environment() {
+    let output = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .expect("run translog");
+    let text = stdout(&output);
+    assert!(text.contains("TRANSLOG_LISTEN"), "{text}");
+    assert!(text.contains("TRANSLOG_DB"), "{text}");
+}
+
+#[test]
+fn version_is_printed() {
+    let output = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run translog");
+    assert_eq!(
+        stdout(&output),
+        format!("translog {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+// Users.
+
+#[test]
+fn user_add_prints_generated_password() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "add", "worker1", "--role", "worker"], None);
+    assert_success(&output, "user add");
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 1, "{text:?}");
+    assert!(text.trim_end().len() >= 16, "short password {text:?}");
+}
+
+#[test]
+fn generated_password_authenticates() {
+    let server = Server::start();
+    let output = server.cli(&["user", "add", "worker1", "--role", "worker"], None);
+    assert_success(&output, "user add");
+    let password = stdout(&output).trim_end().to_string();
+    let reply = server.post_form(
+        "/worker/log/tx-1",
+        ("worker1", &password),
+        &form("2026-12-04", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn generated_passwords_differ() {
+    let (_dir, db) = new_db();
+    let first = run_cli(&db, &["user", "add", "a", "--role", "worker"], None);
+    let second = run_cli(&db, &["user", "add", "b", "--role", "worker"], None);
+    assert_ne!(stdout(&first), stdout(&second));
+}
+
+#[test]
+fn password_is_not_shown_again() {
+    let (_dir, db) = new_db();
+    let added = run_cli(&db, &["user", "add", "worker1", "--role", "worker"], None);
+    let password = stdout(&added).trim_end().to_string();
+    let listed = run_cli(&db, &["user", "list"], None);
+    assert!(!stdout(&listed).contains(&password));
+    assert!(!stderr(&listed).contains(&password));
+}
+
+#[test]
+fn password_stdin_prints_no_password() {
+    let (_dir, db) = new_db();
+    let output = add_user(&db, "worker1", "worker");
+    assert_success(&output, "user add");
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn empty_password_stdin_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ],
+        Some("\n"),
+    );
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn user_list_shows_users() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "reader1",
+            "--role",
+            "reader",
+            "--timezone",
+            "Europe/Berlin",
+            "--password-stdin",
+        ],
+        Some("pw\n"),
+    );
+    run_cli(&db, &["user", "disable", "reader1"], None);
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    let lines: Vec<Vec<&str>> = text
+        .lines()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(lines[0], ["NAME", "ROLE", "TIMEZONE", "STATE"]);
+    assert!(
+        lines.contains(&vec!["worker1", "worker", "-", "enabled"]),
+        "{text}"
+    );
+    assert!(
+        lines.contains(&vec!["reader1", "reader", "Europe/Berlin", "disabled"]),
+        "{text}"
+    );
+}
+
+#[test]
+fn user_list_has_no_hashes() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(!text.contains("argon2"), "{text}");
+}
+
+#[test]
+fn duplicate_user_is_error() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = add_user(&db, "worker1", "reader");
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn duplicate_user_error_names_user() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = add_user(&db, "worker1", "reader");
+    assert!(stderr(&output).contains("worker1"), "{}", stderr(&output));
+}
+
+#[test]
+fn bad_timezone_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--timezone",
+            "Mars/Olympus",
+            "--password-stdin",
+        ],
+        Some("pw\n"),
+    );
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("Mars/Olympus"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_timezone_adds_no_user() {
+    let (_dir, db) = new_db();
+    run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--timezone",
+            "Nowhere",
+        ],
+        None,
+    );
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(!text.contains("worker1"), "{text}");
+}
+
+#[test]
+fn bad_role_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "add", "worker1", "--role", "boss"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn missing_role_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "add", "worker1"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn unknown_subcommand_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["frobnicate"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn set_timezone_rejects_bad_zone() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", "Moon/Base"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn set_timezone_is_listed() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(
+        &db,
+        &["user", "set-timezone", "worker1", "Asia/Tokyo"],
+        None,
+    );
+    assert_success(&output, "user set-timezone");
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(text.contains("Asia/Tokyo"), "{text}");
+}
+
+#[test]
+fn passwd_unknown_user_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &["user", "passwd", "ghost", "--password-stdin"],
+        Some("x\n"),
+    );
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn remove_unknown_user_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "remove", "ghost"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn disable_unknown_user_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "disable", "ghost"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn remove_deletes_user() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    assert_success(
+        &run_cli(&db, &["user", "remove", "worker1"], None),
+        "user remove",
+    );
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(!text.contains("worker1"), "{text}");
+}
+
+// The database path and the environment.
+
+#[test]
+fn db_flag_creates_database() {
+    let (_dir, db) = new_db();
+    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    assert!(db.exists());
+}
+
+#[test]
+fn translog_db_variable_sets_path() {
+    let (dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command
+        .args(["user", "add", "worker1", "--role", "worker"])
+        .current_dir(dir.path());
+    let path = db.to_str().expect("UTF-8 path");
+    let output = run_command_with_env(command, &[("TRANSLOG_DB", path)]);
+    assert_success(&output, "user add");
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(text.contains("worker1"), "{text}");
+}
+
+#[test]
+fn db_flag_overrides_variable() {
+    let (dir, db) = new_db();
+    let other = dir.path().join("other.db");
+    let output = Command::new(BIN)
+        .env("TRANSLOG_DB", &other)
+        .arg("--db")
+        .arg(&db)
+        .args(["user", "list"])
+        .output()
+        .expect("run translog");
+    assert_success(&output, "user list");
+    assert!(!other.exists());
+}
+
+#[test]
+fn default_db_is_in_working_directory() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command.args(["user", "list"]).current_dir(dir.path());
+    let output = run_command(command, None);
+    assert_success(&output, "user list");
+    assert!(dir.path().join("translog.db").exists());
+}
+
+#[test]
+fn db_flag_after_subcommand_works() {
+    let (_dir, db) = new_db();
+    let output = Command::new(BIN)
+        .args(["user", "list", "--db"])
+        .arg(&db)
+        .env_remove("TRANSLOG_DB")
+        .output()
+        .expect("run translog");
+    assert_success(&output, "user list");
+    assert!(db.exists());
+}
+
+#[test]
+fn translog_listen_variable_sets_address() {
+    let (dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command.env("TRANSLOG_LISTEN", "127.0.0.1:0");
+    let server = Server::launch(dir, db, command);
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn listen_flag_overrides_variable() {
+    let (dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command
+        .env("TRANSLOG_LISTEN", "not an address")
+        .args(["--listen", "127.0.0.1:0"]);
+    let server = Server::launch(dir, db, command);
+    assert!(server.addr.ip().is_loopback());
+}
+
+#[test]
+fn bad_listen_value_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--listen", "localhost"], None);
+    assert_one_line_error(&output);
+    assert!(stderr(&output).contains("localhost"), "{}", stderr(&output));
+}
+
+#[test]
+fn bad_listen_variable_is_error() {
+    let (_dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command.arg("--db").arg(&db).arg("serve");
+    let output = run_command_with_env(command, &[("TRANSLOG_LISTEN", "127.0.0.1:99999")]);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn port_in_use_is_error() {
+    let server = Server::start();
+    let (_dir, db) = new_db();
+    let address = server.addr.to_string();
+    let output = run_cli(&db, &["serve", "--listen", &address], None);
+    assert!(!output.status.success());
+    // Log lines may come first; the error itself is one line.
+    let text = stderr(&output);
+    let errors = text
+        .lines()
+        .filter(|line| line.starts_with("translog: error:"))
+        .count();
+    assert_eq!(errors, 1, "{text}");
+}
+
+#[test]
+fn bad_serve_timezone_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--timezone", "Europe/Atlantis"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn bad_stall_after_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--stall-after", "soon"], None);
+    assert_one_line_error(&output);
+}
+
+fn run_command_with_env(mut command: Command, env: &[(&str, &str)]) -> Output {
+    for name in ["TRANSLOG_DB", "TRANSLOG_LISTEN", "TRANSLOG_TIMEZONE"] {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command.output().expect("run translog")
+}
+
+// Logs.
+
+fn logged_server() -> Server {
+    let server = Server::start();
+    for (timestamp, stage, status) in [
+        ("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
+        ("2026-12-04T13:00:01Z", "WORKER_LOAD", "SUCCESS"),
+        ("2026-12-04T13:00:02Z", "WORKER_END", "SUCCESS"),
+    ] {
+        let reply = server.post_entry("tx-ok", &form(timestamp, stage, status));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let reply = server.post_entry(
+        "tx-bad",
+        &format!(
+            "{}&message=disk%20full",
+            form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FATAL")
+        ),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    server
+}
+
+#[test]
+fn log_show_prints_table() {
+    let server = logged_server();
+    let output = server.cli(&["log", "show", "tx-ok"], None);
+    assert_success(&output, "log show");
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "transaction tx-ok: succeeded");
+    assert!(lines[1].starts_with("TIMESTAMP"), "{text}");
+    assert_eq!(lines.len(), 5, "{text}");
+    assert!(lines[2].contains("WORKER_INIT"), "{text}");
+    assert!(lines[4].contains("WORKER_END"), "{text}");
+}
+
+#[test]
+fn log_show_prints_message() {
+    let server = logged_server();
+    let text = stdout(&server.cli(&["log", "show", "tx-bad"], None));
+    assert!(text.contains("disk full"), "{text}");
+}
+
+#[test]
+fn log_show_replaces_control_characters() {
+    let server = Server::start();
+    server.post_entry(
+        "tx-esc",
+        &format!(
+            "{}&message=red%1B%5B31mtext",
+            form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FAIL")
+        ),
+    );
+    let text = stdout(&server.cli(&["log", "show", "tx-esc"], None));
+    assert!(!text.contains('\u{1b}'), "{text:?}");
+    assert!(text.contains("[31mtext"), "{text:?}");
+}
+
+#[test]
+fn start_line_names_version_and_database() {
+    let server = Server::start();
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("listening on http://"))
+        .expect("a start line");
+    assert!(line.contains(env!("CARGO_PKG_VERSION")), "{line}");
+    assert!(line.contains(&server.db.display().to_string()), "{line}");
+    assert!(line.contains("1 users"), "{line}");
+}
+
+#[test]
+fn log_show_json_matches_api() {
+    let server = logged_server();
+    let output = server.cli(&["log", "show", "tx-ok", "--json"], None);
+    assert_success(&output, "log show --json");
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("log show prints JSON");
+    assert_eq!(printed, server.read_log("tx-ok"));
+}
+
+#[test]
+fn log_show_unknown_id_is_error() {
+    let server = logged_server();
+    let output = server.cli(&["log", "show", "tx-none"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn log_list_prints_table() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list"], None);
+    assert_success(&output, "log list");
+    let text = stdout(&output);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("TRANSACTION"), "{text}");
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[1].starts_with("tx-bad"), "{text}");
+    assert!(lines[2].starts_with("tx-ok"), "{text}");
+}
+
+#[test]
+fn log_list_shows_outcomes() {
+    let server = logged_server();
+    let text = stdout(&server.cli(&["log", "list"], None));
+    assert!(text.contains("fatal"), "{text}");
+    assert!(text.contains("succeeded"), "{text}");
+}
+
+#[test]
+fn log_list_json_matches_api() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--json"], None);
+    assert_success(&output, "log list --json");
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("log list prints JSON");
+    let reply = server.get("/worker/log", Some(server.admin()));
+    assert_eq!(printed, reply.json());
+}
+
+#[test]
+fn log_list_filters_outcome() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--json", "--outcome", "fatal"], None);
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("log list prints JSON");
+    assert_eq!(printed["transactions"].as_array().map(Vec::len), Some(1));
+    assert_eq!(printed["transactions"][0]["transaction_id"], "tx-bad");
+}
+
+#[test]
+fn log_list_pages_with_cursor() {
+    let server = logged_server();
+    let first = server.cli(&["log", "list", "--json", "--limit", "1"], None);
+    let first: Value = serde_json::from_slice(&first.stdout).expect("JSON");
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = server.cli(
+        &["log", "list", "--json", "--limit", "1", "--cursor", cursor],
+        None,
+    );
+    let second: Value = serde_json::from_slice(&second.stdout).expect("JSON");
+    assert_eq!(second["transactions"][0]["transaction_id"], "tx-ok");
+}
+
+#[test]
+fn log_list_bad_outcome_is_error() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--outcome", "broken"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn log_list_bad_since_is_error() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--since", "last week"], None);
+    assert_one_line_error(&output);
+}
+
+// Backup and prune.
+
+#[test]
+fn backup_while_serving_copies_entries() {
+    let server = logged_server();
+    let copy = server.dir().join("copy.db");
+    let output = server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_success(&output, "backup");
+    let connection = rusqlite::Connection::open(&copy).expect("open the copy");
+    let count: i64 = connection
+        .query_row("SELECT count(*) FROM entries", [], |row| row.get(0))
+        .expect("count entries");
+    assert_eq!(count, 4);
+}
+
+#[test]
+fn backup_copy_is_readable() {
+    let server = logged_server();
+    let backup_dir = tempfile::tempdir().expect("temporary directory");
+    let copy = backup_dir.path().join("translog.db");
+    assert_success(
+        &server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None),
+        "backup",
+    );
+    drop(server);
+    let output = run_cli(&copy, &["log", "show", "tx-ok", "--json"], None);
+    assert_success(&output, "log show on the copy");
+}
+
+#[test]
+fn backup_keeps_server_writing() {
+    let server = logged_server();
+    let copy = server.dir().join("copy.db");
+    server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+    let reply = server.post_entry("tx-after", &form("2026-12-05", "WORKER_INIT", "SUCCESS"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn backup_to_existing_file_is_error() {
+    let server = logged_server();
+    let copy = server.dir().join("copy.db");
+    std::fs::write(&copy, b"keep me").expect("write a file");
+    let output = server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_one_line_error(&output);
+    assert_eq!(std::fs::read(&copy).expect("read the file"), b"keep me");
+}
+
+fn prune_server() -> Server {
+    let server = Server::start();
+    for (id, timestamp) in [
+        ("tx-old-1", "2026-01-01T00:00:00Z"),
+        ("tx-old-2", "2026-02-01T00:00:00Z"),
+        ("tx-new", "2026-12-01T00:00:00Z"),
+    ] {
+        let reply = server.post_entry(id, &form(timestamp, "WORKER_INIT", "SUCCESS"));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    // tx-spans starts before the cutoff and ends after it, so it is kept whole.
+    server.post_entry(
+        "tx-spans",
+        &form("2026-01-01T00:00:00Z", "WORKER_INIT", "SUCCESS"),
+    );
+    server.post_entry(
+        "tx-spans",
+        &form("2026-12-01T00:00:00Z", "WORKER_END", "SUCCESS"),
+    );
+    server
+}
+
+#[test]
+fn prune_prints_count() {
+    let server = prune_server();
+    let output = server.cli(&["prune", "--before", "2026-06-01"], None);
+    assert_success(&output, "prune");
+    assert_eq!(stdout(&output), "removed 2 transactions\n");
+}
+
+#[test]
+fn prune_removes_old_logs() {
+    let server = prune_server();
+    server.cli(&["prune", "--before", "2026-06-01"], None);
+    let reply = server.get("/worker/log/tx-old-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn prune_keeps_newer_logs() {
+    let server = prune_server();
+    server.cli(&["prune", "--before", "2026-06-01"], None);
+    assert_eq!(server.entries("tx-new").len(), 1);
+}
+
+#[test]
+fn prune_keeps_whole_transactions() {
+    let server = prune_server();
+    server.cli(&["prune", "--before", "2026-06-01"], None);
+    assert_eq!(server.entries("tx-spans").len(), 2);
+}
+
+#[test]
+fn prune_bad_timestamp_is_error() {
+    let server = prune_server();
+    let output = server.cli(&["prune", "--before", "2026-02-30"], None);
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn prune_nothing_prints_zero() {
+    let server = prune_server();
+    let output = server.cli(&["prune", "--before", "2025-01-01"], None);
+    assert_eq!(stdout(&output), "removed 0 transactions\n");
+}

@@ -1,0 +1,620 @@
+//! The HTTP layer under hostile or unusual clients, over raw sockets: head
+//! and body limits, timeouts, request smuggling, pipelining, `Expect:
+//! 100-continue`, the connection cap, and a clean stop on SIGTERM and SIGINT.
+
+mod common;
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use common::{
+    basic_auth, form, is_closed_within, read_head, read_response, read_until_closed, status_codes,
+    Server,
+};
+
+const ENTRY: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+const WAIT: Duration = Duration::from_secs(5);
+
+fn authorization(server: &Server) -> String {
+    let (user, password) = server.admin();
+    basic_auth(user, password)
+}
+
+/// Builds a complete form POST of `body` to `/worker/log/{id}` with extra header lines.
+fn post_request(server: &Server, id: &str, headers: &str, body: &str) -> String {
+    format!(
+        "POST /worker/log/{id} HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\n{headers}\
+         Content-Length: {}\r\n\r\n{body}",
+        authorization(server),
+        body.len()
+    )
+}
+
+fn stored_count(server: &Server, id: &str) -> usize {
+    let reply = server.get(&format!("/worker/log/{id}"), Some(server.admin()));
+    match reply.status {
+        404 => 0,
+        200 => reply.json()["entries"].as_array().map_or(0, Vec::len),
+        other => panic!("GET /worker/log/{id} returned {other}: {}", reply.body),
+    }
+}
+
+// Head size.
+
+#[test]
+fn head_over_16_kib_is_431() {
+    let server = Server::start();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
+}
+
+#[test]
+fn many_header_lines_over_16_kib_are_431() {
+    let server = Server::start();
+    let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: test\r\n");
+    for number in 0..400 {
+        request.push_str(&format!("X-Line-{number}: {}\r\n", "b".repeat(40)));
+    }
+    request.push_str("\r\n");
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
+}
+
+#[test]
+fn head_of_8_kib_is_served() {
+    let server = Server::start();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(8 * 1024)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:.200}");
+}
+
+#[test]
+fn server_serves_after_431() {
+    let server = Server::start();
+    let request = format!(
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nX-Padding: {}\r\n\r\n",
+        "a".repeat(20 * 1024)
+    );
+    server.raw(request.as_bytes(), WAIT);
+    assert_eq!(server.get("/healthz", None).status, 200);
+}
+
+// Timeouts.
+
+#[test]
+fn stalled_body_gets_408() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 200\r\n\r\ntimestamp=2026",
+        authorization(&server)
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let text = read_until_closed(&mut stream, WAIT);
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[test]
+fn stalled_body_connection_is_closed() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 200\r\n\r\ntimestamp=2026",
+        authorization(&server)
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
+#[test]
+fn stalled_body_stores_nothing() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    let body = ENTRY;
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        authorization(&server),
+        body.len() + 10
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    read_until_closed(&mut stream, WAIT);
+    assert_eq!(stored_count(&server, "tx-1"), 0);
+}
+
+#[test]
+fn stalled_head_is_closed() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"POST /worker/log/tx-1 HTTP/1.1\r\nHost: te")
+        .expect("write");
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
+#[test]
+fn idle_keep_alive_is_closed() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
+#[test]
+fn stalled_client_does_not_block_others() {
+    let server = Server::start_with(&["--read-timeout", "5s"]);
+    let mut stalled = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 200\r\n\r\ntimestamp=2026",
+        authorization(&server)
+    );
+    stalled.write_all(head.as_bytes()).expect("write");
+    let reply = server.post_entry("tx-2", ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn vanished_peer_does_not_block_others() {
+    let server = Server::start();
+    for _ in 0..20 {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"POST /worker/log/tx-1 HTTP/1.1\r\nContent-Length: 50\r\n\r\nabc")
+            .expect("write");
+        drop(stream);
+    }
+    let reply = server.post_entry("tx-2", ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+// Smuggling.
+
+#[test]
+fn chunked_wins_over_content_length() {
+    let server = Server::start();
+    let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n{chunked}",
+        authorization(&server)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert_eq!(stored_count(&server, "tx-1"), 1);
+}
+
+#[test]
+fn chunked_with_content_length_closes_connection() {
+    let server = Server::start();
+    let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n{chunked}",
+        authorization(&server)
+    );
+    let mut stream = server.connect();
+    stream.write_all(request.as_bytes()).expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
+#[test]
+fn request_after_te_and_cl_is_never_run() {
+    let server = Server::start();
+    let smuggled = post_request(&server, "tx-smuggled", "", ENTRY);
+    let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\nContent-Length: {}\r\n\r\n{chunked}{smuggled}",
+        authorization(&server),
+        chunked.len() + smuggled.len()
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert_eq!(status_codes(&text), [200], "{text}");
+    assert_eq!(stored_count(&server, "tx-smuggled"), 0);
+}
+
+#[test]
+fn content_length_prefix_smuggling_fails() {
+    // A front end that used Content-Length would forward only "0\r\n\r\n" as
+    // the body; the server reads chunked and must not run what follows.
+    let server = Server::start();
+    let smuggled = post_request(&server, "tx-smuggled", "", ENTRY);
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n{smuggled}",
+        authorization(&server)
+    );
+    server.raw(request.as_bytes(), WAIT);
+    assert_eq!(stored_count(&server, "tx-smuggled"), 0);
+}
+
+#[test]
+fn unknown_transfer_coding_is_rejected() {
+    let server = Server::start();
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: xchunked\r\nContent-Length: {}\r\n\r\n{ENTRY}",
+        authorization(&server),
+        ENTRY.len()
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    let codes = status_codes(&text);
+    assert_eq!(codes.len(), 1, "{text}");
+    assert!(matches!(codes[0], 400 | 501), "{text}");
+}
+
+#[test]
+fn unknown_transfer_coding_stores_nothing() {
+    let server = Server::start();
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: xchunked\r\nContent-Length: {}\r\n\r\n{ENTRY}",
+        authorization(&server),
+        ENTRY.len()
+    );
+    server.raw(request.as_bytes(), WAIT);
+    assert_eq!(stored_count(&server, "tx-1"), 0);
+}
+
+#[test]
+fn unknown_transfer_coding_smuggles_nothing() {
+    let server = Server::start();
+    let smuggled = post_request(&server, "tx-smuggled", "", ENTRY);
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: gzip\r\nContent-Length: {}\r\n\r\n{ENTRY}{smuggled}",
+        authorization(&server),
+        ENTRY.len()
+    );
+    server.raw(request.as_bytes(), WAIT);
+    assert_eq!(stored_count(&server, "tx-smuggled"), 0);
+}
+
+#[test]
+fn chunked_not_last_is_rejected() {
+    let server = Server::start();
+    let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked, identity\r\n\r\n{chunked}",
+        authorization(&server)
+    );
+    server.raw(request.as_bytes(), WAIT);
+    assert_eq!(stored_count(&server, "tx-1"), 0);
+}
+
+#[test]
+fn two_content_lengths_are_rejected() {
+    let server = Server::start();
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: {}\r\nContent-Length: 3\r\n\r\n{ENTRY}",
+        authorization(&server),
+        ENTRY.len()
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+}
+
+#[test]
+fn crlf_in_path_is_not_echoed_in_headers() {
+    let server = Server::start();
+    let text = server.raw(
+        b"GET /x%0D%0ASet-Cookie:%20a=b HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+        WAIT,
+    );
+    let (head, _) = text.split_once("\r\n\r\n").expect("a complete head");
+    assert!(!head.to_ascii_lowercase().contains("set-cookie"), "{head}");
+}
+
+// Pipelining and Expect.
+
+#[test]
+fn pipelined_requests_answered_in_order() {
+    let server = Server::start();
+    let auth = authorization(&server);
+    let request = format!(
+        "GET /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {auth}\r\n\r\n\
+         {}\
+         GET /nowhere HTTP/1.1\r\nHost: test\r\n\r\n\
+         GET /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n",
+        post_request(&server, "tx-1", "", ENTRY)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert_eq!(status_codes(&text), [404, 200, 404, 200], "{text}");
+}
+
+#[test]
+fn pipelined_read_sees_earlier_write() {
+    let server = Server::start();
+    let auth = authorization(&server);
+    let request = format!(
+        "{}GET /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {auth}\r\nConnection: close\r\n\r\n",
+        post_request(&server, "tx-1", "", ENTRY)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.contains("\"WORKER_INIT\""), "{text}");
+}
+
+#[test]
+fn pipelined_writes_all_stored() {
+    let server = Server::start();
+    let mut request = String::new();
+    for number in 0..10 {
+        let body = form(
+            &format!("2026-12-04T13:00:{number:02}Z"),
+            "WORKER_LOAD",
+            "SUCCESS",
+        );
+        let headers = if number == 9 {
+            "Connection: close\r\n"
+        } else {
+            ""
+        };
+        request.push_str(&post_request(&server, "tx-1", headers, &body));
+    }
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert_eq!(status_codes(&text), [200; 10], "{text}");
+    assert_eq!(stored_count(&server, "tx-1"), 10);
+}
+
+#[test]
+fn expect_continue_gets_100() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        authorization(&server),
+        ENTRY.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write the head");
+    let interim = read_head(&mut stream, WAIT);
+    assert!(interim.starts_with("HTTP/1.1 100"), "{interim}");
+}
+
+#[test]
+fn expect_continue_then_body_is_stored() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Expect: 100-continue\r\nContent-Length: {}\r\n\r\n",
+        authorization(&server),
+        ENTRY.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write the head");
+    read_head(&mut stream, WAIT);
+    stream.write_all(ENTRY.as_bytes()).expect("write the body");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert_eq!(stored_count(&server, "tx-1"), 1);
+}
+
+#[test]
+fn expect_continue_with_large_body_gets_413() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Expect: 100-continue\r\nContent-Length: 100000\r\n\r\n",
+        authorization(&server)
+    );
+    stream.write_all(head.as_bytes()).expect("write the head");
+    let reply = read_head(&mut stream, WAIT);
+    assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+}
+
+#[test]
+fn expect_continue_with_bad_credentials_gets_401() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Expect: 100-continue\r\nContent-Length: 50\r\n\r\n",
+        basic_auth("admin", "wrong")
+    );
+    stream.write_all(head.as_bytes()).expect("write the head");
+    let reply = read_head(&mut stream, WAIT);
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+}
+
+#[test]
+fn curl_expect_continue_is_stored() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "-u",
+            &format!("{user}:{password}"),
+            "-H",
+            "Expect: 100-continue",
+            "--data",
+            ENTRY,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+}
+
+// Connections.
+
+#[test]
+fn burst_of_keep_alive_connections_all_served() {
+    let server = Server::start();
+    let mut streams: Vec<TcpStream> = (0..64).map(|_| server.connect()).collect();
+    for stream in &mut streams {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+    }
+    for (number, stream) in streams.iter_mut().enumerate() {
+        let (head, _) = read_response(stream, WAIT);
+        assert!(
+            head.starts_with("HTTP/1.1 200"),
+            "connection {number}: {head}"
+        );
+    }
+}
+
+#[test]
+fn keep_alive_connection_serves_many_requests() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    for number in 0..5 {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+        let (head, _) = read_response(&mut stream, WAIT);
+        assert!(head.starts_with("HTTP/1.1 200"), "request {number}: {head}");
+    }
+}
+
+#[test]
+fn connections_over_cap_get_503() {
+    let server = Server::start_with(&["--max-connections", "2"]);
+    let mut held: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
+    for stream in &mut held {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+        let (head, _) = read_response(stream, WAIT);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    let text = server.raw(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n", WAIT);
+    assert!(text.starts_with("HTTP/1.1 503"), "{text}");
+    assert!(text.contains("Retry-After:"), "{text}");
+}
+
+#[test]
+fn closed_connections_free_the_cap() {
+    let server = Server::start_with(&["--max-connections", "2"]);
+    for _ in 0..5 {
+        let text = server.raw(
+            b"GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+            WAIT,
+        );
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    }
+}
+
+// Stopping.
+
+#[test]
+fn sigterm_exits_zero() {
+    let server = Server::start();
+    let (status, _dir) = server.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sigint_exits_zero() {
+    let server = Server::start();
+    let (status, _dir) = server.stop_with("INT");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn acknowledged_entries_survive_restart() {
+    let server = Server::start();
+    for number in 0..20 {
+        let body = form(
+            &format!("2026-12-04T13:00:{number:02}Z"),
+            "WORKER_LOAD",
+            "SUCCESS",
+        );
+        let reply = server.post_entry("tx-1", &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let (_, dir) = server.stop();
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.entries("tx-1").len(), 20);
+}
+
+#[test]
+fn acknowledged_entries_survive_sigkill() {
+    let server = Server::start();
+    for number in 0..20 {
+        let body = form(
+            &format!("2026-12-04T13:00:{number:02}Z"),
+            "WORKER_LOAD",
+            "SUCCESS",
+        );
+        let reply = server.post_entry("tx-1", &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    let dir = server.crash();
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.entries("tx-1").len(), 20);
+}
+
+#[test]
+fn entries_acknowledged_during_load_survive_sigterm() {
+    let server = Server::start();
+    let acknowledged = std::thread::scope(|scope| {
+        let writers: Vec<_> = (0..4)
+            .map(|writer| {
+                let server = &server;
+                scope.spawn(move || {
+                    let mut stored = 0;
+                    for number in 0..25 {
+                        let body = form(
+                            &format!("2026-12-04T13:{writer:02}:{number:02}Z"),
+                            "WORKER_LOAD",
+                            "SUCCESS",
+                        );
+                        if server.post_entry("tx-1", &body).status == 200 {
+                            stored += 1;
+                        }
+                    }
+                    stored
+                })
+            })
+            .collect();
+        writers
+            .into_iter()
+            .map(|writer| writer.join().expect("writer thread"))
+            .sum::<usize>()
+    });
+    let (status, dir) = server.stop();
+    assert_eq!(status.code(), Some(0));
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.entries("tx-1").len(), acknowledged);
+}
+
+#[test]
+fn stop_is_logged() {
+    let server = Server::start();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    assert!(
+        server.wait_for_log("translog stopped", WAIT),
+        "{}",
+        server.log()
+    );
+}

@@ -1,0 +1,1025 @@
+//! The read API against the real binary: `GET /worker/log/{id}`,
+//! `GET /worker/log` with paging and filters, outcomes, and `/healthz`.
+
+mod common;
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use common::{form, Reply, Server, PASSWORD};
+use serde_json::Value;
+
+fn post(server: &Server, id: &str, timestamp: &str, stage: &str, status: &str) {
+    let reply = server.post_entry(id, &form(timestamp, stage, status));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+fn list(server: &Server, query: &str) -> Reply {
+    server.get(&format!("/worker/log{query}"), Some(server.admin()))
+}
+
+fn listed_ids(server: &Server, query: &str) -> Vec<String> {
+    let reply = list(server, query);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    ids_of(&reply.json())
+}
+
+fn ids_of(page: &Value) -> Vec<String> {
+    page["transactions"]
+        .as_array()
+        .expect("transactions is an array")
+        .iter()
+        .map(|summary| summary["transaction_id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+fn assert_invalid_query(reply: &Reply) {
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_query", "{}", reply.body);
+}
+
+// One log.
+
+#[test]
+fn log_has_id_and_outcome() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let log = server.read_log("tx-1");
+    assert_eq!(log["transaction_id"], "tx-1");
+    assert_eq!(log["outcome"], "running");
+}
+
+#[test]
+fn log_has_three_members() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let log = server.read_log("tx-1");
+    assert_eq!(log.as_object().map(|object| object.len()), Some(3), "{log}");
+}
+
+#[test]
+fn entry_has_all_fields() {
+    let server = Server::start();
+    server.post_entry(
+        "tx-1",
+        &format!(
+            "{}&message=ok",
+            form("2026-12-04T14:00:00+01:00", "WORKER_INIT", "SUCCESS")
+        ),
+    );
+    let entry = &server.entries("tx-1")[0];
+    let mut names: Vec<&str> = entry
+        .as_object()
+        .expect("entry is an object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "message",
+            "received_at",
+            "reported_by",
+            "stage",
+            "status",
+            "timestamp",
+            "timestamp_sent"
+        ]
+    );
+}
+
+#[test]
+fn received_at_is_rfc3339_with_nanoseconds() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let received = server.entries("tx-1")[0]["received_at"]
+        .as_str()
+        .expect("received_at is a string")
+        .to_string();
+    assert_eq!(
+        received.len(),
+        "2026-12-04T13:00:00.000000000Z".len(),
+        "{received}"
+    );
+    assert!(received.ends_with('Z'), "{received}");
+    assert_eq!(&received[19..20], ".", "{received}");
+}
+
+#[test]
+fn missing_message_is_null() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    assert!(server.entries("tx-1")[0]["message"].is_null());
+}
+
+#[test]
+fn entries_in_timestamp_order() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:03Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T14:00:02+01:00",
+        "WORKER_DECOMPRESS",
+        "SUCCESS",
+    );
+    let stages: Vec<Value> = server
+        .entries("tx-1")
+        .iter()
+        .map(|entry| entry["stage"].clone())
+        .collect();
+    assert_eq!(stages, ["WORKER_INIT", "WORKER_DECOMPRESS", "WORKER_LOAD"]);
+}
+
+#[test]
+fn nanoseconds_order_entries() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00.000000002Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00.000000001Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let entries = server.entries("tx-1");
+    assert_eq!(entries[0]["stage"], "WORKER_INIT");
+    assert_eq!(entries[1]["stage"], "WORKER_LOAD");
+}
+
+#[test]
+fn ties_in_arrival_order() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "FAIL",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_END",
+        "WARNING",
+    );
+    let stages: Vec<Value> = server
+        .entries("tx-1")
+        .iter()
+        .map(|entry| entry["stage"].clone())
+        .collect();
+    assert_eq!(stages, ["WORKER_LOAD", "WORKER_INIT", "WORKER_END"]);
+}
+
+#[test]
+fn unknown_id_is_404() {
+    let server = Server::start();
+    let reply = server.get("/worker/log/nothing-here", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+    assert_eq!(reply.error_code(), "no_such_log", "{}", reply.body);
+}
+
+#[test]
+fn bad_id_is_400() {
+    let server = Server::start();
+    let reply = server.get("/worker/log/bad%20id", Some(server.admin()));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
+fn encoded_id_reads_log() {
+    let server = Server::start();
+    post(
+        &server,
+        "db-7",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.get("/worker/log/db%2D7", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn log_rejects_query_parameters() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.get("/worker/log/tx-1?limit=1", Some(server.admin()));
+    assert_invalid_query(&reply);
+}
+
+#[test]
+fn log_is_json() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.header("Content-Type"), Some("application/json"));
+}
+
+#[test]
+fn head_log_is_200() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.request("HEAD", "/worker/log/tx-1", Some(server.admin()), &[], None);
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn head_log_has_no_body() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let (user, password) = server.admin();
+    let request = format!(
+        "HEAD /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\nConnection: close\r\n\r\n",
+        common::basic_auth(user, password)
+    );
+    let text = server.raw(request.as_bytes(), Duration::from_secs(5));
+    let (_, body) = text.split_once("\r\n\r\n").expect("a complete head");
+    assert_eq!(body, "");
+}
+
+#[test]
+fn head_unknown_id_is_404() {
+    let server = Server::start();
+    let reply = server.request(
+        "HEAD",
+        "/worker/log/nothing",
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_eq!(reply.status, 404);
+}
+
+#[test]
+fn read_needs_credentials() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.get("/worker/log/tx-1", None);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn reader_reads_log() {
+    let server = Server::start();
+    server.add_user("reader1", "reader");
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.get("/worker/log/tx-1", Some(("reader1", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn reported_by_names_worker() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    server.post_form(
+        "/worker/log/tx-1",
+        ("worker1", PASSWORD),
+        &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-1")[0]["reported_by"], "worker1");
+}
+
+// Outcomes.
+
+#[test]
+fn fatal_entry_makes_fatal() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_LOAD",
+        "FATAL",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "fatal");
+}
+
+#[test]
+fn fatal_wins_over_end() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "FATAL",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_END",
+        "SUCCESS",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "fatal");
+}
+
+#[test]
+fn end_success_is_succeeded() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_END",
+        "SUCCESS",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "succeeded");
+}
+
+#[test]
+fn end_warning_is_succeeded() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_END",
+        "WARNING",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "succeeded");
+}
+
+#[test]
+fn end_fail_is_running() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_END",
+        "FAIL",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "running");
+}
+
+#[test]
+fn quiet_transaction_is_stalled() {
+    let server = Server::start_with(&["--stall-after", "1s"]);
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.read_log("tx-1")["outcome"], "stalled");
+}
+
+#[test]
+fn finished_transaction_never_stalls() {
+    let server = Server::start_with(&["--stall-after", "1s"]);
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_END",
+        "SUCCESS",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(server.read_log("tx-1")["outcome"], "succeeded");
+}
+
+#[test]
+fn new_entry_ends_stall() {
+    let server = Server::start_with(&["--stall-after", "1s"]);
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:01Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    assert_eq!(server.read_log("tx-1")["outcome"], "running");
+}
+
+// The list.
+
+#[test]
+fn list_shows_summary() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:05Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let page = list(&server, "").json();
+    let summary = &page["transactions"][0];
+    assert_eq!(summary["transaction_id"], "tx-1");
+    assert_eq!(summary["outcome"], "running");
+    assert_eq!(summary["first_timestamp"], "2026-12-04T13:00:00.000000000Z");
+    assert_eq!(summary["last_timestamp"], "2026-12-04T13:00:05.000000000Z");
+    assert_eq!(summary["last_stage"], "WORKER_LOAD");
+    assert_eq!(summary["last_status"], "SUCCESS");
+    assert_eq!(summary["entry_count"], 2);
+    assert!(summary["last_received_at"].is_string(), "{summary}");
+}
+
+#[test]
+fn list_summary_has_eight_members() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let page = list(&server, "").json();
+    let members = page["transactions"][0]
+        .as_object()
+        .map(|object| object.len());
+    assert_eq!(members, Some(8), "{page}");
+}
+
+#[test]
+fn empty_list_has_no_cursor() {
+    let server = Server::start();
+    let page = list(&server, "").json();
+    assert_eq!(page["transactions"], serde_json::json!([]));
+    assert!(page["next_cursor"].is_null(), "{page}");
+}
+
+#[test]
+fn list_most_recently_active_first() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-a",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-b",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-a",
+        "2026-12-04T13:00:01Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    assert_eq!(listed_ids(&server, ""), ["tx-a", "tx-b"]);
+}
+
+#[test]
+fn list_default_limit_is_50() {
+    let server = Server::start();
+    for number in 0..51 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let page = list(&server, "").json();
+    assert_eq!(ids_of(&page).len(), 50);
+    assert!(page["next_cursor"].is_string(), "{}", page["next_cursor"]);
+}
+
+#[test]
+fn list_pages_cover_every_transaction() {
+    let server = Server::start();
+    for number in 0..7 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let mut seen = Vec::new();
+    let mut query = "?limit=3".to_string();
+    for _ in 0..10 {
+        let page = list(&server, &query).json();
+        seen.extend(ids_of(&page));
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=3&cursor={cursor}"),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..7).rev().map(|number| format!("tx-{number}")).collect();
+    assert_eq!(seen, expected);
+}
+
+#[test]
+fn list_pages_have_limit_size() {
+    let server = Server::start();
+    for number in 0..5 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let first = list(&server, "?limit=2").json();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let second = list(&server, &format!("?limit=2&cursor={cursor}")).json();
+    assert_eq!(ids_of(&second).len(), 2);
+}
+
+#[test]
+fn last_page_has_no_cursor() {
+    let server = Server::start();
+    for number in 0..4 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let first = list(&server, "?limit=2").json();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let second = list(&server, &format!("?limit=2&cursor={cursor}")).json();
+    assert!(second["next_cursor"].is_null(), "{second}");
+}
+
+#[test]
+fn list_pages_do_not_repeat() {
+    let server = Server::start();
+    for number in 0..9 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut query = "?limit=2".to_string();
+    let mut count = 0;
+    for _ in 0..10 {
+        let page = list(&server, &query).json();
+        for id in ids_of(&page) {
+            count += 1;
+            seen.insert(id);
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit=2&cursor={cursor}"),
+            None => break,
+        }
+    }
+    assert_eq!(count, 9);
+    assert_eq!(seen.len(), 9);
+}
+
+#[test]
+fn limit_1000_is_accepted() {
+    let server = Server::start();
+    let reply = list(&server, "?limit=1000");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn limit_1001_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?limit=1001"));
+}
+
+#[test]
+fn limit_0_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?limit=0"));
+}
+
+#[test]
+fn limit_word_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?limit=ten"));
+}
+
+#[test]
+fn negative_limit_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?limit=-1"));
+}
+
+#[test]
+fn bad_cursor_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?cursor=not-a-cursor"));
+}
+
+#[test]
+fn bad_outcome_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?outcome=failed"));
+}
+
+#[test]
+fn uppercase_outcome_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?outcome=FATAL"));
+}
+
+#[test]
+fn unknown_list_parameter_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?status=FATAL"));
+}
+
+#[test]
+fn repeated_list_parameter_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?limit=1&limit=2"));
+}
+
+#[test]
+fn bad_since_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?since=yesterday"));
+}
+
+#[test]
+fn bad_until_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?until=2026-02-30"));
+}
+
+/// Starts a server with one transaction of each outcome; tx-stalled is quiet
+/// for longer than the one-second stall period.
+fn outcome_server() -> Server {
+    let server = Server::start_with(&["--stall-after", "1s"]);
+    post(
+        &server,
+        "tx-stalled",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    post(
+        &server,
+        "tx-fatal",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "FATAL",
+    );
+    post(
+        &server,
+        "tx-succeeded",
+        "2026-12-04T13:00:00Z",
+        "WORKER_END",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-running",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    server
+}
+
+#[test]
+fn outcome_filter_selects_each() {
+    let server = outcome_server();
+    for outcome in ["fatal", "succeeded", "stalled", "running"] {
+        assert_eq!(
+            listed_ids(&server, &format!("?outcome={outcome}")),
+            [format!("tx-{outcome}")],
+            "outcome={outcome}"
+        );
+    }
+}
+
+#[test]
+fn list_reports_outcomes() {
+    let server = outcome_server();
+    let page = list(&server, "").json();
+    for summary in page["transactions"].as_array().expect("transactions") {
+        let id = summary["transaction_id"].as_str().expect("id");
+        assert_eq!(
+            format!("tx-{}", summary["outcome"].as_str().expect("outcome")),
+            id
+        );
+    }
+}
+
+fn time_server() -> Server {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-early",
+        "2026-12-01T10:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-middle",
+        "2026-12-02T10:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-late",
+        "2026-12-03T10:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    server
+}
+
+#[test]
+fn since_filters_older() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?since=2026-12-02T00:00:00Z"),
+        ["tx-late", "tx-middle"]
+    );
+}
+
+#[test]
+fn until_filters_newer() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?until=2026-12-02T23:59:59Z"),
+        ["tx-middle", "tx-early"]
+    );
+}
+
+#[test]
+fn since_and_until_combine() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?since=2026-12-02&until=2026-12-02T23:00:00Z"),
+        ["tx-middle"]
+    );
+}
+
+#[test]
+fn since_is_inclusive() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?since=2026-12-03T10:00:00Z"),
+        ["tx-late"]
+    );
+}
+
+#[test]
+fn until_is_inclusive() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?until=2026-12-01T10:00:00Z"),
+        ["tx-early"]
+    );
+}
+
+#[test]
+fn since_accepts_offset_form() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(&server, "?since=2026-12-03T11:00:00%2B01:00"),
+        ["tx-late"]
+    );
+}
+
+#[test]
+fn since_accepts_unix_seconds() {
+    let server = time_server();
+    // 1796292000 is 2026-12-03T10:00:00Z.
+    assert_eq!(listed_ids(&server, "?since=1796292000"), ["tx-late"]);
+}
+
+#[test]
+fn filters_combine_with_paging() {
+    let server = time_server();
+    let first = list(&server, "?since=2026-12-01T12:00:00Z&limit=1").json();
+    let cursor = first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string();
+    let second = listed_ids(
+        &server,
+        &format!("?since=2026-12-01T12:00:00Z&limit=1&cursor={cursor}"),
+    );
+    assert_eq!(ids_of(&first), ["tx-late"]);
+    assert_eq!(second, ["tx-middle"]);
+}
+
+#[test]
+fn reader_lists() {
+    let server = time_server();
+    server.add_user("reader1", "reader");
+    let reply = server.get("/worker/log", Some(("reader1", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn head_list_is_200() {
+    let server = Server::start();
+    let reply = server.request("HEAD", "/worker/log", Some(server.admin()), &[], None);
+    assert_eq!(reply.status, 200);
+}
+
+// Health.
+
+#[test]
+fn healthz_needs_no_credentials() {
+    let server = Server::start();
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn healthz_ignores_bad_credentials() {
+    let server = Server::start();
+    let reply = server.get("/healthz", Some(("admin", "wrong")));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn healthz_body_is_json() {
+    let server = Server::start();
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.json()["status"], "ok");
+}
+
+#[test]
+fn healthz_head_is_200() {
+    let server = Server::start();
+    let reply = server.request("HEAD", "/healthz", None, &[], None);
+    assert_eq!(reply.status, 200);
+}
+
+#[test]
+fn healthz_post_is_405() {
+    let server = Server::start();
+    let reply = server.request("POST", "/healthz", None, &[], Some(b""));
+    assert_eq!(reply.status, 405, "{}", reply.body);
+}
+
+#[test]
+fn healthz_while_database_busy_is_200() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let reply = server.get("/healthz", None);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn healthz_recovers_after_busy() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let failed = server.post_entry("tx-1", &form("2026-12-04", "WORKER_INIT", "SUCCESS"));
+    assert_eq!(failed.status, 503, "{}", failed.body);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    // The storage thread probes about once a second after a failed commit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut reply = server.get("/healthz", None);
+    while reply.status != 200 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        reply = server.get("/healthz", None);
+    }
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}

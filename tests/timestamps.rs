@@ -1,0 +1,509 @@
+//! Timestamp forms of the write API: each accepted form is posted and the
+//! stored instant read back with `GET /worker/log/{id}`; each rejected form
+//! gets `400`.
+
+mod common;
+
+use std::process::Command;
+
+use common::{form, Reply, Server, PASSWORD};
+
+/// 2026-12-04T14:57:54+01:00, the instant of most cases.
+const INSTANT: &str = "2026-12-04T13:57:54.000000000Z";
+const INSTANT_NS: &str = "2026-12-04T13:57:54.123456789Z";
+
+fn post(server: &Server, timestamp: &str) -> Reply {
+    server.post_entry("tx-1", &form(timestamp, "WORKER_INIT", "SUCCESS"))
+}
+
+/// Posts `timestamp` as the administrator and returns the stored instant.
+fn stored_instant(server: &Server, timestamp: &str) -> String {
+    let reply = post(server, timestamp);
+    assert_eq!(reply.status, 200, "{timestamp}: {}", reply.body);
+    server.entries("tx-1")[0]["timestamp"]
+        .as_str()
+        .expect("timestamp is a string")
+        .to_string()
+}
+
+fn stored_in_berlin(timestamp: &str) -> String {
+    let server = Server::start();
+    server.add_user_with(
+        "berlin",
+        "worker",
+        PASSWORD,
+        &["--timezone", "Europe/Berlin"],
+    );
+    let reply = server.post_form(
+        "/worker/log/tx-1",
+        ("berlin", PASSWORD),
+        &form(timestamp, "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(reply.status, 200, "{timestamp}: {}", reply.body);
+    server.entries("tx-1")[0]["timestamp"]
+        .as_str()
+        .expect("timestamp is a string")
+        .to_string()
+}
+
+fn assert_rejected(timestamp: &str) {
+    let server = Server::start();
+    let reply = post(&server, timestamp);
+    assert_eq!(reply.status, 400, "{timestamp}: {}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_parameter", "{}", reply.body);
+}
+
+// GNU date -I and --rfc-3339.
+
+#[test]
+fn date_iso_date_is_local_midnight() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04"),
+        "2026-12-04T00:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_alone_uses_user_zone() {
+    assert_eq!(
+        stored_in_berlin("2026-12-04"),
+        "2026-12-03T23:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_iso_hours() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T14+01:00"),
+        "2026-12-04T13:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_iso_minutes() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T14:57+01:00"),
+        "2026-12-04T13:57:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_iso_seconds() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T14:57:54+01:00"),
+        INSTANT
+    );
+}
+
+#[test]
+fn date_iso_seconds_in_utc() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T13:57:54+00:00"),
+        INSTANT
+    );
+}
+
+#[test]
+fn date_iso_ns_with_comma() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T14:57:54,123456789+01:00"),
+        INSTANT_NS
+    );
+}
+
+#[test]
+fn iso_ns_with_dot() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T14:57:54.123456789+01:00"),
+        INSTANT_NS
+    );
+}
+
+#[test]
+fn rfc3339_date() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04"),
+        "2026-12-04T00:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn rfc3339_seconds_with_space() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04 14:57:54+01:00"),
+        INSTANT
+    );
+}
+
+#[test]
+fn rfc3339_ns_with_space() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04 14:57:54.123456789+01:00"),
+        INSTANT_NS
+    );
+}
+
+#[test]
+fn utc_with_z() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "2026-12-04T13:57:54Z"), INSTANT);
+}
+
+#[test]
+fn offset_without_colon() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "2026-12-04T14:57:54+0100"), INSTANT);
+}
+
+#[test]
+fn offset_hours_only() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "2026-12-04T14:57:54+01"), INSTANT);
+}
+
+#[test]
+fn negative_offset() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T08:57:54-05:00"),
+        INSTANT
+    );
+}
+
+#[test]
+fn half_hour_offset() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T19:27:54+05:30"),
+        INSTANT
+    );
+}
+
+#[test]
+fn one_fraction_digit() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T13:57:54.5Z"),
+        "2026-12-04T13:57:54.500000000Z"
+    );
+}
+
+#[test]
+fn nine_fraction_digits() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T13:57:54.000000001Z"),
+        "2026-12-04T13:57:54.000000001Z"
+    );
+}
+
+#[test]
+fn lowercase_t_and_z() {
+    // RFC 3339 section 5.6 allows lower-case "t" and "z".
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "2026-12-04t13:57:54z"), INSTANT);
+}
+
+#[test]
+fn unknown_local_offset_is_utc() {
+    // RFC 3339 section 4.3: -00:00 is UTC with the local offset unknown.
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "2026-12-04T13:57:54-00:00"),
+        INSTANT
+    );
+}
+
+// GNU date -R.
+
+#[test]
+fn rfc2822_with_offset() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "Fri, 04 Dec 2026 14:57:54 +0100"),
+        INSTANT
+    );
+}
+
+#[test]
+fn rfc2822_in_utc() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "Fri, 04 Dec 2026 13:57:54 +0000"),
+        INSTANT
+    );
+}
+
+// GNU date +%s and +%s.%N.
+
+#[test]
+fn unix_seconds() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "1796392674"), INSTANT);
+}
+
+#[test]
+fn unix_seconds_with_fraction() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "1796392674.123456789"), INSTANT_NS);
+}
+
+#[test]
+fn unix_zero_is_epoch() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "0"),
+        "1970-01-01T00:00:00.000000000Z"
+    );
+}
+
+// Local times without an offset.
+
+#[test]
+fn local_time_in_server_zone() {
+    let server = Server::start();
+    assert_eq!(stored_instant(&server, "2026-12-04 13:57:54"), INSTANT);
+}
+
+#[test]
+fn local_time_in_user_zone() {
+    assert_eq!(stored_in_berlin("2026-12-04 14:57:54"), INSTANT);
+}
+
+#[test]
+fn local_time_with_fraction() {
+    assert_eq!(
+        stored_in_berlin("2026-12-04 14:57:54.123456789"),
+        INSTANT_NS
+    );
+}
+
+#[test]
+fn local_time_with_t() {
+    assert_eq!(stored_in_berlin("2026-12-04T14:57:54"), INSTANT);
+}
+
+#[test]
+fn local_time_in_summer() {
+    assert_eq!(
+        stored_in_berlin("2026-07-01 14:00:00"),
+        "2026-07-01T12:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn ambiguous_local_time_takes_earlier() {
+    // Clocks in Berlin go back from 03:00 CEST to 02:00 CET on 2026-10-25.
+    assert_eq!(
+        stored_in_berlin("2026-10-25 02:30:00"),
+        "2026-10-25T00:30:00.000000000Z"
+    );
+}
+
+// JSON numbers.
+
+#[test]
+fn json_integer_is_unix_seconds() {
+    let server = Server::start();
+    let body = r#"{"timestamp":1796392674,"stage":"WORKER_INIT","status":"SUCCESS"}"#;
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], INSTANT);
+}
+
+#[test]
+fn json_fraction_is_unix_seconds() {
+    let server = Server::start();
+    let body = r#"{"timestamp":1796392674.123456789,"stage":"WORKER_INIT","status":"SUCCESS"}"#;
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], INSTANT_NS);
+}
+
+#[test]
+fn json_negative_number_is_400() {
+    let server = Server::start();
+    let body = r#"{"timestamp":-1,"stage":"WORKER_INIT","status":"SUCCESS"}"#;
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), body);
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+// The text as sent.
+
+#[test]
+fn text_as_sent_is_kept() {
+    let server = Server::start();
+    post(&server, "Fri, 04 Dec 2026 14:57:54 +0100");
+    assert_eq!(
+        server.entries("tx-1")[0]["timestamp_sent"],
+        "Fri, 04 Dec 2026 14:57:54 +0100"
+    );
+}
+
+#[test]
+fn gnu_date_outputs_are_accepted() {
+    let server = Server::start();
+    let formats = [
+        "-I",
+        "-Ihours",
+        "-Iminutes",
+        "-Iseconds",
+        "-Ins",
+        "-R",
+        "--rfc-3339=date",
+        "--rfc-3339=seconds",
+        "--rfc-3339=ns",
+        "+%s",
+        "+%s.%N",
+        "-u",
+    ];
+    for (number, format) in formats.iter().enumerate() {
+        let mut command = Command::new("date");
+        command
+            .env("TZ", "Europe/Berlin")
+            .args(["-d", "@1796392674.123456789"]);
+        if *format == "-u" {
+            command.args(["-u", "+%Y-%m-%dT%H:%M:%SZ"]);
+        } else {
+            command.arg(format);
+        }
+        let output = command.output().expect("run date");
+        let text = String::from_utf8(output.stdout).expect("date prints UTF-8");
+        let timestamp = text.trim_end();
+        let reply = server.post_entry(
+            &format!("tx-{number}"),
+            &form(timestamp, "WORKER_INIT", "SUCCESS"),
+        );
+        assert_eq!(
+            reply.status, 200,
+            "date {format} printed {timestamp}: {}",
+            reply.body
+        );
+    }
+}
+
+// Rejections.
+
+#[test]
+fn nonexistent_date_is_400() {
+    assert_rejected("2026-02-30T12:00:00Z");
+}
+
+#[test]
+fn nonexistent_date_alone_is_400() {
+    assert_rejected("2026-02-30");
+}
+
+#[test]
+fn leap_second_is_400() {
+    assert_rejected("2026-12-31T23:59:60Z");
+}
+
+#[test]
+fn ten_fraction_digits_is_400() {
+    assert_rejected("2026-12-04T13:57:54.1234567891Z");
+}
+
+#[test]
+fn ten_fraction_digits_in_unix_time_is_400() {
+    assert_rejected("1796392674.1234567891");
+}
+
+#[test]
+fn year_1969_is_400() {
+    assert_rejected("1969-12-31T23:59:59Z");
+}
+
+#[test]
+fn year_10000_is_400() {
+    assert_rejected("10000-01-01T00:00:00Z");
+}
+
+#[test]
+fn unix_time_after_9999_is_400() {
+    assert_rejected("253402300800");
+}
+
+#[test]
+fn month_13_is_400() {
+    assert_rejected("2026-13-04T13:57:54Z");
+}
+
+#[test]
+fn hour_24_is_400() {
+    assert_rejected("2026-12-04T24:00:00Z");
+}
+
+#[test]
+fn offset_hour_24_is_400() {
+    assert_rejected("2026-12-04T13:57:54+24:00");
+}
+
+#[test]
+fn empty_fraction_is_400() {
+    assert_rejected("2026-12-04T13:57:54.Z");
+}
+
+#[test]
+fn words_are_400() {
+    assert_rejected("now");
+}
+
+#[test]
+fn empty_timestamp_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=&stage=WORKER_INIT&status=SUCCESS");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
+fn dst_gap_is_400() {
+    // Clocks in Berlin jump from 02:00 CET to 03:00 CEST on 2026-03-29.
+    let server = Server::start();
+    server.add_user_with(
+        "berlin",
+        "worker",
+        PASSWORD,
+        &["--timezone", "Europe/Berlin"],
+    );
+    let reply = server.post_form(
+        "/worker/log/tx-1",
+        ("berlin", PASSWORD),
+        &form("2026-03-29 02:30:00", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_parameter", "{}", reply.body);
+}
+
+#[test]
+fn dst_gap_message_suggests_offset() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let message = post(&server, "2026-03-29 02:30:00").message();
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[test]
+fn dst_gap_with_offset_is_stored() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    assert_eq!(
+        stored_instant(&server, "2026-03-29T02:30:00+01:00"),
+        "2026-03-29T01:30:00.000000000Z"
+    );
+}
+
+#[test]
+fn rejection_message_names_value() {
+    let server = Server::start();
+    let message = post(&server, "2026-02-30T12:00:00Z").message();
+    assert!(message.contains("2026-02-30"), "{message}");
+}

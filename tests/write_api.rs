@@ -1,0 +1,1647 @@
+//! The write API, `POST /worker/log/{transaction_id}`, against the real binary:
+//! every status of the response table, the order of the checks, the three
+//! ways to send parameters, and uniqueness under concurrent requests.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{form, Reply, Server, PASSWORD};
+
+const T1: &str = "2026-12-04T14:57:54+01:00";
+const T1_UTC: &str = "2026-12-04T13:57:54.000000000Z";
+const T1_ENCODED: &str = "2026-12-04T14:57:54%2B01:00";
+const VALID: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+const WWW_AUTHENTICATE: &str = "Basic realm=\"translog\", charset=\"UTF-8\"";
+
+fn assert_json_error(reply: &Reply, status: u16, code: &str) {
+    assert_eq!(reply.status, status, "{}", reply.body);
+    assert_eq!(reply.error_code(), code, "{}", reply.body);
+}
+
+// 200: stored, repeated, conflicting.
+
+#[test]
+fn entry_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn success_body_is_empty() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.body, "");
+}
+
+#[test]
+fn stored_entry_reads_back() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=loaded%20ok"));
+    let entries = server.entries("tx-1");
+    assert_eq!(entries.len(), 1);
+    let entry = &entries[0];
+    assert_eq!(entry["timestamp"], T1_UTC);
+    assert_eq!(entry["timestamp_sent"], T1);
+    assert_eq!(entry["stage"], "WORKER_INIT");
+    assert_eq!(entry["status"], "SUCCESS");
+    assert_eq!(entry["message"], "loaded ok");
+    assert_eq!(entry["reported_by"], "admin");
+}
+
+#[test]
+fn exact_repeat_is_200() {
+    let server = Server::start();
+    let body = format!("{VALID}&message=same");
+    server.post_entry("tx-1", &body);
+    let reply = server.post_entry("tx-1", &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn exact_repeat_stores_nothing() {
+    let server = Server::start();
+    let body = format!("{VALID}&message=same");
+    server.post_entry("tx-1", &body);
+    server.post_entry("tx-1", &body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn repeat_without_message_is_200() {
+    let server = Server::start();
+    server.post_entry("tx-1", VALID);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn different_message_is_409() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=second"));
+    assert_json_error(&reply, 409, "conflict");
+}
+
+#[test]
+fn conflict_keeps_stored_message() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=first"));
+    server.post_entry("tx-1", &format!("{VALID}&message=second"));
+    let entries = server.entries("tx-1");
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0]["message"], "first");
+}
+
+#[test]
+fn added_message_is_409() {
+    let server = Server::start();
+    server.post_entry("tx-1", VALID);
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=late"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+#[test]
+fn same_instant_other_offset_is_same_key() {
+    let server = Server::start();
+    server.post_entry("tx-1", &form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FAIL"));
+    let reply = server.post_entry(
+        "tx-1",
+        &format!(
+            "{}&message=other",
+            form("2026-12-04T14:00:00+01:00", "WORKER_LOAD", "FAIL")
+        ),
+    );
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+#[test]
+fn same_instant_other_offset_repeat_is_one_row() {
+    let server = Server::start();
+    server.post_entry("tx-1", &form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FAIL"));
+    let reply = server.post_entry(
+        "tx-1",
+        &form("2026-12-04T14:00:00+01:00", "WORKER_LOAD", "FAIL"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn other_status_same_instant_is_new_entry() {
+    let server = Server::start();
+    server.post_entry("tx-1", &form(T1, "WORKER_LOAD", "FAIL"));
+    server.post_entry("tx-1", &form(T1, "WORKER_LOAD", "FATAL"));
+    assert_eq!(server.entries("tx-1").len(), 2);
+}
+
+#[test]
+fn other_transaction_same_key_is_new_entry() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=a"));
+    let reply = server.post_entry("tx-2", &format!("{VALID}&message=b"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn concurrent_conflicts_store_one_row() {
+    let server = Server::start();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|number| {
+                let server = &server;
+                scope.spawn(move || {
+                    server
+                        .post_entry("tx-race", &format!("{VALID}&message=writer-{number}"))
+                        .status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("request thread"))
+            .collect()
+    });
+    let stored = statuses.iter().filter(|status| **status == 200).count();
+    let conflicts = statuses.iter().filter(|status| **status == 409).count();
+    assert_eq!(stored, 1, "{statuses:?}");
+    assert_eq!(conflicts, 15, "{statuses:?}");
+    assert_eq!(server.entries("tx-race").len(), 1);
+}
+
+#[test]
+fn concurrent_repeats_store_one_row() {
+    let server = Server::start();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let server = &server;
+                scope.spawn(move || server.post_entry("tx-race", VALID).status)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("request thread"))
+            .collect()
+    });
+    assert!(statuses.iter().all(|status| *status == 200), "{statuses:?}");
+    assert_eq!(server.entries("tx-race").len(), 1);
+}
+
+// Where parameters come from.
+
+#[test]
+fn query_string_parameters_are_stored() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        &format!("/worker/log/tx-1?{VALID}"),
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn query_and_body_parameters_combine() {
+    let server = Server::start();
+    let reply = server.post_form(
+        "/worker/log/tx-1?stage=WORKER_LOAD&status=WARNING",
+        server.admin(),
+        &format!("timestamp={T1_ENCODED}&message=slow"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["status"], "WARNING");
+}
+
+#[test]
+fn body_without_content_type_is_form() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[],
+        Some(VALID.as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn media_type_is_case_insensitive() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[(
+            "Content-Type",
+            "Application/X-WWW-Form-URLEncoded; Charset=UTF-8",
+        )],
+        Some(VALID.as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn json_body_is_stored() {
+    let server = Server::start();
+    let body = format!(
+        r#"{{"timestamp":"{T1}","stage":"WORKER_END","status":"SUCCESS","message":"done"}}"#
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["message"], "done");
+}
+
+#[test]
+fn json_with_utf8_charset_is_stored() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":"WORKER_END","status":"SUCCESS"}}"#);
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/json; charset=\"utf-8\"")],
+        Some(body.as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn json_null_message_is_no_message() {
+    let server = Server::start();
+    let body =
+        format!(r#"{{"timestamp":"{T1}","stage":"WORKER_END","status":"SUCCESS","message":null}}"#);
+    server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert!(server.entries("tx-1")[0]["message"].is_null());
+}
+
+#[test]
+fn empty_message_is_no_message() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message="));
+    assert!(server.entries("tx-1")[0]["message"].is_null());
+}
+
+#[test]
+fn absent_message_equals_empty_message() {
+    let server = Server::start();
+    server.post_entry("tx-1", VALID);
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message="));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn plus_in_form_is_space() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=a+b"));
+    assert_eq!(server.entries("tx-1")[0]["message"], "a b");
+}
+
+#[test]
+fn encoded_plus_in_form_is_plus() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=a%2Bb"));
+    assert_eq!(server.entries("tx-1")[0]["message"], "a+b");
+}
+
+#[test]
+fn utf8_message_is_stored() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=gr%C3%BC%C3%9Fe"));
+    assert_eq!(server.entries("tx-1")[0]["message"], "grüße");
+}
+
+#[test]
+fn message_of_1024_bytes_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message={}", "x".repeat(1024)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn decrypt_is_stored_as_deencrypt() {
+    let server = Server::start();
+    server.post_entry("tx-1", &form(T1, "WORKER_DECRYPT", "SUCCESS"));
+    assert_eq!(server.entries("tx-1")[0]["stage"], "WORKER_DEENCRYPT");
+}
+
+#[test]
+fn decrypt_repeats_deencrypt() {
+    let server = Server::start();
+    server.post_entry("tx-1", &form(T1, "WORKER_DEENCRYPT", "SUCCESS"));
+    let reply = server.post_entry("tx-1", &form(T1, "WORKER_DECRYPT", "SUCCESS"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn every_stage_is_accepted() {
+    let server = Server::start();
+    for stage in [
+        "WORKER_INIT",
+        "WORKER_DECOMPRESS",
+        "WORKER_DEENCRYPT",
+        "WORKER_LOAD",
+        "WORKER_END",
+    ] {
+        let reply = server.post_entry("tx-1", &form(T1, stage, "SUCCESS"));
+        assert_eq!(reply.status, 200, "{stage}: {}", reply.body);
+    }
+}
+
+#[test]
+fn every_status_is_accepted() {
+    let server = Server::start();
+    for status in ["SUCCESS", "WARNING", "FAIL", "FATAL"] {
+        let reply = server.post_entry("tx-1", &form(T1, "WORKER_LOAD", status));
+        assert_eq!(reply.status, 200, "{status}: {}", reply.body);
+    }
+}
+
+#[test]
+fn encoded_transaction_id_is_decoded() {
+    let server = Server::start();
+    let reply = server.post_entry("db%2D7%3A2026", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.read_log("db-7:2026")["transaction_id"], "db-7:2026");
+}
+
+#[test]
+fn transaction_id_of_128_chars_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry(&"a".repeat(128), VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn transaction_id_punctuation_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry("A-z_0.9:~", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+// Per-user time zones.
+
+#[test]
+fn local_time_uses_user_zone() {
+    let server = Server::start();
+    server.add_user_with(
+        "berlin",
+        "worker",
+        PASSWORD,
+        &["--timezone", "Europe/Berlin"],
+    );
+    server.post_form(
+        "/worker/log/tx-1",
+        ("berlin", PASSWORD),
+        &form("2026-12-04 14:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], T1_UTC);
+}
+
+#[test]
+fn local_time_uses_server_zone() {
+    let server = Server::start_with(&["--timezone", "America/New_York"]);
+    server.post_entry(
+        "tx-1",
+        &form("2026-12-04 08:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], T1_UTC);
+}
+
+#[test]
+fn user_zone_overrides_server_zone() {
+    let server = Server::start_with(&["--timezone", "America/New_York"]);
+    server.add_user_with(
+        "berlin",
+        "worker",
+        PASSWORD,
+        &["--timezone", "Europe/Berlin"],
+    );
+    server.post_form(
+        "/worker/log/tx-1",
+        ("berlin", PASSWORD),
+        &form("2026-12-04 14:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], T1_UTC);
+}
+
+#[test]
+fn local_time_defaults_to_utc() {
+    let server = Server::start();
+    server.post_entry(
+        "tx-1",
+        &form("2026-12-04 13:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], T1_UTC);
+}
+
+#[test]
+fn set_timezone_applies_to_next_request() {
+    let server = Server::start();
+    server.add_user("zoned", "worker");
+    server.post_form(
+        "/worker/log/tx-1",
+        ("zoned", PASSWORD),
+        &form("2026-12-04 14:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    let output = server.cli(&["user", "set-timezone", "zoned", "Europe/Berlin"], None);
+    common::assert_success(&output, "user set-timezone");
+    server.post_form(
+        "/worker/log/tx-2",
+        ("zoned", PASSWORD),
+        &form("2026-12-04 14:57:54", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(server.entries("tx-2")[0]["timestamp"], T1_UTC);
+}
+
+// 400: parameters.
+
+#[test]
+fn missing_parameters_are_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "stage=WORKER_INIT");
+    assert_json_error(&reply, 400, "missing_parameter");
+}
+
+#[test]
+fn missing_parameters_are_named() {
+    let server = Server::start();
+    let message = server.post_entry("tx-1", "stage=WORKER_INIT").message();
+    assert!(message.contains("timestamp"), "{message}");
+    assert!(message.contains("status"), "{message}");
+}
+
+#[test]
+fn empty_body_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "");
+    assert_json_error(&reply, 400, "missing_parameter");
+}
+
+#[test]
+fn unknown_parameter_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));
+    assert_json_error(&reply, 400, "unknown_parameter");
+}
+
+#[test]
+fn unknown_parameter_is_named() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&mesage=hello"))
+        .message();
+    assert!(message.contains("mesage"), "{message}");
+}
+
+#[test]
+fn unknown_parameter_stores_nothing() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn parameter_names_are_case_sensitive() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &VALID.replace("stage=", "Stage="));
+    assert_json_error(&reply, 400, "unknown_parameter");
+}
+
+#[test]
+fn repeat_in_body_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&status=FAIL"));
+    assert_json_error(&reply, 400, "repeated_parameter");
+}
+
+#[test]
+fn repeat_in_query_and_body_is_400() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/tx-1?stage=WORKER_INIT", server.admin(), VALID);
+    assert_json_error(&reply, 400, "repeated_parameter");
+}
+
+#[test]
+fn repeat_in_query_and_body_is_named() {
+    let server = Server::start();
+    let message = server
+        .post_form("/worker/log/tx-1?stage=WORKER_INIT", server.admin(), VALID)
+        .message();
+    assert!(message.contains("stage"), "{message}");
+}
+
+#[test]
+fn repeat_in_query_and_json_is_400() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":"WORKER_END","status":"SUCCESS"}}"#);
+    let reply = server.post_json("/worker/log/tx-1?status=FAIL", server.admin(), &body);
+    assert_json_error(&reply, 400, "repeated_parameter");
+}
+
+#[test]
+fn repeat_in_json_is_400() {
+    let server = Server::start();
+    let body = format!(
+        r#"{{"timestamp":"{T1}","stage":"WORKER_END","stage":"WORKER_END","status":"SUCCESS"}}"#
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "repeated_parameter");
+}
+
+#[test]
+fn invalid_stage_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "INIT", "SUCCESS"));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn invalid_stage_lists_stages() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &form(T1, "INIT", "SUCCESS"))
+        .message();
+    for stage in [
+        "WORKER_INIT",
+        "WORKER_DECOMPRESS",
+        "WORKER_DEENCRYPT",
+        "WORKER_LOAD",
+        "WORKER_END",
+    ] {
+        assert!(message.contains(stage), "{stage} missing from {message}");
+    }
+}
+
+#[test]
+fn lowercase_stage_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "worker_init", "SUCCESS"));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn invalid_status_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "WORKER_INIT", "OK"));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn invalid_status_lists_statuses() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &form(T1, "WORKER_INIT", "OK"))
+        .message();
+    for status in ["SUCCESS", "WARNING", "FAIL", "FATAL"] {
+        assert!(message.contains(status), "{status} missing from {message}");
+    }
+}
+
+#[test]
+fn lowercase_status_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "WORKER_INIT", "success"));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn invalid_timestamp_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form("yesterday", "WORKER_INIT", "SUCCESS"));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn unencoded_plus_offset_is_400() {
+    let server = Server::start();
+    let body = format!("timestamp={T1}&stage=WORKER_INIT&status=SUCCESS");
+    let reply = server.post_entry("tx-1", &body);
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn unencoded_plus_offset_message_gives_fix() {
+    let server = Server::start();
+    let body = format!("timestamp={T1}&stage=WORKER_INIT&status=SUCCESS");
+    let message = server.post_entry("tx-1", &body).message();
+    assert!(message.contains("%2B"), "{message}");
+    assert!(message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
+fn bad_transaction_id_char_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx%201", VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn encoded_slash_in_id_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("a%2Fb", VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn non_ascii_id_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("caf%C3%A9", VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn transaction_id_of_129_chars_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry(&"a".repeat(129), VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn bad_escape_in_id_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx%zz", VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn malformed_json_is_400() {
+    let server = Server::start();
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), r#"{"timestamp": "#);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn json_array_is_400() {
+    let server = Server::start();
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), r#"["WORKER_INIT"]"#);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn json_string_is_400() {
+    let server = Server::start();
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), r#""WORKER_INIT""#);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn deeply_nested_json_is_400() {
+    let server = Server::start();
+    let depth = 20_000;
+    let body = format!(
+        r#"{{"message":{}{},"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS"}}"#,
+        "[".repeat(depth),
+        "]".repeat(depth)
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn json_number_stage_is_400() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":1,"status":"SUCCESS"}}"#);
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn json_boolean_timestamp_is_400() {
+    let server = Server::start();
+    let body = r#"{"timestamp":true,"stage":"WORKER_INIT","status":"SUCCESS"}"#;
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), body);
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn json_number_message_is_400() {
+    let server = Server::start();
+    let body =
+        format!(r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS","message":5}}"#);
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn json_null_stage_is_400() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":null,"status":"SUCCESS"}}"#);
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn json_unknown_member_is_400() {
+    let server = Server::start();
+    let body =
+        format!(r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS","mesage":"x"}}"#);
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "unknown_parameter");
+}
+
+#[test]
+fn multipart_is_400() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "-u",
+            &format!("{user}:{password}"),
+            "-F",
+            &format!("timestamp={T1}"),
+            "-F",
+            "stage=WORKER_INIT",
+            "-F",
+            "status=SUCCESS",
+            "-w",
+            "\n%{http_code}",
+        ],
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.ends_with("\n400"), "{text}");
+}
+
+#[test]
+fn multipart_message_names_accepted_types() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "multipart/form-data; boundary=xyz")],
+        Some(b"--xyz\r\nContent-Disposition: form-data; name=\"stage\"\r\n\r\nWORKER_INIT\r\n--xyz--\r\n"),
+    );
+    assert_json_error(&reply, 400, "unsupported_content_type");
+    let message = reply.message();
+    assert!(
+        message.contains("application/x-www-form-urlencoded"),
+        "{message}"
+    );
+    assert!(message.contains("application/json"), "{message}");
+}
+
+#[test]
+fn text_plain_is_400() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "text/plain")],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 400, "unsupported_content_type");
+}
+
+#[test]
+fn latin1_charset_is_400() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[(
+            "Content-Type",
+            "application/x-www-form-urlencoded; charset=latin1",
+        )],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 400, "unsupported_content_type");
+}
+
+#[test]
+fn json_sent_as_form_is_400() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS"}}"#);
+    let reply = server.post_form("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn json_sent_as_form_names_content_type() {
+    let server = Server::start();
+    let body = format!(r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS"}}"#);
+    let message = server
+        .post_form("/worker/log/tx-1", server.admin(), &body)
+        .message();
+    assert!(
+        message.contains("Content-Type: application/json"),
+        "{message}"
+    );
+}
+
+#[test]
+fn message_of_1025_bytes_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message={}", "x".repeat(1025)));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn message_length_counts_decoded_bytes() {
+    let server = Server::start();
+    // 513 two-byte characters are 1026 bytes of UTF-8.
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message={}", "%C3%A9".repeat(513)));
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn invalid_utf8_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=caf%E9"));
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn raw_invalid_utf8_is_400() {
+    let server = Server::start();
+    let mut body = format!("{VALID}&message=caf").into_bytes();
+    body.push(0xE9);
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&body),
+    );
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn invalid_utf8_json_is_400() {
+    let server = Server::start();
+    let mut body =
+        format!(r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS","message":"caf"#)
+            .into_bytes();
+    body.extend_from_slice(b"\xE9\"}");
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/json")],
+        Some(&body),
+    );
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn bad_percent_escape_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=100%"));
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn bad_percent_escape_in_query_is_400() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        &format!("/worker/log/tx-1?{VALID}&message=%G1"),
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+// 401, 403.
+
+#[test]
+fn no_credentials_is_401() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn no_credentials_has_www_authenticate() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[],
+        Some(VALID.as_bytes()),
+    );
+    assert_eq!(reply.header("WWW-Authenticate"), Some(WWW_AUTHENTICATE));
+}
+
+#[test]
+fn wrong_password_is_401() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID);
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn wrong_password_has_www_authenticate() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID);
+    assert_eq!(reply.header("WWW-Authenticate"), Some(WWW_AUTHENTICATE));
+}
+
+#[test]
+fn unknown_user_is_401() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/tx-1", ("nobody", PASSWORD), VALID);
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn bearer_scheme_is_401() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", "Bearer abc")],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn bad_base64_is_401() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", "Basic !!!not-base64")],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn credentials_without_colon_are_401() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[("Authorization", &common::basic_auth_bytes(b"admin"))],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 401, "unauthorized");
+}
+
+#[test]
+fn lowercase_basic_scheme_is_accepted() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let header = common::basic_auth(user, password).replacen("Basic", "basic", 1);
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &[
+            ("Authorization", &header),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some(VALID.as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn worker_role_may_write() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = server.post_form("/worker/log/tx-1", ("worker1", PASSWORD), VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn reader_role_is_403() {
+    let server = Server::start();
+    server.add_user("reader1", "reader");
+    let reply = server.post_form("/worker/log/tx-1", ("reader1", PASSWORD), VALID);
+    assert_json_error(&reply, 403, "forbidden");
+}
+
+#[test]
+fn disabled_user_is_403() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let output = server.cli(&["user", "disable", "worker1"], None);
+    common::assert_success(&output, "user disable");
+    let reply = server.post_form("/worker/log/tx-1", ("worker1", PASSWORD), VALID);
+    assert_json_error(&reply, 403, "forbidden");
+}
+
+#[test]
+fn forbidden_has_no_www_authenticate() {
+    let server = Server::start();
+    server.add_user("reader1", "reader");
+    let reply = server.post_form("/worker/log/tx-1", ("reader1", PASSWORD), VALID);
+    assert_eq!(reply.header("WWW-Authenticate"), None);
+}
+
+// 404, 405.
+
+#[test]
+fn empty_id_is_404() {
+    let server = Server::start();
+    let reply = server.post_entry("", VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn extra_segment_is_404() {
+    let server = Server::start();
+    let reply = server.post_entry("a/b", VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn trailing_slash_is_404() {
+    let server = Server::start();
+    let reply = server.post_entry("a/", VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn unknown_path_is_404() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/logs/tx-1", server.admin(), VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn query_string_does_not_change_resource() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        &format!("/worker/log/?id=tx-1&{VALID}"),
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn put_is_405() {
+    let server = Server::start();
+    let reply = server.request(
+        "PUT",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[],
+        Some(VALID.as_bytes()),
+    );
+    assert_json_error(&reply, 405, "method_not_allowed");
+}
+
+#[test]
+fn put_has_allow_header() {
+    let server = Server::start();
+    let reply = server.request(
+        "PUT",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[],
+        Some(VALID.as_bytes()),
+    );
+    assert_eq!(reply.header("Allow"), Some("GET, HEAD, POST"));
+}
+
+#[test]
+fn delete_is_405() {
+    let server = Server::start();
+    let reply = server.request(
+        "DELETE",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_json_error(&reply, 405, "method_not_allowed");
+}
+
+#[test]
+fn post_to_list_is_405() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log", server.admin(), VALID);
+    assert_json_error(&reply, 405, "method_not_allowed");
+}
+
+#[test]
+fn post_to_list_allows_get_and_head() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log", server.admin(), VALID);
+    assert_eq!(reply.header("Allow"), Some("GET, HEAD"));
+}
+
+// 413.
+
+#[test]
+fn declared_large_body_is_413() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 100000\r\n\r\n",
+        common::basic_auth(user, password)
+    );
+    // Only the head is sent: a server that waited for the body would not reply.
+    let text = server.raw(head.as_bytes(), Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
+#[test]
+fn large_body_413_is_json() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 100000\r\n\r\n",
+        common::basic_auth(user, password)
+    );
+    let text = server.raw(head.as_bytes(), Duration::from_secs(5));
+    assert!(
+        text.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{text}"
+    );
+    assert!(text.contains("\"payload_too_large\""), "{text}");
+}
+
+#[test]
+fn body_of_64_kib_is_not_413() {
+    let server = Server::start();
+    let padding = "x".repeat(64 * 1024 - VALID.len() - "&message=".len());
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message={padding}"));
+    // The message is too long, but the body is within the limit.
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn chunked_body_over_limit_is_413() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let mut request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n",
+        common::basic_auth(user, password)
+    )
+    .into_bytes();
+    let chunk = vec![b'x'; 16 * 1024];
+    for _ in 0..5 {
+        request.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        request.extend_from_slice(&chunk);
+        request.extend_from_slice(b"\r\n");
+    }
+    request.extend_from_slice(b"0\r\n\r\n");
+    let text = server.raw(&request, Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
+// 429.
+
+fn fail_logins(server: &Server, count: usize) {
+    for _ in 0..count {
+        let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID);
+        assert_eq!(reply.status, 401, "{}", reply.body);
+    }
+}
+
+#[test]
+fn ten_failed_logins_give_429() {
+    let server = Server::start();
+    fail_logins(&server, 10);
+    let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID);
+    assert_json_error(&reply, 429, "too_many_failed_logins");
+}
+
+#[test]
+fn throttled_reply_has_retry_after() {
+    let server = Server::start();
+    fail_logins(&server, 10);
+    let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID);
+    let seconds: u64 = reply
+        .header("Retry-After")
+        .expect("Retry-After header")
+        .parse()
+        .expect("Retry-After is whole seconds");
+    assert!((1..=60).contains(&seconds), "{seconds}");
+}
+
+#[test]
+fn throttle_applies_to_valid_credentials() {
+    let server = Server::start();
+    fail_logins(&server, 10);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 429, "{}", reply.body);
+}
+
+#[test]
+fn nine_failed_logins_do_not_throttle() {
+    let server = Server::start();
+    fail_logins(&server, 9);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn missing_credentials_do_not_throttle() {
+    let server = Server::start();
+    for _ in 0..12 {
+        server.request(
+            "POST",
+            "/worker/log/tx-1",
+            None,
+            &[],
+            Some(VALID.as_bytes()),
+        );
+    }
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn throttle_is_per_client_address() {
+    let server = Server::start();
+    fail_logins(&server, 10);
+    let (user, password) = server.admin();
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "--interface",
+            "127.0.0.2",
+            "-u",
+            &format!("{user}:{password}"),
+            "--data",
+            VALID,
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+}
+
+// 503.
+
+#[test]
+fn busy_database_is_503() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let reply = server.post_entry("tx-1", VALID);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    assert_json_error(&reply, 503, "unavailable");
+}
+
+#[test]
+fn busy_database_has_retry_after() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let reply = server.post_entry("tx-1", VALID);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    assert!(reply.header("Retry-After").is_some(), "{:?}", reply.headers);
+}
+
+#[test]
+fn busy_503_stores_nothing() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    server.post_entry("tx-1", VALID);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn busy_batch_is_all_503() {
+    let server = Server::start();
+    // Warm the credential cache, so that the requests below reach storage together.
+    server.post_entry("tx-warm", VALID);
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|number| {
+                let server = &server;
+                scope.spawn(move || server.post_entry(&format!("tx-{number}"), VALID).status)
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("request thread"))
+            .collect()
+    });
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    assert_eq!(statuses, [503; 8]);
+    for number in 0..8 {
+        let reply = server.get(&format!("/worker/log/tx-{number}"), Some(server.admin()));
+        assert_eq!(reply.status, 404, "tx-{number}: {}", reply.body);
+    }
+}
+
+#[test]
+fn storing_resumes_after_busy() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    server.post_entry("tx-1", VALID);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+/// Starts a server whose files may not grow past `kib` KiB (`ulimit -f`),
+/// with SIGXFSZ ignored, so that a write past the limit fails with EFBIG
+/// instead of killing the process: a stand-in for a full disk.
+fn start_with_file_limit(kib: u32) -> Server {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let db = dir.path().join("translog.db");
+    let mut command = Command::new("bash");
+    command
+        .arg("-c")
+        .arg(format!("trap '' XFSZ; ulimit -f {kib}; exec \"$@\""))
+        .arg("bash")
+        .arg(common::BIN)
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    common::clean_env(&mut command);
+    Server::launch(dir, db, command)
+}
+
+/// Posts entries with 1000-byte messages until one is not stored; returns
+/// that reply and the number of entries stored before it.
+fn fill_disk(server: &Server) -> (Reply, usize) {
+    let padding = "x".repeat(1000);
+    for number in 0..400 {
+        let body = format!(
+            "{}&message={padding}",
+            form(
+                &format!("2026-12-04T13:{:02}:{:02}Z", number / 60, number % 60),
+                "WORKER_LOAD",
+                "SUCCESS"
+            )
+        );
+        let reply = server.post_entry("tx-full", &body);
+        if reply.status != 200 {
+            return (reply, number);
+        }
+    }
+    panic!("400 entries were stored despite the file size limit");
+}
+
+#[test]
+fn full_disk_is_503() {
+    let server = start_with_file_limit(200);
+    let (reply, _) = fill_disk(&server);
+    assert_json_error(&reply, 503, "unavailable");
+}
+
+#[test]
+fn full_disk_has_retry_after() {
+    let server = start_with_file_limit(200);
+    let (reply, _) = fill_disk(&server);
+    assert!(reply.header("Retry-After").is_some(), "{:?}", reply.headers);
+}
+
+#[test]
+fn full_disk_keeps_stored_entries() {
+    let server = start_with_file_limit(200);
+    let (_, stored) = fill_disk(&server);
+    assert_eq!(server.entries("tx-full").len(), stored);
+}
+
+#[test]
+fn full_disk_keeps_server_running() {
+    let server = start_with_file_limit(200);
+    fill_disk(&server);
+    let again = server.post_entry("tx-other", VALID);
+    assert_eq!(again.status, 503, "{}", again.body);
+    let read = server.get("/worker/log/tx-full", Some(server.admin()));
+    assert_eq!(read.status, 200, "{}", read.body);
+}
+
+#[test]
+fn full_disk_fails_healthz() {
+    let server = start_with_file_limit(200);
+    fill_disk(&server);
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+}
+
+#[test]
+fn full_disk_error_is_logged() {
+    let server = start_with_file_limit(200);
+    fill_disk(&server);
+    assert!(
+        server.wait_for_log("not stored", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+// The order of the checks.
+
+#[test]
+fn unknown_path_precedes_credentials() {
+    let server = Server::start();
+    let reply = server.post_form("/nowhere", ("admin", "wrong"), VALID);
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn method_precedes_credentials() {
+    let server = Server::start();
+    let reply = server.request(
+        "PATCH",
+        "/worker/log/tx-1",
+        Some(("admin", "wrong")),
+        &[],
+        Some(b"stage=NOPE"),
+    );
+    assert_eq!(reply.status, 405, "{}", reply.body);
+}
+
+#[test]
+fn credentials_precede_parameters() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/tx-1", ("admin", "wrong"), "stage=NOPE");
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn credentials_precede_transaction_id() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/bad%20id", ("admin", "wrong"), VALID);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn permission_precedes_parameters() {
+    let server = Server::start();
+    server.add_user("reader1", "reader");
+    let reply = server.post_form("/worker/log/tx-1", ("reader1", PASSWORD), "stage=NOPE");
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+#[test]
+fn credentials_precede_body_size() {
+    let server = Server::start();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 100000\r\n\r\n",
+        common::basic_auth("admin", "wrong")
+    );
+    let text = server.raw(head.as_bytes(), Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+}
+
+#[test]
+fn body_size_precedes_parameters() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let head = format!(
+        "POST /worker/log/bad%20id?stage=NOPE&mesage=x HTTP/1.1\r\nHost: test\r\n\
+         Authorization: {}\r\nContent-Type: text/plain\r\nContent-Length: 100000\r\n\r\n",
+        common::basic_auth(user, password)
+    );
+    let text = server.raw(head.as_bytes(), Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+}
+
+#[test]
+fn parameters_precede_conflict() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=second&extra=1"));
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
+fn request_is_logged() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    server.post_form("/worker/log/tx-7", ("worker1", PASSWORD), VALID);
+    assert!(
+        server.wait_for_log("POST \"/worker/log/tx-7\" 200", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server.log().contains("user=worker1 tx=tx-7"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn rejected_request_is_logged() {
+    let server = Server::start();
+    server.post_entry("tx-8", "stage=NOPE");
+    assert!(
+        server.wait_for_log("POST \"/worker/log/tx-8\" 400", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+// Every error body.
+
+fn error_replies(server: &Server) -> Vec<(&'static str, Reply)> {
+    server.add_user("reader1", "reader");
+    server.post_entry("tx-1", &format!("{VALID}&message=first"));
+    vec![
+        ("400", server.post_entry("tx-1", "stage=NOPE")),
+        (
+            "401",
+            server.post_form("/worker/log/tx-1", ("admin", "wrong"), VALID),
+        ),
+        (
+            "403",
+            server.post_form("/worker/log/tx-1", ("reader1", PASSWORD), VALID),
+        ),
+        ("404", server.post_entry("a/b", VALID)),
+        (
+            "405",
+            server.request("PUT", "/worker/log/tx-1", None, &[], Some(b"")),
+        ),
+        (
+            "409",
+            server.post_entry("tx-1", &format!("{VALID}&message=second")),
+        ),
+    ]
+}
+
+#[test]
+fn error_bodies_are_json() {
+    let server = Server::start();
+    for (label, reply) in error_replies(&server) {
+        assert_eq!(
+            reply.header("Content-Type"),
+            Some("application/json"),
+            "{label}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&reply.body)
+            .unwrap_or_else(|error| panic!("{label}: {error}: {}", reply.body));
+        assert!(body["error"].is_string(), "{label}: {}", reply.body);
+        assert!(body["message"].is_string(), "{label}: {}", reply.body);
+    }
+}
+
+#[test]
+fn error_bodies_have_two_members() {
+    let server = Server::start();
+    for (label, reply) in error_replies(&server) {
+        let body = reply.json();
+        let members = body.as_object().map(|object| object.len());
+        assert_eq!(members, Some(2), "{label}: {}", reply.body);
+    }
+}
+
+#[test]
+fn error_statuses_match_labels() {
+    let server = Server::start();
+    for (label, reply) in error_replies(&server) {
+        assert_eq!(reply.status.to_string(), label, "{}", reply.body);
+    }
+}
+
+#[test]
+fn messages_are_sentences() {
+    let server = Server::start();
+    for (label, reply) in error_replies(&server) {
+        let message = reply.message();
+        assert!(message.ends_with('.'), "{label}: {message}");
+    }
+}
