@@ -115,6 +115,13 @@ impl TransactionId {
                 text.chars().count()
             ));
         }
+        // Clients and proxies resolve these as relative path segments, so no
+        // URL could address such a log.
+        if text == "." || text == ".." {
+            return Err(format!(
+                "the transaction id {text:?} is a relative path segment; choose another id"
+            ));
+        }
         if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
             return Err(format!(
                 "the transaction id contains {bad:?}; use only ASCII letters, digits and - _ . : ~"
@@ -195,6 +202,17 @@ mod tests {
     #[test]
     fn transaction_id_rejects_non_ascii() {
         assert!(TransactionId::parse("caf\u{e9}").is_err());
+    }
+
+    #[test]
+    fn transaction_id_rejects_dot_segments() {
+        assert!(TransactionId::parse("..").is_err());
+        assert!(TransactionId::parse(".").is_err());
+    }
+
+    #[test]
+    fn transaction_id_accepts_dots_inside() {
+        assert!(TransactionId::parse("db.2026-12-04..full").is_ok());
     }
 
     #[test]

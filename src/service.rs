@@ -64,13 +64,7 @@ pub struct ServeOptions {
 /// the runtime cannot start; the message says which.
 pub fn serve(options: ServeOptions) -> Result<(), String> {
     let db_path = &options.db_path;
-    let connection = storage::open(db_path, WRITER_BUSY_TIMEOUT)
-        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
-    let user_count = ensure_first_admin(&connection, db_path)?;
-    let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
-    let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
-        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
-
+    let _lock = lock_database(db_path)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
@@ -82,7 +76,21 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
         let mut interrupt = signal(SignalKind::interrupt())
             .map_err(|error| format!("cannot handle SIGINT: {error}"))?;
+        // Bound before the database is touched, so that a taken port leaves
+        // no new database or credentials file behind.
+        let listener = TcpListener::bind(options.listen)
+            .await
+            .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
+        let address = listener
+            .local_addr()
+            .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
+        let connection = storage::open(db_path, WRITER_BUSY_TIMEOUT)
+            .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+        let user_count = ensure_first_admin(&connection, db_path)?;
+        let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
+        let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
+            .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
         let auth = Arc::new(Authenticator::new(
             watch,
             Arc::clone(&readers),
@@ -93,12 +101,6 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         let on_fatal = notifier.fatal_handler();
         let writer = Writer::spawn(connection, QUEUE_CAPACITY, Arc::clone(&metrics), on_fatal)
             .map_err(|error| format!("cannot start the storage thread: {error}"))?;
-        let listener = TcpListener::bind(options.listen)
-            .await
-            .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
-        let address = listener
-            .local_addr()
-            .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
         let config = ServerConfig {
             db_path: db_path.clone(),
@@ -127,6 +129,34 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         log::info!("database closed; translog stopped");
         Ok(())
     })
+}
+
+/// Takes an exclusive lock on `<database>.lock` for the life of the server.
+/// Two servers on one database would each batch their own writes and fight
+/// over SQLite's write lock, answering `503` to each other's Workers; the
+/// second one is refused instead. The command line does not take this lock.
+fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| format!("cannot create lock file {}: {error}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "another translog server is using {} (it holds {}); stop it or choose another --db",
+            db_path.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(format!("cannot lock {}: {error}", path.display()))
+        }
+    }
 }
 
 /// Lowers the connection cap to fit the open file limit. Past the cap a new

@@ -775,3 +775,85 @@ fn prune_nothing_prints_zero() {
     let output = server.cli(&["prune", "--before", "2025-01-01"], None);
     assert_eq!(stdout(&output), "removed 0 transactions\n");
 }
+
+// Guarding the database file.
+
+#[test]
+fn second_server_on_same_database_is_refused() {
+    let server = Server::start();
+    let mut command = serve_command(&server.db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("another translog server"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn foreign_database_is_refused() {
+    let (_dir, db) = new_db();
+    let other = rusqlite::Connection::open(&db).expect("create a database");
+    other
+        .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        .expect("create a table");
+    drop(other);
+    let output = run_cli(&db, &["user", "list"], None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("another application"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn foreign_database_keeps_its_journal_mode() {
+    let (_dir, db) = new_db();
+    let other = rusqlite::Connection::open(&db).expect("create a database");
+    other
+        .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+        .expect("create a table");
+    drop(other);
+    run_cli(&db, &["user", "list"], None);
+    let other = rusqlite::Connection::open(&db).expect("open the database");
+    let mode: String = other
+        .query_row("PRAGMA journal_mode", [], |row| row.get(0))
+        .expect("read the journal mode");
+    assert_eq!(mode, "delete");
+}
+
+#[test]
+fn taken_port_leaves_no_database() {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = holder.local_addr().expect("bound address").to_string();
+    let (_dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command.args(["--listen", &port]);
+    let output = run_command(command, None);
+    assert_one_line_error(&output);
+    assert!(!db.exists(), "database created although the port was taken");
+}
+
+#[test]
+fn database_file_is_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_dir, db) = new_db();
+    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    let mode = std::fs::metadata(&db)
+        .expect("database metadata")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn zero_max_connections_is_rejected() {
+    let (_dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0", "--max-connections", "0"]);
+    let output = run_command(command, None);
+    assert_one_line_error(&output);
+}

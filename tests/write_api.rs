@@ -1645,3 +1645,63 @@ fn messages_are_sentences() {
         assert!(message.ends_with('.'), "{label}: {message}");
     }
 }
+
+// Inputs found by trying to break the service as a new user.
+
+#[test]
+fn encoded_dot_dot_id_is_rejected() {
+    // Sent over a raw socket, because HTTP clients resolve `%2e%2e` as `..`.
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let body = form("2026-12-04", "WORKER_INIT", "SUCCESS");
+    let request = format!(
+        "POST /worker/log/%2e%2e HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        common::basic_auth(user, password),
+        body.len()
+    );
+    let response = server.raw(request.as_bytes(), Duration::from_secs(2));
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+    assert!(response.contains("invalid_transaction_id"), "{response}");
+}
+
+#[test]
+fn gzip_content_encoding_is_rejected() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Encoding", "gzip")],
+        Some(form("2026-12-04", "WORKER_INIT", "SUCCESS").as_bytes()),
+    );
+    assert_json_error(&reply, 400, "unsupported_content_type");
+}
+
+#[test]
+fn identity_content_encoding_is_accepted() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Encoding", "identity")],
+        Some(form("2026-12-04", "WORKER_INIT", "SUCCESS").as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn rejection_reason_is_logged() {
+    let server = Server::start();
+    server.post_entry(
+        "tx-1",
+        "timestamp=2026-12-04&stage=WORKER_INIT&status=SUCCESS&mesage=x",
+    );
+    assert!(
+        server.wait_for_log("Unknown parameter \"mesage\"", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}

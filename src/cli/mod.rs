@@ -79,8 +79,9 @@ struct ServeArgs {
     #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     read_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.
-    #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048)]
-    max_connections: usize,
+    #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    max_connections: u32,
     /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
     #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND")]
     notify_command: Option<String>,
@@ -104,7 +105,8 @@ fn parse_listen(text: &str) -> Result<SocketAddr, String> {
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || {
         format!(
-            "invalid duration {text:?}; use a whole number with s, m, h or d, such as 90s or 6h"
+            "invalid duration {text:?}; use a whole number of seconds, or one followed by \
+             s, m, h or d, such as 90s or 6h"
         )
     };
     let (digits, unit_seconds) = match text.char_indices().last() {
@@ -180,7 +182,7 @@ fn execute(cli: Cli) -> Result<(), String> {
             timezone: args.timezone,
             stall_after: args.stall_after,
             read_timeout: args.read_timeout,
-            max_connections: args.max_connections,
+            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             notify_command: args.notify_command,
         }),
         Command::User(command) => user::run(&cli.db, command),

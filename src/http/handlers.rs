@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING};
+use hyper::header::{
+    HeaderMap, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+};
 use hyper::{Method, Request, Response};
 
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
@@ -170,6 +172,7 @@ async fn append_entry(
     }
     let (parts, body) = request.into_parts();
     let body = read_body(body, state.config.read_timeout).await?;
+    reject_content_coding(&parts.headers)?;
 
     let transaction_id = decode_component(raw_id.as_bytes(), false)
         .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))?;
@@ -212,6 +215,26 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
             "The request body could not be read ({error}); send a complete body."
         ))),
     }
+}
+
+/// Rejects a compressed body: an entry is small, and decoding it here would
+/// only add a way to make the server inflate data.
+fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(coding) = headers.get(CONTENT_ENCODING) else {
+        return Ok(());
+    };
+    if coding
+        .as_bytes()
+        .trim_ascii()
+        .eq_ignore_ascii_case(b"identity")
+    {
+        return Ok(());
+    }
+    let shown: String = String::from_utf8_lossy(coding.as_bytes())
+        .chars()
+        .take(32)
+        .collect();
+    Err(ParamError::UnsupportedContentEncoding(shown).into())
 }
 
 fn reject_query(request: &Request<Incoming>) -> Result<(), ApiError> {

@@ -28,7 +28,6 @@ use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
-use crate::auth::basic::BasicError;
 use crate::auth::Authenticator;
 use crate::metrics::Metrics;
 use crate::storage::writer::Writer;
@@ -192,17 +191,8 @@ async fn handle(
     let response = match result {
         Ok(response) => response,
         Err(error) => {
-            if let Some(cause) = error.cause() {
-                match error.status().as_u16() {
-                    500 => log::error!("request #{number} from {peer} failed: {cause}"),
-                    503 => log::warn!("request #{number} from {peer} not served: {cause}"),
-                    // A browser's first request carries no credentials; it is not a failed login.
-                    401 if cause == BasicError::Missing.reason() => {
-                        log::debug!("request #{number} from {peer} rejected: {cause}")
-                    }
-                    _ => log::warn!("request #{number} from {peer} rejected: {cause}"),
-                }
-            }
+            let (level, detail) = error.log_detail();
+            log::log!(level, "request #{number} from {peer} {detail}");
             error.into_response()
         }
     };

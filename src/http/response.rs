@@ -9,6 +9,7 @@ use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, W
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
+use crate::auth::basic::BasicError;
 use crate::validate::ParamError;
 
 pub type Body = Full<Bytes>;
@@ -156,12 +157,38 @@ impl ApiError {
         response
     }
 
-    /// The cause to log at warning or error level, if this error has one.
-    pub fn cause(&self) -> Option<&str> {
+    /// The cause, for code that reports this error elsewhere than in a response.
+    pub fn cause(&self) -> String {
         match self {
-            ApiError::Unauthorized(reason) => Some(reason),
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => Some(cause),
-            _ => None,
+            ApiError::Unauthorized(reason) => (*reason).to_string(),
+            ApiError::Unavailable(cause) | ApiError::Internal(cause) => cause.clone(),
+            _ => self.message(),
+        }
+    }
+
+    /// The level and text of the server log line for this error: the cause
+    /// for `5xx`, what was wrong for rejected input. Requests for unknown paths
+    /// and requests without credentials (a browser's first try) log at debug,
+    /// because scanners and browsers send them all the time.
+    pub fn log_detail(&self) -> (log::Level, String) {
+        match self {
+            ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
+            ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
+            ApiError::Unauthorized(reason) if *reason == BasicError::Missing.reason() => {
+                (log::Level::Debug, format!("rejected: {reason}"))
+            }
+            ApiError::Unauthorized(reason) => (log::Level::Warn, format!("rejected: {reason}")),
+            ApiError::NotFound | ApiError::MethodNotAllowed(_) | ApiError::NoSuchLog => {
+                (log::Level::Debug, format!("rejected: {}", self.message()))
+            }
+            ApiError::Throttled(_)
+            | ApiError::Forbidden(_)
+            | ApiError::PayloadTooLarge
+            | ApiError::RequestTimeout
+            | ApiError::InvalidParameters(_)
+            | ApiError::InvalidQuery(_)
+            | ApiError::MalformedBody(_)
+            | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
         }
     }
 }

@@ -33,6 +33,8 @@ pub enum StorageError {
     Internal(rusqlite::Error),
     /// The file was written by a newer translog.
     SchemaTooNew(i64),
+    /// The file is another application's database.
+    ForeignDatabase,
 }
 
 impl StorageError {
@@ -69,6 +71,10 @@ impl fmt::Display for StorageError {
             StorageError::Busy(error) => write!(f, "database is busy: {error}"),
             StorageError::Unavailable(error) => write!(f, "database is unavailable: {error}"),
             StorageError::Internal(error) => write!(f, "database error: {error}"),
+            StorageError::ForeignDatabase => f.write_str(
+                "the file contains tables but no translog schema, so it looks like another \
+                 application's database; choose another --db path",
+            ),
             StorageError::SchemaTooNew(version) => write!(
                 f,
                 "database schema version {version} is newer than this translog understands \
@@ -84,7 +90,7 @@ impl std::error::Error for StorageError {
             StorageError::Busy(error)
             | StorageError::Unavailable(error)
             | StorageError::Internal(error) => Some(error),
-            StorageError::SchemaTooNew(_) => None,
+            StorageError::SchemaTooNew(_) | StorageError::ForeignDatabase => None,
         }
     }
 }
@@ -100,8 +106,10 @@ impl std::error::Error for StorageError {
 /// Fails when the file cannot be opened or created, is not a database, or
 /// contains a newer schema.
 pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
+    create_private_file(path);
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(busy_timeout)?;
+    reject_foreign_database(&connection)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
@@ -121,6 +129,38 @@ pub fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, St
     connection.busy_timeout(busy_timeout)?;
     connection.pragma_update(None, "query_only", true)?;
     Ok(connection)
+}
+
+/// Creates the database file readable by its owner only, because it contains
+/// password hashes. SQLite gives the WAL and shared-memory files the same
+/// mode. An existing file is left as it is; any failure here is left for
+/// SQLite's open to report.
+fn create_private_file(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    if path.exists() {
+        return;
+    }
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+}
+
+/// Refuses a file that has tables but no translog schema version, so that a
+/// mistyped `--db` never adds translog's tables to another application's
+/// database or changes its journal mode.
+fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> {
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version != 0 {
+        return Ok(());
+    }
+    let tables: i64 =
+        connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
+    if tables > 0 {
+        return Err(StorageError::ForeignDatabase);
+    }
+    Ok(())
 }
 
 fn migrate(connection: &mut Connection) -> Result<(), StorageError> {

@@ -32,6 +32,7 @@ pub enum ParamError {
     InvalidTransactionId(String),
     UnsupportedContentType(String),
     UnsupportedCharset(String),
+    UnsupportedContentEncoding(String),
     BadEncoding {
         name: String,
         origin: Origin,
@@ -71,9 +72,9 @@ impl ParamError {
     pub fn code(&self) -> &'static str {
         match self {
             ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
-            ParamError::UnsupportedContentType(_) | ParamError::UnsupportedCharset(_) => {
-                "unsupported_content_type"
-            }
+            ParamError::UnsupportedContentType(_)
+            | ParamError::UnsupportedCharset(_)
+            | ParamError::UnsupportedContentEncoding(_) => "unsupported_content_type",
             ParamError::BadEncoding { .. }
             | ParamError::JsonSentAsForm
             | ParamError::MalformedJson(_)
@@ -114,6 +115,11 @@ impl fmt::Display for ParamError {
                     Origin::Query => "query string",
                     Origin::Body => "body",
                 }
+            ),
+            ParamError::UnsupportedContentEncoding(coding) => write!(
+                f,
+                "Content-Encoding {} is not supported; send the body uncompressed.",
+                echo(coding)
             ),
             ParamError::JsonSentAsForm => f.write_str(
                 "The body looks like JSON but was sent as form data; set Content-Type: application/json.",
