@@ -1,9 +1,9 @@
 //! The operator tools over real HTTP against the real binary: the dashboard
 //! pages, `GET /metrics` and the alerts of `serve --notify-command`.
 
-mod operator_support;
+mod common;
 
-use operator_support::{timestamp_from_now, Server, WORKER};
+use common::{timestamp_from_now, wait_until, Server, READER, WORKER};
 
 const SCRIPT_MESSAGE: &str = "<script>alert(1)</script> & \"quoted\" 'text'";
 const SCRIPT_ESCAPED: &str =
@@ -17,24 +17,30 @@ fn post_sample(server: &Server) {
         ("WORKER_LOAD", "SUCCESS", "loaded"),
         ("WORKER_END", "SUCCESS", "verified"),
     ] {
-        let code = server.post_entry("tx-ok", &timestamp_from_now(0), stage, status, message);
+        let code = server
+            .post_worker_entry("tx-ok", &timestamp_from_now(0), stage, status, message)
+            .status;
         assert_eq!(code, 200, "posting tx-ok {stage} {status}");
     }
-    let code = server.post_entry(
-        "tx-fatal",
-        &timestamp_from_now(0),
-        "WORKER_DEENCRYPT",
-        "FATAL",
-        SCRIPT_MESSAGE,
-    );
+    let code = server
+        .post_worker_entry(
+            "tx-fatal",
+            &timestamp_from_now(0),
+            "WORKER_DEENCRYPT",
+            "FATAL",
+            SCRIPT_MESSAGE,
+        )
+        .status;
     assert_eq!(code, 200, "posting tx-fatal");
-    let code = server.post_entry(
-        "tx-running",
-        &timestamp_from_now(0),
-        "WORKER_INIT",
-        "SUCCESS",
-        "starting",
-    );
+    let code = server
+        .post_worker_entry(
+            "tx-running",
+            &timestamp_from_now(0),
+            "WORKER_INIT",
+            "SUCCESS",
+            "starting",
+        )
+        .status;
     assert_eq!(code, 200, "posting tx-running");
 }
 
@@ -55,9 +61,9 @@ fn link_href(html: &str, label: &str) -> Option<String> {
 
 #[test]
 fn index_shows_outcome_words() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let reply = server.read("/");
+    let reply = server.get_as_reader("/");
     assert_eq!(reply.status, 200);
     for word in [">fatal<", ">succeeded<", ">running<"] {
         assert!(reply.body.contains(word), "missing {word}");
@@ -66,9 +72,9 @@ fn index_shows_outcome_words() {
 
 #[test]
 fn index_outcome_badge_has_colour_class() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let reply = server.read("/");
+    let reply = server.get_as_reader("/");
     assert!(reply
         .body
         .contains("<span class=\"badge o-fatal\">fatal</span>"));
@@ -76,9 +82,9 @@ fn index_outcome_badge_has_colour_class() {
 
 #[test]
 fn index_shows_last_stage_status_and_count() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/").body;
+    let body = server.get_as_reader("/").body;
     let row_start = body
         .find("href=\"/transactions/tx-ok\"")
         .expect("tx-ok row");
@@ -91,8 +97,8 @@ fn index_shows_last_stage_status_and_count() {
 
 #[test]
 fn index_headers() {
-    let server = Server::start(&[]);
-    let reply = server.read("/");
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/");
     assert_eq!(
         reply.header("content-security-policy"),
         Some("default-src 'none'; style-src 'unsafe-inline'")
@@ -106,34 +112,34 @@ fn index_headers() {
 
 #[test]
 fn index_has_viewport_and_no_script() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/").body;
+    let body = server.get_as_reader("/").body;
     assert!(body.contains("<meta name=\"viewport\""));
     assert!(!body.to_ascii_lowercase().contains("<script"));
 }
 
 #[test]
 fn index_escapes_message() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/").body;
+    let body = server.get_as_reader("/").body;
     assert!(body.contains(SCRIPT_ESCAPED));
 }
 
 #[test]
 fn index_empty_database() {
-    let server = Server::start(&[]);
-    let reply = server.read("/");
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/");
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains("No transactions yet"));
 }
 
 #[test]
 fn index_filter_fatal() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/?outcome=fatal").body;
+    let body = server.get_as_reader("/?outcome=fatal").body;
     assert!(body.contains("/transactions/tx-fatal"));
     assert!(!body.contains("/transactions/tx-ok"));
     assert!(!body.contains("/transactions/tx-running"));
@@ -141,9 +147,9 @@ fn index_filter_fatal() {
 
 #[test]
 fn index_filter_links_show_counts() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/").body;
+    let body = server.get_as_reader("/").body;
     assert!(body.contains(
         "<a href=\"/?outcome=fatal\" class=\"has-fatal\">Fatal<span class=\"count\">1</span></a>"
     ));
@@ -152,15 +158,15 @@ fn index_filter_links_show_counts() {
 
 #[test]
 fn index_pages_with_cursor() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let first = server.read("/?limit=2").body;
+    let first = server.get_as_reader("/?limit=2").body;
     assert!(first.contains("/transactions/tx-running"), "newest first");
     assert!(first.contains("/transactions/tx-fatal"));
     assert!(!first.contains("/transactions/tx-ok"));
     let next = link_href(&first, "Next page").expect("next page link");
     assert!(next.contains("limit=2"), "keeps limit: {next}");
-    let second = server.read(&next);
+    let second = server.get_as_reader(&next);
     assert_eq!(second.status, 200);
     assert!(second.body.contains("/transactions/tx-ok"));
     assert!(!second.body.contains("/transactions/tx-fatal"));
@@ -170,7 +176,7 @@ fn index_pages_with_cursor() {
 
 #[test]
 fn index_bad_query_values() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     for query in [
         "outcome=failed",
         "cursor=not-a-cursor",
@@ -180,7 +186,7 @@ fn index_bad_query_values() {
         "colour=red",
         "outcome=fatal&outcome=stalled",
     ] {
-        let reply = server.read(&format!("/?{query}"));
+        let reply = server.get_as_reader(&format!("/?{query}"));
         assert_eq!(reply.status, 400, "{query}");
         assert_eq!(
             reply.header("content-type"),
@@ -192,8 +198,8 @@ fn index_bad_query_values() {
 
 #[test]
 fn index_bad_query_message_is_escaped() {
-    let server = Server::start(&[]);
-    let reply = server.read("/?outcome=%3Cscript%3E");
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/?outcome=%3Cscript%3E");
     assert_eq!(reply.status, 400);
     assert!(reply.body.contains("&quot;&lt;script&gt;&quot;"));
     assert!(!reply.body.contains("<script>"));
@@ -201,7 +207,7 @@ fn index_bad_query_message_is_escaped() {
 
 #[test]
 fn index_without_credentials_is_401() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let reply = server.get("/", None);
     assert_eq!(reply.status, 401);
     assert!(reply.header("www-authenticate").is_some());
@@ -209,15 +215,15 @@ fn index_without_credentials_is_401() {
 
 #[test]
 fn index_as_worker_is_403() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     assert_eq!(server.get("/", Some(WORKER)).status, 403);
 }
 
 #[test]
 fn transaction_page_escapes_message() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let reply = server.read("/transactions/tx-fatal");
+    let reply = server.get_as_reader("/transactions/tx-fatal");
     assert_eq!(reply.status, 200);
     assert!(reply.body.contains(SCRIPT_ESCAPED));
     assert!(!reply.body.to_ascii_lowercase().contains("<script"));
@@ -225,9 +231,9 @@ fn transaction_page_escapes_message() {
 
 #[test]
 fn transaction_page_headers() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let reply = server.read("/transactions/tx-ok");
+    let reply = server.get_as_reader("/transactions/tx-ok");
     assert_eq!(
         reply.header("content-security-policy"),
         Some("default-src 'none'; style-src 'unsafe-inline'")
@@ -236,9 +242,9 @@ fn transaction_page_headers() {
 
 #[test]
 fn transaction_page_lists_entries_in_order() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let page = server.read("/transactions/tx-ok").body;
+    let page = server.get_as_reader("/transactions/tx-ok").body;
     let body = &page[page.find("<h2>Timeline</h2>").expect("timeline")..];
     let positions: Vec<usize> = ["server gone away, retrying", ">loaded<", ">verified<"]
         .iter()
@@ -252,23 +258,25 @@ fn transaction_page_lists_entries_in_order() {
 
 #[test]
 fn transaction_page_shows_verdict() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/transactions/tx-fatal").body;
+    let body = server.get_as_reader("/transactions/tx-fatal").body;
     assert!(body.contains("<b>Failed for good</b> at <code>WORKER_DEENCRYPT</code>"));
 }
 
 #[test]
 fn transaction_page_shows_timestamp_as_sent() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let sent = chrono::Utc::now()
         .with_timezone(&chrono::FixedOffset::east_opt(3600).expect("offset"))
         .to_rfc2822();
     assert_eq!(
-        server.post_entry("tx-sent", &sent, "WORKER_INIT", "SUCCESS", ""),
+        server
+            .post_worker_entry("tx-sent", &sent, "WORKER_INIT", "SUCCESS", "")
+            .status,
         200
     );
-    let body = server.read("/transactions/tx-sent").body;
+    let body = server.get_as_reader("/transactions/tx-sent").body;
     assert!(
         body.contains(&format!("<code class=\"sent\">{sent}</code>")),
         "{sent}"
@@ -278,47 +286,50 @@ fn transaction_page_shows_timestamp_as_sent() {
 
 #[test]
 fn transaction_page_shows_positive_skew() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     // An hour and two minutes behind: the skew is that plus the delivery time.
     let timestamp = timestamp_from_now(-(3600 + 120));
     assert_eq!(
-        server.post_entry("tx-behind", &timestamp, "WORKER_INIT", "SUCCESS", "x"),
+        server
+            .post_worker_entry("tx-behind", &timestamp, "WORKER_INIT", "SUCCESS", "x")
+            .status,
         200
     );
-    let body = server.read("/transactions/tx-behind").body;
+    let body = server.get_as_reader("/transactions/tx-behind").body;
     assert!(body.contains("<span class=\"skew-large\">+1 h 2 min</span>"));
 }
 
 #[test]
 fn transaction_page_shows_negative_skew() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     // Ahead by 1 h 2 min 10 s: minus the delivery time, rounded, -1 h 2 min.
     let timestamp = timestamp_from_now(3600 + 130);
     assert_eq!(
-        server.post_entry("tx-ahead", &timestamp, "WORKER_INIT", "SUCCESS", "x"),
+        server
+            .post_worker_entry("tx-ahead", &timestamp, "WORKER_INIT", "SUCCESS", "x")
+            .status,
         200
     );
-    let body = server.read("/transactions/tx-ahead").body;
+    let body = server.get_as_reader("/transactions/tx-ahead").body;
     assert!(body.contains("-1 h 2 min"));
 }
 
 #[test]
 fn transaction_page_shows_receive_time() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let log: serde_json::Value =
-        serde_json::from_str(&server.read("/worker/log/tx-fatal").body).expect("JSON log");
+    let log = server.read_log("tx-fatal");
     let received = log["entries"][0]["received_at"]
         .as_str()
         .expect("received_at");
-    let body = server.read("/transactions/tx-fatal").body;
+    let body = server.get_as_reader("/transactions/tx-fatal").body;
     assert!(body.contains(&format!("<time datetime=\"{received}\">")));
 }
 
 #[test]
 fn transaction_unknown_is_404() {
-    let server = Server::start(&[]);
-    let reply = server.read("/transactions/no-such-id");
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/transactions/no-such-id");
     assert_eq!(reply.status, 404);
     assert_eq!(
         reply.header("content-type"),
@@ -329,46 +340,42 @@ fn transaction_unknown_is_404() {
 
 #[test]
 fn transaction_invalid_id_is_400() {
-    let server = Server::start(&[]);
-    let reply = server.read("/transactions/a%3Cb");
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/transactions/a%3Cb");
     assert_eq!(reply.status, 400);
     assert!(!reply.body.contains("a<b"));
 }
 
 #[test]
 fn stalled_transaction_shown_as_stuck() {
-    let server = Server::start(&["--stall-after", "1s"]);
+    let server = Server::start_with_users(&["--stall-after", "1s"]);
     assert_eq!(
-        server.post_entry(
-            "tx-stuck",
-            &timestamp_from_now(0),
-            "WORKER_DECOMPRESS",
-            "SUCCESS",
-            "ok"
-        ),
+        server
+            .post_worker_entry(
+                "tx-stuck",
+                &timestamp_from_now(0),
+                "WORKER_DECOMPRESS",
+                "SUCCESS",
+                "ok"
+            )
+            .status,
         200
     );
-    let stalled = server.wait_until(|| server.outcome("tx-stuck").as_deref() == Some("stalled"));
+    let stalled = wait_until(|| server.outcome("tx-stuck").as_deref() == Some("stalled"));
     assert!(stalled, "tx-stuck never turned stalled");
-    let body = server.read("/transactions/tx-stuck").body;
+    let body = server.get_as_reader("/transactions/tx-stuck").body;
     assert!(body.contains("<span class=\"badge o-stalled\">stalled</span>"));
     assert!(body.contains("<b>Stuck</b>"));
-    let list = server.read("/?outcome=stalled").body;
+    let list = server.get_as_reader("/?outcome=stalled").body;
     assert!(list.contains("/transactions/tx-stuck"));
 }
 
 #[test]
 fn head_index_has_no_body() {
-    let server = Server::start(&[]);
-    let response = ureq::head(&format!("{}/", server.base_url))
-        .set(
-            "Authorization",
-            &operator_support::basic(operator_support::READER.0, operator_support::READER.1),
-        )
-        .call()
-        .expect("HEAD /");
-    assert_eq!(response.status(), 200);
-    assert_eq!(response.into_string().expect("body"), "");
+    let server = Server::start_with_users(&[]);
+    let reply = server.request("HEAD", "/", Some(READER), &[], None);
+    assert_eq!(reply.status, 200);
+    assert_eq!(reply.body, "");
 }
 
 // GET /metrics
@@ -389,9 +396,9 @@ fn parse_sample(line: &str) -> Option<(&str, &str, f64)> {
 
 #[test]
 fn metrics_text_format() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let reply = server.read("/metrics");
+    let reply = server.get_as_reader("/metrics");
     assert_eq!(reply.status, 200);
     assert_eq!(
         reply.header("content-type"),
@@ -423,9 +430,9 @@ fn metrics_text_format() {
 
 #[test]
 fn metrics_count_transactions_by_outcome() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/metrics").body;
+    let body = server.get_as_reader("/metrics").body;
     assert!(body.contains("translog_transactions{outcome=\"fatal\"} 1\n"));
     assert!(body.contains("translog_transactions{outcome=\"succeeded\"} 1\n"));
     assert!(body.contains("translog_transactions{outcome=\"running\"} 1\n"));
@@ -433,9 +440,9 @@ fn metrics_count_transactions_by_outcome() {
 
 #[test]
 fn metrics_count_stored_entries() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/metrics").body;
+    let body = server.get_as_reader("/metrics").body;
     assert!(
         body.contains("translog_entries_stored_total{stage=\"WORKER_LOAD\",status=\"FAIL\"} 1\n")
     );
@@ -443,9 +450,9 @@ fn metrics_count_stored_entries() {
 
 #[test]
 fn metrics_histogram_buckets_are_cumulative() {
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     post_sample(&server);
-    let body = server.read("/metrics").body;
+    let body = server.get_as_reader("/metrics").body;
     for family in [
         "translog_http_request_duration_seconds",
         "translog_batch_size_entries",
@@ -485,14 +492,16 @@ fn recording_command(file: &std::path::Path) -> String {
 fn notify_fatal_runs_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let alerts = dir.path().join("alerts.txt");
-    let server = Server::start(&["--notify-command", &recording_command(&alerts)]);
+    let server = Server::start_with_users(&["--notify-command", &recording_command(&alerts)]);
     let post = |id: &str, message: &str| {
-        server.post_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+        server
+            .post_worker_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+            .status
     };
 
     assert_eq!(post("tx-a", "table t is corrupt"), 200);
     assert!(
-        server.wait_until(|| count_lines_with(&alerts, "tx-a|") >= 1),
+        wait_until(|| count_lines_with(&alerts, "tx-a|") >= 1),
         "no alert for tx-a"
     );
     assert_eq!(post("tx-a", "second report"), 200);
@@ -500,7 +509,7 @@ fn notify_fatal_runs_once() {
     // transaction is written, a second alert for tx-a would have been started.
     assert_eq!(post("tx-b", "sentinel"), 200);
     assert!(
-        server.wait_until(|| count_lines_with(&alerts, "tx-b|") >= 1),
+        wait_until(|| count_lines_with(&alerts, "tx-b|") >= 1),
         "no alert for tx-b"
     );
 
@@ -515,19 +524,21 @@ fn notify_fatal_runs_once() {
 fn notify_stalled_runs_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let alerts = dir.path().join("alerts.txt");
-    let server = Server::start(&[
+    let server = Server::start_with_users(&[
         "--stall-after",
         "1s",
         "--notify-command",
         &recording_command(&alerts),
     ]);
     let post = |id: &str, stage: &str| {
-        server.post_entry(id, &timestamp_from_now(0), stage, "SUCCESS", "step done")
+        server
+            .post_worker_entry(id, &timestamp_from_now(0), stage, "SUCCESS", "step done")
+            .status
     };
 
     assert_eq!(post("tx-s", "WORKER_INIT"), 200);
     assert!(
-        server.wait_until(|| count_lines_with(&alerts, "tx-s|") >= 1),
+        wait_until(|| count_lines_with(&alerts, "tx-s|") >= 1),
         "no alert for tx-s"
     );
     let text = std::fs::read_to_string(&alerts).expect("alerts file");
@@ -538,13 +549,15 @@ fn notify_stalled_runs_once() {
     // A late entry makes tx-s running again; when it stalls a second time,
     // no second alert follows.
     assert_eq!(post("tx-s", "WORKER_DECOMPRESS"), 200);
-    assert!(server.wait_until(|| server.outcome("tx-s").as_deref() == Some("stalled")));
+    assert!(wait_until(
+        || server.outcome("tx-s").as_deref() == Some("stalled")
+    ));
     // Two later transactions stall after tx-s and are checked in later rounds
     // of the watcher, so any second alert for tx-s would be written by then.
     for sentinel in ["tx-t", "tx-u"] {
         assert_eq!(post(sentinel, "WORKER_INIT"), 200);
         assert!(
-            server.wait_until(|| count_lines_with(&alerts, &format!("{sentinel}|")) >= 1),
+            wait_until(|| count_lines_with(&alerts, &format!("{sentinel}|")) >= 1),
             "no alert for {sentinel}"
         );
     }
@@ -553,22 +566,25 @@ fn notify_stalled_runs_once() {
 
 #[test]
 fn notify_failing_command_is_logged() {
-    let server = Server::start(&["--notify-command", "echo 'mail server down' >&2; exit 3"]);
+    let server =
+        Server::start_with_users(&["--notify-command", "echo 'mail server down' >&2; exit 3"]);
     assert_eq!(
-        server.post_entry(
-            "tx-f",
-            &timestamp_from_now(0),
-            "WORKER_LOAD",
-            "FATAL",
-            "broken"
-        ),
+        server
+            .post_worker_entry(
+                "tx-f",
+                &timestamp_from_now(0),
+                "WORKER_LOAD",
+                "FATAL",
+                "broken"
+            )
+            .status,
         200
     );
-    let logged = server.wait_until(|| {
-        server.log_lines().iter().any(|line| {
+    let logged = wait_until(|| {
+        server.log().lines().any(|line| {
             line.contains("notify command for transaction tx-f (fatal) failed")
                 && line.contains("exit status: 3")
         })
     });
-    assert!(logged, "log: {:#?}", server.log_lines());
+    assert!(logged, "log:\n{}", server.log());
 }

@@ -109,8 +109,12 @@ fn message() -> impl Strategy<Value = String> {
     })
 }
 
+/// Valid transaction ids: the allowed characters, except the relative path
+/// segments `.` and `..`, which the service rejects.
 fn transaction_id() -> impl Strategy<Value = String> {
-    proptest::string::string_regex("[A-Za-z0-9._:~-]{1,128}").expect("valid regex")
+    proptest::string::string_regex("[A-Za-z0-9._:~-]{1,128}")
+        .expect("valid regex")
+        .prop_filter("relative path segment", |id| id != "." && id != "..")
 }
 
 proptest! {

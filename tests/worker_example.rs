@@ -1,11 +1,11 @@
 //! Runs scripts/worker-example.sh against a fresh server and checks the log it
 //! leaves. Skipped, with a message, when a tool the script needs is missing.
 
-mod operator_support;
+mod common;
 
 use std::process::{Command, Output};
 
-use operator_support::{Server, WORKER};
+use common::{Server, WORKER};
 
 const SCRIPT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/worker-example.sh");
 
@@ -26,7 +26,7 @@ fn run_script(server: &Server, mode: &str, transaction_id: &str, password: &str)
     Command::new("bash")
         .arg(SCRIPT)
         .args(["--simulate", mode])
-        .env("TRANSLOG_URL", &server.base_url)
+        .env("TRANSLOG_URL", server.url(""))
         .env("TRANSLOG_USER", WORKER.0)
         .env("TRANSLOG_PASSWORD", password)
         .env("TRANSLOG_TRANSACTION_ID", transaction_id)
@@ -37,7 +37,7 @@ fn run_script(server: &Server, mode: &str, transaction_id: &str, password: &str)
 
 /// Reads a transaction's outcome and its entries as (stage, status, message).
 fn read_log(server: &Server, transaction_id: &str) -> (String, Vec<(String, String, String)>) {
-    let reply = server.read(&format!("/worker/log/{transaction_id}"));
+    let reply = server.get_as_reader(&format!("/worker/log/{transaction_id}"));
     assert_eq!(reply.status, 200, "log of {transaction_id}: {}", reply.body);
     let log: serde_json::Value = serde_json::from_str(&reply.body).expect("JSON log");
     let entries = log["entries"]
@@ -77,7 +77,7 @@ macro_rules! skip_without_tools {
 #[test]
 fn worker_ok_reports_every_stage() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "ok", "verify-ok", WORKER.1);
     assert!(output.status.success(), "{output:?}");
     let (outcome, entries) = read_log(&server, "verify-ok");
@@ -98,7 +98,7 @@ fn worker_ok_reports_every_stage() {
 #[test]
 fn worker_transient_retries_load() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "transient", "verify-retry", WORKER.1);
     assert!(output.status.success(), "{output:?}");
     let (outcome, entries) = read_log(&server, "verify-retry");
@@ -122,7 +122,7 @@ fn worker_transient_retries_load() {
 #[test]
 fn worker_unreachable_ends_fatal() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "unreachable", "verify-down", WORKER.1);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let (outcome, entries) = read_log(&server, "verify-down");
@@ -145,7 +145,7 @@ fn worker_unreachable_ends_fatal() {
 #[test]
 fn worker_corrupt_is_fatal_at_once() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "corrupt", "verify-corrupt", WORKER.1);
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let (outcome, entries) = read_log(&server, "verify-corrupt");
@@ -165,12 +165,15 @@ fn worker_corrupt_is_fatal_at_once() {
 #[test]
 fn worker_wrong_password_exits_3() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "ok", "verify-denied", "wrong-password");
     assert_eq!(output.status.code(), Some(3), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("\"error\":\"unauthorized\""), "{stderr}");
-    assert_eq!(server.read("/worker/log/verify-denied").status, 404);
+    assert_eq!(
+        server.get_as_reader("/worker/log/verify-denied").status,
+        404
+    );
 }
 
 #[test]
@@ -190,7 +193,7 @@ fn worker_missing_settings_exit_2() {
 #[test]
 fn worker_invalid_transaction_id_exit_2() {
     skip_without_tools!();
-    let server = Server::start(&[]);
+    let server = Server::start_with_users(&[]);
     let output = run_script(&server, "ok", "bad id/with slash", WORKER.1);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }

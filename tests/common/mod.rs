@@ -24,6 +24,16 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_translog");
 /// The password that [`Server::add_user`] gives every user.
 pub const PASSWORD: &str = "correct horse battery staple";
 
+/// The reader that [`Server::start_with_users`] adds, as `(name, password)`.
+pub const READER: (&str, &str) = ("reader", PASSWORD);
+
+/// The worker that [`Server::start_with_users`] adds, as `(name, password)`.
+pub const WORKER: (&str, &str) = ("worker", PASSWORD);
+
+/// How long [`wait_until`] waits for work the server does in the background,
+/// such as an alert or a transaction turning stalled.
+pub const BACKGROUND_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// How long the server may take to start listening.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -67,6 +77,14 @@ impl Server {
     pub fn start_with(args: &[&str]) -> Server {
         let dir = tempfile::tempdir().expect("create a temporary directory");
         Server::start_in(dir, args)
+    }
+
+    /// Starts a server with extra `serve` arguments and the [`READER`] and [`WORKER`] users.
+    pub fn start_with_users(args: &[&str]) -> Server {
+        let server = Server::start_with(args);
+        server.add_user(READER.0, "reader");
+        server.add_user(WORKER.0, "worker");
+        server
     }
 
     /// Starts a server on `DIR/translog.db`, which may exist already.
@@ -259,9 +277,31 @@ impl Server {
         self.post_form(&format!("/worker/log/{id}"), self.admin(), body)
     }
 
+    /// POSTs one entry with a message to `/worker/log/{id}` as [`WORKER`].
+    pub fn post_worker_entry(
+        &self,
+        id: &str,
+        timestamp: &str,
+        stage: &str,
+        status: &str,
+        message: &str,
+    ) -> Reply {
+        let body = format!(
+            "{}&message={}",
+            form(timestamp, stage, status),
+            percent_encode(message)
+        );
+        self.post_form(&format!("/worker/log/{id}"), WORKER, &body)
+    }
+
     /// GETs `path` as `credentials`.
     pub fn get(&self, path: &str, credentials: Option<(&str, &str)>) -> Reply {
         self.request("GET", path, credentials, &[], None)
+    }
+
+    /// GETs `path` as [`READER`].
+    pub fn get_as_reader(&self, path: &str) -> Reply {
+        self.get(path, Some(READER))
     }
 
     /// GETs `/worker/log/{id}` as the administrator and parses the JSON body;
@@ -270,6 +310,11 @@ impl Server {
         let reply = self.get(&format!("/worker/log/{id}"), Some(self.admin()));
         assert_eq!(reply.status, 200, "GET /worker/log/{id}: {}", reply.body);
         reply.json()
+    }
+
+    /// Returns the `outcome` of a transaction's log, and panics unless the transaction exists.
+    pub fn outcome(&self, id: &str) -> Option<String> {
+        self.read_log(id)["outcome"].as_str().map(str::to_string)
     }
 
     /// Returns the entries of a transaction's log, as the read API shows them.
@@ -370,6 +415,19 @@ pub fn listening_address(line: &str) -> Option<SocketAddr> {
         .find(|c: char| c == ',' || c.is_whitespace())
         .unwrap_or(rest.len());
     rest[..end].parse().ok()
+}
+
+/// Polls `condition` until it is true, and returns false if it is still false
+/// after [`BACKGROUND_TIMEOUT`].
+pub fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + BACKGROUND_TIMEOUT;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+    condition()
 }
 
 fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
@@ -609,6 +667,12 @@ pub fn form(timestamp: &str, stage: &str, status: &str) -> String {
         "timestamp={}&stage={stage}&status={status}",
         percent_encode(timestamp)
     )
+}
+
+/// Formats the current time plus `offset_seconds` as RFC 3339 in UTC with nanoseconds.
+pub fn timestamp_from_now(offset_seconds: i64) -> String {
+    let instant = chrono::Utc::now() + chrono::Duration::seconds(offset_seconds);
+    instant.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
 /// Percent-encodes everything except unreserved characters.
