@@ -1,0 +1,164 @@
+//! The transaction list (`GET /`): outcome filters with counts, the table of
+//! transactions and the paging links.
+
+use std::fmt::Write as _;
+
+use super::format::{format_age, format_duration, parse_instant, truncate_chars};
+use super::html::{
+    escape_html, outcome_badge, page_start, render_footer, render_instant, status_badge, PAGE_END,
+};
+use super::links::{list_link, transaction_link};
+use super::IndexView;
+use crate::storage::logs::Outcome;
+
+/// How much of the last message the transaction list shows, in characters.
+const LIST_MESSAGE_CHARS: usize = 160;
+
+/// The filters of the list, problems first; `None` is every transaction.
+const OUTCOME_FILTERS: [Option<Outcome>; 5] = [
+    None,
+    Some(Outcome::Fatal),
+    Some(Outcome::Stalled),
+    Some(Outcome::Running),
+    Some(Outcome::Succeeded),
+];
+
+pub(super) fn render_index(view: &IndexView) -> String {
+    let title = match view.filter {
+        None => "Transactions".to_string(),
+        Some(outcome) => format!("{} transactions", outcome_label(Some(outcome))),
+    };
+    let mut html = page_start(&title);
+    html.push_str("<main>");
+    let _ = write!(html, "<h1>{}</h1>", escape_html(&title));
+    render_filters(&mut html, view);
+    let _ = write!(
+        html,
+        "<p class=\"legend small muted\"><b>fatal</b>: a step failed for good (a FATAL entry). \
+         <b>stalled</b>: no WORKER_END and no entry for {}. \
+         <b>running</b>: still reporting. <b>succeeded</b>: WORKER_END with SUCCESS or WARNING.</p>",
+        escape_html(&format_duration(view.stall_after))
+    );
+
+    if view.page.transactions.is_empty() {
+        let empty = match view.filter {
+            None if !view.paged => {
+                "No transactions yet. Workers create one with their first entry."
+            }
+            _ => "No transactions match.",
+        };
+        let _ = write!(html, "<p>{empty}</p>");
+    } else {
+        render_list_table(&mut html, view);
+    }
+
+    html.push_str("<nav class=\"pager\">");
+    if view.paged {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">First page</a>",
+            escape_html(&list_link(&view.pairs, view.filter, None))
+        );
+    }
+    if let Some(cursor) = &view.page.next_cursor {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">Next page</a>",
+            escape_html(&list_link(&view.pairs, view.filter, Some(cursor)))
+        );
+    }
+    html.push_str("</nav></main>");
+    render_footer(&mut html, view.zone, view.now_ns);
+    html.push_str(PAGE_END);
+    html
+}
+
+fn render_filters(html: &mut String, view: &IndexView) {
+    let total: i64 = view.counts.iter().sum();
+    html.push_str("<nav class=\"filters\" aria-label=\"Filter by outcome\">");
+    for filter in OUTCOME_FILTERS {
+        let count = match filter {
+            None => total,
+            Some(outcome) => Outcome::ALL
+                .iter()
+                .position(|candidate| *candidate == outcome)
+                .map_or(0, |index| view.counts[index]),
+        };
+        let mut classes = Vec::new();
+        if filter == view.filter {
+            classes.push("current".to_string());
+        }
+        if let Some(outcome) = filter {
+            if count > 0 {
+                classes.push(format!("has-{}", outcome.as_str()));
+            }
+        }
+        let _ = write!(
+            html,
+            "<a href=\"{}\" class=\"{}\">{}<span class=\"count\">{count}</span></a>",
+            escape_html(&list_link(&view.pairs, filter, None)),
+            classes.join(" "),
+            outcome_label(filter)
+        );
+    }
+    html.push_str("</nav>");
+}
+
+fn render_list_table(html: &mut String, view: &IndexView) {
+    html.push_str(
+        "<table class=\"cards\"><thead><tr><th>Transaction</th><th>Outcome</th>\
+         <th>Last stage</th><th>Last status</th><th>Entries</th><th>Last activity</th>\
+         </tr></thead><tbody>",
+    );
+    for summary in &view.page.transactions {
+        let id = escape_html(&summary.transaction_id);
+        let _ = write!(
+            html,
+            "<tr class=\"row-{}\"><td class=\"id no-label\" data-label=\"Transaction\"><a href=\"{}\">{id}</a>",
+            summary.outcome.as_str(),
+            escape_html(&transaction_link(&summary.transaction_id)),
+        );
+        if let Some(message) = summary.last_message.as_deref().filter(|m| !m.is_empty()) {
+            let _ = write!(
+                html,
+                "<div class=\"last-message\">{}</div>",
+                escape_html(&truncate_chars(message, LIST_MESSAGE_CHARS))
+            );
+        }
+        let _ = write!(
+            html,
+            "</td><td class=\"inline\" data-label=\"Outcome\">{}</td>\
+             <td class=\"inline\" data-label=\"Last stage\"><code>{}</code></td>\
+             <td class=\"inline\" data-label=\"Last status\">{}</td>\
+             <td class=\"num\" data-label=\"Entries\">{}</td>",
+            outcome_badge(summary.outcome),
+            escape_html(&summary.last_stage),
+            status_badge(&summary.last_status),
+            summary.entry_count,
+        );
+        html.push_str("<td data-label=\"Last activity\">");
+        match parse_instant(&summary.last_received_at) {
+            Some(received) => {
+                let _ = write!(
+                    html,
+                    "{}<div class=\"small muted\">{}</div>",
+                    escape_html(&format_age(received, view.now_ns)),
+                    render_instant(received, view.zone)
+                );
+            }
+            None => html.push_str(&escape_html(&summary.last_received_at)),
+        }
+        html.push_str("</td></tr>");
+    }
+    html.push_str("</tbody></table>");
+}
+
+fn outcome_label(outcome: Option<Outcome>) -> &'static str {
+    match outcome {
+        None => "All",
+        Some(Outcome::Fatal) => "Fatal",
+        Some(Outcome::Stalled) => "Stalled",
+        Some(Outcome::Running) => "Running",
+        Some(Outcome::Succeeded) => "Succeeded",
+    }
+}

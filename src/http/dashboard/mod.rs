@@ -1,0 +1,148 @@
+//! The dashboard for operators: server-rendered HTML pages with inline CSS and
+//! no scripts. `GET /` lists transactions with filters by outcome and paging;
+//! `GET /transactions/{id}` shows the timeline of one transaction.
+//!
+//! Every value read from the database goes through [`escape_html`], and the
+//! pages are sent with a Content-Security-Policy that forbids scripts and any
+//! other resource, so a stored message cannot inject markup.
+
+mod format;
+mod html;
+mod links;
+mod list_page;
+mod transaction_page;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono_tz::Tz;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use super::handlers::{parse_list_query, run_read, transaction_id_from_path};
+use super::response::{ApiError, Body};
+use super::AppState;
+use crate::auth::User;
+use crate::storage::logs::{self, Outcome, TransactionLog, TransactionPage};
+use crate::storage::now_ns;
+use crate::validate::form::parse_pairs;
+
+pub use format::{format_skew, format_span};
+pub use html::{escape_html, CONTENT_SECURITY_POLICY_VALUE};
+
+use html::{error_page, html_page};
+use list_page::render_index;
+use transaction_page::render_transaction;
+
+/// Serves `GET /`: the transaction list, filtered by the query parameters of
+/// `GET /worker/log` (`outcome`, `cursor`, `limit`, `since`, `until`).
+///
+/// # Errors
+///
+/// Storage failures; a bad query value is a `400` HTML page, not an error.
+pub async fn index(
+    state: &Arc<AppState>,
+    request: &Request<Incoming>,
+    user: &User,
+) -> Result<Response<Body>, ApiError> {
+    let raw_query = request.uri().query().unwrap_or_default().to_string();
+    let query = match parse_list_query(Some(&raw_query), user, state.config.timezone) {
+        Ok(query) => query,
+        Err(ApiError::InvalidQuery(message)) => {
+            return Ok(error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid query",
+                &message,
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    // parse_list_query accepted the query, so its pairs decode.
+    let pairs = parse_pairs(raw_query.as_bytes()).unwrap_or_default();
+    let filter = query.outcome;
+    let paged = query.cursor.is_some();
+    let (counts, page, now) = run_read(state, move |state, connection| {
+        // One read transaction, so that the counts and the page agree.
+        let snapshot = connection.unchecked_transaction()?;
+        let now = now_ns();
+        let stall_after = state.config.stall_after;
+        let counts = logs::count_by_outcome(&snapshot, now, stall_after)?;
+        let page = logs::list_transactions(&snapshot, &query, now, stall_after)?;
+        Ok((counts, page, now))
+    })
+    .await?;
+    let view = IndexView {
+        counts,
+        page,
+        filter,
+        paged,
+        pairs,
+        now_ns: now,
+        zone: state.config.timezone,
+        stall_after: state.config.stall_after,
+    };
+    Ok(html_page(StatusCode::OK, render_index(&view)))
+}
+
+/// Serves `GET /transactions/{id}`: one transaction's entries in timestamp
+/// order with the Worker's time, the receive time and the skew between them.
+///
+/// # Errors
+///
+/// Storage failures; a bad or unknown id is a `400` or `404` HTML page.
+pub async fn transaction(state: &Arc<AppState>, raw_id: &str) -> Result<Response<Body>, ApiError> {
+    let transaction_id = match transaction_id_from_path(raw_id) {
+        Ok(id) => id,
+        Err(ApiError::InvalidParameters(error)) => {
+            return Ok(error_page(
+                StatusCode::BAD_REQUEST,
+                "Invalid transaction id",
+                &format!("{error}"),
+            ));
+        }
+        Err(error) => return Err(error),
+    };
+    let lookup_id = transaction_id.clone();
+    let (log, now) = run_read(state, move |state, connection| {
+        let now = now_ns();
+        let log = logs::transaction_log(connection, &lookup_id, now, state.config.stall_after)?;
+        Ok((log, now))
+    })
+    .await?;
+    let Some(log) = log else {
+        return Ok(error_page(
+            StatusCode::NOT_FOUND,
+            "Transaction not found",
+            &format!("No entries are stored for the transaction id {transaction_id}."),
+        ));
+    };
+    let view = TransactionView {
+        log,
+        now_ns: now,
+        zone: state.config.timezone,
+        stall_after: state.config.stall_after,
+    };
+    Ok(html_page(StatusCode::OK, render_transaction(&view)))
+}
+
+/// Everything the list page shows.
+struct IndexView {
+    counts: [i64; 4],
+    page: TransactionPage,
+    filter: Option<Outcome>,
+    /// True past the first page.
+    paged: bool,
+    /// The decoded query parameters, kept in the filter and paging links.
+    pairs: Vec<(String, String)>,
+    now_ns: i64,
+    zone: Tz,
+    stall_after: Duration,
+}
+
+/// Everything the transaction page shows.
+struct TransactionView {
+    log: TransactionLog,
+    now_ns: i64,
+    zone: Tz,
+    stall_after: Duration,
+}
