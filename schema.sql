@@ -10,9 +10,9 @@ CREATE TABLE entries (
     timestamp_s      INTEGER NOT NULL,
     timestamp_nanos  INTEGER NOT NULL CHECK (timestamp_nanos BETWEEN 0 AND 999999999),
     timestamp_sent   TEXT    NOT NULL,
-    -- The value checks are written as OR chains, not IN lists: SQLite builds a
-    -- temporary b-tree for an IN list of more than two constants on every
-    -- insert, which doubled the storage thread's CPU time per entry.
+    -- The value checks are OR chains, not IN lists, because SQLite (3.54) builds
+    -- a temporary b-tree for an IN list of more than two constants on every
+    -- insert, which doubled the storage thread's instructions per entry.
     stage            TEXT    NOT NULL CHECK (stage = 'WORKER_INIT' OR stage = 'WORKER_DECOMPRESS'
                                              OR stage = 'WORKER_DEENCRYPT' OR stage = 'WORKER_LOAD'
                                              OR stage = 'WORKER_END'),

@@ -5,9 +5,8 @@
 //! The cache is keyed by an HMAC of user and password under a key drawn at
 //! start-up, so it contains no password. It is emptied whenever the credentials
 //! generation in the database moves, which every change to a user does, from
-//! this process or from the command line. `PRAGMA data_version` tells cheaply
-//! whether any other connection committed since the last look, so most
-//! requests check the generation without reading a table.
+//! this process or from the command line. Every request reads the generation
+//! with one prepared statement, so a change takes effect on the next request.
 
 pub mod basic;
 pub mod password;
@@ -27,7 +26,7 @@ use tokio::sync::Semaphore;
 use crate::storage::users::{self, Role, StoredUser};
 use crate::storage::{ReaderPool, StorageError};
 use basic::{BasicError, Credentials};
-use password::Password;
+use password::{HashingMemory, Password};
 use throttle::Throttle;
 
 /// How long a verified credential stays cached without being checked again.
@@ -77,21 +76,47 @@ struct Cache {
     users: HashMap<[u8; 32], CachedUser>,
 }
 
-/// Notices commits by other connections and re-reads the generation.
-struct GenerationWatch {
-    connection: Connection,
-    data_version: i64,
+/// The requests that wait to verify the same credentials, one at a time.
+struct VerificationQueue {
+    turn: Arc<tokio::sync::Mutex<()>>,
+    waiting: usize,
+}
+
+/// A request's place in a [`VerificationQueue`]. Dropping it leaves the
+/// queue, and the last request to leave removes the queue.
+struct QueuePlace<'a> {
+    authenticator: &'a Authenticator,
+    key: [u8; 32],
+    turn: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for QueuePlace<'_> {
+    fn drop(&mut self) {
+        let mut queues = self.authenticator.lock_queues();
+        if let Some(queue) = queues.get_mut(&self.key) {
+            queue.waiting -= 1;
+            if queue.waiting == 0 {
+                queues.remove(&self.key);
+            }
+        }
+    }
 }
 
 /// Checks credentials for the HTTP layer.
 pub struct Authenticator {
-    cache_key: [u8; 32],
+    /// HMAC-SHA256 already keyed with the random cache key; each cache key
+    /// starts from a clone, which saves hashing the key blocks per request.
+    keyed_mac: Hmac<Sha256>,
     cache: Mutex<Cache>,
-    watch: Mutex<GenerationWatch>,
+    /// The reader connection that reads the credentials generation.
+    watch: Mutex<Connection>,
     readers: Arc<ReaderPool>,
     dummy_hash: String,
     /// Bounds the Argon2 verifications running at once, and so their memory.
     hashing: Semaphore,
+    hashing_memory: HashingMemory,
+    /// Verifications waiting or running, by cache key.
+    verification_queues: Mutex<HashMap<[u8; 32], VerificationQueue>>,
     throttle: Mutex<Throttle>,
 }
 
@@ -109,23 +134,23 @@ impl Authenticator {
     ) -> Result<Authenticator, String> {
         let mut cache_key = [0u8; 32];
         getrandom::getrandom(&mut cache_key).map_err(|error| format!("random source: {error}"))?;
+        let keyed_mac = Hmac::<Sha256>::new_from_slice(&cache_key)
+            .map_err(|error| format!("HMAC key: {error}"))?;
         let dummy = password::generate().map_err(|error| format!("random source: {error}"))?;
         let dummy_hash = password::hash(&dummy).map_err(|error| format!("hashing: {error}"))?;
-        let data_version = data_version(&watch_connection).map_err(|error| error.to_string())?;
         let generation = users::generation(&watch_connection).map_err(|error| error.to_string())?;
         Ok(Authenticator {
-            cache_key,
+            keyed_mac,
             cache: Mutex::new(Cache {
                 generation,
                 users: HashMap::new(),
             }),
-            watch: Mutex::new(GenerationWatch {
-                connection: watch_connection,
-                data_version,
-            }),
+            watch: Mutex::new(watch_connection),
             readers,
             dummy_hash,
             hashing: Semaphore::new(hashing_threads.max(1)),
+            hashing_memory: HashingMemory::default(),
+            verification_queues: Mutex::new(HashMap::new()),
             throttle: Mutex::new(Throttle::default()),
         })
     }
@@ -162,6 +187,15 @@ impl Authenticator {
             return Ok(user);
         }
 
+        // Requests with the same credentials take turns, and a request whose
+        // turn comes after a successful verification finds the user cached.
+        // After a restart every Worker of a shared account misses the cache at
+        // once, and so one Argon2 verification serves them all.
+        let queue = self.join_verification_queue(key);
+        let _turn = queue.turn.lock().await;
+        if let Some(user) = self.cached(&key, Instant::now()) {
+            return Ok(user);
+        }
         let permit = self
             .hashing
             .acquire()
@@ -199,16 +233,33 @@ impl Authenticator {
         let hash = stored
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |user| user.password_hash.as_str());
-        let matches = password::verify(&credentials.password, hash);
+        let matches = password::verify_with(&credentials.password, hash, &self.hashing_memory);
         Ok((generation, stored.filter(|_| matches).map(User::from)))
     }
 
+    fn join_verification_queue(&self, key: [u8; 32]) -> QueuePlace<'_> {
+        let mut queues = self.lock_queues();
+        let queue = queues.entry(key).or_insert_with(|| VerificationQueue {
+            turn: Arc::new(tokio::sync::Mutex::new(())),
+            waiting: 0,
+        });
+        queue.waiting += 1;
+        QueuePlace {
+            authenticator: self,
+            key,
+            turn: Arc::clone(&queue.turn),
+        }
+    }
+
+    fn lock_queues(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], VerificationQueue>> {
+        // The map holds plain data, so a poisoned lock is still usable.
+        self.verification_queues
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     fn cache_key_of(&self, credentials: &Credentials) -> [u8; 32] {
-        let mut mac = match Hmac::<Sha256>::new_from_slice(&self.cache_key) {
-            Ok(mac) => mac,
-            // HMAC takes keys of any length, so this arm never runs.
-            Err(_) => return [0; 32],
-        };
+        let mut mac = self.keyed_mac.clone();
         mac.update(credentials.user.as_bytes());
         mac.update(&[0]);
         mac.update(credentials.password.expose().as_bytes());
@@ -244,17 +295,17 @@ impl Authenticator {
     }
 
     /// Empties the cache when the credentials generation has moved.
+    ///
+    /// The generation is read on every call. `PRAGMA data_version` cannot
+    /// spare that read while the server stores entries, because it changes
+    /// with every commit of the storage thread's connection too.
     fn refresh_generation(&self) -> Result<(), StorageError> {
-        let mut watch = self
+        let watch = self
             .watch
             .lock()
             .map_err(|_| StorageError::Internal(rusqlite::Error::InvalidQuery))?;
-        let version = data_version(&watch.connection)?;
-        if version == watch.data_version {
-            return Ok(());
-        }
-        let generation = users::generation(&watch.connection)?;
-        watch.data_version = version;
+        let generation = users::generation(&watch)?;
+        drop(watch);
         if let Ok(mut cache) = self.cache.lock() {
             if cache.generation != generation {
                 cache.generation = generation;
@@ -272,10 +323,6 @@ impl Authenticator {
     }
 }
 
-fn data_version(connection: &Connection) -> Result<i64, StorageError> {
-    Ok(connection.pragma_query_value(None, "data_version", |row| row.get(0))?)
-}
-
 /// Hashes a password for storage.
 ///
 /// # Errors
@@ -283,4 +330,81 @@ fn data_version(connection: &Connection) -> Result<i64, StorageError> {
 /// Fails when no random salt can be drawn.
 pub fn hash_password(password: &Password) -> Result<String, String> {
     password::hash(password).map_err(|error| format!("hashing the password failed: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use base64::Engine as _;
+
+    use super::*;
+    use crate::storage;
+
+    const TIMEOUT: Duration = Duration::from_secs(5);
+
+    fn authenticator_with_user(directory: &std::path::Path) -> Arc<Authenticator> {
+        let path = directory.join("translog.db");
+        let connection = storage::open(&path, TIMEOUT).unwrap();
+        let hash = hash_password(&Password::new("secret".into())).unwrap();
+        users::add(&connection, "worker", Role::Worker, None, &hash).unwrap();
+        let watch = storage::open_reader(&path, TIMEOUT).unwrap();
+        let readers = Arc::new(ReaderPool::new(&path, TIMEOUT));
+        Arc::new(Authenticator::new(watch, readers, 2).unwrap())
+    }
+
+    fn basic_header(credentials: &str) -> String {
+        let token = base64::engine::general_purpose::STANDARD.encode(credentials);
+        format!("Basic {token}")
+    }
+
+    async fn authenticate_at_once(
+        auth: &Arc<Authenticator>,
+        credentials: &str,
+        requests: usize,
+    ) -> Vec<Result<User, AuthError>> {
+        let header = basic_header(credentials);
+        let client = IpAddr::from([127, 0, 0, 1]);
+        let tasks: Vec<_> = (0..requests)
+            .map(|_| {
+                let auth = Arc::clone(auth);
+                let header = header.clone();
+                tokio::spawn(
+                    async move { auth.authenticate(Some(header.as_bytes()), client).await },
+                )
+            })
+            .collect();
+        let mut results = Vec::new();
+        for task in tasks {
+            results.push(task.await.unwrap());
+        }
+        results
+    }
+
+    #[tokio::test]
+    async fn concurrent_first_logins_share_verification() {
+        let directory = tempfile::tempdir().unwrap();
+        let auth = authenticator_with_user(directory.path());
+        let results = authenticate_at_once(&auth, "worker:secret", 8).await;
+        for result in &results {
+            assert_eq!(
+                result.as_ref().map(|user| user.name.as_str()).ok(),
+                Some("worker")
+            );
+        }
+        // Two verifications at once would have needed two buffers.
+        assert_eq!(auth.hashing_memory.idle_buffers(), 1);
+        assert!(auth.lock_queues().is_empty());
+    }
+
+    #[tokio::test]
+    async fn concurrent_wrong_passwords_all_fail() {
+        let directory = tempfile::tempdir().unwrap();
+        let auth = authenticator_with_user(directory.path());
+        let results = authenticate_at_once(&auth, "worker:wrong", 3).await;
+        for result in &results {
+            assert!(matches!(result, Err(AuthError::Unauthorized(_))));
+        }
+        assert!(auth.lock_queues().is_empty());
+    }
 }

@@ -34,25 +34,31 @@ impl fmt::Display for DecodeError {
 ///
 /// Returns an error for a broken `%` escape or for bytes that are not UTF-8.
 pub fn decode_component(input: &[u8], plus_is_space: bool) -> Result<String, DecodeError> {
+    let is_special = |byte: &u8| *byte == b'%' || (plus_is_space && *byte == b'+');
     let mut decoded = Vec::with_capacity(input.len());
     let mut rest = input;
-    while let Some((&byte, tail)) = rest.split_first() {
+    loop {
+        // Runs without escapes are copied whole; most names and values are one run.
+        let run = rest.iter().position(is_special).unwrap_or(rest.len());
+        decoded.extend_from_slice(&rest[..run]);
+        rest = &rest[run..];
+        let Some((&byte, tail)) = rest.split_first() else {
+            break;
+        };
         rest = tail;
-        match byte {
-            b'%' => {
-                let (high, low) = match rest {
-                    [high, low, ..] => (hex_value(*high), hex_value(*low)),
-                    _ => (None, None),
-                };
-                let (Some(high), Some(low)) = (high, low) else {
-                    return Err(DecodeError::BadEscape);
-                };
-                decoded.push(high << 4 | low);
-                rest = &rest[2..];
-            }
-            b'+' if plus_is_space => decoded.push(b' '),
-            other => decoded.push(other),
+        if byte == b'+' {
+            decoded.push(b' ');
+            continue;
         }
+        let (high, low) = match rest {
+            [high, low, ..] => (hex_value(*high), hex_value(*low)),
+            _ => (None, None),
+        };
+        let (Some(high), Some(low)) = (high, low) else {
+            return Err(DecodeError::BadEscape);
+        };
+        decoded.push(high << 4 | low);
+        rest = &rest[2..];
     }
     String::from_utf8(decoded).map_err(|_| DecodeError::NotUtf8)
 }

@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Print the summary of a scripts/bench.sh run from its results file.
+
+Usage: summarise.py RESULTS DURATION ROUNDS
+
+Every figure of a load step is the median over the rounds. Requests per
+second count only responses with status 200; any other status is a failure.
+"""
+
+import re
+import statistics
+import sys
+
+TARGET_RATIO = {64: 0.7, 256: 0.8}
+TARGET_P99_MS_AT_64 = 10.0
+TARGET_PEAK_RSS_MIB_AT_256 = 64.0
+
+PAIR = re.compile(r'(\w+)=("[^"]*"|\S+)')
+
+
+def parse_fields(text):
+    return {name: value.strip('"') for name, value in PAIR.findall(text)}
+
+
+def load(path):
+    """Returns the load steps as dicts, and the other lines as lists of columns."""
+    steps = []
+    other = []
+    with open(path, encoding="utf-8") as results:
+        for line in results:
+            columns = line.rstrip("\n").split("\t")
+            if columns[0] in ("post", "steady", "login", "burst", "read"):
+                fields = parse_fields(" ".join(columns[4:]))
+                fields.update(kind=columns[0], server=columns[1],
+                              connections=int(columns[2]), round=int(columns[3]))
+                steps.append(fields)
+            else:
+                other.append(columns)
+    return steps, other
+
+
+def rows_per_commit(step):
+    before = [float(number) for number in step["batch_before"].split()]
+    after = [float(number) for number in step["batch_after"].split()]
+    commits = after[1] - before[1]
+    return (after[0] - before[0]) / commits if commits > 0 else None
+
+
+def median(values):
+    values = [value for value in values if value is not None]
+    return statistics.median(values) if values else None
+
+
+def summarise_steps(steps):
+    """Returns the medians of the steps, with the sum of failures."""
+    return {
+        "rps": median(float(step["ok_rps"]) for step in steps),
+        "p50": median(float(step["p50_ms"]) for step in steps),
+        "p99": median(float(step["p99_ms"]) for step in steps),
+        "rss": median(int(step["hwm_kb"]) / 1024 for step in steps),
+        "threads": median(int(step["threads"]) for step in steps),
+        "rows": median(rows_per_commit(step) for step in steps)
+        if steps[0]["server"].startswith("translog") else None,
+        "failures": sum(int(step["non200"]) + int(step["socket_errors"]) for step in steps),
+        "rounds": len(steps),
+    }
+
+
+def number(value, digits=1):
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def verdict(passed):
+    return "met" if passed else "MISSED"
+
+
+def main():
+    if len(sys.argv) != 4:
+        sys.exit("usage: summarise.py RESULTS DURATION ROUNDS")
+    steps, other = load(sys.argv[1])
+    duration, rounds = sys.argv[2], sys.argv[3]
+
+    def select(kind, server, connections):
+        return [step for step in steps
+                if step["kind"] == kind and step["server"] == server
+                and step["connections"] == connections]
+
+    print(f"translog benchmark summary: medians of {rounds} rounds, {duration} s per step")
+    print()
+    print("POST /worker/log/{id}, unique valid entries, authenticated (RUST_LOG=warn unless noted)")
+    header = (f"{'conns':>5}  {'server':<22} {'req/s':>8} {'ratio':>6} {'p50 ms':>7} {'p99 ms':>7}"
+              f" {'peak RSS MiB':>12} {'threads':>7} {'rows/commit':>11} {'failures':>8}")
+    print(header)
+    ratios = {}
+    figures = {}
+    for connections in sorted({step["connections"] for step in steps if step["kind"] == "post"}):
+        bare = summarise_steps(select("post", "bare", connections))
+        for server, label in (("translog", "translog"), ("translog-info", "translog, RUST_LOG=info"),
+                              ("bare", "bare hyper")):
+            chosen = select("post", server, connections)
+            if not chosen:
+                continue
+            medians = summarise_steps(chosen)
+            figures[(server, connections)] = medians
+            ratio = medians["rps"] / bare["rps"] if server != "bare" and bare["rps"] else None
+            if server == "translog":
+                ratios[connections] = ratio
+            print(f"{connections:>5}  {label:<22} {number(medians['rps'], 0):>8} {number(ratio, 2):>6}"
+                  f" {number(medians['p50'], 2):>7} {number(medians['p99'], 2):>7}"
+                  f" {number(medians['rss']):>12} {number(medians['threads'], 0):>7}"
+                  f" {number(medians['rows']):>11} {medians['failures']:>8}")
+    print()
+
+    steady = summarise_steps(select("steady", "translog", 64))
+    login = summarise_steps(select("login", "translog", 64))
+    login_requests = [columns for columns in other if columns[0] == "login-request"]
+    login_times = [float(columns[3]) * 1000 for columns in login_requests]
+    login_failures = sum(1 for columns in login_requests if columns[2] != "200")
+    print("First requests of new users (one Argon2 verification each) during a steady load, 64 connections")
+    print(f"  without logins: {number(steady['rps'], 0)} req/s, p50 {number(steady['p50'], 2)} ms,"
+          f" p99 {number(steady['p99'], 2)} ms, failures {steady['failures']}")
+    print(f"  with {len(login_times) // max(int(rounds), 1)} logins per step: {number(login['rps'], 0)} req/s,"
+          f" p50 {number(login['p50'], 2)} ms, p99 {number(login['p99'], 2)} ms, failures {login['failures']}")
+    if login_times:
+        print(f"  the logins themselves: median {number(statistics.median(login_times), 0)} ms,"
+              f" max {number(max(login_times), 0)} ms, {login_failures} not 200")
+    print()
+
+    burst = select("burst", "translog", 64)
+    if burst:
+        medians = summarise_steps(burst)
+        worst = max(float(step["max_ms"]) for step in burst)
+        print("A burst of 64 connections of one user against a server that just started (a cold cache)")
+        print(f"  {number(medians['rps'], 0)} req/s, p50 {number(medians['p50'], 2)} ms,"
+              f" p99 {number(medians['p99'], 2)} ms, slowest {worst:.1f} ms,"
+              f" peak RSS {number(medians['rss'])} MiB, failures {medians['failures']}")
+        print()
+
+    read = summarise_steps(select("read", "translog", 64))
+    print("GET /worker/log/{id}, a log of 50 entries, 64 connections")
+    print(f"  {number(read['rps'], 0)} req/s, p50 {number(read['p50'], 2)} ms, p99 {number(read['p99'], 2)} ms,"
+          f" failures {read['failures']}")
+    print()
+
+    for columns in other:
+        if columns[0] == "dbsize":
+            entries, size = int(columns[2]), int(columns[3])
+            per_million = size / entries * 1_000_000 / 2**20 if entries else 0
+            source = ("built for the start-up test" if columns[1] == "built"
+                      else "after the load steps")
+            print(f"Database size {source}: {entries} entries, {size / 2**20:.1f} MiB,"
+                  f" {per_million:.0f} MiB per million entries")
+        if columns[0] == "startup":
+            fields = parse_fields(" ".join(columns[1:]))
+            print(f"Start-up on that database: listening after {fields['listening_ms']} ms,"
+                  f" first 200 after {fields['first_200_ms']} ms (medians)")
+    print()
+
+    print("Targets")
+    for connections, target in TARGET_RATIO.items():
+        ratio = ratios.get(connections)
+        print(f"  translog/bare at {connections} connections >= {target}: {number(ratio, 2)}"
+              f" {verdict(ratio is not None and ratio >= target)}")
+    p99 = figures.get(("translog", 64), {}).get("p99")
+    print(f"  p99 at 64 connections <= {TARGET_P99_MS_AT_64} ms: {number(p99, 2)} ms"
+          f" {verdict(p99 is not None and p99 <= TARGET_P99_MS_AT_64)}")
+    rss = figures.get(("translog", 256), {}).get("rss")
+    print(f"  peak RSS at 256 connections <= {TARGET_PEAK_RSS_MIB_AT_256} MiB: {number(rss)} MiB"
+          f" {verdict(rss is not None and rss <= TARGET_PEAK_RSS_MIB_AT_256)}")
+    if steady["p99"] is not None and login["p99"] is not None:
+        print(f"  p99 with logins {number(login['p99'], 2)} ms against {number(steady['p99'], 2)} ms without")
+    translog_steps = [step for step in steps if step["server"] == "translog"]
+    if translog_steps:
+        peak = max(int(step["hwm_kb"]) for step in translog_steps) / 1024
+        threads = max(int(step["threads"]) for step in translog_steps)
+        print(f"  translog (RUST_LOG=warn) over all its steps: peak RSS {peak:.1f} MiB, at most {threads} threads")
+    total_failures = sum(int(step["non200"]) + int(step["socket_errors"]) for step in steps)
+    print(f"  responses other than 200, and socket errors, in all steps: {total_failures + login_failures}")
+
+
+if __name__ == "__main__":
+    main()
