@@ -1705,3 +1705,42 @@ fn rejection_reason_is_logged() {
         server.log()
     );
 }
+
+// 500: a fault inside the server.
+
+/// Breaks the schema under a running server, so that storing fails with an
+/// error that is neither busy nor a full disk.
+fn break_schema(server: &Server) {
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    connection
+        .execute_batch("DROP TABLE transactions")
+        .expect("drop a table");
+}
+
+#[test]
+fn internal_fault_is_500() {
+    let server = Server::start();
+    break_schema(&server);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_json_error(&reply, 500, "internal_error");
+}
+
+#[test]
+fn internal_fault_body_hides_cause() {
+    let server = Server::start();
+    break_schema(&server);
+    let reply = server.post_entry("tx-1", VALID);
+    assert!(!reply.body.contains("no such table"), "{}", reply.body);
+}
+
+#[test]
+fn internal_fault_cause_is_logged() {
+    let server = Server::start();
+    break_schema(&server);
+    server.post_entry("tx-1", VALID);
+    assert!(
+        server.wait_for_log("no such table", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
