@@ -104,7 +104,8 @@ impl Metrics {
         self.batches.observe(size as f64);
     }
 
-    /// The number of committed or attempted batches and the entries in them.
+    /// Returns the number of committed or attempted batches and the entries in
+    /// them.
     pub fn batch_totals(&self) -> (u64, f64) {
         let count = self.batches.count.load(Ordering::Relaxed);
         let sum = self.batches.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;

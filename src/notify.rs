@@ -18,14 +18,14 @@ use crate::storage::logs::{self, Outcome};
 use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
-/// The longest pause between two looks for newly stalled transactions.
+/// The maximum pause between two checks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its thread forever.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What an alert reports.
+/// The details of one alert.
 #[derive(Debug, Clone)]
 pub struct Alert {
     pub transaction_id: String,
@@ -74,7 +74,7 @@ impl Notifier {
         let notifier = self.clone();
         let interval =
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
-        // Transactions already stalled at start-up stalled while nobody was watching, or were
+        // Transactions already stalled at start-up stalled while no server was running, or were
         // reported by an earlier run; only those that stall from now on are reported.
         let started_ns = now_ns();
         tokio::spawn(async move {

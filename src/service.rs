@@ -61,7 +61,7 @@ pub struct ServeOptions {
 /// # Errors
 ///
 /// Fails when the database cannot be opened, the address cannot be bound or
-/// the runtime cannot start; the message says which.
+/// the runtime cannot start, and the message names which.
 pub fn serve(options: ServeOptions) -> Result<(), String> {
     let db_path = &options.db_path;
     let _lock = lock_database(db_path)?;
@@ -133,8 +133,8 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
 
 /// Takes an exclusive lock on `<database>.lock` for the life of the server.
 /// Two servers on one database would each batch their own writes and fight
-/// over SQLite's write lock, answering `503` to each other's Workers; the
-/// second one is refused instead. The command line does not take this lock.
+/// over SQLite's write lock, sending `503` to each other's Workers, so the
+/// second one is rejected instead. The command line does not take this lock.
 fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".lock");
@@ -178,7 +178,7 @@ fn connection_cap(configured: usize) -> usize {
     allowed
 }
 
-/// The soft limit on open files of this process, from `/proc/self/limits`;
+/// Reads the soft limit on open files of this process, from `/proc/self/limits`;
 /// `None` where that file is missing or the limit is unlimited.
 fn open_file_limit() -> Option<u64> {
     let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
@@ -221,7 +221,8 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
     Ok(1)
 }
 
-/// The file beside the database that holds the first administrator's credentials.
+/// Returns the path beside the database of the file that contains the first
+/// administrator's credentials.
 pub fn credentials_path(db_path: &Path) -> PathBuf {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".credentials");

@@ -24,7 +24,7 @@ use crate::validate::form::{decode_component, parse_pairs};
 use crate::validate::timestamp::parse_timestamp;
 use crate::validate::{build_entry, collect_parameters, ParamError};
 
-/// What the request log line reports besides method, path and status.
+/// The fields of the request log line besides method, path and status.
 #[derive(Default)]
 pub struct RequestContext {
     pub user: Option<String>,
@@ -196,7 +196,7 @@ async fn append_entry(
         Ok(WriteOutcome::Conflict) => Err(ApiError::Conflict),
         Ok(WriteOutcome::Failed(error)) => Err(storage_error(&error)),
         Err(_) => Err(ApiError::Unavailable(
-            "the storage thread stopped before answering".into(),
+            "the storage thread stopped before it replied".into(),
         )),
     }
 }

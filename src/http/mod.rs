@@ -48,13 +48,13 @@ pub struct ServerConfig {
     /// Resolves timestamps without an offset for users without a zone.
     pub timezone: Tz,
     pub stall_after: Duration,
-    /// The longest wait for a request head or body, and for the next request
+    /// The maximum wait for a request head or body, and for the next request
     /// on an idle keep-alive connection.
     pub read_timeout: Duration,
     pub max_connections: usize,
 }
 
-/// What every request handler shares.
+/// The state that every request handler shares.
 pub struct AppState {
     pub config: ServerConfig,
     pub writer: Writer,
@@ -163,7 +163,7 @@ impl Drop for ConnectionGuard {
     }
 }
 
-/// Answers a connection over the cap with `503` and closes it, without
+/// Sends `503` to a connection over the cap and closes it, without
 /// reading its request.
 async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
     let body = r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#;

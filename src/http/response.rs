@@ -14,7 +14,7 @@ use crate::validate::ParamError;
 
 pub type Body = Full<Bytes>;
 
-/// Why a request failed. Each variant maps to one status code in
+/// The reason a request failed. Each variant maps to one status code in
 /// [`ApiError::status`]; a new variant must be given one there.
 #[derive(Debug)]
 pub enum ApiError {
@@ -33,7 +33,7 @@ pub enum ApiError {
     MalformedBody(String),
     Conflict,
     NoSuchLog,
-    /// The cause is logged; the client is told to retry.
+    /// The cause is logged, and the client gets `Retry-After`.
     Unavailable(String),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
@@ -157,7 +157,8 @@ impl ApiError {
         response
     }
 
-    /// The cause, for code that reports this error elsewhere than in a response.
+    /// Returns the cause, for code that reports this error elsewhere than in a
+    /// response.
     pub fn cause(&self) -> String {
         match self {
             ApiError::Unauthorized(reason) => (*reason).to_string(),
@@ -166,7 +167,7 @@ impl ApiError {
         }
     }
 
-    /// The level and text of the server log line for this error: the cause
+    /// Returns the level and text of the server log line for this error: the cause
     /// for `5xx`, what was wrong for rejected input. Requests for unknown paths
     /// and requests without credentials (a browser's first try) log at debug,
     /// because scanners and browsers send them all the time.

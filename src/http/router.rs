@@ -38,7 +38,7 @@ fn single_segment(segment: &str) -> Option<String> {
 }
 
 impl Route {
-    /// The methods this resource takes, as the `Allow` header lists them.
+    /// Returns the methods this resource takes, as the `Allow` header lists them.
     pub fn allowed_methods(&self) -> &'static str {
         match self {
             Route::Log(_) => "GET, HEAD, POST",

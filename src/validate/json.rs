@@ -35,10 +35,10 @@ impl<'de> Visitor<'de> for ObjectPairsVisitor {
     }
 }
 
-/// Why a JSON body was rejected.
+/// The reason a JSON body was rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum JsonBodyError {
-    /// Not JSON at all; the text says where parsing stopped.
+    /// Not JSON at all; the text names where parsing stopped.
     Malformed(String),
     /// Valid JSON, but not an object.
     NotObject,
