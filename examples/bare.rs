@@ -22,7 +22,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 
 use translog::http::{MAX_BODY_BYTES, MAX_HEAD_BYTES};
@@ -43,8 +42,7 @@ async fn answer(request: Request<Incoming>) -> Result<Response<Full<Bytes>>, Inf
 }
 
 async fn serve(address: SocketAddr) -> Result<(), String> {
-    let listener = TcpListener::bind(address)
-        .await
+    let listener = translog::service::listen(address)
         .map_err(|error| format!("cannot listen on {address}: {error}"))?;
     let bound = listener
         .local_addr()

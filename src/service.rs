@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use chrono_tz::Tz;
 use rusqlite::Connection;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 
 use crate::auth::{hash_password, password, Authenticator};
@@ -78,8 +78,7 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
             .map_err(|error| format!("cannot handle SIGINT: {error}"))?;
         // Bound before the database is touched, so that a taken port leaves
         // no new database or credentials file behind.
-        let listener = TcpListener::bind(options.listen)
-            .await
+        let listener = listen(options.listen)
             .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
         let address = listener
             .local_addr()
@@ -129,6 +128,26 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         log::info!("database closed; translog stopped");
         Ok(())
     })
+}
+
+/// The length of the queue of connections the kernel has accepted for the
+/// server but the server has not taken yet. Linux caps it at
+/// `net.core.somaxconn` (4096 by default since Linux 5.4).
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the listening socket with a backlog of [`LISTEN_BACKLOG`]. Call it
+/// inside a tokio runtime. The 128 of
+/// a plain `bind` overflows when hundreds of Workers connect at once, and the
+/// kernel then drops their connection requests, which clients retry only after
+/// one to three seconds.
+pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = match address {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(address)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// Takes an exclusive lock on `<database>.lock` for the life of the server.

@@ -618,3 +618,25 @@ fn stop_is_logged() {
         server.log()
     );
 }
+
+// The listening socket.
+
+/// Reads the backlog of the socket listening on `port`, as `ss` shows it in
+/// the Send-Q column of a listening socket.
+fn listen_backlog(port: u16) -> Option<u32> {
+    let output = std::process::Command::new("ss")
+        .args(["-ltnH", &format!("sport = :{port}")])
+        .output()
+        .ok()?;
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    text.split_whitespace().nth(2)?.parse().ok()
+}
+
+#[test]
+fn listen_backlog_fits_a_burst() {
+    // A backlog of 128 drops connection requests when hundreds of Workers
+    // connect at once; their retries come one to three seconds later.
+    let server = Server::start();
+    let backlog = listen_backlog(server.addr.port()).expect("ss shows the listening socket");
+    assert!(backlog >= 1024, "backlog {backlog}");
+}
