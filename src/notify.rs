@@ -35,7 +35,8 @@ pub struct Alert {
     pub message: Option<String>,
 }
 
-/// Runs the notify command, at most once per transaction and outcome.
+/// Runs the notify command, at most once per transaction and outcome in the
+/// life of the process.
 #[derive(Clone)]
 pub struct Notifier {
     command: Option<Arc<str>>,
@@ -74,8 +75,8 @@ impl Notifier {
         let notifier = self.clone();
         let interval =
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
-        // Transactions already stalled at start-up stalled while no server was running, or were
-        // reported by an earlier run; only those that stall from now on are reported.
+        // Transactions already stalled at start-up stalled while no server was running, or an
+        // earlier run reported them. So only those that stall from now on are reported.
         let started_ns = now_ns();
         tokio::spawn(async move {
             loop {
@@ -97,11 +98,7 @@ impl Notifier {
                 let stall_ns =
                     i64::try_from(state.config.stall_after.as_nanos()).unwrap_or(i64::MAX);
                 for summary in stalled {
-                    let received = chrono::DateTime::parse_from_rfc3339(&summary.last_received_at)
-                        .ok()
-                        .and_then(|at| at.timestamp_nanos_opt())
-                        .unwrap_or(0);
-                    if received.saturating_add(stall_ns) < started_ns {
+                    if summary.last_received_at_ns.saturating_add(stall_ns) < started_ns {
                         continue;
                     }
                     notifier.send(Alert {

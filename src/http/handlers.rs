@@ -174,8 +174,7 @@ async fn append_entry(
     let body = read_body(body, state.config.read_timeout).await?;
     reject_content_coding(&parts.headers)?;
 
-    let transaction_id = decode_component(raw_id.as_bytes(), false)
-        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))?;
+    let transaction_id = decode_path_segment(raw_id)?;
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
@@ -246,10 +245,15 @@ fn reject_query(request: &Request<Incoming>) -> Result<(), ApiError> {
     }
 }
 
+/// Percent-decodes the transaction id segment of a path, where `+` is a plus.
+fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
+    decode_component(raw_id.as_bytes(), false)
+        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))
+}
+
 /// Decodes and checks a transaction id taken from a path.
 pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
-    let decoded = decode_component(raw_id.as_bytes(), false)
-        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))?;
+    let decoded = decode_path_segment(raw_id)?;
     crate::entry::TransactionId::parse(&decoded).map_err(ParamError::InvalidTransactionId)?;
     Ok(decoded)
 }

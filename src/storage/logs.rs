@@ -88,9 +88,10 @@ pub struct LogEntry {
     pub message: Option<String>,
     pub received_at: String,
     pub reported_by: String,
-    /// The Worker's timestamp, for computing clock skew.
+    /// The Worker's timestamp as seconds and nanoseconds since the Unix
+    /// epoch, for computing clock skew.
     #[serde(skip)]
-    pub timestamp_ns_pair: (i64, u32),
+    pub timestamp_parts: (i64, u32),
     #[serde(skip)]
     pub received_at_ns: i64,
 }
@@ -114,6 +115,9 @@ pub struct TransactionSummary {
     pub last_status: String,
     pub entry_count: i64,
     pub last_received_at: String,
+    /// `last_received_at` in nanoseconds, for paging and stall checks.
+    #[serde(skip)]
+    pub last_received_at_ns: i64,
     #[serde(skip)]
     pub last_message: Option<String>,
 }
@@ -163,7 +167,7 @@ pub fn transaction_log(
                 message: row.get(5)?,
                 received_at: instant_from_ns(received_at_ns),
                 reported_by: row.get(7)?,
-                timestamp_ns_pair: (seconds, nanos),
+                timestamp_parts: (seconds, nanos),
                 received_at_ns,
             })
         })?
@@ -283,6 +287,7 @@ pub fn list_transactions(
             ],
             |row| {
                 let outcome: String = row.get(1)?;
+                let last_received_at_ns: i64 = row.get(9)?;
                 Ok(TransactionSummary {
                     transaction_id: row.get(0)?,
                     outcome: parse_outcome(&outcome),
@@ -291,7 +296,8 @@ pub fn list_transactions(
                     last_stage: row.get(6)?,
                     last_status: row.get(7)?,
                     entry_count: row.get(8)?,
-                    last_received_at: instant_from_ns(row.get(9)?),
+                    last_received_at: instant_from_ns(last_received_at_ns),
+                    last_received_at_ns,
                     last_message: row.get(10)?,
                 })
             },
@@ -310,12 +316,8 @@ pub fn list_transactions(
 }
 
 fn cursor_after(summary: &TransactionSummary) -> String {
-    let received = DateTime::parse_from_rfc3339(&summary.last_received_at)
-        .ok()
-        .and_then(|instant| instant.timestamp_nanos_opt())
-        .unwrap_or(0);
     Cursor {
-        last_received_at_ns: received,
+        last_received_at_ns: summary.last_received_at_ns,
         transaction_id: summary.transaction_id.clone(),
     }
     .encode()

@@ -41,7 +41,7 @@ pub(super) fn render_transaction(view: &TransactionView) -> String {
     html
 }
 
-/// The one-line answer to "what happened": the fatal entry, how long a
+/// Renders a one-line summary of what happened: the fatal entry, how long a
 /// stalled transaction has been silent, or how it ended.
 fn render_verdict(html: &mut String, view: &TransactionView) {
     let entries = &view.log.entries;
@@ -163,7 +163,7 @@ fn render_facts(html: &mut String, view: &TransactionView) {
 }
 
 fn worker_instant(entry: &LogEntry) -> DateTime<Utc> {
-    let (seconds, nanos) = entry.timestamp_ns_pair;
+    let (seconds, nanos) = entry.timestamp_parts;
     DateTime::from_timestamp(seconds, nanos).unwrap_or_default()
 }
 
