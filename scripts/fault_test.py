@@ -1059,16 +1059,16 @@ def case_expect_continue(ctx: Context) -> tuple[list[str], str]:
                 },
             )
         )
-        refusal = oversized.read_response(PROBE_TIMEOUT)
+        rejection = oversized.read_response(PROBE_TIMEOUT)
         oversized.close()
 
     if interim.status != 100:
         problems.append(f"expected 100 Continue, got {interim.status}")
     if final.status != 200:
         problems.append(f"expected 200 after the body, got {final.status}")
-    if refusal.status != 413:
+    if rejection.status != 413:
         problems.append(
-            f"oversized: expected 413 before the body, got {refusal.status}"
+            f"oversized: expected 413 before the body, got {rejection.status}"
         )
 
     probes = judge_probes(prober.results, problems)
@@ -1077,7 +1077,7 @@ def case_expect_continue(ctx: Context) -> tuple[list[str], str]:
 
     figure = (
         f"{interim.status} Continue after {interim_ms:.0f} ms, then {final.status}; 1 MB declared: "
-        f"{refusal.status} without 100 Continue; {probes}; {after}"
+        f"{rejection.status} without 100 Continue; {probes}; {after}"
     )
 
     return problems, figure
@@ -1406,10 +1406,10 @@ def case_fd_limit(ctx: Context) -> tuple[list[str], str]:
             break
     time.sleep(0.5)
     fds_peak = server.fd_count()
-    refused = 0
+    rejected = 0
     for connection in held:
         try:
-            refused += connection.read_response(0.005).status == 503
+            rejected += connection.read_response(0.005).status == 503
         except (OSError, ConnectionClosed):
             pass
     log = server.log_text()
@@ -1458,7 +1458,7 @@ def case_fd_limit(ctx: Context) -> tuple[list[str], str]:
     else:
         cap_text = "connection cap not lowered"
     figure = (
-        f"ulimit -n {limit}, {cap_text}: {len(held)} connections opened, {refused} of "
+        f"ulimit -n {limit}, {cap_text}: {len(held)} connections opened, {rejected} of "
         f"them answered 503 and closed, server fds {fds_idle} -> {fds_peak}, accept "
         f"failed: {accept_failed}; probe at the limit: {during_text}; after closing "
         f"them: {outcome}"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # An example Worker: verifies one backup and reports every stage to translog
 # with curl. The backup is simulated with a small SQL file that this script
-# encrypts and compresses itself, so no MySQL server is needed; the comment in
+# encrypts and compresses itself, so no MySQL server is needed. The comment in
 # load_dump shows where a real Worker runs its load command.
 #
 # Usage:

@@ -18,7 +18,7 @@ const BATCH_BOUNDS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 25
 
 /// The status codes the handlers send; anything else is counted as `other`.
 /// hyper sends `431` for an oversized request head before any handler runs,
-/// and connections over the cap get `503` before hyper sees them, so neither
+/// and connections over the cap get `503` before hyper reads them, so neither
 /// is counted here.
 const STATUS_CODES: [u16; 15] = [
     200, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503, 304, 204, 0,
@@ -127,6 +127,7 @@ impl Metrics {
                 );
             }
         }
+
         out.push_str("# HELP translog_http_responses_total HTTP responses sent, by status code.\n");
         out.push_str("# TYPE translog_http_responses_total counter\n");
         for (code, counter) in STATUS_CODES.iter().zip(&self.responses) {
@@ -141,15 +142,18 @@ impl Metrics {
                 counter.load(Ordering::Relaxed)
             );
         }
+
         out.push_str(
             "# HELP translog_http_request_duration_seconds Time from request head to response.\n",
         );
         out.push_str("# TYPE translog_http_request_duration_seconds histogram\n");
         self.durations
             .render(&mut out, "translog_http_request_duration_seconds");
+
         out.push_str("# HELP translog_batch_size_entries Entries per database transaction of the storage thread.\n");
         out.push_str("# TYPE translog_batch_size_entries histogram\n");
         self.batches.render(&mut out, "translog_batch_size_entries");
+
         out.push_str(extra);
         out
     }

@@ -168,7 +168,7 @@ fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
     match file.try_lock() {
         Ok(()) => Ok(file),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another translog server is using {} (it holds {}); stop it or choose another --db",
+            "another translog server is using {} (it has the lock on {}); stop it or choose another --db",
             db_path.display(),
             path.display()
         )),
@@ -179,9 +179,9 @@ fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
 }
 
 /// Lowers the connection cap to fit the open file limit. Past the cap a new
-/// connection is answered `503` and closed at once; without it, accepting
-/// fails once descriptors run out, and new clients wait unanswered in the
-/// listen backlog until other connections close.
+/// connection gets `503` and is closed at once. Without the cap, accepting
+/// fails once descriptors run out, and new clients wait without a response in
+/// the listen backlog until other connections close.
 fn connection_cap(configured: usize) -> usize {
     let Some(limit) = open_file_limit() else {
         return configured;

@@ -779,7 +779,7 @@ fn prune_nothing_prints_zero() {
 // Guarding the database file.
 
 #[test]
-fn second_server_on_same_database_is_refused() {
+fn second_server_on_same_database_is_rejected() {
     let server = Server::start();
     let mut command = serve_command(&server.db);
     command.args(["--listen", "127.0.0.1:0"]);
@@ -793,7 +793,7 @@ fn second_server_on_same_database_is_refused() {
 }
 
 #[test]
-fn foreign_database_is_refused() {
+fn foreign_database_is_rejected() {
     let (_dir, db) = new_db();
     let other = rusqlite::Connection::open(&db).expect("create a database");
     other

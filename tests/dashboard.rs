@@ -479,7 +479,7 @@ fn metrics_histogram_buckets_are_cumulative() {
 
 // Alerts of `serve --notify-command`
 
-/// A notify command that appends the alert's variables as one line to `file`.
+/// Returns a notify command that appends the alert's variables as one line to `file`.
 fn recording_command(file: &std::path::Path) -> String {
     format!(
         "printf '%s|%s|%s|%s|%s\\n' \"$TRANSLOG_TRANSACTION_ID\" \"$TRANSLOG_OUTCOME\" \

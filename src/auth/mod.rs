@@ -157,7 +157,7 @@ impl Authenticator {
 
     /// Authenticates a request from `client` with the given `Authorization`
     /// header value. The password hash is verified on a blocking thread, so
-    /// the caller's thread never waits on it.
+    /// the HTTP thread serves other requests meanwhile.
     ///
     /// # Errors
     ///
@@ -221,7 +221,7 @@ impl Authenticator {
     }
 
     /// Reads the user and the generation in one snapshot, then verifies the
-    /// password; an unknown user is checked against a dummy hash, so that it
+    /// password. An unknown user is checked against a dummy hash, so that it
     /// costs the same time as a wrong password.
     fn verify(&self, credentials: Credentials) -> Result<(i64, Option<User>), StorageError> {
         let (generation, stored) = self.readers.with(|connection| {

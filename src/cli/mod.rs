@@ -75,7 +75,7 @@ struct ServeArgs {
     /// A transaction without an end is stalled when nothing arrived for this long (e.g. 90s, 30m, 6h, 1d).
     #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration)]
     stall_after: Duration,
-    /// Longest wait for a request's head or body, and for the next request on an idle connection.
+    /// Maximum wait for a request's head or body, and for the next request on an idle connection.
     #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
     read_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.

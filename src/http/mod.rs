@@ -1,8 +1,8 @@
 //! The HTTP server: hyper 1.x (HTTP/1.1 only) on a single-threaded tokio
-//! runtime, with the limits that keep one client from hurting the others:
-//! a cap on the request head, a timeout on reading the head (which also
-//! closes idle keep-alive connections), a timeout and a size limit on the
-//! body, and a cap on open connections.
+//! runtime. Limits keep one client from hurting the others. The request head
+//! has a size cap and a read timeout, which also closes idle keep-alive
+//! connections. The body has a size limit and a read timeout, and open
+//! connections are capped.
 //!
 //! Slow work never runs on this thread: entries go to the storage thread,
 //! reads and password hashing to tokio's blocking threads.

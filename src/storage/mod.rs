@@ -2,8 +2,8 @@
 //! creating and versioning the schema, and turning SQLite's error codes into
 //! the few cases the rest of the service acts on.
 //!
-//! One storage thread owns the connection that writes entries (`writer`);
-//! reads and the command line use connections of their own, which WAL mode
+//! One storage thread owns the connection that writes entries (`writer`).
+//! Reads and the command line use connections of their own, which WAL mode
 //! lets run beside the writer.
 
 pub mod logs;

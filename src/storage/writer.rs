@@ -1,6 +1,6 @@
 //! The storage thread: it owns the connection that writes entries, takes every
 //! entry waiting on its channel, stores them all in one database transaction
-//! (group commit) and only then answers each request.
+//! (group commit) and only then replies to each request.
 //!
 //! With `synchronous=FULL` each commit waits for the disk, so one commit per
 //! request would cap the service at the disk's sync rate; one commit per batch
@@ -228,8 +228,8 @@ fn run(
                     }
                     delivery.push((request.reply, outcome));
                 }
-                // Sending fails only once the runtime has stopped, and with it
-                // every request that waited.
+                // Sending fails only after the runtime has stopped, and then no
+                // request is waiting for these replies.
                 let _ = replies.send(delivery);
                 fatal.into_iter().for_each(on_fatal);
             }
@@ -312,8 +312,8 @@ fn probe(connection: &mut Connection, healthy: &AtomicBool) {
 type BatchResult = (Vec<WriteOutcome>, Vec<FatalTransaction>);
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
-/// whole batch back, so no request is told its entry is stored unless the
-/// commit that contains it succeeded.
+/// whole batch back, so no request gets `200` unless the commit that contains
+/// its entry succeeded.
 fn store_batch(
     connection: &mut Connection,
     batch: &[WriteRequest],

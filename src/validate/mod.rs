@@ -1,6 +1,6 @@
 //! Validation of write requests: from the raw parts of a request (query
 //! string, content type, body bytes) to a typed [`NewEntry`], or an error that
-//! names the parameter and says how to fix it.
+//! names the parameter and explains how to fix it.
 //!
 //! Parsing runs in two stages. The first collects every parameter as sent,
 //! with its origin, so that a repeat across query string and body is seen; the
@@ -405,11 +405,14 @@ fn plain_decimal(number: &str) -> Option<String> {
         Some(rest) => ("-", rest),
         None => ("", mantissa),
     };
+
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = format!("{whole}{fraction}");
     if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
+
+    // Move the decimal point by the exponent, padding with zeros as needed.
     let point = i64::try_from(whole.len()).ok()? + exponent;
     let length = i64::try_from(digits.len()).ok()?;
     let plain = if point <= 0 {
@@ -423,6 +426,7 @@ fn plain_decimal(number: &str) -> Option<String> {
         let (integer, decimals) = digits.split_at(usize::try_from(point).ok()?);
         format!("{integer}.{decimals}")
     };
+
     let trimmed = plain.trim_start_matches('0');
     let plain = if trimmed.is_empty() || trimmed.starts_with('.') {
         format!("0{trimmed}")
