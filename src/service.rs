@@ -33,9 +33,10 @@ const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
 /// Entries that may wait for the storage thread before new ones get `503`.
 const QUEUE_CAPACITY: usize = 8192;
 
-/// Blocking threads for reads and password verification; two of them may
-/// hash at once, each using 19 MiB while it does.
+/// Blocking threads for reads.
 const BLOCKING_THREADS: usize = 4;
+
+/// Threads for password verification, each using 19 MiB while it hashes.
 const HASHING_THREADS: usize = 2;
 
 /// File descriptors kept free for everything but client connections when

@@ -329,6 +329,66 @@ fn empty_basic_token_is_401() {
     assert_eq!(reply.status, 401, "{}", reply.body);
 }
 
+// Priority of password hashing.
+
+/// Reads the name and nice value of each thread of process `pid` from
+/// `/proc/PID/task/*/stat`, where the nice value is the 19th field.
+fn thread_priorities(pid: u32) -> Vec<(String, i64)> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("list the threads");
+    tasks
+        .map(|task| {
+            let stat = std::fs::read_to_string(task.expect("thread entry").path().join("stat"))
+                .expect("read the thread's stat");
+            let open = stat.find('(').expect("name start");
+            let close = stat.rfind(')').expect("name end");
+            let name = stat[open + 1..close].to_string();
+            let fields: Vec<&str> = stat[close + 2..].split(' ').collect();
+            // Fields after the name start at the 3rd, so the 19th is index 16.
+            let nice = fields[16].parse().expect("nice value");
+            (name, nice)
+        })
+        .collect()
+}
+
+#[test]
+fn hashing_threads_run_at_lower_priority() {
+    let server = Server::start();
+    cached_worker(&server);
+    let threads = thread_priorities(server.pid());
+    let main_nice = threads
+        .iter()
+        .find(|(name, _)| name == "translog")
+        .map(|(_, nice)| *nice)
+        .expect("main thread");
+    let hashing: Vec<i64> = threads
+        .iter()
+        .filter(|(name, _)| name.starts_with("translog-hashin"))
+        .map(|(_, nice)| *nice)
+        .collect();
+    assert_eq!(hashing.len(), 2, "{threads:?}");
+    for nice in hashing {
+        assert_eq!(nice, (main_nice + 10).min(19), "{threads:?}");
+    }
+}
+
+#[test]
+fn storage_thread_keeps_server_priority() {
+    let server = Server::start();
+    cached_worker(&server);
+    let threads = thread_priorities(server.pid());
+    let main_nice = threads
+        .iter()
+        .find(|(name, _)| name == "translog")
+        .map(|(_, nice)| *nice)
+        .expect("main thread");
+    let storage_nice = threads
+        .iter()
+        .find(|(name, _)| name == "storage")
+        .map(|(_, nice)| *nice)
+        .expect("storage thread");
+    assert_eq!(storage_nice, main_nice);
+}
+
 // Secrets.
 
 #[test]

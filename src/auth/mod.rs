@@ -9,6 +9,7 @@
 //! with one prepared statement, so a change takes effect on the next request.
 
 pub mod basic;
+pub mod hashing;
 pub mod password;
 pub mod throttle;
 
@@ -26,6 +27,7 @@ use tokio::sync::Semaphore;
 use crate::storage::users::{self, Role, StoredUser};
 use crate::storage::{ReaderPool, StorageError};
 use basic::{BasicError, Credentials};
+use hashing::HashingThreads;
 use password::{HashingMemory, Password};
 use throttle::Throttle;
 
@@ -114,6 +116,7 @@ pub struct Authenticator {
     dummy_hash: String,
     /// Bounds the Argon2 verifications running at once, and so their memory.
     hashing: Semaphore,
+    hashing_threads: HashingThreads,
     hashing_memory: HashingMemory,
     /// Verifications waiting or running, by cache key.
     verification_queues: Mutex<HashMap<[u8; 32], VerificationQueue>>,
@@ -139,6 +142,8 @@ impl Authenticator {
         let dummy = password::generate().map_err(|error| format!("random source: {error}"))?;
         let dummy_hash = password::hash(&dummy).map_err(|error| format!("hashing: {error}"))?;
         let generation = users::generation(&watch_connection).map_err(|error| error.to_string())?;
+        let threads = HashingThreads::start(hashing_threads)
+            .map_err(|error| format!("cannot start a password hashing thread: {error}"))?;
         Ok(Authenticator {
             keyed_mac,
             cache: Mutex::new(Cache {
@@ -149,6 +154,7 @@ impl Authenticator {
             readers,
             dummy_hash,
             hashing: Semaphore::new(hashing_threads.max(1)),
+            hashing_threads: threads,
             hashing_memory: HashingMemory::default(),
             verification_queues: Mutex::new(HashMap::new()),
             throttle: Mutex::new(Throttle::default()),
@@ -156,7 +162,7 @@ impl Authenticator {
     }
 
     /// Authenticates a request from `client` with the given `Authorization`
-    /// header value. The password hash is verified on a blocking thread, so
+    /// header value. The password hash is verified on a hashing thread, so
     /// the HTTP thread serves other requests meanwhile.
     ///
     /// # Errors
@@ -202,11 +208,20 @@ impl Authenticator {
             .await
             .map_err(|_| AuthError::Unauthorized("server is shutting down"))?;
         let this = Arc::clone(self);
-        let verification = tokio::task::spawn_blocking(move || this.verify(credentials)).await;
+        let (reply, verification) = tokio::sync::oneshot::channel();
+        let queued = self.hashing_threads.run(move || {
+            // The receiver is gone only when the client hung up meanwhile.
+            let _ = reply.send(this.verify(credentials));
+        });
+        let verification = if queued {
+            verification.await.ok()
+        } else {
+            None
+        };
         drop(permit);
         let (generation, user) = match verification {
-            Ok(result) => result.map_err(AuthError::Storage)?,
-            Err(_) => return Err(AuthError::Unauthorized("verification task failed")),
+            Some(result) => result.map_err(AuthError::Storage)?,
+            None => return Err(AuthError::Unauthorized("verification task failed")),
         };
         match user {
             Some(user) => {

@@ -5,7 +5,8 @@
 //! connections are capped.
 //!
 //! Slow work never runs on this thread: entries go to the storage thread,
-//! reads and password hashing to tokio's blocking threads.
+//! reads to tokio's blocking threads, password hashing to threads of lower
+//! CPU priority.
 
 pub mod dashboard;
 pub mod handlers;
