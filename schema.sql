@@ -1,11 +1,15 @@
--- translog database schema, version 1 (stored in PRAGMA user_version).
+-- translog database schema, version 2 (stored in PRAGMA user_version).
 --
 -- Instants are stored as two integers, seconds since the Unix epoch and the
 -- nanoseconds within that second, because nanoseconds alone in a 64-bit
 -- integer end in the year 2262 and Worker timestamps may reach 9999.
 
+-- Keyed by the uniqueness rule of the write API: one row per transaction,
+-- instant, stage and status. Inserts rely on this key, never on a prior read.
+-- The table has no rowid, so the key is its only b-tree: each insert changes
+-- one b-tree, and the entries of a transaction sit together on disk.
+-- Entries with the same instant are read in the order of received_at_ns.
 CREATE TABLE entries (
-    id               INTEGER PRIMARY KEY,
     transaction_id   TEXT    NOT NULL,
     timestamp_s      INTEGER NOT NULL,
     timestamp_nanos  INTEGER NOT NULL CHECK (timestamp_nanos BETWEEN 0 AND 999999999),
@@ -20,13 +24,9 @@ CREATE TABLE entries (
                                              OR status = 'FAIL' OR status = 'FATAL'),
     message          TEXT,
     received_at_ns   INTEGER NOT NULL,
-    reported_by      TEXT    NOT NULL
-);
-
--- The uniqueness rule of the write API: one row per transaction, instant,
--- stage and status. Inserts rely on this index, never on a prior read.
-CREATE UNIQUE INDEX entries_key
-    ON entries (transaction_id, timestamp_s, timestamp_nanos, stage, status);
+    reported_by      TEXT    NOT NULL,
+    PRIMARY KEY (transaction_id, timestamp_s, timestamp_nanos, stage, status)
+) WITHOUT ROWID;
 
 -- One row per transaction, kept up to date in the same database transaction
 -- as its entries, so that listing and filtering by outcome never scan entries.

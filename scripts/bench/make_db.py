@@ -8,8 +8,9 @@ it). ENTRIES (default 1,000,000) is rounded down to a multiple of five: every
 transaction gets five entries, WORKER_INIT to WORKER_END with SUCCESS, or, for
 one transaction in fifty, ending with WORKER_LOAD FAIL and then FATAL. The
 `transactions` table gets the row that the storage thread would have written
-for the same entries. Transaction ids are random hex strings, so the unique
-index is filled in random order, as it is by Workers that run at once.
+for the same entries. Transaction ids are random hex strings, so the
+`entries` table, keyed by transaction id first, is filled in random order, as
+it is by Workers that run at once.
 """
 
 import os

@@ -152,7 +152,7 @@ pub fn transaction_log(
         "SELECT timestamp_s, timestamp_nanos, timestamp_sent, stage, status, message,
                 received_at_ns, reported_by
          FROM entries WHERE transaction_id = ?1
-         ORDER BY timestamp_s, timestamp_nanos, id",
+         ORDER BY timestamp_s, timestamp_nanos, received_at_ns, stage, status",
     )?;
     let entries = statement
         .query_map([transaction_id], |row| {

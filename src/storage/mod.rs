@@ -18,9 +18,22 @@ use std::time::Duration;
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
 
 /// The schema version this build creates and understands.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = include_str!("../../schema.sql");
+
+/// Moves the entries of a version 1 database, a rowid table with a separate
+/// unique index, into the `entries` table of version 2, which is keyed by the
+/// uniqueness rule itself. The new table is created between the two parts.
+const MIGRATION_1_TO_2_BEFORE: &str = "ALTER TABLE entries RENAME TO entries_version_1;";
+const MIGRATION_1_TO_2_AFTER: &str = "
+    INSERT INTO entries (transaction_id, timestamp_s, timestamp_nanos, timestamp_sent,
+                         stage, status, message, received_at_ns, reported_by)
+    SELECT transaction_id, timestamp_s, timestamp_nanos, timestamp_sent,
+           stage, status, message, received_at_ns, reported_by
+    FROM entries_version_1
+    ORDER BY transaction_id, timestamp_s, timestamp_nanos, stage, status;
+    DROP TABLE entries_version_1;";
 
 /// A failure of the database, sorted by what the caller should do about it.
 #[derive(Debug)]
@@ -173,15 +186,31 @@ fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let version: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
-        0 => {
-            transaction.execute_batch(SCHEMA)?;
-            transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        0 => transaction.execute_batch(SCHEMA)?,
+        1 => {
+            log::info!("upgrading the database schema from version 1 to {SCHEMA_VERSION}");
+            transaction.execute_batch(MIGRATION_1_TO_2_BEFORE)?;
+            transaction.execute_batch(schema_statement("CREATE TABLE entries ("))?;
+            transaction.execute_batch(MIGRATION_1_TO_2_AFTER)?;
         }
-        SCHEMA_VERSION => {}
+        SCHEMA_VERSION => return Ok(()),
         newer => return Err(StorageError::SchemaTooNew(newer)),
     }
+    transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;
     Ok(())
+}
+
+/// Returns the statement of [`SCHEMA`] that starts with `start`, up to the
+/// next semicolon, so that a migration creates a table exactly as a new
+/// database has it. Only table statements qualify: a trigger's body has
+/// semicolons of its own. Returns an empty string when `start` is not found.
+fn schema_statement(start: &str) -> &'static str {
+    let Some(begin) = SCHEMA.find(start) else {
+        return "";
+    };
+    let rest = &SCHEMA[begin..];
+    rest.find(';').map_or(rest, |end| &rest[..=end])
 }
 
 /// A few reader connections shared by the blocking tasks of the read API, so
@@ -228,4 +257,24 @@ impl ReaderPool {
 /// which receive times are stored.
 pub fn now_ns() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_statement_finds_entries_table() {
+        let statement = schema_statement("CREATE TABLE entries (");
+        assert!(
+            statement.starts_with("CREATE TABLE entries ("),
+            "{statement}"
+        );
+        assert!(statement.ends_with(") WITHOUT ROWID;"), "{statement}");
+    }
+
+    #[test]
+    fn schema_statement_missing_is_empty() {
+        assert_eq!(schema_statement("CREATE TABLE invoices ("), "");
+    }
 }

@@ -1,0 +1,153 @@
+//! Databases written with schema version 1, opened by this build: the server
+//! upgrades them on start and keeps every entry, its order and the
+//! uniqueness rule.
+
+mod common;
+
+use std::path::Path;
+
+use common::{Server, PASSWORD, WORKER};
+
+/// The schema of version 1, as older builds created it.
+const SCHEMA_VERSION_1: &str = include_str!("fixtures/schema-v1.sql");
+
+/// Creates `DIR/translog.db` with schema version 1 and one transaction of three
+/// entries. The last two share an instant and arrived LOAD first, so arrival
+/// order differs from the order of their stage names.
+fn create_version_1_database(dir: &Path) {
+    let db = dir.join("translog.db");
+    let connection = rusqlite::Connection::open(&db).expect("create the database");
+    connection
+        .pragma_update(None, "journal_mode", "WAL")
+        .expect("set WAL");
+    connection
+        .execute_batch(SCHEMA_VERSION_1)
+        .expect("create schema version 1");
+    connection
+        .pragma_update(None, "user_version", 1)
+        .expect("set the schema version");
+    let entries = [
+        (1_796_083_200, "WORKER_INIT", "SUCCESS", "started", 10),
+        (1_796_083_260, "WORKER_LOAD", "FAIL", "load failed", 20),
+        (
+            1_796_083_260,
+            "WORKER_DECOMPRESS",
+            "SUCCESS",
+            "decompressed",
+            30,
+        ),
+    ];
+    for (seconds, stage, status, message, received_at_ns) in entries {
+        connection
+            .execute(
+                "INSERT INTO entries (transaction_id, timestamp_s, timestamp_nanos,
+                     timestamp_sent, stage, status, message, received_at_ns, reported_by)
+                 VALUES ('tx-old', ?1, 0, '2026-12-01T00:00:00Z', ?2, ?3, ?4, ?5, 'worker')",
+                rusqlite::params![seconds, stage, status, message, received_at_ns],
+            )
+            .expect("insert an entry");
+    }
+    connection
+        .execute(
+            "INSERT INTO transactions VALUES ('tx-old', 1796083200, 0, 1796083260, 0,
+                 'WORKER_DECOMPRESS', 'SUCCESS', 'decompressed', 3, 30, 0, 0)",
+            [],
+        )
+        .expect("insert the transaction summary");
+}
+
+fn upgraded_server() -> Server {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    create_version_1_database(dir.path());
+    let server = Server::start_in(dir, &[]);
+    server.add_user(WORKER.0, "worker");
+    server
+}
+
+fn stages(server: &Server) -> Vec<String> {
+    server
+        .entries("tx-old")
+        .iter()
+        .map(|entry| entry["stage"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+#[test]
+fn upgrade_sets_current_version() {
+    let server = upgraded_server();
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    let version: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("read the schema version");
+    assert_eq!(version, 2);
+}
+
+#[test]
+fn upgrade_logs_the_versions() {
+    let server = upgraded_server();
+    assert!(
+        server.log().contains("from version 1 to 2"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn upgrade_keeps_entries() {
+    let server = upgraded_server();
+    assert_eq!(server.entries("tx-old").len(), 3);
+}
+
+#[test]
+fn upgrade_keeps_arrival_order_of_ties() {
+    let server = upgraded_server();
+    assert_eq!(
+        stages(&server),
+        ["WORKER_INIT", "WORKER_LOAD", "WORKER_DECOMPRESS"]
+    );
+}
+
+#[test]
+fn upgrade_keeps_messages() {
+    let server = upgraded_server();
+    assert_eq!(server.entries("tx-old")[1]["message"], "load failed");
+}
+
+#[test]
+fn upgraded_database_rejects_conflict() {
+    let server = upgraded_server();
+    let body = "timestamp=2026-12-01T00:01:00Z&stage=WORKER_LOAD&status=FAIL&message=other";
+    let reply = server.post_form("/worker/log/tx-old", (WORKER.0, PASSWORD), body);
+    assert_eq!(reply.status, 409, "{}", reply.body);
+}
+
+#[test]
+fn upgraded_database_accepts_repeat() {
+    let server = upgraded_server();
+    let body = "timestamp=2026-12-01T00:01:00Z&stage=WORKER_LOAD&status=FAIL&message=load+failed";
+    let reply = server.post_form("/worker/log/tx-old", (WORKER.0, PASSWORD), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn upgraded_database_stores_new_entry() {
+    let server = upgraded_server();
+    let body = "timestamp=2026-12-01T00:02:00Z&stage=WORKER_END&status=SUCCESS";
+    let reply = server.post_form("/worker/log/tx-old", (WORKER.0, PASSWORD), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-old").len(), 4);
+}
+
+#[test]
+fn upgrade_drops_old_table() {
+    let server = upgraded_server();
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    let tables: i64 = connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name IN ('entries_version_1', 'entries_key')",
+            [],
+            |row| row.get(0),
+        )
+        .expect("list the tables");
+    assert_eq!(tables, 0);
+}
