@@ -79,6 +79,34 @@ fn disable_gives_403() {
 }
 
 #[test]
+fn disabled_user_entry_not_stored() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", "disable", "worker1"], None);
+    let body = "timestamp=2026-12-04T15:00:00Z&stage=WORKER_LOAD&status=SUCCESS";
+    server.post_form("/worker/log/tx-1", ("worker1", PASSWORD), body);
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn timezone_change_applies_to_cached_worker() {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(
+        &server,
+        &["user", "set-timezone", "worker1", "Asia/Tokyo"],
+        None,
+    );
+    let body = "timestamp=2026-12-04T15:00:00&stage=WORKER_LOAD&status=SUCCESS";
+    let reply = server.post_form("/worker/log/tx-2", ("worker1", PASSWORD), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        server.entries("tx-2")[0]["timestamp"],
+        "2026-12-04T06:00:00.000000000Z"
+    );
+}
+
+#[test]
 fn disabled_user_may_not_read() {
     let server = Server::start();
     cached_worker(&server);

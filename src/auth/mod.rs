@@ -5,8 +5,10 @@
 //! The cache is keyed by an HMAC of user and password under a key drawn at
 //! start-up, so it contains no password. It is emptied whenever the credentials
 //! generation in the database moves, which every change to a user does, from
-//! this process or from the command line. Every request reads the generation
-//! with one prepared statement, so a change takes effect on the next request.
+//! this process or from the command line. A read request reads the generation
+//! with one prepared statement. A write request leaves that check to the
+//! storage thread, which compares the generation in the database transaction
+//! that stores the entry. Either way a change takes effect on the next request.
 
 pub mod basic;
 pub mod hashing;
@@ -55,6 +57,23 @@ impl From<StoredUser> for User {
             enabled: stored.enabled,
         }
     }
+}
+
+/// A request's user, with the credentials generation it was verified under.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    pub user: User,
+    pub generation: i64,
+}
+
+/// When the credentials generation is compared with the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Freshness {
+    /// Now, before the request is served.
+    Now,
+    /// Later, by the storage thread in the transaction that stores the
+    /// request's entry, which saves a read on the HTTP thread.
+    AtCommit,
 }
 
 /// The reason a request was not authenticated.
@@ -163,7 +182,9 @@ impl Authenticator {
 
     /// Authenticates a request from `client` with the given `Authorization`
     /// header value. The password hash is verified on a hashing thread, so
-    /// the HTTP thread serves other requests meanwhile.
+    /// the HTTP thread serves other requests meanwhile. With
+    /// [`Freshness::AtCommit`] the caller must have the returned generation
+    /// checked in the database transaction that acts on the request.
     ///
     /// # Errors
     ///
@@ -172,7 +193,8 @@ impl Authenticator {
         self: &Arc<Self>,
         header: Option<&[u8]>,
         client: IpAddr,
-    ) -> Result<User, AuthError> {
+        freshness: Freshness,
+    ) -> Result<Authenticated, AuthError> {
         let now = Instant::now();
         if let Some(wait) = self.lock_throttle().retry_after(client, now) {
             return Err(AuthError::Throttled(wait));
@@ -187,10 +209,12 @@ impl Authenticator {
                 return Err(AuthError::Unauthorized(error.reason()));
             }
         };
-        self.refresh_generation().map_err(AuthError::Storage)?;
+        if freshness == Freshness::Now {
+            self.refresh_generation().map_err(AuthError::Storage)?;
+        }
         let key = self.cache_key_of(&credentials);
-        if let Some(user) = self.cached(&key, now) {
-            return Ok(user);
+        if let Some(authenticated) = self.cached(&key, now) {
+            return Ok(authenticated);
         }
 
         // Requests with the same credentials take turns, and a request whose
@@ -199,8 +223,8 @@ impl Authenticator {
         // once, and so one Argon2 verification serves them all.
         let queue = self.join_verification_queue(key);
         let _turn = queue.turn.lock().await;
-        if let Some(user) = self.cached(&key, Instant::now()) {
-            return Ok(user);
+        if let Some(authenticated) = self.cached(&key, Instant::now()) {
+            return Ok(authenticated);
         }
         let permit = self
             .hashing
@@ -226,7 +250,7 @@ impl Authenticator {
         match user {
             Some(user) => {
                 self.store(key, generation, &user);
-                Ok(user)
+                Ok(Authenticated { user, generation })
             }
             None => {
                 self.lock_throttle().record_failure(client, Instant::now());
@@ -281,18 +305,26 @@ impl Authenticator {
         mac.finalize().into_bytes().into()
     }
 
-    fn cached(&self, key: &[u8; 32], now: Instant) -> Option<User> {
+    fn cached(&self, key: &[u8; 32], now: Instant) -> Option<Authenticated> {
         let cache = self.cache.lock().ok()?;
         let entry = cache.users.get(key)?;
-        (entry.expires > now).then(|| entry.user.clone())
+        (entry.expires > now).then(|| Authenticated {
+            user: entry.user.clone(),
+            generation: cache.generation,
+        })
     }
 
     fn store(&self, key: [u8; 32], generation: i64, user: &User) {
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        // A verification that read an older generation may describe a user
-        // that has changed since; it must not be cached.
+        // The counter only grows: a newer generation means the cached users
+        // may have changed, and a verification that read an older one may
+        // describe a user that has changed since, so it is not cached.
+        if generation > cache.generation {
+            cache.generation = generation;
+            cache.users.clear();
+        }
         if generation != cache.generation {
             return;
         }
@@ -307,6 +339,17 @@ impl Authenticator {
                 expires,
             },
         );
+    }
+
+    /// Empties the cache when `generation`, read from the database by the
+    /// storage thread, is newer than the one the cache was filled under.
+    pub fn observe_generation(&self, generation: i64) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if generation > cache.generation {
+                cache.generation = generation;
+                cache.users.clear();
+            }
+        }
     }
 
     /// Empties the cache when the credentials generation has moved.
@@ -377,16 +420,17 @@ mod tests {
         auth: &Arc<Authenticator>,
         credentials: &str,
         requests: usize,
-    ) -> Vec<Result<User, AuthError>> {
+    ) -> Vec<Result<Authenticated, AuthError>> {
         let header = basic_header(credentials);
         let client = IpAddr::from([127, 0, 0, 1]);
         let tasks: Vec<_> = (0..requests)
             .map(|_| {
                 let auth = Arc::clone(auth);
                 let header = header.clone();
-                tokio::spawn(
-                    async move { auth.authenticate(Some(header.as_bytes()), client).await },
-                )
+                tokio::spawn(async move {
+                    auth.authenticate(Some(header.as_bytes()), client, Freshness::Now)
+                        .await
+                })
             })
             .collect();
         let mut results = Vec::new();
@@ -403,7 +447,10 @@ mod tests {
         let results = authenticate_at_once(&auth, "worker:secret", 8).await;
         for result in &results {
             assert_eq!(
-                result.as_ref().map(|user| user.name.as_str()).ok(),
+                result
+                    .as_ref()
+                    .map(|authenticated| authenticated.user.name.as_str())
+                    .ok(),
                 Some("worker")
             );
         }

@@ -16,7 +16,7 @@ use hyper::{Method, Request, Response};
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
-use crate::auth::{AuthError, User};
+use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::writer::{SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
@@ -49,44 +49,36 @@ pub async fn dispatch(
     if route == Route::Health {
         return health(state).await;
     }
-    let user = authenticate(state, &request, peer).await?;
-    context.user = Some(user.name.clone());
-    if !user.enabled {
-        return Err(ApiError::Forbidden(format!(
-            "User {} is disabled; an administrator can enable it with `translog user enable`.",
-            user.name
-        )));
-    }
     let writing = request.method() == Method::POST;
-    let allowed = if writing {
-        user.role.may_write()
+    // An entry is stored only if the credentials generation is unchanged in
+    // the transaction that stores it, so the write path skips the read now.
+    let freshness = if writing && matches!(route, Route::Log(_)) {
+        Freshness::AtCommit
     } else {
-        user.role.may_read()
+        Freshness::Now
     };
-    if !allowed {
-        let needed = if writing {
-            "worker or admin"
-        } else {
-            "reader or admin"
-        };
-        return Err(ApiError::Forbidden(format!(
-            "User {} has the role {}; this call needs the role {needed}.",
-            user.name, user.role
-        )));
+    let mut authenticated = authenticate(state, request.headers(), peer, freshness).await?;
+    if freshness == Freshness::AtCommit && authorize(&authenticated.user, writing).is_err() {
+        // A cached user may have been enabled or given another role since,
+        // so a refusal is decided on the current generation.
+        authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
     }
+    context.user = Some(authenticated.user.name.clone());
+    authorize(&authenticated.user, writing)?;
+    let user = &authenticated.user;
     match route {
         Route::Log(raw_id) if writing => {
             context.transaction_id = Some(raw_id.clone());
-            append_entry(state, request, &raw_id, &user, received_at_ns).await
+            append_entry(state, request, &raw_id, authenticated, peer, received_at_ns).await
         }
         Route::Log(raw_id) => {
             context.transaction_id = Some(raw_id.clone());
             reject_query(&request)?;
             read_log(state, &raw_id).await
         }
-        Route::LogList => list_logs(state, &request, &user).await,
+        Route::LogList => list_logs(state, &request, user).await,
         Route::Metrics => metrics(state).await,
-        Route::Dashboard => super::dashboard::index(state, &request, &user).await,
+        Route::Dashboard => super::dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
             context.transaction_id = Some(raw_id.clone());
             super::dashboard::transaction(state, &raw_id).await
@@ -126,18 +118,43 @@ fn check_transfer_coding(headers: &HeaderMap) -> Result<(), ApiError> {
     }
 }
 
+/// Rejects a disabled user, and a user whose role may not make this call.
+fn authorize(user: &User, writing: bool) -> Result<(), ApiError> {
+    if !user.enabled {
+        return Err(ApiError::Forbidden(format!(
+            "User {} is disabled; an administrator can enable it with `translog user enable`.",
+            user.name
+        )));
+    }
+    let allowed = if writing {
+        user.role.may_write()
+    } else {
+        user.role.may_read()
+    };
+    if !allowed {
+        let needed = if writing {
+            "worker or admin"
+        } else {
+            "reader or admin"
+        };
+        return Err(ApiError::Forbidden(format!(
+            "User {} has the role {}; this call needs the role {needed}.",
+            user.name, user.role
+        )));
+    }
+    Ok(())
+}
+
 async fn authenticate(
     state: &Arc<AppState>,
-    request: &Request<Incoming>,
+    headers: &HeaderMap,
     peer: SocketAddr,
-) -> Result<User, ApiError> {
-    let header = request
-        .headers()
-        .get(AUTHORIZATION)
-        .map(|value| value.as_bytes());
+    freshness: Freshness,
+) -> Result<Authenticated, ApiError> {
+    let header = headers.get(AUTHORIZATION).map(|value| value.as_bytes());
     state
         .auth
-        .authenticate(header, peer.ip())
+        .authenticate(header, peer.ip(), freshness)
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
@@ -155,11 +172,16 @@ pub fn storage_error(error: &StorageError) -> ApiError {
     }
 }
 
+/// How many times a write request is stored after users changed under it:
+/// each time its credentials are checked again first.
+const STORE_ATTEMPTS: usize = 3;
+
 async fn append_entry(
     state: &Arc<AppState>,
     request: Request<Incoming>,
     raw_id: &str,
-    user: &User,
+    mut authenticated: Authenticated,
+    peer: SocketAddr,
     received_at_ns: i64,
 ) -> Result<Response<Body>, ApiError> {
     let declared_length = request
@@ -179,25 +201,41 @@ async fn append_entry(
         .headers
         .get(CONTENT_TYPE)
         .map(|value| value.as_bytes());
-    let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
-    let zone = user.timezone.unwrap_or(state.config.timezone);
-    let entry = build_entry(&transaction_id, parameters, zone, &user.name)?;
 
-    let outcome = state
-        .writer
-        .submit(entry, received_at_ns)
-        .map_err(|error| match error {
-            SubmitError::Overloaded => ApiError::Unavailable("the storage queue is full".into()),
-            SubmitError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
-        })?;
-    match outcome.await {
-        Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(empty_ok()),
-        Ok(WriteOutcome::Conflict) => Err(ApiError::Conflict),
-        Ok(WriteOutcome::Failed(error)) => Err(storage_error(&error)),
-        Err(_) => Err(ApiError::Unavailable(
-            "the storage thread stopped before it replied".into(),
-        )),
+    for _ in 0..STORE_ATTEMPTS {
+        // Built anew on each attempt: a changed user may have another zone.
+        let user = &authenticated.user;
+        let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
+        let zone = user.timezone.unwrap_or(state.config.timezone);
+        let entry = build_entry(&transaction_id, parameters, zone, &user.name)?;
+        let outcome = state
+            .writer
+            .submit(entry, received_at_ns, authenticated.generation)
+            .map_err(|error| match error {
+                SubmitError::Overloaded => {
+                    ApiError::Unavailable("the storage queue is full".into())
+                }
+                SubmitError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+            })?;
+        match outcome.await {
+            Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
+            Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
+            Ok(WriteOutcome::Failed(error)) => return Err(storage_error(&error)),
+            Ok(WriteOutcome::CredentialsChanged(generation)) => {
+                state.auth.observe_generation(generation);
+                authenticated = authenticate(state, &parts.headers, peer, Freshness::Now).await?;
+                authorize(&authenticated.user, true)?;
+            }
+            Err(_) => {
+                return Err(ApiError::Unavailable(
+                    "the storage thread stopped before it replied".into(),
+                ))
+            }
+        }
     }
+    Err(ApiError::Unavailable(format!(
+        "users were changed {STORE_ATTEMPTS} times while the entry was being stored; send it again"
+    )))
 }
 
 /// Reads the whole body within the size limit and the read timeout.

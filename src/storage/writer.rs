@@ -37,6 +37,10 @@ pub enum WriteOutcome {
     Repeated,
     /// An entry with the same key but another message is stored; it was kept.
     Conflict,
+    /// Users changed after the request's credentials were checked, so the
+    /// entry was not stored. The value is the credentials generation that
+    /// the batch read; the credentials must be checked again.
+    CredentialsChanged(i64),
     /// The batch was not committed, so this entry was not stored.
     Failed(Arc<StorageError>),
 }
@@ -53,6 +57,7 @@ pub enum SubmitError {
 struct WriteRequest {
     entry: NewEntry,
     received_at_ns: i64,
+    credentials_generation: i64,
     reply: oneshot::Sender<WriteOutcome>,
 }
 
@@ -114,7 +119,11 @@ impl Writer {
     }
 
     /// Queues an entry; the returned receiver gets its outcome after the
-    /// commit. `received_at_ns` is when the request arrived.
+    /// commit. `received_at_ns` is when the request arrived, and
+    /// `credentials_generation` the generation under which the request's
+    /// credentials were checked. The entry is stored only if the database
+    /// still has that generation when its batch is written, so a user
+    /// disabled or changed meanwhile cannot add entries.
     ///
     /// # Errors
     ///
@@ -123,6 +132,7 @@ impl Writer {
         &self,
         entry: NewEntry,
         received_at_ns: i64,
+        credentials_generation: i64,
     ) -> Result<oneshot::Receiver<WriteOutcome>, SubmitError> {
         let sender = self.sender.lock().map_err(|_| SubmitError::Stopped)?;
         let sender = sender.as_ref().ok_or(SubmitError::Stopped)?;
@@ -130,6 +140,7 @@ impl Writer {
         let request = WriteRequest {
             entry,
             received_at_ns,
+            credentials_generation,
             reply,
         };
         match sender.try_send(request) {
@@ -319,6 +330,9 @@ fn store_batch(
     batch: &[WriteRequest],
 ) -> Result<BatchResult, StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Read under the write lock, so no change to users can commit between
+    // this check and the commit of the batch.
+    let generation = super::users::generation(&transaction)?;
     let mut statements = EntryStatements {
         insert_entry: transaction.prepare_cached(INSERT_ENTRY)?,
         upsert_transaction: transaction.prepare_cached(UPSERT_TRANSACTION)?,
@@ -326,6 +340,10 @@ fn store_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut fatal = Vec::new();
     for request in batch {
+        if request.credentials_generation != generation {
+            outcomes.push(WriteOutcome::CredentialsChanged(generation));
+            continue;
+        }
         let (outcome, turned_fatal) = store_entry(&transaction, &mut statements, request)?;
         outcomes.push(outcome);
         if turned_fatal {
