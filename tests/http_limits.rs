@@ -90,6 +90,47 @@ fn server_serves_after_431() {
 
 // Timeouts.
 
+/// Sends the head of a POST with a body, as a reader (refused with `403`
+/// before the body is read), and returns the response head.
+fn refused_post_head(server: &Server) -> String {
+    let mut stream = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        basic_auth(common::READER.0, common::READER.1),
+        ENTRY.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    read_head(&mut stream, WAIT)
+}
+
+#[test]
+fn refusal_before_body_is_403() {
+    let server = Server::start_with_users(&[]);
+    let head = refused_post_head(&server);
+    assert!(head.starts_with("HTTP/1.1 403"), "{head}");
+}
+
+#[test]
+fn refusal_before_body_closes_connection() {
+    let server = Server::start_with_users(&[]);
+    let head = refused_post_head(&server).to_ascii_lowercase();
+    assert!(head.contains("connection: close"), "{head}");
+}
+
+#[test]
+fn refusal_without_body_keeps_connection() {
+    let server = Server::start_with_users(&[]);
+    let mut stream = server.connect();
+    let head = format!(
+        "GET /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\r\n",
+        basic_auth(common::WORKER.0, common::WORKER.1),
+    );
+    stream.write_all(head.as_bytes()).expect("write");
+    let head = read_head(&mut stream, WAIT).to_ascii_lowercase();
+    assert!(!head.contains("connection: close"), "{head}");
+}
+
 #[test]
 fn stalled_body_gets_408() {
     let server = Server::start_with(&["--read-timeout", "1s"]);

@@ -771,6 +771,14 @@ fn bad_since_is_400() {
 }
 
 #[test]
+fn unencoded_plus_in_since_is_explained() {
+    let server = Server::start();
+    let reply = list(&server, "?since=2026-12-04T10:00:00+01:00");
+    assert_invalid_query(&reply);
+    assert!(reply.body.contains("%2B"), "{}", reply.body);
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

@@ -22,13 +22,15 @@ use crate::storage::writer::{SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
 use crate::validate::form::{decode_component, parse_pairs};
 use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{build_entry, collect_parameters, ParamError};
+use crate::validate::{build_entry, collect_parameters, plus_became_space, ParamError};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
 pub struct RequestContext {
     pub user: Option<String>,
     pub transaction_id: Option<String>,
+    /// True once the whole request body has been read.
+    pub body_read: bool,
 }
 
 /// Routes a request and runs the checks in the documented order: path (`404`),
@@ -69,7 +71,16 @@ pub async fn dispatch(
     match route {
         Route::Log(raw_id) if writing => {
             context.transaction_id = Some(raw_id.clone());
-            append_entry(state, request, &raw_id, authenticated, peer, received_at_ns).await
+            append_entry(
+                state,
+                request,
+                &raw_id,
+                authenticated,
+                peer,
+                received_at_ns,
+                context,
+            )
+            .await
         }
         Route::Log(raw_id) => {
             context.transaction_id = Some(raw_id.clone());
@@ -183,6 +194,7 @@ async fn append_entry(
     mut authenticated: Authenticated,
     peer: SocketAddr,
     received_at_ns: i64,
+    context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
     let declared_length = request
         .headers()
@@ -194,6 +206,7 @@ async fn append_entry(
     }
     let (parts, body) = request.into_parts();
     let body = read_body(body, state.config.read_timeout).await?;
+    context.body_read = true;
     reject_content_coding(&parts.headers)?;
 
     let transaction_id = decode_path_segment(raw_id)?;
@@ -381,7 +394,15 @@ pub fn parse_list_query(
             }
             "since" | "until" => {
                 let instant = parse_timestamp(&value, zone).map_err(|error| {
-                    ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}"))
+                    if plus_became_space(&value, zone) {
+                        ApiError::InvalidQuery(format!(
+                            "Invalid {name} {value:?}: its offset has a space where the + sign \
+                             belongs, because + means a space in a query; write the + as %2B, \
+                             for example with curl -G --data-urlencode \"{name}=...\"."
+                        ))
+                    } else {
+                        ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}"))
+                    }
                 })?;
                 if name == "since" {
                     list.since = Some(instant);

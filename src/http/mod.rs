@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
@@ -197,6 +198,14 @@ async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
 }
 
+/// Returns true when the request head announces a body.
+fn declares_body(headers: &HeaderMap) -> bool {
+    let length = headers
+        .get(CONTENT_LENGTH)
+        .is_some_and(|value| value.as_bytes() != b"0");
+    length || headers.contains_key(TRANSFER_ENCODING)
+}
+
 async fn handle(
     state: Arc<AppState>,
     request: Request<Incoming>,
@@ -207,10 +216,11 @@ async fn handle(
     let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let method = request.method().clone();
     let path: String = request.uri().path().chars().take(200).collect();
+    let has_body = declares_body(request.headers());
     let mut context = RequestContext::default();
 
     let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
-    let response = match result {
+    let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             let (level, detail) = error.log_detail();
@@ -218,6 +228,14 @@ async fn handle(
             error.into_response()
         }
     };
+    // hyper closes a connection whose request body was left unread, because
+    // the rest of the body would be taken for the next request. Saying so in
+    // the response keeps a client from sending its next request on it.
+    if has_body && !context.body_read {
+        response
+            .headers_mut()
+            .insert(CONNECTION, HeaderValue::from_static("close"));
+    }
 
     let elapsed = started.elapsed();
     state

@@ -439,19 +439,24 @@ fn plain_decimal(number: &str) -> Option<String> {
 /// Explains a rejected timestamp, telling apart the common case of an
 /// unencoded `+` offset sign that form decoding turned into a space.
 fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
-    let repaired = text
-        .rfind(' ')
-        .filter(|at| *at > "2026-12-04T14".len())
-        .map(|at| format!("{}+{}", &text[..at], &text[at + 1..]));
-    match repaired {
-        Some(repaired) if timestamp::parse_timestamp(&repaired, zone).is_ok() => {
-            ParamError::TimestampPlusDecoded(text.to_string())
-        }
-        _ => ParamError::InvalidTimestamp {
+    if plus_became_space(text, zone) {
+        ParamError::TimestampPlusDecoded(text.to_string())
+    } else {
+        ParamError::InvalidTimestamp {
             value: text.to_string(),
             error,
-        },
+        }
     }
+}
+
+/// Returns true when `text` is a valid timestamp once its last space, after
+/// the hour, is read as a `+`: the offset sign of a timestamp sent without
+/// percent-encoding, which form and query decoding turn into a space.
+pub fn plus_became_space(text: &str, zone: Tz) -> bool {
+    text.rfind(' ')
+        .filter(|at| *at > "2026-12-04T14".len())
+        .map(|at| format!("{}+{}", &text[..at], &text[at + 1..]))
+        .is_some_and(|repaired| timestamp::parse_timestamp(&repaired, zone).is_ok())
 }
 
 fn text_value(value: RawValue, name: &str) -> Result<String, ParamError> {
