@@ -8,6 +8,7 @@
 //! slow or hanging command never holds up storage or requests.
 
 use std::collections::HashSet;
+use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -125,9 +126,7 @@ impl Notifier {
         if !first_time {
             return;
         }
-        let spawned = Command::new("sh")
-            .arg("-c")
-            .arg(&*command)
+        let spawned = shell(&command)
             .env("TRANSLOG_TRANSACTION_ID", &alert.transaction_id)
             .env("TRANSLOG_OUTCOME", alert.outcome.as_str())
             .env("TRANSLOG_STAGE", &alert.stage)
@@ -156,6 +155,14 @@ impl Notifier {
     }
 }
 
+/// Prepares `sh -c COMMAND` in a process group of its own, so that a timeout
+/// ends whatever the shell started too, not only the shell.
+fn shell(command: &str) -> Command {
+    let mut shell = Command::new("sh");
+    shell.process_group(0).arg("-c").arg(command);
+    shell
+}
+
 /// Waits for the notify command of one alert and logs how it ended.
 fn report_exit(child: &mut std::process::Child, transaction_id: &str, outcome: &str) {
     match wait_with_timeout(child, NOTIFY_TIMEOUT) {
@@ -175,8 +182,8 @@ fn report_exit(child: &mut std::process::Child, transaction_id: &str, outcome: &
     }
 }
 
-/// Waits for `child` to exit, killing it after `timeout`; `None` means it was
-/// killed.
+/// Waits for `child` to exit, killing its process group after `timeout`;
+/// `None` means it was killed.
 fn wait_with_timeout(
     child: &mut std::process::Child,
     timeout: Duration,
@@ -187,10 +194,57 @@ fn wait_with_timeout(
             return Ok(Some(status));
         }
         if std::time::Instant::now() >= deadline {
-            child.kill()?;
+            let group = rustix::process::Pid::from_child(child);
+            if rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_err() {
+                child.kill()?;
+            }
             child.wait()?;
             return Ok(None);
         }
         std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns true while process `pid` exists and has not exited.
+    fn is_running(pid: &str) -> bool {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|stat| {
+                let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+                !state.starts_with('Z')
+            })
+            .unwrap_or(false)
+    }
+
+    #[test]
+    fn timeout_kills_started_processes() {
+        let directory = tempfile::tempdir().unwrap();
+        let pid_file = directory.path().join("pid");
+        let command = format!("sleep 30 & echo $! > {}; wait", pid_file.display());
+        let mut child = shell(&command).spawn().unwrap();
+        let mut pid = String::new();
+        for _ in 0..50 {
+            pid = std::fs::read_to_string(&pid_file).unwrap_or_default();
+            if pid.ends_with('\n') {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let pid = pid.trim().to_string();
+        assert!(is_running(&pid), "sleep {pid} did not start");
+        let status = wait_with_timeout(&mut child, Duration::from_millis(100)).unwrap();
+        assert!(status.is_none());
+        std::thread::sleep(Duration::from_millis(200));
+        assert!(!is_running(&pid), "sleep {pid} survived the timeout");
+    }
+
+    #[test]
+    fn quick_command_reports_status() {
+        let mut child = shell("exit 3").spawn().unwrap();
+        let status = wait_with_timeout(&mut child, Duration::from_secs(10)).unwrap();
+        assert_eq!(status.and_then(|status| status.code()), Some(3));
     }
 }

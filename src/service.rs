@@ -111,8 +111,9 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
         };
         log::debug!("configuration: {config:?}");
         let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
+        let users = if user_count == 1 { "user" } else { "users" };
         log::info!(
-            "translog {} listening on http://{address}, database {}, {user_count} users",
+            "translog {} listening on http://{address}, database {}, {user_count} {users}",
             env!("CARGO_PKG_VERSION"),
             db_path.display()
         );
@@ -156,7 +157,7 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
 /// over SQLite's write lock, sending `503` to each other's Workers, so the
 /// second one is rejected instead. The command line does not take this lock.
 fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
-    let mut name = db_path.as_os_str().to_owned();
+    let mut name = real_path(db_path).into_os_string();
     name.push(".lock");
     let path = PathBuf::from(name);
     let file = OpenOptions::new()
@@ -176,6 +177,23 @@ fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
         Err(std::fs::TryLockError::Error(error)) => {
             Err(format!("cannot lock {}: {error}", path.display()))
         }
+    }
+}
+
+/// Resolves symbolic links and relative parts of `path`, so that two names
+/// of one database share one lock file. A file that does not exist yet is
+/// resolved through its folder; a path that cannot be resolved is kept.
+fn real_path(path: &Path) -> PathBuf {
+    if let Ok(real) = std::fs::canonicalize(path) {
+        return real;
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    match (std::fs::canonicalize(folder), path.file_name()) {
+        (Ok(real_folder), Some(name)) => real_folder.join(name),
+        _ => path.to_path_buf(),
     }
 }
 

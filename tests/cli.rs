@@ -575,7 +575,10 @@ fn start_line_names_version_and_database() {
         .expect("a start line");
     assert!(line.contains(env!("CARGO_PKG_VERSION")), "{line}");
     assert!(line.contains(&server.db.display().to_string()), "{line}");
-    assert!(line.contains("1 users"), "{line}");
+    assert!(
+        line.contains("1 user,") || line.ends_with("1 user"),
+        "{line}"
+    );
 }
 
 #[test]
@@ -692,6 +695,26 @@ fn backup_copy_is_readable() {
 }
 
 #[test]
+fn backup_copy_is_owner_only() {
+    let server = logged_server();
+    let copy = server.dir().join("copy.db");
+    assert_success(
+        &server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None),
+        "backup",
+    );
+    assert_eq!(file_mode(&copy), 0o600);
+}
+
+#[test]
+fn backup_to_missing_folder_leaves_nothing() {
+    let server = logged_server();
+    let copy = server.dir().join("missing").join("copy.db");
+    let output = server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_one_line_error(&output);
+    assert!(!copy.exists());
+}
+
+#[test]
 fn backup_keeps_server_writing() {
     let server = logged_server();
     let copy = server.dir().join("copy.db");
@@ -778,10 +801,10 @@ fn prune_nothing_prints_zero() {
 
 // Guarding the database file.
 
-#[test]
-fn second_server_on_same_database_is_rejected() {
-    let server = Server::start();
-    let mut command = serve_command(&server.db);
+/// Starts a second server on `db` while one runs and checks that it stops
+/// with the error that names the running server.
+fn assert_second_server_rejected(db: &Path) {
+    let mut command = serve_command(db);
     command.args(["--listen", "127.0.0.1:0"]);
     let output = run_command(command, None);
     assert_one_line_error(&output);
@@ -790,6 +813,20 @@ fn second_server_on_same_database_is_rejected() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn second_server_on_same_database_is_rejected() {
+    let server = Server::start();
+    assert_second_server_rejected(&server.db);
+}
+
+#[test]
+fn second_server_through_symlink_is_rejected() {
+    let server = Server::start();
+    let alias = server.dir().join("alias.db");
+    std::os::unix::fs::symlink(&server.db, &alias).expect("create a symbolic link");
+    assert_second_server_rejected(&alias);
 }
 
 #[test]
@@ -837,16 +874,18 @@ fn taken_port_leaves_no_database() {
     assert!(!db.exists(), "database created although the port was taken");
 }
 
+/// Returns the permission bits of `path`.
+fn file_mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    let metadata = std::fs::metadata(path).expect("read the file's metadata");
+    metadata.permissions().mode() & 0o777
+}
+
 #[test]
 fn database_file_is_private() {
-    use std::os::unix::fs::PermissionsExt as _;
     let (_dir, db) = new_db();
     assert_success(&run_cli(&db, &["user", "list"], None), "user list");
-    let mode = std::fs::metadata(&db)
-        .expect("database metadata")
-        .permissions()
-        .mode();
-    assert_eq!(mode & 0o777, 0o600);
+    assert_eq!(file_mode(&db), 0o600);
 }
 
 #[test]

@@ -209,14 +209,29 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 }
 
 pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
-    if destination.exists() {
-        return Err(format!(
-            "{} already exists; choose a new file name",
-            destination.display()
-        ));
-    }
+    use std::os::unix::fs::OpenOptionsExt as _;
     let connection = open_database(db)?;
-    logs::backup(&connection, destination).map_err(|error| format!("backup failed: {error}"))?;
+    // Created readable by its owner only, as the database is, because the
+    // copy contains the password hashes.
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(destination);
+    match created {
+        Ok(_) => {}
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
+            return Err(format!(
+                "{} already exists; choose a new file name",
+                destination.display()
+            ))
+        }
+        Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
+    }
+    if let Err(error) = logs::backup(&connection, destination) {
+        let _ = std::fs::remove_file(destination);
+        return Err(format!("backup failed: {error}"));
+    }
     let entries = logs::count_entries(&connection).map_err(|error| error.to_string())?;
     eprintln!("wrote {} ({entries} entries)", destination.display());
     Ok(())

@@ -392,12 +392,13 @@ pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<usize
 }
 
 /// Writes a consistent, compacted copy of the database to `destination`,
-/// which must not exist. Safe while the server writes: WAL readers see one
-/// snapshot and do not block the writer.
+/// which must not exist or be an empty file; an existing file keeps its
+/// mode. Safe while the server writes: WAL readers see one snapshot and do
+/// not block the writer.
 ///
 /// # Errors
 ///
-/// Fails when the destination exists or cannot be written.
+/// Fails when the destination has content or cannot be written.
 pub fn backup(connection: &Connection, destination: &Path) -> Result<(), StorageError> {
     let destination = destination.to_string_lossy();
     connection.execute("VACUUM INTO ?1", [destination.as_ref()])?;
