@@ -64,8 +64,19 @@ pub struct ServeOptions {
 /// Fails when the database cannot be opened, the address cannot be bound or
 /// the runtime cannot start, and the message names which.
 pub fn serve(options: ServeOptions) -> Result<(), String> {
+    let lock = lock_database(&options.db_path)?;
+    let result = run(options);
+    if result.is_err() && lock.created {
+        // A server that failed to start leaves no lock file behind, for
+        // example beside another application's database that it refused.
+        let _ = std::fs::remove_file(&lock.path);
+    }
+    result
+}
+
+/// Runs the service once the database lock is held.
+fn run(options: ServeOptions) -> Result<(), String> {
     let db_path = &options.db_path;
-    let _lock = lock_database(db_path)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .max_blocking_threads(BLOCKING_THREADS)
@@ -152,14 +163,23 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// The lock file of a running server; the lock lasts as long as the file is open.
+struct DatabaseLock {
+    _file: std::fs::File,
+    path: PathBuf,
+    /// True when this server created the file.
+    created: bool,
+}
+
 /// Takes an exclusive lock on `<database>.lock` for the life of the server.
 /// Two servers on one database would each batch their own writes and fight
 /// over SQLite's write lock, sending `503` to each other's Workers, so the
 /// second one is rejected instead. The command line does not take this lock.
-fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
+fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let mut name = real_path(db_path).into_os_string();
     name.push(".lock");
     let path = PathBuf::from(name);
+    let created = !path.exists();
     let file = OpenOptions::new()
         .write(true)
         .create(true)
@@ -168,7 +188,11 @@ fn lock_database(db_path: &Path) -> Result<std::fs::File, String> {
         .open(&path)
         .map_err(|error| format!("cannot create lock file {}: {error}", path.display()))?;
     match file.try_lock() {
-        Ok(()) => Ok(file),
+        Ok(()) => Ok(DatabaseLock {
+            _file: file,
+            path,
+            created,
+        }),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
             "another translog server is using {} (it has the lock on {}); stop it or choose another --db",
             db_path.display(),

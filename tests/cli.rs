@@ -829,14 +829,18 @@ fn second_server_through_symlink_is_rejected() {
     assert_second_server_rejected(&alias);
 }
 
-#[test]
-fn foreign_database_is_rejected() {
-    let (_dir, db) = new_db();
-    let other = rusqlite::Connection::open(&db).expect("create a database");
+/// Creates another application's database at `db`.
+fn create_foreign_database(db: &Path) {
+    let other = rusqlite::Connection::open(db).expect("create a database");
     other
         .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
         .expect("create a table");
-    drop(other);
+}
+
+#[test]
+fn foreign_database_is_rejected() {
+    let (_dir, db) = new_db();
+    create_foreign_database(&db);
     let output = run_cli(&db, &["user", "list"], None);
     assert_one_line_error(&output);
     assert!(
@@ -847,13 +851,20 @@ fn foreign_database_is_rejected() {
 }
 
 #[test]
+fn foreign_database_serve_leaves_no_lock_file() {
+    let (_dir, db) = new_db();
+    create_foreign_database(&db);
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert_one_line_error(&output);
+    assert!(!db.with_extension("db.lock").exists());
+}
+
+#[test]
 fn foreign_database_keeps_its_journal_mode() {
     let (_dir, db) = new_db();
-    let other = rusqlite::Connection::open(&db).expect("create a database");
-    other
-        .execute_batch("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
-        .expect("create a table");
-    drop(other);
+    create_foreign_database(&db);
     run_cli(&db, &["user", "list"], None);
     let other = rusqlite::Connection::open(&db).expect("open the database");
     let mode: String = other

@@ -40,6 +40,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long the server may take to exit after SIGTERM.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 
+/// How long [`run_command`] lets a command run, so that a command expected to
+/// stop (such as a second server) fails its test instead of hanging it.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// Environment variables of the binary that the tests set explicitly or not at all.
 const TRANSLOG_VARIABLES: [&str; 8] = [
     "TRANSLOG_DB",
@@ -485,7 +489,23 @@ pub fn run_command(mut command: Command, stdin: Option<&str>) -> Output {
         // A command that fails early exits without reading, so a broken pipe is expected.
         let _ = pipe.write_all(text.as_bytes());
     }
-    child.wait_with_output().expect("wait for translog")
+    let (finished, finish) = mpsc::channel::<()>();
+    let pid = child.id().to_string();
+    let watchdog = thread::spawn(move || {
+        let timed_out = finish.recv_timeout(COMMAND_TIMEOUT).is_err();
+        if timed_out {
+            let _ = Command::new("kill").args(["-9", &pid]).status();
+        }
+        timed_out
+    });
+    let output = child.wait_with_output().expect("wait for translog");
+    let _ = finished.send(());
+    let timed_out = watchdog.join().expect("watchdog thread");
+    assert!(
+        !timed_out,
+        "translog did not exit within {COMMAND_TIMEOUT:?}"
+    );
+    output
 }
 
 /// Panics with the command's stderr unless it exited 0.
