@@ -107,6 +107,51 @@ fn timezone_change_applies_to_cached_worker() {
 }
 
 #[test]
+fn timezone_change_rescues_invalid_local_time() {
+    let server = Server::start();
+    server.add_user_with(
+        "worker1",
+        "worker",
+        PASSWORD,
+        &["--timezone", "Europe/Berlin"],
+    );
+    assert_eq!(post_as(&server, "worker1", PASSWORD).status, 200);
+    cli_ok(&server, &["user", "set-timezone", "worker1", "UTC"], None);
+    // 02:30 on 29 March 2026 does not exist in Berlin (clocks go forward).
+    let body = "timestamp=2026-03-29%2002:30:00&stage=WORKER_LOAD&status=SUCCESS";
+    let reply = server.post_form("/worker/log/tx-dst", ("worker1", PASSWORD), body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Caches worker1, runs `translog user COMMAND worker1`, then posts `body`
+/// as worker1 and returns the status.
+fn status_after_change(command: &str, body: &str) -> u16 {
+    let server = Server::start();
+    cached_worker(&server);
+    cli_ok(&server, &["user", command, "worker1"], None);
+    let reply = server.post_form("/worker/log/tx-1", ("worker1", PASSWORD), body);
+    reply.status
+}
+
+const INVALID_STAGE: &str = "timestamp=2026-12-04T15:00:00Z&stage=WORKER_STOP&status=SUCCESS";
+
+#[test]
+fn disabled_user_invalid_entry_is_403() {
+    assert_eq!(status_after_change("disable", INVALID_STAGE), 403);
+}
+
+#[test]
+fn removed_user_invalid_entry_is_401() {
+    assert_eq!(status_after_change("remove", INVALID_STAGE), 401);
+}
+
+#[test]
+fn removed_user_large_body_is_401() {
+    let body = format!("{ENTRY}&message={}", "x".repeat(70_000));
+    assert_eq!(status_after_change("remove", &body), 401);
+}
+
+#[test]
 fn disabled_user_may_not_read() {
     let server = Server::start();
     cached_worker(&server);

@@ -17,6 +17,7 @@ use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::{AuthError, Authenticated, Freshness, User};
+use crate::entry::NewEntry;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::writer::{SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
@@ -196,31 +197,40 @@ async fn append_entry(
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
-    let declared_length = request
-        .headers()
-        .get(CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
-        return Err(ApiError::PayloadTooLarge);
-    }
     let (parts, body) = request.into_parts();
-    let body = read_body(body, state.config.read_timeout).await?;
-    context.body_read = true;
-    reject_content_coding(&parts.headers)?;
-
-    let transaction_id = decode_path_segment(raw_id)?;
+    // `authenticated` may come from the credentials cache without a fresh
+    // read. A refusal must hold for the user as stored now, and 401 and 403
+    // come before 413 and 400. So before any refusal the credentials are
+    // checked again, and an entry that fails for a cached user is built
+    // again for the current one.
+    let mut fresh = false;
+    let (body, transaction_id) = match read_entry(state, &parts, body, raw_id, context).await {
+        Ok(read) => read,
+        Err(error) => {
+            recheck(state, &parts.headers, peer).await?;
+            return Err(error);
+        }
+    };
     let content_type = parts
         .headers
         .get(CONTENT_TYPE)
         .map(|value| value.as_bytes());
+    let build = |user: &User| -> Result<NewEntry, ApiError> {
+        let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
+        let zone = user.timezone.unwrap_or(state.config.timezone);
+        Ok(build_entry(&transaction_id, parameters, zone, &user.name)?)
+    };
 
     for _ in 0..STORE_ATTEMPTS {
         // Built anew on each attempt: a changed user may have another zone.
-        let user = &authenticated.user;
-        let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
-        let zone = user.timezone.unwrap_or(state.config.timezone);
-        let entry = build_entry(&transaction_id, parameters, zone, &user.name)?;
+        let entry = match build(&authenticated.user) {
+            Ok(entry) => entry,
+            Err(error) if fresh => return Err(error),
+            Err(_) => {
+                authenticated = recheck(state, &parts.headers, peer).await?;
+                build(&authenticated.user)?
+            }
+        };
         let outcome = state
             .writer
             .submit(entry, received_at_ns, authenticated.generation)
@@ -236,8 +246,8 @@ async fn append_entry(
             Ok(WriteOutcome::Failed(error)) => return Err(storage_error(&error)),
             Ok(WriteOutcome::CredentialsChanged(generation)) => {
                 state.auth.observe_generation(generation);
-                authenticated = authenticate(state, &parts.headers, peer, Freshness::Now).await?;
-                authorize(&authenticated.user, true)?;
+                authenticated = recheck(state, &parts.headers, peer).await?;
+                fresh = true;
             }
             Err(_) => {
                 return Err(ApiError::Unavailable(
@@ -249,6 +259,42 @@ async fn append_entry(
     Err(ApiError::Unavailable(format!(
         "users were changed {STORE_ATTEMPTS} times while the entry was being stored; send it again"
     )))
+}
+
+/// Checks the credentials of a write request against the database as it is
+/// now, and the user's permission to write.
+async fn recheck(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    peer: SocketAddr,
+) -> Result<Authenticated, ApiError> {
+    let authenticated = authenticate(state, headers, peer, Freshness::Now).await?;
+    authorize(&authenticated.user, true)?;
+    Ok(authenticated)
+}
+
+/// Reads the body of a write request within its limits, and decodes the
+/// transaction id of its path.
+async fn read_entry(
+    state: &Arc<AppState>,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+    raw_id: &str,
+    context: &mut RequestContext,
+) -> Result<(hyper::body::Bytes, String), ApiError> {
+    let declared_length = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared_length.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    let body = read_body(body, state.config.read_timeout).await?;
+    context.body_read = true;
+    reject_content_coding(&parts.headers)?;
+    let transaction_id = decode_path_segment(raw_id)?;
+    Ok((body, transaction_id))
 }
 
 /// Reads the whole body within the size limit and the read timeout.
