@@ -66,10 +66,10 @@ pub struct ServeOptions {
 pub fn serve(options: ServeOptions) -> Result<(), String> {
     let lock = lock_database(&options.db_path)?;
     let result = run(options);
-    if result.is_err() && lock.created {
-        // A server that failed to start leaves no lock file behind, for
-        // example beside another application's database that it refused.
-        let _ = std::fs::remove_file(&lock.path);
+    if result.is_err() {
+        // A server that failed to start, for example on a taken port,
+        // leaves no empty database behind.
+        remove_unused_database(&lock);
     }
     result
 }
@@ -88,8 +88,9 @@ fn run(options: ServeOptions) -> Result<(), String> {
             .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
         let mut interrupt = signal(SignalKind::interrupt())
             .map_err(|error| format!("cannot handle SIGINT: {error}"))?;
-        // Bound before the database is touched, so that a taken port leaves
-        // no new database or credentials file behind.
+        // Bound before the schema and the first user are written, so that a
+        // taken port leaves no credentials file behind, and the empty
+        // database file is removed.
         let listener = listen(options.listen)
             .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
         let address = listener
@@ -163,7 +164,8 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// The lock file of a running server; the lock lasts as long as the file is open.
+/// The database file of a running server, open with an exclusive lock that
+/// lasts as long as the file is open.
 struct DatabaseLock {
     _file: std::fs::File,
     path: PathBuf,
@@ -171,53 +173,52 @@ struct DatabaseLock {
     created: bool,
 }
 
-/// Takes an exclusive lock on `<database>.lock` for the life of the server.
-/// Two servers on one database would each batch their own writes and fight
-/// over SQLite's write lock, sending `503` to each other's Workers, so the
-/// second one is rejected instead. The command line does not take this lock.
+/// Opens the database file, creating it readable by its owner only, and
+/// takes an exclusive `flock` on it for the life of the server. Two servers
+/// on one database would each batch their own writes and fight over SQLite's
+/// write lock, sending `503` to each other's Workers, so the second one is
+/// rejected instead. The lock belongs to the file itself, so it holds under
+/// any name: a symbolic link, a hard link or another relative path. SQLite
+/// locks with `fcntl`, which Linux keeps apart from `flock`. The command line
+/// does not take this lock.
 fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
-    let mut name = real_path(db_path).into_os_string();
-    name.push(".lock");
-    let path = PathBuf::from(name);
-    let created = !path.exists();
+    let created = !db_path.exists();
     let file = OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(|error| format!("cannot create lock file {}: {error}", path.display()))?;
+        .open(db_path)
+        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok(DatabaseLock {
             _file: file,
-            path,
+            path: db_path.to_path_buf(),
             created,
         }),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another translog server is using {} (it has the lock on {}); stop it or choose another --db",
-            db_path.display(),
-            path.display()
+            "another translog server is using {}; stop it or choose another --db",
+            db_path.display()
         )),
         Err(std::fs::TryLockError::Error(error)) => {
-            Err(format!("cannot lock {}: {error}", path.display()))
+            Err(format!("cannot lock {}: {error}", db_path.display()))
         }
     }
 }
 
-/// Resolves symbolic links and relative parts of `path`, so that two names
-/// of one database share one lock file. A file that does not exist yet is
-/// resolved through its folder; a path that cannot be resolved is kept.
-fn real_path(path: &Path) -> PathBuf {
-    if let Ok(real) = std::fs::canonicalize(path) {
-        return real;
+/// Removes the database file that a server created and that is still
+/// empty, because the server failed before it wrote the schema.
+fn remove_unused_database(lock: &DatabaseLock) {
+    if !lock.created {
+        return;
     }
-    let folder = match path.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
+    // Through a symbolic link, the file to remove is its target.
+    let Ok(real) = std::fs::canonicalize(&lock.path) else {
+        return;
     };
-    match (std::fs::canonicalize(folder), path.file_name()) {
-        (Ok(real_folder), Some(name)) => real_folder.join(name),
-        _ => path.to_path_buf(),
+    if std::fs::metadata(&real).is_ok_and(|metadata| metadata.len() == 0) {
+        let _ = std::fs::remove_file(real);
     }
 }
 

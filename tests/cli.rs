@@ -829,6 +829,24 @@ fn second_server_through_symlink_is_rejected() {
     assert_second_server_rejected(&alias);
 }
 
+#[test]
+fn second_server_through_hard_link_is_rejected() {
+    let server = Server::start();
+    let alias = server.dir().join("alias.db");
+    std::fs::hard_link(&server.db, &alias).expect("create a hard link");
+    assert_second_server_rejected(&alias);
+}
+
+#[test]
+fn database_through_dangling_symlink_is_private() {
+    let (dir, _db) = new_db();
+    let target = dir.path().join("target.db");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&target, &link).expect("create a symbolic link");
+    assert_success(&run_cli(&link, &["user", "list"], None), "user list");
+    assert_eq!(file_mode(&target), 0o600);
+}
+
 /// Creates another application's database at `db`.
 fn create_foreign_database(db: &Path) {
     let other = rusqlite::Connection::open(db).expect("create a database");
@@ -848,17 +866,6 @@ fn foreign_database_is_rejected() {
         "{}",
         stderr(&output)
     );
-}
-
-#[test]
-fn foreign_database_serve_leaves_no_lock_file() {
-    let (_dir, db) = new_db();
-    create_foreign_database(&db);
-    let mut command = serve_command(&db);
-    command.args(["--listen", "127.0.0.1:0"]);
-    let output = run_command(command, None);
-    assert_one_line_error(&output);
-    assert!(!db.with_extension("db.lock").exists());
 }
 
 #[test]
@@ -906,4 +913,53 @@ fn zero_max_connections_is_rejected() {
     command.args(["--listen", "127.0.0.1:0", "--max-connections", "0"]);
     let output = run_command(command, None);
     assert_one_line_error(&output);
+}
+
+#[test]
+fn closed_pipe_ends_log_list_quietly() {
+    use std::io::Read as _;
+    let (_dir, db) = new_db();
+    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    let connection = rusqlite::Connection::open(&db).expect("open the database");
+    for number in 0..1000 {
+        connection
+            .execute(
+                "INSERT INTO transactions VALUES (?1, 1796083200, 0, 1796083200, 0,
+                     'WORKER_INIT', 'SUCCESS', 'started', 1, ?2, 0, 0)",
+                rusqlite::params![format!("tx-{number:04}"), number],
+            )
+            .expect("insert a transaction");
+    }
+    drop(connection);
+    let mut command = Command::new(BIN);
+    command
+        .args(["--db", db.to_str().expect("UTF-8 path")])
+        .args(["log", "list", "--json", "--limit", "1000"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("run translog");
+    let mut first = [0u8; 1];
+    let mut pipe = child.stdout.take().expect("stdout is piped");
+    pipe.read_exact(&mut first).expect("read the first byte");
+    drop(pipe);
+    let output = child.wait_with_output().expect("wait for translog");
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
+}
+
+#[test]
+fn backup_of_missing_database_is_error() {
+    let (dir, db) = new_db();
+    let copy = dir.path().join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_one_line_error(&output);
+    assert!(stderr(&output).contains("not found"), "{}", stderr(&output));
+}
+
+#[test]
+fn log_list_of_missing_database_creates_nothing() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list"], None);
+    assert_one_line_error(&output);
+    assert!(!db.exists());
 }

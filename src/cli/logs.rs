@@ -6,7 +6,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, parse_duration, parse_zone};
+use super::{open_existing_database, parse_duration, parse_zone};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::now_ns;
 use crate::validate::timestamp::parse_timestamp;
@@ -59,7 +59,7 @@ fn parse_outcome(text: &str) -> Result<Outcome, String> {
 }
 
 pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
-    let connection = open_database(db)?;
+    let connection = open_existing_database(db)?;
     match command {
         LogCommand::Show {
             transaction_id,
@@ -70,17 +70,16 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
                 .map_err(|error| error.to_string())?
                 .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&log).map_err(|error| error.to_string())?
+                super::print_line(
+                    &serde_json::to_string_pretty(&log).map_err(|error| error.to_string())?,
                 );
                 return Ok(());
             }
-            println!(
+            super::print_line(&format!(
                 "transaction {}: {}",
                 log.transaction_id,
                 log.outcome.as_str()
-            );
+            ));
             let rows: Vec<[String; 6]> = log
                 .entries
                 .into_iter()
@@ -139,9 +138,8 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
             let page = logs::list_transactions(&connection, &query, now_ns(), stall_after)
                 .map_err(|error| error.to_string())?;
             if json {
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&page).map_err(|error| error.to_string())?
+                super::print_line(
+                    &serde_json::to_string_pretty(&page).map_err(|error| error.to_string())?,
                 );
                 return Ok(());
             }
@@ -171,7 +169,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
                 &rows,
             );
             if let Some(next) = page.next_cursor {
-                println!("more: --cursor {next}");
+                super::print_line(&format!("more: --cursor {next}"));
             }
         }
     }
@@ -200,7 +198,7 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
             .zip(widths)
             .map(|(cell, width)| format!("{cell:<width$}"))
             .collect();
-        println!("{}", padded.join("  ").trim_end());
+        super::print_line(padded.join("  ").trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -210,7 +208,7 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 
 pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let connection = open_database(db)?;
+    let connection = open_existing_database(db)?;
     // Created readable by its owner only, as the database is, because the
     // copy contains the password hashes.
     let created = std::fs::OpenOptions::new()
@@ -240,8 +238,8 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
 pub fn prune(db: &Path, before: &str, timezone: Tz) -> Result<(), String> {
     let instant = parse_timestamp(before, timezone)
         .map_err(|error| format!("invalid --before {before:?}: {error}"))?;
-    let mut connection = open_database(db)?;
+    let mut connection = open_existing_database(db)?;
     let removed = logs::prune(&mut connection, instant).map_err(|error| error.to_string())?;
-    println!("removed {removed} transactions");
+    super::print_line(&format!("removed {removed} transactions"));
     Ok(())
 }

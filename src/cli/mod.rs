@@ -125,6 +125,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 }
 
 /// Runs the command line and returns the process exit status.
+/// Writes `text` and a newline to standard output. A reader that closed the
+/// pipe, as `translog log list | head` does, ends the command quietly with
+/// status 0, as other command-line tools do.
+pub fn print_line(text: &str) {
+    use std::io::Write as _;
+    let mut stdout = std::io::stdout().lock();
+    if let Err(error) = writeln!(stdout, "{text}") {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("translog: error: cannot write to standard output: {error}");
+        std::process::exit(1);
+    }
+}
+
 pub fn run() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -196,6 +211,18 @@ fn execute(cli: Cli) -> Result<(), String> {
 fn open_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
     storage::open(path, CLI_BUSY_TIMEOUT)
         .map_err(|error| format!("cannot open database {}: {error}", path.display()))
+}
+
+/// Opens a database that must exist already, for the commands that read or
+/// copy entries: creating an empty one there would hide a mistyped path.
+fn open_existing_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+    if !path.exists() {
+        return Err(format!(
+            "database {} not found; check --db (or TRANSLOG_DB)",
+            path.display()
+        ));
+    }
+    open_database(path)
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
             users::add(&connection, &name, role, timezone, &hash)
                 .map_err(|error| error.to_string())?;
             if generated {
-                println!("{}", password.expose());
+                super::print_line(password.expose());
             }
             eprintln!("added user {name} with role {role}");
         }
@@ -101,7 +101,7 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
             users::set_password_hash(&connection, &name, &hash)
                 .map_err(|error| error.to_string())?;
             if generated {
-                println!("{}", password.expose());
+                super::print_line(password.expose());
             }
             eprintln!("changed the password of {name}");
         }

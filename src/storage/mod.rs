@@ -153,9 +153,13 @@ fn create_private_file(path: &Path) {
     if path.exists() {
         return;
     }
+    // Not create_new: through a symbolic link whose target does not exist
+    // yet, it would fail, and SQLite would create the target with the
+    // default mode.
     let _ = std::fs::OpenOptions::new()
         .write(true)
-        .create_new(true)
+        .create(true)
+        .truncate(false)
         .mode(0o600)
         .open(path);
 }
