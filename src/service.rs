@@ -27,6 +27,11 @@ use crate::storage::{self, ReaderPool};
 /// the batch fails with `503`. Short, because nothing is stored meanwhile.
 const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 
+/// How long opening the database at start-up waits for another process's
+/// write lock, such as a command that is upgrading the schema of a large
+/// database (about 2 s per million entries).
+const STARTUP_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// How long a read waits for a lock; WAL readers rarely wait at all.
 const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -97,9 +102,12 @@ fn run(options: ServeOptions) -> Result<(), String> {
             .local_addr()
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
-        let connection = storage::open(db_path, WRITER_BUSY_TIMEOUT)
+        let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT)
             .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
         let user_count = ensure_first_admin(&connection, db_path)?;
+        connection
+            .busy_timeout(WRITER_BUSY_TIMEOUT)
+            .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
         let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
         let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
             .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;

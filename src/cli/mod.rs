@@ -15,8 +15,10 @@ use clap::{Parser, Subcommand};
 use crate::service::{self, ServeOptions};
 use crate::storage;
 
-/// How long the command line waits for the server's write lock.
-const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the command line waits for another process's write lock: the
+/// server holds it for milliseconds, but a server upgrading the schema of a
+/// large database holds it for about 2 s per million entries.
+const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[derive(Parser)]
 #[command(
