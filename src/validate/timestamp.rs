@@ -40,6 +40,19 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     check_instant_range(instant)
 }
 
+/// Returns true for text in the form that `date` prints without options,
+/// such as `Fri Dec  4 14:57:54 CET 2026`: a weekday, a space, a month name.
+fn is_plain_date_output(text: &str) -> bool {
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut words = text.split_ascii_whitespace();
+    let weekday = words.next().unwrap_or_default();
+    let month = words.next().unwrap_or_default();
+    WEEKDAYS.contains(&weekday) && MONTHS.contains(&month)
+}
+
 /// Reason why a timestamp was rejected. Display gives one sentence for an API client: what was wrong
 /// with the value and how to fix it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,11 +100,13 @@ impl fmt::Display for TimestampError {
                 "the timestamp starts or ends with whitespace, so remove it, \
                  such as the newline that ends the output of `date`"
             ),
-            Self::UnrecognizedFormat { text } => {
-                write!(
-                    f,
-                    "the timestamp {text:?} has an unrecognized format, so {ACCEPTED_FORMS}"
-                )
+            Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
+                f,
+                "it looks like the plain output of `date`, whose zone abbreviation can \
+                 mean several offsets, so {ACCEPTED_FORMS}"
+            ),
+            Self::UnrecognizedFormat { .. } => {
+                write!(f, "the format is not recognized, so {ACCEPTED_FORMS}")
             }
             Self::FieldOutOfRange {
                 field,
@@ -647,6 +662,21 @@ mod tests {
     }
 
     #[test]
+    fn plain_date_output_is_named() {
+        let error = parse_timestamp("Fri Dec  4 14:57:54 CET 2026", chrono_tz::UTC).unwrap_err();
+        assert!(
+            error.to_string().contains("plain output of `date`"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn unrecognized_format_does_not_repeat_value() {
+        let error = parse_timestamp("yesterday", chrono_tz::UTC).unwrap_err();
+        assert!(!error.to_string().contains("yesterday"), "{error}");
+    }
+
+    #[test]
     fn rejects_surrounding_whitespace() {
         for text in [
             " 2026-12-04",
@@ -877,7 +907,6 @@ mod tests {
     fn message_for_format_gives_examples() {
         let error = parse_timestamp("yesterday", BERLIN).expect_err("text is no timestamp");
         let message = error.to_string();
-        assert!(message.contains("\"yesterday\""), "{message}");
         assert!(message.contains("2026-12-04T14:57:54+01:00"), "{message}");
         assert!(message.contains("date +%s"), "{message}");
         assert!(message.contains("date -R"), "{message}");
