@@ -34,8 +34,12 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         parse_iso8601(text, zone)?
     } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         parse_unix_seconds(text)?
-    } else {
+    } else if text.contains(' ') {
         parse_rfc2822(text)?
+    } else {
+        // An RFC 2822 date has spaces between its fields; without any, the
+        // text is none of the accepted forms (such as `0x10` or `now`).
+        return Err(unrecognized(text));
     };
     check_instant_range(instant)
 }
@@ -667,6 +671,15 @@ mod tests {
         assert!(
             error.to_string().contains("plain output of `date`"),
             "{error}"
+        );
+    }
+
+    #[test]
+    fn text_without_spaces_is_unrecognized() {
+        let error = parse_timestamp("0x10", chrono_tz::UTC).unwrap_err();
+        assert!(
+            matches!(error, TimestampError::UnrecognizedFormat { .. }),
+            "{error:?}"
         );
     }
 
