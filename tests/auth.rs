@@ -476,7 +476,7 @@ fn credentials_file_works_with_curl() {
     let server = Server::start();
     let path = credentials_path(&server.db);
     let credentials = std::fs::read_to_string(&path).expect("credentials file");
-    let output = server.curl(
+    let status = server.curl_status(
         "/worker/log/tx-1",
         &[
             "-u",
@@ -487,13 +487,9 @@ fn credentials_file_works_with_curl() {
             "stage=WORKER_INIT",
             "-d",
             "status=SUCCESS",
-            "-o",
-            "/dev/null",
-            "-w",
-            "%{http_code}",
         ],
     );
-    assert_eq!(String::from_utf8_lossy(&output.stdout), "200");
+    assert_eq!(status, "200");
 }
 
 #[test]

@@ -355,6 +355,15 @@ impl Server {
             .output()
             .expect("run curl")
     }
+
+    /// Runs `curl -sS` with `args` like [`Server::curl`], discards the body
+    /// and returns the HTTP status code that curl printed.
+    pub fn curl_status(&self, path: &str, args: &[&str]) -> String {
+        let mut all = args.to_vec();
+        all.extend(["-o", "/dev/null", "-w", "%{http_code}"]);
+        let output = self.curl(path, &all);
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    }
 }
 
 impl Drop for Server {
