@@ -97,6 +97,18 @@ struct Cache {
     users: HashMap<[u8; 32], CachedUser>,
 }
 
+impl Cache {
+    /// Empties the cache when `generation` is newer than the one its users
+    /// were verified under. The counter only grows, so an older value, read
+    /// before a change that the cache has seen, changes nothing.
+    fn advance_to(&mut self, generation: i64) {
+        if generation > self.generation {
+            self.generation = generation;
+            self.users.clear();
+        }
+    }
+}
+
 /// The requests that wait to verify the same credentials, one at a time.
 struct VerificationQueue {
     turn: Arc<tokio::sync::Mutex<()>>,
@@ -318,13 +330,9 @@ impl Authenticator {
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
-        // The counter only grows: a newer generation means the cached users
-        // may have changed, and a verification that read an older one may
-        // describe a user that has changed since, so it is not cached.
-        if generation > cache.generation {
-            cache.generation = generation;
-            cache.users.clear();
-        }
+        // A verification that read an older generation may describe a user
+        // that has changed since, so it is not cached.
+        cache.advance_to(generation);
         if generation != cache.generation {
             return;
         }
@@ -345,10 +353,7 @@ impl Authenticator {
     /// storage thread, is newer than the one the cache was filled under.
     pub fn observe_generation(&self, generation: i64) {
         if let Ok(mut cache) = self.cache.lock() {
-            if generation > cache.generation {
-                cache.generation = generation;
-                cache.users.clear();
-            }
+            cache.advance_to(generation);
         }
     }
 
@@ -365,6 +370,8 @@ impl Authenticator {
         let generation = users::generation(&watch)?;
         drop(watch);
         if let Ok(mut cache) = self.cache.lock() {
+            // Any difference counts here, because this value is read now: a
+            // smaller one means the database file was replaced.
             if cache.generation != generation {
                 cache.generation = generation;
                 cache.users.clear();
