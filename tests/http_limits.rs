@@ -90,9 +90,9 @@ fn server_serves_after_431() {
 
 // Timeouts.
 
-/// Sends the head of a POST with a body, as a reader (refused with `403`
+/// Sends the head of a POST with a body, as a reader (rejected with `403`
 /// before the body is read), and returns the response head.
-fn refused_post_head(server: &Server) -> String {
+fn rejected_post_head(server: &Server) -> String {
     let mut stream = server.connect();
     let head = format!(
         "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
@@ -105,21 +105,21 @@ fn refused_post_head(server: &Server) -> String {
 }
 
 #[test]
-fn refusal_before_body_is_403() {
+fn rejection_before_body_is_403() {
     let server = Server::start_with_users(&[]);
-    let head = refused_post_head(&server);
+    let head = rejected_post_head(&server);
     assert!(head.starts_with("HTTP/1.1 403"), "{head}");
 }
 
 #[test]
-fn refusal_before_body_closes_connection() {
+fn rejection_before_body_closes_connection() {
     let server = Server::start_with_users(&[]);
-    let head = refused_post_head(&server).to_ascii_lowercase();
+    let head = rejected_post_head(&server).to_ascii_lowercase();
     assert!(head.contains("connection: close"), "{head}");
 }
 
 #[test]
-fn refusal_without_body_keeps_connection() {
+fn rejection_without_body_keeps_connection() {
     let server = Server::start_with_users(&[]);
     let mut stream = server.connect();
     let head = format!(

@@ -54,7 +54,7 @@ pub async fn dispatch(
     }
     let writing = request.method() == Method::POST;
     // An entry is stored only if the credentials generation is unchanged in
-    // the transaction that stores it, so the write path skips the read now.
+    // the transaction that stores it, so the write path does not read it here.
     let freshness = if writing && matches!(route, Route::Log(_)) {
         Freshness::AtCommit
     } else {
@@ -63,7 +63,7 @@ pub async fn dispatch(
     let mut authenticated = authenticate(state, request.headers(), peer, freshness).await?;
     if freshness == Freshness::AtCommit && authorize(&authenticated.user, writing).is_err() {
         // A cached user may have been enabled or given another role since,
-        // so a refusal is decided on the current generation.
+        // so a rejection is decided on the current generation.
         authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
     }
     context.user = Some(authenticated.user.name.clone());
@@ -184,8 +184,8 @@ pub fn storage_error(error: &StorageError) -> ApiError {
     }
 }
 
-/// How many times a write request is stored after users changed under it:
-/// each time its credentials are checked again first.
+/// The number of tries to store a write request while users change. Before
+/// each new try, the request's credentials are checked again.
 const STORE_ATTEMPTS: usize = 3;
 
 async fn append_entry(
@@ -199,9 +199,9 @@ async fn append_entry(
 ) -> Result<Response<Body>, ApiError> {
     let (parts, body) = request.into_parts();
     // `authenticated` may come from the credentials cache without a fresh
-    // read. A refusal must hold for the user as stored now, and 401 and 403
-    // come before 413 and 400. So before any refusal the credentials are
-    // checked again, and an entry that fails for a cached user is built
+    // read. A rejection must hold for the user as stored now, and 401 and 403
+    // come before 413 and 400. So the credentials are checked again before
+    // any rejection, and an entry that fails for a cached user is built
     // again for the current one.
     let mut fresh = false;
     let (body, transaction_id) = match read_entry(state, &parts, body, raw_id, context).await {
@@ -222,7 +222,7 @@ async fn append_entry(
     };
 
     for _ in 0..STORE_ATTEMPTS {
-        // Built anew on each attempt: a changed user may have another zone.
+        // Built anew on each try, because a changed user may have another zone.
         let entry = match build(&authenticated.user) {
             Ok(entry) => entry,
             Err(error) if fresh => return Err(error),

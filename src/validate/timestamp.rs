@@ -37,8 +37,8 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     } else if text.contains(' ') {
         parse_rfc2822(text)?
     } else {
-        // An RFC 2822 date has spaces between its fields; without any, the
-        // text is none of the accepted forms (such as `0x10` or `now`).
+        // An RFC 2822 date has spaces between its fields, so text without
+        // any (such as `0x10` or `now`) matches no accepted form.
         return Err(unrecognized(text));
     };
     check_instant_range(instant)
