@@ -182,8 +182,8 @@ fn report_exit(child: &mut std::process::Child, transaction_id: &str, outcome: &
     }
 }
 
-/// Waits for `child` to exit, killing its process group after `timeout`;
-/// `None` means it was killed.
+/// Waits for `child` to exit, and kills its process group after `timeout`.
+/// Returns `None` when it was killed.
 fn wait_with_timeout(
     child: &mut std::process::Child,
     timeout: Duration,

@@ -392,7 +392,7 @@ pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<usize
 }
 
 /// Writes a consistent, compacted copy of the database to `destination`,
-/// which must not exist or be an empty file; an existing file keeps its
+/// which must not exist or be an empty file. An existing file keeps its
 /// mode. Safe while the server writes: WAL readers see one snapshot and do
 /// not block the writer.
 ///

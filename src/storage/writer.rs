@@ -39,7 +39,7 @@ pub enum WriteOutcome {
     Conflict,
     /// Users changed after the request's credentials were checked, so the
     /// entry was not stored. The value is the credentials generation that
-    /// the batch read; the credentials must be checked again.
+    /// the batch read, and the credentials must be checked again.
     CredentialsChanged(i64),
     /// The batch was not committed, so this entry was not stored.
     Failed(Arc<StorageError>),
