@@ -113,13 +113,56 @@ sample_threads() {
     echo "$max"
 }
 
+# Prints one line "TID NAME TICKS" for each thread of process $1: the CPU
+# clock ticks (user and system) that the thread has used so far.
+thread_ticks() {
+    awk '
+        {
+            tid = FILENAME
+            sub(/\/stat$/, "", tid)
+            sub(/.*\//, "", tid)
+            name = $0
+            sub(/^[^(]*\(/, "", name)
+            sub(/\).*$/, "", name)
+            rest = $0
+            sub(/^.*\) /, "", rest)
+            split(rest, field, " ")
+            # utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+            print tid, name, field[12] + field[13]
+        }' /proc/"$1"/task/*/stat 2>/dev/null | LC_ALL=C sort
+}
+
+# Prints the ticks used between two thread_ticks listings $2 and $3 of process
+# $1 as "MAIN STORAGE OTHER": the main thread (translog's HTTP thread, and
+# bare's only thread), the thread named storage, and all other threads that
+# ran through the whole step together.
+thread_ticks_used() {
+    LC_ALL=C join "$2" "$3" | awk -v pid="$1" '
+        {
+            used = $5 - $3
+            if ($1 == pid) main += used
+            else if ($2 == "storage") storage += used
+            else other += used
+        }
+        END { printf "%d %d %d\n", main, storage, other }'
+}
+
+# Prints the idle and the total clock ticks of all CPUs so far (/proc/stat).
+machine_ticks() {
+    awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9; exit }' /proc/stat
+}
+
 # Runs one load step and appends a line to $results.
 #   $1 kind (post, steady, login, burst, read)  $2 server name  $3 pid  $4 port  $5 connections
 #   $6 round  $7 wrk mode (post or get)  $8 path  $9 Authorization value
 run_step() {
     local kind=$1 name=$2 pid=$3 port=$4 connections=$5 round=$6 mode=$7 path=$8 auth=$9
     local prefix="r$round-c$connections-$name-$kind" output before after stop threads_file
+    local ticks_before ticks_after machine_before machine_after wrk_time
     output=$work/wrk-$prefix.txt
+    wrk_time=$work/time-$prefix
+    ticks_before=$work/ticks-before-$prefix
+    ticks_after=$work/ticks-after-$prefix
     stop=$work/stop-$prefix
     threads_file=$work/threads-$prefix
     before="0 0"
@@ -128,8 +171,14 @@ run_step() {
     echo 5 >"/proc/$pid/clear_refs"
     sample_threads "$pid" "$stop" >"$threads_file" &
     local sampler=$!
-    wrk -t2 -c"$connections" -d"${duration}s" --timeout 5s -s "$bench_dir/load.lua" \
-        "http://127.0.0.1:$port$path" -- "$mode" "$auth" "$prefix-$RANDOM" >"$output"
+    thread_ticks "$pid" >"$ticks_before"
+    machine_before=$(machine_ticks)
+    # The time keyword reports the CPU seconds that wrk itself used.
+    local TIMEFORMAT='%U %S'
+    { time wrk -t2 -c"$connections" -d"${duration}s" --timeout 5s -s "$bench_dir/load.lua" \
+        "http://127.0.0.1:$port$path" -- "$mode" "$auth" "$prefix-$RANDOM" >"$output"; } 2>"$wrk_time"
+    thread_ticks "$pid" >"$ticks_after"
+    machine_after=$(machine_ticks)
     touch "$stop"
     wait "$sampler"
     after="0 0"
@@ -142,9 +191,12 @@ run_step() {
     fi
     local result
     result=$(grep '^RESULT' "$output")
-    printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s threads=%s batch_before="%s" batch_after="%s"\n' \
+    printf '%s\t%s\t%s\t%s\t%s\thwm_kb=%s threads=%s batch_before="%s" batch_after="%s"' \
         "$kind" "$name" "$connections" "$round" "$result" "$hwm" "$(cat "$threads_file")" \
         "$before" "$after" >>"$results"
+    printf ' thread_ticks="%s" machine_before="%s" machine_after="%s" wrk_cpu="%s"\n' \
+        "$(thread_ticks_used "$pid" "$ticks_before" "$ticks_after")" "$machine_before" "$machine_after" \
+        "$(tail -n 1 "$wrk_time")" >>"$results"
     echo "  $kind $name c=$connections round $round: $(sed 's/RESULT //' <<<"$result")"
 }
 
@@ -261,4 +313,4 @@ python3 "$bench_dir/startup.py" "$translog" "$big_db" bench:bench-password "$rou
 sed -n 's/^STARTUP /startup\t/p' "$work/startup.txt" >>"$results"
 
 echo
-python3 "$bench_dir/summarise.py" "$results" "$duration" "$rounds"
+python3 "$bench_dir/summarise.py" "$results" "$duration" "$rounds" "$(getconf CLK_TCK)" "$(nproc)"

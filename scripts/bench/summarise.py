@@ -1,10 +1,12 @@
 #!/usr/bin/env python3
 """Print the summary of a scripts/bench.sh run from its results file.
 
-Usage: summarise.py RESULTS DURATION ROUNDS
+Usage: summarise.py RESULTS DURATION ROUNDS CLOCK_TICKS_PER_SECOND CPUS
 
 Every figure of a load step is the median over the rounds. Requests per
 second count only responses with status 200; any other status is a failure.
+CPU time per request divides the CPU time of each thread during a step by all
+the requests of that step.
 """
 
 import re
@@ -46,6 +48,32 @@ def rows_per_commit(step):
     return (after[0] - before[0]) / commits if commits > 0 else None
 
 
+def cpu_per_request(step, ticks_per_second, cpus):
+    """Returns the CPU time per request in microseconds of the server's main
+    thread, its storage thread, its other threads and wrk, and the idle CPUs
+    of the machine during the step.
+
+    Returns None for a step without these fields."""
+    if "thread_ticks" not in step:
+        return None
+    requests = int(step["requests"])
+    if requests == 0:
+        return None
+    main_ticks, storage_ticks, other_ticks = (int(number) for number in step["thread_ticks"].split())
+    microseconds_per_tick = 1e6 / ticks_per_second
+    wrk_seconds = sum(float(number) for number in step["wrk_cpu"].split())
+    idle_before, total_before = (int(number) for number in step["machine_before"].split())
+    idle_after, total_after = (int(number) for number in step["machine_after"].split())
+    total = total_after - total_before
+    return {
+        "main": main_ticks * microseconds_per_tick / requests,
+        "storage": storage_ticks * microseconds_per_tick / requests,
+        "other": other_ticks * microseconds_per_tick / requests,
+        "wrk": wrk_seconds * 1e6 / requests,
+        "idle_cpus": (idle_after - idle_before) / total * cpus if total > 0 else None,
+    }
+
+
 def median(values):
     values = [value for value in values if value is not None]
     return statistics.median(values) if values else None
@@ -75,10 +103,11 @@ def verdict(passed):
 
 
 def main():
-    if len(sys.argv) != 4:
-        sys.exit("usage: summarise.py RESULTS DURATION ROUNDS")
+    if len(sys.argv) != 6:
+        sys.exit("usage: summarise.py RESULTS DURATION ROUNDS CLOCK_TICKS_PER_SECOND CPUS")
     steps, other = load(sys.argv[1])
     duration, rounds = sys.argv[2], sys.argv[3]
+    ticks_per_second, cpus = int(sys.argv[4]), int(sys.argv[5])
 
     def select(kind, server, connections):
         return [step for step in steps
@@ -109,6 +138,28 @@ def main():
                   f" {number(medians['p50'], 2):>7} {number(medians['p99'], 2):>7}"
                   f" {number(medians['rss']):>12} {number(medians['threads'], 0):>7}"
                   f" {number(medians['rows']):>11} {medians['failures']:>8}")
+    print()
+
+    print("CPU time per request (µs, medians) of each thread and of wrk, and idle CPUs of the machine")
+    print(f"{'conns':>5}  {'server':<22} {'HTTP':>6} {'storage':>7} {'other':>6} {'server':>7}"
+          f" {'wrk':>6} {'all':>6} {'idle CPUs':>9}")
+    for connections in sorted({step["connections"] for step in steps if step["kind"] == "post"}):
+        for server, label in (("translog", "translog"), ("bare", "bare hyper")):
+            usage = [cpu_per_request(step, ticks_per_second, cpus)
+                     for step in select("post", server, connections)]
+            usage = [figures for figures in usage if figures is not None]
+            if not usage:
+                continue
+            columns = {name: median(figures[name] for figures in usage)
+                       for name in ("main", "storage", "other", "wrk", "idle_cpus")}
+            server_total = median(figures["main"] + figures["storage"] + figures["other"]
+                                  for figures in usage)
+            everything = median(figures["main"] + figures["storage"] + figures["other"]
+                                + figures["wrk"] for figures in usage)
+            print(f"{connections:>5}  {label:<22} {number(columns['main']):>6}"
+                  f" {number(columns['storage']):>7} {number(columns['other']):>6}"
+                  f" {number(server_total):>7} {number(columns['wrk']):>6} {number(everything):>6}"
+                  f" {number(columns['idle_cpus'], 2):>9}")
     print()
 
     steady = summarise_steps(select("steady", "translog", 64))
