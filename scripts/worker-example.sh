@@ -69,8 +69,10 @@ report() {
     local timestamp
     timestamp=$(date -Ins)
     # The server takes at most 1024 bytes; iconv -c drops a character that
-    # head cut in half.
-    message=$(printf '%s' "$message" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c)
+    # head cut in half. iconv then exits 1, and printf may be killed by
+    # SIGPIPE when head stops reading. Under set -e and pipefail either would
+    # stop the script before it reports, so "; true" ignores the status.
+    message=$(printf '%s' "$message" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c 2>/dev/null; true)
     # The credentials go to curl on standard input (--config -), because an
     # argument such as -u user:password is visible to every local user in ps.
     # --retry covers refused connections, timeouts, 429 and 503, and honours
