@@ -1,6 +1,7 @@
 //! The command line: `serve`, user management, reading logs, backup and
 //! prune. Every subcommand takes `--db` and creates the database on first use.
 
+mod logging;
 mod logs;
 mod user;
 
@@ -162,7 +163,7 @@ pub fn run() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    logging::init();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

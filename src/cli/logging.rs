@@ -1,0 +1,28 @@
+//! Start-up of the log: `RUST_LOG` filters it, with `info` as the default.
+
+use log::{Level, Log, Metadata};
+
+/// Installs the logger that writes to standard error, filtered by `RUST_LOG`.
+///
+/// env_logger takes a word that is not a level, such as `verbose`, as a
+/// module name, so that filter hides all of translog's log: errors, and even
+/// the address that `serve` listens on. A warning on standard error reports it.
+pub fn init() {
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let own_errors = Metadata::builder()
+        .target(env!("CARGO_CRATE_NAME"))
+        .level(Level::Error)
+        .build();
+    let filter = std::env::var("RUST_LOG").unwrap_or_default();
+    if !logger.enabled(&own_errors) && !filter.trim().eq_ignore_ascii_case("off") {
+        eprintln!(
+            "translog: warning: RUST_LOG={filter:?} hides translog's own log, errors included; \
+             set a level such as RUST_LOG=info or RUST_LOG=warn, or RUST_LOG=off for no log"
+        );
+    }
+    log::set_max_level(logger.filter());
+    if log::set_boxed_logger(Box::new(logger)).is_err() {
+        eprintln!("translog: warning: a logger was already installed");
+    }
+}
