@@ -629,3 +629,53 @@ fn request_log_names_user() {
         server.log()
     );
 }
+
+/// Sends the test entry with one `Authorization` header per user in `users`,
+/// over a raw connection, and returns the whole response.
+fn post_with_authorization_headers(server: &Server, users: &[(&str, &str)]) -> String {
+    let mut request = String::from("POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\n");
+    for (user, password) in users {
+        request.push_str(&format!(
+            "Authorization: {}\r\n",
+            common::basic_auth(user, password)
+        ));
+    }
+    request.push_str(&format!(
+        "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{ENTRY}",
+        ENTRY.len()
+    ));
+    server.raw(request.as_bytes(), Duration::from_secs(5))
+}
+
+#[test]
+fn two_authorization_headers_are_401() {
+    let server = Server::start_with_users(&[]);
+    let text = post_with_authorization_headers(&server, &[common::WORKER, server.admin()]);
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+}
+
+#[test]
+fn two_authorization_headers_are_named() {
+    let server = Server::start_with_users(&[]);
+    let text = post_with_authorization_headers(&server, &[common::WORKER, server.admin()]);
+    assert!(
+        text.contains("more than one Authorization header"),
+        "{text}"
+    );
+}
+
+#[test]
+fn two_authorization_headers_store_nothing() {
+    let server = Server::start_with_users(&[]);
+    post_with_authorization_headers(&server, &[common::WORKER, common::WORKER]);
+    let reply = server.get_as_reader("/worker/log/tx-1");
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn one_authorization_header_is_stored() {
+    let server = Server::start_with_users(&[]);
+    let text = post_with_authorization_headers(&server, &[common::WORKER]);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+}

@@ -19,6 +19,8 @@ pub enum BasicError {
     BadBase64,
     NotUtf8,
     NoColon,
+    /// More than one `Authorization` header: which one counts is ambiguous.
+    Repeated,
 }
 
 impl BasicError {
@@ -30,6 +32,7 @@ impl BasicError {
             BasicError::BadBase64 => "credentials are not valid base64",
             BasicError::NotUtf8 => "credentials are not UTF-8",
             BasicError::NoColon => "credentials have no colon between user and password",
+            BasicError::Repeated => "more than one Authorization header",
         }
     }
 }

@@ -203,7 +203,7 @@ impl Authenticator {
     /// Returns why the request is not authenticated.
     pub async fn authenticate(
         self: &Arc<Self>,
-        header: Option<&[u8]>,
+        headers: &[&[u8]],
         client: IpAddr,
         freshness: Freshness,
     ) -> Result<Authenticated, AuthError> {
@@ -211,7 +211,12 @@ impl Authenticator {
         if let Some(wait) = self.lock_throttle().retry_after(client, now) {
             return Err(AuthError::Throttled(wait));
         }
-        let credentials = match basic::parse(header) {
+        let parsed = match headers {
+            [] => basic::parse(None),
+            [header] => basic::parse(Some(header)),
+            _ => Err(BasicError::Repeated),
+        };
+        let credentials = match parsed {
             Ok(credentials) => credentials,
             Err(BasicError::Missing) => {
                 return Err(AuthError::Unauthorized(BasicError::Missing.reason()))
@@ -435,7 +440,7 @@ mod tests {
                 let auth = Arc::clone(auth);
                 let header = header.clone();
                 tokio::spawn(async move {
-                    auth.authenticate(Some(header.as_bytes()), client, Freshness::Now)
+                    auth.authenticate(&[header.as_bytes()], client, Freshness::Now)
                         .await
                 })
             })

@@ -9,7 +9,8 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderMap, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    TRANSFER_ENCODING,
 };
 use hyper::{Method, Request, Response};
 
@@ -163,10 +164,14 @@ async fn authenticate(
     peer: SocketAddr,
     freshness: Freshness,
 ) -> Result<Authenticated, ApiError> {
-    let header = headers.get(AUTHORIZATION).map(|value| value.as_bytes());
+    let values: Vec<&[u8]> = headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .map(HeaderValue::as_bytes)
+        .collect();
     state
         .auth
-        .authenticate(header, peer.ip(), freshness)
+        .authenticate(&values, peer.ip(), freshness)
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
@@ -531,7 +536,6 @@ fn database_size(path: &std::path::Path) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use hyper::header::HeaderValue;
 
     fn headers(codings: &[&'static str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
