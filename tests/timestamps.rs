@@ -46,6 +46,12 @@ fn stored_in_berlin(timestamp: &str) -> String {
         .to_string()
 }
 
+/// POSTs a JSON body whose timestamp is `number`, written into the body as is.
+fn post_json_number(server: &Server, number: &str) -> Reply {
+    let body = format!(r#"{{"timestamp":{number},"stage":"WORKER_INIT","status":"SUCCESS"}}"#);
+    server.post_json("/worker/log/tx-1", server.admin(), &body)
+}
+
 fn assert_rejected(timestamp: &str) {
     let server = Server::start();
     let reply = post(&server, timestamp);
@@ -338,6 +344,42 @@ fn json_negative_number_is_400() {
     assert_eq!(reply.status, 400, "{}", reply.body);
 }
 
+#[test]
+fn json_negative_number_message_gives_range() {
+    let server = Server::start();
+    let message = post_json_number(&server, "-1").message();
+    assert!(
+        message.contains("outside 1970-01-01T00:00:00Z"),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_huge_exponent_is_400() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "1e400");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_parameter", "{}", reply.body);
+}
+
+#[test]
+fn json_huge_exponent_message_gives_range() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1e400").message();
+    assert!(
+        message.contains("outside 1970-01-01T00:00:00Z"),
+        "{message}"
+    );
+    assert!(!message.contains("not recognized"), "{message}");
+}
+
+#[test]
+fn json_nanoseconds_message_gives_fix() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1796392674123456789").message();
+    assert!(message.contains("date +%s.%N"), "{message}");
+}
+
 // The text as sent.
 
 #[test]
@@ -427,6 +469,66 @@ fn year_1969_is_400() {
 #[test]
 fn year_10000_is_400() {
     assert_rejected("10000-01-01T00:00:00Z");
+}
+
+#[test]
+fn year_10000_date_is_400() {
+    assert_rejected("10000-01-01");
+}
+
+#[test]
+fn year_10000_message_gives_year_range() {
+    let server = Server::start();
+    let message = post(&server, "10000-01-01").message();
+    assert!(message.contains("year 10000"), "{message}");
+    assert!(message.contains("from 1970 to 9999"), "{message}");
+}
+
+// GNU date +%s%N and +%s%3N: nanoseconds or milliseconds without a point.
+
+#[test]
+fn unix_nanoseconds_is_400() {
+    assert_rejected("1796392674123456789");
+}
+
+#[test]
+fn unix_nanoseconds_message_names_units() {
+    let server = Server::start();
+    let message = post(&server, "1796392674123456789").message();
+    assert!(message.contains("nanoseconds without a point"), "{message}");
+}
+
+#[test]
+fn unix_nanoseconds_message_gives_fix() {
+    let server = Server::start();
+    let message = post(&server, "1796392674123456789").message();
+    assert!(message.contains("date +%s.%N"), "{message}");
+}
+
+#[test]
+fn unix_nanoseconds_message_quotes_value_once() {
+    let server = Server::start();
+    let message = post(&server, "1796392674123456789").message();
+    assert_eq!(message.matches("1796392674").count(), 1, "{message}");
+}
+
+#[test]
+fn unix_milliseconds_message_names_units() {
+    let server = Server::start();
+    let message = post(&server, "1796392674123").message();
+    assert!(message.contains("milliseconds"), "{message}");
+}
+
+#[test]
+fn date_ns_without_point_is_explained() {
+    let output = Command::new("date")
+        .args(["-d", "@1796392674.123456789", "+%s%N"])
+        .output()
+        .expect("run date");
+    let text = String::from_utf8(output.stdout).expect("date prints UTF-8");
+    let server = Server::start();
+    let message = post(&server, text.trim_end()).message();
+    assert!(message.contains("19 digits"), "{message}");
 }
 
 #[test]

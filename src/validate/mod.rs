@@ -346,9 +346,13 @@ pub fn build_entry(
 
     let (timestamp_sent, timestamp_text) = match timestamp {
         RawValue::Text(text) => (text.clone(), text),
-        RawValue::Number(digits) => {
-            let plain = plain_decimal(&digits).unwrap_or_else(|| digits.clone());
-            (digits, plain)
+        RawValue::Number(number) => {
+            let seconds =
+                unix_seconds_text(&number).map_err(|error| ParamError::InvalidTimestamp {
+                    value: number.clone(),
+                    error,
+                })?;
+            (number, seconds)
         }
         RawValue::Null | RawValue::OtherJson => {
             return Err(wrong_type(
@@ -388,24 +392,71 @@ pub fn build_entry(
     })
 }
 
-/// The largest exponent magnitude that [`plain_decimal`] expands; larger ones
-/// are far outside the range of timestamps anyway.
+/// The largest exponent magnitude that [`unix_seconds_text`] expands. Past it,
+/// a nonzero number is far outside the range of timestamps or has more than 9
+/// fraction digits, so it is rejected without writing out its digits.
 const MAX_EXPONENT: i64 = 40;
 
-/// Rewrites a JSON number with an exponent (`1.796392674e9`) as plain decimal
-/// digits (`1796392674`), exactly, so that it parses as Unix seconds. Returns
-/// `None` for a number without an exponent or one that is not a JSON number.
-fn plain_decimal(number: &str) -> Option<String> {
-    let (mantissa, exponent) = number.split_once(['e', 'E'])?;
-    let exponent: i64 = exponent
-        .parse()
-        .ok()
-        .filter(|e: &i64| e.abs() <= MAX_EXPONENT)?;
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", mantissa),
+/// Rewrites a JSON number as the Unix seconds text that
+/// [`timestamp::parse_timestamp`] reads. An exponent is expanded exactly
+/// (`1.796392674e9` becomes `1796392674`), and zero loses its minus sign. Text that is
+/// not a JSON number is returned unchanged for the parser to reject.
+///
+/// # Errors
+///
+/// Returns [`TimestampError::InstantOutOfRange`] for a negative number and for
+/// a nonzero one with an exponent above [`MAX_EXPONENT`], and
+/// [`TimestampError::FractionTooLong`] for an exponent below `-MAX_EXPONENT`.
+fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
+    let (mantissa, exponent) = match number.split_once(['e', 'E']) {
+        Some((mantissa, exponent)) => (mantissa, Some(exponent)),
+        None => (number, None),
+    };
+    let is_zero = mantissa
+        .bytes()
+        .all(|byte| matches!(byte, b'-' | b'0' | b'.'));
+    if mantissa.starts_with('-') && !is_zero {
+        return Err(TimestampError::InstantOutOfRange);
+    }
+    let mantissa = mantissa.trim_start_matches('-');
+    let Some(exponent) = exponent else {
+        return Ok(mantissa.to_string());
     };
 
+    // serde_json has checked that a JSON exponent is digits with an optional
+    // sign, so parsing fails only on overflow, which saturates here.
+    let exponent = exponent
+        .parse::<i64>()
+        .unwrap_or(if exponent.starts_with('-') {
+            i64::MIN
+        } else {
+            i64::MAX
+        });
+    if exponent > MAX_EXPONENT {
+        return if is_zero {
+            Ok("0".to_string())
+        } else {
+            Err(TimestampError::InstantOutOfRange)
+        };
+    }
+    if exponent < -MAX_EXPONENT {
+        let fraction_digits = mantissa
+            .split_once('.')
+            .map_or(0, |(_, fraction)| fraction.len());
+        let digits = i64::try_from(fraction_digits)
+            .unwrap_or(i64::MAX)
+            .saturating_sub(exponent);
+        return Err(TimestampError::FractionTooLong {
+            digits: usize::try_from(digits).unwrap_or(usize::MAX),
+        });
+    }
+    Ok(expand_exponent(mantissa, exponent).unwrap_or_else(|| number.to_string()))
+}
+
+/// Writes an unsigned decimal mantissa times 10 to the power `exponent` as
+/// plain decimal digits, exactly. Returns `None` unless `mantissa` is digits
+/// with at most one decimal point.
+fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
     let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = format!("{whole}{fraction}");
     if digits.is_empty() || !digits.bytes().all(|byte| byte.is_ascii_digit()) {
@@ -428,12 +479,11 @@ fn plain_decimal(number: &str) -> Option<String> {
     };
 
     let trimmed = plain.trim_start_matches('0');
-    let plain = if trimmed.is_empty() || trimmed.starts_with('.') {
+    Some(if trimmed.is_empty() || trimmed.starts_with('.') {
         format!("0{trimmed}")
     } else {
         trimmed.to_string()
-    };
-    Some(format!("{sign}{plain}"))
+    })
 }
 
 /// Explains a rejected timestamp, telling apart the common case of an
@@ -545,23 +595,102 @@ mod tests {
     }
 
     #[test]
-    fn plain_decimal_expands_exponents() {
+    fn unix_seconds_text_expands_exponents() {
         let cases = [
             ("1.5e1", "15"),
             ("15e-1", "1.5"),
             ("1796392674123e-3", "1796392674.123"),
+            ("1.796392674E+9", "1796392674"),
             ("5e-3", "0.005"),
             ("0.0e0", "0.0"),
-            ("-1e2", "-100"),
+            ("1796392674", "1796392674"),
         ];
         for (number, expected) in cases {
-            assert_eq!(plain_decimal(number).as_deref(), Some(expected), "{number}");
+            assert_eq!(
+                unix_seconds_text(number).as_deref(),
+                Ok(expected),
+                "{number}"
+            );
         }
     }
 
     #[test]
-    fn plain_decimal_rejects_huge_exponent() {
-        assert_eq!(plain_decimal("1e999999999"), None);
+    fn unix_seconds_text_reads_negative_zero_as_zero() {
+        let cases = [("-0", "0"), ("-0.0", "0.0"), ("-0e5", "0")];
+        for (number, expected) in cases {
+            assert_eq!(
+                unix_seconds_text(number).as_deref(),
+                Ok(expected),
+                "{number}"
+            );
+        }
+    }
+
+    #[test]
+    fn unix_seconds_text_reads_zero_with_huge_exponent() {
+        assert_eq!(unix_seconds_text("0e400").as_deref(), Ok("0"));
+    }
+
+    #[test]
+    fn unix_seconds_text_rejects_negative_number() {
+        for number in ["-1", "-0.5", "-1e-3"] {
+            assert_eq!(
+                unix_seconds_text(number),
+                Err(TimestampError::InstantOutOfRange),
+                "{number}"
+            );
+        }
+    }
+
+    #[test]
+    fn unix_seconds_text_rejects_huge_exponent() {
+        for number in ["1e41", "1e400", "1E+999999999999999999999999"] {
+            assert_eq!(
+                unix_seconds_text(number),
+                Err(TimestampError::InstantOutOfRange),
+                "{number}"
+            );
+        }
+    }
+
+    #[test]
+    fn unix_seconds_text_counts_fraction_of_tiny_number() {
+        assert_eq!(
+            unix_seconds_text("1.5e-400"),
+            Err(TimestampError::FractionTooLong { digits: 401 })
+        );
+    }
+
+    #[test]
+    fn json_huge_exponent_is_out_of_range() {
+        let body = r#"{"timestamp":1e400,"stage":"WORKER_END","status":"FAIL"}"#;
+        let error = build(None, JSON, body).expect_err("out of range");
+        assert!(
+            matches!(
+                error,
+                ParamError::InvalidTimestamp {
+                    error: TimestampError::InstantOutOfRange,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn json_nanoseconds_are_explained() {
+        let body = r#"{"timestamp":1796392674123456789,"stage":"WORKER_END","status":"FAIL"}"#;
+        let error = build(None, JSON, body).expect_err("too many digits");
+        assert!(
+            matches!(
+                error,
+                ParamError::InvalidTimestamp {
+                    error: TimestampError::UnixSecondsTooLong { digits: 19 },
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
     }
 
     #[test]

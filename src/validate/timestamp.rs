@@ -13,6 +13,13 @@ use chrono_tz::Tz;
 /// Largest accepted Unix time in whole seconds: 9999-12-31T23:59:59Z.
 const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 
+/// Number of digits of [`MAX_UNIX_SECONDS`]: no Unix seconds in range have more.
+const MAX_UNIX_SECONDS_DIGITS: usize = 12;
+
+/// Number of digits of the last nanosecond of 9999 in Unix time. An integer with 13 to this many
+/// digits fits milliseconds, microseconds or nanoseconds in range.
+const MAX_UNIX_NANOSECONDS_DIGITS: usize = 21;
+
 /// Maximum number of characters of a rejected input that an error keeps.
 const MAX_QUOTED_CHARS: usize = 64;
 
@@ -29,8 +36,12 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     }
 
     let bytes = text.as_bytes();
-    let starts_with_digit = bytes.first().is_some_and(u8::is_ascii_digit);
-    let instant = if starts_with_digit && bytes.get(4) == Some(&b'-') {
+    let leading_digits = bytes
+        .iter()
+        .take_while(|byte| byte.is_ascii_digit())
+        .count();
+    // A year has 4 digits, or more for a year past 9999, which gets its own error.
+    let instant = if leading_digits >= 4 && bytes.get(leading_digits) == Some(&b'-') {
         parse_iso8601(text, zone)?
     } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         parse_unix_seconds(text)?
@@ -80,6 +91,9 @@ pub enum TimestampError {
     LeapSecond,
     /// A fraction of a second with more than 9 digits.
     FractionTooLong { digits: usize },
+    /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
+    /// such as the nanoseconds that `date +%s%N` prints.
+    UnixSecondsTooLong { digits: usize },
     /// A year in the text outside 1970..=9999.
     YearOutOfRange { year: i32 },
     /// An instant before 1970-01-01T00:00:00Z or at or after 10000-01-01T00:00:00Z.
@@ -133,6 +147,12 @@ impl fmt::Display for TimestampError {
                 f,
                 "the fraction of a second has {digits} digits, so give at most 9, \
                  which is nanoseconds as `date -Ins` prints them"
+            ),
+            Self::UnixSecondsTooLong { digits } => write!(
+                f,
+                "the number has {digits} digits but Unix seconds up to 9999 have at most \
+                 {MAX_UNIX_SECONDS_DIGITS}, which suggests milliseconds, microseconds or \
+                 nanoseconds without a point, so put a point after the seconds, as `date +%s.%N` does"
             ),
             Self::YearOutOfRange { year } => {
                 write!(
@@ -224,8 +244,18 @@ fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     let nanoseconds = fraction_to_nanoseconds(fraction.as_bytes())?;
 
     // Any number longer than 12 digits is past MAX_UNIX_SECONDS, and shorter ones fit an i64.
-    let seconds = match whole.trim_start_matches('0') {
-        digits if digits.len() > 12 => return Err(TimestampError::InstantOutOfRange),
+    let significant = whole.trim_start_matches('0');
+    if significant.len() > MAX_UNIX_SECONDS_DIGITS {
+        let fits_subseconds = significant.len() <= MAX_UNIX_NANOSECONDS_DIGITS;
+        return Err(if fraction.is_empty() && fits_subseconds {
+            TimestampError::UnixSecondsTooLong {
+                digits: significant.len(),
+            }
+        } else {
+            TimestampError::InstantOutOfRange
+        });
+    }
+    let seconds = match significant {
         "" => 0,
         digits => digits.parse::<i64>().map_err(|_| unrecognized(text))?,
     };
@@ -287,7 +317,7 @@ struct Iso8601Fields<'a> {
 impl Iso8601Fields<'_> {
     /// Checks every field and returns the local date and time that they write.
     fn validate(&self) -> Result<NaiveDateTime, TimestampError> {
-        // The year has 4 digits, so it always fits an i32.
+        // The year has at most 9 digits, so it always fits an i32.
         let year = self.year as i32;
         check_year(year)?;
         check_field("month", self.month, 1, 12)?;
@@ -352,6 +382,19 @@ impl<'a> Cursor<'a> {
         Some(value)
     }
 
+    /// Consumes a year and returns its value: 4 digits, or 5 to 9 digits without a leading zero
+    /// for a year past 9999, which [`Iso8601Fields::validate`] rejects with its own error. Nine
+    /// digits at most keep the value within an i32.
+    fn year(&mut self) -> Option<u32> {
+        let digits = self.digit_run()?;
+        let is_long_year = (5..=9).contains(&digits.len()) && digits[0] != b'0';
+        (digits.len() == 4 || is_long_year).then(|| {
+            digits
+                .iter()
+                .fold(0, |value, digit| value * 10 + u32::from(digit - b'0'))
+        })
+    }
+
     /// Consumes one or more ASCII digits and returns them, or `None` if there is no digit.
     fn digit_run(&mut self) -> Option<&'a [u8]> {
         let start = self.position;
@@ -362,10 +405,11 @@ impl<'a> Cursor<'a> {
         (!digits.is_empty()).then_some(digits)
     }
 
-    /// Reads `YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)FRACTION]]][OFFSET]]` up to the end of input.
+    /// Reads `YYYY-MM-DD[(T|t| )HH[:MM[:SS[(.|,)FRACTION]]][OFFSET]]` up to the end of input,
+    /// where a year past 9999 has more digits.
     /// Returns `None` if the text does not have that shape.
     fn iso8601_fields(&mut self) -> Option<Iso8601Fields<'a>> {
-        let year = self.fixed_digits(4)?;
+        let year = self.year()?;
         self.eat(b"-")?;
         let month = self.fixed_digits(2)?;
         self.eat(b"-")?;
@@ -820,8 +864,27 @@ mod tests {
 
     #[test]
     fn rejects_five_digit_year() {
-        let text = "10000-01-01T00:00:00Z";
-        assert_rejects(text, BERLIN, unrecognized_input(text));
+        let expected = TimestampError::YearOutOfRange { year: 10000 };
+        assert_rejects("10000-01-01T00:00:00Z", BERLIN, expected.clone());
+        assert_rejects("10000-01-01", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_nine_digit_year() {
+        let expected = TimestampError::YearOutOfRange { year: 999_999_999 };
+        assert_rejects("999999999-12-31", BERLIN, expected);
+    }
+
+    #[test]
+    fn long_year_with_bad_shape_is_unrecognized() {
+        for text in [
+            "02026-12-04",
+            "1796392674-12-04",
+            "10000-1-01",
+            "10000-01-01x",
+        ] {
+            assert_rejects(text, BERLIN, unrecognized_input(text));
+        }
     }
 
     #[test]
@@ -845,8 +908,40 @@ mod tests {
         let expected = TimestampError::InstantOutOfRange;
         assert_rejects("9999-12-31T23:00:00-01:00", BERLIN, expected.clone());
         assert_rejects("253402300800", BERLIN, expected.clone());
-        assert_rejects("1000000000000", BERLIN, expected.clone());
+        assert_rejects("999999999999", BERLIN, expected.clone());
+        assert_rejects("1000000000000000000000", BERLIN, expected.clone());
+        assert_rejects("1796392674123.5", BERLIN, expected.clone());
         assert_rejects("99999999999999999999999999999999.5", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_unix_time_in_smaller_units() {
+        let cases = [
+            ("1000000000000", 13),
+            ("1796392674123", 13),
+            ("1796392674123456", 16),
+            ("1796392674123456789", 19),
+            ("0001796392674123456789", 19),
+            ("999999999999999999999", 21),
+        ];
+        for (text, digits) in cases {
+            assert_rejects(text, BERLIN, TimestampError::UnixSecondsTooLong { digits });
+        }
+    }
+
+    #[test]
+    fn message_for_unix_nanoseconds_gives_fix() {
+        let error = parse_timestamp("1796392674123456789", BERLIN).expect_err("too many digits");
+        let message = error.to_string();
+        assert!(message.contains("19 digits"), "{message}");
+        assert!(message.contains("nanoseconds"), "{message}");
+        assert!(message.contains("`date +%s.%N`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_unix_nanoseconds_does_not_repeat_value() {
+        let error = parse_timestamp("1796392674123456789", BERLIN).expect_err("too many digits");
+        assert!(!error.to_string().contains("1796392674"), "{error}");
     }
 
     #[test]
@@ -946,6 +1041,7 @@ mod tests {
             },
             TimestampError::LeapSecond,
             TimestampError::FractionTooLong { digits: 10 },
+            TimestampError::UnixSecondsTooLong { digits: 19 },
             TimestampError::YearOutOfRange { year: 1969 },
             TimestampError::InstantOutOfRange,
             TimestampError::InvalidRfc2822 {
