@@ -182,11 +182,21 @@ proptest! {
             .collect();
         let body = format!("{{{}}}", members.join(","));
         let parsed = parse_object(body.as_bytes()).expect("a serialized object parses");
-        let expected: Vec<(String, Value)> = pairs
+        let expected: Vec<(String, RawValue)> = pairs
             .into_iter()
-            .map(|(name, value)| (name, Value::String(value)))
+            .map(|(name, value)| (name, RawValue::Text(value)))
             .collect();
         prop_assert_eq!(parsed, expected);
+    }
+
+    #[test]
+    fn json_number_text_is_kept(
+        number in "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,12})?([eE][+-]?[0-9]{1,4})?",
+        space in "[ \t\n]{0,2}",
+    ) {
+        let body = format!(r#"{{"timestamp":{space}{number}{space},"stage":"WORKER_INIT"}}"#);
+        let parsed = parse_object(body.as_bytes()).expect("a JSON number parses");
+        prop_assert_eq!(&parsed[0].1, &RawValue::Number(number.clone()));
     }
 
     #[test]
@@ -455,6 +465,30 @@ proptest! {
         prop_assert_eq!(entry.stage, stage);
         prop_assert_eq!(entry.status, status);
         prop_assert_eq!(entry.message, message);
+    }
+
+    #[test]
+    fn json_number_timestamp_round_trips(
+        instant in instant(),
+        exponent_letter in proptest::sample::select(vec!["", "e", "E", "e+", "E+"]),
+        zone in zone(),
+    ) {
+        // Unix seconds with nanoseconds, plain or as d.ddd...e+N.
+        let digits = format!("{}{:09}", instant.timestamp(), instant.timestamp_subsec_nanos());
+        let whole_digits = digits.len() - 9;
+        let number = if exponent_letter.is_empty() {
+            format!("{}.{}", &digits[..whole_digits], &digits[whole_digits..])
+        } else {
+            format!("{}.{}{exponent_letter}{}", &digits[..1], &digits[1..], whole_digits - 1)
+        };
+        let body = format!(r#"{{"timestamp":{number},"stage":"WORKER_INIT","status":"SUCCESS"}}"#);
+        let parameters = collect_parameters(None, Some(b"application/json"), body.as_bytes());
+        prop_assert!(parameters.is_ok(), "{:?}", parameters);
+        let entry = build_entry("tx-1", parameters.expect("checked above"), zone, "worker");
+        prop_assert!(entry.is_ok(), "{}: {:?}", number, entry.err());
+        let entry = entry.expect("checked above");
+        prop_assert_eq!(entry.timestamp, instant);
+        prop_assert_eq!(entry.timestamp_sent, number);
     }
 }
 

@@ -393,6 +393,40 @@ fn text_as_sent_is_kept() {
 }
 
 #[test]
+fn json_exponent_is_kept_as_sent() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "1.796392674E9");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["timestamp_sent"], "1.796392674E9");
+}
+
+#[test]
+fn json_exponent_gives_instant() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "1.796392674123456789e+9");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(server.entries("tx-1")[0]["timestamp"], INSTANT_NS);
+}
+
+#[test]
+fn json_trailing_zeros_are_kept_as_sent() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "1796392674.100");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(
+        server.entries("tx-1")[0]["timestamp_sent"],
+        "1796392674.100"
+    );
+}
+
+#[test]
+fn json_rejected_number_is_quoted_as_sent() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1E400").message();
+    assert!(message.contains("\"1E400\""), "{message}");
+}
+
+#[test]
 fn gnu_date_outputs_are_accepted() {
     let server = Server::start();
     let formats = [
