@@ -779,6 +779,19 @@ fn unencoded_plus_in_since_is_explained() {
 }
 
 #[test]
+fn latin1_escape_in_query_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?outcome=fatal%E9"));
+}
+
+#[test]
+fn latin1_escape_in_query_suggests_iconv() {
+    let server = Server::start();
+    let message = list(&server, "?outcome=fatal%E9").message();
+    assert!(message.contains("iconv -f latin1 -t utf-8"), "{message}");
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

@@ -666,6 +666,20 @@ fn transaction_id_of_129_chars_is_400() {
 }
 
 #[test]
+fn latin1_escape_in_id_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("caf%E9", VALID);
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn latin1_escape_in_id_names_allowed_chars() {
+    let server = Server::start();
+    let message = server.post_entry("caf%E9", VALID).message();
+    assert!(message.contains("ASCII letters, digits"), "{message}");
+}
+
+#[test]
 fn bad_escape_in_id_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx%zz", VALID);
@@ -875,6 +889,120 @@ fn raw_invalid_utf8_is_400() {
         Some(&body),
     );
     assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn latin1_escape_message_suggests_iconv() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=caf%E9"))
+        .message();
+    assert!(message.contains("iconv -f latin1 -t utf-8"), "{message}");
+}
+
+#[test]
+fn latin1_escape_message_names_escapes() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=caf%E9"))
+        .message();
+    assert!(message.contains("percent-escapes"), "{message}");
+}
+
+#[test]
+fn latin1_escape_message_does_not_suggest_encoding() {
+    // The value is percent-encoded already, so encoding it again cannot help.
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=caf%E9"))
+        .message();
+    assert!(!message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
+fn latin1_escape_from_curl_is_explained() {
+    let server = Server::start();
+    let credentials = format!("{}:{}", server.admin.0, server.admin.1);
+    let body = "timestamp=1796394101&stage=WORKER_INIT&status=SUCCESS&message=caf%E9";
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &["-u", &credentials, "--data-binary", body],
+    );
+    let reply: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("curl prints a JSON error body");
+    let message = reply["message"].as_str().unwrap_or_default();
+    assert!(message.contains("iconv"), "{message}");
+}
+
+#[test]
+fn latin1_escape_in_query_is_400() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        &format!("/worker/log/tx-1?{VALID}&message=caf%E9"),
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn latin1_escape_in_query_suggests_iconv() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        &format!("/worker/log/tx-1?{VALID}&message=caf%E9"),
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    let message = reply.message();
+    assert!(message.contains("iconv -f latin1 -t utf-8"), "{message}");
+}
+
+#[test]
+fn raw_invalid_utf8_message_suggests_iconv() {
+    let server = Server::start();
+    let mut body = format!("{VALID}&message=caf").into_bytes();
+    body.push(0xE9);
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&body),
+    );
+    let message = reply.message();
+    assert!(message.contains("iconv -f latin1 -t utf-8"), "{message}");
+}
+
+#[test]
+fn raw_invalid_utf8_message_names_raw_bytes() {
+    let server = Server::start();
+    let mut body = format!("{VALID}&message=caf").into_bytes();
+    body.push(0xE9);
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(&body),
+    );
+    let message = reply.message();
+    assert!(
+        message.contains("neither UTF-8 nor percent-encoded"),
+        "{message}"
+    );
+}
+
+#[test]
+fn bad_percent_escape_message_suggests_encoding() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=100%"))
+        .message();
+    assert!(message.contains("--data-urlencode"), "{message}");
 }
 
 #[test]

@@ -349,8 +349,11 @@ fn reject_query(request: &Request<Incoming>) -> Result<(), ApiError> {
 
 /// Percent-decodes the transaction id segment of a path, where `+` is a plus.
 fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
-    decode_component(raw_id.as_bytes(), false)
-        .map_err(|error| ParamError::InvalidTransactionId(format!("the path segment {error}")))
+    decode_component(raw_id.as_bytes(), false).map_err(|error| {
+        ParamError::InvalidTransactionId(format!(
+            "the path segment {error}, so use only ASCII letters, digits and - _ . : ~"
+        ))
+    })
 }
 
 /// Decodes and checks a transaction id taken from a path.
@@ -400,8 +403,10 @@ pub fn parse_list_query(
 ) -> Result<ListQuery, ApiError> {
     let pairs = parse_pairs(query.unwrap_or_default().as_bytes()).map_err(|failure| {
         ApiError::InvalidQuery(format!(
-            "Query parameter {:?} {}.",
-            failure.name, failure.error
+            "Query parameter {:?} {}, so {}.",
+            failure.name,
+            failure.error,
+            failure.error.advice()
         ))
     })?;
     let mut list = ListQuery {

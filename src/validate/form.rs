@@ -11,8 +11,32 @@ use std::fmt;
 pub enum DecodeError {
     /// A `%` not followed by two hexadecimal digits.
     BadEscape,
-    /// The decoded bytes are not UTF-8.
-    NotUtf8,
+    /// The decoded bytes are not UTF-8 although the component as sent is, so
+    /// the percent-escapes encode text in another charset, such as Latin-1
+    /// `caf%E9`.
+    EscapedBytesNotUtf8,
+    /// The component as sent contains bytes that are not UTF-8.
+    RawBytesNotUtf8,
+}
+
+impl DecodeError {
+    /// Returns the fix for the client, as a clause that completes a sentence
+    /// about the component.
+    pub fn advice(&self) -> &'static str {
+        match self {
+            DecodeError::BadEscape => {
+                "percent-encode the value, for example with curl --data-urlencode"
+            }
+            DecodeError::EscapedBytesNotUtf8 => {
+                "convert the text to UTF-8 before percent-encoding it, \
+                 for example with iconv -f latin1 -t utf-8"
+            }
+            DecodeError::RawBytesNotUtf8 => {
+                "convert the text to UTF-8, for example with iconv -f latin1 -t utf-8, \
+                 and send it with curl --data-urlencode"
+            }
+        }
+    }
 }
 
 impl fmt::Display for DecodeError {
@@ -21,7 +45,12 @@ impl fmt::Display for DecodeError {
             DecodeError::BadEscape => {
                 f.write_str("contains a % that is not followed by two hexadecimal digits")
             }
-            DecodeError::NotUtf8 => f.write_str("does not decode to UTF-8 text"),
+            DecodeError::EscapedBytesNotUtf8 => {
+                f.write_str("has percent-escapes that decode to bytes that are not UTF-8")
+            }
+            DecodeError::RawBytesNotUtf8 => {
+                f.write_str("contains bytes that are neither UTF-8 nor percent-encoded")
+            }
         }
     }
 }
@@ -32,7 +61,10 @@ impl fmt::Display for DecodeError {
 ///
 /// # Errors
 ///
-/// Returns an error for a broken `%` escape or for bytes that are not UTF-8.
+/// Returns an error for a broken `%` escape or for decoded bytes that are not
+/// UTF-8. That error is [`DecodeError::EscapedBytesNotUtf8`] when `input`
+/// itself is UTF-8, so the bad bytes came from escapes, and
+/// [`DecodeError::RawBytesNotUtf8`] otherwise.
 pub fn decode_component(input: &[u8], plus_is_space: bool) -> Result<String, DecodeError> {
     let is_special = |byte: &u8| *byte == b'%' || (plus_is_space && *byte == b'+');
     let mut decoded = Vec::with_capacity(input.len());
@@ -60,7 +92,13 @@ pub fn decode_component(input: &[u8], plus_is_space: bool) -> Result<String, Dec
         decoded.push(high << 4 | low);
         rest = &rest[2..];
     }
-    String::from_utf8(decoded).map_err(|_| DecodeError::NotUtf8)
+    String::from_utf8(decoded).map_err(|_| {
+        if std::str::from_utf8(input).is_ok() {
+            DecodeError::EscapedBytesNotUtf8
+        } else {
+            DecodeError::RawBytesNotUtf8
+        }
+    })
 }
 
 fn hex_value(digit: u8) -> Option<u8> {
@@ -175,13 +213,48 @@ mod tests {
     }
 
     #[test]
-    fn latin1_bytes_are_rejected() {
-        assert_eq!(decode_component(b"caf%E9", true), Err(DecodeError::NotUtf8));
+    fn latin1_escapes_are_rejected() {
+        assert_eq!(
+            decode_component(b"caf%E9", true),
+            Err(DecodeError::EscapedBytesNotUtf8)
+        );
+    }
+
+    #[test]
+    fn split_utf8_escape_is_rejected() {
+        assert_eq!(
+            decode_component("%C3caf\u{e9}".as_bytes(), true),
+            Err(DecodeError::EscapedBytesNotUtf8)
+        );
     }
 
     #[test]
     fn raw_invalid_utf8_is_rejected() {
-        assert_eq!(decode_component(b"\xff", true), Err(DecodeError::NotUtf8));
+        assert_eq!(
+            decode_component(b"\xff", true),
+            Err(DecodeError::RawBytesNotUtf8)
+        );
+    }
+
+    #[test]
+    fn raw_latin1_beside_escapes_is_raw() {
+        assert_eq!(
+            decode_component(b"%41caf\xe9", true),
+            Err(DecodeError::RawBytesNotUtf8)
+        );
+    }
+
+    #[test]
+    fn escape_completing_raw_bytes_decodes() {
+        // The raw input is not UTF-8, but the decoded bytes C3 A9 are.
+        assert_eq!(decode_component(b"%C3\xa9", true), Ok("\u{e9}".to_string()));
+    }
+
+    #[test]
+    fn escape_advice_omits_data_urlencode() {
+        let advice = DecodeError::EscapedBytesNotUtf8.advice();
+        assert!(advice.contains("iconv"), "{advice}");
+        assert!(!advice.contains("--data-urlencode"), "{advice}");
     }
 
     #[test]

@@ -108,12 +108,13 @@ impl fmt::Display for ParamError {
             ),
             ParamError::BadEncoding { name, origin, error } => write!(
                 f,
-                "Parameter {} in the {} {error}; percent-encode the value, for example with curl --data-urlencode.",
+                "Parameter {} in the {} {error}, so {}.",
                 echo(name),
                 match origin {
                     Origin::Query => "query string",
                     Origin::Body => "body",
-                }
+                },
+                error.advice()
             ),
             ParamError::UnsupportedContentEncoding(coding) => write!(
                 f,
