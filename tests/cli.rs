@@ -272,6 +272,7 @@ fn bad_timezone_is_error() {
 #[test]
 fn bad_timezone_adds_no_user() {
     let (_dir, db) = new_db();
+    add_user(&db, "reader1", "reader");
     run_cli(
         &db,
         &[
@@ -335,6 +336,7 @@ fn set_timezone_is_listed() {
 #[test]
 fn passwd_unknown_user_is_error() {
     let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
     let output = run_cli(
         &db,
         &["user", "passwd", "ghost", "--password-stdin"],
@@ -346,6 +348,7 @@ fn passwd_unknown_user_is_error() {
 #[test]
 fn remove_unknown_user_is_error() {
     let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
     let output = run_cli(&db, &["user", "remove", "ghost"], None);
     assert_one_line_error(&output);
 }
@@ -353,8 +356,10 @@ fn remove_unknown_user_is_error() {
 #[test]
 fn disable_unknown_user_is_error() {
     let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
     let output = run_cli(&db, &["user", "disable", "ghost"], None);
     assert_one_line_error(&output);
+    assert!(stderr(&output).contains("ghost"), "{}", stderr(&output));
 }
 
 #[test]
@@ -374,7 +379,7 @@ fn remove_deletes_user() {
 #[test]
 fn db_flag_creates_database() {
     let (_dir, db) = new_db();
-    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     assert!(db.exists());
 }
 
@@ -400,10 +405,10 @@ fn db_flag_overrides_variable() {
         .env("TRANSLOG_DB", &other)
         .arg("--db")
         .arg(&db)
-        .args(["user", "list"])
+        .args(["user", "add", "worker1", "--role", "worker"])
         .output()
         .expect("run translog");
-    assert_success(&output, "user list");
+    assert_success(&output, "user add");
     assert!(!other.exists());
 }
 
@@ -411,9 +416,11 @@ fn db_flag_overrides_variable() {
 fn default_db_is_in_working_directory() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mut command = Command::new(BIN);
-    command.args(["user", "list"]).current_dir(dir.path());
+    command
+        .args(["user", "add", "worker1", "--role", "worker"])
+        .current_dir(dir.path());
     let output = run_command(command, None);
-    assert_success(&output, "user list");
+    assert_success(&output, "user add");
     assert!(dir.path().join("translog.db").exists());
 }
 
@@ -421,12 +428,12 @@ fn default_db_is_in_working_directory() {
 fn db_flag_after_subcommand_works() {
     let (_dir, db) = new_db();
     let output = Command::new(BIN)
-        .args(["user", "list", "--db"])
+        .args(["user", "add", "worker1", "--role", "worker", "--db"])
         .arg(&db)
         .env_remove("TRANSLOG_DB")
         .output()
         .expect("run translog");
-    assert_success(&output, "user list");
+    assert_success(&output, "user add");
     assert!(db.exists());
 }
 
@@ -843,7 +850,7 @@ fn database_through_dangling_symlink_is_private() {
     let target = dir.path().join("target.db");
     let link = dir.path().join("link.db");
     std::os::unix::fs::symlink(&target, &link).expect("create a symbolic link");
-    assert_success(&run_cli(&link, &["user", "list"], None), "user list");
+    assert_success(&add_user(&link, "worker1", "worker"), "user add");
     assert_eq!(file_mode(&target), 0o600);
 }
 
@@ -902,7 +909,7 @@ fn file_mode(path: &Path) -> u32 {
 #[test]
 fn database_file_is_private() {
     let (_dir, db) = new_db();
-    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     assert_eq!(file_mode(&db), 0o600);
 }
 
@@ -919,7 +926,7 @@ fn zero_max_connections_is_rejected() {
 fn closed_pipe_ends_log_list_quietly() {
     use std::io::Read as _;
     let (_dir, db) = new_db();
-    assert_success(&run_cli(&db, &["user", "list"], None), "user list");
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     let connection = rusqlite::Connection::open(&db).expect("open the database");
     for number in 0..1000 {
         connection
@@ -962,4 +969,187 @@ fn log_list_of_missing_database_creates_nothing() {
     let output = run_cli(&db, &["log", "list"], None);
     assert_one_line_error(&output);
     assert!(!db.exists());
+}
+
+// Commands that need an existing database.
+
+/// Returns every command except `serve` and `user add`, with arguments that
+/// are valid apart from the database. `backup` writes its copy into `copies`.
+fn commands_needing_database(copies: &Path) -> Vec<Vec<String>> {
+    let copy = copies.join("copy.db");
+    let copy = copy.to_str().expect("UTF-8 path");
+    let commands: [&[&str]; 11] = [
+        &["user", "list"],
+        &["user", "passwd", "worker1"],
+        &["user", "disable", "worker1"],
+        &["user", "enable", "worker1"],
+        &["user", "remove", "worker1"],
+        &["user", "set-timezone", "worker1", "UTC"],
+        &["user", "set-role", "worker1", "admin"],
+        &["log", "show", "tx-1"],
+        &["log", "list"],
+        &["backup", copy],
+        &["prune", "--before", "2026-01-01"],
+    ];
+    commands
+        .iter()
+        .map(|args| args.iter().map(|arg| arg.to_string()).collect())
+        .collect()
+}
+
+fn run_args(db: &Path, args: &[String]) -> Output {
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    run_cli(db, &args, None)
+}
+
+#[test]
+fn missing_database_fails_each_command() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in commands_needing_database(copies.path()) {
+        let (_dir, db) = new_db();
+        let output = run_args(&db, &command);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_database_is_not_created() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in commands_needing_database(copies.path()) {
+        let (_dir, db) = new_db();
+        run_args(&db, &command);
+        assert!(!db.exists(), "{command:?} created {}", db.display());
+    }
+}
+
+#[test]
+fn missing_database_reports_not_found() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in commands_needing_database(copies.path()) {
+        let (_dir, db) = new_db();
+        let output = run_args(&db, &command);
+        assert!(
+            stderr(&output).contains("not found; check --db"),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+/// Creates an empty file at `db`, as `touch` does.
+fn create_empty_file(db: &Path) {
+    std::fs::File::create(db).expect("create an empty file");
+}
+
+#[test]
+fn empty_file_fails_each_command() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in commands_needing_database(copies.path()) {
+        let (_dir, db) = new_db();
+        create_empty_file(&db);
+        let output = run_args(&db, &command);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn empty_file_stays_empty() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in commands_needing_database(copies.path()) {
+        let (_dir, db) = new_db();
+        create_empty_file(&db);
+        run_args(&db, &command);
+        let size = std::fs::metadata(&db)
+            .expect("read the file's metadata")
+            .len();
+        assert_eq!(size, 0, "{command:?} wrote to the empty file");
+    }
+}
+
+#[test]
+fn empty_file_reports_empty_database() {
+    let (_dir, db) = new_db();
+    create_empty_file(&db);
+    let output = run_cli(&db, &["log", "list"], None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("is empty and has no translog schema"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn user_add_initialises_empty_file() {
+    let (_dir, db) = new_db();
+    create_empty_file(&db);
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(text.contains("worker1"), "{text}");
+}
+
+#[test]
+fn serve_initialises_empty_file() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    create_empty_file(&dir.path().join("translog.db"));
+    let server = Server::start_in(dir, &[]);
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Returns what `translog COMMAND --help` prints.
+fn help_text(command: &[&str]) -> String {
+    let output = Command::new(BIN)
+        .args(command)
+        .arg("--help")
+        .output()
+        .expect("run translog");
+    stdout(&output)
+}
+
+#[test]
+fn db_help_of_creating_commands() {
+    let commands: [&[&str]; 2] = [&["serve"], &["user", "add"]];
+    for command in commands {
+        let text = help_text(command);
+        assert!(
+            text.contains("created with its schema if it is missing or empty"),
+            "{command:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn db_help_of_other_commands() {
+    let commands: [&[&str]; 12] = [
+        &["user", "list"],
+        &["user", "passwd"],
+        &["user", "disable"],
+        &["user", "enable"],
+        &["user", "remove"],
+        &["user", "set-timezone"],
+        &["user", "set-role"],
+        &["log"],
+        &["log", "show"],
+        &["log", "list"],
+        &["backup"],
+        &["prune"],
+    ];
+    for command in commands {
+        let text = help_text(command);
+        assert!(
+            text.contains("Path of an existing translog database"),
+            "{command:?}: {text}"
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! The command line: `serve`, user management, reading logs, backup and
-//! prune. Every subcommand takes `--db` and creates the database on first use.
+//! prune. Every subcommand takes `--db`, but only `serve` and `user add`
+//! create a missing database. The others fail when it is missing or empty.
 
 mod logging;
 mod logs;
@@ -11,10 +12,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use chrono_tz::Tz;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
-use crate::storage;
+use crate::storage::{self, StorageError};
 
 /// How long the command line waits for another process's write lock: the
 /// server holds it for milliseconds, but a server upgrading the schema of a
@@ -28,7 +29,7 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
-    /// Path of the SQLite database; created with its schema on first use.
+    /// Path of the SQLite database. Only `serve` and `user add` create it.
     #[arg(
         long,
         env = "TRANSLOG_DB",
@@ -65,6 +66,40 @@ enum Command {
         #[arg(long, default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
     },
+}
+
+/// `--db` help of the subcommands that create a missing or empty database.
+const DB_HELP_CREATES: &str =
+    "Path of the SQLite database, created with its schema if it is missing or empty";
+
+/// `--db` help of the subcommands that need an existing database.
+const DB_HELP_EXISTING: &str =
+    "Path of an existing translog database, which this command never creates";
+
+/// Builds the parser of the command line, with the `--db` help of each
+/// subcommand.
+fn command_line() -> clap::Command {
+    Cli::command().mut_subcommands(|subcommand| set_db_help(subcommand, ""))
+}
+
+/// Sets the `--db` help of `command`, a subcommand of `parent`, and of its
+/// subcommands. Only `serve` and `user add` get [`DB_HELP_CREATES`], because
+/// only they open the database with `storage::open`.
+fn set_db_help(command: clap::Command, parent: &str) -> clap::Command {
+    // `--db` is global, so clap copies it into a subcommand only when it
+    // builds the parent. The deferred function runs after that, when clap
+    // builds the subcommand.
+    let name = command.get_name().to_string();
+    let command = match (parent, name.as_str()) {
+        // `user` keeps the general help, because `user add` creates the
+        // database and the other `user` subcommands do not.
+        ("", "user") => command,
+        ("", "serve") | ("user", "add") => {
+            command.defer(|command| command.mut_arg("db", |arg| arg.help(DB_HELP_CREATES)))
+        }
+        _ => command.defer(|command| command.mut_arg("db", |arg| arg.help(DB_HELP_EXISTING))),
+    };
+    command.mut_subcommands(|subcommand| set_db_help(subcommand, &name))
 }
 
 #[derive(clap::Args)]
@@ -127,7 +162,6 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// Runs the command line and returns the process exit status.
 /// Writes `text` and a newline to standard output. A reader that closed the
 /// pipe, as `translog log list | head` does, ends the command quietly with
 /// status 0, as other command-line tools do.
@@ -143,8 +177,16 @@ pub fn print_line(text: &str) {
     }
 }
 
+/// Parses the process's arguments and environment variables.
+fn parse_command_line() -> Result<Cli, clap::Error> {
+    let mut command = command_line();
+    let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
+    Cli::from_arg_matches_mut(&mut matches).map_err(|error| error.format(&mut command))
+}
+
+/// Runs the command line and returns the process exit status.
 pub fn run() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let cli = match parse_command_line() {
         Ok(cli) => cli,
         // --help and --version are reported as errors that go to stdout and
         // exit 0; a command without its subcommand prints the help and exits 2.
@@ -210,14 +252,16 @@ fn execute(cli: Cli) -> Result<(), String> {
     }
 }
 
-/// Opens the database for a command, creating it on first use.
+/// Opens the database for `user add`, creating the file and its schema when
+/// they are missing.
 fn open_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
     storage::open(path, CLI_BUSY_TIMEOUT)
         .map_err(|error| format!("cannot open database {}: {error}", path.display()))
 }
 
-/// Opens a database that must exist already, for the commands that read or
-/// copy entries: creating an empty one there would hide a mistyped path.
+/// Opens a database that must exist already, for every command except `serve`
+/// and `user add`, because creating an empty one there would hide a mistyped
+/// path. An empty file, such as one that `touch` created, is rejected too.
 fn open_existing_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
     if !path.exists() {
         return Err(format!(
@@ -225,7 +269,15 @@ fn open_existing_database(path: &std::path::Path) -> Result<rusqlite::Connection
             path.display()
         ));
     }
-    open_database(path)
+    match storage::open_existing(path, CLI_BUSY_TIMEOUT) {
+        Ok(connection) => Ok(connection),
+        Err(StorageError::EmptyDatabase) => Err(format!(
+            "database {} is empty and has no translog schema; check --db (or TRANSLOG_DB), \
+             or create the schema with `translog serve` or `translog user add`",
+            path.display()
+        )),
+        Err(error) => Err(format!("cannot open database {}: {error}", path.display())),
+    }
 }
 
 #[cfg(test)]
@@ -277,7 +329,6 @@ mod tests {
 
     #[test]
     fn command_line_is_consistent() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+        command_line().debug_assert();
     }
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, parse_zone};
+use super::{open_database, open_existing_database, parse_zone};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::users::{self, Role};
@@ -53,7 +53,10 @@ pub enum UserCommand {
 }
 
 pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
-    let connection = open_database(db)?;
+    let connection = match command {
+        UserCommand::Add { .. } => open_database(db)?,
+        _ => open_existing_database(db)?,
+    };
     match command {
         UserCommand::Add {
             name,
