@@ -1153,3 +1153,210 @@ fn db_help_of_other_commands() {
         );
     }
 }
+
+// Invalid option values.
+
+/// Commands with one invalid value each, as `(arguments, option, value)`.
+/// The error must name `option` and `value`.
+const INVALID_VALUES: [(&[&str], &str, &str); 19] = [
+    (
+        &["log", "list", "--since", "yesterday"],
+        "--since",
+        "yesterday",
+    ),
+    (
+        &["log", "list", "--until", "2026-02-30"],
+        "--until",
+        "2026-02-30",
+    ),
+    (
+        &[
+            "log",
+            "list",
+            "--since",
+            "2026-03-29T02:30",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        "--since",
+        "2026-03-29T02:30",
+    ),
+    (
+        &["log", "list", "--outcome", "failed"],
+        "--outcome",
+        "failed",
+    ),
+    (&["log", "list", "--limit", "0"], "--limit", "0"),
+    (&["log", "list", "--cursor", "zzz"], "--cursor", "zzz"),
+    (
+        &["log", "list", "--timezone", "Mars/Olympus"],
+        "--timezone",
+        "Mars/Olympus",
+    ),
+    (
+        &["log", "show", "tx-1", "--stall-after", "soon"],
+        "--stall-after",
+        "soon",
+    ),
+    (&["prune", "--before", "garbage"], "--before", "garbage"),
+    (
+        &[
+            "prune",
+            "--before",
+            "1970-01-01",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        "--before",
+        "1970-01-01",
+    ),
+    (
+        &[
+            "prune",
+            "--before",
+            "2026-01-01",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+        "--timezone",
+        "Mars/Olympus",
+    ),
+    (
+        &["user", "add", "bad:name", "--role", "worker"],
+        "<NAME>",
+        "bad:name",
+    ),
+    (
+        &["user", "add", "worker2", "--role", "boss"],
+        "--role",
+        "boss",
+    ),
+    (
+        &[
+            "user",
+            "add",
+            "worker2",
+            "--role",
+            "worker",
+            "--timezone",
+            "Nowhere",
+        ],
+        "--timezone",
+        "Nowhere",
+    ),
+    (
+        &["user", "set-timezone", "worker1", "Moon/Base"],
+        "<ZONE>",
+        "Moon/Base",
+    ),
+    (&["serve", "--listen", "localhost"], "--listen", "localhost"),
+    (&["serve", "--stall-after", "0s"], "--stall-after", "0s"),
+    (&["serve", "--read-timeout", "ten"], "--read-timeout", "ten"),
+    (
+        &["serve", "--max-connections", "0"],
+        "--max-connections",
+        "0",
+    ),
+];
+
+/// Runs each of [`INVALID_VALUES`] on an existing database, so that only the
+/// value can fail the command.
+fn run_invalid_values() -> Vec<(&'static [&'static str], &'static str, &'static str, Output)> {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    INVALID_VALUES
+        .iter()
+        .map(|&(args, option, value)| (args, option, value, run_cli(&db, args, None)))
+        .collect()
+}
+
+#[test]
+fn invalid_values_exit_with_status_2() {
+    for (args, _, _, output) in run_invalid_values() {
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn invalid_value_errors_are_one_line() {
+    for (args, _, _, output) in run_invalid_values() {
+        let text = stderr(&output);
+        assert_eq!(text.lines().count(), 1, "{args:?}: {text:?}");
+    }
+}
+
+#[test]
+fn invalid_value_errors_name_option() {
+    for (args, option, _, output) in run_invalid_values() {
+        let text = stderr(&output);
+        assert!(text.contains(option), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn invalid_value_errors_name_value() {
+    for (args, _, value, output) in run_invalid_values() {
+        let text = stderr(&output);
+        assert!(text.contains(&format!("'{value}'")), "{args:?}: {text}");
+    }
+}
+
+#[test]
+fn invalid_since_lists_accepted_forms() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["log", "list", "--since", "yesterday"], None);
+    assert!(
+        stderr(&output).contains("use RFC 3339 such as `2026-12-04T14:57:54+01:00`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn skipped_local_time_names_zone() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let args = [
+        "log",
+        "list",
+        "--since",
+        "2026-03-29T02:30",
+        "--timezone",
+        "Europe/Berlin",
+    ];
+    let output = run_cli(&db, &args, None);
+    assert!(
+        stderr(&output).contains("does not exist in Europe/Berlin"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn invalid_value_fails_before_database_check() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["prune", "--before", "garbage"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(!db.exists());
+}
+
+#[test]
+fn set_timezone_none_clears_zone() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    run_cli(
+        &db,
+        &["user", "set-timezone", "worker1", "Asia/Tokyo"],
+        None,
+    );
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", "none"], None);
+    assert_success(&output, "user set-timezone none");
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert!(!text.contains("Asia/Tokyo"), "{text}");
+}

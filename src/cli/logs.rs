@@ -6,10 +6,12 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_existing_database, parse_duration, parse_zone};
+use super::{
+    open_existing_database, parse_duration, parse_timestamp_argument, parse_zone, Failure,
+    TimestampArgument,
+};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::now_ns;
-use crate::validate::timestamp::parse_timestamp;
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -35,14 +37,14 @@ pub enum LogCommand {
         #[arg(long, value_parser = parse_outcome)]
         outcome: Option<Outcome>,
         /// Only transactions whose last entry's timestamp is at or after this.
-        #[arg(long)]
-        since: Option<String>,
+        #[arg(long, value_parser = parse_timestamp_argument)]
+        since: Option<TimestampArgument>,
         /// Only transactions whose last entry's timestamp is at or before this.
-        #[arg(long)]
-        until: Option<String>,
+        #[arg(long, value_parser = parse_timestamp_argument)]
+        until: Option<TimestampArgument>,
         /// The next_cursor of a previous page.
-        #[arg(long)]
-        cursor: Option<String>,
+        #[arg(long, value_parser = parse_cursor)]
+        cursor: Option<Cursor>,
         /// Time zone for --since and --until without an offset.
         #[arg(long, default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
@@ -58,14 +60,20 @@ fn parse_outcome(text: &str) -> Result<Outcome, String> {
     })
 }
 
-pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
-    let connection = open_existing_database(db)?;
+fn parse_cursor(text: &str) -> Result<Cursor, String> {
+    Cursor::decode(text).ok_or_else(|| {
+        "invalid cursor; pass the next_cursor of the previous page unchanged".to_string()
+    })
+}
+
+pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
     match command {
         LogCommand::Show {
             transaction_id,
             json,
             stall_after,
         } => {
+            let connection = open_existing_database(db)?;
             let log = logs::transaction_log(&connection, &transaction_id, now_ns(), stall_after)
                 .map_err(|error| error.to_string())?
                 .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
@@ -116,25 +124,18 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), String> {
             timezone,
             stall_after,
         } => {
-            let instant = |text: Option<String>, flag: &str| {
-                text.map(|text| {
-                    parse_timestamp(&text, timezone)
-                        .map_err(|error| format!("invalid --{flag} {text:?}: {error}"))
-                })
-                .transpose()
-            };
             let query = ListQuery {
                 limit: usize::from(limit),
-                cursor: cursor
-                    .map(|token| {
-                        Cursor::decode(&token)
-                            .ok_or("invalid --cursor; pass a next_cursor unchanged")
-                    })
-                    .transpose()?,
+                cursor,
                 outcome,
-                since: instant(since, "since")?,
-                until: instant(until, "until")?,
+                since: since
+                    .map(|since| since.resolve(timezone, "--since"))
+                    .transpose()?,
+                until: until
+                    .map(|until| until.resolve(timezone, "--until"))
+                    .transpose()?,
             };
+            let connection = open_existing_database(db)?;
             let page = logs::list_transactions(&connection, &query, now_ns(), stall_after)
                 .map_err(|error| error.to_string())?;
             if json {
@@ -235,9 +236,8 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn prune(db: &Path, before: &str, timezone: Tz) -> Result<(), String> {
-    let instant = parse_timestamp(before, timezone)
-        .map_err(|error| format!("invalid --before {before:?}: {error}"))?;
+pub fn prune(db: &Path, before: &TimestampArgument, timezone: Tz) -> Result<(), Failure> {
+    let instant = before.resolve(timezone, "--before")?;
     let mut connection = open_existing_database(db)?;
     let removed = logs::prune(&mut connection, instant).map_err(|error| error.to_string())?;
     super::print_line(&format!("removed {removed} transactions"));

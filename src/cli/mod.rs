@@ -11,11 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
 use crate::storage::{self, StorageError};
+use crate::validate::timestamp::{parse_timestamp, TimestampError};
 
 /// How long the command line waits for another process's write lock: the
 /// server holds it for milliseconds, but a server upgrading the schema of a
@@ -60,8 +62,8 @@ enum Command {
     /// Delete whole transactions whose last entry's timestamp is before a time.
     Prune {
         /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z.
-        #[arg(long)]
-        before: String,
+        #[arg(long, value_parser = parse_timestamp_argument)]
+        before: TimestampArgument,
         /// Time zone for a --before without an offset.
         #[arg(long, default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
@@ -132,6 +134,35 @@ pub fn parse_zone(text: &str) -> Result<Tz, String> {
     })
 }
 
+/// A timestamp option such as `--since` or `--before`. Its value parser
+/// checks the form, and [`TimestampArgument::resolve`] turns it into an
+/// instant once the `--timezone` for a local time is known.
+#[derive(Clone, Debug)]
+pub struct TimestampArgument(String);
+
+impl TimestampArgument {
+    /// Resolves the timestamp, reading a local time in `zone`. Fails with a
+    /// usage error for a local time that `zone` skips, or that `zone` moves
+    /// out of the accepted range.
+    fn resolve(&self, zone: Tz, option: &str) -> Result<DateTime<Utc>, Failure> {
+        parse_timestamp(&self.0, zone).map_err(|error| {
+            Failure::Usage(format!(
+                "invalid value '{}' for '{option}' in time zone {zone}: {error}",
+                self.0
+            ))
+        })
+    }
+}
+
+/// Parses a timestamp option in any form that the write API accepts. A local
+/// time is checked in UTC, because its zone is another option's value. UTC
+/// accepts every local time that any zone accepts, so only the checks in
+/// [`TimestampArgument::resolve`] depend on the zone.
+pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, TimestampError> {
+    parse_timestamp(text, Tz::UTC)?;
+    Ok(TimestampArgument(text.to_string()))
+}
+
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
         format!("invalid address {text:?}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
@@ -197,21 +228,38 @@ pub fn run() -> ExitCode {
         {
             error.exit()
         }
-        Err(error) => {
-            eprintln!(
-                "translog: error: {}; run `translog --help` for usage",
-                one_line(&error.render().to_string())
-            );
-            return ExitCode::from(2);
-        }
+        Err(error) => return report_usage_error(&one_line(&error.render().to_string())),
     };
     logging::init();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
+        Err(Failure::Usage(message)) => report_usage_error(&message),
+        Err(Failure::Error(message)) => {
             eprintln!("translog: error: {message}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Prints a usage error as one line on standard error and returns exit status 2.
+fn report_usage_error(message: &str) -> ExitCode {
+    eprintln!("translog: error: {message}; run `translog --help` for usage");
+    ExitCode::from(2)
+}
+
+/// A failed command, which sets the exit status.
+enum Failure {
+    /// An invalid option value that clap cannot check alone, such as a
+    /// `--since` that depends on `--timezone`. Exits with status 2, as clap's
+    /// usage errors do.
+    Usage(String),
+    /// Any other failure. Exits with status 1.
+    Error(String),
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Failure::Error(message)
     }
 }
 
@@ -234,7 +282,7 @@ fn one_line(rendered: &str) -> String {
         .to_string()
 }
 
-fn execute(cli: Cli) -> Result<(), String> {
+fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
         Command::Serve(args) => service::serve(ServeOptions {
             db_path: cli.db,
@@ -244,10 +292,11 @@ fn execute(cli: Cli) -> Result<(), String> {
             read_timeout: args.read_timeout,
             max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
             notify_command: args.notify_command,
-        }),
-        Command::User(command) => user::run(&cli.db, command),
+        })
+        .map_err(Failure::from),
+        Command::User(command) => user::run(&cli.db, command).map_err(Failure::from),
         Command::Log(command) => logs::run(&cli.db, command),
-        Command::Backup { dest } => logs::backup(&cli.db, &dest),
+        Command::Backup { dest } => logs::backup(&cli.db, &dest).map_err(Failure::from),
         Command::Prune { before, timezone } => logs::prune(&cli.db, &before, timezone),
     }
 }

@@ -16,6 +16,7 @@ use crate::storage::users::{self, Role};
 pub enum UserCommand {
     /// Add a user; prints a generated password unless --password-stdin is given.
     Add {
+        #[arg(value_parser = parse_user_name)]
         name: String,
         /// worker (appends entries), reader (reads logs) or admin (both).
         #[arg(long)]
@@ -43,13 +44,37 @@ pub enum UserCommand {
     /// Remove a user; its entries keep its name.
     Remove { name: String },
     /// Set the time zone for a user's timestamps without an offset ("none" to clear it).
-    SetTimezone { name: String, zone: String },
+    SetTimezone {
+        name: String,
+        /// IANA time zone such as Europe/Berlin, or "none".
+        // The full path of Option keeps clap from making the argument optional.
+        #[arg(value_parser = parse_zone_or_none)]
+        zone: std::option::Option<Tz>,
+    },
     /// Change a user's role.
     SetRole {
         name: String,
         /// worker, reader or admin.
         role: Role,
     },
+}
+
+fn parse_user_name(text: &str) -> Result<String, String> {
+    users::validate_name(text).map_err(|error| error.to_string())?;
+    Ok(text.to_string())
+}
+
+/// Parses the zone of `set-timezone`: an IANA name, or "none" for no zone.
+fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
+    if text == "none" {
+        return Ok(None);
+    }
+    text.parse::<Tz>().map(Some).map_err(|_| {
+        format!(
+            "unknown time zone {text:?}; use an IANA name such as Europe/Berlin or UTC, \
+             or none to clear the zone"
+        )
+    })
 }
 
 pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
@@ -64,7 +89,6 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
             timezone,
             password_stdin,
         } => {
-            users::validate_name(&name).map_err(|error| error.to_string())?;
             let (password, generated) = obtain_password(password_stdin)?;
             let hash = hash_password(&password)?;
             users::add(&connection, &name, role, timezone, &hash)
@@ -121,12 +145,8 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
             eprintln!("removed user {name}");
         }
         UserCommand::SetTimezone { name, zone } => {
-            let timezone = if zone == "none" {
-                None
-            } else {
-                Some(parse_zone(&zone)?)
-            };
-            users::set_timezone(&connection, &name, timezone).map_err(|error| error.to_string())?;
+            users::set_timezone(&connection, &name, zone).map_err(|error| error.to_string())?;
+            let zone = zone.map_or("none", |zone| zone.name());
             eprintln!("set the time zone of {name} to {zone}");
         }
         UserCommand::SetRole { name, role } => {
