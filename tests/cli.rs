@@ -1360,3 +1360,109 @@ fn set_timezone_none_clears_zone() {
     let text = stdout(&run_cli(&db, &["user", "list"], None));
     assert!(!text.contains("Asia/Tokyo"), "{text}");
 }
+
+// Invalid values from environment variables.
+
+/// Each variable with an invalid value, and a command that reads it.
+const INVALID_VARIABLES: [(&str, &str, &[&str]); 6] = [
+    ("TRANSLOG_LISTEN", "garbage", &["serve"]),
+    ("TRANSLOG_TIMEZONE", "Mars/Olympus", &["serve"]),
+    ("TRANSLOG_STALL_AFTER", "soon", &["serve"]),
+    ("TRANSLOG_READ_TIMEOUT", "0s", &["serve"]),
+    ("TRANSLOG_MAX_CONNECTIONS", "0", &["serve"]),
+    ("TRANSLOG_DB", "", &["user", "list"]),
+];
+
+/// Runs `translog ARGS` in a new temporary directory with `variable` set to
+/// `value` and no other TRANSLOG_* variable.
+fn run_with_variable(args: &[&str], variable: &str, value: &str) -> Output {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .args(args)
+        .current_dir(dir.path())
+        .env(variable, value);
+    run_command(command, None)
+}
+
+#[test]
+fn invalid_variables_exit_with_status_2() {
+    for (variable, value, args) in INVALID_VARIABLES {
+        let output = run_with_variable(args, variable, value);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{variable}={value:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn invalid_variable_errors_are_one_line() {
+    for (variable, value, args) in INVALID_VARIABLES {
+        let text = stderr(&run_with_variable(args, variable, value));
+        assert_eq!(text.lines().count(), 1, "{variable}={value:?}: {text:?}");
+    }
+}
+
+#[test]
+fn invalid_variable_errors_name_variable() {
+    for (variable, value, args) in INVALID_VARIABLES {
+        let text = stderr(&run_with_variable(args, variable, value));
+        assert!(
+            text.contains(&format!("environment variable {variable}:")),
+            "{variable}={value:?}: {text}"
+        );
+    }
+}
+
+#[test]
+fn invalid_listen_variable_error_names_option() {
+    let text = stderr(&run_with_variable(&["serve"], "TRANSLOG_LISTEN", "garbage"));
+    assert!(text.contains("'--listen <LISTEN>'"), "{text}");
+}
+
+#[test]
+fn invalid_flag_error_names_no_variable() {
+    let output = run_with_variable(
+        &["serve", "--listen", "localhost"],
+        "TRANSLOG_LISTEN",
+        "garbage",
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        !stderr(&output).contains("TRANSLOG_LISTEN"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn flag_with_variable_value_names_no_variable() {
+    // The flag and the variable have the same invalid value, and clap uses the flag's.
+    let output = run_with_variable(
+        &["serve", "--listen", "garbage"],
+        "TRANSLOG_LISTEN",
+        "garbage",
+    );
+    assert!(
+        !stderr(&output).contains("TRANSLOG_LISTEN"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn unused_invalid_variable_is_ignored() {
+    // Only `serve` reads TRANSLOG_LISTEN, so `prune` must not fail on it.
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&db)
+        .args(["prune", "--before", "2026-01-01"])
+        .env("TRANSLOG_LISTEN", "garbage");
+    assert_success(&run_command(command, None), "prune");
+}

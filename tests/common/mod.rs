@@ -5,6 +5,7 @@
 // Each test file uses a different part of this module.
 #![allow(dead_code)]
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -479,10 +480,17 @@ pub fn run_cli(db: &Path, args: &[&str], stdin: Option<&str>) -> Output {
 }
 
 /// Runs a prepared `translog` command with `stdin`, with the TRANSLOG_*
-/// variables of the test environment removed.
+/// variables of the test environment removed. Variables that `command` sets
+/// itself are kept.
 pub fn run_command(mut command: Command, stdin: Option<&str>) -> Output {
+    let set_by_command: Vec<OsString> = command
+        .get_envs()
+        .map(|(name, _)| name.to_os_string())
+        .collect();
     for name in TRANSLOG_VARIABLES {
-        command.env_remove(name);
+        if !set_by_command.iter().any(|set| set == name) {
+            command.env_remove(name);
+        }
     }
     command
         .stdin(if stdin.is_some() {
