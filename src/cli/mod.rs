@@ -4,6 +4,7 @@
 
 mod logging;
 mod logs;
+mod usage_error;
 mod user;
 
 use std::net::SocketAddr;
@@ -13,7 +14,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use clap::error::{ContextKind, ContextValue};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
@@ -229,7 +229,7 @@ pub fn run() -> ExitCode {
         {
             error.exit()
         }
-        Err(error) => return report_usage_error(&describe_parse_error(&error)),
+        Err(error) => return report_usage_error(&usage_error::describe(&error)),
     };
     logging::init();
     match execute(cli) {
@@ -262,92 +262,6 @@ impl From<String> for Failure {
     fn from(message: String) -> Self {
         Failure::Error(message)
     }
-}
-
-/// Renders a parse error as one line. Clap names only the option, so for a
-/// value from an environment variable the line starts with the variable.
-fn describe_parse_error(error: &clap::Error) -> String {
-    let message = one_line(&error.render().to_string());
-    match environment_source(error) {
-        Some(variable) => format!("environment variable {variable}: {message}"),
-        None => message,
-    }
-}
-
-/// Returns the environment variable whose value `error` rejects, or `None`
-/// when the value came from the command line or the error concerns no value.
-fn environment_source(error: &clap::Error) -> Option<String> {
-    let Some(ContextValue::String(argument)) = error.get(ContextKind::InvalidArg) else {
-        return None;
-    };
-    // Clap (4.6) reads environment variables only after every command-line
-    // argument. Parsing the same arguments without them therefore fails on
-    // the same value exactly when that value came from the command line.
-    let without_environment = remove_environment(Cli::command());
-    if let Err(again) = without_environment.try_get_matches_from(std::env::args_os()) {
-        let same_value = [ContextKind::InvalidArg, ContextKind::InvalidValue]
-            .into_iter()
-            .all(|kind| again.get(kind) == error.get(kind));
-        if again.kind() == error.kind() && same_value {
-            return None;
-        }
-    }
-    // An empty value has no InvalidValue context.
-    let value = match error.get(ContextKind::InvalidValue) {
-        Some(ContextValue::String(value)) => value.as_str(),
-        _ => "",
-    };
-    // Clap shows an argument only once the command is built.
-    let mut command = Cli::command();
-    command.build();
-    find_environment_variable(&command, argument, value)
-}
-
-/// Removes the environment variable from every argument of `command` and of
-/// its subcommands.
-fn remove_environment(command: clap::Command) -> clap::Command {
-    command
-        .mut_args(|arg| arg.env(None))
-        .mut_subcommands(remove_environment)
-}
-
-/// Finds the environment variable of the argument that clap shows as
-/// `argument`, such as `--listen <LISTEN>`, among the variables set to `value`.
-fn find_environment_variable(
-    command: &clap::Command,
-    argument: &str,
-    value: &str,
-) -> Option<String> {
-    let found = command.get_arguments().find_map(|arg| {
-        let variable = arg.get_env()?;
-        let current = std::env::var_os(variable)?;
-        let matches = arg.to_string() == argument && current.to_string_lossy() == value;
-        matches.then(|| variable.to_string_lossy().into_owned())
-    });
-    found.or_else(|| {
-        command
-            .get_subcommands()
-            .find_map(|subcommand| find_environment_variable(subcommand, argument, value))
-    })
-}
-
-/// Joins clap's multi-line usage error into one line, without the usage
-/// synopsis and the hint to try `--help`.
-fn one_line(rendered: &str) -> String {
-    let parts: Vec<&str> = rendered
-        .lines()
-        .map(str::trim)
-        .filter(|line| {
-            !line.is_empty()
-                && !line.starts_with("Usage:")
-                && !line.starts_with("For more information")
-        })
-        .collect();
-    let joined = parts.join(" ");
-    joined
-        .strip_prefix("error: ")
-        .unwrap_or(&joined)
-        .to_string()
 }
 
 fn execute(cli: Cli) -> Result<(), Failure> {
@@ -441,7 +355,10 @@ mod tests {
         let rendered =
             "error: unrecognized subcommand 'bogus'\n\nUsage: translog [OPTIONS] <COMMAND>\n\n\
                         For more information, try '--help'.\n";
-        assert_eq!(one_line(rendered), "unrecognized subcommand 'bogus'");
+        assert_eq!(
+            usage_error::one_line(rendered),
+            "unrecognized subcommand 'bogus'"
+        );
     }
 
     #[test]
