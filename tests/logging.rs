@@ -3,8 +3,11 @@
 
 mod common;
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::Duration;
 
 use common::BIN;
 
@@ -71,4 +74,38 @@ fn crate_filter_does_not_warn() {
 fn off_filter_does_not_warn() {
     let output = add_user_with_filter("off");
     assert!(!stderr(&output).contains("warning"), "{}", stderr(&output));
+}
+
+/// Starts `translog serve` on port 0 with `RUST_LOG` set to `filter` and
+/// returns the first line it logs, or None when it logs nothing in 10 s.
+fn first_serve_line(filter: &str) -> Option<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = Command::new(BIN)
+        .arg("--db")
+        .arg(dir.path().join("translog.db"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("TRANSLOG_DB")
+        .env("RUST_LOG", filter)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run translog serve");
+    let stderr = child.stderr.take().expect("stderr is piped");
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stderr).read_line(&mut line);
+        let _ = sender.send(line);
+    });
+    let line = receiver.recv_timeout(Duration::from_secs(10)).ok();
+    let _ = child.kill();
+    let _ = child.wait();
+    line
+}
+
+#[test]
+fn empty_filter_logs_info() {
+    let line = first_serve_line("").unwrap_or_default();
+    assert!(line.contains("INFO"), "{line:?}");
 }

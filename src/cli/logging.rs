@@ -8,13 +8,19 @@ use log::{Level, Log, Metadata};
 /// module name, so that filter hides all of translog's log: errors, and even
 /// the address that `serve` listens on. A warning on standard error reports it.
 pub fn init() {
-    let logger =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let filter = std::env::var("RUST_LOG").unwrap_or_default();
+    let mut builder =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    // env_logger applies the default only when RUST_LOG is unset. An empty
+    // value would leave errors alone, so it gets the default too.
+    if filter.trim().is_empty() {
+        builder.parse_filters("info");
+    }
+    let logger = builder.build();
     let own_errors = Metadata::builder()
         .target(env!("CARGO_CRATE_NAME"))
         .level(Level::Error)
         .build();
-    let filter = std::env::var("RUST_LOG").unwrap_or_default();
     if !logger.enabled(&own_errors) && !filter.trim().eq_ignore_ascii_case("off") {
         eprintln!(
             "translog: warning: RUST_LOG={filter:?} hides translog's own log, errors included; \
