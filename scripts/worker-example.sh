@@ -32,7 +32,14 @@ set -euo pipefail
 simulate=transient
 while [[ $# -gt 0 ]]; do
     case $1 in
-        --simulate) simulate=${2:?--simulate needs a mode}; shift 2 ;;
+        --simulate)
+            if [[ $# -lt 2 ]]; then
+                echo "worker-example.sh: --simulate needs a mode: ok, transient, unreachable or corrupt" >&2
+                exit 2
+            fi
+            simulate=$2
+            shift 2
+            ;;
         --simulate=*) simulate=${1#*=}; shift ;;
         -h|--help) sed -n '2,/^$/s/^# \{0,1\}//p' "$0"; exit 0 ;;
         --) shift; break ;;
@@ -71,8 +78,8 @@ report() {
     # The server takes at most 1024 bytes; iconv -c drops a character that
     # head cut in half. iconv then exits 1, and printf may be killed by
     # SIGPIPE when head stops reading. Under set -e and pipefail either would
-    # stop the script before it reports, so "; true" ignores the status.
-    message=$(printf '%s' "$message" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c 2>/dev/null; true)
+    # stop the script before it reports, so "|| true" ignores the status.
+    message=$(printf '%s' "$message" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c 2>/dev/null || true)
     # The credentials go to curl on standard input (--config -), because an
     # argument such as -u user:password is visible to every local user in ps.
     # --retry covers refused connections, timeouts, 429 and 503, and honours

@@ -197,3 +197,29 @@ fn worker_invalid_transaction_id_exit_2() {
     let output = run_script(&server, "ok", "bad id/with slash", WORKER.1);
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
+
+#[test]
+fn worker_simulate_without_mode_exit_2() {
+    skip_without_tools!();
+    let output = Command::new("bash")
+        .arg(SCRIPT)
+        .arg("--simulate")
+        .output()
+        .expect("run worker-example.sh");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+#[test]
+fn worker_simulate_without_mode_lists_modes() {
+    skip_without_tools!();
+    let output = Command::new("bash")
+        .arg(SCRIPT)
+        .arg("--simulate")
+        .output()
+        .expect("run worker-example.sh");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("ok, transient, unreachable or corrupt"),
+        "{stderr}"
+    );
+}
