@@ -660,7 +660,7 @@ fn two_authorization_headers_are_named() {
     let server = Server::start_with_users(&[]);
     let text = post_with_authorization_headers(&server, &[common::WORKER, server.admin()]);
     assert!(
-        text.contains("more than one Authorization header"),
+        text.contains("more than one Authorization header; send exactly one."),
         "{text}"
     );
 }

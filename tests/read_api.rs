@@ -792,6 +792,13 @@ fn latin1_escape_in_query_suggests_iconv() {
 }
 
 #[test]
+fn bad_since_message_ends_sentence() {
+    let server = Server::start();
+    let message = list(&server, "?since=yesterday").message();
+    assert!(message.ends_with('.'), "{message}");
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

@@ -944,7 +944,7 @@ fn latin1_escape_in_query_is_400() {
         &[],
         None,
     );
-    assert_json_error(&reply, 400, "malformed_body");
+    assert_json_error(&reply, 400, "invalid_query");
 }
 
 #[test]
@@ -1039,7 +1039,7 @@ fn bad_percent_escape_in_query_is_400() {
         &[],
         None,
     );
-    assert_json_error(&reply, 400, "malformed_body");
+    assert_json_error(&reply, 400, "invalid_query");
 }
 
 // 401, 403.

@@ -457,7 +457,7 @@ pub fn parse_list_query(
                              for example with curl -G --data-urlencode \"{name}=...\"."
                         ))
                     } else {
-                        ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}"))
+                        ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
                     }
                 })?;
                 if name == "since" {

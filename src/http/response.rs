@@ -92,7 +92,7 @@ impl ApiError {
             ApiError::NoSuchLog => "No entries for this transaction id.".into(),
             ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
             ApiError::Unauthorized(reason) if *reason == BasicError::Repeated.reason() => {
-                "The request has more than one Authorization header; send exactly one (curl -u, or one -H 'Authorization: ...', not both).".into()
+                "The request has more than one Authorization header; send exactly one.".into()
             }
             ApiError::Unauthorized(_) => {
                 "Authentication failed; send valid credentials with HTTP Basic authentication (curl -u user:password).".into()

@@ -74,7 +74,14 @@ impl ParamError {
             ParamError::UnsupportedContentType(_)
             | ParamError::UnsupportedCharset(_)
             | ParamError::UnsupportedContentEncoding(_) => "unsupported_content_type",
-            ParamError::BadEncoding { .. }
+            ParamError::BadEncoding {
+                origin: Origin::Query,
+                ..
+            } => "invalid_query",
+            ParamError::BadEncoding {
+                origin: Origin::Body,
+                ..
+            }
             | ParamError::JsonSentAsForm
             | ParamError::MalformedJson(_)
             | ParamError::JsonNotObject => "malformed_body",
