@@ -1,5 +1,6 @@
-//! The `RUST_LOG` filter: a value that hides translog's own log gets a
-//! warning on stderr, because nothing else would be printed.
+//! The `RUST_LOG` filter: an empty value means `info`, and a value that hides
+//! translog's own log gets a warning on stderr, because nothing else would be
+//! printed.
 
 mod common;
 
