@@ -185,6 +185,81 @@ fn empty_password_stdin_is_error() {
     assert_one_line_error(&output);
 }
 
+/// Runs `user add worker1 --role worker --password-stdin` with `stdin` as
+/// raw bytes, which may be invalid UTF-8.
+fn add_user_with_stdin_bytes(db: &Path, stdin: &[u8]) -> Output {
+    use std::io::Write as _;
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(db)
+        .args([
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ])
+        .env_remove("TRANSLOG_DB")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = command.spawn().expect("run translog");
+    let mut pipe = child.stdin.take().expect("stdin is piped");
+    // A command that fails early exits without reading, so a broken pipe is expected.
+    let _ = pipe.write_all(stdin);
+    drop(pipe);
+    child.wait_with_output().expect("wait for translog")
+}
+
+#[test]
+fn empty_password_exits_1() {
+    let (_dir, db) = new_db();
+    let output = add_user_with_stdin_bytes(&db, b"\n");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn empty_password_creates_no_database() {
+    let (_dir, db) = new_db();
+    add_user_with_stdin_bytes(&db, b"\n");
+    assert!(!db.exists(), "user add created {}", db.display());
+}
+
+#[test]
+fn closed_stdin_creates_no_database() {
+    let (_dir, db) = new_db();
+    add_user_with_stdin_bytes(&db, b"");
+    assert!(!db.exists(), "user add created {}", db.display());
+}
+
+#[test]
+fn non_utf8_password_exits_1() {
+    let (_dir, db) = new_db();
+    let output = add_user_with_stdin_bytes(&db, b"caf\xe9\n");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn non_utf8_password_names_problem() {
+    let (_dir, db) = new_db();
+    let output = add_user_with_stdin_bytes(&db, b"caf\xe9\n");
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("password on standard input is not valid UTF-8"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn non_utf8_password_creates_no_database() {
+    let (_dir, db) = new_db();
+    add_user_with_stdin_bytes(&db, b"caf\xe9\n");
+    assert!(!db.exists(), "user add created {}", db.display());
+}
+
 #[test]
 fn user_list_shows_users() {
     let (_dir, db) = new_db();

@@ -78,26 +78,19 @@ fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
 }
 
 pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
-    let connection = match command {
-        UserCommand::Add { .. } => open_database(db)?,
-        _ => open_existing_database(db)?,
-    };
+    if let UserCommand::Add {
+        name,
+        role,
+        timezone,
+        password_stdin,
+    } = command
+    {
+        return add_user(db, &name, role, timezone, password_stdin);
+    }
+    let connection = open_existing_database(db)?;
     match command {
-        UserCommand::Add {
-            name,
-            role,
-            timezone,
-            password_stdin,
-        } => {
-            let (password, generated) = obtain_password(password_stdin)?;
-            let hash = hash_password(&password)?;
-            users::add(&connection, &name, role, timezone, &hash)
-                .map_err(|error| error.to_string())?;
-            if generated {
-                super::print_line(password.expose());
-            }
-            eprintln!("added user {name} with role {role}");
-        }
+        // Handled above, because only `user add` may create the database.
+        UserCommand::Add { .. } => unreachable!("user add returned above"),
         UserCommand::List => {
             let list = users::list(&connection).map_err(|error| error.to_string())?;
             let rows: Vec<[String; 4]> = list
@@ -157,6 +150,27 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
+/// Adds a user, creating the database when it is missing. The password is
+/// read and hashed before the database is opened, so a failed `user add`
+/// creates no file.
+fn add_user(
+    db: &Path,
+    name: &str,
+    role: Role,
+    timezone: Option<Tz>,
+    password_stdin: bool,
+) -> Result<(), String> {
+    let (password, generated) = obtain_password(password_stdin)?;
+    let hash = hash_password(&password)?;
+    let connection = open_database(db)?;
+    users::add(&connection, name, role, timezone, &hash).map_err(|error| error.to_string())?;
+    if generated {
+        super::print_line(password.expose());
+    }
+    eprintln!("added user {name} with role {role}");
+    Ok(())
+}
+
 /// Reads the password from standard input, or generates one; the flag is
 /// true for a generated password, which the caller prints once.
 fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
@@ -164,11 +178,16 @@ fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
         let password = password::generate().map_err(|error| format!("random source: {error}"))?;
         return Ok((password, true));
     }
-    let mut line = String::new();
+    let mut bytes = Vec::new();
     std::io::stdin()
         .lock()
-        .read_line(&mut line)
+        .read_until(b'\n', &mut bytes)
         .map_err(|error| format!("cannot read the password from standard input: {error}"))?;
+    let line = String::from_utf8(bytes).map_err(|_| {
+        "the password on standard input is not valid UTF-8; send it as UTF-8 text, \
+         or convert it first, e.g. with iconv"
+            .to_string()
+    })?;
     let text = line.strip_suffix('\n').unwrap_or(&line);
     let text = text.strip_suffix('\r').unwrap_or(text);
     if text.is_empty() {
