@@ -96,8 +96,8 @@ fn run(options: ServeOptions) -> Result<(), String> {
         // Bound before the schema and the first user are written, so that a
         // taken port leaves no credentials file behind, and the empty
         // database file is removed.
-        let listener = listen(options.listen)
-            .map_err(|error| format!("cannot listen on {}: {error}", options.listen))?;
+        let listener =
+            listen(options.listen).map_err(|error| listen_error(options.listen, &error))?;
         let address = listener
             .local_addr()
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
@@ -162,6 +162,18 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// a plain `bind` overflows when hundreds of Workers connect at once, and the
 /// kernel then drops their connection requests, which clients retry only after
 /// one to three seconds.
+/// Describes a failure to listen on `address`, with the fix for a port that
+/// another process uses.
+fn listen_error(address: SocketAddr, error: &std::io::Error) -> String {
+    if error.kind() == std::io::ErrorKind::AddrInUse {
+        return format!(
+            "cannot listen on {address}: the address is already in use; stop the other \
+             process or choose another port with --listen"
+        );
+    }
+    format!("cannot listen on {address}: {error}")
+}
+
 pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = match address {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,

@@ -974,6 +974,44 @@ fn taken_port_leaves_no_database() {
     assert!(!db.exists(), "database created although the port was taken");
 }
 
+/// Runs `serve` on a port that another socket holds.
+fn serve_on_taken_port() -> (Output, String) {
+    let holder = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let address = holder.local_addr().expect("bound address").to_string();
+    let (_dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command.args(["--listen", &address]);
+    (run_command(command, None), address)
+}
+
+#[test]
+fn taken_port_exits_1() {
+    let (output, _address) = serve_on_taken_port();
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn taken_port_error_names_address() {
+    let (output, address) = serve_on_taken_port();
+    assert!(
+        stderr(&output).contains(&format!("cannot listen on {address}")),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn taken_port_error_suggests_listen() {
+    let (output, _address) = serve_on_taken_port();
+    assert!(
+        stderr(&output).contains(
+            "already in use; stop the other process or choose another port with --listen"
+        ),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
 /// Returns the permission bits of `path`.
 fn file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
