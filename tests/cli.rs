@@ -1012,6 +1012,74 @@ fn taken_port_error_suggests_listen() {
     );
 }
 
+/// Commands that open the database, with arguments that are valid apart
+/// from the database path.
+const DATABASE_COMMANDS: [&[&str]; 3] = [
+    &["user", "add", "worker1", "--role", "worker"],
+    &["user", "list"],
+    &["serve", "--listen", "127.0.0.1:0"],
+];
+
+#[test]
+fn directory_as_database_exits_1() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for args in DATABASE_COMMANDS {
+        let output = run_cli(dir.path(), args, None);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
+fn directory_as_database_is_named() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    for args in DATABASE_COMMANDS {
+        let output = run_cli(dir.path(), args, None);
+        assert_one_line_error(&output);
+        assert!(
+            stderr(&output).contains("is a directory; give the path of a database file"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_database_directory_exits_1() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("missing").join("translog.db");
+    for args in [DATABASE_COMMANDS[0], DATABASE_COMMANDS[2]] {
+        let output = run_cli(&db, args, None);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+    }
+}
+
+#[test]
+fn missing_database_directory_is_named() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = dir.path().join("missing");
+    let db = missing.join("translog.db");
+    for args in [DATABASE_COMMANDS[0], DATABASE_COMMANDS[2]] {
+        let output = run_cli(&db, args, None);
+        assert_one_line_error(&output);
+        let expected = format!("directory {} does not exist; create it", missing.display());
+        assert!(
+            stderr(&output).contains(&expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_database_directory_is_not_created() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let missing = dir.path().join("missing");
+    for args in [DATABASE_COMMANDS[0], DATABASE_COMMANDS[2]] {
+        run_cli(&missing.join("translog.db"), args, None);
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+}
+
 /// Returns the permission bits of `path`.
 fn file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;

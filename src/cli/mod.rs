@@ -8,7 +8,7 @@ mod usage_error;
 mod user;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -266,16 +266,10 @@ impl From<String> for Failure {
 
 fn execute(cli: Cli) -> Result<(), Failure> {
     match cli.command {
-        Command::Serve(args) => service::serve(ServeOptions {
-            db_path: cli.db,
-            listen: args.listen,
-            timezone: args.timezone,
-            stall_after: args.stall_after,
-            read_timeout: args.read_timeout,
-            max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
-            notify_command: args.notify_command,
-        })
-        .map_err(Failure::from),
+        Command::Serve(args) => {
+            check_database_path(&cli.db)?;
+            serve(cli.db, args)
+        }
         Command::User(command) => user::run(&cli.db, command).map_err(Failure::from),
         Command::Log(command) => logs::run(&cli.db, command),
         Command::Backup { dest } => logs::backup(&cli.db, &dest).map_err(Failure::from),
@@ -283,17 +277,71 @@ fn execute(cli: Cli) -> Result<(), Failure> {
     }
 }
 
+fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
+    service::serve(ServeOptions {
+        db_path,
+        listen: args.listen,
+        timezone: args.timezone,
+        stall_after: args.stall_after,
+        read_timeout: args.read_timeout,
+        max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
+        notify_command: args.notify_command,
+    })
+    .map_err(Failure::from)
+}
+
+/// Rejects a database path that SQLite could only report as "unable to open
+/// database file": a directory, or a file in a directory that does not exist.
+fn check_database_path(path: &Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!(
+            "database path {} is a directory; give the path of a database file with --db \
+             (or TRANSLOG_DB)",
+            path.display()
+        ));
+    }
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !directory.is_dir() {
+        return Err(format!(
+            "cannot open database {}: directory {} does not exist; create it or check --db \
+             (or TRANSLOG_DB)",
+            path.display(),
+            directory.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Describes a failure to open the database at `path`. An unavailable
+/// database gets the checks that usually find the cause.
+fn open_error(path: &Path, error: &StorageError) -> String {
+    match error {
+        StorageError::Unavailable(_) => format!(
+            "cannot open database {}: {error}; check that its directory exists and is \
+             writable, and that the path is a file",
+            path.display()
+        ),
+        _ => format!("cannot open database {}: {error}", path.display()),
+    }
+}
+
 /// Opens the database for `user add`, creating the file and its schema when
 /// they are missing.
-fn open_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
-    storage::open(path, CLI_BUSY_TIMEOUT)
-        .map_err(|error| format!("cannot open database {}: {error}", path.display()))
+fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
+    check_database_path(path)?;
+    storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| open_error(path, &error))
 }
 
 /// Opens a database that must exist already, for every command except `serve`
 /// and `user add`, because creating an empty one there would hide a mistyped
 /// path. An empty file, such as one that `touch` created, is rejected too.
-fn open_existing_database(path: &std::path::Path) -> Result<rusqlite::Connection, String> {
+fn open_existing_database(path: &Path) -> Result<rusqlite::Connection, String> {
+    if path.is_dir() {
+        check_database_path(path)?;
+    }
     if !path.exists() {
         return Err(format!(
             "database {} not found; check --db (or TRANSLOG_DB)",
@@ -307,7 +355,7 @@ fn open_existing_database(path: &std::path::Path) -> Result<rusqlite::Connection
              or create the schema with `translog serve` or `translog user add`",
             path.display()
         )),
-        Err(error) => Err(format!("cannot open database {}: {error}", path.display())),
+        Err(error) => Err(open_error(path, &error)),
     }
 }
 
