@@ -796,6 +796,37 @@ fn backup_to_missing_folder_leaves_nothing() {
     assert!(!copy.exists());
 }
 
+/// Runs `backup` of a new database into a directory that does not exist,
+/// and returns the output and the path of the copy.
+fn backup_to_missing_directory() -> (tempfile::TempDir, Output, std::path::PathBuf) {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let copy = dir.path().join("missing").join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    (dir, output, copy)
+}
+
+#[test]
+fn backup_to_missing_directory_exits_1() {
+    let (_dir, output, _copy) = backup_to_missing_directory();
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn backup_to_missing_directory_names_path() {
+    let (_dir, output, copy) = backup_to_missing_directory();
+    assert_one_line_error(&output);
+    let expected = format!(
+        "cannot create {}: its directory does not exist",
+        copy.display()
+    );
+    assert!(
+        stderr(&output).contains(&expected),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn backup_keeps_server_writing() {
     let server = logged_server();

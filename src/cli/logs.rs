@@ -225,6 +225,13 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
                 destination.display()
             ))
         }
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!(
+                "cannot create {}: its directory does not exist; create the directory or \
+                 choose another path",
+                destination.display()
+            ))
+        }
         Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
     }
     if let Err(error) = logs::backup(&connection, destination) {
