@@ -261,6 +261,30 @@ fn non_utf8_password_creates_no_database() {
 }
 
 #[test]
+fn existing_user_add_exits_1() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = add_user(&db, "worker1", "worker");
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn existing_user_add_suggests_commands() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = add_user(&db, "worker1", "worker");
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains(
+            "already exists; choose another name, or change it with `translog user passwd` \
+             or `translog user set-role`"
+        ),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn user_list_shows_users() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");

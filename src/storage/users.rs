@@ -91,7 +91,11 @@ pub enum UserError {
 impl fmt::Display for UserError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            UserError::Exists(name) => write!(f, "user {name:?} already exists"),
+            UserError::Exists(name) => write!(
+                f,
+                "user {name:?} already exists; choose another name, or change it with \
+                 `translog user passwd` or `translog user set-role`"
+            ),
             UserError::NotFound(name) => write!(
                 f,
                 "user {name:?} not found; `translog user list` shows the users"
