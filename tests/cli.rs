@@ -1394,7 +1394,9 @@ fn db_help_of_other_commands() {
 
 /// Commands with one invalid value each, as `(arguments, option, value)`.
 /// The error must name `option` and `value`.
-const INVALID_VALUES: [(&[&str], &str, &str); 19] = [
+const INVALID_VALUES: [(&[&str], &str, &str); 21] = [
+    (&["log", "show", "bad id!"], "<TRANSACTION_ID>", "bad id!"),
+    (&["log", "show", ""], "<TRANSACTION_ID>", ""),
     (
         &["log", "list", "--since", "yesterday"],
         "--since",
@@ -1540,6 +1542,44 @@ fn invalid_value_errors_name_value() {
         let text = stderr(&output);
         assert!(text.contains(&format!("'{value}'")), "{args:?}: {text}");
     }
+}
+
+#[test]
+fn invalid_transaction_id_lists_characters() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = run_cli(&db, &["log", "show", "bad id!"], None);
+    assert!(
+        stderr(&output).contains("use only ASCII letters, digits and - _ . : ~"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn empty_transaction_id_states_length() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = run_cli(&db, &["log", "show", ""], None);
+    assert!(
+        stderr(&output).contains("use 1 to 128 ASCII letters"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn long_transaction_id_states_length() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let id = "a".repeat(129);
+    let output = run_cli(&db, &["log", "show", &id], None);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        stderr(&output).contains("use 1 to 128 ASCII letters"),
+        "stderr: {}",
+        stderr(&output)
+    );
 }
 
 #[test]

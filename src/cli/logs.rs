@@ -10,6 +10,7 @@ use super::{
     open_existing_database, parse_duration, parse_timestamp_argument, parse_zone, Failure,
     TimestampArgument,
 };
+use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::now_ns;
 
@@ -17,6 +18,8 @@ use crate::storage::now_ns;
 pub enum LogCommand {
     /// Show the log of one transaction.
     Show {
+        /// 1 to 128 ASCII letters, digits and - _ . : ~, as in the HTTP API.
+        #[arg(value_parser = parse_transaction_id)]
         transaction_id: String,
         /// Print JSON, as GET /worker/log/{id} returns it.
         #[arg(long)]
@@ -52,6 +55,21 @@ pub enum LogCommand {
         #[arg(long, default_value = "6h", value_parser = parse_duration)]
         stall_after: Duration,
     },
+}
+
+/// Checks a transaction id by the rule of the HTTP API, so that an id that
+/// no Worker could have sent is a usage error and not "no entries".
+fn parse_transaction_id(text: &str) -> Result<String, String> {
+    TransactionId::parse(text).map_err(|error| {
+        if text.is_empty() || text.len() > MAX_TRANSACTION_ID_LEN {
+            format!(
+                "{error}; use 1 to {MAX_TRANSACTION_ID_LEN} ASCII letters, digits and - _ . : ~"
+            )
+        } else {
+            error
+        }
+    })?;
+    Ok(text.to_string())
 }
 
 fn parse_outcome(text: &str) -> Result<Outcome, String> {
