@@ -1623,6 +1623,34 @@ fn invalid_value_fails_before_database_check() {
 }
 
 #[test]
+fn set_timezone_none_reports_cleared() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", "none"], None);
+    assert!(
+        stderr(&output)
+            .contains("cleared the time zone of worker1; the server's --timezone now applies"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn set_timezone_reports_zone() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let output = run_cli(
+        &db,
+        &["user", "set-timezone", "worker1", "Asia/Tokyo"],
+        None,
+    );
+    assert_eq!(
+        stderr(&output),
+        "set the time zone of worker1 to Asia/Tokyo\n"
+    );
+}
+
+#[test]
 fn set_timezone_none_clears_zone() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");

@@ -139,8 +139,13 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
         }
         UserCommand::SetTimezone { name, zone } => {
             users::set_timezone(&connection, &name, zone).map_err(|error| error.to_string())?;
-            let zone = zone.map_or("none", |zone| zone.name());
-            eprintln!("set the time zone of {name} to {zone}");
+            match zone {
+                Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
+                None => eprintln!(
+                    "cleared the time zone of {name}; the server's --timezone now applies \
+                     to its timestamps without an offset"
+                ),
+            }
         }
         UserCommand::SetRole { name, role } => {
             users::set_role(&connection, &name, role).map_err(|error| error.to_string())?;
