@@ -1582,6 +1582,70 @@ fn long_transaction_id_states_length() {
     );
 }
 
+/// Runs `serve` on a new database with `args` after `--listen 127.0.0.1:0`.
+fn serve_with(args: &[&str]) -> Output {
+    let (_dir, db) = new_db();
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]).args(args);
+    run_command(command, None)
+}
+
+#[test]
+fn zero_stall_after_exits_2() {
+    let output = serve_with(&["--stall-after", "0"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn zero_stall_after_states_minimum() {
+    let output = serve_with(&["--stall-after", "0"]);
+    assert!(
+        stderr(&output).contains("too short; the minimum is 1 second (1s)"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn zero_read_timeout_variable_states_minimum() {
+    let output = run_with_variable(&["serve"], "TRANSLOG_READ_TIMEOUT", "0s");
+    assert!(
+        stderr(&output).contains("too short; the minimum is 1 second (1s)"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn huge_stall_after_is_too_large() {
+    let output = serve_with(&["--stall-after", "999999999999999999d"]);
+    assert!(
+        stderr(&output).contains("is too large; the maximum is"),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn invalid_max_connections_exit_2() {
+    for value in ["abc", "0", "4294967296"] {
+        let output = serve_with(&["--max-connections", value]);
+        assert_eq!(output.status.code(), Some(2), "{value}");
+    }
+}
+
+#[test]
+fn invalid_max_connections_state_range() {
+    for value in ["abc", "0", "4294967296"] {
+        let output = serve_with(&["--max-connections", value]);
+        assert!(
+            stderr(&output).contains("use a whole number from 1 to 4294967295"),
+            "{value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
 #[test]
 fn invalid_since_lists_accepted_forms() {
     let (_dir, db) = new_db();

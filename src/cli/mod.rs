@@ -121,7 +121,7 @@ struct ServeArgs {
     read_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.
     #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048,
-          value_parser = clap::value_parser!(u32).range(1..))]
+          value_parser = parse_max_connections)]
     max_connections: u32,
     /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
     #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND")]
@@ -164,6 +164,19 @@ pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, Timesta
     Ok(TimestampArgument(text.to_string()))
 }
 
+/// Parses `--max-connections`: a whole number from 1 to `u32::MAX`.
+fn parse_max_connections(text: &str) -> Result<u32, String> {
+    text.parse::<u32>()
+        .ok()
+        .filter(|count| *count >= 1)
+        .ok_or_else(|| {
+            format!(
+                "invalid number of connections {text:?}; use a whole number from 1 to {}",
+                u32::MAX
+            )
+        })
+}
+
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
         format!("invalid address {text:?}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
@@ -186,11 +199,25 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         Some((at, 'd')) => (&text[..at], 86_400),
         _ => (text, 1),
     };
-    let count: u64 = digits.parse().map_err(|_| invalid())?;
-    let seconds = count
-        .checked_mul(unit_seconds)
-        .filter(|seconds| *seconds > 0)
-        .ok_or_else(invalid)?;
+    let too_large = || {
+        format!(
+            "duration {text:?} is too large; the maximum is {} seconds",
+            u64::MAX
+        )
+    };
+    let count: u64 =
+        digits
+            .parse()
+            .map_err(|error: std::num::ParseIntError| match error.kind() {
+                std::num::IntErrorKind::PosOverflow => too_large(),
+                _ => invalid(),
+            })?;
+    let seconds = count.checked_mul(unit_seconds).ok_or_else(too_large)?;
+    if seconds == 0 {
+        return Err(format!(
+            "duration {text:?} is too short; the minimum is 1 second (1s)"
+        ));
+    }
     Ok(Duration::from_secs(seconds))
 }
 
@@ -376,6 +403,27 @@ mod tests {
     #[test]
     fn duration_rejects_zero() {
         assert!(parse_duration("0s").is_err());
+    }
+
+    #[test]
+    fn duration_zero_states_minimum() {
+        let message = parse_duration("0").expect_err("0 is rejected");
+        assert!(
+            message.contains("too short; the minimum is 1 second"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn duration_overflow_is_too_large() {
+        let message = parse_duration("999999999999999999d").expect_err("overflow is rejected");
+        assert!(message.contains("too large"), "{message}");
+    }
+
+    #[test]
+    fn duration_long_number_is_too_large() {
+        let message = parse_duration("99999999999999999999999s").expect_err("overflow is rejected");
+        assert!(message.contains("too large"), "{message}");
     }
 
     #[test]
