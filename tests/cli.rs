@@ -1135,6 +1135,22 @@ fn missing_database_directory_is_not_created() {
     }
 }
 
+#[test]
+fn unopenable_database_suggests_checks() {
+    let (_dir, db) = new_db();
+    // A symbolic link to itself exists but cannot be opened.
+    std::os::unix::fs::symlink(&db, &db).expect("create a symbolic link");
+    let output = add_user(&db, "worker1", "worker");
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains(
+            "check that its directory exists and is writable, and that the path is a file"
+        ),
+        "stderr: {}",
+        stderr(&output)
+    );
+}
+
 /// Returns the permission bits of `path`.
 fn file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;

@@ -342,11 +342,16 @@ fn check_database_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Describes a failure to open the database at `path`. An unavailable
-/// database gets the checks that usually find the cause.
+/// Describes a failure to open the database at `path`. A file that SQLite
+/// cannot open or write gets the checks that usually find the cause.
 fn open_error(path: &Path, error: &StorageError) -> String {
-    match error {
-        StorageError::Unavailable(_) => format!(
+    use rusqlite::ErrorCode;
+    let code = match error {
+        StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
             "cannot open database {}: {error}; check that its directory exists and is \
              writable, and that the path is a file",
             path.display()
