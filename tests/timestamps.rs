@@ -355,6 +355,30 @@ fn json_negative_number_message_gives_range() {
 }
 
 #[test]
+fn text_negative_number_is_400() {
+    assert_rejected("-5");
+}
+
+#[test]
+fn text_negative_number_message_gives_range() {
+    let server = Server::start();
+    let message = post(&server, "-5").message();
+    assert!(
+        message.contains("outside 1970-01-01T00:00:00Z"),
+        "{message}"
+    );
+}
+
+#[test]
+fn text_and_json_negative_numbers_get_same_explanation() {
+    let server = Server::start();
+    let text_message = post(&server, "-5").message();
+    let json_message = post_json_number(&server, "-5").message();
+    assert!(!text_message.is_empty(), "{text_message}");
+    assert_eq!(text_message, json_message);
+}
+
+#[test]
 fn json_huge_exponent_is_400() {
     let server = Server::start();
     let reply = post_json_number(&server, "1e400");

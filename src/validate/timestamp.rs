@@ -45,6 +45,8 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         parse_iso8601(text, zone)?
     } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         parse_unix_seconds(text)?
+    } else if is_negative_unix_seconds(text) {
+        return Err(TimestampError::InstantOutOfRange);
     } else if text.contains(' ') {
         parse_rfc2822(text)?
     } else {
@@ -53,6 +55,18 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         return Err(unrecognized(text));
     };
     check_instant_range(instant)
+}
+
+/// Returns true for `-SECONDS[.FRACTION]` with a nonzero digit, a Unix time before 1970. It gets
+/// the range error that a negative JSON number gets, while `-0` stays unrecognized.
+fn is_negative_unix_seconds(text: &str) -> bool {
+    let Some(magnitude) = text.strip_prefix('-') else {
+        return false;
+    };
+    let (whole, fraction) = magnitude.split_once('.').unwrap_or((magnitude, "0"));
+    let is_digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    let is_nonzero = magnitude.bytes().any(|byte| matches!(byte, b'1'..=b'9'));
+    is_digits(whole) && is_digits(fraction) && is_nonzero
 }
 
 /// Returns true for text in the form that `date` prints without options,
@@ -984,7 +998,12 @@ mod tests {
             "２０２６-12-04",
             "2026-12-04T14:57:54é",
             "+1796392674",
-            "-1",
+            "-0",
+            "-0.0",
+            "-1.",
+            "-.5",
+            "--1",
+            "-1e9",
             "1e9",
             "1796392674.",
             ".5",
@@ -993,6 +1012,13 @@ mod tests {
         ];
         for text in texts {
             assert_rejects(text, BERLIN, unrecognized_input(text));
+        }
+    }
+
+    #[test]
+    fn rejects_negative_unix_seconds_as_out_of_range() {
+        for text in ["-1", "-5", "-0.5", "-1796392674.123456789", "-1.1234567890"] {
+            assert_rejects(text, BERLIN, TimestampError::InstantOutOfRange);
         }
     }
 
