@@ -398,6 +398,35 @@ fn json_huge_exponent_message_gives_range() {
 }
 
 #[test]
+fn json_tiny_exponent_is_400() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "1e-99999999999999999999999");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(reply.error_code(), "invalid_parameter", "{}", reply.body);
+}
+
+#[test]
+fn json_tiny_exponent_message_gives_limit() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1e-99999999999999999999999").message();
+    assert!(message.contains("more than 9 digits"), "{message}");
+}
+
+#[test]
+fn json_tiny_exponent_message_has_no_saturated_count() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1e-99999999999999999999999").message();
+    assert!(!message.contains(&i64::MAX.to_string()), "{message}");
+}
+
+#[test]
+fn json_small_exponent_message_counts_digits() {
+    let server = Server::start();
+    let message = post_json_number(&server, "1e-50").message();
+    assert!(message.contains("has 50 digits"), "{message}");
+}
+
+#[test]
 fn json_nanoseconds_message_gives_fix() {
     let server = Server::start();
     let message = post_json_number(&server, "1796392674123456789").message();

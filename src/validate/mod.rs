@@ -418,14 +418,15 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
     };
 
     // serde_json has checked that a JSON exponent is digits with an optional
-    // sign, so parsing fails only on overflow, which saturates here.
-    let exponent = exponent
-        .parse::<i64>()
-        .unwrap_or(if exponent.starts_with('-') {
-            i64::MIN
-        } else {
-            i64::MAX
-        });
+    // sign, so parsing fails only on overflow. A positive exponent saturates,
+    // and a negative one gives more fraction digits than an i64 holds.
+    let exponent = match exponent.parse::<i64>() {
+        Ok(exponent) => exponent,
+        Err(_) if exponent.starts_with('-') => {
+            return Err(TimestampError::FractionTooLong { digits: None })
+        }
+        Err(_) => i64::MAX,
+    };
     if exponent > MAX_EXPONENT {
         return if is_zero {
             Ok("0".to_string())
@@ -437,12 +438,11 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         let fraction_digits = mantissa
             .split_once('.')
             .map_or(0, |(_, fraction)| fraction.len());
-        let digits = i64::try_from(fraction_digits)
-            .unwrap_or(i64::MAX)
-            .saturating_sub(exponent);
-        return Err(TimestampError::FractionTooLong {
-            digits: usize::try_from(digits).unwrap_or(usize::MAX),
-        });
+        // Each step of the exponent adds one digit to the fraction.
+        let digits = usize::try_from(exponent.unsigned_abs())
+            .ok()
+            .and_then(|steps| steps.checked_add(fraction_digits));
+        return Err(TimestampError::FractionTooLong { digits });
     }
     Ok(expand_exponent(mantissa, exponent).unwrap_or_else(|| number.to_string()))
 }
@@ -650,7 +650,25 @@ mod tests {
     fn unix_seconds_text_counts_fraction_of_tiny_number() {
         assert_eq!(
             unix_seconds_text("1.5e-400"),
-            Err(TimestampError::FractionTooLong { digits: 401 })
+            Err(TimestampError::FractionTooLong { digits: Some(401) })
+        );
+    }
+
+    #[test]
+    fn unix_seconds_text_does_not_count_fraction_past_usize() {
+        assert_eq!(
+            unix_seconds_text("1e-99999999999999999999999"),
+            Err(TimestampError::FractionTooLong { digits: None })
+        );
+    }
+
+    #[test]
+    fn unix_seconds_text_counts_fraction_of_smallest_i64_exponent() {
+        assert_eq!(
+            unix_seconds_text("1e-9223372036854775808"),
+            Err(TimestampError::FractionTooLong {
+                digits: Some(9_223_372_036_854_775_808)
+            })
         );
     }
 

@@ -103,8 +103,10 @@ pub enum TimestampError {
     NonexistentDate { year: i32, month: u32, day: u32 },
     /// Second 60, which no Linux clock prints.
     LeapSecond,
-    /// A fraction of a second with more than 9 digits.
-    FractionTooLong { digits: usize },
+    /// A fraction of a second with more than 9 digits. `digits` is `None` when the count is too
+    /// large to compute, as for the JSON number `1e-99999999999999999999999`.
+    FractionTooLong { digits: Option<usize> },
+
     /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
@@ -122,6 +124,8 @@ pub enum TimestampError {
 const ACCEPTED_FORMS: &str = "use RFC 3339 such as `2026-12-04T14:57:54+01:00` from \
     `date -Iseconds`, Unix seconds such as `1796392674` from `date +%s`, \
     or RFC 2822 such as `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`";
+
+const FRACTION_FIX: &str = "give at most 9, which is nanoseconds as `date -Ins` prints them";
 
 impl fmt::Display for TimestampError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -157,10 +161,15 @@ impl fmt::Display for TimestampError {
                 f,
                 "second 60 is a leap second, which no Linux clock prints, so give a second from 00 to 59"
             ),
-            Self::FractionTooLong { digits } => write!(
+            Self::FractionTooLong {
+                digits: Some(digits),
+            } => write!(
                 f,
-                "the fraction of a second has {digits} digits, so give at most 9, \
-                 which is nanoseconds as `date -Ins` prints them"
+                "the fraction of a second has {digits} digits, so {FRACTION_FIX}"
+            ),
+            Self::FractionTooLong { digits: None } => write!(
+                f,
+                "the fraction of a second has more than 9 digits, so {FRACTION_FIX}"
             ),
             Self::UnixSecondsTooLong { digits } => write!(
                 f,
@@ -205,7 +214,7 @@ fn unrecognized(text: &str) -> TimestampError {
 fn fraction_to_nanoseconds(digits: &[u8]) -> Result<u32, TimestampError> {
     if digits.len() > 9 {
         return Err(TimestampError::FractionTooLong {
-            digits: digits.len(),
+            digits: Some(digits.len()),
         });
     }
     let value = digits
@@ -853,7 +862,7 @@ mod tests {
 
     #[test]
     fn rejects_ten_fraction_digits() {
-        let expected = TimestampError::FractionTooLong { digits: 10 };
+        let expected = TimestampError::FractionTooLong { digits: Some(10) };
         assert_rejects("2026-12-04T14:57:54.1234567890Z", BERLIN, expected.clone());
         assert_rejects("1796392674.1234567890", BERLIN, expected);
     }
@@ -1023,6 +1032,19 @@ mod tests {
     }
 
     #[test]
+    fn message_for_uncounted_fraction_gives_limit() {
+        let message = TimestampError::FractionTooLong { digits: None }.to_string();
+        assert!(message.contains("more than 9 digits"), "{message}");
+        assert!(message.contains("at most 9"), "{message}");
+    }
+
+    #[test]
+    fn message_for_counted_fraction_gives_count() {
+        let message = TimestampError::FractionTooLong { digits: Some(10) }.to_string();
+        assert!(message.contains("has 10 digits"), "{message}");
+    }
+
+    #[test]
     fn unrecognized_keeps_64_characters() {
         let text = "é".repeat(100);
         let expected = unrecognized_input(&"é".repeat(64));
@@ -1066,7 +1088,8 @@ mod tests {
                 day: 30,
             },
             TimestampError::LeapSecond,
-            TimestampError::FractionTooLong { digits: 10 },
+            TimestampError::FractionTooLong { digits: Some(10) },
+            TimestampError::FractionTooLong { digits: None },
             TimestampError::UnixSecondsTooLong { digits: 19 },
             TimestampError::YearOutOfRange { year: 1969 },
             TimestampError::InstantOutOfRange,
