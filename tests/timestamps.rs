@@ -696,3 +696,121 @@ fn rejection_message_names_value() {
     let message = post(&server, "2026-02-30T12:00:00Z").message();
     assert!(message.contains("2026-02-30"), "{message}");
 }
+
+// Forms that `date` prints with a format string, rejected with their own explanation.
+
+/// Runs GNU `date` for 2026-12-04T14:57:54+01:00 with `format`. The POSIX zone `CET-1` needs
+/// no tz database.
+fn date_in_cet(format: &str) -> String {
+    let output = Command::new("date")
+        .env("TZ", "CET-1")
+        .args(["-d", "@1796392674", format])
+        .output()
+        .expect("run date");
+    let text = String::from_utf8(output.stdout).expect("date prints UTF-8");
+    text.trim_end().to_string()
+}
+
+#[test]
+fn zone_abbreviation_is_400() {
+    assert_rejected("2026-12-04T14:57:54 CET");
+    assert_rejected("2026-12-04 14:57:54 CET");
+}
+
+#[test]
+fn zone_abbreviation_message_names_it() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54 CET").message();
+    assert!(message.contains("zone abbreviation CET"), "{message}");
+}
+
+#[test]
+fn zone_abbreviation_message_gives_fix() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04 14:57:54 CET").message();
+    assert!(message.contains("numeric offset"), "{message}");
+    assert!(message.contains("date -Iseconds"), "{message}");
+}
+
+#[test]
+fn zone_abbreviation_message_quotes_value_once() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04 14:57:54 CET").message();
+    assert_eq!(
+        message.matches("2026-12-04 14:57:54").count(),
+        1,
+        "{message}"
+    );
+}
+
+#[test]
+fn date_zone_abbreviation_is_explained() {
+    let text = date_in_cet("+%F %T %Z");
+    let server = Server::start();
+    let message = post(&server, &text).message();
+    assert!(message.contains("zone abbreviation CET"), "{message}");
+}
+
+#[test]
+fn offset_with_seconds_is_400() {
+    assert_rejected("2026-12-04T14:57:54+01:00:00");
+}
+
+#[test]
+fn offset_with_seconds_message_names_cause() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54+01:00:00").message();
+    assert!(message.contains("offset has seconds"), "{message}");
+    assert!(message.contains("date +%::z"), "{message}");
+}
+
+#[test]
+fn offset_with_seconds_message_gives_fix() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54+01:00:00").message();
+    assert!(message.contains("hours and minutes"), "{message}");
+    assert!(message.contains("date -Iseconds"), "{message}");
+}
+
+#[test]
+fn date_offset_with_seconds_is_explained() {
+    let text = date_in_cet("+%FT%T%::z");
+    let server = Server::start();
+    let message = post(&server, &text).message();
+    assert!(message.contains("offset has seconds"), "{message}");
+}
+
+#[test]
+fn basic_format_is_400() {
+    assert_rejected("20261204T145754+0100");
+}
+
+#[test]
+fn basic_format_message_names_cause() {
+    let server = Server::start();
+    let message = post(&server, "20261204T145754+0100").message();
+    assert!(message.contains("basic format"), "{message}");
+}
+
+#[test]
+fn basic_format_message_gives_fix() {
+    let server = Server::start();
+    let message = post(&server, "20261204T145754+0100").message();
+    assert!(message.contains("extended format"), "{message}");
+    assert!(message.contains("date -Iseconds"), "{message}");
+}
+
+#[test]
+fn basic_format_message_quotes_value_once() {
+    let server = Server::start();
+    let message = post(&server, "20261204T145754+0100").message();
+    assert_eq!(message.matches("20261204").count(), 1, "{message}");
+}
+
+#[test]
+fn date_basic_format_is_explained() {
+    let text = date_in_cet("+%Y%m%dT%H%M%S%z");
+    let server = Server::start();
+    let message = post(&server, &text).message();
+    assert!(message.contains("basic format"), "{message}");
+}

@@ -47,6 +47,8 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         parse_unix_seconds(text)?
     } else if is_negative_unix_seconds(text) {
         return Err(TimestampError::InstantOutOfRange);
+    } else if is_iso8601_basic_format(text) {
+        return Err(TimestampError::BasicFormat);
     } else if text.contains(' ') {
         parse_rfc2822(text)?
     } else {
@@ -67,6 +69,16 @@ fn is_negative_unix_seconds(text: &str) -> bool {
     let is_digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
     let is_nonzero = magnitude.bytes().any(|byte| matches!(byte, b'1'..=b'9'));
     is_digits(whole) && is_digits(fraction) && is_nonzero
+}
+
+/// Returns true for text that starts like the ISO 8601 basic format, such as
+/// `20261204T145754+0100`: 8 digits of date, `T` and a digit of the hour.
+fn is_iso8601_basic_format(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.len() >= 10
+        && bytes[..8].iter().all(u8::is_ascii_digit)
+        && matches!(bytes[8], b'T' | b't')
+        && bytes[9].is_ascii_digit()
 }
 
 /// Returns true for text in the form that `date` prints without options,
@@ -106,7 +118,6 @@ pub enum TimestampError {
     /// A fraction of a second with more than 9 digits. `digits` is `None` when the count is too
     /// large to compute, as for the JSON number `1e-99999999999999999999999`.
     FractionTooLong { digits: Option<usize> },
-
     /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
@@ -116,6 +127,13 @@ pub enum TimestampError {
     InstantOutOfRange,
     /// A local time that `zone` skips, usually at the start of daylight saving time.
     NonexistentLocalTime { local: NaiveDateTime, zone: Tz },
+    /// An ISO 8601 date and time followed by a zone abbreviation such as `CET`, as
+    /// `date '+%F %T %Z'` prints it.
+    ZoneAbbreviation { abbreviation: String },
+    /// An ISO 8601 UTC offset with seconds, such as `+01:00:00` from `date +%::z`.
+    OffsetWithSeconds,
+    /// The ISO 8601 basic format without `-` and `:` separators, such as `20261204T145754+0100`.
+    BasicFormat,
     /// An RFC 2822 date that chrono rejected with `reason`, such as a day that does not exist
     /// or a weekday that does not match the date.
     InvalidRfc2822 { reason: String },
@@ -192,6 +210,23 @@ impl fmt::Display for TimestampError {
                 f,
                 "the local time {local} does not exist in {zone} because the clocks skip it, \
                  so add its UTC offset, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::ZoneAbbreviation { abbreviation } => write!(
+                f,
+                "the zone abbreviation {abbreviation} is not accepted, because abbreviations \
+                 such as CST or IST mean more than one offset, so give a numeric offset, \
+                 as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::OffsetWithSeconds => write!(
+                f,
+                "the UTC offset has seconds, as `date +%::z` prints it, so give the offset \
+                 in hours and minutes, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::BasicFormat => write!(
+                f,
+                "it is the ISO 8601 basic format without the `-` and `:` separators, as \
+                 `date +%Y%m%dT%H%M%S%z` prints it, so use the extended format with them, \
+                 as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
             Self::InvalidRfc2822 { reason } => write!(
                 f,
@@ -304,7 +339,9 @@ fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError> {
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
 fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
     let mut cursor = Cursor::new(text.as_bytes());
-    let fields = cursor.iso8601_fields().ok_or_else(|| unrecognized(text))?;
+    let fields = cursor
+        .iso8601_fields()
+        .ok_or_else(|| unrecognized_iso8601(text))?;
     let local = fields.validate()?;
     match fields.offset_seconds {
         Some(offset) => local
@@ -317,6 +354,51 @@ fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> 
             .map(|instant| instant.with_timezone(&Utc))
             .ok_or(TimestampError::NonexistentLocalTime { local, zone }),
     }
+}
+
+/// Explains why text that starts with an ISO 8601 date has no accepted shape, telling apart a
+/// zone abbreviation and an offset with seconds, which `date` format strings can print.
+fn unrecognized_iso8601(text: &str) -> TimestampError {
+    let letters = text
+        .bytes()
+        .rev()
+        .take_while(u8::is_ascii_alphabetic)
+        .count();
+    if (2..=6).contains(&letters) {
+        // The letters are ASCII, so both slices start on a character boundary. The space is
+        // required, so that a typo after a `Z` offset (such as `Zx`) stays unrecognized.
+        let (time, abbreviation) = text.split_at(text.len() - letters);
+        if time.strip_suffix(' ').is_some_and(is_local_iso8601_time) {
+            return TimestampError::ZoneAbbreviation {
+                abbreviation: abbreviation.to_string(),
+            };
+        }
+    }
+
+    // `date +%::z` prints `+HH:MM:SS`, 9 ASCII bytes.
+    if let Some(start) = text.len().checked_sub(9) {
+        let offset = &text.as_bytes()[start..];
+        let is_offset_with_seconds = matches!(offset[0], b'+' | b'-')
+            && offset[1..].iter().enumerate().all(|(index, byte)| {
+                if index % 3 == 2 {
+                    *byte == b':'
+                } else {
+                    byte.is_ascii_digit()
+                }
+            });
+        if is_offset_with_seconds && is_local_iso8601_time(&text[..start]) {
+            return TimestampError::OffsetWithSeconds;
+        }
+    }
+    unrecognized(text)
+}
+
+/// Returns true if `text` is an ISO 8601 date and time without an offset.
+fn is_local_iso8601_time(text: &str) -> bool {
+    // The date has only digits and `-`, so any of these bytes starts a time.
+    let has_time = text.bytes().any(|byte| matches!(byte, b'T' | b't' | b' '));
+    let fields = Cursor::new(text.as_bytes()).iso8601_fields();
+    has_time && fields.is_some_and(|fields| fields.offset_seconds.is_none())
 }
 
 /// Fields of an ISO 8601 timestamp as written, before any range check. Missing time fields
@@ -996,14 +1078,12 @@ mod tests {
             "2026-12-04T1457",
             "2026-12-04T14:57:54+1",
             "2026-12-04T14:57:54+01:0",
-            "2026-12-04T14:57:54+01:00:00",
             "2026-12-04T14:57:54 +01:00",
             "2026-12-04T14:57:54Zx",
             "2026-12-04x14:57:54",
             "2026-12-04T",
             "2026-12-4",
             "2026-1-04",
-            "20261204T145754Z",
             "２０２６-12-04",
             "2026-12-04T14:57:54é",
             "+1796392674",
@@ -1013,6 +1093,17 @@ mod tests {
             "-.5",
             "--1",
             "-1e9",
+            "2026-12-04 CET",
+            "2026-12-04T14:57:54+01:00 CET",
+            "2026-12-04T14:57:54 C",
+            "2026-12-04T14:57:54CET",
+            "2026-12-04T14:57:54  CET",
+            "2026-12-04T14:57:54 ABCDEFG",
+            "2026-12-04T14:57:54+01:00:0",
+            "2026-12-04T14:57:54+0100:00",
+            "2026-12-04+01:00:00",
+            "20261204T",
+            "2026120T145754Z",
             "1e9",
             "1796392674.",
             ".5",
@@ -1029,6 +1120,73 @@ mod tests {
         for text in ["-1", "-5", "-0.5", "-1796392674.123456789", "-1.1234567890"] {
             assert_rejects(text, BERLIN, TimestampError::InstantOutOfRange);
         }
+    }
+
+    #[test]
+    fn rejects_zone_abbreviation_after_time() {
+        let cases = [
+            ("2026-12-04T14:57:54 CET", "CET"),
+            ("2026-12-04 14:57:54 CET", "CET"),
+            ("2026-12-04T14:57:54.123456789 CEST", "CEST"),
+            ("2026-12-04T14:57 UTC", "UTC"),
+            ("2026-12-04 14 cet", "cet"),
+        ];
+        for (text, abbreviation) in cases {
+            let expected = TimestampError::ZoneAbbreviation {
+                abbreviation: abbreviation.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn rejects_offset_with_seconds() {
+        for text in [
+            "2026-12-04T14:57:54+01:00:00",
+            "2026-12-04 14:57:54-05:30:00",
+            "2026-12-04T14:57:54.5+00:00:00",
+            "2026-12-04T14:57+01:00:00",
+        ] {
+            assert_rejects(text, BERLIN, TimestampError::OffsetWithSeconds);
+        }
+    }
+
+    #[test]
+    fn rejects_basic_format() {
+        for text in [
+            "20261204T145754+0100",
+            "20261204T145754Z",
+            "20261204t1457",
+            "20261204T14",
+            "20261204T145754,5",
+        ] {
+            assert_rejects(text, BERLIN, TimestampError::BasicFormat);
+        }
+    }
+
+    #[test]
+    fn message_for_zone_abbreviation_gives_fix() {
+        let error = parse_timestamp("2026-12-04T14:57:54 CET", BERLIN).expect_err("abbreviation");
+        let message = error.to_string();
+        assert!(message.contains("zone abbreviation CET"), "{message}");
+        assert!(message.contains("numeric offset"), "{message}");
+        assert!(message.contains("`date -Iseconds`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_offset_seconds_gives_fix() {
+        let message = TimestampError::OffsetWithSeconds.to_string();
+        assert!(message.contains("`date +%::z`"), "{message}");
+        assert!(message.contains("hours and minutes"), "{message}");
+        assert!(message.contains("`date -Iseconds`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_basic_format_gives_fix() {
+        let message = TimestampError::BasicFormat.to_string();
+        assert!(message.contains("basic format"), "{message}");
+        assert!(message.contains("extended format"), "{message}");
+        assert!(message.contains("`date -Iseconds`"), "{message}");
     }
 
     #[test]
@@ -1090,6 +1248,11 @@ mod tests {
             TimestampError::LeapSecond,
             TimestampError::FractionTooLong { digits: Some(10) },
             TimestampError::FractionTooLong { digits: None },
+            TimestampError::ZoneAbbreviation {
+                abbreviation: "CET".to_string(),
+            },
+            TimestampError::OffsetWithSeconds,
+            TimestampError::BasicFormat,
             TimestampError::UnixSecondsTooLong { digits: 19 },
             TimestampError::YearOutOfRange { year: 1969 },
             TimestampError::InstantOutOfRange,
