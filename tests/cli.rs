@@ -1850,3 +1850,85 @@ fn unused_invalid_variable_is_ignored() {
         .env("TRANSLOG_LISTEN", "garbage");
     assert_success(&run_command(command, None), "prune");
 }
+
+// Paths through a plain file, and the read timeout's upper bound.
+
+/// Returns a temporary directory with a plain file `file` in it.
+fn dir_with_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"not a directory").expect("write file");
+    (dir, file)
+}
+
+#[test]
+fn db_under_file_exits_1() {
+    let (_dir, file) = dir_with_file();
+    let output = add_user(&file.join("translog.db"), "worker1", "worker");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn db_under_file_says_not_directory() {
+    let (_dir, file) = dir_with_file();
+    let output = add_user(&file.join("translog.db"), "worker1", "worker");
+    let expected = format!("{} is a file, not a directory", file.display());
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn backup_under_file_explains() {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let file = dir.path().join("file");
+    std::fs::write(&file, b"not a directory").expect("write file");
+    let copy = file.join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert!(
+        stderr(&output).contains("a part of its directory is a file, not a directory"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn huge_read_timeout_exits_2() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--read-timeout",
+            "9223372036854775807s",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn huge_read_timeout_names_maximum() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &["serve", "--listen", "127.0.0.1:0", "--read-timeout", "2d"],
+        None,
+    );
+    assert!(
+        stderr(&output).contains("the maximum is 1d (86400s)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn maximum_read_timeout_serves() {
+    let server = Server::start_with(&["--read-timeout", "1d"]);
+    let reply = server.post_entry(
+        "tx-1",
+        "timestamp=2026-12-04T14:57:54Z&stage=WORKER_INIT&status=SUCCESS",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}

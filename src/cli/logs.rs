@@ -250,6 +250,13 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
                 destination.display()
             ))
         }
+        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
+            return Err(format!(
+                "cannot create {}: a part of its directory is a file, not a directory; \
+                 choose another path",
+                destination.display()
+            ))
+        }
         Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
     }
     if let Err(error) = logs::backup(&connection, destination) {

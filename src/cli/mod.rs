@@ -116,8 +116,8 @@ struct ServeArgs {
     /// A transaction without an end is stalled when nothing arrived for this long (e.g. 90s, 30m, 6h, 1d).
     #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration)]
     stall_after: Duration,
-    /// Maximum wait for a request's head or body, and for the next request on an idle connection.
-    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_duration)]
+    /// Maximum wait for a request's head or body, and for the next request on an idle connection (at most 1d).
+    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_read_timeout)]
     read_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.
     #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048,
@@ -219,6 +219,21 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         ));
     }
     Ok(Duration::from_secs(seconds))
+}
+
+/// The longest `--read-timeout`. The HTTP layer adds the timeout to the
+/// current instant for every request, so it must stay far below the range of
+/// `Instant`, and no client needs a day to send one request.
+const MAX_READ_TIMEOUT: Duration = Duration::from_secs(86_400);
+
+fn parse_read_timeout(text: &str) -> Result<Duration, String> {
+    let timeout = parse_duration(text)?;
+    if timeout > MAX_READ_TIMEOUT {
+        return Err(format!(
+            "duration {text:?} is too long for a read timeout; the maximum is 1d (86400s)"
+        ));
+    }
+    Ok(timeout)
 }
 
 /// Writes `text` and a newline to standard output. A reader that closed the
@@ -331,6 +346,14 @@ fn check_database_path(path: &Path) -> Result<(), String> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
+    if directory.exists() && !directory.is_dir() {
+        return Err(format!(
+            "cannot open database {}: {} is a file, not a directory; check --db \
+             (or TRANSLOG_DB)",
+            path.display(),
+            directory.display()
+        ));
+    }
     if !directory.is_dir() {
         return Err(format!(
             "cannot open database {}: directory {} does not exist; create it or check --db \
