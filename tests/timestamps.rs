@@ -733,6 +733,18 @@ fn zone_abbreviation_message_gives_fix() {
 }
 
 #[test]
+fn utc_name_is_400() {
+    assert_rejected("2026-12-04T13:57:54 UTC");
+}
+
+#[test]
+fn utc_name_message_suggests_z() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T13:57:54 UTC").message();
+    assert!(message.contains("write Z or +00:00"), "{message}");
+}
+
+#[test]
 fn zone_abbreviation_message_quotes_value_once() {
     let server = Server::start();
     let message = post(&server, "2026-12-04 14:57:54 CET").message();

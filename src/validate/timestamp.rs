@@ -211,6 +211,16 @@ impl fmt::Display for TimestampError {
                 "the local time {local} does not exist in {zone} because the clocks skip it, \
                  so add its UTC offset, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
+            Self::ZoneAbbreviation { abbreviation }
+                if matches!(abbreviation.as_str(), "UTC" | "GMT" | "UT") =>
+            {
+                write!(
+                    f,
+                    "a zone name such as {abbreviation} is not accepted after an ISO 8601 time, \
+                     so write Z or +00:00 instead, as in `2026-12-04T13:57:54Z` from \
+                     `date -u +%Y-%m-%dT%H:%M:%SZ`"
+                )
+            }
             Self::ZoneAbbreviation { abbreviation } => write!(
                 f,
                 "the zone abbreviation {abbreviation} is not accepted, because abbreviations \
