@@ -110,3 +110,9 @@ fn empty_filter_logs_info() {
     let line = first_serve_line("").unwrap_or_default();
     assert!(line.contains("INFO"), "{line:?}");
 }
+
+#[test]
+fn comma_filter_logs_info() {
+    let line = first_serve_line(",").unwrap_or_default();
+    assert!(line.contains("INFO"), "{line:?}");
+}

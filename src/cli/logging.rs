@@ -11,9 +11,13 @@ pub fn init() {
     let filter = std::env::var("RUST_LOG").unwrap_or_default();
     let mut builder =
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
-    // env_logger applies the default only when RUST_LOG is unset. An empty
-    // value would leave errors alone, so it gets the default too.
-    if filter.trim().is_empty() {
+    // env_logger applies the default only when RUST_LOG is unset. A value
+    // without any directive, such as "" or ",", would leave only errors, so
+    // it gets the default too.
+    if filter
+        .split(',')
+        .all(|directive| directive.trim().is_empty())
+    {
         builder.parse_filters("info");
     }
     let logger = builder.build();
