@@ -157,23 +157,27 @@ fn run(options: ServeOptions) -> Result<(), String> {
 /// `net.core.somaxconn` (4096 by default since Linux 5.4).
 const LISTEN_BACKLOG: u32 = 4096;
 
+/// Describes a failure to listen on `address`, with the fix for a port that
+/// another process uses and for an address that this machine does not have.
+fn listen_error(address: SocketAddr, error: &std::io::Error) -> String {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => format!(
+            "cannot listen on {address}: the address is already in use; stop the other \
+             process or choose another port with --listen"
+        ),
+        std::io::ErrorKind::AddrNotAvailable => format!(
+            "cannot listen on {address}: the IP address is not one of this machine's; give \
+             one of its addresses with --listen, such as 127.0.0.1 or 0.0.0.0 for all"
+        ),
+        _ => format!("cannot listen on {address}: {error}"),
+    }
+}
+
 /// Binds the listening socket with a backlog of [`LISTEN_BACKLOG`]. Call it
 /// inside a tokio runtime. The 128 of
 /// a plain `bind` overflows when hundreds of Workers connect at once, and the
 /// kernel then drops their connection requests, which clients retry only after
 /// one to three seconds.
-/// Describes a failure to listen on `address`, with the fix for a port that
-/// another process uses.
-fn listen_error(address: SocketAddr, error: &std::io::Error) -> String {
-    if error.kind() == std::io::ErrorKind::AddrInUse {
-        return format!(
-            "cannot listen on {address}: the address is already in use; stop the other \
-             process or choose another port with --listen"
-        );
-    }
-    format!("cannot listen on {address}: {error}")
-}
-
 pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     let socket = match address {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,

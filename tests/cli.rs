@@ -1410,7 +1410,7 @@ fn db_help_of_other_commands() {
 
 /// Commands with one invalid value each, as `(arguments, option, value)`.
 /// The error must name `option` and `value`.
-const INVALID_VALUES: [(&[&str], &str, &str); 21] = [
+const INVALID_VALUES: [(&[&str], &str, &str); 25] = [
     (&["log", "show", "bad id!"], "<TRANSACTION_ID>", "bad id!"),
     (&["log", "show", ""], "<TRANSACTION_ID>", ""),
     (
@@ -1511,6 +1511,16 @@ const INVALID_VALUES: [(&[&str], &str, &str); 21] = [
         "--max-connections",
         "0",
     ),
+    // Values that start with a hyphen reach the value parser instead of
+    // being taken for an unknown option.
+    (&["serve", "--stall-after", "-1s"], "--stall-after", "-1s"),
+    (&["serve", "--read-timeout", "-5"], "--read-timeout", "-5"),
+    (
+        &["serve", "--max-connections", "-1"],
+        "--max-connections",
+        "-1",
+    ),
+    (&["log", "list", "--since", "-5"], "--since", "-5"),
 ];
 
 /// Runs each of [`INVALID_VALUES`] on an existing database, so that only the
@@ -1931,4 +1941,51 @@ fn maximum_read_timeout_serves() {
         "timestamp=2026-12-04T14:57:54Z&stage=WORKER_INIT&status=SUCCESS",
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn foreign_listen_address_explains() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--listen", "192.0.2.1:0"], None);
+    assert!(
+        stderr(&output).contains("the IP address is not one of this machine's"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn whitespace_password_is_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ],
+        Some("   \n"),
+    );
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn whitespace_password_creates_nothing() {
+    let (_dir, db) = new_db();
+    run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ],
+        Some("   \n"),
+    );
+    assert!(!db.exists());
 }

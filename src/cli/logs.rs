@@ -25,7 +25,7 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// The stall period, as for `serve`.
-        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        #[arg(long, default_value = "6h", value_parser = parse_duration, allow_hyphen_values = true)]
         stall_after: Duration,
     },
     /// List transactions, most recently active first.
@@ -40,10 +40,10 @@ pub enum LogCommand {
         #[arg(long, value_parser = parse_outcome)]
         outcome: Option<Outcome>,
         /// Only transactions whose last entry's timestamp is at or after this.
-        #[arg(long, value_parser = parse_timestamp_argument)]
+        #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         since: Option<TimestampArgument>,
         /// Only transactions whose last entry's timestamp is at or before this.
-        #[arg(long, value_parser = parse_timestamp_argument)]
+        #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         until: Option<TimestampArgument>,
         /// The next_cursor of a previous page.
         #[arg(long, value_parser = parse_cursor)]
@@ -52,7 +52,7 @@ pub enum LogCommand {
         #[arg(long, default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
         /// The stall period, as for `serve`.
-        #[arg(long, default_value = "6h", value_parser = parse_duration)]
+        #[arg(long, default_value = "6h", value_parser = parse_duration, allow_hyphen_values = true)]
         stall_after: Duration,
     },
 }

@@ -63,7 +63,7 @@ enum Command {
     /// Delete whole transactions whose last entry's timestamp is before a time.
     Prune {
         /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z.
-        #[arg(long, value_parser = parse_timestamp_argument)]
+        #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         before: TimestampArgument,
         /// Time zone for a --before without an offset.
         #[arg(long, default_value = "UTC", value_parser = parse_zone)]
@@ -114,14 +114,16 @@ struct ServeArgs {
     #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
     timezone: Tz,
     /// A transaction without an end is stalled when nothing arrived for this long (e.g. 90s, 30m, 6h, 1d).
-    #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration)]
+    #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+          allow_hyphen_values = true)]
     stall_after: Duration,
     /// Maximum wait for a request's head or body, and for the next request on an idle connection (at most 1d).
-    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_read_timeout)]
+    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_read_timeout,
+          allow_hyphen_values = true)]
     read_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.
     #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048,
-          value_parser = parse_max_connections)]
+          value_parser = parse_max_connections, allow_hyphen_values = true)]
     max_connections: u32,
     /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
     #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND")]

@@ -200,5 +200,12 @@ fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
             "the password on standard input is empty; send one line with the password".into(),
         );
     }
+    if text.trim().is_empty() {
+        return Err(
+            "the password on standard input is only white space; send a password with \
+             other characters"
+                .into(),
+        );
+    }
     Ok((Password::new(text.to_string()), false))
 }
