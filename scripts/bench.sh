@@ -5,7 +5,7 @@
 # Usage: scripts/bench.sh
 #
 # Environment:
-#   BENCH_DURATION     seconds of load per step (default 10)
+#   BENCH_DURATION     seconds of load per step (default 10, at least 4)
 #   BENCH_ROUNDS       rounds of the alternating comparison (default 3)
 #   BENCH_ENTRIES      entries in the start-up database (default 1000000)
 #   BENCH_SKIP_BUILD   set to 1 to use the release build as it is
@@ -29,6 +29,12 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 translog=${BENCH_TRANSLOG:-$root/target/release/translog}
 bare=$root/target/release/examples/bare
+
+# The logins step spreads its logins over the step after a 3 s margin.
+if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 4)); then
+    echo "bench.sh: BENCH_DURATION must be a whole number of seconds, at least 4" >&2
+    exit 1
+fi
 
 for tool in wrk curl ss python3 cargo; do
     if ! command -v "$tool" >/dev/null; then
