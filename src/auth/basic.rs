@@ -37,6 +37,26 @@ impl BasicError {
     }
 }
 
+/// The `Authorization` headers of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthorizationHeader<'a> {
+    Missing,
+    One(&'a [u8]),
+    /// Two or more headers, so which credentials count is ambiguous.
+    Repeated,
+}
+
+impl<'a> AuthorizationHeader<'a> {
+    /// Classifies the values of all `Authorization` headers of a request.
+    pub fn from_values(mut values: impl Iterator<Item = &'a [u8]>) -> Self {
+        match (values.next(), values.next()) {
+            (None, _) => AuthorizationHeader::Missing,
+            (Some(value), None) => AuthorizationHeader::One(value),
+            (Some(_), Some(_)) => AuthorizationHeader::Repeated,
+        }
+    }
+}
+
 /// Parses the value of an `Authorization` header, if there is one.
 ///
 /// # Errors
@@ -67,6 +87,25 @@ mod tests {
     fn header(user_password: &[u8]) -> Vec<u8> {
         let token = base64::engine::general_purpose::STANDARD.encode(user_password);
         format!("Basic {token}").into_bytes()
+    }
+
+    #[test]
+    fn header_values_are_classified() {
+        let none: [&[u8]; 0] = [];
+        let one: [&[u8]; 1] = [b"Basic a"];
+        let two: [&[u8]; 2] = [b"Basic a", b"Basic b"];
+        assert_eq!(
+            AuthorizationHeader::from_values(none.into_iter()),
+            AuthorizationHeader::Missing
+        );
+        assert_eq!(
+            AuthorizationHeader::from_values(one.into_iter()),
+            AuthorizationHeader::One(b"Basic a")
+        );
+        assert_eq!(
+            AuthorizationHeader::from_values(two.into_iter()),
+            AuthorizationHeader::Repeated
+        );
     }
 
     #[test]

@@ -28,7 +28,7 @@ use tokio::sync::Semaphore;
 
 use crate::storage::users::{self, Role, StoredUser};
 use crate::storage::{ReaderPool, StorageError};
-use basic::{BasicError, Credentials};
+use basic::{AuthorizationHeader, BasicError, Credentials};
 use hashing::HashingThreads;
 use password::{HashingMemory, Password};
 use throttle::Throttle;
@@ -203,7 +203,7 @@ impl Authenticator {
     /// Returns why the request is not authenticated.
     pub async fn authenticate(
         self: &Arc<Self>,
-        headers: &[&[u8]],
+        header: AuthorizationHeader<'_>,
         client: IpAddr,
         freshness: Freshness,
     ) -> Result<Authenticated, AuthError> {
@@ -211,10 +211,10 @@ impl Authenticator {
         if let Some(wait) = self.lock_throttle().retry_after(client, now) {
             return Err(AuthError::Throttled(wait));
         }
-        let parsed = match headers {
-            [] => basic::parse(None),
-            [header] => basic::parse(Some(header)),
-            _ => Err(BasicError::Repeated),
+        let parsed = match header {
+            AuthorizationHeader::Missing => basic::parse(None),
+            AuthorizationHeader::One(value) => basic::parse(Some(value)),
+            AuthorizationHeader::Repeated => Err(BasicError::Repeated),
         };
         let credentials = match parsed {
             Ok(credentials) => credentials,
@@ -440,8 +440,12 @@ mod tests {
                 let auth = Arc::clone(auth);
                 let header = header.clone();
                 tokio::spawn(async move {
-                    auth.authenticate(&[header.as_bytes()], client, Freshness::Now)
-                        .await
+                    auth.authenticate(
+                        AuthorizationHeader::One(header.as_bytes()),
+                        client,
+                        Freshness::Now,
+                    )
+                    .await
                 })
             })
             .collect();

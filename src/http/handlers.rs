@@ -17,6 +17,7 @@ use hyper::{Method, Request, Response};
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
+use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
@@ -164,14 +165,15 @@ async fn authenticate(
     peer: SocketAddr,
     freshness: Freshness,
 ) -> Result<Authenticated, ApiError> {
-    let values: Vec<&[u8]> = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .map(HeaderValue::as_bytes)
-        .collect();
+    let header = AuthorizationHeader::from_values(
+        headers
+            .get_all(AUTHORIZATION)
+            .iter()
+            .map(HeaderValue::as_bytes),
+    );
     state
         .auth
-        .authenticate(&values, peer.ip(), freshness)
+        .authenticate(header, peer.ip(), freshness)
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
