@@ -417,9 +417,10 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         return Ok(mantissa.to_string());
     };
 
-    // serde_json has checked that a JSON exponent is digits with an optional
-    // sign, so parsing fails only on overflow. A positive exponent saturates,
-    // and a negative one gives more fraction digits than an i64 holds.
+    // Numbers come only from serde_json's parse of the body, so the exponent
+    // is digits with an optional sign and parsing fails only on overflow. An
+    // overflowing positive exponent counts as i64::MAX. A negative one means
+    // more fraction digits than can be counted.
     let exponent = match exponent.parse::<i64>() {
         Ok(exponent) => exponent,
         Err(_) if exponent.starts_with('-') => {
@@ -655,7 +656,7 @@ mod tests {
     }
 
     #[test]
-    fn unix_seconds_text_does_not_count_fraction_past_usize() {
+    fn huge_negative_exponent_uncounted() {
         assert_eq!(
             unix_seconds_text("1e-99999999999999999999999"),
             Err(TimestampError::FractionTooLong { digits: None })
@@ -663,7 +664,7 @@ mod tests {
     }
 
     #[test]
-    fn unix_seconds_text_counts_fraction_of_smallest_i64_exponent() {
+    fn smallest_exponent_counted() {
         assert_eq!(
             unix_seconds_text("1e-9223372036854775808"),
             Err(TimestampError::FractionTooLong {
