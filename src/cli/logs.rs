@@ -7,8 +7,7 @@ use chrono_tz::Tz;
 use clap::Subcommand;
 
 use super::{
-    open_existing_database, parse_duration, parse_timestamp_argument, parse_zone, Failure,
-    TimestampArgument,
+    open_database, parse_duration, parse_timestamp_argument, parse_zone, Failure, TimestampArgument,
 };
 use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
@@ -91,7 +90,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             json,
             stall_after,
         } => {
-            let connection = open_existing_database(db)?;
+            let connection = open_database(db)?;
             let log = logs::transaction_log(&connection, &transaction_id, now_ns(), stall_after)
                 .map_err(|error| error.to_string())?
                 .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
@@ -153,7 +152,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                     .map(|until| until.resolve(timezone, "--until"))
                     .transpose()?,
             };
-            let connection = open_existing_database(db)?;
+            let connection = open_database(db)?;
             let page = logs::list_transactions(&connection, &query, now_ns(), stall_after)
                 .map_err(|error| error.to_string())?;
             if json {
@@ -227,7 +226,7 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 
 pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let connection = open_existing_database(db)?;
+    let connection = open_database(db)?;
     // Created readable by its owner only, as the database is, because the
     // copy contains the password hashes.
     let created = std::fs::OpenOptions::new()
@@ -270,7 +269,7 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
 
 pub fn prune(db: &Path, before: &TimestampArgument, timezone: Tz) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "--before")?;
-    let mut connection = open_existing_database(db)?;
+    let mut connection = open_database(db)?;
     let removed = logs::prune(&mut connection, instant).map_err(|error| error.to_string())?;
     super::print_line(&format!("removed {removed} transactions"));
     Ok(())

@@ -1,6 +1,5 @@
 //! The command line: `serve`, user management, reading logs, backup and
-//! prune. Every subcommand takes `--db`, but only `serve` and `user add`
-//! create a missing database. The others fail when it is missing or empty.
+//! prune. Every subcommand takes `--db` and creates the database on first use.
 
 mod logging;
 mod logs;
@@ -32,7 +31,7 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
-    /// Path of the SQLite database. Only `serve` and `user add` create it.
+    /// Path of the SQLite database; created with its schema on first use.
     #[arg(
         long,
         env = "TRANSLOG_DB",
@@ -71,38 +70,9 @@ enum Command {
     },
 }
 
-/// `--db` help of the subcommands that create a missing or empty database.
-const DB_HELP_CREATES: &str =
-    "Path of the SQLite database, created with its schema if it is missing or empty";
-
-/// `--db` help of the subcommands that need an existing database.
-const DB_HELP_EXISTING: &str =
-    "Path of an existing translog database, which this command never creates";
-
-/// Builds the parser of the command line, with the `--db` help of each
-/// subcommand.
+/// Builds the parser of the command line.
 fn command_line() -> clap::Command {
-    Cli::command().mut_subcommands(|subcommand| set_db_help(subcommand, ""))
-}
-
-/// Sets the `--db` help of `command`, a subcommand of `parent`, and of its
-/// subcommands. Only `serve` and `user add` get [`DB_HELP_CREATES`], because
-/// only they open the database with `storage::open`.
-fn set_db_help(command: clap::Command, parent: &str) -> clap::Command {
-    // `--db` is global, so clap copies it into a subcommand only when it
-    // builds the parent. The deferred function runs after that, when clap
-    // builds the subcommand.
-    let name = command.get_name().to_string();
-    let command = match (parent, name.as_str()) {
-        // `user` keeps the general help, because `user add` creates the
-        // database and the other `user` subcommands do not.
-        ("", "user") => command,
-        ("", "serve") | ("user", "add") => {
-            command.defer(|command| command.mut_arg("db", |arg| arg.help(DB_HELP_CREATES)))
-        }
-        _ => command.defer(|command| command.mut_arg("db", |arg| arg.help(DB_HELP_EXISTING))),
-    };
-    command.mut_subcommands(|subcommand| set_db_help(subcommand, &name))
+    Cli::command()
 }
 
 #[derive(clap::Args)]
@@ -385,35 +355,21 @@ fn open_error(path: &Path, error: &StorageError) -> String {
     }
 }
 
-/// Opens the database for `user add`, creating the file and its schema when
-/// they are missing.
+/// Opens the database for a command, creating the file and its schema on
+/// first use. A command that creates the database says so on standard error,
+/// so that a mistyped `--db` shows at once.
 fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
     check_database_path(path)?;
-    storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| open_error(path, &error))
-}
-
-/// Opens a database that must exist already, for every command except `serve`
-/// and `user add`, because creating an empty one there would hide a mistyped
-/// path. An empty file, such as one that `touch` created, is rejected too.
-fn open_existing_database(path: &Path) -> Result<rusqlite::Connection, String> {
-    if path.is_dir() {
-        check_database_path(path)?;
-    }
-    if !path.exists() {
-        return Err(format!(
-            "database {} not found; check --db (or TRANSLOG_DB)",
+    let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
+    let connection =
+        storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| open_error(path, &error))?;
+    if is_new {
+        eprintln!(
+            "translog: created database {} with its schema",
             path.display()
-        ));
+        );
     }
-    match storage::open_existing(path, CLI_BUSY_TIMEOUT) {
-        Ok(connection) => Ok(connection),
-        Err(StorageError::EmptyDatabase) => Err(format!(
-            "database {} is empty and has no translog schema; check --db (or TRANSLOG_DB), \
-             or create the schema with `translog serve` or `translog user add`",
-            path.display()
-        )),
-        Err(error) => Err(open_error(path, &error)),
-    }
+    Ok(connection)
 }
 
 #[cfg(test)]

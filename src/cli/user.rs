@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, open_existing_database, parse_zone};
+use super::{open_database, parse_zone};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::users::{self, Role};
@@ -87,9 +87,9 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
     {
         return add_user(db, &name, role, timezone, password_stdin);
     }
-    let connection = open_existing_database(db)?;
+    let connection = open_database(db)?;
     match command {
-        // Handled above, because only `user add` may create the database.
+        // Handled above, because it reads the password before it opens the database.
         UserCommand::Add { .. } => unreachable!("user add returned above"),
         UserCommand::List => {
             let list = users::list(&connection).map_err(|error| error.to_string())?;
@@ -155,7 +155,7 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
     Ok(())
 }
 
-/// Adds a user, creating the database when it is missing. The password is
+/// Adds a user, creating the database on first use. The password is
 /// read and hashed before the database is opened, so a failed `user add`
 /// creates no file.
 fn add_user(

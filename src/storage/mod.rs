@@ -48,9 +48,6 @@ pub enum StorageError {
     SchemaTooNew(i64),
     /// The file is another application's database.
     ForeignDatabase,
-    /// The file is an empty database, such as a 0-byte file, where the
-    /// caller needs an existing translog schema.
-    EmptyDatabase,
 }
 
 impl StorageError {
@@ -91,9 +88,6 @@ impl fmt::Display for StorageError {
                 "the file contains tables but no translog schema, so it looks like another \
                  application's database; choose another --db path",
             ),
-            StorageError::EmptyDatabase => {
-                f.write_str("the database is empty and has no translog schema")
-            }
             StorageError::SchemaTooNew(version) => write!(
                 f,
                 "database schema version {version} is newer than this translog understands \
@@ -109,9 +103,7 @@ impl std::error::Error for StorageError {
             StorageError::Busy(error)
             | StorageError::Unavailable(error)
             | StorageError::Internal(error) => Some(error),
-            StorageError::SchemaTooNew(_)
-            | StorageError::ForeignDatabase
-            | StorageError::EmptyDatabase => None,
+            StorageError::SchemaTooNew(_) | StorageError::ForeignDatabase => None,
         }
     }
 }
@@ -128,35 +120,9 @@ impl std::error::Error for StorageError {
 /// contains a newer schema.
 pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
     create_private_file(path);
-    let connection = Connection::open(path)?;
+    let mut connection = Connection::open(path)?;
     connection.busy_timeout(busy_timeout)?;
     reject_foreign_database(&connection)?;
-    configure(connection)
-}
-
-/// Opens a database that already has the translog schema, as [`open`] does,
-/// but never creates the file or the schema. An older schema is upgraded.
-///
-/// # Errors
-///
-/// Fails as [`open`] does, and also when the file does not exist
-/// ([`StorageError::Unavailable`]) or is an empty database, such as a 0-byte
-/// file ([`StorageError::EmptyDatabase`]).
-pub fn open_existing(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
-    let flags = OpenFlags::default().difference(OpenFlags::SQLITE_OPEN_CREATE);
-    let connection = Connection::open_with_flags(path, flags)?;
-    connection.busy_timeout(busy_timeout)?;
-    reject_foreign_database(&connection)?;
-    // Checked before `configure`, because switching to WAL mode writes to the file.
-    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version == 0 {
-        return Err(StorageError::EmptyDatabase);
-    }
-    configure(connection)
-}
-
-/// Sets the pragmas of a new connection, then creates or upgrades the schema.
-fn configure(mut connection: Connection) -> Result<Connection, StorageError> {
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
@@ -314,33 +280,5 @@ mod tests {
     #[test]
     fn schema_statement_missing_is_empty() {
         assert_eq!(schema_statement("CREATE TABLE invoices ("), "");
-    }
-
-    #[test]
-    fn open_existing_creates_no_file() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("missing.db");
-        let result = open_existing(&path, Duration::from_secs(1));
-        assert!(matches!(result, Err(StorageError::Unavailable(_))));
-        assert!(!path.exists());
-    }
-
-    #[test]
-    fn open_existing_rejects_empty_file() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("empty.db");
-        std::fs::File::create(&path).expect("create an empty file");
-        let result = open_existing(&path, Duration::from_secs(1));
-        assert!(matches!(result, Err(StorageError::EmptyDatabase)));
-        let size = std::fs::metadata(&path).expect("read the metadata").len();
-        assert_eq!(size, 0);
-    }
-
-    #[test]
-    fn open_existing_opens_created_database() {
-        let dir = tempfile::tempdir().expect("temporary directory");
-        let path = dir.path().join("translog.db");
-        drop(open(&path, Duration::from_secs(1)).expect("create the database"));
-        assert!(open_existing(&path, Duration::from_secs(1)).is_ok());
     }
 }
