@@ -356,7 +356,7 @@ fn open_error(path: &Path, error: &StorageError) -> String {
 }
 
 /// Opens the database for a command, creating the file and its schema on
-/// first use. A command that creates the database says so on standard error,
+/// first use. A command that creates the database reports it on standard error,
 /// so that a mistyped `--db` shows at once.
 fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
     check_database_path(path)?;
