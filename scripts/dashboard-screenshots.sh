@@ -212,6 +212,7 @@ expected = {
     "translog_batch_size_entries": "histogram",
     "translog_transactions": "gauge",
     "translog_database_size_bytes": "gauge",
+    "translog_password_verifications": "counter",
 }
 problems = []
 for name, kind in expected.items():

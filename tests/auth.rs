@@ -238,6 +238,90 @@ fn other_users_keep_working_after_change() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
+/// Reads `translog_password_verifications_total` from `GET /metrics`.
+fn verifications(server: &Server) -> u64 {
+    let reply = server.get("/metrics", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply
+        .body
+        .lines()
+        .find_map(|line| line.strip_prefix("translog_password_verifications_total "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no verification count in {}", reply.body))
+}
+
+/// Caches the worker and the administrator, and returns the verification count then.
+fn verifications_after_warm_up(server: &Server) -> u64 {
+    cached_worker(server);
+    verifications(server);
+    verifications(server)
+}
+
+#[test]
+fn cached_credentials_need_no_verification() {
+    let server = Server::start();
+    let before = verifications_after_warm_up(&server);
+    post_as(&server, "worker1", PASSWORD);
+    assert_eq!(verifications(&server), before);
+}
+
+#[test]
+fn adding_a_user_keeps_cached_credentials() {
+    let server = Server::start();
+    let before = verifications_after_warm_up(&server);
+    server.add_user("worker2", "worker");
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(verifications(&server), before);
+}
+
+#[test]
+fn disabling_another_user_keeps_cached_credentials() {
+    let server = Server::start();
+    server.add_user("worker2", "worker");
+    let before = verifications_after_warm_up(&server);
+    cli_ok(&server, &["user", "disable", "worker2"], None);
+    post_as(&server, "worker1", PASSWORD);
+    assert_eq!(verifications(&server), before);
+}
+
+#[test]
+fn role_change_keeps_credential_cached() {
+    let server = Server::start();
+    let before = verifications_after_warm_up(&server);
+    cli_ok(&server, &["user", "set-role", "worker1", "admin"], None);
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(verifications(&server), before);
+}
+
+#[test]
+fn password_change_verifies_again() {
+    let server = Server::start();
+    let before = verifications_after_warm_up(&server);
+    cli_ok(
+        &server,
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some("new secret\n"),
+    );
+    post_as(&server, "worker1", "new secret");
+    assert_eq!(verifications(&server), before + 1);
+}
+
+#[test]
+fn passwd_to_same_password_verifies_again() {
+    let server = Server::start();
+    let before = verifications_after_warm_up(&server);
+    cli_ok(
+        &server,
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(verifications(&server), before + 1);
+}
+
 // Roles.
 
 #[test]

@@ -3,12 +3,16 @@
 //! does not pay for a hash, and the throttle of failed logins.
 //!
 //! The cache is keyed by an HMAC of user and password under a key drawn at
-//! start-up, so it contains no password. It is emptied whenever the credentials
-//! generation in the database moves, which every change to a user does, from
-//! this process or from the command line. A read request reads the generation
-//! with one prepared statement. A write request leaves that check to the
-//! storage thread, which compares the generation in the database transaction
-//! that stores the entry. Either way a change takes effect on the next request.
+//! start-up, so it contains no password. Every change to a user, from this
+//! process or from the command line, moves the credentials generation in the
+//! database. When it moves, the cache is checked against the users table. A
+//! credential stays only while its user still has the password hash it was
+//! verified against, and it takes the user's current role, zone and state. A read
+//! request reads the generation with one prepared statement. A write request
+//! leaves that check to the storage thread, which compares the generation in
+//! the database transaction that stores the entry. Either way a change takes
+//! effect on the next request, and a change to one user costs no other user
+//! a new Argon2 verification.
 
 pub mod basic;
 pub mod hashing;
@@ -17,6 +21,7 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -89,6 +94,9 @@ pub enum AuthError {
 
 struct CachedUser {
     user: User,
+    /// The stored hash that the password was verified against. The same hash
+    /// accepts the same password, so the credential is valid while it is stored.
+    password_hash: String,
     expires: Instant,
 }
 
@@ -98,14 +106,25 @@ struct Cache {
 }
 
 impl Cache {
-    /// Empties the cache when `generation` is newer than the one its users
-    /// were verified under. The counter only grows, so an older value, read
-    /// before a change that the cache has seen, changes nothing.
-    fn advance_to(&mut self, generation: i64) {
-        if generation > self.generation {
-            self.generation = generation;
-            self.users.clear();
-        }
+    /// Brings the cache to `generation`, given every user as stored under it:
+    /// a credential whose user still has the same hash is kept with the
+    /// user's current role, zone and state, and the others are dropped.
+    fn revalidate(&mut self, generation: i64, current: &HashMap<String, StoredUser>) {
+        self.generation = generation;
+        self.users
+            .retain(|_, cached| match current.get(&cached.user.name) {
+                Some(stored) if stored.password_hash == cached.password_hash => {
+                    cached.user = User::from(stored.clone());
+                    true
+                }
+                _ => false,
+            });
+    }
+
+    /// Drops every credential, when the users table cannot be read.
+    fn clear(&mut self, generation: i64) {
+        self.generation = generation;
+        self.users.clear();
     }
 }
 
@@ -149,6 +168,8 @@ pub struct Authenticator {
     hashing: Semaphore,
     hashing_threads: HashingThreads,
     hashing_memory: HashingMemory,
+    /// Argon2 verifications run since start-up, for the metrics.
+    verifications: AtomicU64,
     /// Verifications waiting or running, by cache key.
     verification_queues: Mutex<HashMap<[u8; 32], VerificationQueue>>,
     throttle: Mutex<Throttle>,
@@ -187,6 +208,7 @@ impl Authenticator {
             hashing: Semaphore::new(hashing_threads.max(1)),
             hashing_threads: threads,
             hashing_memory: HashingMemory::default(),
+            verifications: AtomicU64::new(0),
             verification_queues: Mutex::new(HashMap::new()),
             throttle: Mutex::new(Throttle::default()),
         })
@@ -265,8 +287,9 @@ impl Authenticator {
             None => return Err(AuthError::Unauthorized("verification task failed")),
         };
         match user {
-            Some(user) => {
-                self.store(key, generation, &user);
+            Some(stored) => {
+                let user = User::from(stored.clone());
+                self.store(key, generation, stored);
                 Ok(Authenticated { user, generation })
             }
             None => {
@@ -279,7 +302,7 @@ impl Authenticator {
     /// Reads the user and the generation in one snapshot, then verifies the
     /// password. An unknown user is checked against a dummy hash, so that it
     /// costs the same time as a wrong password.
-    fn verify(&self, credentials: Credentials) -> Result<(i64, Option<User>), StorageError> {
+    fn verify(&self, credentials: Credentials) -> Result<(i64, Option<StoredUser>), StorageError> {
         let (generation, stored) = self.readers.with(|connection| {
             let snapshot = connection.unchecked_transaction()?;
             let generation = users::generation(&snapshot)?;
@@ -290,7 +313,15 @@ impl Authenticator {
             .as_ref()
             .map_or(self.dummy_hash.as_str(), |user| user.password_hash.as_str());
         let matches = password::verify_with(&credentials.password, hash, &self.hashing_memory);
-        Ok((generation, stored.filter(|_| matches).map(User::from)))
+        self.verifications.fetch_add(1, Ordering::Relaxed);
+        Ok((generation, stored.filter(|_| matches)))
+    }
+
+    /// Returns the number of Argon2 verifications since start-up: first
+    /// requests, wrong passwords and credentials that a change to their user
+    /// dropped from the cache.
+    pub fn verifications(&self) -> u64 {
+        self.verifications.load(Ordering::Relaxed)
     }
 
     fn join_verification_queue(&self, key: [u8; 32]) -> QueuePlace<'_> {
@@ -331,13 +362,22 @@ impl Authenticator {
         })
     }
 
-    fn store(&self, key: [u8; 32], generation: i64, user: &User) {
+    /// Caches a credential verified against `stored`, as read under
+    /// `generation`.
+    fn store(&self, key: [u8; 32], generation: i64, stored: StoredUser) {
+        // Users may have changed since the verification read them; the cache
+        // catches up first, and then decides against the newer snapshot.
+        if self
+            .cache_generation()
+            .is_some_and(|cached| generation > cached)
+        {
+            self.catch_up(generation);
+        }
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
         // A verification that read an older generation may describe a user
         // that has changed since, so it is not cached.
-        cache.advance_to(generation);
         if generation != cache.generation {
             return;
         }
@@ -348,41 +388,69 @@ impl Authenticator {
         cache.users.insert(
             key,
             CachedUser {
-                user: user.clone(),
+                user: User::from(stored.clone()),
+                password_hash: stored.password_hash,
                 expires,
             },
         );
     }
 
-    /// Empties the cache when `generation`, read from the database by the
-    /// storage thread, is newer than the one the cache was filled under.
+    fn cache_generation(&self) -> Option<i64> {
+        self.cache.lock().ok().map(|cache| cache.generation)
+    }
+
+    /// Brings the cache up to date when `generation`, read from the database
+    /// by the storage thread, is newer than the one the cache was filled under.
     pub fn observe_generation(&self, generation: i64) {
-        if let Ok(mut cache) = self.cache.lock() {
-            cache.advance_to(generation);
+        if self
+            .cache_generation()
+            .is_some_and(|cached| generation > cached)
+        {
+            self.catch_up(generation);
         }
     }
 
-    /// Empties the cache when the credentials generation has moved.
+    /// Brings the cache up to date when the credentials generation has moved.
     ///
     /// The generation is read on every call. `PRAGMA data_version` cannot
     /// spare that read while the server stores entries, because it changes
     /// with every commit of the storage thread's connection too.
     fn refresh_generation(&self) -> Result<(), StorageError> {
-        let watch = self
-            .watch
-            .lock()
-            .map_err(|_| StorageError::Internal(rusqlite::Error::InvalidQuery))?;
-        let generation = users::generation(&watch)?;
-        drop(watch);
-        if let Ok(mut cache) = self.cache.lock() {
-            // Any difference counts here, because this value is read now: a
-            // smaller one means the database file was replaced.
-            if cache.generation != generation {
-                cache.generation = generation;
-                cache.users.clear();
-            }
+        let generation = users::generation(&*self.lock_watch()?)?;
+        // Any difference counts here, because this value is read now: a
+        // smaller one means the database file was replaced.
+        if self.cache_generation() != Some(generation) {
+            self.catch_up(generation);
         }
         Ok(())
+    }
+
+    /// Checks the cache against the users table as it is now. When that read
+    /// fails, the cache is emptied under `seen`, the newest generation known,
+    /// so every credential is verified again.
+    fn catch_up(&self, seen: i64) {
+        let snapshot = self.lock_watch().and_then(|watch| {
+            let snapshot = watch.unchecked_transaction()?;
+            let generation = users::generation(&snapshot)?;
+            let current = users::all(&snapshot)?;
+            Ok((generation, current))
+        });
+        let Ok(mut cache) = self.cache.lock() else {
+            return;
+        };
+        match snapshot {
+            Ok((generation, current)) => cache.revalidate(generation, &current),
+            Err(error) => {
+                log::warn!("cannot read users to check cached credentials: {error}");
+                cache.clear(seen);
+            }
+        }
+    }
+
+    fn lock_watch(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StorageError> {
+        self.watch
+            .lock()
+            .map_err(|_| StorageError::Internal(rusqlite::Error::InvalidQuery))
     }
 
     fn lock_throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {

@@ -521,6 +521,11 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         let size = database_size(&state.config.db_path);
         text.push_str("# HELP translog_database_size_bytes Size of the database file and its WAL.\n");
         text.push_str(&format!("# TYPE translog_database_size_bytes gauge\ntranslog_database_size_bytes {size}\n"));
+        text.push_str("# HELP translog_password_verifications_total Argon2 verifications of credentials not in the cache.\n");
+        text.push_str(&format!(
+            "# TYPE translog_password_verifications_total counter\ntranslog_password_verifications_total {}\n",
+            state.auth.verifications()
+        ));
         Ok(text)
     })
     .await?;

@@ -2,6 +2,7 @@
 //! generation (a trigger in the schema does it), which is how a running server
 //! learns that its cache of verified passwords is stale.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
@@ -196,20 +197,41 @@ pub fn find(connection: &Connection, name: &str) -> Result<Option<StoredUser>, S
         .prepare_cached(
             "SELECT name, password_hash, role, timezone, enabled FROM users WHERE name = ?1",
         )?
-        .query_row([name], |row| {
-            let role: String = row.get(2)?;
-            let timezone: Option<String> = row.get(3)?;
-            Ok(StoredUser {
-                name: row.get(0)?,
-                password_hash: row.get(1)?,
-                // A role the schema's CHECK let through but this build does not know grants nothing.
-                role: role.parse().unwrap_or(Role::Worker),
-                timezone: timezone.and_then(|zone| zone.parse().ok()),
-                enabled: row.get(4)?,
-            })
-        })
+        .query_row([name], stored_user)
         .optional()?;
     Ok(user)
+}
+
+/// Reads every user, hashes included, by name.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn all(connection: &Connection) -> Result<HashMap<String, StoredUser>, StorageError> {
+    let mut statement = connection
+        .prepare_cached("SELECT name, password_hash, role, timezone, enabled FROM users")?;
+    let rows = statement.query_map([], stored_user)?;
+    let mut users = HashMap::new();
+    for user in rows {
+        let user = user?;
+        users.insert(user.name.clone(), user);
+    }
+    Ok(users)
+}
+
+/// Maps a row of `name, password_hash, role, timezone, enabled`.
+fn stored_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredUser> {
+    let role: String = row.get(2)?;
+    let timezone: Option<String> = row.get(3)?;
+    Ok(StoredUser {
+        name: row.get(0)?,
+        password_hash: row.get(1)?,
+        // The schema's CHECK admits only known roles; anything else would
+        // fall back to the role with the least access to logs.
+        role: role.parse().unwrap_or(Role::Worker),
+        timezone: timezone.and_then(|zone| zone.parse().ok()),
+        enabled: row.get(4)?,
+    })
 }
 
 /// Reads the credentials generation, which changes with every change to users.
