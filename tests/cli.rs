@@ -6,6 +6,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{assert_success, form, run_cli, run_command, serve_command, Server, BIN, PASSWORD};
 use serde_json::Value;
@@ -784,6 +785,46 @@ fn backup_while_serving_copies_entries() {
         .query_row("SELECT count(*) FROM entries", [], |row| row.get(0))
         .expect("count entries");
     assert_eq!(count, 4);
+}
+
+/// Clears a flag when dropped, also when a failed assertion unwinds.
+struct ClearOnDrop<'a>(&'a AtomicBool);
+
+impl Drop for ClearOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Relaxed);
+    }
+}
+
+#[test]
+fn backup_under_load_counts_its_copy() {
+    let server = logged_server();
+    let writing = AtomicBool::new(true);
+    std::thread::scope(|scope| {
+        scope.spawn(|| {
+            let mut second = 0;
+            while writing.load(Ordering::Relaxed) && second < 20_000 {
+                let timestamp = format!("2026-12-04T13:00:00.{second:05}Z");
+                server.post_entry("tx-load", &form(&timestamp, "WORKER_LOAD", "SUCCESS"));
+                second += 1;
+            }
+        });
+        let _stop_writing = ClearOnDrop(&writing);
+        for attempt in 0..3 {
+            let copy = server.dir().join(format!("copy-{attempt}.db"));
+            let output = server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+            assert_success(&output, "backup");
+            let connection = rusqlite::Connection::open(&copy).expect("open the copy");
+            let count: i64 = connection
+                .query_row("SELECT count(*) FROM entries", [], |row| row.get(0))
+                .expect("count entries");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(
+                stderr.contains(&format!("({count} entries)")),
+                "the copy has {count} entries; backup printed: {stderr}"
+            );
+        }
+    });
 }
 
 #[test]

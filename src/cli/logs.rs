@@ -11,7 +11,7 @@ use super::{
 };
 use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
-use crate::storage::now_ns;
+use crate::storage::{now_ns, StorageError};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -262,7 +262,14 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
         let _ = std::fs::remove_file(destination);
         return Err(format!("backup failed: {error}"));
     }
-    let entries = logs::count_entries(&connection).map_err(|error| error.to_string())?;
+    // Counted in the copy: the server may have stored more entries since.
+    let entries = rusqlite::Connection::open_with_flags(
+        destination,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .map_err(StorageError::from)
+    .and_then(|copy| logs::count_entries(&copy))
+    .map_err(|error| format!("cannot count the entries of the copy: {error}"))?;
     eprintln!("wrote {} ({entries} entries)", destination.display());
     Ok(())
 }
