@@ -817,6 +817,63 @@ fn text_plain_is_400() {
     assert_json_error(&reply, 400, "unsupported_content_type");
 }
 
+/// Sends a JSON entry with two `Content-Type` headers, the first one valid.
+fn post_with_two_content_types(server: &Server) -> String {
+    let (user, password) = server.admin();
+    let body =
+        r#"{"timestamp": "2026-12-04T14:57:54Z", "stage": "WORKER_INIT", "status": "SUCCESS"}"#;
+    let request = format!(
+        "POST /worker/log/tx-types HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/json\r\nContent-Type: text/plain\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        common::basic_auth(user, password),
+        body.len()
+    );
+    server.raw(request.as_bytes(), Duration::from_secs(5))
+}
+
+#[test]
+fn two_content_types_are_400() {
+    let server = Server::start();
+    let response = post_with_two_content_types(&server);
+    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
+}
+
+#[test]
+fn two_content_types_are_named() {
+    let server = Server::start();
+    let response = post_with_two_content_types(&server);
+    assert!(
+        response.contains("Content-Type was sent more than once"),
+        "{response}"
+    );
+}
+
+#[test]
+fn two_content_types_store_nothing() {
+    let server = Server::start();
+    post_with_two_content_types(&server);
+    let reply = server.get("/worker/log/tx-types", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn empty_media_type_is_echoed() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", ";;;")],
+        Some(VALID.as_bytes()),
+    );
+    assert!(
+        reply.body.contains(r#"Content-Type \";;;\""#),
+        "{}",
+        reply.body
+    );
+}
+
 #[test]
 fn latin1_charset_is_400() {
     let server = Server::start();

@@ -218,11 +218,13 @@ async fn append_entry(
             return Err(error);
         }
     };
-    let content_type = parts
-        .headers
-        .get(CONTENT_TYPE)
-        .map(|value| value.as_bytes());
+    let mut content_types = parts.headers.get_all(CONTENT_TYPE).iter();
+    let content_type = content_types.next().map(HeaderValue::as_bytes);
+    let repeated_content_type = content_types.next().is_some();
     let build = |user: &User| -> Result<NewEntry, ApiError> {
+        if repeated_content_type {
+            return Err(ParamError::RepeatedContentType.into());
+        }
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = user.timezone.unwrap_or(state.config.timezone);
         Ok(build_entry(&transaction_id, parameters, zone, &user.name)?)

@@ -30,6 +30,8 @@ const ECHO_LIMIT: usize = 64;
 pub enum ParamError {
     InvalidTransactionId(String),
     UnsupportedContentType(String),
+    /// More than one `Content-Type` header.
+    RepeatedContentType,
     UnsupportedCharset(String),
     UnsupportedContentEncoding(String),
     BadEncoding {
@@ -72,6 +74,7 @@ impl ParamError {
         match self {
             ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
             ParamError::UnsupportedContentType(_)
+            | ParamError::RepeatedContentType
             | ParamError::UnsupportedCharset(_)
             | ParamError::UnsupportedContentEncoding(_) => "unsupported_content_type",
             ParamError::BadEncoding {
@@ -107,6 +110,10 @@ impl fmt::Display for ParamError {
                 "Content-Type {} is not supported; send application/x-www-form-urlencoded \
                  (curl -d or --data-urlencode) or application/json.",
                 echo(media_type)
+            ),
+            ParamError::RepeatedContentType => f.write_str(
+                "Content-Type was sent more than once; send one, application/x-www-form-urlencoded \
+                 (curl -d or --data-urlencode) or application/json.",
             ),
             ParamError::UnsupportedCharset(charset) => write!(
                 f,
@@ -220,6 +227,8 @@ pub fn body_kind(content_type: Option<&[u8]>) -> Result<BodyKind, ParamError> {
     let kind = match media_type.as_str() {
         "application/x-www-form-urlencoded" => BodyKind::Form,
         "application/json" => BodyKind::Json,
+        // Without a media type, the message shows the whole value as sent.
+        "" => return Err(ParamError::UnsupportedContentType(text.trim().to_string())),
         _ => return Err(ParamError::UnsupportedContentType(media_type)),
     };
     for parameter in parts {
