@@ -802,11 +802,11 @@ fn backup_under_load_counts_its_copy() {
     let writing = AtomicBool::new(true);
     std::thread::scope(|scope| {
         scope.spawn(|| {
-            let mut second = 0;
-            while writing.load(Ordering::Relaxed) && second < 20_000 {
-                let timestamp = format!("2026-12-04T13:00:00.{second:05}Z");
+            let mut step = 0;
+            while writing.load(Ordering::Relaxed) && step < 20_000 {
+                let timestamp = format!("2026-12-04T13:00:00.{step:05}Z");
                 server.post_entry("tx-load", &form(&timestamp, "WORKER_LOAD", "SUCCESS"));
-                second += 1;
+                step += 1;
             }
         });
         let _stop_writing = ClearOnDrop(&writing);
@@ -931,6 +931,54 @@ fn prune_server() -> Server {
         &form("2026-12-01T00:00:00Z", "WORKER_END", "SUCCESS"),
     );
     server
+}
+
+/// Runs `prune --before 2026-12-04` with `TRANSLOG_TIMEZONE=Europe/Berlin` on
+/// a server whose one transaction ended at 2026-12-03T23:30:00Z, which is
+/// 00:30 on 4 December in Berlin.
+fn prune_with_zone_variable() -> Server {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-late",
+        &form("2026-12-03T23:30:00Z", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&server.db)
+        .args(["prune", "--before", "2026-12-04"])
+        .env("TRANSLOG_TIMEZONE", "Europe/Berlin");
+    let output = run_command(command, None);
+    assert_success(&output, "prune");
+    server
+}
+
+#[test]
+fn prune_reads_zone_variable() {
+    let server = prune_with_zone_variable();
+    let reply = server.get("/worker/log/tx-late", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn log_list_reads_stall_variable() {
+    let server = Server::start();
+    server.post_entry(
+        "tx-quiet",
+        &form("2026-12-01T00:00:00Z", "WORKER_INIT", "SUCCESS"),
+    );
+    // Nothing arrives for longer than the stall period of the variable.
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&server.db)
+        .args(["log", "list"])
+        .env("TRANSLOG_STALL_AFTER", "1s");
+    let output = run_command(command, None);
+    assert_success(&output, "log list");
+    assert!(stdout(&output).contains("stalled"), "{}", stdout(&output));
 }
 
 #[test]

@@ -24,7 +24,8 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// The stall period, as for `serve`.
-        #[arg(long, default_value = "6h", value_parser = parse_duration, allow_hyphen_values = true)]
+        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+              allow_hyphen_values = true)]
         stall_after: Duration,
     },
     /// List transactions, most recently active first.
@@ -48,10 +49,11 @@ pub enum LogCommand {
         #[arg(long, value_parser = parse_cursor)]
         cursor: Option<Cursor>,
         /// Time zone for --since and --until without an offset.
-        #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+        #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
         /// The stall period, as for `serve`.
-        #[arg(long, default_value = "6h", value_parser = parse_duration, allow_hyphen_values = true)]
+        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+              allow_hyphen_values = true)]
         stall_after: Duration,
     },
 }

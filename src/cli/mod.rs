@@ -65,7 +65,7 @@ enum Command {
         #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         before: TimestampArgument,
         /// Time zone for a --before without an offset.
-        #[arg(long, default_value = "UTC", value_parser = parse_zone)]
+        #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
     },
 }
