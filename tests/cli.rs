@@ -1763,6 +1763,40 @@ fn skipped_local_time_names_zone() {
 }
 
 #[test]
+fn date_alone_after_midnight_gap_is_accepted() {
+    // Clocks in Chile jump from 00:00 to 01:00 on 2026-09-06, so the day starts at 01:00.
+    let (_dir, db) = new_db();
+    let args = [
+        "log",
+        "list",
+        "--since",
+        "2026-09-06",
+        "--timezone",
+        "America/Santiago",
+    ];
+    assert_success(&run_cli(&db, &args, None), "log list");
+}
+
+#[test]
+fn skipped_day_names_zone() {
+    // Samoa skipped 2011-12-30 when it moved from -10:00 to +14:00.
+    let (_dir, db) = new_db();
+    let args = [
+        "prune",
+        "--before",
+        "2011-12-30",
+        "--timezone",
+        "Pacific/Apia",
+    ];
+    let output = run_cli(&db, &args, None);
+    assert!(
+        stderr(&output).contains("day 2011-12-30 does not exist in Pacific/Apia"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn invalid_value_fails_before_database_check() {
     let (_dir, db) = new_db();
     let output = run_cli(&db, &["prune", "--before", "garbage"], None);

@@ -27,18 +27,24 @@ fn stored_instant(server: &Server, timestamp: &str) -> String {
 }
 
 fn stored_in_berlin(timestamp: &str) -> String {
+    stored_in_zone("Europe/Berlin", timestamp)
+}
+
+/// Posts `timestamp` as a worker whose own time zone is `zone`.
+fn post_in_zone(zone: &str, timestamp: &str) -> (Reply, Server) {
     let server = Server::start();
-    server.add_user_with(
-        "berlin",
-        "worker",
-        PASSWORD,
-        &["--timezone", "Europe/Berlin"],
-    );
+    server.add_user_with("local", "worker", PASSWORD, &["--timezone", zone]);
     let reply = server.post_form(
         "/worker/log/tx-1",
-        ("berlin", PASSWORD),
+        ("local", PASSWORD),
         &form(timestamp, "WORKER_INIT", "SUCCESS"),
     );
+    (reply, server)
+}
+
+/// Posts `timestamp` as a worker in `zone` and returns the stored instant.
+fn stored_in_zone(zone: &str, timestamp: &str) -> String {
+    let (reply, server) = post_in_zone(zone, timestamp);
     assert_eq!(reply.status, 200, "{timestamp}: {}", reply.body);
     server.entries("tx-1")[0]["timestamp"]
         .as_str()
@@ -75,6 +81,26 @@ fn date_alone_uses_user_zone() {
     assert_eq!(
         stored_in_berlin("2026-12-04"),
         "2026-12-03T23:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_alone_starts_after_midnight_gap() {
+    // Clocks in Chile jump from 00:00 to 01:00 (-03:00) on 2026-09-06.
+    assert_eq!(
+        stored_in_zone("America/Santiago", "2026-09-06"),
+        "2026-09-06T04:00:00.000000000Z"
+    );
+}
+
+#[test]
+fn date_alone_skipped_message_names_day() {
+    // Samoa skipped 2011-12-30 when it moved from -10:00 to +14:00.
+    let (reply, _server) = post_in_zone("Pacific/Apia", "2011-12-30");
+    let message = reply.message();
+    assert!(
+        message.contains("day 2011-12-30 does not exist in Pacific/Apia"),
+        "{message}"
     );
 }
 
@@ -424,6 +450,17 @@ fn json_small_exponent_message_counts_digits() {
     let server = Server::start();
     let message = post_json_number(&server, "1e-50").message();
     assert!(message.contains("has 50 digits"), "{message}");
+}
+
+#[test]
+fn json_exponent_fraction_message_names_exponent() {
+    // The number is exactly 1796392674, but written out it has 25 zeros after the point.
+    let server = Server::start();
+    let message = post_json_number(&server, "17963926740000000000000000000000000e-25").message();
+    assert!(
+        message.contains("has 25 digits after the decimal point once its exponent is applied"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -825,4 +862,49 @@ fn date_basic_format_is_explained() {
     let server = Server::start();
     let message = post(&server, &text).message();
     assert!(message.contains("basic format"), "{message}");
+}
+
+#[test]
+fn zone_abbreviation_without_space_is_explained() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54CET").message();
+    assert!(message.contains("zone abbreviation CET"), "{message}");
+}
+
+#[test]
+fn date_space_before_offset_is_explained() {
+    let text = date_in_cet("+%F %T %:z");
+    let server = Server::start();
+    let message = post(&server, &text).message();
+    assert!(
+        message.contains("write the offset right after the time"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rfc2822_wrong_weekday_is_explained() {
+    let server = Server::start();
+    let message = post(&server, "Thu, 04 Dec 2026 14:57:54 +0100").message();
+    assert!(
+        message.contains("weekday Thu does not match the date 2026-12-04"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rfc2822_nonexistent_day_is_explained() {
+    let server = Server::start();
+    let message = post(&server, "Fri, 31 Feb 2026 14:57:54 +0100").message();
+    assert!(
+        message.contains("date 2026-02-31 does not exist"),
+        "{message}"
+    );
+}
+
+#[test]
+fn rfc2822_zone_abbreviation_is_explained() {
+    let server = Server::start();
+    let message = post(&server, "Fri, 04 Dec 2026 14:57:54 CET").message();
+    assert!(message.contains("zone abbreviation CET"), "{message}");
 }

@@ -409,7 +409,8 @@ const MAX_EXPONENT: i64 = 40;
 ///
 /// Returns [`TimestampError::InstantOutOfRange`] for a negative number and for
 /// a nonzero one with an exponent above [`MAX_EXPONENT`], and
-/// [`TimestampError::FractionTooLong`] for an exponent below `-MAX_EXPONENT`.
+/// [`TimestampError::ExponentFractionTooLong`] for an exponent that leaves more
+/// than 9 digits after the decimal point, trailing zeros included.
 fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
     let (mantissa, exponent) = match number.split_once(['e', 'E']) {
         Some((mantissa, exponent)) => (mantissa, Some(exponent)),
@@ -433,7 +434,7 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
     let exponent = match exponent.parse::<i64>() {
         Ok(exponent) => exponent,
         Err(_) if exponent.starts_with('-') => {
-            return Err(TimestampError::FractionTooLong { digits: None })
+            return Err(TimestampError::ExponentFractionTooLong { digits: None })
         }
         Err(_) => i64::MAX,
     };
@@ -452,9 +453,24 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         let digits = usize::try_from(exponent.unsigned_abs())
             .ok()
             .and_then(|steps| steps.checked_add(fraction_digits));
-        return Err(TimestampError::FractionTooLong { digits });
+        return Err(TimestampError::ExponentFractionTooLong { digits });
     }
-    Ok(expand_exponent(mantissa, exponent).unwrap_or_else(|| number.to_string()))
+    let Some(plain) = expand_exponent(mantissa, exponent) else {
+        return Ok(number.to_string());
+    };
+
+    // The exponent can turn digits written before the point into fraction
+    // digits, so the limit of 9 is checked here, where the error can name the
+    // exponent as the cause.
+    let fraction_digits = plain
+        .split_once('.')
+        .map_or(0, |(_, fraction)| fraction.len());
+    if fraction_digits > 9 {
+        return Err(TimestampError::ExponentFractionTooLong {
+            digits: Some(fraction_digits),
+        });
+    }
+    Ok(plain)
 }
 
 /// Writes an unsigned decimal mantissa times 10 to the power `exponent` as
@@ -660,7 +676,15 @@ mod tests {
     fn unix_seconds_text_counts_fraction_of_tiny_number() {
         assert_eq!(
             unix_seconds_text("1.5e-400"),
-            Err(TimestampError::FractionTooLong { digits: Some(401) })
+            Err(TimestampError::ExponentFractionTooLong { digits: Some(401) })
+        );
+    }
+
+    #[test]
+    fn exponent_fraction_counts_trailing_zeros() {
+        assert_eq!(
+            unix_seconds_text("17963926740000000000000000000000000e-25"),
+            Err(TimestampError::ExponentFractionTooLong { digits: Some(25) })
         );
     }
 
@@ -668,7 +692,7 @@ mod tests {
     fn huge_negative_exponent_uncounted() {
         assert_eq!(
             unix_seconds_text("1e-99999999999999999999999"),
-            Err(TimestampError::FractionTooLong { digits: None })
+            Err(TimestampError::ExponentFractionTooLong { digits: None })
         );
     }
 
@@ -676,7 +700,7 @@ mod tests {
     fn smallest_exponent_counted() {
         assert_eq!(
             unix_seconds_text("1e-9223372036854775808"),
-            Err(TimestampError::FractionTooLong {
+            Err(TimestampError::ExponentFractionTooLong {
                 digits: Some(9_223_372_036_854_775_808)
             })
         );

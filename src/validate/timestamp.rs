@@ -6,8 +6,11 @@
 
 use std::fmt;
 
-use chrono::format::ParseErrorKind;
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Timelike, Utc};
+use chrono::format::{Fixed, Item, ParseErrorKind, Parsed};
+use chrono::{
+    DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Timelike, Utc,
+    Weekday,
+};
 use chrono_tz::Tz;
 
 /// Largest accepted Unix time in whole seconds: 9999-12-31T23:59:59Z.
@@ -26,7 +29,8 @@ const MAX_QUOTED_CHARS: usize = 64;
 /// Parses a Worker's timestamp into an instant. `zone` resolves a local time without an offset.
 ///
 /// A local time inside a daylight saving gap is an error, and a repeated local time resolves
-/// to the earlier instant.
+/// to the earlier instant. A date alone is the first instant of that day in `zone`, which is
+/// after midnight where the clocks skip midnight.
 pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
     if text.is_empty() {
         return Err(TimestampError::Empty);
@@ -127,15 +131,28 @@ pub enum TimestampError {
     InstantOutOfRange,
     /// A local time that `zone` skips, usually at the start of daylight saving time.
     NonexistentLocalTime { local: NaiveDateTime, zone: Tz },
+    /// A date alone whose whole day `zone` skips, such as 2011-12-30 in Pacific/Apia.
+    NonexistentLocalDay { date: NaiveDate, zone: Tz },
     /// An ISO 8601 date and time followed by a zone abbreviation such as `CET`, as
     /// `date '+%F %T %Z'` prints it.
     ZoneAbbreviation { abbreviation: String },
+    /// An RFC 2822 date that ends in a zone abbreviation that RFC 2822 does not define,
+    /// such as `CET`.
+    Rfc2822ZoneAbbreviation { abbreviation: String },
     /// An ISO 8601 UTC offset with seconds, such as `+01:00:00` from `date +%::z`.
     OffsetWithSeconds,
+    /// An ISO 8601 date and time with a space before its UTC offset, as
+    /// `date '+%F %T %:z'` prints it.
+    SpaceBeforeOffset,
     /// The ISO 8601 basic format without `-` and `:` separators, such as `20261204T145754+0100`.
     BasicFormat,
-    /// An RFC 2822 date that chrono rejected with `reason`, such as a day that does not exist
-    /// or a weekday that does not match the date.
+    /// An RFC 2822 date whose weekday is not the weekday of its date.
+    WeekdayMismatch { weekday: Weekday, date: NaiveDate },
+    /// A JSON number with more than 9 fraction digits once its exponent is applied, such as
+    /// `17963926740000000000000000000000000e-25`. `digits` is `None` when the count is too
+    /// large to compute.
+    ExponentFractionTooLong { digits: Option<usize> },
+    /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
     InvalidRfc2822 { reason: String },
 }
 
@@ -144,6 +161,9 @@ const ACCEPTED_FORMS: &str = "use RFC 3339 such as `2026-12-04T14:57:54+01:00` f
     or RFC 2822 such as `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`";
 
 const FRACTION_FIX: &str = "give at most 9, which is nanoseconds as `date -Ins` prints them";
+
+const EXPONENT_FRACTION_FIX: &str = "write it without an exponent and with at most 9 digits \
+    after the point, as `date +%s.%N` prints it";
 
 impl fmt::Display for TimestampError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -189,6 +209,18 @@ impl fmt::Display for TimestampError {
                 f,
                 "the fraction of a second has more than 9 digits, so {FRACTION_FIX}"
             ),
+            Self::ExponentFractionTooLong {
+                digits: Some(digits),
+            } => write!(
+                f,
+                "the number has {digits} digits after the decimal point once its exponent is \
+                 applied, trailing zeros included, so {EXPONENT_FRACTION_FIX}"
+            ),
+            Self::ExponentFractionTooLong { digits: None } => write!(
+                f,
+                "the number has more than 9 digits after the decimal point once its exponent \
+                 is applied, so {EXPONENT_FRACTION_FIX}"
+            ),
             Self::UnixSecondsTooLong { digits } => write!(
                 f,
                 "the number has {digits} digits but Unix seconds up to 9999 have at most \
@@ -211,6 +243,12 @@ impl fmt::Display for TimestampError {
                 "the local time {local} does not exist in {zone} because the clocks skip it, \
                  so add its UTC offset, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
+            Self::NonexistentLocalDay { date, zone } => write!(
+                f,
+                "the day {date} does not exist in {zone} because the clocks skip all of it, \
+                 so give another day or a time with its UTC offset, as in \
+                 `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
             Self::ZoneAbbreviation { abbreviation }
                 if matches!(abbreviation.as_str(), "UTC" | "GMT" | "UT") =>
             {
@@ -227,6 +265,18 @@ impl fmt::Display for TimestampError {
                  such as CST or IST mean more than one offset, so give a numeric offset, \
                  as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
+            Self::Rfc2822ZoneAbbreviation { abbreviation } => write!(
+                f,
+                "the zone abbreviation {abbreviation} is not one of the zone names that RFC 2822 \
+                 defines (UT, GMT, EST, EDT, CST, CDT, MST, MDT, PST and PDT), so give a numeric \
+                 offset, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+            Self::SpaceBeforeOffset => write!(
+                f,
+                "the UTC offset is separated from the time by a space, as `date '+%F %T %:z'` \
+                 prints it, so write the offset right after the time, as in \
+                 `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
             Self::OffsetWithSeconds => write!(
                 f,
                 "the UTC offset has seconds, as `date +%::z` prints it, so give the offset \
@@ -237,6 +287,13 @@ impl fmt::Display for TimestampError {
                 "it is the ISO 8601 basic format without the `-` and `:` separators, as \
                  `date +%Y%m%dT%H%M%S%z` prints it, so use the extended format with them, \
                  as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::WeekdayMismatch { weekday, date } => write!(
+                f,
+                "the weekday {weekday} does not match the date {date}, which is a {actual}, so \
+                 give {actual} or leave the weekday out, as in \
+                 `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
+                actual = date.weekday()
             ),
             Self::InvalidRfc2822 { reason } => write!(
                 f,
@@ -333,10 +390,11 @@ fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampError> {
 /// Parses `date -R` output, rejecting what chrono accepts beyond the rules of this module.
 fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     let parsed = DateTime::parse_from_rfc2822(text).map_err(|error| match error.kind() {
-        ParseErrorKind::OutOfRange | ParseErrorKind::Impossible => TimestampError::InvalidRfc2822 {
-            reason: error.to_string(),
-        },
-        _ => unrecognized(text),
+        ParseErrorKind::OutOfRange | ParseErrorKind::Impossible => invalid_rfc2822_date(text)
+            .unwrap_or_else(|| TimestampError::InvalidRfc2822 {
+                reason: error.to_string(),
+            }),
+        _ => rfc2822_zone_abbreviation(text).unwrap_or_else(|| unrecognized(text)),
     })?;
     // chrono stores second 60 as second 59 with a nanosecond value of one second or more.
     if parsed.nanosecond() >= 1_000_000_000 {
@@ -344,6 +402,45 @@ fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError> {
     }
     check_year(parsed.year())?;
     Ok(parsed.with_timezone(&Utc))
+}
+
+/// Reads the fields of an RFC 2822 date without checking that they fit together.
+fn rfc2822_fields(text: &str) -> Option<Parsed> {
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, text, [Item::Fixed(Fixed::RFC2822)].iter()).ok()?;
+    Some(parsed)
+}
+
+/// Finds the field of an RFC 2822 date that chrono rejected as out of range or impossible:
+/// the year, a day that the month does not have, or a weekday that is not the date's.
+/// Returns `None` when the fields cannot be read or the year, date and weekday are valid.
+fn invalid_rfc2822_date(text: &str) -> Option<TimestampError> {
+    let parsed = rfc2822_fields(text)?;
+    let (year, month, day) = (parsed.year()?, parsed.month()?, parsed.day()?);
+    if let Err(error) = check_year(year) {
+        return Some(error);
+    }
+    let Some(date) = NaiveDate::from_ymd_opt(year, month, day) else {
+        return Some(TimestampError::NonexistentDate { year, month, day });
+    };
+    parsed
+        .weekday()
+        .filter(|weekday| *weekday != date.weekday())
+        .map(|weekday| TimestampError::WeekdayMismatch { weekday, date })
+}
+
+/// Returns the error for an RFC 2822 date that ends in a zone abbreviation that chrono does not
+/// accept, such as `CET`: text that is a valid RFC 2822 date once its last word is an offset.
+fn rfc2822_zone_abbreviation(text: &str) -> Option<TimestampError> {
+    let (date_time, abbreviation) = text.rsplit_once(' ')?;
+    let is_abbreviation = (2..=6).contains(&abbreviation.len())
+        && abbreviation.bytes().all(|byte| byte.is_ascii_alphabetic());
+    let with_offset = format!("{date_time} +0000");
+    (is_abbreviation && rfc2822_fields(&with_offset).is_some()).then(|| {
+        TimestampError::Rfc2822ZoneAbbreviation {
+            abbreviation: abbreviation.to_string(),
+        }
+    })
 }
 
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
@@ -358,16 +455,64 @@ fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> 
             .checked_sub_signed(TimeDelta::seconds(offset.into()))
             .map(|utc| utc.and_utc())
             .ok_or(TimestampError::InstantOutOfRange),
-        None => zone
+        None if fields.has_time => zone
             .from_local_datetime(&local)
             .earliest()
             .map(|instant| instant.with_timezone(&Utc))
             .ok_or(TimestampError::NonexistentLocalTime { local, zone }),
+        None => start_of_local_day(local.date(), zone),
     }
 }
 
+/// Returns the first instant of `date` in `zone`: local midnight, the earlier one where the
+/// clocks repeat midnight, or the end of the gap where they skip it.
+fn start_of_local_day(date: NaiveDate, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+    let midnight = date.and_time(NaiveTime::MIN);
+    if let Some(instant) = zone.from_local_datetime(&midnight).earliest() {
+        return Ok(instant.with_timezone(&Utc));
+    }
+    let gap_end = end_of_gap(midnight, zone).ok_or(TimestampError::InstantOutOfRange)?;
+    if gap_end.with_timezone(&zone).date_naive() == date {
+        Ok(gap_end)
+    } else {
+        Err(TimestampError::NonexistentLocalDay { date, zone })
+    }
+}
+
+/// Returns the instant at which the clocks of `zone` jump over `local`, a local time that
+/// `zone` skips. Returns `None` only for a local time too far outside chrono's range.
+fn end_of_gap(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
+    let is_past_local = |seconds: i64| {
+        DateTime::from_timestamp(seconds, 0)
+            .is_some_and(|instant| instant.with_timezone(&zone).naive_local() >= local)
+    };
+
+    // Every UTC offset in the tz database of chrono-tz 0.10 is less than 16 hours from UTC
+    // (the largest is -15:56:08). So 17 hours before `local` read as UTC, the local time is
+    // still before `local`, and 17 hours after, it is past it. Bisection keeps that invariant
+    // and ends on the second at which the clocks jump over `local`, because transitions fall
+    // on whole seconds.
+    const WINDOW_SECONDS: i64 = 17 * 3600;
+    let naive_seconds = local.and_utc().timestamp();
+    let mut before = naive_seconds - WINDOW_SECONDS;
+    let mut after = naive_seconds + WINDOW_SECONDS;
+    if is_past_local(before) || !is_past_local(after) {
+        return None;
+    }
+    while after - before > 1 {
+        let middle = before + (after - before) / 2;
+        if is_past_local(middle) {
+            after = middle;
+        } else {
+            before = middle;
+        }
+    }
+    DateTime::from_timestamp(after, 0)
+}
+
 /// Explains why text that starts with an ISO 8601 date has no accepted shape, telling apart a
-/// zone abbreviation and an offset with seconds, which `date` format strings can print.
+/// zone abbreviation, a space before the offset and an offset with seconds, which `date`
+/// format strings can print.
 fn unrecognized_iso8601(text: &str) -> TimestampError {
     let letters = text
         .bytes()
@@ -375,13 +520,28 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
         .take_while(u8::is_ascii_alphabetic)
         .count();
     if (2..=6).contains(&letters) {
-        // The letters are ASCII, so both slices start on a character boundary. The space is
-        // required, so that a typo after a `Z` offset (such as `Zx`) stays unrecognized.
+        // The letters are ASCII, so both slices start on a character boundary. Without a
+        // space, letters after a `Z` offset (such as `Zx`) are a typo, not an abbreviation.
         let (time, abbreviation) = text.split_at(text.len() - letters);
-        if time.strip_suffix(' ').is_some_and(is_local_iso8601_time) {
+        let is_abbreviation = match time.strip_suffix(' ') {
+            Some(time) => is_local_iso8601_time(time),
+            None => !abbreviation.starts_with(['Z', 'z']) && is_local_iso8601_time(time),
+        };
+        if is_abbreviation {
             return TimestampError::ZoneAbbreviation {
                 abbreviation: abbreviation.to_string(),
             };
+        }
+    }
+
+    // `date '+%F %T %:z'` prints a space between the time and the offset.
+    if let Some((time, offset)) = text.rsplit_once(' ') {
+        let joined = format!("{time}{offset}");
+        let has_offset = Cursor::new(joined.as_bytes())
+            .iso8601_fields()
+            .is_some_and(|fields| fields.offset_seconds.is_some());
+        if is_local_iso8601_time(time) && has_offset {
+            return TimestampError::SpaceBeforeOffset;
         }
     }
 
@@ -423,6 +583,8 @@ struct Iso8601Fields<'a> {
     second: u32,
     /// ASCII digits of the fraction of a second, empty if there is none.
     fraction: &'a [u8],
+    /// False for a date alone, which means the start of that day.
+    has_time: bool,
     offset_hours: u32,
     offset_minutes: u32,
     /// Offset east of UTC, or `None` for a local time.
@@ -540,6 +702,7 @@ impl<'a> Cursor<'a> {
         }
 
         self.eat(b"Tt ")?;
+        fields.has_time = true;
         fields.hour = self.fixed_digits(2)?;
         if self.eat(b":").is_some() {
             fields.minute = self.fixed_digits(2)?;
@@ -800,16 +963,35 @@ mod tests {
     }
 
     #[test]
-    fn date_alone_in_dst_gap() {
-        // Cuba moves its clocks from 00:00 to 01:00 on the second Sunday of March.
-        let local = NaiveDate::from_ymd_opt(2026, 3, 8)
-            .and_then(|date| date.and_hms_opt(0, 0, 0))
-            .expect("test local time is valid");
-        let zone = America::Havana;
-        assert_rejects(
-            "2026-03-08",
-            zone,
-            TimestampError::NonexistentLocalTime { local, zone },
+    fn date_alone_starts_after_gap() {
+        // Cuba moves its clocks from 00:00 to 01:00 on the second Sunday of March,
+        // so the day starts at 01:00 CDT (-04:00).
+        assert_parses("2026-03-08", America::Havana, "2026-03-08T05:00:00Z");
+    }
+
+    #[test]
+    fn date_alone_at_chile_dst_start() {
+        // Chile moves its clocks from 00:00 to 01:00 on 2026-09-06, so the day starts at
+        // 01:00 -03:00.
+        assert_parses("2026-09-06", America::Santiago, "2026-09-06T04:00:00Z");
+    }
+
+    #[test]
+    fn rejects_date_alone_skipped_by_zone() {
+        // Samoa moved from -10:00 to +14:00 at the end of 2011-12-29, skipping 2011-12-30.
+        let date = NaiveDate::from_ymd_opt(2011, 12, 30).expect("test date is valid");
+        let zone = chrono_tz::Pacific::Apia;
+        let expected = TimestampError::NonexistentLocalDay { date, zone };
+        assert_rejects("2011-12-30", zone, expected);
+    }
+
+    #[test]
+    fn message_for_skipped_day_names_zone() {
+        let error = parse_timestamp("2011-12-30", chrono_tz::Pacific::Apia).expect_err("skipped");
+        let message = error.to_string();
+        assert!(
+            message.contains("day 2011-12-30 does not exist in Pacific/Apia"),
+            "{message}"
         );
     }
 
@@ -1060,12 +1242,62 @@ mod tests {
     }
 
     #[test]
-    fn rejects_invalid_rfc2822_date() {
-        let wrong_weekday = parse_timestamp("Thu, 04 Dec 2026 14:57:54 +0100", BERLIN);
+    fn rejects_rfc2822_wrong_weekday() {
+        let expected = TimestampError::WeekdayMismatch {
+            weekday: Weekday::Thu,
+            date: NaiveDate::from_ymd_opt(2026, 12, 4).expect("test date is valid"),
+        };
+        assert_rejects("Thu, 04 Dec 2026 14:57:54 +0100", BERLIN, expected);
+    }
+
+    #[test]
+    fn message_for_wrong_weekday_names_both() {
+        let error = parse_timestamp("Thu, 04 Dec 2026 14:57:54 +0100", BERLIN)
+            .expect_err("weekday is wrong");
+        let message = error.to_string();
         assert!(
-            matches!(wrong_weekday, Err(TimestampError::InvalidRfc2822 { .. })),
-            "{wrong_weekday:?}"
+            message.contains("weekday Thu does not match the date 2026-12-04, which is a Fri"),
+            "{message}"
         );
+    }
+
+    #[test]
+    fn rejects_rfc2822_nonexistent_day() {
+        let expected = TimestampError::NonexistentDate {
+            year: 2026,
+            month: 2,
+            day: 31,
+        };
+        assert_rejects("Fri, 31 Feb 2026 14:57:54 +0100", BERLIN, expected.clone());
+        assert_rejects("31 Feb 2026 14:57:54 +0100", BERLIN, expected);
+    }
+
+    #[test]
+    fn rejects_rfc2822_zone_abbreviation() {
+        for (text, abbreviation) in [
+            ("Fri, 04 Dec 2026 14:57:54 CET", "CET"),
+            ("Fri, 04 Dec 2026 14:57:54 UTC", "UTC"),
+            ("04 Dec 2026 14:57 cest", "cest"),
+        ] {
+            let expected = TimestampError::Rfc2822ZoneAbbreviation {
+                abbreviation: abbreviation.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn message_for_rfc2822_abbreviation_gives_fix() {
+        let error =
+            parse_timestamp("Fri, 04 Dec 2026 14:57:54 CET", BERLIN).expect_err("abbreviation");
+        let message = error.to_string();
+        assert!(message.contains("zone abbreviation CET"), "{message}");
+        assert!(message.contains("numeric offset"), "{message}");
+        assert!(message.contains("`date -R`"), "{message}");
+    }
+
+    #[test]
+    fn rejects_invalid_rfc2822_date() {
         let hour_25 = parse_timestamp("Fri, 04 Dec 2026 25:57:54 +0100", BERLIN);
         assert!(
             matches!(hour_25, Err(TimestampError::InvalidRfc2822 { .. })),
@@ -1088,7 +1320,6 @@ mod tests {
             "2026-12-04T1457",
             "2026-12-04T14:57:54+1",
             "2026-12-04T14:57:54+01:0",
-            "2026-12-04T14:57:54 +01:00",
             "2026-12-04T14:57:54Zx",
             "2026-12-04x14:57:54",
             "2026-12-04T",
@@ -1106,7 +1337,6 @@ mod tests {
             "2026-12-04 CET",
             "2026-12-04T14:57:54+01:00 CET",
             "2026-12-04T14:57:54 C",
-            "2026-12-04T14:57:54CET",
             "2026-12-04T14:57:54  CET",
             "2026-12-04T14:57:54 ABCDEFG",
             "2026-12-04T14:57:54+01:00:0",
@@ -1147,6 +1377,41 @@ mod tests {
             };
             assert_rejects(text, BERLIN, expected);
         }
+    }
+
+    #[test]
+    fn rejects_zone_abbreviation_without_space() {
+        let cases = [
+            ("2026-12-04T14:57:54CET", "CET"),
+            ("2026-12-04 14:57:54.5CEST", "CEST"),
+            ("2026-12-04T14:57UTC", "UTC"),
+        ];
+        for (text, abbreviation) in cases {
+            let expected = TimestampError::ZoneAbbreviation {
+                abbreviation: abbreviation.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn rejects_space_before_offset() {
+        for text in [
+            "2026-12-04 14:57:54 +01:00",
+            "2026-12-04T14:57:54 -0530",
+            "2026-12-04 14:57:54.123456789 +01",
+            "2026-12-04T14:57 Z",
+        ] {
+            assert_rejects(text, BERLIN, TimestampError::SpaceBeforeOffset);
+        }
+    }
+
+    #[test]
+    fn message_for_space_before_offset_gives_fix() {
+        let message = TimestampError::SpaceBeforeOffset.to_string();
+        assert!(message.contains("`date '+%F %T %:z'`"), "{message}");
+        assert!(message.contains("right after the time"), "{message}");
+        assert!(message.contains("`2026-12-04T14:57:54+01:00`"), "{message}");
     }
 
     #[test]
@@ -1204,6 +1469,16 @@ mod tests {
         let message = TimestampError::FractionTooLong { digits: None }.to_string();
         assert!(message.contains("more than 9 digits"), "{message}");
         assert!(message.contains("at most 9"), "{message}");
+    }
+
+    #[test]
+    fn message_for_exponent_fraction_names_exponent() {
+        let message = TimestampError::ExponentFractionTooLong { digits: Some(25) }.to_string();
+        assert!(
+            message.contains("25 digits after the decimal point once its exponent is applied"),
+            "{message}"
+        );
+        assert!(!message.contains("fraction of a second"), "{message}");
     }
 
     #[test]
@@ -1268,6 +1543,20 @@ mod tests {
             TimestampError::InstantOutOfRange,
             TimestampError::InvalidRfc2822 {
                 reason: "input is out of range".to_string(),
+            },
+            TimestampError::Rfc2822ZoneAbbreviation {
+                abbreviation: "CET".to_string(),
+            },
+            TimestampError::SpaceBeforeOffset,
+            TimestampError::WeekdayMismatch {
+                weekday: Weekday::Thu,
+                date: NaiveDate::default(),
+            },
+            TimestampError::ExponentFractionTooLong { digits: Some(25) },
+            TimestampError::ExponentFractionTooLong { digits: None },
+            TimestampError::NonexistentLocalDay {
+                date: NaiveDate::default(),
+                zone: BERLIN,
             },
             TimestampError::NonexistentLocalTime {
                 local: NaiveDateTime::default(),
