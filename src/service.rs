@@ -1,6 +1,6 @@
 //! Starting and stopping the service: opening the database, creating the
 //! first administrator, starting the storage thread and the HTTP runtime, and
-//! shutting down cleanly on SIGINT or SIGTERM.
+//! shutting down cleanly on SIGINT, SIGTERM or SIGHUP.
 
 use std::fs::OpenOptions;
 use std::io::Write as _;
@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use rusqlite::Connection;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 
 use crate::auth::{hash_password, password, Authenticator};
 use crate::http::{self, AppState, ServerConfig};
@@ -62,7 +62,7 @@ pub struct ServeOptions {
     pub notify_command: Option<String>,
 }
 
-/// Runs the service until SIGINT or SIGTERM.
+/// Runs the service until SIGINT, SIGTERM or SIGHUP.
 ///
 /// # Errors
 ///
@@ -89,10 +89,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
         .build()
         .map_err(|error| format!("cannot start the runtime: {error}"))?;
     runtime.block_on(async move {
-        let mut terminate = signal(SignalKind::terminate())
-            .map_err(|error| format!("cannot handle SIGTERM: {error}"))?;
-        let mut interrupt = signal(SignalKind::interrupt())
-            .map_err(|error| format!("cannot handle SIGINT: {error}"))?;
+        let stop_signals = StopSignals::new()?;
         // Bound before the schema and the first user are written, so that a
         // taken port leaves no credentials file behind, and the empty
         // database file is removed.
@@ -140,16 +137,76 @@ fn run(options: ServeOptions) -> Result<(), String> {
         notifier.watch_stalled(Arc::clone(&state));
 
         let shutdown = async move {
-            tokio::select! {
-                _ = terminate.recv() => log::info!("received SIGTERM; shutting down"),
-                _ = interrupt.recv() => log::info!("received SIGINT; shutting down"),
-            }
+            let name = stop_signals.recv().await;
+            log::info!("received {name}; shutting down");
         };
         http::run(Arc::clone(&state), listener, shutdown).await;
         state.writer.shut_down();
         log::info!("database closed; translog stopped");
         Ok(())
     })
+}
+
+/// The signals that stop the server cleanly: SIGTERM (`systemctl stop`,
+/// `kill`), SIGINT (Ctrl-C) and SIGHUP (a closed terminal, `systemctl kill -s
+/// HUP`). Without a handler, SIGHUP would end the process at once, without a
+/// log line and without finishing the current batch.
+struct StopSignals {
+    terminate: Signal,
+    interrupt: Signal,
+    /// The SIGHUP stream, or `None` when the server started with SIGHUP
+    /// ignored, as under `nohup`. A handler would undo `nohup`, so a closed
+    /// terminal would then stop the server.
+    hangup: Option<Signal>,
+}
+
+impl StopSignals {
+    /// Installs the handlers. Call it inside a tokio runtime.
+    fn new() -> Result<StopSignals, String> {
+        let install = |kind: SignalKind, name: &str| {
+            signal(kind).map_err(|error| format!("cannot handle {name}: {error}"))
+        };
+        let hangup = if is_hangup_ignored() {
+            log::debug!("SIGHUP is ignored, as under nohup, so it does not stop the server");
+            None
+        } else {
+            Some(install(SignalKind::hangup(), "SIGHUP")?)
+        };
+        Ok(StopSignals {
+            terminate: install(SignalKind::terminate(), "SIGTERM")?,
+            interrupt: install(SignalKind::interrupt(), "SIGINT")?,
+            hangup,
+        })
+    }
+
+    /// Waits for the first of the signals and returns its name.
+    async fn recv(mut self) -> &'static str {
+        let hangup = async {
+            match self.hangup.as_mut() {
+                Some(hangup) => hangup.recv().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = self.terminate.recv() => "SIGTERM",
+            _ = self.interrupt.recv() => "SIGINT",
+            _ = hangup => "SIGHUP",
+        }
+    }
+}
+
+/// Returns true when this process inherited SIGHUP as ignored, which
+/// `/proc/self/status` shows as bit 0 (signal 1) of the `SigIgn` mask. Returns
+/// false where that file is missing or unreadable.
+fn is_hangup_ignored() -> bool {
+    let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
+        return false;
+    };
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .is_some_and(|mask| mask & 1 == 1)
 }
 
 /// The length of the queue of connections the kernel has accepted for the

@@ -1,6 +1,7 @@
 //! The HTTP layer under hostile or unusual clients, over raw sockets: head
 //! and body limits, timeouts, request smuggling, pipelining, `Expect:
-//! 100-continue`, the connection cap, and a clean stop on SIGTERM and SIGINT.
+//! 100-continue`, the connection cap, and a clean stop on SIGTERM, SIGINT and
+//! SIGHUP.
 
 mod common;
 
@@ -573,9 +574,8 @@ fn sigint_exits_zero() {
     assert_eq!(status.code(), Some(0));
 }
 
-#[test]
-fn acknowledged_entries_survive_restart() {
-    let server = Server::start();
+/// Posts 20 entries to `tx-1` and checks that each is stored.
+fn post_twenty_entries(server: &Server) {
     for number in 0..20 {
         let body = form(
             &format!("2026-12-04T13:00:{number:02}Z"),
@@ -585,6 +585,72 @@ fn acknowledged_entries_survive_restart() {
         let reply = server.post_entry("tx-1", &body);
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
+}
+
+#[test]
+fn sighup_exits_zero() {
+    let server = Server::start();
+    let (status, _dir) = server.stop_with("HUP");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn sighup_stop_is_logged() {
+    let server = Server::start();
+    send_signal(&server, "HUP");
+    assert!(
+        server.wait_for_log("received SIGHUP; shutting down", WAIT),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server.wait_for_log("database closed; translog stopped", WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn entries_acknowledged_before_sighup_survive() {
+    let server = Server::start();
+    post_twenty_entries(&server);
+    let (status, dir) = server.stop_with("HUP");
+    assert_eq!(status.code(), Some(0));
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.entries("tx-1").len(), 20);
+}
+
+/// Starts a server with SIGHUP ignored, as `nohup` starts a program.
+fn start_with_hangup_ignored() -> Server {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    let db = dir.path().join("translog.db");
+    let mut command = std::process::Command::new("sh");
+    command
+        .args(["-c", "trap '' HUP; exec \"$@\"", "sh", common::BIN, "--db"])
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    common::clean_env(&mut command);
+    Server::launch(dir, db, command)
+}
+
+#[test]
+fn ignored_sighup_keeps_serving() {
+    let server = start_with_hangup_ignored();
+    send_signal(&server, "HUP");
+    // The server handles signals on its HTTP thread, so a response to a
+    // request sent after the signal shows that the signal did not stop it.
+    std::thread::sleep(Duration::from_millis(200));
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 200, "{}", server.log());
+    assert!(!server.log().contains("SIGHUP"), "{}", server.log());
+    let (status, _dir) = server.stop();
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn acknowledged_entries_survive_restart() {
+    let server = Server::start();
+    post_twenty_entries(&server);
     let (_, dir) = server.stop();
     let server = Server::start_in(dir, &[]);
     assert_eq!(server.entries("tx-1").len(), 20);
@@ -593,15 +659,7 @@ fn acknowledged_entries_survive_restart() {
 #[test]
 fn acknowledged_entries_survive_sigkill() {
     let server = Server::start();
-    for number in 0..20 {
-        let body = form(
-            &format!("2026-12-04T13:00:{number:02}Z"),
-            "WORKER_LOAD",
-            "SUCCESS",
-        );
-        let reply = server.post_entry("tx-1", &body);
-        assert_eq!(reply.status, 200, "{}", reply.body);
-    }
+    post_twenty_entries(&server);
     let dir = server.crash();
     let server = Server::start_in(dir, &[]);
     assert_eq!(server.entries("tx-1").len(), 20);
@@ -641,14 +699,19 @@ fn entries_acknowledged_during_load_survive_sigterm() {
     assert_eq!(server.entries("tx-1").len(), acknowledged);
 }
 
+/// Sends the signal `name` (`TERM`, `HUP`) to the server without waiting.
+fn send_signal(server: &Server, name: &str) {
+    let killed = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success(), "kill -{name} failed");
+}
+
 #[test]
 fn stop_is_logged() {
     let server = Server::start();
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success());
+    send_signal(&server, "TERM");
     assert!(
         server.wait_for_log("translog stopped", WAIT),
         "{}",

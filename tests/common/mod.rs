@@ -181,7 +181,7 @@ impl Server {
         self.stop_with("TERM")
     }
 
-    /// Sends the signal `name` (`TERM`, `INT`) and waits for the exit.
+    /// Sends the signal `name` (`TERM`, `INT`, `HUP`) and waits for the exit.
     pub fn stop_with(mut self, name: &str) -> (ExitStatus, TempDir) {
         let mut child = self.child.take().expect("server is running");
         let sent = Command::new("kill")
