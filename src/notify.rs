@@ -5,13 +5,16 @@
 //! `TRANSLOG_STATUS` and `TRANSLOG_MESSAGE`.
 //!
 //! The command runs in a child process watched by a thread of its own, so a
-//! slow or hanging command never holds up storage or requests.
+//! slow or hanging command never holds up storage or requests. Its standard
+//! output and standard error go to the server log, escaped (see `output`).
+
+mod output;
 
 use std::collections::HashSet;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::http::handlers::run_read;
 use crate::http::AppState;
@@ -19,12 +22,19 @@ use crate::storage::logs::{self, Outcome};
 use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
+use output::OutputReader;
+
 /// The maximum pause between two checks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its thread forever.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// How long to wait, after the command ended, for its output to close. A
+/// process that the command left running in the background keeps it open,
+/// and then the output read by that time is logged.
+const OUTPUT_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The details of one alert.
 #[derive(Debug, Clone)]
@@ -133,6 +143,8 @@ impl Notifier {
             .env("TRANSLOG_STATUS", &alert.status)
             .env("TRANSLOG_MESSAGE", alert.message.as_deref().unwrap_or(""))
             .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
             .spawn();
         let mut child = match spawned {
             Ok(child) => child,
@@ -144,11 +156,22 @@ impl Notifier {
                 return;
             }
         };
-        let transaction_id = alert.transaction_id;
-        let outcome = alert.outcome.as_str();
+        let subject = format!(
+            "notify command for transaction {} ({})",
+            alert.transaction_id,
+            alert.outcome.as_str()
+        );
+        let stdout = child
+            .stdout
+            .take()
+            .and_then(|stream| read_output(stream, &subject));
+        let stderr = child
+            .stderr
+            .take()
+            .and_then(|stream| read_output(stream, &subject));
         let waiter = std::thread::Builder::new()
             .name("notify".into())
-            .spawn(move || report_exit(&mut child, &transaction_id, outcome));
+            .spawn(move || report_exit(&mut child, stdout, stderr, &subject));
         if let Err(error) = waiter {
             log::error!("cannot watch the notify command: {error}");
         }
@@ -163,22 +186,54 @@ fn shell(command: &str) -> Command {
     shell
 }
 
-/// Waits for the notify command of one alert and logs how it ended.
-fn report_exit(child: &mut std::process::Child, transaction_id: &str, outcome: &str) {
-    match wait_with_timeout(child, NOTIFY_TIMEOUT) {
+/// Starts reading one output stream of the command described by `subject`.
+/// Returns `None`, and logs why, when no thread can be started.
+fn read_output(stream: impl std::io::Read + Send + 'static, subject: &str) -> Option<OutputReader> {
+    match OutputReader::start(stream) {
+        Ok(reader) => Some(reader),
+        Err(error) => {
+            log::error!("cannot read the output of the {subject}: {error}");
+            None
+        }
+    }
+}
+
+/// Waits for the notify command of one alert, described by `subject`, and
+/// logs its output and how it ended. Standard output is logged at `info`.
+/// Standard error goes into the error line of a command that failed or
+/// timed out, and is otherwise logged at `warn`.
+fn report_exit(
+    child: &mut std::process::Child,
+    stdout: Option<OutputReader>,
+    stderr: Option<OutputReader>,
+    subject: &str,
+) {
+    let exit = wait_with_timeout(child, NOTIFY_TIMEOUT);
+
+    let deadline = Instant::now() + OUTPUT_CLOSE_TIMEOUT;
+    let finish = |reader: Option<OutputReader>| reader?.finish(deadline).describe();
+    let stdout = finish(stdout);
+    let stderr = finish(stderr);
+    if let Some(text) = stdout {
+        log::info!("{subject} wrote to stdout: {text}");
+    }
+    let stderr_suffix = stderr
+        .as_ref()
+        .map(|text| format!("; stderr: {text}"))
+        .unwrap_or_default();
+
+    match exit {
         Ok(Some(status)) if status.success() => {
-            log::info!("notify command ran for transaction {transaction_id} ({outcome})");
+            if let Some(text) = stderr {
+                log::warn!("{subject} wrote to stderr: {text}");
+            }
+            log::info!("{subject} ran");
         }
-        Ok(Some(status)) => {
-            log::error!(
-                "notify command for transaction {transaction_id} ({outcome}) failed: {status}"
-            );
-        }
+        Ok(Some(status)) => log::error!("{subject} failed: {status}{stderr_suffix}"),
         Ok(None) => log::error!(
-            "notify command for transaction {transaction_id} ({outcome}) timed out after \
-             {NOTIFY_TIMEOUT:?} and was killed"
+            "{subject} timed out after {NOTIFY_TIMEOUT:?} and was killed{stderr_suffix}"
         ),
-        Err(error) => log::error!("waiting for the notify command failed: {error}"),
+        Err(error) => log::error!("waiting for the {subject} failed: {error}{stderr_suffix}"),
     }
 }
 

@@ -588,3 +588,121 @@ fn notify_failing_command_is_logged() {
     });
     assert!(logged, "log:\n{}", server.log());
 }
+
+/// Starts a server with `command` as its notify command, posts a FATAL entry
+/// with `message` to `id`, and waits until the log has a line that ends the
+/// alert (`ran`, `failed` or `timed out`). Returns the server.
+fn run_notify_command(command: &str, id: &str, message: &str) -> Server {
+    let server = Server::start_with_users(&["--notify-command", command]);
+    let status = server
+        .post_worker_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+        .status;
+    assert_eq!(status, 200);
+    let subject = format!("notify command for transaction {id} (fatal)");
+    let ended = wait_until(|| {
+        server.log().lines().any(|line| {
+            line.contains(&format!("{subject} ran"))
+                || line.contains(&format!("{subject} failed"))
+                || line.contains(&format!("{subject} timed out"))
+        })
+    });
+    assert!(ended, "no end of the alert in the log:\n{}", server.log());
+    server
+}
+
+#[test]
+fn notify_stdout_is_logged_with_id() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let expected = "notify command for transaction tx-o (fatal) wrote to stdout: \"out\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_failure_line_has_stderr() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let expected =
+        "notify command for transaction tx-o (fatal) failed: exit status: 3; stderr: \"err\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_output_has_no_bare_lines() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let log = server.log();
+    for bare in ["out", "err"] {
+        assert!(
+            !log.lines().any(|line| line.trim() == bare),
+            "bare line {bare:?} in the log:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn notify_stderr_of_success_is_logged() {
+    let server = run_notify_command("echo 'retrying once' >&2", "tx-w", "broken");
+    let expected = "notify command for transaction tx-w (fatal) wrote to stderr: \"retrying once\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_output_cannot_forge_log_lines() {
+    let forged = "[2026-12-04T00:00:00Z ERROR translog] forged line";
+    let message = format!("disk full\n{forged}\r\n\u{1b}[2Khidden");
+    let command = r#"printf '%s\n' "$TRANSLOG_MESSAGE"; printf '%s\n' "$TRANSLOG_MESSAGE" >&2"#;
+    let server = run_notify_command(command, "tx-x", &message);
+    let log = server.log();
+    assert!(
+        !log.lines().any(|line| line.starts_with(forged)),
+        "forged line in the log:\n{log}"
+    );
+    let marked = "notify command for transaction tx-x (fatal) wrote to ";
+    for line in log.lines().filter(|line| line.contains("forged line")) {
+        assert!(
+            line.contains(marked),
+            "unmarked output in the log: {line:?}"
+        );
+    }
+    let escaped =
+        r#""disk full\n[2026-12-04T00:00:00Z ERROR translog] forged line\r\n\u{1b}[2Khidden""#;
+    for stream in ["stdout", "stderr"] {
+        let expected = format!("wrote to {stream}: {escaped}");
+        assert!(
+            log.contains(&expected),
+            "{stream} not escaped in the log:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn notify_large_output_is_cut() {
+    let server = run_notify_command("head -c 100000 /dev/zero | tr '\\0' a", "tx-l", "broken");
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("(fatal) wrote to stdout: "))
+        .unwrap_or_else(|| panic!("no output line in the log:\n{log}"));
+    assert!(line.len() < 4096 + 300, "line of {} bytes", line.len());
+    assert!(
+        line.ends_with(" and 95904 more bytes, not logged"),
+        "{line}"
+    );
+    assert!(log.contains("notify command for transaction tx-l (fatal) ran"));
+}
+
+#[test]
+fn notify_background_process_does_not_delay_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    // The background sleep has the command's stdout open for 30 s.
+    let command = format!("sleep 30 & echo $! > '{}'; echo early", pid_file.display());
+    let started = std::time::Instant::now();
+    let server = run_notify_command(&command, "tx-b", "broken");
+    let elapsed = started.elapsed();
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+    assert!(elapsed < std::time::Duration::from_secs(15), "{elapsed:?}");
+    let expected = "notify command for transaction tx-b (fatal) wrote to stdout: \"early\" \
+                    (logged before the stream closed";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
