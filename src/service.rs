@@ -50,6 +50,12 @@ const HASHING_THREADS: usize = 2;
 /// notification command. An idle server uses about 15.
 const RESERVED_FDS: u64 = 64;
 
+/// The minimum open file limit that `serve` starts with: the descriptors of
+/// [`RESERVED_FDS`] and one connection. Below it, start-up fails at whichever
+/// step runs out of descriptors first, and the signal handling of tokio
+/// 1.54 panics there instead of returning an error.
+const MIN_OPEN_FILE_LIMIT: u64 = RESERVED_FDS + 1;
+
 /// Options of `translog serve`.
 #[derive(Debug, Clone)]
 pub struct ServeOptions {
@@ -69,6 +75,7 @@ pub struct ServeOptions {
 /// Fails when the database cannot be opened, the address cannot be bound or
 /// the runtime cannot start, and the message names which.
 pub fn serve(options: ServeOptions) -> Result<(), String> {
+    check_open_file_limit()?;
     let lock = lock_database(&options.db_path)?;
     let result = run(options);
     if result.is_err() {
@@ -87,7 +94,10 @@ fn run(options: ServeOptions) -> Result<(), String> {
         .max_blocking_threads(BLOCKING_THREADS)
         .thread_name("translog-blocking")
         .build()
-        .map_err(|error| format!("cannot start the runtime: {error}"))?;
+        .map_err(|error| {
+            let hint = open_file_limit_hint(&error);
+            format!("cannot start the runtime: {error}{hint}")
+        })?;
     runtime.block_on(async move {
         let stop_signals = StopSignals::new()?;
         // Bound before the schema and the first user are written, so that a
@@ -100,14 +110,14 @@ fn run(options: ServeOptions) -> Result<(), String> {
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
         let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT)
-            .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+            .map_err(|error| storage::open_error(db_path, &error))?;
         let user_count = ensure_first_admin(&connection, db_path)?;
         connection
             .busy_timeout(WRITER_BUSY_TIMEOUT)
             .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
         let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
         let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
-            .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+            .map_err(|error| storage::open_error(db_path, &error))?;
         let auth = Arc::new(Authenticator::new(
             watch,
             Arc::clone(&readers),
@@ -226,7 +236,10 @@ fn listen_error(address: SocketAddr, error: &std::io::Error) -> String {
             "cannot listen on {address}: the IP address is not one of this machine's; give \
              one of its addresses with --listen, such as 127.0.0.1 or 0.0.0.0 for all"
         ),
-        _ => format!("cannot listen on {address}: {error}"),
+        _ => format!(
+            "cannot listen on {address}: {error}{}",
+            open_file_limit_hint(error)
+        ),
     }
 }
 
@@ -322,6 +335,31 @@ fn connection_cap(configured: usize) -> usize {
     allowed
 }
 
+/// Rejects an open file limit below [`MIN_OPEN_FILE_LIMIT`], such as the one
+/// that `ulimit -n 5` sets, before anything is opened.
+fn check_open_file_limit() -> Result<(), String> {
+    match open_file_limit() {
+        Some(limit) if limit < MIN_OPEN_FILE_LIMIT => Err(format!(
+            "the open file limit of {limit} is too low for translog serve, which needs at \
+             least {MIN_OPEN_FILE_LIMIT}; raise it with ulimit -n, or with LimitNOFILE= in a \
+             systemd unit"
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Returns a hint to raise the open file limit when `error` is EMFILE (too
+/// many open files), else an empty string. The limit may pass
+/// [`check_open_file_limit`] and still be reached, when the process
+/// inherited many open descriptors.
+fn open_file_limit_hint(error: &std::io::Error) -> &'static str {
+    if error.raw_os_error() == Some(rustix::io::Errno::MFILE.raw_os_error()) {
+        "; raise the open file limit with ulimit -n, or with LimitNOFILE= in a systemd unit"
+    } else {
+        ""
+    }
+}
+
 /// Reads the soft limit on open files of this process, from `/proc/self/limits`;
 /// `None` where that file is missing or the limit is unlimited.
 fn open_file_limit() -> Option<u64> {
@@ -371,4 +409,21 @@ pub fn credentials_path(db_path: &Path) -> PathBuf {
     let mut name = db_path.as_os_str().to_owned();
     name.push(".credentials");
     PathBuf::from(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn too_many_open_files_gets_hint() {
+        let error = std::io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
+        assert!(open_file_limit_hint(&error).contains("ulimit -n"));
+    }
+
+    #[test]
+    fn other_error_gets_no_hint() {
+        let error = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert_eq!(open_file_limit_hint(&error), "");
+    }
 }

@@ -1240,6 +1240,93 @@ fn unopenable_database_suggests_checks() {
     );
 }
 
+#[test]
+fn empty_db_flag_is_named() {
+    let mut command = Command::new(BIN);
+    command.args(["--db", "", "user", "list"]);
+    let output = run_command(command, None);
+    assert_eq!(output.status.code(), Some(2));
+    assert_one_line_error(&output);
+    let text = stderr(&output);
+    assert!(text.contains("the database path is empty"), "{text}");
+    assert!(
+        text.contains("such as --db /var/lib/translog/translog.db"),
+        "{text}"
+    );
+}
+
+#[test]
+fn empty_db_variable_is_named() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("TRANSLOG_DB", "")
+        .current_dir(dir.path());
+    let output = run_command(command, None);
+    assert_eq!(output.status.code(), Some(2));
+    assert_one_line_error(&output);
+    let text = stderr(&output);
+    assert!(text.contains("environment variable TRANSLOG_DB"), "{text}");
+    assert!(text.contains("the database path is empty"), "{text}");
+}
+
+#[test]
+fn non_sqlite_file_as_database_is_named() {
+    let (_dir, db) = new_db();
+    let content = "a text file, not a database\n".repeat(10);
+    std::fs::write(&db, &content).expect("write a text file");
+    for args in DATABASE_COMMANDS {
+        let output = run_cli(&db, args, None);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        assert_one_line_error(&output);
+        assert!(
+            stderr(&output).contains(
+                "the path points to a file that is not a translog database, so check --db"
+            ),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        let after = std::fs::read_to_string(&db).expect("read the text file");
+        assert_eq!(after, content, "{args:?} changed the file");
+    }
+}
+
+/// Runs `serve` on a new database with the open file limit set to `limit`
+/// by `ulimit -n`, and returns the output and the database path.
+fn serve_with_open_file_limit(limit: u32) -> (tempfile::TempDir, Output, std::path::PathBuf) {
+    let (dir, db) = new_db();
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$@\""))
+        .args(["sh", BIN, "--db"])
+        .arg(&db)
+        .args(["serve", "--listen", "127.0.0.1:0"]);
+    common::clean_env(&mut command);
+    let output = run_command(command, None);
+    (dir, output, db)
+}
+
+#[test]
+fn low_open_file_limit_suggests_ulimit() {
+    // Without the check, these limits failed at different steps: the
+    // runtime (5), the signal handlers with a panic (7) and the database (16).
+    for limit in [5, 7, 16] {
+        let (_dir, output, db) = serve_with_open_file_limit(limit);
+        assert_eq!(output.status.code(), Some(1), "{limit}");
+        assert_one_line_error(&output);
+        let text = stderr(&output);
+        let expected = format!("the open file limit of {limit} is too low for translog serve");
+        assert!(text.contains(&expected), "{limit}: {text}");
+        assert!(
+            text.contains("raise it with ulimit -n, or with LimitNOFILE="),
+            "{limit}: {text}"
+        );
+        assert!(!db.exists(), "{limit}: database created");
+    }
+}
+
 /// Returns the permission bits of `path`.
 fn file_mode(path: &Path) -> u32 {
     use std::os::unix::fs::PermissionsExt as _;
@@ -1708,6 +1795,33 @@ fn huge_stall_after_is_too_large() {
         "stderr: {}",
         stderr(&output)
     );
+}
+
+#[test]
+fn huge_durations_state_usable_maximum() {
+    let cases = [
+        ("999999999999999d", "106751d"),
+        ("2562048h", "2562047h"),
+        ("153722868m", "153722867m"),
+        ("99999999999999999999s", "9223372036s"),
+        ("9223372037", "9223372036 seconds"),
+    ];
+    for (value, maximum) in cases {
+        let output = serve_with(&["--stall-after", value]);
+        assert_eq!(output.status.code(), Some(2), "{value}");
+        assert!(
+            stderr(&output).contains(&format!("is too large; the maximum is {maximum}")),
+            "{value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn maximum_stall_after_is_accepted() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list", "--stall-after", "106751d"], None);
+    assert_success(&output, "log list --stall-after 106751d");
 }
 
 #[test]

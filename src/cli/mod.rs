@@ -16,7 +16,7 @@ use chrono_tz::Tz;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
-use crate::storage::{self, StorageError};
+use crate::storage;
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
 
 /// How long the command line waits for another process's write lock: the
@@ -36,7 +36,8 @@ struct Cli {
         long,
         env = "TRANSLOG_DB",
         default_value = "translog.db",
-        global = true
+        global = true,
+        value_parser = parse_database_path
     )]
     db: PathBuf,
 
@@ -100,6 +101,20 @@ struct ServeArgs {
     notify_command: Option<String>,
 }
 
+/// Parses `--db`, rejecting an empty path, such as the one that
+/// `TRANSLOG_DB=` sets.
+fn parse_database_path(text: &str) -> Result<PathBuf, String> {
+    if text.is_empty() {
+        return Err(
+            "the database path is empty; give the path of a database file, such as \
+             --db /var/lib/translog/translog.db, or leave out both --db and TRANSLOG_DB for \
+             translog.db in the working directory"
+                .to_string(),
+        );
+    }
+    Ok(PathBuf::from(text))
+}
+
 /// Parses a time zone name such as `Europe/Berlin`.
 pub fn parse_zone(text: &str) -> Result<Tz, String> {
     text.parse::<Tz>().map_err(|_| {
@@ -155,8 +170,13 @@ fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
+/// The maximum duration that [`parse_duration`] accepts, in whole seconds:
+/// 9223372036 s, 106751 days. Durations are compared with receive times in
+/// nanoseconds, which are stored in an `i64`, so a longer one has no effect.
+const MAX_DURATION_SECONDS: u64 = i64::MAX as u64 / 1_000_000_000;
+
 /// Parses a duration: a whole number followed by `s`, `m`, `h` or `d`, or
-/// plain seconds.
+/// plain seconds, of at most [`MAX_DURATION_SECONDS`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || {
         format!(
@@ -172,10 +192,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => (text, 1),
     };
     let too_large = || {
-        format!(
-            "duration {text:?} is too large; the maximum is {} seconds",
-            u64::MAX
-        )
+        let maximum = MAX_DURATION_SECONDS / unit_seconds;
+        let unit = match text.chars().last() {
+            Some(suffix @ ('s' | 'm' | 'h' | 'd')) => suffix.to_string(),
+            _ => " seconds".to_string(),
+        };
+        format!("duration {text:?} is too large; the maximum is {maximum}{unit} (about 292 years)")
     };
     let count: u64 =
         digits
@@ -184,7 +206,10 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 std::num::IntErrorKind::PosOverflow => too_large(),
                 _ => invalid(),
             })?;
-    let seconds = count.checked_mul(unit_seconds).ok_or_else(too_large)?;
+    let seconds = count
+        .checked_mul(unit_seconds)
+        .filter(|seconds| *seconds <= MAX_DURATION_SECONDS)
+        .ok_or_else(too_large)?;
     if seconds == 0 {
         return Err(format!(
             "duration {text:?} is too short; the minimum is 1 second (1s)"
@@ -337,24 +362,6 @@ fn check_database_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Describes a failure to open the database at `path`. A file that SQLite
-/// cannot open or write gets the checks that usually find the cause.
-fn open_error(path: &Path, error: &StorageError) -> String {
-    use rusqlite::ErrorCode;
-    let code = match error {
-        StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
-        _ => None,
-    };
-    match code {
-        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
-            "cannot open database {}: {error}; check that its directory exists and is \
-             writable, and that the path is a file",
-            path.display()
-        ),
-        _ => format!("cannot open database {}: {error}", path.display()),
-    }
-}
-
 /// Opens the database for a command, creating the file and its schema on
 /// first use. A command that creates the database reports it on standard error,
 /// so that a mistyped `--db` shows at once.
@@ -362,7 +369,7 @@ fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
     check_database_path(path)?;
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
     let connection =
-        storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| open_error(path, &error))?;
+        storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| storage::open_error(path, &error))?;
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",
@@ -410,6 +417,18 @@ mod tests {
     fn duration_long_number_is_too_large() {
         let message = parse_duration("99999999999999999999999s").expect_err("overflow is rejected");
         assert!(message.contains("too large"), "{message}");
+    }
+
+    #[test]
+    fn duration_accepts_maximum() {
+        let maximum = Duration::from_secs(106_751 * 86_400);
+        assert_eq!(parse_duration("106751d"), Ok(maximum));
+    }
+
+    #[test]
+    fn duration_past_maximum_states_it() {
+        let message = parse_duration("106752d").expect_err("past the maximum is rejected");
+        assert!(message.contains("the maximum is 106751d"), "{message}");
     }
 
     #[test]

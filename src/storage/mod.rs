@@ -130,6 +130,29 @@ pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageEr
     Ok(connection)
 }
 
+/// Describes a failure to open the database at `path`, with what to check
+/// for the causes that a wrong path or file system gives.
+pub fn open_error(path: &Path, error: &StorageError) -> String {
+    let code = match error {
+        StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _))
+        | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
+            "cannot open database {}: {error}; check that its directory exists and is \
+             writable, and that the path is a file",
+            path.display()
+        ),
+        Some(ErrorCode::NotADatabase) => format!(
+            "cannot open database {}: {error}; the path points to a file that is not a \
+             translog database, so check --db (or TRANSLOG_DB)",
+            path.display()
+        ),
+        _ => format!("cannot open database {}: {error}", path.display()),
+    }
+}
+
 /// Opens a connection that only reads, for the read API and the checks of the
 /// authentication cache. The database must already exist.
 ///
