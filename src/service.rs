@@ -109,7 +109,9 @@ fn run(options: ServeOptions) -> Result<(), String> {
             .local_addr()
             .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
-        let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT)
+        // The lock taken above keeps any other server off the file, so an
+        // older schema may be upgraded here.
+        let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT, storage::Schema::Upgrade)
             .map_err(|error| storage::open_error(db_path, &error))?;
         let user_count = ensure_first_admin(&connection, db_path)?;
         connection

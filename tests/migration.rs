@@ -1,6 +1,6 @@
 //! Databases written with schema version 1, opened by this build: the server
 //! upgrades them on start and keeps every entry, its order and the
-//! uniqueness rule.
+//! uniqueness rule, and the other subcommands leave them as they are.
 
 mod common;
 
@@ -150,4 +150,59 @@ fn upgrade_drops_old_table() {
         )
         .expect("list the tables");
     assert_eq!(tables, 0);
+}
+
+// The command line leaves an older schema to the server, which may be an older
+// build still running on the file.
+
+fn schema_version(db: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("read the schema version")
+}
+
+/// Runs `translog ARGS` on a new database of version 1, and returns its
+/// directory and the output.
+fn cli_on_version_1(args: &[&str]) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    create_version_1_database(dir.path());
+    let output = common::run_cli(&dir.path().join("translog.db"), args, None);
+    (dir, output)
+}
+
+#[test]
+fn command_line_refuses_older_schema() {
+    let (_dir, output) = cli_on_version_1(&["user", "list"]);
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn command_line_refusal_names_serve() {
+    let (_dir, output) = cli_on_version_1(&["log", "list"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("only `translog serve` upgrades it"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn command_line_keeps_older_schema() {
+    let (dir, _output) = cli_on_version_1(&["user", "list"]);
+    assert_eq!(schema_version(&dir.path().join("translog.db")), 1);
+}
+
+#[test]
+fn backup_copies_older_schema_as_is() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    create_version_1_database(dir.path());
+    let copy = dir.path().join("copy.db");
+    let output = common::run_cli(
+        &dir.path().join("translog.db"),
+        &["backup", copy.to_str().expect("UTF-8 path")],
+        None,
+    );
+    assert!(output.status.success(), "{:?}", output);
+    assert_eq!(schema_version(&copy), 1);
 }

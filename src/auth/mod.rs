@@ -483,7 +483,7 @@ mod tests {
 
     fn authenticator_with_user(directory: &std::path::Path) -> Arc<Authenticator> {
         let path = directory.join("translog.db");
-        let connection = storage::open(&path, TIMEOUT).unwrap();
+        let connection = storage::open(&path, TIMEOUT, storage::Schema::Current).unwrap();
         let hash = hash_password(&Password::new("secret".into())).unwrap();
         users::add(&connection, "worker", Role::Worker, None, &hash).unwrap();
         let watch = storage::open_reader(&path, TIMEOUT).unwrap();

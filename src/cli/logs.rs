@@ -7,7 +7,8 @@ use chrono_tz::Tz;
 use clap::Subcommand;
 
 use super::{
-    open_database, parse_duration, parse_timestamp_argument, parse_zone, Failure, TimestampArgument,
+    open_database, open_database_with, parse_duration, parse_timestamp_argument, parse_zone,
+    Failure, TimestampArgument,
 };
 use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
@@ -228,7 +229,9 @@ pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
 
 pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let connection = open_database(db)?;
+    // A copy needs no upgrade, so a database of an older version, still in
+    // use by an older server, is copied as it is.
+    let connection = open_database_with(db, crate::storage::Schema::AsFound)?;
     // Created readable by its owner only, as the database is, because the
     // copy contains the password hashes.
     let created = std::fs::OpenOptions::new()

@@ -366,10 +366,19 @@ fn check_database_path(path: &Path) -> Result<(), String> {
 /// first use. A command that creates the database reports it on standard error,
 /// so that a mistyped `--db` shows at once.
 fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
+    open_database_with(path, storage::Schema::Current)
+}
+
+/// Opens the database as [`open_database`] does, with `schema` deciding what
+/// happens to a schema of another version.
+fn open_database_with(
+    path: &Path,
+    schema: storage::Schema,
+) -> Result<rusqlite::Connection, String> {
     check_database_path(path)?;
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
-    let connection =
-        storage::open(path, CLI_BUSY_TIMEOUT).map_err(|error| storage::open_error(path, &error))?;
+    let connection = storage::open(path, CLI_BUSY_TIMEOUT, schema)
+        .map_err(|error| storage::open_error(path, &error))?;
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",

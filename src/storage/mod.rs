@@ -46,6 +46,8 @@ pub enum StorageError {
     Internal(rusqlite::Error),
     /// The file was written by a newer translog.
     SchemaTooNew(i64),
+    /// The file has an older schema, which only `translog serve` upgrades.
+    SchemaTooOld(i64),
     /// The file is another application's database.
     ForeignDatabase,
 }
@@ -93,6 +95,13 @@ impl fmt::Display for StorageError {
                 "database schema version {version} is newer than this translog understands \
                  ({SCHEMA_VERSION}); upgrade translog"
             ),
+            StorageError::SchemaTooOld(version) => write!(
+                f,
+                "database schema version {version} is older than this translog's \
+                 ({SCHEMA_VERSION}), and only `translog serve` upgrades it, so that an older \
+                 server still running on the file keeps working; stop that server, back up \
+                 the file, start `translog serve` of this version, then run this command again"
+            ),
         }
     }
 }
@@ -103,22 +112,41 @@ impl std::error::Error for StorageError {
             StorageError::Busy(error)
             | StorageError::Unavailable(error)
             | StorageError::Internal(error) => Some(error),
-            StorageError::SchemaTooNew(_) | StorageError::ForeignDatabase => None,
+            StorageError::SchemaTooNew(_)
+            | StorageError::SchemaTooOld(_)
+            | StorageError::ForeignDatabase => None,
         }
     }
+}
+
+/// The handling of an existing schema of another version when a database opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Schema {
+    /// Upgrade an older schema. Only the server does, after it has taken the
+    /// database's lock, so no older server still writes to the file.
+    Upgrade,
+    /// Refuse an older schema, with [`StorageError::SchemaTooOld`].
+    Current,
+    /// Leave any version as it is, for a copy of the file.
+    AsFound,
 }
 
 /// Opens the database read-write, creating the file and its schema on first
 /// use, in WAL mode with `synchronous=FULL`, so that a commit survives a crash
 /// of the process or of the machine. `busy_timeout` is how long a statement
 /// waits for another connection's lock before it fails with
-/// [`StorageError::Busy`].
+/// [`StorageError::Busy`]. `schema` decides what happens to an existing
+/// schema of another version.
 ///
 /// # Errors
 ///
 /// Fails when the file cannot be opened or created, is not a database, or
-/// contains a newer schema.
-pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageError> {
+/// contains a schema of a version that `schema` does not accept.
+pub fn open(
+    path: &Path,
+    busy_timeout: Duration,
+    schema: Schema,
+) -> Result<Connection, StorageError> {
     create_private_file(path);
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(busy_timeout)?;
@@ -126,7 +154,7 @@ pub fn open(path: &Path, busy_timeout: Duration) -> Result<Connection, StorageEr
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "foreign_keys", true)?;
-    migrate(&mut connection)?;
+    migrate(&mut connection, schema)?;
     Ok(connection)
 }
 
@@ -203,9 +231,9 @@ fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> 
     Ok(())
 }
 
-fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
+fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version == SCHEMA_VERSION {
+    if version == SCHEMA_VERSION || (version != 0 && schema == Schema::AsFound) {
         return Ok(());
     }
     // Another process may be creating the schema at the same moment, so the
@@ -214,6 +242,7 @@ fn migrate(connection: &mut Connection) -> Result<(), StorageError> {
     let version: i64 = transaction.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
         0 => transaction.execute_batch(SCHEMA)?,
+        1 if schema != Schema::Upgrade => return Err(StorageError::SchemaTooOld(1)),
         1 => {
             log::info!("upgrading the database schema from version 1 to {SCHEMA_VERSION}");
             transaction.execute_batch(MIGRATION_1_TO_2_BEFORE)?;
