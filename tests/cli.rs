@@ -986,7 +986,7 @@ fn prune_prints_count() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2026-06-01"], None);
     assert_success(&output, "prune");
-    assert_eq!(stdout(&output), "removed 2 transactions\n");
+    assert_eq!(stdout(&output), "removed 2 transactions (2 entries)\n");
 }
 
 #[test]
@@ -1022,7 +1022,26 @@ fn prune_bad_timestamp_is_error() {
 fn prune_nothing_prints_zero() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2025-01-01"], None);
-    assert_eq!(stdout(&output), "removed 0 transactions\n");
+    assert_eq!(stdout(&output), "removed 0 transactions (0 entries)\n");
+}
+
+#[test]
+fn prune_dry_run_prints_counts() {
+    let server = prune_server();
+    let output = server.cli(&["prune", "--before", "2026-06-01", "--dry-run"], None);
+    assert_success(&output, "prune --dry-run");
+    assert_eq!(
+        stdout(&output),
+        "would remove 2 transactions (2 entries); nothing was deleted\n"
+    );
+}
+
+#[test]
+fn prune_dry_run_keeps_logs() {
+    let server = prune_server();
+    server.cli(&["prune", "--before", "2026-06-01", "--dry-run"], None);
+    let reply = server.get("/worker/log/tx-old-1", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 // Guarding the database file.

@@ -279,10 +279,24 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     Ok(())
 }
 
-pub fn prune(db: &Path, before: &TimestampArgument, timezone: Tz) -> Result<(), Failure> {
+pub fn prune(
+    db: &Path,
+    before: &TimestampArgument,
+    timezone: Tz,
+    dry_run: bool,
+) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "--before")?;
     let mut connection = open_database(db)?;
-    let removed = logs::prune(&mut connection, instant).map_err(|error| error.to_string())?;
-    super::print_line(&format!("removed {removed} transactions"));
+    let pruned =
+        logs::prune(&mut connection, instant, dry_run).map_err(|error| error.to_string())?;
+    let counts = format!(
+        "{} transactions ({} entries)",
+        pruned.transactions, pruned.entries
+    );
+    if dry_run {
+        super::print_line(&format!("would remove {counts}; nothing was deleted"));
+    } else {
+        super::print_line(&format!("removed {counts}"));
+    }
     Ok(())
 }

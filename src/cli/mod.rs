@@ -68,6 +68,9 @@ enum Command {
         /// Time zone for a --before without an offset.
         #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
+        /// Print what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -312,7 +315,11 @@ fn execute(cli: Cli) -> Result<(), Failure> {
         Command::User(command) => user::run(&cli.db, command).map_err(Failure::from),
         Command::Log(command) => logs::run(&cli.db, command),
         Command::Backup { dest } => logs::backup(&cli.db, &dest).map_err(Failure::from),
-        Command::Prune { before, timezone } => logs::prune(&cli.db, &before, timezone),
+        Command::Prune {
+            before,
+            timezone,
+            dry_run,
+        } => logs::prune(&cli.db, &before, timezone, dry_run),
     }
 }
 

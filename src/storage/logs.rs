@@ -368,27 +368,47 @@ pub fn stalled_transactions(
     Ok(list_transactions(connection, &query, now_ns, stall_after)?.transactions)
 }
 
+/// The transactions and entries that a prune deleted, or would delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pruned {
+    pub transactions: usize,
+    pub entries: usize,
+}
+
 /// Deletes whole transactions whose last entry's timestamp is before
-/// `before`, and returns how many were deleted.
+/// `before`, and returns how many transactions and entries were deleted.
+/// With `dry_run` the same deletes run and are rolled back, so the counts
+/// are exact and nothing changes.
 ///
 /// # Errors
 ///
 /// Fails on a database error.
-pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<usize, StorageError> {
+pub fn prune(
+    connection: &mut Connection,
+    before: DateTime<Utc>,
+    dry_run: bool,
+) -> Result<Pruned, StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let cutoff = params![before.timestamp(), before.timestamp_subsec_nanos()];
-    transaction.execute(
+    let entries = transaction.execute(
         "DELETE FROM entries WHERE transaction_id IN (
              SELECT transaction_id FROM transactions
              WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2))",
         cutoff,
     )?;
-    let removed = transaction.execute(
+    let transactions = transaction.execute(
         "DELETE FROM transactions WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2)",
         cutoff,
     )?;
-    transaction.commit()?;
-    Ok(removed)
+    if dry_run {
+        transaction.rollback()?;
+    } else {
+        transaction.commit()?;
+    }
+    Ok(Pruned {
+        transactions,
+        entries,
+    })
 }
 
 /// Writes a consistent, compacted copy of the database to `destination`,
