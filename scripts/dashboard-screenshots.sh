@@ -213,6 +213,7 @@ expected = {
     "translog_transactions": "gauge",
     "translog_database_size_bytes": "gauge",
     "translog_password_verifications": "counter",
+    "translog_alerts": "counter",
 }
 problems = []
 for name, kind in expected.items():

@@ -7,6 +7,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use crate::entry::{Stage, Status};
+use crate::notify::{AlertResult, ALERT_OUTCOMES};
+use crate::storage::logs::Outcome;
 
 /// Upper bounds of the request duration histogram, in seconds.
 const DURATION_BOUNDS: [f64; 12] = [
@@ -65,12 +67,55 @@ impl<const N: usize> Histogram<N> {
     }
 }
 
+/// Alerts of the notify command by outcome and result. Every series is
+/// rendered from start-up on, so that `rate()` and `increase()` count the
+/// first alert.
+struct AlertCounts([[AtomicU64; AlertResult::ALL.len()]; ALERT_OUTCOMES.len()]);
+
+impl AlertCounts {
+    fn new() -> Self {
+        AlertCounts(std::array::from_fn(|_| {
+            std::array::from_fn(|_| AtomicU64::new(0))
+        }))
+    }
+
+    fn count(&self, outcome: Outcome, result: AlertResult) {
+        let Some(outcome_index) = ALERT_OUTCOMES.iter().position(|o| *o == outcome) else {
+            return;
+        };
+        let result_index = AlertResult::ALL
+            .iter()
+            .position(|r| *r == result)
+            .unwrap_or(0);
+        self.0[outcome_index][result_index].fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn render(&self, out: &mut String) {
+        out.push_str(
+            "# HELP translog_alerts_total Alerts of the notify command, by transaction outcome and result.\n",
+        );
+        out.push_str("# TYPE translog_alerts_total counter\n");
+        for (outcome, row) in ALERT_OUTCOMES.iter().zip(&self.0) {
+            for (result, counter) in AlertResult::ALL.iter().zip(row) {
+                let _ = writeln!(
+                    out,
+                    "translog_alerts_total{{outcome=\"{}\",result=\"{}\"}} {}",
+                    outcome.as_str(),
+                    result.as_str(),
+                    counter.load(Ordering::Relaxed)
+                );
+            }
+        }
+    }
+}
+
 /// The service's metrics.
 pub struct Metrics {
     entries: [[AtomicU64; 4]; 5],
     responses: [AtomicU64; STATUS_CODES.len()],
     durations: Histogram<12>,
     batches: Histogram<10>,
+    alerts: AlertCounts,
 }
 
 impl Default for Metrics {
@@ -80,6 +125,7 @@ impl Default for Metrics {
             responses: std::array::from_fn(|_| AtomicU64::new(0)),
             durations: Histogram::new(DURATION_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
+            alerts: AlertCounts::new(),
         }
     }
 }
@@ -102,6 +148,12 @@ impl Metrics {
 
     pub fn observe_batch(&self, size: usize) {
         self.batches.observe(size as f64);
+    }
+
+    /// Counts one alert. Outcomes other than those in [`ALERT_OUTCOMES`] are
+    /// not counted.
+    pub fn count_alert(&self, outcome: Outcome, result: AlertResult) {
+        self.alerts.count(outcome, result);
     }
 
     /// Returns the number of committed or attempted batches and the entries in
@@ -153,6 +205,8 @@ impl Metrics {
         out.push_str("# HELP translog_batch_size_entries Entries per database transaction of the storage thread.\n");
         out.push_str("# TYPE translog_batch_size_entries histogram\n");
         self.batches.render(&mut out, "translog_batch_size_entries");
+
+        self.alerts.render(&mut out);
 
         out.push_str(extra);
         out

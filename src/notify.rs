@@ -4,11 +4,14 @@
 //! `TRANSLOG_TRANSACTION_ID`, `TRANSLOG_OUTCOME`, `TRANSLOG_STAGE`,
 //! `TRANSLOG_STATUS` and `TRANSLOG_MESSAGE`.
 //!
-//! The command runs in a child process watched by a thread of its own, so a
-//! slow or hanging command never holds up storage or requests. Its standard
-//! output and standard error go to the server log, escaped (see `output`).
+//! The commands run on a fixed set of runner threads that take alerts from a
+//! bounded queue (see `runners`). So a slow or hanging command never holds up
+//! storage or requests, and a burst of alerts cannot start a process per
+//! alert. Each command's standard output and standard error go to the server
+//! log, escaped (see `output`).
 
 mod output;
+mod runners;
 
 use std::collections::HashSet;
 use std::os::unix::process::CommandExt as _;
@@ -18,23 +21,62 @@ use std::time::{Duration, Instant};
 
 use crate::http::handlers::run_read;
 use crate::http::AppState;
+use crate::metrics::Metrics;
 use crate::storage::logs::{self, Outcome};
 use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
 use output::OutputReader;
+use runners::Runners;
 
 /// The maximum pause between two checks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 /// How long a notify command may run before it is killed, so that a hanging
-/// command cannot keep its thread forever.
+/// command cannot keep its runner thread forever.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long to wait, after the command ended, for its output to close. A
 /// process that the command left running in the background keeps it open,
 /// and then the output read by that time is logged.
 const OUTPUT_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The outcomes that raise an alert.
+pub const ALERT_OUTCOMES: [Outcome; 2] = [Outcome::Fatal, Outcome::Stalled];
+
+/// The result of the alert for one transaction, as counted by the metric
+/// `translog_alerts_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertResult {
+    /// The notify command exited with status 0.
+    Ok,
+    /// The notify command could not start, exited with a non-zero status or
+    /// was ended by a signal, or waiting for it failed.
+    Failed,
+    /// The notify command ran longer than [`NOTIFY_TIMEOUT`] and was killed.
+    TimedOut,
+    /// The queue of alerts waiting for a runner was full, so the command did
+    /// not run.
+    Dropped,
+}
+
+impl AlertResult {
+    pub const ALL: [AlertResult; 4] = [
+        AlertResult::Ok,
+        AlertResult::Failed,
+        AlertResult::TimedOut,
+        AlertResult::Dropped,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertResult::Ok => "ok",
+            AlertResult::Failed => "failed",
+            AlertResult::TimedOut => "timed_out",
+            AlertResult::Dropped => "dropped",
+        }
+    }
+}
 
 /// The details of one alert.
 #[derive(Debug, Clone)]
@@ -50,16 +92,27 @@ pub struct Alert {
 /// life of the process.
 #[derive(Clone)]
 pub struct Notifier {
-    command: Option<Arc<str>>,
+    /// The runner threads, or `None` without a notify command.
+    runners: Option<Arc<Runners>>,
     sent: Arc<Mutex<HashSet<(String, Outcome)>>>,
 }
 
 impl Notifier {
-    pub fn new(command: Option<String>) -> Notifier {
-        Notifier {
-            command: command.map(Arc::from),
+    /// Starts the runner threads of `command`, when there is one. Each alert
+    /// is counted in `metrics` by its result.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the operating system cannot start a runner thread.
+    pub fn new(command: Option<String>, metrics: Arc<Metrics>) -> std::io::Result<Notifier> {
+        let runners = match command {
+            Some(command) => Some(Arc::new(Runners::start(Arc::from(command), metrics)?)),
+            None => None,
+        };
+        Ok(Notifier {
+            runners,
             sent: Arc::new(Mutex::new(HashSet::new())),
-        }
+        })
     }
 
     /// The callback the storage thread calls for each transaction that a
@@ -80,7 +133,7 @@ impl Notifier {
     /// Starts a task that looks for transactions that turned stalled since
     /// the service started, and alerts once for each.
     pub fn watch_stalled(&self, state: Arc<AppState>) {
-        if self.command.is_none() {
+        if self.runners.is_none() {
             return;
         }
         let notifier = self.clone();
@@ -124,8 +177,9 @@ impl Notifier {
         });
     }
 
+    /// Queues the alert for a runner, unless it was sent before.
     fn send(&self, alert: Alert) {
-        let Some(command) = self.command.clone() else {
+        let Some(runners) = &self.runners else {
             return;
         };
         let first_time = self
@@ -136,46 +190,47 @@ impl Notifier {
         if !first_time {
             return;
         }
-        let spawned = shell(&command)
-            .env("TRANSLOG_TRANSACTION_ID", &alert.transaction_id)
-            .env("TRANSLOG_OUTCOME", alert.outcome.as_str())
-            .env("TRANSLOG_STAGE", &alert.stage)
-            .env("TRANSLOG_STATUS", &alert.status)
-            .env("TRANSLOG_MESSAGE", alert.message.as_deref().unwrap_or(""))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(error) => {
-                log::error!(
-                    "notify command for transaction {} could not start: {error}",
-                    alert.transaction_id
-                );
-                return;
-            }
-        };
-        let subject = format!(
-            "notify command for transaction {} ({})",
-            alert.transaction_id,
-            alert.outcome.as_str()
-        );
-        let stdout = child
-            .stdout
-            .take()
-            .and_then(|stream| read_output(stream, &subject));
-        let stderr = child
-            .stderr
-            .take()
-            .and_then(|stream| read_output(stream, &subject));
-        let waiter = std::thread::Builder::new()
-            .name("notify".into())
-            .spawn(move || report_exit(&mut child, stdout, stderr, &subject));
-        if let Err(error) = waiter {
-            log::error!("cannot watch the notify command: {error}");
-        }
+        runners.submit(alert);
     }
+}
+
+/// Runs `command` for `alert`, waits for it to end, at most `timeout`, and
+/// logs its output and how it ended.
+fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
+    let spawned = shell(command)
+        .env("TRANSLOG_TRANSACTION_ID", &alert.transaction_id)
+        .env("TRANSLOG_OUTCOME", alert.outcome.as_str())
+        .env("TRANSLOG_STAGE", &alert.stage)
+        .env("TRANSLOG_STATUS", &alert.status)
+        .env("TRANSLOG_MESSAGE", alert.message.as_deref().unwrap_or(""))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(error) => {
+            log::error!(
+                "notify command for transaction {} could not start: {error}",
+                alert.transaction_id
+            );
+            return AlertResult::Failed;
+        }
+    };
+    let subject = format!(
+        "notify command for transaction {} ({})",
+        alert.transaction_id,
+        alert.outcome.as_str()
+    );
+    let stdout = child
+        .stdout
+        .take()
+        .and_then(|stream| read_output(stream, &subject));
+    let stderr = child
+        .stderr
+        .take()
+        .and_then(|stream| read_output(stream, &subject));
+    report_exit(&mut child, stdout, stderr, &subject, timeout)
 }
 
 /// Prepares `sh -c COMMAND` in a process group of its own, so that a timeout
@@ -198,17 +253,19 @@ fn read_output(stream: impl std::io::Read + Send + 'static, subject: &str) -> Op
     }
 }
 
-/// Waits for the notify command of one alert, described by `subject`, and
-/// logs its output and how it ended. Standard output is logged at `info`.
-/// Standard error goes into the error line of a command that failed or
-/// timed out, and is otherwise logged at `warn`.
+/// Waits for the notify command of one alert, described by `subject`, at
+/// most `timeout`, logs its output and how it ended, and returns the result.
+/// Standard output is logged at `info`. Standard error goes into the error
+/// line of a command that failed or timed out, and is otherwise logged at
+/// `warn`.
 fn report_exit(
     child: &mut std::process::Child,
     stdout: Option<OutputReader>,
     stderr: Option<OutputReader>,
     subject: &str,
-) {
-    let exit = wait_with_timeout(child, NOTIFY_TIMEOUT);
+    timeout: Duration,
+) -> AlertResult {
+    let exit = wait_with_timeout(child, timeout);
 
     let deadline = Instant::now() + OUTPUT_CLOSE_TIMEOUT;
     let finish = |reader: Option<OutputReader>| reader?.finish(deadline).describe();
@@ -228,12 +285,20 @@ fn report_exit(
                 log::warn!("{subject} wrote to stderr: {text}");
             }
             log::info!("{subject} ran");
+            AlertResult::Ok
         }
-        Ok(Some(status)) => log::error!("{subject} failed: {status}{stderr_suffix}"),
-        Ok(None) => log::error!(
-            "{subject} timed out after {NOTIFY_TIMEOUT:?} and was killed{stderr_suffix}"
-        ),
-        Err(error) => log::error!("waiting for the {subject} failed: {error}{stderr_suffix}"),
+        Ok(Some(status)) => {
+            log::error!("{subject} failed: {status}{stderr_suffix}");
+            AlertResult::Failed
+        }
+        Ok(None) => {
+            log::error!("{subject} timed out after {timeout:?} and was killed{stderr_suffix}");
+            AlertResult::TimedOut
+        }
+        Err(error) => {
+            log::error!("waiting for the {subject} failed: {error}{stderr_suffix}");
+            AlertResult::Failed
+        }
     }
 }
 
@@ -294,6 +359,34 @@ mod tests {
         assert!(status.is_none());
         std::thread::sleep(Duration::from_millis(200));
         assert!(!is_running(&pid), "sleep {pid} survived the timeout");
+    }
+
+    fn fatal_alert() -> Alert {
+        Alert {
+            transaction_id: "tx-unit".to_string(),
+            outcome: Outcome::Fatal,
+            stage: "WORKER_LOAD".to_string(),
+            status: "FATAL".to_string(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn successful_command_is_ok() {
+        let result = run_command("true", &fatal_alert(), Duration::from_secs(10));
+        assert_eq!(result, AlertResult::Ok);
+    }
+
+    #[test]
+    fn failing_command_is_failed() {
+        let result = run_command("exit 3", &fatal_alert(), Duration::from_secs(10));
+        assert_eq!(result, AlertResult::Failed);
+    }
+
+    #[test]
+    fn slow_command_is_timed_out() {
+        let result = run_command("sleep 5", &fatal_alert(), Duration::from_millis(200));
+        assert_eq!(result, AlertResult::TimedOut);
     }
 
     #[test]

@@ -126,7 +126,8 @@ fn run(options: ServeOptions) -> Result<(), String> {
             HASHING_THREADS,
         )?);
         let metrics = Arc::new(Metrics::default());
-        let notifier = Notifier::new(options.notify_command.clone());
+        let notifier = Notifier::new(options.notify_command.clone(), Arc::clone(&metrics))
+            .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
         let on_fatal = notifier.fatal_handler();
         let writer = Writer::spawn(connection, QUEUE_CAPACITY, Arc::clone(&metrics), on_fatal)
             .map_err(|error| format!("cannot start the storage thread: {error}"))?;

@@ -706,3 +706,152 @@ fn notify_background_process_does_not_delay_log() {
                     (logged before the stream closed";
     assert!(server.log().contains(expected), "log:\n{}", server.log());
 }
+
+// Limits and metrics of the notify command
+
+/// The notify commands that run at once, and the alerts that wait for them
+/// before more are dropped.
+const NOTIFY_RUNNERS: usize = 4;
+const NOTIFY_QUEUE_CAPACITY: usize = 1000;
+
+/// Returns the value of `translog_alerts_total` for `outcome` and `result`
+/// in `GET /metrics`, or `None` when the series is missing.
+fn alert_count(server: &Server, outcome: &str, result: &str) -> Option<f64> {
+    let series = format!("translog_alerts_total{{outcome=\"{outcome}\",result=\"{result}\"}} ");
+    let body = server.get_as_reader("/metrics").body;
+    let line = body.lines().find(|line| line.starts_with(&series))?;
+    line[series.len()..].parse().ok()
+}
+
+/// Posts a FATAL entry to each of `count` transactions, from four threads at once.
+fn post_fatal_transactions(server: &Server, count: usize) {
+    const THREADS: usize = 4;
+    std::thread::scope(|scope| {
+        for first in 0..THREADS {
+            scope.spawn(move || {
+                for number in (first..count).step_by(THREADS) {
+                    let id = format!("tx-{number:04}");
+                    let status = server
+                        .post_worker_entry(&id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", "")
+                        .status;
+                    assert_eq!(status, 200, "posting {id}");
+                }
+            });
+        }
+    });
+}
+
+/// Starts a server whose notify command runs while a file in the server's
+/// directory exists, at most 10 s, and posts enough FATAL entries to fill
+/// every runner and the queue, and `overflow` more. Dropping the server
+/// removes the file and so ends the commands.
+fn fill_notify_queue(overflow: usize) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, "").expect("write the hold file");
+    let command = format!(
+        "i=0; while [ -e '{}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done",
+        hold.display()
+    );
+    let server = Server::start_in(dir, &["--notify-command", &command]);
+    server.add_user(READER.0, "reader");
+    server.add_user(WORKER.0, "worker");
+    post_fatal_transactions(&server, NOTIFY_RUNNERS + NOTIFY_QUEUE_CAPACITY + overflow);
+    server
+}
+
+/// Waits until `translog_alerts_total` counts `count` fatal alerts with
+/// `result`.
+fn wait_for_alert_count(server: &Server, result: &str, count: usize) -> bool {
+    wait_until(|| alert_count(server, "fatal", result) == Some(count as f64))
+}
+
+#[test]
+fn metrics_render_every_alert_series() {
+    let server = Server::start_with_users(&[]);
+    for outcome in ["fatal", "stalled"] {
+        for result in ["ok", "failed", "timed_out", "dropped"] {
+            assert_eq!(
+                alert_count(&server, outcome, result),
+                Some(0.0),
+                "{outcome} {result}"
+            );
+        }
+    }
+}
+
+#[test]
+fn notify_successful_command_is_counted() {
+    let server = run_notify_command("true", "tx-k", "broken");
+    let counted = wait_for_alert_count(&server, "ok", 1);
+    assert!(counted, "ok: {:?}", alert_count(&server, "fatal", "ok"));
+}
+
+#[test]
+fn notify_failing_command_is_counted() {
+    let server = run_notify_command("exit 3", "tx-f", "broken");
+    let counted = wait_for_alert_count(&server, "failed", 1);
+    assert!(
+        counted,
+        "failed: {:?}",
+        alert_count(&server, "fatal", "failed")
+    );
+}
+
+#[test]
+fn notify_runs_at_most_four_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = dir.path().join("events.txt");
+    // Each command appends `start` after it starts and `end` before it exits,
+    // so the lines never show more commands at once than really ran. The
+    // sleep makes commands that run together overlap in the file.
+    let command = format!(
+        "echo start >> '{0}'; sleep 0.3; echo end >> '{0}'",
+        events.display()
+    );
+    let server = Server::start_with_users(&["--notify-command", &command]);
+    let alerts = 3 * NOTIFY_RUNNERS;
+    post_fatal_transactions(&server, alerts);
+    assert!(
+        wait_until(|| count_lines_with(&events, "end") == alerts),
+        "events:\n{}",
+        std::fs::read_to_string(&events).unwrap_or_default()
+    );
+
+    let text = std::fs::read_to_string(&events).expect("events file");
+    let mut running = 0;
+    let mut max_running = 0;
+    for line in text.lines() {
+        match line {
+            "start" => running += 1,
+            "end" => running -= 1,
+            other => panic!("unexpected line {other:?}"),
+        }
+        max_running = max_running.max(running);
+    }
+    assert!(max_running <= NOTIFY_RUNNERS, "{max_running} ran at once");
+}
+
+#[test]
+fn notify_full_queue_drops_alerts() {
+    let server = fill_notify_queue(6);
+    assert!(
+        wait_for_alert_count(&server, "dropped", 6),
+        "dropped: {:?}",
+        alert_count(&server, "fatal", "dropped")
+    );
+}
+
+#[test]
+fn notify_drops_log_one_warning() {
+    let server = fill_notify_queue(6);
+    assert!(wait_for_alert_count(&server, "dropped", 6));
+    let log = server.log();
+    let warnings = log
+        .lines()
+        .filter(|line| {
+            line.contains("alerts were already waiting for the 4 notify command runners")
+        })
+        .count();
+    assert_eq!(warnings, 1, "log:\n{log}");
+}

@@ -1,0 +1,233 @@
+//! Runs the notify command on a fixed number of threads, which take alerts in
+//! arrival order from a bounded queue and run the command for each. A burst
+//! of alerts, such as every Worker reporting `FATAL` while a shared
+//! database server is down, then starts at most [`RUNNER_COUNT`] commands at
+//! once, and alerts beyond [`QUEUE_CAPACITY`] waiting ones are dropped and
+//! counted.
+
+use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::metrics::Metrics;
+
+use super::{run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
+
+/// The maximum number of notify commands that run at once.
+pub const RUNNER_COUNT: usize = 4;
+
+/// The maximum number of alerts that wait for a free runner. An alert that
+/// arrives while the queue is full is dropped.
+pub const QUEUE_CAPACITY: usize = 1000;
+
+/// The minimum time between two warnings about dropped alerts.
+const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The sending end of the queue, shared by the storage thread (fatal alerts)
+/// and the stalled-transaction watcher.
+pub struct Runners {
+    sender: SyncSender<Alert>,
+    shared: Arc<Shared>,
+}
+
+/// The state that the runner threads share with [`Runners::submit`].
+struct Shared {
+    command: Arc<str>,
+    metrics: Arc<Metrics>,
+    drops: Mutex<DropWarnings>,
+}
+
+impl Runners {
+    /// Starts [`RUNNER_COUNT`] threads that run `command` for each alert and
+    /// count its result in `metrics`.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the operating system cannot start a thread.
+    pub fn start(command: Arc<str>, metrics: Arc<Metrics>) -> std::io::Result<Runners> {
+        let (sender, receiver) = mpsc::sync_channel(QUEUE_CAPACITY);
+        let receiver = Arc::new(Mutex::new(receiver));
+        let shared = Arc::new(Shared {
+            command,
+            metrics,
+            drops: Mutex::new(DropWarnings::default()),
+        });
+        for number in 1..=RUNNER_COUNT {
+            let receiver = Arc::clone(&receiver);
+            let shared = Arc::clone(&shared);
+            std::thread::Builder::new()
+                .name(format!("notify-{number}"))
+                .spawn(move || run_alerts(&receiver, &shared))?;
+        }
+        Ok(Runners { sender, shared })
+    }
+
+    /// Queues `alert` for the next free runner without blocking. When the
+    /// queue is full, drops the alert, counts it and logs a warning at most
+    /// once per [`DROP_WARNING_INTERVAL`].
+    pub fn submit(&self, alert: Alert) {
+        match self.sender.try_send(alert) {
+            Ok(()) => {}
+            Err(TrySendError::Full(alert)) => {
+                self.shared
+                    .metrics
+                    .count_alert(alert.outcome, AlertResult::Dropped);
+                if let Ok(mut drops) = self.shared.drops.lock() {
+                    drops.record(&alert);
+                }
+                self.shared.warn_of_drops();
+            }
+            Err(TrySendError::Disconnected(alert)) => {
+                // Every runner thread has ended, which takes a panic in one.
+                self.shared
+                    .metrics
+                    .count_alert(alert.outcome, AlertResult::Dropped);
+                log::error!(
+                    "dropped the alert for transaction {} ({}) because no notify runner is left",
+                    alert.transaction_id,
+                    alert.outcome.as_str()
+                );
+            }
+        }
+    }
+}
+
+impl Shared {
+    /// Logs the drops not logged yet, unless the last such warning is recent.
+    fn warn_of_drops(&self) {
+        let warning = self
+            .drops
+            .lock()
+            .ok()
+            .and_then(|mut drops| drops.take_warning(Instant::now()));
+        if let Some(warning) = warning {
+            log::warn!("{warning}");
+        }
+    }
+}
+
+/// Runs the command for each alert from the queue, on one runner thread,
+/// until the queue is closed.
+fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
+    loop {
+        // Only one runner at a time waits for the next alert, while the
+        // others wait for the lock, so alerts are taken in arrival order.
+        let next = match receiver.lock() {
+            Ok(receiver) => receiver.recv(),
+            Err(_) => return,
+        };
+        let Ok(alert) = next else {
+            return;
+        };
+        let result = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
+        shared.metrics.count_alert(alert.outcome, result);
+        // Drops that arrived since the last warning are logged once a runner
+        // is done, so that the last ones of a burst are not left unlogged.
+        shared.warn_of_drops();
+    }
+}
+
+/// Alerts dropped since the last warning, so that a burst of drops gives one
+/// warning line per [`DROP_WARNING_INTERVAL`] instead of one per alert.
+#[derive(Debug, Default)]
+struct DropWarnings {
+    /// The number of dropped alerts not logged yet.
+    unlogged: u64,
+    /// The transaction id and outcome of the last dropped alert.
+    latest: String,
+    last_warning: Option<Instant>,
+}
+
+impl DropWarnings {
+    fn record(&mut self, alert: &Alert) {
+        self.unlogged += 1;
+        self.latest = format!("{} ({})", alert.transaction_id, alert.outcome.as_str());
+    }
+
+    /// Returns the warning for the drops not logged yet, and marks them as
+    /// logged, unless there are none or the last warning was less than
+    /// [`DROP_WARNING_INTERVAL`] before `now`.
+    fn take_warning(&mut self, now: Instant) -> Option<String> {
+        if self.unlogged == 0 {
+            return None;
+        }
+        let recent = self
+            .last_warning
+            .is_some_and(|last| now.saturating_duration_since(last) < DROP_WARNING_INTERVAL);
+        if recent {
+            return None;
+        }
+        let alerts = if self.unlogged == 1 {
+            "alert"
+        } else {
+            "alerts"
+        };
+        let warning = format!(
+            "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
+             alerts were already waiting for the {RUNNER_COUNT} notify command runners",
+            self.unlogged, self.latest
+        );
+        self.unlogged = 0;
+        self.last_warning = Some(now);
+        Some(warning)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::logs::Outcome;
+
+    fn alert(transaction_id: &str) -> Alert {
+        Alert {
+            transaction_id: transaction_id.to_string(),
+            outcome: Outcome::Fatal,
+            stage: "WORKER_LOAD".to_string(),
+            status: "FATAL".to_string(),
+            message: None,
+        }
+    }
+
+    #[test]
+    fn first_drop_is_logged_at_once() {
+        let mut drops = DropWarnings::default();
+        drops.record(&alert("tx-1"));
+        let warning = drops.take_warning(Instant::now());
+        let expected = "dropped 1 alert, the last for transaction tx-1 (fatal), because 1000 \
+                        alerts were already waiting for the 4 notify command runners";
+        assert_eq!(warning.as_deref(), Some(expected));
+    }
+
+    #[test]
+    fn drops_within_interval_wait() {
+        let start = Instant::now();
+        let mut drops = DropWarnings::default();
+        drops.record(&alert("tx-1"));
+        assert!(drops.take_warning(start).is_some());
+        drops.record(&alert("tx-2"));
+        let soon = start + DROP_WARNING_INTERVAL / 2;
+        assert_eq!(drops.take_warning(soon), None);
+    }
+
+    #[test]
+    fn later_warning_counts_waiting_drops() {
+        let start = Instant::now();
+        let mut drops = DropWarnings::default();
+        drops.record(&alert("tx-1"));
+        assert!(drops.take_warning(start).is_some());
+        drops.record(&alert("tx-2"));
+        drops.record(&alert("tx-3"));
+        let later = start + DROP_WARNING_INTERVAL;
+        let warning = drops.take_warning(later).unwrap_or_default();
+        assert!(
+            warning.starts_with("dropped 2 alerts, the last for transaction tx-3 (fatal),"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn no_drops_no_warning() {
+        let mut drops = DropWarnings::default();
+        assert_eq!(drops.take_warning(Instant::now()), None);
+    }
+}
