@@ -214,6 +214,8 @@ expected = {
     "translog_database_size_bytes": "gauge",
     "translog_password_verifications": "counter",
     "translog_alerts": "counter",
+    "translog_connections_open": "gauge",
+    "translog_connections_rejected": "counter",
 }
 problems = []
 for name, kind in expected.items():

@@ -212,3 +212,47 @@ impl Metrics {
         out
     }
 }
+
+/// Open connections and connections rejected over the cap. The HTTP layer
+/// keeps them apart from [`Metrics`] because the open count also enforces
+/// `--max-connections`.
+#[derive(Default)]
+pub struct ConnectionMetrics {
+    open: AtomicU64,
+    rejected: AtomicU64,
+}
+
+impl ConnectionMetrics {
+    /// Counts a new connection as open and returns the number that were open
+    /// before it.
+    pub fn open(&self) -> u64 {
+        self.open.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn close(&self) {
+        self.open.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn count_rejected(&self) {
+        self.rejected.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Appends both metrics in the Prometheus text format to `out`.
+    pub fn render(&self, out: &mut String) {
+        out.push_str(
+            "# HELP translog_connections_open Open connections, including those being sent \
+             a 503 over --max-connections.\n",
+        );
+        out.push_str("# TYPE translog_connections_open gauge\n");
+        let open = self.open.load(Ordering::Relaxed);
+        let _ = writeln!(out, "translog_connections_open {open}");
+
+        out.push_str(
+            "# HELP translog_connections_rejected_total Connections sent a 503 and closed \
+             because --max-connections were open.\n",
+        );
+        out.push_str("# TYPE translog_connections_rejected_total counter\n");
+        let rejected = self.rejected.load(Ordering::Relaxed);
+        let _ = writeln!(out, "translog_connections_rejected_total {rejected}");
+    }
+}

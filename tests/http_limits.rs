@@ -7,7 +7,7 @@ mod common;
 
 use std::io::Write as _;
 use std::net::TcpStream;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{
     basic_auth, form, is_closed_within, read_head, read_response, read_until_closed, status_codes,
@@ -556,6 +556,105 @@ fn closed_connections_free_the_cap() {
         );
         assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     }
+}
+
+/// Starts a server with `--max-connections 2` and fills the cap with two
+/// keep-alive connections, each served one request, so that both are open.
+fn server_at_connection_cap() -> (Server, Vec<TcpStream>) {
+    let server = Server::start_with(&["--max-connections", "2"]);
+    let mut open_connections: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
+    for stream in &mut open_connections {
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+        let (head, _) = read_response(stream, WAIT);
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    }
+    (server, open_connections)
+}
+
+/// Opens `count` connections over the cap, one after another, and reads
+/// each until the server closes it. They send no request: the server closes
+/// them without reading one, and unread request bytes would make that close
+/// a reset, which can discard the 503 before it is read.
+fn reject_connections(server: &Server, count: usize) {
+    for number in 0..count {
+        let text = read_until_closed(&mut server.connect(), WAIT);
+        assert!(
+            text.starts_with("HTTP/1.1 503"),
+            "connection {number}: {text}"
+        );
+    }
+}
+
+/// GETs `/metrics` as the administrator on `stream`, an open connection
+/// under the cap, and returns the value of the sample named `name`.
+fn metric_on(server: &Server, stream: &mut TcpStream, name: &str) -> Option<f64> {
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\r\n",
+        authorization(server)
+    );
+    stream.write_all(request.as_bytes()).expect("write");
+    let (head, body) = read_response(stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    body.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Counts the log lines about connections rejected over the cap.
+fn rejection_lines(log: &str) -> usize {
+    log.lines()
+        .filter(|line| line.contains("WARN") && line.contains("connection"))
+        .filter(|line| line.contains("rejected"))
+        .count()
+}
+
+#[test]
+fn rejected_connections_log_once_a_second() {
+    let (server, _open_connections) = server_at_connection_cap();
+    let started = Instant::now();
+    reject_connections(&server, 20);
+    // The rejections after the first are logged together, a second after it.
+    server.wait_for_log("19 connections rejected with 503", WAIT);
+    let lines = rejection_lines(&server.log());
+    // One line a second at most, and the first and last lines may fall
+    // within the same second as the lines around them.
+    let allowed = 2 + started.elapsed().as_secs() as usize;
+    assert!(lines <= allowed, "{lines} lines:\n{}", server.log());
+}
+
+#[test]
+fn rejected_connection_log_names_option() {
+    let (server, _open_connections) = server_at_connection_cap();
+    reject_connections(&server, 1);
+    assert!(
+        server.wait_for_log("--max-connections is 2", WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn rejected_connections_are_counted() {
+    let (server, mut open_connections) = server_at_connection_cap();
+    reject_connections(&server, 20);
+    let rejected = metric_on(
+        &server,
+        &mut open_connections[0],
+        "translog_connections_rejected_total",
+    );
+    assert_eq!(rejected, Some(20.0));
+}
+
+#[test]
+fn open_connections_are_a_gauge() {
+    let (server, mut open_connections) = server_at_connection_cap();
+    let open = metric_on(
+        &server,
+        &mut open_connections[0],
+        "translog_connections_open",
+    );
+    assert_eq!(open, Some(2.0));
 }
 
 // Stopping.

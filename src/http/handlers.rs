@@ -512,7 +512,7 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
 }
 
 async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
-    let extra = run_read(state, |state, connection| {
+    let mut extra = run_read(state, |state, connection| {
         let counts = logs::count_by_outcome(connection, now_ns(), state.config.stall_after)?;
         let mut text = String::from(
             "# HELP translog_transactions Transactions by outcome.\n# TYPE translog_transactions gauge\n",
@@ -531,6 +531,7 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         Ok(text)
     })
     .await?;
+    state.connections.render(&mut extra);
     Ok(ok_with(
         "text/plain; version=0.0.4; charset=utf-8",
         state.metrics.render(&extra),

@@ -15,7 +15,7 @@ pub mod router;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -31,7 +31,7 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::Authenticator;
-use crate::metrics::Metrics;
+use crate::metrics::{ConnectionMetrics, Metrics};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use handlers::RequestContext;
@@ -63,8 +63,9 @@ pub struct AppState {
     pub auth: Arc<Authenticator>,
     pub readers: Arc<ReaderPool>,
     pub metrics: Arc<Metrics>,
+    /// Open connections, which `--max-connections` caps, and rejected ones.
+    pub connections: ConnectionMetrics,
     requests: AtomicU64,
-    open_connections: AtomicUsize,
 }
 
 impl AppState {
@@ -81,8 +82,8 @@ impl AppState {
             auth,
             readers,
             metrics,
+            connections: ConnectionMetrics::default(),
             requests: AtomicU64::new(0),
-            open_connections: AtomicUsize::new(0),
         }
     }
 }
@@ -102,13 +103,18 @@ pub async fn run(
     let timer_anchor = tokio::spawn(anchor_timer_wake_ups());
     tokio::pin!(shutdown);
     let mut last_accept_error: Option<Instant> = None;
+    let mut rejections = RejectionLog::default();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
+            () = sleep_until(rejections.flush_at()) => {
+                rejections.flush(state.config.max_connections);
+                continue;
+            }
             () = &mut shutdown => break,
         };
         match accepted {
-            Ok((stream, peer)) => accept(&state, &graceful, stream, peer),
+            Ok((stream, peer)) => accept(&state, &graceful, &mut rejections, stream, peer),
             Err(error) => {
                 // Running out of file descriptors ends once connections close,
                 // so the loop pauses instead of exiting or spinning.
@@ -121,6 +127,7 @@ pub async fn run(
         }
     }
     drop(listener);
+    rejections.flush(state.config.max_connections);
     timer_anchor.abort();
     log::info!("stopped accepting connections; finishing requests in progress");
     if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
@@ -150,11 +157,27 @@ async fn anchor_timer_wake_ups() {
     }
 }
 
-fn accept(state: &Arc<AppState>, graceful: &GracefulShutdown, stream: TcpStream, peer: SocketAddr) {
-    let open = state.open_connections.fetch_add(1, Ordering::Relaxed);
+/// Sleeps until `at`, or forever when it is `None`.
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn accept(
+    state: &Arc<AppState>,
+    graceful: &GracefulShutdown,
+    rejections: &mut RejectionLog,
+    stream: TcpStream,
+    peer: SocketAddr,
+) {
+    let open = state.connections.open();
     let guard = ConnectionGuard(Arc::clone(state));
-    if open >= state.config.max_connections {
-        log::warn!("connection from {peer} rejected: {open} connections are open");
+    let max = state.config.max_connections;
+    if open >= max as u64 {
+        state.connections.count_rejected();
+        rejections.record(peer, open, max);
         tokio::spawn(reject_connection(stream, guard));
         return;
     }
@@ -182,7 +205,76 @@ struct ConnectionGuard(Arc<AppState>);
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.0.open_connections.fetch_sub(1, Ordering::Relaxed);
+        self.0.connections.close();
+    }
+}
+
+/// The shortest time between two log lines about connections rejected over
+/// `--max-connections`, so that an overload does not flood the log.
+const REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Connections rejected over `--max-connections` that are not logged yet.
+/// The first rejection is logged at once. Later ones are counted and logged
+/// in one line when [`REJECTION_LOG_INTERVAL`] has passed since the last line.
+#[derive(Default)]
+struct RejectionLog {
+    last_line: Option<Instant>,
+    unlogged: u64,
+    first_unlogged: Option<Instant>,
+    /// The peer of the latest rejected connection and the number of
+    /// connections open when it arrived.
+    latest: Option<(SocketAddr, u64)>,
+}
+
+impl RejectionLog {
+    /// Counts a rejected connection, and logs the rejections so far unless a
+    /// line was written less than [`REJECTION_LOG_INTERVAL`] ago.
+    fn record(&mut self, peer: SocketAddr, open: u64, max: usize) {
+        let now = Instant::now();
+        self.unlogged += 1;
+        self.first_unlogged.get_or_insert(now);
+        self.latest = Some((peer, open));
+        if self
+            .last_line
+            .is_none_or(|at| now.duration_since(at) >= REJECTION_LOG_INTERVAL)
+        {
+            self.flush(max);
+        }
+    }
+
+    /// Returns when the rejections not logged yet are due, if there are any.
+    fn flush_at(&self) -> Option<Instant> {
+        if self.unlogged == 0 {
+            return None;
+        }
+        Some(
+            self.last_line
+                .map_or_else(Instant::now, |at| at + REJECTION_LOG_INTERVAL),
+        )
+    }
+
+    /// Logs the rejections not logged yet in one line, if there are any.
+    fn flush(&mut self, max: usize) {
+        let (Some((peer, open)), Some(first)) = (self.latest, self.first_unlogged) else {
+            return;
+        };
+        let limit = format!(
+            "{open} connections were open and --max-connections is {max}; raise it if this \
+             load is expected"
+        );
+        if self.unlogged == 1 {
+            log::warn!("connection from {peer} rejected with 503: {limit}");
+        } else {
+            log::warn!(
+                "{} connections rejected with 503 in the last {:.1} s, the latest from {peer}: \
+                 {limit}",
+                self.unlogged,
+                first.elapsed().as_secs_f64()
+            );
+        }
+        self.last_line = Some(Instant::now());
+        self.unlogged = 0;
+        self.first_unlogged = None;
     }
 }
 
