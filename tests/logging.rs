@@ -1,6 +1,7 @@
-//! The `RUST_LOG` filter: an empty value means `info`, and a value that hides
-//! translog's own log gets a warning on stderr, because nothing else would be
-//! printed.
+//! The log of the real binary: the `RUST_LOG` filter and what the request
+//! lines show. An empty filter means `info`, and a filter that hides
+//! translog's own log gets a warning on stderr, because nothing else would
+//! be printed.
 
 mod common;
 
@@ -10,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::BIN;
+use common::{Server, BIN};
 
 /// Runs `translog user add` on a new database with `RUST_LOG` set to
 /// `filter`. The shared command runner of the tests removes `RUST_LOG`, so
@@ -115,4 +116,40 @@ fn empty_filter_logs_info() {
 fn comma_filter_logs_info() {
     let line = first_serve_line(",").unwrap_or_default();
     assert!(line.contains("INFO"), "{line:?}");
+}
+
+/// Sends a GET with Basic credentials of `user` and a wrong password, and
+/// returns the status.
+fn fail_login(server: &Server, user: &str) -> u16 {
+    server
+        .get("/worker/log", Some((user, "wrong-password")))
+        .status
+}
+
+#[test]
+fn failed_login_names_attempted_user() {
+    let server = Server::start();
+    assert_eq!(fail_login(&server, "worker1"), 401);
+    assert!(
+        server.wait_for_log(
+            r#"user=- tx=- attempted_user="worker1""#,
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn attempted_user_is_escaped() {
+    let server = Server::start();
+    assert_eq!(fail_login(&server, "bad\nname x\u{1b}"), 401);
+    assert!(
+        server.wait_for_log(
+            r#"attempted_user="bad\nname x\u{1b}""#,
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
 }

@@ -86,6 +86,10 @@ pub enum Freshness {
 pub enum AuthError {
     /// `401`: the reason is for the server log only.
     Unauthorized(&'static str),
+    /// `401` for an unknown user or a wrong password. The user name the
+    /// request sent is for the server log only, because the response must
+    /// look the same for both.
+    BadCredentials { attempted_user: String },
     /// `429`: too many failures from this address.
     Throttled(Duration),
     /// `503`: the user table could not be read.
@@ -270,6 +274,7 @@ impl Authenticator {
             .acquire()
             .await
             .map_err(|_| AuthError::Unauthorized("server is shutting down"))?;
+        let attempted_user = credentials.user.clone();
         let this = Arc::clone(self);
         let (reply, verification) = tokio::sync::oneshot::channel();
         let queued = self.hashing_threads.run(move || {
@@ -294,7 +299,7 @@ impl Authenticator {
             }
             None => {
                 self.lock_throttle().record_failure(client, Instant::now());
-                Err(AuthError::Unauthorized("unknown user or wrong password"))
+                Err(AuthError::BadCredentials { attempted_user })
             }
         }
     }
@@ -549,7 +554,9 @@ mod tests {
         let auth = authenticator_with_user(directory.path());
         let results = authenticate_at_once(&auth, "worker:wrong", 3).await;
         for result in &results {
-            assert!(matches!(result, Err(AuthError::Unauthorized(_))));
+            assert!(
+                matches!(result, Err(AuthError::BadCredentials { attempted_user }) if attempted_user == "worker")
+            );
         }
         assert!(auth.lock_queues().is_empty());
     }

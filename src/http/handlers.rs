@@ -177,10 +177,17 @@ async fn authenticate(
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
+            AuthError::BadCredentials { attempted_user } => ApiError::BadCredentials(
+                attempted_user.chars().take(MAX_LOGGED_USER_CHARS).collect(),
+            ),
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => storage_error(&error),
         })
 }
+
+/// The longest attempted user name the log shows, in characters. Longer ones
+/// are cut, and no stored user name is longer.
+const MAX_LOGGED_USER_CHARS: usize = 64;
 
 /// Maps a storage failure: transient ones are `503`, the rest `500`.
 pub fn storage_error(error: &StorageError) -> ApiError {

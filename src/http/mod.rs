@@ -35,7 +35,7 @@ use crate::metrics::{ConnectionMetrics, Metrics};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use handlers::RequestContext;
-use response::Body;
+use response::{ApiError, Body};
 
 /// The largest request body, in bytes. One entry needs about 1.2 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -312,11 +312,15 @@ async fn handle(
     let mut context = RequestContext::default();
 
     let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
+    let mut attempted_user = None;
     let mut response = match result {
         Ok(response) => response,
         Err(error) => {
             let (level, detail) = error.log_detail();
             log::log!(level, "request #{number} from {peer} {detail}");
+            if let ApiError::BadCredentials(name) = &error {
+                attempted_user = Some(name.clone());
+            }
             error.into_response()
         }
     };
@@ -333,8 +337,13 @@ async fn handle(
     state
         .metrics
         .observe_response(response.status().as_u16(), elapsed);
+    // A failed login has no user, so the name it tried is a field of its own,
+    // quoted and escaped like the path because the client chose it.
+    let attempted_user = attempted_user
+        .map(|name| format!(" attempted_user={name:?}"))
+        .unwrap_or_default();
     log::info!(
-        "#{number} {method} {path:?} {} {:.1}ms user={} tx={}",
+        "#{number} {method} {path:?} {} {:.1}ms user={} tx={}{attempted_user}",
         response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0,
         context.user.as_deref().unwrap_or("-"),

@@ -22,6 +22,10 @@ pub enum ApiError {
     MethodNotAllowed(&'static str),
     /// The reason is logged, never sent.
     Unauthorized(&'static str),
+    /// An unknown user or a wrong password, with the user name the request
+    /// sent. The name is logged, never sent, and the response is the same as
+    /// for [`ApiError::Unauthorized`].
+    BadCredentials(String),
     Throttled(Duration),
     Forbidden(String),
     PayloadTooLarge,
@@ -39,6 +43,9 @@ pub enum ApiError {
     Internal(String),
 }
 
+/// The log's reason for [`ApiError::BadCredentials`].
+const BAD_CREDENTIALS: &str = "unknown user or wrong password";
+
 /// How long clients are asked to wait before retrying a `503`.
 const RETRY_AFTER_UNAVAILABLE: u64 = 1;
 
@@ -53,7 +60,7 @@ impl ApiError {
         match self {
             ApiError::NotFound | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -72,7 +79,7 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed(_) => "method_not_allowed",
-            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
             ApiError::Throttled(_) => "too_many_failed_logins",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -94,7 +101,7 @@ impl ApiError {
             ApiError::Unauthorized(reason) if *reason == BasicError::Repeated.reason() => {
                 "The request has more than one Authorization header; send exactly one.".into()
             }
-            ApiError::Unauthorized(_) => {
+            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => {
                 "Authentication failed; send valid credentials with HTTP Basic authentication (curl -u user:password).".into()
             }
             ApiError::Throttled(wait) => format!(
@@ -130,7 +137,7 @@ impl ApiError {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match &self {
-            ApiError::Unauthorized(_) => {
+            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => {
                 headers.insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"translog\", charset=\"UTF-8\""),
@@ -165,6 +172,7 @@ impl ApiError {
     pub fn cause(&self) -> String {
         match self {
             ApiError::Unauthorized(reason) => (*reason).to_string(),
+            ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
             ApiError::Unavailable(cause) | ApiError::Internal(cause) => cause.clone(),
             _ => self.message(),
         }
@@ -182,6 +190,10 @@ impl ApiError {
                 (log::Level::Debug, format!("rejected: {reason}"))
             }
             ApiError::Unauthorized(reason) => (log::Level::Warn, format!("rejected: {reason}")),
+            ApiError::BadCredentials(attempted_user) => (
+                log::Level::Warn,
+                format!("rejected: {BAD_CREDENTIALS}, attempted_user={attempted_user:?}"),
+            ),
             ApiError::NotFound | ApiError::MethodNotAllowed(_) | ApiError::NoSuchLog => {
                 (log::Level::Debug, format!("rejected: {}", self.message()))
             }
