@@ -153,3 +153,53 @@ fn attempted_user_is_escaped() {
         server.log()
     );
 }
+
+/// Sends `GET /nowhere`, whose `404` request line is logged at info, and
+/// waits for that line, so that every earlier request line is in the log.
+fn log_marker_request(server: &Server) {
+    assert_eq!(server.get("/nowhere", None).status, 404);
+    assert!(
+        server.wait_for_log(r#"GET "/nowhere" 404"#, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn healthz_not_logged_at_info() {
+    let server = Server::start();
+    assert_eq!(server.get("/healthz", None).status, 200);
+    log_marker_request(&server);
+    assert!(!server.log().contains(r#""/healthz""#), "{}", server.log());
+}
+
+#[test]
+fn healthz_logged_at_debug() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_in_env(dir, &[], &[("RUST_LOG", "debug")]);
+    assert_eq!(server.get("/healthz", None).status, 200);
+    assert!(
+        server.wait_for_log(r#"GET "/healthz" 200"#, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn metrics_not_logged_at_info() {
+    let server = Server::start();
+    assert_eq!(server.get("/metrics", Some(server.admin())).status, 200);
+    log_marker_request(&server);
+    assert!(!server.log().contains(r#""/metrics""#), "{}", server.log());
+}
+
+#[test]
+fn failed_metrics_request_logged_at_info() {
+    let server = Server::start();
+    assert_eq!(server.get("/metrics", None).status, 401);
+    assert!(
+        server.wait_for_log(r#"GET "/metrics" 401"#, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}

@@ -34,6 +34,9 @@ pub struct RequestContext {
     pub transaction_id: Option<String>,
     /// True once the whole request body has been read.
     pub body_read: bool,
+    /// True for `/healthz` and `/metrics`, which monitoring requests every few
+    /// seconds, so that their successful requests are logged at debug.
+    pub monitoring: bool,
 }
 
 /// Routes a request and runs the checks in the documented order: path (`404`),
@@ -51,6 +54,7 @@ pub async fn dispatch(
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
     }
+    context.monitoring = matches!(route, Route::Health | Route::Metrics);
     if route == Route::Health {
         return health(state).await;
     }

@@ -342,7 +342,13 @@ async fn handle(
     let attempted_user = attempted_user
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
-    log::info!(
+    let level = if context.monitoring && response.status().is_success() {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    log::log!(
+        level,
         "#{number} {method} {path:?} {} {:.1}ms user={} tx={}{attempted_user}",
         response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0,
