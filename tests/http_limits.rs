@@ -562,6 +562,13 @@ fn closed_connections_free_the_cap() {
 /// keep-alive connections, each served one request, so that both are open.
 fn server_at_connection_cap() -> (Server, Vec<TcpStream>) {
     let server = Server::start_with(&["--max-connections", "2"]);
+    let open_connections = fill_connection_cap(&server);
+    (server, open_connections)
+}
+
+/// Opens two keep-alive connections to `server`, started with
+/// `--max-connections 2`, and has each served one request.
+fn fill_connection_cap(server: &Server) -> Vec<TcpStream> {
     let mut open_connections: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
     for stream in &mut open_connections {
         stream
@@ -570,19 +577,33 @@ fn server_at_connection_cap() -> (Server, Vec<TcpStream>) {
         let (head, _) = read_response(stream, WAIT);
         assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     }
-    (server, open_connections)
+    open_connections
 }
 
 /// Opens `count` connections over the cap, one after another, and reads
-/// each until the server closes it. They send no request: the server closes
-/// them without reading one, and unread request bytes would make that close
-/// a reset, which can discard the 503 before it is read.
+/// each until the server closes it. They send no request.
 fn reject_connections(server: &Server, count: usize) {
     for number in 0..count {
         let text = read_until_closed(&mut server.connect(), WAIT);
         assert!(
             text.starts_with("HTTP/1.1 503"),
             "connection {number}: {text}"
+        );
+    }
+}
+
+#[test]
+fn requests_over_cap_all_get_503() {
+    let (server, _open_connections) = server_at_connection_cap();
+    for number in 0..20 {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+            .expect("write");
+        let text = read_until_closed(&mut stream, WAIT);
+        assert!(
+            text.starts_with("HTTP/1.1 503"),
+            "connection {number}: {text:?}"
         );
     }
 }
