@@ -59,8 +59,8 @@ CREATE TABLE users (
 );
 
 -- A counter that every change to a user bumps, in the same database
--- transaction, whichever process makes it. The server drops its cache of
--- verified credentials when the counter moves.
+-- transaction, whichever process makes it. When the counter moves, the server
+-- checks its cache of verified credentials against the users table.
 CREATE TABLE credentials_generation (
     only_row    INTEGER PRIMARY KEY CHECK (only_row = 1),
     generation  INTEGER NOT NULL

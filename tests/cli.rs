@@ -818,10 +818,10 @@ fn backup_under_load_counts_its_copy() {
             let count: i64 = connection
                 .query_row("SELECT count(*) FROM entries", [], |row| row.get(0))
                 .expect("count entries");
-            let stderr = String::from_utf8_lossy(&output.stderr);
+            let printed = stdout(&output);
             assert!(
-                stderr.contains(&format!("({count} entries)")),
-                "the copy has {count} entries; backup printed: {stderr}"
+                printed.contains(&format!("({count} entries)")),
+                "the copy has {count} entries; backup printed: {printed}"
             );
         }
     });
@@ -1016,6 +1016,13 @@ fn prune_bad_timestamp_is_error() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2026-02-30"], None);
     assert_one_line_error(&output);
+}
+
+#[test]
+fn prune_of_one_is_singular() {
+    let server = prune_server();
+    let output = server.cli(&["prune", "--before", "2026-01-15"], None);
+    assert_eq!(stdout(&output), "removed 1 transaction (1 entry)\n");
 }
 
 #[test]
@@ -1356,6 +1363,16 @@ fn file_mode(path: &Path) -> u32 {
 #[test]
 fn database_file_is_private() {
     let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    assert_eq!(file_mode(&db), 0o600);
+}
+
+#[test]
+fn existing_empty_database_file_is_made_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_dir, db) = new_db();
+    std::fs::write(&db, b"").expect("create an empty file");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).expect("chmod");
     assert_success(&add_user(&db, "worker1", "worker"), "user add");
     assert_eq!(file_mode(&db), 0o600);
 }

@@ -674,6 +674,14 @@ fn notify_output_cannot_forge_log_lines() {
 }
 
 #[test]
+fn notify_invalid_utf8_output_keeps_bytes() {
+    let server = run_notify_command(r"printf 'ok\377\376'", "tx-u", "broken");
+    let expected = r#"(fatal) wrote to stdout: "ok\xff\xfe""#;
+    let log = server.log();
+    assert!(log.contains(expected), "{log}");
+}
+
+#[test]
 fn notify_large_output_is_cut() {
     let server = run_notify_command("head -c 100000 /dev/zero | tr '\\0' a", "tx-l", "broken");
     let log = server.log();

@@ -141,6 +141,22 @@ fn failed_login_names_attempted_user() {
 }
 
 #[test]
+fn rejected_write_names_transaction() {
+    let server = Server::start();
+    let reply = server.post_form(
+        "/worker/log/tx-denied",
+        ("worker1", "wrong-password"),
+        "timestamp=2026-12-04T14:57:54Z&stage=WORKER_INIT&status=SUCCESS",
+    );
+    assert_eq!(reply.status, 401);
+    assert!(
+        server.wait_for_log("tx=tx-denied", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn attempted_user_is_escaped() {
     let server = Server::start();
     assert_eq!(fail_login(&server, "bad\nname x\u{1b}"), 401);
@@ -149,6 +165,22 @@ fn attempted_user_is_escaped() {
             r#"attempted_user="bad\nname x\u{1b}""#,
             Duration::from_secs(5)
         ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn long_attempted_user_is_marked_cut() {
+    let server = Server::start();
+    let name = "a".repeat(70);
+    assert_eq!(fail_login(&server, &name), 401);
+    let expected = format!(
+        r#"attempted_user="{}... (6 more characters)""#,
+        "a".repeat(64)
+    );
+    assert!(
+        server.wait_for_log(&expected, Duration::from_secs(5)),
         "{}",
         server.log()
     );

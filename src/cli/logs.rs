@@ -275,7 +275,11 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     .map_err(StorageError::from)
     .and_then(|copy| logs::count_entries(&copy))
     .map_err(|error| format!("cannot count the entries of the copy: {error}"))?;
-    eprintln!("wrote {} ({entries} entries)", destination.display());
+    super::print_line(&format!(
+        "wrote {} ({})",
+        destination.display(),
+        count_of(entries.unsigned_abs(), "entry", "entries")
+    ));
     Ok(())
 }
 
@@ -290,8 +294,9 @@ pub fn prune(
     let pruned =
         logs::prune(&mut connection, instant, dry_run).map_err(|error| error.to_string())?;
     let counts = format!(
-        "{} transactions ({} entries)",
-        pruned.transactions, pruned.entries
+        "{} ({})",
+        count_of(pruned.transactions as u64, "transaction", "transactions"),
+        count_of(pruned.entries as u64, "entry", "entries")
     );
     if dry_run {
         super::print_line(&format!("would remove {counts}; nothing was deleted"));
@@ -299,4 +304,13 @@ pub fn prune(
         super::print_line(&format!("removed {counts}"));
     }
     Ok(())
+}
+
+/// Formats a count with the singular or plural of its noun.
+fn count_of(count: u64, one: &str, many: &str) -> String {
+    if count == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{count} {many}")
+    }
 }

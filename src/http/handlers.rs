@@ -55,6 +55,11 @@ pub async fn dispatch(
         return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
     }
     context.monitoring = matches!(route, Route::Health | Route::Metrics);
+    // Known before the credentials are checked, so that a 401 or 403 line
+    // names the transaction too.
+    if let Route::Log(raw_id) = &route {
+        context.transaction_id = Some(raw_id.clone());
+    }
     if route == Route::Health {
         return health(state).await;
     }
@@ -77,7 +82,6 @@ pub async fn dispatch(
     let user = &authenticated.user;
     match route {
         Route::Log(raw_id) if writing => {
-            context.transaction_id = Some(raw_id.clone());
             append_entry(
                 state,
                 request,
@@ -90,7 +94,6 @@ pub async fn dispatch(
             .await
         }
         Route::Log(raw_id) => {
-            context.transaction_id = Some(raw_id.clone());
             reject_query(&request)?;
             read_log(state, &raw_id).await
         }
@@ -181,9 +184,9 @@ async fn authenticate(
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
-            AuthError::BadCredentials { attempted_user } => ApiError::BadCredentials(
-                attempted_user.chars().take(MAX_LOGGED_USER_CHARS).collect(),
-            ),
+            AuthError::BadCredentials { attempted_user } => {
+                ApiError::BadCredentials(shortened_user(&attempted_user))
+            }
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => storage_error(&error),
         })
@@ -192,6 +195,20 @@ async fn authenticate(
 /// The longest attempted user name the log shows, in characters. Longer ones
 /// are cut, and no stored user name is longer.
 const MAX_LOGGED_USER_CHARS: usize = 64;
+
+/// Returns a user name that failed to log in, cut to [`MAX_LOGGED_USER_CHARS`]
+/// with a marker of how much was left out, for the log.
+fn shortened_user(name: &str) -> String {
+    let total = name.chars().count();
+    if total <= MAX_LOGGED_USER_CHARS {
+        return name.to_string();
+    }
+    let kept: String = name.chars().take(MAX_LOGGED_USER_CHARS).collect();
+    format!(
+        "{kept}... ({} more characters)",
+        total - MAX_LOGGED_USER_CHARS
+    )
+}
 
 /// Maps a storage failure: transient ones are `503`, the rest `500`.
 pub fn storage_error(error: &StorageError) -> ApiError {

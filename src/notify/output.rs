@@ -42,12 +42,16 @@ impl CapturedOutput {
         if self.bytes.is_empty() && self.discarded == 0 {
             return None;
         }
-        let text = String::from_utf8_lossy(&self.bytes);
-        let text = match self.discarded {
-            0 => text.strip_suffix('\n').unwrap_or(&text),
-            _ => &text,
+        let bytes = match self.discarded {
+            0 => self.bytes.strip_suffix(b"\n").unwrap_or(&self.bytes),
+            _ => &self.bytes,
         };
-        let mut described = format!("{text:?}");
+        // Valid UTF-8 is escaped as a string literal; other bytes keep their
+        // values as \xNN escapes instead of turning into U+FFFD.
+        let mut described = match std::str::from_utf8(bytes) {
+            Ok(text) => format!("{text:?}"),
+            Err(_) => format!("\"{}\"", bytes.escape_ascii()),
+        };
         if self.discarded > 0 {
             described.push_str(&format!(" and {} more bytes, not logged", self.discarded));
         }
@@ -145,9 +149,9 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_replaced() {
+    fn invalid_utf8_keeps_byte_values() {
         let described = captured(b"caf\xe9").describe();
-        assert_eq!(described.as_deref(), Some("\"caf\u{fffd}\""));
+        assert_eq!(described.as_deref(), Some("\"caf\\xe9\""));
     }
 
     #[test]

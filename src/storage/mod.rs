@@ -197,11 +197,15 @@ pub fn open_reader(path: &Path, busy_timeout: Duration) -> Result<Connection, St
 
 /// Creates the database file readable by its owner only, because it contains
 /// password hashes. SQLite gives the WAL and shared-memory files the same
-/// mode. An existing file is left as it is; any failure here is left for
-/// SQLite's open to report.
+/// mode. An existing empty file gets that mode too, because the schema and
+/// the users are about to be written to it. A file with content is left as it
+/// is. Any failure here is left for SQLite's open to report.
 fn create_private_file(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    if path.exists() {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    if let Ok(metadata) = std::fs::metadata(path) {
+        if metadata.is_file() && metadata.len() == 0 {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
         return;
     }
     // Not create_new: through a symbolic link whose target does not exist

@@ -246,7 +246,8 @@ fn run(
             }
             Err(error) => {
                 healthy.store(false, Ordering::Relaxed);
-                log::error!("batch of {} entries not stored: {error}", batch.len());
+                let entries = if batch.len() == 1 { "entry" } else { "entries" };
+                log::error!("batch of {} {entries} not stored: {error}", batch.len());
                 let error = Arc::new(error);
                 let delivery = batch
                     .drain(..)
