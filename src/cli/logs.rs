@@ -307,10 +307,10 @@ pub fn prune(
 }
 
 /// Formats a count with the singular or plural of its noun.
-fn count_of(count: u64, one: &str, many: &str) -> String {
+fn count_of(count: u64, singular: &str, plural: &str) -> String {
     if count == 1 {
-        format!("1 {one}")
+        format!("1 {singular}")
     } else {
-        format!("{count} {many}")
+        format!("{count} {plural}")
     }
 }

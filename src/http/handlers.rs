@@ -203,9 +203,9 @@ fn shortened_user(name: &str) -> String {
     if total <= MAX_LOGGED_USER_CHARS {
         return name.to_string();
     }
-    let kept: String = name.chars().take(MAX_LOGGED_USER_CHARS).collect();
+    let start: String = name.chars().take(MAX_LOGGED_USER_CHARS).collect();
     format!(
-        "{kept}... ({} more characters)",
+        "{start}... ({} more characters)",
         total - MAX_LOGGED_USER_CHARS
     )
 }
