@@ -27,7 +27,7 @@ use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::auth::Authenticator;
@@ -278,13 +278,15 @@ impl RejectionLog {
     }
 }
 
-/// The time and byte limits for reading a connection over the cap after its `503`.
-const REJECTED_DRAIN: (Duration, usize) = (Duration::from_secs(1), 64 * 1024);
+/// The maximum number of bytes of a rejected connection's request that are read and dropped.
+const REJECTED_DRAIN_BYTES: usize = 64 * 1024;
 
 /// Sends `503` to a connection over the cap and closes it. The request is not
-/// parsed, but it is read and discarded before the close: closing a socket
-/// with unread bytes sends a reset, which can discard the `503` before the
-/// client reads it.
+/// parsed, but what of it has arrived is read and dropped before the close:
+/// closing a socket with unread bytes sends a reset, which can discard the
+/// `503` before the client reads it. Nothing waits for more, so a rejected
+/// connection gives its descriptor back at once, also when descriptors run
+/// out.
 async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
     let body = r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#;
     let reply = format!(
@@ -293,21 +295,14 @@ async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
         body.len()
     );
     let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
-    // The client sees the end of the response, and whatever it still sends
-    // until it closes its side is read and dropped.
-    let _ = stream.shutdown().await;
-    let (limit, most) = REJECTED_DRAIN;
-    let _ = tokio::time::timeout(limit, async {
-        let mut buffer = [0u8; 4096];
-        let mut read = 0;
-        while read < most {
-            match stream.read(&mut buffer).await {
-                Ok(0) | Err(_) => break,
-                Ok(count) => read += count,
-            }
+    let mut buffer = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < REJECTED_DRAIN_BYTES {
+        match stream.try_read(&mut buffer) {
+            Ok(count) if count > 0 => dropped += count,
+            _ => break,
         }
-    })
-    .await;
+    }
 }
 
 /// Returns true when the request head announces a body.
