@@ -18,4 +18,5 @@ pub mod metrics;
 pub mod notify;
 pub mod service;
 pub mod storage;
+pub mod throttled_log;
 pub mod validate;

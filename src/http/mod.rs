@@ -34,6 +34,7 @@ use crate::auth::Authenticator;
 use crate::metrics::{ConnectionMetrics, Metrics};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
+use crate::throttled_log::{EventBatch, ThrottledEvents};
 use handlers::RequestContext;
 use response::{ApiError, Body};
 
@@ -216,14 +217,14 @@ const REJECTION_LOG_INTERVAL: Duration = Duration::from_secs(1);
 /// Connections rejected over `--max-connections` that are not logged yet.
 /// The first rejection is logged at once. Later ones are counted and logged
 /// in one line when [`REJECTION_LOG_INTERVAL`] has passed since the last line.
-#[derive(Default)]
-struct RejectionLog {
-    last_line: Option<Instant>,
-    unlogged: u64,
-    first_unlogged: Option<Instant>,
-    /// The peer of the latest rejected connection and the number of
-    /// connections open when it arrived.
-    latest: Option<(SocketAddr, u64)>,
+/// The details of each are its peer and the number of connections open when
+/// it arrived.
+struct RejectionLog(ThrottledEvents<(SocketAddr, u64)>);
+
+impl Default for RejectionLog {
+    fn default() -> Self {
+        RejectionLog(ThrottledEvents::new(REJECTION_LOG_INTERVAL))
+    }
 }
 
 impl RejectionLog {
@@ -231,50 +232,43 @@ impl RejectionLog {
     /// line was written less than [`REJECTION_LOG_INTERVAL`] ago.
     fn record(&mut self, peer: SocketAddr, open: u64, max: usize) {
         let now = Instant::now();
-        self.unlogged += 1;
-        self.first_unlogged.get_or_insert(now);
-        self.latest = Some((peer, open));
-        if self
-            .last_line
-            .is_none_or(|at| now.duration_since(at) >= REJECTION_LOG_INTERVAL)
-        {
-            self.flush(max);
+        self.0.record(now, (peer, open));
+        if let Some(batch) = self.0.take_due(now) {
+            log_rejections(&batch, now, max);
         }
     }
 
     /// Returns when the rejections not logged yet are due, if there are any.
     fn flush_at(&self) -> Option<Instant> {
-        if self.unlogged == 0 {
-            return None;
-        }
-        Some(
-            self.last_line
-                .map_or_else(Instant::now, |at| at + REJECTION_LOG_INTERVAL),
-        )
+        self.0.due_at()
     }
 
     /// Logs the rejections not logged yet in one line, if there are any.
     fn flush(&mut self, max: usize) {
-        let (Some((peer, open)), Some(first)) = (self.latest, self.first_unlogged) else {
-            return;
-        };
-        let limit = format!(
-            "{open} connections were open and --max-connections is {max}; raise it if this \
-             load is expected"
-        );
-        if self.unlogged == 1 {
-            log::warn!("connection from {peer} rejected with 503: {limit}");
-        } else {
-            log::warn!(
-                "{} connections rejected with 503 in the last {:.1} s, the latest from {peer}: \
-                 {limit}",
-                self.unlogged,
-                first.elapsed().as_secs_f64()
-            );
+        let now = Instant::now();
+        if let Some(batch) = self.0.take(now) {
+            log_rejections(&batch, now, max);
         }
-        self.last_line = Some(Instant::now());
-        self.unlogged = 0;
-        self.first_unlogged = None;
+    }
+}
+
+/// Logs one line about the connections of `batch`, rejected because
+/// `--max-connections` was `max`.
+fn log_rejections(batch: &EventBatch<(SocketAddr, u64)>, now: Instant, max: usize) {
+    let (peer, open) = batch.latest;
+    let limit = format!(
+        "{open} connections were open and --max-connections is {max}; raise it if this \
+         load is expected"
+    );
+    if batch.count == 1 {
+        log::warn!("connection from {peer} rejected with 503: {limit}");
+    } else {
+        log::warn!(
+            "{} connections rejected with 503 in the last {:.1} s, the latest from {peer}: \
+             {limit}",
+            batch.count,
+            now.duration_since(batch.first).as_secs_f64()
+        );
     }
 }
 

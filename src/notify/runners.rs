@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
+use crate::throttled_log::ThrottledEvents;
 
 use super::{run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
 
@@ -128,48 +129,34 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
 }
 
 /// Alerts dropped since the last warning, so that a burst of drops gives one
-/// warning line per [`DROP_WARNING_INTERVAL`] instead of one per alert.
-#[derive(Debug, Default)]
-struct DropWarnings {
-    /// The number of dropped alerts not logged yet.
-    unlogged: u64,
-    /// The transaction id and outcome of the last dropped alert.
-    latest: String,
-    last_warning: Option<Instant>,
+/// warning line per [`DROP_WARNING_INTERVAL`] instead of one per alert. The
+/// details of each are its transaction id and outcome.
+#[derive(Debug)]
+struct DropWarnings(ThrottledEvents<String>);
+
+impl Default for DropWarnings {
+    fn default() -> Self {
+        DropWarnings(ThrottledEvents::new(DROP_WARNING_INTERVAL))
+    }
 }
 
 impl DropWarnings {
     fn record(&mut self, alert: &Alert) {
-        self.unlogged += 1;
-        self.latest = format!("{} ({})", alert.transaction_id, alert.outcome.as_str());
+        let details = format!("{} ({})", alert.transaction_id, alert.outcome.as_str());
+        self.0.record(Instant::now(), details);
     }
 
     /// Returns the warning for the drops not logged yet, and marks them as
     /// logged, unless there are none or the last warning was less than
     /// [`DROP_WARNING_INTERVAL`] before `now`.
     fn take_warning(&mut self, now: Instant) -> Option<String> {
-        if self.unlogged == 0 {
-            return None;
-        }
-        let recent = self
-            .last_warning
-            .is_some_and(|last| now.saturating_duration_since(last) < DROP_WARNING_INTERVAL);
-        if recent {
-            return None;
-        }
-        let alerts = if self.unlogged == 1 {
-            "alert"
-        } else {
-            "alerts"
-        };
-        let warning = format!(
+        let batch = self.0.take_due(now)?;
+        let alerts = if batch.count == 1 { "alert" } else { "alerts" };
+        Some(format!(
             "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
              alerts were already waiting for the {RUNNER_COUNT} notify command runners",
-            self.unlogged, self.latest
-        );
-        self.unlogged = 0;
-        self.last_warning = Some(now);
-        Some(warning)
+            batch.count, batch.latest
+        ))
     }
 }
 
