@@ -116,6 +116,7 @@ pub struct Metrics {
     durations: Histogram<12>,
     batches: Histogram<10>,
     alerts: AlertCounts,
+    writes_rechecked: AtomicU64,
 }
 
 impl Default for Metrics {
@@ -126,6 +127,7 @@ impl Default for Metrics {
             durations: Histogram::new(DURATION_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
             alerts: AlertCounts::new(),
+            writes_rechecked: AtomicU64::new(0),
         }
     }
 }
@@ -148,6 +150,11 @@ impl Metrics {
 
     pub fn observe_batch(&self, size: usize) {
         self.batches.observe(size as f64);
+    }
+
+    /// Counts a write request whose user changed before its entry was stored.
+    pub fn count_write_rechecked(&self) {
+        self.writes_rechecked.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one alert. Outcomes other than those in [`ALERT_OUTCOMES`] are
@@ -205,6 +212,14 @@ impl Metrics {
         out.push_str("# HELP translog_batch_size_entries Entries per database transaction of the storage thread.\n");
         out.push_str("# TYPE translog_batch_size_entries histogram\n");
         self.batches.render(&mut out, "translog_batch_size_entries");
+
+        out.push_str(
+            "# HELP translog_writes_rechecked_total Write requests whose user changed before \
+             their entry was stored, so that their credentials were checked again.\n",
+        );
+        out.push_str("# TYPE translog_writes_rechecked_total counter\n");
+        let rechecked = self.writes_rechecked.load(Ordering::Relaxed);
+        let _ = writeln!(out, "translog_writes_rechecked_total {rechecked}");
 
         self.alerts.render(&mut out);
 

@@ -129,8 +129,17 @@ fn run(options: ServeOptions) -> Result<(), String> {
         let notifier = Notifier::new(options.notify_command.clone(), Arc::clone(&metrics))
             .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
         let on_fatal = notifier.fatal_handler();
-        let writer = Writer::spawn(connection, QUEUE_CAPACITY, Arc::clone(&metrics), on_fatal)
-            .map_err(|error| format!("cannot start the storage thread: {error}"))?;
+        let auth_for_writer = Arc::clone(&auth);
+        let on_generation =
+            Box::new(move |generation| auth_for_writer.observe_generation(generation));
+        let writer = Writer::spawn(
+            connection,
+            QUEUE_CAPACITY,
+            Arc::clone(&metrics),
+            on_fatal,
+            on_generation,
+        )
+        .map_err(|error| format!("cannot start the storage thread: {error}"))?;
 
         let config = ServerConfig {
             db_path: db_path.clone(),

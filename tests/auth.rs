@@ -104,6 +104,7 @@ fn timezone_change_applies_to_cached_worker() {
         server.entries("tx-2")[0]["timestamp"],
         "2026-12-04T06:00:00.000000000Z"
     );
+    assert_eq!(rechecked_writes(&server), 1);
 }
 
 #[test]
@@ -238,16 +239,37 @@ fn other_users_keep_working_after_change() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
-/// Reads `translog_password_verifications_total` from `GET /metrics`.
-fn verifications(server: &Server) -> u64 {
+/// Reads the counter `name` from `GET /metrics`.
+fn counter(server: &Server, name: &str) -> u64 {
     let reply = server.get("/metrics", Some(server.admin()));
     assert_eq!(reply.status, 200, "{}", reply.body);
+    let prefix = format!("{name} ");
     reply
         .body
         .lines()
-        .find_map(|line| line.strip_prefix("translog_password_verifications_total "))
+        .find_map(|line| line.strip_prefix(&prefix))
         .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no verification count in {}", reply.body))
+        .unwrap_or_else(|| panic!("no {name} in {}", reply.body))
+}
+
+fn verifications(server: &Server) -> u64 {
+    counter(server, "translog_password_verifications_total")
+}
+
+/// Write requests that the storage thread sent back for a new check of
+/// their credentials.
+fn rechecked_writes(server: &Server) -> u64 {
+    counter(server, "translog_writes_rechecked_total")
+}
+
+#[test]
+fn other_user_change_skips_recheck() {
+    let server = Server::start();
+    cached_worker(&server);
+    server.add_user("worker2", "worker");
+    let reply = post_as(&server, "worker1", PASSWORD);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert_eq!(rechecked_writes(&server), 0);
 }
 
 /// Caches the worker and the administrator, and returns the verification count then.

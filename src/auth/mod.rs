@@ -10,9 +10,10 @@
 //! verified against, and it takes the user's current role, zone and state. A read
 //! request reads the generation with one prepared statement. A write request
 //! leaves that check to the storage thread, which compares the generation in
-//! the database transaction that stores the entry. Either way a change takes
-//! effect on the next request, and a change to one user costs no other user
-//! a new Argon2 verification.
+//! the database transaction that stores the entry, and when it has moved,
+//! compares the request's user with its row. Either way a change takes effect
+//! on the next request, and a change to one user costs no other user a new
+//! Argon2 verification nor a refused write.
 
 pub mod basic;
 pub mod hashing;
@@ -69,6 +70,9 @@ impl From<StoredUser> for User {
 pub struct Authenticated {
     pub user: User,
     pub generation: i64,
+    /// The stored hash that the password was verified against, so that a
+    /// later check can tell whether the password has changed since.
+    pub password_hash: Arc<str>,
 }
 
 /// When the credentials generation is compared with the database.
@@ -100,7 +104,7 @@ struct CachedUser {
     user: User,
     /// The stored hash that the password was verified against. The same hash
     /// accepts the same password, so the credential is valid while it is stored.
-    password_hash: String,
+    password_hash: Arc<str>,
     expires: Instant,
 }
 
@@ -117,7 +121,7 @@ impl Cache {
         self.generation = generation;
         self.users
             .retain(|_, cached| match current.get(&cached.user.name) {
-                Some(stored) if stored.password_hash == cached.password_hash => {
+                Some(stored) if *stored.password_hash == *cached.password_hash => {
                     cached.user = User::from(stored.clone());
                     true
                 }
@@ -293,9 +297,14 @@ impl Authenticator {
         };
         match user {
             Some(stored) => {
-                let user = User::from(stored.clone());
-                self.store(key, generation, stored);
-                Ok(Authenticated { user, generation })
+                let password_hash = Arc::<str>::from(stored.password_hash.as_str());
+                let user = User::from(stored);
+                self.store(key, generation, &user, &password_hash);
+                Ok(Authenticated {
+                    user,
+                    generation,
+                    password_hash,
+                })
             }
             None => {
                 self.lock_throttle().record_failure(client, Instant::now());
@@ -364,12 +373,13 @@ impl Authenticator {
         (entry.expires > now).then(|| Authenticated {
             user: entry.user.clone(),
             generation: cache.generation,
+            password_hash: Arc::clone(&entry.password_hash),
         })
     }
 
-    /// Caches a credential verified against `stored`, as read under
-    /// `generation`.
-    fn store(&self, key: [u8; 32], generation: i64, stored: StoredUser) {
+    /// Caches a credential of `user` verified against `password_hash`, as
+    /// read under `generation`.
+    fn store(&self, key: [u8; 32], generation: i64, user: &User, password_hash: &Arc<str>) {
         // Users may have changed since the verification read them; the cache
         // catches up first, and then decides against the newer snapshot.
         if self
@@ -393,8 +403,8 @@ impl Authenticator {
         cache.users.insert(
             key,
             CachedUser {
-                user: User::from(stored.clone()),
-                password_hash: stored.password_hash,
+                user: user.clone(),
+                password_hash: Arc::clone(password_hash),
                 expires,
             },
         );

@@ -21,7 +21,7 @@ use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
-use crate::storage::writer::{SubmitError, WriteOutcome};
+use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
 use crate::validate::form::{decode_component, parse_pairs};
 use crate::validate::timestamp::parse_timestamp;
@@ -270,7 +270,7 @@ async fn append_entry(
         };
         let outcome = state
             .writer
-            .submit(entry, received_at_ns, authenticated.generation)
+            .submit(entry, received_at_ns, checked_user(&authenticated))
             .map_err(|error| match error {
                 SubmitError::Overloaded => {
                     ApiError::Unavailable("the storage queue is full".into())
@@ -281,8 +281,7 @@ async fn append_entry(
             Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
             Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
             Ok(WriteOutcome::Failed(error)) => return Err(storage_error(&error)),
-            Ok(WriteOutcome::CredentialsChanged(generation)) => {
-                state.auth.observe_generation(generation);
+            Ok(WriteOutcome::CredentialsChanged) => {
                 authenticated = recheck(state, &parts.headers, peer).await?;
                 fresh = true;
             }
@@ -296,6 +295,16 @@ async fn append_entry(
     Err(ApiError::Unavailable(format!(
         "users were changed {STORE_ATTEMPTS} times while the entry was being stored; send it again"
     )))
+}
+
+/// Returns what the storage thread compares with the users table before it
+/// stores the entry of `authenticated`.
+fn checked_user(authenticated: &Authenticated) -> CheckedUser {
+    CheckedUser {
+        generation: authenticated.generation,
+        password_hash: Arc::clone(&authenticated.password_hash),
+        timezone: authenticated.user.timezone,
+    }
 }
 
 /// Checks the credentials of a write request against the database as it is

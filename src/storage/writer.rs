@@ -11,6 +11,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
 
+use chrono_tz::Tz;
 use rusqlite::{
     params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
 };
@@ -37,10 +38,10 @@ pub enum WriteOutcome {
     Repeated,
     /// An entry with the same key but another message is stored; it was kept.
     Conflict,
-    /// Users changed after the request's credentials were checked, so the
-    /// entry was not stored. The value is the credentials generation that
-    /// the batch read, and the credentials must be checked again.
-    CredentialsChanged(i64),
+    /// The request's user changed after its credentials were checked (a new
+    /// password, role or zone, disabled or removed), so the entry was not
+    /// stored, and the credentials must be checked again.
+    CredentialsChanged,
     /// The batch was not committed, so this entry was not stored.
     Failed(Arc<StorageError>),
 }
@@ -54,10 +55,22 @@ pub enum SubmitError {
     Stopped,
 }
 
+/// The user as a write request's credentials were checked, on the HTTP
+/// thread, against the users table.
+#[derive(Debug, Clone)]
+pub struct CheckedUser {
+    /// The credentials generation that the check read.
+    pub generation: i64,
+    /// The stored password hash that the password matched.
+    pub password_hash: Arc<str>,
+    /// The user's own zone, in which a timestamp without an offset was read.
+    pub timezone: Option<Tz>,
+}
+
 struct WriteRequest {
     entry: NewEntry,
     received_at_ns: i64,
-    credentials_generation: i64,
+    checked: CheckedUser,
     reply: oneshot::Sender<WriteOutcome>,
 }
 
@@ -81,7 +94,8 @@ impl Writer {
     /// Starts the storage thread on `connection`. At most `queue_capacity`
     /// entries wait; `on_fatal` is called, on the storage thread, for each
     /// transaction that a committed batch turned fatal. Outcomes are delivered
-    /// by a task on the tokio runtime of the caller.
+    /// by a task on the tokio runtime of the caller, which first calls
+    /// `on_generation` with the credentials generation that the batch read.
     ///
     /// # Errors
     ///
@@ -92,10 +106,11 @@ impl Writer {
         queue_capacity: usize,
         metrics: Arc<Metrics>,
         on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
+        on_generation: Box<dyn Fn(i64) + Send>,
     ) -> std::io::Result<Writer> {
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
         let (replies, batches) = unbounded_channel();
-        runtime.spawn(deliver_outcomes(batches));
+        runtime.spawn(deliver_outcomes(batches, on_generation));
         let (sender, receiver) = mpsc::sync_channel(queue_capacity);
         let healthy = Arc::new(AtomicBool::new(true));
         let thread_healthy = Arc::clone(&healthy);
@@ -119,11 +134,10 @@ impl Writer {
     }
 
     /// Queues an entry; the returned receiver gets its outcome after the
-    /// commit. `received_at_ns` is when the request arrived, and
-    /// `credentials_generation` the generation under which the request's
-    /// credentials were checked. The entry is stored only if the database
-    /// still has that generation when its batch is written, so a user
-    /// disabled or changed meanwhile cannot add entries.
+    /// commit. `received_at_ns` is when the request arrived, and `checked`
+    /// the user that its credentials were checked against. The entry is
+    /// stored only if that user is unchanged when its batch is written, so a
+    /// user disabled or changed meanwhile cannot add entries.
     ///
     /// # Errors
     ///
@@ -132,7 +146,7 @@ impl Writer {
         &self,
         entry: NewEntry,
         received_at_ns: i64,
-        credentials_generation: i64,
+        checked: CheckedUser,
     ) -> Result<oneshot::Receiver<WriteOutcome>, SubmitError> {
         let sender = self.sender.lock().map_err(|_| SubmitError::Stopped)?;
         let sender = sender.as_ref().ok_or(SubmitError::Stopped)?;
@@ -140,7 +154,7 @@ impl Writer {
         let request = WriteRequest {
             entry,
             received_at_ns,
-            credentials_generation,
+            checked,
             reply,
         };
         match sender.try_send(request) {
@@ -183,12 +197,32 @@ impl Drop for Writer {
 /// The outcome of one entry, with the channel of the request that waits for it.
 type Reply = (oneshot::Sender<WriteOutcome>, WriteOutcome);
 
+/// The outcomes of one batch.
+struct Delivery {
+    /// The credentials generation that the batch read, unless it failed first.
+    generation: Option<i64>,
+    replies: Vec<Reply>,
+}
+
 /// Sends each batch's outcomes to the requests that wait for them. It runs on
 /// the HTTP runtime, so that the storage thread wakes that runtime once per
 /// batch. Waking each request's task from the storage thread instead costs one
 /// wake-up of the runtime (an eventfd write in tokio 1.x) per entry.
-async fn deliver_outcomes(mut batches: UnboundedReceiver<Vec<Reply>>) {
-    while let Some(replies) = batches.recv().await {
+async fn deliver_outcomes(
+    mut batches: UnboundedReceiver<Delivery>,
+    on_generation: Box<dyn Fn(i64) + Send>,
+) {
+    while let Some(Delivery {
+        generation,
+        replies,
+    }) = batches.recv().await
+    {
+        // Lets the credentials cache catch up with users changed by another
+        // process, so that later requests are checked under the generation
+        // that the storage thread reads, and their users' rows need no read.
+        if let Some(generation) = generation {
+            on_generation(generation);
+        }
         for (reply, outcome) in replies {
             // The receiver is gone when the client hung up; the entry is stored anyway.
             let _ = reply.send(outcome);
@@ -199,7 +233,7 @@ async fn deliver_outcomes(mut batches: UnboundedReceiver<Vec<Reply>>) {
 fn run(
     mut connection: Connection,
     receiver: Receiver<WriteRequest>,
-    replies: &UnboundedSender<Vec<Reply>>,
+    replies: &UnboundedSender<Delivery>,
     metrics: &Metrics,
     healthy: &AtomicBool,
     on_fatal: &dyn Fn(FatalTransaction),
@@ -230,18 +264,29 @@ fn run(
         }
         metrics.observe_batch(batch.len());
         match store_batch(&mut connection, &batch) {
-            Ok((outcomes, fatal)) => {
+            Ok(StoredBatch {
+                generation,
+                outcomes,
+                fatal,
+            }) => {
                 healthy.store(true, Ordering::Relaxed);
                 let mut delivery = Vec::with_capacity(batch.len());
                 for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    if let WriteOutcome::Stored = outcome {
-                        metrics.count_entry(request.entry.stage, request.entry.status);
+                    match outcome {
+                        WriteOutcome::Stored => {
+                            metrics.count_entry(request.entry.stage, request.entry.status);
+                        }
+                        WriteOutcome::CredentialsChanged => metrics.count_write_rechecked(),
+                        _ => {}
                     }
                     delivery.push((request.reply, outcome));
                 }
                 // Sending fails only after the runtime has stopped, and then no
                 // request is waiting for these replies.
-                let _ = replies.send(delivery);
+                let _ = replies.send(Delivery {
+                    generation: Some(generation),
+                    replies: delivery,
+                });
                 fatal.into_iter().for_each(on_fatal);
             }
             Err(error) => {
@@ -253,7 +298,10 @@ fn run(
                     .drain(..)
                     .map(|request| (request.reply, WriteOutcome::Failed(Arc::clone(&error))))
                     .collect();
-                let _ = replies.send(delivery);
+                let _ = replies.send(Delivery {
+                    generation: None,
+                    replies: delivery,
+                });
             }
         }
     }
@@ -321,7 +369,15 @@ fn probe(connection: &mut Connection, healthy: &AtomicBool) {
     }
 }
 
-type BatchResult = (Vec<WriteOutcome>, Vec<FatalTransaction>);
+/// A committed batch.
+struct StoredBatch {
+    /// The credentials generation, read under the write lock.
+    generation: i64,
+    /// One outcome per request, in the order of the batch.
+    outcomes: Vec<WriteOutcome>,
+    /// The transactions that the batch turned fatal.
+    fatal: Vec<FatalTransaction>,
+}
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
 /// whole batch back, so no request gets `200` unless the commit that contains
@@ -329,7 +385,7 @@ type BatchResult = (Vec<WriteOutcome>, Vec<FatalTransaction>);
 fn store_batch(
     connection: &mut Connection,
     batch: &[WriteRequest],
-) -> Result<BatchResult, StorageError> {
+) -> Result<StoredBatch, StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read under the write lock, so no change to users can commit between
     // this check and the commit of the batch.
@@ -341,8 +397,8 @@ fn store_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut fatal = Vec::new();
     for request in batch {
-        if request.credentials_generation != generation {
-            outcomes.push(WriteOutcome::CredentialsChanged(generation));
+        if request.checked.generation != generation && !user_unchanged(&transaction, request)? {
+            outcomes.push(WriteOutcome::CredentialsChanged);
             continue;
         }
         let (outcome, turned_fatal) = store_entry(&transaction, &mut statements, request)?;
@@ -358,7 +414,30 @@ fn store_batch(
     }
     drop(statements);
     transaction.commit()?;
-    Ok((outcomes, fatal))
+    Ok(StoredBatch {
+        generation,
+        outcomes,
+        fatal,
+    })
+}
+
+/// Whether the user who sent `request` may still write as it was checked:
+/// with the same password hash, still enabled, in a role that may write and
+/// with the same zone. It runs only for requests checked under an older
+/// credentials generation, so a change to one user costs the other users'
+/// requests this read instead of a new check.
+fn user_unchanged(
+    transaction: &Transaction<'_>,
+    request: &WriteRequest,
+) -> Result<bool, StorageError> {
+    let stored = super::users::find(transaction, &request.entry.reported_by)?;
+    let checked = &request.checked;
+    Ok(stored.is_some_and(|user| {
+        *user.password_hash == *checked.password_hash
+            && user.enabled
+            && user.role.may_write()
+            && user.timezone == checked.timezone
+    }))
 }
 
 /// The statements that every entry runs, taken from the statement cache once
