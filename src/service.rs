@@ -153,7 +153,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
         let users = if user_count == 1 { "user" } else { "users" };
         log::info!(
             "translog {} listening on http://{address}, database {}, {user_count} {users}",
-            env!("CARGO_PKG_VERSION"),
+            env!("TRANSLOG_VERSION"),
             db_path.display()
         );
         notifier.watch_stalled(Arc::clone(&state));

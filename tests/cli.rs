@@ -110,9 +110,30 @@ fn version_is_printed() {
         .arg("--version")
         .output()
         .expect("run translog");
-    assert_eq!(
-        stdout(&output),
-        format!("translog {}\n", env!("CARGO_PKG_VERSION"))
+    let text = stdout(&output);
+    let release = format!("translog {}", env!("CARGO_PKG_VERSION"));
+    assert!(text.starts_with(&release), "{text}");
+}
+
+#[test]
+fn version_names_commit_of_checkout() {
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output();
+    let Some(head) = head.ok().filter(|head| head.status.success()) else {
+        eprintln!("skipped: git is missing or the source is not a git checkout");
+        return;
+    };
+    let commit = stdout(&head);
+    let output = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run translog");
+    let text = stdout(&output);
+    assert!(
+        text.contains(&format!("(commit {})", commit.trim())),
+        "{text}"
     );
 }
 

@@ -27,7 +27,7 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Parser)]
 #[command(
     name = "translog",
-    version,
+    version = env!("TRANSLOG_VERSION"),
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
