@@ -116,10 +116,18 @@ impl Notifier {
     }
 
     /// The callback the storage thread calls for each transaction that a
-    /// committed batch turned fatal.
+    /// committed batch turned fatal. It logs the transaction, with or without
+    /// a notify command, so that fatal transactions can be found in the log.
     pub fn fatal_handler(&self) -> Box<dyn Fn(FatalTransaction) + Send> {
         let notifier = self.clone();
         Box::new(move |fatal| {
+            // The message is a Worker's text, so it is escaped.
+            log::warn!(
+                "transaction {} turned fatal at {}, message={:?}",
+                fatal.transaction_id,
+                fatal.stage,
+                fatal.message.as_deref().unwrap_or("")
+            );
             notifier.send(Alert {
                 transaction_id: fatal.transaction_id,
                 outcome: Outcome::Fatal,

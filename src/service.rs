@@ -156,6 +156,20 @@ fn run(options: ServeOptions) -> Result<(), String> {
             env!("TRANSLOG_VERSION"),
             db_path.display()
         );
+        // The command is not logged, because it may contain a webhook's token.
+        let notify = if options.notify_command.is_some() {
+            "set"
+        } else {
+            "none"
+        };
+        log::info!(
+            "settings: time zone {}, stall after {}, read timeout {}, max connections {}, \
+             notify command {notify}",
+            options.timezone,
+            format_duration(options.stall_after),
+            format_duration(options.read_timeout),
+            state.config.max_connections
+        );
         notifier.watch_stalled(Arc::clone(&state));
 
         let shutdown = async move {
@@ -423,6 +437,20 @@ pub fn credentials_path(db_path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
+/// Formats a duration as `--stall-after` and `--read-timeout` take it, in the
+/// largest unit that divides it.
+fn format_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let units = [(86_400, 'd'), (3600, 'h'), (60, 'm')];
+    match units
+        .into_iter()
+        .find(|(unit_seconds, _)| seconds > 0 && seconds.is_multiple_of(*unit_seconds))
+    {
+        Some((unit_seconds, unit)) => format!("{}{unit}", seconds / unit_seconds),
+        None => format!("{seconds}s"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -431,6 +459,20 @@ mod tests {
     fn too_many_open_files_gets_hint() {
         let error = std::io::Error::from_raw_os_error(rustix::io::Errno::MFILE.raw_os_error());
         assert!(open_file_limit_hint(&error).contains("ulimit -n"));
+    }
+
+    #[test]
+    fn duration_takes_largest_unit() {
+        let cases = [
+            (21_600, "6h"),
+            (172_800, "2d"),
+            (5400, "90m"),
+            (90, "90s"),
+            (0, "0s"),
+        ];
+        for (seconds, expected) in cases {
+            assert_eq!(format_duration(Duration::from_secs(seconds)), expected);
+        }
     }
 
     #[test]

@@ -655,11 +655,13 @@ fn notify_output_cannot_forge_log_lines() {
         !log.lines().any(|line| line.starts_with(forged)),
         "forged line in the log:\n{log}"
     );
-    let marked = "notify command for transaction tx-x (fatal) wrote to ";
+    // The forged text appears only escaped, after the message's `\n`, in the
+    // lines of the command's output and in the line of the fatal entry.
+    let embedded = format!(r"disk full\n{forged}");
     for line in log.lines().filter(|line| line.contains("forged line")) {
         assert!(
-            line.contains(marked),
-            "unmarked output in the log: {line:?}"
+            line.contains(&embedded),
+            "unescaped output in the log: {line:?}"
         );
     }
     let escaped =

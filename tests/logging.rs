@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::{Server, BIN};
+use common::{Server, BIN, WORKER};
 
 /// Runs `translog user add` on a new database with `RUST_LOG` set to
 /// `filter`. The shared command runner of the tests removes `RUST_LOG`, so
@@ -231,6 +231,38 @@ fn failed_metrics_request_logged_at_info() {
     assert_eq!(server.get("/metrics", None).status, 401);
     assert!(
         server.wait_for_log(r#"GET "/metrics" 401"#, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn fatal_entry_is_logged() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.post_form(
+        "/worker/log/tx-fatal",
+        WORKER,
+        "timestamp=2026-12-04T14:57:54Z&stage=WORKER_LOAD&status=FATAL&message=disk+full%0Anext",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        server.wait_for_log(
+            r#"transaction tx-fatal turned fatal at WORKER_LOAD, message="disk full\nnext""#,
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn settings_are_logged_at_start() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin", "--stall-after", "90m"]);
+    assert!(
+        server.wait_for_log(
+            "settings: time zone Europe/Berlin, stall after 90m, read timeout 10s",
+            Duration::from_secs(5)
+        ),
         "{}",
         server.log()
     );
