@@ -131,6 +131,12 @@ pub enum Schema {
     AsFound,
 }
 
+/// The size, in bytes, that the write-ahead log is cut back to when it starts
+/// over after a checkpoint. A large prune or upgrade writes a WAL far larger
+/// than normal use does (about 4 MiB, 1000 pages), and without a limit the
+/// file keeps that size.
+const WAL_SIZE_LIMIT: i64 = 8 * 1024 * 1024;
+
 /// Opens the database read-write, creating the file and its schema on first
 /// use, in WAL mode with `synchronous=FULL`, so that a commit survives a crash
 /// of the process or of the machine. `busy_timeout` is how long a statement
@@ -153,6 +159,7 @@ pub fn open(
     reject_foreign_database(&connection)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
+    connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.pragma_update(None, "foreign_keys", true)?;
     migrate(&mut connection, schema)?;
     Ok(connection)
