@@ -5,7 +5,7 @@
 use std::fs::OpenOptions;
 use std::io::Write as _;
 use std::net::SocketAddr;
-use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -399,28 +399,57 @@ fn open_file_limit() -> Option<u64> {
 /// Creates the user `admin` with a generated password when there are no
 /// users, and writes `admin:PASSWORD` to `<database>.credentials` (mode 0600).
 /// Returns the number of users.
+///
+/// The file is written beside its final name first and renamed over it once
+/// the user is stored. So a symbolic link or a FIFO at that name is replaced,
+/// never followed, and a failed write leaves no `admin` without a file.
 fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, String> {
     let count = users::count(connection).map_err(|error| error.to_string())?;
     if count > 0 {
         return Ok(count);
     }
+    let path = credentials_path(db_path);
+    let cannot_write = |error: std::io::Error| {
+        format!(
+            "cannot write {}: {error}; the user admin was not created",
+            path.display()
+        )
+    };
+    if path.is_dir() {
+        return Err(cannot_write(std::io::Error::from(
+            std::io::ErrorKind::IsADirectory,
+        )));
+    }
     let password = password::generate().map_err(|error| format!("random source: {error}"))?;
     let hash = hash_password(&password)?;
-    users::add(connection, "admin", Role::Admin, None, &hash).map_err(|error| error.to_string())?;
 
-    let path = credentials_path(db_path);
-    let mut file = OpenOptions::new()
+    let mut pending_name = path.as_os_str().to_owned();
+    pending_name.push(".new");
+    let pending = PathBuf::from(pending_name);
+    // A file left by a start that failed halfway. A link is removed, not followed.
+    let _ = std::fs::remove_file(&pending);
+    let written = OpenOptions::new()
         .write(true)
-        .create(true)
-        .truncate(true)
+        .create_new(true)
         .mode(0o600)
-        .open(&path)
-        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
-    // The mode above applies only to a new file; an old one is narrowed too.
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))
-        .map_err(|error| format!("cannot restrict {}: {error}", path.display()))?;
-    writeln!(file, "admin:{}", password.expose())
-        .map_err(|error| format!("cannot write {}: {error}", path.display()))?;
+        .open(&pending)
+        .and_then(|mut file| {
+            writeln!(file, "admin:{}", password.expose())?;
+            file.sync_all()
+        });
+    if let Err(error) = written {
+        let _ = std::fs::remove_file(&pending);
+        return Err(cannot_write(error));
+    }
+    if let Err(error) = users::add(connection, "admin", Role::Admin, None, &hash) {
+        let _ = std::fs::remove_file(&pending);
+        return Err(error.to_string());
+    }
+    if let Err(error) = std::fs::rename(&pending, &path) {
+        let _ = std::fs::remove_file(&pending);
+        let _ = users::remove(connection, "admin");
+        return Err(cannot_write(error));
+    }
     log::info!(
         "created user admin; its credentials are in {} (use curl -u \"$(cat {})\")",
         path.display(),

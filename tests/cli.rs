@@ -8,7 +8,10 @@ use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use common::{assert_success, form, run_cli, run_command, serve_command, Server, BIN, PASSWORD};
+use common::{
+    assert_success, credentials_path, form, run_cli, run_command, serve_command, Server, BIN,
+    PASSWORD,
+};
 use serde_json::Value;
 
 fn stdout(output: &Output) -> String {
@@ -1163,6 +1166,38 @@ fn taken_port_leaves_no_database() {
     let output = run_command(command, None);
     assert_one_line_error(&output);
     assert!(!db.exists(), "database created although the port was taken");
+}
+
+#[test]
+fn credentials_link_is_replaced_not_followed() {
+    let (dir, db) = new_db();
+    let target = dir.path().join("target.txt");
+    std::fs::write(&target, "keep\n").expect("write the link target");
+    std::os::unix::fs::symlink(&target, credentials_path(&db)).expect("create the link");
+    let server = Server::start_in(dir, &[]);
+    let content = std::fs::read_to_string(&target).expect("read the link target");
+    assert_eq!(content, "keep\n");
+    let metadata = std::fs::symlink_metadata(credentials_path(&server.db)).expect("stat");
+    assert!(metadata.is_file(), "{metadata:?}");
+}
+
+#[test]
+fn unwritable_credentials_create_no_admin() {
+    let (dir, db) = new_db();
+    std::fs::create_dir(credentials_path(&db)).expect("create a directory in the way");
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("the user admin was not created"),
+        "{}",
+        stderr(&output)
+    );
+    std::fs::remove_dir(credentials_path(&db)).expect("remove the directory");
+    let server = Server::start_in(dir, &[]);
+    let reply = server.get("/worker/log", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
 /// Runs `serve` on a port that another socket holds.
