@@ -1861,6 +1861,26 @@ fn gzip_content_encoding_is_rejected() {
 }
 
 #[test]
+fn second_content_encoding_is_checked() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let status = server.curl_status(
+        "/worker/log/tx-1",
+        &[
+            "-u",
+            &format!("{user}:{password}"),
+            "-H",
+            "Content-Encoding: identity",
+            "-H",
+            "Content-Encoding: gzip",
+            "-d",
+            "timestamp=2026-12-04T14:57:54Z&stage=WORKER_INIT&status=SUCCESS",
+        ],
+    );
+    assert_eq!(status, "400");
+}
+
+#[test]
 fn identity_content_encoding_is_accepted() {
     let server = Server::start();
     let reply = server.request(

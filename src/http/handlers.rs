@@ -362,16 +362,17 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
 /// Rejects a compressed body: an entry is small, and decoding it here would
 /// only add a way to make the server inflate data.
 fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(coding) = headers.get(CONTENT_ENCODING) else {
+    // Every header counts, because a second one may name a coding that the
+    // first does not.
+    let coded = headers.get_all(CONTENT_ENCODING).iter().find(|coding| {
+        !coding
+            .as_bytes()
+            .trim_ascii()
+            .eq_ignore_ascii_case(b"identity")
+    });
+    let Some(coding) = coded else {
         return Ok(());
     };
-    if coding
-        .as_bytes()
-        .trim_ascii()
-        .eq_ignore_ascii_case(b"identity")
-    {
-        return Ok(());
-    }
     let shown: String = String::from_utf8_lossy(coding.as_bytes())
         .chars()
         .take(32)
