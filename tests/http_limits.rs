@@ -863,3 +863,59 @@ fn listen_backlog_fits_a_burst() {
     let backlog = listen_backlog(server.addr.port()).expect("ss shows the listening socket");
     assert!(backlog >= 1024, "backlog {backlog}");
 }
+
+/// Sends a complete write request, shuts down the sending side of the
+/// connection, and returns what the server sends back.
+fn post_then_half_close(server: &Server, transaction_id: &str) -> String {
+    let request = post_request(server, transaction_id, "", ENTRY);
+    let mut stream = server.connect();
+    stream
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    stream
+        .shutdown(std::net::Shutdown::Write)
+        .expect("shut down the sending side");
+    read_until_closed(&mut stream, WAIT)
+}
+
+#[test]
+fn half_closed_request_gets_response() {
+    let server = Server::start();
+    let response = post_then_half_close(&server, "tx-half");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response:?}");
+}
+
+#[test]
+fn half_closed_request_is_logged() {
+    let server = Server::start();
+    post_then_half_close(&server, "tx-half");
+    assert!(
+        server.wait_for_log(r#"POST "/worker/log/tx-half" 200"#, WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn request_cut_off_at_stop_is_logged() {
+    let server = Server::start();
+    let head = post_request(&server, "tx-cut", "", ENTRY);
+    // The head and half of the body: the handler waits for the rest.
+    let partial = &head[..head.len() - ENTRY.len() / 2];
+    let mut stream = server.connect();
+    stream
+        .write_all(partial.as_bytes())
+        .expect("write half the request");
+    // Time for the server to read the head and start the handler; a signal
+    // before that would find an idle connection, which is closed unlogged.
+    std::thread::sleep(Duration::from_millis(300));
+    send_signal(&server, "TERM");
+    assert!(
+        server.wait_for_log(
+            r#"POST "/worker/log/tx-cut" no response: the connection ended"#,
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}

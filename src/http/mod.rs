@@ -24,7 +24,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Request, Response};
+use hyper::{Method, Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
@@ -191,6 +191,9 @@ fn accept(
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.read_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
+        // A client may shut down its sending side once the request is sent
+        // (`shutdown(SHUT_WR)`) and still read the response.
+        .half_close(true)
         .serve_connection(TokioIo::new(stream), service);
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
@@ -299,6 +302,31 @@ async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
     }
 }
 
+/// A guard that logs the request line when dropped before the response was
+/// ready. hyper drops a request's future when its connection ends, and then
+/// the line that [`handle`] logs at the end is never reached.
+struct UnansweredLog<'a> {
+    number: u64,
+    method: &'a Method,
+    path: &'a str,
+    started: Instant,
+    answered: bool,
+}
+
+impl Drop for UnansweredLog<'_> {
+    fn drop(&mut self) {
+        if !self.answered {
+            log::info!(
+                "#{} {} {:?} no response: the connection ended after {:.1}ms",
+                self.number,
+                self.method,
+                self.path,
+                self.started.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+    }
+}
+
 /// Returns true when the request head announces a body.
 fn declares_body(headers: &HeaderMap) -> bool {
     let length = headers
@@ -320,7 +348,15 @@ async fn handle(
     let has_body = declares_body(request.headers());
     let mut context = RequestContext::default();
 
+    let mut unanswered = UnansweredLog {
+        number,
+        method: &method,
+        path: &path,
+        started,
+        answered: false,
+    };
     let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
+    unanswered.answered = true;
     let mut attempted_user = None;
     let mut response = match result {
         Ok(response) => response,
