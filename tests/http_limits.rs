@@ -67,6 +67,30 @@ fn many_header_lines_over_16_kib_are_431() {
     assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
 }
 
+/// Sends `GET /healthz` with `count` header fields in all, and returns the response.
+fn get_with_header_fields(server: &Server, count: usize) -> String {
+    let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: test\r\nConnection: close\r\n");
+    for number in 2..count {
+        request.push_str(&format!("X-Field-{number}: v\r\n"));
+    }
+    request.push_str("\r\n");
+    server.raw(request.as_bytes(), WAIT)
+}
+
+#[test]
+fn header_fields_up_to_100_are_served() {
+    let server = Server::start();
+    let text = get_with_header_fields(&server, 100);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text:.200}");
+}
+
+#[test]
+fn header_fields_over_100_are_431() {
+    let server = Server::start();
+    let text = get_with_header_fields(&server, 101);
+    assert!(text.starts_with("HTTP/1.1 431"), "{text:.200}");
+}
+
 #[test]
 fn head_of_8_kib_is_served() {
     let server = Server::start();
