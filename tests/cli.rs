@@ -2287,3 +2287,24 @@ fn whitespace_password_creates_nothing() {
     );
     assert!(!db.exists());
 }
+
+#[test]
+fn read_only_database_file_is_named() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let id = Command::new("id").arg("-u").output().expect("run id");
+    if stdout(&id).trim() == "0" {
+        eprintln!("skipped: root may write any file, so it cannot meet a read-only one");
+        return;
+    }
+    let (_dir, db) = new_db();
+    let output = add_user(&db, "worker1", "worker");
+    assert_success(&output, "user add");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    let output = run_cli(&db, &["user", "list"], None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("the file is not writable by this user"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -155,6 +155,16 @@ pub fn open(
 ) -> Result<Connection, StorageError> {
     create_private_file(path);
     let mut connection = Connection::open(path)?;
+    // SQLite opens a file that it may not write read-only without a word,
+    // and every write would then fail later.
+    if connection.is_readonly(rusqlite::MAIN_DB)? {
+        let read_only = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY);
+        let message = "the file is opened read-only".to_string();
+        return Err(StorageError::Unavailable(rusqlite::Error::SqliteFailure(
+            read_only,
+            Some(message),
+        )));
+    }
     connection.busy_timeout(busy_timeout)?;
     reject_foreign_database(&connection)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -174,6 +184,11 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         _ => None,
     };
     match code {
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if is_read_only_file(path) => format!(
+            "cannot open database {}: the file is not writable by this user; run the command \
+             as the user that owns it, or work on a copy",
+            path.display()
+        ),
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
             "cannot open database {}: {error}; check that its directory exists and is \
              writable, and that the path is a file",
@@ -186,6 +201,16 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         ),
         _ => format!("cannot open database {}: {error}", path.display()),
     }
+}
+
+/// Returns true when `path` is an existing file that this process may not
+/// open for writing.
+fn is_read_only_file(path: &Path) -> bool {
+    path.is_file()
+        && std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .is_err_and(|error| error.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 /// Opens a connection that only reads, for the read API and the checks of the
