@@ -426,21 +426,8 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
     let mut pending_name = path.as_os_str().to_owned();
     pending_name.push(".new");
     let pending = PathBuf::from(pending_name);
-    // A file left by a start that failed halfway. A link is removed, not followed.
-    let _ = std::fs::remove_file(&pending);
-    let written = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&pending)
-        .and_then(|mut file| {
-            writeln!(file, "admin:{}", password.expose())?;
-            file.sync_all()
-        });
-    if let Err(error) = written {
-        let _ = std::fs::remove_file(&pending);
-        return Err(cannot_write(error));
-    }
+    write_private_file(&pending, &format!("admin:{}\n", password.expose()))
+        .map_err(cannot_write)?;
     if let Err(error) = users::add(connection, "admin", Role::Admin, None, &hash) {
         let _ = std::fs::remove_file(&pending);
         return Err(error.to_string());
@@ -456,6 +443,26 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
         path.display()
     );
     Ok(1)
+}
+
+/// Writes `content` to a new file at `path` with mode 0600, and syncs it. A
+/// file or link already there, left by a start that failed halfway, is
+/// removed first; on failure the new file is removed too.
+fn write_private_file(path: &Path, content: &str) -> std::io::Result<()> {
+    let _ = std::fs::remove_file(path);
+    let written = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut file| {
+            file.write_all(content.as_bytes())?;
+            file.sync_all()
+        });
+    if written.is_err() {
+        let _ = std::fs::remove_file(path);
+    }
+    written
 }
 
 /// Returns the path beside the database of the file that contains the first
