@@ -66,6 +66,7 @@ async fn serve(address: SocketAddr) -> Result<(), String> {
             .timer(TokioTimer::new())
             .header_read_timeout(READ_TIMEOUT)
             .max_buf_size(MAX_HEAD_BYTES)
+            .half_close(true)
             .serve_connection(TokioIo::new(stream), service_fn(answer));
         tokio::spawn(async move {
             let _ = connection.await;
