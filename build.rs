@@ -1,29 +1,55 @@
 //! Adds the git commit to the version that `translog --version` and the
 //! start-up line print, so that two builds of one release can be distinguished.
-//! A build outside a git checkout, or without git, prints the release alone.
+//! A build outside a git checkout of this source, or without git, prints the
+//! release alone.
 
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
-    // HEAD moves with a checkout, and the index is rewritten by every commit.
-    println!("cargo:rerun-if-changed=.git/HEAD");
-    println!("cargo:rerun-if-changed=.git/index");
+    println!("cargo:rerun-if-changed=build.rs");
     let release = env!("CARGO_PKG_VERSION");
-    let version = match commit() {
+    let source = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
+    let version = match commit(&source) {
         Some(commit) => format!("{release} (commit {commit})"),
         None => release.to_string(),
     };
     println!("cargo:rustc-env=TRANSLOG_VERSION={version}");
 }
 
-/// Returns the abbreviated hash of the checked-out commit, if there is one.
-fn commit() -> Option<String> {
+/// Returns the abbreviated hash of the commit checked out in `source`, when
+/// `source` is the top of its own git checkout. A source tree unpacked inside
+/// another repository would otherwise get that repository's commit.
+fn commit(source: &Path) -> Option<String> {
+    let top = git(source, &["rev-parse", "--show-toplevel"])?;
+    if Path::new(&top).canonicalize().ok()? != source.canonicalize().ok()? {
+        return None;
+    }
+    // HEAD moves with a checkout, and the reflog grows with every commit,
+    // also one that leaves the index as it is.
+    for name in ["HEAD", "logs/HEAD"] {
+        if let Some(path) = git(source, &["rev-parse", "--git-path", name]) {
+            let path = source.join(path);
+            if path.exists() {
+                println!("cargo:rerun-if-changed={}", path.display());
+            }
+        }
+    }
+    let hash = git(source, &["rev-parse", "--short=12", "HEAD"])?;
+    hash.bytes()
+        .all(|byte| byte.is_ascii_hexdigit())
+        .then_some(hash)
+}
+
+/// Runs git in `directory` and returns its trimmed output, if it succeeded.
+fn git(directory: &Path, args: &[&str]) -> Option<String> {
     let output = Command::new("git")
-        .args(["rev-parse", "--short=12", "HEAD"])
+        .arg("-C")
+        .arg(directory)
+        .args(args)
         .output()
         .ok()?;
-    let hash = String::from_utf8(output.stdout).ok()?;
-    let hash = hash.trim();
-    let is_hash = !hash.is_empty() && hash.bytes().all(|byte| byte.is_ascii_hexdigit());
-    (output.status.success() && is_hash).then(|| hash.to_string())
+    let text = String::from_utf8(output.stdout).ok()?;
+    let text = text.trim();
+    (output.status.success() && !text.is_empty()).then(|| text.to_string())
 }
