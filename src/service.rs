@@ -400,42 +400,28 @@ fn open_file_limit() -> Option<u64> {
 /// users, and writes `admin:PASSWORD` to `<database>.credentials` (mode 0600).
 /// Returns the number of users.
 ///
-/// The file is written beside its final name first and renamed over it once
-/// the user is stored. So a symbolic link or a FIFO at that name is replaced,
-/// never followed, and a failed write leaves no `admin` without a file.
+/// The user is committed only once its file is in place, so a failure at any
+/// step leaves neither behind, and the next start tries again.
 fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, String> {
     let count = users::count(connection).map_err(|error| error.to_string())?;
     if count > 0 {
         return Ok(count);
     }
-    let path = credentials_path(db_path);
-    let cannot_write = |error: std::io::Error| {
-        format!(
-            "cannot write {}: {error}; the user admin was not created",
-            path.display()
-        )
-    };
-    if path.is_dir() {
-        return Err(cannot_write(std::io::Error::from(
-            std::io::ErrorKind::IsADirectory,
-        )));
-    }
     let password = password::generate().map_err(|error| format!("random source: {error}"))?;
     let hash = hash_password(&password)?;
-
-    let mut pending_name = path.as_os_str().to_owned();
-    pending_name.push(".new");
-    let pending = PathBuf::from(pending_name);
-    write_private_file(&pending, &format!("admin:{}\n", password.expose()))
-        .map_err(cannot_write)?;
-    if let Err(error) = users::add(connection, "admin", Role::Admin, None, &hash) {
-        let _ = std::fs::remove_file(&pending);
-        return Err(error.to_string());
-    }
-    if let Err(error) = std::fs::rename(&pending, &path) {
-        let _ = std::fs::remove_file(&pending);
-        let _ = users::remove(connection, "admin");
-        return Err(cannot_write(error));
+    let cannot_create =
+        |error: &dyn std::fmt::Display| format!("cannot create the user admin: {error}");
+    let transaction = connection
+        .unchecked_transaction()
+        .map_err(|error| cannot_create(&error))?;
+    users::add(&transaction, "admin", Role::Admin, None, &hash)
+        .map_err(|error| cannot_create(&error))?;
+    let path = credentials_path(db_path);
+    write_credentials(&path, &format!("admin:{}\n", password.expose()))
+        .map_err(|error| format!("{error}; the user admin was not created"))?;
+    if let Err(error) = transaction.commit() {
+        let _ = std::fs::remove_file(&path);
+        return Err(cannot_create(&error));
     }
     log::info!(
         "created user admin; its credentials are in {} (use curl -u \"$(cat {})\")",
@@ -445,24 +431,49 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
     Ok(1)
 }
 
-/// Writes `content` to a new file at `path` with mode 0600, and syncs it. A
-/// file or link already there, left by a start that failed halfway, is
-/// removed first; on failure the new file is removed too.
-fn write_private_file(path: &Path, content: &str) -> std::io::Result<()> {
+/// Writes `content` to `path` with mode 0600 and makes it durable. The file
+/// is written under a new name first and renamed over `path`, so a symbolic
+/// link or a FIFO at `path` is replaced, never followed. Errors name the file.
+fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
+    // A link to a directory counts as the link, which the rename replaces.
+    if std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_dir()) {
+        return Err(format!(
+            "cannot write {}: it is a directory",
+            path.display()
+        ));
+    }
+    let mut pending_name = path.as_os_str().to_owned();
+    pending_name.push(".new");
+    let pending = PathBuf::from(pending_name);
+    create_private_file(&pending)
+        .and_then(|mut file| {
+            file.write_all(content.as_bytes())?;
+            file.sync_all()
+        })
+        .and_then(|()| std::fs::rename(&pending, path))
+        .map_err(|error| {
+            let _ = std::fs::remove_file(&pending);
+            format!("cannot write {}: {error}", pending.display())
+        })?;
+    // The rename is durable once the directory is synced.
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::File::open(directory)
+        .and_then(|directory| directory.sync_all())
+        .map_err(|error| format!("cannot sync directory {}: {error}", directory.display()))
+}
+
+/// Creates a new file at `path` with mode 0600. A file or link already
+/// there, left by a start that failed halfway, is removed first.
+fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let _ = std::fs::remove_file(path);
-    let written = OpenOptions::new()
+    OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
-        .and_then(|mut file| {
-            file.write_all(content.as_bytes())?;
-            file.sync_all()
-        });
-    if written.is_err() {
-        let _ = std::fs::remove_file(path);
-    }
-    written
 }
 
 /// Returns the path beside the database of the file that contains the first

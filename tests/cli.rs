@@ -1182,6 +1182,17 @@ fn credentials_link_is_replaced_not_followed() {
 }
 
 #[test]
+fn credentials_link_to_directory_is_replaced() {
+    let (dir, db) = new_db();
+    let target = dir.path().join("elsewhere");
+    std::fs::create_dir(&target).expect("create the link target");
+    std::os::unix::fs::symlink(&target, credentials_path(&db)).expect("create the link");
+    let server = Server::start_in(dir, &[]);
+    let metadata = std::fs::symlink_metadata(credentials_path(&server.db)).expect("stat");
+    assert!(metadata.is_file(), "{metadata:?}");
+}
+
+#[test]
 fn unwritable_credentials_create_no_admin() {
     let (dir, db) = new_db();
     std::fs::create_dir(credentials_path(&db)).expect("create a directory in the way");
