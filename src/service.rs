@@ -98,7 +98,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
             let hint = open_file_limit_hint(&error);
             format!("cannot start the runtime: {error}{hint}")
         })?;
-    runtime.block_on(async move {
+    let result = runtime.block_on(async move {
         let stop_signals = StopSignals::new()?;
         // Bound before the schema and the first user are written, so that a
         // taken port leaves no credentials file behind, and the empty
@@ -178,9 +178,15 @@ fn run(options: ServeOptions) -> Result<(), String> {
         };
         http::run(Arc::clone(&state), listener, shutdown).await;
         state.writer.shut_down();
-        log::info!("database closed; translog stopped");
         Ok(())
-    })
+    });
+    // Requests cut off at the stop are dropped with the runtime, and their
+    // lines are logged then, so the last line comes after them.
+    drop(runtime);
+    if result.is_ok() {
+        log::info!("database closed; translog stopped");
+    }
+    result
 }
 
 /// The signals that stop the server cleanly: SIGTERM (`systemctl stop`,

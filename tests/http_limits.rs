@@ -920,8 +920,9 @@ fn half_closed_request_is_logged() {
     );
 }
 
-#[test]
-fn request_cut_off_at_stop_is_logged() {
+/// Sends half of a write request, stops the server with SIGTERM while the
+/// handler waits for the rest, and returns the server's log once it stopped.
+fn cut_off_request_at_stop() -> String {
     let server = Server::start();
     let head = post_request(&server, "tx-cut", "", ENTRY);
     // The head and half of the body: the handler waits for the rest.
@@ -935,11 +936,26 @@ fn request_cut_off_at_stop_is_logged() {
     std::thread::sleep(Duration::from_millis(300));
     send_signal(&server, "TERM");
     assert!(
-        server.wait_for_log(
-            r#"POST "/worker/log/tx-cut" no response: the connection ended"#,
-            WAIT
-        ),
+        server.wait_for_log("translog stopped", WAIT),
         "{}",
         server.log()
     );
+    server.log()
+}
+
+#[test]
+fn request_cut_off_at_stop_is_logged() {
+    let log = cut_off_request_at_stop();
+    assert!(
+        log.contains(r#"POST "/worker/log/tx-cut" no response after"#),
+        "{log}"
+    );
+}
+
+#[test]
+fn cut_off_line_precedes_stop_line() {
+    let log = cut_off_request_at_stop();
+    let cut_off = log.find("no response after").unwrap_or(usize::MAX);
+    let stopped = log.find("translog stopped").unwrap_or(0);
+    assert!(cut_off < stopped, "{log}");
 }

@@ -6,7 +6,9 @@
 //!
 //! Slow work never runs on this thread: entries go to the storage thread,
 //! reads to tokio's blocking threads, password hashing to threads of lower
-//! CPU priority.
+//! CPU priority. Two small reads of the users' data run here: the credentials
+//! generation for each request that is not a write, and the users table once
+//! after each change to users, to check the credentials cache.
 
 pub mod dashboard;
 pub mod handlers;
@@ -310,14 +312,15 @@ struct UnansweredLog<'a> {
     method: &'a Method,
     path: &'a str,
     started: Instant,
-    answered: bool,
+    response_ready: bool,
 }
 
 impl Drop for UnansweredLog<'_> {
     fn drop(&mut self) {
-        if !self.answered {
+        if !self.response_ready {
             log::info!(
-                "#{} {} {:?} no response: the connection ended after {:.1}ms",
+                "#{} {} {:?} no response after {:.1}ms: the connection closed or the server \
+                 stopped first",
                 self.number,
                 self.method,
                 self.path,
@@ -353,10 +356,10 @@ async fn handle(
         method: &method,
         path: &path,
         started,
-        answered: false,
+        response_ready: false,
     };
     let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
-    unanswered.answered = true;
+    unanswered.response_ready = true;
     let mut attempted_user = None;
     let mut response = match result {
         Ok(response) => response,
