@@ -50,6 +50,8 @@ pub enum StorageError {
     SchemaTooOld(i64),
     /// The file is another application's database.
     ForeignDatabase,
+    /// The process may not write the file, so SQLite opened it read-only.
+    ReadOnlyFile,
 }
 
 impl StorageError {
@@ -86,6 +88,10 @@ impl fmt::Display for StorageError {
             StorageError::Busy(error) => write!(f, "database is busy: {error}"),
             StorageError::Unavailable(error) => write!(f, "database is unavailable: {error}"),
             StorageError::Internal(error) => write!(f, "database error: {error}"),
+            StorageError::ReadOnlyFile => f.write_str(
+                "the file is not writable by this user; run the command as the user that owns \
+                 it, or work on a copy",
+            ),
             StorageError::ForeignDatabase => f.write_str(
                 "the file contains tables but no translog schema, so it looks like another \
                  application's database; choose another --db path",
@@ -114,7 +120,8 @@ impl std::error::Error for StorageError {
             | StorageError::Internal(error) => Some(error),
             StorageError::SchemaTooNew(_)
             | StorageError::SchemaTooOld(_)
-            | StorageError::ForeignDatabase => None,
+            | StorageError::ForeignDatabase
+            | StorageError::ReadOnlyFile => None,
         }
     }
 }
@@ -158,12 +165,7 @@ pub fn open(
     // SQLite opens a file that it may not write read-only without a word,
     // and every write would then fail later.
     if connection.is_readonly(rusqlite::MAIN_DB)? {
-        let read_only = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY);
-        let message = "the file is opened read-only".to_string();
-        return Err(StorageError::Unavailable(rusqlite::Error::SqliteFailure(
-            read_only,
-            Some(message),
-        )));
+        return Err(StorageError::ReadOnlyFile);
     }
     connection.busy_timeout(busy_timeout)?;
     reject_foreign_database(&connection)?;
@@ -184,11 +186,6 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         _ => None,
     };
     match code {
-        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if is_read_only_file(path) => format!(
-            "cannot open database {}: the file is not writable by this user; run the command \
-             as the user that owns it, or work on a copy",
-            path.display()
-        ),
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
             "cannot open database {}: {error}; check that its directory exists and is \
              writable, and that the path is a file",
@@ -201,16 +198,6 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         ),
         _ => format!("cannot open database {}: {error}", path.display()),
     }
-}
-
-/// Returns true when `path` is an existing file that this process may not
-/// open for writing.
-fn is_read_only_file(path: &Path) -> bool {
-    path.is_file()
-        && std::fs::OpenOptions::new()
-            .write(true)
-            .open(path)
-            .is_err_and(|error| error.kind() == std::io::ErrorKind::PermissionDenied)
 }
 
 /// Opens a connection that only reads, for the read API and the checks of the
