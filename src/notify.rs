@@ -122,11 +122,14 @@ impl Notifier {
         let notifier = self.clone();
         Box::new(move |fatal| {
             // The message is a Worker's text, so it is escaped.
+            let message = match &fatal.message {
+                Some(message) => format!("message={message:?}"),
+                None => "no message".to_string(),
+            };
             log::warn!(
-                "transaction {} turned fatal at {}, message={:?}",
+                "transaction {} turned fatal at {}, {message}",
                 fatal.transaction_id,
-                fatal.stage,
-                fatal.message.as_deref().unwrap_or("")
+                fatal.stage
             );
             notifier.send(Alert {
                 transaction_id: fatal.transaction_id,

@@ -1860,11 +1860,11 @@ fn gzip_content_encoding_is_rejected() {
     assert_json_error(&reply, 400, "unsupported_content_type");
 }
 
-#[test]
-fn second_content_encoding_is_checked() {
-    let server = Server::start();
+/// Posts an entry to `tx-1` with `Content-Encoding: identity` and then
+/// `Content-Encoding: gzip`, and returns curl's status code.
+fn post_with_two_content_encodings(server: &Server) -> String {
     let (user, password) = server.admin();
-    let status = server.curl_status(
+    server.curl_status(
         "/worker/log/tx-1",
         &[
             "-u",
@@ -1876,8 +1876,21 @@ fn second_content_encoding_is_checked() {
             "-d",
             "timestamp=2026-12-04T14:57:54Z&stage=WORKER_INIT&status=SUCCESS",
         ],
-    );
-    assert_eq!(status, "400");
+    )
+}
+
+#[test]
+fn second_content_encoding_is_checked() {
+    let server = Server::start();
+    assert_eq!(post_with_two_content_encodings(&server), "400");
+}
+
+#[test]
+fn second_content_encoding_stores_nothing() {
+    let server = Server::start();
+    post_with_two_content_encodings(&server);
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
 }
 
 #[test]
