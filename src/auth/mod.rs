@@ -65,8 +65,10 @@ impl From<StoredUser> for User {
     }
 }
 
-/// A request's user, with the credentials generation it was verified under.
-#[derive(Debug, Clone)]
+/// A request's user, with the credentials generation it was verified under
+/// and the stored hash that its password matched. It has no `Debug`, so that
+/// the hash cannot reach a log.
+#[derive(Clone)]
 pub struct Authenticated {
     pub user: User,
     pub generation: i64,
@@ -225,8 +227,9 @@ impl Authenticator {
     /// Authenticates a request from `client` with the given `Authorization`
     /// header value. The password hash is verified on a hashing thread, so
     /// the HTTP thread serves other requests meanwhile. With
-    /// [`Freshness::AtCommit`] the caller must have the returned generation
-    /// checked in the database transaction that acts on the request.
+    /// [`Freshness::AtCommit`] the caller must have the returned user checked
+    /// against the users table in the database transaction that acts on the
+    /// request, when the returned generation is not current there.
     ///
     /// # Errors
     ///

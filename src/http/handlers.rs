@@ -219,8 +219,8 @@ pub fn storage_error(error: &StorageError) -> ApiError {
     }
 }
 
-/// The number of tries to store a write request while users change. Before
-/// each new try, the request's credentials are checked again.
+/// The number of tries to store a write request while its user changes.
+/// Before each new try, the request's credentials are checked again.
 const STORE_ATTEMPTS: usize = 3;
 
 async fn append_entry(
@@ -293,7 +293,9 @@ async fn append_entry(
         }
     }
     Err(ApiError::Unavailable(format!(
-        "users were changed {STORE_ATTEMPTS} times while the entry was being stored; send it again"
+        "user {} was changed {STORE_ATTEMPTS} times while the entry was being stored; send it \
+         again",
+        authenticated.user.name
     )))
 }
 

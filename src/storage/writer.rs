@@ -39,8 +39,8 @@ pub enum WriteOutcome {
     /// An entry with the same key but another message is stored; it was kept.
     Conflict,
     /// The request's user changed after its credentials were checked (a new
-    /// password, role or zone, disabled or removed), so the entry was not
-    /// stored, and the credentials must be checked again.
+    /// password or zone, a role that may not write, disabled or removed), so
+    /// the entry was not stored, and the credentials must be checked again.
     CredentialsChanged,
     /// The batch was not committed, so this entry was not stored.
     Failed(Arc<StorageError>),
@@ -55,9 +55,10 @@ pub enum SubmitError {
     Stopped,
 }
 
-/// The user as a write request's credentials were checked, on the HTTP
-/// thread, against the users table.
-#[derive(Debug, Clone)]
+/// The user that a write request's credentials matched on the HTTP thread,
+/// from the credentials cache or a verification. It has no `Debug`, so that
+/// the stored hash cannot reach a log.
+#[derive(Clone)]
 pub struct CheckedUser {
     /// The credentials generation that the check read.
     pub generation: i64,
@@ -263,50 +264,64 @@ fn run(
             }
         }
         metrics.observe_batch(batch.len());
-        match store_batch(&mut connection, &batch) {
-            Ok(StoredBatch {
-                generation,
-                outcomes,
-                fatal,
-            }) => {
-                healthy.store(true, Ordering::Relaxed);
-                let mut delivery = Vec::with_capacity(batch.len());
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    match outcome {
-                        WriteOutcome::Stored => {
-                            metrics.count_entry(request.entry.stage, request.entry.status);
-                        }
-                        WriteOutcome::CredentialsChanged => metrics.count_write_rechecked(),
-                        _ => {}
-                    }
-                    delivery.push((request.reply, outcome));
-                }
-                // Sending fails only after the runtime has stopped, and then no
-                // request is waiting for these replies.
-                let _ = replies.send(Delivery {
-                    generation: Some(generation),
-                    replies: delivery,
-                });
-                fatal.into_iter().for_each(on_fatal);
-            }
-            Err(error) => {
-                healthy.store(false, Ordering::Relaxed);
-                let entries = if batch.len() == 1 { "entry" } else { "entries" };
-                log::error!("batch of {} {entries} not stored: {error}", batch.len());
-                let error = Arc::new(error);
-                let delivery = batch
-                    .drain(..)
-                    .map(|request| (request.reply, WriteOutcome::Failed(Arc::clone(&error))))
-                    .collect();
-                let _ = replies.send(Delivery {
-                    generation: None,
-                    replies: delivery,
-                });
-            }
-        }
+        let result = store_batch(&mut connection, &batch);
+        healthy.store(result.is_ok(), Ordering::Relaxed);
+        let (delivery, fatal) = outcomes_of(&mut batch, result, metrics);
+        // Sending fails only after the runtime has stopped, and then no
+        // request is waiting for these replies.
+        let _ = replies.send(delivery);
+        fatal.into_iter().for_each(on_fatal);
     }
     if let Err((_, error)) = connection.close() {
         log::error!("closing the database failed: {error}");
+    }
+}
+
+/// Pairs each request of `batch`, which it empties, with its outcome, and
+/// counts the outcomes. Returns the replies and the transactions that the
+/// batch turned fatal.
+fn outcomes_of(
+    batch: &mut Vec<WriteRequest>,
+    result: Result<StoredBatch, StorageError>,
+    metrics: &Metrics,
+) -> (Delivery, Vec<FatalTransaction>) {
+    match result {
+        Ok(StoredBatch {
+            generation,
+            outcomes,
+            fatal,
+        }) => {
+            let mut replies = Vec::with_capacity(batch.len());
+            for (request, outcome) in batch.drain(..).zip(outcomes) {
+                match outcome {
+                    WriteOutcome::Stored => {
+                        metrics.count_entry(request.entry.stage, request.entry.status);
+                    }
+                    WriteOutcome::CredentialsChanged => metrics.count_write_rechecked(),
+                    _ => {}
+                }
+                replies.push((request.reply, outcome));
+            }
+            let delivery = Delivery {
+                generation: Some(generation),
+                replies,
+            };
+            (delivery, fatal)
+        }
+        Err(error) => {
+            let entries = if batch.len() == 1 { "entry" } else { "entries" };
+            log::error!("batch of {} {entries} not stored: {error}", batch.len());
+            let error = Arc::new(error);
+            let replies = batch
+                .drain(..)
+                .map(|request| (request.reply, WriteOutcome::Failed(Arc::clone(&error))))
+                .collect();
+            let delivery = Delivery {
+                generation: None,
+                replies,
+            };
+            (delivery, Vec::new())
+        }
     }
 }
 
@@ -421,11 +436,11 @@ fn store_batch(
     })
 }
 
-/// Whether the user who sent `request` may still write as it was checked:
-/// with the same password hash, still enabled, in a role that may write and
-/// with the same zone. It runs only for requests checked under an older
-/// credentials generation, so a change to one user costs the other users'
-/// requests this read instead of a new check.
+/// Returns whether the user who sent `request` may still write as it was
+/// checked: with the same password hash, still enabled, in a role that may
+/// write and with the same zone. It runs only for requests checked under
+/// another credentials generation than the batch's, so a change to one user
+/// costs the other users' requests this read instead of a new check.
 fn user_unchanged(
     transaction: &Transaction<'_>,
     request: &WriteRequest,
