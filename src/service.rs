@@ -21,7 +21,7 @@ use crate::metrics::Metrics;
 use crate::notify::Notifier;
 use crate::storage::users::{self, Role};
 use crate::storage::writer::Writer;
-use crate::storage::{self, ReaderPool};
+use crate::storage::{self, ReaderPool, StorageError};
 
 /// How long the storage thread waits for another process's write lock before
 /// the batch fails with `503`. Short, because nothing is stored meanwhile.
@@ -316,7 +316,16 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
         .truncate(false)
         .mode(0o600)
         .open(db_path)
-        .map_err(|error| format!("cannot open database {}: {error}", db_path.display()))?;
+        .map_err(|error| {
+            let reason = match error.kind() {
+                std::io::ErrorKind::PermissionDenied if created => {
+                    format!("{error}; check that its directory is writable by this user")
+                }
+                std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
+                _ => error.to_string(),
+            };
+            format!("cannot open database {}: {reason}", db_path.display())
+        })?;
     match file.try_lock() {
         Ok(()) => Ok(DatabaseLock {
             _file: file,

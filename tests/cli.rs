@@ -2299,18 +2299,42 @@ fn whitespace_password_creates_nothing() {
     assert!(!db.exists());
 }
 
-#[test]
-fn read_only_database_file_is_named() {
+/// Creates a database with one user and makes its file read-only. Returns
+/// `None` when running as root, who may write any file anyway.
+fn read_only_database() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     use std::os::unix::fs::PermissionsExt as _;
     let id = Command::new("id").arg("-u").output().expect("run id");
     if stdout(&id).trim() == "0" {
         eprintln!("skipped: root may write any file, so it cannot meet a read-only one");
-        return;
+        return None;
     }
-    let (_dir, db) = new_db();
+    let (dir, db) = new_db();
     let output = add_user(&db, "worker1", "worker");
     assert_success(&output, "user add");
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("chmod");
+    Some((dir, db))
+}
+
+#[test]
+fn read_only_database_file_stops_serve() {
+    let Some((_dir, db)) = read_only_database() else {
+        return;
+    };
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert!(
+        stderr(&output).contains("the file is not writable by this user"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn read_only_database_file_is_named() {
+    let Some((_dir, db)) = read_only_database() else {
+        return;
+    };
     let output = run_cli(&db, &["user", "list"], None);
     assert_one_line_error(&output);
     assert!(
