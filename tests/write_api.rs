@@ -1894,6 +1894,19 @@ fn second_content_encoding_stores_nothing() {
 }
 
 #[test]
+fn identity_list_content_encoding_is_accepted() {
+    let server = Server::start();
+    let reply = server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Encoding", "identity, identity")],
+        Some(form("2026-12-04", "WORKER_INIT", "SUCCESS").as_bytes()),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
 fn identity_content_encoding_is_accepted() {
     let server = Server::start();
     let reply = server.request(

@@ -364,13 +364,13 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
 /// Rejects a compressed body: an entry is small, and decoding it here would
 /// only add a way to make the server inflate data.
 fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
-    // Every header counts, because a second one may name a coding that the
-    // first does not.
-    let coded = headers.get_all(CONTENT_ENCODING).iter().find(|coding| {
-        !coding
-            .as_bytes()
-            .trim_ascii()
-            .eq_ignore_ascii_case(b"identity")
+    // Every header and every coding of a list counts: `identity, gzip` and
+    // two headers with those values are the same list (RFC 9110, 5.3).
+    let coded = headers.get_all(CONTENT_ENCODING).iter().find(|value| {
+        !value.as_bytes().split(|byte| *byte == b',').all(|coding| {
+            let coding = coding.trim_ascii();
+            coding.is_empty() || coding.eq_ignore_ascii_case(b"identity")
+        })
     });
     let Some(coding) = coded else {
         return Ok(());
