@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{timestamp_from_now, wait_until, Server, READER, WORKER};
+use common::{timestamp_from_now, wait_until, Server, PASSWORD, READER, WORKER};
 
 const SCRIPT_MESSAGE: &str = "<script>alert(1)</script> & \"quoted\" 'text'";
 const SCRIPT_ESCAPED: &str =
@@ -324,6 +324,36 @@ fn transaction_page_shows_receive_time() {
         .expect("received_at");
     let body = server.get_as_reader("/transactions/tx-fatal").body;
     assert!(body.contains(&format!("<time datetime=\"{received}\">")));
+}
+
+/// Adds a reader whose own zone is Asia/Tokyo (UTC+09:00, no daylight saving
+/// time) and returns the page at `path` as that reader sees it.
+fn page_for_tokyo_reader(server: &Server, path: &str) -> String {
+    server.add_user_with(
+        "reader-tokyo",
+        "reader",
+        PASSWORD,
+        &["--timezone", "Asia/Tokyo"],
+    );
+    let reply = server.get(path, Some(("reader-tokyo", PASSWORD)));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.body
+}
+
+#[test]
+fn transaction_page_uses_reader_zone() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = page_for_tokyo_reader(&server, "/transactions/tx-fatal");
+    assert!(body.contains("+09:00</time>"), "{body}");
+}
+
+#[test]
+fn list_page_names_reader_zone() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = page_for_tokyo_reader(&server, "/");
+    assert!(body.contains("Asia/Tokyo"), "{body}");
 }
 
 #[test]

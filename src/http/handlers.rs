@@ -102,7 +102,7 @@ pub async fn dispatch(
         Route::Dashboard => super::dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
             context.transaction_id = Some(raw_id.clone());
-            super::dashboard::transaction(state, &raw_id).await
+            super::dashboard::transaction(state, &raw_id, user).await
         }
         Route::Health => health(state).await,
     }

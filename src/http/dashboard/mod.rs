@@ -78,7 +78,7 @@ pub async fn index(
         paged,
         pairs,
         now_ns: now,
-        zone: state.config.timezone,
+        zone: display_zone(state, user),
         stall_after: state.config.stall_after,
     };
     Ok(html_page(StatusCode::OK, render_index(&view)))
@@ -90,7 +90,11 @@ pub async fn index(
 /// # Errors
 ///
 /// Storage failures; a bad or unknown id is a `400` or `404` HTML page.
-pub async fn transaction(state: &Arc<AppState>, raw_id: &str) -> Result<Response<Body>, ApiError> {
+pub async fn transaction(
+    state: &Arc<AppState>,
+    raw_id: &str,
+    user: &User,
+) -> Result<Response<Body>, ApiError> {
     let transaction_id = match transaction_id_from_path(raw_id) {
         Ok(id) => id,
         Err(ApiError::InvalidParameters(error)) => {
@@ -119,10 +123,16 @@ pub async fn transaction(state: &Arc<AppState>, raw_id: &str) -> Result<Response
     let view = TransactionView {
         log,
         now_ns: now,
-        zone: state.config.timezone,
+        zone: display_zone(state, user),
         stall_after: state.config.stall_after,
     };
     Ok(html_page(StatusCode::OK, render_transaction(&view)))
+}
+
+/// Returns the zone that the pages show times in: the reader's own zone, in
+/// which `since` and `until` without an offset are read too, else the server's.
+fn display_zone(state: &AppState, user: &User) -> Tz {
+    user.timezone.unwrap_or(state.config.timezone)
 }
 
 /// Everything the list page shows.
