@@ -675,6 +675,14 @@ fn log_show_prints_table() {
 }
 
 #[test]
+fn log_show_leaves_missing_message_empty() {
+    let server = logged_server();
+    let text = stdout(&server.cli(&["log", "show", "tx-ok"], None));
+    let first_entry = text.lines().nth(2).unwrap_or_default();
+    assert!(first_entry.ends_with("Z"), "{text}");
+}
+
+#[test]
 fn log_show_prints_message() {
     let server = logged_server();
     let text = stdout(&server.cli(&["log", "show", "tx-bad"], None));

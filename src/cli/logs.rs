@@ -118,7 +118,8 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                         entry.status,
                         entry.reported_by,
                         entry.received_at,
-                        printable(entry.message.as_deref().unwrap_or("-")),
+                        // Empty for no message, so that the message `-` stays distinct.
+                        printable(entry.message.as_deref().unwrap_or("")),
                     ]
                 })
                 .collect();
