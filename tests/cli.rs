@@ -1083,6 +1083,23 @@ fn prune_dry_run_keeps_logs() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
+#[test]
+fn prune_dry_run_needs_no_write_lock() {
+    let server = prune_server();
+    let holder = rusqlite::Connection::open(&server.db).expect("open the database");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let started = std::time::Instant::now();
+    let output = server.cli(&["prune", "--before", "2026-06-01", "--dry-run"], None);
+    assert_success(&output, "prune --dry-run");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
 // Guarding the database file.
 
 /// Starts a second server on `db` while one runs and checks that it stops

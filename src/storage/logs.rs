@@ -375,10 +375,16 @@ pub struct Pruned {
     pub entries: usize,
 }
 
+/// The transactions whose last entry's timestamp is before `?1` seconds and
+/// `?2` nanoseconds, as the two statements of a prune select them.
+const PRUNED_TRANSACTIONS: &str = "
+    SELECT transaction_id FROM transactions
+    WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2)";
+
 /// Deletes whole transactions whose last entry's timestamp is before
 /// `before`, and returns how many transactions and entries were deleted.
-/// With `dry_run` the same deletes run and are rolled back, so the counts
-/// are exact and nothing changes.
+/// With `dry_run` it only counts them, in a read transaction, so that it
+/// does not hold the write lock that the server needs.
 ///
 /// # Errors
 ///
@@ -388,23 +394,36 @@ pub fn prune(
     before: DateTime<Utc>,
     dry_run: bool,
 ) -> Result<Pruned, StorageError> {
-    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let cutoff = params![before.timestamp(), before.timestamp_subsec_nanos()];
+    if dry_run {
+        let snapshot = connection.transaction()?;
+        let transactions: i64 = snapshot.query_row(
+            &format!("SELECT count(*) FROM ({PRUNED_TRANSACTIONS})"),
+            cutoff,
+            |row| row.get(0),
+        )?;
+        let entries: i64 = snapshot.query_row(
+            &format!(
+                "SELECT count(*) FROM entries WHERE transaction_id IN ({PRUNED_TRANSACTIONS})"
+            ),
+            cutoff,
+            |row| row.get(0),
+        )?;
+        return Ok(Pruned {
+            transactions: usize::try_from(transactions).unwrap_or(0),
+            entries: usize::try_from(entries).unwrap_or(0),
+        });
+    }
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let entries = transaction.execute(
-        "DELETE FROM entries WHERE transaction_id IN (
-             SELECT transaction_id FROM transactions
-             WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2))",
+        &format!("DELETE FROM entries WHERE transaction_id IN ({PRUNED_TRANSACTIONS})"),
         cutoff,
     )?;
     let transactions = transaction.execute(
         "DELETE FROM transactions WHERE (last_timestamp_s, last_timestamp_nanos) < (?1, ?2)",
         cutoff,
     )?;
-    if dry_run {
-        transaction.rollback()?;
-    } else {
-        transaction.commit()?;
-    }
+    transaction.commit()?;
     Ok(Pruned {
         transactions,
         entries,
