@@ -959,3 +959,44 @@ fn cut_off_line_precedes_stop_line() {
     let stopped = log.find("translog stopped").unwrap_or(0);
     assert!(cut_off < stopped, "{log}");
 }
+
+/// Opens a connection to a server with a read timeout of 2 s, and sends it
+/// requests for far more response bytes than the socket buffers of both ends
+/// hold.
+fn connection_with_unread_responses(server: &Server) -> TcpStream {
+    let mut stream = server.connect();
+    let request = format!(
+        "GET /metrics HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\r\n",
+        authorization(server)
+    );
+    stream
+        .write_all(request.repeat(3000).as_bytes())
+        .expect("write the requests");
+    stream
+}
+
+#[test]
+fn client_that_never_reads_is_disconnected() {
+    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let _idle_reader = connection_with_unread_responses(&server);
+    std::thread::sleep(Duration::from_secs(5));
+    let mut checker = server.connect();
+    let open = metric_on(&server, &mut checker, "translog_connections_open");
+    assert_eq!(open, Some(1.0));
+}
+
+#[test]
+fn slow_reader_keeps_connection() {
+    use std::io::Read as _;
+    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let mut slow_reader = connection_with_unread_responses(&server);
+    let mut chunk = vec![0u8; 64 * 1024];
+    // 64 KiB every half second for 5 s: the responses keep moving, slowly.
+    for _ in 0..10 {
+        std::thread::sleep(Duration::from_millis(500));
+        slow_reader.read_exact(&mut chunk).expect("read a chunk");
+    }
+    let mut checker = server.connect();
+    let open = metric_on(&server, &mut checker, "translog_connections_open");
+    assert_eq!(open, Some(2.0));
+}

@@ -91,7 +91,7 @@ struct ServeArgs {
     #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
           allow_hyphen_values = true)]
     stall_after: Duration,
-    /// Maximum wait for a request's head or body, and for the next request on an idle connection (at most 1d).
+    /// Maximum wait for a request's head or body, for the next request on an idle connection, and for a client to read a response (at most 1d).
     #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_read_timeout,
           allow_hyphen_values = true)]
     read_timeout: Duration,

@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod handlers;
 pub mod response;
 pub mod router;
+pub mod write_deadline;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -31,6 +32,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
+use write_deadline::WriteDeadline;
 
 use crate::auth::Authenticator;
 use crate::metrics::{ConnectionMetrics, Metrics};
@@ -187,6 +189,11 @@ fn accept(
     if let Err(error) = stream.set_nodelay(true) {
         log::debug!("setting TCP_NODELAY for {peer} failed: {error}");
     }
+    if let Err(error) =
+        rustix::net::sockopt::set_socket_send_buffer_size(&stream, SEND_BUFFER_BYTES)
+    {
+        log::debug!("setting SO_SNDBUF for {peer} failed: {error}");
+    }
     let service_state = Arc::clone(state);
     let service = service_fn(move |request| handle(Arc::clone(&service_state), request, peer));
     let connection = http1::Builder::new()
@@ -196,7 +203,10 @@ fn accept(
         // A client may shut down its sending side once the request is sent
         // (`shutdown(SHUT_WR)`) and still read the response.
         .half_close(true)
-        .serve_connection(TokioIo::new(stream), service);
+        .serve_connection(
+            TokioIo::new(WriteDeadline::new(stream, state.config.read_timeout)),
+            service,
+        );
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         if let Err(error) = connection.await {
@@ -205,6 +215,15 @@ fn accept(
         drop(guard);
     });
 }
+
+/// The send buffer of each connection. [`WriteDeadline`] counts time from a
+/// blocked write to the next one that goes through, and Linux reports a full
+/// socket writable only after much of its buffer has drained. Without a cap
+/// the kernel grows the buffer to several MiB (`net.ipv4.tcp_wmem`), and on
+/// loopback a client that read 64 KiB every half second was cut off by a 2 s
+/// limit. With 128 KiB (which Linux doubles) the same client keeps its
+/// connection.
+const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 /// Counts a connection as open until dropped.
 struct ConnectionGuard(Arc<AppState>);
