@@ -66,10 +66,18 @@ if [[ ! $transaction_id =~ ^[A-Za-z0-9._:~-]{1,128}$ ]]; then
 fi
 log_url="${base_url%/}/worker/log/$transaction_id"
 undelivered_reports=0
+# Set after a 401 or 403: the next reports would be rejected too, and every
+# 401 counts towards the failed-login limit of this host's address, which
+# the other Workers on the host share.
+credentials_rejected=0
 
 # Sends one entry: report STAGE STATUS [MESSAGE].
 report() {
     local stage=$1 status=$2 message=${3:-}
+    if ((credentials_rejected)); then
+        undelivered_reports=$((undelivered_reports + 1))
+        return
+    fi
     # The timestamp is taken once, before curl runs, so that curl's retries
     # resend the identical entry and the server stores it once. Nanoseconds
     # keep two reports within the same second distinct and in order.
@@ -83,18 +91,31 @@ report() {
     # The credentials go to curl on standard input (--config -), because an
     # argument such as -u user:password is visible to every local user in ps.
     # --retry covers refused connections, timeouts, 429 and 503, and honours
-    # Retry-After. --fail-with-body prints the server's JSON error on a 4xx.
-    if ! curl --config - --silent --show-error --fail-with-body \
+    # Retry-After. --fail-with-body keeps the server's JSON error on a 4xx,
+    # and --write-out adds the status code on a line of its own.
+    local response
+    if response=$(curl --config - --silent --show-error --fail-with-body \
             --retry 5 --retry-connrefused --retry-max-time 60 --max-time 20 \
+            --write-out '\n%{http_code}' \
             --data-urlencode "timestamp=$timestamp" \
             --data-urlencode "stage=$stage" \
             --data-urlencode "status=$status" \
             --data-urlencode "message=$message" \
-            "$log_url" <<<"$(curl_credentials)" >&2; then
-        # The verification goes on: its own result matters more than one
-        # lost report, and translog marks a run without WORKER_END stalled.
-        echo "worker-example.sh: could not report $stage $status for $transaction_id" >&2
-        undelivered_reports=$((undelivered_reports + 1))
+            "$log_url" <<<"$(curl_credentials)"); then
+        return
+    fi
+    local code=${response##*$'\n'} body=${response%$'\n'*}
+    if [[ -n $body && $body != "$response" ]]; then
+        printf '%s\n' "$body" >&2
+    fi
+    # The verification goes on: its own result matters more than one lost
+    # report, and translog marks a run without WORKER_END stalled.
+    echo "worker-example.sh: could not report $stage $status for $transaction_id" >&2
+    undelivered_reports=$((undelivered_reports + 1))
+    if [[ $code == 401 || $code == 403 ]]; then
+        echo "worker-example.sh: the server rejected the credentials of $TRANSLOG_USER" \
+            "(HTTP $code); the remaining reports are skipped" >&2
+        credentials_rejected=1
     fi
 }
 

@@ -177,6 +177,33 @@ fn worker_wrong_password_exits_3() {
 }
 
 #[test]
+fn worker_wrong_password_stops_reporting() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    run_script(&server, "ok", "verify-denied", "wrong-password");
+    let rejected = server
+        .log()
+        .lines()
+        .filter(|line| line.contains("\"/worker/log/verify-denied\" 401"))
+        .count();
+    assert_eq!(rejected, 1, "{}", server.log());
+}
+
+#[test]
+fn worker_rejection_ends_with_newline() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let output = run_script(&server, "ok", "verify-denied", "wrong-password");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.starts_with("{\"error\":\"unauthorized\"") && line.ends_with('}')),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn worker_missing_settings_exit_2() {
     skip_without_tools!();
     let output = Command::new("bash")
