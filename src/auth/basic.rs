@@ -16,6 +16,8 @@ pub struct Credentials {
 pub enum BasicError {
     Missing,
     NotBasic,
+    /// The scheme is Basic, but no credentials follow it.
+    EmptyBasic,
     BadBase64,
     NotUtf8,
     NoColon,
@@ -29,6 +31,7 @@ impl BasicError {
         match self {
             BasicError::Missing => "no credentials",
             BasicError::NotBasic => "authorization scheme is not Basic",
+            BasicError::EmptyBasic => "no credentials after the Basic scheme",
             BasicError::BadBase64 => "credentials are not valid base64",
             BasicError::NotUtf8 => "credentials are not UTF-8",
             BasicError::NoColon => "credentials have no colon between user and password",
@@ -65,7 +68,11 @@ impl<'a> AuthorizationHeader<'a> {
 pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
     let header = header.ok_or(BasicError::Missing)?;
     let header = std::str::from_utf8(header).map_err(|_| BasicError::NotBasic)?;
-    let (scheme, token) = header.trim().split_once(' ').ok_or(BasicError::NotBasic)?;
+    let header = header.trim();
+    if header.eq_ignore_ascii_case("basic") {
+        return Err(BasicError::EmptyBasic);
+    }
+    let (scheme, token) = header.split_once(' ').ok_or(BasicError::NotBasic)?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return Err(BasicError::NotBasic);
     }
@@ -144,8 +151,18 @@ mod tests {
     }
 
     #[test]
-    fn scheme_without_token_is_not_basic() {
-        assert_eq!(parse(Some(b"Basic")).err(), Some(BasicError::NotBasic));
+    fn basic_without_token_is_empty() {
+        assert_eq!(parse(Some(b"Basic")).err(), Some(BasicError::EmptyBasic));
+    }
+
+    #[test]
+    fn basic_with_spaces_only_is_empty() {
+        assert_eq!(parse(Some(b"Basic   ")).err(), Some(BasicError::EmptyBasic));
+    }
+
+    #[test]
+    fn other_scheme_without_token_is_not_basic() {
+        assert_eq!(parse(Some(b"Bearer")).err(), Some(BasicError::NotBasic));
     }
 
     #[test]
