@@ -1953,6 +1953,30 @@ fn maximum_stall_after_is_accepted() {
 }
 
 #[test]
+fn usage_error_names_subcommand_help() {
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["prune", "--before", "nonsense"],
+            "run `translog prune --help`",
+        ),
+        (
+            &["user", "add", "bad name", "--role", "worker"],
+            "run `translog user add --help`",
+        ),
+        (&["no-such-command"], "run `translog --help`"),
+    ];
+    for (args, expected) in cases {
+        let (_dir, db) = new_db();
+        let output = run_cli(&db, args, None);
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
 fn invalid_max_connections_exit_2() {
     for value in ["abc", "0", "4294967296"] {
         let output = serve_with(&["--max-connections", value]);

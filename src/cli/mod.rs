@@ -286,8 +286,36 @@ pub fn run() -> ExitCode {
 
 /// Prints a usage error as one line on standard error and returns exit status 2.
 fn report_usage_error(message: &str) -> ExitCode {
-    eprintln!("translog: error: {message}; run `translog --help` for usage");
+    let args: Vec<String> = std::env::args_os()
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
+    let help = help_command(&args);
+    eprintln!("translog: error: {message}; run `{help}` for usage");
     ExitCode::from(2)
+}
+
+/// Returns the `--help` command of the subcommand named in `args`, so that a
+/// usage error points at the options that apply (`translog user add --help`).
+fn help_command(args: &[String]) -> String {
+    let mut command = command_line();
+    let mut path = vec!["translog"];
+    let mut args = args.iter().skip(1);
+    while let Some(arg) = args.next() {
+        if arg == "--db" {
+            // The one option before a subcommand that takes a value.
+            args.next();
+            continue;
+        }
+        if arg.starts_with('-') {
+            continue;
+        }
+        let Some(subcommand) = command.find_subcommand(arg).cloned() else {
+            break;
+        };
+        path.push(arg);
+        command = subcommand;
+    }
+    format!("{} --help", path.join(" "))
 }
 
 /// A failed command, which sets the exit status.
