@@ -56,6 +56,13 @@ pub enum JsonBodyError {
 /// are not UTF-8 and trailing text) and [`JsonBodyError::NotObject`] for an
 /// array, string, number, boolean or null.
 pub fn parse_object(body: &[u8]) -> Result<Vec<(String, RawValue)>, JsonBodyError> {
+    // JSON text must not start with a byte order mark (RFC 8259, 8.1), and
+    // serde_json's own message for it points only at column 1.
+    if body.starts_with(b"\xEF\xBB\xBF") {
+        return Err(JsonBodyError::Malformed(
+            "it starts with a UTF-8 byte order mark, which JSON does not allow".into(),
+        ));
+    }
     let ObjectPairs(members) = deserialize_members::<Value>(body)?;
     let mut parameters: Vec<(String, RawValue)> = members
         .into_iter()
@@ -116,6 +123,15 @@ mod tests {
     fn repeated_keys_are_kept() {
         let pairs = parse_object(br#"{"a":"1","a":"2"}"#).expect("object");
         assert_eq!(pairs.len(), 2);
+    }
+
+    #[test]
+    fn byte_order_mark_is_named() {
+        let error = parse_object(b"\xEF\xBB\xBF{}").expect_err("a BOM is rejected");
+        assert!(
+            matches!(&error, JsonBodyError::Malformed(reason) if reason.contains("byte order mark")),
+            "{error:?}"
+        );
     }
 
     #[test]
