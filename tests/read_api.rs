@@ -741,6 +741,24 @@ fn bad_cursor_is_400() {
 }
 
 #[test]
+fn cut_cursor_is_400() {
+    let server = Server::start();
+    for number in 0..3 {
+        post(
+            &server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+    let first = list(&server, "?limit=1").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let cut = &cursor[..cursor.len() - 1];
+    assert_invalid_query(&list(&server, &format!("?limit=1&cursor={cut}")));
+}
+
+#[test]
 fn bad_outcome_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?outcome=failed"));

@@ -188,10 +188,12 @@ pub struct Cursor {
 }
 
 impl Cursor {
-    /// Encodes the cursor as an opaque URL-safe token.
+    /// Encodes the cursor as an opaque URL-safe token. The text ends with a
+    /// `/`, which no transaction id contains, so that a token cut short by a
+    /// copy and paste fails to decode instead of naming a shorter id.
     pub fn encode(&self) -> String {
         use base64::Engine as _;
-        let text = format!("{}:{}", self.last_received_at_ns, self.transaction_id);
+        let text = format!("{}:{}/", self.last_received_at_ns, self.transaction_id);
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
     }
 
@@ -202,6 +204,7 @@ impl Cursor {
             .decode(token)
             .ok()?;
         let text = String::from_utf8(bytes).ok()?;
+        let text = text.strip_suffix('/')?;
         let (received, transaction_id) = text.split_once(':')?;
         Some(Cursor {
             last_received_at_ns: received.parse().ok()?,
