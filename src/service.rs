@@ -64,6 +64,7 @@ pub struct ServeOptions {
     pub timezone: Tz,
     pub stall_after: Duration,
     pub read_timeout: Duration,
+    pub write_timeout: Duration,
     pub max_connections: usize,
     pub notify_command: Option<String>,
 }
@@ -146,6 +147,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
             timezone: options.timezone,
             stall_after: options.stall_after,
             read_timeout: options.read_timeout,
+            write_timeout: options.write_timeout,
             max_connections: connection_cap(options.max_connections),
         };
         log::debug!("configuration: {config:?}");
@@ -163,11 +165,12 @@ fn run(options: ServeOptions) -> Result<(), String> {
             "none"
         };
         log::info!(
-            "settings: time zone {}, stall after {}, read timeout {}, max connections {}, \
-             notify command {notify}",
+            "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
+             max connections {}, notify command {notify}",
             options.timezone,
             format_duration(options.stall_after),
             format_duration(options.read_timeout),
+            format_duration(options.write_timeout),
             state.config.max_connections
         );
         notifier.watch_stalled(Arc::clone(&state));

@@ -960,9 +960,8 @@ fn cut_off_line_precedes_stop_line() {
     assert!(cut_off < stopped, "{log}");
 }
 
-/// Opens a connection to a server with a read timeout of 2 s, and sends it
-/// requests for far more response bytes than the socket buffers of both ends
-/// hold.
+/// Opens a connection to `server` and sends it requests for far more response
+/// bytes than the socket buffers of both ends hold.
 fn connection_with_unread_responses(server: &Server) -> TcpStream {
     let mut stream = server.connect();
     let request = format!(
@@ -977,7 +976,7 @@ fn connection_with_unread_responses(server: &Server) -> TcpStream {
 
 #[test]
 fn client_that_never_reads_is_disconnected() {
-    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let server = Server::start_with(&["--write-timeout", "2s"]);
     let _idle_reader = connection_with_unread_responses(&server);
     std::thread::sleep(Duration::from_secs(5));
     let mut checker = server.connect();
@@ -988,7 +987,7 @@ fn client_that_never_reads_is_disconnected() {
 #[test]
 fn slow_reader_keeps_connection() {
     use std::io::Read as _;
-    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let server = Server::start_with(&["--write-timeout", "2s"]);
     let mut slow_reader = connection_with_unread_responses(&server);
     let mut chunk = vec![0u8; 64 * 1024];
     // 64 KiB every half second for 5 s: the responses keep moving, slowly.
@@ -999,4 +998,15 @@ fn slow_reader_keeps_connection() {
     let mut checker = server.connect();
     let open = metric_on(&server, &mut checker, "translog_connections_open");
     assert_eq!(open, Some(2.0));
+}
+
+#[test]
+fn client_that_never_reads_is_logged() {
+    let server = Server::start_with(&["--write-timeout", "1s"]);
+    let _idle_reader = connection_with_unread_responses(&server);
+    assert!(
+        server.wait_for_log("the client read none of its responses for 1 s", WAIT),
+        "{}",
+        server.log()
+    );
 }

@@ -251,8 +251,9 @@ impl Authenticator {
         };
         let credentials = match parsed {
             Ok(credentials) => credentials,
-            Err(BasicError::Missing) => {
-                return Err(AuthError::Unauthorized(BasicError::Missing.reason()))
+            // Sending no credentials is not a failed login, so it is not throttled.
+            Err(error @ (BasicError::Missing | BasicError::EmptyBasic)) => {
+                return Err(AuthError::Unauthorized(error.reason()))
             }
             Err(error) => {
                 self.lock_throttle().record_failure(client, now);

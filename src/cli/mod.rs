@@ -91,10 +91,14 @@ struct ServeArgs {
     #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
           allow_hyphen_values = true)]
     stall_after: Duration,
-    /// Maximum wait for a request's head or body, for the next request on an idle connection, and for a client to read a response (at most 1d).
-    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_read_timeout,
+    /// Maximum wait for a request's head or body, and for the next request on an idle connection (at most 1d).
+    #[arg(long, env = "TRANSLOG_READ_TIMEOUT", default_value = "10s", value_parser = parse_connection_timeout,
           allow_hyphen_values = true)]
     read_timeout: Duration,
+    /// Maximum wait for room to send more of a response to a client that is not reading it (at most 1d).
+    #[arg(long, env = "TRANSLOG_WRITE_TIMEOUT", default_value = "60s", value_parser = parse_connection_timeout,
+          allow_hyphen_values = true)]
+    write_timeout: Duration,
     /// Open connections beyond this get 503 and are closed.
     #[arg(long, env = "TRANSLOG_MAX_CONNECTIONS", default_value_t = 2048,
           value_parser = parse_max_connections, allow_hyphen_values = true)]
@@ -221,16 +225,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
-/// The longest `--read-timeout`. The HTTP layer adds the timeout to the
-/// current instant for every request, so it must stay far below the range of
-/// `Instant`, and no client needs a day to send one request.
-const MAX_READ_TIMEOUT: Duration = Duration::from_secs(86_400);
+/// The longest `--read-timeout` and `--write-timeout`. The HTTP layer adds
+/// them to the current instant, so they must stay far below the range of
+/// `Instant`, and no client needs a day to send a request or read a response.
+const MAX_CONNECTION_TIMEOUT: Duration = Duration::from_secs(86_400);
 
-fn parse_read_timeout(text: &str) -> Result<Duration, String> {
+fn parse_connection_timeout(text: &str) -> Result<Duration, String> {
     let timeout = parse_duration(text)?;
-    if timeout > MAX_READ_TIMEOUT {
+    if timeout > MAX_CONNECTION_TIMEOUT {
         return Err(format!(
-            "duration {text:?} is too long for a read timeout; the maximum is 1d (86400s)"
+            "duration {text:?} is too long for a connection timeout; the maximum is 1d (86400s)"
         ));
     }
     Ok(timeout)
@@ -358,6 +362,7 @@ fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
         timezone: args.timezone,
         stall_after: args.stall_after,
         read_timeout: args.read_timeout,
+        write_timeout: args.write_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         notify_command: args.notify_command,
     })

@@ -58,6 +58,8 @@ pub struct ServerConfig {
     /// The maximum wait for a request head or body, and for the next request
     /// on an idle keep-alive connection.
     pub read_timeout: Duration,
+    /// The maximum wait for room in the send buffer while a response is sent.
+    pub write_timeout: Duration,
     pub max_connections: usize,
 }
 
@@ -204,7 +206,7 @@ fn accept(
         // (`shutdown(SHUT_WR)`) and still read the response.
         .half_close(true)
         .serve_connection(
-            TokioIo::new(WriteDeadline::new(stream, state.config.read_timeout)),
+            TokioIo::new(WriteDeadline::new(stream, state.config.write_timeout, peer)),
             service,
         );
     let connection = graceful.watch(connection);

@@ -186,7 +186,10 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
-            ApiError::Unauthorized(reason) if *reason == BasicError::Missing.reason() => {
+            ApiError::Unauthorized(reason)
+                if *reason == BasicError::Missing.reason()
+                    || *reason == BasicError::EmptyBasic.reason() =>
+            {
                 (log::Level::Debug, format!("rejected: {reason}"))
             }
             ApiError::Unauthorized(reason) => (log::Level::Warn, format!("rejected: {reason}")),

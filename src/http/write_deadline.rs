@@ -1,10 +1,12 @@
-//! A time limit on writing responses. hyper bounds how long it waits for a
-//! request head, but not how long a response may wait for the client to read
-//! it: a client that sends requests and never reads the responses would hold
-//! its connection, and one of `--max-connections`, for as long as it likes.
+//! A time limit on writing responses (`--write-timeout`). hyper bounds how
+//! long it waits for a request head, but not how long a response may wait for
+//! the client to read it. Without a limit, a client that sends requests and
+//! never reads the responses would hold its connection, and one of
+//! `--max-connections`, for as long as it likes.
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -15,19 +17,22 @@ use tokio::time::Sleep;
 /// A stream whose writes fail with [`io::ErrorKind::TimedOut`] once a write
 /// has waited `limit` for room in the socket's send buffer. The clock starts
 /// when a write finds the buffer full, and stops at the next write that goes
-/// through, so a client that keeps reading its responses is cut off only when
-/// it frees too little of the buffer within `limit`.
+/// through. The kernel makes room only as the client's receive window opens,
+/// which can lag its reading by many KiB. So a client that reads very slowly
+/// can be cut off too, and the limit is far longer than a read timeout.
 pub struct WriteDeadline<S> {
     inner: S,
     limit: Duration,
+    peer: SocketAddr,
     stalled: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> WriteDeadline<S> {
-    pub fn new(inner: S, limit: Duration) -> Self {
+    pub fn new(inner: S, limit: Duration, peer: SocketAddr) -> Self {
         WriteDeadline {
             inner,
             limit,
+            peer,
             stalled: None,
         }
     }
@@ -45,6 +50,13 @@ impl<S> WriteDeadline<S> {
             .get_or_insert_with(|| Box::pin(tokio::time::sleep(limit)));
         if stalled.as_mut().poll(cx).is_ready() {
             self.stalled = None;
+            // hyper reports the failed write without its cause, and the
+            // request line already shows 200, so this line records the cut.
+            log::info!(
+                "connection from {} closed: the client read none of its responses for {} s",
+                self.peer,
+                limit.as_secs()
+            );
             return Poll::Ready(Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("the client read no response for {limit:?}"),

@@ -46,12 +46,13 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment variables of the binary that the tests set explicitly or not at all.
-const TRANSLOG_VARIABLES: [&str; 8] = [
+const TRANSLOG_VARIABLES: [&str; 9] = [
     "TRANSLOG_DB",
     "TRANSLOG_LISTEN",
     "TRANSLOG_TIMEZONE",
     "TRANSLOG_STALL_AFTER",
     "TRANSLOG_READ_TIMEOUT",
+    "TRANSLOG_WRITE_TIMEOUT",
     "TRANSLOG_MAX_CONNECTIONS",
     "TRANSLOG_NOTIFY_COMMAND",
     "RUST_LOG",
