@@ -246,13 +246,8 @@ async fn append_entry(
             return Err(error);
         }
     };
-    let mut content_types = parts.headers.get_all(CONTENT_TYPE).iter();
-    let content_type = content_types.next().map(HeaderValue::as_bytes);
-    let repeated_content_type = content_types.next().is_some();
+    let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
     let build = |user: &User| -> Result<NewEntry, ApiError> {
-        if repeated_content_type {
-            return Err(ParamError::RepeatedContentType.into());
-        }
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = user.timezone.unwrap_or(state.config.timezone);
         Ok(build_entry(&transaction_id, parameters, zone, &user.name)?)
@@ -342,6 +337,10 @@ async fn read_entry(
     context.body_read = true;
     reject_content_coding(&parts.headers)?;
     let transaction_id = decode_path_segment(raw_id)?;
+    // With two media types, which one the body has is ambiguous.
+    if parts.headers.get_all(CONTENT_TYPE).iter().nth(1).is_some() {
+        return Err(ParamError::RepeatedContentType.into());
+    }
     Ok((body, transaction_id))
 }
 
