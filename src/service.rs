@@ -463,7 +463,7 @@ fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
     let mut pending_name = path.as_os_str().to_owned();
     pending_name.push(".new");
     let pending = PathBuf::from(pending_name);
-    create_private_file(&pending)
+    create_new_private_file(&pending)
         .and_then(|mut file| {
             file.write_all(content.as_bytes())?;
             file.sync_all()
@@ -485,7 +485,7 @@ fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
 
 /// Creates a new file at `path` with mode 0600. A file or link already
 /// there, left by a start that failed halfway, is removed first.
-fn create_private_file(path: &Path) -> std::io::Result<std::fs::File> {
+fn create_new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
     let _ = std::fs::remove_file(path);
     OpenOptions::new()
         .write(true)

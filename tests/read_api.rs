@@ -553,6 +553,20 @@ fn list_summary_has_eight_members() {
     assert_eq!(members, Some(8), "{page}");
 }
 
+/// Posts one entry to each of the transactions `tx-0` to `tx-{count - 1}`, in
+/// that order.
+fn post_transactions(server: &Server, count: usize) {
+    for number in 0..count {
+        post(
+            server,
+            &format!("tx-{number}"),
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+    }
+}
+
 #[test]
 fn empty_list_has_no_cursor() {
     let server = Server::start();
@@ -591,15 +605,7 @@ fn list_most_recently_active_first() {
 #[test]
 fn list_default_limit_is_50() {
     let server = Server::start();
-    for number in 0..51 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 51);
     let page = list(&server, "").json();
     assert_eq!(ids_of(&page).len(), 50);
     assert!(page["next_cursor"].is_string(), "{}", page["next_cursor"]);
@@ -608,15 +614,7 @@ fn list_default_limit_is_50() {
 #[test]
 fn list_pages_cover_every_transaction() {
     let server = Server::start();
-    for number in 0..7 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 7);
     let mut seen = Vec::new();
     let mut query = "?limit=3".to_string();
     for _ in 0..10 {
@@ -634,15 +632,7 @@ fn list_pages_cover_every_transaction() {
 #[test]
 fn list_pages_have_limit_size() {
     let server = Server::start();
-    for number in 0..5 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 5);
     let first = list(&server, "?limit=2").json();
     let cursor = first["next_cursor"]
         .as_str()
@@ -655,15 +645,7 @@ fn list_pages_have_limit_size() {
 #[test]
 fn last_page_has_no_cursor() {
     let server = Server::start();
-    for number in 0..4 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 4);
     let first = list(&server, "?limit=2").json();
     let cursor = first["next_cursor"]
         .as_str()
@@ -676,15 +658,7 @@ fn last_page_has_no_cursor() {
 #[test]
 fn list_pages_do_not_repeat() {
     let server = Server::start();
-    for number in 0..9 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 9);
     let mut seen = HashSet::new();
     let mut query = "?limit=2".to_string();
     let mut count = 0;
@@ -743,15 +717,7 @@ fn bad_cursor_is_400() {
 #[test]
 fn cut_cursor_is_400() {
     let server = Server::start();
-    for number in 0..3 {
-        post(
-            &server,
-            &format!("tx-{number}"),
-            "2026-12-04T13:00:00Z",
-            "WORKER_INIT",
-            "SUCCESS",
-        );
-    }
+    post_transactions(&server, 3);
     let first = list(&server, "?limit=1").json();
     let cursor = first["next_cursor"].as_str().expect("a second page");
     let cut = &cursor[..cursor.len() - 1];
