@@ -502,7 +502,7 @@ pub fn credentials_path(db_path: &Path) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Formats a duration as `--stall-after` and `--read-timeout` take it, in the
+/// Formats a duration as `--stall-after` and the timeouts take it, in the
 /// largest unit that divides it.
 fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();

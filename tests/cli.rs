@@ -1084,7 +1084,7 @@ fn prune_dry_run_keeps_logs() {
 }
 
 #[test]
-fn prune_dry_run_needs_no_write_lock() {
+fn dry_run_takes_no_write_lock() {
     let server = prune_server();
     let holder = rusqlite::Connection::open(&server.db).expect("open the database");
     holder
@@ -2350,6 +2350,8 @@ fn whitespace_password_creates_nothing() {
 
 /// Creates a database with one user and makes its file read-only. Returns
 /// `None` when running as root, who may write any file anyway.
+/// NOTE: CI runs as root, so the tests that use this run only by hand as
+/// another user (for example `runuser -u nobody` on the test binary).
 fn read_only_database() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
     use std::os::unix::fs::PermissionsExt as _;
     let id = Command::new("id").arg("-u").output().expect("run id");

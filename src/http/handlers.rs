@@ -363,8 +363,8 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
 /// Rejects a compressed body: an entry is small, and decoding it here would
 /// only add a way to make the server inflate data.
 fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
-    // Every header and every coding of a list counts: `identity, gzip` and
-    // two headers with those values are the same list (RFC 9110, 5.3).
+    // Every header and every coding of a list counts, because HTTP reads
+    // repeated fields as one comma-separated list (RFC 2616, 4.2).
     let coded = headers.get_all(CONTENT_ENCODING).iter().find(|value| {
         !value.as_bytes().split(|byte| *byte == b',').all(|coding| {
             let coding = coding.trim_ascii();

@@ -224,7 +224,8 @@ fn accept(
 /// the kernel grows the buffer to several MiB (`net.ipv4.tcp_wmem`), and on
 /// loopback a client that read 64 KiB every half second was cut off by a 2 s
 /// limit. With 128 KiB (which Linux doubles) the same client keeps its
-/// connection.
+/// connection. NOTE: measured on loopback only. On a link with a long round
+/// trip the cap may slow large responses, which no test here covers.
 const SEND_BUFFER_BYTES: usize = 128 * 1024;
 
 /// Counts a connection as open until dropped.

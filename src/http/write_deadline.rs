@@ -37,8 +37,8 @@ impl<S> WriteDeadline<S> {
         }
     }
 
-    /// Passes on a write's result, and turns a write that has waited past
-    /// the limit into an error.
+    /// Returns a write's result, or an error once the write has waited past
+    /// the limit.
     fn check<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {
         if poll.is_ready() {
             self.stalled = None;

@@ -162,8 +162,8 @@ pub fn open(
 ) -> Result<Connection, StorageError> {
     create_private_file(path);
     let mut connection = Connection::open(path)?;
-    // SQLite opens a file that it may not write read-only without a word,
-    // and every write would then fail later.
+    // SQLite opens a file that the process may not write read-only, without
+    // an error, and every write would then fail later.
     if connection.is_readonly(rusqlite::MAIN_DB)? {
         return Err(StorageError::ReadOnlyFile);
     }

@@ -267,8 +267,8 @@ fn run(
         let result = store_batch(&mut connection, &batch);
         healthy.store(result.is_ok(), Ordering::Relaxed);
         let (delivery, fatal) = outcomes_of(&mut batch, result, metrics);
-        // Sending fails only after the runtime has stopped, and then no
-        // request is waiting for these replies.
+        // Sending fails only once the delivery task is gone, which happens
+        // when the runtime stops, and then no request waits for these replies.
         let _ = replies.send(delivery);
         fatal.into_iter().for_each(on_fatal);
     }

@@ -56,11 +56,12 @@ pub enum JsonBodyError {
 /// are not UTF-8 and trailing text) and [`JsonBodyError::NotObject`] for an
 /// array, string, number, boolean or null.
 pub fn parse_object(body: &[u8]) -> Result<Vec<(String, RawValue)>, JsonBodyError> {
-    // JSON text must not start with a byte order mark (RFC 8259, 8.1), and
-    // serde_json's own message for it points only at column 1.
+    // A sender must not add a byte order mark to JSON text (RFC 8259, 8.1).
+    // A parser may skip one, but the write path is strict, and serde_json's
+    // own message for it points only at column 1.
     if body.starts_with(b"\xEF\xBB\xBF") {
         return Err(JsonBodyError::Malformed(
-            "it starts with a UTF-8 byte order mark, which JSON does not allow".into(),
+            "it starts with a UTF-8 byte order mark, which a JSON sender must not add".into(),
         ));
     }
     let ObjectPairs(members) = deserialize_members::<Value>(body)?;
