@@ -689,19 +689,32 @@ fn log_show_prints_message() {
     assert!(text.contains("disk full"), "{text}");
 }
 
-#[test]
-fn log_show_replaces_control_characters() {
+/// Returns what `log show` prints for a transaction of one entry whose
+/// message is `encoded`, percent-encoded.
+fn shown_message(encoded: &str) -> String {
     let server = Server::start();
-    server.post_entry(
-        "tx-esc",
+    let reply = server.post_entry(
+        "tx-text",
         &format!(
-            "{}&message=red%1B%5B31mtext",
+            "{}&message={encoded}",
             form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FAIL")
         ),
     );
-    let text = stdout(&server.cli(&["log", "show", "tx-esc"], None));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    stdout(&server.cli(&["log", "show", "tx-text"], None))
+}
+
+#[test]
+fn log_show_replaces_control_characters() {
+    let text = shown_message("red%1B%5B31mtext");
     assert!(!text.contains('\u{1b}'), "{text:?}");
     assert!(text.contains("[31mtext"), "{text:?}");
+}
+
+#[test]
+fn log_show_replaces_line_separator() {
+    let text = shown_message("first%E2%80%A8second");
+    assert!(text.contains("first\u{fffd}second"), "{text:?}");
 }
 
 #[test]
@@ -788,6 +801,38 @@ fn log_list_pages_with_cursor() {
     );
     let second: Value = serde_json::from_slice(&second.stdout).expect("JSON");
     assert_eq!(second["transactions"][0]["transaction_id"], "tx-ok");
+}
+
+#[test]
+fn log_list_without_match_says_so() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--outcome", "stalled"], None);
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "no transactions match these filters"
+    );
+}
+
+#[test]
+fn log_list_of_empty_database_says_so() {
+    let server = Server::start();
+    let output = server.cli(&["log", "list"], None);
+    assert_eq!(stderr(&output).trim_end(), "no transactions yet");
+}
+
+#[test]
+fn log_list_after_pruned_cursor_says_so() {
+    let server = logged_server();
+    let first = server.cli(&["log", "list", "--json", "--limit", "1"], None);
+    let first: Value = serde_json::from_slice(&first.stdout).expect("JSON");
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let pruned = server.cli(&["prune", "--before", "2030-01-01T00:00:00Z"], None);
+    assert_success(&pruned, "prune");
+    let output = server.cli(&["log", "list", "--cursor", cursor], None);
+    assert_eq!(
+        stderr(&output).trim_end(),
+        "no more transactions after this cursor"
+    );
 }
 
 #[test]

@@ -145,6 +145,8 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             timezone,
             stall_after,
         } => {
+            let filtered = outcome.is_some() || since.is_some() || until.is_some();
+            let after_cursor = cursor.is_some();
             let query = ListQuery {
                 limit: usize::from(limit),
                 cursor,
@@ -192,17 +194,37 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             );
             if let Some(next) = page.next_cursor {
                 super::print_line(&format!("more: --cursor {next}"));
+            } else if rows.is_empty() {
+                // On standard error, so that the table on standard output stays
+                // a header and rows for scripts.
+                eprintln!(
+                    "{}",
+                    if after_cursor {
+                        "no more transactions after this cursor"
+                    } else if filtered {
+                        "no transactions match these filters"
+                    } else {
+                        "no transactions yet"
+                    }
+                );
             }
         }
     }
     Ok(())
 }
 
-/// Replaces control characters, so that a message cannot move the cursor or
-/// change colours in the operator's terminal.
+/// Replaces control characters and line or paragraph separators, so that a
+/// message cannot move the cursor, change colours in the operator's terminal
+/// or break a row of the table.
 fn printable(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_control() { '\u{fffd}' } else { c })
+        .map(|c| {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+                '\u{fffd}'
+            } else {
+                c
+            }
+        })
         .collect()
 }
 
