@@ -1417,6 +1417,32 @@ fn ten_failed_logins_give_429() {
 }
 
 #[test]
+fn parallel_guesses_stop_at_ten() {
+    let server = Server::start();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..40)
+            .map(|number| {
+                let server = &server;
+                scope.spawn(move || {
+                    let password = format!("guess-{number}");
+                    server
+                        .post_form("/worker/log/tx-1", ("admin", &password), VALID)
+                        .status
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("request thread"))
+            .collect()
+    });
+    let rejected = statuses.iter().filter(|status| **status == 401).count();
+    let throttled = statuses.iter().filter(|status| **status == 429).count();
+    assert_eq!(rejected, 10, "{statuses:?}");
+    assert_eq!(throttled, 30, "{statuses:?}");
+}
+
+#[test]
 fn throttled_reply_has_retry_after() {
     let server = Server::start();
     fail_logins(&server, 10);

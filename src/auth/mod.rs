@@ -37,7 +37,7 @@ use crate::storage::{ReaderPool, StorageError};
 use basic::{AuthorizationHeader, BasicError, Credentials};
 use hashing::HashingThreads;
 use password::{HashingMemory, Password};
-use throttle::Throttle;
+use throttle::{Admission, Throttle};
 
 /// How long a verified credential stays cached without being checked again.
 const CACHE_TTL: Duration = Duration::from_secs(15 * 60);
@@ -100,6 +100,8 @@ pub enum AuthError {
     Throttled(Duration),
     /// `503`: the user table could not be read.
     Storage(StorageError),
+    /// `500`: the verification itself failed; the reason is for the log.
+    Internal(&'static str),
 }
 
 struct CachedUser {
@@ -152,6 +154,19 @@ struct QueuePlace<'a> {
     turn: Arc<tokio::sync::Mutex<()>>,
 }
 
+/// A verification that the throttle counts as running until this is dropped.
+struct RunningVerification<'a> {
+    by: &'a Authenticator,
+    client: IpAddr,
+}
+
+impl Drop for RunningVerification<'_> {
+    fn drop(&mut self) {
+        self.by.lock_throttle().end_verification(self.client);
+        self.by.verification_ended.notify_waiters();
+    }
+}
+
 impl Drop for QueuePlace<'_> {
     fn drop(&mut self) {
         let mut queues = self.authenticator.lock_queues();
@@ -183,6 +198,8 @@ pub struct Authenticator {
     /// Verifications waiting or running, by cache key.
     verification_queues: Mutex<HashMap<[u8; 32], VerificationQueue>>,
     throttle: Mutex<Throttle>,
+    /// Wakes the verifications that wait for the throttle whenever one ends.
+    verification_ended: tokio::sync::Notify,
 }
 
 impl Authenticator {
@@ -221,6 +238,7 @@ impl Authenticator {
             verifications: AtomicU64::new(0),
             verification_queues: Mutex::new(HashMap::new()),
             throttle: Mutex::new(Throttle::default()),
+            verification_ended: tokio::sync::Notify::new(),
         })
     }
 
@@ -277,12 +295,50 @@ impl Authenticator {
         if let Some(authenticated) = self.cached(&key, Instant::now()) {
             return Ok(authenticated);
         }
-        let permit = self
-            .hashing
-            .acquire()
-            .await
-            .map_err(|_| AuthError::Unauthorized("server is shutting down"))?;
         let attempted_user = credentials.user.clone();
+        let (generation, user) = self.verify_on_hashing_thread(credentials, client).await?;
+        let Some(stored) = user else {
+            return Err(AuthError::BadCredentials { attempted_user });
+        };
+        let password_hash = Arc::<str>::from(stored.password_hash.as_str());
+        let user = User::from(stored);
+        self.store(key, generation, &user, &password_hash);
+        Ok(Authenticated {
+            user,
+            generation,
+            password_hash,
+        })
+    }
+
+    /// Verifies `credentials` on a hashing thread, once the throttle admits a
+    /// verification for `client`, and records a failure with the throttle.
+    async fn verify_on_hashing_thread(
+        self: &Arc<Self>,
+        credentials: Credentials,
+        client: IpAddr,
+    ) -> Result<(i64, Option<StoredUser>), AuthError> {
+        let (_permit, _running) = loop {
+            // Created before the check, so that a verification that ends
+            // between the check and the wait still wakes this one.
+            let ended = self.verification_ended.notified();
+            let permit = self
+                .hashing
+                .acquire()
+                .await
+                .map_err(|_| AuthError::Internal("the password hashing queue is closed"))?;
+            let admission = self
+                .lock_throttle()
+                .begin_verification(client, Instant::now());
+            match admission {
+                Admission::Start => break (permit, RunningVerification { by: self, client }),
+                Admission::Throttled(wait) => return Err(AuthError::Throttled(wait)),
+                Admission::Wait => {
+                    drop(permit);
+                    ended.await;
+                }
+            }
+        };
+
         let this = Arc::clone(self);
         let (reply, verification) = tokio::sync::oneshot::channel();
         let queued = self.hashing_threads.run(move || {
@@ -294,27 +350,14 @@ impl Authenticator {
         } else {
             None
         };
-        drop(permit);
-        let (generation, user) = match verification {
-            Some(result) => result.map_err(AuthError::Storage)?,
-            None => return Err(AuthError::Unauthorized("verification task failed")),
+        let Some(result) = verification else {
+            return Err(AuthError::Internal("a password hashing thread stopped"));
         };
-        match user {
-            Some(stored) => {
-                let password_hash = Arc::<str>::from(stored.password_hash.as_str());
-                let user = User::from(stored);
-                self.store(key, generation, &user, &password_hash);
-                Ok(Authenticated {
-                    user,
-                    generation,
-                    password_hash,
-                })
-            }
-            None => {
-                self.lock_throttle().record_failure(client, Instant::now());
-                Err(AuthError::BadCredentials { attempted_user })
-            }
+        let (generation, user) = result.map_err(AuthError::Storage)?;
+        if user.is_none() {
+            self.lock_throttle().record_failure(client, Instant::now());
         }
+        Ok((generation, user))
     }
 
     /// Reads the user and the generation in one snapshot, then verifies the

@@ -1,6 +1,8 @@
 //! Throttling of failed logins per client address: after
 //! [`MAX_FAILURES`] failures within [`WINDOW`], the address gets `429` until
-//! the oldest of those failures leaves the window.
+//! the oldest of those failures leaves the window. Verifications still
+//! running count as failures until they end, so that parallel requests cannot
+//! try more passwords than that.
 
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
@@ -12,10 +14,23 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// The number of addresses tracked before expired ones are swept out.
 const SWEEP_ABOVE: usize = 10_000;
 
-/// Recent failed logins by client address.
+/// Recent failed logins, and verifications running, by client address.
 #[derive(Default)]
 pub struct Throttle {
     failures: HashMap<IpAddr, VecDeque<Instant>>,
+    running: HashMap<IpAddr, usize>,
+}
+
+/// Whether a password verification for an address may start.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// It may start; [`Throttle::end_verification`] must follow.
+    Start,
+    /// It must wait until a running verification of the address ends, since
+    /// each of them may be the failure that reaches the limit.
+    Wait,
+    /// The address has reached the limit, and may try again after this long.
+    Throttled(Duration),
 }
 
 impl Throttle {
@@ -33,6 +48,31 @@ impl Throttle {
         }
         let oldest = *times.front()?;
         Some(WINDOW.saturating_sub(now.duration_since(oldest)))
+    }
+
+    /// Decides whether a verification for `client` may start at `now`, and
+    /// counts it as running when it may.
+    pub fn begin_verification(&mut self, client: IpAddr, now: Instant) -> Admission {
+        if let Some(wait) = self.retry_after(client, now) {
+            return Admission::Throttled(wait);
+        }
+        let failures = self.failures.get(&client).map_or(0, VecDeque::len);
+        let running = self.running.entry(client).or_default();
+        if failures + *running >= MAX_FAILURES {
+            return Admission::Wait;
+        }
+        *running += 1;
+        Admission::Start
+    }
+
+    /// Ends a verification that [`Throttle::begin_verification`] started.
+    pub fn end_verification(&mut self, client: IpAddr) {
+        if let Some(running) = self.running.get_mut(&client) {
+            *running = running.saturating_sub(1);
+            if *running == 0 {
+                self.running.remove(&client);
+            }
+        }
     }
 
     /// Records a failed login. Only the latest [`MAX_FAILURES`] are kept per
@@ -101,6 +141,41 @@ mod tests {
         assert_eq!(
             throttle_with_failures(10, now).retry_after(other, now),
             None
+        );
+    }
+
+    #[test]
+    fn verification_starts_below_limit() {
+        let now = Instant::now();
+        let mut throttle = throttle_with_failures(8, now);
+        assert_eq!(throttle.begin_verification(CLIENT, now), Admission::Start);
+    }
+
+    #[test]
+    fn running_verifications_count_as_failures() {
+        let now = Instant::now();
+        let mut throttle = throttle_with_failures(8, now);
+        throttle.begin_verification(CLIENT, now);
+        throttle.begin_verification(CLIENT, now);
+        assert_eq!(throttle.begin_verification(CLIENT, now), Admission::Wait);
+    }
+
+    #[test]
+    fn ended_verification_frees_place() {
+        let now = Instant::now();
+        let mut throttle = throttle_with_failures(9, now);
+        throttle.begin_verification(CLIENT, now);
+        throttle.end_verification(CLIENT);
+        assert_eq!(throttle.begin_verification(CLIENT, now), Admission::Start);
+    }
+
+    #[test]
+    fn ten_failures_throttle_verification() {
+        let now = Instant::now();
+        let mut throttle = throttle_with_failures(10, now);
+        assert_eq!(
+            throttle.begin_verification(CLIENT, now),
+            Admission::Throttled(WINDOW)
         );
     }
 

@@ -189,6 +189,7 @@ async fn authenticate(
             }
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => storage_error(&error),
+            AuthError::Internal(cause) => ApiError::Internal(cause.to_string()),
         })
 }
 
