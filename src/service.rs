@@ -135,6 +135,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
             Box::new(move |generation| auth_for_writer.observe_generation(generation));
         let writer = Writer::spawn(
             connection,
+            db_path,
             QUEUE_CAPACITY,
             Arc::clone(&metrics),
             on_fatal,
@@ -297,9 +298,12 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
 /// lasts as long as the file is open.
 struct DatabaseLock {
     _file: std::fs::File,
+    _shared_memory: std::fs::File,
     path: PathBuf,
     /// True when this server created the file.
     created: bool,
+    /// The `-shm` file, when this server created it.
+    created_shared_memory: Option<PathBuf>,
 }
 
 /// Opens the database file, creating it readable by its owner only, and
@@ -310,6 +314,11 @@ struct DatabaseLock {
 /// any name: a symbolic link, a hard link or another relative path. SQLite
 /// locks with `fcntl`, which Linux keeps apart from `flock`. The command line
 /// does not take this lock.
+///
+/// The server also locks the database's `-shm` file, which SQLite creates
+/// if it is missing and keeps while any connection is open. A database moved
+/// away from its path keeps its lock, but its `-shm` and `-wal` files stay at
+/// the path, and a second server on a new file there would share them.
 fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let created = !db_path.exists();
     let file = OpenOptions::new()
@@ -330,17 +339,62 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
             format!("cannot open database {}: {reason}", db_path.display())
         })?;
     match file.try_lock() {
-        Ok(()) => Ok(DatabaseLock {
-            _file: file,
-            path: db_path.to_path_buf(),
-            created,
-        }),
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            return Err(format!(
+                "another translog server is using {}; stop it or choose another --db",
+                db_path.display()
+            ))
+        }
+        Err(std::fs::TryLockError::Error(error)) => {
+            return Err(format!("cannot lock {}: {error}", db_path.display()))
+        }
+    }
+    let (shared_memory, created_shared_memory) = match lock_shared_memory(db_path) {
+        Ok(locked) => locked,
+        Err(error) => {
+            if created {
+                let _ = std::fs::remove_file(db_path);
+            }
+            return Err(error);
+        }
+    };
+    Ok(DatabaseLock {
+        _file: file,
+        _shared_memory: shared_memory,
+        path: db_path.to_path_buf(),
+        created,
+        created_shared_memory,
+    })
+}
+
+/// Opens the `-shm` file of the database at `db_path`, beside the file that
+/// a symbolic link points to as SQLite's is, and takes an exclusive `flock`
+/// on it. Returns the file, and its path when this call created it.
+fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>), String> {
+    let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    let mut path = real.into_os_string();
+    path.push("-shm");
+    let path = PathBuf::from(path);
+    let created = !path.exists();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&path)
+        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok((file, created.then_some(path))),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another translog server is using {}; stop it or choose another --db",
+            "another translog server is using {}, the shared-memory file of {}: the database \
+             it opened was moved or replaced since. Stop that server before you start this one",
+            path.display(),
             db_path.display()
         )),
         Err(std::fs::TryLockError::Error(error)) => {
-            Err(format!("cannot lock {}: {error}", db_path.display()))
+            Err(format!("cannot lock {}: {error}", path.display()))
         }
     }
 }
@@ -348,6 +402,11 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
 /// Removes the database file that a server created and that is still
 /// empty, because the server failed before it wrote the schema.
 fn remove_unused_database(lock: &DatabaseLock) {
+    if let Some(shared_memory) = &lock.created_shared_memory {
+        if std::fs::metadata(shared_memory).is_ok_and(|metadata| metadata.len() == 0) {
+            let _ = std::fs::remove_file(shared_memory);
+        }
+    }
     if !lock.created {
         return;
     }

@@ -39,6 +39,10 @@ pub enum ApiError {
     NoSuchLog,
     /// The cause is logged, and the client gets `Retry-After`.
     Unavailable(String),
+    /// `503` for an entry whose batch failed to commit. The storage thread
+    /// logs the cause once for the batch, and at most once per interval, so
+    /// the request's own log line leaves it out.
+    NotStored(String),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
 }
@@ -69,7 +73,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -88,7 +92,7 @@ impl ApiError {
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::MalformedBody(_) => "malformed_body",
             ApiError::Conflict => "conflict",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(_) | ApiError::NotStored(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
         }
     }
@@ -119,7 +123,7 @@ impl ApiError {
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
                 .into(),
-            ApiError::Unavailable(_) => "The service cannot store or read entries right now; retry shortly.".into(),
+            ApiError::Unavailable(_) | ApiError::NotStored(_) => "The service cannot store or read entries right now; retry shortly.".into(),
             ApiError::Internal(_) => "The server failed to handle the request; the server log has the cause.".into(),
         }
     }
@@ -149,7 +153,7 @@ impl ApiError {
             ApiError::Throttled(wait) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_seconds(*wait)));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(_) | ApiError::NotStored(_) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
             // The rest of the body is unread, so the connection cannot carry another request.
@@ -173,7 +177,9 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(reason) => (*reason).to_string(),
             ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
-            ApiError::Unavailable(cause) | ApiError::Internal(cause) => cause.clone(),
+            ApiError::Unavailable(cause)
+            | ApiError::NotStored(cause)
+            | ApiError::Internal(cause) => cause.clone(),
             _ => self.message(),
         }
     }
@@ -186,6 +192,7 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
+            ApiError::NotStored(cause) => (log::Level::Debug, format!("not stored: {cause}")),
             ApiError::Unauthorized(reason)
                 if *reason == BasicError::Missing.reason()
                     || *reason == BasicError::EmptyBasic.reason() =>

@@ -6,6 +6,7 @@
 //! Reads and the command line use connections of their own, which WAL mode
 //! lets run beside the writer.
 
+pub mod files;
 pub mod logs;
 pub mod users;
 pub mod writer;
@@ -52,12 +53,18 @@ pub enum StorageError {
     ForeignDatabase,
     /// The process may not write the file, so SQLite opened it read-only.
     ReadOnlyFile,
+    /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
+    /// replaced while the server ran; the text says which and how.
+    FileChanged(String),
 }
 
 impl StorageError {
     /// Returns true when the request may succeed if retried later unchanged.
     pub fn is_transient(&self) -> bool {
-        matches!(self, StorageError::Busy(_) | StorageError::Unavailable(_))
+        matches!(
+            self,
+            StorageError::Busy(_) | StorageError::Unavailable(_) | StorageError::FileChanged(_)
+        )
     }
 }
 
@@ -88,6 +95,10 @@ impl fmt::Display for StorageError {
             StorageError::Busy(error) => write!(f, "database is busy: {error}"),
             StorageError::Unavailable(error) => write!(f, "database is unavailable: {error}"),
             StorageError::Internal(error) => write!(f, "database error: {error}"),
+            StorageError::FileChanged(change) => write!(
+                f,
+                "{change} while the server ran, so it stores nothing more until it is restarted"
+            ),
             StorageError::ReadOnlyFile => f.write_str(
                 "the file is not writable by this user; run the command as the user that owns \
                  it, or work on a copy",
@@ -121,7 +132,8 @@ impl std::error::Error for StorageError {
             StorageError::SchemaTooNew(_)
             | StorageError::SchemaTooOld(_)
             | StorageError::ForeignDatabase
-            | StorageError::ReadOnlyFile => None,
+            | StorageError::ReadOnlyFile
+            | StorageError::FileChanged(_) => None,
         }
     }
 }

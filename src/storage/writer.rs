@@ -18,9 +18,11 @@ use rusqlite::{
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
+use super::files::FileCheck;
 use super::StorageError;
 use crate::entry::{NewEntry, Stage, Status};
 use crate::metrics::Metrics;
+use crate::throttled_log::{EventBatch, ThrottledEvents};
 
 /// The maximum number of entries stored in one database transaction.
 pub const MAX_BATCH: usize = 1024;
@@ -28,6 +30,10 @@ pub const MAX_BATCH: usize = 1024;
 /// How often an idle storage thread checks whether commits work again after
 /// a batch failed.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The shortest time between two log lines about failed batches, so that a
+/// full disk under clients that retry at once does not flood the log.
+const FAILURE_LOG_INTERVAL: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The result of storing one entry.
 #[derive(Debug)]
@@ -92,7 +98,8 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts the storage thread on `connection`. At most `queue_capacity`
+    /// Starts the storage thread on `connection` to the database at `db`,
+    /// whose files it checks before each commit. At most `queue_capacity`
     /// entries wait; `on_fatal` is called, on the storage thread, for each
     /// transaction that a committed batch turned fatal. Outcomes are delivered
     /// by a task on the tokio runtime of the caller, which first calls
@@ -104,6 +111,7 @@ impl Writer {
     /// cannot start a thread.
     pub fn spawn(
         connection: Connection,
+        db: &std::path::Path,
         queue_capacity: usize,
         metrics: Arc<Metrics>,
         on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
@@ -115,17 +123,18 @@ impl Writer {
         let (sender, receiver) = mpsc::sync_channel(queue_capacity);
         let healthy = Arc::new(AtomicBool::new(true));
         let thread_healthy = Arc::clone(&healthy);
+        let files = FileCheck::new(db);
         let thread = thread::Builder::new()
             .name("storage".to_string())
             .spawn(move || {
-                run(
+                let thread = StorageThread {
                     connection,
-                    receiver,
-                    &replies,
-                    &metrics,
-                    &thread_healthy,
-                    &*on_fatal,
-                );
+                    files,
+                    failures: FailureLog::default(),
+                    healthy: &thread_healthy,
+                    metrics: &metrics,
+                };
+                thread.run(receiver, &replies, &*on_fatal);
             })?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
@@ -231,97 +240,196 @@ async fn deliver_outcomes(
     }
 }
 
-fn run(
-    mut connection: Connection,
-    receiver: Receiver<WriteRequest>,
-    replies: &UnboundedSender<Delivery>,
-    metrics: &Metrics,
-    healthy: &AtomicBool,
-    on_fatal: &dyn Fn(FatalTransaction),
-) {
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    loop {
-        // After a failed commit, an idle thread probes the database, so that
-        // health turns good again without waiting for a Worker's entry.
-        let first = if healthy.load(Ordering::Relaxed) {
-            receiver.recv().map_err(|_| RecvTimeoutError::Disconnected)
-        } else {
-            receiver.recv_timeout(PROBE_INTERVAL)
-        };
-        let first = match first {
-            Ok(request) => request,
-            Err(RecvTimeoutError::Timeout) => {
-                probe(&mut connection, healthy);
-                continue;
+/// The storage thread's connection and what it keeps between batches.
+struct StorageThread<'a> {
+    connection: Connection,
+    files: FileCheck,
+    failures: FailureLog,
+    healthy: &'a AtomicBool,
+    metrics: &'a Metrics,
+}
+
+impl StorageThread<'_> {
+    fn run(
+        mut self,
+        receiver: Receiver<WriteRequest>,
+        replies: &UnboundedSender<Delivery>,
+        on_fatal: &dyn Fn(FatalTransaction),
+    ) {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        loop {
+            // After a failed commit, an idle thread probes the database, so that
+            // health turns good again without waiting for a Worker's entry.
+            let first = if self.healthy.load(Ordering::Relaxed) {
+                receiver.recv().map_err(|_| RecvTimeoutError::Disconnected)
+            } else {
+                receiver.recv_timeout(PROBE_INTERVAL)
+            };
+            let first = match first {
+                Ok(request) => request,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.probe();
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => break,
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(request) => batch.push(request),
+                    Err(_) => break,
+                }
             }
-            Err(RecvTimeoutError::Disconnected) => break,
-        };
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(request) => batch.push(request),
-                Err(_) => break,
+            self.metrics.observe_batch(batch.len());
+            let result = self
+                .files
+                .check(&self.connection)
+                .and_then(|()| store_batch(&mut self.connection, &batch));
+            self.set_health(&result);
+            let (delivery, fatal) = self.outcomes_of(&mut batch, result);
+            // Sending fails only once the delivery task is gone, which happens
+            // when the runtime stops, and then no request waits for these replies.
+            let _ = replies.send(delivery);
+            fatal.into_iter().for_each(on_fatal);
+        }
+        self.failures.flush();
+        if let Err((_, error)) = self.connection.close() {
+            log::error!("closing the database failed: {error}");
+        }
+    }
+
+    /// Records whether the last commit worked, and logs the failed batches
+    /// not logged yet when it did.
+    fn set_health<T>(&mut self, result: &Result<T, StorageError>) {
+        self.healthy.store(result.is_ok(), Ordering::Relaxed);
+        if result.is_ok() {
+            self.failures.flush();
+        }
+    }
+
+    /// Pairs each request of `batch`, which it empties, with its outcome, and
+    /// counts the outcomes. Returns the replies and the transactions that the
+    /// batch turned fatal.
+    fn outcomes_of(
+        &mut self,
+        batch: &mut Vec<WriteRequest>,
+        result: Result<StoredBatch, StorageError>,
+    ) -> (Delivery, Vec<FatalTransaction>) {
+        match result {
+            Ok(StoredBatch {
+                generation,
+                outcomes,
+                fatal,
+            }) => {
+                let mut replies = Vec::with_capacity(batch.len());
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    match outcome {
+                        WriteOutcome::Stored => {
+                            self.metrics
+                                .count_entry(request.entry.stage, request.entry.status);
+                        }
+                        WriteOutcome::CredentialsChanged => self.metrics.count_write_rechecked(),
+                        _ => {}
+                    }
+                    replies.push((request.reply, outcome));
+                }
+                let delivery = Delivery {
+                    generation: Some(generation),
+                    replies,
+                };
+                (delivery, fatal)
+            }
+            Err(error) => {
+                self.failures.record(batch.len(), &error);
+                let error = Arc::new(error);
+                let replies = batch
+                    .drain(..)
+                    .map(|request| (request.reply, WriteOutcome::Failed(Arc::clone(&error))))
+                    .collect();
+                let delivery = Delivery {
+                    generation: None,
+                    replies,
+                };
+                (delivery, Vec::new())
             }
         }
-        metrics.observe_batch(batch.len());
-        let result = store_batch(&mut connection, &batch);
-        healthy.store(result.is_ok(), Ordering::Relaxed);
-        let (delivery, fatal) = outcomes_of(&mut batch, result, metrics);
-        // Sending fails only once the delivery task is gone, which happens
-        // when the runtime stops, and then no request waits for these replies.
-        let _ = replies.send(delivery);
-        fatal.into_iter().for_each(on_fatal);
     }
-    if let Err((_, error)) = connection.close() {
-        log::error!("closing the database failed: {error}");
+
+    /// Rewrites the probe row to find out whether commits work again.
+    fn probe(&mut self) {
+        self.failures.flush_due();
+        let result = self.files.check(&self.connection).and_then(|()| {
+            let transaction = self
+                .connection
+                .transaction_with_behavior(TransactionBehavior::Immediate)?;
+            transaction.execute(
+                "INSERT INTO health_probe (only_row, checked_at_ns) VALUES (1, ?1)
+                 ON CONFLICT (only_row) DO UPDATE SET checked_at_ns = excluded.checked_at_ns",
+                [super::now_ns()],
+            )?;
+            transaction.commit()?;
+            Ok(())
+        });
+        if let Err(error) = &result {
+            log::debug!("health probe failed: {error}");
+            return;
+        }
+        self.set_health(&result);
+        log::info!("the database accepts commits again");
     }
 }
 
-/// Pairs each request of `batch`, which it empties, with its outcome, and
-/// counts the outcomes. Returns the replies and the transactions that the
-/// batch turned fatal.
-fn outcomes_of(
-    batch: &mut Vec<WriteRequest>,
-    result: Result<StoredBatch, StorageError>,
-    metrics: &Metrics,
-) -> (Delivery, Vec<FatalTransaction>) {
-    match result {
-        Ok(StoredBatch {
-            generation,
-            outcomes,
-            fatal,
-        }) => {
-            let mut replies = Vec::with_capacity(batch.len());
-            for (request, outcome) in batch.drain(..).zip(outcomes) {
-                match outcome {
-                    WriteOutcome::Stored => {
-                        metrics.count_entry(request.entry.stage, request.entry.status);
-                    }
-                    WriteOutcome::CredentialsChanged => metrics.count_write_rechecked(),
-                    _ => {}
-                }
-                replies.push((request.reply, outcome));
-            }
-            let delivery = Delivery {
-                generation: Some(generation),
-                replies,
-            };
-            (delivery, fatal)
+/// Failed batches that are not logged yet. The first failure is logged at
+/// once; later ones are counted and logged in one line when
+/// [`FAILURE_LOG_INTERVAL`] has passed since the last line, or when a commit
+/// works again. The details of each are its number of entries and its error.
+struct FailureLog(ThrottledEvents<(usize, String)>);
+
+impl Default for FailureLog {
+    fn default() -> Self {
+        FailureLog(ThrottledEvents::new(FAILURE_LOG_INTERVAL))
+    }
+}
+
+impl FailureLog {
+    fn record(&mut self, entries: usize, error: &StorageError) {
+        let now = std::time::Instant::now();
+        self.0.record(now, (entries, error.to_string()));
+        if let Some(batch) = self.0.take_due(now) {
+            log_failures(&batch, now);
         }
-        Err(error) => {
-            let entries = if batch.len() == 1 { "entry" } else { "entries" };
-            log::error!("batch of {} {entries} not stored: {error}", batch.len());
-            let error = Arc::new(error);
-            let replies = batch
-                .drain(..)
-                .map(|request| (request.reply, WriteOutcome::Failed(Arc::clone(&error))))
-                .collect();
-            let delivery = Delivery {
-                generation: None,
-                replies,
-            };
-            (delivery, Vec::new())
+    }
+
+    fn flush_due(&mut self) {
+        let now = std::time::Instant::now();
+        if let Some(batch) = self.0.take_due(now) {
+            log_failures(&batch, now);
         }
+    }
+
+    fn flush(&mut self) {
+        let now = std::time::Instant::now();
+        if let Some(batch) = self.0.take(now) {
+            log_failures(&batch, now);
+        }
+    }
+}
+
+fn log_failures(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
+    let (entries, error) = &batch.latest;
+    let entries = if *entries == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{entries} entries")
+    };
+    if batch.count == 1 {
+        log::error!("batch of {entries} not stored: {error}");
+    } else {
+        log::error!(
+            "{} batches not stored in the last {:.1} s, the latest of {entries}: {error}",
+            batch.count,
+            now.duration_since(batch.first).as_secs_f64()
+        );
     }
 }
 
@@ -362,27 +470,6 @@ const UPSERT_TRANSACTION: &str = "
         last_received_at_ns = max(last_received_at_ns, ?7),
         has_fatal = has_fatal OR ?8,
         has_end = has_end OR ?9";
-
-/// Rewrites the probe row to find out whether commits work again.
-fn probe(connection: &mut Connection, healthy: &AtomicBool) {
-    let result = connection
-        .transaction_with_behavior(TransactionBehavior::Immediate)
-        .and_then(|transaction| {
-            transaction.execute(
-                "INSERT INTO health_probe (only_row, checked_at_ns) VALUES (1, ?1)
-                 ON CONFLICT (only_row) DO UPDATE SET checked_at_ns = excluded.checked_at_ns",
-                [super::now_ns()],
-            )?;
-            transaction.commit()
-        });
-    match result {
-        Ok(()) => {
-            healthy.store(true, Ordering::Relaxed);
-            log::info!("the database accepts commits again");
-        }
-        Err(error) => log::debug!("health probe failed: {error}"),
-    }
-}
 
 /// A committed batch.
 struct StoredBatch {

@@ -1,0 +1,246 @@
+//! The check that the database file and SQLite's `-wal` and `-shm` files
+//! beside it are still the files that the server opened.
+//!
+//! An open file survives being deleted or moved, so SQLite goes on reading
+//! and writing it without an error. But a file deleted from the directory is
+//! gone when the server exits, and one moved away is not where the next
+//! process looks, so every entry committed to it would be lost. A `-wal` or
+//! `-shm` file replaced by another process's new one lets the two write the
+//! same log with different indexes, which corrupts it. So the storage thread
+//! compares each path's device and inode with those it saw first, before
+//! every commit, and stores nothing more once one differs.
+
+use std::io::ErrorKind;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use rusqlite::Connection;
+
+use super::StorageError;
+
+/// The storage thread's check of its files: it passes until a file changes,
+/// and fails from then on.
+pub struct FileCheck {
+    db: PathBuf,
+    files: DatabaseFiles,
+    change: Option<String>,
+}
+
+impl FileCheck {
+    /// Records the files of the database at `db` as they are now.
+    pub fn new(db: &Path) -> FileCheck {
+        FileCheck {
+            db: db.to_path_buf(),
+            files: DatabaseFiles::new(db),
+            change: None,
+        }
+    }
+
+    /// Fails once a file has changed. The first time, it copies the database
+    /// as `connection` still sees it to a new file beside it, and logs an
+    /// error that names the change and the copy, so that the entries stored
+    /// so far survive the restart that the operator must do.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::FileChanged`] from the first change on.
+    pub fn check(&mut self, connection: &Connection) -> Result<(), StorageError> {
+        if let Some(change) = &self.change {
+            return Err(StorageError::FileChanged(change.clone()));
+        }
+        let Some(change) = self.files.changed() else {
+            return Ok(());
+        };
+        self.rescue(connection, &change);
+        self.change = Some(change.clone());
+        Err(StorageError::FileChanged(change))
+    }
+
+    fn rescue(&self, connection: &Connection, change: &str) {
+        let rescue = rescue_path(&self.db, chrono::Utc::now());
+        match rescue_copy(connection, &rescue) {
+            Ok(()) => log::error!(
+                "{change} while the server ran, so it stores no more entries and answers 503 \
+                 until it is restarted. The entries stored so far are copied to {rescue}; stop \
+                 translog, move {db}, {db}-wal and {db}-shm out of the way if they exist (the \
+                 log left there would be replayed into the copy), move the copy to {db} and \
+                 start translog again",
+                rescue = rescue.display(),
+                db = self.db.display()
+            ),
+            Err(error) => log::error!(
+                "{change} while the server ran, so it stores no more entries and answers 503 \
+                 until it is restarted. Copying the entries stored so far to {} failed: {error}",
+                rescue.display()
+            ),
+        }
+    }
+}
+
+/// Returns the path of the copy made when a file changed: the database's path
+/// with `.rescued-` and the UTC time appended.
+fn rescue_path(db: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(format!(".rescued-{}", now.format("%Y%m%dT%H%M%SZ")));
+    PathBuf::from(path)
+}
+
+/// Writes a consistent copy of the database that `connection` reads to the
+/// new file `destination`, readable by its owner only, like the database.
+fn rescue_copy(connection: &Connection, destination: &Path) -> Result<(), String> {
+    let name = destination
+        .to_str()
+        .ok_or("the path is not UTF-8, which SQLite needs")?;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(destination)
+        .map_err(|error| error.to_string())?;
+    connection
+        .execute("VACUUM INTO ?1", [name])
+        .map_err(|error| error.to_string())?;
+    Ok(())
+}
+
+/// The files of one database, by path, with the identity each had first.
+pub struct DatabaseFiles {
+    files: Vec<WatchedFile>,
+}
+
+struct WatchedFile {
+    path: PathBuf,
+    /// The device and inode number, once the file has been seen.
+    identity: Option<(u64, u64)>,
+}
+
+impl DatabaseFiles {
+    /// Records the identity of the database at `db` and of its `-wal` and
+    /// `-shm` files. SQLite creates those two on first use, so either may
+    /// appear later, and is then recorded at the first check that finds it.
+    /// They are beside the file that a symbolic link at `db` points to.
+    pub fn new(db: &Path) -> DatabaseFiles {
+        let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+        let companion = |suffix: &str| {
+            let mut path = real.as_os_str().to_owned();
+            path.push(suffix);
+            PathBuf::from(path)
+        };
+        let files = [db.to_path_buf(), companion("-wal"), companion("-shm")]
+            .into_iter()
+            .map(|path| {
+                let identity = identity_of(&path).ok().flatten();
+                WatchedFile { path, identity }
+            })
+            .collect();
+        DatabaseFiles { files }
+    }
+
+    /// Returns the first file that is no longer at its path, or was replaced
+    /// there by another file, as a sentence for the log. A path that cannot
+    /// be checked (no permission to search the directory, say) counts as
+    /// unchanged, so that a failed check never stops the writes.
+    pub fn changed(&mut self) -> Option<String> {
+        for file in &mut self.files {
+            let now = match identity_of(&file.path) {
+                Ok(identity) => identity,
+                Err(_) => continue,
+            };
+            match (file.identity, now) {
+                (None, now) => file.identity = now,
+                (Some(_), None) => {
+                    return Some(format!("{} was deleted or moved", file.path.display()))
+                }
+                (Some(first), Some(now)) if first != now => {
+                    return Some(format!(
+                        "{} was replaced by another file",
+                        file.path.display()
+                    ))
+                }
+                (Some(_), Some(_)) => {}
+            }
+        }
+        None
+    }
+}
+
+/// Returns the device and inode number of the file at `path`, or `None` when
+/// there is none.
+fn identity_of(path: &Path) -> std::io::Result<Option<(u64, u64)>> {
+    match std::fs::metadata(path) {
+        Ok(metadata) => Ok(Some((metadata.dev(), metadata.ino()))),
+        Err(error) if error.kind() == ErrorKind::NotFound => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Creates the three files of a database in `dir`, and returns its path
+    /// and the files, open as the server keeps them. A file held open keeps
+    /// its inode number, so a new file at its path gets another one.
+    fn database_in(dir: &Path) -> (PathBuf, Vec<std::fs::File>) {
+        let db = dir.join("t.db");
+        let open = ["", "-wal", "-shm"]
+            .into_iter()
+            .map(|suffix| {
+                let path = format!("{}{suffix}", db.display());
+                std::fs::write(&path, b"x").expect("write file");
+                std::fs::File::open(&path).expect("open file")
+            })
+            .collect();
+        (db, open)
+    }
+
+    #[test]
+    fn unchanged_files_pass() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _open) = database_in(dir.path());
+        let mut files = DatabaseFiles::new(&db);
+        assert_eq!(files.changed(), None);
+    }
+
+    #[test]
+    fn deleted_database_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _open) = database_in(dir.path());
+        let mut files = DatabaseFiles::new(&db);
+        std::fs::remove_file(&db).expect("remove");
+        assert_eq!(
+            files.changed(),
+            Some(format!("{} was deleted or moved", db.display()))
+        );
+    }
+
+    #[test]
+    fn replaced_wal_is_named() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (db, _open) = database_in(dir.path());
+        let mut files = DatabaseFiles::new(&db);
+        let wal = dir.path().join("t.db-wal");
+        std::fs::remove_file(&wal).expect("remove");
+        std::fs::write(&wal, b"y").expect("write");
+        assert_eq!(
+            files.changed(),
+            Some(format!("{} was replaced by another file", wal.display()))
+        );
+    }
+
+    #[test]
+    fn shm_created_later_is_recorded() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("t.db");
+        std::fs::write(&db, b"x").expect("write");
+        let mut files = DatabaseFiles::new(&db);
+        let shm = dir.path().join("t.db-shm");
+        std::fs::write(&shm, b"x").expect("write");
+        files.changed();
+        std::fs::remove_file(&shm).expect("remove");
+        assert_eq!(
+            files.changed(),
+            Some(format!("{} was deleted or moved", shm.display()))
+        );
+    }
+}

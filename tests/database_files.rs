@@ -1,0 +1,130 @@
+//! The database file and its `-wal` and `-shm` files changed under a running
+//! server: it stops storing, responds with `503`, copies what it stored to a rescue
+//! file, and a second server cannot start on the path.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{form, serve_command, Server};
+
+fn post(server: &Server, id: &str) -> u16 {
+    server
+        .post_entry(id, &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"))
+        .status
+}
+
+fn companion(db: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", db.display()))
+}
+
+/// Returns the one rescue copy beside the database, once the server logged it.
+fn rescue_copy(server: &Server) -> PathBuf {
+    assert!(
+        server.wait_for_log("are copied to", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let mut copies: Vec<PathBuf> = std::fs::read_dir(server.dir())
+        .expect("read the directory")
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| path.to_string_lossy().contains(".rescued-"))
+        .collect();
+    assert_eq!(copies.len(), 1, "{copies:?}");
+    copies.remove(0)
+}
+
+fn transaction_ids(db: &Path) -> Vec<String> {
+    let connection = rusqlite::Connection::open(db).expect("open the copy");
+    let mut statement = connection
+        .prepare("SELECT DISTINCT transaction_id FROM entries ORDER BY 1")
+        .expect("prepare");
+    statement
+        .query_map([], |row| row.get(0))
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows")
+}
+
+#[test]
+fn deleted_database_gets_503() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    assert_eq!(post(&server, "tx-after"), 503);
+}
+
+#[test]
+fn deleted_database_fails_health() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post(&server, "tx-after");
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+#[test]
+fn deleted_database_is_rescued() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post(&server, "tx-after");
+    assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
+}
+
+#[test]
+fn deleted_wal_gets_503() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(companion(&server.db, "-wal")).expect("remove the WAL");
+    assert_eq!(post(&server, "tx-after"), 503);
+}
+
+#[test]
+fn deleted_wal_is_rescued() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(companion(&server.db, "-wal")).expect("remove the WAL");
+    post(&server, "tx-after");
+    assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
+}
+
+#[test]
+fn replaced_shm_gets_503() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    let shm = companion(&server.db, "-shm");
+    std::fs::remove_file(&shm).expect("remove the -shm file");
+    std::fs::write(&shm, b"").expect("create another -shm file");
+    assert_eq!(post(&server, "tx-after"), 503);
+}
+
+#[test]
+fn moved_database_blocks_second_server() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    let aside = server.dir().join("aside.db");
+    std::fs::rename(&server.db, &aside).expect("move the database");
+    let output = serve_command(&server.db)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run a second server");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("another translog server is using"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn blocked_second_server_leaves_no_database() {
+    let server = Server::start();
+    let aside = server.dir().join("aside.db");
+    std::fs::rename(&server.db, &aside).expect("move the database");
+    serve_command(&server.db)
+        .args(["--listen", "127.0.0.1:0"])
+        .output()
+        .expect("run a second server");
+    assert!(!server.db.exists());
+}
