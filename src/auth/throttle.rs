@@ -11,14 +11,33 @@ use std::time::{Duration, Instant};
 pub const MAX_FAILURES: usize = 10;
 pub const WINDOW: Duration = Duration::from_secs(60);
 
-/// The number of addresses tracked before expired ones are swept out.
+/// The number of addresses tracked before expired ones are first swept out.
 const SWEEP_ABOVE: usize = 10_000;
 
+/// The most addresses tracked at once, about 12 MB of failure times. An
+/// address's entry is at most a minute old, so more means failed logins from
+/// that many addresses within a minute, and the throttle then forgets them all
+/// rather than grow without bound.
+const MAX_TRACKED: usize = 50_000;
+
 /// Recent failed logins, and verifications running, by client address.
-#[derive(Default)]
 pub struct Throttle {
     failures: HashMap<IpAddr, VecDeque<Instant>>,
     running: HashMap<IpAddr, usize>,
+    /// The number of tracked addresses at which the next sweep runs: twice
+    /// the number the last sweep left, so that each failure costs a constant
+    /// share of the sweeps however many addresses fail.
+    sweep_at: usize,
+}
+
+impl Default for Throttle {
+    fn default() -> Self {
+        Throttle {
+            failures: HashMap::new(),
+            running: HashMap::new(),
+            sweep_at: SWEEP_ABOVE,
+        }
+    }
 }
 
 /// Whether a password verification for an address may start.
@@ -79,18 +98,40 @@ impl Throttle {
     /// address, and expired addresses are swept when many are tracked, so
     /// memory stays bounded.
     pub fn record_failure(&mut self, client: IpAddr, now: Instant) {
-        if self.failures.len() >= SWEEP_ABOVE {
-            self.failures.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|at| now.duration_since(*at) < WINDOW)
-            });
+        if self.failures.len() >= self.sweep_at {
+            self.sweep(now);
         }
         let times = self.failures.entry(client).or_default();
         if times.len() == MAX_FAILURES {
             times.pop_front();
         }
         times.push_back(now);
+    }
+
+    /// Removes the addresses whose last failure left the window, or all of
+    /// them when more than half of [`MAX_TRACKED`] are still in it.
+    fn sweep(&mut self, now: Instant) {
+        self.failures.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|at| now.duration_since(*at) < WINDOW)
+        });
+        if self.failures.len() >= MAX_TRACKED / 2 {
+            log::warn!(
+                "failed logins from {} addresses within {} s; the throttle forgets them to \
+                 bound its memory",
+                self.failures.len(),
+                WINDOW.as_secs()
+            );
+            self.failures.clear();
+        }
+        self.sweep_at = (self.failures.len() * 2).clamp(SWEEP_ABOVE, MAX_TRACKED);
+    }
+
+    /// Returns the number of addresses with failures tracked.
+    #[cfg(test)]
+    fn tracked(&self) -> usize {
+        self.failures.len()
     }
 }
 
@@ -177,6 +218,41 @@ mod tests {
             throttle.begin_verification(CLIENT, now),
             Admission::Throttled(WINDOW)
         );
+    }
+
+    fn address(number: u32) -> IpAddr {
+        IpAddr::V4(Ipv4Addr::from(0x0a00_0000 + number))
+    }
+
+    #[test]
+    fn expired_addresses_are_swept() {
+        let start = Instant::now();
+        let mut throttle = Throttle::default();
+        for number in 0..10_000 {
+            throttle.record_failure(address(number), start);
+        }
+        throttle.record_failure(address(10_000), start + WINDOW);
+        assert_eq!(throttle.tracked(), 1);
+    }
+
+    #[test]
+    fn live_addresses_delay_next_sweep() {
+        let now = Instant::now();
+        let mut throttle = Throttle::default();
+        for number in 0..12_000 {
+            throttle.record_failure(address(number), now);
+        }
+        assert_eq!(throttle.sweep_at, 20_000);
+    }
+
+    #[test]
+    fn tracked_addresses_stay_bounded() {
+        let now = Instant::now();
+        let mut throttle = Throttle::default();
+        for number in 0..60_000 {
+            throttle.record_failure(address(number), now);
+        }
+        assert!(throttle.tracked() <= MAX_TRACKED, "{}", throttle.tracked());
     }
 
     #[test]
