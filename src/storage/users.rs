@@ -167,10 +167,10 @@ pub fn list(connection: &Connection) -> Result<Vec<UserSummary>, UserError> {
     let mut statement =
         connection.prepare("SELECT name, role, timezone, enabled FROM users ORDER BY name")?;
     let rows = statement.query_map([], |row| {
-        let role: String = row.get(1)?;
+        let name: String = row.get(0)?;
         Ok(UserSummary {
-            name: row.get(0)?,
-            role: role.parse().unwrap_or(Role::Reader),
+            role: role_column(row, 1, &name)?,
+            name,
             timezone: row.get(2)?,
             enabled: row.get(3)?,
         })
@@ -202,7 +202,8 @@ pub fn find(connection: &Connection, name: &str) -> Result<Option<StoredUser>, S
     Ok(user)
 }
 
-/// Reads every user, hashes included, by name.
+/// Reads every user, hashes included, by name. A user whose role or zone
+/// this build does not know is left out, with a warn line.
 ///
 /// # Errors
 ///
@@ -213,25 +214,75 @@ pub fn all(connection: &Connection) -> Result<HashMap<String, StoredUser>, Stora
     let rows = statement.query_map([], stored_user)?;
     let mut users = HashMap::new();
     for user in rows {
-        let user = user?;
-        users.insert(user.name.clone(), user);
+        match user {
+            Ok(user) => {
+                users.insert(user.name.clone(), user);
+            }
+            // Left out, so that its requests look it up alone and fail, while
+            // the other users' requests go on.
+            Err(error @ rusqlite::Error::FromSqlConversionFailure(..)) => {
+                log::warn!("{error}");
+            }
+            Err(error) => return Err(error.into()),
+        }
     }
     Ok(users)
 }
 
 /// Maps a row of `name, password_hash, role, timezone, enabled`.
 fn stored_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredUser> {
-    let role: String = row.get(2)?;
-    let timezone: Option<String> = row.get(3)?;
+    let name: String = row.get(0)?;
     Ok(StoredUser {
-        name: row.get(0)?,
         password_hash: row.get(1)?,
-        // The schema's CHECK admits only known roles; anything else would
-        // fall back to the role with the least access to logs.
-        role: role.parse().unwrap_or(Role::Worker),
-        timezone: timezone.and_then(|zone| zone.parse().ok()),
+        role: role_column(row, 2, &name)?,
+        timezone: timezone_column(row, 3, &name)?,
         enabled: row.get(4)?,
+        name,
     })
+}
+
+/// Reads the role in column `index` of the row of user `name`. The schema's
+/// CHECK admits only known roles, but a file edited by hand may hold another
+/// one, and guessing a role could grant access, so that is an error.
+fn role_column(row: &rusqlite::Row<'_>, index: usize, name: &str) -> rusqlite::Result<Role> {
+    let role: String = row.get(index)?;
+    role.parse().map_err(|_| {
+        column_error(
+            index,
+            format!(
+                "user {name} has the unknown role {role:?}; set one with `translog user \
+                 set-role {name} worker|reader|admin`"
+            ),
+        )
+    })
+}
+
+/// Reads the time zone in column `index` of the row of user `name`. A name
+/// that this build's zone database lacks (one set by a newer translog, say)
+/// is an error: reading the user's timestamps in another zone would store
+/// them at the wrong instant.
+fn timezone_column(
+    row: &rusqlite::Row<'_>,
+    index: usize,
+    name: &str,
+) -> rusqlite::Result<Option<Tz>> {
+    let zone: Option<String> = row.get(index)?;
+    zone.map(|zone| {
+        zone.parse().map_err(|_| {
+            column_error(
+                index,
+                format!(
+                    "user {name} has the unknown time zone {zone:?}; set another with \
+                     `translog user set-timezone {name} ZONE`"
+                ),
+            )
+        })
+    })
+    .transpose()
+}
+
+fn column_error(index: usize, message: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(index, rusqlite::types::Type::Text, message.into())
 }
 
 /// Reads the credentials generation, which changes with every change to users.

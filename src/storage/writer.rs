@@ -532,7 +532,15 @@ fn user_unchanged(
     transaction: &Transaction<'_>,
     request: &WriteRequest,
 ) -> Result<bool, StorageError> {
-    let stored = super::users::find(transaction, &request.entry.reported_by)?;
+    let stored = match super::users::find(transaction, &request.entry.reported_by) {
+        Ok(stored) => stored,
+        // A row that cannot be read counts as a change, so that this request
+        // alone fails when it checks its credentials again, not the batch.
+        Err(StorageError::Internal(rusqlite::Error::FromSqlConversionFailure(..))) => {
+            return Ok(false)
+        }
+        Err(error) => return Err(error),
+    };
     let checked = &request.checked;
     Ok(stored.is_some_and(|user| {
         *user.password_hash == *checked.password_hash
