@@ -101,6 +101,7 @@ fn run(options: ServeOptions) -> Result<(), String> {
         })?;
     let result = runtime.block_on(async move {
         let stop_signals = StopSignals::new()?;
+        handle_file_size_signal()?;
         // Bound before the schema and the first user are written, so that a
         // taken port leaves no credentials file behind, and the empty
         // database file is removed.
@@ -191,6 +192,24 @@ fn run(options: ServeOptions) -> Result<(), String> {
         log::info!("database closed; translog stopped");
     }
     result
+}
+
+/// Keeps SIGXFSZ from ending the process. A write past the file size limit
+/// (`ulimit -f`, systemd's `LimitFSIZE=`) raises it, and its default action
+/// kills the server without a log line. With a handler the write fails with
+/// `EFBIG` instead, SQLite reports an I/O error, and the entry gets `503`.
+fn handle_file_size_signal() -> Result<(), String> {
+    let kind = SignalKind::from_raw(rustix::process::Signal::XFSZ.as_raw());
+    let mut file_size = signal(kind).map_err(|error| format!("cannot handle SIGXFSZ: {error}"))?;
+    tokio::spawn(async move {
+        while file_size.recv().await.is_some() {
+            log::warn!(
+                "a write to the database went past the file size limit of this process and \
+                 failed; raise the limit (ulimit -f, or LimitFSIZE= in the systemd unit)"
+            );
+        }
+    });
+    Ok(())
 }
 
 /// The signals that stop the server cleanly: SIGTERM (`systemctl stop`,

@@ -1,11 +1,14 @@
 //! The database file and its `-wal` and `-shm` files changed under a running
 //! server: it stops storing, responds with `503`, copies what it stored to a rescue
-//! file, and a second server cannot start on the path.
+//! file, and a second server cannot start on the path. A write past the file
+//! size limit fails with `503` instead of ending the process.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+use std::process::Command;
 
 use common::{form, serve_command, Server};
 
@@ -127,4 +130,66 @@ fn blocked_second_server_leaves_no_database() {
         .output()
         .expect("run a second server");
     assert!(!server.db.exists());
+}
+
+/// Lowers the file size limit of the running server to just above the size
+/// of its largest file, and posts new entries until one gets `503`.
+fn post_past_file_size_limit(server: &Server) -> Vec<u16> {
+    let largest = ["", "-wal", "-shm"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(companion(&server.db, suffix)).ok())
+        .map(|metadata| metadata.len())
+        .max()
+        .unwrap_or(0);
+    let limit = largest + 8192;
+    let status = Command::new("prlimit")
+        .arg(format!("--pid={}", server.pid()))
+        .arg(format!("--fsize={limit}:{limit}"))
+        .status()
+        .expect("run prlimit");
+    assert!(status.success(), "prlimit failed");
+    let mut statuses = Vec::new();
+    for second in 0..200 {
+        let body = form(
+            &format!("2026-12-04T13:{:02}:{:02}Z", second / 60, second % 60),
+            "WORKER_INIT",
+            "SUCCESS",
+        );
+        let status = server
+            .post_entry(
+                &format!("tx-{second}"),
+                &format!("{body}&message={}", "x".repeat(900)),
+            )
+            .status;
+        statuses.push(status);
+        if status != 200 {
+            break;
+        }
+    }
+    statuses
+}
+
+#[test]
+fn file_size_limit_gets_503() {
+    let server = Server::start();
+    let statuses = post_past_file_size_limit(&server);
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+}
+
+#[test]
+fn file_size_limit_keeps_server_running() {
+    let server = Server::start();
+    post_past_file_size_limit(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+#[test]
+fn file_size_limit_is_logged() {
+    let server = Server::start();
+    post_past_file_size_limit(&server);
+    assert!(
+        server.wait_for_log("file size limit", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
 }
