@@ -2439,3 +2439,52 @@ fn read_only_database_file_is_named() {
         stderr(&output)
     );
 }
+
+/// A directory with a database in it, bind-mounted read-only over itself,
+/// unmounted when dropped. `None` when mounting is not allowed, as for a
+/// user other than root.
+struct ReadOnlyMount {
+    dir: tempfile::TempDir,
+    db: std::path::PathBuf,
+}
+
+impl ReadOnlyMount {
+    fn new() -> Option<ReadOnlyMount> {
+        let (dir, db) = new_db();
+        assert_success(&add_user(&db, "worker1", "worker"), "user add");
+        let path = dir.path().to_str().expect("UTF-8 path").to_string();
+        let bound = Command::new("mount")
+            .args(["--bind", &path, &path])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !bound {
+            eprintln!("skipped: mounting needs root");
+            return None;
+        }
+        let mount = ReadOnlyMount { dir, db };
+        let read_only = Command::new("mount")
+            .args(["-o", "remount,bind,ro", &path])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        read_only.then_some(mount)
+    }
+}
+
+impl Drop for ReadOnlyMount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(self.dir.path()).output();
+    }
+}
+
+#[test]
+fn read_only_file_system_is_named() {
+    let Some(mount) = ReadOnlyMount::new() else {
+        return;
+    };
+    let output = run_cli(&mount.db, &["log", "list"], None);
+    assert!(
+        stderr(&output).contains("the file is on a read-only file system"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -53,6 +53,8 @@ pub enum StorageError {
     ForeignDatabase,
     /// The process may not write the file, so SQLite opened it read-only.
     ReadOnlyFile,
+    /// The file is on a file system mounted read-only.
+    ReadOnlyFileSystem,
     /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
     /// replaced while the server ran; the text says which and how.
     FileChanged(String),
@@ -99,6 +101,10 @@ impl fmt::Display for StorageError {
                 f,
                 "{change} while the server ran, so it stores nothing more until it is restarted"
             ),
+            StorageError::ReadOnlyFileSystem => f.write_str(
+                "the file is on a read-only file system; remount it read-write, or copy the \
+                 database to a writable one",
+            ),
             StorageError::ReadOnlyFile => f.write_str(
                 "the file is not writable by this user; run the command as the user that owns \
                  it, or work on a copy",
@@ -133,6 +139,7 @@ impl std::error::Error for StorageError {
             | StorageError::SchemaTooOld(_)
             | StorageError::ForeignDatabase
             | StorageError::ReadOnlyFile
+            | StorageError::ReadOnlyFileSystem
             | StorageError::FileChanged(_) => None,
         }
     }
@@ -177,7 +184,13 @@ pub fn open(
     // SQLite opens a file that the process may not write read-only, without
     // an error, and every write would then fail later.
     if connection.is_readonly(rusqlite::MAIN_DB)? {
-        return Err(StorageError::ReadOnlyFile);
+        let writable = std::fs::OpenOptions::new().write(true).open(path);
+        return Err(match writable {
+            Err(error) if error.kind() == std::io::ErrorKind::ReadOnlyFilesystem => {
+                StorageError::ReadOnlyFileSystem
+            }
+            _ => StorageError::ReadOnlyFile,
+        });
     }
     connection.busy_timeout(busy_timeout)?;
     reject_foreign_database(&connection)?;
