@@ -193,3 +193,13 @@ fn file_size_limit_is_logged() {
         server.log()
     );
 }
+
+#[test]
+fn unreadable_database_fails_health() {
+    let server = Server::start();
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    connection
+        .execute("DELETE FROM credentials_generation", [])
+        .expect("remove the generation row");
+    assert_eq!(server.get("/healthz", None).status, 503);
+}

@@ -543,6 +543,8 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
             "the last batch of entries could not be stored".into(),
         ));
     }
+    // Any failure to read makes the server unhealthy, a corrupt file too,
+    // so that monitoring sees `503` as for every other fault.
     run_read(state, |_, connection| {
         Ok(
             connection.query_row("SELECT generation FROM credentials_generation", [], |row| {
@@ -550,7 +552,10 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
             })?,
         )
     })
-    .await?;
+    .await
+    .map_err(|error| {
+        ApiError::Unavailable(format!("the database cannot be read: {}", error.cause()))
+    })?;
     Ok(ok_with("application/json", "{\"status\":\"ok\"}"))
 }
 
