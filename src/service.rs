@@ -175,6 +175,13 @@ fn run(options: ServeOptions) -> Result<(), String> {
             format_duration(options.write_timeout),
             state.config.max_connections
         );
+        if options.stall_after < SHORT_STALL_PERIOD {
+            log::warn!(
+                "--stall-after is {}, so a transaction counts as stalled that soon after its \
+                 last entry; a number without a unit is read as seconds (6h is six hours)",
+                format_duration(options.stall_after)
+            );
+        }
         notifier.watch_stalled(Arc::clone(&state));
 
         let shutdown = async move {
@@ -193,6 +200,10 @@ fn run(options: ServeOptions) -> Result<(), String> {
     }
     result
 }
+
+/// A stall period below this is more likely a missing unit than a choice,
+/// since a Worker's steps take minutes.
+const SHORT_STALL_PERIOD: Duration = Duration::from_secs(60);
 
 /// Keeps SIGXFSZ from ending the process. A write past the file size limit
 /// (`ulimit -f`, systemd's `LimitFSIZE=`) raises it, and its default action

@@ -2488,3 +2488,20 @@ fn read_only_file_system_is_named() {
         stderr(&output)
     );
 }
+
+#[test]
+fn short_stall_period_is_warned() {
+    let server = Server::start_with(&["--stall-after", "6"]);
+    assert!(
+        server.wait_for_log("--stall-after is 6s", std::time::Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn default_stall_period_is_not_warned() {
+    let server = Server::start();
+    server.wait_for_log("settings:", std::time::Duration::from_secs(5));
+    assert!(!server.log().contains("--stall-after is"), "{}", server.log());
+}
