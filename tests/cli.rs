@@ -718,6 +718,12 @@ fn log_show_replaces_line_separator() {
 }
 
 #[test]
+fn log_show_replaces_direction_override() {
+    let text = shown_message("left%E2%80%AEright");
+    assert!(text.contains("left\u{fffd}right"), "{text:?}");
+}
+
+#[test]
 fn start_line_names_version_and_database() {
     let server = Server::start();
     let log = server.log();
@@ -832,6 +838,17 @@ fn log_list_after_pruned_cursor_says_so() {
     assert_eq!(
         stderr(&output).trim_end(),
         "no more transactions after this cursor"
+    );
+}
+
+#[test]
+fn log_list_zero_limit_names_range() {
+    let server = logged_server();
+    let output = server.cli(&["log", "list", "--limit", "0"], None);
+    assert!(
+        stderr(&output).contains("use a whole number from 1 to 1000"),
+        "{}",
+        stderr(&output)
     );
 }
 
@@ -2503,5 +2520,9 @@ fn short_stall_period_is_warned() {
 fn default_stall_period_is_not_warned() {
     let server = Server::start();
     server.wait_for_log("settings:", std::time::Duration::from_secs(5));
-    assert!(!server.log().contains("--stall-after is"), "{}", server.log());
+    assert!(
+        !server.log().contains("--stall-after is"),
+        "{}",
+        server.log()
+    );
 }

@@ -11,6 +11,7 @@ use super::{
     Failure, TimestampArgument,
 };
 use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
+use crate::http::handlers::MAX_LIST_LIMIT;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
 use crate::storage::{now_ns, StorageError};
 
@@ -35,8 +36,8 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// How many transactions to show (1 to 1000).
-        #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
-        limit: u16,
+        #[arg(long, default_value_t = 50, value_parser = parse_limit)]
+        limit: usize,
         /// Only this outcome: fatal, succeeded, stalled or running.
         #[arg(long, value_parser = parse_outcome)]
         outcome: Option<Outcome>,
@@ -72,6 +73,15 @@ fn parse_transaction_id(text: &str) -> Result<String, String> {
         }
     })?;
     Ok(text.to_string())
+}
+
+fn parse_limit(text: &str) -> Result<usize, String> {
+    text.parse()
+        .ok()
+        .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
+        .ok_or_else(|| {
+            format!("invalid limit {text:?}; use a whole number from 1 to {MAX_LIST_LIMIT}")
+        })
 }
 
 fn parse_outcome(text: &str) -> Result<Outcome, String> {
@@ -148,7 +158,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             let filtered = outcome.is_some() || since.is_some() || until.is_some();
             let after_cursor = cursor.is_some();
             let query = ListQuery {
-                limit: usize::from(limit),
+                limit,
                 cursor,
                 outcome,
                 since: since
@@ -213,13 +223,18 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Replaces control characters and line or paragraph separators, so that a
-/// message cannot move the cursor, change colours in the operator's terminal
-/// or break a row of the table.
+/// Replaces control characters, line and paragraph separators and the
+/// marks that change the direction of text, so that a message cannot move
+/// the cursor, change colours in the operator's terminal, break a row of the
+/// table or show its text in another order than it has.
 fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' {
+            let direction = matches!(
+                c,
+                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+            );
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || direction {
                 '\u{fffd}'
             } else {
                 c
