@@ -111,6 +111,16 @@ impl HashingMemory {
 /// fewer verifications at once than this.
 const MAX_IDLE_BUFFERS: usize = 4;
 
+/// The most memory, in KiB, that a stored hash may ask a verification for.
+/// The hashes translog writes ask for 19 MiB. A hash from an edited file
+/// could ask for gigabytes, and the allocation would end the process.
+const MAX_MEMORY_KIB: u32 = 256 * 1024;
+
+/// The most passes over memory that a stored hash may ask for. The hashes
+/// translog writes make 2, and many more would hold a hashing thread for
+/// seconds per login.
+const MAX_PASSES: u32 = 16;
+
 /// Checks a password against a stored PHC string. A malformed stored hash
 /// never matches.
 pub fn verify(password: &Password, stored_hash: &str) -> bool {
@@ -137,6 +147,17 @@ pub fn verify_with(password: &Password, stored_hash: &str, memory: &HashingMemor
     let Ok(params) = Params::try_from(&parsed) else {
         return false;
     };
+    if params.m_cost() > MAX_MEMORY_KIB || params.t_cost() > MAX_PASSES {
+        log::warn!(
+            "a stored password hash asks for {} KiB and {} passes, above the limits of {} KiB \
+             and {} passes, so it never matches; set a new password with `translog user passwd`",
+            params.m_cost(),
+            params.t_cost(),
+            MAX_MEMORY_KIB,
+            MAX_PASSES
+        );
+        return false;
+    }
     let mut salt_bytes = [0u8; 64];
     let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
         return false;
@@ -188,6 +209,24 @@ mod tests {
             .to_string();
         assert!(verify(&Password::new("password".into()), &stored));
         assert!(!verify(&Password::new("Password".into()), &stored));
+    }
+
+    #[test]
+    fn verify_rejects_huge_memory_cost() {
+        let password = Password::new("correct horse".into());
+        let stored = hash(&password).expect("hash");
+        let huge = stored.replacen("m=19456", "m=4194304", 1);
+        assert_ne!(huge, stored, "the default cost changed");
+        assert!(!verify(&password, &huge));
+    }
+
+    #[test]
+    fn verify_rejects_many_passes() {
+        let password = Password::new("correct horse".into());
+        let stored = hash(&password).expect("hash");
+        let slow = stored.replacen("t=2", "t=1000", 1);
+        assert_ne!(slow, stored, "the default cost changed");
+        assert!(!verify(&password, &slow));
     }
 
     #[test]
