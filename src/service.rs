@@ -518,9 +518,17 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
     let hash = hash_password(&password)?;
     let cannot_create =
         |error: &dyn std::fmt::Display| format!("cannot create the user admin: {error}");
-    let transaction = connection
-        .unchecked_transaction()
-        .map_err(|error| cannot_create(&error))?;
+    // Counted again under the write lock: a `user add` may have committed
+    // since, and then no admin is created.
+    let transaction = rusqlite::Transaction::new_unchecked(
+        connection,
+        rusqlite::TransactionBehavior::Immediate,
+    )
+    .map_err(|error| cannot_create(&error))?;
+    let count = users::count(&transaction).map_err(|error| error.to_string())?;
+    if count > 0 {
+        return Ok(count);
+    }
     users::add(&transaction, "admin", Role::Admin, None, &hash)
         .map_err(|error| cannot_create(&error))?;
     let path = credentials_path(db_path);
