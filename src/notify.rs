@@ -152,7 +152,7 @@ impl Notifier {
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
         // Transactions already stalled at start-up stalled while no server was running, or an
         // earlier run reported them. So only those that stall from now on are reported.
-        let started_ns = now_ns();
+        let started_cutoff = logs::stall_cutoff(now_ns(), state.config.stall_after);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
@@ -170,10 +170,8 @@ impl Notifier {
                         continue;
                     }
                 };
-                let stall_ns =
-                    i64::try_from(state.config.stall_after.as_nanos()).unwrap_or(i64::MAX);
                 for summary in stalled {
-                    if summary.last_received_at_ns.saturating_add(stall_ns) < started_ns {
+                    if summary.last_received_at_ns < started_cutoff {
                         continue;
                     }
                     notifier.send(Alert {

@@ -69,7 +69,9 @@ const OUTCOME_SQL: &str = "CASE WHEN has_fatal THEN 'fatal'
                                WHEN last_received_at_ns < ?1 THEN 'stalled'
                                ELSE 'running' END";
 
-fn stall_cutoff(now_ns: i64, stall_after: Duration) -> i64 {
+/// Computes the receive time, in nanoseconds, before which a transaction
+/// without an end counts as stalled at `now_ns`.
+pub fn stall_cutoff(now_ns: i64, stall_after: Duration) -> i64 {
     let stall_ns = i64::try_from(stall_after.as_nanos()).unwrap_or(i64::MAX);
     now_ns.saturating_sub(stall_ns)
 }
@@ -498,4 +500,21 @@ pub fn backup(connection: &Connection, destination: &Path) -> Result<(), Storage
 /// Fails on a database error.
 pub fn count_entries(connection: &Connection) -> Result<i64, StorageError> {
     Ok(connection.query_row("SELECT count(*) FROM entries", [], |row| row.get(0))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stall_cutoff_subtracts_period() {
+        let cutoff = stall_cutoff(10_000_000_000, Duration::from_secs(4));
+        assert_eq!(cutoff, 6_000_000_000);
+    }
+
+    #[test]
+    fn huge_stall_period_does_not_overflow() {
+        let cutoff = stall_cutoff(10, Duration::from_secs(u64::MAX));
+        assert_eq!(cutoff, 10 - i64::MAX);
+    }
 }
