@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use crate::http::handlers::run_read;
 use crate::http::AppState;
 use crate::metrics::Metrics;
-use crate::storage::logs::{self, Outcome};
+use crate::storage::logs::{self, Cursor, Outcome};
 use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
@@ -31,6 +31,10 @@ use runners::Runners;
 
 /// The maximum pause between two checks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+/// The maximum number of stalled transactions read at once, as many as the
+/// queue of alerts can hold.
+const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its runner thread forever.
@@ -152,38 +156,68 @@ impl Notifier {
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
         // Transactions already stalled at start-up stalled while no server was running, or an
         // earlier run reported them. So only those that stall from now on are reported.
-        let started_cutoff = logs::stall_cutoff(now_ns(), state.config.stall_after);
+        let mut position = Cursor {
+            last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
+            transaction_id: String::new(),
+        };
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                let stalled = run_read(&state, |state, connection| {
-                    logs::stalled_transactions(connection, now_ns(), state.config.stall_after)
-                })
-                .await;
-                let stalled = match stalled {
-                    Ok(stalled) => stalled,
-                    Err(error) => {
-                        log::warn!(
-                            "looking for stalled transactions failed: {:?}",
-                            error.cause()
-                        );
-                        continue;
-                    }
-                };
-                for summary in stalled {
-                    if summary.last_received_at_ns < started_cutoff {
-                        continue;
-                    }
-                    notifier.send(Alert {
-                        transaction_id: summary.transaction_id,
-                        outcome: Outcome::Stalled,
-                        stage: summary.last_stage,
-                        status: summary.last_status,
-                        message: summary.last_message,
-                    });
-                }
+                notifier.alert_stalled(&state, &mut position).await;
             }
         });
+    }
+
+    /// Alerts for each transaction that stalled between `position` and the
+    /// stall cutoff of now, and moves `position` past the transactions read.
+    /// A failed read leaves `position` where it stopped, so that the next
+    /// check reads the rest.
+    async fn alert_stalled(&self, state: &Arc<AppState>, position: &mut Cursor) {
+        let cutoff = logs::stall_cutoff(now_ns(), state.config.stall_after);
+        loop {
+            let after = position.clone();
+            let page = run_read(state, move |_, connection| {
+                logs::stalled_transactions(connection, &after, cutoff, STALLED_PAGE_SIZE)
+            })
+            .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(error) => {
+                    log::warn!(
+                        "looking for stalled transactions failed: {:?}",
+                        error.cause()
+                    );
+                    return;
+                }
+            };
+            let complete = page.len() < STALLED_PAGE_SIZE;
+            for stalled in page {
+                *position = stalled.position();
+                self.send(Alert {
+                    transaction_id: stalled.transaction_id,
+                    outcome: Outcome::Stalled,
+                    stage: stalled.last_stage,
+                    status: stalled.last_status,
+                    message: stalled.last_message,
+                });
+            }
+            if complete {
+                break;
+            }
+        }
+
+        // NOTE: an entry keeps the time it arrived, but is stored a little
+        // later. One stored after this cutoff passed its arrival time (a
+        // --stall-after shorter than a slow upload or a blocked database)
+        // lands behind the next check's start, and that stall is not alerted.
+        // A clock set back gives a lower cutoff, which must not move the
+        // position back over alerts already sent.
+        if cutoff > position.last_received_at_ns {
+            *position = Cursor {
+                last_received_at_ns: cutoff,
+                transaction_id: String::new(),
+            };
+        }
     }
 
     /// Queues the alert for a runner, unless it was sent before.

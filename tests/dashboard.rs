@@ -595,6 +595,40 @@ fn notify_stalled_runs_once() {
 }
 
 #[test]
+fn notify_skips_stalled_before_start() {
+    let alerts_dir = tempfile::tempdir().expect("temp dir");
+    let alerts = alerts_dir.path().join("alerts.txt");
+    let first = Server::start_with_users(&["--stall-after", "1s"]);
+    let post = |server: &Server, id: &str| {
+        server
+            .post_worker_entry(id, &timestamp_from_now(0), "WORKER_INIT", "SUCCESS", "")
+            .status
+    };
+    assert_eq!(post(&first, "tx-old"), 200);
+    assert!(wait_until(
+        || first.outcome("tx-old").as_deref() == Some("stalled")
+    ));
+    let (_, dir) = first.stop();
+
+    let server = Server::start_in(
+        dir,
+        &[
+            "--stall-after",
+            "1s",
+            "--notify-command",
+            &recording_command(&alerts),
+        ],
+    );
+    // tx-new stalls after tx-old, so an alert for tx-old would be queued first.
+    assert_eq!(post(&server, "tx-new"), 200);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-new|") >= 1),
+        "no alert for tx-new"
+    );
+    assert_eq!(count_lines_with(&alerts, "tx-old|"), 0);
+}
+
+#[test]
 fn notify_failing_command_is_logged() {
     let server =
         Server::start_with_users(&["--notify-command", "echo 'mail server down' >&2; exit 3"]);

@@ -354,24 +354,77 @@ pub fn count_by_outcome(
     Ok(counts)
 }
 
-/// Transactions that turned stalled: no end, not fatal, nothing received
-/// since the cutoff, and not yet in `notified`.
+/// A transaction without an end or a `FATAL` entry that received nothing for
+/// longer than the stall period, with its last entry, for a stalled alert.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StalledTransaction {
+    pub transaction_id: String,
+    pub last_received_at_ns: i64,
+    pub last_stage: String,
+    pub last_status: String,
+    pub last_message: Option<String>,
+}
+
+impl StalledTransaction {
+    /// Returns the position of this transaction in the order of
+    /// [`stalled_transactions`].
+    pub fn position(&self) -> Cursor {
+        Cursor {
+            last_received_at_ns: self.last_received_at_ns,
+            transaction_id: self.transaction_id.clone(),
+        }
+    }
+}
+
+/// Reads, in order of last receive time then id, at most `limit`
+/// transactions without an end or a `FATAL` entry whose last receive time is
+/// before `cutoff` (see [`stall_cutoff`]) and whose position is after `after`.
+/// The index `transactions_by_activity` serves the range, so the cost follows
+/// the number of transactions in it, not in the table. A caller that starts
+/// each call at the previous call's cutoff, with an empty id, or at the last
+/// transaction of a full page reads each stall once.
 ///
 /// # Errors
 ///
 /// Fails on a database error.
 pub fn stalled_transactions(
     connection: &Connection,
-    now_ns: i64,
-    stall_after: Duration,
-) -> Result<Vec<TransactionSummary>, StorageError> {
-    let query = ListQuery {
-        limit: 10_000,
-        outcome: Some(Outcome::Stalled),
-        ..ListQuery::default()
-    };
-    Ok(list_transactions(connection, &query, now_ns, stall_after)?.transactions)
+    after: &Cursor,
+    cutoff: i64,
+    limit: usize,
+) -> Result<Vec<StalledTransaction>, StorageError> {
+    let mut statement = connection.prepare_cached(STALLED_SQL)?;
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(
+        params![
+            after.last_received_at_ns,
+            after.transaction_id,
+            cutoff,
+            limit
+        ],
+        |row| {
+            Ok(StalledTransaction {
+                transaction_id: row.get(0)?,
+                last_received_at_ns: row.get(1)?,
+                last_stage: row.get(2)?,
+                last_status: row.get(3)?,
+                last_message: row.get(4)?,
+            })
+        },
+    )?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
 }
+
+/// The query of [`stalled_transactions`]: `?1` and `?2` are the position to
+/// start after, `?3` the cutoff and `?4` the limit.
+const STALLED_SQL: &str = "
+    SELECT transaction_id, last_received_at_ns, last_stage, last_status, last_message
+    FROM transactions
+    WHERE (last_received_at_ns, transaction_id) > (?1, ?2)
+      AND last_received_at_ns < ?3
+      AND NOT has_fatal AND NOT has_end
+    ORDER BY last_received_at_ns, transaction_id
+    LIMIT ?4";
 
 /// The transactions and entries that a prune deleted, or would delete.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -505,6 +558,95 @@ pub fn count_entries(connection: &Connection) -> Result<i64, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Opens a new database file with translog's schema in `directory`.
+    fn open_database(directory: &tempfile::TempDir) -> Connection {
+        let path = directory.path().join("translog.db");
+        super::super::open(&path, Duration::from_secs(5), super::super::Schema::Upgrade)
+            .expect("open the database")
+    }
+
+    /// Transactions around the window from 100 to 200, with their last
+    /// receive time and their flags `has_fatal` and `has_end`.
+    const TRANSACTIONS: [(&str, i64, bool, bool); 8] = [
+        ("before-window", 99, false, false),
+        ("window-start", 100, false, false),
+        ("fatal", 150, true, false),
+        ("ended", 150, false, true),
+        ("silent-a", 150, false, false),
+        ("silent-b", 150, false, false),
+        ("late", 160, false, false),
+        ("at-cutoff", 200, false, false),
+    ];
+
+    /// Returns the ids that [`stalled_transactions`] reads from a new
+    /// database of [`TRANSACTIONS`], after the position (`received_ns`,
+    /// `transaction_id`) and before `cutoff`.
+    fn stalled_ids(
+        (received_ns, transaction_id): (i64, &str),
+        cutoff: i64,
+        limit: usize,
+    ) -> Vec<String> {
+        let directory = tempfile::tempdir().unwrap();
+        let connection = open_database(&directory);
+        for (id, last_received, has_fatal, has_end) in TRANSACTIONS {
+            connection
+                .execute(
+                    "INSERT INTO transactions VALUES
+                         (?1, 0, 0, 0, 0, 'WORKER_LOAD', 'SUCCESS', 'loading', 1, ?2, ?3, ?4)",
+                    params![id, last_received, has_fatal, has_end],
+                )
+                .expect("insert a transaction");
+        }
+        let after = Cursor {
+            last_received_at_ns: received_ns,
+            transaction_id: transaction_id.to_string(),
+        };
+        stalled_transactions(&connection, &after, cutoff, limit)
+            .expect("read stalled transactions")
+            .into_iter()
+            .map(|stalled| stalled.transaction_id)
+            .collect()
+    }
+
+    #[test]
+    fn stalled_scan_reads_window_only() {
+        let ids = stalled_ids((100, ""), 200, 10);
+        assert_eq!(ids, ["window-start", "silent-a", "silent-b", "late"]);
+    }
+
+    #[test]
+    fn stalled_scan_skips_fatal_and_ended() {
+        let ids = stalled_ids((150, ""), 151, 10);
+        assert_eq!(ids, ["silent-a", "silent-b"]);
+    }
+
+    #[test]
+    fn stalled_scan_resumes_after_position() {
+        let first = stalled_ids((100, ""), 200, 2);
+        assert_eq!(first, ["window-start", "silent-a"]);
+        let rest = stalled_ids((150, "silent-a"), 200, 2);
+        assert_eq!(rest, ["silent-b", "late"]);
+    }
+
+    #[test]
+    fn stalled_scan_uses_activity_index() {
+        let directory = tempfile::tempdir().unwrap();
+        let connection = open_database(&directory);
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {STALLED_SQL}"))
+            .unwrap();
+        let plan: Vec<String> = statement
+            .query_map(params![0, "", 0, 10], |row| row.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        // One search of the index, and no sort, because the index is read in
+        // order.
+        let expected = "SEARCH transactions USING INDEX transactions_by_activity \
+                        ((last_received_at_ns,transaction_id)>(?,?) AND last_received_at_ns<?)";
+        assert_eq!(plan, [expected]);
+    }
 
     #[test]
     fn stall_cutoff_subtracts_period() {
