@@ -1,6 +1,6 @@
-//! Alerts: `serve --notify-command CMD` runs CMD through `sh -c` when a
-//! transaction turns fatal or stalled, once per transaction and outcome in the
-//! life of the process, with the details in environment variables:
+//! Alerts: `serve --notify-command CMD` runs CMD through `sh -c` once when a
+//! transaction turns fatal and once each time one stalls, with the details in
+//! environment variables:
 //! `TRANSLOG_TRANSACTION_ID`, `TRANSLOG_OUTCOME`, `TRANSLOG_STAGE`,
 //! `TRANSLOG_STATUS` and `TRANSLOG_MESSAGE`.
 //!
@@ -9,14 +9,18 @@
 //! storage or requests, and a burst of alerts cannot start a process per
 //! alert. Each command's standard output and standard error go to the server
 //! log, escaped (see `output`).
+//!
+//! Nothing here remembers which transactions were alerted. The storage thread
+//! reports a transaction as fatal only in the batch that stored its first
+//! `FATAL` entry. The stall watcher reads each transaction once per stall,
+//! because each check starts where the previous one ended.
 
 mod output;
 mod runners;
 
-use std::collections::HashSet;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::http::handlers::run_read;
@@ -92,13 +96,11 @@ pub struct Alert {
     pub message: Option<String>,
 }
 
-/// Runs the notify command, at most once per transaction and outcome in the
-/// life of the process.
+/// Runs the notify command for fatal and stalled transactions.
 #[derive(Clone)]
 pub struct Notifier {
     /// The runner threads, or `None` without a notify command.
     runners: Option<Arc<Runners>>,
-    sent: Arc<Mutex<HashSet<(String, Outcome)>>>,
 }
 
 impl Notifier {
@@ -113,10 +115,7 @@ impl Notifier {
             Some(command) => Some(Arc::new(Runners::start(Arc::from(command), metrics)?)),
             None => None,
         };
-        Ok(Notifier {
-            runners,
-            sent: Arc::new(Mutex::new(HashSet::new())),
-        })
+        Ok(Notifier { runners })
     }
 
     /// The callback the storage thread calls for each transaction that a
@@ -146,7 +145,7 @@ impl Notifier {
     }
 
     /// Starts a task that looks for transactions that turned stalled since
-    /// the service started, and alerts once for each.
+    /// the service started, and alerts once for each stall.
     pub fn watch_stalled(&self, state: Arc<AppState>) {
         if self.runners.is_none() {
             return;
@@ -220,20 +219,11 @@ impl Notifier {
         }
     }
 
-    /// Queues the alert for a runner, unless it was sent before.
+    /// Queues the alert for a runner, when there is a notify command.
     fn send(&self, alert: Alert) {
-        let Some(runners) = &self.runners else {
-            return;
-        };
-        let first_time = self
-            .sent
-            .lock()
-            .map(|mut sent| sent.insert((alert.transaction_id.clone(), alert.outcome)))
-            .unwrap_or(false);
-        if !first_time {
-            return;
+        if let Some(runners) = &self.runners {
+            runners.submit(alert);
         }
-        runners.submit(alert);
     }
 }
 
