@@ -31,7 +31,7 @@ use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
 use output::OutputReader;
-use runners::Runners;
+use runners::{Runners, Submission, QUEUE_CAPACITY, RUNNER_COUNT};
 
 /// The maximum pause between two checks for newly stalled transactions.
 const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -63,8 +63,8 @@ pub enum AlertResult {
     Failed,
     /// The notify command ran longer than [`NOTIFY_TIMEOUT`] and was killed.
     TimedOut,
-    /// The queue of alerts waiting for a runner was full, so the command did
-    /// not run.
+    /// The command did not run: a fatal alert found the queue of alerts
+    /// waiting for a runner full, or no runner thread was left.
     Dropped,
 }
 
@@ -147,31 +147,52 @@ impl Notifier {
     /// Starts a task that looks for transactions that turned stalled since
     /// the service started, and alerts once for each stall.
     pub fn watch_stalled(&self, state: Arc<AppState>) {
-        if self.runners.is_none() {
+        let Some(runners) = self.runners.clone() else {
             return;
-        }
-        let notifier = self.clone();
+        };
         let interval =
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
         // Transactions already stalled at start-up stalled while no server was running, or an
         // earlier run reported them. So only those that stall from now on are reported.
-        let mut position = Cursor {
-            last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
-            transaction_id: String::new(),
+        let mut watch = StallWatch {
+            position: Cursor {
+                last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
+                transaction_id: String::new(),
+            },
+            waiting: false,
         };
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
-                notifier.alert_stalled(&state, &mut position).await;
+                watch.alert_stalled(&state, &runners).await;
             }
         });
     }
 
-    /// Alerts for each transaction that stalled between `position` and the
-    /// stall cutoff of now, and moves `position` past the transactions read.
-    /// A failed read leaves `position` where it stopped, so that the next
-    /// check reads the rest.
-    async fn alert_stalled(&self, state: &Arc<AppState>, position: &mut Cursor) {
+    /// Queues the alert for a runner, when there is a notify command.
+    fn send(&self, alert: Alert) {
+        if let Some(runners) = &self.runners {
+            runners.submit(alert);
+        }
+    }
+}
+
+/// The state of the stall watcher between two checks.
+struct StallWatch {
+    /// The position after which the next check reads.
+    position: Cursor,
+    /// True while checks stop at a full queue, so that only the first of
+    /// them logs it.
+    waiting: bool,
+}
+
+impl StallWatch {
+    /// Queues an alert for each transaction that stalled between the
+    /// position and the stall cutoff of now, and moves the position past the
+    /// alerts queued. A failed read or a full queue leaves the position at
+    /// the last alert queued, so that the next check reads the rest.
+    async fn alert_stalled(&mut self, state: &Arc<AppState>, runners: &Runners) {
+        let position = &mut self.position;
         let cutoff = logs::stall_cutoff(now_ns(), state.config.stall_after);
         loop {
             let after = position.clone();
@@ -191,19 +212,33 @@ impl Notifier {
             };
             let complete = page.len() < STALLED_PAGE_SIZE;
             for stalled in page {
-                *position = stalled.position();
-                self.send(Alert {
+                let next_position = stalled.position();
+                let alert = Alert {
                     transaction_id: stalled.transaction_id,
                     outcome: Outcome::Stalled,
                     stage: stalled.last_stage,
                     status: stalled.last_status,
                     message: stalled.last_message,
-                });
+                };
+                if let Submission::QueueFull(alert) = runners.try_submit(alert) {
+                    if !self.waiting {
+                        log::warn!(
+                            "stalled alerts from transaction {} on wait for the next check, \
+                             because {QUEUE_CAPACITY} alerts are already waiting for the \
+                             {RUNNER_COUNT} notify command runners",
+                            alert.transaction_id
+                        );
+                    }
+                    self.waiting = true;
+                    return;
+                }
+                *position = next_position;
             }
             if complete {
                 break;
             }
         }
+        self.waiting = false;
 
         // NOTE: an entry keeps the time it arrived, but is stored a little
         // later. One stored after this cutoff passed its arrival time (a
@@ -216,13 +251,6 @@ impl Notifier {
                 last_received_at_ns: cutoff,
                 transaction_id: String::new(),
             };
-        }
-    }
-
-    /// Queues the alert for a runner, when there is a notify command.
-    fn send(&self, alert: Alert) {
-        if let Some(runners) = &self.runners {
-            runners.submit(alert);
         }
     }
 }

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{timestamp_from_now, wait_until, Server, PASSWORD, READER, WORKER};
+use common::{
+    timestamp_from_now, wait_until, Server, BACKGROUND_TIMEOUT, PASSWORD, READER, WORKER,
+};
 
 const SCRIPT_MESSAGE: &str = "<script>alert(1)</script> & \"quoted\" 'text'";
 const SCRIPT_ESCAPED: &str =
@@ -841,19 +843,21 @@ fn post_fatal_transactions(server: &Server, count: usize) {
     });
 }
 
-/// Starts a server whose notify command runs while a file in the server's
-/// directory exists, at most 10 s, and posts enough FATAL entries to fill
-/// every runner and the queue, and `overflow` more. Dropping the server
-/// removes the file and so ends the commands.
-fn fill_notify_queue(overflow: usize) -> Server {
+/// Starts a server with `args` whose notify command runs while the file
+/// `hold` in the server's directory exists, at most 30 s, and posts enough
+/// FATAL entries to fill every runner and the queue, and `overflow` more.
+/// Dropping the server removes the file and so ends the commands.
+fn fill_notify_queue(overflow: usize, args: &[&str]) -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
     let hold = dir.path().join("hold");
     std::fs::write(&hold, "").expect("write the hold file");
     let command = format!(
-        "i=0; while [ -e '{}' ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done",
+        "i=0; while [ -e '{}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done",
         hold.display()
     );
-    let server = Server::start_in(dir, &["--notify-command", &command]);
+    let mut server_args = vec!["--notify-command", &command];
+    server_args.extend_from_slice(args);
+    let server = Server::start_in(dir, &server_args);
     server.add_user(READER.0, "reader");
     server.add_user(WORKER.0, "worker");
     post_fatal_transactions(&server, NOTIFY_RUNNERS + NOTIFY_QUEUE_CAPACITY + overflow);
@@ -934,7 +938,7 @@ fn notify_runs_at_most_four_at_once() {
 
 #[test]
 fn notify_full_queue_drops_alerts() {
-    let server = fill_notify_queue(6);
+    let server = fill_notify_queue(6, &[]);
     assert!(
         wait_for_alert_count(&server, "dropped", 6),
         "dropped: {:?}",
@@ -943,8 +947,33 @@ fn notify_full_queue_drops_alerts() {
 }
 
 #[test]
+fn notify_full_queue_delays_stalled_alert() {
+    let server = fill_notify_queue(0, &["--stall-after", "1s"]);
+    let status = server
+        .post_worker_entry(
+            "tx-late",
+            &timestamp_from_now(0),
+            "WORKER_INIT",
+            "SUCCESS",
+            "",
+        )
+        .status;
+    assert_eq!(status, 200);
+    let waiting = server.wait_for_log(
+        "stalled alerts from transaction tx-late on wait for the next check",
+        BACKGROUND_TIMEOUT,
+    );
+    assert!(waiting, "log:\n{}", server.log());
+
+    std::fs::remove_file(server.dir().join("hold")).expect("remove the hold file");
+    let sent = wait_until(|| alert_count(&server, "stalled", "ok") == Some(1.0));
+    assert!(sent, "ok: {:?}", alert_count(&server, "stalled", "ok"));
+    assert_eq!(alert_count(&server, "stalled", "dropped"), Some(0.0));
+}
+
+#[test]
 fn notify_drops_log_one_warning() {
-    let server = fill_notify_queue(6);
+    let server = fill_notify_queue(6, &[]);
     assert!(wait_for_alert_count(&server, "dropped", 6));
     let log = server.log();
     let warnings = log

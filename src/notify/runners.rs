@@ -2,8 +2,9 @@
 //! arrival order from a bounded queue and run the command for each. A burst
 //! of alerts, such as every Worker reporting `FATAL` while a shared
 //! database server is down, then starts at most [`RUNNER_COUNT`] commands at
-//! once, and alerts beyond [`QUEUE_CAPACITY`] waiting ones are dropped and
-//! counted.
+//! once. A fatal alert beyond [`QUEUE_CAPACITY`] waiting ones is dropped and
+//! counted, and a stalled one is handed back to the stall watcher, which
+//! tries it again at its next check.
 
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
@@ -17,8 +18,7 @@ use super::{run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
 /// The maximum number of notify commands that run at once.
 pub const RUNNER_COUNT: usize = 4;
 
-/// The maximum number of alerts that wait for a free runner. An alert that
-/// arrives while the queue is full is dropped.
+/// The maximum number of alerts that wait for a free runner.
 pub const QUEUE_CAPACITY: usize = 1000;
 
 /// The minimum time between two warnings about dropped alerts.
@@ -67,17 +67,23 @@ impl Runners {
     /// queue is full, drops the alert, counts it and logs a warning at most
     /// once per [`DROP_WARNING_INTERVAL`].
     pub fn submit(&self, alert: Alert) {
-        match self.sender.try_send(alert) {
-            Ok(()) => {}
-            Err(TrySendError::Full(alert)) => {
-                self.shared
-                    .metrics
-                    .count_alert(alert.outcome, AlertResult::Dropped);
-                if let Ok(mut drops) = self.shared.drops.lock() {
-                    drops.record(&alert);
-                }
-                self.shared.warn_of_drops();
+        if let Submission::QueueFull(alert) = self.try_submit(alert) {
+            self.shared
+                .metrics
+                .count_alert(alert.outcome, AlertResult::Dropped);
+            if let Ok(mut drops) = self.shared.drops.lock() {
+                drops.record(&alert);
             }
+            self.shared.warn_of_drops();
+        }
+    }
+
+    /// Queues `alert` for the next free runner without blocking, and hands
+    /// it back when the queue is full, for the caller to retry or drop.
+    pub fn try_submit(&self, alert: Alert) -> Submission {
+        match self.sender.try_send(alert) {
+            Ok(()) => Submission::Queued,
+            Err(TrySendError::Full(alert)) => Submission::QueueFull(alert),
             Err(TrySendError::Disconnected(alert)) => {
                 // Every runner thread has ended, which takes a panic in one.
                 self.shared
@@ -88,9 +94,22 @@ impl Runners {
                     alert.transaction_id,
                     alert.outcome.as_str()
                 );
+                Submission::Dropped
             }
         }
     }
+}
+
+/// The result of [`Runners::try_submit`].
+#[derive(Debug)]
+pub enum Submission {
+    /// The alert waits in the queue for a runner.
+    Queued,
+    /// The queue was full, so the alert is handed back.
+    QueueFull(Alert),
+    /// No runner thread is left, so the alert was dropped, counted and
+    /// logged.
+    Dropped,
 }
 
 impl Shared {
