@@ -30,7 +30,7 @@ use crate::storage::logs::{self, Cursor, Outcome};
 use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
 
-use output::OutputReader;
+use output::OutputPipes;
 use runners::{Runners, Submission, QUEUE_CAPACITY, RUNNER_COUNT};
 
 /// The maximum pause between two checks for newly stalled transactions.
@@ -46,8 +46,11 @@ const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// How long to wait, after the command ended, for its output to close. A
 /// process that the command left running in the background keeps it open,
-/// and then the output read by that time is logged.
+/// and then the output read by that time is logged and the pipes are closed.
 const OUTPUT_CLOSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The maximum time between two checks whether a notify command exited.
+const EXIT_CHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// The outcomes that raise an alert.
 pub const ALERT_OUTCOMES: [Outcome; 2] = [Outcome::Fatal, Outcome::Stalled];
@@ -283,15 +286,8 @@ fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
         alert.transaction_id,
         alert.outcome.as_str()
     );
-    let stdout = child
-        .stdout
-        .take()
-        .and_then(|stream| read_output(stream, &subject));
-    let stderr = child
-        .stderr
-        .take()
-        .and_then(|stream| read_output(stream, &subject));
-    report_exit(&mut child, stdout, stderr, &subject, timeout)
+    let output = OutputPipes::new(child.stdout.take(), child.stderr.take());
+    report_exit(&mut child, output, &subject, timeout)
 }
 
 /// Prepares `sh -c COMMAND` in a process group of its own, so that a timeout
@@ -302,18 +298,6 @@ fn shell(command: &str) -> Command {
     shell
 }
 
-/// Starts reading one output stream of the command described by `subject`.
-/// Returns `None`, and logs why, when no thread can be started.
-fn read_output(stream: impl std::io::Read + Send + 'static, subject: &str) -> Option<OutputReader> {
-    match OutputReader::start(stream) {
-        Ok(reader) => Some(reader),
-        Err(error) => {
-            log::error!("cannot read the output of the {subject}: {error}");
-            None
-        }
-    }
-}
-
 /// Waits for the notify command of one alert, described by `subject`, at
 /// most `timeout`, logs its output and how it ended, and returns the result.
 /// Standard output is logged at `info`. Standard error goes into the error
@@ -321,17 +305,18 @@ fn read_output(stream: impl std::io::Read + Send + 'static, subject: &str) -> Op
 /// `warn`.
 fn report_exit(
     child: &mut std::process::Child,
-    stdout: Option<OutputReader>,
-    stderr: Option<OutputReader>,
+    mut output: OutputPipes,
     subject: &str,
     timeout: Duration,
 ) -> AlertResult {
-    let exit = wait_with_timeout(child, timeout);
+    let exit = wait_with_timeout(child, timeout, &mut output);
 
-    let deadline = Instant::now() + OUTPUT_CLOSE_TIMEOUT;
-    let finish = |reader: Option<OutputReader>| reader?.finish(deadline).describe();
-    let stdout = finish(stdout);
-    let stderr = finish(stderr);
+    let output = output.finish(Instant::now() + OUTPUT_CLOSE_TIMEOUT);
+    if let Some(error) = &output.error {
+        log::error!("reading the output of the {subject} failed: {error}");
+    }
+    let stdout = output.stdout.describe();
+    let stderr = output.stderr.describe();
     if let Some(text) = stdout {
         log::info!("{subject} wrote to stdout: {text}");
     }
@@ -363,18 +348,20 @@ fn report_exit(
     }
 }
 
-/// Waits for `child` to exit, and kills its process group after `timeout`.
-/// Returns `None` when it was killed.
+/// Waits for `child` to exit, reading its `output` meanwhile, and kills its
+/// process group after `timeout`. Returns `None` when it was killed.
 fn wait_with_timeout(
     child: &mut std::process::Child,
     timeout: Duration,
+    output: &mut OutputPipes,
 ) -> std::io::Result<Option<std::process::ExitStatus>> {
-    let deadline = std::time::Instant::now() + timeout;
+    let deadline = Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait()? {
             return Ok(Some(status));
         }
-        if std::time::Instant::now() >= deadline {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
             let group = rustix::process::Pid::from_child(child);
             if rustix::process::kill_process_group(group, rustix::process::Signal::KILL).is_err() {
                 child.kill()?;
@@ -382,7 +369,7 @@ fn wait_with_timeout(
             child.wait()?;
             return Ok(None);
         }
-        std::thread::sleep(Duration::from_millis(100));
+        output.read_for(EXIT_CHECK_INTERVAL.min(left));
     }
 }
 
@@ -416,8 +403,9 @@ mod tests {
         }
         let pid = pid.trim().to_string();
         assert!(is_running(&pid), "sleep {pid} did not start");
-        let status = wait_with_timeout(&mut child, Duration::from_millis(100)).unwrap();
-        assert!(status.is_none());
+        let mut output = OutputPipes::new(None, None);
+        let status = wait_with_timeout(&mut child, Duration::from_millis(100), &mut output);
+        assert!(status.unwrap().is_none());
         std::thread::sleep(Duration::from_millis(200));
         assert!(!is_running(&pid), "sleep {pid} survived the timeout");
     }
@@ -450,10 +438,55 @@ mod tests {
         assert_eq!(result, AlertResult::TimedOut);
     }
 
+    /// Returns what the descriptors `fds` of process `pid` refer to, such as
+    /// `pipe:[1234]`, leaving out those that are not open.
+    fn open_files(pid: &str, fds: &[&str]) -> Vec<std::path::PathBuf> {
+        fds.iter()
+            .filter_map(|fd| std::fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok())
+            .collect()
+    }
+
+    /// Returns what every open descriptor of this process refers to.
+    fn own_open_files() -> Vec<std::path::PathBuf> {
+        std::fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+            .collect()
+    }
+
+    #[test]
+    fn background_process_output_is_closed() {
+        let directory = tempfile::tempdir().unwrap();
+        let pid_file = directory.path().join("pid");
+        // The background sleep keeps the command's stdout and stderr open.
+        let command = format!("sleep 30 & echo $! > {}", pid_file.display());
+        let result = run_command(&command, &fatal_alert(), Duration::from_secs(10));
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let pid = pid.trim();
+        let sleep_output = open_files(pid, &["1", "2"]);
+        let ours = own_open_files();
+        let _ = std::process::Command::new("kill").arg(pid).status();
+
+        assert_eq!(result, AlertResult::Ok);
+        assert_eq!(
+            sleep_output.len(),
+            2,
+            "sleep {pid} has {sleep_output:?} open"
+        );
+        for pipe in &sleep_output {
+            assert!(
+                !ours.contains(pipe),
+                "{} still open after the command exited",
+                pipe.display()
+            );
+        }
+    }
+
     #[test]
     fn quick_command_reports_status() {
         let mut child = shell("exit 3").spawn().unwrap();
-        let status = wait_with_timeout(&mut child, Duration::from_secs(10)).unwrap();
+        let mut output = OutputPipes::new(None, None);
+        let status = wait_with_timeout(&mut child, Duration::from_secs(10), &mut output).unwrap();
         assert_eq!(status.and_then(|status| status.code()), Some(3));
     }
 }

@@ -2,11 +2,20 @@
 //! pipes so that they reach the server log only as escaped text marked with
 //! the transaction, never as lines of their own. A command that prints a
 //! Worker's message could otherwise forge lines of the server log.
+//!
+//! The runner thread that waits for the command reads the pipes itself,
+//! with `poll`, and closes them at most [`super::OUTPUT_CLOSE_TIMEOUT`] after
+//! the command exits. So a process that the command leaves in the
+//! background, holding the pipes open, keeps no thread of the server busy
+//! and no descriptor of it open.
 
+use std::fs::File;
 use std::io::Read;
-use std::sync::mpsc;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::os::fd::OwnedFd;
+use std::process::{ChildStderr, ChildStdout};
+use std::time::{Duration, Instant};
+
+use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
 /// The maximum number of bytes of each output stream that is logged. Only
 /// this much is kept in memory, and the rest is read and discarded, so that
@@ -65,57 +74,149 @@ impl CapturedOutput {
     }
 }
 
-/// Reads one output stream of a notify command on a thread of its own.
-pub struct OutputReader {
-    captured: Arc<Mutex<CapturedOutput>>,
-    closed: mpsc::Receiver<()>,
+/// The standard output and standard error pipes of one notify command, read
+/// by the runner thread that waits for the command, between its checks.
+pub struct OutputPipes {
+    /// Standard output, then standard error.
+    streams: [OutputStream; 2],
+    /// The first error that stopped the reading, to be logged.
+    error: Option<std::io::Error>,
 }
 
-impl OutputReader {
-    /// Starts reading `stream` until its end.
-    ///
-    /// # Errors
-    ///
-    /// Fails when the thread cannot be started; `stream` is then closed.
-    pub fn start(mut stream: impl Read + Send + 'static) -> std::io::Result<OutputReader> {
-        let captured = Arc::new(Mutex::new(CapturedOutput::default()));
-        let (closed_sender, closed) = mpsc::channel();
-        let shared = Arc::clone(&captured);
-        std::thread::Builder::new()
-            .name("notify-output".into())
-            .spawn(move || {
-                let mut buffer = [0u8; 8192];
-                loop {
-                    let count = match stream.read(&mut buffer) {
-                        Ok(0) => break,
-                        Ok(count) => count,
-                        Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
-                        Err(_) => break,
-                    };
-                    if let Ok(mut captured) = shared.lock() {
-                        captured.append(&buffer[..count]);
-                    }
-                }
-                if let Ok(mut captured) = shared.lock() {
-                    captured.closed = true;
-                }
-                let _ = closed_sender.send(());
-            })?;
-        Ok(OutputReader { captured, closed })
+/// One pipe, until it reaches its end or is given up, and what was read.
+struct OutputStream {
+    pipe: Option<File>,
+    captured: CapturedOutput,
+}
+
+/// The output of a notify command, as [`OutputPipes::finish`] returns it.
+pub struct CommandOutput {
+    pub stdout: CapturedOutput,
+    pub stderr: CapturedOutput,
+    /// The error that stopped the reading before the pipes closed, if any.
+    pub error: Option<std::io::Error>,
+}
+
+impl OutputPipes {
+    /// Takes the pipes of a command's standard output and standard error.
+    pub fn new(stdout: Option<ChildStdout>, stderr: Option<ChildStderr>) -> OutputPipes {
+        let stream = |pipe: Option<OwnedFd>| OutputStream {
+            pipe: pipe.map(File::from),
+            captured: CapturedOutput::default(),
+        };
+        OutputPipes {
+            streams: [
+                stream(stdout.map(OwnedFd::from)),
+                stream(stderr.map(OwnedFd::from)),
+            ],
+            error: None,
+        }
     }
 
-    /// Waits until the stream ends or `deadline` passes, and returns what
-    /// was read by then. A process that the command left running in the
-    /// background keeps the stream open after the command exits, and the
-    /// reader then goes on reading and discarding until that process closes
-    /// it.
-    pub fn finish(self, deadline: Instant) -> CapturedOutput {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let _ = self.closed.recv_timeout(wait);
-        self.captured
-            .lock()
-            .map(|mut captured| std::mem::take(&mut *captured))
-            .unwrap_or_default()
+    /// Reads what is ready on the open pipes, waiting at most `timeout` for
+    /// something to be. Without open pipes, it only waits.
+    pub fn read_for(&mut self, timeout: Duration) {
+        if self.streams.iter().all(|stream| stream.pipe.is_none()) {
+            std::thread::sleep(timeout);
+            return;
+        }
+        let ready = match self.poll_ready(timeout) {
+            Ok(ready) => ready,
+            Err(rustix::io::Errno::INTR) => return,
+            Err(error) => {
+                // Without poll, a read could block the runner until the
+                // writers close the pipe, so the pipes are given up.
+                self.error.get_or_insert(error.into());
+                self.close();
+                return;
+            }
+        };
+        let mut buffer = [0u8; 8192];
+        for (stream, ready) in self.streams.iter_mut().zip(ready) {
+            if !ready {
+                continue;
+            }
+            if let Err(error) = stream.read_once(&mut buffer) {
+                self.error.get_or_insert(error);
+            }
+        }
+    }
+
+    /// Waits at most `timeout` until an open pipe has data or reaches its
+    /// end, and returns which of the two streams are ready.
+    fn poll_ready(&self, timeout: Duration) -> rustix::io::Result<[bool; 2]> {
+        let mut poll_fds = Vec::with_capacity(2);
+        let mut indexes = Vec::with_capacity(2);
+        for (index, stream) in self.streams.iter().enumerate() {
+            if let Some(pipe) = &stream.pipe {
+                poll_fds.push(PollFd::new(pipe, PollFlags::IN));
+                indexes.push(index);
+            }
+        }
+        // Only a timeout beyond i64::MAX seconds fails to convert, and `None`
+        // waits without a limit.
+        let timeout = Timespec::try_from(timeout).ok();
+        poll(&mut poll_fds, timeout.as_ref())?;
+        let mut ready = [false; 2];
+        for (poll_fd, index) in poll_fds.iter().zip(indexes) {
+            ready[index] = !poll_fd.revents().is_empty();
+        }
+        Ok(ready)
+    }
+
+    /// Reads until both pipes reach their end or `deadline` passes, then
+    /// closes them and returns what was read. A process that the command
+    /// left running in the background may hold the pipes open, and it then
+    /// gets an error, or `SIGPIPE`, when it writes to them later.
+    pub fn finish(mut self, deadline: Instant) -> CommandOutput {
+        loop {
+            let open = self.streams.iter().any(|stream| stream.pipe.is_some());
+            let left = deadline.saturating_duration_since(Instant::now());
+            if !open || left.is_zero() {
+                break;
+            }
+            self.read_for(left);
+        }
+        self.close();
+        let [stdout, stderr] = self.streams.map(|stream| stream.captured);
+        CommandOutput {
+            stdout,
+            stderr,
+            error: self.error,
+        }
+    }
+
+    /// Closes the pipes that are still open, and stops reading them.
+    fn close(&mut self) {
+        for stream in &mut self.streams {
+            stream.pipe = None;
+        }
+    }
+}
+
+impl OutputStream {
+    /// Reads once from the pipe, which poll found ready, so that the read
+    /// does not block. Closes the pipe at its end or on an error.
+    fn read_once(&mut self, buffer: &mut [u8]) -> std::io::Result<()> {
+        let Some(pipe) = self.pipe.as_mut() else {
+            return Ok(());
+        };
+        match pipe.read(buffer) {
+            Ok(0) => {
+                self.captured.closed = true;
+                self.pipe = None;
+                Ok(())
+            }
+            Ok(count) => {
+                self.captured.append(&buffer[..count]);
+                Ok(())
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => Ok(()),
+            Err(error) => {
+                self.pipe = None;
+                Err(error)
+            }
+        }
     }
 }
 
