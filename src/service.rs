@@ -78,7 +78,7 @@ pub struct ServeOptions {
 pub fn serve(options: ServeOptions) -> Result<(), String> {
     check_open_file_limit()?;
     let lock = lock_database(&options.db_path)?;
-    let result = run(options);
+    let result = run(options, lock.created);
     if result.is_err() {
         // A server that failed to start, for example on a taken port,
         // leaves no empty database behind.
@@ -87,8 +87,9 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     result
 }
 
-/// Runs the service once the database lock is held.
-fn run(options: ServeOptions) -> Result<(), String> {
+/// Runs the service once the database lock is held. `created` is true when
+/// [`lock_database`] created the database file.
+fn run(options: ServeOptions, created: bool) -> Result<(), String> {
     let db_path = &options.db_path;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -182,6 +183,9 @@ fn run(options: ServeOptions) -> Result<(), String> {
                 format_duration(options.stall_after)
             );
         }
+        if created {
+            warn_new_database(db_path);
+        }
         notifier.watch_stalled(Arc::clone(&state));
 
         let shutdown = async move {
@@ -221,6 +225,18 @@ fn handle_file_size_signal() -> Result<(), String> {
         }
     });
     Ok(())
+}
+
+/// Logs a warning that `serve` created the database file at `db_path`. A server
+/// started on a mistyped path gets a new, empty database and serves it
+/// without another sign, so the line names the file by its full path.
+fn warn_new_database(db_path: &Path) {
+    let path = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    log::warn!(
+        "created a new database at {}; if an existing database was expected, check --db \
+         and TRANSLOG_DB, because a mistyped path is the usual cause",
+        path.display()
+    );
 }
 
 /// The signals that stop the server cleanly: SIGTERM (`systemctl stop`,
@@ -520,11 +536,9 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
         |error: &dyn std::fmt::Display| format!("cannot create the user admin: {error}");
     // Counted again under the write lock: a `user add` may have committed
     // since, and then no admin is created.
-    let transaction = rusqlite::Transaction::new_unchecked(
-        connection,
-        rusqlite::TransactionBehavior::Immediate,
-    )
-    .map_err(|error| cannot_create(&error))?;
+    let transaction =
+        rusqlite::Transaction::new_unchecked(connection, rusqlite::TransactionBehavior::Immediate)
+            .map_err(|error| cannot_create(&error))?;
     let count = users::count(&transaction).map_err(|error| error.to_string())?;
     if count > 0 {
         return Ok(count);

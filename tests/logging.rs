@@ -267,3 +267,36 @@ fn settings_are_logged_at_start() {
         server.log()
     );
 }
+
+/// Returns the lines of `log` that contain `created a new database`.
+fn new_database_lines(log: &str) -> Vec<String> {
+    log.lines()
+        .filter(|line| line.contains("created a new database"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn created_database_is_warned_once() {
+    let server = Server::start();
+    assert!(
+        server.wait_for_log("created a new database", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let lines = new_database_lines(&server.log());
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains(" WARN "), "{lines:?}");
+    let path = std::fs::canonicalize(&server.db).expect("canonical database path");
+    assert!(
+        lines[0].contains(&format!("at {};", path.display())),
+        "{lines:?}"
+    );
+    assert!(lines[0].contains("TRANSLOG_DB"), "{lines:?}");
+
+    let (_, dir) = server.stop();
+    let again = Server::start_in(dir, &[]);
+    log_marker_request(&again);
+    let lines = new_database_lines(&again.log());
+    assert!(lines.is_empty(), "{lines:?}");
+}
