@@ -209,7 +209,12 @@ impl Metrics {
         self.durations
             .render(&mut out, "translog_http_request_duration_seconds");
 
-        out.push_str("# HELP translog_batch_size_entries Entries per database transaction of the storage thread.\n");
+        out.push_str(
+            "# HELP translog_batch_size_entries Write requests per database transaction of the \
+             storage thread, failed ones included. The sum exceeds the entries stored, because \
+             it counts exact repeats and conflicts too, and a write checked again after its user \
+             changed (translog_writes_rechecked_total) once in each batch it was part of.\n",
+        );
         out.push_str("# TYPE translog_batch_size_entries histogram\n");
         self.batches.render(&mut out, "translog_batch_size_entries");
 
