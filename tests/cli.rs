@@ -9,8 +9,8 @@ use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use common::{
-    assert_success, credentials_path, form, run_cli, run_command, serve_command, Server, BIN,
-    PASSWORD,
+    assert_success, credentials_path, form, percent_encode, run_cli, run_command, serve_command,
+    Server, BIN, PASSWORD,
 };
 use serde_json::Value;
 
@@ -766,6 +766,77 @@ fn log_list_prints_table() {
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[1].starts_with("tx-bad"), "{text}");
     assert!(lines[2].starts_with("tx-ok"), "{text}");
+}
+
+/// Starts a server with the transaction `tx-corrupt`: `WORKER_INIT SUCCESS`,
+/// `WORKER_DECOMPRESS FATAL` with `message`, then `WORKER_END SUCCESS`.
+fn corrupt_archive_server(message: &str) -> Server {
+    let server = Server::start();
+    for (timestamp, stage, status, text) in [
+        (
+            "2026-12-04T13:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+            "found dump",
+        ),
+        (
+            "2026-12-04T13:00:01Z",
+            "WORKER_DECOMPRESS",
+            "FATAL",
+            message,
+        ),
+        ("2026-12-04T13:00:02Z", "WORKER_END", "SUCCESS", "done"),
+    ] {
+        let body = format!(
+            "{}&message={}",
+            form(timestamp, stage, status),
+            percent_encode(text)
+        );
+        let reply = server.post_entry("tx-corrupt", &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    server
+}
+
+#[test]
+fn log_list_shows_fatal_entry() {
+    let server = corrupt_archive_server("archive is corrupt");
+    let text = stdout(&server.cli(&["log", "list"], None));
+    let row = text.lines().nth(1).unwrap_or_default();
+    assert!(
+        row.ends_with("WORKER_DECOMPRESS: archive is corrupt"),
+        "{text}"
+    );
+}
+
+#[test]
+fn log_list_header_names_fatal_entry() {
+    let server = corrupt_archive_server("archive is corrupt");
+    let text = stdout(&server.cli(&["log", "list"], None));
+    let header = text.lines().next().unwrap_or_default();
+    assert!(header.ends_with("FATAL ENTRY"), "{text}");
+}
+
+#[test]
+fn log_list_cuts_long_fatal_message() {
+    let message = format!("{}{}", "a".repeat(60), "b".repeat(964));
+    let server = corrupt_archive_server(&message);
+    let text = stdout(&server.cli(&["log", "list"], None));
+    let row = text.lines().nth(1).unwrap_or_default();
+    let expected = format!("WORKER_DECOMPRESS: {}…", "a".repeat(60));
+    assert!(row.ends_with(&expected), "{text}");
+}
+
+#[test]
+fn log_list_json_has_whole_fatal_message() {
+    let message = format!("{}{}", "a".repeat(60), "b".repeat(964));
+    let server = corrupt_archive_server(&message);
+    let output = server.cli(&["log", "list", "--json"], None);
+    let printed: Value = serde_json::from_slice(&output.stdout).expect("log list prints JSON");
+    assert_eq!(
+        printed["transactions"][0]["fatal_message"],
+        message.as_str()
+    );
 }
 
 #[test]

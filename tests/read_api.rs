@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashSet;
 use std::time::Duration;
 
-use common::{form, Reply, Server, PASSWORD};
+use common::{form, percent_encode, Reply, Server, PASSWORD};
 use serde_json::Value;
 
 fn post(server: &Server, id: &str, timestamp: &str, stage: &str, status: &str) {
@@ -537,7 +537,7 @@ fn list_shows_summary() {
 }
 
 #[test]
-fn list_summary_has_eight_members() {
+fn list_summary_has_eleven_members() {
     let server = Server::start();
     post(
         &server,
@@ -550,7 +550,146 @@ fn list_summary_has_eight_members() {
     let members = page["transactions"][0]
         .as_object()
         .map(|object| object.len());
-    assert_eq!(members, Some(8), "{page}");
+    assert_eq!(members, Some(11), "{page}");
+}
+
+fn post_message(server: &Server, id: &str, entry: (&str, &str, &str), message: &str) {
+    let (timestamp, stage, status) = entry;
+    let body = format!(
+        "{}&message={}",
+        form(timestamp, stage, status),
+        percent_encode(message)
+    );
+    let reply = server.post_entry(id, &body);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Returns the list's summary of the only transaction.
+fn only_summary(server: &Server) -> Value {
+    let page = list(server, "").json();
+    page["transactions"][0].clone()
+}
+
+/// Starts a server with a transaction that turned fatal in its second step
+/// and still ended with `WORKER_END SUCCESS`.
+fn corrupt_archive_server() -> Server {
+    let server = Server::start();
+    post_message(
+        &server,
+        "tx-1",
+        ("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
+        "found dump",
+    );
+    post_message(
+        &server,
+        "tx-1",
+        ("2026-12-04T13:00:01+01:00", "WORKER_DECOMPRESS", "FATAL"),
+        "archive is corrupt",
+    );
+    post_message(
+        &server,
+        "tx-1",
+        ("2026-12-04T13:00:02Z", "WORKER_END", "SUCCESS"),
+        "done",
+    );
+    server
+}
+
+#[test]
+fn list_names_fatal_stage() {
+    let server = corrupt_archive_server();
+    assert_eq!(only_summary(&server)["fatal_stage"], "WORKER_DECOMPRESS");
+}
+
+#[test]
+fn list_names_fatal_timestamp() {
+    let server = corrupt_archive_server();
+    assert_eq!(
+        only_summary(&server)["fatal_timestamp"],
+        "2026-12-04T12:00:01.000000000Z"
+    );
+}
+
+#[test]
+fn list_names_fatal_message() {
+    let server = corrupt_archive_server();
+    assert_eq!(only_summary(&server)["fatal_message"], "archive is corrupt");
+}
+
+/// Posts `FATAL` entries, as `(timestamp, stage, message)`, to `tx-1` in this
+/// order, and returns the `fatal_message` that the list shows for it.
+fn listed_fatal_message(entries: &[(&str, &str, &str)]) -> Value {
+    let server = Server::start();
+    for (timestamp, stage, message) in entries {
+        post_message(&server, "tx-1", (timestamp, stage, "FATAL"), message);
+    }
+    only_summary(&server)["fatal_message"].clone()
+}
+
+#[test]
+fn fatal_entry_follows_log_order() {
+    // The entries in the order they are posted, and the message expected.
+    let cases = [
+        (
+            [
+                ("2026-12-04T13:05:00Z", "WORKER_LOAD", "sent first"),
+                ("2026-12-04T13:01:00Z", "WORKER_DECOMPRESS", "earlier"),
+            ],
+            "earlier",
+        ),
+        (
+            [
+                ("2026-12-04T13:01:00Z", "WORKER_LOAD", "received first"),
+                ("2026-12-04T13:01:00Z", "WORKER_DECOMPRESS", "same time"),
+            ],
+            "received first",
+        ),
+    ];
+    for (entries, expected) in cases {
+        assert_eq!(listed_fatal_message(&entries), expected, "{entries:?}");
+    }
+}
+
+#[test]
+fn fatal_entry_without_message_is_null() {
+    let server = Server::start();
+    let fatal = form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FATAL");
+    assert_eq!(server.post_entry("tx-1", &fatal).status, 200);
+    let summary = only_summary(&server);
+    assert_eq!(summary["fatal_stage"], "WORKER_LOAD", "{summary}");
+    assert!(summary["fatal_message"].is_null(), "{summary}");
+}
+
+#[test]
+fn fatal_fields_null_unless_fatal() {
+    let server = Server::start();
+    post_message(
+        &server,
+        "tx-1",
+        ("2026-12-04T13:00:00Z", "WORKER_LOAD", "FAIL"),
+        "lock wait timeout",
+    );
+    let summary = only_summary(&server);
+    for field in ["fatal_stage", "fatal_timestamp", "fatal_message"] {
+        assert!(summary[field].is_null(), "{field}: {summary}");
+    }
+}
+
+#[test]
+fn fatal_fields_on_every_page() {
+    let server = Server::start();
+    for id in ["tx-a", "tx-b"] {
+        post_message(
+            &server,
+            id,
+            ("2026-12-04T13:00:00Z", "WORKER_LOAD", "FATAL"),
+            id,
+        );
+    }
+    let first = list(&server, "?limit=1&outcome=fatal").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let second = list(&server, &format!("?limit=1&outcome=fatal&cursor={cursor}")).json();
+    assert_eq!(second["transactions"][0]["fatal_message"], "tx-a");
 }
 
 /// Posts one entry to each of the transactions `tx-0` to `tx-{count - 1}`, in

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::MAX_LIST_LIMIT;
-use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
+use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionSummary};
 use crate::storage::{now_ns, StorageError};
 
 #[derive(Subcommand)]
@@ -177,10 +177,11 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                 );
                 return Ok(());
             }
-            let rows: Vec<[String; 6]> = page
+            let rows: Vec<[String; 7]> = page
                 .transactions
                 .into_iter()
                 .map(|summary| {
+                    let fatal = fatal_cell(&summary);
                     [
                         summary.transaction_id,
                         summary.outcome.as_str().to_string(),
@@ -188,6 +189,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                         summary.entry_count.to_string(),
                         summary.last_timestamp,
                         summary.last_received_at,
+                        fatal,
                     ]
                 })
                 .collect();
@@ -199,6 +201,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                     "ENTRIES",
                     "LAST TIMESTAMP",
                     "LAST RECEIVED",
+                    "FATAL ENTRY",
                 ],
                 &rows,
             );
@@ -221,6 +224,30 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
         }
     }
     Ok(())
+}
+
+/// The maximum length, in characters, of a message in the `log list` table.
+/// `--json` prints the whole message.
+const TABLE_MESSAGE_CHARS: usize = 60;
+
+/// Formats the entry that made a transaction fatal as `STAGE: message`. A
+/// message longer than [`TABLE_MESSAGE_CHARS`] is cut and ends with an
+/// ellipsis. The cell is empty for a transaction that is not fatal.
+fn fatal_cell(summary: &TransactionSummary) -> String {
+    let Some(stage) = &summary.fatal_stage else {
+        return String::new();
+    };
+    match summary.fatal_message.as_deref().filter(|m| !m.is_empty()) {
+        Some(message) => {
+            let mut characters = message.chars();
+            let mut cut_message: String = characters.by_ref().take(TABLE_MESSAGE_CHARS).collect();
+            if characters.next().is_some() {
+                cut_message.push('…');
+            }
+            format!("{stage}: {}", printable(&cut_message))
+        }
+        None => stage.clone(),
+    }
 }
 
 /// Replaces control characters, line and paragraph separators and the
@@ -350,5 +377,70 @@ fn count_of(count: u64, singular: &str, plural: &str) -> String {
         format!("1 {singular}")
     } else {
         format!("{count} {plural}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fatal_summary(stage: Option<&str>, message: Option<&str>) -> TransactionSummary {
+        TransactionSummary {
+            transaction_id: "tx-1".into(),
+            outcome: Outcome::Fatal,
+            first_timestamp: String::new(),
+            last_timestamp: String::new(),
+            last_stage: "WORKER_END".into(),
+            last_status: "SUCCESS".into(),
+            entry_count: 3,
+            last_received_at: String::new(),
+            last_received_at_ns: 0,
+            last_message: None,
+            fatal_stage: stage.map(str::to_string),
+            fatal_timestamp: None,
+            fatal_message: message.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn fatal_cell_shows_stage_and_message() {
+        let summary = fatal_summary(Some("WORKER_DECOMPRESS"), Some("archive is corrupt"));
+        assert_eq!(
+            fatal_cell(&summary),
+            "WORKER_DECOMPRESS: archive is corrupt"
+        );
+    }
+
+    #[test]
+    fn fatal_cell_cuts_long_message() {
+        let message = "é".repeat(TABLE_MESSAGE_CHARS + 1);
+        let summary = fatal_summary(Some("WORKER_LOAD"), Some(&message));
+        let expected = format!("WORKER_LOAD: {}…", "é".repeat(TABLE_MESSAGE_CHARS));
+        assert_eq!(fatal_cell(&summary), expected);
+    }
+
+    #[test]
+    fn fatal_cell_keeps_message_at_limit() {
+        let message = "x".repeat(TABLE_MESSAGE_CHARS);
+        let summary = fatal_summary(Some("WORKER_LOAD"), Some(&message));
+        assert_eq!(fatal_cell(&summary), format!("WORKER_LOAD: {message}"));
+    }
+
+    #[test]
+    fn fatal_cell_without_message_is_stage() {
+        let summary = fatal_summary(Some("WORKER_LOAD"), None);
+        assert_eq!(fatal_cell(&summary), "WORKER_LOAD");
+    }
+
+    #[test]
+    fn fatal_cell_replaces_control_characters() {
+        let summary = fatal_summary(Some("WORKER_LOAD"), Some("a\nb\u{1b}[31m"));
+        assert_eq!(fatal_cell(&summary), "WORKER_LOAD: a\u{fffd}b\u{fffd}[31m");
+    }
+
+    #[test]
+    fn fatal_cell_of_other_outcome_is_empty() {
+        let summary = fatal_summary(None, None);
+        assert_eq!(fatal_cell(&summary), "");
     }
 }

@@ -122,6 +122,14 @@ pub struct TransactionSummary {
     pub last_received_at_ns: i64,
     #[serde(skip)]
     pub last_message: Option<String>,
+    /// The stage of the first `FATAL` entry by timestamp (ties in arrival
+    /// order), which made the outcome fatal. `None` unless the outcome is
+    /// fatal, as are the two fields after it.
+    pub fatal_stage: Option<String>,
+    /// The instant of that entry's timestamp.
+    pub fatal_timestamp: Option<String>,
+    /// That entry's message; also `None` when the entry has none.
+    pub fatal_message: Option<String>,
 }
 
 /// Reads the log of one transaction, entries in timestamp order and ties in
@@ -234,7 +242,8 @@ pub struct TransactionPage {
     pub next_cursor: Option<String>,
 }
 
-/// Lists transactions, most recently received first.
+/// Lists transactions, most recently received first, with the entry that
+/// made each fatal transaction fatal.
 ///
 /// # Errors
 ///
@@ -245,6 +254,43 @@ pub fn list_transactions(
     now_ns: i64,
     stall_after: Duration,
 ) -> Result<TransactionPage, StorageError> {
+    // The page and the entries of its fatal transactions come from one
+    // snapshot: the caller's read transaction if one is open, else a read
+    // transaction of its own.
+    let snapshot = if connection.is_autocommit() {
+        Some(connection.unchecked_transaction()?)
+    } else {
+        None
+    };
+    let mut transactions = list_summaries(connection, query, now_ns, stall_after)?;
+    let next_cursor = if transactions.len() > query.limit {
+        transactions.truncate(query.limit);
+        transactions.last().map(cursor_after)
+    } else {
+        None
+    };
+    for summary in &mut transactions {
+        if summary.outcome == Outcome::Fatal {
+            add_fatal_entry(connection, summary)?;
+        }
+    }
+    if let Some(snapshot) = snapshot {
+        snapshot.commit()?;
+    }
+    Ok(TransactionPage {
+        transactions,
+        next_cursor,
+    })
+}
+
+/// Reads one page of the `transactions` table, with one row more than the
+/// limit when there is a next page.
+fn list_summaries(
+    connection: &Connection,
+    query: &ListQuery,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<Vec<TransactionSummary>, StorageError> {
     let sql = format!(
         "SELECT * FROM (
              SELECT transaction_id, {OUTCOME_SQL} AS outcome,
@@ -271,7 +317,7 @@ pub fn list_transactions(
         .unwrap_or(i64::MAX)
         .saturating_add(1);
     let mut statement = connection.prepare_cached(&sql)?;
-    let mut transactions = statement
+    let transactions = statement
         .query_map(
             params![
                 stall_cutoff(now_ns, stall_after),
@@ -304,20 +350,47 @@ pub fn list_transactions(
                     last_received_at: instant_from_ns(last_received_at_ns),
                     last_received_at_ns,
                     last_message: row.get(10)?,
+                    fatal_stage: None,
+                    fatal_timestamp: None,
+                    fatal_message: None,
                 })
             },
         )?
         .collect::<Result<Vec<_>, _>>()?;
-    let next_cursor = if transactions.len() > query.limit {
-        transactions.truncate(query.limit);
-        transactions.last().map(cursor_after)
-    } else {
-        None
-    };
-    Ok(TransactionPage {
-        transactions,
-        next_cursor,
-    })
+    Ok(transactions)
+}
+
+/// The first `FATAL` entry of the transaction `?1`, in the order of its log.
+/// Entries are keyed by transaction id, then timestamp, so SQLite (3.54)
+/// searches the primary key for the transaction and reads its entries in
+/// timestamp order. It sorts only entries with equal timestamps, by arrival.
+const FIRST_FATAL_ENTRY_SQL: &str = "
+    SELECT stage, timestamp_s, timestamp_nanos, message FROM entries
+    WHERE transaction_id = ?1 AND status = 'FATAL'
+    ORDER BY timestamp_s, timestamp_nanos, received_at_ns, stage
+    LIMIT 1";
+
+/// Fills in the first `FATAL` entry of a fatal transaction.
+fn add_fatal_entry(
+    connection: &Connection,
+    summary: &mut TransactionSummary,
+) -> Result<(), StorageError> {
+    let fatal = connection
+        .prepare_cached(FIRST_FATAL_ENTRY_SQL)?
+        .query_row([&summary.transaction_id], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                instant(row.get(1)?, row.get(2)?),
+                row.get::<_, Option<String>>(3)?,
+            ))
+        })
+        .optional()?;
+    if let Some((stage, timestamp, message)) = fatal {
+        summary.fatal_stage = Some(stage);
+        summary.fatal_timestamp = Some(timestamp);
+        summary.fatal_message = message;
+    }
+    Ok(())
 }
 
 fn cursor_after(summary: &TransactionSummary) -> String {
@@ -658,5 +731,39 @@ mod tests {
     fn huge_stall_period_does_not_overflow() {
         let cutoff = stall_cutoff(10, Duration::from_secs(u64::MAX));
         assert_eq!(cutoff, 10 - i64::MAX);
+    }
+
+    /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql`.
+    fn query_plan(sql: &str) -> Vec<String> {
+        let connection = Connection::open_in_memory().expect("open an in-memory database");
+        connection
+            .execute_batch(super::super::SCHEMA)
+            .expect("create the schema");
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare EXPLAIN QUERY PLAN");
+        statement
+            .query_map(["tx-1"], |row| row.get::<_, String>(3))
+            .expect("run EXPLAIN QUERY PLAN")
+            .collect::<Result<Vec<_>, _>>()
+            .expect("read the plan")
+    }
+
+    #[test]
+    fn first_fatal_entry_searches_primary_key() {
+        let plan = query_plan(FIRST_FATAL_ENTRY_SQL);
+        assert!(
+            plan.contains(&"SEARCH entries USING PRIMARY KEY (transaction_id=?)".to_string()),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn first_fatal_entry_scans_no_table() {
+        let plan = query_plan(FIRST_FATAL_ENTRY_SQL);
+        assert!(
+            !plan.iter().any(|step| step.starts_with("SCAN")),
+            "{plan:?}"
+        );
     }
 }
