@@ -167,6 +167,9 @@ done
 expect_text "$workdir/index.html" "$escaped_script" "index"
 expect_no_text "$workdir/index.html" "<script" "index"
 expect_text "$workdir/index.html" 'Fatal<span class="count">1</span>' "index filter counts"
+expect_text "$workdir/index.html" \
+    "Failed for good at <code>WORKER_DEENCRYPT</code>: bad decrypt: wrong key? $escaped_script" \
+    "index fatal row"
 
 dump_dom "/?outcome=fatal" "$workdir/fatal.html"
 expect_text "$workdir/fatal.html" "/transactions/nightly-db3-20261204" "fatal filter"

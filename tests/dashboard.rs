@@ -129,6 +129,83 @@ fn index_escapes_message() {
     assert!(body.contains(SCRIPT_ESCAPED));
 }
 
+/// Returns the table row of the transaction `id` in a list page.
+fn list_row<'a>(body: &'a str, id: &str) -> &'a str {
+    let link = format!("href=\"/transactions/{id}\"");
+    let start = body.find(&link).unwrap_or(body.len());
+    let end = body[start..]
+        .find("</tr>")
+        .map_or(body.len(), |end| start + end);
+    &body[start..end]
+}
+
+/// Posts the transaction `tx-corrupt` (`WORKER_INIT SUCCESS`,
+/// `WORKER_DECOMPRESS FATAL` with `message`, then `WORKER_END SUCCESS`) and
+/// returns its row in the list page.
+fn corrupt_archive_row(message: &str) -> String {
+    let server = Server::start_with_users(&[]);
+    for (stage, status, text) in [
+        ("WORKER_INIT", "SUCCESS", "found dump"),
+        ("WORKER_DECOMPRESS", "FATAL", message),
+        ("WORKER_END", "SUCCESS", "done"),
+    ] {
+        let reply =
+            server.post_worker_entry("tx-corrupt", &timestamp_from_now(0), stage, status, text);
+        assert_eq!(reply.status, 200, "posting tx-corrupt {stage} {status}");
+    }
+    let body = server.get_as_reader("/").body;
+    list_row(&body, "tx-corrupt").to_string()
+}
+
+#[test]
+fn index_fatal_row_names_fatal_stage() {
+    let row = corrupt_archive_row("archive is corrupt");
+    assert!(
+        row.contains("Failed for good at <code>WORKER_DECOMPRESS</code>"),
+        "{row}"
+    );
+}
+
+#[test]
+fn index_fatal_row_shows_fatal_message() {
+    let row = corrupt_archive_row("archive is corrupt");
+    assert!(row.contains(": archive is corrupt</div>"), "{row}");
+}
+
+#[test]
+fn index_fatal_row_hides_later_message() {
+    let row = corrupt_archive_row("archive is corrupt");
+    assert!(!row.contains(">done<"), "{row}");
+}
+
+#[test]
+fn index_fatal_message_is_escaped() {
+    let row = corrupt_archive_row(SCRIPT_MESSAGE);
+    assert!(row.contains(&format!(": {SCRIPT_ESCAPED}</div>")), "{row}");
+}
+
+#[test]
+fn index_fatal_message_is_cut() {
+    let row = corrupt_archive_row(&format!("{}{}", "a".repeat(160), "b".repeat(864)));
+    assert!(
+        row.contains(&format!(": {}…</div>", "a".repeat(160))),
+        "{row}"
+    );
+}
+
+#[test]
+fn index_other_rows_show_last_message() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = server.get_as_reader("/").body;
+    let row = list_row(&body, "tx-ok");
+    assert!(
+        row.contains("<div class=\"last-message\">verified</div>"),
+        "{row}"
+    );
+    assert!(!row.contains("fatal-entry"), "{row}");
+}
+
 #[test]
 fn index_empty_database() {
     let server = Server::start_with_users(&[]);

@@ -119,6 +119,7 @@ td.num { text-align: right; }
 tr.row-fatal td:first-child { box-shadow: inset 4px 0 #b42318; }
 tr.row-stalled td:first-child { box-shadow: inset 4px 0 #b54708; }
 .last-message { margin-top: .15rem; color: var(--muted); font-size: .85rem; overflow-wrap: anywhere; white-space: pre-wrap; }
+.fatal-entry { margin-top: .15rem; color: #9c1c12; font-size: .85rem; overflow-wrap: anywhere; white-space: pre-wrap; }
 .message { white-space: pre-wrap; overflow-wrap: anywhere; margin: 0; min-width: 14rem; }
 .message.none { color: var(--muted); font-style: italic; }
 .skew-large { color: #b54708; font-weight: 600; }

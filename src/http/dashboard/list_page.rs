@@ -9,9 +9,9 @@ use super::html::{
 };
 use super::links::{list_link, transaction_link};
 use super::IndexView;
-use crate::storage::logs::Outcome;
+use crate::storage::logs::{Outcome, TransactionSummary};
 
-/// How much of the last message the transaction list shows, in characters.
+/// How much of a message the transaction list shows, in characters.
 const LIST_MESSAGE_CHARS: usize = 160;
 
 /// The filters of the list, problems first; `None` is every transaction.
@@ -118,13 +118,7 @@ fn render_list_table(html: &mut String, view: &IndexView) {
             summary.outcome.as_str(),
             escape_html(&transaction_link(&summary.transaction_id)),
         );
-        if let Some(message) = summary.last_message.as_deref().filter(|m| !m.is_empty()) {
-            let _ = write!(
-                html,
-                "<div class=\"last-message\">{}</div>",
-                escape_html(&truncate_chars(message, LIST_MESSAGE_CHARS))
-            );
-        }
+        render_row_message(html, summary);
         let _ = write!(
             html,
             "</td><td class=\"inline\" data-label=\"Outcome\">{}</td>\
@@ -151,6 +145,29 @@ fn render_list_table(html: &mut String, view: &IndexView) {
         html.push_str("</td></tr>");
     }
     html.push_str("</tbody></table>");
+}
+
+/// Renders the message under a transaction's id. A fatal transaction shows
+/// the stage and message of the entry that made it fatal, because its last
+/// entry may be a later `WORKER_END SUCCESS`. Others show their last message.
+fn render_row_message(html: &mut String, summary: &TransactionSummary) {
+    let message = |text: Option<&str>| {
+        text.filter(|text| !text.is_empty())
+            .map(|text| escape_html(&truncate_chars(text, LIST_MESSAGE_CHARS)))
+    };
+    if let Some(stage) = &summary.fatal_stage {
+        let _ = write!(
+            html,
+            "<div class=\"fatal-entry\">Failed for good at <code>{}</code>",
+            escape_html(stage)
+        );
+        if let Some(text) = message(summary.fatal_message.as_deref()) {
+            let _ = write!(html, ": {text}");
+        }
+        html.push_str("</div>");
+    } else if let Some(text) = message(summary.last_message.as_deref()) {
+        let _ = write!(html, "<div class=\"last-message\">{text}</div>");
+    }
 }
 
 fn outcome_label(outcome: Option<Outcome>) -> &'static str {
