@@ -187,6 +187,16 @@ expect_text "$workdir/skew.html" '<span class="skew-large">-1 h</span>' "skewed 
 dump_dom /transactions/nightly-db4-20261204 "$workdir/stalled.html"
 expect_text "$workdir/stalled.html" "<b>Stuck</b>" "stalled transaction"
 
+# Errors are HTML pages in a browser: a path of the dashboard without a page,
+# an unknown path, and a worker, who may not read.
+dump_dom /transactions/ "$workdir/no-page.html"
+expect_text "$workdir/no-page.html" "<h1>Page not found</h1>" "/transactions/ without an id"
+dump_dom /robots.txt "$workdir/unknown-path.html"
+expect_text "$workdir/unknown-path.html" "<h1>Page not found</h1>" "unknown path"
+chromium_run --dump-dom "http://worker:worker-password@$address/" >"$workdir/forbidden.html" ||
+    fail "chromium --dump-dom / as the worker failed; see its log below"
+expect_text "$workdir/forbidden.html" "<h1>Access denied</h1>" "/ as the worker"
+
 mkdir -p "$output_dir"
 screenshot / index-desktop.png 1280 640
 screenshot / index-phone.png 390 1230

@@ -298,6 +298,121 @@ fn index_as_worker_is_403() {
     assert_eq!(server.get("/", Some(WORKER)).status, 403);
 }
 
+// Error pages.
+
+/// The `Accept` header that Firefox sends for a page.
+const BROWSER_ACCEPT: (&str, &str) = (
+    "Accept",
+    "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+);
+
+const HTML: Option<&str> = Some("text/html; charset=utf-8");
+
+#[test]
+fn index_as_worker_is_html_page() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", Some(WORKER));
+    assert_eq!(reply.header("content-type"), HTML);
+    assert!(
+        reply.body.contains("User worker has the role worker"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn index_without_credentials_is_html_page() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", None);
+    assert_eq!(reply.header("content-type"), HTML);
+    assert_eq!(
+        reply.header("www-authenticate"),
+        Some("Basic realm=\"translog\", charset=\"UTF-8\"")
+    );
+}
+
+#[test]
+fn index_post_is_html_405() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.request("POST", "/", Some(READER), &[], Some(b""));
+    assert_eq!(reply.status, 405);
+    assert_eq!(reply.header("content-type"), HTML);
+    assert_eq!(reply.header("allow"), Some("GET, HEAD"));
+}
+
+#[test]
+fn transactions_without_id_is_html_404() {
+    let server = Server::start_with_users(&[]);
+    for path in ["/transactions/", "/transactions/a/b"] {
+        let reply = server.get_as_reader(path);
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.header("content-type"), HTML, "{path}");
+        assert!(!reply.body.contains("write API"), "{path}: {}", reply.body);
+    }
+}
+
+#[test]
+fn error_page_has_security_headers() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", Some(WORKER));
+    assert_eq!(
+        reply.header("content-security-policy"),
+        Some("default-src 'none'; style-src 'unsafe-inline'")
+    );
+    assert_eq!(reply.header("cache-control"), Some("no-store"));
+}
+
+#[test]
+fn unknown_path_from_browser_is_html_404() {
+    let server = Server::start_with_users(&[]);
+    for path in ["/robots.txt", "/favicon.ico"] {
+        let reply = server.request("GET", path, Some(READER), &[BROWSER_ACCEPT], None);
+        assert_eq!(reply.status, 404, "{path}");
+        assert_eq!(reply.header("content-type"), HTML, "{path}");
+        assert!(reply.body.contains("Page not found"), "{path}");
+    }
+}
+
+#[test]
+fn unknown_path_404_comes_before_login() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.request("GET", "/robots.txt", None, &[BROWSER_ACCEPT], None);
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.header("content-type"), HTML);
+}
+
+#[test]
+fn unknown_path_from_curl_is_json_404() {
+    let server = Server::start_with_users(&[]);
+    let output = server.curl("/robots.txt", &[]);
+    let body: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("curl gets a JSON body");
+    assert_eq!(body["error"], "not_found");
+}
+
+#[test]
+fn unknown_path_404_varies_by_accept() {
+    let server = Server::start_with_users(&[]);
+    let browser = server.request("GET", "/robots.txt", None, &[BROWSER_ACCEPT], None);
+    assert_eq!(browser.header("vary"), Some("Accept"));
+    let client = server.get("/robots.txt", None);
+    assert_eq!(client.header("vary"), Some("Accept"));
+}
+
+#[test]
+fn api_error_from_browser_stays_json() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.request(
+        "GET",
+        "/worker/log/no-such-id",
+        Some(READER),
+        &[BROWSER_ACCEPT],
+        None,
+    );
+    assert_eq!(reply.status, 404);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
 #[test]
 fn transaction_page_escapes_message() {
     let server = Server::start_with_users(&[]);

@@ -14,6 +14,7 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response};
 
+use super::dashboard;
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
@@ -37,6 +38,11 @@ pub struct RequestContext {
     /// True for `/healthz` and `/metrics`, which monitoring requests every few
     /// seconds, so that their successful requests are logged at debug.
     pub monitoring: bool,
+    /// True when an error is sent as an HTML page instead of the JSON body.
+    pub html_errors: bool,
+    /// True when `html_errors` was decided by the `Accept` header, so that
+    /// an error response must carry `Vary: Accept`.
+    pub errors_vary_by_accept: bool,
 }
 
 /// Routes a request and runs the checks in the documented order: path (`404`),
@@ -49,8 +55,19 @@ pub async fn dispatch(
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
+    let path = request.uri().path();
+    let found = route(path);
+    // Decided before the first check, so that every error of a dashboard
+    // page, and the 404 of an unknown path that a browser requests, is an
+    // HTML page.
+    if dashboard::is_page_path(path) {
+        context.html_errors = true;
+    } else if found.is_none() {
+        context.html_errors = dashboard::accepts_html(request.headers());
+        context.errors_vary_by_accept = true;
+    }
     check_transfer_coding(request.headers())?;
-    let route = route(request.uri().path()).ok_or(ApiError::NotFound)?;
+    let route = found.ok_or(ApiError::NotFound)?;
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
     }
@@ -99,10 +116,10 @@ pub async fn dispatch(
         }
         Route::LogList => list_logs(state, &request, user).await,
         Route::Metrics => metrics(state).await,
-        Route::Dashboard => super::dashboard::index(state, &request, user).await,
+        Route::Dashboard => dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
             context.transaction_id = Some(raw_id.clone());
-            super::dashboard::transaction(state, &raw_id, user).await
+            dashboard::transaction(state, &raw_id, user).await
         }
         Route::Health => health(state).await,
     }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
 use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response};
@@ -391,7 +391,17 @@ async fn handle(
             if let ApiError::BadCredentials(name) = &error {
                 attempted_user = Some(name.clone());
             }
-            error.into_response()
+            let mut response = if context.html_errors {
+                dashboard::error_response(error)
+            } else {
+                error.into_response()
+            };
+            if context.errors_vary_by_accept {
+                response
+                    .headers_mut()
+                    .insert(VARY, HeaderValue::from_static("Accept"));
+            }
+            response
         }
     };
     // hyper closes a connection whose request body was left unread, because

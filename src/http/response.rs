@@ -97,7 +97,8 @@ impl ApiError {
         }
     }
 
-    fn message(&self) -> String {
+    /// Returns the sentence that the client gets: what failed and how to fix it.
+    pub fn message(&self) -> String {
         match self {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
             ApiError::NoSuchLog => "No entries for this transaction id.".into(),

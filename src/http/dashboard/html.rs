@@ -63,7 +63,7 @@ pub(super) fn html_page(status: StatusCode, html: String) -> Response<Body> {
     response
 }
 
-/// Renders the dashboard's page for a `400` or `404`.
+/// Renders the dashboard's page for an error.
 pub(super) fn error_page(status: StatusCode, title: &str, message: &str) -> Response<Body> {
     let mut html = page_start(title);
     let _ = write!(

@@ -6,6 +6,7 @@
 //! pages are sent with a Content-Security-Policy that forbids scripts and any
 //! other resource, so a stored message cannot inject markup.
 
+mod errors;
 mod format;
 mod html;
 mod links;
@@ -27,6 +28,7 @@ use crate::storage::logs::{self, Outcome, TransactionLog, TransactionPage};
 use crate::storage::now_ns;
 use crate::validate::form::parse_pairs;
 
+pub use errors::{accepts_html, error_response, is_page_path};
 pub use format::{format_skew, format_span};
 pub use html::{escape_html, CONTENT_SECURITY_POLICY_VALUE};
 
