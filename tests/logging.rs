@@ -150,10 +150,64 @@ fn rejected_write_names_transaction() {
     );
     assert_eq!(reply.status, 401);
     assert!(
-        server.wait_for_log("tx=tx-denied", Duration::from_secs(5)),
+        server.wait_for_log(r#"tx="tx-denied""#, Duration::from_secs(5)),
         "{}",
         server.log()
     );
+}
+
+/// Sends a POST without credentials to `raw_path`, written as raw bytes, and
+/// waits for its `401` request line.
+fn post_unauthenticated(server: &Server, raw_path: &[u8]) {
+    let mut request = b"POST ".to_vec();
+    request.extend_from_slice(raw_path);
+    request.extend_from_slice(b" HTTP/1.1\r\nHost: test\r\nContent-Length: 0\r\n\r\n");
+    let reply = server.raw(&request, Duration::from_secs(2));
+    assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    assert!(
+        server.wait_for_log(" 401 ", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn transaction_id_is_escaped_in_log() {
+    let server = Server::start();
+    post_unauthenticated(
+        &server,
+        "/worker/log/x\u{a0}200\u{a0}0.1ms\u{a0}user=adm\u{2028}\u{85}\u{202e}".as_bytes(),
+    );
+    assert!(
+        server
+            .log()
+            .contains(r#"tx="x\u{a0}200\u{a0}0.1ms\u{a0}user=adm\u{2028}\u{85}\u{202e}""#),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn transaction_id_is_decoded_in_log() {
+    let server = Server::start();
+    post_unauthenticated(&server, b"/worker/log/tx%2D%41");
+    assert!(server.log().contains(r#"tx="tx-A""#), "{}", server.log());
+}
+
+#[test]
+fn undecodable_transaction_id_is_logged_as_sent() {
+    let server = Server::start();
+    post_unauthenticated(&server, b"/worker/log/tx%FF");
+    assert!(server.log().contains(r#"tx="tx%FF""#), "{}", server.log());
+}
+
+#[test]
+fn long_transaction_id_is_cut_in_log() {
+    let server = Server::start();
+    let path = format!("/worker/log/{}", "a".repeat(16_000));
+    post_unauthenticated(&server, path.as_bytes());
+    let expected = format!(r#"tx="{}""#, "a".repeat(200));
+    assert!(server.log().contains(&expected), "{:.400}", server.log());
 }
 
 #[test]

@@ -1766,7 +1766,7 @@ fn request_is_logged() {
         server.log()
     );
     assert!(
-        server.log().contains("user=worker1 tx=tx-7"),
+        server.log().contains(r#"user=worker1 tx="tx-7""#),
         "{}",
         server.log()
     );

@@ -75,7 +75,7 @@ pub async fn dispatch(
     // Known before the credentials are checked, so that a 401 or 403 line
     // names the transaction too.
     if let Route::Log(raw_id) = &route {
-        context.transaction_id = Some(raw_id.clone());
+        context.transaction_id = Some(logged_transaction_id(raw_id));
     }
     if route == Route::Health {
         return health(state).await;
@@ -118,7 +118,7 @@ pub async fn dispatch(
         Route::Metrics => metrics(state).await,
         Route::Dashboard => dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
-            context.transaction_id = Some(raw_id.clone());
+            context.transaction_id = Some(logged_transaction_id(&raw_id));
             dashboard::transaction(state, &raw_id, user).await
         }
         Route::Health => health(state).await,
@@ -418,6 +418,13 @@ fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
             "the path segment {error}, so use only ASCII letters, digits and - _ . : ~"
         ))
     })
+}
+
+/// Returns the transaction id of a path segment for the request log line:
+/// decoded when it decodes, else as sent. The id is not checked, so the log
+/// line must quote and escape it.
+fn logged_transaction_id(raw_id: &str) -> String {
+    decode_path_segment(raw_id).unwrap_or_else(|_| raw_id.to_string())
 }
 
 /// Decodes and checks a transaction id taken from a path.

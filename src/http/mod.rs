@@ -48,6 +48,11 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The largest request head, in bytes; a larger one gets `431`.
 pub const MAX_HEAD_BYTES: usize = 16 * 1024;
 
+/// The maximum number of characters of the path and of the transaction id
+/// that a request log line shows. Both come from the client, so a long one
+/// would make a long line.
+const MAX_LOGGED_CHARS: usize = 200;
+
 /// Settings of a running server.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
@@ -360,6 +365,11 @@ fn declares_body(headers: &HeaderMap) -> bool {
     length || headers.contains_key(TRANSFER_ENCODING)
 }
 
+/// Returns the first [`MAX_LOGGED_CHARS`] characters of `text`.
+fn cut_for_log(text: &str) -> String {
+    text.chars().take(MAX_LOGGED_CHARS).collect()
+}
+
 async fn handle(
     state: Arc<AppState>,
     request: Request<Incoming>,
@@ -369,7 +379,7 @@ async fn handle(
     let received_at_ns = now_ns();
     let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let method = request.method().clone();
-    let path: String = request.uri().path().chars().take(200).collect();
+    let path = cut_for_log(request.uri().path());
     let has_body = declares_body(request.headers());
     let mut context = RequestContext::default();
 
@@ -422,6 +432,13 @@ async fn handle(
     let attempted_user = attempted_user
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
+    // The transaction id is set before the credentials are checked, so an
+    // anonymous client chooses it too.
+    let transaction_id = context
+        .transaction_id
+        .as_deref()
+        .map(|id| format!("{:?}", cut_for_log(id)))
+        .unwrap_or_else(|| "-".to_string());
     let level = if context.monitoring && response.status().is_success() {
         log::Level::Debug
     } else {
@@ -429,11 +446,10 @@ async fn handle(
     };
     log::log!(
         level,
-        "#{number} {method} {path:?} {} {:.1}ms user={} tx={}{attempted_user}",
+        "#{number} {method} {path:?} {} {:.1}ms user={} tx={transaction_id}{attempted_user}",
         response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0,
         context.user.as_deref().unwrap_or("-"),
-        context.transaction_id.as_deref().unwrap_or("-"),
     );
     Ok(response)
 }
