@@ -249,6 +249,82 @@ fn vanished_peer_does_not_block_others() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
+/// Sends a chunked write request whose body is `chunked_body` as sent, and
+/// returns the response.
+fn post_chunked(server: &Server, chunked_body: &str) -> String {
+    let request = format!(
+        "POST /worker/log/tx-chunked HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{chunked_body}",
+        authorization(server)
+    );
+    server.raw(request.as_bytes(), WAIT)
+}
+
+#[test]
+fn chunk_framing_errors_are_named() {
+    // Each chunked body as sent, and the cause that hyper gives for it.
+    let cases = [
+        ("zz\r\nabc\r\n0\r\n\r\n", "Invalid chunk size line"),
+        ("3\nabc\r\n0\r\n\r\n", "Invalid chunk size line"),
+        ("3;a\rb\r\nabc\r\n0\r\n\r\n", "Invalid chunk size LF"),
+    ];
+    let server = Server::start();
+    for (chunked_body, cause) in cases {
+        let response = post_chunked(&server, chunked_body);
+        assert!(
+            response.starts_with("HTTP/1.1 400"),
+            "{chunked_body:?}: {response}"
+        );
+        assert!(
+            response.contains(&format!("could not be read: {cause}")),
+            "{chunked_body:?}: {response}"
+        );
+    }
+}
+
+/// Sends a write request that declares 100 body bytes but has only 10,
+/// shuts down the sending side, and returns what the server sends back.
+fn post_cut_off_body(server: &Server) -> String {
+    let request = format!(
+        "POST /worker/log/tx-cut HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: 100\r\n\r\n0123456789",
+        authorization(server)
+    );
+    write_then_half_close(server, &request)
+}
+
+#[test]
+fn cut_off_body_gets_no_response() {
+    let server = Server::start();
+    assert_eq!(post_cut_off_body(&server), "");
+}
+
+#[test]
+fn cut_off_body_is_logged_without_status() {
+    let server = Server::start();
+    post_cut_off_body(&server);
+    assert!(
+        server.wait_for_log(
+            "the client closed the connection before it sent the whole request body",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains(r#"POST "/worker/log/tx-cut" no response after"#),
+        "{}",
+        server.log()
+    );
+    assert!(
+        !server.log().contains(r#""/worker/log/tx-cut" 400"#),
+        "{}",
+        server.log()
+    );
+}
+
 // Smuggling.
 
 #[test]
@@ -892,6 +968,12 @@ fn listen_backlog_fits_a_burst() {
 /// connection, and returns what the server sends back.
 fn post_then_half_close(server: &Server, transaction_id: &str) -> String {
     let request = post_request(server, transaction_id, "", ENTRY);
+    write_then_half_close(server, &request)
+}
+
+/// Sends `request`, shuts down the sending side of the connection, and
+/// returns what the server sends back.
+fn write_then_half_close(server: &Server, request: &str) -> String {
     let mut stream = server.connect();
     stream
         .write_all(request.as_bytes())

@@ -2,6 +2,7 @@
 //! metrics. Each takes the parsed parts it needs and returns a response or an
 //! [`ApiError`]; authentication and the order of checks are in `dispatch`.
 
+use std::io::ErrorKind;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -259,6 +260,8 @@ async fn append_entry(
     let mut fresh = false;
     let (body, transaction_id) = match read_entry(state, &parts, body, raw_id, context).await {
         Ok(read) => read,
+        // Nobody is left to receive a 401 or 403.
+        Err(error @ ApiError::ClientClosed(_)) => return Err(error),
         Err(error) => {
             recheck(state, &parts.headers, peer).await?;
             return Err(error);
@@ -375,10 +378,34 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::PayloadTooLarge)
         }
-        Ok(Err(error)) => Err(ApiError::MalformedBody(format!(
-            "The request body could not be read ({error}); send a complete body."
-        ))),
+        Ok(Err(error)) => Err(body_read_error(&*error)),
     }
+}
+
+/// Maps a failed body read to the client closing the connection first, or
+/// else to a body whose framing hyper rejected, such as an invalid chunk
+/// size line.
+fn body_read_error(error: &(dyn std::error::Error + 'static)) -> ApiError {
+    let cause = super::innermost_cause(error);
+    let closed_by_client = std::iter::successors(Some(error), |error| error.source())
+        .filter_map(|error| error.downcast_ref::<std::io::Error>())
+        .any(|error| {
+            matches!(
+                error.kind(),
+                ErrorKind::UnexpectedEof
+                    | ErrorKind::ConnectionReset
+                    | ErrorKind::ConnectionAborted
+                    | ErrorKind::BrokenPipe
+            )
+        });
+    if closed_by_client {
+        return ApiError::ClientClosed(cause);
+    }
+    ApiError::MalformedBody(format!(
+        "The request body could not be read: {cause}. Send it with a Content-Length that \
+         matches its size, or as chunks that each have a size line in hex ending in CRLF, then \
+         the data and CRLF, with a last chunk of size 0."
+    ))
 }
 
 /// Rejects a compressed body: an entry is small, and decoding it here would

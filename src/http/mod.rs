@@ -365,16 +365,50 @@ fn declares_body(headers: &HeaderMap) -> bool {
     length || headers.contains_key(TRANSFER_ENCODING)
 }
 
+/// Returns the message of the innermost source of `error`, or of `error`
+/// itself when it has none. hyper's own message for a failed body read or
+/// connection names only the kind of failure, and its source the cause.
+pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> String {
+    std::iter::successors(Some(error), |error| error.source())
+        .last()
+        .unwrap_or(error)
+        .to_string()
+}
+
 /// Returns the first [`MAX_LOGGED_CHARS`] characters of `text`.
 fn cut_for_log(text: &str) -> String {
     text.chars().take(MAX_LOGGED_CHARS).collect()
 }
 
+/// Returns the `tx` field of a request log line. The transaction id is set
+/// before the credentials are checked, so an anonymous client chooses it, and
+/// it is quoted and escaped like the path.
+fn logged_transaction_id(context: &RequestContext) -> String {
+    context
+        .transaction_id
+        .as_deref()
+        .map(|id| format!("{:?}", cut_for_log(id)))
+        .unwrap_or_else(|| "-".to_string())
+}
+
+/// The error of [`handle`] for a request that gets no response. hyper then
+/// closes the connection without writing anything.
+#[derive(Debug)]
+struct BodyCutOff;
+
+impl std::fmt::Display for BodyCutOff {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the client closed the connection before it sent the whole request body")
+    }
+}
+
+impl std::error::Error for BodyCutOff {}
+
 async fn handle(
     state: Arc<AppState>,
     request: Request<Incoming>,
     peer: SocketAddr,
-) -> Result<Response<Body>, std::convert::Infallible> {
+) -> Result<Response<Body>, BodyCutOff> {
     let started = Instant::now();
     let received_at_ns = now_ns();
     let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
@@ -395,6 +429,18 @@ async fn handle(
     let mut attempted_user = None;
     let mut response = match result {
         Ok(response) => response,
+        // A client that did not send the whole request is not sent a
+        // response, so the line says so in place of a status.
+        Err(ApiError::ClientClosed(cause)) => {
+            log::info!(
+                "#{number} {method} {path:?} no response after {:.1}ms user={} tx={}: {BodyCutOff} \
+                 ({cause})",
+                started.elapsed().as_secs_f64() * 1000.0,
+                context.user.as_deref().unwrap_or("-"),
+                logged_transaction_id(&context),
+            );
+            return Err(BodyCutOff);
+        }
         Err(error) => {
             let (level, detail) = error.log_detail();
             log::log!(level, "request #{number} from {peer} {detail}");
@@ -432,13 +478,7 @@ async fn handle(
     let attempted_user = attempted_user
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
-    // The transaction id is set before the credentials are checked, so an
-    // anonymous client chooses it too.
-    let transaction_id = context
-        .transaction_id
-        .as_deref()
-        .map(|id| format!("{:?}", cut_for_log(id)))
-        .unwrap_or_else(|| "-".to_string());
+    let transaction_id = logged_transaction_id(&context);
     let level = if context.monitoring && response.status().is_success() {
         log::Level::Debug
     } else {

@@ -35,6 +35,11 @@ pub enum ApiError {
     InvalidQuery(String),
     /// A request body the HTTP layer could not read.
     MalformedBody(String),
+    /// The client closed the connection, or its sending side, before the
+    /// whole body arrived; the text is the cause. The request gets no
+    /// response, because the client sent an incomplete request and may not
+    /// read one, so the status and message here are never sent.
+    ClientClosed(String),
     Conflict,
     NoSuchLog,
     /// The cause is logged, and the client gets `Retry-After`.
@@ -71,7 +76,8 @@ impl ApiError {
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
-            | ApiError::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            | ApiError::MalformedBody(_)
+            | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::Unavailable(_) | ApiError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -90,7 +96,7 @@ impl ApiError {
             ApiError::RequestTimeout => "request_timeout",
             ApiError::InvalidParameters(error) => error.code(),
             ApiError::InvalidQuery(_) => "invalid_query",
-            ApiError::MalformedBody(_) => "malformed_body",
+            ApiError::MalformedBody(_) | ApiError::ClientClosed(_) => "malformed_body",
             ApiError::Conflict => "conflict",
             ApiError::Unavailable(_) | ApiError::NotStored(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -121,6 +127,7 @@ impl ApiError {
             ApiError::RequestTimeout => "The request was not received in time; send the whole request without pausing.".into(),
             ApiError::InvalidParameters(error) => error.to_string(),
             ApiError::InvalidQuery(message) | ApiError::MalformedBody(message) => message.clone(),
+            ApiError::ClientClosed(_) => "The connection closed before the whole request body arrived.".into(),
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
                 .into(),
@@ -158,7 +165,10 @@ impl ApiError {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
             // The rest of the body is unread, so the connection cannot carry another request.
-            ApiError::PayloadTooLarge | ApiError::RequestTimeout | ApiError::MalformedBody(_) => {
+            ApiError::PayloadTooLarge
+            | ApiError::RequestTimeout
+            | ApiError::MalformedBody(_)
+            | ApiError::ClientClosed(_) => {
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::NotFound
@@ -180,7 +190,8 @@ impl ApiError {
             ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
             ApiError::Unavailable(cause)
             | ApiError::NotStored(cause)
-            | ApiError::Internal(cause) => cause.clone(),
+            | ApiError::Internal(cause)
+            | ApiError::ClientClosed(cause) => cause.clone(),
             _ => self.message(),
         }
     }
@@ -194,6 +205,10 @@ impl ApiError {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
             ApiError::NotStored(cause) => (log::Level::Debug, format!("not stored: {cause}")),
+            ApiError::ClientClosed(cause) => (
+                log::Level::Info,
+                format!("ended: the client closed the connection before it sent the whole body ({cause})"),
+            ),
             ApiError::Unauthorized(reason)
                 if *reason == BasicError::Missing.reason()
                     || *reason == BasicError::EmptyBasic.reason() =>
