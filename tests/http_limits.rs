@@ -92,6 +92,20 @@ fn header_fields_over_100_are_431() {
 }
 
 #[test]
+fn header_fields_over_100_are_logged() {
+    let server = Server::start();
+    get_with_header_fields(&server, 101);
+    assert!(
+        server.wait_for_log(
+            "rejected by hyper with 431: message head is too large",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn head_of_8_kib_is_served() {
     let server = Server::start();
     let request = format!(
@@ -454,6 +468,75 @@ fn two_content_lengths_are_rejected() {
     );
     let text = server.raw(request.as_bytes(), WAIT);
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+}
+
+#[test]
+fn two_content_lengths_are_logged() {
+    let server = Server::start();
+    let request = "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\n\
+                   Content-Length: 5\r\nContent-Length: 3\r\n\r\nabcde";
+    server.raw(request.as_bytes(), WAIT);
+    assert!(
+        server.wait_for_log(
+            "rejected by hyper with 400: invalid content-length parsed",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("INFO  translog::http] request from 127.0.0.1:"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn unparsable_heads_are_logged() {
+    let heads = [
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nContent-Length: +5\r\n\r\n",
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nContent-Length: -1\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nX-A: a\r\n b\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: test\rX-A: a\r\n\r\n",
+        "GET /healthz HTTP/1.2\r\nHost: test\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: test\r\nX-A: a\0b\r\n\r\n",
+    ];
+    let server = Server::start();
+    for (index, head) in heads.iter().enumerate() {
+        let text = server.raw(head.as_bytes(), WAIT);
+        assert!(text.starts_with("HTTP/1.1 400"), "{head:?}: {text}");
+        assert!(
+            wait_until_count(&server, "rejected by hyper with 400", index + 1),
+            "{head:?} was not logged: {}",
+            server.log()
+        );
+    }
+}
+
+#[test]
+fn http2_preface_is_logged() {
+    let server = Server::start();
+    let text = server.raw(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", WAIT);
+    assert_eq!(text, "");
+    assert!(
+        server.wait_for_log("it sent the HTTP/2 connection preface", WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+/// Waits until the server log contains `text` at least `count` times.
+fn wait_until_count(server: &Server, text: &str, count: usize) -> bool {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if server.log().matches(text).count() >= count {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
 }
 
 #[test]

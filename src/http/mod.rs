@@ -217,10 +217,37 @@ fn accept(
     let connection = graceful.watch(connection);
     tokio::spawn(async move {
         if let Err(error) = connection.await {
-            log::debug!("connection from {peer} ended: {error}");
+            log_connection_error(peer, &error);
         }
         drop(guard);
     });
+}
+
+/// Logs why a connection ended with an error. hyper responds to a request head
+/// that it cannot parse itself, without calling [`handle`], so this line is
+/// the only one about such a request. Other errors, such as a client that
+/// closed the connection or a head read timeout, are at debug.
+fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
+    if error.is_parse_version_h2() {
+        log::info!(
+            "connection from {peer} closed without a response: it sent the HTTP/2 connection \
+             preface, and this server speaks HTTP/1.1 only"
+        );
+    } else if error.is_parse_too_large() {
+        // hyper 1.x sends 414 for a URI over its own limit of 64 KiB, which no
+        // head within MAX_HEAD_BYTES reaches, and 431 for a head over it.
+        log::info!(
+            "request from {peer} rejected by hyper with 431: {}",
+            innermost_cause(error)
+        );
+    } else if error.is_parse() {
+        log::info!(
+            "request from {peer} rejected by hyper with 400: {}",
+            innermost_cause(error)
+        );
+    } else {
+        log::debug!("connection from {peer} ended: {error}");
+    }
 }
 
 /// The send buffer of each connection. [`WriteDeadline`] counts time from a
