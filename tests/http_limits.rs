@@ -255,7 +255,9 @@ fn vanished_peer_does_not_block_others() {
     for _ in 0..20 {
         let mut stream = server.connect();
         stream
-            .write_all(b"POST /worker/log/tx-1 HTTP/1.1\r\nContent-Length: 50\r\n\r\nabc")
+            .write_all(
+                b"POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nContent-Length: 50\r\n\r\nabc",
+            )
             .expect("write");
         drop(stream);
     }

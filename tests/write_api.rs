@@ -1755,6 +1755,74 @@ fn parameters_precede_conflict() {
     assert_eq!(reply.status, 400, "{}", reply.body);
 }
 
+/// Sends a form POST of a valid entry to `/worker/log/tx-host` as the
+/// administrator, with `version` (such as `HTTP/1.1`) and the extra header
+/// lines `headers`, and returns the response as received.
+fn post_with_head(server: &Server, version: &str, headers: &str) -> String {
+    let (user, password) = server.admin();
+    let request = format!(
+        "POST /worker/log/tx-host {version}\r\n{headers}Authorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{VALID}",
+        common::basic_auth(user, password),
+        VALID.len()
+    );
+    server.raw(request.as_bytes(), Duration::from_secs(5))
+}
+
+#[test]
+fn missing_host_is_400() {
+    let server = Server::start();
+    let text = post_with_head(&server, "HTTP/1.1", "");
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains(r#""error":"invalid_header""#), "{text}");
+    assert!(text.contains("The request has no Host header"), "{text}");
+}
+
+#[test]
+fn missing_host_stores_nothing() {
+    let server = Server::start();
+    post_with_head(&server, "HTTP/1.1", "");
+    assert_eq!(
+        server
+            .get("/worker/log/tx-host", Some(server.admin()))
+            .status,
+        404
+    );
+}
+
+#[test]
+fn two_hosts_are_400() {
+    let server = Server::start();
+    let text = post_with_head(&server, "HTTP/1.1", "Host: a\r\nHost: b\r\n");
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("more than one Host header"), "{text}");
+}
+
+#[test]
+fn two_equal_hosts_are_400() {
+    let server = Server::start();
+    let text = post_with_head(&server, "HTTP/1.1", "Host: a\r\nHost: a\r\n");
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+}
+
+#[test]
+fn http_10_without_host_is_stored() {
+    let server = Server::start();
+    let text = post_with_head(&server, "HTTP/1.0", "");
+    assert!(text.starts_with("HTTP/1.0 200"), "{text}");
+}
+
+#[test]
+fn missing_host_precedes_path() {
+    let server = Server::start();
+    let text = server.raw(
+        b"GET /nowhere HTTP/1.1\r\nConnection: close\r\n\r\n",
+        Duration::from_secs(5),
+    );
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+}
+
 #[test]
 fn request_is_logged() {
     let server = Server::start();

@@ -10,10 +10,10 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
     TRANSFER_ENCODING,
 };
-use hyper::{Method, Request, Response};
+use hyper::{Method, Request, Response, Version};
 
 use super::dashboard;
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
@@ -46,9 +46,10 @@ pub struct RequestContext {
     pub errors_vary_by_accept: bool,
 }
 
-/// Routes a request and runs the checks in the documented order: path (`404`),
-/// method (`405`), credentials (`401`, `429`), permission (`403`), body size
-/// (`413`), parameters (`400`), storage (`409`, `503`, `500`).
+/// Routes a request and runs the checks in the documented order: framing
+/// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`),
+/// credentials (`401`, `429`), permission (`403`), body size (`413`),
+/// parameters (`400`), storage (`409`, `503`, `500`).
 pub async fn dispatch(
     state: &Arc<AppState>,
     request: Request<Incoming>,
@@ -68,6 +69,7 @@ pub async fn dispatch(
         context.errors_vary_by_accept = true;
     }
     check_transfer_coding(request.headers())?;
+    check_host(request.version(), request.headers())?;
     let route = found.ok_or(ApiError::NotFound)?;
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
@@ -154,6 +156,24 @@ fn check_transfer_coding(headers: &HeaderMap) -> Result<(), ApiError> {
                  or with Transfer-Encoding: chunked alone."
             )))
         }
+    }
+}
+
+/// Rejects an HTTP/1.1 request without a `Host` header, and a request of any
+/// version with more than one, as RFC 9112 (section 3.2) requires of a
+/// server. An HTTP/1.0 request may omit the header.
+fn check_host(version: Version, headers: &HeaderMap) -> Result<(), ApiError> {
+    let mut hosts = headers.get_all(HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (Some(_), None) => Ok(()),
+        (None, _) if version < Version::HTTP_11 => Ok(()),
+        (None, _) => Err(ApiError::InvalidHeader(
+            "The request has no Host header, which HTTP/1.1 requires; send Host with the \
+             server's name and port, as curl and HTTP libraries do.",
+        )),
+        (Some(_), Some(_)) => Err(ApiError::InvalidHeader(
+            "The request has more than one Host header; send exactly one.",
+        )),
     }
 }
 
@@ -678,5 +698,41 @@ mod tests {
     #[test]
     fn repeated_chunked_header_is_rejected() {
         assert!(check_transfer_coding(&headers(&["chunked", "chunked"])).is_err());
+    }
+
+    fn hosts(values: &[&'static str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(HOST, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn one_host_is_accepted() {
+        assert!(check_host(Version::HTTP_11, &hosts(&["example.com"])).is_ok());
+    }
+
+    #[test]
+    fn missing_host_in_http_11_is_rejected() {
+        let error = check_host(Version::HTTP_11, &hosts(&[])).expect_err("no Host");
+        assert_eq!(error.status(), hyper::StatusCode::BAD_REQUEST);
+    }
+
+    #[test]
+    fn missing_host_in_http_10_is_accepted() {
+        assert!(check_host(Version::HTTP_10, &hosts(&[])).is_ok());
+    }
+
+    #[test]
+    fn two_hosts_are_rejected() {
+        let two = hosts(&["a.example", "b.example"]);
+        assert!(check_host(Version::HTTP_11, &two).is_err());
+    }
+
+    #[test]
+    fn two_hosts_in_http_10_are_rejected() {
+        let two = hosts(&["a.example", "a.example"]);
+        assert!(check_host(Version::HTTP_10, &two).is_err());
     }
 }

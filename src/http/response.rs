@@ -35,6 +35,9 @@ pub enum ApiError {
     InvalidQuery(String),
     /// A request body the HTTP layer could not read.
     MalformedBody(String),
+    /// A request head that breaks a rule of HTTP/1.1 about its headers, such
+    /// as a missing or repeated `Host`. The text is the message.
+    InvalidHeader(&'static str),
     /// The client closed the connection, or its sending side, before the
     /// whole body arrived; the text is the cause. The request gets no
     /// response, because the client sent an incomplete request and may not
@@ -77,6 +80,7 @@ impl ApiError {
             ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
+            | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::Unavailable(_) | ApiError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -97,6 +101,7 @@ impl ApiError {
             ApiError::InvalidParameters(error) => error.code(),
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::MalformedBody(_) | ApiError::ClientClosed(_) => "malformed_body",
+            ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::Conflict => "conflict",
             ApiError::Unavailable(_) | ApiError::NotStored(_) => "unavailable",
             ApiError::Internal(_) => "internal_error",
@@ -128,6 +133,7 @@ impl ApiError {
             ApiError::InvalidParameters(error) => error.to_string(),
             ApiError::InvalidQuery(message) | ApiError::MalformedBody(message) => message.clone(),
             ApiError::ClientClosed(_) => "The connection closed before the whole request body arrived.".into(),
+            ApiError::InvalidHeader(message) => (*message).into(),
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
                 .into(),
@@ -176,6 +182,7 @@ impl ApiError {
             | ApiError::Forbidden(_)
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
+            | ApiError::InvalidHeader(_)
             | ApiError::Conflict
             | ApiError::Internal(_) => {}
         }
@@ -230,6 +237,7 @@ impl ApiError {
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
+            | ApiError::InvalidHeader(_)
             | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
         }
     }
