@@ -496,6 +496,23 @@ Connection: close\r\nContent-Length: 0\r\n\r\n";
 }
 
 #[test]
+fn non_ascii_header_bytes_are_logged() {
+    let server = Server::start();
+    let request =
+        b"POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: Basic \xff\xfe\r\n\
+Connection: close\r\nContent-Length: 0\r\n\r\n";
+    server.raw(request, Duration::from_secs(5));
+    assert!(
+        server.wait_for_log(
+            "rejected: credentials after the Basic scheme contain bytes that are not ASCII",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn empty_basic_token_is_401() {
     let server = Server::start();
     let reply = server.request(

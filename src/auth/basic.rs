@@ -18,6 +18,9 @@ pub enum BasicError {
     NotBasic,
     /// The scheme is Basic, but no credentials follow it.
     EmptyBasic,
+    /// The scheme is Basic, but the credentials contain bytes outside ASCII,
+    /// which base64 text never contains.
+    NotAscii,
     BadBase64,
     NotUtf8,
     NoColon,
@@ -32,6 +35,9 @@ impl BasicError {
             BasicError::Missing => "no credentials",
             BasicError::NotBasic => "authorization scheme is not Basic",
             BasicError::EmptyBasic => "no credentials after the Basic scheme",
+            BasicError::NotAscii => {
+                "credentials after the Basic scheme contain bytes that are not ASCII"
+            }
             BasicError::BadBase64 => "credentials are not valid base64",
             BasicError::NotUtf8 => "credentials are not UTF-8",
             BasicError::NoColon => "credentials have no colon between user and password",
@@ -66,18 +72,25 @@ impl<'a> AuthorizationHeader<'a> {
 ///
 /// Returns why the header is missing or malformed.
 pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
-    let header = header.ok_or(BasicError::Missing)?;
-    let header = std::str::from_utf8(header).map_err(|_| BasicError::NotBasic)?;
-    let header = header.trim();
-    if header.eq_ignore_ascii_case("basic") {
+    // The header is read as bytes, so that a value that is not UTF-8 is still
+    // judged by its scheme.
+    let header = header.ok_or(BasicError::Missing)?.trim_ascii();
+    if header.eq_ignore_ascii_case(b"basic") {
         return Err(BasicError::EmptyBasic);
     }
-    let (scheme, token) = header.split_once(' ').ok_or(BasicError::NotBasic)?;
-    if !scheme.eq_ignore_ascii_case("basic") {
+    let space = header
+        .iter()
+        .position(|byte| *byte == b' ')
+        .ok_or(BasicError::NotBasic)?;
+    let (scheme, token) = (&header[..space], header[space + 1..].trim_ascii());
+    if !scheme.eq_ignore_ascii_case(b"basic") {
         return Err(BasicError::NotBasic);
     }
+    if !token.is_ascii() {
+        return Err(BasicError::NotAscii);
+    }
     let decoded = base64::engine::general_purpose::STANDARD
-        .decode(token.trim())
+        .decode(token)
         .map_err(|_| BasicError::BadBase64)?;
     let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
     let (user, password) = decoded.split_once(':').ok_or(BasicError::NoColon)?;
@@ -187,7 +200,18 @@ mod tests {
     }
 
     #[test]
-    fn non_ascii_header_is_not_basic() {
-        assert_eq!(parse(Some(b"Basic \xff")).err(), Some(BasicError::NotBasic));
+    fn non_ascii_token_is_not_ascii() {
+        assert_eq!(
+            parse(Some(b"Basic \xff\xfe")).err(),
+            Some(BasicError::NotAscii)
+        );
+    }
+
+    #[test]
+    fn non_ascii_scheme_is_not_basic() {
+        assert_eq!(
+            parse(Some(b"B\xe4sic abc")).err(),
+            Some(BasicError::NotBasic)
+        );
     }
 }

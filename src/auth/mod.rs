@@ -90,8 +90,8 @@ pub enum Freshness {
 /// The reason a request was not authenticated.
 #[derive(Debug)]
 pub enum AuthError {
-    /// `401`: the reason is for the server log only.
-    Unauthorized(&'static str),
+    /// `401` for a missing, repeated or malformed `Authorization` header.
+    Unauthorized(BasicError),
     /// `401` for an unknown user or a wrong password. The user name the
     /// request sent is for the server log only, because the response must
     /// look the same for both.
@@ -271,11 +271,11 @@ impl Authenticator {
             Ok(credentials) => credentials,
             // Sending no credentials is not a failed login, so it is not throttled.
             Err(error @ (BasicError::Missing | BasicError::EmptyBasic)) => {
-                return Err(AuthError::Unauthorized(error.reason()))
+                return Err(AuthError::Unauthorized(error))
             }
             Err(error) => {
                 self.lock_throttle().record_failure(client, now);
-                return Err(AuthError::Unauthorized(error.reason()));
+                return Err(AuthError::Unauthorized(error));
             }
         };
         if freshness == Freshness::Now {

@@ -20,8 +20,8 @@ pub type Body = Full<Bytes>;
 pub enum ApiError {
     NotFound,
     MethodNotAllowed(&'static str),
-    /// The reason is logged, never sent.
-    Unauthorized(&'static str),
+    /// A missing, repeated or malformed `Authorization` header.
+    Unauthorized(BasicError),
     /// An unknown user or a wrong password, with the user name the request
     /// sent. The name is logged, never sent, and the response is the same as
     /// for [`ApiError::Unauthorized`].
@@ -114,7 +114,7 @@ impl ApiError {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
             ApiError::NoSuchLog => "No entries for this transaction id.".into(),
             ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
-            ApiError::Unauthorized(reason) if *reason == BasicError::Repeated.reason() => {
+            ApiError::Unauthorized(BasicError::Repeated) => {
                 "The request has more than one Authorization header; send exactly one.".into()
             }
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => {
@@ -193,7 +193,7 @@ impl ApiError {
     /// response.
     pub fn cause(&self) -> String {
         match self {
-            ApiError::Unauthorized(reason) => (*reason).to_string(),
+            ApiError::Unauthorized(error) => error.reason().to_string(),
             ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
             ApiError::Unavailable(cause)
             | ApiError::NotStored(cause)
@@ -216,13 +216,12 @@ impl ApiError {
                 log::Level::Info,
                 format!("ended: the client closed the connection before it sent the whole body ({cause})"),
             ),
-            ApiError::Unauthorized(reason)
-                if *reason == BasicError::Missing.reason()
-                    || *reason == BasicError::EmptyBasic.reason() =>
-            {
-                (log::Level::Debug, format!("rejected: {reason}"))
+            ApiError::Unauthorized(error @ (BasicError::Missing | BasicError::EmptyBasic)) => {
+                (log::Level::Debug, format!("rejected: {}", error.reason()))
             }
-            ApiError::Unauthorized(reason) => (log::Level::Warn, format!("rejected: {reason}")),
+            ApiError::Unauthorized(error) => {
+                (log::Level::Warn, format!("rejected: {}", error.reason()))
+            }
             ApiError::BadCredentials(attempted_user) => (
                 log::Level::Warn,
                 format!("rejected: {BAD_CREDENTIALS}, attempted_user={attempted_user:?}"),
@@ -272,4 +271,30 @@ pub fn json_ok(value: &impl Serialize) -> Result<Response<Body>, ApiError> {
     let body = serde_json::to_vec(value)
         .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))?;
     Ok(ok_with("application/json", body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_credentials_log_at_debug() {
+        let (level, _) = ApiError::Unauthorized(BasicError::Missing).log_detail();
+        assert_eq!(level, log::Level::Debug);
+    }
+
+    #[test]
+    fn malformed_credentials_log_at_warn() {
+        let (level, _) = ApiError::Unauthorized(BasicError::NotAscii).log_detail();
+        assert_eq!(level, log::Level::Warn);
+    }
+
+    #[test]
+    fn unauthorized_log_names_reason() {
+        let (_, detail) = ApiError::Unauthorized(BasicError::NoColon).log_detail();
+        assert_eq!(
+            detail,
+            format!("rejected: {}", BasicError::NoColon.reason())
+        );
+    }
 }
