@@ -512,6 +512,97 @@ Connection: close\r\nContent-Length: 0\r\n\r\n";
     );
 }
 
+/// POSTs an entry with `authorization` as the `Authorization` header, or
+/// without one, and returns the reply.
+fn post_with_authorization(server: &Server, authorization: Option<&str>) -> Reply {
+    let headers: Vec<(&str, &str)> = authorization
+        .map(|value| ("Authorization", value))
+        .into_iter()
+        .collect();
+    server.request(
+        "POST",
+        "/worker/log/tx-1",
+        None,
+        &headers,
+        Some(ENTRY.as_bytes()),
+    )
+}
+
+#[test]
+fn missing_credentials_are_named() {
+    let server = Server::start();
+    let reply = post_with_authorization(&server, None);
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply.message().contains("no Authorization header"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn bearer_scheme_is_named() {
+    let server = Server::start();
+    let reply = post_with_authorization(&server, Some("Bearer x"));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply.message().contains("does not use the Basic scheme"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn broken_base64_is_named() {
+    let server = Server::start();
+    let reply = post_with_authorization(&server, Some("Basic !!!"));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply.message().contains("not valid base64"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn credentials_without_colon_are_named() {
+    let server = Server::start();
+    let header = common::basic_auth_bytes(b"worker");
+    let reply = post_with_authorization(&server, Some(&header));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply
+            .message()
+            .contains("no colon between user and password"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn empty_basic_credentials_are_named() {
+    let server = Server::start();
+    let reply = post_with_authorization(&server, Some("Basic"));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+    assert!(
+        reply.message().contains("no credentials after it"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn wrong_password_message_names_nothing() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = post_as(&server, "worker1", "wrong password");
+    assert_eq!(
+        reply.message(),
+        "Authentication failed; send valid credentials with HTTP Basic authentication \
+         (curl -u user:password)."
+    );
+}
+
 #[test]
 fn empty_basic_token_is_401() {
     let server = Server::start();

@@ -114,10 +114,10 @@ impl ApiError {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
             ApiError::NoSuchLog => "No entries for this transaction id.".into(),
             ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
-            ApiError::Unauthorized(BasicError::Repeated) => {
-                "The request has more than one Authorization header; send exactly one.".into()
-            }
-            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => {
+            ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
+            // The same text for an unknown user and a wrong password, so that
+            // the response does not tell which user names exist.
+            ApiError::BadCredentials(_) => {
                 "Authentication failed; send valid credentials with HTTP Basic authentication (curl -u user:password).".into()
             }
             ApiError::Throttled(wait) => format!(
@@ -238,6 +238,45 @@ impl ApiError {
             | ApiError::MalformedBody(_)
             | ApiError::InvalidHeader(_)
             | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
+        }
+    }
+}
+
+/// Returns the message of a `401` for an `Authorization` header that is
+/// missing, repeated or malformed. Each describes only the header that the
+/// client sent, and nothing about the users.
+fn unauthorized_message(error: BasicError) -> &'static str {
+    match error {
+        BasicError::Missing => {
+            "The request has no Authorization header; send credentials with HTTP Basic \
+             authentication (curl -u user:password)."
+        }
+        BasicError::NotBasic => {
+            "The Authorization header does not use the Basic scheme; send credentials with HTTP \
+             Basic authentication (curl -u user:password)."
+        }
+        BasicError::EmptyBasic => {
+            "The Authorization header has the Basic scheme but no credentials after it; send \
+             Basic followed by the base64 of user:password (curl -u user:password)."
+        }
+        BasicError::NotAscii => {
+            "The Basic credentials contain bytes that are not ASCII, so they are not base64; send \
+             the base64 of user:password (curl -u user:password)."
+        }
+        BasicError::BadBase64 => {
+            "The Basic credentials are not valid base64; send the base64 of user:password \
+             (curl -u user:password)."
+        }
+        BasicError::NotUtf8 => {
+            "The Basic credentials do not decode to UTF-8 text; encode user:password as UTF-8 \
+             before base64."
+        }
+        BasicError::NoColon => {
+            "The Basic credentials have no colon between user and password; send the base64 of \
+             user:password (curl -u user:password)."
+        }
+        BasicError::Repeated => {
+            "The request has more than one Authorization header; send exactly one."
         }
     }
 }
