@@ -355,6 +355,47 @@ fn worker_may_not_read() {
 }
 
 #[test]
+fn worker_read_names_post() {
+    let server = Server::start();
+    cached_worker(&server);
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert!(
+        reply.message().contains("Appending an entry is POST"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn worker_curl_get_names_post() {
+    let server = Server::start();
+    cached_worker(&server);
+    let credentials = format!("worker1:{PASSWORD}");
+    let output = server.curl(
+        "/worker/log/gg",
+        &[
+            "-u",
+            &credentials,
+            "-G",
+            "--data-urlencode",
+            "timestamp=2026-12-04T10:00:00Z",
+        ],
+    );
+    let body = String::from_utf8_lossy(&output.stdout);
+    assert!(body.contains("\"error\":\"forbidden\""), "{body}");
+    assert!(body.contains("curl -d or --data-urlencode"), "{body}");
+}
+
+#[test]
+fn worker_list_has_no_post_hint() {
+    let server = Server::start();
+    cached_worker(&server);
+    let reply = server.get("/worker/log", Some(("worker1", PASSWORD)));
+    assert_eq!(reply.status, 403, "{}", reply.body);
+    assert!(!reply.message().contains("POST"), "{}", reply.body);
+}
+
+#[test]
 fn worker_may_not_list() {
     let server = Server::start();
     server.add_user("worker1", "worker");

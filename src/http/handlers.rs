@@ -98,7 +98,13 @@ pub async fn dispatch(
         authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
     }
     context.user = Some(authenticated.user.name.clone());
-    authorize(&authenticated.user, writing)?;
+    authorize(&authenticated.user, writing).map_err(|error| {
+        if matches!(route, Route::Log(_)) && !writing {
+            with_append_hint(error, &authenticated.user)
+        } else {
+            error
+        }
+    })?;
     let user = &authenticated.user;
     match route {
         Route::Log(raw_id) if writing => {
@@ -202,6 +208,21 @@ fn authorize(user: &User, writing: bool) -> Result<(), ApiError> {
         )));
     }
     Ok(())
+}
+
+/// Adds to a `403` for reading a transaction's log that appending an entry
+/// is `POST`, when the user may write. Such a user most likely meant to
+/// append, for example with `curl -G`, which sends the parameters in a `GET`.
+fn with_append_hint(error: ApiError, user: &User) -> ApiError {
+    match error {
+        ApiError::Forbidden(message) if user.enabled && user.role.may_write() => {
+            ApiError::Forbidden(format!(
+                "{message} Appending an entry is POST: send the parameters with curl -d or \
+                 --data-urlencode, without -G."
+            ))
+        }
+        error => error,
+    }
 }
 
 async fn authenticate(
