@@ -870,6 +870,16 @@ fn bad_outcome_is_400() {
 }
 
 #[test]
+fn outcome_with_newline_names_whitespace() {
+    let server = Server::start();
+    let message = list(&server, "?outcome=fatal%0A").message();
+    assert!(
+        message.contains("starts or ends with whitespace"),
+        "{message}"
+    );
+}
+
+#[test]
 fn uppercase_outcome_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?outcome=FATAL"));

@@ -786,6 +786,24 @@ fn multipart_is_400() {
 }
 
 #[test]
+fn trailing_newline_in_status_is_named() {
+    let server = Server::start();
+    let credentials = format!("{}:{}", server.admin.0, server.admin.1);
+    // The bytes that `printf '...\n' | curl --data-binary @-` sends.
+    let body = "timestamp=2026-12-04T10:00:00Z&stage=WORKER_INIT&status=SUCCESS\n";
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &["-u", &credentials, "--data-binary", body],
+    );
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(text.contains(r#"Invalid status \"SUCCESS\\n\""#), "{text}");
+    assert!(
+        text.contains("starts or ends with whitespace, so remove it"),
+        "{text}"
+    );
+}
+
+#[test]
 fn multipart_message_names_accepted_types() {
     let server = Server::start();
     let reply = server.request(

@@ -27,7 +27,9 @@ use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
 use crate::validate::form::{decode_component, parse_pairs};
 use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{build_entry, collect_parameters, plus_became_space, ParamError};
+use crate::validate::{
+    build_entry, collect_parameters, plus_became_space, whitespace_note, ParamError,
+};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
@@ -583,7 +585,9 @@ pub fn parse_list_query(
             "outcome" => {
                 list.outcome = Some(Outcome::parse(&value).ok_or_else(|| {
                     ApiError::InvalidQuery(format!(
-                        "Invalid outcome {value:?}; use one of fatal, succeeded, stalled, running."
+                        "Invalid outcome {value:?}{}; use one of fatal, succeeded, stalled, \
+                         running.",
+                        whitespace_note(&value)
                     ))
                 })?);
             }

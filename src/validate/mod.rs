@@ -163,14 +163,16 @@ impl fmt::Display for ParamError {
             }
             ParamError::InvalidStage(value) => write!(
                 f,
-                "Invalid stage {}; use one of {}.",
+                "Invalid stage {}{}; use one of {}.",
                 echo(value),
+                whitespace_note(value),
                 Stage::ALL.map(Stage::as_str).join(", ")
             ),
             ParamError::InvalidStatus(value) => write!(
                 f,
-                "Invalid status {}; use one of {}.",
+                "Invalid status {}{}; use one of {}.",
                 echo(value),
+                whitespace_note(value),
                 Status::ALL.map(Status::as_str).join(", ")
             ),
             ParamError::MessageTooLong(bytes) => write!(
@@ -192,6 +194,19 @@ impl fmt::Display for ParamError {
 }
 
 impl std::error::Error for ParamError {}
+
+/// Returns a note for the message about an invalid value of an enumerated
+/// parameter that starts or ends with whitespace, or `""` when it does not.
+/// Values are compared exactly as sent, and a trailing newline is easy to
+/// miss, such as the one that ends a file sent with `curl --data-binary @FILE`.
+pub fn whitespace_note(value: &str) -> &'static str {
+    if value.trim() == value {
+        ""
+    } else {
+        ": it starts or ends with whitespace, so remove it, such as the newline that ends a \
+         file sent with curl --data-binary"
+    }
+}
 
 /// Quotes a client's value for an error message, cut to [`ECHO_LIMIT`] characters.
 fn echo(value: &str) -> String {
@@ -820,6 +835,41 @@ mod tests {
             .expect_err("invalid stage")
             .to_string();
         assert!(message.contains("WORKER_DEENCRYPT"), "{message}");
+    }
+
+    #[test]
+    fn status_with_newline_names_whitespace() {
+        let body = VALID.replace("SUCCESS", "SUCCESS%0A");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid status")
+            .to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"SUCCESS\\n\": it starts or ends with whitespace, so remove it, \
+             such as the newline that ends a file sent with curl --data-binary; use one of \
+             SUCCESS, WARNING, FAIL, FATAL."
+        );
+    }
+
+    #[test]
+    fn stage_with_space_names_whitespace() {
+        let body = VALID.replace("WORKER_INIT", "%20WORKER_INIT");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert!(
+            message.contains("starts or ends with whitespace"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn stage_without_whitespace_has_no_note() {
+        let body = VALID.replace("WORKER_INIT", "INIT");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert!(!message.contains("whitespace"), "{message}");
     }
 
     #[test]
