@@ -109,10 +109,16 @@ impl TransactionId {
         if text.is_empty() {
             return Err("the transaction id is empty".to_string());
         }
+        if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
+            return Err(format!(
+                "the transaction id contains {bad:?}; use only ASCII letters, digits and - _ . : ~"
+            ));
+        }
+        // Only ASCII is left, so the length in bytes is the length in characters.
         if text.len() > MAX_TRANSACTION_ID_LEN {
             return Err(format!(
                 "the transaction id is {} characters long; the maximum is {MAX_TRANSACTION_ID_LEN}",
-                text.chars().count()
+                text.len()
             ));
         }
         // Clients and proxies resolve these as relative path segments, so no
@@ -120,11 +126,6 @@ impl TransactionId {
         if text == "." || text == ".." {
             return Err(format!(
                 "the transaction id {text:?} is a relative path segment; choose another id"
-            ));
-        }
-        if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
-            return Err(format!(
-                "the transaction id contains {bad:?}; use only ASCII letters, digits and - _ . : ~"
             ));
         }
         Ok(TransactionId(text.to_string()))
@@ -223,5 +224,23 @@ mod tests {
     #[test]
     fn transaction_id_rejects_over_max_length() {
         assert!(TransactionId::parse(&"a".repeat(129)).is_err());
+    }
+
+    #[test]
+    fn over_max_length_names_characters() {
+        let error = TransactionId::parse(&"a".repeat(129)).expect_err("too long");
+        assert_eq!(
+            error,
+            "the transaction id is 129 characters long; the maximum is 128"
+        );
+    }
+
+    #[test]
+    fn long_non_ascii_id_names_character() {
+        let error = TransactionId::parse(&"\u{e9}".repeat(100)).expect_err("not ASCII");
+        assert_eq!(
+            error,
+            "the transaction id contains '\u{e9}'; use only ASCII letters, digits and - _ . : ~"
+        );
     }
 }

@@ -666,6 +666,17 @@ fn transaction_id_of_129_chars_is_400() {
 }
 
 #[test]
+fn long_non_ascii_id_names_character() {
+    let server = Server::start();
+    let message = server.post_entry(&"%C3%A9".repeat(100), VALID).message();
+    assert_eq!(
+        message,
+        "Invalid transaction id: the transaction id contains '\u{e9}'; use only ASCII letters, \
+         digits and - _ . : ~."
+    );
+}
+
+#[test]
 fn latin1_escape_in_id_is_400() {
     let server = Server::start();
     let reply = server.post_entry("caf%E9", VALID);
@@ -691,6 +702,23 @@ fn malformed_json_is_400() {
     let server = Server::start();
     let reply = server.post_json("/worker/log/tx-1", server.admin(), r#"{"timestamp": "#);
     assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn unpaired_surrogate_in_json_is_named() {
+    let server = Server::start();
+    let body = format!(
+        r#"{{"timestamp":"{T1}","stage":"WORKER_INIT","status":"SUCCESS","message":"\ud800"}}"#
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "malformed_body");
+    assert!(
+        reply
+            .message()
+            .contains(r"the escape \ud800 at line 1 column 94 is half of a UTF-16 surrogate pair"),
+        "{}",
+        reply.body
+    );
 }
 
 #[test]

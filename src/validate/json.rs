@@ -96,9 +96,116 @@ fn deserialize_members<'a, V: Deserialize<'a>>(
         if error.classify() == serde_json::error::Category::Data {
             JsonBodyError::NotObject
         } else {
-            JsonBodyError::Malformed(error.to_string())
+            JsonBodyError::Malformed(syntax_error_reason(body, &error))
         }
     })
+}
+
+/// Returns the reason for a body that is not JSON: serde_json's message,
+/// unless the error is an unpaired UTF-16 surrogate escape, for which
+/// serde_json's message ("unexpected end of hex escape" or "lone leading
+/// surrogate in hex escape") names neither the escape nor the fix.
+fn syntax_error_reason(body: &[u8], error: &serde_json::Error) -> String {
+    let Some(escape_at) = find_unpaired_surrogate(body) else {
+        return error.to_string();
+    };
+    // serde_json stops at the first error, and rejects an unpaired surrogate
+    // where it reads it. So an error past the start of the escape is the
+    // escape's, and an error before it has another cause.
+    if error_offset(body, error) <= escape_at {
+        return error.to_string();
+    }
+    let escape = String::from_utf8_lossy(&body[escape_at..escape_at + 6]);
+    let before = &body[..escape_at];
+    let line = 1 + before.iter().filter(|byte| **byte == b'\n').count();
+    let line_start = before
+        .iter()
+        .rposition(|byte| *byte == b'\n')
+        .map_or(0, |newline| newline + 1);
+    let column = 1 + escape_at - line_start;
+    format!(
+        "the escape {escape} at line {line} column {column} is half of a UTF-16 surrogate pair \
+         without its other half, so write a character above U+FFFF as a pair of escapes such \
+         as \\ud83d\\ude00, or as UTF-8 without an escape"
+    )
+}
+
+/// Returns the byte offset in `body` where serde_json stopped with `error`.
+/// serde_json (1.0.154 here) counts lines from 1, and columns in bytes from
+/// the start of the line.
+fn error_offset(body: &[u8], error: &serde_json::Error) -> usize {
+    let line_start = match error.line() {
+        0 | 1 => 0,
+        line => body
+            .iter()
+            .enumerate()
+            .filter(|(_, byte)| **byte == b'\n')
+            .nth(line - 2)
+            .map_or(body.len(), |(newline, _)| newline + 1),
+    };
+    line_start + error.column()
+}
+
+/// Returns the offset of the first `\uXXXX` escape in a string of `body`
+/// that is half of a UTF-16 surrogate pair without its other half. That is a
+/// high surrogate (`D800` to `DBFF`) not followed by the escape of a low one
+/// (`DC00` to `DFFF`), or a low one alone. Returns `None` when there is none,
+/// or when the body ends where the low half could still have followed.
+fn find_unpaired_surrogate(body: &[u8]) -> Option<usize> {
+    let mut in_string = false;
+    let mut index = 0;
+    while index < body.len() {
+        match (in_string, body[index]) {
+            (false, b'"') => in_string = true,
+            (true, b'"') => in_string = false,
+            (true, b'\\') => match unicode_escape(body, index) {
+                Some(0xD800..=0xDBFF) => {
+                    let next = index + 6;
+                    if matches!(unicode_escape(body, next), Some(0xDC00..=0xDFFF)) {
+                        index = next + 6;
+                        continue;
+                    }
+                    if is_cut_escape(&body[next..]) {
+                        return None;
+                    }
+                    return Some(index);
+                }
+                Some(0xDC00..=0xDFFF) => return Some(index),
+                // The escape's last byte is skipped below.
+                Some(_) => index += 5,
+                // Any other escape is two bytes long.
+                None => index += 1,
+            },
+            _ => {}
+        }
+        index += 1;
+    }
+    None
+}
+
+/// Returns the code unit of the `\uXXXX` escape at `at` in `body`, if there
+/// is one with four hex digits.
+fn unicode_escape(body: &[u8], at: usize) -> Option<u16> {
+    let escape = body.get(at..at + 6)?;
+    let digits = escape.strip_prefix(b"\\u")?;
+    if !digits.iter().all(u8::is_ascii_hexdigit) {
+        return None;
+    }
+    u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()
+}
+
+/// Returns true when `rest`, the end of a body, is the start of a `\uXXXX`
+/// escape that was cut short, or empty.
+fn is_cut_escape(rest: &[u8]) -> bool {
+    rest.len() < 6
+        && rest
+            .iter()
+            .enumerate()
+            .all(|(position, byte)| match position {
+                0 => *byte == b'\\',
+                1 => *byte == b'u',
+                _ => byte.is_ascii_hexdigit(),
+            })
 }
 
 fn parameter_value(value: Value) -> RawValue {
@@ -133,6 +240,68 @@ mod tests {
             matches!(&error, JsonBodyError::Malformed(reason) if reason.contains("byte order mark")),
             "{error:?}"
         );
+    }
+
+    /// Returns the reason for a malformed body, and panics for any other result.
+    fn malformed_reason(body: &[u8]) -> String {
+        match parse_object(body) {
+            Err(JsonBodyError::Malformed(reason)) => reason,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn high_surrogate_alone_is_named() {
+        let reason = malformed_reason(br#"{"message":"\ud800"}"#);
+        assert!(
+            reason.starts_with(r"the escape \ud800 at line 1 column 13 is half of a UTF-16"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn low_surrogate_alone_is_named() {
+        let reason = malformed_reason(b"{\n\"message\": \"x\\uDC00\"}");
+        assert!(
+            reason.starts_with(r"the escape \uDC00 at line 2 column 14 is half"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn high_surrogate_before_other_escape_is_named() {
+        let reason = malformed_reason(br#"{"message":"\ud800\u0041"}"#);
+        assert!(reason.contains("surrogate pair"), "{reason}");
+    }
+
+    #[test]
+    fn surrogate_pair_is_accepted() {
+        let pairs = parse_object(br#"{"message":"\ud83d\ude00"}"#).expect("object");
+        assert_eq!(pairs[0].1, RawValue::Text("\u{1f600}".into()));
+    }
+
+    #[test]
+    fn escaped_backslash_before_u_is_no_escape() {
+        let reason = malformed_reason(br#"{"a":"\\ud800", x}"#);
+        assert!(!reason.contains("surrogate"), "{reason}");
+    }
+
+    #[test]
+    fn earlier_error_keeps_its_message() {
+        let reason = malformed_reason(br#"{"a" "\ud800"}"#);
+        assert!(!reason.contains("surrogate"), "{reason}");
+    }
+
+    #[test]
+    fn body_cut_after_high_surrogate_is_not_named() {
+        let reason = malformed_reason(br#"{"a":"\ud800\u"#);
+        assert!(!reason.contains("surrogate"), "{reason}");
+    }
+
+    #[test]
+    fn surrogate_in_key_is_named() {
+        let reason = malformed_reason(br#"{"\udfff":"1"}"#);
+        assert!(reason.contains(r"\udfff"), "{reason}");
     }
 
     #[test]
