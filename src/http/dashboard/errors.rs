@@ -70,9 +70,11 @@ fn error_title(error: &ApiError) -> &'static str {
         ApiError::Forbidden(_) => "Access denied",
         ApiError::PayloadTooLarge => "Request too large",
         ApiError::RequestTimeout => "Request timed out",
-        ApiError::InvalidParameters(_) | ApiError::InvalidQuery(_) | ApiError::MalformedBody(_) => {
-            "Invalid request"
-        }
+        ApiError::InvalidParameters(_)
+        | ApiError::InvalidQuery(_)
+        | ApiError::MalformedBody(_)
+        | ApiError::InvalidHeader(_)
+        | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
         ApiError::Unavailable(_) | ApiError::NotStored(_) => "Service unavailable",
         ApiError::Internal(_) => "Server error",
