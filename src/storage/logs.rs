@@ -283,15 +283,21 @@ pub fn list_transactions(
     })
 }
 
-/// Reads one page of the `transactions` table, with one row more than the
-/// limit when there is a next page.
-fn list_summaries(
-    connection: &Connection,
-    query: &ListQuery,
-    now_ns: i64,
-    stall_after: Duration,
-) -> Result<Vec<TransactionSummary>, StorageError> {
-    let sql = format!(
+/// The condition of a page after a cursor, in the order of the activity index.
+const AFTER_CURSOR: &str = "(last_received_at_ns, transaction_id) < (?7, ?8)";
+
+/// Returns the SQL of one page of the list, for a page after a cursor or the
+/// first page.
+fn list_sql(after_a_cursor: bool) -> String {
+    // Written out only for a cursor: `?7 IS NULL OR ...` would keep SQLite
+    // from searching the activity index from the cursor on, and every later
+    // page would scan it from the top.
+    let after_cursor = if after_a_cursor {
+        AFTER_CURSOR
+    } else {
+        "?7 IS NULL AND ?8 IS NULL"
+    };
+    format!(
         "SELECT * FROM (
              SELECT transaction_id, {OUTCOME_SQL} AS outcome,
                     first_timestamp_s, first_timestamp_nanos, last_timestamp_s, last_timestamp_nanos,
@@ -300,10 +306,21 @@ fn list_summaries(
          WHERE (?2 IS NULL OR outcome = ?2)
            AND (?3 IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (?3, ?4))
            AND (?5 IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (?5, ?6))
-           AND (?7 IS NULL OR (last_received_at_ns, transaction_id) < (?7, ?8))
+           AND {after_cursor}
          ORDER BY last_received_at_ns DESC, transaction_id DESC
          LIMIT ?9"
-    );
+    )
+}
+
+/// Reads one page of the `transactions` table, with one row more than the
+/// limit when there is a next page.
+fn list_summaries(
+    connection: &Connection,
+    query: &ListQuery,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<Vec<TransactionSummary>, StorageError> {
+    let sql = list_sql(query.cursor.is_some());
     let split = |instant: Option<DateTime<Utc>>| match instant {
         Some(instant) => (
             Some(instant.timestamp()),
@@ -747,6 +764,41 @@ mod tests {
             .expect("run EXPLAIN QUERY PLAN")
             .collect::<Result<Vec<_>, _>>()
             .expect("read the plan")
+    }
+
+    #[test]
+    fn later_page_searches_activity_index() {
+        let connection = Connection::open_in_memory().expect("open an in-memory database");
+        connection
+            .execute_batch(super::super::SCHEMA)
+            .expect("create the schema");
+        let mut statement = connection
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", list_sql(true)))
+            .expect("prepare EXPLAIN QUERY PLAN");
+        let plan: Vec<String> = statement
+            .query_map(
+                params![
+                    0,
+                    None::<&str>,
+                    None::<i64>,
+                    None::<i64>,
+                    None::<i64>,
+                    None::<i64>,
+                    5,
+                    "tx",
+                    10
+                ],
+                |row| row.get(3),
+            )
+            .expect("run EXPLAIN QUERY PLAN")
+            .collect::<Result<_, _>>()
+            .expect("read the plan");
+        assert!(
+            plan.iter()
+                .any(|step| step
+                    .starts_with("SEARCH transactions USING INDEX transactions_by_activity")),
+            "{plan:?}"
+        );
     }
 
     #[test]
