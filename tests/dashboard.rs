@@ -1176,3 +1176,27 @@ fn notify_drops_log_one_warning() {
         .count();
     assert_eq!(warnings, 1, "log:\n{log}");
 }
+
+#[test]
+fn running_verdict_counts_latest_arrival() {
+    let server = Server::start_with_users(&[]);
+    let now = timestamp_from_now(0);
+    let earlier = timestamp_from_now(-3600);
+    server.post_worker_entry("tx-late", &now, "WORKER_INIT", "SUCCESS", "");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    server.post_worker_entry("tx-late", &earlier, "WORKER_LOAD", "FAIL", "retry");
+    let body = server.get_as_reader("/transactions/tx-late").body;
+    let verdict_age = body
+        .split("last entry received ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default();
+    let field_age = body
+        .split("<dt>Last received</dt>")
+        .nth(1)
+        .and_then(|rest| rest.split('(').nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_default();
+    assert!(!verdict_age.is_empty(), "{body}");
+    assert_eq!(verdict_age, field_age, "{body}");
+}

@@ -64,7 +64,15 @@ fn render_verdict(html: &mut String, view: &TransactionView) {
             render_callout_message(html, fatal);
         }
         Outcome::Stalled | Outcome::Running => {
-            let silent = DateTime::from_timestamp_nanos(last.received_at_ns);
+            // The latest arrival, as the stall rule counts it, which is not
+            // the receive time of the last entry by timestamp when a Worker
+            // sends an earlier timestamp later.
+            let latest_ns = entries
+                .iter()
+                .map(|entry| entry.received_at_ns)
+                .max()
+                .unwrap_or(last.received_at_ns);
+            let silent = DateTime::from_timestamp_nanos(latest_ns);
             let label = if outcome == Outcome::Stalled {
                 "<b>Stuck</b>: no WORKER_END, and nothing received for"
             } else {
