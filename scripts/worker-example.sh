@@ -112,9 +112,14 @@ report() {
     # report, and translog marks a run without WORKER_END stalled.
     echo "worker-example.sh: could not report $stage $status for $transaction_id" >&2
     undelivered_reports=$((undelivered_reports + 1))
-    if [[ $code == 401 || $code == 403 ]]; then
+    if [[ $code == 401 ]]; then
         echo "worker-example.sh: the server rejected the credentials of $TRANSLOG_USER" \
-            "(HTTP $code); the remaining reports are skipped" >&2
+            "(HTTP 401); the remaining reports are skipped" >&2
+        credentials_rejected=1
+    elif [[ $code == 403 ]]; then
+        echo "worker-example.sh: $TRANSLOG_USER may not append entries (HTTP 403): its" \
+            "role or state does not allow it (translog user set-role, translog user" \
+            "enable); the remaining reports are skipped" >&2
         credentials_rejected=1
     fi
 }

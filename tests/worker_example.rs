@@ -257,3 +257,17 @@ fn worker_simulate_without_mode_lists_modes() {
         "{stderr}"
     );
 }
+
+#[test]
+fn worker_disabled_names_permission() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let disabled = server.cli(&["user", "disable", WORKER.0], None);
+    assert!(disabled.status.success(), "{disabled:?}");
+    let output = run_script(&server, "ok", "verify-disabled", WORKER.1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("may not append entries (HTTP 403)"),
+        "{stderr}"
+    );
+}

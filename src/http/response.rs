@@ -112,7 +112,7 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
-            ApiError::NoSuchLog => "No entries for this transaction id.".into(),
+            ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
             ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
             ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
             // The same text for an unknown user and a wrong password, so that
