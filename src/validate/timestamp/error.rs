@@ -1,0 +1,353 @@
+//! The reasons why a timestamp is rejected, and their messages. Every parser returns these
+//! errors, so they live apart from the parsers. Each message is one sentence for an API client
+//! that says what is wrong with the value and how to fix it.
+
+use std::fmt;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono_tz::Tz;
+
+use super::MAX_UNIX_SECONDS_DIGITS;
+
+/// Maximum number of characters of a rejected input that an error keeps.
+const MAX_QUOTED_CHARS: usize = 64;
+
+/// Reason why a timestamp was rejected. Display gives one sentence for an API client: what was wrong
+/// with the value and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TimestampError {
+    /// The text is empty.
+    Empty,
+    /// The text starts or ends with whitespace, which is not trimmed.
+    SurroundingWhitespace,
+    /// The text matches none of the accepted forms. `text` is the input, cut to 64 characters.
+    UnrecognizedFormat { text: String },
+    /// A field is outside `min..=max`, such as month 13, hour 24 or offset hour 24.
+    FieldOutOfRange {
+        field: &'static str,
+        value: u32,
+        min: u32,
+        max: u32,
+    },
+    /// A date with valid fields that does not exist in the calendar, such as 2026-02-30.
+    NonexistentDate { year: i32, month: u32, day: u32 },
+    /// Second 60, which no Linux clock prints.
+    LeapSecond,
+    /// A fraction of a second with more than 9 digits. `digits` is `None` when the count is too
+    /// large to compute, as for the JSON number `1e-99999999999999999999999`.
+    FractionTooLong { digits: Option<usize> },
+    /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
+    /// such as the nanoseconds that `date +%s%N` prints.
+    UnixSecondsTooLong { digits: usize },
+    /// A year in the text outside 1970..=9999.
+    YearOutOfRange { year: i32 },
+    /// An instant before 1970-01-01T00:00:00Z or at or after 10000-01-01T00:00:00Z.
+    InstantOutOfRange,
+    /// A local time that `zone` skips, usually at the start of daylight saving time.
+    NonexistentLocalTime { local: NaiveDateTime, zone: Tz },
+    /// A date alone whose whole day `zone` skips, such as 2011-12-30 in Pacific/Apia.
+    NonexistentLocalDay { date: NaiveDate, zone: Tz },
+    /// An ISO 8601 date and time followed by a zone abbreviation such as `CET`, as
+    /// `date '+%F %T %Z'` prints it.
+    ZoneAbbreviation { abbreviation: String },
+    /// An RFC 2822 date that ends in a zone abbreviation that RFC 2822 does not define,
+    /// such as `CET`.
+    Rfc2822ZoneAbbreviation { abbreviation: String },
+    /// An ISO 8601 UTC offset with seconds, such as `+01:00:00` from `date +%::z`.
+    OffsetWithSeconds,
+    /// An ISO 8601 date and time with a space before its UTC offset, as
+    /// `date '+%F %T %:z'` prints it.
+    SpaceBeforeOffset,
+    /// The ISO 8601 basic format without `-` and `:` separators, such as `20261204T145754+0100`.
+    BasicFormat,
+    /// An RFC 2822 date whose weekday is not the weekday of its date.
+    WeekdayMismatch { weekday: Weekday, date: NaiveDate },
+    /// A JSON number with more than 9 fraction digits once its exponent is applied, such as
+    /// `17963926740000000000000000000000000e-25`. `digits` is `None` when the count is too
+    /// large to compute.
+    ExponentFractionTooLong { digits: Option<usize> },
+    /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
+    InvalidRfc2822 { reason: String },
+}
+
+const ACCEPTED_FORMS: &str = "use RFC 3339 such as `2026-12-04T14:57:54+01:00` from \
+    `date -Iseconds`, Unix seconds such as `1796392674` from `date +%s`, \
+    or RFC 2822 such as `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`";
+
+const FRACTION_FIX: &str = "give at most 9, which is nanoseconds as `date -Ins` prints them";
+
+const EXPONENT_FRACTION_FIX: &str = "write it without an exponent and with at most 9 digits \
+    after the point, as `date +%s.%N` prints it";
+
+impl fmt::Display for TimestampError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Empty => write!(f, "the timestamp is empty, so {ACCEPTED_FORMS}"),
+            Self::SurroundingWhitespace => write!(
+                f,
+                "the timestamp starts or ends with whitespace, so remove it, \
+                 such as the newline that ends the output of `date`"
+            ),
+            Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
+                f,
+                "it looks like the plain output of `date`, whose zone abbreviation can \
+                 mean several offsets, so {ACCEPTED_FORMS}"
+            ),
+            Self::UnrecognizedFormat { .. } => {
+                write!(f, "the format is not recognized, so {ACCEPTED_FORMS}")
+            }
+            Self::FieldOutOfRange {
+                field,
+                value,
+                min,
+                max,
+            } => write!(
+                f,
+                "the {field} {value:02} is out of range, so give a value from {min:02} to {max:02}"
+            ),
+            Self::NonexistentDate { year, month, day } => write!(
+                f,
+                "the date {year:04}-{month:02}-{day:02} does not exist, so give a day that the month has"
+            ),
+            Self::LeapSecond => write!(
+                f,
+                "second 60 is a leap second, which no Linux clock prints, so give a second from 00 to 59"
+            ),
+            Self::FractionTooLong {
+                digits: Some(digits),
+            } => write!(
+                f,
+                "the fraction of a second has {digits} digits, so {FRACTION_FIX}"
+            ),
+            Self::FractionTooLong { digits: None } => write!(
+                f,
+                "the fraction of a second has more than 9 digits, so {FRACTION_FIX}"
+            ),
+            Self::ExponentFractionTooLong {
+                digits: Some(digits),
+            } => write!(
+                f,
+                "the number has {digits} digits after the decimal point once its exponent is \
+                 applied, trailing zeros included, so {EXPONENT_FRACTION_FIX}"
+            ),
+            Self::ExponentFractionTooLong { digits: None } => write!(
+                f,
+                "the number has more than 9 digits after the decimal point once its exponent \
+                 is applied, so {EXPONENT_FRACTION_FIX}"
+            ),
+            Self::UnixSecondsTooLong { digits } => write!(
+                f,
+                "the number has {digits} digits but Unix seconds up to 9999 have at most \
+                 {MAX_UNIX_SECONDS_DIGITS}, which suggests milliseconds, microseconds or \
+                 nanoseconds without a point, so put a point after the seconds, as `date +%s.%N` does"
+            ),
+            Self::YearOutOfRange { year } => {
+                write!(
+                    f,
+                    "the year {year} is out of range, so give a year from 1970 to 9999"
+                )
+            }
+            Self::InstantOutOfRange => write!(
+                f,
+                "the timestamp is outside 1970-01-01T00:00:00Z to \
+                 9999-12-31T23:59:59.999999999Z, so give a time in that range"
+            ),
+            Self::NonexistentLocalTime { local, zone } => write!(
+                f,
+                "the local time {local} does not exist in {zone} because the clocks skip it, \
+                 so add its UTC offset, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::NonexistentLocalDay { date, zone } => write!(
+                f,
+                "the day {date} does not exist in {zone} because the clocks skip all of it, \
+                 so give another day or a time with its UTC offset, as in \
+                 `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::ZoneAbbreviation { abbreviation }
+                if matches!(abbreviation.as_str(), "UTC" | "GMT" | "UT") =>
+            {
+                write!(
+                    f,
+                    "a zone name such as {abbreviation} is not accepted after an ISO 8601 time, \
+                     so write Z or +00:00 instead, as in `2026-12-04T13:57:54Z` from \
+                     `date -u +%Y-%m-%dT%H:%M:%SZ`"
+                )
+            }
+            Self::ZoneAbbreviation { abbreviation } => write!(
+                f,
+                "the zone abbreviation {abbreviation} is not accepted, because abbreviations \
+                 such as CST or IST mean more than one offset, so give a numeric offset, \
+                 as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::Rfc2822ZoneAbbreviation { abbreviation } => write!(
+                f,
+                "the zone abbreviation {abbreviation} is not one of the zone names that RFC 2822 \
+                 defines (UT, GMT, EST, EDT, CST, CDT, MST, MDT, PST and PDT), so give a numeric \
+                 offset, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+            Self::SpaceBeforeOffset => write!(
+                f,
+                "the UTC offset is separated from the time by a space, as `date '+%F %T %:z'` \
+                 prints it, so write the offset right after the time, as in \
+                 `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::OffsetWithSeconds => write!(
+                f,
+                "the UTC offset has seconds, as `date +%::z` prints it, so give the offset \
+                 in hours and minutes, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::BasicFormat => write!(
+                f,
+                "it is the ISO 8601 basic format without the `-` and `:` separators, as \
+                 `date +%Y%m%dT%H%M%S%z` prints it, so use the extended format with them, \
+                 as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
+            ),
+            Self::WeekdayMismatch { weekday, date } => write!(
+                f,
+                "the weekday {weekday} does not match the date {date}, which is a {actual}, so \
+                 give {actual} or leave the weekday out, as in \
+                 `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
+                actual = date.weekday()
+            ),
+            Self::InvalidRfc2822 { reason } => write!(
+                f,
+                "the RFC 2822 date is invalid ({reason}), so check that its day, time, offset \
+                 and weekday exist, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TimestampError {}
+
+pub(super) fn unrecognized(text: &str) -> TimestampError {
+    TimestampError::UnrecognizedFormat {
+        text: text.chars().take(MAX_QUOTED_CHARS).collect(),
+    }
+}
+
+/// Returns true for text in the form that `date` prints without options,
+/// such as `Fri Dec  4 14:57:54 CET 2026`: a weekday, a space, a month name.
+fn is_plain_date_output(text: &str) -> bool {
+    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let mut words = text.split_ascii_whitespace();
+    let weekday = words.next().unwrap_or_default();
+    let month = words.next().unwrap_or_default();
+    WEEKDAYS.contains(&weekday) && MONTHS.contains(&month)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::validate::timestamp::tests::{out_of_range, unrecognized_input, BERLIN};
+
+    #[test]
+    fn message_for_space_before_offset_gives_fix() {
+        let message = TimestampError::SpaceBeforeOffset.to_string();
+        assert!(message.contains("`date '+%F %T %:z'`"), "{message}");
+        assert!(message.contains("right after the time"), "{message}");
+        assert!(message.contains("`2026-12-04T14:57:54+01:00`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_offset_seconds_gives_fix() {
+        let message = TimestampError::OffsetWithSeconds.to_string();
+        assert!(message.contains("`date +%::z`"), "{message}");
+        assert!(message.contains("hours and minutes"), "{message}");
+        assert!(message.contains("`date -Iseconds`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_basic_format_gives_fix() {
+        let message = TimestampError::BasicFormat.to_string();
+        assert!(message.contains("basic format"), "{message}");
+        assert!(message.contains("extended format"), "{message}");
+        assert!(message.contains("`date -Iseconds`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_uncounted_fraction_gives_limit() {
+        let message = TimestampError::FractionTooLong { digits: None }.to_string();
+        assert!(message.contains("more than 9 digits"), "{message}");
+        assert!(message.contains("at most 9"), "{message}");
+    }
+
+    #[test]
+    fn message_for_exponent_fraction_names_exponent() {
+        let message = TimestampError::ExponentFractionTooLong { digits: Some(25) }.to_string();
+        assert!(
+            message.contains("25 digits after the decimal point once its exponent is applied"),
+            "{message}"
+        );
+        assert!(!message.contains("fraction of a second"), "{message}");
+    }
+
+    #[test]
+    fn message_for_counted_fraction_gives_count() {
+        let message = TimestampError::FractionTooLong { digits: Some(10) }.to_string();
+        assert!(message.contains("has 10 digits"), "{message}");
+    }
+
+    #[test]
+    fn message_for_leap_second() {
+        let message = TimestampError::LeapSecond.to_string();
+        assert!(message.contains("leap second"), "{message}");
+        assert!(message.contains("Linux"), "{message}");
+    }
+
+    #[test]
+    fn messages_are_one_sentence() {
+        let errors = [
+            TimestampError::Empty,
+            TimestampError::SurroundingWhitespace,
+            unrecognized_input("x"),
+            out_of_range("month", 13, 1, 12),
+            TimestampError::NonexistentDate {
+                year: 2026,
+                month: 2,
+                day: 30,
+            },
+            TimestampError::LeapSecond,
+            TimestampError::FractionTooLong { digits: Some(10) },
+            TimestampError::FractionTooLong { digits: None },
+            TimestampError::ZoneAbbreviation {
+                abbreviation: "CET".to_string(),
+            },
+            TimestampError::OffsetWithSeconds,
+            TimestampError::BasicFormat,
+            TimestampError::UnixSecondsTooLong { digits: 19 },
+            TimestampError::YearOutOfRange { year: 1969 },
+            TimestampError::InstantOutOfRange,
+            TimestampError::InvalidRfc2822 {
+                reason: "input is out of range".to_string(),
+            },
+            TimestampError::Rfc2822ZoneAbbreviation {
+                abbreviation: "CET".to_string(),
+            },
+            TimestampError::SpaceBeforeOffset,
+            TimestampError::WeekdayMismatch {
+                weekday: Weekday::Thu,
+                date: NaiveDate::default(),
+            },
+            TimestampError::ExponentFractionTooLong { digits: Some(25) },
+            TimestampError::ExponentFractionTooLong { digits: None },
+            TimestampError::NonexistentLocalDay {
+                date: NaiveDate::default(),
+                zone: BERLIN,
+            },
+            TimestampError::NonexistentLocalTime {
+                local: NaiveDateTime::default(),
+                zone: BERLIN,
+            },
+        ];
+        for error in errors {
+            let message = error.to_string();
+            assert!(!message.contains(". "), "{message}");
+            assert!(!message.contains('\n'), "{message}");
+            let _: &dyn std::error::Error = &error;
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Unix time in seconds with an optional fraction, as `date +%s` and `date +%s.%N` print it.
+//! An integer with 13 to 21 digits gets its own error, because that many digits suggest
+//! milliseconds, microseconds or nanoseconds sent without a point.
+
+use chrono::{DateTime, Utc};
+
+use super::error::{unrecognized, TimestampError};
+use super::{fraction_to_nanoseconds, MAX_UNIX_SECONDS_DIGITS};
+
+/// Number of digits of the last nanosecond of 9999 in Unix time. An integer with 13 to this many
+/// digits fits milliseconds, microseconds or nanoseconds in range.
+const MAX_UNIX_NANOSECONDS_DIGITS: usize = 21;
+
+/// Parses `SECONDS[.FRACTION]`, as `date +%s` and `date +%s.%N` print it.
+pub(super) fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampError> {
+    let (whole, fraction) = match text.split_once('.') {
+        Some((_, "")) => return Err(unrecognized(text)),
+        Some(parts) => parts,
+        None => (text, ""),
+    };
+    let is_digits = |part: &str| part.bytes().all(|byte| byte.is_ascii_digit());
+    if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
+        return Err(unrecognized(text));
+    }
+    let nanoseconds = fraction_to_nanoseconds(fraction.as_bytes())?;
+
+    // Any number longer than 12 digits is past MAX_UNIX_SECONDS, and shorter ones fit an i64.
+    let significant = whole.trim_start_matches('0');
+    if significant.len() > MAX_UNIX_SECONDS_DIGITS {
+        let fits_subseconds = significant.len() <= MAX_UNIX_NANOSECONDS_DIGITS;
+        return Err(if fraction.is_empty() && fits_subseconds {
+            TimestampError::UnixSecondsTooLong {
+                digits: significant.len(),
+            }
+        } else {
+            TimestampError::InstantOutOfRange
+        });
+    }
+    let seconds = match significant {
+        "" => 0,
+        digits => digits.parse::<i64>().map_err(|_| unrecognized(text))?,
+    };
+    DateTime::from_timestamp(seconds, nanoseconds).ok_or(TimestampError::InstantOutOfRange)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::validate::timestamp::tests::{assert_parses, assert_rejects, BERLIN};
+    use crate::validate::timestamp::{parse_timestamp, TimestampError};
+
+    #[test]
+    fn unix_seconds() {
+        assert_parses("1796392674", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn unix_seconds_with_nanoseconds() {
+        assert_parses(
+            "1796392674.123456789",
+            BERLIN,
+            "2026-12-04T13:57:54.123456789Z",
+        );
+        assert_parses("1796392674.5", BERLIN, "2026-12-04T13:57:54.5Z");
+    }
+
+    #[test]
+    fn unix_seconds_range_ends() {
+        assert_parses("0", BERLIN, "1970-01-01T00:00:00Z");
+        assert_parses("0000000000", BERLIN, "1970-01-01T00:00:00Z");
+        assert_parses("253402300799", BERLIN, "9999-12-31T23:59:59Z");
+        assert_parses(
+            "253402300799.999999999",
+            BERLIN,
+            "9999-12-31T23:59:59.999999999Z",
+        );
+    }
+
+    #[test]
+    fn unix_seconds_leading_zeros() {
+        assert_parses("000000000000001796392674", BERLIN, "2026-12-04T13:57:54Z");
+    }
+
+    #[test]
+    fn rejects_unix_time_in_smaller_units() {
+        let cases = [
+            ("1000000000000", 13),
+            ("1796392674123", 13),
+            ("1796392674123456", 16),
+            ("1796392674123456789", 19),
+            ("0001796392674123456789", 19),
+            ("999999999999999999999", 21),
+        ];
+        for (text, digits) in cases {
+            assert_rejects(text, BERLIN, TimestampError::UnixSecondsTooLong { digits });
+        }
+    }
+
+    #[test]
+    fn message_for_unix_nanoseconds_gives_fix() {
+        let error = parse_timestamp("1796392674123456789", BERLIN).expect_err("too many digits");
+        let message = error.to_string();
+        assert!(message.contains("19 digits"), "{message}");
+        assert!(message.contains("nanoseconds"), "{message}");
+        assert!(message.contains("`date +%s.%N`"), "{message}");
+    }
+
+    #[test]
+    fn message_for_unix_nanoseconds_does_not_repeat_value() {
+        let error = parse_timestamp("1796392674123456789", BERLIN).expect_err("too many digits");
+        assert!(!error.to_string().contains("1796392674"), "{error}");
+    }
+}
