@@ -159,6 +159,17 @@ pub struct NewEntry {
     pub reported_by: String,
 }
 
+/// Returns true for the marks that change the direction of the text around
+/// them (Unicode's bidirectional controls). Shown as they are, a message
+/// could display its words in another order than it has, so the dashboard
+/// and the command line replace them.
+pub fn changes_text_direction(c: char) -> bool {
+    matches!(
+        c,
+        '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

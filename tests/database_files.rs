@@ -203,3 +203,43 @@ fn unreadable_database_fails_health() {
         .expect("remove the generation row");
     assert_eq!(server.get("/healthz", None).status, 503);
 }
+
+#[test]
+fn idle_deleted_database_fails_health() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    let unhealthy = common::wait_until(|| server.get("/healthz", None).status == 503);
+    assert!(unhealthy, "{}", server.log());
+}
+
+#[test]
+fn idle_deleted_database_is_rescued() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
+}
+
+#[test]
+fn deleted_link_target_names_link() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let real_dir = dir.path().join("real");
+    std::fs::create_dir(&real_dir).expect("create the real directory");
+    let real = real_dir.join("t.db");
+    let link = dir.path().join("translog.db");
+    std::os::unix::fs::symlink(&real, &link).expect("create the link");
+    let server = Server::launch(dir, link.clone(), {
+        let mut command = serve_command(&link);
+        command.args(["--listen", "127.0.0.1:0"]);
+        command
+    });
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&real).expect("remove the link's target");
+    post(&server, "tx-after");
+    assert!(
+        server.wait_for_log("(a symbolic link to", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}

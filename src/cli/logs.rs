@@ -10,7 +10,7 @@ use super::{
     open_database, open_database_with, parse_duration, parse_timestamp_argument, parse_zone,
     Failure, TimestampArgument,
 };
-use crate::entry::{TransactionId, MAX_TRANSACTION_ID_LEN};
+use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::MAX_LIST_LIMIT;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionSummary};
 use crate::storage::{now_ns, StorageError};
@@ -257,11 +257,7 @@ fn fatal_cell(summary: &TransactionSummary) -> String {
 fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            let direction = matches!(
-                c,
-                '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-            );
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || direction {
+            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || changes_text_direction(c) {
                 '\u{fffd}'
             } else {
                 c

@@ -21,7 +21,9 @@ use super::StorageError;
 /// The storage thread's check of its files: it passes until a file changes,
 /// and fails from then on.
 pub struct FileCheck {
-    db: PathBuf,
+    /// The database file itself, where a symbolic link at the configured
+    /// path points; its `-wal` and `-shm` files are beside it.
+    real: PathBuf,
     files: DatabaseFiles,
     change: Option<String>,
 }
@@ -30,7 +32,7 @@ impl FileCheck {
     /// Records the files of the database at `db` as they are now.
     pub fn new(db: &Path) -> FileCheck {
         FileCheck {
-            db: db.to_path_buf(),
+            real: std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf()),
             files: DatabaseFiles::new(db),
             change: None,
         }
@@ -57,7 +59,7 @@ impl FileCheck {
     }
 
     fn rescue(&self, connection: &Connection, change: &str) {
-        let rescue = rescue_path(&self.db, chrono::Utc::now());
+        let rescue = rescue_path(&self.real, chrono::Utc::now());
         match rescue_copy(connection, &rescue) {
             Ok(()) => log::error!(
                 "{change} while the server ran, so it stores no more entries and answers 503 \
@@ -66,7 +68,7 @@ impl FileCheck {
                  log left there would be replayed into the copy), move the copy to {db} and \
                  start translog again",
                 rescue = rescue.display(),
-                db = self.db.display()
+                db = self.real.display()
             ),
             Err(error) => log::error!(
                 "{change} while the server ran, so it stores no more entries and answers 503 \
@@ -110,6 +112,8 @@ pub struct DatabaseFiles {
 
 struct WatchedFile {
     path: PathBuf,
+    /// The path as the log names it.
+    name: String,
     /// The device and inode number, once the file has been seen.
     identity: Option<(u64, u64)>,
 }
@@ -126,13 +130,29 @@ impl DatabaseFiles {
             path.push(suffix);
             PathBuf::from(path)
         };
-        let files = [db.to_path_buf(), companion("-wal"), companion("-shm")]
-            .into_iter()
-            .map(|path| {
-                let identity = identity_of(&path).ok().flatten();
-                WatchedFile { path, identity }
-            })
-            .collect();
+        let is_link = std::fs::symlink_metadata(db).is_ok_and(|meta| meta.file_type().is_symlink());
+        let db_name = if is_link {
+            format!("{} (a symbolic link to {})", db.display(), real.display())
+        } else {
+            db.display().to_string()
+        };
+        let wal = companion("-wal");
+        let shm = companion("-shm");
+        let files = [
+            (db.to_path_buf(), db_name),
+            (wal.clone(), wal.display().to_string()),
+            (shm.clone(), shm.display().to_string()),
+        ]
+        .into_iter()
+        .map(|(path, name)| {
+            let identity = identity_of(&path).ok().flatten();
+            WatchedFile {
+                path,
+                name,
+                identity,
+            }
+        })
+        .collect();
         DatabaseFiles { files }
     }
 
@@ -148,14 +168,9 @@ impl DatabaseFiles {
             };
             match (file.identity, now) {
                 (None, now) => file.identity = now,
-                (Some(_), None) => {
-                    return Some(format!("{} was deleted or moved", file.path.display()))
-                }
+                (Some(_), None) => return Some(format!("{} was deleted or moved", file.name)),
                 (Some(first), Some(now)) if first != now => {
-                    return Some(format!(
-                        "{} was replaced by another file",
-                        file.path.display()
-                    ))
+                    return Some(format!("{} was replaced by another file", file.name))
                 }
                 (Some(_), Some(_)) => {}
             }

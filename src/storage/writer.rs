@@ -27,8 +27,8 @@ use crate::throttled_log::{EventBatch, ThrottledEvents};
 /// The maximum number of entries stored in one database transaction.
 pub const MAX_BATCH: usize = 1024;
 
-/// How often an idle storage thread checks whether commits work again after
-/// a batch failed.
+/// How often an idle storage thread checks its files, or, after a batch
+/// failed, whether commits work again.
 const PROBE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The shortest time between two log lines about failed batches, so that a
@@ -258,15 +258,18 @@ impl StorageThread<'_> {
     ) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
-            // After a failed commit, an idle thread probes the database, so that
-            // health turns good again without waiting for a Worker's entry.
-            let first = if self.healthy.load(Ordering::Relaxed) {
-                receiver.recv().map_err(|_| RecvTimeoutError::Disconnected)
-            } else {
-                receiver.recv_timeout(PROBE_INTERVAL)
-            };
-            let first = match first {
+            // An idle thread checks the files, so that a database deleted
+            // while no entries arrive is still rescued and reported. After a
+            // failed commit it probes the database instead, so that health
+            // turns good again without waiting for a Worker's entry.
+            let first = match receiver.recv_timeout(PROBE_INTERVAL) {
                 Ok(request) => request,
+                Err(RecvTimeoutError::Timeout) if self.healthy.load(Ordering::Relaxed) => {
+                    if self.files.check(&self.connection).is_err() {
+                        self.healthy.store(false, Ordering::Relaxed);
+                    }
+                    continue;
+                }
                 Err(RecvTimeoutError::Timeout) => {
                     self.probe();
                     continue;
@@ -293,6 +296,9 @@ impl StorageThread<'_> {
             fatal.into_iter().for_each(on_fatal);
         }
         self.failures.flush();
+        // A change since the last check would lose what the file held at the
+        // close, so the copy is made now if it was not made yet.
+        let _ = self.files.check(&self.connection);
         if let Err((_, error)) = self.connection.close() {
             log::error!("closing the database failed: {error}");
         }

@@ -12,6 +12,7 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
+use crate::entry::changes_text_direction;
 use crate::http::response::Body;
 use crate::storage::logs::{self, Outcome};
 
@@ -36,6 +37,7 @@ pub fn escape_html(text: &str) -> String {
                 escaped.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'));
             }
             '\u{7f}' => escaped.push('\u{2421}'),
+            c if changes_text_direction(c) => escaped.push('\u{fffd}'),
             _ => escaped.push(c),
         }
     }
@@ -229,6 +231,11 @@ mod tests {
     #[test]
     fn escape_html_double_quote() {
         assert_eq!(escape_html("a\"b"), "a&quot;b");
+    }
+
+    #[test]
+    fn escape_html_direction_override() {
+        assert_eq!(escape_html("left\u{202e}right"), "left\u{fffd}right");
     }
 
     #[test]
