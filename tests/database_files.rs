@@ -50,12 +50,42 @@ fn transaction_ids(db: &Path) -> Vec<String> {
         .expect("rows")
 }
 
+/// Posts entries with new ids, one every 100 ms, until one gets `503`, and
+/// returns the ids that got `200` on the way. The server looks at its files
+/// at most once a second, so entries right after a change are still stored.
+fn post_until_503(server: &Server) -> Vec<String> {
+    let mut acknowledged = Vec::new();
+    let mut number = 0;
+    let refused = common::wait_until(|| {
+        number += 1;
+        let id = format!("tx-after-{number}");
+        match post(server, &id) {
+            200 => {
+                acknowledged.push(id);
+                false
+            }
+            status => status == 503,
+        }
+    });
+    assert!(refused, "no 503: {}", server.log());
+    acknowledged
+}
+
+/// Returns the ids that the rescue copy must hold: `tx-before` and the
+/// entries acknowledged after the change, in the copy's order.
+fn expected_ids(acknowledged: Vec<String>) -> Vec<String> {
+    let mut ids = acknowledged;
+    ids.push("tx-before".to_string());
+    ids.sort();
+    ids
+}
+
 #[test]
 fn deleted_database_gets_503() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(&server.db).expect("remove the database");
-    assert_eq!(post(&server, "tx-after"), 503);
+    post_until_503(&server);
 }
 
 #[test]
@@ -63,7 +93,7 @@ fn deleted_database_fails_health() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(&server.db).expect("remove the database");
-    post(&server, "tx-after");
+    post_until_503(&server);
     assert_eq!(server.get("/healthz", None).status, 503);
 }
 
@@ -72,8 +102,11 @@ fn deleted_database_is_rescued() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(&server.db).expect("remove the database");
-    post(&server, "tx-after");
-    assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
+    let acknowledged = post_until_503(&server);
+    assert_eq!(
+        transaction_ids(&rescue_copy(&server)),
+        expected_ids(acknowledged)
+    );
 }
 
 #[test]
@@ -81,7 +114,7 @@ fn deleted_wal_gets_503() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(companion(&server.db, "-wal")).expect("remove the WAL");
-    assert_eq!(post(&server, "tx-after"), 503);
+    post_until_503(&server);
 }
 
 #[test]
@@ -89,8 +122,11 @@ fn deleted_wal_is_rescued() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(companion(&server.db, "-wal")).expect("remove the WAL");
-    post(&server, "tx-after");
-    assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
+    let acknowledged = post_until_503(&server);
+    assert_eq!(
+        transaction_ids(&rescue_copy(&server)),
+        expected_ids(acknowledged)
+    );
 }
 
 #[test]
@@ -100,7 +136,7 @@ fn replaced_shm_gets_503() {
     let shm = companion(&server.db, "-shm");
     std::fs::remove_file(&shm).expect("remove the -shm file");
     std::fs::write(&shm, b"").expect("create another -shm file");
-    assert_eq!(post(&server, "tx-after"), 503);
+    post_until_503(&server);
 }
 
 #[test]

@@ -7,20 +7,32 @@
 //! process looks, so every entry committed to it would be lost. A `-wal` or
 //! `-shm` file replaced by another process's new one lets the two write the
 //! same log with different indexes, which corrupts it. So the storage thread
-//! compares each path's device and inode with those it saw first, before
-//! every commit, and stores nothing more once one differs.
+//! compares each path's device and inode with those it saw first, at most
+//! once a second before a commit, every second while idle and once at the
+//! stop, and stores nothing more once one differs. The copy it then makes
+//! holds every entry committed until then, so an entry acknowledged between
+//! the change and the check is kept too.
 
 use std::io::ErrorKind;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
 use super::StorageError;
 
+/// The shortest time between two looks at the files. Three `statx` calls
+/// before each commit cost the storage thread about 10 µs per entry at 8
+/// connections (34 against 25 µs, measured in alternated runs), which a look
+/// per second avoids.
+const LOOK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// The storage thread's check of its files: it passes until a file changes,
 /// and fails from then on.
 pub struct FileCheck {
+    /// When the files were last looked at.
+    looked_at: Option<Instant>,
     /// The database file itself, where a symbolic link at the configured
     /// path points; its `-wal` and `-shm` files are beside it.
     real: PathBuf,
@@ -32,16 +44,18 @@ impl FileCheck {
     /// Records the files of the database at `db` as they are now.
     pub fn new(db: &Path) -> FileCheck {
         FileCheck {
+            looked_at: None,
             real: std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf()),
             files: DatabaseFiles::new(db),
             change: None,
         }
     }
 
-    /// Fails once a file has changed. The first time, it copies the database
-    /// as `connection` still sees it to a new file beside it, and logs an
-    /// error that names the change and the copy, so that the entries stored
-    /// so far survive the restart that the operator must do.
+    /// Fails once a file has changed, looking at the files if the last look
+    /// is [`LOOK_INTERVAL`] old. At the first change found, it copies the
+    /// database as `connection` still reads it to a new file beside it, and
+    /// logs an error that names the change and the copy, so that the entries
+    /// stored so far survive the restart that the operator must do.
     ///
     /// # Errors
     ///
@@ -50,6 +64,28 @@ impl FileCheck {
         if let Some(change) = &self.change {
             return Err(StorageError::FileChanged(change.clone()));
         }
+        if self
+            .looked_at
+            .is_some_and(|at| at.elapsed() < LOOK_INTERVAL)
+        {
+            return Ok(());
+        }
+        self.check_now(connection)
+    }
+
+    /// Looks at the files now, whenever the last look was, as [`check`] does
+    /// when a look is due.
+    ///
+    /// # Errors
+    ///
+    /// [`StorageError::FileChanged`] from the first change on.
+    ///
+    /// [`check`]: FileCheck::check
+    pub fn check_now(&mut self, connection: &Connection) -> Result<(), StorageError> {
+        if let Some(change) = &self.change {
+            return Err(StorageError::FileChanged(change.clone()));
+        }
+        self.looked_at = Some(Instant::now());
         let Some(change) = self.files.changed() else {
             return Ok(());
         };

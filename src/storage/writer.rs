@@ -298,7 +298,7 @@ impl StorageThread<'_> {
         self.failures.flush();
         // A change since the last check would lose what the file held at the
         // close, so the copy is made now if it was not made yet.
-        let _ = self.files.check(&self.connection);
+        let _ = self.files.check_now(&self.connection);
         if let Err((_, error)) = self.connection.close() {
             log::error!("closing the database failed: {error}");
         }
