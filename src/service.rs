@@ -367,23 +367,16 @@ struct DatabaseLock {
 /// the path, and a second server on a new file there would share them.
 fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let created = !db_path.exists();
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(db_path)
-        .map_err(|error| {
-            let reason = match error.kind() {
-                std::io::ErrorKind::PermissionDenied if created => {
-                    format!("{error}; check that its directory is writable by this user")
-                }
-                std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
-                _ => error.to_string(),
-            };
-            format!("cannot open database {}: {reason}", db_path.display())
-        })?;
+    let file = open_private(db_path).map_err(|error| {
+        let reason = match error.kind() {
+            std::io::ErrorKind::PermissionDenied if created => {
+                format!("{error}; check that its directory is writable by this user")
+            }
+            std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
+            _ => error.to_string(),
+        };
+        format!("cannot open database {}: {reason}", db_path.display())
+    })?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -414,23 +407,28 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     })
 }
 
-/// Opens the `-shm` file of the database at `db_path`, beside the file that
-/// a symbolic link points to as SQLite's is, and takes an exclusive `flock`
-/// on it. Returns the file, and its path when this call created it.
-fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>), String> {
-    let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
-    let mut path = real.into_os_string();
-    path.push("-shm");
-    let path = PathBuf::from(path);
-    let created = !path.exists();
-    let file = OpenOptions::new()
+/// Opens the file at `path` for reading and writing, creating it readable by
+/// its owner only, because the database and its `-shm` file hold the
+/// password hashes.
+fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
+    OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
         .mode(0o600)
-        .open(&path)
-        .map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+        .open(path)
+}
+
+/// Opens the `-shm` file of the database at `db_path`, beside the file that
+/// a symbolic link points to as SQLite's is, and takes an exclusive `flock`
+/// on it. Returns the file, and its path when this call created it.
+fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>), String> {
+    let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    let path = crate::storage::files::companion(&real, "-shm");
+    let created = !path.exists();
+    let file =
+        open_private(&path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
     match file.try_lock() {
         Ok(()) => Ok((file, created.then_some(path))),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(

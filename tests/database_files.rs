@@ -56,7 +56,7 @@ fn transaction_ids(db: &Path) -> Vec<String> {
 fn post_until_503(server: &Server) -> Vec<String> {
     let mut acknowledged = Vec::new();
     let mut number = 0;
-    let refused = common::wait_until(|| {
+    let unavailable = common::wait_until(|| {
         number += 1;
         let id = format!("tx-after-{number}");
         match post(server, &id) {
@@ -67,7 +67,7 @@ fn post_until_503(server: &Server) -> Vec<String> {
             status => status == 503,
         }
     });
-    assert!(refused, "no 503: {}", server.log());
+    assert!(unavailable, "no 503: {}", server.log());
     acknowledged
 }
 

@@ -111,12 +111,12 @@ impl HashingMemory {
 /// fewer verifications at once than this.
 const MAX_IDLE_BUFFERS: usize = 4;
 
-/// The most memory, in KiB, that a stored hash may ask a verification for.
+/// The maximum memory, in KiB, that a stored hash may request for a verification.
 /// The hashes translog writes ask for 19 MiB. A hash from an edited file
 /// could ask for gigabytes, and the allocation would end the process.
 const MAX_MEMORY_KIB: u32 = 256 * 1024;
 
-/// The most passes over memory that a stored hash may ask for. The hashes
+/// The maximum number of passes over memory that a stored hash may request. The hashes
 /// translog writes make 2, and many more would hold a hashing thread for
 /// seconds per login.
 const MAX_PASSES: u32 = 16;

@@ -14,7 +14,8 @@ pub const WINDOW: Duration = Duration::from_secs(60);
 /// The number of addresses tracked before expired ones are first swept out.
 const SWEEP_ABOVE: usize = 10_000;
 
-/// The most addresses tracked at once, about 12 MB of failure times. An
+/// The maximum number of addresses tracked at once, about 12 MB of failure
+/// times (an estimate from the size of the map's entries). An
 /// address's entry is at most a minute old, so more means failed logins from
 /// that many addresses within a minute, and the throttle then forgets them all
 /// rather than grow without bound.

@@ -251,9 +251,9 @@ fn fatal_cell(summary: &TransactionSummary) -> String {
 }
 
 /// Replaces control characters, line and paragraph separators and the
-/// marks that change the direction of text, so that a message cannot move
-/// the cursor, change colours in the operator's terminal, break a row of the
-/// table or show its text in another order than it has.
+/// marks that change the direction of text. A message then cannot move the
+/// cursor or change colours in the operator's terminal, break a row of the
+/// table, or show its text in another order than it has.
 fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {

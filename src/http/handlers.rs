@@ -303,7 +303,7 @@ async fn append_entry(
     let mut fresh = false;
     let (body, transaction_id) = match read_entry(state, &parts, body, raw_id, context).await {
         Ok(read) => read,
-        // Nobody is left to receive a 401 or 403.
+        // The client has closed the connection, so a 401 or 403 would reach no one.
         Err(error @ ApiError::ClientClosed(_)) => return Err(error),
         Err(error) => {
             recheck(state, &parts.headers, peer).await?;
@@ -639,8 +639,8 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
             "the last batch of entries could not be stored".into(),
         ));
     }
-    // Any failure to read makes the server unhealthy, a corrupt file too,
-    // so that monitoring sees `503` as for every other fault.
+    // Any failed read, a corrupt file too, makes the server unhealthy, so
+    // that monitoring gets `503` as for every other fault.
     run_read(state, |_, connection| {
         Ok(
             connection.query_row("SELECT generation FROM credentials_generation", [], |row| {

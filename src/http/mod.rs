@@ -457,7 +457,7 @@ async fn handle(
     let mut response = match result {
         Ok(response) => response,
         // A client that did not send the whole request is not sent a
-        // response, so the line says so in place of a status.
+        // response, so the log line states that in place of a status.
         Err(ApiError::ClientClosed(cause)) => {
             log::info!(
                 "#{number} {method} {path:?} no response after {:.1}ms user={} tx={}: {BodyCutOff} \

@@ -7,9 +7,9 @@
 //! process looks, so every entry committed to it would be lost. A `-wal` or
 //! `-shm` file replaced by another process's new one lets the two write the
 //! same log with different indexes, which corrupts it. So the storage thread
-//! compares each path's device and inode with those it saw first, at most
-//! once a second before a commit, every second while idle and once at the
-//! stop, and stores nothing more once one differs. The copy it then makes
+//! compares each path's device and inode with those it saw first. It looks
+//! at most once a second before a commit, every second while idle and once
+//! at the stop, and stores nothing more once one differs. The copy it then makes
 //! holds every entry committed until then, so an entry acknowledged between
 //! the change and the check is kept too.
 
@@ -53,9 +53,9 @@ impl FileCheck {
 
     /// Fails once a file has changed, looking at the files if the last look
     /// is [`LOOK_INTERVAL`] old. At the first change found, it copies the
-    /// database as `connection` still reads it to a new file beside it, and
-    /// logs an error that names the change and the copy, so that the entries
-    /// stored so far survive the restart that the operator must do.
+    /// database as `connection` still reads it to a new file beside it. It
+    /// also logs an error that names the change and the copy, so that the
+    /// entries stored so far survive the restart that the operator must do.
     ///
     /// # Errors
     ///
@@ -161,19 +161,14 @@ impl DatabaseFiles {
     /// They are beside the file that a symbolic link at `db` points to.
     pub fn new(db: &Path) -> DatabaseFiles {
         let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
-        let companion = |suffix: &str| {
-            let mut path = real.as_os_str().to_owned();
-            path.push(suffix);
-            PathBuf::from(path)
-        };
         let is_link = std::fs::symlink_metadata(db).is_ok_and(|meta| meta.file_type().is_symlink());
         let db_name = if is_link {
             format!("{} (a symbolic link to {})", db.display(), real.display())
         } else {
             db.display().to_string()
         };
-        let wal = companion("-wal");
-        let shm = companion("-shm");
+        let wal = companion(&real, "-wal");
+        let shm = companion(&real, "-shm");
         let files = [
             (db.to_path_buf(), db_name),
             (wal.clone(), wal.display().to_string()),
@@ -213,6 +208,14 @@ impl DatabaseFiles {
         }
         None
     }
+}
+
+/// Returns the path of a file that SQLite keeps beside the database at `db`,
+/// its name with `suffix` (`-wal`, `-shm`) appended.
+pub fn companion(db: &Path, suffix: &str) -> PathBuf {
+    let mut path = db.as_os_str().to_owned();
+    path.push(suffix);
+    PathBuf::from(path)
 }
 
 /// Returns the device and inode number of the file at `path`, or `None` when

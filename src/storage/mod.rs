@@ -56,7 +56,7 @@ pub enum StorageError {
     /// The file is on a file system mounted read-only.
     ReadOnlyFileSystem,
     /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
-    /// replaced while the server ran; the text says which and how.
+    /// replaced while the server ran. The text names the file and the change.
     FileChanged(String),
 }
 

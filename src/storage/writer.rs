@@ -385,10 +385,10 @@ impl StorageThread<'_> {
     }
 }
 
-/// Failed batches that are not logged yet. The first failure is logged at
-/// once; later ones are counted and logged in one line when
-/// [`FAILURE_LOG_INTERVAL`] has passed since the last line, or when a commit
-/// works again. The details of each are its number of entries and its error.
+/// Failed batches that are not logged yet, each with its number of entries
+/// and its error. The first failure is logged at once. Later ones are
+/// counted and logged in one line when [`FAILURE_LOG_INTERVAL`] has passed
+/// since the last line, or when a commit works again.
 struct FailureLog(ThrottledEvents<(usize, String)>);
 
 impl Default for FailureLog {
