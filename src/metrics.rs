@@ -18,12 +18,12 @@ const DURATION_BOUNDS: [f64; 12] = [
 /// Upper bounds of the batch size histogram, in entries.
 const BATCH_BOUNDS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
 
-/// The status codes the handlers send; anything else is counted as `other`.
-/// hyper sends `431` for an oversized request head before any handler runs,
-/// and connections over the cap get `503` before hyper reads them, so neither
-/// is counted here.
-const STATUS_CODES: [u16; 15] = [
-    200, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503, 304, 204, 0,
+/// The status codes the handlers send, each with a counter of its own; any
+/// other code is counted under `other`. hyper sends `431` for an oversized
+/// request head before any handler runs, and connections over the cap get
+/// `503` before hyper reads them, so neither is counted here.
+const STATUS_CODES: [u16; 14] = [
+    200, 204, 304, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503,
 ];
 
 struct Histogram<const N: usize> {
@@ -113,6 +113,7 @@ impl AlertCounts {
 pub struct Metrics {
     entries: [[AtomicU64; 4]; 5],
     responses: [AtomicU64; STATUS_CODES.len()],
+    responses_other: AtomicU64,
     durations: Histogram<12>,
     batches: Histogram<10>,
     alerts: AlertCounts,
@@ -124,6 +125,7 @@ impl Default for Metrics {
         Metrics {
             entries: std::array::from_fn(|_| std::array::from_fn(|_| AtomicU64::new(0))),
             responses: std::array::from_fn(|_| AtomicU64::new(0)),
+            responses_other: AtomicU64::new(0),
             durations: Histogram::new(DURATION_BOUNDS),
             batches: Histogram::new(BATCH_BOUNDS),
             alerts: AlertCounts::new(),
@@ -140,11 +142,11 @@ impl Metrics {
     }
 
     pub fn observe_response(&self, status: u16, duration: Duration) {
-        let index = STATUS_CODES
-            .iter()
-            .position(|code| *code == status)
-            .unwrap_or(STATUS_CODES.len() - 1);
-        self.responses[index].fetch_add(1, Ordering::Relaxed);
+        let counter = match STATUS_CODES.iter().position(|code| *code == status) {
+            Some(index) => &self.responses[index],
+            None => &self.responses_other,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
         self.durations.observe(duration.as_secs_f64());
     }
 
@@ -190,17 +192,17 @@ impl Metrics {
         out.push_str("# HELP translog_http_responses_total HTTP responses sent, by status code.\n");
         out.push_str("# TYPE translog_http_responses_total counter\n");
         for (code, counter) in STATUS_CODES.iter().zip(&self.responses) {
-            let label = if *code == 0 {
-                "other".to_string()
-            } else {
-                code.to_string()
-            };
             let _ = writeln!(
                 out,
-                "translog_http_responses_total{{code=\"{label}\"}} {}",
+                "translog_http_responses_total{{code=\"{code}\"}} {}",
                 counter.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "translog_http_responses_total{{code=\"other\"}} {}",
+            self.responses_other.load(Ordering::Relaxed)
+        );
 
         out.push_str(
             "# HELP translog_http_request_duration_seconds Time from request head to response.\n",
