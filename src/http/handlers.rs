@@ -10,12 +10,13 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::header::{
-    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST,
+    HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
     TRANSFER_ENCODING,
 };
-use hyper::{Method, Request, Response, Version};
+use hyper::{Method, Request, Response};
 
 use super::dashboard;
+use super::host::check_host;
 use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
@@ -164,24 +165,6 @@ fn check_transfer_coding(headers: &HeaderMap) -> Result<(), ApiError> {
                  or with Transfer-Encoding: chunked alone."
             )))
         }
-    }
-}
-
-/// Rejects an HTTP/1.1 request without a `Host` header, and a request of any
-/// version with more than one, as RFC 9112 (section 3.2) requires of a
-/// server. An HTTP/1.0 request may omit the header.
-fn check_host(version: Version, headers: &HeaderMap) -> Result<(), ApiError> {
-    let mut hosts = headers.get_all(HOST).iter();
-    match (hosts.next(), hosts.next()) {
-        (Some(_), None) => Ok(()),
-        (None, _) if version < Version::HTTP_11 => Ok(()),
-        (None, _) => Err(ApiError::InvalidHeader(
-            "The request has no Host header, which HTTP/1.1 requires; send Host with the \
-             server's name and port, as curl and HTTP libraries do.",
-        )),
-        (Some(_), Some(_)) => Err(ApiError::InvalidHeader(
-            "The request has more than one Host header; send exactly one.",
-        )),
     }
 }
 
@@ -723,41 +706,5 @@ mod tests {
     #[test]
     fn repeated_chunked_header_is_rejected() {
         assert!(check_transfer_coding(&headers(&["chunked", "chunked"])).is_err());
-    }
-
-    fn hosts(values: &[&'static str]) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        for value in values {
-            headers.append(HOST, HeaderValue::from_static(value));
-        }
-        headers
-    }
-
-    #[test]
-    fn one_host_is_accepted() {
-        assert!(check_host(Version::HTTP_11, &hosts(&["example.com"])).is_ok());
-    }
-
-    #[test]
-    fn missing_host_in_http_11_is_rejected() {
-        let error = check_host(Version::HTTP_11, &hosts(&[])).expect_err("no Host");
-        assert_eq!(error.status(), hyper::StatusCode::BAD_REQUEST);
-    }
-
-    #[test]
-    fn missing_host_in_http_10_is_accepted() {
-        assert!(check_host(Version::HTTP_10, &hosts(&[])).is_ok());
-    }
-
-    #[test]
-    fn two_hosts_are_rejected() {
-        let two = hosts(&["a.example", "b.example"]);
-        assert!(check_host(Version::HTTP_11, &two).is_err());
-    }
-
-    #[test]
-    fn two_hosts_in_http_10_are_rejected() {
-        let two = hosts(&["a.example", "a.example"]);
-        assert!(check_host(Version::HTTP_10, &two).is_err());
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod dashboard;
 pub mod handlers;
+pub mod host;
 pub mod response;
 pub mod router;
 pub mod write_deadline;

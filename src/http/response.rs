@@ -36,8 +36,8 @@ pub enum ApiError {
     /// A request body the HTTP layer could not read.
     MalformedBody(String),
     /// A request head that breaks a rule of HTTP/1.1 about its headers, such
-    /// as a missing or repeated `Host`. The text is the message.
-    InvalidHeader(&'static str),
+    /// as a missing, repeated or invalid `Host`. The text is the message.
+    InvalidHeader(String),
     /// The client closed the connection, or its sending side, before the
     /// whole body arrived; the text is the cause. The request gets no
     /// response, because the client sent an incomplete request and may not
@@ -131,9 +131,10 @@ impl ApiError {
             ),
             ApiError::RequestTimeout => "The request was not received in time; send the whole request without pausing.".into(),
             ApiError::InvalidParameters(error) => error.to_string(),
-            ApiError::InvalidQuery(message) | ApiError::MalformedBody(message) => message.clone(),
+            ApiError::InvalidQuery(message)
+            | ApiError::MalformedBody(message)
+            | ApiError::InvalidHeader(message) => message.clone(),
             ApiError::ClientClosed(_) => "The connection closed before the whole request body arrived.".into(),
-            ApiError::InvalidHeader(message) => (*message).into(),
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
                 .into(),
