@@ -104,7 +104,9 @@ report() {
             "$log_url" <<<"$(curl_credentials)"); then
         return
     fi
+    # The JSON body ends with a newline of its own, which printf adds again.
     local code=${response##*$'\n'} body=${response%$'\n'*}
+    body=${body%$'\n'}
     if [[ -n $body && $body != "$response" ]]; then
         printf '%s\n' "$body" >&2
     fi

@@ -635,7 +635,7 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     .map_err(|error| {
         ApiError::Unavailable(format!("the database cannot be read: {}", error.cause()))
     })?;
-    Ok(ok_with("application/json", "{\"status\":\"ok\"}"))
+    Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }
 
 async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {

@@ -342,7 +342,10 @@ const REJECTED_DRAIN_BYTES: usize = 64 * 1024;
 /// connection gives its descriptor back at once, also when descriptors run
 /// out.
 async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
-    let body = r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#;
+    let body = concat!(
+        r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#,
+        "\n"
+    );
     let reply = format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n\
          Connection: close\r\nContent-Length: {}\r\n\r\n{body}",

@@ -1,5 +1,7 @@
 //! Responses: the error type of the HTTP layer, its one mapping to status
-//! codes and headers, and the JSON error body.
+//! codes and headers, and the JSON error body. Every JSON body that the
+//! server sends ends with one newline, so that what `curl` prints ends its
+//! line before the shell prompt.
 
 use std::time::Duration;
 
@@ -146,7 +148,7 @@ impl ApiError {
     /// Builds the response: a JSON body and the headers the status requires.
     pub fn into_response(self) -> Response<Body> {
         let message = self.message();
-        let body = serde_json::to_vec(&ErrorBody {
+        let body = json_line(&ErrorBody {
             error: self.code(),
             message: &message,
         })
@@ -308,9 +310,16 @@ pub fn ok_with(content_type: &'static str, body: impl Into<Bytes>) -> Response<B
 
 /// `200 OK` with a JSON body.
 pub fn json_ok(value: &impl Serialize) -> Result<Response<Body>, ApiError> {
-    let body = serde_json::to_vec(value)
+    let body = json_line(value)
         .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))?;
     Ok(ok_with("application/json", body))
+}
+
+/// Serializes `value` as compact JSON followed by one newline.
+fn json_line(value: &impl Serialize) -> serde_json::Result<Vec<u8>> {
+    let mut body = serde_json::to_vec(value)?;
+    body.push(b'\n');
+    Ok(body)
 }
 
 #[cfg(test)]
