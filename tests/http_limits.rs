@@ -298,6 +298,28 @@ fn chunk_framing_errors_are_named() {
     }
 }
 
+#[test]
+fn chunked_body_over_limit_gets_413() {
+    // One chunk of 65,537 bytes, one more than the body limit.
+    let chunked_body = format!("10001\r\n{}\r\n0\r\n\r\n", "a".repeat(65_537));
+    let server = Server::start();
+    let started = Instant::now();
+    let response = post_chunked(&server, &chunked_body);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(started.elapsed() < WAIT, "{:?}", started.elapsed());
+}
+
+#[test]
+fn small_chunks_over_limit_get_413() {
+    // Seventeen chunks of 4 KiB: each is small, together they pass 64 KiB.
+    let chunk = format!("1000\r\n{}\r\n", "a".repeat(4096));
+    let chunked_body = format!("{}0\r\n\r\n", chunk.repeat(17));
+    let server = Server::start();
+    let response = post_chunked(&server, &chunked_body);
+    assert!(response.starts_with("HTTP/1.1 413"), "{response}");
+    assert!(response.contains("larger than 65536 bytes"), "{response}");
+}
+
 /// Sends a write request that declares 100 body bytes but has only 10,
 /// shuts down the sending side, and returns what the server sends back.
 fn post_cut_off_body(server: &Server) -> String {
