@@ -77,81 +77,102 @@ fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
     })
 }
 
+/// Runs a `user` subcommand. Each one opens the database itself, because
+/// `user add` reads the password before it opens it.
 pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
-    if let UserCommand::Add {
-        name,
-        role,
-        timezone,
-        password_stdin,
-    } = command
-    {
-        return add_user(db, &name, role, timezone, password_stdin);
-    }
-    let connection = open_database(db)?;
     match command {
-        // Handled above, because it reads the password before it opens the database.
-        UserCommand::Add { .. } => unreachable!("user add returned above"),
-        UserCommand::List => {
-            let list = users::list(&connection).map_err(|error| error.to_string())?;
-            let rows: Vec<[String; 4]> = list
-                .into_iter()
-                .map(|user| {
-                    [
-                        user.name,
-                        user.role.to_string(),
-                        user.timezone.unwrap_or_else(|| "-".into()),
-                        if user.enabled { "enabled" } else { "disabled" }.to_string(),
-                    ]
-                })
-                .collect();
-            super::logs::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
-        }
+        UserCommand::Add {
+            name,
+            role,
+            timezone,
+            password_stdin,
+        } => add_user(db, &name, role, timezone, password_stdin),
+        UserCommand::List => list_users(db),
         UserCommand::Passwd {
             name,
             password_stdin,
-        } => {
-            if users::find(&connection, &name)
-                .map_err(|error| error.to_string())?
-                .is_none()
-            {
-                return Err(users::UserError::NotFound(name).to_string());
-            }
-            let (password, generated) = obtain_password(password_stdin)?;
-            let hash = hash_password(&password)?;
-            users::set_password_hash(&connection, &name, &hash)
-                .map_err(|error| error.to_string())?;
-            if generated {
-                super::print_line(password.expose());
-            }
-            eprintln!("changed the password of {name}");
-        }
-        UserCommand::Disable { name } => {
-            users::set_enabled(&connection, &name, false).map_err(|error| error.to_string())?;
-            eprintln!("disabled user {name}");
-        }
-        UserCommand::Enable { name } => {
-            users::set_enabled(&connection, &name, true).map_err(|error| error.to_string())?;
-            eprintln!("enabled user {name}");
-        }
-        UserCommand::Remove { name } => {
-            users::remove(&connection, &name).map_err(|error| error.to_string())?;
-            eprintln!("removed user {name}");
-        }
-        UserCommand::SetTimezone { name, zone } => {
-            users::set_timezone(&connection, &name, zone).map_err(|error| error.to_string())?;
-            match zone {
-                Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
-                None => eprintln!(
-                    "cleared the time zone of {name}; the server's --timezone now applies \
-                     to its timestamps without an offset"
-                ),
-            }
-        }
-        UserCommand::SetRole { name, role } => {
-            users::set_role(&connection, &name, role).map_err(|error| error.to_string())?;
-            eprintln!("set the role of {name} to {role}");
-        }
+        } => change_password(db, &name, password_stdin),
+        UserCommand::Disable { name } => set_enabled(db, &name, false),
+        UserCommand::Enable { name } => set_enabled(db, &name, true),
+        UserCommand::Remove { name } => remove_user(db, &name),
+        UserCommand::SetTimezone { name, zone } => set_timezone(db, &name, zone),
+        UserCommand::SetRole { name, role } => set_role(db, &name, role),
     }
+}
+
+fn list_users(db: &Path) -> Result<(), String> {
+    let connection = open_database(db)?;
+    let list = users::list(&connection).map_err(|error| error.to_string())?;
+    let rows: Vec<[String; 4]> = list
+        .into_iter()
+        .map(|user| {
+            [
+                user.name,
+                user.role.to_string(),
+                user.timezone.unwrap_or_else(|| "-".into()),
+                if user.enabled { "enabled" } else { "disabled" }.to_string(),
+            ]
+        })
+        .collect();
+    super::logs::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
+    Ok(())
+}
+
+/// Sets a new password, read from standard input or generated. An unknown
+/// user is rejected before the password is read.
+fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), String> {
+    let connection = open_database(db)?;
+    if users::find(&connection, name)
+        .map_err(|error| error.to_string())?
+        .is_none()
+    {
+        return Err(users::UserError::NotFound(name.to_string()).to_string());
+    }
+    let (password, generated) = obtain_password(password_stdin)?;
+    let hash = hash_password(&password)?;
+    users::set_password_hash(&connection, name, &hash).map_err(|error| error.to_string())?;
+    if generated {
+        super::print_line(password.expose());
+    }
+    eprintln!("changed the password of {name}");
+    Ok(())
+}
+
+fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
+    let connection = open_database(db)?;
+    users::set_enabled(&connection, name, enabled).map_err(|error| error.to_string())?;
+    if enabled {
+        eprintln!("enabled user {name}");
+    } else {
+        eprintln!("disabled user {name}");
+    }
+    Ok(())
+}
+
+fn remove_user(db: &Path, name: &str) -> Result<(), String> {
+    let connection = open_database(db)?;
+    users::remove(&connection, name).map_err(|error| error.to_string())?;
+    eprintln!("removed user {name}");
+    Ok(())
+}
+
+fn set_timezone(db: &Path, name: &str, zone: Option<Tz>) -> Result<(), String> {
+    let connection = open_database(db)?;
+    users::set_timezone(&connection, name, zone).map_err(|error| error.to_string())?;
+    match zone {
+        Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
+        None => eprintln!(
+            "cleared the time zone of {name}; the server's --timezone now applies \
+             to its timestamps without an offset"
+        ),
+    }
+    Ok(())
+}
+
+fn set_role(db: &Path, name: &str, role: Role) -> Result<(), String> {
+    let connection = open_database(db)?;
+    users::set_role(&connection, name, role).map_err(|error| error.to_string())?;
+    eprintln!("set the role of {name} to {role}");
     Ok(())
 }
 
