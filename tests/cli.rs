@@ -1644,43 +1644,56 @@ fn closed_pipe_ends_log_list_quietly() {
 }
 
 #[test]
-fn backup_of_missing_database_creates_it() {
+fn backup_of_missing_database_creates_nothing() {
     let (dir, db) = new_db();
     let copy = dir.path().join("copy.db");
     let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
-    assert_success(&output, "backup");
-    assert!(db.exists());
-    assert!(copy.exists());
+    assert_one_line_error(&output);
+    assert!(!db.exists());
+    assert!(!copy.exists());
 }
 
 #[test]
-fn log_list_of_missing_database_is_empty() {
+fn log_list_of_missing_database_is_error() {
     let (_dir, db) = new_db();
     let output = run_cli(&db, &["log", "list"], None);
-    assert_success(&output, "log list");
-    assert!(db.exists());
+    assert_one_line_error(&output);
+    assert!(!db.exists());
 }
 
-// Every command creates the database and its schema on first use.
+// The commands that write create the database and its schema on first use;
+// those that only read create nothing.
 
-/// Returns every command except `serve`, with arguments that are valid
-/// apart from the database. `backup` writes its copy into `copies`.
-fn commands_on_database(copies: &Path) -> Vec<Vec<String>> {
-    let copy = copies.join("copy.db");
-    let copy = copy.to_str().expect("UTF-8 path");
-    let commands: [&[&str]; 12] = [
+/// Returns every command that writes except `serve`, with arguments that
+/// are valid apart from the database.
+fn writing_commands() -> Vec<Vec<String>> {
+    let commands: [&[&str]; 8] = [
         &["user", "add", "worker1", "--role", "worker"],
-        &["user", "list"],
         &["user", "passwd", "worker1"],
         &["user", "disable", "worker1"],
         &["user", "enable", "worker1"],
         &["user", "remove", "worker1"],
         &["user", "set-timezone", "worker1", "UTC"],
         &["user", "set-role", "worker1", "admin"],
+        &["prune", "--before", "2026-01-01"],
+    ];
+    commands
+        .iter()
+        .map(|args| args.iter().map(|arg| arg.to_string()).collect())
+        .collect()
+}
+
+/// Returns every command that only reads, with arguments that are valid
+/// apart from the database. `backup` writes its copy into `copies`.
+fn read_only_commands(copies: &Path) -> Vec<Vec<String>> {
+    let copy = copies.join("copy.db");
+    let copy = copy.to_str().expect("UTF-8 path");
+    let commands: [&[&str]; 5] = [
+        &["user", "list"],
         &["log", "show", "tx-1"],
         &["log", "list"],
         &["backup", copy],
-        &["prune", "--before", "2026-01-01"],
+        &["prune", "--before", "2026-01-01", "--dry-run"],
     ];
     commands
         .iter()
@@ -1694,9 +1707,8 @@ fn run_args(db: &Path, args: &[String]) -> Output {
 }
 
 #[test]
-fn missing_database_is_created_by_each_command() {
-    let copies = tempfile::tempdir().expect("temporary directory");
-    for command in commands_on_database(copies.path()) {
+fn missing_database_is_created_by_each_writing_command() {
+    for command in writing_commands() {
         let (_dir, db) = new_db();
         run_args(&db, &command);
         assert!(db.exists(), "{command:?} did not create {}", db.display());
@@ -1705,8 +1717,7 @@ fn missing_database_is_created_by_each_command() {
 
 #[test]
 fn missing_database_creation_is_reported() {
-    let copies = tempfile::tempdir().expect("temporary directory");
-    for command in commands_on_database(copies.path()) {
+    for command in writing_commands() {
         let (_dir, db) = new_db();
         let output = run_args(&db, &command);
         let expected = format!("created database {} with its schema", db.display());
@@ -1716,6 +1727,72 @@ fn missing_database_creation_is_reported() {
             stderr(&output)
         );
     }
+}
+
+#[test]
+fn read_only_commands_create_no_database() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in read_only_commands(copies.path()) {
+        let (dir, db) = new_db();
+        run_args(&db, &command);
+        let files = std::fs::read_dir(dir.path())
+            .expect("read the directory")
+            .count();
+        assert_eq!(files, 0, "{command:?} created a file");
+    }
+}
+
+#[test]
+fn missing_database_fails_read_only_commands() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in read_only_commands(copies.path()) {
+        let (_dir, db) = new_db();
+        let output = run_args(&db, &command);
+        assert_eq!(output.status.code(), Some(1), "{command:?}");
+        assert_eq!(stderr(&output).lines().count(), 1, "{command:?}");
+    }
+}
+
+#[test]
+fn missing_database_error_names_path() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in read_only_commands(copies.path()) {
+        let (_dir, db) = new_db();
+        let output = run_args(&db, &command);
+        let expected = format!(
+            "cannot open database {}: no database exists at this path",
+            db.display()
+        );
+        assert!(
+            stderr(&output).contains(&expected),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn missing_database_error_says_how_to_create() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "list"], None);
+    assert!(
+        stderr(&output).contains("create it with `translog serve`"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn missing_directory_fails_read_only_command() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("missing").join("translog.db");
+    let output = run_cli(&db, &["log", "list"], None);
+    assert!(
+        stderr(&output).contains("no database exists at this path"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(!dir.path().join("missing").exists());
 }
 
 #[test]
@@ -1736,9 +1813,8 @@ fn create_empty_file(db: &Path) {
 }
 
 #[test]
-fn empty_file_gets_schema_from_each_command() {
-    let copies = tempfile::tempdir().expect("temporary directory");
-    for command in commands_on_database(copies.path()) {
+fn empty_file_gets_schema_from_each_writing_command() {
+    for command in writing_commands() {
         let (_dir, db) = new_db();
         create_empty_file(&db);
         run_args(&db, &command);
@@ -1750,11 +1826,44 @@ fn empty_file_gets_schema_from_each_command() {
 }
 
 #[test]
-fn empty_file_log_list_succeeds() {
+fn empty_file_stays_empty_under_read_only_commands() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    for command in read_only_commands(copies.path()) {
+        let (_dir, db) = new_db();
+        create_empty_file(&db);
+        run_args(&db, &command);
+        let size = std::fs::metadata(&db)
+            .expect("read the file's metadata")
+            .len();
+        assert_eq!(size, 0, "{command:?} wrote to the empty file");
+    }
+}
+
+#[test]
+fn empty_file_log_list_names_missing_schema() {
     let (_dir, db) = new_db();
     create_empty_file(&db);
     let output = run_cli(&db, &["log", "list"], None);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("the file contains no translog schema yet"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn log_list_leaves_backup_unchanged() {
+    let server = logged_server();
+    let copy = server.dir().join("copy.db");
+    let output = server.cli(&["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_success(&output, "backup");
+    let before = std::fs::read(&copy).expect("read the copy");
+    let output = run_cli(&copy, &["log", "list"], None);
     assert_success(&output, "log list");
+    let after = std::fs::read(&copy).expect("read the copy");
+    assert!(after == before, "log list changed the copy");
+    assert!(!server.dir().join("copy.db-wal").exists());
 }
 
 #[test]
@@ -1786,7 +1895,7 @@ fn help_text(command: &[&str]) -> String {
 }
 
 #[test]
-fn db_help_says_created_on_first_use() {
+fn db_help_says_who_creates_database() {
     let commands: [&[&str]; 14] = [
         &["serve"],
         &["user", "add"],
@@ -1806,7 +1915,9 @@ fn db_help_says_created_on_first_use() {
     for command in commands {
         let text = help_text(command);
         assert!(
-            text.contains("created with its schema on first use"),
+            text.contains(
+                "created with its schema on first use by serve and by the commands that write"
+            ),
             "{command:?}: {text}"
         );
     }
@@ -2081,6 +2192,7 @@ fn huge_durations_state_usable_maximum() {
 #[test]
 fn maximum_stall_after_is_accepted() {
     let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     let output = run_cli(&db, &["log", "list", "--stall-after", "106751d"], None);
     assert_success(&output, "log list --stall-after 106751d");
 }
@@ -2165,6 +2277,7 @@ fn skipped_local_time_names_zone() {
 fn date_alone_after_midnight_gap_is_accepted() {
     // Clocks in Chile jump from 00:00 to 01:00 on 2026-09-06, so the day starts at 01:00.
     let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     let args = [
         "log",
         "list",
@@ -2481,32 +2594,321 @@ fn whitespace_password_creates_nothing() {
     assert!(!db.exists());
 }
 
-/// Creates a database with one user and makes its file read-only. Returns
-/// `None` when running as root, who may write any file anyway.
-/// NOTE: CI runs as root, so the tests that use this run only by hand as
-/// another user (for example `runuser -u nobody` on the test binary).
-fn read_only_database() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let id = Command::new("id").arg("-u").output().expect("run id");
-    if stdout(&id).trim() == "0" {
-        eprintln!("skipped: root may write any file, so it cannot meet a read-only one");
-        return None;
+// A user who may read the database but not write it.
+
+/// The user and group ID of `nobody`.
+const NOBODY: u32 = 65534;
+
+/// Returns true when the tests run as root, who may write any file. The
+/// commands under test then run as [`NOBODY`] to meet a file they may not
+/// write.
+fn running_as_root() -> bool {
+    rustix::process::geteuid().is_root()
+}
+
+/// Whether the reader may create files beside the database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Directory {
+    ReadOnly,
+    Writable,
+}
+
+/// The state of the server on an [`UnwritableDatabase`] while it is read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ServerState {
+    /// Stopped cleanly, so that the database has no `-wal` file.
+    Stopped,
+    /// Running, with an entry in the `-wal` file.
+    Running,
+    /// Killed, so that the `-wal` and `-shm` files are left without a server.
+    Crashed,
+}
+
+/// A database with the user `admin` and the transactions `tx-1` and `tx-2`
+/// that the commands under test may read but not write. As root, the files
+/// stay root's, with mode 0644, and the commands run as [`NOBODY`]. As
+/// another user, they run as that user once the files' write permission is
+/// removed.
+struct UnwritableDatabase {
+    /// The running server, which keeps the directory, or the directory.
+    /// Each is kept until the database is dropped.
+    _server: Option<Server>,
+    _dir: Option<tempfile::TempDir>,
+    directory: std::path::PathBuf,
+    db: std::path::PathBuf,
+    /// A directory that the reader may write, for copies.
+    copies: tempfile::TempDir,
+    /// The binary. As root, a link in the database's directory, because
+    /// `nobody` may not reach the build directory.
+    bin: std::path::PathBuf,
+    /// The number of transactions, each with one entry.
+    transactions: usize,
+}
+
+impl UnwritableDatabase {
+    /// Prepares the database. Returns `None`, with a printed reason, when
+    /// running as root and `nobody` cannot run the binary.
+    fn new(directory: Directory, state: ServerState) -> Option<UnwritableDatabase> {
+        let server = Server::start();
+        post_entry(&server, "tx-1");
+        let (_, dir) = server.stop();
+        let path = dir.path().to_path_buf();
+        let bin = share_with_nobody(&path, directory);
+
+        // A server started now creates the -wal and -shm files with the
+        // database file's mode.
+        let (server, dir) = match state {
+            ServerState::Stopped => (None, Some(dir)),
+            ServerState::Running => {
+                let server = Server::start_in(dir, &[]);
+                post_entry(&server, "tx-2");
+                (Some(server), None)
+            }
+            ServerState::Crashed => {
+                let server = Server::start_in(dir, &[]);
+                post_entry(&server, "tx-2");
+                (None, Some(server.crash()))
+            }
+        };
+
+        let copies = tempfile::tempdir().expect("temporary directory");
+        if running_as_root() {
+            set_mode(copies.path(), 0o777);
+        } else {
+            set_mode(&path.join("translog.db"), 0o444);
+            if directory == Directory::ReadOnly {
+                set_mode(&path, 0o555);
+            }
+        }
+        let database = UnwritableDatabase {
+            _server: server,
+            _dir: dir,
+            db: path.join("translog.db"),
+            directory: path,
+            copies,
+            bin,
+            transactions: if state == ServerState::Stopped { 1 } else { 2 },
+        };
+        database.reader_runs().then_some(database)
     }
-    let (dir, db) = new_db();
-    let output = add_user(&db, "worker1", "worker");
-    assert_success(&output, "user add");
-    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o444)).expect("chmod");
-    Some((dir, db))
+
+    /// Returns true when the reader can run the binary. As root it may not,
+    /// when a directory above it is closed to `nobody`; the tests then skip
+    /// with a printed reason.
+    fn reader_runs(&self) -> bool {
+        let Err(error) = self.command(&["--version"]).output() else {
+            return true;
+        };
+        assert!(
+            running_as_root(),
+            "cannot run {}: {error}",
+            self.bin.display()
+        );
+        eprintln!(
+            "skipped: nobody cannot run {} ({error}), so root cannot meet a file it may not \
+             write",
+            self.bin.display()
+        );
+        false
+    }
+
+    /// Builds `translog --db DB ARGS`, run as the reader.
+    fn command(&self, args: &[&str]) -> Command {
+        use std::os::unix::process::CommandExt as _;
+        let mut command = Command::new(&self.bin);
+        command
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .current_dir(&self.directory);
+        if running_as_root() {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+        command
+    }
+
+    /// Runs `translog --db DB ARGS` as the reader.
+    fn run(&self, args: &[&str]) -> Output {
+        run_command(self.command(args), None)
+    }
+
+    /// Returns the commands that only read, each with a text that it prints
+    /// on standard output for this database. `backup` writes a new copy
+    /// named after `name`.
+    fn read_only_commands(&self, name: &str) -> Vec<(Vec<String>, String)> {
+        let copy = self.copies.path().join(format!("{name}.db"));
+        let entries = match self.transactions {
+            1 => "(1 entry)".to_string(),
+            count => format!("({count} entries)"),
+        };
+        let transactions = match self.transactions {
+            1 => "1 transaction".to_string(),
+            count => format!("{count} transactions"),
+        };
+        let cases: [(&[&str], String); 5] = [
+            (&["log", "list"], "tx-1".to_string()),
+            (&["log", "show", "tx-1"], "WORKER_INIT".to_string()),
+            (&["user", "list"], "admin".to_string()),
+            (
+                &["backup", copy.to_str().expect("UTF-8 path")],
+                entries.clone(),
+            ),
+            (
+                &["prune", "--before", "2100-01-01", "--dry-run"],
+                format!("would remove {transactions} {entries}"),
+            ),
+        ];
+        cases
+            .into_iter()
+            .map(|(args, text)| (args.iter().map(|arg| arg.to_string()).collect(), text))
+            .collect()
+    }
+}
+
+impl Drop for UnwritableDatabase {
+    fn drop(&mut self) {
+        if !running_as_root() {
+            set_mode(&self.directory, 0o700);
+        }
+    }
+}
+
+/// Prepares the database in `dir` for [`NOBODY`] when running as root: it
+/// may read the database, and write `dir` when `directory` is
+/// [`Directory::Writable`]. Returns the binary for the reader to run, which
+/// as root is a link in `dir`, because `nobody` may not reach the build
+/// directory.
+fn share_with_nobody(dir: &Path, directory: Directory) -> std::path::PathBuf {
+    if !running_as_root() {
+        return std::path::PathBuf::from(BIN);
+    }
+    set_mode(&dir.join("translog.db"), 0o644);
+    set_mode(dir, 0o755);
+    if directory == Directory::Writable {
+        std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).expect("chown");
+    }
+    let bin = dir.join("translog");
+    if std::fs::hard_link(BIN, &bin).is_err() {
+        std::fs::copy(BIN, &bin).expect("copy the binary");
+    }
+    bin
+}
+
+/// Sets the permission bits of `path`.
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+}
+
+/// POSTs one entry to `/worker/log/{id}` as the administrator.
+fn post_entry(server: &Server, id: &str) {
+    let reply = server.post_entry(id, &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Runs each command that only reads on `database` and checks that it
+/// succeeds and prints what it should.
+fn assert_read_only_commands_succeed(database: &UnwritableDatabase) {
+    for (args, expected) in database.read_only_commands("copy") {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = database.run(&args);
+        assert!(
+            output.status.success(),
+            "{args:?} failed: {}",
+            stderr(&output)
+        );
+        assert!(
+            stdout(&output).contains(&expected),
+            "{args:?} printed no {expected:?}: {}",
+            stdout(&output)
+        );
+    }
+}
+
+/// Returns the name, size and modification time of each file in `dir`.
+fn directory_listing(dir: &Path) -> Vec<(String, u64, std::time::SystemTime)> {
+    let mut listing: Vec<_> = std::fs::read_dir(dir)
+        .expect("read the directory")
+        .map(|entry| {
+            let entry = entry.expect("read a directory entry");
+            let metadata = entry.metadata().expect("read the file's metadata");
+            (
+                entry.file_name().to_string_lossy().into_owned(),
+                metadata.len(),
+                metadata.modified().expect("read the modification time"),
+            )
+        })
+        .collect();
+    listing.sort();
+    listing
 }
 
 #[test]
-fn read_only_database_file_stops_serve() {
-    let Some((_dir, db)) = read_only_database() else {
+fn read_only_commands_read_read_only_directory() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Stopped) else {
         return;
     };
-    let mut command = serve_command(&db);
-    command.args(["--listen", "127.0.0.1:0"]);
-    let output = run_command(command, None);
+    assert_read_only_commands_succeed(&database);
+}
+
+#[test]
+fn read_only_commands_read_unwritable_file() {
+    let Some(database) = UnwritableDatabase::new(Directory::Writable, ServerState::Stopped) else {
+        return;
+    };
+    assert_read_only_commands_succeed(&database);
+}
+
+#[test]
+fn read_only_commands_leave_directory_unchanged() {
+    let Some(database) = UnwritableDatabase::new(Directory::Writable, ServerState::Stopped) else {
+        return;
+    };
+    let before = directory_listing(&database.directory);
+    for (args, _) in database.read_only_commands("copy") {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        database.run(&args);
+        let after = directory_listing(&database.directory);
+        assert_eq!(after, before, "{args:?}");
+    }
+}
+
+#[test]
+fn read_only_commands_read_while_serving() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Running) else {
+        return;
+    };
+    assert_read_only_commands_succeed(&database);
+}
+
+#[test]
+fn log_show_reads_entry_in_wal() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Running) else {
+        return;
+    };
+    let output = database.run(&["log", "show", "tx-2"]);
+    assert_success(&output, "log show tx-2");
+    assert!(
+        stdout(&output).contains("WORKER_INIT"),
+        "{}",
+        stdout(&output)
+    );
+}
+
+#[test]
+fn read_only_commands_read_after_crash() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Crashed) else {
+        return;
+    };
+    assert_read_only_commands_succeed(&database);
+}
+
+#[test]
+fn unwritable_database_file_stops_serve() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Stopped) else {
+        return;
+    };
+    let output = database.run(&["serve", "--listen", "127.0.0.1:0"]);
     assert!(
         stderr(&output).contains("the file is not writable by this user"),
         "{}",
@@ -2515,11 +2917,11 @@ fn read_only_database_file_stops_serve() {
 }
 
 #[test]
-fn read_only_database_file_is_named() {
-    let Some((_dir, db)) = read_only_database() else {
+fn unwritable_database_file_is_named() {
+    let Some(database) = UnwritableDatabase::new(Directory::Writable, ServerState::Stopped) else {
         return;
     };
-    let output = run_cli(&db, &["user", "list"], None);
+    let output = database.run(&["user", "disable", "admin"]);
     assert_one_line_error(&output);
     assert!(
         stderr(&output).contains("the file is not writable by this user"),
@@ -2528,53 +2930,108 @@ fn read_only_database_file_is_named() {
     );
 }
 
-/// A directory with a database in it, bind-mounted read-only over itself,
-/// unmounted when dropped. `None` when mounting is not allowed, as for a
-/// user other than root.
-struct ReadOnlyMount {
-    dir: tempfile::TempDir,
-    db: std::path::PathBuf,
+#[test]
+fn unreadable_database_file_is_named() {
+    let Some(database) = UnwritableDatabase::new(Directory::ReadOnly, ServerState::Stopped) else {
+        return;
+    };
+    if running_as_root() {
+        set_mode(&database.db, 0o600);
+    } else {
+        set_mode(&database.db, 0o000);
+    }
+    let output = database.run(&["log", "list"]);
+    assert_one_line_error(&output);
+    assert!(
+        stderr(&output).contains("Permission denied"),
+        "{}",
+        stderr(&output)
+    );
+    assert!(
+        stderr(&output).contains("give this user read access to the database file"),
+        "{}",
+        stderr(&output)
+    );
 }
 
-impl ReadOnlyMount {
-    fn new() -> Option<ReadOnlyMount> {
-        let (dir, db) = new_db();
-        assert_success(&add_user(&db, "worker1", "worker"), "user add");
-        let path = dir.path().to_str().expect("UTF-8 path").to_string();
+/// A read-only bind mount of a directory, unmounted when dropped. `None`
+/// when mounting is not allowed, as for a user other than root.
+struct ReadOnlyView {
+    mount_point: tempfile::TempDir,
+}
+
+impl ReadOnlyView {
+    fn of(source: &Path) -> Option<ReadOnlyView> {
+        let mount_point = tempfile::tempdir().expect("temporary directory");
+        let target = mount_point.path().to_str().expect("UTF-8 path").to_string();
+        let source = source.to_str().expect("UTF-8 path");
         let bound = Command::new("mount")
-            .args(["--bind", &path, &path])
+            .args(["--bind", source, &target])
             .output()
             .is_ok_and(|output| output.status.success());
         if !bound {
             eprintln!("skipped: mounting needs root");
             return None;
         }
-        let mount = ReadOnlyMount { dir, db };
+        let view = ReadOnlyView { mount_point };
         let read_only = Command::new("mount")
-            .args(["-o", "remount,bind,ro", &path])
+            .args(["-o", "remount,bind,ro", &target])
             .output()
             .is_ok_and(|output| output.status.success());
-        read_only.then_some(mount)
+        assert!(read_only, "remounting {target} read-only failed");
+        Some(view)
+    }
+
+    /// Returns the path of the database in the view.
+    fn db(&self) -> std::path::PathBuf {
+        self.mount_point.path().join("translog.db")
     }
 }
 
-impl Drop for ReadOnlyMount {
+impl Drop for ReadOnlyView {
     fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).output();
+        let _ = Command::new("umount").arg(self.mount_point.path()).output();
     }
 }
 
 #[test]
 fn read_only_file_system_is_named() {
-    let Some(mount) = ReadOnlyMount::new() else {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let Some(view) = ReadOnlyView::of(dir.path()) else {
         return;
     };
-    let output = run_cli(&mount.db, &["log", "list"], None);
+    let output = run_cli(&view.db(), &["user", "disable", "worker1"], None);
     assert!(
         stderr(&output).contains("the file is on a read-only file system"),
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn log_list_reads_read_only_mount() {
+    let server = Server::start();
+    post_entry(&server, "tx-1");
+    let (_, dir) = server.stop();
+    let Some(view) = ReadOnlyView::of(dir.path()) else {
+        return;
+    };
+    let output = run_cli(&view.db(), &["log", "list"], None);
+    assert_success(&output, "log list");
+    assert!(stdout(&output).contains("tx-1"), "{}", stdout(&output));
+}
+
+#[test]
+fn log_list_reads_read_only_mount_while_serving() {
+    let server = Server::start();
+    let Some(view) = ReadOnlyView::of(server.dir()) else {
+        return;
+    };
+    post_entry(&server, "tx-1");
+    let output = run_cli(&view.db(), &["log", "list"], None);
+    assert_success(&output, "log list");
+    assert!(stdout(&output).contains("tx-1"), "{}", stdout(&output));
 }
 
 #[test]

@@ -7,13 +7,13 @@ use chrono_tz::Tz;
 use clap::Subcommand;
 
 use super::{
-    open_database, open_database_with, parse_duration, parse_timestamp_argument, parse_zone,
+    open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
     Failure, TimestampArgument,
 };
 use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::MAX_LIST_LIMIT;
-use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionSummary};
-use crate::storage::{now_ns, StorageError};
+use crate::storage::logs::{self, Cursor, ListQuery, Outcome, Pruned, TransactionSummary};
+use crate::storage::{now_ns, Schema, StorageError};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -103,8 +103,10 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             json,
             stall_after,
         } => {
-            let connection = open_database(db)?;
-            let log = logs::transaction_log(&connection, &transaction_id, now_ns(), stall_after)
+            let log = open_database_read_only(db, Schema::Current)?
+                .read(|connection| {
+                    logs::transaction_log(connection, &transaction_id, now_ns(), stall_after)
+                })
                 .map_err(|error| error.to_string())?
                 .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
             if json {
@@ -168,8 +170,10 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                     .map(|until| until.resolve(timezone, "--until"))
                     .transpose()?,
             };
-            let connection = open_database(db)?;
-            let page = logs::list_transactions(&connection, &query, now_ns(), stall_after)
+            let page = open_database_read_only(db, Schema::Current)?
+                .read(|connection| {
+                    logs::list_transactions(connection, &query, now_ns(), stall_after)
+                })
                 .map_err(|error| error.to_string())?;
             if json {
                 super::print_line(
@@ -292,7 +296,7 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
-    let connection = open_database_with(db, crate::storage::Schema::AsFound)?;
+    let database = open_database_read_only(db, Schema::AsFound)?;
     // Created readable by its owner only, as the database is, because the
     // copy contains the password hashes.
     let created = std::fs::OpenOptions::new()
@@ -324,7 +328,11 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
         }
         Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
     }
-    if let Err(error) = logs::backup(&connection, destination) {
+    // `VACUUM INTO` needs an empty destination. A copy that SQLite rejects at
+    // the start of its read has written nothing yet (SQLite 3.54.1,
+    // `sqlite3RunVacuum`), so `read` may run it again.
+    let copied = database.read(|connection| logs::backup(connection, destination));
+    if let Err(error) = copied {
         let _ = std::fs::remove_file(destination);
         return Err(format!("backup failed: {error}"));
     }
@@ -351,9 +359,12 @@ pub fn prune(
     dry_run: bool,
 ) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "--before")?;
-    let mut connection = open_database(db)?;
-    let pruned =
-        logs::prune(&mut connection, instant, dry_run).map_err(|error| error.to_string())?;
+    let pruned = if dry_run {
+        count_pruned(db, instant)?
+    } else {
+        let mut connection = open_database(db)?;
+        logs::prune(&mut connection, instant, false).map_err(|error| error.to_string())?
+    };
     let counts = format!(
         "{} ({})",
         count_of(pruned.transactions as u64, "transaction", "transactions"),
@@ -365,6 +376,14 @@ pub fn prune(
         super::print_line(&format!("removed {counts}"));
     }
     Ok(())
+}
+
+/// Counts what `prune` would delete before `instant`. It only reads, so the
+/// database must exist.
+fn count_pruned(db: &Path, instant: chrono::DateTime<chrono::Utc>) -> Result<Pruned, String> {
+    open_database_read_only(db, Schema::Current)?
+        .read(|connection| logs::prune(connection, instant, true))
+        .map_err(|error| error.to_string())
 }
 
 /// Formats a count with the singular or plural of its noun.

@@ -1,5 +1,7 @@
 //! The command line: `serve`, user management, reading logs, backup and
-//! prune. Every subcommand takes `--db` and creates the database on first use.
+//! prune. Every subcommand takes `--db`. The commands that write create the
+//! database on first use. Those that only read open it read-only, so that a
+//! user who may not write the database can run them.
 
 mod logging;
 mod logs;
@@ -31,7 +33,8 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
-    /// Path of the SQLite database; created with its schema on first use.
+    /// Path of the SQLite database; created with its schema on first use by serve and by the
+    /// commands that write.
     #[arg(
         long,
         env = "TRANSLOG_DB",
@@ -372,6 +375,25 @@ fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
 /// Rejects a database path that SQLite could only report as "unable to open
 /// database file": a directory, or a file in a directory that does not exist.
 fn check_database_path(path: &Path) -> Result<(), String> {
+    check_database_path_form(path)?;
+    let directory = match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    if !directory.is_dir() {
+        return Err(format!(
+            "cannot open database {}: directory {} does not exist; create it or check --db \
+             (or TRANSLOG_DB)",
+            path.display(),
+            directory.display()
+        ));
+    }
+    Ok(())
+}
+
+/// Rejects a database path that is a directory, or that names a file as a
+/// directory.
+fn check_database_path_form(path: &Path) -> Result<(), String> {
     if path.is_dir() {
         return Err(format!(
             "database path {} is a directory; give the path of a database file with --db \
@@ -391,33 +413,16 @@ fn check_database_path(path: &Path) -> Result<(), String> {
             directory.display()
         ));
     }
-    if !directory.is_dir() {
-        return Err(format!(
-            "cannot open database {}: directory {} does not exist; create it or check --db \
-             (or TRANSLOG_DB)",
-            path.display(),
-            directory.display()
-        ));
-    }
     Ok(())
 }
 
-/// Opens the database for a command, creating the file and its schema on
-/// first use. A command that creates the database reports it on standard error,
-/// so that a mistyped `--db` shows at once.
+/// Opens the database for a command that writes, creating the file and its
+/// schema on first use. A command that creates the database reports it on
+/// standard error, so that a mistyped `--db` shows at once.
 fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
-    open_database_with(path, storage::Schema::Current)
-}
-
-/// Opens the database as [`open_database`] does, with `schema` deciding what
-/// happens to a schema of another version.
-fn open_database_with(
-    path: &Path,
-    schema: storage::Schema,
-) -> Result<rusqlite::Connection, String> {
     check_database_path(path)?;
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
-    let connection = storage::open(path, CLI_BUSY_TIMEOUT, schema)
+    let connection = storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current)
         .map_err(|error| storage::open_error(path, &error))?;
     if is_new {
         eprintln!(
@@ -426,6 +431,18 @@ fn open_database_with(
         );
     }
     Ok(connection)
+}
+
+/// Opens the existing database for a command that only reads. It creates
+/// no database, schema or other file, and works for a user who may read the
+/// database but not write it. A missing database is an error.
+fn open_database_read_only(
+    path: &Path,
+    schema: storage::Schema,
+) -> Result<storage::ReadOnlyDatabase, String> {
+    check_database_path_form(path)?;
+    storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema)
+        .map_err(|error| storage::open_read_only_error(path, &error))
 }
 
 #[cfg(test)]

@@ -7,10 +7,11 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, parse_zone};
+use super::{open_database, open_database_read_only, parse_zone};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::users::{self, Role};
+use crate::storage::Schema;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -100,9 +101,11 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
     }
 }
 
+/// Prints the users as a table. It only reads, so the database must exist.
 fn list_users(db: &Path) -> Result<(), String> {
-    let connection = open_database(db)?;
-    let list = users::list(&connection).map_err(|error| error.to_string())?;
+    let list = open_database_read_only(db, Schema::Current)?
+        .read(|connection| users::list(connection))
+        .map_err(|error| error.to_string())?;
     let rows: Vec<[String; 4]> = list
         .into_iter()
         .map(|user| {

@@ -8,11 +8,14 @@
 
 pub mod files;
 pub mod logs;
+pub mod read_only;
 pub mod users;
 pub mod writer;
 
+pub use read_only::{open_read_only, open_read_only_error, ReadOnlyDatabase};
+
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -58,6 +61,17 @@ pub enum StorageError {
     /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
     /// replaced while the server ran. The text names the file and the change.
     FileChanged(String),
+    /// No database file exists at the path, and a command that only reads
+    /// creates none.
+    NotFound,
+    /// The file contains no translog schema yet, and a command that only
+    /// reads creates none: it is empty, or an SQLite database without tables.
+    NoSchema,
+    /// Reading the named file failed: the database, or its `-wal` or `-shm`
+    /// file.
+    Unreadable(PathBuf, std::io::Error),
+    /// The database file changed while a command read it without locks.
+    ChangedWhileRead,
 }
 
 impl StorageError {
@@ -65,7 +79,10 @@ impl StorageError {
     pub fn is_transient(&self) -> bool {
         matches!(
             self,
-            StorageError::Busy(_) | StorageError::Unavailable(_) | StorageError::FileChanged(_)
+            StorageError::Busy(_)
+                | StorageError::Unavailable(_)
+                | StorageError::FileChanged(_)
+                | StorageError::ChangedWhileRead
         )
     }
 }
@@ -118,6 +135,35 @@ impl fmt::Display for StorageError {
                 "database schema version {version} is newer than this translog understands \
                  ({SCHEMA_VERSION}); upgrade translog"
             ),
+            StorageError::NotFound => f.write_str(
+                "no database exists at this path, and a command that only reads creates none; \
+                 create it with `translog serve`, which also creates the first administrator, \
+                 or with `translog user add NAME --role ROLE`, or check --db (or TRANSLOG_DB)",
+            ),
+            StorageError::NoSchema => f.write_str(
+                "the file contains no translog schema yet, and a command that only reads \
+                 creates none; create it with `translog serve` or `translog user add NAME \
+                 --role ROLE`, or check --db (or TRANSLOG_DB)",
+            ),
+            StorageError::Unreadable(path, error)
+                if error.kind() == std::io::ErrorKind::PermissionDenied =>
+            {
+                write!(
+                    f,
+                    "reading {} failed: {error}; run the command as the user that owns the \
+                     database, or give this user read access to the database file, to the -wal \
+                     and -shm files beside it, and to their directory",
+                    path.display()
+                )
+            }
+            StorageError::Unreadable(path, error) => {
+                write!(f, "reading {} failed: {error}", path.display())
+            }
+            StorageError::ChangedWhileRead => f.write_str(
+                "the database file changed while it was read without locks, which happens when \
+                 a server starts on it meanwhile; run the command again, and it reads with the \
+                 server's locks",
+            ),
             StorageError::SchemaTooOld(version) => write!(
                 f,
                 "database schema version {version} is older than this translog's \
@@ -135,12 +181,16 @@ impl std::error::Error for StorageError {
             StorageError::Busy(error)
             | StorageError::Unavailable(error)
             | StorageError::Internal(error) => Some(error),
+            StorageError::Unreadable(_, error) => Some(error),
             StorageError::SchemaTooNew(_)
             | StorageError::SchemaTooOld(_)
             | StorageError::ForeignDatabase
             | StorageError::ReadOnlyFile
             | StorageError::ReadOnlyFileSystem
-            | StorageError::FileChanged(_) => None,
+            | StorageError::FileChanged(_)
+            | StorageError::NotFound
+            | StorageError::NoSchema
+            | StorageError::ChangedWhileRead => None,
         }
     }
 }

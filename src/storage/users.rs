@@ -163,7 +163,7 @@ pub fn add(
 /// # Errors
 ///
 /// Fails on a database error.
-pub fn list(connection: &Connection) -> Result<Vec<UserSummary>, UserError> {
+pub fn list(connection: &Connection) -> Result<Vec<UserSummary>, StorageError> {
     let mut statement =
         connection.prepare("SELECT name, role, timezone, enabled FROM users ORDER BY name")?;
     let rows = statement.query_map([], |row| {
