@@ -90,112 +90,8 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
 /// Runs the service once the database lock is held. `created` is true when
 /// [`lock_database`] created the database file.
 fn run(options: ServeOptions, created: bool) -> Result<(), String> {
-    let db_path = &options.db_path;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .max_blocking_threads(BLOCKING_THREADS)
-        .thread_name("translog-blocking")
-        .build()
-        .map_err(|error| {
-            let hint = open_file_limit_hint(&error);
-            format!("cannot start the runtime: {error}{hint}")
-        })?;
-    let result = runtime.block_on(async move {
-        let stop_signals = StopSignals::new()?;
-        handle_file_size_signal()?;
-        // Bound before the schema and the first user are written, so that a
-        // taken port leaves no credentials file behind, and the empty
-        // database file is removed.
-        let listener =
-            listen(options.listen).map_err(|error| listen_error(options.listen, &error))?;
-        let address = listener
-            .local_addr()
-            .map_err(|error| format!("cannot read the bound address: {error}"))?;
-
-        // The lock taken above keeps any other server off the file, so an
-        // older schema may be upgraded here.
-        let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT, storage::Schema::Upgrade)
-            .map_err(|error| storage::open_error(db_path, &error))?;
-        let user_count = ensure_first_admin(&connection, db_path)?;
-        connection
-            .busy_timeout(WRITER_BUSY_TIMEOUT)
-            .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
-        let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
-        let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
-            .map_err(|error| storage::open_error(db_path, &error))?;
-        let auth = Arc::new(Authenticator::new(
-            watch,
-            Arc::clone(&readers),
-            HASHING_THREADS,
-        )?);
-        let metrics = Arc::new(Metrics::default());
-        let notifier = Notifier::new(options.notify_command.clone(), Arc::clone(&metrics))
-            .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
-        let on_fatal = notifier.fatal_handler();
-        let auth_for_writer = Arc::clone(&auth);
-        let on_generation =
-            Box::new(move |generation| auth_for_writer.observe_generation(generation));
-        let writer = Writer::spawn(
-            connection,
-            db_path,
-            QUEUE_CAPACITY,
-            Arc::clone(&metrics),
-            on_fatal,
-            on_generation,
-        )
-        .map_err(|error| format!("cannot start the storage thread: {error}"))?;
-
-        let config = ServerConfig {
-            db_path: db_path.clone(),
-            timezone: options.timezone,
-            stall_after: options.stall_after,
-            read_timeout: options.read_timeout,
-            write_timeout: options.write_timeout,
-            max_connections: connection_cap(options.max_connections),
-        };
-        log::debug!("configuration: {config:?}");
-        let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
-        let users = if user_count == 1 { "user" } else { "users" };
-        log::info!(
-            "translog {} listening on http://{address}, database {}, {user_count} {users}",
-            env!("TRANSLOG_VERSION"),
-            db_path.display()
-        );
-        // The command is not logged, because it may contain a webhook's token.
-        let notify = if options.notify_command.is_some() {
-            "set"
-        } else {
-            "none"
-        };
-        log::info!(
-            "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
-             max connections {}, notify command {notify}",
-            options.timezone,
-            format_duration(options.stall_after),
-            format_duration(options.read_timeout),
-            format_duration(options.write_timeout),
-            state.config.max_connections
-        );
-        if options.stall_after < SHORT_STALL_PERIOD {
-            log::warn!(
-                "--stall-after is {}, so a transaction counts as stalled that soon after its \
-                 last entry; a number without a unit is read as seconds (6h is six hours)",
-                format_duration(options.stall_after)
-            );
-        }
-        if created {
-            warn_new_database(db_path);
-        }
-        notifier.watch_stalled(Arc::clone(&state));
-
-        let shutdown = async move {
-            let name = stop_signals.recv().await;
-            log::info!("received {name}; shutting down");
-        };
-        http::run(Arc::clone(&state), listener, shutdown).await;
-        state.writer.shut_down();
-        Ok(())
-    });
+    let runtime = build_runtime()?;
+    let result = runtime.block_on(serve_until_stopped(options, created));
     // Requests cut off at the stop are dropped with the runtime, and their
     // lines are logged then, so the last line comes after them.
     drop(runtime);
@@ -203,6 +99,145 @@ fn run(options: ServeOptions, created: bool) -> Result<(), String> {
         log::info!("database closed; translog stopped");
     }
     result
+}
+
+/// Builds the single-threaded runtime of the HTTP layer, with
+/// [`BLOCKING_THREADS`] threads for reads.
+fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .thread_name("translog-blocking")
+        .build()
+        .map_err(|error| {
+            let hint = open_file_limit_hint(&error);
+            format!("cannot start the runtime: {error}{hint}")
+        })
+}
+
+/// Starts the service inside the runtime and serves until a stop signal,
+/// then finishes the current batch.
+async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(), String> {
+    let stop_signals = StopSignals::new()?;
+    handle_file_size_signal()?;
+    // Bound before the schema and the first user are written, so that a
+    // taken port leaves no credentials file behind, and the empty
+    // database file is removed.
+    let listener = listen(options.listen).map_err(|error| listen_error(options.listen, &error))?;
+    let address = listener
+        .local_addr()
+        .map_err(|error| format!("cannot read the bound address: {error}"))?;
+
+    let (connection, user_count) = open_writer_connection(&options.db_path)?;
+    let (state, notifier) = start_components(&options, connection)?;
+    log_start(&options, &state, address, user_count);
+    if created {
+        warn_new_database(&options.db_path);
+    }
+    notifier.watch_stalled(Arc::clone(&state));
+
+    let shutdown = async move {
+        let name = stop_signals.recv().await;
+        log::info!("received {name}; shutting down");
+    };
+    http::run(Arc::clone(&state), listener, shutdown).await;
+    state.writer.shut_down();
+    Ok(())
+}
+
+/// Opens the connection of the storage thread, upgrading an older schema,
+/// and creates the first administrator when there are no users. Returns the
+/// connection and the number of users.
+fn open_writer_connection(db_path: &Path) -> Result<(Connection, i64), String> {
+    // The lock that `lock_database` took keeps any other server off the file,
+    // so an older schema may be upgraded here.
+    let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT, storage::Schema::Upgrade)
+        .map_err(|error| storage::open_error(db_path, &error))?;
+    let user_count = ensure_first_admin(&connection, db_path)?;
+    connection
+        .busy_timeout(WRITER_BUSY_TIMEOUT)
+        .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
+    Ok((connection, user_count))
+}
+
+/// Starts the readers, the authenticator, the notify command runners and the
+/// storage thread, which takes `connection`. Returns the state that the
+/// HTTP layer serves, and the notifier, which watches for stalled
+/// transactions once it is started.
+fn start_components(
+    options: &ServeOptions,
+    connection: Connection,
+) -> Result<(Arc<AppState>, Notifier), String> {
+    let db_path = &options.db_path;
+    let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
+    let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
+        .map_err(|error| storage::open_error(db_path, &error))?;
+    let auth = Arc::new(Authenticator::new(
+        watch,
+        Arc::clone(&readers),
+        HASHING_THREADS,
+    )?);
+    let metrics = Arc::new(Metrics::default());
+    let notifier = Notifier::new(options.notify_command.clone(), Arc::clone(&metrics))
+        .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
+    let on_fatal = notifier.fatal_handler();
+    let auth_for_writer = Arc::clone(&auth);
+    let on_generation = Box::new(move |generation| auth_for_writer.observe_generation(generation));
+    let writer = Writer::spawn(
+        connection,
+        db_path,
+        QUEUE_CAPACITY,
+        Arc::clone(&metrics),
+        on_fatal,
+        on_generation,
+    )
+    .map_err(|error| format!("cannot start the storage thread: {error}"))?;
+
+    let config = ServerConfig {
+        db_path: db_path.clone(),
+        timezone: options.timezone,
+        stall_after: options.stall_after,
+        read_timeout: options.read_timeout,
+        write_timeout: options.write_timeout,
+        max_connections: connection_cap(options.max_connections),
+    };
+    log::debug!("configuration: {config:?}");
+    let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
+    Ok((state, notifier))
+}
+
+/// Logs the start lines: the version, address, database and user count,
+/// then the settings, and a warning for a stall period that looks like a
+/// missing unit.
+fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user_count: i64) {
+    let users = if user_count == 1 { "user" } else { "users" };
+    log::info!(
+        "translog {} listening on http://{address}, database {}, {user_count} {users}",
+        env!("TRANSLOG_VERSION"),
+        options.db_path.display()
+    );
+    // The command is not logged, because it may contain a webhook's token.
+    let notify = if options.notify_command.is_some() {
+        "set"
+    } else {
+        "none"
+    };
+    log::info!(
+        "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
+         max connections {}, notify command {notify}",
+        options.timezone,
+        format_duration(options.stall_after),
+        format_duration(options.read_timeout),
+        format_duration(options.write_timeout),
+        state.config.max_connections
+    );
+    if options.stall_after < SHORT_STALL_PERIOD {
+        log::warn!(
+            "--stall-after is {}, so a transaction counts as stalled that soon after its \
+             last entry; a number without a unit is read as seconds (6h is six hours)",
+            format_duration(options.stall_after)
+        );
+    }
 }
 
 /// A stall period below this is more likely a missing unit than a choice,

@@ -12,7 +12,9 @@ use super::{
 };
 use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::MAX_LIST_LIMIT;
-use crate::storage::logs::{self, Cursor, ListQuery, Outcome, Pruned, TransactionSummary};
+use crate::storage::logs::{
+    self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
+};
 use crate::storage::{now_ns, Schema, StorageError};
 
 #[derive(Subcommand)]
@@ -96,57 +98,14 @@ fn parse_cursor(text: &str) -> Result<Cursor, String> {
     })
 }
 
+/// Runs a `log` subcommand.
 pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
     match command {
         LogCommand::Show {
             transaction_id,
             json,
             stall_after,
-        } => {
-            let log = open_database_read_only(db, Schema::Current)?
-                .read(|connection| {
-                    logs::transaction_log(connection, &transaction_id, now_ns(), stall_after)
-                })
-                .map_err(|error| error.to_string())?
-                .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
-            if json {
-                super::print_line(
-                    &serde_json::to_string_pretty(&log).map_err(|error| error.to_string())?,
-                );
-                return Ok(());
-            }
-            super::print_line(&format!(
-                "transaction {}: {}",
-                log.transaction_id,
-                log.outcome.as_str()
-            ));
-            let rows: Vec<[String; 6]> = log
-                .entries
-                .into_iter()
-                .map(|entry| {
-                    [
-                        entry.timestamp,
-                        entry.stage,
-                        entry.status,
-                        entry.reported_by,
-                        entry.received_at,
-                        // Empty for no message, so that the message `-` stays distinct.
-                        printable(entry.message.as_deref().unwrap_or("")),
-                    ]
-                })
-                .collect();
-            print_table(
-                &[
-                    "TIMESTAMP",
-                    "STAGE",
-                    "STATUS",
-                    "REPORTED BY",
-                    "RECEIVED AT",
-                    "MESSAGE",
-                ],
-                &rows,
-            );
-        }
+        } => show_log(db, &transaction_id, json, stall_after),
         LogCommand::List {
             json,
             limit,
@@ -157,8 +116,6 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
             timezone,
             stall_after,
         } => {
-            let filtered = outcome.is_some() || since.is_some() || until.is_some();
-            let after_cursor = cursor.is_some();
             let query = ListQuery {
                 limit,
                 cursor,
@@ -170,63 +127,138 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
                     .map(|until| until.resolve(timezone, "--until"))
                     .transpose()?,
             };
-            let page = open_database_read_only(db, Schema::Current)?
-                .read(|connection| {
-                    logs::list_transactions(connection, &query, now_ns(), stall_after)
-                })
-                .map_err(|error| error.to_string())?;
-            if json {
-                super::print_line(
-                    &serde_json::to_string_pretty(&page).map_err(|error| error.to_string())?,
-                );
-                return Ok(());
-            }
-            let rows: Vec<[String; 7]> = page
-                .transactions
-                .into_iter()
-                .map(|summary| {
-                    let fatal = fatal_cell(&summary);
-                    [
-                        summary.transaction_id,
-                        summary.outcome.as_str().to_string(),
-                        format!("{} {}", summary.last_stage, summary.last_status),
-                        summary.entry_count.to_string(),
-                        summary.last_timestamp,
-                        summary.last_received_at,
-                        fatal,
-                    ]
-                })
-                .collect();
-            print_table(
-                &[
-                    "TRANSACTION",
-                    "OUTCOME",
-                    "LAST",
-                    "ENTRIES",
-                    "LAST TIMESTAMP",
-                    "LAST RECEIVED",
-                    "FATAL ENTRY",
-                ],
-                &rows,
-            );
-            if let Some(next) = page.next_cursor {
-                super::print_line(&format!("more: --cursor {next}"));
-            } else if rows.is_empty() {
-                // On standard error, so that the table on standard output stays
-                // a header and rows for scripts.
-                eprintln!(
-                    "{}",
-                    if after_cursor {
-                        "no more transactions after this cursor"
-                    } else if filtered {
-                        "no transactions match these filters"
-                    } else {
-                        "no transactions yet"
-                    }
-                );
-            }
+            list_logs(db, &query, json, stall_after)
         }
     }
+}
+
+/// Prints the log of one transaction as a table, or as JSON.
+fn show_log(
+    db: &Path,
+    transaction_id: &str,
+    json: bool,
+    stall_after: Duration,
+) -> Result<(), Failure> {
+    let log = open_database_read_only(db, Schema::Current)?
+        .read(|connection| logs::transaction_log(connection, transaction_id, now_ns(), stall_after))
+        .map_err(|error| error.to_string())?
+        .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
+    if json {
+        return print_json(&log);
+    }
+    print_log_table(log);
+    Ok(())
+}
+
+/// Prints a line with the transaction's outcome, then its entries as a table.
+fn print_log_table(log: TransactionLog) {
+    super::print_line(&format!(
+        "transaction {}: {}",
+        log.transaction_id,
+        log.outcome.as_str()
+    ));
+    let rows: Vec<[String; 6]> = log
+        .entries
+        .into_iter()
+        .map(|entry| {
+            [
+                entry.timestamp,
+                entry.stage,
+                entry.status,
+                entry.reported_by,
+                entry.received_at,
+                // Empty for no message, so that the message `-` stays distinct.
+                printable(entry.message.as_deref().unwrap_or("")),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "TIMESTAMP",
+            "STAGE",
+            "STATUS",
+            "REPORTED BY",
+            "RECEIVED AT",
+            "MESSAGE",
+        ],
+        &rows,
+    );
+}
+
+/// Prints one page of transactions, most recently active first, as a table
+/// with the option for the next page, or as JSON.
+fn list_logs(
+    db: &Path,
+    query: &ListQuery,
+    json: bool,
+    stall_after: Duration,
+) -> Result<(), Failure> {
+    let page = open_database_read_only(db, Schema::Current)?
+        .read(|connection| logs::list_transactions(connection, query, now_ns(), stall_after))
+        .map_err(|error| error.to_string())?;
+    if json {
+        return print_json(&page);
+    }
+    let empty = page.transactions.is_empty();
+    print_list_table(page.transactions);
+    if let Some(next) = page.next_cursor {
+        super::print_line(&format!("more: --cursor {next}"));
+    } else if empty {
+        // On standard error, so that the table on standard output stays
+        // a header and rows for scripts.
+        eprintln!("{}", empty_list_reason(query));
+    }
+    Ok(())
+}
+
+/// Prints transactions as the table of `log list`.
+fn print_list_table(transactions: Vec<TransactionSummary>) {
+    let rows: Vec<[String; 7]> = transactions
+        .into_iter()
+        .map(|summary| {
+            let fatal = fatal_cell(&summary);
+            [
+                summary.transaction_id,
+                summary.outcome.as_str().to_string(),
+                format!("{} {}", summary.last_stage, summary.last_status),
+                summary.entry_count.to_string(),
+                summary.last_timestamp,
+                summary.last_received_at,
+                fatal,
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "TRANSACTION",
+            "OUTCOME",
+            "LAST",
+            "ENTRIES",
+            "LAST TIMESTAMP",
+            "LAST RECEIVED",
+            "FATAL ENTRY",
+        ],
+        &rows,
+    );
+}
+
+/// Returns the reason that a page of `log list` is empty, given the options
+/// of `query`.
+fn empty_list_reason(query: &ListQuery) -> &'static str {
+    let filtered = query.outcome.is_some() || query.since.is_some() || query.until.is_some();
+    if query.cursor.is_some() {
+        "no more transactions after this cursor"
+    } else if filtered {
+        "no transactions match these filters"
+    } else {
+        "no transactions yet"
+    }
+}
+
+/// Prints `value` as indented JSON.
+fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(|error| error.to_string())?;
+    super::print_line(&text);
     Ok(())
 }
 
