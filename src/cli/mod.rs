@@ -1,7 +1,7 @@
 //! The command line: `serve`, user management, reading logs, backup and
-//! prune. Every subcommand takes `--db`. The commands that write create the
-//! database on first use. Those that only read open it read-only, so that a
-//! user who may not write the database can run them.
+//! prune. Every subcommand takes `--db` and creates the database on first
+//! use. The commands that only read open an existing database read-only, so
+//! that a user who may not write the database can run them.
 
 mod logging;
 mod logs;
@@ -33,8 +33,7 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
-    /// Path of the SQLite database; created with its schema on first use by serve and by the
-    /// commands that write.
+    /// Path of the SQLite database; created with its schema on first use.
     #[arg(
         long,
         env = "TRANSLOG_DB",
@@ -433,16 +432,21 @@ fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
     Ok(connection)
 }
 
-/// Opens the existing database for a command that only reads. It creates
-/// no database, schema or other file, and works for a user who may read the
-/// database but not write it. A missing database is an error.
+/// Opens the database for a command that only reads. An existing database
+/// is opened read-only, which works for a user who may read it but not write
+/// it and changes no file. A missing database, or an empty file, gets its
+/// schema first, as for every command, which needs write access once.
 fn open_database_read_only(
     path: &Path,
     schema: storage::Schema,
 ) -> Result<storage::ReadOnlyDatabase, String> {
     check_database_path_form(path)?;
-    storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema)
-        .map_err(|error| storage::open_read_only_error(path, &error))
+    match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
+        Err(storage::StorageError::NotFound | storage::StorageError::NoSchema) => {
+            open_database(path).map(storage::ReadOnlyDatabase::locked)
+        }
+        result => result.map_err(|error| storage::open_read_only_error(path, &error)),
+    }
 }
 
 #[cfg(test)]

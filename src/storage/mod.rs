@@ -61,11 +61,10 @@ pub enum StorageError {
     /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
     /// replaced while the server ran. The text names the file and the change.
     FileChanged(String),
-    /// No database file exists at the path, and a command that only reads
-    /// creates none.
+    /// No database file exists at the path of a read-only open.
     NotFound,
-    /// The file contains no translog schema yet, and a command that only
-    /// reads creates none: it is empty, or an SQLite database without tables.
+    /// The file of a read-only open contains no translog schema yet: it is
+    /// empty, or an SQLite database without tables.
     NoSchema,
     /// Reading the named file failed: the database, or its `-wal` or `-shm`
     /// file.
@@ -135,16 +134,8 @@ impl fmt::Display for StorageError {
                 "database schema version {version} is newer than this translog understands \
                  ({SCHEMA_VERSION}); upgrade translog"
             ),
-            StorageError::NotFound => f.write_str(
-                "no database exists at this path, and a command that only reads creates none; \
-                 create it with `translog serve`, which also creates the first administrator, \
-                 or with `translog user add NAME --role ROLE`, or check --db (or TRANSLOG_DB)",
-            ),
-            StorageError::NoSchema => f.write_str(
-                "the file contains no translog schema yet, and a command that only reads \
-                 creates none; create it with `translog serve` or `translog user add NAME \
-                 --role ROLE`, or check --db (or TRANSLOG_DB)",
-            ),
+            StorageError::NotFound => f.write_str("no database exists at this path"),
+            StorageError::NoSchema => f.write_str("the file contains no translog schema yet"),
             StorageError::Unreadable(path, error)
                 if error.kind() == std::io::ErrorKind::PermissionDenied =>
             {

@@ -4,9 +4,10 @@
 //! while none does. The file may lack write permission, or lie in a
 //! read-only directory or on a read-only mount.
 //!
-//! Such a command creates no file and writes none. A connection that SQLite
-//! opens read-only still creates the `-wal` and `-shm` files of a WAL
-//! database when they are missing. It leaves them behind, owned by the
+//! On an existing database such a command creates no file and writes none.
+//! (A missing database gets its schema from a read-write open first, as for
+//! every command.) A connection that SQLite opens read-only still creates
+//! the `-wal` and `-shm` files of a WAL database when they are missing. It leaves them behind, owned by the
 //! reading user, so that a server running as another user cannot write
 //! them, and in a read-only directory it cannot open the database at all.
 //! So the files that exist decide how the database is opened:
@@ -59,7 +60,7 @@ const WAL_READ_VERSION: u8 = 2;
 const READ_ATTEMPTS: u32 = 100;
 const READ_RETRY_PAUSE: Duration = Duration::from_millis(5);
 
-/// A connection that only reads, with what [`ReadOnlyDatabase::read`] needs
+/// A connection that a command uses only to read, with what [`ReadOnlyDatabase::read`] needs
 /// to confirm that a read made without locks is consistent.
 pub struct ReadOnlyDatabase {
     connection: Connection,
@@ -98,6 +99,15 @@ impl FileState {
 }
 
 impl ReadOnlyDatabase {
+    /// Wraps a connection whose reads SQLite's locks protect, such as one
+    /// that has just created the database.
+    pub fn locked(connection: Connection) -> ReadOnlyDatabase {
+        ReadOnlyDatabase {
+            connection,
+            unlocked: None,
+        }
+    }
+
     /// Runs `read` on the database, then closes it. A read that SQLite
     /// rejects at its start in a race with a writer is run again (see
     /// [`READ_ATTEMPTS`]), so `read` must be safe to repeat.
