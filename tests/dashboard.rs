@@ -235,6 +235,135 @@ fn index_filter_links_show_counts() {
     assert!(body.contains(">All<span class=\"count\">3</span>"));
 }
 
+/// Posts transactions whose last entries fall before, inside and after the
+/// window from 2026-11-05 to 2026-11-10 (UTC). `tx-spans-since` starts
+/// before the window and ends inside it.
+fn post_dated_sample(server: &Server) {
+    for (id, timestamp, stage, status) in [
+        (
+            "tx-early-fatal",
+            "2026-11-01T10:00:00Z",
+            "WORKER_LOAD",
+            "FATAL",
+        ),
+        (
+            "tx-early-ok",
+            "2026-11-02T10:00:00Z",
+            "WORKER_END",
+            "SUCCESS",
+        ),
+        (
+            "tx-spans-since",
+            "2026-11-04T10:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        ),
+        (
+            "tx-spans-since",
+            "2026-11-06T10:00:00Z",
+            "WORKER_END",
+            "SUCCESS",
+        ),
+        (
+            "tx-inside-fatal",
+            "2026-11-07T10:00:00Z",
+            "WORKER_LOAD",
+            "FATAL",
+        ),
+        (
+            "tx-late-running",
+            "2026-11-20T10:00:00Z",
+            "WORKER_INIT",
+            "SUCCESS",
+        ),
+    ] {
+        let code = server
+            .post_worker_entry(id, timestamp, stage, status, "")
+            .status;
+        assert_eq!(code, 200, "posting {id} {stage} {status}");
+    }
+}
+
+/// Extracts the outcome filter links of a list page as (href, count), in
+/// page order, with the href unescaped.
+fn filter_links(html: &str) -> Vec<(String, u64)> {
+    let start = html.find("<nav class=\"filters\"").expect("filter links");
+    let end = start + html[start..].find("</nav>").expect("end of filter links");
+    html[start..end]
+        .split("<a href=\"")
+        .skip(1)
+        .map(|link| {
+            let href = link[..link.find('"').expect("end of href")].replace("&amp;", "&");
+            let count = link
+                .split("<span class=\"count\">")
+                .nth(1)
+                .and_then(|rest| rest.split('<').next())
+                .and_then(|count| count.parse().ok())
+                .expect("count of a filter link");
+            (href, count)
+        })
+        .collect()
+}
+
+/// Returns the count that the filter link `label` shows on the page at `path`.
+fn filter_count(server: &Server, path: &str, label: &str) -> Option<u64> {
+    let body = server.get_as_reader(path).body;
+    let marker = format!(">{label}<span class=\"count\">");
+    let rest = &body[body.find(&marker)? + marker.len()..];
+    rest.split('<').next()?.parse().ok()
+}
+
+#[test]
+fn index_counts_honour_since() {
+    let server = Server::start_with_users(&[]);
+    post_dated_sample(&server);
+    let path = "/?since=2026-11-05";
+    assert_eq!(filter_count(&server, path, "All"), Some(3));
+    assert_eq!(filter_count(&server, path, "Fatal"), Some(1));
+    assert_eq!(filter_count(&server, path, "Succeeded"), Some(1));
+    assert_eq!(filter_count(&server, path, "Running"), Some(1));
+}
+
+#[test]
+fn index_counts_honour_until() {
+    let server = Server::start_with_users(&[]);
+    post_dated_sample(&server);
+    let path = "/?until=2026-11-10";
+    assert_eq!(filter_count(&server, path, "All"), Some(4));
+    assert_eq!(filter_count(&server, path, "Fatal"), Some(2));
+    assert_eq!(filter_count(&server, path, "Succeeded"), Some(2));
+    assert_eq!(filter_count(&server, path, "Running"), Some(0));
+}
+
+#[test]
+fn index_counts_ignore_outcome_and_limit() {
+    let server = Server::start_with_users(&[]);
+    post_dated_sample(&server);
+    let path = "/?since=2026-11-05&outcome=fatal&limit=1";
+    assert_eq!(filter_count(&server, path, "All"), Some(3));
+    assert_eq!(filter_count(&server, path, "Succeeded"), Some(1));
+}
+
+#[test]
+fn index_counts_match_list_api() {
+    let server = Server::start_with_users(&[]);
+    post_dated_sample(&server);
+    let page = server
+        .get_as_reader("/?since=2026-11-05&until=2026-11-10")
+        .body;
+    let links = filter_links(&page);
+    assert_eq!(links.len(), 5, "{links:?}");
+    for (href, count) in links {
+        let query = href.strip_prefix("/?").expect("a link with a query");
+        let reply = server.get_as_reader(&format!("/worker/log?{query}&limit=1000"));
+        assert_eq!(reply.status, 200, "{href}: {}", reply.body);
+        let listed = reply.json()["transactions"]
+            .as_array()
+            .map_or(0, |transactions| transactions.len());
+        assert_eq!(count, listed as u64, "count of {href}");
+    }
+}
+
 #[test]
 fn index_pages_with_cursor() {
     let server = Server::start_with_users(&[]);

@@ -640,7 +640,8 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
 
 async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     let mut extra = run_read(state, |state, connection| {
-        let counts = logs::count_by_outcome(connection, now_ns(), state.config.stall_after)?;
+        let all = ListQuery::default();
+        let counts = logs::count_by_outcome(connection, &all, now_ns(), state.config.stall_after)?;
         let mut text = String::from(
             "# HELP translog_transactions Transactions by outcome.\n# TYPE translog_transactions gauge\n",
         );

@@ -286,6 +286,36 @@ pub fn list_transactions(
 /// The condition of a page after a cursor, in the order of the activity index.
 const AFTER_CURSOR: &str = "(last_received_at_ns, transaction_id) < (?7, ?8)";
 
+/// Returns the SQL condition of `since` and `until` on the `transactions`
+/// table: the last entry's timestamp is at or after `?{first}` seconds and
+/// `?{first + 1}` nanoseconds, and at or before `?{first + 2}` seconds and
+/// `?{first + 3}` nanoseconds. A NULL bound is no bound. The list and the
+/// counts by outcome share it, so that each count is the size of the list it
+/// stands for.
+fn time_window_sql(first: usize) -> String {
+    let (since_s, since_nanos) = (first, first + 1);
+    let (until_s, until_nanos) = (first + 2, first + 3);
+    format!(
+        "(?{since_s} IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (?{since_s}, ?{since_nanos}))
+         AND (?{until_s} IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (?{until_s}, ?{until_nanos}))"
+    )
+}
+
+/// Splits the `since` and `until` of `query` into the four parameters of
+/// [`time_window_sql`].
+fn time_window_parameters(query: &ListQuery) -> [Option<i64>; 4] {
+    let split = |instant: Option<DateTime<Utc>>| match instant {
+        Some(instant) => (
+            Some(instant.timestamp()),
+            Some(i64::from(instant.timestamp_subsec_nanos())),
+        ),
+        None => (None, None),
+    };
+    let (since_s, since_nanos) = split(query.since);
+    let (until_s, until_nanos) = split(query.until);
+    [since_s, since_nanos, until_s, until_nanos]
+}
+
 /// Returns the SQL of one page of the list, for a page after a cursor or the
 /// first page.
 fn list_sql(after_a_cursor: bool) -> String {
@@ -297,6 +327,7 @@ fn list_sql(after_a_cursor: bool) -> String {
     } else {
         "?7 IS NULL AND ?8 IS NULL"
     };
+    let time_window = time_window_sql(3);
     format!(
         "SELECT * FROM (
              SELECT transaction_id, {OUTCOME_SQL} AS outcome,
@@ -304,8 +335,7 @@ fn list_sql(after_a_cursor: bool) -> String {
                     last_stage, last_status, entry_count, last_received_at_ns, last_message
              FROM transactions)
          WHERE (?2 IS NULL OR outcome = ?2)
-           AND (?3 IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (?3, ?4))
-           AND (?5 IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (?5, ?6))
+           AND {time_window}
            AND {after_cursor}
          ORDER BY last_received_at_ns DESC, transaction_id DESC
          LIMIT ?9"
@@ -321,15 +351,7 @@ fn list_summaries(
     stall_after: Duration,
 ) -> Result<Vec<TransactionSummary>, StorageError> {
     let sql = list_sql(query.cursor.is_some());
-    let split = |instant: Option<DateTime<Utc>>| match instant {
-        Some(instant) => (
-            Some(instant.timestamp()),
-            Some(instant.timestamp_subsec_nanos()),
-        ),
-        None => (None, None),
-    };
-    let (since_s, since_nanos) = split(query.since);
-    let (until_s, until_nanos) = split(query.until);
+    let [since_s, since_nanos, until_s, until_nanos] = time_window_parameters(query);
     let fetch = i64::try_from(query.limit)
         .unwrap_or(i64::MAX)
         .saturating_add(1);
@@ -418,23 +440,34 @@ fn cursor_after(summary: &TransactionSummary) -> String {
     .encode()
 }
 
-/// Counts transactions by outcome, in the order of [`Outcome::ALL`].
+/// Counts transactions by outcome, in the order of [`Outcome::ALL`], within
+/// the `since` and `until` of `query` as [`list_transactions`] applies them.
+/// The outcome, cursor and limit of `query` are ignored, so each count is the
+/// number of transactions that the list with that outcome returns over all
+/// its pages. It reads the `transactions` table only, never `entries`.
 ///
 /// # Errors
 ///
 /// Fails on a database error.
 pub fn count_by_outcome(
     connection: &Connection,
+    query: &ListQuery,
     now_ns: i64,
     stall_after: Duration,
 ) -> Result<[i64; 4], StorageError> {
     let mut counts = [0; 4];
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {OUTCOME_SQL} AS outcome, count(*) FROM transactions GROUP BY outcome"
-    ))?;
-    let rows = statement.query_map([stall_cutoff(now_ns, stall_after)], |row| {
-        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
-    })?;
+    let mut statement = connection.prepare_cached(&count_sql())?;
+    let [since_s, since_nanos, until_s, until_nanos] = time_window_parameters(query);
+    let rows = statement.query_map(
+        params![
+            stall_cutoff(now_ns, stall_after),
+            since_s,
+            since_nanos,
+            until_s,
+            until_nanos
+        ],
+        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
+    )?;
     for row in rows {
         let (outcome, count) = row?;
         if let Some(index) = Outcome::ALL.iter().position(|o| o.as_str() == outcome) {
@@ -442,6 +475,17 @@ pub fn count_by_outcome(
         }
     }
     Ok(counts)
+}
+
+/// Returns the SQL of [`count_by_outcome`]: `?1` is the stall cutoff, `?2`
+/// to `?5` the parameters of [`time_window_sql`].
+fn count_sql() -> String {
+    let time_window = time_window_sql(2);
+    format!(
+        "SELECT {OUTCOME_SQL} AS outcome, count(*) FROM transactions
+         WHERE {time_window}
+         GROUP BY outcome"
+    )
 }
 
 /// A transaction without an end or a `FATAL` entry that received nothing for
@@ -750,8 +794,15 @@ mod tests {
         assert_eq!(cutoff, 10 - i64::MAX);
     }
 
-    /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql`.
+    /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql` with the
+    /// one parameter `tx-1`.
     fn query_plan(sql: &str) -> Vec<String> {
+        query_plan_with(sql, ["tx-1"])
+    }
+
+    /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql` with
+    /// `parameters`.
+    fn query_plan_with(sql: &str, parameters: impl rusqlite::Params) -> Vec<String> {
         let connection = Connection::open_in_memory().expect("open an in-memory database");
         connection
             .execute_batch(super::super::SCHEMA)
@@ -760,7 +811,7 @@ mod tests {
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .expect("prepare EXPLAIN QUERY PLAN");
         statement
-            .query_map(["tx-1"], |row| row.get::<_, String>(3))
+            .query_map(parameters, |row| row.get::<_, String>(3))
             .expect("run EXPLAIN QUERY PLAN")
             .collect::<Result<Vec<_>, _>>()
             .expect("read the plan")
@@ -797,6 +848,15 @@ mod tests {
             plan.iter()
                 .any(|step| step
                     .starts_with("SEARCH transactions USING INDEX transactions_by_activity")),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn outcome_counts_read_transactions_only() {
+        let plan = query_plan_with(&count_sql(), params![0, 10, 0, 20, 0]);
+        assert!(
+            !plan.iter().any(|step| step.contains("entries")),
             "{plan:?}"
         );
     }

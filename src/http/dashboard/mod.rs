@@ -68,7 +68,7 @@ pub async fn index(
         let snapshot = connection.unchecked_transaction()?;
         let now = now_ns();
         let stall_after = state.config.stall_after;
-        let counts = logs::count_by_outcome(&snapshot, now, stall_after)?;
+        let counts = logs::count_by_outcome(&snapshot, &query, now, stall_after)?;
         let page = logs::list_transactions(&snapshot, &query, now, stall_after)?;
         Ok((counts, page, now))
     })
