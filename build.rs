@@ -1,20 +1,16 @@
-//! Adds the git commit to the version that `translog --version` and the
-//! start-up line print, so that two builds of one release can be distinguished.
-//! A build outside a git checkout of this source, or without git, prints the
-//! release alone.
+//! Passes the git commit to the build as `TRANSLOG_COMMIT`, for the version
+//! that `translog --version` and the start-up line print, so that two builds of
+//! one release can be distinguished. A build outside a git checkout of this
+//! source, or without git, gets an empty `TRANSLOG_COMMIT`.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
-    let release = env!("CARGO_PKG_VERSION");
     let source = PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").unwrap_or_default());
-    let version = match commit(&source) {
-        Some(commit) => format!("{release} (commit {commit})"),
-        None => release.to_string(),
-    };
-    println!("cargo:rustc-env=TRANSLOG_VERSION={version}");
+    let commit = commit(&source).unwrap_or_default();
+    println!("cargo:rustc-env=TRANSLOG_COMMIT={commit}");
 }
 
 /// Returns the abbreviated hash of the commit checked out in `source`, when

@@ -20,3 +20,21 @@ pub mod service;
 pub mod storage;
 pub mod throttled_log;
 pub mod validate;
+
+use std::sync::OnceLock;
+
+/// The version that `translog --version` and the start-up line print: the
+/// release, the git commit when the build had one, and the database schema
+/// version that this build creates and upgrades to, such as
+/// `0.1.0 (commit 9c2234482a29, schema 2)` or `0.1.0 (schema 2)`.
+pub fn version() -> &'static str {
+    static VERSION: OnceLock<String> = OnceLock::new();
+    VERSION.get_or_init(|| {
+        let release = env!("CARGO_PKG_VERSION");
+        let schema = storage::SCHEMA_VERSION;
+        match env!("TRANSLOG_COMMIT") {
+            "" => format!("{release} (schema {schema})"),
+            commit => format!("{release} (commit {commit}, schema {schema})"),
+        }
+    })
+}

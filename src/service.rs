@@ -213,7 +213,7 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
     let users = if user_count == 1 { "user" } else { "users" };
     log::info!(
         "translog {} listening on http://{address}, database {}, {user_count} {users}",
-        env!("TRANSLOG_VERSION"),
+        crate::version(),
         options.db_path.display()
     );
     // The command is not logged, because it may contain a webhook's token.

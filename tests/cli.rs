@@ -135,9 +135,38 @@ fn version_names_commit_of_checkout() {
         .expect("run translog");
     let text = stdout(&output);
     assert!(
-        text.contains(&format!("(commit {})", commit.trim())),
+        text.contains(&format!("(commit {}, ", commit.trim())),
         "{text}"
     );
+}
+
+/// Returns what `translog --version` prints.
+fn printed_version() -> String {
+    let output = Command::new(BIN)
+        .arg("--version")
+        .output()
+        .expect("run translog");
+    stdout(&output)
+}
+
+#[test]
+fn version_names_schema() {
+    let text = printed_version();
+    let schema = format!("schema {})", translog::storage::SCHEMA_VERSION);
+    assert!(text.trim_end().ends_with(&schema), "{text}");
+}
+
+#[test]
+fn version_schema_matches_created_database() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "list"], None);
+    assert_success(&output, "user list");
+    let connection = rusqlite::Connection::open(&db).expect("open the database");
+    let created: i64 = connection
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .expect("read user_version");
+    let version = printed_version();
+    assert!(version.contains(&format!("schema {created})")), "{version}");
 }
 
 // Users.
@@ -732,6 +761,8 @@ fn start_line_names_version_and_database() {
         .find(|line| line.contains("listening on http://"))
         .expect("a start line");
     assert!(line.contains(env!("CARGO_PKG_VERSION")), "{line}");
+    let schema = format!("schema {})", translog::storage::SCHEMA_VERSION);
+    assert!(line.contains(&schema), "{line}");
     assert!(line.contains(&server.db.display().to_string()), "{line}");
     assert!(
         line.contains("1 user,") || line.ends_with("1 user"),

@@ -29,7 +29,6 @@ const CLI_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Parser)]
 #[command(
     name = "translog",
-    version = env!("TRANSLOG_VERSION"),
     about = "Transaction log service for backup-verification Workers"
 )]
 struct Cli {
@@ -78,7 +77,7 @@ enum Command {
 
 /// Builds the parser of the command line.
 fn command_line() -> clap::Command {
-    Cli::command()
+    Cli::command().version(crate::version())
 }
 
 #[derive(clap::Args)]
