@@ -170,6 +170,61 @@ fn rejection_without_body_keeps_connection() {
     assert!(!head.contains("connection: close"), "{head}");
 }
 
+/// An HTTP/1.0 request with `Connection: keep-alive`.
+const HTTP10_KEEP_ALIVE: &[u8] = b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\n\r\n";
+
+/// An HTTP/1.0 request with `Connection: keep-alive` and a body
+/// that `GET /healthz` leaves unread, so the connection must close.
+const HTTP10_UNREAD_BODY: &[u8] =
+    b"GET /healthz HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nab";
+
+/// Returns the values of the `Connection` header in a response head.
+fn connection_header(head: &str) -> Vec<String> {
+    head.lines()
+        .filter_map(|line| line.split_once(':'))
+        .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+        .map(|(_, value)| value.trim().to_ascii_lowercase())
+        .collect()
+}
+
+#[test]
+fn http10_keep_alive_is_announced() {
+    let server = Server::start_with_users(&[]);
+    let mut stream = server.connect();
+    stream.write_all(HTTP10_KEEP_ALIVE).expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert_eq!(connection_header(&head), ["keep-alive"], "{head}");
+}
+
+#[test]
+fn http10_keep_alive_serves_next_request() {
+    let server = Server::start_with_users(&[]);
+    let mut stream = server.connect();
+    stream.write_all(HTTP10_KEEP_ALIVE).expect("write");
+    read_response(&mut stream, WAIT);
+    stream.write_all(HTTP10_KEEP_ALIVE).expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.0 200"), "{head:?}");
+}
+
+#[test]
+fn http10_unread_body_closes_without_keep_alive() {
+    let server = Server::start_with_users(&[]);
+    let mut stream = server.connect();
+    stream.write_all(HTTP10_UNREAD_BODY).expect("write");
+    let head = read_head(&mut stream, WAIT);
+    assert_eq!(connection_header(&head), ["close"], "{head}");
+}
+
+#[test]
+fn http10_unread_body_closes_connection() {
+    let server = Server::start_with_users(&[]);
+    let mut stream = server.connect();
+    stream.write_all(HTTP10_UNREAD_BODY).expect("write");
+    read_head(&mut stream, WAIT);
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
 #[test]
 fn stalled_body_gets_408() {
     let server = Server::start_with(&["--read-timeout", "1s"]);

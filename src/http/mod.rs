@@ -28,7 +28,7 @@ use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper::{Method, Request, Response};
+use hyper::{Method, Request, Response, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::io::AsyncWriteExt;
@@ -446,6 +446,7 @@ async fn handle(
     let method = request.method().clone();
     let path = cut_for_log(request.uri().path());
     let has_body = declares_body(request.headers());
+    let version = request.version();
     let mut context = RequestContext::default();
 
     let mut unanswered = UnansweredLog {
@@ -499,6 +500,7 @@ async fn handle(
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
+    close_as_http10(version, &mut response);
 
     let elapsed = started.elapsed();
     state
@@ -523,4 +525,22 @@ async fn handle(
         context.user.as_deref().unwrap_or("-"),
     );
     Ok(response)
+}
+
+/// Marks a response that closes the connection as HTTP/1.0 when the request
+/// was HTTP/1.0. For an HTTP/1.0 request with `Connection: keep-alive`, hyper
+/// (1.13, `Conn::fix_keep_alive`) adds `keep-alive` to the `Connection`
+/// header of a version 1.1 response that lacks it, even beside `close`, so
+/// the client would read a header that contradicts itself. hyper closes a
+/// version 1.0 response's connection without adding it, and writes an
+/// HTTP/1.0 status line to an HTTP/1.0 client in both cases.
+fn close_as_http10(request_version: Version, response: &mut Response<Body>) {
+    let closes = response
+        .headers()
+        .get_all(CONNECTION)
+        .iter()
+        .any(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
+    if request_version == Version::HTTP_10 && closes {
+        *response.version_mut() = Version::HTTP_10;
+    }
 }
