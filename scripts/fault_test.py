@@ -806,6 +806,8 @@ def case_silent_client(ctx: Context) -> tuple[list[str], str]:
         problems.append("stalled body: connection left open")
     if not head_closed:
         problems.append("stalled head: connection left open")
+    elif not bytes(mid_head.buffer).startswith(b"HTTP/1.1 408"):
+        problems.append(f"stalled head: expected 408, got {head_answer}")
     if fds_after > fds_before:
         problems.append(f"server fds {fds_before} before, {fds_after} after")
 

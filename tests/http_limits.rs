@@ -278,6 +278,142 @@ fn stalled_head_is_closed() {
     assert!(is_closed_within(&mut stream, WAIT));
 }
 
+/// The body of the `408` that a stalled request head or body gets.
+const TIMEOUT_BODY: &str = "{\"error\":\"request_timeout\",\"message\":\"The request was not \
+     received in time; send the whole request without pausing.\"}\n";
+
+/// Sends `bytes` on a new connection to a server with a read timeout of 1 s,
+/// and returns all it sends back until it closes the connection.
+fn reply_to_stalled_head(bytes: &[u8]) -> String {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    server.raw(bytes, WAIT)
+}
+
+const PARTIAL_HEAD: &[u8] = b"POST /worker/log/x HTTP/1.1\r\nHost: a\r\n";
+
+#[test]
+fn partial_head_gets_408() {
+    let text = reply_to_stalled_head(PARTIAL_HEAD);
+    assert!(
+        text.starts_with("HTTP/1.1 408 Request Timeout\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn partial_head_408_says_close() {
+    let text = reply_to_stalled_head(PARTIAL_HEAD).to_ascii_lowercase();
+    assert!(text.contains("\r\nconnection: close\r\n"), "{text}");
+}
+
+#[test]
+fn partial_head_408_has_json_body() {
+    let text = reply_to_stalled_head(PARTIAL_HEAD);
+    let body = text.split_once("\r\n\r\n").map_or("", |(_, body)| body);
+    assert_eq!(body, TIMEOUT_BODY);
+}
+
+#[test]
+fn partial_head_408_is_json() {
+    let text = reply_to_stalled_head(PARTIAL_HEAD).to_ascii_lowercase();
+    assert!(
+        text.contains("\r\ncontent-type: application/json\r\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn partial_head_connection_is_closed() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    stream.write_all(PARTIAL_HEAD).expect("write");
+    read_head(&mut stream, WAIT);
+    assert!(is_closed_within(&mut stream, WAIT));
+}
+
+#[test]
+fn partial_head_is_logged() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    server.raw(PARTIAL_HEAD, WAIT);
+    assert!(
+        server.wait_for_log("answered with 408", WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn request_line_only_gets_408() {
+    let text = reply_to_stalled_head(b"GET /healthz HTTP/1.1\r\n");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[test]
+fn part_of_request_line_gets_408() {
+    let text = reply_to_stalled_head(b"GE");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[test]
+fn silent_new_connection_closes_without_bytes() {
+    let text = reply_to_stalled_head(b"");
+    assert_eq!(text, "");
+}
+
+#[test]
+fn head_completed_before_timeout_is_served() {
+    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n")
+        .expect("write");
+    std::thread::sleep(Duration::from_millis(1200));
+    stream.write_all(b"\r\n").expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+}
+
+/// Sends a complete request, reads its response, then sends `next` on the
+/// same connection, and returns what arrives after the first response until
+/// the server closes the connection.
+fn reply_after_keep_alive(next: &[u8]) -> String {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write");
+    let (head, _) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    stream.write_all(next).expect("write");
+    read_until_closed(&mut stream, WAIT)
+}
+
+#[test]
+fn idle_keep_alive_closes_without_bytes() {
+    assert_eq!(reply_after_keep_alive(b""), "");
+}
+
+#[test]
+fn empty_line_after_request_closes_without_bytes() {
+    assert_eq!(reply_after_keep_alive(b"\r\n"), "");
+}
+
+#[test]
+fn partial_second_head_gets_408() {
+    let text = reply_after_keep_alive(b"GET /hea");
+    assert!(text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[test]
+fn pipelined_partial_head_gets_408() {
+    let server = Server::start_with(&["--read-timeout", "1s"]);
+    let text = server.raw(
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /healthz HTTP/1.1\r\n",
+        WAIT,
+    );
+    assert_eq!(status_codes(&text), [200, 408], "{text}");
+}
+
 #[test]
 fn idle_keep_alive_is_closed() {
     let server = Server::start_with(&["--read-timeout", "1s"]);
@@ -566,7 +702,7 @@ fn two_content_lengths_are_logged() {
     assert!(
         server
             .log()
-            .contains("INFO  translog::http] request from 127.0.0.1:"),
+            .contains("INFO  translog::http::connection] request from 127.0.0.1:"),
         "{}",
         server.log()
     );

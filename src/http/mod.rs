@@ -1,8 +1,8 @@
 //! The HTTP server: hyper 1.x (HTTP/1.1 only) on a single-threaded tokio
 //! runtime. Limits keep one client from hurting the others. The request head
 //! has a size cap and a read timeout, which also closes idle keep-alive
-//! connections. The body has a size limit and a read timeout, and open
-//! connections are capped.
+//! connections (a partial head gets `408`, see [`connection`]). The body has
+//! a size limit and a read timeout, and open connections are capped.
 //!
 //! Slow work never runs on this thread: entries go to the storage thread,
 //! reads to tokio's blocking threads, password hashing to threads of lower
@@ -10,6 +10,7 @@
 //! generation for each request that is not a write, and the users table once
 //! after each change to users, to check the credentials cache.
 
+pub mod connection;
 pub mod dashboard;
 pub mod handlers;
 pub mod host;
@@ -24,14 +25,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
+use connection::{send_final_reply, GracefulStop};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
-use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use write_deadline::WriteDeadline;
 
@@ -112,7 +112,7 @@ pub async fn run(
     listener: TcpListener,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
-    let graceful = GracefulShutdown::new();
+    let graceful = GracefulStop::default();
     let timer_anchor = tokio::spawn(anchor_timer_wake_ups());
     tokio::pin!(shutdown);
     let mut last_accept_error: Option<Instant> = None;
@@ -143,7 +143,7 @@ pub async fn run(
     rejections.flush(state.config.max_connections);
     timer_anchor.abort();
     log::info!("stopped accepting connections; finishing requests in progress");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.stop())
         .await
         .is_err()
     {
@@ -180,7 +180,7 @@ async fn sleep_until(at: Option<Instant>) {
 
 fn accept(
     state: &Arc<AppState>,
-    graceful: &GracefulShutdown,
+    graceful: &GracefulStop,
     rejections: &mut RejectionLog,
     stream: TcpStream,
     peer: SocketAddr,
@@ -204,7 +204,7 @@ fn accept(
     }
     let service_state = Arc::clone(state);
     let service = service_fn(move |request| handle(Arc::clone(&service_state), request, peer));
-    let connection = http1::Builder::new()
+    let http_connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.read_timeout)
         .max_buf_size(MAX_HEAD_BYTES)
@@ -215,40 +215,12 @@ fn accept(
             TokioIo::new(WriteDeadline::new(stream, state.config.write_timeout, peer)),
             service,
         );
-    let connection = graceful.watch(connection);
+    let stop = graceful.watcher();
+    let read_timeout = state.config.read_timeout;
     tokio::spawn(async move {
-        if let Err(error) = connection.await {
-            log_connection_error(peer, &error);
-        }
+        connection::serve(http_connection, stop, peer, read_timeout).await;
         drop(guard);
     });
-}
-
-/// Logs why a connection ended with an error. hyper responds to a request head
-/// that it cannot parse itself, without calling [`handle`], so this line is
-/// the only one about such a request. Other errors, such as a client that
-/// closed the connection or a head read timeout, are at debug.
-fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
-    if error.is_parse_version_h2() {
-        log::info!(
-            "connection from {peer} closed without a response: it sent the HTTP/2 connection \
-             preface, and this server speaks HTTP/1.1 only"
-        );
-    } else if error.is_parse_too_large() {
-        // hyper 1.x sends 414 for a URI over its own limit of 64 KiB, which no
-        // head within MAX_HEAD_BYTES reaches, and 431 for a head over it.
-        log::info!(
-            "request from {peer} rejected by hyper with 431: {}",
-            innermost_cause(error)
-        );
-    } else if error.is_parse() {
-        log::info!(
-            "request from {peer} rejected by hyper with 400: {}",
-            innermost_cause(error)
-        );
-    } else {
-        log::debug!("connection from {peer} ended: {error}");
-    }
 }
 
 /// The send buffer of each connection. [`WriteDeadline`] counts time from a
@@ -332,16 +304,10 @@ fn log_rejections(batch: &EventBatch<(SocketAddr, u64)>, now: Instant, max: usiz
     }
 }
 
-/// The maximum number of bytes of a rejected connection's request that are read and dropped.
-const REJECTED_DRAIN_BYTES: usize = 64 * 1024;
-
-/// Sends `503` to a connection over the cap and closes it. The request is not
-/// parsed, but what of it has arrived is read and dropped before the close:
-/// closing a socket with unread bytes sends a reset, which can discard the
-/// `503` before the client reads it. Nothing waits for more, so a rejected
-/// connection gives its descriptor back at once, also when descriptors run
+/// Sends `503` to a connection over the cap and closes it, without parsing the
+/// request. The descriptor is given back at once, also when descriptors run
 /// out.
-async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
+async fn reject_connection(stream: TcpStream, _guard: ConnectionGuard) {
     let body = concat!(
         r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#,
         "\n"
@@ -351,15 +317,7 @@ async fn reject_connection(mut stream: TcpStream, _guard: ConnectionGuard) {
          Connection: close\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(reply.as_bytes())).await;
-    let mut buffer = [0u8; 4096];
-    let mut dropped = 0;
-    while dropped < REJECTED_DRAIN_BYTES {
-        match stream.try_read(&mut buffer) {
-            Ok(count) if count > 0 => dropped += count,
-            _ => break,
-        }
-    }
+    send_final_reply(stream, reply.as_bytes()).await;
 }
 
 /// A guard that logs the request line when dropped before the response was

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use hyper::{Response, StatusCode};
@@ -313,6 +313,34 @@ pub fn json_ok(value: &impl Serialize) -> Result<Response<Body>, ApiError> {
     let body = json_line(value)
         .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))?;
     Ok(ok_with("application/json", body))
+}
+
+/// Encodes `response` as HTTP/1.1 bytes with `Date` and `Content-Length`
+/// headers, for a connection that hyper no longer serves.
+pub async fn encode_http1(response: Response<Body>) -> Vec<u8> {
+    let (parts, body) = response.into_parts();
+    let body = match body.collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(never) => match never {},
+    };
+    let status = parts.status;
+    let mut encoded = format!(
+        "HTTP/1.1 {} {}\r\n",
+        status.as_u16(),
+        status.canonical_reason().unwrap_or("")
+    )
+    .into_bytes();
+    for (name, value) in &parts.headers {
+        encoded.extend_from_slice(name.as_str().as_bytes());
+        encoded.extend_from_slice(b": ");
+        encoded.extend_from_slice(value.as_bytes());
+        encoded.extend_from_slice(b"\r\n");
+    }
+    let date = chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT");
+    encoded.extend_from_slice(format!("date: {date}\r\n").as_bytes());
+    encoded.extend_from_slice(format!("content-length: {}\r\n\r\n", body.len()).as_bytes());
+    encoded.extend_from_slice(&body);
+    encoded
 }
 
 /// Serializes `value` as compact JSON followed by one newline.

@@ -37,6 +37,15 @@ impl<S> WriteDeadline<S> {
         }
     }
 
+    /// Returns true while a write is waiting for room in the send buffer.
+    pub fn is_write_blocked(&self) -> bool {
+        self.stalled.is_some()
+    }
+
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+
     /// Returns a write's result, or an error once the write has waited past
     /// the limit.
     fn check<T>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<T>>) -> Poll<io::Result<T>> {

@@ -1,0 +1,207 @@
+//! Serving one accepted connection until it ends: hyper's HTTP/1.1
+//! connection, the graceful stop at shutdown, and a `408` for a request head
+//! that did not arrive within the read timeout.
+//!
+//! hyper's `header_read_timeout` (hyper 1.13) starts when hyper begins to
+//! wait for a head: when the connection is first polled, and after each
+//! response. When it passes, hyper ends the connection without a response,
+//! whether the client sent nothing or stopped in the middle of a head.
+//! [`serve`] distinguishes the two by the bytes that hyper has read but not
+//! parsed yet. A client that sent part of a head gets `408`. An idle
+//! keep-alive connection is closed without a byte, because a client that
+//! sends a new request at that moment would take a `408` as its answer,
+//! while after a silent close HTTP clients retry on a new connection.
+
+use std::error::Error as StdError;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::HttpService;
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpStream;
+use tokio::sync::watch;
+
+use super::innermost_cause;
+use super::response::{encode_http1, ApiError, Body};
+use super::write_deadline::WriteDeadline;
+
+/// The IO object that hyper serves: the socket with a write deadline.
+pub type Io = TokioIo<WriteDeadline<TcpStream>>;
+
+/// Tells every watched connection to finish its current request and close,
+/// and waits until all have closed.
+pub struct GracefulStop(watch::Sender<()>);
+
+impl Default for GracefulStop {
+    fn default() -> Self {
+        GracefulStop(watch::channel(()).0)
+    }
+}
+
+impl GracefulStop {
+    /// Returns the receiver that [`serve`] watches for the stop.
+    pub fn watcher(&self) -> watch::Receiver<()> {
+        self.0.subscribe()
+    }
+
+    /// Tells the watched connections to stop, and returns once every
+    /// receiver from [`GracefulStop::watcher`] has been dropped.
+    pub async fn stop(self) {
+        let _ = self.0.send(());
+        self.0.closed().await;
+    }
+}
+
+/// Serves `connection` until it ends, and logs why it ended if that was an
+/// error. `stop` starts a graceful stop: the request in progress is
+/// answered, and no other is read. `stop` is held until the connection has
+/// closed, so that [`GracefulStop::stop`] waits for it.
+pub async fn serve<S>(
+    mut connection: http1::Connection<Io, S>,
+    mut stop: watch::Receiver<()>,
+    peer: SocketAddr,
+    read_timeout: Duration,
+) where
+    S: HttpService<Incoming, ResBody = Body>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    http1::Connection<Io, S>: Unpin,
+{
+    let result = tokio::select! {
+        // The connection first, so that serving a request costs no draw of
+        // the random branch order.
+        biased;
+        result = &mut connection => result,
+        _ = stop.changed() => {
+            std::pin::Pin::new(&mut connection).graceful_shutdown();
+            (&mut connection).await
+        }
+    };
+    let Err(error) = result else {
+        return;
+    };
+    // A head read timeout is the only timeout error of hyper's HTTP/1.1
+    // server. The body read timeout is the handler's own.
+    if error.is_timeout() {
+        let parts = connection.into_parts();
+        end_after_head_timeout(parts.io.into_inner(), &parts.read_buf, peer, read_timeout).await;
+        return;
+    }
+    log_connection_error(peer, &error);
+}
+
+/// Returns true when `unparsed` contains a byte of a request head. hyper's
+/// parser skips empty lines before a request line, so a CR or LF that a
+/// client sent after its previous request is not the start of a new one.
+fn started_head(unparsed: &[u8]) -> bool {
+    unparsed.iter().any(|byte| !matches!(byte, b'\r' | b'\n'))
+}
+
+/// Sends `408` and closes the connection if the client sent part of a
+/// request head before the head read timeout passed, or closes it silently
+/// if the connection was idle. `unparsed` is what hyper read and did not
+/// parse.
+async fn end_after_head_timeout(
+    io: WriteDeadline<TcpStream>,
+    unparsed: &[u8],
+    peer: SocketAddr,
+    read_timeout: Duration,
+) {
+    if !started_head(unparsed) {
+        log::debug!("connection from {peer} closed: idle for {read_timeout:?}");
+        return;
+    }
+    // While a write waits, hyper may still hold part of the previous
+    // response, which `into_parts` drops. A 408 sent after that would read
+    // as the end of the previous response. NOTE: no test reaches this branch.
+    // With pipelined requests whose responses the client did not read, hyper
+    // 1.13 started the head timer only after the blocked response was sent.
+    if io.is_write_blocked() {
+        log::info!(
+            "connection from {peer} closed without a response: its request head was incomplete \
+             after {read_timeout:?}, and its previous response was not sent yet"
+        );
+        return;
+    }
+    log::info!(
+        "request from {peer} answered with 408 and closed: its head was incomplete after \
+         {read_timeout:?} ({} bytes received)",
+        unparsed.len()
+    );
+    let reply = encode_http1(ApiError::RequestTimeout.into_response()).await;
+    send_final_reply(io.into_inner(), &reply).await;
+}
+
+/// The maximum time to wait for room in the send buffer for a reply that
+/// ends a connection which hyper does not serve.
+const FINAL_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// The maximum number of unread bytes that are read and dropped before a
+/// connection is closed after a final reply.
+const FINAL_DRAIN_BYTES: usize = 64 * 1024;
+
+/// Sends `reply` and closes the connection. What the client has sent and the
+/// server has not read is read and dropped before the close, because closing
+/// a socket with unread bytes sends a reset, which can discard the reply
+/// before the client reads it. Nothing waits for more bytes, so the
+/// descriptor is given back at once.
+pub async fn send_final_reply(mut stream: TcpStream, reply: &[u8]) {
+    let _ = tokio::time::timeout(FINAL_REPLY_TIMEOUT, stream.write_all(reply)).await;
+    let mut buffer = [0u8; 4096];
+    let mut dropped = 0;
+    while dropped < FINAL_DRAIN_BYTES {
+        match stream.try_read(&mut buffer) {
+            Ok(count) if count > 0 => dropped += count,
+            _ => break,
+        }
+    }
+}
+
+/// Logs why a connection ended with an error. hyper responds to a request head
+/// that it cannot parse itself, without calling the service, so this line is
+/// the only one about such a request. Other errors, such as a client that
+/// closed the connection, are at debug.
+fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
+    if error.is_parse_version_h2() {
+        log::info!(
+            "connection from {peer} closed without a response: it sent the HTTP/2 connection \
+             preface, and this server speaks HTTP/1.1 only"
+        );
+    } else if error.is_parse_too_large() {
+        // hyper 1.x sends 414 for a URI over its own limit of 64 KiB, which no
+        // head within MAX_HEAD_BYTES reaches, and 431 for a head over it.
+        log::info!(
+            "request from {peer} rejected by hyper with 431: {}",
+            innermost_cause(error)
+        );
+    } else if error.is_parse() {
+        log::info!(
+            "request from {peer} rejected by hyper with 400: {}",
+            innermost_cause(error)
+        );
+    } else {
+        log::debug!("connection from {peer} ended: {error}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_buffer_is_no_head() {
+        assert!(!started_head(b""));
+    }
+
+    #[test]
+    fn empty_lines_are_no_head() {
+        assert!(!started_head(b"\r\n\n"));
+    }
+
+    #[test]
+    fn request_line_start_is_head() {
+        assert!(started_head(b"\r\nPO"));
+    }
+}
