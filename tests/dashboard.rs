@@ -649,6 +649,145 @@ fn transaction_page_shows_receive_time() {
     assert!(body.contains(&format!("<time datetime=\"{received}\">")));
 }
 
+/// Returns the text of every message cell of a transaction page, in order.
+fn page_messages(html: &str) -> Vec<String> {
+    html.split("<div class=\"message\">")
+        .skip(1)
+        .filter_map(|rest| rest.split("</div>").next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// Returns the row numbers of the timeline of a transaction page, in order.
+fn row_numbers(html: &str) -> Vec<u64> {
+    html.split("data-label=\"#\">")
+        .skip(1)
+        .filter_map(|rest| rest.split("</td>").next()?.parse().ok())
+        .collect()
+}
+
+#[test]
+fn transaction_pages_show_every_entry_once() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-big", 2500);
+    let mut messages = Vec::new();
+    let mut path = Some("/transactions/tx-big".to_string());
+    let mut pages = 0;
+    while let Some(current) = path {
+        let reply = server.get_as_reader(&current);
+        assert_eq!(reply.status, 200, "{current}");
+        messages.extend(page_messages(&reply.body));
+        path = link_href(&reply.body, "Next page");
+        pages += 1;
+        assert!(pages <= 10, "paging does not end");
+    }
+    let distinct: std::collections::HashSet<&String> = messages.iter().collect();
+    assert_eq!(pages, 3);
+    assert_eq!(messages.len(), 2500);
+    assert_eq!(distinct.len(), 2500);
+}
+
+#[test]
+fn transaction_page_numbers_rows_across_pages() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=10").body;
+    let next = link_href(&first, "Next page").expect("a next page");
+    let second = server.get_as_reader(&next).body;
+    assert_eq!(row_numbers(&second), (11..=20).collect::<Vec<u64>>());
+}
+
+#[test]
+fn transaction_page_counts_whole_transaction() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let body = server.get_as_reader("/transactions/tx-30?limit=10").body;
+    assert!(
+        body.contains("<dt>Entries</dt><dd>30 (this page: 1 to 10)</dd>"),
+        "{body}"
+    );
+}
+
+#[test]
+fn transaction_next_link_keeps_limit() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let body = server.get_as_reader("/transactions/tx-30?limit=10").body;
+    let next = link_href(&body, "Next page").expect("a next page");
+    assert!(
+        next.starts_with("/transactions/tx-30?limit=10&cursor="),
+        "{next}"
+    );
+}
+
+#[test]
+fn transaction_last_page_has_no_next_link() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=20").body;
+    let next = link_href(&first, "Next page").expect("a next page");
+    let last = server.get_as_reader(&next).body;
+    assert_eq!(link_href(&last, "Next page"), None);
+}
+
+#[test]
+fn transaction_later_page_links_first_page() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=20").body;
+    let next = link_href(&first, "Next page").expect("a next page");
+    let last = server.get_as_reader(&next).body;
+    assert_eq!(
+        link_href(&last, "First page").as_deref(),
+        Some("/transactions/tx-30?limit=20")
+    );
+}
+
+#[test]
+fn small_transaction_page_has_no_pager_links() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = server.get_as_reader("/transactions/tx-ok").body;
+    assert_eq!(link_href(&body, "Next page"), None);
+    assert!(body.contains("<dt>Entries</dt><dd>4</dd>"), "{body}");
+}
+
+#[test]
+fn transaction_page_verdict_comes_from_whole_transaction() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    // The first page holds only WORKER_INIT; the verdict names the end.
+    let body = server.get_as_reader("/transactions/tx-ok?limit=1").body;
+    assert!(
+        body.contains("<b>Succeeded</b>: <code>WORKER_END</code>"),
+        "{body}"
+    );
+}
+
+#[test]
+fn transaction_page_bad_limit_is_400_page() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let reply = server.get_as_reader("/transactions/tx-ok?limit=0");
+    assert_eq!(reply.status, 400);
+    assert!(
+        reply
+            .body
+            .contains("Invalid limit &quot;0&quot;; use a whole number from 1 to 1000."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn transaction_page_bad_cursor_is_400_page() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let reply = server.get_as_reader("/transactions/tx-ok?cursor=abc");
+    assert_eq!(reply.status, 400);
+    assert!(reply.body.contains("Invalid cursor"), "{}", reply.body);
+}
+
 /// Adds a reader whose own zone is Asia/Tokyo (UTC+09:00, no daylight saving
 /// time) and returns the page at `path` as that reader sees it.
 fn page_for_tokyo_reader(server: &Server, path: &str) -> String {

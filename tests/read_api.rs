@@ -56,7 +56,7 @@ fn log_has_id_and_outcome() {
 }
 
 #[test]
-fn log_has_three_members() {
+fn small_log_has_four_members() {
     let server = Server::start();
     post(
         &server,
@@ -66,7 +66,27 @@ fn log_has_three_members() {
         "SUCCESS",
     );
     let log = server.read_log("tx-1");
-    assert_eq!(log.as_object().map(|object| object.len()), Some(3), "{log}");
+    let mut names: Vec<&String> = log.as_object().expect("an object").keys().collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["entries", "next_cursor", "outcome", "transaction_id"],
+        "{log}"
+    );
+}
+
+#[test]
+fn small_log_has_null_cursor() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let log = server.read_log("tx-1");
+    assert!(log["next_cursor"].is_null(), "{log}");
 }
 
 #[test]
@@ -253,7 +273,7 @@ fn encoded_id_reads_log() {
 }
 
 #[test]
-fn log_rejects_query_parameters() {
+fn log_rejects_unknown_query_parameter() {
     let server = Server::start();
     post(
         &server,
@@ -262,8 +282,12 @@ fn log_rejects_query_parameters() {
         "WORKER_INIT",
         "SUCCESS",
     );
-    let reply = server.get("/worker/log/tx-1?limit=1", Some(server.admin()));
+    let reply = server.get("/worker/log/tx-1?outcome=fatal", Some(server.admin()));
     assert_invalid_query(&reply);
+    assert_eq!(
+        reply.message(),
+        "Unknown query parameter \"outcome\"; use limit or cursor."
+    );
 }
 
 #[test]
@@ -366,6 +390,335 @@ fn reported_by_names_worker() {
         &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
     );
     assert_eq!(server.entries("tx-1")[0]["reported_by"], "worker1");
+}
+
+// Pages of one log.
+
+/// GETs `/worker/log/{id}{query}` as the administrator.
+fn log_page(server: &Server, id: &str, query: &str) -> Reply {
+    server.get(&format!("/worker/log/{id}{query}"), Some(server.admin()))
+}
+
+/// Reads every page of the log of `id` with `limit` entries a page, and
+/// returns the entries in the order read and the number of pages.
+fn read_all_pages(server: &Server, id: &str, limit: usize) -> (Vec<Value>, usize) {
+    let mut entries = Vec::new();
+    let mut pages = 0;
+    let mut query = format!("?limit={limit}");
+    loop {
+        let reply = log_page(server, id, &query);
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        let page = reply.json();
+        pages += 1;
+        entries.extend(page["entries"].as_array().expect("entries").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit={limit}&cursor={cursor}"),
+            None => return (entries, pages),
+        }
+        assert!(pages <= 10_000, "paging does not end");
+    }
+}
+
+fn string_member(entry: &Value, name: &str) -> String {
+    entry[name].as_str().expect("a string member").to_string()
+}
+
+/// Returns the key of an entry within its transaction: timestamp, stage
+/// and status.
+fn entry_key(entry: &Value) -> (String, String, String) {
+    (
+        string_member(entry, "timestamp"),
+        string_member(entry, "stage"),
+        string_member(entry, "status"),
+    )
+}
+
+/// Returns the sort key of an entry in its log: timestamp, then receive time.
+fn order_key(entry: &Value) -> (String, String) {
+    (
+        string_member(entry, "timestamp"),
+        string_member(entry, "received_at"),
+    )
+}
+
+/// Posts a `WORKER_LOAD` `FAIL` entry to `tx-1` at 13:00:0N on 4 December
+/// 2026 for each second N of `seconds`, which must be below 10.
+fn post_failures(server: &Server, seconds: std::ops::Range<u32>) {
+    for second in seconds {
+        post(
+            server,
+            "tx-1",
+            &format!("2026-12-04T13:00:0{second}Z"),
+            "WORKER_LOAD",
+            "FAIL",
+        );
+    }
+}
+
+const MANY: usize = 2500;
+
+#[test]
+fn log_pages_return_every_entry_once() {
+    let server = Server::start();
+    server.post_many("tx-big", MANY);
+    let (entries, _) = read_all_pages(&server, "tx-big", 1000);
+    let keys: HashSet<_> = entries.iter().map(entry_key).collect();
+    assert_eq!(entries.len(), MANY);
+    assert_eq!(keys.len(), MANY);
+}
+
+#[test]
+fn log_pages_are_in_log_order() {
+    let server = Server::start();
+    server.post_many("tx-big", MANY);
+    let (entries, _) = read_all_pages(&server, "tx-big", 1000);
+    let keys: Vec<_> = entries.iter().map(order_key).collect();
+    // RFC 3339 UTC instants with nine fraction digits sort as text.
+    assert!(
+        keys.windows(2).all(|pair| pair[0] <= pair[1]),
+        "entries out of order"
+    );
+}
+
+#[test]
+fn log_pages_of_any_size_agree() {
+    let server = Server::start();
+    server.post_many("tx-big", MANY);
+    let (whole, pages) = read_all_pages(&server, "tx-big", 1000);
+    let (small, small_pages) = read_all_pages(&server, "tx-big", 97);
+    assert_eq!(pages, 3);
+    assert_eq!(small_pages, 26);
+    assert!(whole == small, "pages of 97 and of 1000 differ");
+}
+
+#[test]
+fn cli_log_show_reads_every_page() {
+    let server = Server::start();
+    server.post_many("tx-big", MANY);
+    let output = server.cli(&["log", "show", "tx-big", "--json"], None);
+    assert!(output.status.success(), "{output:?}");
+    let log: Value = serde_json::from_slice(&output.stdout).expect("JSON output");
+    let (paged, _) = read_all_pages(&server, "tx-big", 1000);
+    assert!(log["next_cursor"].is_null(), "{}", log["next_cursor"]);
+    assert!(
+        log["entries"].as_array() == Some(&paged),
+        "the CLI and the pages differ"
+    );
+}
+
+#[test]
+fn log_default_page_has_1000_entries() {
+    let server = Server::start();
+    server.post_many("tx-big", MANY);
+    let page = log_page(&server, "tx-big", "").json();
+    assert_eq!(page["entries"].as_array().map(Vec::len), Some(1000));
+    assert!(page["next_cursor"].is_string(), "{}", page["next_cursor"]);
+}
+
+#[test]
+fn log_last_page_has_null_cursor() {
+    let server = Server::start();
+    post_failures(&server, 0..3);
+    let first = log_page(&server, "tx-1", "?limit=2").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let last = log_page(&server, "tx-1", &format!("?limit=2&cursor={cursor}")).json();
+    assert_eq!(last["entries"].as_array().map(Vec::len), Some(1));
+    assert!(last["next_cursor"].is_null(), "{last}");
+}
+
+#[test]
+fn log_exact_last_page_has_null_cursor() {
+    let server = Server::start();
+    post_failures(&server, 0..2);
+    let page = log_page(&server, "tx-1", "?limit=2").json();
+    assert!(page["next_cursor"].is_null(), "{page}");
+}
+
+#[test]
+fn log_pages_split_ties_in_arrival_order() {
+    let server = Server::start();
+    // One timestamp, sent one after another: the log is in arrival order,
+    // whatever the stage and status.
+    let sent = [
+        ("WORKER_LOAD", "FAIL"),
+        ("WORKER_INIT", "SUCCESS"),
+        ("WORKER_END", "WARNING"),
+        ("WORKER_DECOMPRESS", "SUCCESS"),
+        ("WORKER_DEENCRYPT", "FATAL"),
+    ];
+    for (stage, status) in sent {
+        post(&server, "tx-1", "2026-12-04T13:00:00Z", stage, status);
+    }
+    let (entries, pages) = read_all_pages(&server, "tx-1", 2);
+    let stages: Vec<&str> = entries
+        .iter()
+        .map(|entry| entry["stage"].as_str().expect("stage"))
+        .collect();
+    assert_eq!(pages, 3);
+    assert_eq!(
+        stages,
+        sent.iter().map(|(stage, _)| *stage).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn log_page_outcome_is_whole_transaction() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:05:00Z",
+        "WORKER_LOAD",
+        "FATAL",
+    );
+    let first = log_page(&server, "tx-1", "?limit=1").json();
+    assert_eq!(first["entries"][0]["status"], "SUCCESS");
+    assert_eq!(first["outcome"], "fatal");
+}
+
+#[test]
+fn later_entry_is_on_next_page() {
+    let server = Server::start();
+    post_failures(&server, 0..3);
+    let first = log_page(&server, "tx-1", "?limit=2").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:09Z",
+        "WORKER_LOAD",
+        "FAIL",
+    );
+    let second = log_page(&server, "tx-1", &format!("?limit=2&cursor={cursor}")).json();
+    assert_eq!(second["entries"].as_array().map(Vec::len), Some(2));
+}
+
+#[test]
+fn older_entry_is_not_on_next_page() {
+    let server = Server::start();
+    post_failures(&server, 1..4);
+    let first = log_page(&server, "tx-1", "?limit=2").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    // Older than the last entry of the first page: it sorts before the cursor.
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let second = log_page(&server, "tx-1", &format!("?limit=2&cursor={cursor}")).json();
+    let timestamps: Vec<&str> = second["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| entry["timestamp"].as_str().expect("timestamp"))
+        .collect();
+    assert_eq!(timestamps, ["2026-12-04T13:00:03.000000000Z"]);
+}
+
+#[test]
+fn head_log_page_is_200() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = server.request(
+        "HEAD",
+        "/worker/log/tx-1?limit=1",
+        Some(server.admin()),
+        &[],
+        None,
+    );
+    assert_eq!(reply.status, 200);
+}
+
+/// Posts one entry to `tx-1` and returns the reply to its log with `query`.
+fn one_entry_log(query: &str) -> Reply {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    log_page(&server, "tx-1", query)
+}
+
+#[test]
+fn log_limit_0_is_400() {
+    let reply = one_entry_log("?limit=0");
+    assert_invalid_query(&reply);
+    assert_eq!(
+        reply.message(),
+        "Invalid limit \"0\"; use a whole number from 1 to 1000."
+    );
+}
+
+#[test]
+fn log_limit_1001_is_400() {
+    assert_invalid_query(&one_entry_log("?limit=1001"));
+}
+
+#[test]
+fn log_limit_1000_is_accepted() {
+    assert_eq!(one_entry_log("?limit=1000").status, 200);
+}
+
+#[test]
+fn log_limit_word_is_400() {
+    assert_invalid_query(&one_entry_log("?limit=all"));
+}
+
+#[test]
+fn log_bad_cursor_is_400() {
+    let reply = one_entry_log("?cursor=not-a-cursor");
+    assert_invalid_query(&reply);
+    assert_eq!(
+        reply.message(),
+        "Invalid cursor; pass the next_cursor of the previous page unchanged."
+    );
+}
+
+#[test]
+fn log_cut_cursor_is_400() {
+    let server = Server::start();
+    server.post_many("tx-1", 3);
+    let first = log_page(&server, "tx-1", "?limit=1").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let cut = &cursor[..cursor.len() - 1];
+    assert_invalid_query(&log_page(&server, "tx-1", &format!("?cursor={cut}")));
+}
+
+#[test]
+fn list_cursor_on_log_is_400() {
+    let server = Server::start();
+    post_transactions(&server, 3);
+    let first = list(&server, "?limit=1").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    assert_invalid_query(&log_page(&server, "tx-0", &format!("?cursor={cursor}")));
+}
+
+#[test]
+fn log_repeated_limit_is_400() {
+    let reply = one_entry_log("?limit=1&limit=2");
+    assert_invalid_query(&reply);
+    assert_eq!(
+        reply.message(),
+        "Query parameter \"limit\" is given more than once."
+    );
 }
 
 // Outcomes.

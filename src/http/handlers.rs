@@ -17,20 +17,19 @@ use hyper::{Method, Request, Response};
 
 use super::dashboard;
 use super::host::check_host;
-use super::response::{empty_ok, json_ok, ok_with, ApiError, Body};
+pub use super::queries::MAX_LIST_LIMIT;
+use super::queries::{parse_list_query, parse_log_query};
+use super::response::{empty_ok, json_body, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
-use crate::storage::logs::{self, Cursor, ListQuery, Outcome};
+use crate::storage::logs::{self, ListQuery, Outcome};
 use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
 use crate::storage::{now_ns, StorageError};
-use crate::validate::form::{decode_component, parse_pairs};
-use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{
-    build_entry, collect_parameters, plus_became_space, whitespace_note, ParamError,
-};
+use crate::validate::form::decode_component;
+use crate::validate::{build_entry, collect_parameters, ParamError};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
@@ -122,16 +121,13 @@ pub async fn dispatch(
             )
             .await
         }
-        Route::Log(raw_id) => {
-            reject_query(&request)?;
-            read_log(state, &raw_id).await
-        }
+        Route::Log(raw_id) => read_log(state, &raw_id, request.uri().query()).await,
         Route::LogList => list_logs(state, &request, user).await,
         Route::Metrics => metrics(state).await,
         Route::Dashboard => dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
             context.transaction_id = Some(logged_transaction_id(&raw_id));
-            dashboard::transaction(state, &raw_id, user).await
+            dashboard::transaction(state, &raw_id, request.uri().query(), user).await
         }
         Route::Health => health(state).await,
     }
@@ -455,15 +451,6 @@ fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
     Err(ParamError::UnsupportedContentEncoding(shown).into())
 }
 
-fn reject_query(request: &Request<Incoming>) -> Result<(), ApiError> {
-    match request.uri().query() {
-        Some(query) if !query.is_empty() => Err(ApiError::InvalidQuery(
-            "This resource takes no query parameters; remove the query string.".into(),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// Percent-decodes the transaction id segment of a path, where `+` is a plus.
 fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
     decode_component(raw_id.as_bytes(), false).map_err(|error| {
@@ -487,18 +474,30 @@ pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
     Ok(decoded)
 }
 
-async fn read_log(state: &Arc<AppState>, raw_id: &str) -> Result<Response<Body>, ApiError> {
+/// Serves one page of a transaction's log. The page is read and serialized
+/// in the blocking task, so the HTTP thread only sends the bytes.
+async fn read_log(
+    state: &Arc<AppState>,
+    raw_id: &str,
+    query: Option<&str>,
+) -> Result<Response<Body>, ApiError> {
     let transaction_id = transaction_id_from_path(raw_id)?;
-    let log = run_read(state, move |state, connection| {
-        logs::transaction_log(
+    let query = parse_log_query(query)?;
+    let body = run_read(state, move |state, connection| {
+        let log = logs::transaction_log_page(
             connection,
             &transaction_id,
+            &query,
             now_ns(),
             state.config.stall_after,
-        )
+        )?;
+        Ok(log.map(|log| json_body(&log)))
     })
     .await?;
-    json_ok(&log.ok_or(ApiError::NoSuchLog)?)
+    Ok(ok_with(
+        "application/json",
+        body.ok_or(ApiError::NoSuchLog)??,
+    ))
 }
 
 /// Runs a read on a pooled connection in a blocking task.
@@ -515,105 +514,20 @@ pub async fn run_read<T: Send + 'static>(
     result.map_err(|error| storage_error(&error))
 }
 
-/// The largest page of the transaction list.
-pub const MAX_LIST_LIMIT: usize = 1000;
-const DEFAULT_LIST_LIMIT: usize = 50;
-
-/// Parses the query string of the transaction list.
-pub fn parse_list_query(
-    query: Option<&str>,
-    user: &User,
-    default_zone: chrono_tz::Tz,
-) -> Result<ListQuery, ApiError> {
-    let pairs = parse_pairs(query.unwrap_or_default().as_bytes()).map_err(|failure| {
-        ApiError::InvalidQuery(format!(
-            "Query parameter {:?} {}, so {}.",
-            failure.name,
-            failure.error,
-            failure.error.advice()
-        ))
-    })?;
-    let mut list = ListQuery {
-        limit: DEFAULT_LIST_LIMIT,
-        ..ListQuery::default()
-    };
-    let mut seen: Vec<String> = Vec::new();
-    let zone = user.timezone.unwrap_or(default_zone);
-    for (name, value) in pairs {
-        if seen.contains(&name) {
-            return Err(ApiError::InvalidQuery(format!(
-                "Query parameter {name:?} is given more than once."
-            )));
-        }
-        match name.as_str() {
-            "limit" => {
-                list.limit = value
-                    .parse::<usize>()
-                    .ok()
-                    .filter(|limit| (1..=MAX_LIST_LIMIT).contains(limit))
-                    .ok_or_else(|| {
-                        ApiError::InvalidQuery(format!(
-                            "Invalid limit {value:?}; use a whole number from 1 to {MAX_LIST_LIMIT}."
-                        ))
-                    })?;
-            }
-            "cursor" => {
-                list.cursor = Some(Cursor::decode(&value).ok_or_else(|| {
-                    ApiError::InvalidQuery(
-                        "Invalid cursor; pass the next_cursor of the previous page unchanged."
-                            .into(),
-                    )
-                })?);
-            }
-            "outcome" => {
-                list.outcome = Some(Outcome::parse(&value).ok_or_else(|| {
-                    ApiError::InvalidQuery(format!(
-                        "Invalid outcome {value:?}{}; use one of fatal, succeeded, stalled, \
-                         running.",
-                        whitespace_note(&value)
-                    ))
-                })?);
-            }
-            "since" | "until" => {
-                let instant = parse_timestamp(&value, zone).map_err(|error| {
-                    if plus_became_space(&value, zone) {
-                        ApiError::InvalidQuery(format!(
-                            "Invalid {name} {value:?}: its offset has a space where the + sign \
-                             belongs, because + means a space in a query; write the + as %2B, \
-                             for example with curl -G --data-urlencode \"{name}=...\"."
-                        ))
-                    } else {
-                        ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
-                    }
-                })?;
-                if name == "since" {
-                    list.since = Some(instant);
-                } else {
-                    list.until = Some(instant);
-                }
-            }
-            _ => {
-                return Err(ApiError::InvalidQuery(format!(
-                    "Unknown query parameter {name:?}; use limit, cursor, outcome, since or until."
-                )))
-            }
-        }
-        seen.push(name);
-    }
-    Ok(list)
-}
-
 async fn list_logs(
     state: &Arc<AppState>,
     request: &Request<Incoming>,
     user: &User,
 ) -> Result<Response<Body>, ApiError> {
     let query = parse_list_query(request.uri().query(), user, state.config.timezone)?;
-    let page = run_read(state, move |state, connection| {
-        logs::list_transactions(connection, &query, now_ns(), state.config.stall_after)
+    // Serialized in the blocking task too, because a page holds up to
+    // 1000 transactions.
+    let body = run_read(state, move |state, connection| {
+        let page = logs::list_transactions(connection, &query, now_ns(), state.config.stall_after)?;
+        Ok(json_body(&page))
     })
     .await?;
-    json_ok(&page)
+    Ok(ok_with("application/json", body?))
 }
 
 async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {

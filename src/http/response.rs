@@ -308,11 +308,16 @@ pub fn ok_with(content_type: &'static str, body: impl Into<Bytes>) -> Response<B
     response
 }
 
-/// `200 OK` with a JSON body.
-pub fn json_ok(value: &impl Serialize) -> Result<Response<Body>, ApiError> {
-    let body = json_line(value)
-        .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))?;
-    Ok(ok_with("application/json", body))
+/// Serializes a JSON response body, for [`ok_with`] and the content type
+/// `application/json`.
+///
+/// # Errors
+///
+/// [`ApiError::Internal`] when serde cannot serialize `value`.
+pub fn json_body(value: &impl Serialize) -> Result<Bytes, ApiError> {
+    json_line(value)
+        .map(Bytes::from)
+        .map_err(|error| ApiError::Internal(format!("serializing JSON: {error}")))
 }
 
 /// Encodes `response` as HTTP/1.1 bytes with `Date` and `Content-Length`

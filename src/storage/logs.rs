@@ -6,21 +6,26 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
 use super::StorageError;
+
+pub use super::log_pages::{
+    count_entries_before, last_end_entry, transaction_log, transaction_log_page, EntryCursor,
+    LogQuery,
+};
 
 /// Formats an instant as RFC 3339 in UTC with all nine fraction digits.
 pub fn format_instant(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-fn instant(seconds: i64, nanos: u32) -> String {
+pub(super) fn instant(seconds: i64, nanos: u32) -> String {
     DateTime::from_timestamp(seconds, nanos).map_or_else(String::new, format_instant)
 }
 
-fn instant_from_ns(nanoseconds: i64) -> String {
+pub(super) fn instant_from_ns(nanoseconds: i64) -> String {
     format_instant(DateTime::from_timestamp_nanos(nanoseconds))
 }
 
@@ -64,7 +69,7 @@ impl Outcome {
 
 /// The SQL expression of a transaction's outcome; `?1` is the receive time, in
 /// nanoseconds, before which a transaction without an end counts as stalled.
-const OUTCOME_SQL: &str = "CASE WHEN has_fatal THEN 'fatal'
+pub(super) const OUTCOME_SQL: &str = "CASE WHEN has_fatal THEN 'fatal'
                                WHEN has_end THEN 'succeeded'
                                WHEN last_received_at_ns < ?1 THEN 'stalled'
                                ELSE 'running' END";
@@ -76,7 +81,7 @@ pub fn stall_cutoff(now_ns: i64, stall_after: Duration) -> i64 {
     now_ns.saturating_sub(stall_ns)
 }
 
-fn parse_outcome(text: &str) -> Outcome {
+pub(super) fn parse_outcome(text: &str) -> Outcome {
     Outcome::parse(text).unwrap_or(Outcome::Running)
 }
 
@@ -104,6 +109,8 @@ pub struct TransactionLog {
     pub transaction_id: String,
     pub outcome: Outcome,
     pub entries: Vec<LogEntry>,
+    /// The cursor of the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// One transaction in the list.
@@ -132,61 +139,22 @@ pub struct TransactionSummary {
     pub fatal_message: Option<String>,
 }
 
-/// Reads the log of one transaction, entries in timestamp order and ties in
-/// arrival order; `None` when it has no entries.
-///
-/// # Errors
-///
-/// Fails on a database error.
-pub fn transaction_log(
-    connection: &Connection,
-    transaction_id: &str,
-    now_ns: i64,
-    stall_after: Duration,
-) -> Result<Option<TransactionLog>, StorageError> {
-    // One read transaction, so that the outcome and the entries agree.
-    let transaction = connection.unchecked_transaction()?;
-    let outcome: Option<String> = transaction
-        .prepare_cached(&format!(
-            "SELECT {OUTCOME_SQL} FROM transactions WHERE transaction_id = ?2"
-        ))?
-        .query_row(
-            params![stall_cutoff(now_ns, stall_after), transaction_id],
-            |row| row.get(0),
-        )
-        .optional()?;
-    let Some(outcome) = outcome else {
-        return Ok(None);
-    };
-    let mut statement = transaction.prepare_cached(
-        "SELECT timestamp_s, timestamp_nanos, timestamp_sent, stage, status, message,
-                received_at_ns, reported_by
-         FROM entries WHERE transaction_id = ?1
-         ORDER BY timestamp_s, timestamp_nanos, received_at_ns, stage, status",
-    )?;
-    let entries = statement
-        .query_map([transaction_id], |row| {
-            let seconds: i64 = row.get(0)?;
-            let nanos: u32 = row.get(1)?;
-            let received_at_ns: i64 = row.get(6)?;
-            Ok(LogEntry {
-                timestamp: instant(seconds, nanos),
-                timestamp_sent: row.get(2)?,
-                stage: row.get(3)?,
-                status: row.get(4)?,
-                message: row.get(5)?,
-                received_at: instant_from_ns(received_at_ns),
-                reported_by: row.get(7)?,
-                timestamp_parts: (seconds, nanos),
-                received_at_ns,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(TransactionLog {
-        transaction_id: transaction_id.to_string(),
-        outcome: parse_outcome(&outcome),
-        entries,
-    }))
+/// Encodes the text of a cursor as URL-safe base64, with a `/` appended that
+/// [`decode_token`] requires.
+pub(super) fn encode_token(text: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{text}/"))
+}
+
+/// Decodes a token made by [`encode_token`]; `None` when it is not one.
+pub(super) fn decode_token(token: &str) -> Option<String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token)
+        .ok()?;
+    let mut text = String::from_utf8(bytes).ok()?;
+    text.pop().filter(|last| *last == '/')?;
+    Some(text)
 }
 
 /// A position in the list: the receive time and id of the last transaction
@@ -202,19 +170,15 @@ impl Cursor {
     /// `/`, which no transaction id contains, so that a token cut short by a
     /// copy and paste fails to decode instead of naming a shorter id.
     pub fn encode(&self) -> String {
-        use base64::Engine as _;
-        let text = format!("{}:{}/", self.last_received_at_ns, self.transaction_id);
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(text)
+        encode_token(&format!(
+            "{}:{}",
+            self.last_received_at_ns, self.transaction_id
+        ))
     }
 
     /// Decodes a token made by [`Cursor::encode`]; `None` when it is not one.
     pub fn decode(token: &str) -> Option<Cursor> {
-        use base64::Engine as _;
-        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(token)
-            .ok()?;
-        let text = String::from_utf8(bytes).ok()?;
-        let text = text.strip_suffix('/')?;
+        let text = decode_token(token)?;
         let (received, transaction_id) = text.split_once(':')?;
         Some(Cursor {
             last_received_at_ns: received.parse().ok()?,
@@ -329,17 +293,75 @@ fn list_sql(after_a_cursor: bool) -> String {
     };
     let time_window = time_window_sql(3);
     format!(
-        "SELECT * FROM (
-             SELECT transaction_id, {OUTCOME_SQL} AS outcome,
-                    first_timestamp_s, first_timestamp_nanos, last_timestamp_s, last_timestamp_nanos,
-                    last_stage, last_status, entry_count, last_received_at_ns, last_message
-             FROM transactions)
+        "SELECT * FROM ({})
          WHERE (?2 IS NULL OR outcome = ?2)
            AND {time_window}
            AND {after_cursor}
          ORDER BY last_received_at_ns DESC, transaction_id DESC
-         LIMIT ?9"
+         LIMIT ?9",
+        summary_sql()
     )
+}
+
+/// Returns the query of a [`TransactionSummary`] per transaction, without
+/// the fatal entry; `?1` is the stall cutoff of [`OUTCOME_SQL`].
+fn summary_sql() -> String {
+    format!(
+        "SELECT transaction_id, {OUTCOME_SQL} AS outcome,
+                first_timestamp_s, first_timestamp_nanos, last_timestamp_s, last_timestamp_nanos,
+                last_stage, last_status, entry_count, last_received_at_ns, last_message
+         FROM transactions"
+    )
+}
+
+/// Converts a row of [`summary_sql`].
+fn transaction_summary_from_row(row: &Row) -> rusqlite::Result<TransactionSummary> {
+    let outcome: String = row.get(1)?;
+    let last_received_at_ns: i64 = row.get(9)?;
+    Ok(TransactionSummary {
+        transaction_id: row.get(0)?,
+        outcome: parse_outcome(&outcome),
+        first_timestamp: instant(row.get(2)?, row.get(3)?),
+        last_timestamp: instant(row.get(4)?, row.get(5)?),
+        last_stage: row.get(6)?,
+        last_status: row.get(7)?,
+        entry_count: row.get(8)?,
+        last_received_at: instant_from_ns(last_received_at_ns),
+        last_received_at_ns,
+        last_message: row.get(10)?,
+        fatal_stage: None,
+        fatal_timestamp: None,
+        fatal_message: None,
+    })
+}
+
+/// Reads the summary of one transaction from the `transactions` table, and
+/// the entry that made it fatal if it is fatal. Returns `None` when the
+/// transaction has no entries.
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn transaction_summary(
+    connection: &Connection,
+    transaction_id: &str,
+    now_ns: i64,
+    stall_after: Duration,
+) -> Result<Option<TransactionSummary>, StorageError> {
+    let summary = connection
+        .prepare_cached(&format!("{} WHERE transaction_id = ?2", summary_sql()))?
+        .query_row(
+            params![stall_cutoff(now_ns, stall_after), transaction_id],
+            transaction_summary_from_row,
+        )
+        .optional()?;
+    let Some(mut summary) = summary else {
+        return Ok(None);
+    };
+    if summary.outcome == Outcome::Fatal {
+        add_fatal_entry(connection, &mut summary)?;
+    }
+    Ok(Some(summary))
 }
 
 /// Reads one page of the `transactions` table, with one row more than the
@@ -375,25 +397,7 @@ fn list_summaries(
                     .map(|cursor| cursor.transaction_id.as_str()),
                 fetch,
             ],
-            |row| {
-                let outcome: String = row.get(1)?;
-                let last_received_at_ns: i64 = row.get(9)?;
-                Ok(TransactionSummary {
-                    transaction_id: row.get(0)?,
-                    outcome: parse_outcome(&outcome),
-                    first_timestamp: instant(row.get(2)?, row.get(3)?),
-                    last_timestamp: instant(row.get(4)?, row.get(5)?),
-                    last_stage: row.get(6)?,
-                    last_status: row.get(7)?,
-                    entry_count: row.get(8)?,
-                    last_received_at: instant_from_ns(last_received_at_ns),
-                    last_received_at_ns,
-                    last_message: row.get(10)?,
-                    fatal_stage: None,
-                    fatal_timestamp: None,
-                    fatal_message: None,
-                })
-            },
+            transaction_summary_from_row,
         )?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(transactions)

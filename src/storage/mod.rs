@@ -7,6 +7,7 @@
 //! lets run beside the writer.
 
 pub mod files;
+mod log_pages;
 pub mod logs;
 pub mod read_only;
 pub mod users;

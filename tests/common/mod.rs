@@ -300,6 +300,28 @@ impl Server {
         self.post_form(&format!("/worker/log/{id}"), WORKER, &body)
     }
 
+    /// Posts `count` entries to the log of `id` as the administrator, from
+    /// [`POSTING_THREADS`] threads, so that the server stores them in
+    /// batches. Entry `i` has the timestamp [`many_timestamp`]`(i)`, so that
+    /// pairs share a timestamp, the stage [`many_stage`]`(i)`, the status
+    /// `FAIL` and the message `entry {i}`. Panics unless each one is `200`.
+    pub fn post_many(&self, id: &str, count: usize) {
+        thread::scope(|scope| {
+            for first in 0..POSTING_THREADS {
+                scope.spawn(move || {
+                    for i in (first..count).step_by(POSTING_THREADS) {
+                        let body = format!(
+                            "{}&message=entry+{i}",
+                            form(&many_timestamp(i), many_stage(i), "FAIL")
+                        );
+                        let reply = self.post_entry(id, &body);
+                        assert_eq!(reply.status, 200, "entry {i}: {}", reply.body);
+                    }
+                });
+            }
+        });
+    }
+
     /// GETs `path` as `credentials`.
     pub fn get(&self, path: &str, credentials: Option<(&str, &str)>) -> Reply {
         self.request("GET", path, credentials, &[], None)
@@ -724,4 +746,27 @@ pub fn percent_encode(text: &str) -> String {
         }
     }
     encoded
+}
+
+/// The number of threads of [`Server::post_many`].
+pub const POSTING_THREADS: usize = 8;
+
+/// Returns the timestamp of entry `i` of [`Server::post_many`]: one second
+/// apart for each pair of entries, from 2026-12-04T00:00:00Z.
+pub fn many_timestamp(i: usize) -> String {
+    let start = chrono::DateTime::parse_from_rfc3339("2026-12-04T00:00:00Z").expect("start");
+    let seconds = i64::try_from(i / 2).expect("a small index");
+    (start + chrono::Duration::seconds(seconds))
+        .with_timezone(&chrono::Utc)
+        .to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+}
+
+/// Returns the stage of entry `i` of [`Server::post_many`], which differs
+/// within each pair that shares a timestamp.
+pub fn many_stage(i: usize) -> &'static str {
+    if i.is_multiple_of(2) {
+        "WORKER_LOAD"
+    } else {
+        "WORKER_DECOMPRESS"
+    }
 }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write as _;
 
+use crate::http::queries::DEFAULT_LOG_LIMIT;
 use crate::storage::logs::Outcome;
 
 /// Percent-encodes a query parameter value: everything but the unreserved
@@ -52,6 +53,28 @@ pub(super) fn transaction_link(transaction_id: &str) -> String {
     format!("/transactions/{}", encode_query_value(transaction_id))
 }
 
+/// Builds the link to a page of a transaction's entries: the first page
+/// without a cursor, and `limit` only when it is not the default.
+pub(super) fn transaction_page_link(
+    transaction_id: &str,
+    limit: usize,
+    cursor: Option<&str>,
+) -> String {
+    let mut parameters = Vec::new();
+    if limit != DEFAULT_LOG_LIMIT {
+        parameters.push(format!("limit={limit}"));
+    }
+    if let Some(cursor) = cursor {
+        parameters.push(format!("cursor={}", encode_query_value(cursor)));
+    }
+    let path = transaction_link(transaction_id);
+    if parameters.is_empty() {
+        path
+    } else {
+        format!("{path}?{}", parameters.join("&"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -71,6 +94,22 @@ mod tests {
         assert_eq!(
             list_link(&pairs, Some(Outcome::Fatal), Some("new")),
             "/?limit=10&outcome=fatal&cursor=new"
+        );
+    }
+
+    #[test]
+    fn transaction_page_link_keeps_limit() {
+        assert_eq!(
+            transaction_page_link("tx 1", 10, Some("abc")),
+            "/transactions/tx%201?limit=10&cursor=abc"
+        );
+    }
+
+    #[test]
+    fn transaction_page_link_omits_default_limit() {
+        assert_eq!(
+            transaction_page_link("tx", DEFAULT_LOG_LIMIT, None),
+            "/transactions/tx"
         );
     }
 

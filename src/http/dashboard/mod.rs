@@ -1,6 +1,7 @@
 //! The dashboard for operators: server-rendered HTML pages with inline CSS and
 //! no scripts. `GET /` lists transactions with filters by outcome and paging;
-//! `GET /transactions/{id}` shows the timeline of one transaction.
+//! `GET /transactions/{id}` shows the timeline of one transaction, a page of
+//! entries at a time.
 //!
 //! Every value read from the database goes through [`escape_html`], and the
 //! pages are sent with a Content-Security-Policy that forbids scripts and any
@@ -20,12 +21,15 @@ use chrono_tz::Tz;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
-use super::handlers::{parse_list_query, run_read, transaction_id_from_path};
+use super::handlers::{run_read, transaction_id_from_path};
+use super::queries::{parse_list_query, parse_log_query};
 use super::response::{ApiError, Body};
 use super::AppState;
 use crate::auth::User;
-use crate::storage::logs::{self, Outcome, TransactionLog, TransactionPage};
-use crate::storage::now_ns;
+use crate::storage::logs::{
+    self, LogEntry, LogQuery, Outcome, TransactionLog, TransactionPage, TransactionSummary,
+};
+use crate::storage::{now_ns, StorageError};
 use crate::validate::form::parse_pairs;
 
 pub use errors::{accepts_html, error_response, is_page_path};
@@ -50,14 +54,7 @@ pub async fn index(
     let raw_query = request.uri().query().unwrap_or_default().to_string();
     let query = match parse_list_query(Some(&raw_query), user, state.config.timezone) {
         Ok(query) => query,
-        Err(ApiError::InvalidQuery(message)) => {
-            return Ok(error_page(
-                StatusCode::BAD_REQUEST,
-                "Invalid query",
-                &message,
-            ));
-        }
-        Err(error) => return Err(error),
+        Err(error) => return invalid_query_page(error),
     };
     // parse_list_query accepted the query, so its pairs decode.
     let pairs = parse_pairs(raw_query.as_bytes()).unwrap_or_default();
@@ -86,15 +83,20 @@ pub async fn index(
     Ok(html_page(StatusCode::OK, render_index(&view)))
 }
 
-/// Serves `GET /transactions/{id}`: one transaction's entries in timestamp
-/// order with the Worker's time, the receive time and the skew between them.
+/// Serves `GET /transactions/{id}`: one page of a transaction's entries in
+/// timestamp order with the Worker's time, the receive time and the skew
+/// between them, and the facts of the whole transaction. The query takes
+/// `limit` and `cursor` as `GET /worker/log/{id}` does. The page is read
+/// and rendered in the blocking task, so the HTTP thread only sends it.
 ///
 /// # Errors
 ///
-/// Storage failures; a bad or unknown id is a `400` or `404` HTML page.
+/// Storage failures; a bad or unknown id, or a bad query value, is a `400`
+/// or `404` HTML page.
 pub async fn transaction(
     state: &Arc<AppState>,
     raw_id: &str,
+    query: Option<&str>,
     user: &User,
 ) -> Result<Response<Body>, ApiError> {
     let transaction_id = match transaction_id_from_path(raw_id) {
@@ -108,27 +110,82 @@ pub async fn transaction(
         }
         Err(error) => return Err(error),
     };
+    let query = match parse_log_query(query) {
+        Ok(query) => query,
+        Err(error) => return invalid_query_page(error),
+    };
+    let zone = display_zone(state, user);
     let lookup_id = transaction_id.clone();
-    let (log, now) = run_read(state, move |state, connection| {
-        let now = now_ns();
-        let log = logs::transaction_log(connection, &lookup_id, now, state.config.stall_after)?;
-        Ok((log, now))
+    let html = run_read(state, move |state, connection| {
+        let view = read_transaction_view(state, connection, &lookup_id, query, zone)?;
+        Ok(view.as_ref().map(render_transaction))
     })
     .await?;
-    let Some(log) = log else {
+    let Some(html) = html else {
         return Ok(error_page(
             StatusCode::NOT_FOUND,
             "Transaction not found",
             &format!("No entries are stored for the transaction id {transaction_id}."),
         ));
     };
-    let view = TransactionView {
-        log,
-        now_ns: now,
-        zone: display_zone(state, user),
-        stall_after: state.config.stall_after,
+    Ok(html_page(StatusCode::OK, html))
+}
+
+/// Reads everything the page of one transaction shows in one read
+/// transaction; `None` when the transaction has no entries.
+fn read_transaction_view(
+    state: &AppState,
+    connection: &rusqlite::Connection,
+    transaction_id: &str,
+    query: LogQuery,
+    zone: Tz,
+) -> Result<Option<TransactionView>, StorageError> {
+    let snapshot = connection.unchecked_transaction()?;
+    let now = now_ns();
+    let stall_after = state.config.stall_after;
+    let Some(summary) = logs::transaction_summary(&snapshot, transaction_id, now, stall_after)?
+    else {
+        return Ok(None);
     };
-    Ok(html_page(StatusCode::OK, render_transaction(&view)))
+    let Some(log) =
+        logs::transaction_log_page(&snapshot, transaction_id, &query, now, stall_after)?
+    else {
+        return Ok(None);
+    };
+    let end_entry = if summary.outcome == Outcome::Succeeded {
+        logs::last_end_entry(&snapshot, transaction_id)?
+    } else {
+        None
+    };
+    let entries_before = match &query.cursor {
+        Some(cursor) => logs::count_entries_before(&snapshot, transaction_id, cursor)?,
+        None => 0,
+    };
+    snapshot.commit()?;
+    Ok(Some(TransactionView {
+        summary,
+        log,
+        end_entry,
+        entries_before,
+        limit: query.limit,
+        paged: query.cursor.is_some(),
+        now_ns: now,
+        zone,
+        stall_after,
+    }))
+}
+
+/// Turns a bad query value into a `400` HTML page, and passes any other
+/// error on.
+fn invalid_query_page(error: ApiError) -> Result<Response<Body>, ApiError> {
+    match error {
+        ApiError::InvalidQuery(message) => Ok(error_page(
+            StatusCode::BAD_REQUEST,
+            "Invalid query",
+            &message,
+        )),
+        error => Err(error),
+    }
 }
 
 /// Returns the zone that the pages show times in: the reader's own zone, in
@@ -153,7 +210,18 @@ struct IndexView {
 
 /// Everything the transaction page shows.
 struct TransactionView {
+    /// The facts of the whole transaction.
+    summary: TransactionSummary,
+    /// The entries of this page, and the cursor of the next one.
     log: TransactionLog,
+    /// The entry that made a succeeded transaction succeed.
+    end_entry: Option<LogEntry>,
+    /// The number of entries of the transaction before this page.
+    entries_before: u64,
+    /// The page size, kept in the link to the next page.
+    limit: usize,
+    /// True past the first page.
+    paged: bool,
     now_ns: i64,
     zone: Tz,
     stall_after: Duration,

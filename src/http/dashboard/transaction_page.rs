@@ -1,14 +1,18 @@
-//! The page of one transaction (`GET /transactions/{id}`): the verdict, the
-//! summary facts and the timeline of entries with their clock skew.
+//! The page of one transaction (`GET /transactions/{id}`): the verdict and
+//! the summary facts of the whole transaction, and one page of the timeline
+//! of entries with their clock skew.
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::format::{format_age, format_duration, format_skew, format_span, instant_ns};
+use super::format::{
+    format_age, format_duration, format_skew, format_span, instant_ns, parse_instant,
+};
 use super::html::{
     escape_html, outcome_badge, page_start, render_footer, render_instant, status_badge, PAGE_END,
 };
+use super::links::transaction_page_link;
 use super::TransactionView;
 use crate::storage::logs::{LogEntry, Outcome};
 
@@ -30,6 +34,7 @@ pub(super) fn render_transaction(view: &TransactionView) -> String {
     render_facts(&mut html, view);
     html.push_str("<h2>Timeline</h2>");
     render_timeline(&mut html, view);
+    render_pager(&mut html, view);
     html.push_str(
         "<p class=\"small muted\">Clock skew is the server's receive time minus the Worker's \
          timestamp. A few seconds is delivery time; minutes or hours mean the Worker's clock \
@@ -42,37 +47,30 @@ pub(super) fn render_transaction(view: &TransactionView) -> String {
 }
 
 /// Renders a one-line summary of what happened: the fatal entry, how long a
-/// stalled transaction has been silent, or how it ended.
+/// stalled transaction has been silent, or how it ended. It comes from the
+/// whole transaction, not from the entries of this page.
 fn render_verdict(html: &mut String, view: &TransactionView) {
-    let entries = &view.log.entries;
-    let Some(last) = entries.last() else {
-        return;
-    };
-    let outcome = view.log.outcome;
+    let summary = &view.summary;
+    let outcome = summary.outcome;
     let _ = write!(html, "<div class=\"callout c-{}\">", outcome.as_str());
     match outcome {
         Outcome::Fatal => {
-            let fatal = entries
-                .iter()
-                .find(|entry| entry.status == "FATAL")
-                .unwrap_or(last);
+            let stage = summary
+                .fatal_stage
+                .as_deref()
+                .unwrap_or(&summary.last_stage);
             let _ = write!(
                 html,
                 "<b>Failed for good</b> at <code>{}</code>.",
-                escape_html(&fatal.stage)
+                escape_html(stage)
             );
-            render_callout_message(html, fatal);
+            render_callout_message(html, summary.fatal_message.as_deref());
         }
         Outcome::Stalled | Outcome::Running => {
             // The latest arrival, as the stall rule counts it, which is not
             // the receive time of the last entry by timestamp when a Worker
             // sends an earlier timestamp later.
-            let latest_ns = entries
-                .iter()
-                .map(|entry| entry.received_at_ns)
-                .max()
-                .unwrap_or(last.received_at_ns);
-            let silent = DateTime::from_timestamp_nanos(latest_ns);
+            let silent = DateTime::from_timestamp_nanos(summary.last_received_at_ns);
             let label = if outcome == Outcome::Stalled {
                 "<b>Stuck</b>: no WORKER_END, and nothing received for"
             } else {
@@ -95,30 +93,32 @@ fn render_verdict(html: &mut String, view: &TransactionView) {
             let _ = write!(
                 html,
                 ". Last entry: <code>{}</code> {}.",
-                escape_html(&last.stage),
-                status_badge(&last.status)
+                escape_html(&summary.last_stage),
+                status_badge(&summary.last_status)
             );
-            render_callout_message(html, last);
+            render_callout_message(html, summary.last_message.as_deref());
         }
         Outcome::Succeeded => {
-            let end = entries
-                .iter()
-                .rev()
-                .find(|entry| entry.stage == "WORKER_END")
-                .unwrap_or(last);
+            let (status, message) = match &view.end_entry {
+                Some(end) => (end.status.as_str(), end.message.as_deref()),
+                None => (
+                    summary.last_status.as_str(),
+                    summary.last_message.as_deref(),
+                ),
+            };
             let _ = write!(
                 html,
                 "<b>Succeeded</b>: <code>WORKER_END</code> {}.",
-                status_badge(&end.status)
+                status_badge(status)
             );
-            render_callout_message(html, end);
+            render_callout_message(html, message);
         }
     }
     html.push_str("</div>");
 }
 
-fn render_callout_message(html: &mut String, entry: &LogEntry) {
-    if let Some(message) = entry.message.as_deref().filter(|m| !m.is_empty()) {
+fn render_callout_message(html: &mut String, message: Option<&str>) {
+    if let Some(message) = message.filter(|m| !m.is_empty()) {
         let _ = write!(
             html,
             "<span class=\"message\">{}</span>",
@@ -127,22 +127,30 @@ fn render_callout_message(html: &mut String, entry: &LogEntry) {
     }
 }
 
+/// True when this page shows every entry of the transaction.
+fn shows_whole_log(view: &TransactionView) -> bool {
+    !view.paged && view.log.next_cursor.is_none()
+}
+
 fn render_facts(html: &mut String, view: &TransactionView) {
-    let entries = &view.log.entries;
-    let mut reporters: Vec<&str> = entries
-        .iter()
-        .map(|entry| entry.reported_by.as_str())
-        .collect();
-    reporters.sort_unstable();
-    reporters.dedup();
-    let first = entries.first().map(worker_instant);
-    let last = entries.last().map(worker_instant);
-    let last_received = entries.iter().map(|entry| entry.received_at_ns).max();
+    let summary = &view.summary;
     let _ = write!(
         html,
-        "<dl class=\"facts\"><dt>Entries</dt><dd>{}</dd>",
-        entries.len()
+        "<dl class=\"facts\"><dt>Entries</dt><dd>{}",
+        summary.entry_count
     );
+    if !shows_whole_log(view) {
+        let shown = view.log.entries.len() as u64;
+        let _ = write!(
+            html,
+            " (this page: {} to {})",
+            view.entries_before + u64::from(shown > 0),
+            view.entries_before + shown
+        );
+    }
+    html.push_str("</dd>");
+    let first = parse_instant(&summary.first_timestamp);
+    let last = parse_instant(&summary.last_timestamp);
     if let (Some(first), Some(last)) = (first, last) {
         let _ = write!(
             html,
@@ -154,20 +162,59 @@ fn render_facts(html: &mut String, view: &TransactionView) {
             ))
         );
     }
-    if let Some(received_ns) = last_received {
-        let received = DateTime::from_timestamp_nanos(received_ns);
-        let _ = write!(
-            html,
-            "<dt>Last received</dt><dd>{} ({})</dd>",
-            render_instant(received, view.zone),
-            escape_html(&format_age(received, view.now_ns))
-        );
-    }
+    let received = DateTime::from_timestamp_nanos(summary.last_received_at_ns);
     let _ = write!(
         html,
-        "<dt>Reported by</dt><dd>{}</dd></dl>",
+        "<dt>Last received</dt><dd>{} ({})</dd>",
+        render_instant(received, view.zone),
+        escape_html(&format_age(received, view.now_ns))
+    );
+    // The users of this page only, because finding them for every entry of
+    // a large transaction would read all of its entries.
+    let mut reporters: Vec<&str> = view
+        .log
+        .entries
+        .iter()
+        .map(|entry| entry.reported_by.as_str())
+        .collect();
+    reporters.sort_unstable();
+    reporters.dedup();
+    let label = if shows_whole_log(view) {
+        "Reported by"
+    } else {
+        "Reported by (this page)"
+    };
+    let _ = write!(
+        html,
+        "<dt>{label}</dt><dd>{}</dd></dl>",
         escape_html(&reporters.join(", "))
     );
+}
+
+/// Renders the links to the first page, past the first page, and to the
+/// next page, unless this page is the last.
+fn render_pager(html: &mut String, view: &TransactionView) {
+    let transaction_id = &view.log.transaction_id;
+    html.push_str("<nav class=\"pager\">");
+    if view.paged {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">First page</a>",
+            escape_html(&transaction_page_link(transaction_id, view.limit, None))
+        );
+    }
+    if let Some(cursor) = &view.log.next_cursor {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">Next page</a>",
+            escape_html(&transaction_page_link(
+                transaction_id,
+                view.limit,
+                Some(cursor)
+            ))
+        );
+    }
+    html.push_str("</nav>");
 }
 
 fn worker_instant(entry: &LogEntry) -> DateTime<Utc> {
@@ -181,7 +228,7 @@ fn render_timeline(html: &mut String, view: &TransactionView) {
          <th>Stage</th><th>Status</th><th>Worker timestamp (as sent)</th>\
          <th>Received</th><th>Clock skew</th><th>Message</th></tr></thead><tbody>",
     );
-    for (number, entry) in view.log.entries.iter().enumerate() {
+    for (number, entry) in (view.entries_before + 1..).zip(&view.log.entries) {
         let worker = worker_instant(entry);
         let received = DateTime::from_timestamp_nanos(entry.received_at_ns);
         let skew = i128::from(entry.received_at_ns) - instant_ns(worker);
@@ -203,7 +250,7 @@ fn render_timeline(html: &mut String, view: &TransactionView) {
              <div class=\"small muted\">{}</div></td>\
              <td class=\"time-cell\" data-label=\"Received\">{}<div class=\"small muted\">by {}</div></td>\
              <td data-label=\"Clock skew\"><span{skew_class}>{}</span></td>",
-            number + 1,
+            number,
             escape_html(&entry.stage),
             status_badge(&entry.status),
             escape_html(&entry.timestamp_sent),

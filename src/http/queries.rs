@@ -1,0 +1,216 @@
+//! The query parameters of the read API: paging and filters of the
+//! transaction list (`GET /worker/log`, and the dashboard's list), and
+//! paging of one transaction's log (`GET /worker/log/{id}`, and the
+//! dashboard's page of one transaction). Both take `limit` and `cursor`
+//! with the same rules and messages.
+
+use super::response::ApiError;
+use crate::auth::User;
+use crate::storage::logs::{Cursor, EntryCursor, ListQuery, LogQuery, Outcome};
+use crate::validate::form::parse_pairs;
+use crate::validate::timestamp::parse_timestamp;
+use crate::validate::{plus_became_space, whitespace_note};
+
+/// The largest page of the transaction list.
+pub const MAX_LIST_LIMIT: usize = 1000;
+const DEFAULT_LIST_LIMIT: usize = 50;
+
+/// The largest page of one transaction's log. A page of 1000 entries is
+/// about 250 KB of JSON with messages of a few dozen bytes. It is at most
+/// about 6.5 MB, when every message has the maximum 1024 bytes and each
+/// byte is a control character that JSON escapes as `\u00XX`.
+pub const MAX_LOG_LIMIT: usize = 1000;
+
+/// The page size of one transaction's log when the request names none. A
+/// Worker's run reports five stages, and with retries a normal log has a
+/// handful to a few hundred entries, so it comes whole in one response with
+/// `next_cursor` null. Only a Worker that retries for hours (one `FAIL`
+/// every 5 seconds for 83 minutes) fills a page.
+pub const DEFAULT_LOG_LIMIT: usize = MAX_LOG_LIMIT;
+
+const INVALID_CURSOR: &str = "Invalid cursor; pass the next_cursor of the previous page unchanged.";
+
+/// Decodes a query string into its pairs.
+fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    parse_pairs(query.unwrap_or_default().as_bytes()).map_err(|failure| {
+        ApiError::InvalidQuery(format!(
+            "Query parameter {:?} {}, so {}.",
+            failure.name,
+            failure.error,
+            failure.error.advice()
+        ))
+    })
+}
+
+/// Rejects the parameter `name` at `index` when an earlier pair has its name.
+fn reject_repeat(pairs: &[(String, String)], index: usize, name: &str) -> Result<(), ApiError> {
+    if pairs.iter().take(index).any(|(earlier, _)| earlier == name) {
+        return Err(ApiError::InvalidQuery(format!(
+            "Query parameter {name:?} is given more than once."
+        )));
+    }
+    Ok(())
+}
+
+/// Parses a page size from 1 to `max`.
+fn parse_limit(value: &str, max: usize) -> Result<usize, ApiError> {
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|limit| (1..=max).contains(limit))
+        .ok_or_else(|| {
+            ApiError::InvalidQuery(format!(
+                "Invalid limit {value:?}; use a whole number from 1 to {max}."
+            ))
+        })
+}
+
+/// Parses the query string of the transaction list.
+///
+/// # Errors
+///
+/// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
+/// repeated or invalid.
+pub fn parse_list_query(
+    query: Option<&str>,
+    user: &User,
+    default_zone: chrono_tz::Tz,
+) -> Result<ListQuery, ApiError> {
+    let mut list = ListQuery {
+        limit: DEFAULT_LIST_LIMIT,
+        ..ListQuery::default()
+    };
+    let zone = user.timezone.unwrap_or(default_zone);
+    let pairs = query_pairs(query)?;
+    for (index, (name, value)) in pairs.iter().enumerate() {
+        reject_repeat(&pairs, index, name)?;
+        match name.as_str() {
+            "limit" => list.limit = parse_limit(value, MAX_LIST_LIMIT)?,
+            "cursor" => {
+                list.cursor = Some(
+                    Cursor::decode(value)
+                        .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?,
+                );
+            }
+            "outcome" => {
+                list.outcome = Some(Outcome::parse(value).ok_or_else(|| {
+                    ApiError::InvalidQuery(format!(
+                        "Invalid outcome {value:?}{}; use one of fatal, succeeded, stalled, \
+                         running.",
+                        whitespace_note(value)
+                    ))
+                })?);
+            }
+            "since" | "until" => {
+                let instant = parse_timestamp(value, zone).map_err(|error| {
+                    if plus_became_space(value, zone) {
+                        ApiError::InvalidQuery(format!(
+                            "Invalid {name} {value:?}: its offset has a space where the + sign \
+                             belongs, because + means a space in a query; write the + as %2B, \
+                             for example with curl -G --data-urlencode \"{name}=...\"."
+                        ))
+                    } else {
+                        ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
+                    }
+                })?;
+                if name == "since" {
+                    list.since = Some(instant);
+                } else {
+                    list.until = Some(instant);
+                }
+            }
+            _ => {
+                return Err(ApiError::InvalidQuery(format!(
+                    "Unknown query parameter {name:?}; use limit, cursor, outcome, since or until."
+                )))
+            }
+        }
+    }
+    Ok(list)
+}
+
+/// Parses the query string of one transaction's log: `limit` and `cursor`.
+///
+/// # Errors
+///
+/// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
+/// repeated or invalid.
+pub fn parse_log_query(query: Option<&str>) -> Result<LogQuery, ApiError> {
+    let mut log = LogQuery {
+        limit: DEFAULT_LOG_LIMIT,
+        cursor: None,
+    };
+    let pairs = query_pairs(query)?;
+    for (index, (name, value)) in pairs.iter().enumerate() {
+        reject_repeat(&pairs, index, name)?;
+        match name.as_str() {
+            "limit" => log.limit = parse_limit(value, MAX_LOG_LIMIT)?,
+            "cursor" => {
+                log.cursor = Some(
+                    EntryCursor::decode(value)
+                        .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?,
+                );
+            }
+            _ => {
+                return Err(ApiError::InvalidQuery(format!(
+                    "Unknown query parameter {name:?}; use limit or cursor."
+                )))
+            }
+        }
+    }
+    Ok(log)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(error: ApiError) -> String {
+        error.message()
+    }
+
+    #[test]
+    fn log_query_defaults() {
+        let query = parse_log_query(None).expect("no query");
+        assert_eq!(query.limit, DEFAULT_LOG_LIMIT);
+        assert!(query.cursor.is_none());
+    }
+
+    #[test]
+    fn log_query_limit_zero_is_rejected() {
+        let error = parse_log_query(Some("limit=0")).expect_err("limit 0");
+        assert_eq!(
+            message(error),
+            "Invalid limit \"0\"; use a whole number from 1 to 1000."
+        );
+    }
+
+    #[test]
+    fn log_query_limit_over_max_is_rejected() {
+        assert!(parse_log_query(Some("limit=1001")).is_err());
+    }
+
+    #[test]
+    fn log_query_repeated_limit_is_rejected() {
+        let error = parse_log_query(Some("limit=5&limit=6")).expect_err("repeated");
+        assert_eq!(
+            message(error),
+            "Query parameter \"limit\" is given more than once."
+        );
+    }
+
+    #[test]
+    fn log_query_unknown_parameter_is_rejected() {
+        let error = parse_log_query(Some("outcome=fatal")).expect_err("unknown");
+        assert_eq!(
+            message(error),
+            "Unknown query parameter \"outcome\"; use limit or cursor."
+        );
+    }
+
+    #[test]
+    fn log_query_bad_cursor_is_rejected() {
+        let error = parse_log_query(Some("cursor=abc")).expect_err("cursor");
+        assert_eq!(message(error), INVALID_CURSOR);
+    }
+}
