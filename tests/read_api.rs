@@ -4,6 +4,7 @@
 mod common;
 
 use std::collections::HashSet;
+use std::io::Write as _;
 use std::time::Duration;
 
 use common::{form, percent_encode, Reply, Server, PASSWORD};
@@ -622,6 +623,52 @@ fn older_entry_is_not_on_next_page() {
         .map(|entry| entry["timestamp"].as_str().expect("timestamp"))
         .collect();
     assert_eq!(timestamps, ["2026-12-04T13:00:03.000000000Z"]);
+}
+
+#[test]
+fn slow_body_entry_with_same_timestamp_is_on_next_page() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:09Z",
+        "WORKER_END",
+        "SUCCESS",
+    );
+    // A request whose head arrives first and whose body arrives last, with
+    // the same timestamp as an entry stored in between.
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    let (user, password) = server.admin();
+    let mut slow = server.connect();
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        common::basic_auth(user, password),
+        body.len()
+    );
+    slow.write_all(head.as_bytes()).expect("write the head");
+    std::thread::sleep(Duration::from_millis(300));
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+    );
+    let first = log_page(&server, "tx-1", "?limit=1").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    slow.write_all(body.as_bytes()).expect("write the body");
+    let (reply, _) = common::read_response(&mut slow, Duration::from_secs(5));
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+
+    let second = log_page(&server, "tx-1", &format!("?cursor={cursor}")).json();
+    let stages: Vec<&str> = second["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|entry| entry["stage"].as_str().expect("stage"))
+        .collect();
+    assert_eq!(stages, ["WORKER_INIT", "WORKER_END"]);
 }
 
 #[test]

@@ -133,6 +133,7 @@ impl Writer {
                     failures: FailureLog::default(),
                     healthy: &thread_healthy,
                     metrics: &metrics,
+                    last_received_at_ns: 0,
                 };
                 thread.run(receiver, &replies, &*on_fatal);
             })?;
@@ -247,6 +248,8 @@ struct StorageThread<'a> {
     failures: FailureLog,
     healthy: &'a AtomicBool,
     metrics: &'a Metrics,
+    /// The receive time given to the last entry of the previous batch.
+    last_received_at_ns: i64,
 }
 
 impl StorageThread<'_> {
@@ -284,6 +287,7 @@ impl StorageThread<'_> {
                 }
             }
             self.metrics.observe_batch(batch.len());
+            self.last_received_at_ns = order_receive_times(&mut batch, self.last_received_at_ns);
             let result = self
                 .files
                 .check(&self.connection)
@@ -485,6 +489,22 @@ struct StoredBatch {
     outcomes: Vec<WriteOutcome>,
     /// The transactions that the batch turned fatal.
     fatal: Vec<FatalTransaction>,
+}
+
+/// Moves the receive time of each entry of `batch` to at least 1 ns after
+/// the one before it, starting after `last_ns`, and returns the last. A
+/// request's receive time is when its head arrived, and a request whose body
+/// arrives slowly reaches the storage thread after requests that arrived
+/// later. Receive times that grow in the order of storing keep the order of
+/// entries with the same timestamp, and the cursors that page through a log,
+/// from skipping an entry stored while a client pages. The time given is
+/// still within the request's reception, between its head and its storing.
+fn order_receive_times(batch: &mut [WriteRequest], mut last_ns: i64) -> i64 {
+    for request in batch {
+        last_ns = request.received_at_ns.max(last_ns.saturating_add(1));
+        request.received_at_ns = last_ns;
+    }
+    last_ns
 }
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
