@@ -442,18 +442,10 @@ fn order_key(entry: &Value) -> (String, String) {
     )
 }
 
-/// Posts a `WORKER_LOAD` `FAIL` entry to `tx-1` at 13:00:0N on 4 December
-/// 2026 for each second N of `seconds`, which must be below 10.
+/// Posts a `WORKER_LOAD` `FAIL` entry to `tx-1` at second N after 13:00 on
+/// 4 December 2026 for each N of `seconds`.
 fn post_failures(server: &Server, seconds: std::ops::Range<u32>) {
-    for second in seconds {
-        post(
-            server,
-            "tx-1",
-            &format!("2026-12-04T13:00:0{second}Z"),
-            "WORKER_LOAD",
-            "FAIL",
-        );
-    }
+    post_failures_to(server, "tx-1", seconds);
 }
 
 const MANY: usize = 2500;
@@ -669,6 +661,55 @@ fn slow_body_entry_with_same_timestamp_is_on_next_page() {
         .map(|entry| entry["stage"].as_str().expect("stage"))
         .collect();
     assert_eq!(stages, ["WORKER_INIT", "WORKER_END"]);
+}
+
+/// Returns the `next_cursor` of the first page of one entry of the log of
+/// `id`, after storing two entries in it.
+fn log_cursor(server: &Server, id: &str) -> String {
+    post_failures_to(server, id, 0..2);
+    let first = log_page(server, id, "?limit=1").json();
+    first["next_cursor"]
+        .as_str()
+        .expect("a second page")
+        .to_string()
+}
+
+fn post_failures_to(server: &Server, id: &str, seconds: std::ops::Range<u32>) {
+    for second in seconds {
+        let timestamp = format!("2026-12-04T13:00:{second:02}Z");
+        post(server, id, &timestamp, "WORKER_LOAD", "FAIL");
+    }
+}
+
+#[test]
+fn log_cursor_of_other_transaction_is_400() {
+    let server = Server::start();
+    let cursor = log_cursor(&server, "tx-1");
+    post_failures_to(&server, "tx-2", 0..2);
+    let reply = log_page(&server, "tx-2", &format!("?cursor={cursor}"));
+    assert_invalid_query(&reply);
+    assert!(
+        reply.body.contains("from the log of another transaction"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn log_cursor_in_list_is_400() {
+    let server = Server::start();
+    let cursor = log_cursor(&server, "tx-1");
+    assert_invalid_query(&list(&server, &format!("?cursor={cursor}")));
+}
+
+#[test]
+fn list_cursor_in_log_is_400() {
+    let server = Server::start();
+    post_failures_to(&server, "tx-1", 0..2);
+    post_failures_to(&server, "tx-2", 0..2);
+    let first = list(&server, "?limit=1").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    assert_invalid_query(&log_page(&server, "tx-1", &format!("?cursor={cursor}")));
 }
 
 #[test]

@@ -482,7 +482,7 @@ async fn read_log(
     query: Option<&str>,
 ) -> Result<Response<Body>, ApiError> {
     let transaction_id = transaction_id_from_path(raw_id)?;
-    let query = parse_log_query(query)?;
+    let query = parse_log_query(query, &transaction_id)?;
     let body = run_read(state, move |state, connection| {
         let log = logs::transaction_log_page(
             connection,

@@ -135,7 +135,7 @@ pub fn parse_list_query(
 ///
 /// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
 /// repeated or invalid.
-pub fn parse_log_query(query: Option<&str>) -> Result<LogQuery, ApiError> {
+pub fn parse_log_query(query: Option<&str>, transaction_id: &str) -> Result<LogQuery, ApiError> {
     let mut log = LogQuery {
         limit: DEFAULT_LOG_LIMIT,
         cursor: None,
@@ -146,10 +146,16 @@ pub fn parse_log_query(query: Option<&str>) -> Result<LogQuery, ApiError> {
         match name.as_str() {
             "limit" => log.limit = parse_limit(value, MAX_LOG_LIMIT)?,
             "cursor" => {
-                log.cursor = Some(
-                    EntryCursor::decode(value)
-                        .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?,
-                );
+                let cursor = EntryCursor::decode(value)
+                    .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?;
+                if cursor.transaction_id != transaction_id {
+                    return Err(ApiError::InvalidQuery(
+                        "Invalid cursor: it is from the log of another transaction; pass the \
+                         next_cursor of this transaction's previous page unchanged."
+                            .into(),
+                    ));
+                }
+                log.cursor = Some(cursor);
             }
             _ => {
                 return Err(ApiError::InvalidQuery(format!(
@@ -171,14 +177,14 @@ mod tests {
 
     #[test]
     fn log_query_defaults() {
-        let query = parse_log_query(None).expect("no query");
+        let query = parse_log_query(None, "tx-1").expect("no query");
         assert_eq!(query.limit, DEFAULT_LOG_LIMIT);
         assert!(query.cursor.is_none());
     }
 
     #[test]
     fn log_query_limit_zero_is_rejected() {
-        let error = parse_log_query(Some("limit=0")).expect_err("limit 0");
+        let error = parse_log_query(Some("limit=0"), "tx-1").expect_err("limit 0");
         assert_eq!(
             message(error),
             "Invalid limit \"0\"; use a whole number from 1 to 1000."
@@ -187,12 +193,12 @@ mod tests {
 
     #[test]
     fn log_query_limit_over_max_is_rejected() {
-        assert!(parse_log_query(Some("limit=1001")).is_err());
+        assert!(parse_log_query(Some("limit=1001"), "tx-1").is_err());
     }
 
     #[test]
     fn log_query_repeated_limit_is_rejected() {
-        let error = parse_log_query(Some("limit=5&limit=6")).expect_err("repeated");
+        let error = parse_log_query(Some("limit=5&limit=6"), "tx-1").expect_err("repeated");
         assert_eq!(
             message(error),
             "Query parameter \"limit\" is given more than once."
@@ -201,7 +207,7 @@ mod tests {
 
     #[test]
     fn log_query_unknown_parameter_is_rejected() {
-        let error = parse_log_query(Some("outcome=fatal")).expect_err("unknown");
+        let error = parse_log_query(Some("outcome=fatal"), "tx-1").expect_err("unknown");
         assert_eq!(
             message(error),
             "Unknown query parameter \"outcome\"; use limit or cursor."
@@ -210,7 +216,7 @@ mod tests {
 
     #[test]
     fn log_query_bad_cursor_is_rejected() {
-        let error = parse_log_query(Some("cursor=abc")).expect_err("cursor");
+        let error = parse_log_query(Some("cursor=abc"), "tx-1").expect_err("cursor");
         assert_eq!(message(error), INVALID_CURSOR);
     }
 }

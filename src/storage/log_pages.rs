@@ -22,10 +22,11 @@ use super::logs::{
 use super::StorageError;
 use crate::entry::{Stage, Status};
 
-/// A position in the log of one transaction: the sort key of the last entry
-/// of the previous page.
+/// A position in the log of one transaction: the transaction's id and the
+/// sort key of the last entry of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryCursor {
+    pub transaction_id: String,
     pub timestamp_s: i64,
     pub timestamp_nanos: u32,
     pub received_at_ns: i64,
@@ -34,14 +35,14 @@ pub struct EntryCursor {
 }
 
 impl EntryCursor {
-    /// Returns the position of `entry`, so that a page after it starts with
-    /// the entry that follows.
+    /// Returns the position of `entry` in the log of `transaction_id`, so
+    /// that a page after it starts with the entry that follows.
     ///
     /// # Errors
     ///
     /// Fails when the entry's stage or status is not one that the schema
     /// allows, which means a damaged database.
-    pub fn after(entry: &LogEntry) -> Result<EntryCursor, StorageError> {
+    pub fn after(transaction_id: &str, entry: &LogEntry) -> Result<EntryCursor, StorageError> {
         let (timestamp_s, timestamp_nanos) = entry.timestamp_parts;
         let stage = Stage::parse(&entry.stage);
         let status = Status::parse(&entry.status);
@@ -53,6 +54,7 @@ impl EntryCursor {
             )));
         };
         Ok(EntryCursor {
+            transaction_id: transaction_id.to_string(),
             timestamp_s,
             timestamp_nanos,
             received_at_ns: entry.received_at_ns,
@@ -63,11 +65,18 @@ impl EntryCursor {
 
     /// Encodes the cursor as an opaque URL-safe token. As with the cursor of
     /// the transaction list, the text ends with a `/`, so that a token cut
-    /// short fails to decode.
+    /// short fails to decode. It starts with `entry:`, which no cursor of the
+    /// list starts with, and ends with the transaction id, which may contain
+    /// `:`.
     pub fn encode(&self) -> String {
         encode_token(&format!(
-            "{}:{}:{}:{}:{}",
-            self.timestamp_s, self.timestamp_nanos, self.received_at_ns, self.stage, self.status
+            "{CURSOR_PREFIX}{}:{}:{}:{}:{}:{}",
+            self.timestamp_s,
+            self.timestamp_nanos,
+            self.received_at_ns,
+            self.stage,
+            self.status,
+            self.transaction_id
         ))
     }
 
@@ -75,7 +84,7 @@ impl EntryCursor {
     /// one, which includes a cursor of the transaction list.
     pub fn decode(token: &str) -> Option<EntryCursor> {
         let text = decode_token(token)?;
-        let mut fields = text.split(':');
+        let mut fields = text.strip_prefix(CURSOR_PREFIX)?.splitn(6, ':');
         let cursor = EntryCursor {
             timestamp_s: fields.next()?.parse().ok()?,
             timestamp_nanos: fields
@@ -86,10 +95,14 @@ impl EntryCursor {
             received_at_ns: fields.next()?.parse().ok()?,
             stage: parse_stage(fields.next()?)?,
             status: Status::parse(fields.next()?)?,
+            transaction_id: fields.next()?.to_string(),
         };
-        fields.next().is_none().then_some(cursor)
+        Some(cursor)
     }
 }
+
+/// The start of the text of every cursor of a log.
+const CURSOR_PREFIX: &str = "entry:";
 
 /// Parses a stage as stored, without the other spellings that the write API
 /// accepts, so that each position has one token.
@@ -166,7 +179,7 @@ pub fn transaction_log_page(
         entries.truncate(query.limit);
         entries
             .last()
-            .map(EntryCursor::after)
+            .map(|entry| EntryCursor::after(transaction_id, entry))
             .transpose()?
             .map(|cursor| cursor.encode())
     } else {
@@ -265,7 +278,11 @@ pub fn transaction_log(
         return Ok(None);
     };
     while log.next_cursor.is_some() {
-        query.cursor = log.entries.last().map(EntryCursor::after).transpose()?;
+        query.cursor = log
+            .entries
+            .last()
+            .map(|entry| EntryCursor::after(transaction_id, entry))
+            .transpose()?;
         let Some(page) =
             transaction_log_page(&snapshot, transaction_id, &query, now_ns, stall_after)?
         else {
@@ -348,6 +365,7 @@ mod tests {
 
     fn cursor() -> EntryCursor {
         EntryCursor {
+            transaction_id: "tx:1".to_string(),
             timestamp_s: 1_764_856_800,
             timestamp_nanos: 5,
             received_at_ns: 1_764_856_801_000_000_007,
@@ -379,20 +397,32 @@ mod tests {
 
     #[test]
     fn cursor_with_unknown_stage_is_rejected() {
-        let token = encode_text("1:0:1:WORKER_DECRYPT:FAIL/");
+        let token = encode_text("entry:1:0:1:WORKER_DECRYPT:FAIL:tx-1/");
         assert_eq!(EntryCursor::decode(&token), None);
     }
 
     #[test]
     fn cursor_with_too_many_nanos_is_rejected() {
-        let token = encode_text("1:1000000000:1:WORKER_LOAD:FAIL/");
+        let token = encode_text("entry:1:1000000000:1:WORKER_LOAD:FAIL:tx-1/");
         assert_eq!(EntryCursor::decode(&token), None);
     }
 
     #[test]
-    fn cursor_with_extra_field_is_rejected() {
-        let token = encode_text("1:0:1:WORKER_LOAD:FAIL:x/");
+    fn cursor_without_prefix_is_rejected() {
+        let token = encode_text("1:0:1:WORKER_LOAD:FAIL:tx-1/");
         assert_eq!(EntryCursor::decode(&token), None);
+    }
+
+    #[test]
+    fn cursor_keeps_colons_of_transaction_id() {
+        let token = encode_text("entry:1:0:1:WORKER_LOAD:FAIL:a:b/");
+        let decoded = EntryCursor::decode(&token).map(|cursor| cursor.transaction_id);
+        assert_eq!(decoded.as_deref(), Some("a:b"));
+    }
+
+    #[test]
+    fn log_cursor_is_no_list_cursor() {
+        assert_eq!(super::super::logs::Cursor::decode(&cursor().encode()), None);
     }
 
     /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql`, with

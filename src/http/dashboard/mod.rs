@@ -110,7 +110,7 @@ pub async fn transaction(
         }
         Err(error) => return Err(error),
     };
-    let query = match parse_log_query(query) {
+    let query = match parse_log_query(query, &transaction_id) {
         Ok(query) => query,
         Err(error) => return invalid_query_page(error),
     };
