@@ -788,6 +788,19 @@ fn transaction_page_bad_cursor_is_400_page() {
     assert!(reply.body.contains("Invalid cursor"), "{}", reply.body);
 }
 
+#[test]
+fn transaction_page_past_last_entry_says_none() {
+    use base64::Engine as _;
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    // A well-formed cursor of tx-ok at a time after every entry.
+    let cursor = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode("entry:9999999999:0:0:WORKER_END:SUCCESS:tx-ok/");
+    let reply = server.get_as_reader(&format!("/transactions/tx-ok?cursor={cursor}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(reply.body.contains("none on this page"), "{}", reply.body);
+}
+
 /// Adds a reader whose own zone is Asia/Tokyo (UTC+09:00, no daylight saving
 /// time) and returns the page at `path` as that reader sees it.
 fn page_for_tokyo_reader(server: &Server, path: &str) -> String {

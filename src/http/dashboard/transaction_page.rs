@@ -139,12 +139,14 @@ fn render_facts(html: &mut String, view: &TransactionView) {
         "<dl class=\"facts\"><dt>Entries</dt><dd>{}",
         summary.entry_count
     );
-    if !shows_whole_log(view) {
-        let shown = view.log.entries.len() as u64;
+    let shown = view.log.entries.len() as u64;
+    if shown == 0 {
+        html.push_str(" (none on this page: the cursor is past the last entry)");
+    } else if !shows_whole_log(view) {
         let _ = write!(
             html,
             " (this page: {} to {})",
-            view.entries_before + u64::from(shown > 0),
+            view.entries_before + 1,
             view.entries_before + shown
         );
     }
