@@ -1300,6 +1300,37 @@ fn half_closed_request_is_logged() {
     );
 }
 
+/// Opens a connection that sends part of a request head, stops the server
+/// with SIGTERM, and returns how long the stop took and the server's log.
+fn stop_with_partial_head() -> (Duration, String) {
+    let server = Server::start();
+    let mut stream = server.connect();
+    stream
+        .write_all(b"POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthori")
+        .expect("write part of a head");
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    send_signal(&server, "TERM");
+    assert!(
+        server.wait_for_log("translog stopped", WAIT),
+        "{}",
+        server.log()
+    );
+    (started.elapsed(), server.log())
+}
+
+#[test]
+fn partial_head_does_not_delay_stop() {
+    let (elapsed, log) = stop_with_partial_head();
+    assert!(elapsed < Duration::from_secs(2), "{elapsed:?}: {log}");
+}
+
+#[test]
+fn partial_head_at_stop_is_not_cut_off_request() {
+    let (_, log) = stop_with_partial_head();
+    assert!(!log.contains("were cut off"), "{log}");
+}
+
 /// Sends half of a write request, stops the server with SIGTERM while the
 /// handler waits for the rest, and returns the server's log once it stopped.
 fn cut_off_request_at_stop() -> String {

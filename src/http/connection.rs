@@ -9,11 +9,13 @@
 //! [`serve`] distinguishes the two by the bytes that hyper has read but not
 //! parsed yet. A client that sent part of a head gets `408`. An idle
 //! keep-alive connection is closed without a byte, because a client that
-//! sends a new request at that moment would take a `408` as its answer,
+//! sends a new request at that moment would take the `408` as its response,
 //! while after a silent close HTTP clients retry on a new connection.
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -55,13 +57,47 @@ impl GracefulStop {
     }
 }
 
+/// The number of requests of one connection that its handler is serving:
+/// from the call of the service until the handler returns its response.
+#[derive(Clone, Default)]
+pub struct RequestsInProgress(Arc<AtomicUsize>);
+
+/// Counts a request as in progress until dropped.
+pub struct InProgress(Arc<AtomicUsize>);
+
+impl RequestsInProgress {
+    /// Counts a request as in progress until the returned guard is dropped.
+    pub fn start(&self) -> InProgress {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        InProgress(Arc::clone(&self.0))
+    }
+
+    fn is_none(&self) -> bool {
+        self.0.load(Ordering::Relaxed) == 0
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// How long a stopping connection without a request in the handler may take
+/// to end by itself: time to send a response that the handler has returned.
+/// A connection that has sent only part of a head would otherwise keep the
+/// stop waiting for the rest of it, up to the read timeout.
+const IDLE_STOP_GRACE: Duration = Duration::from_millis(100);
+
 /// Serves `connection` until it ends, and logs why it ended if that was an
-/// error. `stop` starts a graceful stop: the request in progress is
-/// answered, and no other is read. `stop` is held until the connection has
-/// closed, so that [`GracefulStop::stop`] waits for it.
+/// error. `stop` starts a graceful stop: a request in the handler is
+/// answered, and no other is read. A connection with no request in the
+/// handler is closed after [`IDLE_STOP_GRACE`]. `stop` is held until the
+/// connection has closed, so that [`GracefulStop::stop`] waits for it.
 pub async fn serve<S>(
     mut connection: http1::Connection<Io, S>,
     mut stop: watch::Receiver<()>,
+    requests: RequestsInProgress,
     peer: SocketAddr,
     read_timeout: Duration,
 ) where
@@ -76,7 +112,13 @@ pub async fn serve<S>(
         result = &mut connection => result,
         _ = stop.changed() => {
             std::pin::Pin::new(&mut connection).graceful_shutdown();
-            (&mut connection).await
+            match finish_at_stop(&mut connection, &requests).await {
+                Some(result) => result,
+                None => {
+                    log::debug!("connection from {peer} closed at the stop between requests");
+                    return;
+                }
+            }
         }
     };
     let Err(error) = result else {
@@ -90,6 +132,27 @@ pub async fn serve<S>(
         return;
     }
     log_connection_error(peer, &error);
+}
+
+/// Waits for a connection that is stopping to end, and returns how it ended.
+/// Returns `None`, so that the caller drops it, once it has had
+/// [`IDLE_STOP_GRACE`] with no request in the handler.
+async fn finish_at_stop<S>(
+    connection: &mut http1::Connection<Io, S>,
+    requests: &RequestsInProgress,
+) -> Option<hyper::Result<()>>
+where
+    S: HttpService<Incoming, ResBody = Body>,
+    S::Error: Into<Box<dyn StdError + Send + Sync>>,
+    http1::Connection<Io, S>: Unpin,
+{
+    loop {
+        match tokio::time::timeout(IDLE_STOP_GRACE, &mut *connection).await {
+            Ok(result) => return Some(result),
+            Err(_) if requests.is_none() => return None,
+            Err(_) => {}
+        }
+    }
 }
 
 /// Returns true when `unparsed` contains a byte of a request head. hyper's

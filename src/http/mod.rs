@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
-use connection::{send_final_reply, GracefulStop};
+use connection::{send_final_reply, GracefulStop, RequestsInProgress};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
@@ -204,7 +204,17 @@ fn accept(
         log::debug!("setting SO_SNDBUF for {peer} failed: {error}");
     }
     let service_state = Arc::clone(state);
-    let service = service_fn(move |request| handle(Arc::clone(&service_state), request, peer));
+    let requests = RequestsInProgress::default();
+    let counted = requests.clone();
+    let service = service_fn(move |request| {
+        let in_progress = counted.start();
+        let handled = handle(Arc::clone(&service_state), request, peer);
+        async move {
+            let response = handled.await;
+            drop(in_progress);
+            response
+        }
+    });
     let http_connection = http1::Builder::new()
         .timer(TokioTimer::new())
         .header_read_timeout(state.config.read_timeout)
@@ -219,7 +229,7 @@ fn accept(
     let stop = graceful.watcher();
     let read_timeout = state.config.read_timeout;
     tokio::spawn(async move {
-        connection::serve(http_connection, stop, peer, read_timeout).await;
+        connection::serve(http_connection, stop, requests, peer, read_timeout).await;
         drop(guard);
     });
 }
