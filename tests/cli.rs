@@ -1770,6 +1770,18 @@ fn missing_database_creation_is_reported() {
 }
 
 #[test]
+fn missing_directory_error_says_database_is_missing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("missing").join("translog.db");
+    let output = run_cli(&db, &["log", "list"], None);
+    assert!(
+        stderr(&output).contains("no database exists at this path"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn missing_directory_fails_read_only_command() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("missing").join("translog.db");

@@ -441,8 +441,12 @@ fn open_database_read_only(
 ) -> Result<storage::ReadOnlyDatabase, String> {
     check_database_path_form(path)?;
     match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
-        Err(storage::StorageError::NotFound | storage::StorageError::NoSchema) => {
-            open_database(path).map(storage::ReadOnlyDatabase::locked)
+        Err(missing @ (storage::StorageError::NotFound | storage::StorageError::NoSchema)) => {
+            open_database(path)
+                .map(storage::ReadOnlyDatabase::locked)
+                .map_err(|message| {
+                    format!("{message} ({missing}, so the command tried to create it)")
+                })
         }
         result => result.map_err(|error| storage::open_read_only_error(path, &error)),
     }

@@ -63,6 +63,8 @@ pub enum HostError {
     /// A `%` without two hexadecimal digits after it.
     InvalidPercentEncoding,
     UnclosedBracket,
+    /// A URL, with a scheme, instead of a host.
+    Url,
     /// Text after the `]` of an IP literal other than `:` and a port.
     TextAfterBracket,
     /// Text in brackets that is neither an IPv6 address nor an IPvFuture literal.
@@ -90,6 +92,7 @@ impl std::fmt::Display for HostError {
                 f.write_str("a % in it is not followed by two hexadecimal digits")
             }
             HostError::UnclosedBracket => f.write_str("its IPv6 address has no closing ]"),
+            HostError::Url => f.write_str("it is a URL, and Host takes no scheme or path"),
             HostError::TextAfterBracket => {
                 f.write_str("only ':' and a port may follow the ] of an IPv6 address")
             }
@@ -126,6 +129,9 @@ pub fn validate_host(value: &[u8]) -> Result<(), HostError> {
         return Err(HostError::ControlCharacter);
     }
     let value = std::str::from_utf8(value).map_err(|_| HostError::NotAscii)?;
+    if value.contains("://") {
+        return Err(HostError::Url);
+    }
     let port = match value.strip_prefix('[') {
         Some(bracketed) => {
             let (literal, after) = bracketed
@@ -340,6 +346,8 @@ mod tests {
             ("x:http", HostError::PortNotNumber("http".into())),
             ("x:-1", HostError::PortNotNumber("-1".into())),
             ("[::1]:80a", HostError::PortNotNumber("80a".into())),
+            ("http://x/", HostError::Url),
+            ("https://x:8080", HostError::Url),
         ];
         for (value, expected) in invalid {
             assert_eq!(validate_host(value.as_bytes()), Err(expected), "{value:?}");
