@@ -342,8 +342,14 @@ impl Authenticator {
         let this = Arc::clone(self);
         let (reply, verification) = tokio::sync::oneshot::channel();
         let queued = self.hashing_threads.run(move || {
+            let verified = this.verify(credentials);
+            // Released before the reply, so that no hashing thread holds the
+            // database connections once the last request is answered: a
+            // connection still open when the process exits leaves the -wal
+            // and -shm files behind.
+            drop(this);
             // The receiver is gone only when the client hung up meanwhile.
-            let _ = reply.send(this.verify(credentials));
+            let _ = reply.send(verified);
         });
         let verification = if queued {
             verification.await.ok()
