@@ -943,6 +943,38 @@ fn log_list_after_pruned_cursor_says_so() {
     );
 }
 
+/// Returns the line of `log list ARGS` that names the next page.
+fn next_page_hint(server: &Server, args: &[&str]) -> String {
+    let mut command = vec!["log", "list", "--limit", "1"];
+    command.extend_from_slice(args);
+    let output = server.cli(&command, None);
+    assert_success(&output, "log list");
+    stdout(&output)
+        .lines()
+        .find(|line| line.starts_with("more: "))
+        .unwrap_or_default()
+        .to_string()
+}
+
+#[test]
+fn next_page_hint_repeats_filters() {
+    let server = logged_server();
+    let hint = next_page_hint(&server, &["--since", "2026-12-04", "--until", "2026-12-05"]);
+    assert!(
+        hint.starts_with(
+            "more: --since 2026-12-04T00:00:00Z --until 2026-12-05T00:00:00Z --cursor "
+        ),
+        "{hint}"
+    );
+}
+
+#[test]
+fn next_page_hint_without_filters_is_cursor_only() {
+    let server = logged_server();
+    let hint = next_page_hint(&server, &[]);
+    assert!(hint.starts_with("more: --cursor "), "{hint}");
+}
+
 #[test]
 fn log_list_zero_limit_names_range() {
     let server = logged_server();
@@ -1355,6 +1387,32 @@ fn taken_port_leaves_no_database() {
     let output = run_command(command, None);
     assert_one_line_error(&output);
     assert!(!db.exists(), "database created although the port was taken");
+}
+
+#[test]
+fn admin_password_change_names_stale_credentials() {
+    let server = Server::start();
+    let output = server.cli(
+        &["user", "passwd", "admin", "--password-stdin"],
+        Some("another-password-1\n"),
+    );
+    assert_success(&output, "user passwd");
+    assert!(
+        stderr(&output).contains("still contains the former password of admin"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn other_password_change_names_no_credentials() {
+    let server = Server::start();
+    assert_success(&add_user(&server.db, "worker1", "worker"), "user add");
+    let output = server.cli(
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some("another-password-1\n"),
+    );
+    assert!(!stderr(&output).contains("note:"), "{}", stderr(&output));
 }
 
 #[test]

@@ -142,7 +142,12 @@ fn show_log(
     let log = open_database_read_only(db, Schema::Current)?
         .read(|connection| logs::transaction_log(connection, transaction_id, now_ns(), stall_after))
         .map_err(|error| error.to_string())?
-        .ok_or_else(|| format!("no entries for transaction {transaction_id:?}"))?;
+        .ok_or_else(|| {
+            format!(
+                "no entries for transaction {transaction_id:?}; check the id, or list the \
+                 transactions with `translog log list`"
+            )
+        })?;
     if json {
         return print_json(&log);
     }
@@ -202,7 +207,7 @@ fn list_logs(
     let empty = page.transactions.is_empty();
     print_list_table(page.transactions);
     if let Some(next) = page.next_cursor {
-        super::print_line(&format!("more: --cursor {next}"));
+        super::print_line(&format!("more: {}--cursor {next}", filter_arguments(query)));
     } else if empty {
         // On standard error, so that the table on standard output stays
         // a header and rows for scripts.
@@ -244,6 +249,24 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
 
 /// Returns the reason that a page of `log list` is empty, given the options
 /// of `query`.
+/// Returns the options that repeat the filters of `query`, each followed by
+/// a space, for the hint to the next page: a cursor is a position in the
+/// list, and the next page is filtered only by the options given with it.
+fn filter_arguments(query: &ListQuery) -> String {
+    let mut arguments = String::new();
+    if let Some(outcome) = query.outcome {
+        arguments.push_str(&format!("--outcome {} ", outcome.as_str()));
+    }
+    let instants = [("--since", query.since), ("--until", query.until)];
+    for (option, instant) in instants {
+        if let Some(instant) = instant {
+            let text = instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+            arguments.push_str(&format!("{option} {text} "));
+        }
+    }
+    arguments
+}
+
 fn empty_list_reason(query: &ListQuery) -> &'static str {
     let filtered = query.outcome.is_some() || query.since.is_some() || query.until.is_some();
     if query.cursor.is_some() {

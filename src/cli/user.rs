@@ -101,7 +101,8 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
     }
 }
 
-/// Prints the users as a table. It only reads, so the database must exist.
+/// Prints the users as a table. It only reads, so an existing database is
+/// opened read-only.
 fn list_users(db: &Path) -> Result<(), String> {
     let list = open_database_read_only(db, Schema::Current)?
         .read(|connection| users::list(connection))
@@ -138,7 +139,29 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
         super::print_line(password.expose());
     }
     eprintln!("changed the password of {name}");
+    warn_stale_credentials(
+        db,
+        name,
+        &format!("delete it, or write {name}:NEW_PASSWORD into it"),
+    );
     Ok(())
+}
+
+/// Warns when the credentials file that `serve` wrote beside the database
+/// names `name`, whose password it no longer holds: a client that reads it
+/// gets 401, and repeated failures lock out its address. `advice` ends the
+/// message.
+fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
+    let path = crate::service::credentials_path(db);
+    let Ok(content) = std::fs::read_to_string(&path) else {
+        return;
+    };
+    if content.split_once(':').map(|(user, _)| user) == Some(name) {
+        eprintln!(
+            "note: {} still contains the former password of {name}; {advice}",
+            path.display()
+        );
+    }
 }
 
 fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
@@ -156,6 +179,7 @@ fn remove_user(db: &Path, name: &str) -> Result<(), String> {
     let connection = open_database(db)?;
     users::remove(&connection, name).map_err(|error| error.to_string())?;
     eprintln!("removed user {name}");
+    warn_stale_credentials(db, name, "delete it");
     Ok(())
 }
 
