@@ -699,7 +699,13 @@ fn log_cursor_of_other_transaction_is_400() {
 fn log_cursor_in_list_is_400() {
     let server = Server::start();
     let cursor = log_cursor(&server, "tx-1");
-    assert_invalid_query(&list(&server, &format!("?cursor={cursor}")));
+    let reply = list(&server, &format!("?cursor={cursor}"));
+    assert_invalid_query(&reply);
+    assert!(
+        reply.body.contains("from the log of one transaction"),
+        "{}",
+        reply.body
+    );
 }
 
 #[test]
@@ -709,7 +715,13 @@ fn list_cursor_in_log_is_400() {
     post_failures_to(&server, "tx-2", 0..2);
     let first = list(&server, "?limit=1").json();
     let cursor = first["next_cursor"].as_str().expect("a second page");
-    assert_invalid_query(&log_page(&server, "tx-1", &format!("?cursor={cursor}")));
+    let reply = log_page(&server, "tx-1", &format!("?cursor={cursor}"));
+    assert_invalid_query(&reply);
+    assert!(
+        reply.body.contains("from the list of transactions"),
+        "{}",
+        reply.body
+    );
 }
 
 #[test]

@@ -87,10 +87,15 @@ pub fn parse_list_query(
         match name.as_str() {
             "limit" => list.limit = parse_limit(value, MAX_LIST_LIMIT)?,
             "cursor" => {
-                list.cursor = Some(
-                    Cursor::decode(value)
-                        .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?,
-                );
+                list.cursor = Some(Cursor::decode(value).ok_or_else(|| {
+                    let message = if EntryCursor::decode(value).is_some() {
+                        "Invalid cursor: it is from the log of one transaction; pass the \
+                         next_cursor of the previous page of the list unchanged."
+                    } else {
+                        INVALID_CURSOR
+                    };
+                    ApiError::InvalidQuery(message.into())
+                })?);
             }
             "outcome" => {
                 list.outcome = Some(Outcome::parse(value).ok_or_else(|| {
@@ -146,8 +151,15 @@ pub fn parse_log_query(query: Option<&str>, transaction_id: &str) -> Result<LogQ
         match name.as_str() {
             "limit" => log.limit = parse_limit(value, MAX_LOG_LIMIT)?,
             "cursor" => {
-                let cursor = EntryCursor::decode(value)
-                    .ok_or_else(|| ApiError::InvalidQuery(INVALID_CURSOR.into()))?;
+                let cursor = EntryCursor::decode(value).ok_or_else(|| {
+                    let message = if Cursor::decode(value).is_some() {
+                        "Invalid cursor: it is from the list of transactions; pass the \
+                         next_cursor of this transaction's previous page unchanged."
+                    } else {
+                        INVALID_CURSOR
+                    };
+                    ApiError::InvalidQuery(message.into())
+                })?;
                 if cursor.transaction_id != transaction_id {
                     return Err(ApiError::InvalidQuery(
                         "Invalid cursor: it is from the log of another transaction; pass the \
