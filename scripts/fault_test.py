@@ -321,17 +321,21 @@ def chunked(body: bytes) -> bytes:
 
 
 def stored_timestamps(server: Server, transaction_id: str) -> set[str] | None:
-    """The `timestamp_sent` of every stored entry of a transaction, or None
-    when the transaction has no entries."""
-    response = server.request("GET", f"/worker/log/{transaction_id}", timeout=10)
-
-    if response.status == 404:
-        return None
-    if response.status != 200:
-        raise RuntimeError(
-            f"GET /worker/log/{transaction_id} returned {response.status}"
-        )
-    return {entry["timestamp_sent"] for entry in response.json()["entries"]}
+    """The `timestamp_sent` of every stored entry of a transaction, read page
+    by page, or None when the transaction has no entries."""
+    timestamps: set[str] = set()
+    path = f"/worker/log/{transaction_id}"
+    while True:
+        response = server.request("GET", path, timeout=10)
+        if response.status == 404:
+            return None
+        if response.status != 200:
+            raise RuntimeError(f"GET {path} returned {response.status}")
+        page = response.json()
+        timestamps.update(entry["timestamp_sent"] for entry in page["entries"])
+        if page["next_cursor"] is None:
+            return timestamps
+        path = f"/worker/log/{transaction_id}?cursor={page['next_cursor']}"
 
 
 def is_stored(server: Server, transaction_id: str) -> bool:
