@@ -428,21 +428,8 @@ mod tests {
     /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql`, with
     /// every parameter bound to 0.
     fn query_plan(sql: &str, parameters: usize) -> Vec<String> {
-        let connection = Connection::open_in_memory().expect("open an in-memory database");
-        connection
-            .execute_batch(super::super::SCHEMA)
-            .expect("create the schema");
-        let mut statement = connection
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .expect("prepare EXPLAIN QUERY PLAN");
         let values = vec![0; parameters];
-        statement
-            .query_map(rusqlite::params_from_iter(values), |row| {
-                row.get::<_, String>(3)
-            })
-            .expect("run EXPLAIN QUERY PLAN")
-            .collect::<Result<Vec<_>, _>>()
-            .expect("read the plan")
+        super::super::logs::tests::query_plan_with(sql, rusqlite::params_from_iter(values))
     }
 
     #[test]

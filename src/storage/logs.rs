@@ -694,7 +694,7 @@ pub fn count_entries(connection: &Connection) -> Result<i64, StorageError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     /// Opens a new database file with translog's schema in `directory`.
@@ -806,7 +806,10 @@ mod tests {
 
     /// Returns the detail column of `EXPLAIN QUERY PLAN` for `sql` with
     /// `parameters`.
-    fn query_plan_with(sql: &str, parameters: impl rusqlite::Params) -> Vec<String> {
+    pub(in crate::storage) fn query_plan_with(
+        sql: &str,
+        parameters: impl rusqlite::Params,
+    ) -> Vec<String> {
         let connection = Connection::open_in_memory().expect("open an in-memory database");
         connection
             .execute_batch(super::super::SCHEMA)
