@@ -618,7 +618,7 @@ fn older_entry_is_not_on_next_page() {
 }
 
 #[test]
-fn slow_body_entry_with_same_timestamp_is_on_next_page() {
+fn slow_body_tie_is_on_next_page() {
     let server = Server::start();
     post(
         &server,
@@ -681,18 +681,20 @@ fn post_failures_to(server: &Server, id: &str, seconds: std::ops::Range<u32>) {
     }
 }
 
+/// Asserts that `reply` rejects its cursor with a message that contains
+/// `origin`, where the cursor came from.
+fn assert_invalid_cursor(reply: &Reply, origin: &str) {
+    assert_invalid_query(reply);
+    assert!(reply.body.contains(origin), "{}", reply.body);
+}
+
 #[test]
 fn log_cursor_of_other_transaction_is_400() {
     let server = Server::start();
     let cursor = log_cursor(&server, "tx-1");
     post_failures_to(&server, "tx-2", 0..2);
     let reply = log_page(&server, "tx-2", &format!("?cursor={cursor}"));
-    assert_invalid_query(&reply);
-    assert!(
-        reply.body.contains("from the log of another transaction"),
-        "{}",
-        reply.body
-    );
+    assert_invalid_cursor(&reply, "from the log of another transaction");
 }
 
 #[test]
@@ -700,12 +702,7 @@ fn log_cursor_in_list_is_400() {
     let server = Server::start();
     let cursor = log_cursor(&server, "tx-1");
     let reply = list(&server, &format!("?cursor={cursor}"));
-    assert_invalid_query(&reply);
-    assert!(
-        reply.body.contains("from the log of one transaction"),
-        "{}",
-        reply.body
-    );
+    assert_invalid_cursor(&reply, "from the log of one transaction");
 }
 
 #[test]
@@ -716,12 +713,7 @@ fn list_cursor_in_log_is_400() {
     let first = list(&server, "?limit=1").json();
     let cursor = first["next_cursor"].as_str().expect("a second page");
     let reply = log_page(&server, "tx-1", &format!("?cursor={cursor}"));
-    assert_invalid_query(&reply);
-    assert!(
-        reply.body.contains("from the list of transactions"),
-        "{}",
-        reply.body
-    );
+    assert_invalid_cursor(&reply, "from the list of transactions");
 }
 
 #[test]
