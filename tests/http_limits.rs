@@ -1326,7 +1326,7 @@ fn partial_head_does_not_delay_stop() {
 }
 
 #[test]
-fn partial_head_at_stop_is_not_cut_off_request() {
+fn partial_head_stop_logs_no_cut_off() {
     let (_, log) = stop_with_partial_head();
     assert!(!log.contains("were cut off"), "{log}");
 }

@@ -19,8 +19,8 @@ fn post(server: &Server, id: &str) {
 }
 
 /// Asserts that a JSON body ends with its closing brace and one newline.
-fn assert_one_newline(what: &str, body: &str) {
-    assert!(body.ends_with("}\n"), "{what}: {body:?}");
+fn assert_one_newline(endpoint: &str, body: &str) {
+    assert!(body.ends_with("}\n"), "{endpoint}: {body:?}");
 }
 
 #[test]
@@ -70,8 +70,8 @@ fn error_bodies_end_with_newline() {
             server.request("DELETE", "/worker/log/tx-1", admin, &[], None),
         ),
     ];
-    for (what, reply) in replies {
-        assert_one_newline(what, &reply.body);
+    for (endpoint, reply) in replies {
+        assert_one_newline(endpoint, &reply.body);
     }
 }
 
@@ -120,10 +120,11 @@ fn timeout_body_ends_with_newline() {
 #[test]
 fn connection_cap_body_ends_with_newline() {
     let server = Server::start_with(&["--max-connections", "1"]);
-    let mut held = server.connect();
-    held.write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+    let mut first = server.connect();
+    first
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
         .expect("write");
-    let (head, _) = read_response(&mut held, WAIT);
+    let (head, _) = read_response(&mut first, WAIT);
     assert!(head.starts_with("HTTP/1.1 200"), "{head}");
     let mut rejected = TcpStream::connect(server.addr).expect("connect");
     let text = read_until_closed(&mut rejected, WAIT);

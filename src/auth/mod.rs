@@ -343,10 +343,10 @@ impl Authenticator {
         let (reply, verification) = tokio::sync::oneshot::channel();
         let queued = self.hashing_threads.run(move || {
             let verified = this.verify(credentials);
-            // Released before the reply, so that no hashing thread holds the
-            // database connections once the last request is answered: a
-            // connection still open when the process exits leaves the -wal
-            // and -shm files behind.
+            // Released before the reply, so that no hashing thread keeps the
+            // database connections open after the last response. A connection
+            // still open when the process exits leaves the -wal and -shm
+            // files behind.
             drop(this);
             // The receiver is gone only when the client hung up meanwhile.
             let _ = reply.send(verified);

@@ -247,11 +247,9 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
     );
 }
 
-/// Returns the reason that a page of `log list` is empty, given the options
-/// of `query`.
 /// Returns the options that repeat the filters of `query`, each followed by
-/// a space, for the hint to the next page: a cursor is a position in the
-/// list, and the next page is filtered only by the options given with it.
+/// a space, for the hint to the next page. A cursor is only a position in
+/// the list, so the next page is filtered by the options given with it.
 fn filter_arguments(query: &ListQuery) -> String {
     let mut arguments = String::new();
     if let Some(outcome) = query.outcome {
@@ -267,6 +265,8 @@ fn filter_arguments(query: &ListQuery) -> String {
     arguments
 }
 
+/// Returns the reason that a page of `log list` is empty, given the options
+/// of `query`.
 fn empty_list_reason(query: &ListQuery) -> &'static str {
     let filtered = query.outcome.is_some() || query.since.is_some() || query.until.is_some();
     if query.cursor.is_some() {

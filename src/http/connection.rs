@@ -72,7 +72,8 @@ impl RequestsInProgress {
         InProgress(Arc::clone(&self.0))
     }
 
-    fn is_none(&self) -> bool {
+    /// Returns true when no request of the connection is in its handler.
+    fn is_idle(&self) -> bool {
         self.0.load(Ordering::Relaxed) == 0
     }
 }
@@ -90,8 +91,8 @@ impl Drop for InProgress {
 const IDLE_STOP_GRACE: Duration = Duration::from_millis(100);
 
 /// Serves `connection` until it ends, and logs why it ended if that was an
-/// error. `stop` starts a graceful stop: a request in the handler is
-/// answered, and no other is read. A connection with no request in the
+/// error. `stop` starts a graceful stop: a request in the handler gets its
+/// response, and no other request is read. A connection with no request in the
 /// handler is closed after [`IDLE_STOP_GRACE`]. `stop` is held until the
 /// connection has closed, so that [`GracefulStop::stop`] waits for it.
 pub async fn serve<S>(
@@ -149,7 +150,7 @@ where
     loop {
         match tokio::time::timeout(IDLE_STOP_GRACE, &mut *connection).await {
             Ok(result) => return Some(result),
-            Err(_) if requests.is_none() => return None,
+            Err(_) if requests.is_idle() => return None,
             Err(_) => {}
         }
     }

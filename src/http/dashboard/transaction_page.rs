@@ -139,15 +139,15 @@ fn render_facts(html: &mut String, view: &TransactionView) {
         "<dl class=\"facts\"><dt>Entries</dt><dd>{}",
         summary.entry_count
     );
-    let shown = view.log.entries.len() as u64;
-    if shown == 0 {
+    let on_page = view.log.entries.len() as u64;
+    if on_page == 0 {
         html.push_str(" (none on this page: the cursor is past the last entry)");
     } else if !shows_whole_log(view) {
         let _ = write!(
             html,
             " (this page: {} to {})",
             view.entries_before + 1,
-            view.entries_before + shown
+            view.entries_before + on_page
         );
     }
     html.push_str("</dd>");
