@@ -41,7 +41,8 @@ use list_page::render_index;
 use transaction_page::render_transaction;
 
 /// Serves `GET /`: the transaction list, filtered by the query parameters of
-/// `GET /worker/log` (`outcome`, `cursor`, `limit`, `since`, `until`).
+/// `GET /worker/log` (`outcome`, `cursor`, `limit`, `since`, `until`). The
+/// counts and the page are read and rendered in the blocking task.
 ///
 /// # Errors
 ///
@@ -60,27 +61,29 @@ pub async fn index(
     let pairs = parse_pairs(raw_query.as_bytes()).unwrap_or_default();
     let filter = query.outcome;
     let paged = query.cursor.is_some();
-    let (counts, page, now) = run_read(state, move |state, connection| {
+    let zone = display_zone(state, user);
+    let html = run_read(state, move |state, connection| {
         // One read transaction, so that the counts and the page agree.
         let snapshot = connection.unchecked_transaction()?;
         let now = now_ns();
         let stall_after = state.config.stall_after;
         let counts = logs::count_by_outcome(&snapshot, &query, now, stall_after)?;
         let page = logs::list_transactions(&snapshot, &query, now, stall_after)?;
-        Ok((counts, page, now))
+        snapshot.commit()?;
+        let view = IndexView {
+            counts,
+            page,
+            filter,
+            paged,
+            pairs,
+            now_ns: now,
+            zone,
+            stall_after,
+        };
+        Ok(render_index(&view))
     })
     .await?;
-    let view = IndexView {
-        counts,
-        page,
-        filter,
-        paged,
-        pairs,
-        now_ns: now,
-        zone: display_zone(state, user),
-        stall_after: state.config.stall_after,
-    };
-    Ok(html_page(StatusCode::OK, render_index(&view)))
+    Ok(html_page(StatusCode::OK, html))
 }
 
 /// Serves `GET /transactions/{id}`: one page of a transaction's entries in
