@@ -1213,6 +1213,67 @@ fn list_pages_cover_every_transaction() {
     assert_eq!(seen, expected);
 }
 
+/// Pages through the list two transactions at a time and calls
+/// `between_pages` after the first page. Returns the ids of all pages and the
+/// `last_received_at` of the first transaction listed.
+fn page_list_with(server: &Server, mut between_pages: impl FnMut()) -> (Vec<String>, String) {
+    let first = list(server, "?limit=2").json();
+    let started = string_member(&first["transactions"][0], "last_received_at");
+    let mut seen = ids_of(&first);
+    between_pages();
+    let mut cursor = first["next_cursor"].as_str().map(str::to_string);
+    while let Some(position) = cursor {
+        let page = list(server, &format!("?limit=2&cursor={position}")).json();
+        seen.extend(ids_of(&page));
+        cursor = page["next_cursor"].as_str().map(str::to_string);
+    }
+    (seen, started)
+}
+
+/// Returns the ids at the front of the list received after `started`.
+fn received_after(server: &Server, started: &str) -> Vec<String> {
+    let page = list(server, "?limit=1000").json();
+    page["transactions"]
+        .as_array()
+        .expect("transactions is an array")
+        .iter()
+        .take_while(|summary| string_member(summary, "last_received_at").as_str() > started)
+        .map(|summary| string_member(summary, "transaction_id"))
+        .collect()
+}
+
+#[test]
+fn active_transaction_leaves_later_pages() {
+    let server = Server::start();
+    post_transactions(&server, 6);
+    let (seen, _) = page_list_with(&server, || {
+        post(
+            &server,
+            "tx-0",
+            "2026-12-04T13:05:00Z",
+            "WORKER_LOAD",
+            "SUCCESS",
+        );
+    });
+    assert!(!seen.contains(&"tx-0".to_string()), "{seen:?}");
+}
+
+#[test]
+fn rereading_list_front_finds_active_transaction() {
+    let server = Server::start();
+    post_transactions(&server, 6);
+    let (_, started) = page_list_with(&server, || {
+        post(
+            &server,
+            "tx-0",
+            "2026-12-04T13:05:00Z",
+            "WORKER_LOAD",
+            "SUCCESS",
+        );
+    });
+    assert_eq!(received_after(&server, &started), ["tx-0"]);
+}
+
 #[test]
 fn list_pages_have_limit_size() {
     let server = Server::start();
