@@ -47,7 +47,9 @@ pub enum StorageError {
     Busy(rusqlite::Error),
     /// The disk is full, read-only or failing: retry once it is fixed.
     Unavailable(rusqlite::Error),
-    /// Anything else, including bugs and a corrupt file.
+    /// A page of the file is damaged (`SQLITE_CORRUPT`).
+    Corrupt(rusqlite::Error),
+    /// Anything else, including bugs.
     Internal(rusqlite::Error),
     /// The file was written by a newer translog.
     SchemaTooNew(i64),
@@ -103,6 +105,7 @@ impl From<rusqlite::Error> for StorageError {
                 | ErrorCode::OutOfMemory
                 | ErrorCode::FileLockingProtocolFailed,
             ) => StorageError::Unavailable(error),
+            Some(ErrorCode::DatabaseCorrupt) => StorageError::Corrupt(error),
             _ => StorageError::Internal(error),
         }
     }
@@ -114,6 +117,12 @@ impl fmt::Display for StorageError {
             StorageError::Busy(error) => write!(f, "database is busy: {error}"),
             StorageError::Unavailable(error) => write!(f, "database is unavailable: {error}"),
             StorageError::Internal(error) => write!(f, "database error: {error}"),
+            StorageError::Corrupt(error) => write!(
+                f,
+                "the database file is damaged ({error}); stop the server, check the file with \
+                 sqlite3 and PRAGMA integrity_check, and restore the last backup (see \
+                 docs/operators.md)"
+            ),
             StorageError::FileChanged(change) => write!(
                 f,
                 "{change} while the server ran, so it stores nothing more until it is restarted"
@@ -172,6 +181,7 @@ impl std::error::Error for StorageError {
         match self {
             StorageError::Busy(error)
             | StorageError::Unavailable(error)
+            | StorageError::Corrupt(error)
             | StorageError::Internal(error) => Some(error),
             StorageError::Unreadable(_, error) => Some(error),
             StorageError::SchemaTooNew(_)

@@ -292,12 +292,22 @@ impl StorageThread<'_> {
                 .files
                 .check(&self.connection)
                 .and_then(|()| store_batch(&mut self.connection, &batch));
-            self.set_health(&result);
-            let (delivery, fatal) = self.outcomes_of(&mut batch, result);
-            // Sending fails only once the delivery task is gone, which happens
-            // when the runtime stops, and then no request waits for these replies.
-            let _ = replies.send(delivery);
-            fatal.into_iter().for_each(on_fatal);
+            match result {
+                // A damaged page fails only the entries whose keys lead to
+                // it, so storing each entry alone lets the others succeed.
+                Err(error @ StorageError::Corrupt(_)) if batch.len() > 1 => {
+                    log::warn!(
+                        "storing {} entries one at a time, because their batch failed: {error}",
+                        batch.len()
+                    );
+                    for request in batch.drain(..) {
+                        let mut single = vec![request];
+                        let result = store_batch(&mut self.connection, &single);
+                        self.answer(&mut single, result, replies, on_fatal);
+                    }
+                }
+                result => self.answer(&mut batch, result, replies, on_fatal),
+            }
         }
         self.failures.flush();
         // A change since the last check would lose what the file held at the
@@ -306,6 +316,23 @@ impl StorageThread<'_> {
         if let Err((_, error)) = self.connection.close() {
             log::error!("closing the database failed: {error}");
         }
+    }
+
+    /// Sends the outcome of storing `batch`, which it empties, to the
+    /// requests, and reports the transactions that the batch turned fatal.
+    fn answer(
+        &mut self,
+        batch: &mut Vec<WriteRequest>,
+        result: Result<StoredBatch, StorageError>,
+        replies: &UnboundedSender<Delivery>,
+        on_fatal: &dyn Fn(FatalTransaction),
+    ) {
+        self.set_health(&result);
+        let (delivery, fatal) = self.outcomes_of(batch, result);
+        // Sending fails only once the delivery task is gone, which happens
+        // when the runtime stops, and then no request waits for these replies.
+        let _ = replies.send(delivery);
+        fatal.into_iter().for_each(on_fatal);
     }
 
     /// Records whether the last commit worked, and logs the failed batches

@@ -1,0 +1,145 @@
+//! A database file with damaged pages: an entry whose key leads to a damaged
+//! page fails with `500`, the entries of other transactions stored in the same
+//! batch still get `200`, and the server log tells what to do.
+
+mod common;
+
+use std::sync::Barrier;
+use std::thread;
+
+use common::{form, many_stage, many_timestamp, Reply, Server};
+
+const DAMAGED: &str = "damaged-transaction";
+const HEALTHY: &str = "healthy-transaction";
+
+/// Entries of each transaction before the damage, enough for many pages.
+const ENTRIES: usize = 600;
+
+/// Rounds of one write to the damaged transaction beside healthy ones.
+const ROUNDS: usize = 10;
+
+/// Healthy writes sent at the same moment as each damaged one.
+const HEALTHY_PER_ROUND: usize = 5;
+
+/// Stores both transactions, stops the server, damages every page of the
+/// file that contains entries of [`DAMAGED`] alone, and starts a server on it.
+fn server_with_damaged_pages() -> Server {
+    let server = Server::start();
+    server.post_many(DAMAGED, ENTRIES);
+    server.post_many(HEALTHY, ENTRIES);
+    let (status, dir) = server.stop();
+    assert!(status.success(), "{status}");
+
+    let db = dir.path().join("translog.db");
+    let mut bytes = std::fs::read(&db).expect("read the database");
+    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        size => usize::from(size),
+    };
+    let mut damaged = 0;
+    // Page 1 starts with the file header and contains the schema.
+    for page in bytes.chunks_mut(page_size).skip(1) {
+        if contains(page, DAMAGED.as_bytes()) && !contains(page, HEALTHY.as_bytes()) {
+            // 0xff is no page type, so SQLite reports the page as corrupt.
+            page[0] = 0xff;
+            damaged += 1;
+        }
+    }
+    assert!(damaged > 2, "only {damaged} pages held {DAMAGED} alone");
+    std::fs::write(&db, bytes).expect("write the damaged database");
+    Server::start_in(dir, &[])
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Returns `id` and the body of a new entry that sorts amid its stored entries.
+fn middle_entry(id: &str, round: usize) -> (String, String) {
+    let i = ENTRIES / 2 + round * 2;
+    let body = format!(
+        "{}&message=round+{round}",
+        form(&many_timestamp(i), many_stage(i), "WARNING")
+    );
+    (id.to_string(), body)
+}
+
+/// Sends one write to [`DAMAGED`] and [`HEALTHY_PER_ROUND`] to [`HEALTHY`]
+/// at the same moment, in each round. Returns the replies of the damaged
+/// writes and of the healthy ones.
+fn write_beside_damage(server: &Server) -> (Vec<Reply>, Vec<Reply>) {
+    let mut damaged = Vec::new();
+    let mut healthy = Vec::new();
+    for round in 0..ROUNDS {
+        let mut writes = vec![middle_entry(DAMAGED, round)];
+        for number in 0..HEALTHY_PER_ROUND {
+            writes.push(middle_entry(HEALTHY, round * HEALTHY_PER_ROUND + number));
+        }
+        let barrier = Barrier::new(writes.len());
+        let replies: Vec<(String, Reply)> = thread::scope(|scope| {
+            let handles: Vec<_> = writes
+                .iter()
+                .map(|(id, body)| {
+                    let barrier = &barrier;
+                    scope.spawn(move || {
+                        barrier.wait();
+                        (id.clone(), server.post_entry(id, body))
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|handle| handle.join().expect("a writer thread"))
+                .collect()
+        });
+        for (id, reply) in replies {
+            if id == DAMAGED {
+                damaged.push(reply);
+            } else {
+                healthy.push(reply);
+            }
+        }
+    }
+    (damaged, healthy)
+}
+
+#[test]
+fn damaged_page_fails_its_entry() {
+    let server = server_with_damaged_pages();
+    let (damaged, _) = write_beside_damage(&server);
+    let statuses: Vec<u16> = damaged.iter().map(|reply| reply.status).collect();
+    assert_eq!(statuses, vec![500; ROUNDS]);
+}
+
+#[test]
+fn healthy_entries_beside_damage_are_stored() {
+    let server = server_with_damaged_pages();
+    let (_, healthy) = write_beside_damage(&server);
+    let failed: Vec<String> = healthy
+        .iter()
+        .filter(|reply| reply.status != 200)
+        .map(|reply| format!("{} {}", reply.status, reply.body))
+        .collect();
+    assert!(failed.is_empty(), "{failed:?}\n{}", server.log());
+}
+
+#[test]
+fn healthy_log_readable_after_damage() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    let entries = server.entries(HEALTHY);
+    assert_eq!(entries.len(), ENTRIES + ROUNDS * HEALTHY_PER_ROUND);
+}
+
+#[test]
+fn damage_log_names_backup_restore() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    let log = server.log();
+    assert!(
+        log.contains("the database file is damaged") && log.contains("restore the last backup"),
+        "{log}"
+    );
+}
