@@ -1828,6 +1828,27 @@ fn missing_database_creation_is_reported() {
 }
 
 #[test]
+fn reading_new_database_points_at_db_option() {
+    let copies = tempfile::tempdir().expect("temporary directory");
+    let backup = copies.path().join("backup.db");
+    let commands: [&[&str]; 4] = [
+        &["log", "list"],
+        &["user", "list"],
+        &["backup", backup.to_str().expect("a UTF-8 path")],
+        &["prune", "--before", "2026-12-01", "--dry-run"],
+    ];
+    for command in commands {
+        let (_dir, db) = new_db();
+        let output = run_cli(&db, command, None);
+        assert!(
+            stderr(&output).contains("the new database is empty"),
+            "{command:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
 fn missing_directory_error_says_database_is_missing() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("missing").join("translog.db");

@@ -442,11 +442,16 @@ fn open_database_read_only(
     check_database_path_form(path)?;
     match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
         Err(missing @ (storage::StorageError::NotFound | storage::StorageError::NoSchema)) => {
-            open_database(path)
+            let database = open_database(path)
                 .map(storage::ReadOnlyDatabase::locked)
                 .map_err(|message| {
                     format!("{message} ({missing}, so the command tried to create it)")
-                })
+                })?;
+            eprintln!(
+                "translog: the new database is empty, so this command reads nothing from it; \
+                 if you meant an existing database, check --db (or TRANSLOG_DB)"
+            );
+            Ok(database)
         }
         result => result.map_err(|error| storage::open_read_only_error(path, &error)),
     }
