@@ -35,6 +35,7 @@ use crate::validate::{build_entry, collect_parameters, ParamError};
 #[derive(Default)]
 pub struct RequestContext {
     pub user: Option<String>,
+    /// The transaction id as the path sent it, decoded only for a log line.
     pub transaction_id: Option<String>,
     /// True once the whole request body has been read.
     pub body_read: bool,
@@ -80,7 +81,7 @@ pub async fn dispatch(
     // Known before the credentials are checked, so that a 401 or 403 line
     // names the transaction too.
     if let Route::Log(raw_id) = &route {
-        context.transaction_id = Some(logged_transaction_id(raw_id));
+        context.transaction_id = Some(raw_id.to_string());
     }
     if route == Route::Health {
         return health(state).await;
@@ -126,7 +127,7 @@ pub async fn dispatch(
         Route::Metrics => metrics(state).await,
         Route::Dashboard => dashboard::index(state, &request, user).await,
         Route::DashboardTransaction(raw_id) => {
-            context.transaction_id = Some(logged_transaction_id(&raw_id));
+            context.transaction_id = Some(raw_id.clone());
             dashboard::transaction(state, &raw_id, request.uri().query(), user).await
         }
         Route::Health => health(state).await,
@@ -463,7 +464,7 @@ fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
 /// Returns the transaction id of a path segment for the request log line:
 /// decoded when it decodes, else as sent. The id is not checked, so the log
 /// line must quote and escape it.
-fn logged_transaction_id(raw_id: &str) -> String {
+pub fn decode_logged_transaction_id(raw_id: &str) -> String {
     decode_path_segment(raw_id).unwrap_or_else(|_| raw_id.to_string())
 }
 

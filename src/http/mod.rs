@@ -376,19 +376,24 @@ pub(crate) fn innermost_cause(error: &(dyn std::error::Error + 'static)) -> Stri
 }
 
 /// Returns the first [`MAX_LOGGED_CHARS`] characters of `text`.
-fn cut_for_log(text: &str) -> String {
-    text.chars().take(MAX_LOGGED_CHARS).collect()
+fn cut_for_log(text: &str) -> &str {
+    match text.char_indices().nth(MAX_LOGGED_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
 }
 
 /// Returns the `tx` field of a request log line. The transaction id is set
 /// before the credentials are checked, so an anonymous client chooses it, and
 /// it is quoted and escaped like the path.
 fn logged_transaction_id(context: &RequestContext) -> String {
-    context
-        .transaction_id
-        .as_deref()
-        .map(|id| format!("{:?}", cut_for_log(id)))
-        .unwrap_or_else(|| "-".to_string())
+    match context.transaction_id.as_deref() {
+        Some(raw_id) => {
+            let id = handlers::decode_logged_transaction_id(raw_id);
+            format!("{:?}", cut_for_log(&id))
+        }
+        None => "-".to_string(),
+    }
 }
 
 /// The error of [`handle`] for a request that gets no response. hyper then
@@ -413,7 +418,10 @@ async fn handle(
     let received_at_ns = now_ns();
     let number = state.requests.fetch_add(1, Ordering::Relaxed) + 1;
     let method = request.method().clone();
-    let path = cut_for_log(request.uri().path());
+    // A clone of the URI shares its bytes, so keeping it for the log line
+    // costs no copy of the path.
+    let uri = request.uri().clone();
+    let path = cut_for_log(uri.path());
     let has_body = declares_body(request.headers());
     let version = request.version();
     let mut context = RequestContext::default();
@@ -421,7 +429,7 @@ async fn handle(
     let mut unanswered = UnansweredLog {
         number,
         method: &method,
-        path: &path,
+        path,
         started,
         response_ready: false,
     };
@@ -475,17 +483,20 @@ async fn handle(
     state
         .metrics
         .observe_response(response.status().as_u16(), elapsed);
+    let level = if context.monitoring && response.status().is_success() {
+        log::Level::Debug
+    } else {
+        log::Level::Info
+    };
+    if !log::log_enabled!(level) {
+        return Ok(response);
+    }
     // A failed login has no user, so the name it tried is a field of its own,
     // quoted and escaped like the path because the client chose it.
     let attempted_user = attempted_user
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
     let transaction_id = logged_transaction_id(&context);
-    let level = if context.monitoring && response.status().is_success() {
-        log::Level::Debug
-    } else {
-        log::Level::Info
-    };
     log::log!(
         level,
         "#{number} {method} {path:?} {} {:.1}ms user={} tx={transaction_id}{attempted_user}",
@@ -511,5 +522,21 @@ fn close_as_http10(request_version: Version, response: &mut Response<Body>) {
         .any(|value| value.as_bytes().eq_ignore_ascii_case(b"close"));
     if request_version == Version::HTTP_10 && closes {
         *response.version_mut() = Version::HTTP_10;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_cut_keeps_short_text() {
+        assert_eq!(cut_for_log("/worker/log/tx-1"), "/worker/log/tx-1");
+    }
+
+    #[test]
+    fn log_cut_counts_characters() {
+        let text = "é".repeat(MAX_LOGGED_CHARS + 5);
+        assert_eq!(cut_for_log(&text).chars().count(), MAX_LOGGED_CHARS);
     }
 }
