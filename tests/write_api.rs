@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::process::Command;
 use std::time::Duration;
 
@@ -483,6 +484,110 @@ fn empty_body_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", "");
     assert_json_error(&reply, 400, "missing_parameter");
+}
+
+/// Sends `POST {target} {version}` as the administrator with the extra
+/// header lines `headers`, then `body`, and returns the head and the body of
+/// the response. Without a `Content-Length` or `Transfer-Encoding` in
+/// `headers`, the request has no body by the rules of HTTP, whatever bytes
+/// follow its head.
+fn post_raw(
+    server: &Server,
+    version: &str,
+    target: &str,
+    headers: &str,
+    body: &str,
+) -> (String, String) {
+    let (user, password) = server.admin();
+    let request = format!(
+        "POST {target} {version}\r\nAuthorization: {}\r\n{headers}\r\n{body}",
+        common::basic_auth(user, password)
+    );
+    let mut stream = server.connect();
+    stream
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    common::read_response(&mut stream, Duration::from_secs(5))
+}
+
+/// Returns the message of a JSON error body.
+fn message_of(body: &str) -> String {
+    let value: serde_json::Value =
+        serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"));
+    value["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn body_without_length_is_missing_parameters() {
+    let server = Server::start();
+    let (head, body) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
+    assert!(head.starts_with("HTTP/1.0 400"), "{head}");
+    assert!(body.contains(r#""error":"missing_parameter""#), "{body}");
+}
+
+#[test]
+fn body_without_length_names_missing_headers() {
+    let server = Server::start();
+    let (_, body) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
+    let message = message_of(&body);
+    assert!(
+        message.starts_with("Missing required parameters timestamp, stage, status;"),
+        "{message}"
+    );
+    assert!(
+        message.contains(
+            "the request has no body, because it has neither a Content-Length nor a \
+             Transfer-Encoding header"
+        ),
+        "{message}"
+    );
+    assert!(
+        message.contains("send a Content-Length header with the size of the body"),
+        "{message}"
+    );
+}
+
+#[test]
+fn body_without_length_stores_nothing() {
+    let server = Server::start();
+    post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn query_parameters_need_no_body_headers() {
+    let server = Server::start();
+    let (head, body) = post_raw(
+        &server,
+        "HTTP/1.0",
+        &format!("/worker/log/tx-1?{VALID}"),
+        "",
+        "",
+    );
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}{body}");
+    assert_eq!(server.entries("tx-1").len(), 1);
+}
+
+#[test]
+fn empty_framed_body_has_plain_missing_message() {
+    let server = Server::start();
+    let cases = [
+        ("HTTP/1.0", "Content-Length: 0\r\n", ""),
+        (
+            "HTTP/1.1",
+            "Host: test\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n",
+            "0\r\n\r\n",
+        ),
+    ];
+    for (version, headers, body) in cases {
+        let (_, reply) = post_raw(&server, version, "/worker/log/tx-1", headers, body);
+        assert_eq!(
+            message_of(&reply),
+            "Missing required parameters timestamp, stage, status.",
+            "{headers}"
+        );
+    }
 }
 
 #[test]

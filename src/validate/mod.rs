@@ -49,6 +49,11 @@ pub enum ParamError {
     Unknown(String),
     Repeated(String),
     Missing(Vec<&'static str>),
+    /// Missing parameters of a request that has neither `Content-Length` nor
+    /// `Transfer-Encoding`, and so has no body by the rules of HTTP, even
+    /// when the client wrote the parameters after the head, as an HTTP/1.0
+    /// client or a hand-written request may.
+    MissingWithoutBody(Vec<&'static str>),
     InvalidStage(String),
     InvalidStatus(String),
     MessageTooLong(usize),
@@ -69,6 +74,16 @@ pub enum Origin {
 }
 
 impl ParamError {
+    /// Converts [`ParamError::Missing`] into [`ParamError::MissingWithoutBody`],
+    /// for a request that has neither `Content-Length` nor `Transfer-Encoding`.
+    /// Every other error is returned unchanged.
+    pub fn for_request_without_body(self) -> ParamError {
+        match self {
+            ParamError::Missing(names) => ParamError::MissingWithoutBody(names),
+            error => error,
+        }
+    }
+
     /// Returns the machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
@@ -90,7 +105,7 @@ impl ParamError {
             | ParamError::JsonNotObject => "malformed_body",
             ParamError::Unknown(_) => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
-            ParamError::Missing(_) => "missing_parameter",
+            ParamError::Missing(_) | ParamError::MissingWithoutBody(_) => "missing_parameter",
             ParamError::WrongJsonType { .. }
             | ParamError::InvalidStage(_)
             | ParamError::InvalidStatus(_)
@@ -160,6 +175,16 @@ impl fmt::Display for ParamError {
             ParamError::Missing(names) => {
                 let noun = if names.len() == 1 { "parameter" } else { "parameters" };
                 write!(f, "Missing required {noun} {}.", names.join(", "))
+            }
+            ParamError::MissingWithoutBody(names) => {
+                let noun = if names.len() == 1 { "parameter" } else { "parameters" };
+                write!(
+                    f,
+                    "Missing required {noun} {}; the request has no body, because it has neither \
+                     a Content-Length nor a Transfer-Encoding header, so send a Content-Length \
+                     header with the size of the body in bytes, as curl -d does.",
+                    names.join(", ")
+                )
             }
             ParamError::InvalidStage(value) => write!(
                 f,
@@ -817,6 +842,29 @@ mod tests {
             build(None, FORM, "stage=WORKER_INIT"),
             Err(ParamError::Missing(vec!["timestamp", "status"]))
         );
+    }
+
+    #[test]
+    fn missing_without_body_names_headers() {
+        let error = ParamError::Missing(vec!["timestamp"]).for_request_without_body();
+        assert_eq!(
+            error.to_string(),
+            "Missing required parameter timestamp; the request has no body, because it has \
+             neither a Content-Length nor a Transfer-Encoding header, so send a Content-Length \
+             header with the size of the body in bytes, as curl -d does."
+        );
+    }
+
+    #[test]
+    fn missing_without_body_keeps_code() {
+        let error = ParamError::Missing(vec!["status"]).for_request_without_body();
+        assert_eq!(error.code(), "missing_parameter");
+    }
+
+    #[test]
+    fn request_without_body_keeps_other_errors() {
+        let error = ParamError::Unknown("mesage".into()).for_request_without_body();
+        assert_eq!(error, ParamError::Unknown("mesage".into()));
     }
 
     #[test]
