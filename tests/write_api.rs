@@ -1486,6 +1486,26 @@ fn post_to_list_allows_get_and_head() {
     assert_eq!(reply.header("Allow"), Some("GET, HEAD"));
 }
 
+#[test]
+fn post_to_list_names_append_path() {
+    let server = Server::start_with_users(&[]);
+    let message = server
+        .post_form("/worker/log", common::WORKER, VALID)
+        .message();
+    assert!(
+        message.starts_with("Appending an entry is POST /worker/log/{transaction_id},"),
+        "{message}"
+    );
+    assert!(!message.contains("use GET, HEAD"), "{message}");
+}
+
+#[test]
+fn put_to_list_has_generic_message() {
+    let server = Server::start();
+    let reply = server.request("PUT", "/worker/log", Some(server.admin()), &[], None);
+    assert_eq!(reply.message(), "Method not allowed here; use GET, HEAD.");
+}
+
 // 413.
 
 #[test]

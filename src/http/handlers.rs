@@ -75,7 +75,10 @@ pub async fn dispatch(
     check_host(request.version(), request.headers())?;
     let route = found.ok_or(ApiError::NotFound)?;
     if !route.allows(request.method()) {
-        return Err(ApiError::MethodNotAllowed(route.allowed_methods()));
+        return Err(ApiError::MethodNotAllowed {
+            allow: route.allowed_methods(),
+            message: route.misdirected_method_message(request.method()),
+        });
     }
     context.monitoring = matches!(route, Route::Health | Route::Metrics);
     // Known before the credentials are checked, so that a 401 or 403 line

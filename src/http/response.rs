@@ -21,7 +21,13 @@ pub type Body = Full<Bytes>;
 #[derive(Debug)]
 pub enum ApiError {
     NotFound,
-    MethodNotAllowed(&'static str),
+    /// `405` with the value of the `Allow` header, and a message that names
+    /// the path where the method belongs when clients send it to this path
+    /// by mistake, or `None` for the generic message.
+    MethodNotAllowed {
+        allow: &'static str,
+        message: Option<&'static str>,
+    },
     /// A missing, repeated or malformed `Authorization` header.
     Unauthorized(BasicError),
     /// An unknown user or a wrong password, with the user name the request
@@ -73,7 +79,7 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -94,7 +100,7 @@ impl ApiError {
         match self {
             ApiError::NotFound => "not_found",
             ApiError::NoSuchLog => "no_such_log",
-            ApiError::MethodNotAllowed(_) => "method_not_allowed",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
             ApiError::Throttled(_) => "too_many_failed_logins",
             ApiError::Forbidden(_) => "forbidden",
@@ -115,7 +121,8 @@ impl ApiError {
         match self {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
             ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
-            ApiError::MethodNotAllowed(allow) => format!("Method not allowed here; use {allow}."),
+            ApiError::MethodNotAllowed { message: Some(message), .. } => (*message).into(),
+            ApiError::MethodNotAllowed { allow, message: None } => format!("Method not allowed here; use {allow}."),
             ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
             // The same text for an unknown user and a wrong password, so that
             // the response does not tell which user names exist.
@@ -164,7 +171,7 @@ impl ApiError {
                     HeaderValue::from_static("Basic realm=\"translog\", charset=\"UTF-8\""),
                 );
             }
-            ApiError::MethodNotAllowed(allow) => {
+            ApiError::MethodNotAllowed { allow, .. } => {
                 headers.insert(ALLOW, HeaderValue::from_static(allow));
             }
             ApiError::Throttled(wait) => {
@@ -229,7 +236,7 @@ impl ApiError {
                 log::Level::Warn,
                 format!("rejected: {BAD_CREDENTIALS}, attempted_user={attempted_user:?}"),
             ),
-            ApiError::NotFound | ApiError::MethodNotAllowed(_) | ApiError::NoSuchLog => {
+            ApiError::NotFound | ApiError::MethodNotAllowed { .. } | ApiError::NoSuchLog => {
                 (log::Level::Debug, format!("rejected: {}", self.message()))
             }
             ApiError::Throttled(_)

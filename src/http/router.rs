@@ -50,6 +50,16 @@ impl Route {
         }
     }
 
+    /// Returns the message of a `405` for `method` on this resource when
+    /// clients send it here by mistake, or `None`. A `POST` to the list of
+    /// transactions is an entry whose transaction id was left out of the path.
+    pub fn misdirected_method_message(&self, method: &Method) -> Option<&'static str> {
+        (*self == Route::LogList && *method == Method::POST).then_some(
+            "Appending an entry is POST /worker/log/{transaction_id}, with the transaction id in \
+             the path; /worker/log itself lists the transactions and takes only GET and HEAD.",
+        )
+    }
+
     pub fn allows(&self, method: &Method) -> bool {
         match *method {
             Method::GET | Method::HEAD => true,
@@ -96,6 +106,31 @@ mod tests {
     #[test]
     fn post_is_only_allowed_on_a_log() {
         assert!(!Route::LogList.allows(&Method::POST));
+    }
+
+    #[test]
+    fn post_to_list_names_append_path() {
+        let message = Route::LogList.misdirected_method_message(&Method::POST);
+        assert!(
+            message.is_some_and(|text| text.contains("POST /worker/log/{transaction_id}")),
+            "{message:?}"
+        );
+    }
+
+    #[test]
+    fn other_methods_get_generic_message() {
+        assert_eq!(
+            Route::LogList.misdirected_method_message(&Method::PUT),
+            None
+        );
+        assert_eq!(
+            Route::Health.misdirected_method_message(&Method::POST),
+            None
+        );
+        assert_eq!(
+            Route::Log("a".into()).misdirected_method_message(&Method::DELETE),
+            None
+        );
     }
 
     #[test]
