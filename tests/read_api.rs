@@ -292,6 +292,69 @@ fn log_rejects_unknown_query_parameter() {
 }
 
 #[test]
+fn admin_entry_query_is_400() {
+    let server = Server::start();
+    let reply = server.get(
+        "/worker/log/x?stage=WORKER_INIT&status=SUCCESS",
+        Some(server.admin()),
+    );
+    assert_invalid_query(&reply);
+}
+
+#[test]
+fn admin_entry_query_names_post() {
+    let server = Server::start();
+    for field in ["timestamp", "stage", "status", "message"] {
+        let reply = server.get(&format!("/worker/log/x?{field}=1"), Some(server.admin()));
+        assert_eq!(
+            reply.message(),
+            format!(
+                "Unknown query parameter \"{field}\"; use limit or cursor. Appending an entry \
+                 is POST: send the parameters with curl -d or --data-urlencode, without -G."
+            )
+        );
+    }
+}
+
+#[test]
+fn admin_curl_get_names_post() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let credentials = format!("{user}:{password}");
+    let output = server.curl(
+        "/worker/log/x",
+        &[
+            "-G",
+            "-u",
+            &credentials,
+            "--data-urlencode",
+            "timestamp=2026-12-04T14:57:54+01:00",
+            "-d",
+            "stage=WORKER_INIT",
+            "-d",
+            "status=SUCCESS",
+        ],
+    );
+    let body = String::from_utf8_lossy(&output.stdout);
+    assert!(body.contains("\"error\":\"invalid_query\""), "{body}");
+    assert!(
+        body.contains("curl -d or --data-urlencode, without -G"),
+        "{body}"
+    );
+}
+
+#[test]
+fn reader_entry_query_has_no_post_hint() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/worker/log/x?stage=WORKER_INIT");
+    assert_invalid_query(&reply);
+    assert_eq!(
+        reply.message(),
+        "Unknown query parameter \"stage\"; use limit or cursor."
+    );
+}
+
+#[test]
 fn log_is_json() {
     let server = Server::start();
     post(

@@ -125,7 +125,10 @@ pub async fn dispatch(
             )
             .await
         }
-        Route::Log(raw_id) => read_log(state, &raw_id, request.uri().query()).await,
+        Route::Log(raw_id) => {
+            let may_append = user.role.may_write();
+            read_log(state, &raw_id, request.uri().query(), may_append).await
+        }
         Route::LogList => list_logs(state, &request, user).await,
         Route::Metrics => metrics(state).await,
         Route::Dashboard => dashboard::index(state, &request, user).await,
@@ -195,16 +198,18 @@ fn authorize(user: &User, writing: bool) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Adds to a `403` for reading a transaction's log that appending an entry
-/// is `POST`, when the user may write. Such a user most likely meant to
-/// append, for example with `curl -G`, which sends the parameters in a `GET`.
+/// The sentence added to a rejected `GET` of a transaction's log by a user
+/// who may write, because such a user most likely meant to append an entry,
+/// for example with `curl -G`, which sends the parameters in a `GET`.
+pub(super) const APPEND_HINT: &str =
+    "Appending an entry is POST: send the parameters with curl -d or --data-urlencode, without -G.";
+
+/// Adds [`APPEND_HINT`] to a `403` for reading a transaction's log, when the
+/// user may write.
 fn with_append_hint(error: ApiError, user: &User) -> ApiError {
     match error {
         ApiError::Forbidden(message) if user.enabled && user.role.may_write() => {
-            ApiError::Forbidden(format!(
-                "{message} Appending an entry is POST: send the parameters with curl -d or \
-                 --data-urlencode, without -G."
-            ))
+            ApiError::Forbidden(format!("{message} {APPEND_HINT}"))
         }
         error => error,
     }
@@ -490,13 +495,15 @@ pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
 
 /// Serves one page of a transaction's log. The page is read and serialized
 /// in the blocking task, so the HTTP thread only sends the bytes.
+/// `may_append` is true for a user who may also append entries.
 async fn read_log(
     state: &Arc<AppState>,
     raw_id: &str,
     query: Option<&str>,
+    may_append: bool,
 ) -> Result<Response<Body>, ApiError> {
     let transaction_id = transaction_id_from_path(raw_id)?;
-    let query = parse_log_query(query, &transaction_id)?;
+    let query = parse_log_query(query, &transaction_id, may_append)?;
     let body = run_read(state, move |state, connection| {
         let log = logs::transaction_log_page(
             connection,

@@ -4,12 +4,13 @@
 //! dashboard's page of one transaction). Both take `limit` and `cursor`
 //! with the same rules and messages.
 
+use super::handlers::APPEND_HINT;
 use super::response::ApiError;
 use crate::auth::User;
 use crate::storage::logs::{Cursor, EntryCursor, ListQuery, LogQuery, Outcome};
 use crate::validate::form::parse_pairs;
 use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{plus_became_space, whitespace_note};
+use crate::validate::{plus_became_space, whitespace_note, PARAMETER_NAMES};
 
 /// The largest page of the transaction list.
 pub const MAX_LIST_LIMIT: usize = 1000;
@@ -135,12 +136,19 @@ pub fn parse_list_query(
 }
 
 /// Parses the query string of one transaction's log: `limit` and `cursor`.
+/// When `may_append` is true, the message about an unknown parameter that is
+/// a field of an entry adds that appending an entry is `POST`, because a user
+/// who may write most likely sent the entry with `curl -G`.
 ///
 /// # Errors
 ///
 /// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
 /// repeated or invalid.
-pub fn parse_log_query(query: Option<&str>, transaction_id: &str) -> Result<LogQuery, ApiError> {
+pub fn parse_log_query(
+    query: Option<&str>,
+    transaction_id: &str,
+    may_append: bool,
+) -> Result<LogQuery, ApiError> {
     let mut log = LogQuery {
         limit: DEFAULT_LOG_LIMIT,
         cursor: None,
@@ -170,9 +178,12 @@ pub fn parse_log_query(query: Option<&str>, transaction_id: &str) -> Result<LogQ
                 log.cursor = Some(cursor);
             }
             _ => {
-                return Err(ApiError::InvalidQuery(format!(
-                    "Unknown query parameter {name:?}; use limit or cursor."
-                )))
+                let mut message = format!("Unknown query parameter {name:?}; use limit or cursor.");
+                if may_append && PARAMETER_NAMES.contains(&name.as_str()) {
+                    message.push(' ');
+                    message.push_str(APPEND_HINT);
+                }
+                return Err(ApiError::InvalidQuery(message));
             }
         }
     }
@@ -189,14 +200,14 @@ mod tests {
 
     #[test]
     fn log_query_defaults() {
-        let query = parse_log_query(None, "tx-1").expect("no query");
+        let query = parse_log_query(None, "tx-1", false).expect("no query");
         assert_eq!(query.limit, DEFAULT_LOG_LIMIT);
         assert!(query.cursor.is_none());
     }
 
     #[test]
     fn log_query_limit_zero_is_rejected() {
-        let error = parse_log_query(Some("limit=0"), "tx-1").expect_err("limit 0");
+        let error = parse_log_query(Some("limit=0"), "tx-1", false).expect_err("limit 0");
         assert_eq!(
             message(error),
             "Invalid limit \"0\"; use a whole number from 1 to 1000."
@@ -205,12 +216,12 @@ mod tests {
 
     #[test]
     fn log_query_limit_over_max_is_rejected() {
-        assert!(parse_log_query(Some("limit=1001"), "tx-1").is_err());
+        assert!(parse_log_query(Some("limit=1001"), "tx-1", false).is_err());
     }
 
     #[test]
     fn log_query_repeated_limit_is_rejected() {
-        let error = parse_log_query(Some("limit=5&limit=6"), "tx-1").expect_err("repeated");
+        let error = parse_log_query(Some("limit=5&limit=6"), "tx-1", false).expect_err("repeated");
         assert_eq!(
             message(error),
             "Query parameter \"limit\" is given more than once."
@@ -219,7 +230,34 @@ mod tests {
 
     #[test]
     fn log_query_unknown_parameter_is_rejected() {
-        let error = parse_log_query(Some("outcome=fatal"), "tx-1").expect_err("unknown");
+        let error = parse_log_query(Some("outcome=fatal"), "tx-1", false).expect_err("unknown");
+        assert_eq!(
+            message(error),
+            "Unknown query parameter \"outcome\"; use limit or cursor."
+        );
+    }
+
+    #[test]
+    fn log_query_entry_field_gets_append_hint() {
+        let error = parse_log_query(Some("stage=WORKER_INIT"), "tx-1", true).expect_err("unknown");
+        assert_eq!(
+            message(error),
+            format!("Unknown query parameter \"stage\"; use limit or cursor. {APPEND_HINT}")
+        );
+    }
+
+    #[test]
+    fn log_query_entry_field_for_reader_has_no_hint() {
+        let error = parse_log_query(Some("stage=WORKER_INIT"), "tx-1", false).expect_err("unknown");
+        assert_eq!(
+            message(error),
+            "Unknown query parameter \"stage\"; use limit or cursor."
+        );
+    }
+
+    #[test]
+    fn log_query_other_unknown_has_no_hint() {
+        let error = parse_log_query(Some("outcome=fatal"), "tx-1", true).expect_err("unknown");
         assert_eq!(
             message(error),
             "Unknown query parameter \"outcome\"; use limit or cursor."
@@ -228,7 +266,7 @@ mod tests {
 
     #[test]
     fn log_query_bad_cursor_is_rejected() {
-        let error = parse_log_query(Some("cursor=abc"), "tx-1").expect_err("cursor");
+        let error = parse_log_query(Some("cursor=abc"), "tx-1", false).expect_err("cursor");
         assert_eq!(message(error), INVALID_CURSOR);
     }
 }

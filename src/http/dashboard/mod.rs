@@ -113,7 +113,7 @@ pub async fn transaction(
         }
         Err(error) => return Err(error),
     };
-    let query = match parse_log_query(query, &transaction_id) {
+    let query = match parse_log_query(query, &transaction_id, false) {
         Ok(query) => query,
         Err(error) => return invalid_query_page(error),
     };
