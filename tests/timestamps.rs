@@ -908,3 +908,52 @@ fn rfc2822_zone_abbreviation_is_explained() {
     let message = post(&server, "Fri, 04 Dec 2026 14:57:54 CET").message();
     assert!(message.contains("zone abbreviation CET"), "{message}");
 }
+
+#[test]
+fn other_languages_forms_are_explained() {
+    let server = Server::start();
+    let cases = [
+        (
+            "Fri, 04 Dec 2026 14:57:54 +01:00",
+            "the UTC offset +01:00 has a colon, which RFC 2822 does not allow, so write it as \
+             +0100",
+        ),
+        (
+            "2026-12-04T14:57:54.123+01:00[Europe/Berlin]",
+            "so leave the zone ID out and send `2026-12-04T14:57:54.123+01:00`",
+        ),
+        (
+            "2026-12-04 14:57:54.123 +0100 CET",
+            "so send `2026-12-04T14:57:54.123+01:00` instead",
+        ),
+        (
+            "2026-12-04 14:57:54.123 +0100 CET m=+0.000123456",
+            "so send `2026-12-04T14:57:54.123+01:00` instead",
+        ),
+    ];
+    for (timestamp, fix) in cases {
+        let reply = post(&server, timestamp);
+        assert_eq!(reply.status, 400, "{timestamp}: {}", reply.body);
+        assert_eq!(reply.error_code(), "invalid_parameter", "{}", reply.body);
+        let message = reply.message();
+        assert!(
+            message.starts_with(&format!("Invalid timestamp {timestamp:?}: ")),
+            "{message}"
+        );
+        assert!(message.contains(fix), "{message}");
+        assert!(!message.contains("not recognized"), "{message}");
+    }
+}
+
+#[test]
+fn java_zone_id_message_is_one_sentence() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54.123+01:00[Europe/Berlin]").message();
+    assert_eq!(
+        message,
+        "Invalid timestamp \"2026-12-04T14:57:54.123+01:00[Europe/Berlin]\": the UTC offset is \
+         followed by the zone ID [Europe/Berlin], as Java's `ZonedDateTime.toString()` prints \
+         it, so leave the zone ID out and send `2026-12-04T14:57:54.123+01:00`, as \
+         `OffsetDateTime.toString()` prints it."
+    );
+}

@@ -60,6 +60,20 @@ pub enum TimestampError {
     SpaceBeforeOffset,
     /// The ISO 8601 basic format without `-` and `:` separators, such as `20261204T145754+0100`.
     BasicFormat,
+    /// An RFC 2822 date whose UTC offset has a colon, such as `+01:00`, which RFC 2822
+    /// does not allow. `offset` is the offset as sent.
+    Rfc2822OffsetWithColon { offset: String },
+    /// An ISO 8601 date and time with an offset followed by a zone ID in brackets, as Java's
+    /// `ZonedDateTime.toString()` prints it: `2026-12-04T14:57:54.123+01:00[Europe/Berlin]`.
+    /// `without_zone_id` is the text before the bracket.
+    JavaZoneId {
+        zone_id: String,
+        without_zone_id: String,
+    },
+    /// The form that Go's `time.Time.String()` prints, such as
+    /// `2026-12-04 14:57:54.123 +0100 CET m=+0.000123456`. `rfc3339` is the same instant as
+    /// `t.Format(time.RFC3339Nano)` prints it.
+    GoTimeString { rfc3339: String },
     /// An RFC 2822 date whose weekday is not the weekday of its date.
     WeekdayMismatch { weekday: Weekday, date: NaiveDate },
     /// A JSON number with more than 9 fraction digits once its exponent is applied, such as
@@ -202,6 +216,27 @@ impl fmt::Display for TimestampError {
                  `date +%Y%m%dT%H%M%S%z` prints it, so use the extended format with them, \
                  as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
+            Self::Rfc2822OffsetWithColon { offset } => write!(
+                f,
+                "the UTC offset {offset} has a colon, which RFC 2822 does not allow, so write \
+                 it as {}, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
+                offset.replace(':', "")
+            ),
+            Self::JavaZoneId {
+                zone_id,
+                without_zone_id,
+            } => write!(
+                f,
+                "the UTC offset is followed by the zone ID [{zone_id}], as Java's \
+                 `ZonedDateTime.toString()` prints it, so leave the zone ID out and send \
+                 `{without_zone_id}`, as `OffsetDateTime.toString()` prints it"
+            ),
+            Self::GoTimeString { rfc3339 } => write!(
+                f,
+                "it is the form that Go's `time.Time.String()` prints, with a space before the \
+                 offset and a zone abbreviation after it, so send `{rfc3339}` instead, as \
+                 `t.Format(time.RFC3339Nano)` prints it"
+            ),
             Self::WeekdayMismatch { weekday, date } => write!(
                 f,
                 "the weekday {weekday} does not match the date {date}, which is a {actual}, so \
@@ -328,6 +363,16 @@ mod tests {
                 abbreviation: "CET".to_string(),
             },
             TimestampError::SpaceBeforeOffset,
+            TimestampError::Rfc2822OffsetWithColon {
+                offset: "+01:00".to_string(),
+            },
+            TimestampError::JavaZoneId {
+                zone_id: "Europe/Berlin".to_string(),
+                without_zone_id: "2026-12-04T14:57:54.123+01:00".to_string(),
+            },
+            TimestampError::GoTimeString {
+                rfc3339: "2026-12-04T14:57:54.123+01:00".to_string(),
+            },
             TimestampError::WeekdayMismatch {
                 weekday: Weekday::Thu,
                 date: NaiveDate::default(),

@@ -2,7 +2,8 @@
 //! A cursor over the bytes reads the fields before any range check, so each range error can
 //! name its field. Rejected dates are diagnosed here too, because `date` format strings print
 //! shapes that this module rejects: a zone abbreviation, a space before the offset, or an
-//! offset with seconds.
+//! offset with seconds. So do the default string forms of Java's `ZonedDateTime` and Go's
+//! `time.Time`.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -79,8 +80,12 @@ fn end_of_gap(local: NaiveDateTime, zone: Tz) -> Option<DateTime<Utc>> {
 
 /// Explains why text that starts with an ISO 8601 date has no accepted shape, telling apart a
 /// zone abbreviation, a space before the offset and an offset with seconds, which `date`
-/// format strings can print.
+/// format strings can print, and the default forms of Java and Go.
 fn unrecognized_iso8601(text: &str) -> TimestampError {
+    if let Some(error) = java_zone_id(text).or_else(|| go_time_string(text)) {
+        return error;
+    }
+
     let letters = text
         .bytes()
         .rev()
@@ -128,6 +133,91 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
         }
     }
     unrecognized(text)
+}
+
+/// The maximum length of a zone ID in brackets that [`java_zone_id`] recognizes. The longest
+/// IANA zone name, `America/Argentina/ComodRivadavia`, has 32 characters.
+const MAX_ZONE_ID_CHARS: usize = 64;
+
+/// Returns the error for a date and time with an offset followed by a zone ID in brackets, as
+/// Java's `ZonedDateTime.toString()` prints it: `2026-12-04T14:57:54.123+01:00[Europe/Berlin]`.
+/// An invalid field before the bracket gets its own error, so that the fix offered is valid.
+fn java_zone_id(text: &str) -> Option<TimestampError> {
+    let (without_zone_id, zone_id) = text.strip_suffix(']')?.split_once('[')?;
+    // The characters of Java's region IDs, such as `Europe/Berlin`, and offset IDs, such as
+    // `UTC+01:00`.
+    let is_zone_id = (1..=MAX_ZONE_ID_CHARS).contains(&zone_id.len())
+        && zone_id
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"~/._+-:".contains(&byte));
+    if !is_zone_id {
+        return None;
+    }
+    let fields = Cursor::new(without_zone_id.as_bytes()).iso8601_fields()?;
+    fields.offset_seconds?;
+    if let Err(error) = fields.validate() {
+        return Some(error);
+    }
+    Some(TimestampError::JavaZoneId {
+        zone_id: zone_id.to_string(),
+        without_zone_id: without_zone_id.to_string(),
+    })
+}
+
+/// Returns the error for the form that Go's `time.Time.String()` prints: a date, a time, an
+/// offset without a colon and a zone abbreviation, separated by spaces, then, for a time taken
+/// from `time.Now()`, a monotonic clock reading, as in
+/// `2026-12-04 14:57:54.123 +0100 CET m=+0.000123456`.
+/// An invalid field gets its own error, so that the fix offered is valid.
+fn go_time_string(text: &str) -> Option<TimestampError> {
+    let mut words = text.split(' ');
+    let (date, time, offset, abbreviation) =
+        (words.next()?, words.next()?, words.next()?, words.next()?);
+    let reading = words.next();
+    if words.next().is_some() || !reading.is_none_or(is_monotonic_reading) {
+        return None;
+    }
+
+    // Go prints the numeric offset, such as `-03`, where a zone has no abbreviation.
+    let is_abbreviation = (2..=6).contains(&abbreviation.len())
+        && abbreviation
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || matches!(byte, b'+' | b'-'));
+    let offset_bytes = offset.as_bytes();
+    let is_offset = offset_bytes.len() == 5
+        && matches!(offset_bytes[0], b'+' | b'-')
+        && offset_bytes[1..].iter().all(u8::is_ascii_digit);
+    if !is_abbreviation || !is_offset {
+        return None;
+    }
+
+    // `time.RFC3339Nano` writes a zero offset as `Z`. The offset is ASCII, so the slices
+    // start on character boundaries.
+    let rfc3339 = if offset == "+0000" {
+        format!("{date}T{time}Z")
+    } else {
+        format!("{date}T{time}{}:{}", &offset[..3], &offset[3..])
+    };
+    let fields = Cursor::new(rfc3339.as_bytes()).iso8601_fields()?;
+    if let Err(error) = fields.validate() {
+        return Some(error);
+    }
+    Some(TimestampError::GoTimeString { rfc3339 })
+}
+
+/// Returns true for the monotonic clock reading that Go's `time.Time.String()` appends, such
+/// as `m=+0.000123456`: seconds with a sign and a fraction.
+fn is_monotonic_reading(word: &str) -> bool {
+    let Some(seconds) = word
+        .strip_prefix("m=")
+        .and_then(|reading| reading.strip_prefix(['+', '-']))
+    else {
+        return false;
+    };
+    let is_digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    seconds
+        .split_once('.')
+        .is_some_and(|(whole, fraction)| is_digits(whole) && is_digits(fraction))
 }
 
 /// Returns true if `text` is an ISO 8601 date and time without an offset.
@@ -680,6 +770,135 @@ mod tests {
         ] {
             assert_rejects(text, BERLIN, TimestampError::OffsetWithSeconds);
         }
+    }
+
+    #[test]
+    fn rejects_java_zone_id() {
+        let cases = [
+            (
+                "2026-12-04T14:57:54.123+01:00[Europe/Berlin]",
+                "Europe/Berlin",
+                "2026-12-04T14:57:54.123+01:00",
+            ),
+            ("2026-12-04T13:57:54Z[UTC]", "UTC", "2026-12-04T13:57:54Z"),
+            (
+                "2026-12-04T08:57-05:00[America/New_York]",
+                "America/New_York",
+                "2026-12-04T08:57-05:00",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00[UTC+01:00]",
+                "UTC+01:00",
+                "2026-12-04T14:57:54+01:00",
+            ),
+        ];
+        for (text, zone_id, without_zone_id) in cases {
+            let expected = TimestampError::JavaZoneId {
+                zone_id: zone_id.to_string(),
+                without_zone_id: without_zone_id.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn java_zone_id_checks_fields_first() {
+        let expected = out_of_range("month", 13, 1, 12);
+        assert_rejects("2026-13-04T14:57:54+01:00[Europe/Berlin]", BERLIN, expected);
+    }
+
+    #[test]
+    fn bracket_without_offset_is_unrecognized() {
+        for text in [
+            "2026-12-04T14:57:54[Europe/Berlin]",
+            "2026-12-04T14:57:54+01:00[]",
+            "2026-12-04T14:57:54+01:00[Europe Berlin]",
+            "2026-12-04T14:57:54+01:00[Europe/Berlin",
+            "2026-12-04T14:57:54+01:00[a][b]",
+        ] {
+            assert_rejects(text, BERLIN, unrecognized_input(text));
+        }
+    }
+
+    #[test]
+    fn message_for_java_zone_id_gives_fix() {
+        let error = parse_timestamp("2026-12-04T14:57:54.123+01:00[Europe/Berlin]", BERLIN)
+            .expect_err("zone ID");
+        let message = error.to_string();
+        assert!(message.contains("zone ID [Europe/Berlin]"), "{message}");
+        assert!(message.contains("`ZonedDateTime.toString()`"), "{message}");
+        assert!(
+            message.contains("send `2026-12-04T14:57:54.123+01:00`"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn rejects_go_time_string() {
+        let cases = [
+            (
+                "2026-12-04 14:57:54.123 +0100 CET",
+                "2026-12-04T14:57:54.123+01:00",
+            ),
+            (
+                "2026-12-04 14:57:54.123456789 +0100 CET m=+0.000123456",
+                "2026-12-04T14:57:54.123456789+01:00",
+            ),
+            ("2026-12-04 13:57:54 +0000 UTC", "2026-12-04T13:57:54Z"),
+            (
+                "2026-12-04 10:57:54 -0300 -03 m=-1.200282679",
+                "2026-12-04T10:57:54-03:00",
+            ),
+        ];
+        for (text, rfc3339) in cases {
+            let expected = TimestampError::GoTimeString {
+                rfc3339: rfc3339.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn go_time_string_checks_fields_first() {
+        let expected = TimestampError::NonexistentDate {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
+        assert_rejects("2026-02-30 14:57:54 +0100 CET", BERLIN, expected);
+    }
+
+    #[test]
+    fn near_go_time_strings_are_not_go() {
+        for text in [
+            "2026-12-04 14:57:54.123 +01:00 CET",
+            "2026-12-04 14:57:54.123 +0100 CET m=0.5",
+            "2026-12-04 14:57:54.123 +0100 CET m=+0.5 extra",
+            "2026-12-04 14:57:54.123 +0100 C",
+            "2026-12-04T14:57:54 +0100 CET",
+        ] {
+            let error = parse_timestamp(text, BERLIN).expect_err("not accepted");
+            assert!(
+                !matches!(error, TimestampError::GoTimeString { .. }),
+                "{text:?}: {error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn message_for_go_time_string_gives_fix() {
+        let error = parse_timestamp("2026-12-04 14:57:54.123 +0100 CET m=+0.000123456", BERLIN)
+            .expect_err("Go form");
+        let message = error.to_string();
+        assert!(message.contains("`time.Time.String()`"), "{message}");
+        assert!(
+            message.contains("send `2026-12-04T14:57:54.123+01:00` instead"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`t.Format(time.RFC3339Nano)`"),
+            "{message}"
+        );
     }
 
     #[test]

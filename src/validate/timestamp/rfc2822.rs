@@ -15,7 +15,9 @@ pub(super) fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError>
             .unwrap_or_else(|| TimestampError::InvalidRfc2822 {
                 reason: error.to_string(),
             }),
-        _ => rfc2822_zone_abbreviation(text).unwrap_or_else(|| unrecognized(text)),
+        _ => rfc2822_zone_abbreviation(text)
+            .or_else(|| rfc2822_offset_with_colon(text))
+            .unwrap_or_else(|| unrecognized(text)),
     })?;
     // chrono stores second 60 as second 59 with a nanosecond value of one second or more.
     if parsed.nanosecond() >= 1_000_000_000 {
@@ -64,9 +66,30 @@ fn rfc2822_zone_abbreviation(text: &str) -> Option<TimestampError> {
     })
 }
 
+/// Returns the error for an RFC 2822 date whose offset has a colon, such as `+01:00`: text that
+/// is a valid RFC 2822 date once the colon is removed.
+fn rfc2822_offset_with_colon(text: &str) -> Option<TimestampError> {
+    let (date_time, offset) = text.rsplit_once(' ')?;
+    let bytes = offset.as_bytes();
+    let is_offset_with_colon = bytes.len() == 6
+        && matches!(bytes[0], b'+' | b'-')
+        && bytes[1..3].iter().all(u8::is_ascii_digit)
+        && bytes[3] == b':'
+        && bytes[4..].iter().all(u8::is_ascii_digit);
+    if !is_offset_with_colon {
+        return None;
+    }
+    let without_colon = format!("{date_time} {}", offset.replace(':', ""));
+    rfc2822_fields(&without_colon).map(|_| TimestampError::Rfc2822OffsetWithColon {
+        offset: offset.to_string(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use crate::validate::timestamp::tests::{assert_parses, assert_rejects, BERLIN};
+    use crate::validate::timestamp::tests::{
+        assert_parses, assert_rejects, unrecognized_input, BERLIN,
+    };
     use crate::validate::timestamp::{parse_timestamp, TimestampError};
     use chrono::{NaiveDate, Weekday};
 
@@ -148,6 +171,43 @@ mod tests {
         let message = error.to_string();
         assert!(message.contains("zone abbreviation CET"), "{message}");
         assert!(message.contains("numeric offset"), "{message}");
+        assert!(message.contains("`date -R`"), "{message}");
+    }
+
+    #[test]
+    fn rejects_rfc2822_offset_with_colon() {
+        for (text, offset) in [
+            ("Fri, 04 Dec 2026 14:57:54 +01:00", "+01:00"),
+            ("04 Dec 2026 14:57:54 -05:30", "-05:30"),
+            ("Fri, 04 Dec 2026 14:57 +00:00", "+00:00"),
+        ] {
+            let expected = TimestampError::Rfc2822OffsetWithColon {
+                offset: offset.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn rfc2822_offset_colon_not_in_place_is_unrecognized() {
+        for text in [
+            "Fri, 04 Dec 2026 14:57:54 +0:100",
+            "Fri, 04 Dec 2026 14:57:54 +01:0",
+            "Fri, 04 Dec 2026 +01:00",
+        ] {
+            assert_rejects(text, BERLIN, unrecognized_input(text));
+        }
+    }
+
+    #[test]
+    fn message_for_rfc2822_offset_colon_gives_fix() {
+        let error = parse_timestamp("Fri, 04 Dec 2026 14:57:54 +01:00", BERLIN).expect_err("colon");
+        let message = error.to_string();
+        assert!(
+            message.contains("the UTC offset +01:00 has a colon"),
+            "{message}"
+        );
+        assert!(message.contains("write it as +0100"), "{message}");
         assert!(message.contains("`date -R`"), "{message}");
     }
 
