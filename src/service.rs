@@ -19,6 +19,7 @@ use crate::auth::{hash_password, password, Authenticator};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
+use crate::storage::free_space::full_disk_hint;
 use crate::storage::users::{self, Role};
 use crate::storage::writer::Writer;
 use crate::storage::{self, ReaderPool, StorageError};
@@ -408,7 +409,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
                 format!("{error}; check that its directory is writable by this user")
             }
             std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
-            _ => error.to_string(),
+            _ => format!("{error}{}", full_disk_hint(db_path, &error)),
         };
         format!("cannot open database {}: {reason}", db_path.display())
     })?;
@@ -462,8 +463,10 @@ fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>)
     let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
     let path = crate::storage::files::companion(&real, "-shm");
     let created = !path.exists();
-    let file =
-        open_private(&path).map_err(|error| format!("cannot open {}: {error}", path.display()))?;
+    let file = open_private(&path).map_err(|error| {
+        let hint = full_disk_hint(&path, &error);
+        format!("cannot open {}: {error}{hint}", path.display())
+    })?;
     match file.try_lock() {
         Ok(()) => Ok((file, created.then_some(path))),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
@@ -565,8 +568,10 @@ fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, St
     }
     let password = password::generate().map_err(|error| format!("random source: {error}"))?;
     let hash = hash_password(&password)?;
-    let cannot_create =
-        |error: &dyn std::fmt::Display| format!("cannot create the user admin: {error}");
+    let cannot_create = |error: &(dyn std::error::Error + 'static)| {
+        let hint = full_disk_hint(db_path, error);
+        format!("cannot create the user admin: {error}{hint}")
+    };
     // Counted again under the write lock: a `user add` may have committed
     // since, and then no admin is created.
     let transaction =
@@ -615,7 +620,8 @@ fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
         .and_then(|()| std::fs::rename(&pending, path))
         .map_err(|error| {
             let _ = std::fs::remove_file(&pending);
-            format!("cannot write {}: {error}", pending.display())
+            let hint = full_disk_hint(&pending, &error);
+            format!("cannot write {}: {error}{hint}", pending.display())
         })?;
     // The rename is durable once the directory is synced.
     let directory = match path.parent() {

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::MAX_LIST_LIMIT;
+use crate::storage::free_space::full_disk_hint;
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
 };
@@ -388,8 +389,9 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     // `sqlite3RunVacuum`), so `read` may run it again.
     let copied = database.read(|connection| logs::backup(connection, destination));
     if let Err(error) = copied {
+        let hint = full_disk_hint(destination, &error);
         let _ = std::fs::remove_file(destination);
-        return Err(format!("backup failed: {error}"));
+        return Err(format!("backup failed: {error}{hint}"));
     }
     // Counted in the copy: the server may have stored more entries since.
     let entries = rusqlite::Connection::open_with_flags(
@@ -418,7 +420,8 @@ pub fn prune(
         count_pruned(db, instant)?
     } else {
         let mut connection = open_database(db)?;
-        logs::prune(&mut connection, instant, false).map_err(|error| error.to_string())?
+        logs::prune(&mut connection, instant, false)
+            .map_err(|error| format!("{error}{}", full_disk_hint(db, &error)))?
     };
     let counts = format!(
         "{} ({})",

@@ -10,7 +10,8 @@ use clap::Subcommand;
 use super::{open_database, open_database_read_only, parse_zone};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
-use crate::storage::users::{self, Role};
+use crate::storage::free_space::full_disk_hint;
+use crate::storage::users::{self, Role, UserError};
 use crate::storage::Schema;
 
 #[derive(Subcommand)]
@@ -134,7 +135,8 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
     }
     let (password, generated) = obtain_password(password_stdin)?;
     let hash = hash_password(&password)?;
-    users::set_password_hash(&connection, name, &hash).map_err(|error| error.to_string())?;
+    users::set_password_hash(&connection, name, &hash)
+        .map_err(|error| change_failed(db, &error))?;
     if generated {
         super::print_line(password.expose());
     }
@@ -166,7 +168,7 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
 
 fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_enabled(&connection, name, enabled).map_err(|error| error.to_string())?;
+    users::set_enabled(&connection, name, enabled).map_err(|error| change_failed(db, &error))?;
     if enabled {
         eprintln!("enabled user {name}");
     } else {
@@ -177,7 +179,7 @@ fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
 
 fn remove_user(db: &Path, name: &str) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::remove(&connection, name).map_err(|error| error.to_string())?;
+    users::remove(&connection, name).map_err(|error| change_failed(db, &error))?;
     eprintln!("removed user {name}");
     warn_stale_credentials(db, name, "delete it");
     Ok(())
@@ -185,7 +187,7 @@ fn remove_user(db: &Path, name: &str) -> Result<(), String> {
 
 fn set_timezone(db: &Path, name: &str, zone: Option<Tz>) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_timezone(&connection, name, zone).map_err(|error| error.to_string())?;
+    users::set_timezone(&connection, name, zone).map_err(|error| change_failed(db, &error))?;
     match zone {
         Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
         None => eprintln!(
@@ -198,7 +200,7 @@ fn set_timezone(db: &Path, name: &str, zone: Option<Tz>) -> Result<(), String> {
 
 fn set_role(db: &Path, name: &str, role: Role) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_role(&connection, name, role).map_err(|error| error.to_string())?;
+    users::set_role(&connection, name, role).map_err(|error| change_failed(db, &error))?;
     eprintln!("set the role of {name} to {role}");
     Ok(())
 }
@@ -216,12 +218,19 @@ fn add_user(
     let (password, generated) = obtain_password(password_stdin)?;
     let hash = hash_password(&password)?;
     let connection = open_database(db)?;
-    users::add(&connection, name, role, timezone, &hash).map_err(|error| error.to_string())?;
+    users::add(&connection, name, role, timezone, &hash)
+        .map_err(|error| change_failed(db, &error))?;
     if generated {
         super::print_line(password.expose());
     }
     eprintln!("added user {name} with role {role}");
     Ok(())
+}
+
+/// Describes a failed change of the users in the database at `db`, with a
+/// hint when a full file system is the likely cause.
+fn change_failed(db: &Path, error: &UserError) -> String {
+    format!("{error}{}", full_disk_hint(db, error))
 }
 
 /// Reads the password from standard input, or generates one; the flag is

@@ -7,6 +7,7 @@
 //! lets run beside the writer.
 
 pub mod files;
+pub mod free_space;
 mod log_pages;
 pub mod logs;
 pub mod read_only;
@@ -257,6 +258,13 @@ pub fn open(
 /// Describes a failure to open the database at `path`, with what to check
 /// for the causes that a wrong path or file system gives.
 pub fn open_error(path: &Path, error: &StorageError) -> String {
+    let full_disk = free_space::full_disk_hint(path, error);
+    if !full_disk.is_empty() {
+        return format!(
+            "cannot open database {}: {error}{full_disk}",
+            path.display()
+        );
+    }
     let code = match error {
         StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _))
         | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),

@@ -110,7 +110,14 @@ impl fmt::Display for UserError {
     }
 }
 
-impl std::error::Error for UserError {}
+impl std::error::Error for UserError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UserError::Storage(error) => Some(error),
+            UserError::Exists(_) | UserError::NotFound(_) | UserError::InvalidName(_) => None,
+        }
+    }
+}
 
 impl From<rusqlite::Error> for UserError {
     fn from(error: rusqlite::Error) -> Self {

@@ -1,0 +1,267 @@
+//! The free space of the database's file system, looked up when a write
+//! fails, so that a full disk is reported as one. SQLite reports a write
+//! that gets ENOSPC as "database or disk is full". When it cannot grow the
+//! `-shm` file on open, though, it reports a plain "disk I/O error"
+//! (`SQLITE_IOERR_SHMSIZE` in the SQLite 3.54.1 that rusqlite bundles), which
+//! reads like a hardware fault.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::ErrorCode;
+
+/// The available space below which a failed write is put down to a full
+/// file system: twice the `-wal` file of normal use, which is about 4 MiB.
+/// With more space free, a failed write more likely has another cause.
+const NEARLY_FULL_BYTES: u64 = 8 * 1024 * 1024;
+
+/// The share of a file system, in percent, that must be used up as well
+/// before it counts as full, so that a small file system that is mostly
+/// free (a 4 MiB tmpfs, say) is not called full.
+const NEARLY_FULL_USED_PERCENT: u64 = 90;
+
+/// The space of a file system, as `df` shows it to a user without the
+/// blocks reserved for root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    /// Bytes that this process may still write.
+    pub available: u64,
+    /// The size of the file system in bytes.
+    pub size: u64,
+    /// Inodes that this process may still use, so files that it may create.
+    /// `None` where the file system has no fixed number of inodes (btrfs).
+    pub available_inodes: Option<u64>,
+}
+
+/// Returns a hint to append to the message of `error`, which a write of the
+/// file at `file` (the database, or a file beside it) failed with. The hint
+/// states that the file system is full, how much is free, and to free space.
+///
+/// Only the errors that a full file system causes get one: an SQLite error
+/// "full", "I/O error" or "cannot open", or an `std::io::Error` "No space
+/// left on device", as `error` or one of its sources. Returns an empty
+/// string for any other error, when the file system has room, or when its
+/// space cannot be read.
+pub fn full_disk_hint(file: &Path, error: &(dyn std::error::Error + 'static)) -> String {
+    if !may_come_from_full_disk(error) {
+        return String::new();
+    }
+    let directory = directory_of(file);
+    match space_of(&directory).and_then(|space| describe_full(&directory, space)) {
+        Some(note) => format!("; {note}"),
+        None => String::new(),
+    }
+}
+
+fn may_come_from_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(rusqlite::Error::SqliteFailure(failure, _)) = error.downcast_ref() {
+            return matches!(
+                failure.code,
+                ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen
+            );
+        }
+        if let Some(io) = error.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::StorageFull;
+        }
+        next = error.source();
+    }
+    false
+}
+
+/// Returns the directory of `file`, or of the target of a symbolic link at
+/// `file`, where SQLite writes a database's `-wal` and `-shm` files.
+fn directory_of(file: &Path) -> PathBuf {
+    let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    match real.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+fn space_of(directory: &Path) -> Option<Space> {
+    let stats = rustix::fs::statvfs(directory).ok()?;
+    Some(Space {
+        available: stats.f_bavail.saturating_mul(stats.f_frsize),
+        size: stats.f_blocks.saturating_mul(stats.f_frsize),
+        available_inodes: (stats.f_files > 0).then_some(stats.f_favail),
+    })
+}
+
+/// Describes the file system of `directory` as full, with what to do, when
+/// `space` has no inode left, or less than [`NEARLY_FULL_BYTES`] available
+/// with [`NEARLY_FULL_USED_PERCENT`] used. Returns `None` when it has room.
+pub fn describe_full(directory: &Path, space: Space) -> Option<String> {
+    if space.available_inodes == Some(0) {
+        return Some(format!(
+            "the file system of {} has no free inodes, so no file can be created on it ({} \
+             of {} free); delete files on it, then try again",
+            directory.display(),
+            format_size(space.available),
+            format_size(space.size)
+        ));
+    }
+    let free_percent = 100 - NEARLY_FULL_USED_PERCENT;
+    let nearly_full = space.available < NEARLY_FULL_BYTES
+        && u128::from(space.available) * 100 < u128::from(space.size) * u128::from(free_percent);
+    if !nearly_full {
+        return None;
+    }
+    Some(format!(
+        "the file system of {} is full ({} of {} free); free space on it, by deleting or \
+         moving other files or by enlarging it, then try again",
+        directory.display(),
+        format_size(space.available),
+        format_size(space.size)
+    ))
+}
+
+/// Formats a number of bytes in the largest binary unit below it, with one
+/// decimal, as `df -h` does: `0 bytes`, `512 bytes`, `3.5 MiB`.
+fn format_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} bytes");
+    }
+    // The precision of an f64 is ample for one decimal.
+    #[allow(clippy::cast_precision_loss)]
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = UNITS[0];
+    for next in &UNITS[1..] {
+        if value < 1024.0 {
+            break;
+        }
+        value /= 1024.0;
+        unit = next;
+    }
+    format!("{value:.1} {unit}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::StorageError;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn space(available: u64, inodes: Option<u64>) -> Space {
+        Space {
+            available,
+            size: 20 * 1024 * MIB,
+            available_inodes: inodes,
+        }
+    }
+
+    #[test]
+    fn empty_file_system_is_full() {
+        let note = describe_full(Path::new("/srv/db"), space(0, Some(10)));
+        assert_eq!(
+            note.as_deref(),
+            Some(
+                "the file system of /srv/db is full (0 bytes of 20.0 GiB free); free space on \
+                 it, by deleting or moving other files or by enlarging it, then try again"
+            )
+        );
+    }
+
+    #[test]
+    fn nearly_full_file_system_is_full() {
+        let note = describe_full(Path::new("/srv/db"), space(3 * MIB + MIB / 2, Some(10)));
+        let note = note.expect("3.5 MiB free is nearly full");
+        assert!(note.contains("(3.5 MiB of 20.0 GiB free)"), "{note}");
+    }
+
+    #[test]
+    fn small_mostly_free_file_system_is_not_full() {
+        let space = Space {
+            available: 3 * MIB,
+            size: 4 * MIB,
+            available_inodes: Some(10),
+        };
+        assert_eq!(describe_full(Path::new("/srv/db"), space), None);
+    }
+
+    #[test]
+    fn roomy_file_system_is_not_full() {
+        assert_eq!(
+            describe_full(Path::new("/srv/db"), space(NEARLY_FULL_BYTES, Some(10))),
+            None
+        );
+    }
+
+    #[test]
+    fn no_free_inodes_is_named() {
+        let note = describe_full(Path::new("/srv/db"), space(64 * MIB, Some(0)));
+        let note = note.expect("no inode left is full");
+        assert!(note.contains("has no free inodes"), "{note}");
+    }
+
+    #[test]
+    fn unknown_inode_count_is_not_full() {
+        assert_eq!(
+            describe_full(Path::new("/srv/db"), space(64 * MIB, None)),
+            None
+        );
+    }
+
+    #[test]
+    fn sizes_take_largest_unit() {
+        let cases = [
+            (0, "0 bytes"),
+            (1023, "1023 bytes"),
+            (1024, "1.0 KiB"),
+            (3 * MIB + MIB / 2, "3.5 MiB"),
+            (5 * 1024 * MIB, "5.0 GiB"),
+        ];
+        for (bytes, expected) in cases {
+            assert_eq!(format_size(bytes), expected, "{bytes}");
+        }
+    }
+
+    fn sqlite_error(code: std::ffi::c_int) -> StorageError {
+        StorageError::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
+            None,
+        ))
+    }
+
+    #[test]
+    fn io_error_of_storage_may_be_full_disk() {
+        assert!(may_come_from_full_disk(&sqlite_error(
+            rusqlite::ffi::SQLITE_IOERR_SHMSIZE
+        )));
+    }
+
+    #[test]
+    fn full_error_may_be_full_disk() {
+        assert!(may_come_from_full_disk(&sqlite_error(
+            rusqlite::ffi::SQLITE_FULL
+        )));
+    }
+
+    #[test]
+    fn busy_error_is_not_full_disk() {
+        assert!(!may_come_from_full_disk(&sqlite_error(
+            rusqlite::ffi::SQLITE_BUSY
+        )));
+    }
+
+    #[test]
+    fn no_space_left_may_be_full_disk() {
+        let error = std::io::Error::from(std::io::ErrorKind::StorageFull);
+        assert!(may_come_from_full_disk(&error));
+    }
+
+    #[test]
+    fn permission_denied_is_not_full_disk() {
+        let error = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!may_come_from_full_disk(&error));
+    }
+
+    #[test]
+    fn busy_database_gets_no_hint() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let error = sqlite_error(rusqlite::ffi::SQLITE_BUSY);
+        assert_eq!(full_disk_hint(&dir.path().join("t.db"), &error), "");
+    }
+}

@@ -1,0 +1,187 @@
+//! A database on a full file system: `serve` and the commands that write
+//! fail with a message that names the full file system, how much is free
+//! and what to do, not only SQLite's "disk I/O error".
+//!
+//! Each command runs in a user and mount namespace of its own (`unshare`),
+//! on a small tmpfs that a file fills, so the tests need no root. Where the
+//! kernel allows no such namespace, they are skipped with a printed reason,
+//! except under CI.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{assert_success, run_cli, run_command, Server, BIN, PASSWORD};
+
+/// The size of the tmpfs: room for the database and its `-shm` file, which
+/// the filling file then takes.
+const FILE_SYSTEM_SIZE: &str = "256k";
+
+/// Mounts a tmpfs at `$1`, copies the database `$2` to `$1/translog.db`
+/// when `$2` is not empty, fills the rest with a file, and runs the binary
+/// `$3` with `--db $1/translog.db` and the remaining arguments.
+const RUN_ON_FULL_FILE_SYSTEM: &str = r#"
+set -e
+mount -t tmpfs -o "size=$FILE_SYSTEM_SIZE" tmpfs "$1"
+if [ -n "$2" ]; then cp "$2" "$1/translog.db"; fi
+head -c 1048576 /dev/zero > "$1/fill" 2>/dev/null || true
+db="$1/translog.db"
+bin="$3"
+shift 3
+exec "$bin" --db "$db" "$@"
+"#;
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Builds `unshare --user --map-root-user --mount sh -c SCRIPT sh ARGS`.
+fn in_namespace(script: &str, args: &[&str]) -> Command {
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "--user",
+            "--map-root-user",
+            "--mount",
+            "sh",
+            "-c",
+            script,
+            "sh",
+        ])
+        .args(args)
+        .env("FILE_SYSTEM_SIZE", FILE_SYSTEM_SIZE);
+    command
+}
+
+/// Returns true when this process may mount a tmpfs in a namespace of its
+/// own, and prints why the test is skipped when it may not. Under CI (the
+/// `CI` variable set), whose machine allows it, a failure fails the test.
+fn can_mount_tmpfs() -> bool {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mount_point = dir.path().to_str().expect("UTF-8 path");
+    let script = "mount -t tmpfs -o \"size=$FILE_SYSTEM_SIZE\" tmpfs \"$1\"";
+    let mounted = in_namespace(script, &[mount_point])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !mounted {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "unshare cannot mount a tmpfs in a user namespace on the CI machine"
+        );
+        eprintln!("skipped: unshare cannot mount a tmpfs in a user namespace here");
+    }
+    mounted
+}
+
+/// Runs `translog --db DB ARGS` on a full tmpfs, with a copy of `source` as
+/// the database DB, or with no database file when `source` is `None`.
+fn run_on_full_file_system(source: Option<&Path>, args: &[&str]) -> Output {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mount_point = dir.path().to_str().expect("UTF-8 path");
+    let source = source.map_or(String::new(), |path| {
+        path.to_str().expect("UTF-8 path").to_string()
+    });
+    let mut all = vec![mount_point, source.as_str(), BIN];
+    all.extend_from_slice(args);
+    run_command(
+        in_namespace(RUN_ON_FULL_FILE_SYSTEM, &all),
+        Some(&format!("{PASSWORD}\n")),
+    )
+}
+
+/// Returns a database with one user, written by a server that stopped
+/// cleanly, so that it has no `-wal` or `-shm` file, in the returned
+/// directory.
+fn stopped_server_database() -> tempfile::TempDir {
+    let server = Server::start();
+    let (status, dir) = server.stop();
+    assert!(status.success(), "server exited with {status}");
+    dir
+}
+
+/// Runs `user add` on a full file system with a copy of a database that
+/// has users.
+fn user_add_on_full_file_system() -> Option<Output> {
+    if !can_mount_tmpfs() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    let args = [
+        "user",
+        "add",
+        "alice",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ];
+    let added = run_cli(&db, &args, Some(&format!("{PASSWORD}\n")));
+    assert_success(&added, "user add");
+    Some(run_on_full_file_system(
+        Some(&db),
+        &["user", "add", "bob", "--role", "admin", "--password-stdin"],
+    ))
+}
+
+/// Runs `serve` on a full file system with a copy of a database that a
+/// server stopped cleanly.
+fn serve_on_full_file_system() -> Option<Output> {
+    if !can_mount_tmpfs() {
+        return None;
+    }
+    let dir = stopped_server_database();
+    Some(run_on_full_file_system(
+        Some(&dir.path().join("translog.db")),
+        &["serve", "--listen", "127.0.0.1:0"],
+    ))
+}
+
+/// The part of the message that names the full tmpfs and its free space.
+const FULL_FILE_SYSTEM: &str = "is full (0 bytes of 256.0 KiB free)";
+
+fn assert_stderr_contains(output: Option<Output>, text: &str) {
+    let Some(output) = output else {
+        return;
+    };
+    assert!(stderr(&output).contains(text), "{}", stderr(&output));
+}
+
+fn assert_exit_status_1(output: Option<Output>) {
+    let Some(output) = output else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn full_disk_user_add_names_file_system() {
+    assert_stderr_contains(user_add_on_full_file_system(), FULL_FILE_SYSTEM);
+}
+
+#[test]
+fn full_disk_user_add_says_to_free_space() {
+    assert_stderr_contains(user_add_on_full_file_system(), "free space on it");
+}
+
+#[test]
+fn full_disk_user_add_exits_1() {
+    assert_exit_status_1(user_add_on_full_file_system());
+}
+
+#[test]
+fn full_disk_serve_names_file_system() {
+    assert_stderr_contains(serve_on_full_file_system(), FULL_FILE_SYSTEM);
+}
+
+#[test]
+fn full_disk_serve_exits_1() {
+    assert_exit_status_1(serve_on_full_file_system());
+}
+
+#[test]
+fn full_disk_new_database_names_file_system() {
+    let output = can_mount_tmpfs()
+        .then(|| run_on_full_file_system(None, &["serve", "--listen", "127.0.0.1:0"]));
+    assert_stderr_contains(output, FULL_FILE_SYSTEM);
+}
