@@ -409,6 +409,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
                 format!("{error}; check that its directory is writable by this user")
             }
             std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
+            std::io::ErrorKind::ReadOnlyFilesystem => StorageError::ReadOnlyFileSystem.to_string(),
             _ => format!("{error}{}", full_disk_hint(db_path, &error)),
         };
         format!("cannot open database {}: {reason}", db_path.display())

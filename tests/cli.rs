@@ -3067,6 +3067,38 @@ fn read_only_file_system_is_named() {
     );
 }
 
+/// Runs `serve` on `name` in a read-only view of the directory of a
+/// database that a server stopped cleanly. `None` when mounting needs root.
+fn serve_on_read_only_mount(name: &str) -> Option<Output> {
+    let server = Server::start();
+    let (_, dir) = server.stop();
+    let view = ReadOnlyView::of(dir.path())?;
+    let db = view.db().with_file_name(name);
+    Some(run_cli(&db, &["serve", "--listen", "127.0.0.1:0"], None))
+}
+
+#[test]
+fn serve_on_read_only_mount_is_named() {
+    for name in ["translog.db", "new.db"] {
+        let Some(output) = serve_on_read_only_mount(name) else {
+            return;
+        };
+        assert!(
+            stderr(&output).contains("the file is on a read-only file system; remount it"),
+            "{name}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn serve_on_read_only_mount_is_one_line() {
+    let Some(output) = serve_on_read_only_mount("translog.db") else {
+        return;
+    };
+    assert_one_line_error(&output);
+}
+
 #[test]
 fn log_list_reads_read_only_mount() {
     let server = Server::start();
