@@ -408,7 +408,10 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
             std::io::ErrorKind::PermissionDenied if created => {
                 format!("{error}; check that its directory is writable by this user")
             }
-            std::io::ErrorKind::PermissionDenied => StorageError::ReadOnlyFile.to_string(),
+            std::io::ErrorKind::PermissionDenied => {
+                storage::file_mode::owner_without_write(db_path)
+                    .unwrap_or_else(|| StorageError::ReadOnlyFile.to_string())
+            }
             std::io::ErrorKind::ReadOnlyFilesystem => StorageError::ReadOnlyFileSystem.to_string(),
             _ => format!("{error}{}", full_disk_hint(db_path, &error)),
         };

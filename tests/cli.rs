@@ -2750,6 +2750,33 @@ impl UnwritableDatabase {
         database.reader_runs().then_some(database)
     }
 
+    /// Prepares a database that the reader owns but may not write, because
+    /// its mode is 0400. As root, who may write any file, the database and
+    /// its directory belong to [`NOBODY`]. Returns `None`, with a printed
+    /// reason, when `nobody` cannot run the binary.
+    fn owned_read_only() -> Option<UnwritableDatabase> {
+        let server = Server::start();
+        post_entry(&server, "tx-1");
+        let (_, dir) = server.stop();
+        let path = dir.path().to_path_buf();
+        let bin = share_with_nobody(&path, Directory::Writable);
+        let db = path.join("translog.db");
+        if running_as_root() {
+            std::os::unix::fs::chown(&db, Some(NOBODY), Some(NOBODY)).expect("chown");
+        }
+        set_mode(&db, 0o400);
+        let database = UnwritableDatabase {
+            _server: None,
+            _dir: Some(dir),
+            db,
+            directory: path,
+            copies: tempfile::tempdir().expect("temporary directory"),
+            bin,
+            transactions: 1,
+        };
+        database.reader_runs().then_some(database)
+    }
+
     /// Returns true when the reader can run the binary. As root it may not,
     /// when a directory above it is closed to `nobody`; the tests then skip
     /// with a printed reason.
@@ -2983,6 +3010,51 @@ fn unwritable_database_file_is_named() {
     assert_one_line_error(&output);
     assert!(
         stderr(&output).contains("the file is not writable by this user"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+/// The advice for a database file that its owner may not write.
+fn chmod_advice(database: &UnwritableDatabase) -> String {
+    format!("add it with chmod u+w {}", database.db.display())
+}
+
+#[test]
+fn owned_read_only_file_names_chmod() {
+    let Some(database) = UnwritableDatabase::owned_read_only() else {
+        return;
+    };
+    let commands: [&[&str]; 2] = [
+        &["user", "disable", "admin"],
+        &["serve", "--listen", "127.0.0.1:0"],
+    ];
+    for args in commands {
+        let output = database.run(args);
+        assert!(
+            stderr(&output).contains(&chmod_advice(&database)),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn owned_read_only_file_is_one_line() {
+    let Some(database) = UnwritableDatabase::owned_read_only() else {
+        return;
+    };
+    assert_one_line_error(&database.run(&["user", "disable", "admin"]));
+}
+
+#[test]
+fn owned_read_only_file_omits_owner_advice() {
+    let Some(database) = UnwritableDatabase::owned_read_only() else {
+        return;
+    };
+    let output = database.run(&["user", "disable", "admin"]);
+    assert!(
+        !stderr(&output).contains("run the command as the user that owns it"),
         "{}",
         stderr(&output)
     );

@@ -6,6 +6,7 @@
 //! Reads and the command line use connections of their own, which WAL mode
 //! lets run beside the writer.
 
+pub mod file_mode;
 pub mod files;
 pub mod free_space;
 mod log_pages;
@@ -264,6 +265,11 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
             "cannot open database {}: {error}{full_disk}",
             path.display()
         );
+    }
+    if let StorageError::ReadOnlyFile = error {
+        if let Some(reason) = file_mode::owner_without_write(path) {
+            return format!("cannot open database {}: {reason}", path.display());
+        }
     }
     let code = match error {
         StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _))

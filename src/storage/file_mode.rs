@@ -1,0 +1,69 @@
+//! The permission bits of the database file, for the advice on a file that
+//! the process may not write. Running the command as the file's owner fixes
+//! that only when the owner may write it.
+
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+/// Returns the reason why the file at `path` is not writable when this
+/// process's user owns it and its mode gives the owner no write permission
+/// (mode 0400, say), with the `chmod` command that fixes it. Returns `None`
+/// in every other case, and when the file cannot be examined.
+pub fn owner_without_write(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    let owned = metadata.uid() == rustix::process::geteuid().as_raw();
+    if !owned || metadata.mode() & 0o200 != 0 {
+        return None;
+    }
+    Some(format!(
+        "the file's mode ({:04o}) gives its owner, which is this user, no write permission; \
+         add it with chmod u+w {}",
+        metadata.mode() & 0o7777,
+        path.display()
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt as _;
+
+    fn file_with_mode(dir: &Path, mode: u32) -> std::path::PathBuf {
+        let path = dir.join("t.db");
+        std::fs::write(&path, b"").expect("write the file");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
+        path
+    }
+
+    #[test]
+    fn owned_read_only_file_names_chmod() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = file_with_mode(dir.path(), 0o400);
+        let reason = owner_without_write(&path).expect("mode 0400 lacks write permission");
+        assert!(
+            reason.ends_with(&format!("chmod u+w {}", path.display())),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn owned_read_only_file_names_mode() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = file_with_mode(dir.path(), 0o400);
+        let reason = owner_without_write(&path).expect("mode 0400 lacks write permission");
+        assert!(reason.contains("(0400)"), "{reason}");
+    }
+
+    #[test]
+    fn owner_writable_file_gets_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = file_with_mode(dir.path(), 0o600);
+        assert_eq!(owner_without_write(&path), None);
+    }
+
+    #[test]
+    fn missing_file_gets_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(owner_without_write(&dir.path().join("t.db")), None);
+    }
+}
