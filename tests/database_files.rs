@@ -231,6 +231,41 @@ fn file_size_limit_is_logged() {
 }
 
 #[test]
+fn failed_health_check_logs_cause() {
+    let server = Server::start();
+    post_past_file_size_limit(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+    assert!(
+        server.wait_for_log(
+            "not served: entries cannot be stored: database is unavailable: disk I/O error",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn health_after_deletion_logs_cause() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post_until_503(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+    assert!(
+        server.wait_for_log(
+            &format!(
+                "not served: entries cannot be stored: {} was deleted or moved",
+                server.db.display()
+            ),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn unreadable_database_fails_health() {
     let server = Server::start();
     let connection = rusqlite::Connection::open(&server.db).expect("open the database");

@@ -552,11 +552,7 @@ async fn list_logs(
 }
 
 async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
-    if !state.writer.is_healthy() {
-        return Err(ApiError::Unavailable(
-            "the last batch of entries could not be stored".into(),
-        ));
-    }
+    state.writer.health().map_err(ApiError::Unavailable)?;
     // Any failed read, a corrupt file too, makes the server unhealthy, so
     // that monitoring gets `503` as for every other fault.
     run_read(state, |_, connection| {

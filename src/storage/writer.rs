@@ -6,9 +6,8 @@
 //! request would cap the service at the disk's sync rate; one commit per batch
 //! spreads that wait over every request that arrived meanwhile.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use chrono_tz::Tz;
@@ -94,7 +93,33 @@ pub struct FatalTransaction {
 pub struct Writer {
     sender: Mutex<Option<SyncSender<WriteRequest>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
-    healthy: Arc<AtomicBool>,
+    failure: Arc<Failure>,
+}
+
+/// The cause that keeps commits from working, shared by the storage thread
+/// and [`Writer::health`]: `None` while they work, else the error of the
+/// last failed batch, health probe or file check.
+#[derive(Default)]
+struct Failure(Mutex<Option<String>>);
+
+impl Failure {
+    fn set(&self, cause: Option<String>) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = cause;
+    }
+
+    fn get(&self) -> Option<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn is_set(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some()
+    }
 }
 
 impl Writer {
@@ -121,8 +146,8 @@ impl Writer {
         let (replies, batches) = unbounded_channel();
         runtime.spawn(deliver_outcomes(batches, on_generation));
         let (sender, receiver) = mpsc::sync_channel(queue_capacity);
-        let healthy = Arc::new(AtomicBool::new(true));
-        let thread_healthy = Arc::clone(&healthy);
+        let failure = Arc::new(Failure::default());
+        let thread_failure = Arc::clone(&failure);
         let files = FileCheck::new(db);
         let thread = thread::Builder::new()
             .name("storage".to_string())
@@ -131,7 +156,7 @@ impl Writer {
                     connection,
                     files,
                     failures: FailureLog::default(),
-                    healthy: &thread_healthy,
+                    failure: &thread_failure,
                     metrics: &metrics,
                     last_received_at_ns: 0,
                 };
@@ -140,7 +165,7 @@ impl Writer {
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
-            healthy,
+            failure,
         })
     }
 
@@ -175,13 +200,25 @@ impl Writer {
         }
     }
 
-    /// Returns true when the last batch was committed and the thread still runs.
-    pub fn is_healthy(&self) -> bool {
+    /// Returns `Ok` when the last batch was committed and the thread still
+    /// runs.
+    ///
+    /// # Errors
+    ///
+    /// The cause otherwise, for the log: the error of the last failed batch,
+    /// health probe or file check, or that the thread has stopped.
+    pub fn health(&self) -> Result<(), String> {
         let running = self
             .thread
             .lock()
             .is_ok_and(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()));
-        running && self.healthy.load(Ordering::Relaxed)
+        if !running {
+            return Err("the storage thread has stopped".to_string());
+        }
+        match self.failure.get() {
+            Some(cause) => Err(format!("entries cannot be stored: {cause}")),
+            None => Ok(()),
+        }
     }
 
     /// Stops taking entries, lets the thread store and reply to what is queued,
@@ -246,7 +283,7 @@ struct StorageThread<'a> {
     connection: Connection,
     files: FileCheck,
     failures: FailureLog,
-    healthy: &'a AtomicBool,
+    failure: &'a Failure,
     metrics: &'a Metrics,
     /// The receive time given to the last entry of the previous batch.
     last_received_at_ns: i64,
@@ -267,9 +304,9 @@ impl StorageThread<'_> {
             // turns good again without waiting for a Worker's entry.
             let first = match receiver.recv_timeout(PROBE_INTERVAL) {
                 Ok(request) => request,
-                Err(RecvTimeoutError::Timeout) if self.healthy.load(Ordering::Relaxed) => {
-                    if self.files.check(&self.connection).is_err() {
-                        self.healthy.store(false, Ordering::Relaxed);
+                Err(RecvTimeoutError::Timeout) if !self.failure.is_set() => {
+                    if let Err(error) = self.files.check(&self.connection) {
+                        self.failure.set(Some(error.to_string()));
                     }
                     continue;
                 }
@@ -338,9 +375,12 @@ impl StorageThread<'_> {
     /// Records whether the last commit worked, and logs the failed batches
     /// not logged yet when it did.
     fn set_health<T>(&mut self, result: &Result<T, StorageError>) {
-        self.healthy.store(result.is_ok(), Ordering::Relaxed);
-        if result.is_ok() {
-            self.failures.flush();
+        match result {
+            Ok(_) => {
+                self.failure.set(None);
+                self.failures.flush();
+            }
+            Err(error) => self.failure.set(Some(error.to_string())),
         }
     }
 
@@ -409,6 +449,9 @@ impl StorageThread<'_> {
         });
         if let Err(error) = &result {
             log::debug!("health probe failed: {error}");
+            // The probe's error is newer than the failed batch's, so it is
+            // the cause that /healthz logs.
+            self.failure.set(Some(error.to_string()));
             return;
         }
         self.set_health(&result);
