@@ -527,6 +527,118 @@ fn remove_deletes_user() {
     assert!(!text.contains("worker1"), "{text}");
 }
 
+/// The note of `user remove` when no user is left.
+const NO_USERS_NOTE: &str = "note: no users are left, so no request can log in; the next \
+                             start of `translog serve` creates the user admin";
+
+#[test]
+fn removing_last_user_notes_new_admin() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "remove", "worker1"], None);
+    assert!(
+        stderr(&output).contains(NO_USERS_NOTE),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn removing_last_user_names_credentials_file() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "remove", "worker1"], None);
+    let expected = format!("writes it to {}", credentials_path(&db).display());
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn removing_one_of_two_users_has_no_note() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    add_user(&db, "reader1", "reader");
+    let output = run_cli(&db, &["user", "remove", "worker1"], None);
+    assert!(!stderr(&output).contains("note:"), "{}", stderr(&output));
+}
+
+#[test]
+fn serve_after_last_user_removed_creates_admin() {
+    let (dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    assert_success(
+        &run_cli(&db, &["user", "remove", "worker1"], None),
+        "user remove",
+    );
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(server.admin().0, "admin");
+}
+
+/// Runs `user add worker1 --password-stdin` with `password` on a new database.
+fn add_user_with_password(password: &str) -> (tempfile::TempDir, Output) {
+    let (dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ],
+        Some(&format!("{password}\n")),
+    );
+    (dir, output)
+}
+
+#[test]
+fn short_password_is_warned() {
+    // Characters are counted, not bytes: "ä" is two bytes in UTF-8.
+    let cases = [
+        (
+            "abcde",
+            "warning: the password has only 5 characters; use at least 12",
+        ),
+        ("ääääääää", "warning: the password has only 8 characters"),
+    ];
+    for (password, expected) in cases {
+        let (_dir, output) = add_user_with_password(password);
+        assert!(
+            stderr(&output).contains(expected),
+            "{password}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn short_password_is_accepted() {
+    let (_dir, output) = add_user_with_password("abcde");
+    assert_success(&output, "user add");
+}
+
+#[test]
+fn twelve_character_password_is_not_warned() {
+    let (_dir, output) = add_user_with_password("abcdefghijkl");
+    assert!(!stderr(&output).contains("warning:"), "{}", stderr(&output));
+}
+
+#[test]
+fn passwd_short_password_is_warned() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(
+        &db,
+        &["user", "passwd", "worker1", "--password-stdin"],
+        Some("abcde\n"),
+    );
+    assert!(
+        stderr(&output).contains("warning: the password has only 5 characters"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 // The database path and the environment.
 
 #[test]
@@ -966,6 +1078,16 @@ fn next_page_hint_repeats_filters() {
         ),
         "{hint}"
     );
+}
+
+#[test]
+fn next_page_hint_continues_listing() {
+    let server = logged_server();
+    let hint = next_page_hint(&server, &["--since", "2026-12-04"]);
+    let mut command = vec!["log", "list", "--limit", "1"];
+    command.extend(hint.split_whitespace().skip(1));
+    let output = server.cli(&command, None);
+    assert!(stdout(&output).contains("tx-ok"), "{}", stdout(&output));
 }
 
 #[test]

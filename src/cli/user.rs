@@ -139,6 +139,8 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
         .map_err(|error| change_failed(db, &error))?;
     if generated {
         super::print_line(password.expose());
+    } else {
+        warn_short_password(&password);
     }
     eprintln!("changed the password of {name}");
     warn_stale_credentials(
@@ -182,6 +184,13 @@ fn remove_user(db: &Path, name: &str) -> Result<(), String> {
     users::remove(&connection, name).map_err(|error| change_failed(db, &error))?;
     eprintln!("removed user {name}");
     warn_stale_credentials(db, name, "delete it");
+    if users::count(&connection).is_ok_and(|count| count == 0) {
+        eprintln!(
+            "note: no users are left, so no request can log in; the next start of `translog \
+             serve` creates the user admin with a new password and writes it to {}",
+            crate::service::credentials_path(db).display()
+        );
+    }
     Ok(())
 }
 
@@ -222,6 +231,8 @@ fn add_user(
         .map_err(|error| change_failed(db, &error))?;
     if generated {
         super::print_line(password.expose());
+    } else {
+        warn_short_password(&password);
     }
     eprintln!("added user {name} with role {role}");
     Ok(())
@@ -232,6 +243,10 @@ fn add_user(
 fn change_failed(db: &Path, error: &UserError) -> String {
     format!("{error}{}", full_disk_hint(db, error))
 }
+
+/// The length below which a password from standard input gets a warning.
+/// It is still accepted. Generated passwords have 24 characters.
+const SHORT_PASSWORD_CHARS: usize = 12;
 
 /// Reads the password from standard input, or generates one; the flag is
 /// true for a generated password, which the caller prints once.
@@ -265,4 +280,17 @@ fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
         );
     }
     Ok((Password::new(text.to_string()), false))
+}
+
+/// Warns about a password from standard input shorter than
+/// [`SHORT_PASSWORD_CHARS`]. Called once the password is stored, so that a
+/// failed command still prints only its error.
+fn warn_short_password(password: &Password) {
+    let length = password.expose().chars().count();
+    if length < SHORT_PASSWORD_CHARS {
+        eprintln!(
+            "warning: the password has only {length} characters; use at least \
+             {SHORT_PASSWORD_CHARS}, or leave out --password-stdin to get a generated one"
+        );
+    }
 }
