@@ -24,13 +24,16 @@ rounds=${BENCH_ROUNDS:-3}
 entries=${BENCH_ENTRIES:-1000000}
 connection_counts=(8 64 256)
 login_users=20
+# The paced load: each connection waits this long after a response, which
+# gives a rate well below what translog serves, so that CPU time is left over.
+pace_ms=4
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 bench_dir=$root/scripts/bench
 translog=${BENCH_TRANSLOG:-$root/target/release/translog}
 bare=$root/target/release/examples/bare
 
-# The logins step spreads its logins over the step after a 3 s margin.
+# The login steps spread their logins over the step after a 3 s margin.
 if ! [[ $duration =~ ^[0-9]+$ ]] || ((duration < 4)); then
     echo "bench.sh: BENCH_DURATION must be a whole number of seconds, at least 4" >&2
     exit 1
@@ -159,7 +162,7 @@ machine_ticks() {
 }
 
 # Runs one load step and appends a line to $results.
-#   $1 kind (post, steady, login, burst, read)  $2 server name  $3 pid  $4 port  $5 connections
+#   $1 kind (post, full, full-login, paced, paced-login, burst, read)  $2 server name  $3 pid  $4 port  $5 connections
 #   $6 round  $7 wrk mode (post or get)  $8 path  $9 Authorization value
 run_step() {
     local kind=$1 name=$2 pid=$3 port=$4 connections=$5 round=$6 mode=$7 path=$8 auth=$9
@@ -215,7 +218,8 @@ for db in "$bench_db" "$info_db"; do
 done
 for round in $(seq "$rounds"); do
     for number in $(seq "$login_users"); do
-        add_user "$bench_db" "login-$round-$number" worker "login-password-$round-$number"
+        add_user "$bench_db" "full-$round-$number" worker "full-password-$round-$number"
+        add_user "$bench_db" "paced-$round-$number" worker "paced-password-$round-$number"
     done
 done
 
@@ -230,8 +234,8 @@ bare_port=$(port_of "$bare_pid")
 auth=$(basic bench:bench-password)
 reader_auth=$(basic watcher:watcher-password)
 
-# The first request of a user costs one Argon2 verification; the logins step
-# measures that. Every other step starts with the credentials cached.
+# The first request of a user costs one Argon2 verification; the login steps
+# measure that. Every other step starts with the credentials cached.
 for port in "$translog_port" "$info_port"; do
     curl -sf -o /dev/null -u bench:bench-password \
         -d 'timestamp=2026-12-01&stage=WORKER_INIT&status=SUCCESS' "http://127.0.0.1:$port/worker/log/warm-up"
@@ -255,31 +259,50 @@ for round in $(seq "$rounds"); do
     done
 done
 
-echo "== logins during a steady load: 64 connections, $login_users new users per step"
-for round in $(seq "$rounds"); do
-    run_step steady translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
-    logins=$work/logins-$round.txt
-    (
-        # The logins are spread over the step, one at a time.
-        sleep 1
-        for number in $(seq "$login_users"); do
-            curl -s -o /dev/null -w "%{http_code} %{time_total}\n" \
-                -u "login-$round-$number:login-password-$round-$number" \
-                --data-urlencode "timestamp=2026-12-01T00:00:$(printf '%02d' "$number")Z" -d stage=WORKER_INIT -d status=SUCCESS \
-                "http://127.0.0.1:$translog_port/worker/log/login-$round-$number" >>"$logins"
-            sleep "$(awk -v d="$duration" -v n="$login_users" 'BEGIN { printf "%.3f", (d - 3) / n }')"
-        done
-    ) &
-    login_loop=$!
-    run_step login translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
-    wait "$login_loop"
-    awk -v round="$round" '{ printf "login-request\t%s\t%s\t%s\n", round, $1, $2 }' "$logins" >>"$results"
-    failed_logins=$(awk '$1 != 200' "$logins" | wc -l)
-    if ((failed_logins > 0)); then
-        echo "  round $round: $failed_logins logins did not get 200:"
-        awk '$1 != 200' "$logins" | sed 's/^/    /'
-    fi
-done
+# Sends the first request of each of the $login_users users $1-$2-N to the
+# server on port $3, one at a time spread over a step, and appends
+# "STATUS SECONDS" lines to file $4.
+send_logins() {
+    local kind=$1 round=$2 port=$3 out=$4 number
+    sleep 1
+    for number in $(seq "$login_users"); do
+        curl -s -o /dev/null -w "%{http_code} %{time_total}\n" \
+            -u "$kind-$round-$number:$kind-password-$round-$number" \
+            --data-urlencode "timestamp=2026-12-01T00:00:$(printf '%02d' "$number")Z" -d stage=WORKER_INIT -d status=SUCCESS \
+            "http://127.0.0.1:$port/worker/log/$kind-$round-$number" >>"$out"
+        sleep "$(awk -v d="$duration" -v n="$login_users" 'BEGIN { printf "%.3f", (d - 3) / n }')"
+    done
+}
+
+# Runs the steps of one comparison of logins: a step of load $1 without
+# logins, then one with them, in each round. The load runs at full speed, or
+# at the pace of BENCH_PACE_MS when it is exported.
+compare_logins() {
+    local load=$1 round logins failed_logins
+    for round in $(seq "$rounds"); do
+        run_step "$load" translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
+        logins=$work/$load-logins-$round.txt
+        send_logins "$load" "$round" "$translog_port" "$logins" &
+        local login_loop=$!
+        run_step "$load-login" translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
+        wait "$login_loop"
+        awk -v load="$load" -v round="$round" '{ printf "login-request\t%s\t%s\t%s\t%s\n", round, $1, $2, load }' \
+            "$logins" >>"$results"
+        failed_logins=$(awk '$1 != 200' "$logins" | wc -l)
+        if ((failed_logins > 0)); then
+            echo "  round $round: $failed_logins logins did not get 200:"
+            awk '$1 != 200' "$logins" | sed 's/^/    /'
+        fi
+    done
+}
+
+echo "== logins during a load at full speed: 64 connections, $login_users new users per step"
+compare_logins full
+
+echo "== logins during a paced load: 64 connections, each waiting $pace_ms ms between requests"
+export BENCH_PACE_MS=$pace_ms
+compare_logins paced
+unset BENCH_PACE_MS
 
 echo "== a burst of 64 connections of one user against a server that just started"
 for round in $(seq "$rounds"); do

@@ -8,6 +8,10 @@
 --   get   GET the path given on the wrk command line.
 -- AUTHORIZATION is the whole Authorization header value ("Basic ...").
 --
+-- With BENCH_PACE_MS set in the environment, each connection waits that many
+-- milliseconds after a response before its next request, so the load keeps a
+-- steady rate below what the server can serve instead of saturating it.
+--
 -- Every response other than 200 counts as a failure. done() prints one line
 -- "RESULT key=value ..." for the summariser, then one "STATUS CODE COUNT"
 -- line per status other than 200, and the body of the first such response.
@@ -18,6 +22,15 @@ local STAGES = { "WORKER_INIT", "WORKER_DECOMPRESS", "WORKER_DEENCRYPT", "WORKER
 local BASE_TIME = 1796083200
 
 local threads = {}
+
+local pace_ms = tonumber(os.getenv("BENCH_PACE_MS") or "")
+if pace_ms ~= nil then
+   -- wrk checks once, at start, whether the script defines delay(), and only
+   -- then calls it before each request.
+   function delay()
+      return pace_ms
+   end
+end
 
 function setup(thread)
    table.insert(threads, thread)

@@ -31,7 +31,7 @@ def load(path):
     with open(path, encoding="utf-8") as results:
         for line in results:
             columns = line.rstrip("\n").split("\t")
-            if columns[0] in ("post", "steady", "login", "burst", "read"):
+            if columns[0] in ("post", "full", "full-login", "paced", "paced-login", "burst", "read"):
                 fields = parse_fields(" ".join(columns[4:]))
                 fields.update(kind=columns[0], server=columns[1],
                               connections=int(columns[2]), round=int(columns[3]))
@@ -162,19 +162,25 @@ def main():
                   f" {number(columns['idle_cpus'], 2):>9}")
     print()
 
-    steady = summarise_steps(select("steady", "translog", 64))
-    login = summarise_steps(select("login", "translog", 64))
     login_requests = [columns for columns in other if columns[0] == "login-request"]
-    login_times = [float(columns[3]) * 1000 for columns in login_requests]
     login_failures = sum(1 for columns in login_requests if columns[2] != "200")
-    print("First requests of new users (one Argon2 verification each) during a steady load, 64 connections")
-    print(f"  without logins: {number(steady['rps'], 0)} req/s, p50 {number(steady['p50'], 2)} ms,"
-          f" p99 {number(steady['p99'], 2)} ms, failures {steady['failures']}")
-    print(f"  with {len(login_times) // max(int(rounds), 1)} logins per step: {number(login['rps'], 0)} req/s,"
-          f" p50 {number(login['p50'], 2)} ms, p99 {number(login['p99'], 2)} ms, failures {login['failures']}")
-    if login_times:
-        print(f"  the logins themselves: median {number(statistics.median(login_times), 0)} ms,"
-              f" max {number(max(login_times), 0)} ms, {login_failures} not 200")
+    logins = {}
+    for kind, title in (("full", "a load at full speed"),
+                        ("paced", "a paced load (each connection waits between requests)")):
+        without = summarise_steps(select(kind, "translog", 64))
+        during = summarise_steps(select(f"{kind}-login", "translog", 64))
+        logins[kind] = (without, during)
+        times = [float(columns[3]) * 1000 for columns in login_requests if columns[4] == kind]
+        print(f"First requests of new users (one Argon2 verification each) during {title}, 64 connections")
+        print(f"  without logins: {number(without['rps'], 0)} req/s, p50 {number(without['p50'], 2)} ms,"
+              f" p99 {number(without['p99'], 2)} ms, failures {without['failures']}")
+        print(f"  with {len(times) // max(int(rounds), 1)} logins per step: {number(during['rps'], 0)} req/s,"
+              f" p50 {number(during['p50'], 2)} ms, p99 {number(during['p99'], 2)} ms,"
+              f" failures {during['failures']}")
+        if times:
+            print(f"  the logins themselves: median {number(statistics.median(times), 0)} ms,"
+                  f" max {number(max(times), 0)} ms")
+    print(f"  logins that did not get 200: {login_failures}")
     print()
 
     burst = select("burst", "translog", 64)
@@ -218,8 +224,10 @@ def main():
     rss = figures.get(("translog", 256), {}).get("rss")
     print(f"  peak RSS at 256 connections <= {TARGET_PEAK_RSS_MIB_AT_256} MiB: {number(rss)} MiB"
           f" {verdict(rss is not None and rss <= TARGET_PEAK_RSS_MIB_AT_256)}")
-    if steady["p99"] is not None and login["p99"] is not None:
-        print(f"  p99 with logins {number(login['p99'], 2)} ms against {number(steady['p99'], 2)} ms without")
+    for kind, (without, during) in logins.items():
+        if without["p99"] is not None and during["p99"] is not None:
+            print(f"  p99 of the {kind} load with logins {number(during['p99'], 2)} ms"
+                  f" against {number(without['p99'], 2)} ms without")
     translog_steps = [step for step in steps if step["server"] == "translog"]
     if translog_steps:
         peak = max(int(step["hwm_kb"]) for step in translog_steps) / 1024
