@@ -1305,35 +1305,33 @@ fn received_after(server: &Server, started: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn active_transaction_leaves_later_pages() {
-    let server = Server::start();
-    post_transactions(&server, 6);
-    let (seen, _) = page_list_with(&server, || {
+/// Stores six transactions, then pages through the list while the oldest,
+/// `tx-0`, gets an entry after the first page. Returns what
+/// [`page_list_with`] returns.
+fn page_list_while_oldest_is_active(server: &Server) -> (Vec<String>, String) {
+    post_transactions(server, 6);
+    page_list_with(server, || {
         post(
-            &server,
+            server,
             "tx-0",
             "2026-12-04T13:05:00Z",
             "WORKER_LOAD",
             "SUCCESS",
         );
-    });
+    })
+}
+
+#[test]
+fn active_transaction_leaves_later_pages() {
+    let server = Server::start();
+    let (seen, _) = page_list_while_oldest_is_active(&server);
     assert!(!seen.contains(&"tx-0".to_string()), "{seen:?}");
 }
 
 #[test]
 fn rereading_list_front_finds_active_transaction() {
     let server = Server::start();
-    post_transactions(&server, 6);
-    let (_, started) = page_list_with(&server, || {
-        post(
-            &server,
-            "tx-0",
-            "2026-12-04T13:05:00Z",
-            "WORKER_LOAD",
-            "SUCCESS",
-        );
-    });
+    let (_, started) = page_list_while_oldest_is_active(&server);
     assert_eq!(received_after(&server, &started), ["tx-0"]);
 }
 
