@@ -1074,7 +1074,7 @@ fn next_page_hint_repeats_filters() {
     let hint = next_page_hint(&server, &["--since", "2026-12-04", "--until", "2026-12-05"]);
     assert!(
         hint.starts_with(
-            "more: --since 2026-12-04T00:00:00Z --until 2026-12-05T00:00:00Z --cursor "
+            "more: --limit 1 --since 2026-12-04T00:00:00Z --until 2026-12-05T00:00:00Z --cursor "
         ),
         "{hint}"
     );
@@ -1084,17 +1084,17 @@ fn next_page_hint_repeats_filters() {
 fn next_page_hint_continues_listing() {
     let server = logged_server();
     let hint = next_page_hint(&server, &["--since", "2026-12-04"]);
-    let mut command = vec!["log", "list", "--limit", "1"];
+    let mut command = vec!["log", "list"];
     command.extend(hint.split_whitespace().skip(1));
     let output = server.cli(&command, None);
     assert!(stdout(&output).contains("tx-ok"), "{}", stdout(&output));
 }
 
 #[test]
-fn next_page_hint_without_filters_is_cursor_only() {
+fn next_page_hint_without_filters_has_limit_and_cursor() {
     let server = logged_server();
     let hint = next_page_hint(&server, &[]);
-    assert!(hint.starts_with("more: --cursor "), "{hint}");
+    assert!(hint.starts_with("more: --limit 1 --cursor "), "{hint}");
 }
 
 #[test]

@@ -39,7 +39,7 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// How many transactions to show (1 to 1000).
-        #[arg(long, default_value_t = 50, value_parser = parse_limit)]
+        #[arg(long, default_value_t = DEFAULT_LIMIT, value_parser = parse_limit)]
         limit: usize,
         /// Only this outcome: fatal, succeeded, stalled or running.
         #[arg(long, value_parser = parse_outcome)]
@@ -248,11 +248,15 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
     );
 }
 
-/// Returns the options that repeat the filters of `query`, each followed by
-/// a space, for the hint to the next page. A cursor is only a position in
-/// the list, so the next page is filtered by the options given with it.
+/// Returns the options that repeat the page size and the filters of `query`,
+/// each followed by a space, for the hint to the next page. A cursor is only
+/// a position in the list, so the next page is filtered by the options given
+/// with it.
 fn filter_arguments(query: &ListQuery) -> String {
     let mut arguments = String::new();
+    if query.limit != DEFAULT_LIMIT {
+        arguments.push_str(&format!("--limit {} ", query.limit));
+    }
     if let Some(outcome) = query.outcome {
         arguments.push_str(&format!("--outcome {} ", outcome.as_str()));
     }
@@ -289,6 +293,9 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 /// The maximum length, in characters, of a message in the `log list` table.
 /// `--json` prints the whole message.
 const TABLE_MESSAGE_CHARS: usize = 60;
+
+/// The page size of `log list` without `--limit`, as for `GET /worker/log`.
+const DEFAULT_LIMIT: usize = 50;
 
 /// Formats the entry that made a transaction fatal as `STAGE: message`. A
 /// message longer than [`TABLE_MESSAGE_CHARS`] is cut and ends with an
@@ -456,6 +463,28 @@ fn count_of(count: u64, singular: &str, plural: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn list_query(limit: usize, outcome: Option<Outcome>) -> ListQuery {
+        ListQuery {
+            limit,
+            cursor: None,
+            outcome,
+            since: None,
+            until: None,
+        }
+    }
+
+    #[test]
+    fn hint_omits_default_limit() {
+        let query = list_query(DEFAULT_LIMIT, Some(Outcome::Fatal));
+        assert_eq!(filter_arguments(&query), "--outcome fatal ");
+    }
+
+    #[test]
+    fn hint_names_other_limit() {
+        let query = list_query(5, Some(Outcome::Fatal));
+        assert_eq!(filter_arguments(&query), "--limit 5 --outcome fatal ");
+    }
 
     fn fatal_summary(stage: Option<&str>, message: Option<&str>) -> TransactionSummary {
         TransactionSummary {
