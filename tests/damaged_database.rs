@@ -1,6 +1,7 @@
 //! A database file with damaged pages: an entry whose key leads to a damaged
 //! page fails with `500`, the entries of other transactions stored in the same
-//! batch still get `200`, and the server log tells what to do.
+//! batch still get `200`, `/healthz` turns `503`, and the server log names
+//! the way out.
 
 mod common;
 
@@ -142,4 +143,17 @@ fn damage_log_names_backup_restore() {
         log.contains("the database file is damaged") && log.contains("restore the last backup"),
         "{log}"
     );
+}
+
+#[test]
+fn damage_turns_health_503() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+#[test]
+fn health_before_damaged_write_is_200() {
+    let server = server_with_damaged_pages();
+    assert_eq!(server.get("/healthz", None).status, 200);
 }

@@ -94,11 +94,13 @@ pub struct Writer {
     sender: Mutex<Option<SyncSender<WriteRequest>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     failure: Arc<Failure>,
+    damage: Arc<Failure>,
 }
 
-/// The cause that keeps commits from working, shared by the storage thread
-/// and [`Writer::health`]: `None` while they work, else the error of the
-/// last failed batch, health probe or file check.
+/// A cause of bad health, shared by the storage thread and
+/// [`Writer::health`]: `None` while there is none. One instance contains the
+/// error of the last failed batch, health probe or file check, another the
+/// first damaged page that a write found.
 #[derive(Default)]
 struct Failure(Mutex<Option<String>>);
 
@@ -148,6 +150,8 @@ impl Writer {
         let (sender, receiver) = mpsc::sync_channel(queue_capacity);
         let failure = Arc::new(Failure::default());
         let thread_failure = Arc::clone(&failure);
+        let damage = Arc::new(Failure::default());
+        let thread_damage = Arc::clone(&damage);
         let files = FileCheck::new(db);
         let thread = thread::Builder::new()
             .name("storage".to_string())
@@ -157,6 +161,7 @@ impl Writer {
                     files,
                     failures: FailureLog::default(),
                     failure: &thread_failure,
+                    damage: &thread_damage,
                     metrics: &metrics,
                     last_received_at_ns: 0,
                 };
@@ -166,6 +171,7 @@ impl Writer {
             sender: Mutex::new(Some(sender)),
             thread: Mutex::new(Some(thread)),
             failure,
+            damage,
         })
     }
 
@@ -205,8 +211,9 @@ impl Writer {
     ///
     /// # Errors
     ///
-    /// The cause otherwise, for the log: the error of the last failed batch,
-    /// health probe or file check, or that the thread has stopped.
+    /// The cause otherwise, for the log: a damaged page that a write found
+    /// since the start, the error of the last failed batch, health probe or
+    /// file check, or that the thread has stopped.
     pub fn health(&self) -> Result<(), String> {
         let running = self
             .thread
@@ -214,6 +221,9 @@ impl Writer {
             .is_ok_and(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()));
         if !running {
             return Err("the storage thread has stopped".to_string());
+        }
+        if let Some(damage) = self.damage.get() {
+            return Err(damage);
         }
         match self.failure.get() {
             Some(cause) => Err(format!("entries cannot be stored: {cause}")),
@@ -284,6 +294,9 @@ struct StorageThread<'a> {
     files: FileCheck,
     failures: FailureLog,
     failure: &'a Failure,
+    /// Set by the first write that finds a damaged page, and never cleared,
+    /// because the damage stays until the file is restored.
+    damage: &'a Failure,
     metrics: &'a Metrics,
     /// The receive time given to the last entry of the previous batch.
     last_received_at_ns: i64,
@@ -380,7 +393,12 @@ impl StorageThread<'_> {
                 self.failure.set(None);
                 self.failures.flush();
             }
-            Err(error) => self.failure.set(Some(error.to_string())),
+            Err(error) => {
+                if matches!(error, StorageError::Corrupt(_)) && !self.damage.is_set() {
+                    self.damage.set(Some(error.to_string()));
+                }
+                self.failure.set(Some(error.to_string()));
+            }
         }
     }
 
