@@ -915,8 +915,8 @@ fn other_languages_forms_are_explained() {
     let cases = [
         (
             "Fri, 04 Dec 2026 14:57:54 +01:00",
-            "the UTC offset +01:00 has a colon, which RFC 2822 does not allow, so write it as \
-             +0100",
+            "the UTC offset +01:00 has a colon, which RFC 2822 does not allow, so send \
+             `Fri, 04 Dec 2026 14:57:54 +0100`",
         ),
         (
             "2026-12-04T14:57:54.123+01:00[Europe/Berlin]",

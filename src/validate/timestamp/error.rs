@@ -61,8 +61,12 @@ pub enum TimestampError {
     /// The ISO 8601 basic format without `-` and `:` separators, such as `20261204T145754+0100`.
     BasicFormat,
     /// An RFC 2822 date whose UTC offset has a colon, such as `+01:00`, which RFC 2822
-    /// does not allow. `offset` is the offset as sent.
-    Rfc2822OffsetWithColon { offset: String },
+    /// does not allow. `offset` is the offset as sent, `without_colon` the whole value with
+    /// the colon removed.
+    Rfc2822OffsetWithColon {
+        offset: String,
+        without_colon: String,
+    },
     /// An ISO 8601 date and time with an offset followed by a zone ID in brackets, as Java's
     /// `ZonedDateTime.toString()` prints it: `2026-12-04T14:57:54.123+01:00[Europe/Berlin]`.
     /// `without_zone_id` is the text before the bracket.
@@ -216,11 +220,13 @@ impl fmt::Display for TimestampError {
                  `date +%Y%m%dT%H%M%S%z` prints it, so use the extended format with them, \
                  as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
-            Self::Rfc2822OffsetWithColon { offset } => write!(
+            Self::Rfc2822OffsetWithColon {
+                offset,
+                without_colon,
+            } => write!(
                 f,
-                "the UTC offset {offset} has a colon, which RFC 2822 does not allow, so write \
-                 it as {}, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
-                offset.replace(':', "")
+                "the UTC offset {offset} has a colon, which RFC 2822 does not allow, so send \
+                 `{without_colon}`, with the offset as `date -R` prints it"
             ),
             Self::JavaZoneId {
                 zone_id,
@@ -365,6 +371,7 @@ mod tests {
             TimestampError::SpaceBeforeOffset,
             TimestampError::Rfc2822OffsetWithColon {
                 offset: "+01:00".to_string(),
+                without_colon: "Fri, 04 Dec 2026 14:57:54 +0100".to_string(),
             },
             TimestampError::JavaZoneId {
                 zone_id: "Europe/Berlin".to_string(),

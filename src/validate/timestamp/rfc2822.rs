@@ -80,8 +80,15 @@ fn rfc2822_offset_with_colon(text: &str) -> Option<TimestampError> {
         return None;
     }
     let without_colon = format!("{date_time} {}", offset.replace(':', ""));
-    rfc2822_fields(&without_colon).map(|_| TimestampError::Rfc2822OffsetWithColon {
-        offset: offset.to_string(),
+    rfc2822_fields(&without_colon)?;
+    // Another fault of the date, such as a wrong weekday, is named first, so
+    // that the value the message offers is one that is accepted.
+    Some(match parse_rfc2822(&without_colon) {
+        Ok(_) => TimestampError::Rfc2822OffsetWithColon {
+            offset: offset.to_string(),
+            without_colon,
+        },
+        Err(error) => error,
     })
 }
 
@@ -176,16 +183,39 @@ mod tests {
 
     #[test]
     fn rejects_rfc2822_offset_with_colon() {
-        for (text, offset) in [
-            ("Fri, 04 Dec 2026 14:57:54 +01:00", "+01:00"),
-            ("04 Dec 2026 14:57:54 -05:30", "-05:30"),
-            ("Fri, 04 Dec 2026 14:57 +00:00", "+00:00"),
+        for (text, offset, without_colon) in [
+            (
+                "Fri, 04 Dec 2026 14:57:54 +01:00",
+                "+01:00",
+                "Fri, 04 Dec 2026 14:57:54 +0100",
+            ),
+            (
+                "04 Dec 2026 14:57:54 -05:30",
+                "-05:30",
+                "04 Dec 2026 14:57:54 -0530",
+            ),
+            (
+                "Fri, 04 Dec 2026 14:57 +00:00",
+                "+00:00",
+                "Fri, 04 Dec 2026 14:57 +0000",
+            ),
         ] {
             let expected = TimestampError::Rfc2822OffsetWithColon {
                 offset: offset.to_string(),
+                without_colon: without_colon.to_string(),
             };
             assert_rejects(text, BERLIN, expected);
         }
+    }
+
+    #[test]
+    fn offset_colon_with_wrong_weekday_names_weekday() {
+        let error =
+            parse_timestamp("Sat, 04 Dec 2026 14:57:54 +01:00", BERLIN).expect_err("weekday");
+        assert!(
+            matches!(error, TimestampError::WeekdayMismatch { .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
@@ -207,7 +237,10 @@ mod tests {
             message.contains("the UTC offset +01:00 has a colon"),
             "{message}"
         );
-        assert!(message.contains("write it as +0100"), "{message}");
+        assert!(
+            message.contains("send `Fri, 04 Dec 2026 14:57:54 +0100`"),
+            "{message}"
+        );
         assert!(message.contains("`date -R`"), "{message}");
     }
 
