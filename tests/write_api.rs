@@ -548,6 +548,22 @@ fn body_without_length_names_missing_headers() {
 }
 
 #[test]
+fn body_without_length_closes_connection() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\r\n{VALID}",
+        common::basic_auth(user, password)
+    );
+    let mut stream = server.connect();
+    stream
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    let text = common::read_until_closed(&mut stream, Duration::from_secs(5));
+    assert_eq!(common::status_codes(&text), [400], "{text}");
+}
+
+#[test]
 fn body_without_length_stores_nothing() {
     let server = Server::start();
     post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);

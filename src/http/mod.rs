@@ -41,6 +41,7 @@ use crate::metrics::{ConnectionMetrics, Metrics};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
+use crate::validate::ParamError;
 use handlers::RequestContext;
 use response::{ApiError, Body};
 
@@ -456,6 +457,12 @@ async fn handle(
             if let ApiError::BadCredentials(name) = &error {
                 attempted_user = Some(name.clone());
             }
+            // Body bytes written after a head that announces no body would be
+            // read as the next request, so the connection ends here instead.
+            let desynchronized = matches!(
+                error,
+                ApiError::InvalidParameters(ParamError::MissingWithoutBody(_))
+            );
             let mut response = if context.html_errors {
                 dashboard::error_response(error)
             } else {
@@ -465,6 +472,11 @@ async fn handle(
                 response
                     .headers_mut()
                     .insert(VARY, HeaderValue::from_static("Accept"));
+            }
+            if desynchronized {
+                response
+                    .headers_mut()
+                    .insert(CONNECTION, HeaderValue::from_static("close"));
             }
             response
         }
