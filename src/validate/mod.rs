@@ -559,14 +559,32 @@ fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
     }
 }
 
-/// Returns true when `text` is a valid timestamp once its last space, after
-/// the hour, is read as a `+`: the offset sign of a timestamp sent without
-/// percent-encoding, which form and query decoding turn into a space.
+/// The longest timestamp whose spaces [`plus_became_space`] tries as a lost
+/// `+`. The longest hinted form, Java's with a 32-character zone ID and
+/// nanoseconds, has 69 bytes.
+const MAX_REPAIRED_TIMESTAMP_BYTES: usize = 100;
+
+/// Returns true when `text` is a valid timestamp once one of its spaces after
+/// the hour is read as a `+`: the offset sign of a timestamp sent without
+/// percent-encoding, which form and query decoding turn into a space. A
+/// repaired text whose error offers the value to send counts too, so that
+/// the sender learns about the `+` before that error.
 pub fn plus_became_space(text: &str, zone: Tz) -> bool {
-    text.rfind(' ')
+    // Each space costs one parse, so text longer than any accepted or hinted
+    // form is not tried, which keeps a long value from holding the thread.
+    if text.len() > MAX_REPAIRED_TIMESTAMP_BYTES {
+        return false;
+    }
+    text.match_indices(' ')
+        .map(|(at, _)| at)
         .filter(|at| *at > "2026-12-04T14".len())
-        .map(|at| format!("{}+{}", &text[..at], &text[at + 1..]))
-        .is_some_and(|repaired| timestamp::parse_timestamp(&repaired, zone).is_ok())
+        .any(|at| {
+            let repaired = format!("{}+{}", &text[..at], &text[at + 1..]);
+            match timestamp::parse_timestamp(&repaired, zone) {
+                Ok(_) => true,
+                Err(error) => error.offers_value(),
+            }
+        })
 }
 
 fn text_value(value: RawValue, name: &str) -> Result<String, ParamError> {
@@ -999,6 +1017,29 @@ mod tests {
                 "2026-12-04T14:57:54 01:00".into()
             ))
         );
+    }
+
+    #[test]
+    fn unencoded_plus_in_other_forms_is_explained() {
+        for timestamp in [
+            "2026-12-04T14:57:54.123+01:00[Europe/Berlin]",
+            "2026-12-04 14:57:54.123 +0100 CET",
+            "Fri, 04 Dec 2026 14:57:54 +01:00",
+        ] {
+            let body = format!("timestamp={timestamp}&stage=WORKER_INIT&status=SUCCESS");
+            let decoded = timestamp.replace('+', " ");
+            assert_eq!(
+                build(None, FORM, &body),
+                Err(ParamError::TimestampPlusDecoded(decoded)),
+                "{timestamp}"
+            );
+        }
+    }
+
+    #[test]
+    fn long_timestamp_is_not_repaired() {
+        let text = format!("2026-12-04T14:57:54{}x", " 1".repeat(60));
+        assert!(!plus_became_space(&text, Tz::UTC));
     }
 
     #[test]

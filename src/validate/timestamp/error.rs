@@ -97,6 +97,19 @@ const FRACTION_FIX: &str = "give at most 9, which is nanoseconds as `date -Ins` 
 const EXPONENT_FRACTION_FIX: &str = "write it without an exponent and with at most 9 digits \
     after the point, as `date +%s.%N` prints it";
 
+impl TimestampError {
+    /// Returns true when the message quotes the value to send instead, as it
+    /// does for an RFC 2822 offset with a colon and for the forms of Java and Go.
+    pub fn offers_value(&self) -> bool {
+        matches!(
+            self,
+            Self::Rfc2822OffsetWithColon { .. }
+                | Self::JavaZoneId { .. }
+                | Self::GoTimeString { .. }
+        )
+    }
+}
+
 impl fmt::Display for TimestampError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
