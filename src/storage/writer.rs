@@ -206,8 +206,8 @@ impl Writer {
         }
     }
 
-    /// Returns `Ok` when the last batch was committed and the thread still
-    /// runs.
+    /// Returns `Ok` when the last batch was committed, no write has found a
+    /// damaged page, and the thread still runs.
     ///
     /// # Errors
     ///
