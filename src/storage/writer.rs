@@ -7,7 +7,7 @@
 //! spreads that wait over every request that arrived meanwhile.
 
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 
 use chrono_tz::Tz;
@@ -94,13 +94,14 @@ pub struct Writer {
     sender: Mutex<Option<SyncSender<WriteRequest>>>,
     thread: Mutex<Option<JoinHandle<()>>>,
     failure: Arc<Failure>,
-    damage: Arc<Failure>,
+    /// The first damaged page that a write found, kept until the server
+    /// stops because the damage stays until the file is restored.
+    damage: Arc<OnceLock<String>>,
 }
 
-/// A cause of bad health, shared by the storage thread and
-/// [`Writer::health`]: `None` while there is none. One instance contains the
-/// error of the last failed batch, health probe or file check, another the
-/// first damaged page that a write found.
+/// The cause that keeps commits from working, shared by the storage thread
+/// and [`Writer::health`]: `None` while they work, else the error of the
+/// last failed batch, health probe or file check.
 #[derive(Default)]
 struct Failure(Mutex<Option<String>>);
 
@@ -150,7 +151,7 @@ impl Writer {
         let (sender, receiver) = mpsc::sync_channel(queue_capacity);
         let failure = Arc::new(Failure::default());
         let thread_failure = Arc::clone(&failure);
-        let damage = Arc::new(Failure::default());
+        let damage = Arc::new(OnceLock::new());
         let thread_damage = Arc::clone(&damage);
         let files = FileCheck::new(db);
         let thread = thread::Builder::new()
@@ -223,7 +224,7 @@ impl Writer {
             return Err("the storage thread has stopped".to_string());
         }
         if let Some(damage) = self.damage.get() {
-            return Err(damage);
+            return Err(damage.clone());
         }
         match self.failure.get() {
             Some(cause) => Err(format!("entries cannot be stored: {cause}")),
@@ -294,9 +295,7 @@ struct StorageThread<'a> {
     files: FileCheck,
     failures: FailureLog,
     failure: &'a Failure,
-    /// Set by the first write that finds a damaged page, and never cleared,
-    /// because the damage stays until the file is restored.
-    damage: &'a Failure,
+    damage: &'a OnceLock<String>,
     metrics: &'a Metrics,
     /// The receive time given to the last entry of the previous batch.
     last_received_at_ns: i64,
@@ -394,8 +393,9 @@ impl StorageThread<'_> {
                 self.failures.flush();
             }
             Err(error) => {
-                if matches!(error, StorageError::Corrupt(_)) && !self.damage.is_set() {
-                    self.damage.set(Some(error.to_string()));
+                if matches!(error, StorageError::Corrupt(_)) {
+                    // Only the first damage is kept, so a later one is dropped.
+                    let _ = self.damage.set(error.to_string());
                 }
                 self.failure.set(Some(error.to_string()));
             }
