@@ -11,7 +11,7 @@ use super::{
     Failure, TimestampArgument,
 };
 use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
-use crate::http::handlers::MAX_LIST_LIMIT;
+use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::full_disk_hint;
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
@@ -39,7 +39,7 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// How many transactions to show (1 to 1000).
-        #[arg(long, default_value_t = DEFAULT_LIMIT, value_parser = parse_limit)]
+        #[arg(long, default_value_t = DEFAULT_LIST_LIMIT, value_parser = parse_limit)]
         limit: usize,
         /// Only this outcome: fatal, succeeded, stalled or running.
         #[arg(long, value_parser = parse_outcome)]
@@ -254,7 +254,7 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
 /// with it.
 fn filter_arguments(query: &ListQuery) -> String {
     let mut arguments = String::new();
-    if query.limit != DEFAULT_LIMIT {
+    if query.limit != DEFAULT_LIST_LIMIT {
         arguments.push_str(&format!("--limit {} ", query.limit));
     }
     if let Some(outcome) = query.outcome {
@@ -293,9 +293,6 @@ fn print_json(value: &impl serde::Serialize) -> Result<(), Failure> {
 /// The maximum length, in characters, of a message in the `log list` table.
 /// `--json` prints the whole message.
 const TABLE_MESSAGE_CHARS: usize = 60;
-
-/// The page size of `log list` without `--limit`, as for `GET /worker/log`.
-const DEFAULT_LIMIT: usize = 50;
 
 /// Formats the entry that made a transaction fatal as `STAGE: message`. A
 /// message longer than [`TABLE_MESSAGE_CHARS`] is cut and ends with an
@@ -476,7 +473,7 @@ mod tests {
 
     #[test]
     fn hint_omits_default_limit() {
-        let query = list_query(DEFAULT_LIMIT, Some(Outcome::Fatal));
+        let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Fatal));
         assert_eq!(filter_arguments(&query), "--outcome fatal ");
     }
 

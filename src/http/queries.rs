@@ -14,7 +14,8 @@ use crate::validate::{plus_became_space, whitespace_note, PARAMETER_NAMES};
 
 /// The largest page of the transaction list.
 pub const MAX_LIST_LIMIT: usize = 1000;
-const DEFAULT_LIST_LIMIT: usize = 50;
+/// The page size of the transaction list without a `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 50;
 
 /// The largest page of one transaction's log. A page of 1000 entries is
 /// about 250 KB of JSON with messages of a few dozen bytes. It is at most
