@@ -1091,7 +1091,7 @@ fn next_page_hint_continues_listing() {
 }
 
 #[test]
-fn next_page_hint_without_filters_has_limit_and_cursor() {
+fn unfiltered_next_page_hint_names_limit() {
     let server = logged_server();
     let hint = next_page_hint(&server, &[]);
     assert!(hint.starts_with("more: --limit 1 --cursor "), "{hint}");
@@ -3137,7 +3137,7 @@ fn unwritable_database_file_is_named() {
     );
 }
 
-/// The advice for a database file that its owner may not write.
+/// Returns the advice for a database file that its owner may not write.
 fn chmod_advice(database: &UnwritableDatabase) -> String {
     format!("add it with chmod u+w {}", database.db.display())
 }
@@ -3262,7 +3262,8 @@ fn read_only_file_system_is_named() {
 }
 
 /// Runs `serve` on `name` in a read-only view of the directory of a
-/// database that a server stopped cleanly. `None` when mounting needs root.
+/// database that a server stopped cleanly. Returns `None` when mounting
+/// needs root.
 fn serve_on_read_only_mount(name: &str) -> Option<Output> {
     let server = Server::start();
     let (_, dir) = server.stop();

@@ -1,7 +1,7 @@
-//! A database file with damaged pages: an entry whose key leads to a damaged
-//! page fails with `500`, the entries of other transactions stored in the same
-//! batch still get `200`, `/healthz` turns `503`, and the server log names
-//! the way out.
+//! A database file with damaged pages. An entry whose key leads to a damaged
+//! page fails with `500`, while the entries of other transactions stored in
+//! the same batch still get `200`. `/healthz` turns `503`, and the server log
+//! names the way out.
 
 mod common;
 
@@ -139,10 +139,8 @@ fn damage_log_names_backup_restore() {
     let server = server_with_damaged_pages();
     write_beside_damage(&server);
     let log = server.log();
-    assert!(
-        log.contains("the database file is damaged") && log.contains("restore the last backup"),
-        "{log}"
-    );
+    assert!(log.contains("the database file is damaged"), "{log}");
+    assert!(log.contains("restore the last backup"), "{log}");
 }
 
 #[test]

@@ -17,8 +17,8 @@ use hyper::{Method, Request, Response};
 
 use super::dashboard;
 use super::host::check_host;
-pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::queries::{parse_list_query, parse_log_query};
+pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::response::{empty_ok, json_body, ok_with, ApiError, Body};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
