@@ -910,7 +910,7 @@ fn rfc2822_zone_abbreviation_is_explained() {
 }
 
 #[test]
-fn other_languages_forms_are_explained() {
+fn near_miss_forms_are_explained() {
     let server = Server::start();
     let cases = [
         (

@@ -486,50 +486,73 @@ fn empty_body_is_400() {
     assert_json_error(&reply, 400, "missing_parameter");
 }
 
-/// Sends `POST {target} {version}` as the administrator with the extra
-/// header lines `headers`, then `body`, and returns the head and the body of
-/// the response. Without a `Content-Length` or `Transfer-Encoding` in
-/// `headers`, the request has no body by the rules of HTTP, whatever bytes
-/// follow its head.
+/// Returns `POST {target} {version}` as the administrator, with the extra
+/// header lines `headers` and then `body`. Without a `Content-Length` or
+/// `Transfer-Encoding` in `headers`, the request has no body by the rules of
+/// HTTP, whatever bytes follow its head.
+fn raw_post(server: &Server, version: &str, target: &str, headers: &str, body: &str) -> String {
+    let (user, password) = server.admin();
+    format!(
+        "POST {target} {version}\r\nAuthorization: {}\r\n{headers}\r\n{body}",
+        common::basic_auth(user, password)
+    )
+}
+
+/// Sends [`raw_post`] on a new connection, and returns the head of the
+/// response and the whole response as a [`Reply`].
 fn post_raw(
     server: &Server,
     version: &str,
     target: &str,
     headers: &str,
     body: &str,
-) -> (String, String) {
-    let (user, password) = server.admin();
-    let request = format!(
-        "POST {target} {version}\r\nAuthorization: {}\r\n{headers}\r\n{body}",
-        common::basic_auth(user, password)
-    );
+) -> (String, Reply) {
+    let request = raw_post(server, version, target, headers, body);
     let mut stream = server.connect();
     stream
         .write_all(request.as_bytes())
         .expect("write the request");
-    common::read_response(&mut stream, Duration::from_secs(5))
+    let (head, body) = common::read_response(&mut stream, Duration::from_secs(5));
+    let reply = reply_from(&head, body);
+    (head, reply)
 }
 
-/// Returns the message of a JSON error body.
-fn message_of(body: &str) -> String {
-    let value: serde_json::Value =
-        serde_json::from_str(body).unwrap_or_else(|error| panic!("{error}: {body}"));
-    value["message"].as_str().unwrap_or_default().to_string()
+/// Builds a [`Reply`] from a response head and body read off a socket.
+fn reply_from(head: &str, body: String) -> Reply {
+    let status = head
+        .get(9..12)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or_default();
+    let headers = head
+        .lines()
+        .skip(1)
+        .filter_map(|line| line.split_once(':'))
+        .map(|(name, value)| (name.to_string(), value.trim().to_string()))
+        .collect();
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 #[test]
 fn body_without_length_is_missing_parameters() {
     let server = Server::start();
-    let (head, body) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
+    let (head, reply) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
     assert!(head.starts_with("HTTP/1.0 400"), "{head}");
-    assert!(body.contains(r#""error":"missing_parameter""#), "{body}");
+    assert!(
+        reply.body.contains(r#""error":"missing_parameter""#),
+        "{}",
+        reply.body
+    );
 }
 
 #[test]
 fn body_without_length_names_missing_headers() {
     let server = Server::start();
-    let (_, body) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
-    let message = message_of(&body);
+    let (_, reply) = post_raw(&server, "HTTP/1.0", "/worker/log/tx-1", "", VALID);
+    let message = reply.message();
     assert!(
         message.starts_with("Missing required parameters timestamp, stage, status;"),
         "{message}"
@@ -550,16 +573,14 @@ fn body_without_length_names_missing_headers() {
 #[test]
 fn body_without_length_closes_connection() {
     let server = Server::start();
-    let (user, password) = server.admin();
-    let request = format!(
-        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {}\r\n\r\n{VALID}",
-        common::basic_auth(user, password)
+    let request = raw_post(
+        &server,
+        "HTTP/1.1",
+        "/worker/log/tx-1",
+        "Host: 127.0.0.1\r\n",
+        VALID,
     );
-    let mut stream = server.connect();
-    stream
-        .write_all(request.as_bytes())
-        .expect("write the request");
-    let text = common::read_until_closed(&mut stream, Duration::from_secs(5));
+    let text = server.raw(request.as_bytes(), Duration::from_secs(5));
     assert_eq!(common::status_codes(&text), [400], "{text}");
 }
 
@@ -574,14 +595,14 @@ fn body_without_length_stores_nothing() {
 #[test]
 fn query_parameters_need_no_body_headers() {
     let server = Server::start();
-    let (head, body) = post_raw(
+    let (head, reply) = post_raw(
         &server,
         "HTTP/1.0",
         &format!("/worker/log/tx-1?{VALID}"),
         "",
         "",
     );
-    assert!(head.starts_with("HTTP/1.0 200"), "{head}{body}");
+    assert!(head.starts_with("HTTP/1.0 200"), "{head}{}", reply.body);
     assert_eq!(server.entries("tx-1").len(), 1);
 }
 
@@ -599,7 +620,7 @@ fn empty_framed_body_has_plain_missing_message() {
     for (version, headers, body) in cases {
         let (_, reply) = post_raw(&server, version, "/worker/log/tx-1", headers, body);
         assert_eq!(
-            message_of(&reply),
+            reply.message(),
             "Missing required parameters timestamp, stage, status.",
             "{headers}"
         );

@@ -137,9 +137,9 @@ pub fn parse_list_query(
 }
 
 /// Parses the query string of one transaction's log: `limit` and `cursor`.
-/// When `may_append` is true, the message about an unknown parameter that is
-/// a field of an entry adds that appending an entry is `POST`, because a user
-/// who may write most likely sent the entry with `curl -G`.
+/// When `may_append` is true and an unknown parameter is a field of an entry,
+/// the message ends with [`APPEND_HINT`]. A user who may write most likely
+/// sent that entry with `curl -G`.
 ///
 /// # Errors
 ///
@@ -248,7 +248,7 @@ mod tests {
     }
 
     #[test]
-    fn log_query_entry_field_for_reader_has_no_hint() {
+    fn log_query_reader_gets_no_hint() {
         let error = parse_log_query(Some("stage=WORKER_INIT"), "tx-1", false).expect_err("unknown");
         assert_eq!(
             message(error),

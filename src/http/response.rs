@@ -21,11 +21,13 @@ pub type Body = Full<Bytes>;
 #[derive(Debug)]
 pub enum ApiError {
     NotFound,
-    /// `405` with the value of the `Allow` header, and a message that names
-    /// the path where the method belongs when clients send it to this path
-    /// by mistake, or `None` for the generic message.
+    /// A method that the resource does not take.
     MethodNotAllowed {
+        /// The value of the `Allow` header.
         allow: &'static str,
+        /// The message for a method that clients send to this path by
+        /// mistake, naming the path where it belongs, or `None` for the
+        /// generic message.
         message: Option<&'static str>,
     },
     /// A missing, repeated or malformed `Authorization` header.

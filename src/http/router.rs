@@ -3,6 +3,11 @@
 
 use hyper::Method;
 
+/// The message of a `405` for a `POST` to the list of transactions.
+const POST_TO_LIST_MESSAGE: &str = "Appending an entry is POST /worker/log/{transaction_id}, \
+    with the transaction id in the path; /worker/log itself lists the transactions and takes \
+    only GET and HEAD.";
+
 /// A resource of the API.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
@@ -54,10 +59,11 @@ impl Route {
     /// clients send it here by mistake, or `None`. A `POST` to the list of
     /// transactions is an entry whose transaction id was left out of the path.
     pub fn misdirected_method_message(&self, method: &Method) -> Option<&'static str> {
-        (*self == Route::LogList && *method == Method::POST).then_some(
-            "Appending an entry is POST /worker/log/{transaction_id}, with the transaction id in \
-             the path; /worker/log itself lists the transactions and takes only GET and HEAD.",
-        )
+        if *self == Route::LogList && *method == Method::POST {
+            Some(POST_TO_LIST_MESSAGE)
+        } else {
+            None
+        }
     }
 
     pub fn allows(&self, method: &Method) -> bool {

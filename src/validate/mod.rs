@@ -49,10 +49,10 @@ pub enum ParamError {
     Unknown(String),
     Repeated(String),
     Missing(Vec<&'static str>),
-    /// Missing parameters of a request that has neither `Content-Length` nor
-    /// `Transfer-Encoding`, and so has no body by the rules of HTTP, even
-    /// when the client wrote the parameters after the head, as an HTTP/1.0
-    /// client or a hand-written request may.
+    /// Missing parameters of a request without `Content-Length` or
+    /// `Transfer-Encoding`. By the rules of HTTP such a request has no body,
+    /// even when the client wrote the parameters after the head, as an
+    /// HTTP/1.0 client or a hand-written request may.
     MissingWithoutBody(Vec<&'static str>),
     InvalidStage(String),
     InvalidStatus(String),
@@ -172,19 +172,18 @@ impl fmt::Display for ParamError {
                 f,
                 "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
             ),
-            ParamError::Missing(names) => {
+            ParamError::Missing(names) | ParamError::MissingWithoutBody(names) => {
                 let noun = if names.len() == 1 { "parameter" } else { "parameters" };
-                write!(f, "Missing required {noun} {}.", names.join(", "))
-            }
-            ParamError::MissingWithoutBody(names) => {
-                let noun = if names.len() == 1 { "parameter" } else { "parameters" };
-                write!(
-                    f,
-                    "Missing required {noun} {}; the request has no body, because it has neither \
-                     a Content-Length nor a Transfer-Encoding header, so send a Content-Length \
-                     header with the size of the body in bytes, as curl -d does.",
-                    names.join(", ")
-                )
+                write!(f, "Missing required {noun} {}", names.join(", "))?;
+                if matches!(self, ParamError::MissingWithoutBody(_)) {
+                    f.write_str(
+                        "; the request has no body, because it has neither a Content-Length \
+                         nor a Transfer-Encoding header, so send a Content-Length header with \
+                         the size of the body in bytes, as curl -d does.",
+                    )
+                } else {
+                    f.write_str(".")
+                }
             }
             ParamError::InvalidStage(value) => write!(
                 f,
@@ -559,19 +558,19 @@ fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
     }
 }
 
-/// The longest timestamp whose spaces [`plus_became_space`] tries as a lost
-/// `+`. The longest hinted form, Java's with a 32-character zone ID and
-/// nanoseconds, has 69 bytes.
+/// The maximum length of a timestamp whose spaces [`plus_became_space`]
+/// tries as a lost `+`. Java's form with nanoseconds and the longest IANA
+/// zone name, `America/Argentina/ComodRivadavia`, has 69 bytes.
 const MAX_REPAIRED_TIMESTAMP_BYTES: usize = 100;
 
 /// Returns true when `text` is a valid timestamp once one of its spaces after
-/// the hour is read as a `+`: the offset sign of a timestamp sent without
-/// percent-encoding, which form and query decoding turn into a space. A
-/// repaired text whose error offers the value to send counts too, so that
-/// the sender learns about the `+` before that error.
+/// the hour is read as a `+`. Form and query decoding turn the `+` of an
+/// offset sent without percent-encoding into a space. A repaired text whose
+/// error quotes the corrected value counts too, so that the sender learns
+/// about the `+` before that error.
 pub fn plus_became_space(text: &str, zone: Tz) -> bool {
-    // Each space costs one parse, so text longer than any accepted or hinted
-    // form is not tried, which keeps a long value from holding the thread.
+    // Each space costs one parse, so text over this length is not tried,
+    // which keeps a long value from holding the thread.
     if text.len() > MAX_REPAIRED_TIMESTAMP_BYTES {
         return false;
     }
@@ -582,7 +581,7 @@ pub fn plus_became_space(text: &str, zone: Tz) -> bool {
             let repaired = format!("{}+{}", &text[..at], &text[at + 1..]);
             match timestamp::parse_timestamp(&repaired, zone) {
                 Ok(_) => true,
-                Err(error) => error.offers_value(),
+                Err(error) => error.quotes_corrected_value(),
             }
         })
 }

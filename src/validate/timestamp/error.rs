@@ -98,9 +98,9 @@ const EXPONENT_FRACTION_FIX: &str = "write it without an exponent and with at mo
     after the point, as `date +%s.%N` prints it";
 
 impl TimestampError {
-    /// Returns true when the message quotes the value to send instead, as it
+    /// Returns true when the message quotes the corrected value to send, as it
     /// does for an RFC 2822 offset with a colon and for the forms of Java and Go.
-    pub fn offers_value(&self) -> bool {
+    pub fn quotes_corrected_value(&self) -> bool {
         matches!(
             self,
             Self::Rfc2822OffsetWithColon { .. }

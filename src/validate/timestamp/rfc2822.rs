@@ -219,7 +219,7 @@ mod tests {
     }
 
     #[test]
-    fn rfc2822_offset_colon_not_in_place_is_unrecognized() {
+    fn malformed_colon_offset_is_unrecognized() {
         for text in [
             "Fri, 04 Dec 2026 14:57:54 +0:100",
             "Fri, 04 Dec 2026 14:57:54 +01:0",
@@ -230,7 +230,7 @@ mod tests {
     }
 
     #[test]
-    fn message_for_rfc2822_offset_colon_gives_fix() {
+    fn offset_colon_message_gives_fix() {
         let error = parse_timestamp("Fri, 04 Dec 2026 14:57:54 +01:00", BERLIN).expect_err("colon");
         let message = error.to_string();
         assert!(
