@@ -299,14 +299,14 @@ async fn append_entry(
         }
     };
     let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
-    // By the rules of HTTP, a request with neither header has no body, even
-    // when the client wrote bytes after the head, so hyper reads none.
-    let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
-        && !parts.headers.contains_key(TRANSFER_ENCODING);
     let build = |user: &User| -> Result<NewEntry, ApiError> {
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = user.timezone.unwrap_or(state.config.timezone);
         build_entry(&transaction_id, parameters, zone, &user.name).map_err(|error| {
+            // By the rules of HTTP, a request with neither header has no body,
+            // even when the client wrote bytes after the head, so hyper reads none.
+            let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
+                && !parts.headers.contains_key(TRANSFER_ENCODING);
             if has_no_body {
                 error.for_request_without_body().into()
             } else {
