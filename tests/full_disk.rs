@@ -1,6 +1,6 @@
-//! A database on a full file system: `serve` and the commands that write
-//! fail with a message that names the full file system, how much is free
-//! and what to do, not only SQLite's "disk I/O error".
+//! Tests of a database on a full file system. `serve` and the commands that
+//! write fail with a message that names the full file system, how much is
+//! free and what to do, not only SQLite's "disk I/O error".
 //!
 //! Each command runs in a user and mount namespace of its own (`unshare`),
 //! on a small tmpfs that a file fills, so the tests need no root. Where the
@@ -14,13 +14,13 @@ use std::process::{Command, Output};
 
 use common::{assert_success, run_cli, run_command, Server, BIN, PASSWORD};
 
-/// The size of the tmpfs: room for the database and its `-shm` file, which
-/// the filling file then takes.
+/// Size of the tmpfs. It has room for the database and its `-shm` file, but
+/// the filling file takes all space left after the database.
 const FILE_SYSTEM_SIZE: &str = "256k";
 
-/// Mounts a tmpfs at `$1`, copies the database `$2` to `$1/translog.db`
-/// when `$2` is not empty, fills the rest with a file, and runs the binary
-/// `$3` with `--db $1/translog.db` and the remaining arguments.
+/// Shell script that mounts a tmpfs at `$1`, copies the database `$2` to
+/// `$1/translog.db` when `$2` is not empty, fills the rest with a file, and
+/// runs the binary `$3` with `--db $1/translog.db` and the remaining arguments.
 const RUN_ON_FULL_FILE_SYSTEM: &str = r#"
 set -e
 mount -t tmpfs -o "size=$FILE_SYSTEM_SIZE" tmpfs "$1"
@@ -54,9 +54,10 @@ fn in_namespace(script: &str, args: &[&str]) -> Command {
     command
 }
 
-/// Returns true when this process may mount a tmpfs in a namespace of its
-/// own, and prints why the test is skipped when it may not. Under CI (the
-/// `CI` variable set), whose machine allows it, a failure fails the test.
+/// Checks whether this process may mount a tmpfs in a namespace of its own,
+/// and prints why the test is skipped when it may not. When the `CI`
+/// variable is set, a failed mount panics instead, because the CI machine
+/// allows such mounts.
 fn can_mount_tmpfs() -> bool {
     let dir = tempfile::tempdir().expect("temporary directory");
     let mount_point = dir.path().to_str().expect("UTF-8 path");
@@ -90,9 +91,9 @@ fn run_on_full_file_system(source: Option<&Path>, args: &[&str]) -> Output {
     )
 }
 
-/// Returns a database with one user, written by a server that stopped
-/// cleanly, so that it has no `-wal` or `-shm` file, in the returned
-/// directory.
+/// Starts and cleanly stops a server, and returns its directory. The
+/// database `translog.db` in it has one user and, after the clean stop, no
+/// `-wal` or `-shm` file.
 fn stopped_server_database() -> tempfile::TempDir {
     let server = Server::start();
     let (status, dir) = server.stop();
@@ -101,7 +102,7 @@ fn stopped_server_database() -> tempfile::TempDir {
 }
 
 /// Runs `user add` on a full file system with a copy of a database that
-/// has users.
+/// has users. Returns `None` when no tmpfs can be mounted.
 fn user_add_on_full_file_system() -> Option<Output> {
     if !can_mount_tmpfs() {
         return None;
@@ -125,7 +126,7 @@ fn user_add_on_full_file_system() -> Option<Output> {
 }
 
 /// Runs `serve` on a full file system with a copy of a database that a
-/// server stopped cleanly.
+/// server stopped cleanly. Returns `None` when no tmpfs can be mounted.
 fn serve_on_full_file_system() -> Option<Output> {
     if !can_mount_tmpfs() {
         return None;
@@ -137,9 +138,11 @@ fn serve_on_full_file_system() -> Option<Output> {
     ))
 }
 
-/// The part of the message that names the full tmpfs and its free space.
+/// Part of the message that names the full tmpfs and its free space.
 const FULL_FILE_SYSTEM: &str = "is full (0 bytes of 256.0 KiB free)";
 
+/// Asserts that the standard error of `output` contains `text`. Passes when
+/// `output` is `None`, because the test was skipped.
 fn assert_stderr_contains(output: Option<Output>, text: &str) {
     let Some(output) = output else {
         return;
@@ -147,6 +150,8 @@ fn assert_stderr_contains(output: Option<Output>, text: &str) {
     assert!(stderr(&output).contains(text), "{}", stderr(&output));
 }
 
+/// Asserts that `output` comes from a process that exited with status 1.
+/// Passes when `output` is `None`, because the test was skipped.
 fn assert_exit_status_1(output: Option<Output>) {
     let Some(output) = output else {
         return;
@@ -155,32 +160,32 @@ fn assert_exit_status_1(output: Option<Output>) {
 }
 
 #[test]
-fn full_disk_user_add_names_file_system() {
+fn user_add_names_full_file_system() {
     assert_stderr_contains(user_add_on_full_file_system(), FULL_FILE_SYSTEM);
 }
 
 #[test]
-fn full_disk_user_add_says_to_free_space() {
+fn user_add_advises_freeing_space() {
     assert_stderr_contains(user_add_on_full_file_system(), "free space on it");
 }
 
 #[test]
-fn full_disk_user_add_exits_1() {
+fn user_add_exits_1() {
     assert_exit_status_1(user_add_on_full_file_system());
 }
 
 #[test]
-fn full_disk_serve_names_file_system() {
+fn serve_names_full_file_system() {
     assert_stderr_contains(serve_on_full_file_system(), FULL_FILE_SYSTEM);
 }
 
 #[test]
-fn full_disk_serve_exits_1() {
+fn serve_exits_1() {
     assert_exit_status_1(serve_on_full_file_system());
 }
 
 #[test]
-fn full_disk_new_database_names_file_system() {
+fn new_database_names_full_file_system() {
     let output = can_mount_tmpfs()
         .then(|| run_on_full_file_system(None, &["serve", "--listen", "127.0.0.1:0"]));
     assert_stderr_contains(output, FULL_FILE_SYSTEM);

@@ -1,6 +1,7 @@
-//! The systemd unit in `scripts/translog.service`: its restart policy never
-//! gives up, it waits for the network to be configured, and systemd's own
-//! parser accepts it with the built binary in place of the installed one.
+//! Tests of the systemd unit in `scripts/translog.service`. Its restart
+//! policy never gives up, it waits for the network to be configured, and
+//! systemd's own parser accepts it with the built binary in place of the
+//! installed one.
 
 use std::process::Command;
 
@@ -50,7 +51,8 @@ fn unit_passes_systemd_analyze_verify() {
         .output()
     {
         Ok(output) => output,
-        // The CI machine (the `CI` variable set) has systemd-analyze.
+        // The CI script (.ci/run) installs systemd-analyze, so where the `CI`
+        // variable is set a missing one fails the test.
         Err(error) => {
             assert!(
                 std::env::var_os("CI").is_none(),

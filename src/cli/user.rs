@@ -244,10 +244,6 @@ fn change_failed(db: &Path, error: &UserError) -> String {
     format!("{error}{}", full_disk_hint(db, error))
 }
 
-/// The length below which a password from standard input gets a warning.
-/// It is still accepted. Generated passwords have 24 characters.
-const SHORT_PASSWORD_CHARS: usize = 12;
-
 /// Reads the password from standard input, or generates one; the flag is
 /// true for a generated password, which the caller prints once.
 fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
@@ -281,6 +277,10 @@ fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
     }
     Ok((Password::new(text.to_string()), false))
 }
+
+/// Length, in characters, below which a password from standard input gets a
+/// warning. Such a password is still accepted. Generated passwords have 24.
+const SHORT_PASSWORD_CHARS: usize = 12;
 
 /// Warns about a password from standard input shorter than
 /// [`SHORT_PASSWORD_CHARS`]. Called once the password is stored, so that a

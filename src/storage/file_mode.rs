@@ -1,14 +1,15 @@
-//! The permission bits of the database file, for the advice on a file that
-//! the process may not write. Running the command as the file's owner fixes
-//! that only when the owner may write it.
+//! Permission bits of the database file, read to explain why this process
+//! may not write it. The general advice for a read-only file, to run the
+//! command as the file's owner, helps only when the owner has write
+//! permission.
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
 
-/// Returns the reason why the file at `path` is not writable when this
-/// process's user owns it and its mode gives the owner no write permission
-/// (mode 0400, say), with the `chmod` command that fixes it. Returns `None`
-/// in every other case, and when the file cannot be examined.
+/// Checks whether this process's user owns the file at `path` while its mode
+/// gives the owner no write permission (mode 0400, say). Returns the reason,
+/// with the `chmod` command that fixes it, in that case only. Returns `None`
+/// otherwise, and when the file's metadata cannot be read.
 pub fn owner_without_write(path: &Path) -> Option<String> {
     let metadata = std::fs::metadata(path).ok()?;
     let owned = metadata.uid() == rustix::process::geteuid().as_raw();

@@ -9,34 +9,34 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::ErrorCode;
 
-/// The available space below which a failed write is put down to a full
-/// file system: twice the `-wal` file of normal use, which is about 4 MiB.
-/// With more space free, a failed write more likely has another cause.
+/// Available space, in bytes, below which a failed write is attributed to a
+/// full file system. It is twice the `-wal` file of normal use (about 4 MiB),
+/// because with more space free a failed write more likely has another cause.
 const NEARLY_FULL_BYTES: u64 = 8 * 1024 * 1024;
 
-/// The share of a file system, in percent, that must be used up as well
-/// before it counts as full, so that a small file system that is mostly
-/// free (a 4 MiB tmpfs, say) is not called full.
+/// Used share of a file system, in percent, that it must also reach before
+/// it counts as full, so that a small file system that is mostly free (a
+/// 4 MiB tmpfs, say) is not called full.
 const NEARLY_FULL_USED_PERCENT: u64 = 90;
 
-/// The space of a file system, as `df` shows it to a user without the
-/// blocks reserved for root.
+/// Space of a file system. The available counts are those of an unprivileged
+/// process, so they leave out the blocks and inodes reserved for root.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Space {
+struct Space {
     /// Bytes that this process may still write.
-    pub available: u64,
-    /// The size of the file system in bytes.
-    pub size: u64,
-    /// Inodes that this process may still use, so files that it may create.
-    /// `None` where the file system has no fixed number of inodes (btrfs).
-    pub available_inodes: Option<u64>,
+    available: u64,
+    /// Size of the file system in bytes.
+    size: u64,
+    /// Inodes, so files, that this process may still create. `None` where
+    /// the file system reports no inode count (btrfs reports 0).
+    available_inodes: Option<u64>,
 }
 
-/// Returns a hint to append to the message of `error`, which a write of the
-/// file at `file` (the database, or a file beside it) failed with. The hint
-/// states that the file system is full, how much is free, and to free space.
+/// Builds a hint to append to the message of `error`, which a write of
+/// `file` (the database, or a file beside it) failed with. The hint states
+/// that the file system is full, how much is free, and to free space.
 ///
-/// Only the errors that a full file system causes get one: an SQLite error
+/// Only errors that a full file system causes get a hint: an SQLite error
 /// "full", "I/O error" or "cannot open", or an `std::io::Error` "No space
 /// left on device", as `error` or one of its sources. Returns an empty
 /// string for any other error, when the file system has room, or when its
@@ -52,21 +52,21 @@ pub fn full_disk_hint(file: &Path, error: &(dyn std::error::Error + 'static)) ->
     }
 }
 
+/// Checks whether the first SQLite or I/O error in the source chain of
+/// `error` is of a kind that a full file system causes.
 fn may_come_from_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
-    let mut next = Some(error);
-    while let Some(error) = next {
-        if let Some(rusqlite::Error::SqliteFailure(failure, _)) = error.downcast_ref() {
-            return matches!(
-                failure.code,
-                ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen
-            );
-        }
-        if let Some(io) = error.downcast_ref::<std::io::Error>() {
-            return io.kind() == std::io::ErrorKind::StorageFull;
-        }
-        next = error.source();
-    }
-    false
+    std::iter::successors(Some(error), |error| error.source())
+        .find_map(|error| {
+            if let Some(rusqlite::Error::SqliteFailure(failure, _)) = error.downcast_ref() {
+                return Some(matches!(
+                    failure.code,
+                    ErrorCode::DiskFull | ErrorCode::SystemIoFailure | ErrorCode::CannotOpen
+                ));
+            }
+            let io = error.downcast_ref::<std::io::Error>()?;
+            Some(io.kind() == std::io::ErrorKind::StorageFull)
+        })
+        .unwrap_or(false)
 }
 
 /// Returns the directory of `file`, or of the target of a symbolic link at
@@ -91,7 +91,7 @@ fn space_of(directory: &Path) -> Option<Space> {
 /// Describes the file system of `directory` as full, with what to do, when
 /// `space` has no inode left, or less than [`NEARLY_FULL_BYTES`] available
 /// with [`NEARLY_FULL_USED_PERCENT`] used. Returns `None` when it has room.
-pub fn describe_full(directory: &Path, space: Space) -> Option<String> {
+fn describe_full(directory: &Path, space: Space) -> Option<String> {
     if space.available_inodes == Some(0) {
         return Some(format!(
             "the file system of {} has no free inodes, so no file can be created on it ({} \
@@ -116,8 +116,8 @@ pub fn describe_full(directory: &Path, space: Space) -> Option<String> {
     ))
 }
 
-/// Formats a number of bytes in the largest binary unit below it, with one
-/// decimal, as `df -h` does: `0 bytes`, `512 bytes`, `3.5 MiB`.
+/// Formats a number of bytes in the largest binary unit that it reaches, with
+/// one decimal: `0 bytes`, `512 bytes`, `3.5 MiB`.
 fn format_size(bytes: u64) -> String {
     const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
     if bytes < 1024 {
@@ -172,7 +172,7 @@ mod tests {
     }
 
     #[test]
-    fn small_mostly_free_file_system_is_not_full() {
+    fn small_mostly_free_tmpfs_not_full() {
         let space = Space {
             available: 3 * MIB,
             size: 4 * MIB,
@@ -226,7 +226,7 @@ mod tests {
     }
 
     #[test]
-    fn io_error_of_storage_may_be_full_disk() {
+    fn shm_size_error_may_be_full() {
         assert!(may_come_from_full_disk(&sqlite_error(
             rusqlite::ffi::SQLITE_IOERR_SHMSIZE
         )));
@@ -247,7 +247,7 @@ mod tests {
     }
 
     #[test]
-    fn no_space_left_may_be_full_disk() {
+    fn enospc_may_be_full_disk() {
         let error = std::io::Error::from(std::io::ErrorKind::StorageFull);
         assert!(may_come_from_full_disk(&error));
     }
