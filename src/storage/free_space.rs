@@ -28,7 +28,8 @@ struct Space {
     /// Size of the file system in bytes.
     size: u64,
     /// Inodes, so files, that this process may still create. `None` where
-    /// the file system reports no inode count (btrfs reports 0).
+    /// the file system reports a total inode count of 0, as file systems that
+    /// allocate inodes on demand may.
     available_inodes: Option<u64>,
 }
 
