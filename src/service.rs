@@ -19,7 +19,7 @@ use crate::auth::{hash_password, password, Authenticator};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
-use crate::storage::free_space::full_disk_hint;
+use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::users::{self, Role};
 use crate::storage::writer::Writer;
 use crate::storage::{self, ReaderPool, StorageError};
@@ -413,7 +413,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
                     .unwrap_or_else(|| StorageError::ReadOnlyFile.to_string())
             }
             std::io::ErrorKind::ReadOnlyFilesystem => StorageError::ReadOnlyFileSystem.to_string(),
-            _ => format!("{error}{}", full_disk_hint(db_path, &error)),
+            _ => describe_with_full_disk_hint(db_path, &error),
         };
         format!("cannot open database {}: {reason}", db_path.display())
     })?;

@@ -12,7 +12,7 @@ use super::{
 };
 use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use crate::storage::free_space::full_disk_hint;
+use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
 };
@@ -425,7 +425,7 @@ pub fn prune(
     } else {
         let mut connection = open_database(db)?;
         logs::prune(&mut connection, instant, false)
-            .map_err(|error| format!("{error}{}", full_disk_hint(db, &error)))?
+            .map_err(|error| describe_with_full_disk_hint(db, &error))?
     };
     let counts = format!(
         "{} ({})",

@@ -10,7 +10,7 @@ use clap::Subcommand;
 use super::{open_database, open_database_read_only, parse_zone};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
-use crate::storage::free_space::full_disk_hint;
+use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::users::{self, Role, UserError};
 use crate::storage::Schema;
 
@@ -241,7 +241,7 @@ fn add_user(
 /// Describes a failed change of the users in the database at `db`, with a
 /// hint when a full file system is the likely cause.
 fn change_failed(db: &Path, error: &UserError) -> String {
-    format!("{error}{}", full_disk_hint(db, error))
+    describe_with_full_disk_hint(db, error)
 }
 
 /// Reads the password from standard input, or generates one; the flag is

@@ -53,6 +53,14 @@ pub fn full_disk_hint(file: &Path, error: &(dyn std::error::Error + 'static)) ->
     }
 }
 
+/// Describes `error`, with [`full_disk_hint`] for `file` after it.
+pub fn describe_with_full_disk_hint(
+    file: &Path,
+    error: &(dyn std::error::Error + 'static),
+) -> String {
+    format!("{error}{}", full_disk_hint(file, error))
+}
+
 /// Checks whether the first SQLite or I/O error in the source chain of
 /// `error` is of a kind that a full file system causes.
 fn may_come_from_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
