@@ -105,8 +105,23 @@ struct ServeArgs {
           value_parser = parse_max_connections, allow_hyphen_values = true)]
     max_connections: u32,
     /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
-    #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND")]
+    #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND", value_parser = parse_notify_command)]
     notify_command: Option<String>,
+}
+
+/// Parses `--notify-command`, rejecting a blank command, such as the one
+/// that `TRANSLOG_NOTIFY_COMMAND=` sets: it would run for every alert, do
+/// nothing and count as sent, so no alert would reach anyone.
+fn parse_notify_command(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err(
+            "the notify command is empty, so alerts would go nowhere; give a shell command, \
+             such as --notify-command 'mail -s \"translog alert\" ops@example.com', or leave \
+             out both --notify-command and TRANSLOG_NOTIFY_COMMAND to run none"
+                .to_string(),
+        );
+    }
+    Ok(text.to_string())
 }
 
 /// Parses `--db`, rejecting an empty path, such as the one that
