@@ -90,22 +90,26 @@ report() {
     message=$(printf '%s' "$message" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c 2>/dev/null || true)
     # The credentials go to curl on standard input (--config -), because an
     # argument such as -u user:password is visible to every local user in ps.
-    # --retry covers refused connections, timeouts, 429 and 503, and honours
-    # Retry-After. --fail-with-body keeps the server's JSON error on a 4xx,
-    # and --write-out adds the status code on a line of its own.
-    local response
-    if response=$(curl --config - --silent --show-error --fail-with-body \
-            --retry 5 --retry-connrefused --retry-max-time 60 --max-time 20 \
-            --write-out '\n%{http_code}' \
-            --data-urlencode "timestamp=$timestamp" \
-            --data-urlencode "stage=$stage" \
-            --data-urlencode "status=$status" \
-            --data-urlencode "message=$message" \
-            "$log_url" <<<"$(curl_credentials)"); then
+    # --retry resends after a timeout, 408, 429 and 5xx, and honours
+    # Retry-After. --retry-all-errors also resends after a refused or reset
+    # connection and an empty reply, which is how a response lost in a server
+    # restart looks. Without --fail, an HTTP error is not a curl error, so a
+    # 4xx is not resent; --write-out adds the status code on a line of its own.
+    local response code
+    response=$(curl --config - --silent --show-error \
+        --retry 5 --retry-all-errors --retry-max-time 60 --max-time 20 \
+        --write-out '\n%{http_code}' \
+        --data-urlencode "timestamp=$timestamp" \
+        --data-urlencode "stage=$stage" \
+        --data-urlencode "status=$status" \
+        --data-urlencode "message=$message" \
+        "$log_url" <<<"$(curl_credentials)") || true
+    code=${response##*$'\n'}
+    if [[ $code == 200 ]]; then
         return
     fi
     # The JSON body ends with a newline of its own, which printf adds again.
-    local code=${response##*$'\n'} body=${response%$'\n'*}
+    local body=${response%$'\n'*}
     body=${body%$'\n'}
     if [[ -n $body && $body != "$response" ]]; then
         printf '%s\n' "$body" >&2

@@ -271,3 +271,62 @@ fn worker_disabled_names_permission() {
         "{stderr}"
     );
 }
+
+/// Counts the established TCP connections whose local port is `port`, as the
+/// server's side of each connection that a client opened to it.
+fn established_to(port: u16) -> usize {
+    let table = std::fs::read_to_string("/proc/net/tcp").unwrap_or_default();
+    let local_port = format!(":{port:04X}");
+    table
+        .lines()
+        .skip(1)
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() > 3 && fields[1].ends_with(&local_port) && fields[3] == "01"
+        })
+        .count()
+}
+
+#[test]
+fn worker_report_survives_server_crash() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let port = server.addr.port();
+    // A stopped server still completes the TCP handshake, so the script's
+    // first report is sent and waits for a response that never comes.
+    let stopped = Command::new("kill")
+        .args(["-STOP", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(stopped.success());
+    let script = Command::new("bash")
+        .arg(SCRIPT)
+        .args(["--simulate", "ok"])
+        .env("TRANSLOG_URL", server.url(""))
+        .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", WORKER.1)
+        .env("TRANSLOG_TRANSACTION_ID", "verify-crash")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start worker-example.sh");
+    assert!(
+        common::wait_until(|| established_to(port) > 0),
+        "the script did not connect"
+    );
+
+    // The crash resets the connection, so the report's response is lost.
+    let dir = server.crash();
+    let db = dir.path().join("translog.db");
+    let mut command = common::serve_command(&db);
+    command.args(["--listen", &format!("127.0.0.1:{port}")]);
+    let server = Server::launch(dir, db, command);
+
+    let output = script
+        .wait_with_output()
+        .expect("wait for worker-example.sh");
+    assert!(output.status.success(), "{output:?}");
+    let (outcome, entries) = read_log(&server, "verify-crash");
+    assert_eq!(outcome, "succeeded");
+    assert_eq!(entries.len(), 5, "{entries:?}");
+}
