@@ -135,6 +135,9 @@ async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(),
     if created {
         warn_new_database(&options.db_path);
     }
+    if let Some(warning) = storage::file_mode::readable_by_others(&options.db_path) {
+        log::warn!("{warning}");
+    }
     notifier.watch_stalled(Arc::clone(&state));
 
     let shutdown = async move {

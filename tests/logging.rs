@@ -354,3 +354,50 @@ fn created_database_is_warned_once() {
     let lines = new_database_lines(&again.log());
     assert!(lines.is_empty(), "{lines:?}");
 }
+
+/// Starts a server on a database whose mode is set to `mode` after a first
+/// start, and returns it once it listens.
+fn restart_with_mode(mode: u32) -> Server {
+    use std::os::unix::fs::PermissionsExt as _;
+    let (_, dir) = Server::start().stop();
+    let db = dir.path().join("translog.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(mode)).expect("chmod");
+    Server::start_in(dir, &[])
+}
+
+#[test]
+fn world_readable_database_warns() {
+    let server = restart_with_mode(0o644);
+    assert!(
+        server.wait_for_log(
+            "readable by every user of this host",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn world_readable_warning_names_chmod() {
+    let server = restart_with_mode(0o644);
+    let expected = format!("chmod o-rwx {}", server.db.display());
+    assert!(
+        server.wait_for_log(&expected, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn group_readable_database_does_not_warn() {
+    let server = restart_with_mode(0o640);
+    // The start lines come before any request line.
+    assert_eq!(fail_login(&server, "nobody"), 401);
+    assert!(server.wait_for_log("attempted_user", Duration::from_secs(5)));
+    assert!(
+        !server.log().contains("readable by every user"),
+        "{}",
+        server.log()
+    );
+}

@@ -1,7 +1,7 @@
 //! Permission bits of the database file, read to explain why this process
-//! may not write it. The general advice for a read-only file, to run the
-//! command as the file's owner, helps only when the owner has write
-//! permission.
+//! may not write it, and to warn when every user of the host may read it.
+//! The general advice for a read-only file, to run the command as the
+//! file's owner, helps only when the owner has write permission.
 
 use std::os::unix::fs::MetadataExt as _;
 use std::path::Path;
@@ -21,6 +21,25 @@ pub fn owner_without_write(path: &Path) -> Option<String> {
          add it with chmod u+w {}",
         metadata.mode() & 0o7777,
         path.display()
+    ))
+}
+
+/// Checks whether the file at `path` is readable by users other than its
+/// owner and group. Returns the warning, with the `chmod` command that
+/// removes that permission, in that case only, and `None` otherwise or when
+/// the file's metadata cannot be read. SQLite gives the `-wal` and `-shm`
+/// files the database file's mode, so the command names them too.
+pub fn readable_by_others(path: &Path) -> Option<String> {
+    let metadata = std::fs::metadata(path).ok()?;
+    if metadata.mode() & 0o004 == 0 {
+        return None;
+    }
+    let path = path.display();
+    Some(format!(
+        "the database file {path} is readable by every user of this host (mode {:04o}), and it \
+         contains the password hashes; remove that permission with \
+         chmod o-rwx {path} {path}-wal {path}-shm",
+        metadata.mode() & 0o7777,
     ))
 }
 
