@@ -401,3 +401,35 @@ fn group_readable_database_does_not_warn() {
         server.log()
     );
 }
+
+#[test]
+fn removed_cached_user_logs_no_user() {
+    let server = Server::start_with_users(&[]);
+    let first = server.post_worker_entry(
+        "tx-gone",
+        "2026-12-04T14:57:54Z",
+        "WORKER_INIT",
+        "SUCCESS",
+        "first",
+    );
+    assert_eq!(first.status, 200);
+    let removed = server.cli(&["user", "remove", WORKER.0], None);
+    assert!(removed.status.success(), "{removed:?}");
+
+    let second = server.post_worker_entry(
+        "tx-gone",
+        "2026-12-04T14:57:55Z",
+        "WORKER_LOAD",
+        "SUCCESS",
+        "second",
+    );
+    assert_eq!(second.status, 401);
+    assert!(
+        server.wait_for_log(
+            &format!(r#"user=- tx="tx-gone" attempted_user="{}""#, WORKER.0),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}

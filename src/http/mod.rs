@@ -508,13 +508,18 @@ async fn handle(
     let attempted_user = attempted_user
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
+    // A write from cached credentials is checked again when its user changed,
+    // and a user removed since then gets 401 after the name was set.
+    let user = match context.user.as_deref() {
+        Some(name) if response.status() != hyper::StatusCode::UNAUTHORIZED => name,
+        _ => "-",
+    };
     let transaction_id = logged_transaction_id(&context);
     log::log!(
         level,
-        "#{number} {method} {path:?} {} {:.1}ms user={} tx={transaction_id}{attempted_user}",
+        "#{number} {method} {path:?} {} {:.1}ms user={user} tx={transaction_id}{attempted_user}",
         response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0,
-        context.user.as_deref().unwrap_or("-"),
     );
     Ok(response)
 }
