@@ -1815,20 +1815,24 @@ fn start_with_file_limit(kib: u32) -> Server {
     Server::launch(dir, db, command)
 }
 
-/// Posts entries with 1000-byte messages until one is not stored; returns
-/// that reply and the number of entries stored before it.
+/// Returns the body of entry `number` of [`fill_disk`], with a 1000-byte message.
+fn padded_body(number: usize) -> String {
+    format!(
+        "{}&message={}",
+        form(
+            &format!("2026-12-04T13:{:02}:{:02}Z", number / 60, number % 60),
+            "WORKER_LOAD",
+            "SUCCESS"
+        ),
+        "x".repeat(1000)
+    )
+}
+
+/// Posts entries with 1000-byte messages to `tx-full` until one is not
+/// stored; returns that reply and the number of entries stored before it.
 fn fill_disk(server: &Server) -> (Reply, usize) {
-    let padding = "x".repeat(1000);
     for number in 0..400 {
-        let body = format!(
-            "{}&message={padding}",
-            form(
-                &format!("2026-12-04T13:{:02}:{:02}Z", number / 60, number % 60),
-                "WORKER_LOAD",
-                "SUCCESS"
-            )
-        );
-        let reply = server.post_entry("tx-full", &body);
+        let reply = server.post_entry("tx-full", &padded_body(number));
         if reply.status != 200 {
             return (reply, number);
         }
@@ -1860,8 +1864,10 @@ fn full_disk_keeps_stored_entries() {
 #[test]
 fn full_disk_keeps_server_running() {
     let server = start_with_file_limit(200);
-    fill_disk(&server);
-    let again = server.post_entry("tx-other", VALID);
+    let (_, stored) = fill_disk(&server);
+    // The same entry again needs as much room as before. A smaller one may
+    // still fit in what is left below the limit.
+    let again = server.post_entry("tx-full", &padded_body(stored));
     assert_eq!(again.status, 503, "{}", again.body);
     let read = server.get("/worker/log/tx-full", Some(server.admin()));
     assert_eq!(read.status, 200, "{}", read.body);
