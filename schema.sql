@@ -77,6 +77,20 @@ CREATE TRIGGER users_deleted AFTER DELETE ON users BEGIN
     UPDATE credentials_generation SET generation = generation + 1;
 END;
 
+-- The position of the last stalled alert that the server queued: the
+-- receive time and id of its transaction, in the order of the list. A server
+-- with a notify command alerts, after a restart, the transactions that
+-- stalled after it, so that a stall while no server ran is alerted once. A
+-- server without a notify command removes the row, so that alerts resume from
+-- the present when a command is set again. The table came after version 2
+-- was released: `serve` adds it to a version 2 database that lacks it, and
+-- older builds ignore it.
+CREATE TABLE IF NOT EXISTS stall_alert_position (
+    only_row             INTEGER PRIMARY KEY CHECK (only_row = 1),
+    last_received_at_ns  INTEGER NOT NULL,
+    transaction_id       TEXT    NOT NULL
+);
+
 -- One row that the storage thread rewrites, about once a second, after a
 -- batch failed to commit, to find out when storing works again.
 CREATE TABLE health_probe (

@@ -13,7 +13,9 @@
 //! Nothing here remembers which transactions were alerted. The storage thread
 //! reports a transaction as fatal only in the batch that stored its first
 //! `FATAL` entry. The stall watcher reads each transaction once per stall,
-//! because each check starts where the previous one ended.
+//! because each check starts where the previous one ended. It stores that
+//! position in the database whenever it queued an alert, so that after a
+//! restart it alerts the stalls that happened while no server ran.
 
 mod output;
 mod runners;
@@ -27,8 +29,8 @@ use crate::http::handlers::run_read;
 use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::storage::logs::{self, Cursor, Outcome};
-use crate::storage::now_ns;
 use crate::storage::writer::FatalTransaction;
+use crate::storage::{alert_position, now_ns, StorageError};
 
 use output::OutputPipes;
 use runners::{Runners, Submission, QUEUE_CAPACITY, RUNNER_COUNT};
@@ -39,6 +41,10 @@ const STALL_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 /// The maximum number of stalled transactions read at once, as many as the
 /// queue of alerts can hold.
 const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
+
+/// How long a write of the stall watcher's position waits for another
+/// connection's lock.
+const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its runner thread forever.
@@ -147,24 +153,26 @@ impl Notifier {
         })
     }
 
-    /// Starts a task that looks for transactions that turned stalled since
-    /// the service started, and alerts once for each stall.
+    /// Starts a task that looks for transactions that turned stalled, and
+    /// alerts once for each stall. It starts after the position stored by an
+    /// earlier run, or at the present on a database without one. Without a
+    /// notify command it only removes the stored position, so that alerts
+    /// resume from the present when a command is set again.
     pub fn watch_stalled(&self, state: Arc<AppState>) {
         let Some(runners) = self.runners.clone() else {
+            tokio::task::spawn_blocking(move || {
+                let removed = open_position_store(&state.config.db_path)
+                    .and_then(|connection| alert_position::clear(&connection));
+                if let Err(error) = removed {
+                    log::warn!("removing the stored position of stalled alerts failed: {error}");
+                }
+            });
             return;
         };
         let interval =
             (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
-        // Transactions already stalled at start-up stalled while no server was running, or an
-        // earlier run reported them. So only those that stall from now on are reported.
-        let mut watch = StallWatch {
-            position: Cursor {
-                last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
-                transaction_id: String::new(),
-            },
-            waiting: false,
-        };
         tokio::spawn(async move {
+            let mut watch = StallWatch::start(&state).await;
             loop {
                 tokio::time::sleep(interval).await;
                 watch.alert_stalled(&state, &runners).await;
@@ -180,6 +188,18 @@ impl Notifier {
     }
 }
 
+/// Opens the connection that stores the stall watcher's position. It never
+/// creates the file, so that a database moved away while the server starts
+/// is not replaced by an empty one at its path.
+fn open_position_store(db_path: &std::path::Path) -> Result<rusqlite::Connection, StorageError> {
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = rusqlite::Connection::open_with_flags(db_path, flags)?;
+    connection.busy_timeout(POSITION_BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "synchronous", "FULL")?;
+    Ok(connection)
+}
+
 /// The state of the stall watcher between two checks.
 struct StallWatch {
     /// The position after which the next check reads.
@@ -187,9 +207,99 @@ struct StallWatch {
     /// True while checks stop at a full queue, so that only the first of
     /// them logs it.
     waiting: bool,
+    /// The connection that stores the position, or `None` when it could not
+    /// be opened or was lost.
+    store: Option<rusqlite::Connection>,
+    /// True when the position moved past an alert and is not stored yet.
+    unstored: bool,
 }
 
 impl StallWatch {
+    /// Starts after the stored position, or, when there is none, at the
+    /// stall cutoff of now, which it stores. Without a stored position the
+    /// watcher still alerts the stalls from now on.
+    async fn start(state: &Arc<AppState>) -> StallWatch {
+        let present = Cursor {
+            last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
+            transaction_id: String::new(),
+        };
+        let db_path = state.config.db_path.clone();
+        let first = present.clone();
+        let opened = tokio::task::spawn_blocking(move || {
+            let connection = open_position_store(&db_path)?;
+            let stored = alert_position::read(&connection)?;
+            if stored.is_none() {
+                alert_position::write(&connection, &first)?;
+            }
+            Ok::<_, StorageError>((connection, stored))
+        })
+        .await;
+        let (store, position) = match opened {
+            Ok(Ok((connection, Some(stored)))) => {
+                log::info!(
+                    "stalled alerts resume after the last one that an earlier run queued, with \
+                     transactions whose last entry arrived after {}",
+                    logs::format_instant(chrono::DateTime::from_timestamp_nanos(
+                        stored.last_received_at_ns
+                    ))
+                );
+                (Some(connection), stored)
+            }
+            Ok(Ok((connection, None))) => (Some(connection), present),
+            Ok(Err(error)) => {
+                log::warn!(
+                    "reading the stored position of stalled alerts failed: {error}; alerts \
+                     start from now, and stalls while the server is stopped will not be alerted"
+                );
+                (None, present)
+            }
+            Err(error) => {
+                log::warn!("the task that reads the position of stalled alerts failed: {error}");
+                (None, present)
+            }
+        };
+        StallWatch {
+            position,
+            waiting: false,
+            store,
+            unstored: false,
+        }
+    }
+
+    /// Stores the position, when it moved past an alert since it was last
+    /// stored. A failure is logged and the write is tried again after the
+    /// next check.
+    async fn store_position(&mut self) {
+        if !self.unstored {
+            return;
+        }
+        let Some(connection) = self.store.take() else {
+            return;
+        };
+        let position = self.position.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let result = alert_position::write(&connection, &position);
+            (connection, result)
+        })
+        .await;
+        match written {
+            Ok((connection, result)) => {
+                self.store = Some(connection);
+                match result {
+                    Ok(()) => self.unstored = false,
+                    Err(error) => log::warn!(
+                        "storing the position of stalled alerts failed: {error}; after a \
+                         restart now, stalls alerted since the last stored position would \
+                         be alerted again"
+                    ),
+                }
+            }
+            Err(error) => {
+                log::warn!("the task that stores the position of stalled alerts failed: {error}")
+            }
+        }
+    }
+
     /// Queues an alert for each transaction that stalled between the
     /// position and the stall cutoff of now, and moves the position past the
     /// alerts queued. A failed read or a full queue leaves the position at
@@ -233,9 +343,11 @@ impl StallWatch {
                         );
                     }
                     self.waiting = true;
+                    self.store_position().await;
                     return;
                 }
                 *position = next_position;
+                self.unstored = true;
             }
             if complete {
                 break;
@@ -255,6 +367,7 @@ impl StallWatch {
                 transaction_id: String::new(),
             };
         }
+        self.store_position().await;
     }
 }
 

@@ -206,3 +206,49 @@ fn backup_copies_older_schema_as_is() {
     assert!(output.status.success(), "{:?}", output);
     assert_eq!(schema_version(&copy), 1);
 }
+
+// Tables added to version 2 after its release.
+
+fn has_stall_alert_table(db: &Path) -> bool {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection
+        .query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE name = 'stall_alert_position'",
+            [],
+            |row| row.get::<_, i64>(0),
+        )
+        .expect("list the tables")
+        == 1
+}
+
+#[test]
+fn upgrade_from_version_1_adds_stall_table() {
+    let server = upgraded_server();
+    assert!(has_stall_alert_table(&server.db));
+}
+
+/// Returns the directory of a database that a server created, with the
+/// table removed again, as a database of version 2 was when it was released.
+fn version_2_without_stall_table() -> tempfile::TempDir {
+    let (_, dir) = Server::start().stop();
+    let connection =
+        rusqlite::Connection::open(dir.path().join("translog.db")).expect("open the database");
+    connection
+        .execute_batch("DROP TABLE stall_alert_position")
+        .expect("drop the table");
+    dir
+}
+
+#[test]
+fn serve_adds_stall_table_to_version_2() {
+    let dir = version_2_without_stall_table();
+    let server = Server::start_in(dir, &[]);
+    assert!(has_stall_alert_table(&server.db));
+}
+
+#[test]
+fn command_line_reads_version_2_without_stall_table() {
+    let dir = version_2_without_stall_table();
+    let listed = common::run_cli(&dir.path().join("translog.db"), &["user", "list"], None);
+    assert!(listed.status.success(), "{listed:?}");
+}

@@ -6,6 +6,7 @@
 //! Reads and the command line use connections of their own, which WAL mode
 //! lets run beside the writer.
 
+pub mod alert_position;
 pub mod file_mode;
 pub mod files;
 pub mod free_space;
@@ -345,8 +346,18 @@ fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> 
     Ok(())
 }
 
+/// The tables added to schema version 2 after its release, which `serve`
+/// creates in a version 2 database that lacks them.
+const ADDED_TO_VERSION_2: [&str; 1] = ["CREATE TABLE IF NOT EXISTS stall_alert_position ("];
+
 fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version == SCHEMA_VERSION && schema == Schema::Upgrade {
+        for start in ADDED_TO_VERSION_2 {
+            connection.execute_batch(schema_statement(start))?;
+        }
+        return Ok(());
+    }
     if version == SCHEMA_VERSION || (version != 0 && schema == Schema::AsFound) {
         return Ok(());
     }
@@ -362,6 +373,9 @@ fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageErr
             transaction.execute_batch(MIGRATION_1_TO_2_BEFORE)?;
             transaction.execute_batch(schema_statement("CREATE TABLE entries ("))?;
             transaction.execute_batch(MIGRATION_1_TO_2_AFTER)?;
+            for start in ADDED_TO_VERSION_2 {
+                transaction.execute_batch(schema_statement(start))?;
+            }
         }
         SCHEMA_VERSION => return Ok(()),
         newer => return Err(StorageError::SchemaTooNew(newer)),
