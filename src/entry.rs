@@ -161,13 +161,22 @@ pub struct NewEntry {
 
 /// Returns true for the marks that change the direction of the text around
 /// them (Unicode's bidirectional controls). Shown as they are, a message
-/// could display its words in another order than it has, so the dashboard
-/// and the command line replace them.
+/// could display its words in another order than it has.
 pub fn changes_text_direction(c: char) -> bool {
     matches!(
         c,
         '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
     )
+}
+
+/// Returns true for the characters of stored text that the command line and
+/// the dashboard show as U+FFFD: control characters (C0, DEL and C1), the
+/// line and paragraph separators, and the marks that change the direction
+/// of text. Shown as they are, they could move the cursor or change colours
+/// in a terminal, break a table row, show as an empty box in a browser, or
+/// show the text in another order than it has.
+pub fn is_unprintable(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}' || changes_text_direction(c)
 }
 
 #[cfg(test)]

@@ -552,6 +552,75 @@ fn transaction_page_escapes_message() {
     assert!(!reply.body.to_ascii_lowercase().contains("<script"));
 }
 
+/// A message with a BEL, a C1 control (NEL), a line separator and a mark
+/// that changes the direction of text, and how `translog log show` prints it.
+const UNPRINTABLE_MESSAGE: &str = "ring\u{7}bell\u{85}next\u{2028}line\u{202e}end";
+const UNPRINTABLE_SHOWN: &str = "ring\u{fffd}bell\u{fffd}next\u{fffd}line\u{fffd}end";
+
+/// Posts `tx-bell` with [`UNPRINTABLE_MESSAGE`].
+fn post_unprintable_message(server: &Server) {
+    let reply = server.post_worker_entry(
+        "tx-bell",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FAIL",
+        UNPRINTABLE_MESSAGE,
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn transaction_page_replaces_bell_character() {
+    let server = Server::start_with_users(&[]);
+    post_unprintable_message(&server);
+    let body = server.get_as_reader("/transactions/tx-bell").body;
+    assert!(!body.contains('\u{7}'), "{body}");
+    assert!(
+        body.contains("<div class=\"message\">ring\u{fffd}bell"),
+        "{body}"
+    );
+}
+
+#[test]
+fn transaction_page_message_matches_log_show() {
+    let server = Server::start_with_users(&[]);
+    post_unprintable_message(&server);
+    let output = server.cli(&["log", "show", "tx-bell"], None);
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(table.contains(UNPRINTABLE_SHOWN), "{table}");
+    let body = server.get_as_reader("/transactions/tx-bell").body;
+    assert_eq!(page_messages(&body), [UNPRINTABLE_SHOWN]);
+}
+
+#[test]
+fn index_replaces_bell_character() {
+    let server = Server::start_with_users(&[]);
+    post_unprintable_message(&server);
+    let body = server.get_as_reader("/").body;
+    let row = list_row(&body, "tx-bell");
+    assert!(
+        row.contains(&format!(
+            "<div class=\"last-message\">{UNPRINTABLE_SHOWN}</div>"
+        )),
+        "{row}"
+    );
+}
+
+#[test]
+fn transaction_page_keeps_line_breaks() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.post_worker_entry(
+        "tx-lines",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FAIL",
+        "first line\n\tsecond line",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let body = server.get_as_reader("/transactions/tx-lines").body;
+    assert_eq!(page_messages(&body), ["first line\n\tsecond line"]);
+}
+
 #[test]
 fn transaction_page_headers() {
     let server = Server::start_with_users(&[]);

@@ -10,7 +10,7 @@ use super::{
     open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
     Failure, TimestampArgument,
 };
-use crate::entry::{changes_text_direction, TransactionId, MAX_TRANSACTION_ID_LEN};
+use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
@@ -314,15 +314,13 @@ fn fatal_cell(summary: &TransactionSummary) -> String {
     }
 }
 
-/// Replaces control characters, line and paragraph separators and the
-/// marks that change the direction of text. A message then cannot move the
-/// cursor or change colours in the operator's terminal, break a row of the
-/// table, or show its text in another order than it has.
+/// Replaces each character that [`is_unprintable`] names with U+FFFD, line
+/// breaks and tabs included, so that a message fills one row of the table.
 fn printable(text: &str) -> String {
     text.chars()
         .map(|c| {
-            if c.is_control() || c == '\u{2028}' || c == '\u{2029}' || changes_text_direction(c) {
-                '\u{fffd}'
+            if is_unprintable(c) {
+                char::REPLACEMENT_CHARACTER
             } else {
                 c
             }

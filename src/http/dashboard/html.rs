@@ -12,7 +12,7 @@ use hyper::header::{
 };
 use hyper::{Response, StatusCode};
 
-use crate::entry::changes_text_direction;
+use crate::entry::is_unprintable;
 use crate::http::response::Body;
 use crate::storage::logs::{self, Outcome};
 
@@ -20,9 +20,9 @@ use crate::storage::logs::{self, Outcome};
 pub const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'none'; style-src 'unsafe-inline'";
 
 /// Escapes text for HTML element content and quoted attribute values.
-/// Control characters other than tab, line feed and carriage return become
-/// their Unicode control pictures (U+2400 to U+2421), so that terminal escape
-/// sequences in a message stay visible instead of vanishing.
+/// Every character that [`is_unprintable`] names becomes U+FFFD, as on the
+/// command line. Tab, line feed and carriage return stay, because the
+/// message cells show line breaks (`white-space: pre-wrap`).
 pub fn escape_html(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
@@ -33,11 +33,7 @@ pub fn escape_html(text: &str) -> String {
             '"' => escaped.push_str("&quot;"),
             '\'' => escaped.push_str("&#39;"),
             '\t' | '\n' | '\r' => escaped.push(c),
-            '\u{0}'..='\u{1f}' => {
-                escaped.push(char::from_u32(0x2400 + c as u32).unwrap_or('\u{fffd}'));
-            }
-            '\u{7f}' => escaped.push('\u{2421}'),
-            c if changes_text_direction(c) => escaped.push('\u{fffd}'),
+            c if is_unprintable(c) => escaped.push(char::REPLACEMENT_CHARACTER),
             _ => escaped.push(c),
         }
     }
@@ -262,11 +258,16 @@ mod tests {
     }
 
     #[test]
-    fn escape_html_shows_control_characters() {
+    fn escape_html_replaces_control_characters() {
         assert_eq!(
-            escape_html("\u{1b}[31m\u{0}\u{7f}"),
-            "\u{241b}[31m\u{2400}\u{2421}"
+            escape_html("\u{1b}[31m\u{0}\u{7}\u{7f}\u{85}"),
+            "\u{fffd}[31m\u{fffd}\u{fffd}\u{fffd}\u{fffd}"
         );
+    }
+
+    #[test]
+    fn escape_html_replaces_line_separator() {
+        assert_eq!(escape_html("a\u{2028}b"), "a\u{fffd}b");
     }
 
     #[test]
