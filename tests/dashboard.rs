@@ -812,12 +812,94 @@ fn transaction_later_page_links_first_page() {
     );
 }
 
+/// Posts 30 entries to `tx-30` and returns the href of the "Newest entries"
+/// link of its first page of 7 entries.
+fn newest_entries_href(server: &Server) -> String {
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=7").body;
+    link_href(&first, "Newest entries").expect("a link to the newest entries")
+}
+
+/// Returns the messages of the last `count` entries of `id`, read with
+/// `GET /worker/log/{id}`.
+fn last_messages(server: &Server, id: &str, count: usize) -> Vec<String> {
+    let entries = server.entries(id);
+    entries[entries.len().saturating_sub(count)..]
+        .iter()
+        .filter_map(|entry| entry["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn transaction_newest_link_shows_last_entries() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    assert_eq!(page_messages(&page), last_messages(&server, "tx-30", 7));
+}
+
+#[test]
+fn transaction_newest_page_numbers_last_rows() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    assert_eq!(row_numbers(&page), (24..=30).collect::<Vec<u64>>());
+}
+
+#[test]
+fn transaction_newest_page_has_no_next_link() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    assert_eq!(link_href(&page, "Next page"), None);
+}
+
+#[test]
+fn transaction_newest_page_has_no_newest_link() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    assert_eq!(link_href(&page, "Newest entries"), None);
+}
+
+#[test]
+fn transaction_newest_link_keeps_limit() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    assert!(
+        newest.starts_with("/transactions/tx-30?limit=7&cursor="),
+        "{newest}"
+    );
+}
+
+#[test]
+fn transaction_newest_cursor_pages_read_api() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let query = newest.split_once('?').map_or("", |(_, query)| query);
+    let reply = server.get_as_reader(&format!("/worker/log/tx-30?{query}"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let log = reply.json();
+    let messages: Vec<String> = log["entries"]
+        .as_array()
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|entry| entry["message"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(messages, last_messages(&server, "tx-30", 7));
+    assert!(log["next_cursor"].is_null(), "{log}");
+}
+
 #[test]
 fn small_transaction_page_has_no_pager_links() {
     let server = Server::start_with_users(&[]);
     post_sample(&server);
     let body = server.get_as_reader("/transactions/tx-ok").body;
     assert_eq!(link_href(&body, "Next page"), None);
+    assert_eq!(link_href(&body, "Newest entries"), None);
     assert!(body.contains("<dt>Entries</dt><dd>4</dd>"), "{body}");
 }
 

@@ -43,13 +43,29 @@ impl EntryCursor {
     /// Fails when the entry's stage or status is not one that the schema
     /// allows, which means a damaged database.
     pub fn after(transaction_id: &str, entry: &LogEntry) -> Result<EntryCursor, StorageError> {
-        let (timestamp_s, timestamp_nanos) = entry.timestamp_parts;
-        let stage = Stage::parse(&entry.stage);
-        let status = Status::parse(&entry.status);
+        let key = SortKey {
+            timestamp_parts: entry.timestamp_parts,
+            received_at_ns: entry.received_at_ns,
+            stage: entry.stage.clone(),
+            status: entry.status.clone(),
+        };
+        EntryCursor::at(transaction_id, key)
+    }
+
+    /// Returns the position of the entry with the sort key `key`.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the stage or status is not one that the schema allows,
+    /// which means a damaged database.
+    fn at(transaction_id: &str, key: SortKey) -> Result<EntryCursor, StorageError> {
+        let (timestamp_s, timestamp_nanos) = key.timestamp_parts;
+        let stage = Stage::parse(&key.stage);
+        let status = Status::parse(&key.status);
         let (Some(stage), Some(status)) = (stage, status) else {
             return Err(StorageError::Internal(rusqlite::Error::InvalidColumnType(
                 0,
-                format!("stage {:?} status {:?}", entry.stage, entry.status),
+                format!("stage {:?} status {:?}", key.stage, key.status),
                 rusqlite::types::Type::Text,
             )));
         };
@@ -57,7 +73,7 @@ impl EntryCursor {
             transaction_id: transaction_id.to_string(),
             timestamp_s,
             timestamp_nanos,
-            received_at_ns: entry.received_at_ns,
+            received_at_ns: key.received_at_ns,
             stage,
             status,
         })
@@ -99,6 +115,14 @@ impl EntryCursor {
         };
         Some(cursor)
     }
+}
+
+/// The columns of an entry that give its place in the log, as stored.
+struct SortKey {
+    timestamp_parts: (i64, u32),
+    received_at_ns: i64,
+    stage: String,
+    status: String,
 }
 
 /// The start of the text of every cursor of a log.
@@ -324,6 +348,48 @@ pub fn last_end_entry(
         .optional()?)
 }
 
+/// The sort key of the entry that is `?2` entries before the end of the log
+/// of the transaction `?1`. SQLite reads the primary key of the transaction
+/// from its last timestamp back, sorts only the entries that share a
+/// timestamp, and stops after `?2 + 1` rows.
+const NEWEST_PAGE_START_SQL: &str = "
+    SELECT timestamp_s, timestamp_nanos, received_at_ns, stage, status
+    FROM entries
+    WHERE transaction_id = ?1
+    ORDER BY timestamp_s DESC, timestamp_nanos DESC, received_at_ns DESC, stage DESC,
+             status DESC
+    LIMIT 1 OFFSET ?2";
+
+/// Returns the cursor of the page with the newest `limit` entries of a
+/// transaction: the position of the entry just before them, as a
+/// `next_cursor` would name it. Returns `None` when the transaction has at
+/// most `limit` entries, so that its first page is its newest.
+///
+/// # Errors
+///
+/// Fails on a database error, or on a stage or status that the schema does
+/// not allow.
+pub fn newest_page_cursor(
+    connection: &Connection,
+    transaction_id: &str,
+    limit: usize,
+) -> Result<Option<EntryCursor>, StorageError> {
+    let offset = i64::try_from(limit).unwrap_or(i64::MAX);
+    let key = connection
+        .prepare_cached(NEWEST_PAGE_START_SQL)?
+        .query_row(params![transaction_id, offset], |row| {
+            Ok(SortKey {
+                timestamp_parts: (row.get(0)?, row.get(1)?),
+                received_at_ns: row.get(2)?,
+                stage: row.get(3)?,
+                status: row.get(4)?,
+            })
+        })
+        .optional()?;
+    key.map(|key| EntryCursor::at(transaction_id, key))
+        .transpose()
+}
+
 /// Counts the entries of a transaction that sort before `cursor`, so that a
 /// page after it can number its entries from their place in the whole log.
 /// The primary key serves the count, which reads one index entry per entry
@@ -439,6 +505,25 @@ mod tests {
                         (transaction_id=? AND (timestamp_s,timestamp_nanos)>(?,?))";
         assert!(
             plan.iter().any(|step| step.starts_with(expected)),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn newest_page_start_searches_primary_key() {
+        let plan = query_plan(NEWEST_PAGE_START_SQL, 2);
+        let expected = "SEARCH entries USING PRIMARY KEY (transaction_id=?)";
+        assert!(
+            plan.iter().any(|step| step.starts_with(expected)),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn newest_page_start_sorts_only_ties() {
+        let plan = query_plan(NEWEST_PAGE_START_SQL, 2);
+        assert!(
+            plan.contains(&"USE TEMP B-TREE FOR LAST 3 TERMS OF ORDER BY".to_string()),
             "{plan:?}"
         );
     }

@@ -164,12 +164,19 @@ fn read_transaction_view(
         Some(cursor) => logs::count_entries_before(&snapshot, transaction_id, cursor)?,
         None => 0,
     };
+    // Only a page with entries after it links to the newest entries.
+    let newest_cursor = match log.next_cursor {
+        Some(_) => logs::newest_page_cursor(&snapshot, transaction_id, query.limit)?
+            .map(|cursor| cursor.encode()),
+        None => None,
+    };
     snapshot.commit()?;
     Ok(Some(TransactionView {
         summary,
         log,
         end_entry,
         entries_before,
+        newest_cursor,
         limit: query.limit,
         paged: query.cursor.is_some(),
         now_ns: now,
@@ -221,6 +228,9 @@ struct TransactionView {
     end_entry: Option<LogEntry>,
     /// The number of entries of the transaction before this page.
     entries_before: u64,
+    /// The cursor of the page with the newest `limit` entries; `None` on
+    /// the last page.
+    newest_cursor: Option<String>,
     /// The page size, kept in the link to the next page.
     limit: usize,
     /// True past the first page.

@@ -194,7 +194,7 @@ fn render_facts(html: &mut String, view: &TransactionView) {
 }
 
 /// Renders the links to the first page, past the first page, and to the
-/// next page, unless this page is the last.
+/// next page and the newest entries, unless this page is the last.
 fn render_pager(html: &mut String, view: &TransactionView) {
     let transaction_id = &view.log.transaction_id;
     html.push_str("<nav class=\"pager\">");
@@ -209,6 +209,17 @@ fn render_pager(html: &mut String, view: &TransactionView) {
         let _ = write!(
             html,
             "<a href=\"{}\">Next page</a>",
+            escape_html(&transaction_page_link(
+                transaction_id,
+                view.limit,
+                Some(cursor)
+            ))
+        );
+    }
+    if let Some(cursor) = &view.newest_cursor {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">Newest entries</a>",
             escape_html(&transaction_page_link(
                 transaction_id,
                 view.limit,
