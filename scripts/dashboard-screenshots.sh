@@ -175,6 +175,19 @@ dump_dom "/?outcome=fatal" "$workdir/fatal.html"
 expect_text "$workdir/fatal.html" "/transactions/nightly-db3-20261204" "fatal filter"
 expect_no_text "$workdir/fatal.html" "/transactions/nightly-db1-20261204" "fatal filter"
 
+# The time filter: none on the plain list, and a window with a link that
+# clears it.
+expect_text "$workdir/index.html" "<b>Time filter:</b> none" "index time filter"
+expect_text "$workdir/index.html" ">Last 24 hours</a>" "index time filter"
+dump_dom "/?outcome=fatal&since=2000-01-01T00:00:00Z&until=2000-01-02T00:00:00Z" \
+    "$workdir/window.html"
+expect_text "$workdir/window.html" "last entry's timestamp from <time" "time window"
+expect_text "$workdir/window.html" '<a href="/?outcome=fatal">Clear time filter</a>' "time window"
+expect_text "$workdir/window.html" "No transactions match." "time window"
+
+dump_dom "/transactions/nightly-db1-20261204?limit=2" "$workdir/paged.html"
+expect_text "$workdir/paged.html" ">Newest entries</a>" "transaction of several pages"
+
 dump_dom /transactions/nightly-db3-20261204 "$workdir/transaction.html"
 expect_text "$workdir/transaction.html" "Failed for good" "fatal transaction"
 expect_text "$workdir/transaction.html" "$escaped_script" "fatal transaction"

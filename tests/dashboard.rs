@@ -364,6 +364,173 @@ fn index_counts_match_list_api() {
     }
 }
 
+/// A window of three hours, from 01:00 to 04:00 UTC on 2026-12-05.
+const WINDOW_QUERY: &str = "since=2026-12-05T01:00:00Z&until=2026-12-05T04:00:00Z";
+
+#[test]
+fn index_shows_active_time_filter() {
+    let server = Server::start_with_users(&["--timezone", "UTC"]);
+    let body = server.get_as_reader(&format!("/?{WINDOW_QUERY}")).body;
+    let expected = "<b>Time filter:</b> last entry's timestamp from \
+                    <time datetime=\"2026-12-05T01:00:00.000000000Z\">\
+                    2026-12-05 01:00:00.000 +00:00</time> to \
+                    <time datetime=\"2026-12-05T04:00:00.000000000Z\">\
+                    2026-12-05 04:00:00.000 +00:00</time>";
+    assert!(body.contains(expected), "{body}");
+}
+
+#[test]
+fn index_time_filter_since_alone() {
+    let server = Server::start_with_users(&["--timezone", "UTC"]);
+    let body = server.get_as_reader("/?since=2026-12-05").body;
+    assert!(
+        body.contains("last entry's timestamp at or after <time"),
+        "{body}"
+    );
+}
+
+#[test]
+fn index_time_filter_until_alone() {
+    let server = Server::start_with_users(&["--timezone", "UTC"]);
+    let body = server.get_as_reader("/?until=2026-12-05").body;
+    assert!(
+        body.contains("last entry's timestamp at or before <time"),
+        "{body}"
+    );
+}
+
+#[test]
+fn index_time_filter_uses_reader_zone() {
+    let server = Server::start_with_users(&["--timezone", "UTC"]);
+    let body = page_for_tokyo_reader(&server, &format!("/?{WINDOW_QUERY}"));
+    assert!(
+        body.contains("2026-12-05 10:00:00.000 +09:00</time> to"),
+        "{body}"
+    );
+}
+
+#[test]
+fn index_without_time_filter_says_none() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/").body;
+    assert!(body.contains("<b>Time filter:</b> none"), "{body}");
+}
+
+#[test]
+fn index_without_time_filter_has_no_clear_link() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/").body;
+    assert_eq!(link_href(&body, "Clear time filter"), None);
+}
+
+#[test]
+fn index_clear_time_filter_keeps_outcome_and_limit() {
+    let server = Server::start_with_users(&[]);
+    let path = format!("/?outcome=fatal&{WINDOW_QUERY}&limit=10");
+    let body = server.get_as_reader(&path).body;
+    assert_eq!(
+        link_href(&body, "Clear time filter").as_deref(),
+        Some("/?outcome=fatal&limit=10")
+    );
+}
+
+#[test]
+fn index_clear_time_filter_drops_cursor() {
+    let server = Server::start_with_users(&[]);
+    post_dated_sample(&server);
+    let first = server.get_as_reader("/?since=2026-11-01&limit=1").body;
+    let next = link_href(&first, "Next page").expect("a next page");
+    let second = server.get_as_reader(&next).body;
+    assert_eq!(
+        link_href(&second, "Clear time filter").as_deref(),
+        Some("/?limit=1")
+    );
+}
+
+#[test]
+fn index_empty_time_window_says_no_match() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = server.get_as_reader("/?until=2000-01-01").body;
+    assert!(body.contains("No transactions match."), "{body}");
+}
+
+#[test]
+fn index_outcome_links_keep_time_filter() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader(&format!("/?{WINDOW_QUERY}")).body;
+    let fatal = filter_links(&body).into_iter().nth(1).map(|(href, _)| href);
+    assert_eq!(
+        fatal.as_deref(),
+        Some(
+            "/?since=2026-12-05T01%3A00%3A00Z&until=2026-12-05T04%3A00%3A00Z\
+             &outcome=fatal"
+        )
+    );
+}
+
+/// Returns the `since` of the link `label` of the list page at `path`, as
+/// an instant, and the link's other parameters.
+fn recent_window_link(server: &Server, path: &str, label: &str) -> (i64, Vec<String>) {
+    let body = server.get_as_reader(path).body;
+    let href = link_href(&body, label).unwrap_or_else(|| panic!("no link {label}: {body}"));
+    let query = href.strip_prefix("/?").expect("a link with a query");
+    let mut since = None;
+    let mut others = Vec::new();
+    for pair in query.split('&') {
+        match pair.strip_prefix("since=") {
+            Some(value) => since = Some(value.replace("%3A", ":")),
+            None => others.push(pair.to_string()),
+        }
+    }
+    let since = since.unwrap_or_else(|| panic!("no since in {href}"));
+    let instant = chrono::DateTime::parse_from_rfc3339(&since)
+        .unwrap_or_else(|error| panic!("since {since:?} of {href}: {error}"));
+    (instant.timestamp(), others)
+}
+
+#[test]
+fn index_last_24_hours_link_sets_since() {
+    let server = Server::start_with_users(&[]);
+    let (since, _) = recent_window_link(&server, "/", "Last 24 hours");
+    let age = chrono::Utc::now().timestamp() - since;
+    assert!((24 * 3600..24 * 3600 + 60).contains(&age), "{age} s");
+}
+
+#[test]
+fn index_last_7_days_link_sets_since() {
+    let server = Server::start_with_users(&[]);
+    let (since, _) = recent_window_link(&server, "/", "Last 7 days");
+    let age = chrono::Utc::now().timestamp() - since;
+    assert!(
+        (7 * 24 * 3600..7 * 24 * 3600 + 60).contains(&age),
+        "{age} s"
+    );
+}
+
+#[test]
+fn index_recent_window_link_keeps_outcome_and_limit() {
+    let server = Server::start_with_users(&[]);
+    let path = format!("/?outcome=fatal&{WINDOW_QUERY}&limit=10");
+    let (_, others) = recent_window_link(&server, &path, "Last 24 hours");
+    assert_eq!(others, ["outcome=fatal", "limit=10"]);
+}
+
+#[test]
+fn index_last_24_hours_counts_recent_fatal() {
+    let server = Server::start_with_users(&[]);
+    for (id, timestamp) in [
+        ("tx-fatal-today", timestamp_from_now(-3600)),
+        ("tx-fatal-last-week", timestamp_from_now(-3 * 24 * 3600)),
+    ] {
+        let reply = server.post_worker_entry(id, &timestamp, "WORKER_LOAD", "FATAL", "");
+        assert_eq!(reply.status, 200, "posting {id}: {}", reply.body);
+    }
+    let body = server.get_as_reader("/?outcome=fatal").body;
+    let last_day = link_href(&body, "Last 24 hours").expect("a link to the last 24 hours");
+    assert_eq!(filter_count(&server, &last_day, "Fatal"), Some(1));
+}
+
 #[test]
 fn index_pages_with_cursor() {
     let server = Server::start_with_users(&[]);

@@ -107,6 +107,8 @@ nav.filters .count { font-weight: 600; margin-left: .25rem; }
 nav.filters a.has-fatal .count { color: #b42318; }
 nav.filters a.has-stalled .count { color: #b54708; }
 nav.filters a.current .count { color: #fff; }
+nav.time-filter { display: flex; flex-wrap: wrap; align-items: baseline; gap: .2rem 1rem; margin: 0 0 .6rem; font-size: .9rem; }
+nav.time-filter .window { padding: .1rem .5rem; border: 1px solid #f5d27a; border-radius: .3rem; background: #fef4d6; }
 p.legend { margin: 0 0 .8rem; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; vertical-align: top; padding: .45rem .6rem; border-bottom: 1px solid var(--line); }

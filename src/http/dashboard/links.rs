@@ -27,17 +27,37 @@ pub(super) fn list_link(
     outcome: Option<Outcome>,
     cursor: Option<&str>,
 ) -> String {
-    let mut parameters: Vec<(String, String)> = pairs
-        .iter()
-        .filter(|(name, _)| name != "cursor" && name != "outcome")
-        .cloned()
-        .collect();
+    let mut parameters = parameters_without(pairs, &["cursor", "outcome"]);
     if let Some(outcome) = outcome {
         parameters.push(("outcome".into(), outcome.as_str().into()));
     }
     if let Some(cursor) = cursor {
         parameters.push(("cursor".into(), cursor.into()));
     }
+    index_path(&parameters)
+}
+
+/// Builds `/?...` from the current parameters without `cursor`, `since` and
+/// `until`, then the given `since`. The link opens the first page of the
+/// same outcome and page size in another time window, or in none.
+pub(super) fn time_filter_link(pairs: &[(String, String)], since: Option<&str>) -> String {
+    let mut parameters = parameters_without(pairs, &["cursor", "since", "until"]);
+    if let Some(since) = since {
+        parameters.push(("since".into(), since.into()));
+    }
+    index_path(&parameters)
+}
+
+fn parameters_without(pairs: &[(String, String)], names: &[&str]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .filter(|(name, _)| !names.contains(&name.as_str()))
+        .cloned()
+        .collect()
+}
+
+/// Builds the path of the list page with the query `parameters`.
+fn index_path(parameters: &[(String, String)]) -> String {
     let query: Vec<String> = parameters
         .iter()
         .map(|(name, value)| format!("{}={}", encode_query_value(name), encode_query_value(value)))
@@ -111,6 +131,27 @@ mod tests {
             transaction_page_link("tx", DEFAULT_LOG_LIMIT, None),
             "/transactions/tx"
         );
+    }
+
+    #[test]
+    fn time_filter_link_replaces_window() {
+        let pairs = vec![
+            ("outcome".to_string(), "fatal".to_string()),
+            ("since".to_string(), "2026-12-01".to_string()),
+            ("until".to_string(), "2026-12-02".to_string()),
+            ("cursor".to_string(), "old".to_string()),
+            ("limit".to_string(), "10".to_string()),
+        ];
+        assert_eq!(
+            time_filter_link(&pairs, Some("2026-12-04T08:00:00Z")),
+            "/?outcome=fatal&limit=10&since=2026-12-04T08%3A00%3A00Z"
+        );
+    }
+
+    #[test]
+    fn time_filter_link_clears_window() {
+        let pairs = vec![("since".to_string(), "2026-12-01".to_string())];
+        assert_eq!(time_filter_link(&pairs, None), "/");
     }
 
     #[test]

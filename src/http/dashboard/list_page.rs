@@ -3,16 +3,25 @@
 
 use std::fmt::Write as _;
 
+use chrono::DateTime;
+
 use super::format::{format_age, format_duration, parse_instant, truncate_chars};
 use super::html::{
     escape_html, outcome_badge, page_start, render_footer, render_instant, status_badge, PAGE_END,
 };
-use super::links::{list_link, transaction_link};
+use super::links::{list_link, time_filter_link, transaction_link};
 use super::IndexView;
 use crate::storage::logs::{Outcome, TransactionSummary};
 
 /// How much of a message the transaction list shows, in characters.
 const LIST_MESSAGE_CHARS: usize = 160;
+
+/// The time windows that the list links to, with their length in seconds.
+/// A link's `since` is that long before the page was generated.
+const RECENT_WINDOWS: [(&str, i64); 2] = [
+    ("Last 24 hours", 24 * 60 * 60),
+    ("Last 7 days", 7 * 24 * 60 * 60),
+];
 
 /// The filters of the list, problems first; `None` is every transaction.
 const OUTCOME_FILTERS: [Option<Outcome>; 5] = [
@@ -32,6 +41,7 @@ pub(super) fn render_index(view: &IndexView) -> String {
     html.push_str("<main>");
     let _ = write!(html, "<h1>{}</h1>", escape_html(&title));
     render_filters(&mut html, view);
+    render_time_filter(&mut html, view);
     let _ = write!(
         html,
         "<p class=\"legend small muted\"><b>fatal</b>: a step failed for good (a FATAL entry). \
@@ -41,8 +51,9 @@ pub(super) fn render_index(view: &IndexView) -> String {
     );
 
     if view.page.transactions.is_empty() {
+        let time_filtered = view.since.is_some() || view.until.is_some();
         let empty = match view.filter {
-            None if !view.paged => {
+            None if !view.paged && !time_filtered => {
                 "No transactions yet. Workers create one with their first entry."
             }
             _ => "No transactions match.",
@@ -99,6 +110,45 @@ fn render_filters(html: &mut String, view: &IndexView) {
             escape_html(&list_link(&view.pairs, filter, None)),
             classes.join(" "),
             outcome_label(filter)
+        );
+    }
+    html.push_str("</nav>");
+}
+
+/// Renders the time window of the counts and the list, in the reader's
+/// zone, with a link that clears it and links to the recent windows. The
+/// links keep the outcome and the page size.
+fn render_time_filter(html: &mut String, view: &IndexView) {
+    let show = |instant| render_instant(instant, view.zone);
+    let window = match (view.since, view.until) {
+        (None, None) => None,
+        (Some(since), None) => Some(format!("at or after {}", show(since))),
+        (None, Some(until)) => Some(format!("at or before {}", show(until))),
+        (Some(since), Some(until)) => Some(format!("from {} to {}", show(since), show(until))),
+    };
+    html.push_str("<nav class=\"time-filter\" aria-label=\"Filter by time\">");
+    match &window {
+        Some(window) => {
+            let _ = write!(
+                html,
+                "<span class=\"window\"><b>Time filter:</b> last entry's timestamp \
+                 {window}</span><a href=\"{}\">Clear time filter</a>",
+                escape_html(&time_filter_link(&view.pairs, None))
+            );
+        }
+        None => html.push_str("<span><b>Time filter:</b> none</span>"),
+    }
+
+    let now_s = view.now_ns.div_euclid(1_000_000_000);
+    for (label, seconds) in RECENT_WINDOWS {
+        let Some(since) = DateTime::from_timestamp(now_s - seconds, 0) else {
+            continue;
+        };
+        let since = since.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let _ = write!(
+            html,
+            "<a href=\"{}\">{label}</a>",
+            escape_html(&time_filter_link(&view.pairs, Some(&since)))
         );
     }
     html.push_str("</nav>");

@@ -17,6 +17,7 @@ mod transaction_page;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -61,6 +62,7 @@ pub async fn index(
     let pairs = parse_pairs(raw_query.as_bytes()).unwrap_or_default();
     let filter = query.outcome;
     let paged = query.cursor.is_some();
+    let (since, until) = (query.since, query.until);
     let zone = display_zone(state, user);
     let html = run_read(state, move |state, connection| {
         // One read transaction, so that the counts and the page agree.
@@ -75,6 +77,8 @@ pub async fn index(
             page,
             filter,
             paged,
+            since,
+            until,
             pairs,
             now_ns: now,
             zone,
@@ -211,6 +215,10 @@ struct IndexView {
     filter: Option<Outcome>,
     /// True past the first page.
     paged: bool,
+    /// The time window on the Worker's timestamp of a transaction's last
+    /// entry, which the counts and the page share.
+    since: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
     /// The decoded query parameters, kept in the filter and paging links.
     pairs: Vec<(String, String)>,
     now_ns: i64,
