@@ -2774,6 +2774,205 @@ fn whitespace_password_creates_nothing() {
     assert!(!db.exists());
 }
 
+// A working directory that the user may not search.
+
+/// A working directory that the user who runs translog may not search,
+/// where translog runs without `--db`. As root, the directory is root's
+/// with mode 0700, and translog runs as [`NOBODY`] through `setpriv`, which
+/// enters the directory before it gives up root. As another user, `sh`
+/// enters its own directory and sets its mode to 0 before it starts
+/// translog.
+struct ClosedDirectory {
+    /// Contains `closed` and, as root, the binary. Removed when dropped.
+    _parent: tempfile::TempDir,
+    closed: std::path::PathBuf,
+    bin: std::path::PathBuf,
+}
+
+impl ClosedDirectory {
+    /// Prepares the directory. Returns `None`, with a printed reason, when
+    /// running as root and `setpriv` cannot run the binary as `nobody`.
+    fn new() -> Option<ClosedDirectory> {
+        let parent = tempfile::tempdir().expect("temporary directory");
+        let closed = parent.path().join("closed");
+        std::fs::create_dir(&closed).expect("create the directory");
+        if !running_as_root() {
+            let bin = std::path::PathBuf::from(BIN);
+            return Some(ClosedDirectory {
+                _parent: parent,
+                closed,
+                bin,
+            });
+        }
+
+        set_mode(parent.path(), 0o755);
+        set_mode(&closed, 0o700);
+        // `nobody` may not reach the build directory.
+        let bin = parent.path().join("translog");
+        if std::fs::hard_link(BIN, &bin).is_err() {
+            std::fs::copy(BIN, &bin).expect("copy the binary");
+        }
+        let directory = ClosedDirectory {
+            _parent: parent,
+            closed,
+            bin,
+        };
+
+        match directory.command(&["--version"]).output() {
+            Ok(output) if output.status.success() => Some(directory),
+            Ok(output) => {
+                eprintln!(
+                    "skipped: setpriv cannot run translog as nobody: {}",
+                    stderr(&output).trim_end()
+                );
+                None
+            }
+            Err(error) => {
+                eprintln!("skipped: cannot run setpriv ({error}), which switches to nobody");
+                None
+            }
+        }
+    }
+
+    /// Builds `translog ARGS`, run in the closed directory.
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = if running_as_root() {
+            let mut command = Command::new("setpriv");
+            command.args([
+                format!("--reuid={NOBODY}"),
+                format!("--regid={NOBODY}"),
+                "--clear-groups".to_string(),
+            ]);
+            command.arg(&self.bin);
+            command
+        } else {
+            let mut command = Command::new("sh");
+            command
+                .args(["-c", "chmod 0 . && exec \"$0\" \"$@\""])
+                .arg(&self.bin);
+            command
+        };
+        command.args(args).current_dir(&self.closed);
+        command
+    }
+
+    /// Runs `translog ARGS` in the closed directory.
+    fn run(&self, args: &[&str]) -> Output {
+        // As another user than root, the previous run closed the directory,
+        // and the next one must enter it before it closes it again.
+        set_mode(&self.closed, 0o700);
+        run_command(self.command(args), None)
+    }
+
+    /// Returns how the error names the user who runs translog.
+    fn user(&self) -> String {
+        if running_as_root() {
+            return "user nobody".to_string();
+        }
+        let output = Command::new("id").arg("-un").output().expect("run id");
+        format!("user {}", stdout(&output).trim_end())
+    }
+}
+
+impl Drop for ClosedDirectory {
+    fn drop(&mut self) {
+        set_mode(&self.closed, 0o700);
+    }
+}
+
+/// Commands that open the database, given without `--db`.
+const COMMANDS_WITHOUT_DB: [&[&str]; 5] = [
+    &["user", "list"],
+    &["user", "add", "worker1", "--role", "worker"],
+    &["log", "list"],
+    &["prune", "--before", "2026-01-01"],
+    &["serve", "--listen", "127.0.0.1:0"],
+];
+
+/// Asserts that each of [`COMMANDS_WITHOUT_DB`], run in `directory`,
+/// prints `expected` on standard error.
+fn assert_each_command_prints(directory: &ClosedDirectory, expected: &str) {
+    for args in COMMANDS_WITHOUT_DB {
+        let output = directory.run(args);
+        assert!(
+            stderr(&output).contains(expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn closed_working_directory_is_named() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let expected = format!(
+        "has no search permission on directory {}",
+        directory.closed.display()
+    );
+    assert_each_command_prints(&directory, &expected);
+}
+
+#[test]
+fn closed_working_directory_names_user() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let expected = format!("{} has no search permission", directory.user());
+    assert_each_command_prints(&directory, &expected);
+}
+
+#[test]
+fn closed_working_directory_suggests_db_option() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let expected = "pass the database's path with --db (or TRANSLOG_DB)";
+    assert_each_command_prints(&directory, expected);
+}
+
+#[test]
+fn closed_working_directory_is_one_line() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    for args in COMMANDS_WITHOUT_DB {
+        let output = directory.run(args);
+        assert_one_line_error(&output);
+    }
+}
+
+#[test]
+fn closed_directory_above_database_is_named() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let db = directory.closed.join("data").join("translog.db");
+    let db = db.to_str().expect("UTF-8 path");
+    let output = directory.run(&["--db", db, "log", "list"]);
+    let expected = format!(
+        "no search permission on directory {};",
+        directory.closed.display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn database_creation_names_absolute_path() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .args(["user", "add", "worker1", "--role", "worker"])
+        .current_dir(dir.path());
+    let output = run_command(command, None);
+    let expected = format!(
+        "created database {} with its schema",
+        dir.path().join("translog.db").display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
 // A user who may read the database but not write it.
 
 /// The user and group ID of `nobody`.

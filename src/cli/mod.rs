@@ -18,7 +18,7 @@ use chrono_tz::Tz;
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
-use crate::storage;
+use crate::storage::{self, file_mode};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
 
 /// How long the command line waits for another process's write lock: the
@@ -389,10 +389,7 @@ fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
 /// database file": a directory, or a file in a directory that does not exist.
 fn check_database_path(path: &Path) -> Result<(), String> {
     check_database_path_form(path)?;
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let directory = database_directory(path);
     if !directory.is_dir() {
         return Err(format!(
             "cannot open database {}: directory {} does not exist; create it or check --db \
@@ -404,9 +401,10 @@ fn check_database_path(path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Rejects a database path that is a directory, or that names a file as a
-/// directory.
+/// Rejects a database path that is a directory, that names a file as a
+/// directory, or whose directory this user may not search.
 fn check_database_path_form(path: &Path) -> Result<(), String> {
+    check_directory_search(path)?;
     if path.is_dir() {
         return Err(format!(
             "database path {} is a directory; give the path of a database file with --db \
@@ -414,10 +412,7 @@ fn check_database_path_form(path: &Path) -> Result<(), String> {
             path.display()
         ));
     }
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let directory = database_directory(path);
     if directory.exists() && !directory.is_dir() {
         return Err(format!(
             "cannot open database {}: {} is a file, not a directory; check --db \
@@ -427,6 +422,41 @@ fn check_database_path_form(path: &Path) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Returns the directory of the database at `path`, which is `.` for a bare
+/// file name.
+fn database_directory(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Rejects a database path below a directory that this user may not search.
+/// Nothing below it can be opened, created or even found missing, so the
+/// errors that would follow blame the file. The usual cause is a forgotten
+/// `--db` in a working directory of another user, such as `/root` under
+/// `sudo -u`.
+fn check_directory_search(path: &Path) -> Result<(), String> {
+    let Some(directory) = file_mode::unsearchable_directory(database_directory(path)) else {
+        return Ok(());
+    };
+    Err(format!(
+        "cannot open database {}: {} has no search permission on directory {}; pass the \
+         database's path with --db (or TRANSLOG_DB), or run the command as a user that may \
+         search {}",
+        absolute(path).display(),
+        file_mode::effective_user(),
+        directory.display(),
+        directory.display()
+    ))
+}
+
+/// Returns `path` as an absolute path, for messages that must not depend on
+/// the working directory. It keeps symbolic links and `..` as they are.
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// Opens the database for a command that writes, creating the file and its
@@ -440,7 +470,7 @@ fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",
-            path.display()
+            absolute(path).display()
         );
     }
     Ok(connection)

@@ -1,10 +1,16 @@
-//! Permission bits of the database file, read to explain why this process
-//! may not write it, and to warn when every user of the host may read it.
-//! The general advice for a read-only file, to run the command as the
-//! file's owner, helps only when the owner has write permission.
+//! Permissions of the database file and of the directories above it, read
+//! to explain why this process may not open or write it, and to warn when
+//! every user of the host may read it. The general advice for a read-only
+//! file, to run the command as the file's owner, helps only when the owner
+//! has write permission. A directory without search permission hides
+//! whether the file exists at all, so its errors would otherwise blame a
+//! file that may not be there.
 
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use rustix::fs::{Access, AtFlags, CWD};
+use rustix::io::Errno;
 
 /// Checks whether this process's user owns the file at `path` while its mode
 /// gives the owner no write permission (mode 0400, say). Returns the reason,
@@ -41,6 +47,45 @@ pub fn readable_by_others(path: &Path) -> Option<String> {
          chmod o-rwx {path} {path}-wal {path}-shm",
         metadata.mode() & 0o7777,
     ))
+}
+
+/// Returns the first directory, from the root down to `directory` itself,
+/// that this process's effective user may not search, as an absolute path.
+/// Returns `None` when it may search them all, and when the path runs into
+/// a missing directory or a file first, which other checks report.
+pub fn unsearchable_directory(directory: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(directory).ok()?;
+    let mut ancestors: Vec<&Path> = absolute.ancestors().collect();
+    ancestors.reverse();
+    let denied = ancestors.into_iter().find(|ancestor| {
+        let access = rustix::fs::accessat(CWD, *ancestor, Access::EXEC_OK, AtFlags::EACCESS);
+        access == Err(Errno::ACCESS)
+    })?;
+    // A file without execute permission is denied too.
+    denied.is_dir().then(|| denied.to_path_buf())
+}
+
+/// Names this process's effective user for a message, such as `user
+/// translog`, or `the user with uid 1001` when `/etc/passwd` has no entry
+/// for it, as for a user from LDAP.
+pub fn effective_user() -> String {
+    let uid = rustix::process::geteuid().as_raw();
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    match user_name(&passwd, uid) {
+        Some(name) => format!("user {name}"),
+        None => format!("the user with uid {uid}"),
+    }
+}
+
+/// Finds the name of the user `uid` in the text of `/etc/passwd`, whose lines
+/// are `name:password:uid:gid:...`.
+fn user_name(passwd: &str, uid: u32) -> Option<&str> {
+    passwd.lines().find_map(|line| {
+        let mut fields = line.split(':');
+        let name = fields.next()?;
+        let line_uid = fields.nth(1)?.parse::<u32>().ok()?;
+        (line_uid == uid).then_some(name)
+    })
 }
 
 #[cfg(test)]
@@ -85,5 +130,37 @@ mod tests {
     fn missing_file_gets_none() {
         let dir = tempfile::tempdir().expect("temp dir");
         assert_eq!(owner_without_write(&dir.path().join("t.db")), None);
+    }
+
+    const PASSWD: &str = "root:x:0:0:root:/root:/bin/bash\n\
+                          translog:x:998:998::/var/lib/translog:/usr/sbin/nologin\n";
+
+    #[test]
+    fn user_name_finds_uid() {
+        assert_eq!(user_name(PASSWD, 998), Some("translog"));
+    }
+
+    #[test]
+    fn user_name_of_unknown_uid_is_none() {
+        assert_eq!(user_name(PASSWD, 1001), None);
+    }
+
+    #[test]
+    fn searchable_directory_gets_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(unsearchable_directory(dir.path()), None);
+    }
+
+    #[test]
+    fn file_in_path_gets_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = file_with_mode(dir.path(), 0o644);
+        assert_eq!(unsearchable_directory(&path), None);
+    }
+
+    #[test]
+    fn missing_directory_gets_none() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(unsearchable_directory(&dir.path().join("a/b")), None);
     }
 }
