@@ -5,6 +5,7 @@
 
 mod logging;
 mod logs;
+mod terminal;
 mod usage_error;
 mod user;
 

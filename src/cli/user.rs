@@ -1,7 +1,7 @@
 //! `translog user ...`: adding, listing and changing users. A change takes
 //! effect on a running server's very next request.
 
-use std::io::BufRead as _;
+use std::io::{BufRead as _, IsTerminal as _};
 use std::path::Path;
 
 use chrono_tz::Tz;
@@ -133,7 +133,8 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
     {
         return Err(users::UserError::NotFound(name.to_string()).to_string());
     }
-    let (password, generated) = obtain_password(password_stdin)?;
+    let prompt = format!("New password for {name}: ");
+    let (password, generated) = obtain_password(password_stdin, &prompt)?;
     let hash = hash_password(&password)?;
     users::set_password_hash(&connection, name, &hash)
         .map_err(|error| change_failed(db, &error))?;
@@ -224,7 +225,8 @@ fn add_user(
     timezone: Option<Tz>,
     password_stdin: bool,
 ) -> Result<(), String> {
-    let (password, generated) = obtain_password(password_stdin)?;
+    let prompt = format!("Password for new user {name}: ");
+    let (password, generated) = obtain_password(password_stdin, &prompt)?;
     let hash = hash_password(&password)?;
     let connection = open_database(db)?;
     users::add(&connection, name, role, timezone, &hash)
@@ -245,17 +247,19 @@ fn change_failed(db: &Path, error: &UserError) -> String {
 }
 
 /// Reads the password from standard input, or generates one; the flag is
-/// true for a generated password, which the caller prints once.
-fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
+/// true for a generated password, which the caller prints once. At a
+/// terminal, `prompt` is printed on standard error and the password is read
+/// with echo off.
+fn obtain_password(from_stdin: bool, prompt: &str) -> Result<(Password, bool), String> {
     if !from_stdin {
         let password = password::generate().map_err(|error| format!("random source: {error}"))?;
         return Ok((password, true));
     }
-    let mut bytes = Vec::new();
-    std::io::stdin()
-        .lock()
-        .read_until(b'\n', &mut bytes)
-        .map_err(|error| format!("cannot read the password from standard input: {error}"))?;
+    let bytes = if std::io::stdin().is_terminal() {
+        super::terminal::read_password(prompt)?
+    } else {
+        read_first_line()?
+    };
     let line = String::from_utf8(bytes).map_err(|_| {
         "the password on standard input is not valid UTF-8; send it as UTF-8 text, \
          or convert it first, e.g. with iconv"
@@ -276,6 +280,16 @@ fn obtain_password(from_stdin: bool) -> Result<(Password, bool), String> {
         );
     }
     Ok((Password::new(text.to_string()), false))
+}
+
+/// Reads the first line of standard input, with its line end if it has one.
+fn read_first_line() -> Result<Vec<u8>, String> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .lock()
+        .read_until(b'\n', &mut bytes)
+        .map_err(|error| format!("cannot read the password from standard input: {error}"))?;
+    Ok(bytes)
 }
 
 /// Length, in characters, below which a password from standard input gets a

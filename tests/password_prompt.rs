@@ -1,0 +1,339 @@
+//! `user add` and `user passwd` with `--password-stdin` at a terminal: a
+//! prompt on stderr, no echo of the password, and the terminal's settings
+//! restored afterwards. The terminal is a real pseudo-terminal, and the test
+//! types into its other end. Piped input is tested in `cli.rs`.
+
+mod common;
+
+use std::io::{Read as _, Write as _};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rustix::termios::LocalModes;
+
+use common::{assert_success, clean_env, form, run_cli, Server, BIN, PASSWORD};
+
+/// How long a test waits for the prompt, and then for the command to exit.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A pseudo-terminal: the terminal end, which a command under test reads as
+/// its standard input, and the controlling end, which the test types into
+/// and which receives what the terminal echoes.
+struct PseudoTerminal {
+    controller: std::fs::File,
+    terminal: std::fs::File,
+}
+
+impl PseudoTerminal {
+    /// Opens a pseudo-terminal, or returns `None`, with a printed reason,
+    /// when the system has none to give.
+    fn open() -> Option<PseudoTerminal> {
+        use rustix::pty::{grantpt, openpt, ptsname, unlockpt, OpenptFlags};
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let flags = OpenptFlags::RDWR | OpenptFlags::NOCTTY | OpenptFlags::CLOEXEC;
+        let controller = match openpt(flags) {
+            Ok(controller) => controller,
+            Err(error) => {
+                eprintln!("skipped: cannot open a pseudo-terminal ({error})");
+                return None;
+            }
+        };
+        grantpt(&controller).expect("grantpt");
+        unlockpt(&controller).expect("unlockpt");
+        let name = ptsname(&controller, Vec::new()).expect("ptsname");
+        let name = name.to_str().expect("UTF-8 terminal name");
+        let no_controlling_terminal = rustix::fs::OFlags::NOCTTY.bits() as i32;
+        let terminal = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .custom_flags(no_controlling_terminal)
+            .open(name)
+            .expect("open the terminal end");
+        Some(PseudoTerminal {
+            controller: std::fs::File::from(controller),
+            terminal,
+        })
+    }
+
+    /// Returns the local modes of the terminal, which hold its echo setting.
+    fn local_modes(&self) -> LocalModes {
+        rustix::termios::tcgetattr(&self.terminal)
+            .expect("read the terminal's settings")
+            .local_modes
+    }
+
+    /// Returns what the terminal has sent to the controlling end so far,
+    /// which is what it echoed, since the command's output goes to pipes.
+    fn echoed(&mut self) -> String {
+        rustix::io::ioctl_fionbio(&self.controller, true).expect("set non-blocking");
+        let mut echoed = Vec::new();
+        let mut buffer = [0u8; 1024];
+        while let Ok(count @ 1..) = self.controller.read(&mut buffer) {
+            echoed.extend_from_slice(&buffer[..count]);
+        }
+        String::from_utf8_lossy(&echoed).into_owned()
+    }
+}
+
+/// What a command run at a pseudo-terminal did.
+struct TerminalRun {
+    status: ExitStatus,
+    stderr: String,
+    echoed: String,
+    modes_before: LocalModes,
+    modes_after: LocalModes,
+}
+
+/// Runs `translog --db DB ARGS` with a pseudo-terminal as standard input,
+/// waits for `prompt` on stderr, then types `typed`. Returns `None` when
+/// the system has no pseudo-terminal.
+fn run_at_terminal(db: &Path, args: &[&str], prompt: &str, typed: &[u8]) -> Option<TerminalRun> {
+    let mut pty = PseudoTerminal::open()?;
+    let modes_before = pty.local_modes();
+    let mut command = Command::new(BIN);
+    command.arg("--db").arg(db).args(args);
+    clean_env(&mut command);
+    let terminal = pty.terminal.try_clone().expect("duplicate the terminal");
+    let mut child = command
+        .stdin(Stdio::from(terminal))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run translog");
+
+    let stderr = Arc::new(Mutex::new(Vec::new()));
+    let mut pipe = child.stderr.take().expect("stderr is piped");
+    let collected = Arc::clone(&stderr);
+    let reader = std::thread::spawn(move || {
+        let mut buffer = [0u8; 256];
+        while let Ok(count @ 1..) = pipe.read(&mut buffer) {
+            collected
+                .lock()
+                .expect("stderr lock")
+                .extend_from_slice(&buffer[..count]);
+        }
+    });
+    let text = || String::from_utf8_lossy(&stderr.lock().expect("stderr lock")).into_owned();
+
+    let deadline = Instant::now() + TIMEOUT;
+    let prompt_shown = |_: &mut Child| text().contains(prompt).then_some(());
+    let waiting_for_prompt = format!("no prompt {prompt:?}");
+    wait_for(
+        &mut child,
+        deadline,
+        &waiting_for_prompt,
+        text,
+        prompt_shown,
+    );
+    pty.controller
+        .write_all(typed)
+        .expect("type into the terminal");
+    let exited = |child: &mut Child| child.try_wait().expect("poll translog");
+    let status = wait_for(&mut child, deadline, "no exit", text, exited);
+    reader.join().expect("stderr reader");
+    Some(TerminalRun {
+        status,
+        stderr: text(),
+        echoed: pty.echoed(),
+        modes_before,
+        modes_after: pty.local_modes(),
+    })
+}
+
+/// Polls `done` every 10 ms until it returns a value. Once `deadline` has
+/// passed, kills `child` and panics with `missing` and its stderr.
+fn wait_for<T>(
+    child: &mut Child,
+    deadline: Instant,
+    missing: &str,
+    stderr: impl Fn() -> String,
+    mut done: impl FnMut(&mut Child) -> Option<T>,
+) -> T {
+    loop {
+        if let Some(value) = done(child) {
+            return value;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{missing} within {TIMEOUT:?}; stderr: {:?}", stderr());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Runs `user add worker1 --role worker --password-stdin` at a terminal on
+/// the database `db` and types `typed`.
+fn add_user_at_terminal(db: &Path, typed: &[u8]) -> Option<TerminalRun> {
+    run_at_terminal(
+        db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--password-stdin",
+        ],
+        "Password for new user worker1: ",
+        typed,
+    )
+}
+
+/// Runs [`add_user_at_terminal`] on a new database in a temporary
+/// directory, which is returned with the run so that it lives as long.
+fn add_user_to_new_database(typed: &[u8]) -> Option<(tempfile::TempDir, TerminalRun)> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let run = add_user_at_terminal(&dir.path().join("translog.db"), typed)?;
+    Some((dir, run))
+}
+
+/// Returns the line that types `password` and presses Enter.
+fn typed_line(password: &str) -> Vec<u8> {
+    format!("{password}\n").into_bytes()
+}
+
+/// Panics with the command's stderr unless it exited 0.
+fn assert_success_run(run: &TerminalRun) {
+    assert!(run.status.success(), "{}: {}", run.status, run.stderr);
+}
+
+/// Returns the status of a POST of one entry as `worker1` with `password`.
+fn post_as_worker1(server: &Server, password: &str) -> u16 {
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    server
+        .post_form("/worker/log/tx-1", ("worker1", password), &body)
+        .status
+}
+
+#[test]
+fn typed_password_prompt_is_shown() {
+    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+        return;
+    };
+    assert!(
+        run.stderr.starts_with("Password for new user worker1: "),
+        "{:?}",
+        run.stderr
+    );
+}
+
+#[test]
+fn typed_password_is_not_echoed() {
+    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+        return;
+    };
+    assert!(!run.echoed.contains("horse"), "echoed {:?}", run.echoed);
+}
+
+#[test]
+fn typed_password_adds_user() {
+    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+        return;
+    };
+    assert_success_run(&run);
+}
+
+#[test]
+fn typed_password_authenticates() {
+    let server = Server::start();
+    if add_user_at_terminal(&server.db, &typed_line(PASSWORD)).is_none() {
+        return;
+    }
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+#[test]
+fn typed_erase_removes_last_character() {
+    let server = Server::start();
+    // DEL, the usual erase key of a terminal, after a mistyped "X".
+    let typed = typed_line(&format!("{PASSWORD}X\u{7f}"));
+    if add_user_at_terminal(&server.db, &typed).is_none() {
+        return;
+    }
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+#[test]
+fn typed_password_restores_terminal() {
+    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+        return;
+    };
+    assert_eq!(run.modes_after, run.modes_before);
+}
+
+#[test]
+fn rejected_typed_password_restores_terminal() {
+    let Some((_dir, run)) = add_user_to_new_database(b"   \n") else {
+        return;
+    };
+    assert!(!run.status.success(), "{}", run.stderr);
+    assert_eq!(run.modes_after, run.modes_before);
+}
+
+#[test]
+fn interrupted_password_entry_restores_terminal() {
+    // Ctrl-C, the usual interrupt key of a terminal.
+    let Some((_dir, run)) = add_user_to_new_database(b"half\x03") else {
+        return;
+    };
+    assert_eq!(run.modes_after, run.modes_before);
+}
+
+#[test]
+fn interrupted_password_entry_is_one_error() {
+    let Some((_dir, run)) = add_user_to_new_database(b"half\x03") else {
+        return;
+    };
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    let after_prompt = run
+        .stderr
+        .trim_start_matches("Password for new user worker1: \n");
+    assert_eq!(
+        after_prompt,
+        "translog: error: the password entry was cancelled, so nothing was changed\n"
+    );
+}
+
+#[test]
+fn interrupted_password_entry_creates_no_database() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    if add_user_at_terminal(&db, b"half\x03").is_none() {
+        return;
+    }
+    assert!(!db.exists());
+}
+
+#[test]
+fn passwd_at_terminal_prompts_for_new_password() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let args = ["user", "passwd", "worker1", "--password-stdin"];
+    let typed = typed_line("a new password of worker1");
+    let Some(run) = run_at_terminal(&server.db, &args, "New password for worker1: ", &typed) else {
+        return;
+    };
+    assert_success_run(&run);
+    assert_eq!(post_as_worker1(&server, "a new password of worker1"), 200);
+}
+
+#[test]
+fn piped_password_prints_no_prompt() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    let args = [
+        "user",
+        "add",
+        "worker1",
+        "--role",
+        "worker",
+        "--password-stdin",
+    ];
+    let output = run_cli(&db, &args, Some(&format!("{PASSWORD}\n")));
+    assert_success(&output, "user add");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Password for"), "{stderr}");
+}
