@@ -911,6 +911,47 @@ fn log_list_prints_table() {
     assert!(lines[2].starts_with("tx-ok"), "{text}");
 }
 
+/// Returns the column at which the OUTCOME cell of a row of `log list`
+/// starts.
+fn outcome_column(row: &str) -> Option<usize> {
+    ["running", "fatal", "succeeded", "OUTCOME"]
+        .iter()
+        .find_map(|outcome| row.find(&format!("  {outcome}")))
+        .map(|at| at + 2)
+}
+
+#[test]
+fn log_list_long_id_leaves_other_rows() {
+    let server = logged_server();
+    let before = stdout(&server.cli(&["log", "list"], None));
+    // Cells that are no wider than those of the other rows, but for the id.
+    let entry = form("2026-12-04T13:00:00Z", "WORKER_LOAD", "FATAL");
+    let reply = server.post_entry(&"x".repeat(128), &entry);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let after = stdout(&server.cli(&["log", "list"], None));
+    let other_rows: Vec<&str> = after.lines().filter(|row| !row.starts_with('x')).collect();
+    assert_eq!(other_rows, before.lines().collect::<Vec<_>>(), "{after}");
+}
+
+#[test]
+fn log_list_long_id_is_whole() {
+    let server = logged_server();
+    let long_id = "x".repeat(128);
+    post_entry(&server, &long_id);
+    let text = stdout(&server.cli(&["log", "list"], None));
+    let expected = format!("{long_id}  running");
+    assert!(text.lines().any(|row| row.starts_with(&expected)), "{text}");
+}
+
+#[test]
+fn log_list_uuid_widens_column() {
+    let server = logged_server();
+    post_entry(&server, "0b5c2e0e-8d4f-4c4e-9a57-3f1d2a6b7c8d");
+    let text = stdout(&server.cli(&["log", "list"], None));
+    let header = text.lines().next().unwrap_or_default();
+    assert_eq!(outcome_column(header), Some(38), "{text}");
+}
+
 /// Starts a server with the transaction `tx-corrupt`: `WORKER_INIT SUCCESS`,
 /// `WORKER_DECOMPRESS FATAL` with `message`, then `WORKER_END SUCCESS`.
 fn corrupt_archive_server(message: &str) -> Server {

@@ -217,6 +217,11 @@ fn list_logs(
     Ok(())
 }
 
+/// The maximum width, in characters, of the TRANSACTION column of `log list`:
+/// a UUID fits. A longer id is printed whole, so that it can be copied, and
+/// widens only its own row.
+const TABLE_ID_CHARS: usize = 36;
+
 /// Prints transactions as the table of `log list`.
 fn print_list_table(transactions: Vec<TransactionSummary>) {
     let rows: Vec<[String; 7]> = transactions
@@ -234,7 +239,9 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
             ]
         })
         .collect();
-    print_table(
+    let mut max_widths = [usize::MAX; 7];
+    max_widths[0] = TABLE_ID_CHARS;
+    print_table_with_max_widths(
         &[
             "TRANSACTION",
             "OUTCOME",
@@ -245,6 +252,7 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
             "FATAL ENTRY",
         ],
         &rows,
+        max_widths,
     );
 }
 
@@ -330,10 +338,24 @@ fn printable(text: &str) -> String {
 
 /// Prints rows under a header, each column as wide as its widest cell.
 pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
+    print_table_with_max_widths(header, rows, [usize::MAX; N]);
+}
+
+/// Prints rows under a header, each column as wide as its widest cell of at
+/// most `max_widths` characters. A longer cell is printed whole, and shifts
+/// only the rest of its own row to the right.
+fn print_table_with_max_widths<const N: usize>(
+    header: &[&str; N],
+    rows: &[[String; N]],
+    max_widths: [usize; N],
+) {
     let mut widths = header.map(|title| title.chars().count());
     for row in rows {
-        for (width, cell) in widths.iter_mut().zip(row) {
-            *width = (*width).max(cell.chars().count());
+        for ((width, cell), max_width) in widths.iter_mut().zip(row).zip(max_widths) {
+            let length = cell.chars().count();
+            if length <= max_width {
+                *width = (*width).max(length);
+            }
         }
     }
     let line = |cells: Vec<&str>| {
