@@ -1302,6 +1302,64 @@ fn backup_to_existing_file_is_error() {
     assert_eq!(std::fs::read(&copy).expect("read the file"), b"keep me");
 }
 
+/// Runs `backup DEST` of a new database, where DEST is `path` below the
+/// database's directory, and returns the directory and the output.
+fn backup_to(path: &str) -> (tempfile::TempDir, Output) {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    std::fs::create_dir(dir.path().join("backups")).expect("create a directory");
+    let destination = format!("{}/{path}", dir.path().display());
+    let output = run_cli(&db, &["backup", &destination], None);
+    (dir, output)
+}
+
+#[test]
+fn backup_to_directory_says_so() {
+    for path in ["backups", "backups/"] {
+        let (dir, output) = backup_to(path);
+        let expected = format!("{}/{path} is a directory;", dir.path().display());
+        assert!(
+            stderr(&output).contains(&expected),
+            "{path}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn backup_to_directory_suggests_file_inside() {
+    for path in ["backups", "backups/"] {
+        let (dir, output) = backup_to(path);
+        let expected = format!(
+            "give the path of a new file inside it, such as {}/backups/translog-",
+            dir.path().display()
+        );
+        assert!(
+            stderr(&output).contains(&expected),
+            "{path}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn backup_to_directory_is_one_line() {
+    for path in ["backups", "backups/"] {
+        let (_dir, output) = backup_to(path);
+        assert_one_line_error(&output);
+    }
+}
+
+#[test]
+fn backup_to_missing_directory_with_slash_says_so() {
+    let (dir, output) = backup_to("missing/");
+    let expected = format!(
+        "cannot create {}/missing/: a path that ends with / names a directory, and none exists",
+        dir.path().display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
 fn prune_server() -> Server {
     let server = Server::start();
     for (id, timestamp) in [

@@ -374,6 +374,13 @@ fn print_table_with_max_widths<const N: usize>(
 
 pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
+    if destination.is_dir() {
+        return Err(format!(
+            "{} is a directory; give the path of a new file inside it, such as {}",
+            destination.display(),
+            backup_file_in(destination).display()
+        ));
+    }
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
     let database = open_database_read_only(db, Schema::AsFound)?;
@@ -397,6 +404,16 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
                 "cannot create {}: its directory does not exist; create the directory or \
                  choose another path",
                 destination.display()
+            ))
+        }
+        // A path that ends with a slash, where no directory exists.
+        Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => {
+            return Err(format!(
+                "cannot create {}: a path that ends with / names a directory, and none \
+                 exists there; create the directory and give the path of a new file inside \
+                 it, such as {}",
+                destination.display(),
+                backup_file_in(destination).display()
             ))
         }
         Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
@@ -431,6 +448,14 @@ pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
         count_of(entries.unsigned_abs(), "entry", "entries")
     ));
     Ok(())
+}
+
+/// Returns a path for a new backup in `directory`, named after the current
+/// UTC time to the second, such as `translog-20261204T030000Z.db`, so that
+/// a second backup on the same day gets a name of its own.
+fn backup_file_in(directory: &Path) -> std::path::PathBuf {
+    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    directory.join(format!("translog-{now}.db"))
 }
 
 pub fn prune(
