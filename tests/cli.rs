@@ -45,32 +45,39 @@ fn add_user(db: &Path, name: &str, role: &str) -> Output {
 
 // Help.
 
+/// Every command and subcommand, for the tests of `--help`.
+const HELP_COMMANDS: [&[&str]; 16] = [
+    &[],
+    &["serve"],
+    &["user"],
+    &["user", "add"],
+    &["user", "list"],
+    &["user", "passwd"],
+    &["user", "disable"],
+    &["user", "enable"],
+    &["user", "remove"],
+    &["user", "set-timezone"],
+    &["user", "set-role"],
+    &["log"],
+    &["log", "show"],
+    &["log", "list"],
+    &["backup"],
+    &["prune"],
+];
+
+/// Runs `translog COMMAND --help`.
+fn run_help(command: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(command)
+        .arg("--help")
+        .output()
+        .expect("run translog")
+}
+
 #[test]
 fn help_of_each_subcommand() {
-    let commands: [&[&str]; 16] = [
-        &[],
-        &["serve"],
-        &["user"],
-        &["user", "add"],
-        &["user", "list"],
-        &["user", "passwd"],
-        &["user", "disable"],
-        &["user", "enable"],
-        &["user", "remove"],
-        &["user", "set-timezone"],
-        &["user", "set-role"],
-        &["log"],
-        &["log", "show"],
-        &["log", "list"],
-        &["backup"],
-        &["prune"],
-    ];
-    for command in commands {
-        let output = Command::new(BIN)
-            .args(command)
-            .arg("--help")
-            .output()
-            .expect("run translog");
+    for command in HELP_COMMANDS {
+        let output = run_help(command);
         let text = stdout(&output);
         assert!(
             output.status.success(),
@@ -81,6 +88,30 @@ fn help_of_each_subcommand() {
             text.contains("Usage: translog"),
             "{command:?} --help: {text}"
         );
+    }
+}
+
+/// Returns the lines of the `Arguments:` section of a help text.
+fn argument_lines(help: &str) -> Vec<&str> {
+    help.lines()
+        .skip_while(|line| *line != "Arguments:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect()
+}
+
+#[test]
+fn help_describes_every_argument() {
+    for command in HELP_COMMANDS {
+        let help = stdout(&run_help(command));
+        for line in argument_lines(&help) {
+            // `  <NAME>  Description`: the description follows the placeholder.
+            let description = line.trim().split_once("> ").map(|(_, text)| text.trim());
+            assert!(
+                description.is_some_and(|text| !text.is_empty()),
+                "{command:?} --help: {line:?}"
+            );
+        }
     }
 }
 

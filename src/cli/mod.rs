@@ -590,4 +590,27 @@ mod tests {
     fn command_line_is_consistent() {
         command_line().debug_assert();
     }
+
+    /// Returns the positional arguments without help text of `command` and
+    /// of its subcommands, each as `COMMAND <ARGUMENT>`.
+    fn undescribed_arguments(command: &clap::Command, path: &str) -> Vec<String> {
+        let path = format!("{path} {}", command.get_name())
+            .trim_start()
+            .to_string();
+        let mut undescribed: Vec<String> = command
+            .get_positionals()
+            .filter(|argument| argument.get_help().is_none())
+            .map(|argument| format!("{path} <{}>", argument.get_id()))
+            .collect();
+        for subcommand in command.get_subcommands() {
+            undescribed.extend(undescribed_arguments(subcommand, &path));
+        }
+        undescribed
+    }
+
+    #[test]
+    fn every_positional_argument_has_help() {
+        let undescribed = undescribed_arguments(&command_line(), "");
+        assert!(undescribed.is_empty(), "{undescribed:?}");
+    }
 }

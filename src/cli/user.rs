@@ -18,6 +18,7 @@ use crate::storage::Schema;
 pub enum UserCommand {
     /// Add a user; prints a generated password unless --password-stdin is given.
     Add {
+        /// Name of the new user: 1 to 64 ASCII letters, digits and - _ . @.
         #[arg(value_parser = parse_user_name)]
         name: String,
         /// worker (appends entries), reader (reads logs) or admin (both).
@@ -34,19 +35,30 @@ pub enum UserCommand {
     List,
     /// Set a new password; prints a generated one unless --password-stdin is given.
     Passwd {
+        /// Name of the user whose password changes.
         name: String,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
     /// Disable a user: its requests get 403 until it is enabled again.
-    Disable { name: String },
+    Disable {
+        /// Name of the user to disable.
+        name: String,
+    },
     /// Enable a disabled user.
-    Enable { name: String },
+    Enable {
+        /// Name of the user to enable.
+        name: String,
+    },
     /// Remove a user; its entries keep its name.
-    Remove { name: String },
+    Remove {
+        /// Name of the user to remove.
+        name: String,
+    },
     /// Set the time zone for a user's timestamps without an offset ("none" to clear it).
     SetTimezone {
+        /// Name of the user whose time zone changes.
         name: String,
         /// IANA time zone such as Europe/Berlin, or "none".
         // The full path of Option keeps clap from making the argument optional.
@@ -55,6 +67,7 @@ pub enum UserCommand {
     },
     /// Change a user's role.
     SetRole {
+        /// Name of the user whose role changes.
         name: String,
         /// worker, reader or admin.
         role: Role,
