@@ -1,11 +1,16 @@
-//! The alerts of `serve --notify-command`, against the real binary.
+//! The alerts of `serve --notify-command` against the real binary: fatal and
+//! stalled alerts, stalls across restarts, and the limits and metrics of the
+//! command runners.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{run_command, serve_command, timestamp_from_now, wait_until, Server};
+use common::{
+    run_command, serve_command, timestamp_from_now, wait_until, Server, BACKGROUND_TIMEOUT, READER,
+    WORKER,
+};
 
 /// Runs `serve` on a new database with `args` and `env`, and returns its exit
 /// code and standard error.
@@ -166,4 +171,493 @@ fn stall_without_notify_command_not_alerted() {
         "no alert for tx-after"
     );
     assert_eq!(count_lines_with(&alerts, "tx-quiet|"), 0);
+}
+
+#[test]
+fn notify_fatal_runs_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alerts = dir.path().join("alerts.txt");
+    let server = Server::start_with_users(&["--notify-command", &recording_command(&alerts)]);
+    let post = |id: &str, message: &str| {
+        server
+            .post_worker_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+            .status
+    };
+
+    assert_eq!(post("tx-a", "table t is corrupt"), 200);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-a|") >= 1),
+        "no alert for tx-a"
+    );
+    assert_eq!(post("tx-a", "second report"), 200);
+    // The storage thread handles entries in order, so once the alert of a later
+    // transaction is written, a second alert for tx-a would have been started.
+    assert_eq!(post("tx-b", "sentinel"), 200);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-b|") >= 1),
+        "no alert for tx-b"
+    );
+
+    assert_eq!(count_lines_with(&alerts, "tx-a|"), 1);
+    let text = std::fs::read_to_string(&alerts).expect("alerts file");
+    assert!(text
+        .lines()
+        .any(|line| line == "tx-a|fatal|WORKER_LOAD|FATAL|table t is corrupt"));
+}
+
+/// Starts a server whose stall period is 1 s and whose notify command records
+/// each alert in a file (see [`recording_command`]). Returns the file's
+/// directory, which removes the file when dropped, the file and the server.
+fn start_stall_recorder() -> (tempfile::TempDir, std::path::PathBuf, Server) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let alerts = dir.path().join("alerts.txt");
+    let server = Server::start_with_users(&[
+        "--stall-after",
+        "1s",
+        "--notify-command",
+        &recording_command(&alerts),
+    ]);
+    (dir, alerts, server)
+}
+
+/// Posts a `SUCCESS` entry at `stage` to `id`, with the message `step done`,
+/// and returns the status.
+fn post_step(server: &Server, id: &str, stage: &str) -> u16 {
+    server
+        .post_worker_entry(id, &timestamp_from_now(0), stage, "SUCCESS", "step done")
+        .status
+}
+
+/// Posts a `WORKER_INIT` entry to `tx-s` on `server` and waits for its
+/// stalled alert in `alerts`.
+fn stall_first_transaction(server: &Server, alerts: &std::path::Path) {
+    assert_eq!(post_step(server, "tx-s", "WORKER_INIT"), 200);
+    assert!(
+        wait_until(|| count_lines_with(alerts, "tx-s|") >= 1),
+        "no alert for tx-s"
+    );
+}
+
+#[test]
+fn notify_stalled_runs_once() {
+    let (_dir, alerts, server) = start_stall_recorder();
+    stall_first_transaction(&server, &alerts);
+    let text = std::fs::read_to_string(&alerts).expect("alerts file");
+    assert!(text
+        .lines()
+        .any(|line| line == "tx-s|stalled|WORKER_INIT|SUCCESS|step done"));
+
+    // Two later transactions stall after tx-s and are checked in later rounds
+    // of the watcher, so any second alert for tx-s would be written by then.
+    for sentinel in ["tx-t", "tx-u"] {
+        assert_eq!(post_step(&server, sentinel, "WORKER_INIT"), 200);
+        assert!(
+            wait_until(|| count_lines_with(&alerts, &format!("{sentinel}|")) >= 1),
+            "no alert for {sentinel}"
+        );
+    }
+    assert_eq!(count_lines_with(&alerts, "tx-s|"), 1);
+}
+
+#[test]
+fn notify_stalled_again_after_entry() {
+    let (_dir, alerts, server) = start_stall_recorder();
+    stall_first_transaction(&server, &alerts);
+    // A late entry makes tx-s running again, and it stalls a second time.
+    assert_eq!(post_step(&server, "tx-s", "WORKER_DECOMPRESS"), 200);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-s|") >= 2),
+        "no second alert for tx-s"
+    );
+    let text = std::fs::read_to_string(&alerts).expect("alerts file");
+    assert!(text
+        .lines()
+        .any(|line| line == "tx-s|stalled|WORKER_DECOMPRESS|SUCCESS|step done"));
+}
+
+#[test]
+fn notify_skips_stalled_before_start() {
+    let alerts_dir = tempfile::tempdir().expect("temp dir");
+    let alerts = alerts_dir.path().join("alerts.txt");
+    let first = Server::start_with_users(&["--stall-after", "1s"]);
+    let post = |server: &Server, id: &str| {
+        server
+            .post_worker_entry(id, &timestamp_from_now(0), "WORKER_INIT", "SUCCESS", "")
+            .status
+    };
+    assert_eq!(post(&first, "tx-old"), 200);
+    assert!(wait_until(
+        || first.outcome("tx-old").as_deref() == Some("stalled")
+    ));
+    let (_, dir) = first.stop();
+
+    let server = Server::start_in(
+        dir,
+        &[
+            "--stall-after",
+            "1s",
+            "--notify-command",
+            &recording_command(&alerts),
+        ],
+    );
+    // tx-new stalls after tx-old, so an alert for tx-old would be queued first.
+    assert_eq!(post(&server, "tx-new"), 200);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-new|") >= 1),
+        "no alert for tx-new"
+    );
+    assert_eq!(count_lines_with(&alerts, "tx-old|"), 0);
+}
+
+#[test]
+fn notify_failing_command_is_logged() {
+    let server =
+        Server::start_with_users(&["--notify-command", "echo 'mail server down' >&2; exit 3"]);
+    assert_eq!(
+        server
+            .post_worker_entry(
+                "tx-f",
+                &timestamp_from_now(0),
+                "WORKER_LOAD",
+                "FATAL",
+                "broken"
+            )
+            .status,
+        200
+    );
+    let logged = wait_until(|| {
+        server.log().lines().any(|line| {
+            line.contains("notify command for transaction tx-f (fatal) failed")
+                && line.contains("exit status: 3")
+        })
+    });
+    assert!(logged, "log:\n{}", server.log());
+}
+
+/// Starts a server with `command` as its notify command, posts a FATAL entry
+/// with `message` to `id`, and waits until the log has a line that ends the
+/// alert (`ran`, `failed` or `timed out`). Returns the server.
+fn run_notify_command(command: &str, id: &str, message: &str) -> Server {
+    let server = Server::start_with_users(&["--notify-command", command]);
+    let status = server
+        .post_worker_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", message)
+        .status;
+    assert_eq!(status, 200);
+    let subject = format!("notify command for transaction {id} (fatal)");
+    let ended = wait_until(|| {
+        server.log().lines().any(|line| {
+            line.contains(&format!("{subject} ran"))
+                || line.contains(&format!("{subject} failed"))
+                || line.contains(&format!("{subject} timed out"))
+        })
+    });
+    assert!(ended, "no end of the alert in the log:\n{}", server.log());
+    server
+}
+
+#[test]
+fn notify_stdout_is_logged_with_id() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let expected = "notify command for transaction tx-o (fatal) wrote to stdout: \"out\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_failure_line_has_stderr() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let expected =
+        "notify command for transaction tx-o (fatal) failed: exit status: 3; stderr: \"err\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_output_has_no_bare_lines() {
+    let server = run_notify_command("echo out; echo err >&2; exit 3", "tx-o", "broken");
+    let log = server.log();
+    for bare in ["out", "err"] {
+        assert!(
+            !log.lines().any(|line| line.trim() == bare),
+            "bare line {bare:?} in the log:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn notify_stderr_of_success_is_logged() {
+    let server = run_notify_command("echo 'retrying once' >&2", "tx-w", "broken");
+    let expected = "notify command for transaction tx-w (fatal) wrote to stderr: \"retrying once\"";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_output_cannot_forge_log_lines() {
+    let forged = "[2026-12-04T00:00:00Z ERROR translog] forged line";
+    let message = format!("disk full\n{forged}\r\n\u{1b}[2Khidden");
+    let command = r#"printf '%s\n' "$TRANSLOG_MESSAGE"; printf '%s\n' "$TRANSLOG_MESSAGE" >&2"#;
+    let server = run_notify_command(command, "tx-x", &message);
+    let log = server.log();
+    assert!(
+        !log.lines().any(|line| line.starts_with(forged)),
+        "forged line in the log:\n{log}"
+    );
+    // The forged text appears only escaped, after the message's `\n`, in the
+    // lines of the command's output and in the line of the fatal entry.
+    let embedded = format!(r"disk full\n{forged}");
+    for line in log.lines().filter(|line| line.contains("forged line")) {
+        assert!(
+            line.contains(&embedded),
+            "unescaped output in the log: {line:?}"
+        );
+    }
+    let escaped =
+        r#""disk full\n[2026-12-04T00:00:00Z ERROR translog] forged line\r\n\u{1b}[2Khidden""#;
+    for stream in ["stdout", "stderr"] {
+        let expected = format!("wrote to {stream}: {escaped}");
+        assert!(
+            log.contains(&expected),
+            "{stream} not escaped in the log:\n{log}"
+        );
+    }
+}
+
+#[test]
+fn notify_invalid_utf8_output_keeps_bytes() {
+    let server = run_notify_command(r"printf 'ok\377\376'", "tx-u", "broken");
+    let expected = r#"(fatal) wrote to stdout: "ok\xff\xfe""#;
+    let log = server.log();
+    assert!(log.contains(expected), "{log}");
+}
+
+#[test]
+fn notify_large_output_is_cut() {
+    let server = run_notify_command("head -c 100000 /dev/zero | tr '\\0' a", "tx-l", "broken");
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("(fatal) wrote to stdout: "))
+        .unwrap_or_else(|| panic!("no output line in the log:\n{log}"));
+    assert!(line.len() < 4096 + 300, "line of {} bytes", line.len());
+    assert!(
+        line.ends_with(" and 95904 more bytes, not logged"),
+        "{line}"
+    );
+    assert!(log.contains("notify command for transaction tx-l (fatal) ran"));
+}
+
+#[test]
+fn notify_background_process_does_not_delay_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let pid_file = dir.path().join("pid");
+    // The background sleep has the command's stdout open for 30 s.
+    let command = format!("sleep 30 & echo $! > '{}'; echo early", pid_file.display());
+    let started = std::time::Instant::now();
+    let server = run_notify_command(&command, "tx-b", "broken");
+    let elapsed = started.elapsed();
+    if let Ok(pid) = std::fs::read_to_string(&pid_file) {
+        let _ = std::process::Command::new("kill").arg(pid.trim()).status();
+    }
+    assert!(elapsed < std::time::Duration::from_secs(15), "{elapsed:?}");
+    let expected = "notify command for transaction tx-b (fatal) wrote to stdout: \"early\" \
+                    (logged before the stream closed";
+    assert!(server.log().contains(expected), "log:\n{}", server.log());
+}
+
+// Limits and metrics of the notify command
+
+/// The notify commands that run at once, and the alerts that wait for them
+/// before more are dropped.
+const NOTIFY_RUNNERS: usize = 4;
+const NOTIFY_QUEUE_CAPACITY: usize = 1000;
+
+/// Returns the value of `translog_alerts_total` for `outcome` and `result`
+/// in `GET /metrics`, or `None` when the series is missing.
+fn alert_count(server: &Server, outcome: &str, result: &str) -> Option<f64> {
+    let series = format!("translog_alerts_total{{outcome=\"{outcome}\",result=\"{result}\"}} ");
+    let body = server.get_as_reader("/metrics").body;
+    let line = body.lines().find(|line| line.starts_with(&series))?;
+    line[series.len()..].parse().ok()
+}
+
+/// Posts a FATAL entry to each of `count` transactions, from four threads at once.
+fn post_fatal_transactions(server: &Server, count: usize) {
+    const THREADS: usize = 4;
+    std::thread::scope(|scope| {
+        for first in 0..THREADS {
+            scope.spawn(move || {
+                for number in (first..count).step_by(THREADS) {
+                    let id = format!("tx-{number:04}");
+                    let status = server
+                        .post_worker_entry(&id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", "")
+                        .status;
+                    assert_eq!(status, 200, "posting {id}");
+                }
+            });
+        }
+    });
+}
+
+/// Starts a server with `args` whose notify command runs while the file
+/// `hold` in the server's directory exists, at most 30 s, and posts enough
+/// FATAL entries to fill every runner and the queue, and `overflow` more.
+/// Dropping the server removes the file and so ends the commands.
+fn fill_notify_queue(overflow: usize, args: &[&str]) -> Server {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let hold = dir.path().join("hold");
+    std::fs::write(&hold, "").expect("write the hold file");
+    let command = format!(
+        "i=0; while [ -e '{}' ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done",
+        hold.display()
+    );
+    let mut server_args = vec!["--notify-command", &command];
+    server_args.extend_from_slice(args);
+    let server = Server::start_in(dir, &server_args);
+    server.add_user(READER.0, "reader");
+    server.add_user(WORKER.0, "worker");
+    post_fatal_transactions(&server, NOTIFY_RUNNERS + NOTIFY_QUEUE_CAPACITY + overflow);
+    server
+}
+
+/// Waits until `translog_alerts_total` counts `count` fatal alerts with
+/// `result`.
+fn wait_for_alert_count(server: &Server, result: &str, count: usize) -> bool {
+    wait_until(|| alert_count(server, "fatal", result) == Some(count as f64))
+}
+
+#[test]
+fn metrics_render_every_alert_series() {
+    let server = Server::start_with_users(&[]);
+    for outcome in ["fatal", "stalled"] {
+        for result in ["ok", "failed", "timed_out", "dropped"] {
+            assert_eq!(
+                alert_count(&server, outcome, result),
+                Some(0.0),
+                "{outcome} {result}"
+            );
+        }
+    }
+}
+
+#[test]
+fn notify_successful_command_is_counted() {
+    let server = run_notify_command("true", "tx-k", "broken");
+    let counted = wait_for_alert_count(&server, "ok", 1);
+    assert!(counted, "ok: {:?}", alert_count(&server, "fatal", "ok"));
+}
+
+#[test]
+fn notify_failing_command_is_counted() {
+    let server = run_notify_command("exit 3", "tx-f", "broken");
+    let counted = wait_for_alert_count(&server, "failed", 1);
+    assert!(
+        counted,
+        "failed: {:?}",
+        alert_count(&server, "fatal", "failed")
+    );
+}
+
+#[test]
+fn notify_runs_at_most_four_at_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let events = dir.path().join("events.txt");
+    // Each command appends `start` after it starts and `end` before it exits,
+    // so the lines never show more commands at once than really ran. The
+    // sleep makes commands that run together overlap in the file.
+    let command = format!(
+        "echo start >> '{0}'; sleep 0.3; echo end >> '{0}'",
+        events.display()
+    );
+    let server = Server::start_with_users(&["--notify-command", &command]);
+    let alerts = 3 * NOTIFY_RUNNERS;
+    post_fatal_transactions(&server, alerts);
+    assert!(
+        wait_until(|| count_lines_with(&events, "end") == alerts),
+        "events:\n{}",
+        std::fs::read_to_string(&events).unwrap_or_default()
+    );
+
+    let text = std::fs::read_to_string(&events).expect("events file");
+    let mut running = 0;
+    let mut max_running = 0;
+    for line in text.lines() {
+        match line {
+            "start" => running += 1,
+            "end" => running -= 1,
+            other => panic!("unexpected line {other:?}"),
+        }
+        max_running = max_running.max(running);
+    }
+    assert!(max_running <= NOTIFY_RUNNERS, "{max_running} ran at once");
+}
+
+#[test]
+fn notify_full_queue_drops_alerts() {
+    let server = fill_notify_queue(6, &[]);
+    assert!(
+        wait_for_alert_count(&server, "dropped", 6),
+        "dropped: {:?}",
+        alert_count(&server, "fatal", "dropped")
+    );
+}
+
+#[test]
+fn notify_full_queue_delays_stalled_alert() {
+    let server = fill_notify_queue(0, &["--stall-after", "1s"]);
+    let status = server
+        .post_worker_entry(
+            "tx-late",
+            &timestamp_from_now(0),
+            "WORKER_INIT",
+            "SUCCESS",
+            "",
+        )
+        .status;
+    assert_eq!(status, 200);
+    let waiting = server.wait_for_log(
+        "stalled alerts from transaction tx-late on wait for the next check",
+        BACKGROUND_TIMEOUT,
+    );
+    assert!(waiting, "log:\n{}", server.log());
+
+    std::fs::remove_file(server.dir().join("hold")).expect("remove the hold file");
+    let sent = wait_until(|| alert_count(&server, "stalled", "ok") == Some(1.0));
+    assert!(sent, "ok: {:?}", alert_count(&server, "stalled", "ok"));
+    assert_eq!(alert_count(&server, "stalled", "dropped"), Some(0.0));
+}
+
+#[test]
+fn notify_drops_log_one_warning() {
+    let server = fill_notify_queue(6, &[]);
+    assert!(wait_for_alert_count(&server, "dropped", 6));
+    let log = server.log();
+    let warnings = log
+        .lines()
+        .filter(|line| {
+            line.contains("alerts were already waiting for the 4 notify command runners")
+        })
+        .count();
+    assert_eq!(warnings, 1, "log:\n{log}");
+}
+
+#[test]
+fn running_verdict_counts_latest_arrival() {
+    let server = Server::start_with_users(&[]);
+    let now = timestamp_from_now(0);
+    let earlier = timestamp_from_now(-3600);
+    server.post_worker_entry("tx-late", &now, "WORKER_INIT", "SUCCESS", "");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    server.post_worker_entry("tx-late", &earlier, "WORKER_LOAD", "FAIL", "retry");
+    let body = server.get_as_reader("/transactions/tx-late").body;
+    let verdict_age = body
+        .split("last entry received ")
+        .nth(1)
+        .and_then(|rest| rest.split('.').next())
+        .unwrap_or_default();
+    let field_age = body
+        .split("<dt>Last received</dt>")
+        .nth(1)
+        .and_then(|rest| rest.split('(').nth(1))
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_default();
+    assert!(!verdict_age.is_empty(), "{body}");
+    assert_eq!(verdict_age, field_age, "{body}");
 }
