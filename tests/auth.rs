@@ -387,6 +387,18 @@ fn worker_curl_get_names_post() {
 }
 
 #[test]
+fn worker_get_hint_names_both_flags() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = server.get("/worker/log/tx-1", Some(("worker1", PASSWORD)));
+    assert!(
+        reply.message().ends_with("without -G or -X GET."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn worker_list_has_no_post_hint() {
     let server = Server::start();
     cached_worker(&server);

@@ -310,7 +310,8 @@ fn admin_entry_query_names_post() {
             reply.message(),
             format!(
                 "Unknown query parameter \"{field}\"; use limit or cursor. Appending an entry \
-                 is POST: send the parameters with curl -d or --data-urlencode, without -G."
+                 is POST: send the parameters with curl -d or --data-urlencode, without -G or \
+                 -X GET."
             )
         );
     }
@@ -338,7 +339,7 @@ fn admin_curl_get_names_post() {
     let body = String::from_utf8_lossy(&output.stdout);
     assert!(body.contains("\"error\":\"invalid_query\""), "{body}");
     assert!(
-        body.contains("curl -d or --data-urlencode, without -G"),
+        body.contains("curl -d or --data-urlencode, without -G or -X GET"),
         "{body}"
     );
 }

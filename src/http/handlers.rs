@@ -199,10 +199,12 @@ fn authorize(user: &User, writing: bool) -> Result<(), ApiError> {
 }
 
 /// The sentence added to a rejected `GET` of a transaction's log by a user
-/// who may write, because such a user most likely meant to append an entry,
-/// for example with `curl -G`, which sends the parameters in a `GET`.
+/// who may write, because such a user most likely meant to append an entry.
+/// `curl -G` sends the parameters in the query of a `GET`, and `curl -X GET`
+/// sends them in the body of one.
 pub(super) const APPEND_HINT: &str =
-    "Appending an entry is POST: send the parameters with curl -d or --data-urlencode, without -G.";
+    "Appending an entry is POST: send the parameters with curl -d \
+    or --data-urlencode, without -G or -X GET.";
 
 /// Adds [`APPEND_HINT`] to a `403` for reading a transaction's log, when the
 /// user may write.
