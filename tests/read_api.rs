@@ -344,6 +344,209 @@ fn admin_curl_get_names_post() {
     );
 }
 
+// A read with a body, such as an entry sent with `curl -X GET -d`.
+
+const ENTRY: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+
+/// Sends `method` to `/worker/log/tx-1` as `credentials` with a form body.
+fn read_with_body(server: &Server, method: &str, credentials: (&str, &str)) -> Reply {
+    server.request(
+        method,
+        "/worker/log/tx-1",
+        Some(credentials),
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        Some(ENTRY.as_bytes()),
+    )
+}
+
+#[test]
+fn get_with_body_is_400() {
+    let server = Server::start_with_users(&[]);
+    let admin = server.admin();
+    for credentials in [admin, common::READER, common::WORKER] {
+        let reply = read_with_body(&server, "GET", credentials);
+        assert_eq!(reply.status, 400, "{}: {}", credentials.0, reply.body);
+        assert_eq!(reply.error_code(), "body_not_allowed", "{}", credentials.0);
+    }
+}
+
+#[test]
+fn get_with_body_names_post() {
+    let server = Server::start();
+    let reply = read_with_body(&server, "GET", server.admin());
+    assert_eq!(
+        reply.message(),
+        "GET of a transaction's log reads it and takes no body, but this request has one, so \
+         nothing was stored. Appending an entry is POST: send the parameters with curl -d or \
+         --data-urlencode, without -G or -X GET."
+    );
+}
+
+#[test]
+fn get_with_body_of_stored_log_is_400() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let reply = read_with_body(&server, "GET", server.admin());
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
+fn head_with_body_is_400() {
+    let server = Server::start();
+    let reply = read_with_body(&server, "HEAD", server.admin());
+    assert_eq!(reply.status, 400);
+}
+
+#[test]
+fn get_with_body_closes_connection() {
+    let server = Server::start();
+    let reply = read_with_body(&server, "GET", server.admin());
+    assert_eq!(reply.header("Connection"), Some("close"));
+}
+
+#[test]
+fn curl_x_get_with_data_fails() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let credentials = format!("{user}:{password}");
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "--fail-with-body",
+            "-u",
+            &credentials,
+            "-X",
+            "GET",
+            "-d",
+            ENTRY,
+        ],
+    );
+    assert_eq!(output.status.code(), Some(22), "{output:?}");
+    let body = String::from_utf8_lossy(&output.stdout);
+    assert!(body.contains("without -G or -X GET"), "{body}");
+}
+
+#[test]
+fn get_with_body_checks_credentials_first() {
+    let server = Server::start();
+    let reply = read_with_body(&server, "GET", ("admin", "wrong password"));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn disabled_user_get_with_body_is_403() {
+    let server = Server::start_with_users(&[]);
+    let output = server.cli(&["user", "disable", "reader"], None);
+    common::assert_success(&output, "user disable reader");
+    let reply = read_with_body(&server, "GET", common::READER);
+    assert_eq!(reply.status, 403, "{}", reply.body);
+}
+
+/// Sends a `GET` of `path` as the administrator with `headers` and `body`
+/// on a new connection, and returns the response head and body.
+fn raw_get(server: &Server, path: &str, headers: &str, body: &str) -> (String, String) {
+    let (user, password) = server.admin();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n{headers}\r\n{body}",
+        common::basic_auth(user, password)
+    );
+    let mut stream = server.connect();
+    stream
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    common::read_response(&mut stream, Duration::from_secs(5))
+}
+
+#[test]
+fn chunked_get_with_body_is_400() {
+    let server = Server::start();
+    let chunk = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let (head, body) = raw_get(
+        &server,
+        "/worker/log/tx-1",
+        "Transfer-Encoding: chunked\r\n",
+        &chunk,
+    );
+    assert!(head.starts_with("HTTP/1.1 400"), "{head}{body}");
+}
+
+#[test]
+fn empty_chunked_get_reads_log() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let (head, body) = raw_get(
+        &server,
+        "/worker/log/tx-1",
+        "Transfer-Encoding: chunked\r\n",
+        "0\r\n\r\n",
+    );
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}{body}");
+}
+
+#[test]
+fn empty_chunked_get_keeps_connection() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let (head, _) = raw_get(
+        &server,
+        "/worker/log/tx-1",
+        "Transfer-Encoding: chunked\r\n",
+        "0\r\n\r\n",
+    );
+    assert!(
+        !head.to_ascii_lowercase().contains("connection: close"),
+        "{head}"
+    );
+}
+
+#[test]
+fn get_with_zero_length_reads_log() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let (head, body) = raw_get(&server, "/worker/log/tx-1", "Content-Length: 0\r\n", "");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}{body}");
+}
+
+#[test]
+fn list_and_pages_ignore_body() {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    for path in ["/worker/log", "/", "/transactions/tx-1"] {
+        let (head, _) = raw_get(&server, path, "Content-Length: 2\r\n", "ab");
+        assert!(head.starts_with("HTTP/1.1 200"), "{path}: {head}");
+    }
+}
+
 #[test]
 fn reader_entry_query_has_no_post_hint() {
     let server = Server::start_with_users(&[]);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Limited};
-use hyper::body::Incoming;
+use hyper::body::{Body as _, Incoming};
 use hyper::header::{
     HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE,
     TRANSFER_ENCODING,
@@ -51,11 +51,12 @@ pub struct RequestContext {
 
 /// Routes a request and runs the checks in the documented order: framing
 /// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`),
-/// credentials (`401`, `429`), permission (`403`), body size (`413`),
-/// parameters (`400`), storage (`409`, `503`, `500`).
+/// credentials (`401`, `429`), a body on a read of a log (`400`), permission
+/// (`403`), body size (`413`), parameters (`400`), storage (`409`, `503`,
+/// `500`).
 pub async fn dispatch(
     state: &Arc<AppState>,
-    request: Request<Incoming>,
+    mut request: Request<Incoming>,
     peer: SocketAddr,
     received_at_ns: i64,
     context: &mut RequestContext,
@@ -104,6 +105,14 @@ pub async fn dispatch(
         authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
     }
     context.user = Some(authenticated.user.name.clone());
+    // Before the role check, so that a worker, who may not read, learns that
+    // its entry went in the body of a read too.
+    if let (Route::Log(_), Some(method)) = (&route, read_method(request.method())) {
+        if authenticated.user.enabled {
+            let timeout = state.config.read_timeout;
+            reject_read_with_body(method, request.body_mut(), timeout, context).await?;
+        }
+    }
     authorize(&authenticated.user, writing).map_err(|error| {
         if matches!(route, Route::Log(_)) && !writing {
             with_append_hint(error, &authenticated.user)
@@ -138,6 +147,51 @@ pub async fn dispatch(
         }
         Route::Health => health(state).await,
     }
+}
+
+/// Returns the name of a method that reads a transaction's log, or `None`.
+fn read_method(method: &Method) -> Option<&'static str> {
+    match *method {
+        Method::GET => Some("GET"),
+        Method::HEAD => Some("HEAD"),
+        _ => None,
+    }
+}
+
+/// Rejects a `GET` or `HEAD` of a transaction's log whose body is not empty.
+/// The read ignores a body, so an entry sent in one, as `curl -X GET -d`
+/// sends it, would get a `200` with the log and never be stored. A declared
+/// length is known from the head. A chunked body is read until its first byte
+/// of data, because it may turn out empty.
+async fn reject_read_with_body(
+    method: &'static str,
+    body: &mut Incoming,
+    timeout: Duration,
+    context: &mut RequestContext,
+) -> Result<(), ApiError> {
+    if body.is_end_stream() {
+        return Ok(());
+    }
+    if body.size_hint().exact().is_some_and(|length| length > 0) {
+        return Err(ApiError::ReadWithBody(method));
+    }
+    let first_data = async {
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|error| body_read_error(&error))?;
+            if frame.data_ref().is_some_and(|data| !data.is_empty()) {
+                return Ok(true);
+            }
+        }
+        Ok::<bool, ApiError>(false)
+    };
+    let has_data = tokio::time::timeout(timeout, first_data)
+        .await
+        .map_err(|_| ApiError::RequestTimeout)??;
+    if has_data {
+        return Err(ApiError::ReadWithBody(method));
+    }
+    context.body_read = true;
+    Ok(())
 }
 
 /// Rejects any `Transfer-Encoding` but `chunked` alone. hyper already rejects

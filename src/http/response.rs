@@ -11,6 +11,7 @@ use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, W
 use hyper::{Response, StatusCode};
 use serde::Serialize;
 
+use super::handlers::APPEND_HINT;
 use crate::auth::basic::BasicError;
 use crate::validate::ParamError;
 
@@ -45,6 +46,9 @@ pub enum ApiError {
     InvalidQuery(String),
     /// A request body the HTTP layer could not read.
     MalformedBody(String),
+    /// A `GET` or `HEAD` of a transaction's log with a body, which the read
+    /// would ignore; the text is the method.
+    ReadWithBody(&'static str),
     /// A request head that breaks a rule of HTTP/1.1 about its headers, such
     /// as a missing, repeated or invalid `Host`. The text is the message.
     InvalidHeader(String),
@@ -90,6 +94,7 @@ impl ApiError {
             ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
+            | ApiError::ReadWithBody(_)
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
@@ -111,6 +116,7 @@ impl ApiError {
             ApiError::InvalidParameters(error) => error.code(),
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::MalformedBody(_) | ApiError::ClientClosed(_) => "malformed_body",
+            ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::Conflict => "conflict",
             ApiError::Unavailable(_) | ApiError::NotStored(_) => "unavailable",
@@ -145,6 +151,10 @@ impl ApiError {
             ApiError::InvalidQuery(message)
             | ApiError::MalformedBody(message)
             | ApiError::InvalidHeader(message) => message.clone(),
+            ApiError::ReadWithBody(method) => format!(
+                "{method} of a transaction's log reads it and takes no body, but this request has \
+                 one, so nothing was stored. {APPEND_HINT}"
+            ),
             ApiError::ClientClosed(_) => "The connection closed before the whole request body arrived.".into(),
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
@@ -186,6 +196,7 @@ impl ApiError {
             ApiError::PayloadTooLarge
             | ApiError::RequestTimeout
             | ApiError::MalformedBody(_)
+            | ApiError::ReadWithBody(_)
             | ApiError::ClientClosed(_) => {
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
@@ -248,6 +259,7 @@ impl ApiError {
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
+            | ApiError::ReadWithBody(_)
             | ApiError::InvalidHeader(_)
             | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
         }

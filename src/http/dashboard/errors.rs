@@ -73,6 +73,7 @@ fn error_title(error: &ApiError) -> &'static str {
         ApiError::InvalidParameters(_)
         | ApiError::InvalidQuery(_)
         | ApiError::MalformedBody(_)
+        | ApiError::ReadWithBody(_)
         | ApiError::InvalidHeader(_)
         | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
