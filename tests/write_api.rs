@@ -847,6 +847,25 @@ fn malformed_json_is_400() {
 }
 
 #[test]
+fn form_sent_as_json_is_400() {
+    let server = Server::start();
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), VALID);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn form_sent_as_json_is_named() {
+    let server = Server::start();
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), VALID);
+    assert_eq!(
+        reply.message(),
+        "The body is not valid JSON (expected ident at line 1 column 2) but looks like form \
+         data (name=value&...); send it with curl -d or --data-urlencode without the \
+         Content-Type: application/json header, or send one JSON object."
+    );
+}
+
+#[test]
 fn unpaired_surrogate_in_json_is_named() {
     let server = Server::start();
     let body = format!(

@@ -41,6 +41,9 @@ pub enum ParamError {
     },
     JsonSentAsForm,
     MalformedJson(String),
+    /// A body sent as JSON that is not JSON but looks like form data, with
+    /// the reason that JSON parsing gave.
+    FormSentAsJson(String),
     JsonNotObject,
     WrongJsonType {
         name: String,
@@ -102,6 +105,7 @@ impl ParamError {
             }
             | ParamError::JsonSentAsForm
             | ParamError::MalformedJson(_)
+            | ParamError::FormSentAsJson(_)
             | ParamError::JsonNotObject => "malformed_body",
             ParamError::Unknown(_) => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
@@ -156,6 +160,12 @@ impl fmt::Display for ParamError {
             ParamError::MalformedJson(reason) => {
                 write!(f, "The body is not valid JSON ({reason}); send one JSON object.")
             }
+            ParamError::FormSentAsJson(reason) => write!(
+                f,
+                "The body is not valid JSON ({reason}) but looks like form data (name=value&...); \
+                 send it with curl -d or --data-urlencode without the Content-Type: \
+                 application/json header, or send one JSON object."
+            ),
             ParamError::JsonNotObject => f.write_str(
                 "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \
                  \"stage\": \"WORKER_INIT\", \"status\": \"SUCCESS\"}.",
@@ -324,6 +334,9 @@ pub fn collect_parameters(
         }
         BodyKind::Json => {
             let members = json::parse_object(body).map_err(|error| match error {
+                JsonBodyError::Malformed(reason) if looks_like_form(body) => {
+                    ParamError::FormSentAsJson(reason)
+                }
                 JsonBodyError::Malformed(reason) => ParamError::MalformedJson(reason),
                 JsonBodyError::NotObject => ParamError::JsonNotObject,
             })?;
@@ -331,6 +344,20 @@ pub fn collect_parameters(
         }
     }
     Ok(collected)
+}
+
+/// Returns true when `body` starts like form data: a name of letters,
+/// digits and `_ . ~ - %`, then `=`.
+fn looks_like_form(body: &[u8]) -> bool {
+    let start = body.trim_ascii_start();
+    let Some(equals) = start.iter().position(|byte| *byte == b'=') else {
+        return false;
+    };
+    let name = &start[..equals];
+    !name.is_empty()
+        && name
+            .iter()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"_.~-%".contains(byte))
 }
 
 fn decode_form(input: &[u8], origin: Origin) -> Result<Vec<(String, RawValue)>, ParamError> {
@@ -992,6 +1019,23 @@ mod tests {
     fn json_sent_as_form_is_explained() {
         let body = r#"{"timestamp":"2026-12-04"}"#;
         assert_eq!(build(None, None, body), Err(ParamError::JsonSentAsForm));
+    }
+
+    #[test]
+    fn form_sent_as_json_is_explained() {
+        let error = build(None, JSON, VALID).expect_err("not JSON");
+        assert!(matches!(error, ParamError::FormSentAsJson(_)), "{error:?}");
+    }
+
+    #[test]
+    fn broken_json_is_not_form() {
+        for body in [r#"{"timestamp": "#, "timestamp", "a b=c", "=x"] {
+            let error = build(None, JSON, body).expect_err("not JSON");
+            assert!(
+                matches!(error, ParamError::MalformedJson(_)),
+                "{body}: {error:?}"
+            );
+        }
     }
 
     #[test]
