@@ -621,10 +621,24 @@ fn empty_framed_body_has_plain_missing_message() {
         let (_, reply) = post_raw(&server, version, "/worker/log/tx-1", headers, body);
         assert_eq!(
             reply.message(),
-            "Missing required parameters timestamp, stage, status.",
+            "Missing required parameters timestamp, stage, status; timestamp is a time such as \
+             2026-12-04T14:57:54+01:00 from date -Iseconds; stage is one of WORKER_INIT, \
+             WORKER_DECOMPRESS, WORKER_DEENCRYPT, WORKER_LOAD, WORKER_END; status is one of \
+             SUCCESS, WARNING, FAIL, FATAL.",
             "{headers}"
         );
     }
+}
+
+#[test]
+fn missing_status_names_values() {
+    let server = Server::start();
+    let body = format!("timestamp={T1_ENCODED}&stage=WORKER_INIT");
+    let reply = server.post_entry("tx-1", &body);
+    assert_eq!(
+        reply.message(),
+        "Missing required parameter status; status is one of SUCCESS, WARNING, FAIL, FATAL."
+    );
 }
 
 #[test]

@@ -182,18 +182,20 @@ impl fmt::Display for ParamError {
                 f,
                 "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
             ),
-            ParamError::Missing(names) | ParamError::MissingWithoutBody(names) => {
-                let noun = if names.len() == 1 { "parameter" } else { "parameters" };
-                write!(f, "Missing required {noun} {}", names.join(", "))?;
-                if matches!(self, ParamError::MissingWithoutBody(_)) {
-                    f.write_str(
-                        "; the request has no body, because it has neither a Content-Length \
-                         nor a Transfer-Encoding header, so send a Content-Length header with \
-                         the size of the body in bytes, as curl -d does.",
-                    )
-                } else {
-                    f.write_str(".")
+            ParamError::Missing(names) => {
+                write_missing(f, names)?;
+                for name in names {
+                    write!(f, "; {name} is {}", required_value_form(name))?;
                 }
+                f.write_str(".")
+            }
+            ParamError::MissingWithoutBody(names) => {
+                write_missing(f, names)?;
+                f.write_str(
+                    "; the request has no body, because it has neither a Content-Length nor a \
+                     Transfer-Encoding header, so send a Content-Length header with the size of \
+                     the body in bytes, as curl -d does.",
+                )
             }
             ParamError::InvalidStage(value) => write!(
                 f,
@@ -228,6 +230,26 @@ impl fmt::Display for ParamError {
 }
 
 impl std::error::Error for ParamError {}
+
+/// Writes the start of the message about missing parameters, which names them.
+fn write_missing(f: &mut fmt::Formatter<'_>, names: &[&str]) -> fmt::Result {
+    let noun = if names.len() == 1 {
+        "parameter"
+    } else {
+        "parameters"
+    };
+    write!(f, "Missing required {noun} {}", names.join(", "))
+}
+
+/// Returns the values that the required parameter `name` takes, to complete
+/// "{name} is".
+fn required_value_form(name: &str) -> String {
+    match name {
+        "stage" => format!("one of {}", Stage::ALL.map(Stage::as_str).join(", ")),
+        "status" => format!("one of {}", Status::ALL.map(Status::as_str).join(", ")),
+        _ => "a time such as 2026-12-04T14:57:54+01:00 from date -Iseconds".to_string(),
+    }
+}
 
 /// Returns a note for the message about an invalid value of an enumerated
 /// parameter that starts or ends with whitespace, or `""` when it does not.
@@ -885,6 +907,26 @@ mod tests {
         assert_eq!(
             build(None, FORM, "stage=WORKER_INIT"),
             Err(ParamError::Missing(vec!["timestamp", "status"]))
+        );
+    }
+
+    #[test]
+    fn missing_parameter_names_values() {
+        let error = ParamError::Missing(vec!["status"]);
+        assert_eq!(
+            error.to_string(),
+            "Missing required parameter status; status is one of SUCCESS, WARNING, FAIL, FATAL."
+        );
+    }
+
+    #[test]
+    fn missing_parameters_name_each_form() {
+        let error = ParamError::Missing(vec!["timestamp", "stage"]);
+        assert_eq!(
+            error.to_string(),
+            "Missing required parameters timestamp, stage; timestamp is a time such as \
+             2026-12-04T14:57:54+01:00 from date -Iseconds; stage is one of WORKER_INIT, \
+             WORKER_DECOMPRESS, WORKER_DEENCRYPT, WORKER_LOAD, WORKER_END."
         );
     }
 
