@@ -642,6 +642,17 @@ fn missing_status_names_values() {
 }
 
 #[test]
+fn semicolon_separated_form_is_named() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &VALID.replace('&', ";"));
+    assert_eq!(
+        reply.message(),
+        "Missing required parameters stage, status; the value of timestamp contains \
+         \";stage=\", so separate the parameters with & instead of ;."
+    );
+}
+
+#[test]
 fn unknown_parameter_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));

@@ -57,6 +57,22 @@ pub enum ParamError {
     /// even when the client wrote the parameters after the head, as an
     /// HTTP/1.0 client or a hand-written request may.
     MissingWithoutBody(Vec<&'static str>),
+    /// Missing parameters whose `;name=` is in the value of the parameter
+    /// `within`, because the client separated the parameters with `;`
+    /// instead of `&`. `next` is the first missing name found there.
+    SemicolonSeparated {
+        missing: Vec<&'static str>,
+        within: &'static str,
+        next: &'static str,
+    },
+    /// An invalid value of the parameter `name` that contains `;next=` for
+    /// a parameter name `next`, because the client separated the parameters
+    /// with `;` instead of `&`.
+    SemicolonInValue {
+        name: &'static str,
+        value: String,
+        next: &'static str,
+    },
     InvalidStage(String),
     InvalidStatus(String),
     MessageTooLong(usize),
@@ -109,8 +125,11 @@ impl ParamError {
             | ParamError::JsonNotObject => "malformed_body",
             ParamError::Unknown(_) => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
-            ParamError::Missing(_) | ParamError::MissingWithoutBody(_) => "missing_parameter",
+            ParamError::Missing(_)
+            | ParamError::MissingWithoutBody(_)
+            | ParamError::SemicolonSeparated { .. } => "missing_parameter",
             ParamError::WrongJsonType { .. }
+            | ParamError::SemicolonInValue { .. }
             | ParamError::InvalidStage(_)
             | ParamError::InvalidStatus(_)
             | ParamError::MessageTooLong(_)
@@ -197,6 +216,24 @@ impl fmt::Display for ParamError {
                      the body in bytes, as curl -d does.",
                 )
             }
+            ParamError::SemicolonSeparated {
+                missing,
+                within,
+                next,
+            } => {
+                write_missing(f, missing)?;
+                write!(
+                    f,
+                    "; the value of {within} contains \";{next}=\", so separate the parameters \
+                     with & instead of ;."
+                )
+            }
+            ParamError::SemicolonInValue { name, value, next } => write!(
+                f,
+                "Invalid {name} {}: it contains \";{next}=\", so separate the parameters with & \
+                 instead of ;.",
+                echo(value)
+            ),
             ParamError::InvalidStage(value) => write!(
                 f,
                 "Invalid stage {}{}; use one of {}.",
@@ -420,17 +457,19 @@ pub fn build_entry(
             return Err(ParamError::Repeated(name));
         }
     }
-    let [timestamp, stage, status, message] = slots;
-
     let missing: Vec<&'static str> = [
-        (&timestamp, "timestamp"),
-        (&stage, "stage"),
-        (&status, "status"),
+        (&slots[0], "timestamp"),
+        (&slots[1], "stage"),
+        (&slots[2], "status"),
     ]
     .into_iter()
     .filter(|(slot, _)| slot.is_none())
     .map(|(_, name)| name)
     .collect();
+    if let Some(error) = semicolon_separated(&slots, &missing) {
+        return Err(error);
+    }
+    let [timestamp, stage, status, message] = slots;
     let (Some(timestamp), Some(stage), Some(status)) = (timestamp, stage, status) else {
         return Err(ParamError::Missing(missing));
     };
@@ -456,9 +495,11 @@ pub fn build_entry(
         .map_err(|error| timestamp_error(&timestamp_sent, zone, error))?;
 
     let stage = text_value(stage, "stage")?;
-    let stage = Stage::parse(&stage).ok_or(ParamError::InvalidStage(stage))?;
+    let stage = Stage::parse(&stage)
+        .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
     let status = text_value(status, "status")?;
-    let status = Status::parse(&status).ok_or(ParamError::InvalidStatus(status))?;
+    let status = Status::parse(&status)
+        .ok_or_else(|| invalid_value("status", status, ParamError::InvalidStatus))?;
 
     let message = match message {
         None | Some(RawValue::Null) => None,
@@ -481,6 +522,51 @@ pub fn build_entry(
         message,
         reported_by: user.to_string(),
     })
+}
+
+/// Returns the name of the first parameter whose `;name=` is in `value`.
+fn parameter_after_semicolon(value: &str) -> Option<&'static str> {
+    PARAMETER_NAMES
+        .into_iter()
+        .find(|name| value.contains(&format!(";{name}=")))
+}
+
+/// Returns the error for missing parameters that arrived inside the value of
+/// another one, as in `timestamp=...;stage=...`, or `None`.
+fn semicolon_separated(
+    slots: &[Option<RawValue>; 4],
+    missing: &[&'static str],
+) -> Option<ParamError> {
+    PARAMETER_NAMES
+        .into_iter()
+        .zip(slots)
+        .find_map(|(within, slot)| {
+            let Some(RawValue::Text(value)) = slot else {
+                return None;
+            };
+            let next = missing
+                .iter()
+                .find(|name| value.contains(&format!(";{name}=")))?;
+            Some(ParamError::SemicolonSeparated {
+                missing: missing.to_vec(),
+                within,
+                next,
+            })
+        })
+}
+
+/// Returns the error for the invalid `value` of the parameter `name`:
+/// [`ParamError::SemicolonInValue`] when it contains `;` and a parameter
+/// name with `=`, else `invalid(value)`.
+fn invalid_value(
+    name: &'static str,
+    value: String,
+    invalid: fn(String) -> ParamError,
+) -> ParamError {
+    match parameter_after_semicolon(&value) {
+        Some(next) => ParamError::SemicolonInValue { name, value, next },
+        None => invalid(value),
+    }
 }
 
 /// The largest exponent magnitude that [`unix_seconds_text`] expands. Past it,
@@ -597,7 +683,13 @@ fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
 /// Explains a rejected timestamp, telling apart the common case of an
 /// unencoded `+` offset sign that form decoding turned into a space.
 fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
-    if plus_became_space(text, zone) {
+    if let Some(next) = parameter_after_semicolon(text) {
+        ParamError::SemicolonInValue {
+            name: "timestamp",
+            value: text.to_string(),
+            next,
+        }
+    } else if plus_became_space(text, zone) {
         ParamError::TimestampPlusDecoded(text.to_string())
     } else {
         ParamError::InvalidTimestamp {
@@ -927,6 +1019,65 @@ mod tests {
             "Missing required parameters timestamp, stage; timestamp is a time such as \
              2026-12-04T14:57:54+01:00 from date -Iseconds; stage is one of WORKER_INIT, \
              WORKER_DECOMPRESS, WORKER_DEENCRYPT, WORKER_LOAD, WORKER_END."
+        );
+    }
+
+    #[test]
+    fn semicolon_separators_are_named() {
+        let body = VALID.replace('&', ";");
+        let message = build(None, FORM, &body).expect_err("one value").to_string();
+        assert_eq!(
+            message,
+            "Missing required parameters stage, status; the value of timestamp contains \
+             \";stage=\", so separate the parameters with & instead of ;."
+        );
+    }
+
+    #[test]
+    fn semicolon_in_status_is_named() {
+        let body = format!("{VALID};message=done");
+        let message = build(None, FORM, &body)
+            .expect_err("bad status")
+            .to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"SUCCESS;message=done\": it contains \";message=\", so separate \
+             the parameters with & instead of ;."
+        );
+    }
+
+    #[test]
+    fn semicolon_in_stage_is_named() {
+        let body = "stage=WORKER_INIT;status=SUCCESS&status=FAIL&timestamp=2026-12-04";
+        let error = build(None, FORM, body).expect_err("bad stage");
+        assert!(
+            matches!(error, ParamError::SemicolonInValue { name: "stage", .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn semicolon_in_timestamp_is_named() {
+        let body = "stage=WORKER_INIT&status=SUCCESS&timestamp=2026-12-04;message=x";
+        let error = build(None, FORM, body).expect_err("bad timestamp");
+        assert!(
+            matches!(
+                error,
+                ParamError::SemicolonInValue {
+                    next: "message",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn semicolon_in_message_is_stored() {
+        let body = format!("{VALID}&message=a;status=b");
+        assert_eq!(
+            build(None, FORM, &body).map(|entry| entry.message),
+            Ok(Some("a;status=b".into()))
         );
     }
 
