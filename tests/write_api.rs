@@ -1540,17 +1540,32 @@ fn put_has_allow_header() {
     assert_eq!(reply.header("Allow"), Some("GET, HEAD, POST"));
 }
 
-#[test]
-fn delete_is_405() {
-    let server = Server::start();
-    let reply = server.request(
+/// Sends `DELETE /worker/log/tx-1` as the administrator.
+fn delete_log(server: &Server) -> Reply {
+    server.request(
         "DELETE",
         "/worker/log/tx-1",
         Some(server.admin()),
         &[],
         None,
-    );
+    )
+}
+
+#[test]
+fn delete_is_405() {
+    let server = Server::start();
+    let reply = delete_log(&server);
     assert_json_error(&reply, 405, "method_not_allowed");
+}
+
+#[test]
+fn delete_message_names_method() {
+    let server = Server::start();
+    let reply = delete_log(&server);
+    assert_eq!(
+        reply.message(),
+        "Method DELETE is not allowed here; use GET, HEAD, POST."
+    );
 }
 
 #[test]
@@ -1584,7 +1599,10 @@ fn post_to_list_names_append_path() {
 fn put_to_list_has_generic_message() {
     let server = Server::start();
     let reply = server.request("PUT", "/worker/log", Some(server.admin()), &[], None);
-    assert_eq!(reply.message(), "Method not allowed here; use GET, HEAD.");
+    assert_eq!(
+        reply.message(),
+        "Method PUT is not allowed here; use GET, HEAD."
+    );
 }
 
 // 413.

@@ -19,7 +19,7 @@ use super::dashboard;
 use super::host::check_host;
 use super::queries::{parse_list_query, parse_log_query};
 pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use super::response::{empty_ok, json_body, ok_with, ApiError, Body};
+use super::response::{empty_ok, json_body, ok_with, ApiError, Body, MAX_QUOTED_METHOD_CHARS};
 use super::router::{route, Route};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
@@ -77,6 +77,7 @@ pub async fn dispatch(
     let route = found.ok_or(ApiError::NotFound)?;
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed {
+            method: quoted_method(request.method()),
             allow: route.allowed_methods(),
             message: route.misdirected_method_message(request.method()),
         });
@@ -146,6 +147,17 @@ pub async fn dispatch(
             dashboard::transaction(state, &raw_id, request.uri().query(), user).await
         }
         Route::Health => health(state).await,
+    }
+}
+
+/// Returns `method` for an error message, cut to [`MAX_QUOTED_METHOD_CHARS`]
+/// characters with `...` after a cut. A method is ASCII letters, digits and
+/// punctuation, so it needs no quotes.
+fn quoted_method(method: &Method) -> String {
+    let name = method.as_str();
+    match name.get(..MAX_QUOTED_METHOD_CHARS) {
+        Some(start) if start.len() < name.len() => format!("{start}..."),
+        _ => name.to_string(),
     }
 }
 
@@ -673,6 +685,21 @@ mod tests {
             headers.append(TRANSFER_ENCODING, HeaderValue::from_static(coding));
         }
         headers
+    }
+
+    #[test]
+    fn short_method_is_quoted_whole() {
+        assert_eq!(quoted_method(&Method::DELETE), "DELETE");
+    }
+
+    #[test]
+    fn long_method_is_cut() {
+        let name = "X".repeat(MAX_QUOTED_METHOD_CHARS + 1);
+        let method = Method::from_bytes(name.as_bytes()).expect("a token");
+        assert_eq!(
+            quoted_method(&method),
+            format!("{}...", "X".repeat(MAX_QUOTED_METHOD_CHARS))
+        );
     }
 
     #[test]

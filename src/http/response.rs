@@ -24,6 +24,8 @@ pub enum ApiError {
     NotFound,
     /// A method that the resource does not take.
     MethodNotAllowed {
+        /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
+        method: String,
         /// The value of the `Allow` header.
         allow: &'static str,
         /// The message for a method that clients send to this path by
@@ -68,6 +70,10 @@ pub enum ApiError {
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
 }
+
+/// The maximum number of characters of a request's method that a `405`
+/// message repeats. hyper takes an extension method as long as the head.
+pub const MAX_QUOTED_METHOD_CHARS: usize = 32;
 
 /// The log's reason for [`ApiError::BadCredentials`].
 const BAD_CREDENTIALS: &str = "unknown user or wrong password";
@@ -130,7 +136,9 @@ impl ApiError {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
             ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
             ApiError::MethodNotAllowed { message: Some(message), .. } => (*message).into(),
-            ApiError::MethodNotAllowed { allow, message: None } => format!("Method not allowed here; use {allow}."),
+            ApiError::MethodNotAllowed { method, allow, message: None } => {
+                format!("Method {method} is not allowed here; use {allow}.")
+            }
             ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
             // The same text for an unknown user and a wrong password, so that
             // the response does not tell which user names exist.
