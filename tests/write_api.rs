@@ -1495,6 +1495,40 @@ fn trailing_slash_is_404() {
 }
 
 #[test]
+fn trailing_slash_names_path_without_it() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1/", VALID);
+    assert_eq!(
+        reply.message(),
+        "No resource at this path, because it ends with a slash; send the request to \
+         /worker/log/tx-1."
+    );
+}
+
+#[test]
+fn trailing_slash_of_read_names_path() {
+    let server = Server::start();
+    let reply = server.get("/worker/log/tx-1/", Some(server.admin()));
+    assert!(
+        reply
+            .message()
+            .ends_with("send the request to /worker/log/tx-1."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn empty_id_keeps_generic_message() {
+    let server = Server::start();
+    let reply = server.post_entry("", VALID);
+    assert_eq!(
+        reply.message(),
+        "No resource at this path; the write API is POST /worker/log/{transaction_id}."
+    );
+}
+
+#[test]
 fn unknown_path_is_404() {
     let server = Server::start();
     let reply = server.post_form("/worker/logs/tx-1", server.admin(), VALID);

@@ -20,7 +20,7 @@ use super::host::check_host;
 use super::queries::{parse_list_query, parse_log_query};
 pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::response::{empty_ok, json_body, ok_with, ApiError, Body, MAX_QUOTED_METHOD_CHARS};
-use super::router::{route, Route};
+use super::router::{route, strip_trailing_slash, Route};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
@@ -74,7 +74,9 @@ pub async fn dispatch(
     }
     check_transfer_coding(request.headers())?;
     check_host(request.version(), request.headers())?;
-    let route = found.ok_or(ApiError::NotFound)?;
+    let Some(route) = found else {
+        return Err(not_found(path, request.method()));
+    };
     if !route.allows(request.method()) {
         return Err(ApiError::MethodNotAllowed {
             method: quoted_method(request.method()),
@@ -147,6 +149,18 @@ pub async fn dispatch(
             dashboard::transaction(state, &raw_id, request.uri().query(), user).await
         }
         Route::Health => health(state).await,
+    }
+}
+
+/// Returns the `404` of a path that names no resource. It names the path
+/// without its trailing slash where that one names a resource, except for a
+/// `POST` to `/worker/log/`, whose generic message names the path with the
+/// transaction id that it lacks.
+fn not_found(path: &str, method: &Method) -> ApiError {
+    match strip_trailing_slash(path) {
+        Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
+        Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
+        None => ApiError::NotFound,
     }
 }
 

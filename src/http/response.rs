@@ -22,6 +22,9 @@ pub type Body = Full<Bytes>;
 #[derive(Debug)]
 pub enum ApiError {
     NotFound,
+    /// A path that names no resource, but would without its trailing
+    /// slash; the text is the path without it.
+    TrailingSlash(String),
     /// A method that the resource does not take.
     MethodNotAllowed {
         /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
@@ -90,7 +93,9 @@ struct ErrorBody<'a> {
 impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NotFound | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
+            ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::NoSuchLog => {
+                StatusCode::NOT_FOUND
+            }
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -111,7 +116,7 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound => "not_found",
+            ApiError::NotFound | ApiError::TrailingSlash(_) => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
@@ -134,6 +139,10 @@ impl ApiError {
     pub fn message(&self) -> String {
         match self {
             ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
+            ApiError::TrailingSlash(stripped) => format!(
+                "No resource at this path, because it ends with a slash; send the request to \
+                 {stripped}."
+            ),
             ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
             ApiError::MethodNotAllowed { message: Some(message), .. } => (*message).into(),
             ApiError::MethodNotAllowed { method, allow, message: None } => {
@@ -209,6 +218,7 @@ impl ApiError {
                 headers.insert(CONNECTION, HeaderValue::from_static("close"));
             }
             ApiError::NotFound
+            | ApiError::TrailingSlash(_)
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
             | ApiError::InvalidParameters(_)
@@ -257,7 +267,10 @@ impl ApiError {
                 log::Level::Warn,
                 format!("rejected: {BAD_CREDENTIALS}, attempted_user={attempted_user:?}"),
             ),
-            ApiError::NotFound | ApiError::MethodNotAllowed { .. } | ApiError::NoSuchLog => {
+            ApiError::NotFound
+            | ApiError::TrailingSlash(_)
+            | ApiError::MethodNotAllowed { .. }
+            | ApiError::NoSuchLog => {
                 (log::Level::Debug, format!("rejected: {}", self.message()))
             }
             ApiError::Throttled(_)

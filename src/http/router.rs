@@ -38,6 +38,22 @@ pub fn route(path: &str) -> Option<Route> {
     None
 }
 
+/// The maximum length of a path, in bytes, that [`strip_trailing_slash`]
+/// looks at, because a message repeats the path. The path of any valid
+/// transaction id is shorter: an id has at most 128 characters, each at
+/// most 3 bytes when percent-encoded.
+const MAX_SUGGESTED_PATH_BYTES: usize = 512;
+
+/// Returns `path` without its trailing slash and the resource it names then,
+/// or `None` when that names no resource either.
+pub fn strip_trailing_slash(path: &str) -> Option<(&str, Route)> {
+    if path.len() > MAX_SUGGESTED_PATH_BYTES {
+        return None;
+    }
+    let stripped = path.strip_suffix('/')?;
+    route(stripped).map(|found| (stripped, found))
+}
+
 fn single_segment(segment: &str) -> Option<String> {
     (!segment.is_empty() && !segment.contains('/')).then(|| segment.to_string())
 }
@@ -97,6 +113,24 @@ mod tests {
     #[test]
     fn trailing_slash_is_not_found() {
         assert_eq!(route("/worker/log/a/"), None);
+    }
+
+    #[test]
+    fn trailing_slash_is_stripped() {
+        assert_eq!(
+            strip_trailing_slash("/worker/log/a/"),
+            Some(("/worker/log/a", Route::Log("a".into())))
+        );
+    }
+
+    #[test]
+    fn two_trailing_slashes_are_not_stripped() {
+        assert_eq!(strip_trailing_slash("/worker/log/a//"), None);
+    }
+
+    #[test]
+    fn unknown_path_with_slash_is_not_stripped() {
+        assert_eq!(strip_trailing_slash("/worker/"), None);
     }
 
     #[test]
