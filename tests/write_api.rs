@@ -15,6 +15,9 @@ const T1_UTC: &str = "2026-12-04T13:57:54.000000000Z";
 const T1_ENCODED: &str = "2026-12-04T14:57:54%2B01:00";
 const VALID: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
 const WWW_AUTHENTICATE: &str = "Basic realm=\"translog\", charset=\"UTF-8\"";
+/// The end of the messages of a `400` for a long message and of a `413`.
+const CUT_MESSAGE: &str = "bytes of UTF-8, so cut it without splitting a character, such as \
+    with printf '%s' \"$message\" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c.";
 
 fn assert_json_error(reply: &Reply, status: u16, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
@@ -1151,6 +1154,20 @@ fn message_of_1025_bytes_is_400() {
 }
 
 #[test]
+fn long_message_says_how_to_cut() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message={}", "x".repeat(2251)));
+    let message = reply.message();
+    assert!(
+        message.starts_with(
+            "Parameter message is 2251 bytes long; the maximum is 1024 bytes of UTF-8,"
+        ),
+        "{message}"
+    );
+    assert!(message.ends_with(CUT_MESSAGE), "{message}");
+}
+
+#[test]
 fn message_length_counts_decoded_bytes() {
     let server = Server::start();
     // 513 two-byte characters are 1026 bytes of UTF-8.
@@ -1655,22 +1672,45 @@ fn declared_large_body_is_413() {
     assert!(text.starts_with("HTTP/1.1 413"), "{text}");
 }
 
-#[test]
-fn large_body_413_is_json() {
-    let server = Server::start();
+/// Sends the head of a POST that declares a body of 100000 bytes, and
+/// returns the response.
+fn declare_large_body(server: &Server) -> String {
     let (user, password) = server.admin();
     let head = format!(
         "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
          Content-Length: 100000\r\n\r\n",
         common::basic_auth(user, password)
     );
-    let text = server.raw(head.as_bytes(), Duration::from_secs(5));
+    server.raw(head.as_bytes(), Duration::from_secs(5))
+}
+
+#[test]
+fn large_body_413_is_json() {
+    let server = Server::start();
+    let text = declare_large_body(&server);
     assert!(
         text.to_ascii_lowercase()
             .contains("content-type: application/json"),
         "{text}"
     );
     assert!(text.contains("\"payload_too_large\""), "{text}");
+}
+
+#[test]
+fn large_body_413_names_message_limit() {
+    let server = Server::start();
+    let text = declare_large_body(&server);
+    let (_, body) = text.split_once("\r\n\r\n").expect("a response head");
+    let error: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "The request body is larger than 65536 bytes, and an entry's message may have \
+             at most 1024 bytes of UTF-8,"
+        ),
+        "{message}"
+    );
+    assert!(message.ends_with(CUT_MESSAGE), "{message}");
 }
 
 #[test]

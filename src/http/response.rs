@@ -13,7 +13,8 @@ use serde::Serialize;
 
 use super::handlers::APPEND_HINT;
 use crate::auth::basic::BasicError;
-use crate::validate::ParamError;
+use crate::entry::MAX_MESSAGE_BYTES;
+use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
 pub type Body = Full<Bytes>;
 
@@ -160,7 +161,8 @@ impl ApiError {
             ),
             ApiError::Forbidden(reason) => reason.clone(),
             ApiError::PayloadTooLarge => format!(
-                "The request body is larger than {} bytes; a single entry needs far less.",
+                "The request body is larger than {} bytes, and an entry's message may have at \
+                 most {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}.",
                 crate::http::MAX_BODY_BYTES
             ),
             ApiError::RequestTimeout => "The request was not received in time; send the whole request without pausing.".into(),

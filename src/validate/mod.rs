@@ -22,6 +22,12 @@ use timestamp::TimestampError;
 /// The parameters of the write API.
 pub const PARAMETER_NAMES: [&str; 4] = ["timestamp", "stage", "status", "message"];
 
+/// How to cut a message to at most [`MAX_MESSAGE_BYTES`] in a shell, as a
+/// clause that completes a sentence about the message. `iconv -c` drops a
+/// character that `head` split. README.md gives the same command for Workers.
+pub const CUT_MESSAGE_HINT: &str = "cut it without splitting a character, such as with \
+    printf '%s' \"$message\" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c";
+
 /// The maximum number of characters of an offending value that an error message repeats.
 const ECHO_LIMIT: usize = 64;
 
@@ -250,7 +256,7 @@ impl fmt::Display for ParamError {
             ),
             ParamError::MessageTooLong(bytes) => write!(
                 f,
-                "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8."
+                "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}."
             ),
             ParamError::InvalidTimestamp { value, error } => {
                 write!(f, "Invalid timestamp {}: {error}.", echo(value))
