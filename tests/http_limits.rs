@@ -269,6 +269,43 @@ fn stalled_body_stores_nothing() {
 }
 
 #[test]
+fn steady_slow_body_408_names_timeout() {
+    let server = Server::start_with(&["--read-timeout", "2s"]);
+    let mut stream = server.connect();
+    let body = format!("{ENTRY}&message={}", "x".repeat(1000));
+    let head = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Length: {}\r\n\r\n",
+        authorization(&server),
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).expect("write the head");
+    // 50 bytes every 100 ms: never a pause longer than 100 ms, but the
+    // whole body would take more than 2 s. Writing stops once the response
+    // arrives, because bytes sent after the server closed would reset the
+    // connection and could discard the response.
+    stream
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("set the read timeout");
+    for piece in body.as_bytes().chunks(50) {
+        stream.write_all(piece).expect("write a piece of the body");
+        if stream.peek(&mut [0u8; 1]).is_ok() {
+            break;
+        }
+    }
+    let (head, reply) = read_response(&mut stream, WAIT);
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert!(
+        reply.contains(
+            "The request body did not arrive in full within the read timeout of 2 seconds, \
+             which covers the whole body and not only the pauses in it; send the body faster, \
+             or have the server's --read-timeout raised."
+        ),
+        "{reply}"
+    );
+}
+
+#[test]
 fn stalled_head_is_closed() {
     let server = Server::start_with(&["--read-timeout", "1s"]);
     let mut stream = server.connect();
@@ -278,9 +315,11 @@ fn stalled_head_is_closed() {
     assert!(is_closed_within(&mut stream, WAIT));
 }
 
-/// The body of the `408` that a stalled request head or body gets.
-const TIMEOUT_BODY: &str = "{\"error\":\"request_timeout\",\"message\":\"The request was not \
-     received in time; send the whole request without pausing.\"}\n";
+/// The body of the `408` that a stalled request head gets from a server with
+/// a read timeout of 1 s.
+const TIMEOUT_BODY: &str = "{\"error\":\"request_timeout\",\"message\":\"The request head did \
+     not arrive in full within the read timeout of 1 second; send the whole head at once, as \
+     HTTP clients do.\"}\n";
 
 /// Sends `bytes` on a new connection to a server with a read timeout of 1 s,
 /// and returns all it sends back until it closes the connection.

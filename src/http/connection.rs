@@ -27,7 +27,7 @@ use tokio::net::TcpStream;
 use tokio::sync::watch;
 
 use super::innermost_cause;
-use super::response::{encode_http1, ApiError, Body};
+use super::response::{encode_http1, ApiError, Body, RequestPart};
 use super::write_deadline::WriteDeadline;
 
 /// The IO object that hyper serves: the socket with a write deadline.
@@ -194,7 +194,11 @@ async fn end_after_head_timeout(
          {read_timeout:?} ({} bytes received)",
         unparsed.len()
     );
-    let reply = encode_http1(ApiError::RequestTimeout.into_response()).await;
+    let timed_out = ApiError::RequestTimeout {
+        part: RequestPart::Head,
+        timeout: read_timeout,
+    };
+    let reply = encode_http1(timed_out.into_response()).await;
     send_final_reply(io.into_inner(), &reply).await;
 }
 

@@ -19,7 +19,9 @@ use super::dashboard;
 use super::host::check_host;
 use super::queries::{parse_list_query, parse_log_query};
 pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use super::response::{empty_ok, json_body, ok_with, ApiError, Body, MAX_QUOTED_METHOD_CHARS};
+use super::response::{
+    empty_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
+};
 use super::router::{route, strip_trailing_slash, Route};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
@@ -212,7 +214,10 @@ async fn reject_read_with_body(
     };
     let has_data = tokio::time::timeout(timeout, first_data)
         .await
-        .map_err(|_| ApiError::RequestTimeout)??;
+        .map_err(|_| ApiError::RequestTimeout {
+            part: RequestPart::Body,
+            timeout,
+        })??;
     if has_data {
         return Err(ApiError::ReadWithBody(method));
     }
@@ -496,7 +501,10 @@ async fn read_body(body: Incoming, timeout: Duration) -> Result<hyper::body::Byt
     let collected =
         tokio::time::timeout(timeout, Limited::new(body, MAX_BODY_BYTES).collect()).await;
     match collected {
-        Err(_) => Err(ApiError::RequestTimeout),
+        Err(_) => Err(ApiError::RequestTimeout {
+            part: RequestPart::Body,
+            timeout,
+        }),
         Ok(Ok(collected)) => Ok(collected.to_bytes()),
         Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
             Err(ApiError::PayloadTooLarge)

@@ -46,7 +46,12 @@ pub enum ApiError {
     Throttled(Duration),
     Forbidden(String),
     PayloadTooLarge,
-    RequestTimeout,
+    /// A request head or body that did not arrive in full within the read
+    /// timeout, `timeout`.
+    RequestTimeout {
+        part: RequestPart,
+        timeout: Duration,
+    },
     InvalidParameters(ParamError),
     /// A bad query parameter of the read API.
     InvalidQuery(String),
@@ -79,6 +84,13 @@ pub enum ApiError {
 /// message repeats. hyper takes an extension method as long as the head.
 pub const MAX_QUOTED_METHOD_CHARS: usize = 32;
 
+/// The part of a request that the read timeout covers as a whole.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestPart {
+    Head,
+    Body,
+}
+
 /// The log's reason for [`ApiError::BadCredentials`].
 const BAD_CREDENTIALS: &str = "unknown user or wrong password";
 
@@ -102,7 +114,7 @@ impl ApiError {
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
+            ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
@@ -124,7 +136,7 @@ impl ApiError {
             ApiError::Throttled(_) => "too_many_failed_logins",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::PayloadTooLarge => "payload_too_large",
-            ApiError::RequestTimeout => "request_timeout",
+            ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::InvalidParameters(error) => error.code(),
             ApiError::InvalidQuery(_) => "invalid_query",
             ApiError::MalformedBody(_) | ApiError::ClientClosed(_) => "malformed_body",
@@ -165,7 +177,17 @@ impl ApiError {
                  most {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}.",
                 crate::http::MAX_BODY_BYTES
             ),
-            ApiError::RequestTimeout => "The request was not received in time; send the whole request without pausing.".into(),
+            ApiError::RequestTimeout { part: RequestPart::Head, timeout } => format!(
+                "The request head did not arrive in full within the read timeout of {}; send \
+                 the whole head at once, as HTTP clients do.",
+                seconds(*timeout)
+            ),
+            ApiError::RequestTimeout { part: RequestPart::Body, timeout } => format!(
+                "The request body did not arrive in full within the read timeout of {}, which \
+                 covers the whole body and not only the pauses in it; send the body faster, or \
+                 have the server's --read-timeout raised.",
+                seconds(*timeout)
+            ),
             ApiError::InvalidParameters(error) => error.to_string(),
             ApiError::InvalidQuery(message)
             | ApiError::MalformedBody(message)
@@ -213,7 +235,7 @@ impl ApiError {
             }
             // The rest of the body is unread, so the connection cannot carry another request.
             ApiError::PayloadTooLarge
-            | ApiError::RequestTimeout
+            | ApiError::RequestTimeout { .. }
             | ApiError::MalformedBody(_)
             | ApiError::ReadWithBody(_)
             | ApiError::ClientClosed(_) => {
@@ -278,7 +300,7 @@ impl ApiError {
             ApiError::Throttled(_)
             | ApiError::Forbidden(_)
             | ApiError::PayloadTooLarge
-            | ApiError::RequestTimeout
+            | ApiError::RequestTimeout { .. }
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::MalformedBody(_)
@@ -325,6 +347,14 @@ fn unauthorized_message(error: BasicError) -> &'static str {
         BasicError::Repeated => {
             "The request has more than one Authorization header; send exactly one."
         }
+    }
+}
+
+/// Returns a whole number of seconds, such as `10 seconds`, for a message.
+fn seconds(duration: Duration) -> String {
+    match duration.as_secs() {
+        1 => "1 second".to_string(),
+        count => format!("{count} seconds"),
     }
 }
 

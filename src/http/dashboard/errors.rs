@@ -69,7 +69,7 @@ fn error_title(error: &ApiError) -> &'static str {
         ApiError::Throttled(_) => "Too many failed logins",
         ApiError::Forbidden(_) => "Access denied",
         ApiError::PayloadTooLarge => "Request too large",
-        ApiError::RequestTimeout => "Request timed out",
+        ApiError::RequestTimeout { .. } => "Request timed out",
         ApiError::InvalidParameters(_)
         | ApiError::InvalidQuery(_)
         | ApiError::MalformedBody(_)
