@@ -946,6 +946,28 @@ fn near_miss_forms_are_explained() {
 }
 
 #[test]
+fn javascript_date_string_is_explained() {
+    let server = Server::start();
+    let timestamp = "Sat Dec 05 2026 10:00:00 GMT+0100 (Central European Standard Time)";
+    let message = post(&server, timestamp).message();
+    assert!(
+        message.ends_with(
+            ": it is the form that JavaScript's `Date.toString()` prints, so send the output of \
+             `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`."
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn javascript_date_with_decoded_plus_is_explained() {
+    let server = Server::start();
+    let body = "timestamp=Sat Dec 05 2026 10:00:00 GMT+0100 (CET)&stage=WORKER_INIT&status=SUCCESS";
+    let message = server.post_entry("tx-1", body).message();
+    assert!(message.contains("`toISOString()`"), "{message}");
+}
+
+#[test]
 fn java_zone_id_message_is_one_sentence() {
     let server = Server::start();
     let message = post(&server, "2026-12-04T14:57:54.123+01:00[Europe/Berlin]").message();

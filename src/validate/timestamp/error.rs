@@ -119,6 +119,11 @@ impl fmt::Display for TimestampError {
                 "the timestamp starts or ends with whitespace, so remove it, \
                  such as the newline that ends the output of `date`"
             ),
+            Self::UnrecognizedFormat { text } if is_javascript_date_string(text) => write!(
+                f,
+                "it is the form that JavaScript's `Date.toString()` prints, so send the output \
+                 of `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`"
+            ),
             Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
                 f,
                 "it looks like the plain output of `date`, whose zone abbreviation can \
@@ -280,17 +285,40 @@ pub(super) fn unrecognized(text: &str) -> TimestampError {
     }
 }
 
+const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+
 /// Returns true for text in the form that `date` prints without options,
 /// such as `Fri Dec  4 14:57:54 CET 2026`: a weekday, a space, a month name.
 fn is_plain_date_output(text: &str) -> bool {
-    const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
     let mut words = text.split_ascii_whitespace();
     let weekday = words.next().unwrap_or_default();
     let month = words.next().unwrap_or_default();
     WEEKDAYS.contains(&weekday) && MONTHS.contains(&month)
+}
+
+/// Returns true for text in the form that JavaScript's `Date.toString()`
+/// prints, such as `Fri Dec 04 2026 14:57:54 GMT+0100 (Central European
+/// Standard Time)`: a weekday, a month name, a day, a year, a time, then
+/// `GMT` and the offset. The offset's `+` may have become a space in form
+/// data, so only the `GMT` is checked.
+fn is_javascript_date_string(text: &str) -> bool {
+    let words: Vec<&str> = text.split_ascii_whitespace().take(6).collect();
+    let [weekday, month, day, year, time, zone] = words[..] else {
+        return false;
+    };
+    let is_digits = |word: &str, count: usize| {
+        word.len() == count && word.bytes().all(|byte| byte.is_ascii_digit())
+    };
+    WEEKDAYS.contains(&weekday)
+        && MONTHS.contains(&month)
+        && is_digits(day, 2)
+        && is_digits(year, 4)
+        && time.len() == "14:57:54".len()
+        && time.bytes().filter(|byte| *byte == b':').count() == 2
+        && zone.starts_with("GMT")
 }
 
 #[cfg(test)]

@@ -177,6 +177,33 @@ mod tests {
     }
 
     #[test]
+    fn javascript_date_string_is_named() {
+        let text = "Sat Dec 05 2026 10:00:00 GMT+0100 (Central European Standard Time)";
+        let error = parse_timestamp(text, chrono_tz::UTC).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "it is the form that JavaScript's `Date.toString()` prints, so send the output of \
+             `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`"
+        );
+    }
+
+    #[test]
+    fn javascript_date_string_with_space_is_named() {
+        let text = "Sat Dec 05 2026 10:00:00 GMT 0100 (Central European Standard Time)";
+        let error = parse_timestamp(text, chrono_tz::UTC).unwrap_err();
+        assert!(error.to_string().contains("`toISOString()`"), "{error}");
+    }
+
+    #[test]
+    fn plain_date_output_is_not_javascript() {
+        let error = parse_timestamp("Sat Dec  5 10:00:00 GMT 2026", chrono_tz::UTC).unwrap_err();
+        assert!(
+            error.to_string().contains("plain output of `date`"),
+            "{error}"
+        );
+    }
+
+    #[test]
     fn text_without_spaces_is_unrecognized() {
         let error = parse_timestamp("0x10", chrono_tz::UTC).unwrap_err();
         assert!(
