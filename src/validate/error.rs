@@ -1,0 +1,304 @@
+//! The reasons why a write request's parameters are rejected, and their
+//! messages. Each message names the parameter and the offending value, and
+//! says how to fix the request.
+
+use std::fmt;
+
+use super::form::DecodeError;
+use super::timestamp::TimestampError;
+use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
+
+/// How to cut a message to at most [`MAX_MESSAGE_BYTES`] in a shell, as a
+/// clause that completes a sentence about the message. `iconv -c` drops a
+/// character that `head` split. README.md gives the same command for Workers.
+pub const CUT_MESSAGE_HINT: &str = "cut it without splitting a character, such as with \
+    printf '%s' \"$message\" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c";
+
+/// The maximum number of characters of an offending value that an error message repeats.
+const ECHO_LIMIT: usize = 64;
+
+/// The reason a write request's parameters were rejected. Every variant is a `400`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamError {
+    InvalidTransactionId(String),
+    UnsupportedContentType(String),
+    /// More than one `Content-Type` header.
+    RepeatedContentType,
+    UnsupportedCharset(String),
+    UnsupportedContentEncoding(String),
+    BadEncoding {
+        name: String,
+        origin: Origin,
+        error: DecodeError,
+    },
+    JsonSentAsForm,
+    MalformedJson(String),
+    /// A body sent as JSON that is not JSON but looks like form data, with
+    /// the reason that JSON parsing gave.
+    FormSentAsJson(String),
+    JsonNotObject,
+    WrongJsonType {
+        name: String,
+        expected: &'static str,
+    },
+    Unknown(String),
+    Repeated(String),
+    Missing(Vec<&'static str>),
+    /// Missing parameters of a request without `Content-Length` or
+    /// `Transfer-Encoding`. By the rules of HTTP such a request has no body,
+    /// even when the client wrote the parameters after the head, as an
+    /// HTTP/1.0 client or a hand-written request may.
+    MissingWithoutBody(Vec<&'static str>),
+    /// Missing parameters whose `;name=` is in the value of the parameter
+    /// `within`, because the client separated the parameters with `;`
+    /// instead of `&`. `next` is the first missing name found there.
+    SemicolonSeparated {
+        missing: Vec<&'static str>,
+        within: &'static str,
+        next: &'static str,
+    },
+    /// An invalid value of the parameter `name` that contains `;next=` for
+    /// a parameter name `next`, because the client separated the parameters
+    /// with `;` instead of `&`.
+    SemicolonInValue {
+        name: &'static str,
+        value: String,
+        next: &'static str,
+    },
+    InvalidStage(String),
+    InvalidStatus(String),
+    MessageTooLong(usize),
+    InvalidTimestamp {
+        value: String,
+        error: TimestampError,
+    },
+    /// A timestamp whose `+` offset sign arrived as a space, because `+`
+    /// means a space in form data.
+    TimestampPlusDecoded(String),
+}
+
+/// The part of the request a parameter came from, for error messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Query,
+    Body,
+}
+
+impl ParamError {
+    /// Converts [`ParamError::Missing`] into [`ParamError::MissingWithoutBody`],
+    /// for a request that has neither `Content-Length` nor `Transfer-Encoding`.
+    /// Every other error is returned unchanged.
+    pub fn for_request_without_body(self) -> ParamError {
+        match self {
+            ParamError::Missing(names) => ParamError::MissingWithoutBody(names),
+            error => error,
+        }
+    }
+
+    /// Returns the machine-readable code of the JSON error body.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
+            ParamError::UnsupportedContentType(_)
+            | ParamError::RepeatedContentType
+            | ParamError::UnsupportedCharset(_)
+            | ParamError::UnsupportedContentEncoding(_) => "unsupported_content_type",
+            ParamError::BadEncoding {
+                origin: Origin::Query,
+                ..
+            } => "invalid_query",
+            ParamError::BadEncoding {
+                origin: Origin::Body,
+                ..
+            }
+            | ParamError::JsonSentAsForm
+            | ParamError::MalformedJson(_)
+            | ParamError::FormSentAsJson(_)
+            | ParamError::JsonNotObject => "malformed_body",
+            ParamError::Unknown(_) => "unknown_parameter",
+            ParamError::Repeated(_) => "repeated_parameter",
+            ParamError::Missing(_)
+            | ParamError::MissingWithoutBody(_)
+            | ParamError::SemicolonSeparated { .. } => "missing_parameter",
+            ParamError::WrongJsonType { .. }
+            | ParamError::SemicolonInValue { .. }
+            | ParamError::InvalidStage(_)
+            | ParamError::InvalidStatus(_)
+            | ParamError::MessageTooLong(_)
+            | ParamError::InvalidTimestamp { .. }
+            | ParamError::TimestampPlusDecoded(_) => "invalid_parameter",
+        }
+    }
+}
+
+impl fmt::Display for ParamError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ParamError::InvalidTransactionId(reason) => write!(f, "Invalid transaction id: {reason}."),
+            ParamError::UnsupportedContentType(media_type) => write!(
+                f,
+                "Content-Type {} is not supported; send application/x-www-form-urlencoded \
+                 (curl -d or --data-urlencode) or application/json.",
+                echo(media_type)
+            ),
+            ParamError::RepeatedContentType => f.write_str(
+                "Content-Type was sent more than once; send one, application/x-www-form-urlencoded \
+                 (curl -d or --data-urlencode) or application/json.",
+            ),
+            ParamError::UnsupportedCharset(charset) => write!(
+                f,
+                "charset {} is not supported; send UTF-8 text and omit the charset or set charset=utf-8.",
+                echo(charset)
+            ),
+            ParamError::BadEncoding { name, origin, error } => write!(
+                f,
+                "Parameter {} in the {} {error}, so {}.",
+                echo(name),
+                match origin {
+                    Origin::Query => "query string",
+                    Origin::Body => "body",
+                },
+                error.advice()
+            ),
+            ParamError::UnsupportedContentEncoding(coding) => write!(
+                f,
+                "Content-Encoding {} is not supported; send the body uncompressed.",
+                echo(coding)
+            ),
+            ParamError::JsonSentAsForm => f.write_str(
+                "The body looks like JSON but was sent as form data; set Content-Type: application/json.",
+            ),
+            ParamError::MalformedJson(reason) => {
+                write!(f, "The body is not valid JSON ({reason}); send one JSON object.")
+            }
+            ParamError::FormSentAsJson(reason) => write!(
+                f,
+                "The body is not valid JSON ({reason}) but looks like form data (name=value&...); \
+                 send it with curl -d or --data-urlencode without the Content-Type: \
+                 application/json header, or send one JSON object."
+            ),
+            ParamError::JsonNotObject => f.write_str(
+                "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \
+                 \"stage\": \"WORKER_INIT\", \"status\": \"SUCCESS\"}.",
+            ),
+            ParamError::WrongJsonType { name, expected } => {
+                write!(f, "Parameter {name} must be {expected} in a JSON body.")
+            }
+            ParamError::Unknown(name) => write!(
+                f,
+                "Unknown parameter {}; the parameters are timestamp, stage, status and message.",
+                echo(name)
+            ),
+            ParamError::Repeated(name) => write!(
+                f,
+                "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
+            ),
+            ParamError::Missing(names) => {
+                write_missing(f, names)?;
+                for name in names {
+                    write!(f, "; {name} is {}", required_value_form(name))?;
+                }
+                f.write_str(".")
+            }
+            ParamError::MissingWithoutBody(names) => {
+                write_missing(f, names)?;
+                f.write_str(
+                    "; the request has no body, because it has neither a Content-Length nor a \
+                     Transfer-Encoding header, so send a Content-Length header with the size of \
+                     the body in bytes, as curl -d does.",
+                )
+            }
+            ParamError::SemicolonSeparated {
+                missing,
+                within,
+                next,
+            } => {
+                write_missing(f, missing)?;
+                write!(
+                    f,
+                    "; the value of {within} contains \";{next}=\", so separate the parameters \
+                     with & instead of ;."
+                )
+            }
+            ParamError::SemicolonInValue { name, value, next } => write!(
+                f,
+                "Invalid {name} {}: it contains \";{next}=\", so separate the parameters with & \
+                 instead of ;.",
+                echo(value)
+            ),
+            ParamError::InvalidStage(value) => write!(
+                f,
+                "Invalid stage {}{}; use one of {}.",
+                echo(value),
+                whitespace_note(value),
+                Stage::ALL.map(Stage::as_str).join(", ")
+            ),
+            ParamError::InvalidStatus(value) => write!(
+                f,
+                "Invalid status {}{}; use one of {}.",
+                echo(value),
+                whitespace_note(value),
+                Status::ALL.map(Status::as_str).join(", ")
+            ),
+            ParamError::MessageTooLong(bytes) => write!(
+                f,
+                "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}."
+            ),
+            ParamError::InvalidTimestamp { value, error } => {
+                write!(f, "Invalid timestamp {}: {error}.", echo(value))
+            }
+            ParamError::TimestampPlusDecoded(value) => write!(
+                f,
+                "Invalid timestamp {}: its offset has a space where the + sign belongs, because + means \
+                 a space in form data; send it with curl --data-urlencode \"timestamp=$(date -Iseconds)\" \
+                 or write the + as %2B.",
+                echo(value)
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+/// Writes the start of the message about missing parameters, which names them.
+fn write_missing(f: &mut fmt::Formatter<'_>, names: &[&str]) -> fmt::Result {
+    let noun = if names.len() == 1 {
+        "parameter"
+    } else {
+        "parameters"
+    };
+    write!(f, "Missing required {noun} {}", names.join(", "))
+}
+
+/// Returns the values that the required parameter `name` takes, to complete
+/// "{name} is".
+fn required_value_form(name: &str) -> String {
+    match name {
+        "stage" => format!("one of {}", Stage::ALL.map(Stage::as_str).join(", ")),
+        "status" => format!("one of {}", Status::ALL.map(Status::as_str).join(", ")),
+        _ => "a time such as 2026-12-04T14:57:54+01:00 from date -Iseconds".to_string(),
+    }
+}
+
+/// Returns a note for the message about an invalid value of an enumerated
+/// parameter that starts or ends with whitespace, or `""` when it does not.
+/// Values are compared exactly as sent, and a trailing newline is easy to
+/// miss, such as the one that ends a file sent with `curl --data-binary @FILE`.
+pub fn whitespace_note(value: &str) -> &'static str {
+    if value.trim() == value {
+        ""
+    } else {
+        ": it starts or ends with whitespace, so remove it, such as the newline that ends a \
+         file sent with curl --data-binary"
+    }
+}
+
+/// Quotes a client's value for an error message, cut to [`ECHO_LIMIT`] characters.
+fn echo(value: &str) -> String {
+    if value.chars().count() <= ECHO_LIMIT {
+        format!("{value:?}")
+    } else {
+        let head: String = value.chars().take(ECHO_LIMIT).collect();
+        format!("{head:?}...")
+    }
+}
