@@ -110,14 +110,7 @@ pub async fn dispatch(
         authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
     }
     context.user = Some(authenticated.user.name.clone());
-    // Before the role check, so that a worker, who may not read, learns that
-    // its entry went in the body of a read too.
-    if let (Route::Log(_), Some(method)) = (&route, read_method(request.method())) {
-        if authenticated.user.enabled {
-            let timeout = state.config.read_timeout;
-            reject_read_with_body(method, request.body_mut(), timeout, context).await?;
-        }
-    }
+    // A worker, who may not read, gets 403 first, with the same hint.
     authorize(&authenticated.user, writing).map_err(|error| {
         if matches!(route, Route::Log(_)) && !writing {
             with_append_hint(error, &authenticated.user)
@@ -125,6 +118,10 @@ pub async fn dispatch(
             error
         }
     })?;
+    if let (Route::Log(_), Some(method)) = (&route, read_method(request.method())) {
+        let timeout = state.config.read_timeout;
+        reject_read_with_body(method, request.body_mut(), timeout, context).await?;
+    }
     let user = &authenticated.user;
     match route {
         Route::Log(raw_id) if writing => {
