@@ -568,7 +568,9 @@ fn body_without_length_names_missing_headers() {
         "{message}"
     );
     assert!(
-        message.contains("send a Content-Length header with the size of the body"),
+        message.contains(
+            "with curl's -d or --data-urlencode, which also sends the Content-Length header"
+        ),
         "{message}"
     );
 }

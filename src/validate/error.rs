@@ -204,8 +204,8 @@ impl fmt::Display for ParamError {
                 write_missing(f, names)?;
                 f.write_str(
                     "; the request has no body, because it has neither a Content-Length nor a \
-                     Transfer-Encoding header, so send a Content-Length header with the size of \
-                     the body in bytes, as curl -d does.",
+                     Transfer-Encoding header. Send the parameters in the body with curl's -d \
+                     or --data-urlencode, which also sends the Content-Length header.",
                 )
             }
             ParamError::SemicolonSeparated {

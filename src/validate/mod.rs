@@ -798,8 +798,9 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "Missing required parameter timestamp; the request has no body, because it has \
-             neither a Content-Length nor a Transfer-Encoding header, so send a Content-Length \
-             header with the size of the body in bytes, as curl -d does."
+             neither a Content-Length nor a Transfer-Encoding header. Send the parameters in \
+             the body with curl's -d or --data-urlencode, which also sends the Content-Length \
+             header."
         );
     }
 
