@@ -218,9 +218,10 @@ fn list_logs(
 }
 
 /// The maximum width, in characters, of the TRANSACTION column of `log list`:
-/// a UUID fits. A longer id is printed whole, so that it can be copied, and
-/// widens only its own row.
-const TABLE_ID_CHARS: usize = 36;
+/// a UUID fits, and so does an id made of a host name, a time and a process
+/// id, such as the example Worker's. A longer id is printed whole, so that it
+/// can be copied, and widens only its own row.
+const TABLE_ID_CHARS: usize = 48;
 
 /// Prints transactions as the table of `log list`.
 fn print_list_table(transactions: Vec<TransactionSummary>) {
