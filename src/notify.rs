@@ -46,6 +46,10 @@ const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
 /// connection's lock.
 const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The maximum number of transactions that the warning about alerts not run
+/// at a stop names.
+const DROPPED_AT_STOP_SHOWN: usize = 10;
+
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its runner thread forever.
 const NOTIFY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -180,12 +184,47 @@ impl Notifier {
         });
     }
 
+    /// Logs the alerts still waiting for a runner when the server stops,
+    /// which are not run, then or after the next start.
+    pub fn drop_waiting_at_stop(&self) {
+        let Some(runners) = &self.runners else {
+            return;
+        };
+        let waiting = runners.take_waiting();
+        if waiting.is_empty() {
+            return;
+        }
+        let shown: Vec<String> = waiting
+            .iter()
+            .take(DROPPED_AT_STOP_SHOWN)
+            .map(|alert| format!("{} ({})", alert.transaction_id, alert.outcome.as_str()))
+            .collect();
+        let more = waiting.len() - shown.len();
+        let more = if more > 0 {
+            format!(" and {more} more")
+        } else {
+            String::new()
+        };
+        log::warn!(
+            "{} alerts still waiting for the notify command were not run because the server \
+             is stopping, and the next start does not run them: {}{more}; find their \
+             transactions with translog log list --outcome stalled or --outcome fatal",
+            waiting.len(),
+            shown.join(", ")
+        );
+    }
+
     /// Queues the alert for a runner, when there is a notify command.
     fn send(&self, alert: Alert) {
         if let Some(runners) = &self.runners {
             runners.submit(alert);
         }
     }
+}
+
+/// Formats a receive time in nanoseconds since the epoch for the log.
+fn format_receive_time(nanos: i64) -> String {
+    logs::format_instant(chrono::DateTime::from_timestamp_nanos(nanos))
 }
 
 /// Opens the connection that stores the stall watcher's position. It never
@@ -212,6 +251,9 @@ struct StallWatch {
     store: Option<rusqlite::Connection>,
     /// True when the position moved past an alert and is not stored yet.
     unstored: bool,
+    /// True after a failed write of the position, until one succeeds, so
+    /// that a lasting failure is logged once.
+    store_failing: bool,
 }
 
 impl StallWatch {
@@ -237,15 +279,19 @@ impl StallWatch {
         let (store, position) = match opened {
             Ok(Ok((connection, Some(stored)))) => {
                 log::info!(
-                    "stalled alerts resume after the last one that an earlier run queued, with \
+                    "stalled alerts resume at the position that an earlier run stored: \
                      transactions whose last entry arrived after {}",
-                    logs::format_instant(chrono::DateTime::from_timestamp_nanos(
-                        stored.last_received_at_ns
-                    ))
+                    format_receive_time(stored.last_received_at_ns)
                 );
                 (Some(connection), stored)
             }
-            Ok(Ok((connection, None))) => (Some(connection), present),
+            Ok(Ok((connection, None))) => {
+                log::info!(
+                    "stalled alerts start with transactions whose last entry arrived after {}",
+                    format_receive_time(present.last_received_at_ns)
+                );
+                (Some(connection), present)
+            }
             Ok(Err(error)) => {
                 log::warn!(
                     "reading the stored position of stalled alerts failed: {error}; alerts \
@@ -263,6 +309,7 @@ impl StallWatch {
             waiting: false,
             store,
             unstored: false,
+            store_failing: false,
         }
     }
 
@@ -286,12 +333,22 @@ impl StallWatch {
             Ok((connection, result)) => {
                 self.store = Some(connection);
                 match result {
-                    Ok(()) => self.unstored = false,
-                    Err(error) => log::warn!(
-                        "storing the position of stalled alerts failed: {error}; after a \
-                         restart now, stalls alerted since the last stored position would \
-                         be alerted again"
-                    ),
+                    Ok(()) => {
+                        if self.store_failing {
+                            log::info!("storing the position of stalled alerts works again");
+                        }
+                        self.unstored = false;
+                        self.store_failing = false;
+                    }
+                    Err(error) if !self.store_failing => {
+                        log::warn!(
+                            "storing the position of stalled alerts failed: {error}; it is \
+                             tried again after each check, and after a restart now, stalls \
+                             alerted since the last stored position would be alerted again"
+                        );
+                        self.store_failing = true;
+                    }
+                    Err(_) => {}
                 }
             }
             Err(error) => {

@@ -146,6 +146,7 @@ async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(),
     };
     http::run(Arc::clone(&state), listener, shutdown).await;
     state.writer.shut_down();
+    notifier.drop_waiting_at_stop();
     Ok(())
 }
 

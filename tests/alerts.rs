@@ -661,3 +661,50 @@ fn running_verdict_counts_latest_arrival() {
     assert!(!verdict_age.is_empty(), "{body}");
     assert_eq!(verdict_age, field_age, "{body}");
 }
+
+/// Starts a server whose notify command sleeps 5 s, posts a `FATAL` entry to
+/// each of 8 transactions, so that four alerts run and four wait, and sends
+/// SIGTERM once the last one turned fatal.
+fn stop_with_waiting_alerts() -> Server {
+    let server = Server::start_with_users(&["--notify-command", "sleep 5"]);
+    for number in 0..8 {
+        let reply = server.post_worker_entry(
+            &format!("tx-wait-{number}"),
+            &timestamp_from_now(0),
+            "WORKER_LOAD",
+            "FATAL",
+            "table t is corrupt",
+        );
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    assert!(server.wait_for_log("transaction tx-wait-7 turned fatal", BACKGROUND_TIMEOUT));
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    server
+}
+
+#[test]
+fn alerts_waiting_at_stop_are_logged() {
+    let server = stop_with_waiting_alerts();
+    assert!(
+        server.wait_for_log(
+            "alerts still waiting for the notify command were not run",
+            BACKGROUND_TIMEOUT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn alerts_waiting_at_stop_name_transactions() {
+    let server = stop_with_waiting_alerts();
+    assert!(
+        server.wait_for_log("tx-wait-7 (fatal)", BACKGROUND_TIMEOUT),
+        "{}",
+        server.log()
+    );
+}

@@ -28,6 +28,7 @@ const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// and the stalled-transaction watcher.
 pub struct Runners {
     sender: SyncSender<Alert>,
+    receiver: Arc<Mutex<Receiver<Alert>>>,
     shared: Arc<Shared>,
 }
 
@@ -60,7 +61,21 @@ impl Runners {
                 .name(format!("notify-{number}"))
                 .spawn(move || run_alerts(&receiver, &shared))?;
         }
-        Ok(Runners { sender, shared })
+        Ok(Runners {
+            sender,
+            receiver,
+            shared,
+        })
+    }
+
+    /// Takes the alerts that wait for a runner, so that none of them runs,
+    /// and returns them in arrival order. A runner that waits for the next
+    /// alert holds the queue's lock, and then no alert is waiting.
+    pub fn take_waiting(&self) -> Vec<Alert> {
+        match self.receiver.try_lock() {
+            Ok(receiver) => receiver.try_iter().collect(),
+            Err(_) => Vec::new(),
+        }
     }
 
     /// Queues `alert` for the next free runner without blocking. When the
