@@ -117,7 +117,8 @@ fn parse_notify_command(text: &str) -> Result<String, String> {
     if text.trim().is_empty() {
         return Err(
             "the notify command is empty, so alerts would go nowhere; give a shell command, \
-             such as --notify-command 'mail -s \"translog alert\" ops@example.com', or leave \
+             such as --notify-command /usr/local/lib/translog/alert-webhook (the details of \
+             each alert are in TRANSLOG_* variables), or leave \
              out both --notify-command and TRANSLOG_NOTIFY_COMMAND to run none"
                 .to_string(),
         );
