@@ -2988,10 +2988,15 @@ impl ClosedDirectory {
 
     /// Runs `translog ARGS` in the closed directory.
     fn run(&self, args: &[&str]) -> Output {
+        self.run_prepared(self.command(args))
+    }
+
+    /// Runs `command`, built by [`ClosedDirectory::command`].
+    fn run_prepared(&self, command: Command) -> Output {
         // As another user than root, the previous run closed the directory,
         // and the next one must enter it before it closes it again.
         set_mode(&self.closed, 0o700);
-        run_command(self.command(args), None)
+        run_command(command, None)
     }
 
     /// Returns how the error names the user who runs translog.
@@ -3022,8 +3027,14 @@ const COMMANDS_WITHOUT_DB: [&[&str]; 5] = [
 /// Asserts that each of [`COMMANDS_WITHOUT_DB`], run in `directory`,
 /// prints `expected` on standard error.
 fn assert_each_command_prints(directory: &ClosedDirectory, expected: &str) {
-    for args in COMMANDS_WITHOUT_DB {
-        let output = directory.run(args);
+    assert_each_prints(&COMMANDS_WITHOUT_DB, |args| directory.run(args), expected);
+}
+
+/// Asserts that each of `commands`, run by `run`, prints `expected` on
+/// standard error.
+fn assert_each_prints(commands: &[&[&str]], run: impl Fn(&[&str]) -> Output, expected: &str) {
+    for args in commands {
+        let output = run(args);
         assert!(
             stderr(&output).contains(expected),
             "{args:?}: {}",
@@ -3086,6 +3097,219 @@ fn closed_directory_above_database_is_named() {
         directory.closed.display()
     );
     assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+/// Returns the path of a database below the closed directory of
+/// `directory`, as a string for an argument or a variable.
+fn database_below(directory: &ClosedDirectory) -> String {
+    let db = directory.closed.join("data").join("translog.db");
+    db.to_str().expect("UTF-8 path").to_string()
+}
+
+#[test]
+fn closed_directory_with_db_option_asks_to_check_it() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let output = directory.run(&["--db", &database_below(&directory), "log", "list"]);
+    let expected = "check the path given with --db and this user's access to it";
+    assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+}
+
+#[test]
+fn closed_directory_with_db_option_asks_for_no_db() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let output = directory.run(&["--db", &database_below(&directory), "log", "list"]);
+    assert!(
+        !stderr(&output).contains("pass the database's path"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn closed_directory_with_late_db_option_asks_to_check_it() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let output = directory.run(&["log", "list", "--db", &database_below(&directory)]);
+    let expected = "check the path given with --db and this user's access to it";
+    assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+}
+
+#[test]
+fn closed_directory_with_db_variable_asks_to_check_it() {
+    let Some(directory) = ClosedDirectory::new() else {
+        return;
+    };
+    let mut command = directory.command(&["log", "list"]);
+    command.env("TRANSLOG_DB", database_below(&directory));
+    let output = directory.run_prepared(command);
+    let expected = "check the path given with TRANSLOG_DB and this user's access to it";
+    assert!(stderr(&output).contains(expected), "{}", stderr(&output));
+}
+
+// A working directory that the user may search but not write.
+
+/// An empty working directory that the user who runs translog may search
+/// but not write, where translog runs without `--db`, as in `/`. As root,
+/// the directory stays root's, with mode 0755, and translog runs as
+/// [`NOBODY`]. As another user, the directory's mode is 0555.
+struct UnwritableDirectory {
+    dir: tempfile::TempDir,
+    bin: std::path::PathBuf,
+}
+
+impl UnwritableDirectory {
+    /// Prepares the directory. Returns `None`, with a printed reason, when
+    /// running as root and `nobody` cannot run the binary.
+    fn new() -> Option<UnwritableDirectory> {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let bin = if running_as_root() {
+            set_mode(dir.path(), 0o755);
+            link_binary(dir.path())
+        } else {
+            set_mode(dir.path(), 0o555);
+            std::path::PathBuf::from(BIN)
+        };
+        let directory = UnwritableDirectory { dir, bin };
+        let runs = directory
+            .command(&["--version"])
+            .output()
+            .is_ok_and(|output| output.status.success());
+        if !runs {
+            eprintln!("skipped: nobody cannot run {}", directory.bin.display());
+            return None;
+        }
+        Some(directory)
+    }
+
+    /// Builds `translog ARGS`, run in the directory.
+    fn command(&self, args: &[&str]) -> Command {
+        use std::os::unix::process::CommandExt as _;
+        let mut command = Command::new(&self.bin);
+        command.args(args).current_dir(self.dir.path());
+        if running_as_root() {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+        command
+    }
+
+    /// Runs `translog ARGS` in the directory.
+    fn run(&self, args: &[&str]) -> Output {
+        run_command(self.command(args), None)
+    }
+
+    /// Returns the absolute path of the default database in the directory.
+    fn database(&self) -> std::path::PathBuf {
+        self.dir.path().join("translog.db")
+    }
+}
+
+impl Drop for UnwritableDirectory {
+    fn drop(&mut self) {
+        set_mode(self.dir.path(), 0o700);
+    }
+}
+
+/// Commands that only read, given without `--db`.
+const READ_COMMANDS_WITHOUT_DB: [&[&str]; 5] = [
+    &["user", "list"],
+    &["log", "list"],
+    &["log", "show", "tx-1"],
+    &["backup", "/nonexistent/copy.db"],
+    &["prune", "--before", "2026-01-01", "--dry-run"],
+];
+
+/// Asserts that each of [`READ_COMMANDS_WITHOUT_DB`], run in `directory`,
+/// prints `expected` on standard error.
+fn assert_each_read_prints(directory: &UnwritableDirectory, expected: &str) {
+    assert_each_prints(
+        &READ_COMMANDS_WITHOUT_DB,
+        |args| directory.run(args),
+        expected,
+    );
+}
+
+#[test]
+fn unwritable_directory_read_names_absolute_path() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    let expected = format!("cannot open database {}:", directory.database().display());
+    assert_each_read_prints(&directory, &expected);
+}
+
+#[test]
+fn unwritable_directory_read_says_database_is_missing() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    assert_each_read_prints(&directory, ": no database exists at this path, and ");
+}
+
+#[test]
+fn unwritable_directory_read_asks_for_no_write_access() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    for args in READ_COMMANDS_WITHOUT_DB {
+        let output = directory.run(args);
+        assert!(
+            !stderr(&output).contains("writable"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn unwritable_directory_read_suggests_db_option() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    let expected = "pass the path of an existing database with --db (or TRANSLOG_DB)";
+    assert_each_read_prints(&directory, expected);
+}
+
+#[test]
+fn unwritable_directory_read_is_one_line() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    for args in READ_COMMANDS_WITHOUT_DB {
+        assert_one_line_error(&directory.run(args));
+    }
+}
+
+#[test]
+fn unwritable_directory_write_names_directory() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    let output = directory.run(&["user", "add", "worker1", "--role", "worker"]);
+    let expected = format!(
+        "may not create files in directory {};",
+        directory.dir.path().display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn unwritable_directory_with_db_option_asks_to_check_it() {
+    let Some(directory) = UnwritableDirectory::new() else {
+        return;
+    };
+    let db = directory.database();
+    let db = db.to_str().expect("UTF-8 path");
+    let output = directory.run(&["--db", db, "log", "list"]);
+    assert!(
+        stderr(&output).ends_with("; check the path given with --db\n"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]
@@ -3323,6 +3547,12 @@ fn share_with_nobody(dir: &Path, directory: Directory) -> std::path::PathBuf {
     if directory == Directory::Writable {
         std::os::unix::fs::chown(dir, Some(NOBODY), Some(NOBODY)).expect("chown");
     }
+    link_binary(dir)
+}
+
+/// Links the binary into `dir`, or copies it there, for [`NOBODY`], who may
+/// not reach the build directory. Returns the new path.
+fn link_binary(dir: &Path) -> std::path::PathBuf {
     let bin = dir.join("translog");
     if std::fs::hard_link(BIN, &bin).is_err() {
         std::fs::copy(BIN, &bin).expect("copy the binary");
@@ -3588,6 +3818,23 @@ fn read_only_file_system_is_named() {
         "{}",
         stderr(&output)
     );
+}
+
+#[test]
+fn read_only_mount_read_of_missing_database_names_mount() {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let Some(view) = ReadOnlyView::of(dir.path()) else {
+        return;
+    };
+    let missing = view.db().with_file_name("new.db");
+    let output = run_cli(&missing, &["log", "list"], None);
+    let expected = format!(
+        "no database exists at this path, and directory {} is on a read-only file system; \
+         check the path given with --db\n",
+        view.mount_point.path().display()
+    );
+    assert!(stderr(&output).ends_with(&expected), "{}", stderr(&output));
 }
 
 /// Runs `serve` on `name` in a read-only view of the directory of a

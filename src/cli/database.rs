@@ -1,16 +1,81 @@
-//! Opening the database for a command: the checks of its path that turn
-//! SQLite's "unable to open database file" into a reason and a fix, and the
-//! read-write and read-only ways to open it.
+//! The command line's access to the database: checks of its path that turn
+//! SQLite's "unable to open database file" into a reason and a fix, and
+//! opening it read-write or read-only.
 
 use std::path::{Path, PathBuf};
 
 use super::CLI_BUSY_TIMEOUT;
 use crate::storage::{self, file_mode};
 
+/// The database path of a command, with where it came from, so that an
+/// error can ask a user who gave no path for one, and a user who gave one to
+/// check it.
+pub struct DatabasePath {
+    path: PathBuf,
+    source: PathSource,
+}
+
+/// The origin of the database path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PathSource {
+    /// Neither `--db` nor `TRANSLOG_DB` was given, so the path is
+    /// `translog.db` in the working directory.
+    Default,
+    /// The `--db` option.
+    Option,
+    /// The `TRANSLOG_DB` variable.
+    Environment,
+}
+
+impl DatabasePath {
+    pub fn new(path: PathBuf, source: PathSource) -> DatabasePath {
+        DatabasePath { path, source }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Returns the advice for a path that this user cannot reach or use.
+    fn access_advice(&self) -> &'static str {
+        match self.source {
+            PathSource::Default => "pass the database's path with --db (or TRANSLOG_DB)",
+            PathSource::Option => "check the path given with --db and this user's access to it",
+            PathSource::Environment => {
+                "check the path given with TRANSLOG_DB and this user's access to it"
+            }
+        }
+    }
+
+    /// Returns the advice for a command that only reads, on a path where no
+    /// database exists.
+    fn missing_advice(&self) -> &'static str {
+        match self.source {
+            PathSource::Default => {
+                "pass the path of an existing database with --db (or TRANSLOG_DB)"
+            }
+            PathSource::Option => "check the path given with --db",
+            PathSource::Environment => "check the path given with TRANSLOG_DB",
+        }
+    }
+}
+
+/// What a command does with the database, which decides what a missing
+/// database file means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Purpose {
+    /// The command only reads, so it expects an existing database.
+    Read,
+    /// The command writes, so it creates a missing database.
+    Write,
+}
+
 /// Rejects a database path that SQLite could only report as "unable to open
-/// database file": a directory, or a file in a directory that does not exist.
-pub fn check_database_path(path: &Path) -> Result<(), String> {
-    check_database_path_form(path)?;
+/// database file": a directory, a file in a directory that does not exist,
+/// and a missing file in a directory where this user may not create it.
+pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
+    check_database_path_form(db)?;
+    let path = db.path();
     let directory = database_directory(path);
     if !directory.is_dir() {
         return Err(format!(
@@ -20,13 +85,61 @@ pub fn check_database_path(path: &Path) -> Result<(), String> {
             directory.display()
         ));
     }
+    if !path.exists() {
+        check_creatable(db, Purpose::Write)?;
+    }
     Ok(())
+}
+
+/// Rejects a missing database file in a directory where this user may not
+/// create it. A command that only reads needs an existing database, so its
+/// error says that none exists there and asks for no writable directory. A command that writes on a read-only file system is left to
+/// the error of opening the file, which names the file system.
+fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
+    let directory = absolute(database_directory(db.path()));
+    let Some(denied) = file_mode::create_denied(&directory) else {
+        return Ok(());
+    };
+    let user = file_mode::effective_user();
+    let (reason, advice) = match (purpose, denied) {
+        (Purpose::Read, file_mode::CreateDenied::Permission) => (
+            format!(
+                "{user} may not create files in directory {}",
+                directory.display()
+            ),
+            db.missing_advice().to_string(),
+        ),
+        (Purpose::Read, file_mode::CreateDenied::ReadOnlyFileSystem) => (
+            format!(
+                "directory {} is on a read-only file system",
+                directory.display()
+            ),
+            db.missing_advice().to_string(),
+        ),
+        (Purpose::Write, file_mode::CreateDenied::Permission) => (
+            format!(
+                "{user} may not create files in directory {}",
+                directory.display()
+            ),
+            format!(
+                "{}, or run the command as a user that may create files in {}",
+                db.access_advice(),
+                directory.display()
+            ),
+        ),
+        (Purpose::Write, file_mode::CreateDenied::ReadOnlyFileSystem) => return Ok(()),
+    };
+    Err(format!(
+        "cannot open database {}: no database exists at this path, and {reason}; {advice}",
+        absolute(db.path()).display()
+    ))
 }
 
 /// Rejects a database path that is a directory, that names a file as a
 /// directory, or whose directory this user may not search.
-fn check_database_path_form(path: &Path) -> Result<(), String> {
-    check_directory_search(path)?;
+fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
+    check_directory_search(db)?;
+    let path = db.path();
     if path.is_dir() {
         return Err(format!(
             "database path {} is a directory; give the path of a database file with --db \
@@ -60,17 +173,18 @@ fn database_directory(path: &Path) -> &Path {
 /// errors that would follow blame the file. The usual cause is a forgotten
 /// `--db` in a working directory of another user, such as `/root` under
 /// `sudo -u`.
-fn check_directory_search(path: &Path) -> Result<(), String> {
+fn check_directory_search(db: &DatabasePath) -> Result<(), String> {
+    let path = db.path();
     let Some(directory) = file_mode::unsearchable_directory(database_directory(path)) else {
         return Ok(());
     };
     Err(format!(
-        "cannot open database {}: {} has no search permission on directory {}; pass the \
-         database's path with --db (or TRANSLOG_DB), or run the command as a user that may \
-         search {}",
+        "cannot open database {}: {} has no search permission on directory {}; {}, or run \
+         the command as a user that may search {}",
         absolute(path).display(),
         file_mode::effective_user(),
         directory.display(),
+        db.access_advice(),
         directory.display()
     ))
 }
@@ -84,11 +198,12 @@ fn absolute(path: &Path) -> PathBuf {
 /// Opens the database for a command that writes, creating the file and its
 /// schema on first use. A command that creates the database reports it on
 /// standard error, so that a mistyped `--db` shows at once.
-pub fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
-    check_database_path(path)?;
+pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> {
+    check_database_path(db)?;
+    let path = db.path();
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
     let connection = storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current)
-        .map_err(|error| storage::open_error(path, &error))?;
+        .map_err(|error| storage::open_error(&absolute(path), &error))?;
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",
@@ -103,13 +218,17 @@ pub fn open_database(path: &Path) -> Result<rusqlite::Connection, String> {
 /// it and changes no file. A missing database, or an empty file, gets its
 /// schema first, as for every command, which needs write access once.
 pub fn open_database_read_only(
-    path: &Path,
+    db: &DatabasePath,
     schema: storage::Schema,
 ) -> Result<storage::ReadOnlyDatabase, String> {
-    check_database_path_form(path)?;
+    check_database_path_form(db)?;
+    let path = db.path();
     match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
         Err(missing @ (storage::StorageError::NotFound | storage::StorageError::NoSchema)) => {
-            let database = open_database(path)
+            if matches!(missing, storage::StorageError::NotFound) {
+                check_creatable(db, Purpose::Read)?;
+            }
+            let database = open_database(db)
                 .map(storage::ReadOnlyDatabase::locked)
                 .map_err(|message| {
                     format!("{message} ({missing}, so the command tried to create it)")
@@ -120,6 +239,6 @@ pub fn open_database_read_only(
             );
             Ok(database)
         }
-        result => result.map_err(|error| storage::open_read_only_error(path, &error)),
+        result => result.map_err(|error| storage::open_read_only_error(&absolute(path), &error)),
     }
 }

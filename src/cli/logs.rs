@@ -8,7 +8,7 @@ use clap::Subcommand;
 
 use super::{
     open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
-    Failure, TimestampArgument,
+    DatabasePath, Failure, TimestampArgument,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
@@ -100,7 +100,7 @@ fn parse_cursor(text: &str) -> Result<Cursor, String> {
 }
 
 /// Runs a `log` subcommand.
-pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
+pub fn run(db: &DatabasePath, command: LogCommand) -> Result<(), Failure> {
     match command {
         LogCommand::Show {
             transaction_id,
@@ -135,7 +135,7 @@ pub fn run(db: &Path, command: LogCommand) -> Result<(), Failure> {
 
 /// Prints the log of one transaction as a table, or as JSON.
 fn show_log(
-    db: &Path,
+    db: &DatabasePath,
     transaction_id: &str,
     json: bool,
     stall_after: Duration,
@@ -194,7 +194,7 @@ fn print_log_table(log: TransactionLog) {
 /// Prints one page of transactions, most recently active first, as a table
 /// with the option for the next page, or as JSON.
 fn list_logs(
-    db: &Path,
+    db: &DatabasePath,
     query: &ListQuery,
     json: bool,
     stall_after: Duration,
@@ -373,7 +373,7 @@ fn print_table_with_max_widths<const N: usize>(
     }
 }
 
-pub fn backup(db: &Path, destination: &Path) -> Result<(), String> {
+pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
     use std::os::unix::fs::OpenOptionsExt as _;
     if destination.is_dir() {
         return Err(format!(
@@ -460,7 +460,7 @@ fn backup_file_in(directory: &Path) -> std::path::PathBuf {
 }
 
 pub fn prune(
-    db: &Path,
+    db: &DatabasePath,
     before: &TimestampArgument,
     timezone: Tz,
     dry_run: bool,
@@ -471,7 +471,7 @@ pub fn prune(
     } else {
         let mut connection = open_database(db)?;
         logs::prune(&mut connection, instant, false)
-            .map_err(|error| describe_with_full_disk_hint(db, &error))?
+            .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
     };
     let counts = format!(
         "{} ({})",
@@ -488,7 +488,10 @@ pub fn prune(
 
 /// Counts what `prune` would delete before `instant`. It only reads, so the
 /// database must exist.
-fn count_pruned(db: &Path, instant: chrono::DateTime<chrono::Utc>) -> Result<Pruned, String> {
+fn count_pruned(
+    db: &DatabasePath,
+    instant: chrono::DateTime<chrono::Utc>,
+) -> Result<Pruned, String> {
     open_database_read_only(db, Schema::Current)?
         .read(|connection| logs::prune(connection, instant, true))
         .map_err(|error| error.to_string())

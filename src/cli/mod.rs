@@ -21,7 +21,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
-use database::check_database_path;
+use database::{check_database_path, DatabasePath, PathSource};
 use database::{open_database, open_database_read_only};
 
 /// How long the command line waits for another process's write lock: the
@@ -275,17 +275,26 @@ pub fn print_line(text: &str) {
     }
 }
 
-/// Parses the process's arguments and environment variables.
-fn parse_command_line() -> Result<Cli, clap::Error> {
+/// Parses the process's arguments and environment variables. Returns them
+/// with where the database path came from.
+fn parse_command_line() -> Result<(Cli, PathSource), clap::Error> {
     let mut command = command_line();
     let mut matches = command.try_get_matches_from_mut(std::env::args_os())?;
-    Cli::from_arg_matches_mut(&mut matches).map_err(|error| error.format(&mut command))
+    let source = match matches.value_source("db") {
+        Some(clap::parser::ValueSource::CommandLine) => PathSource::Option,
+        Some(clap::parser::ValueSource::EnvVariable) => PathSource::Environment,
+        // `ValueSource` is non-exhaustive; its other value is the default.
+        _ => PathSource::Default,
+    };
+    let cli =
+        Cli::from_arg_matches_mut(&mut matches).map_err(|error| error.format(&mut command))?;
+    Ok((cli, source))
 }
 
 /// Runs the command line and returns the process exit status.
 pub fn run() -> ExitCode {
-    let cli = match parse_command_line() {
-        Ok(cli) => cli,
+    let (cli, source) = match parse_command_line() {
+        Ok(parsed) => parsed,
         // --help and --version are reported as errors that go to stdout and
         // exit 0; a command without its subcommand prints the help and exits 2.
         Err(error)
@@ -298,7 +307,8 @@ pub fn run() -> ExitCode {
         Err(error) => return report_usage_error(&usage_error::describe(&error)),
     };
     logging::init();
-    match execute(cli) {
+    let db = DatabasePath::new(cli.db, source);
+    match execute(cli.command, &db) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => report_usage_error(&message),
         Err(Failure::Error(message)) => {
@@ -358,20 +368,20 @@ impl From<String> for Failure {
     }
 }
 
-fn execute(cli: Cli) -> Result<(), Failure> {
-    match cli.command {
+fn execute(command: Command, db: &DatabasePath) -> Result<(), Failure> {
+    match command {
         Command::Serve(args) => {
-            check_database_path(&cli.db)?;
-            serve(cli.db, args)
+            check_database_path(db)?;
+            serve(db.path().to_path_buf(), args)
         }
-        Command::User(command) => user::run(&cli.db, command).map_err(Failure::from),
-        Command::Log(command) => logs::run(&cli.db, command),
-        Command::Backup { dest } => logs::backup(&cli.db, &dest).map_err(Failure::from),
+        Command::User(command) => user::run(db, command).map_err(Failure::from),
+        Command::Log(command) => logs::run(db, command),
+        Command::Backup { dest } => logs::backup(db, &dest).map_err(Failure::from),
         Command::Prune {
             before,
             timezone,
             dry_run,
-        } => logs::prune(&cli.db, &before, timezone, dry_run),
+        } => logs::prune(db, &before, timezone, dry_run),
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, open_database_read_only, parse_zone};
+use super::{open_database, open_database_read_only, parse_zone, DatabasePath};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::free_space::describe_with_full_disk_hint;
@@ -94,7 +94,7 @@ fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
 
 /// Runs a `user` subcommand. Each one opens the database itself, because
 /// `user add` reads the password before it opens it.
-pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
+pub fn run(db: &DatabasePath, command: UserCommand) -> Result<(), String> {
     match command {
         UserCommand::Add {
             name,
@@ -117,7 +117,7 @@ pub fn run(db: &Path, command: UserCommand) -> Result<(), String> {
 
 /// Prints the users as a table. It only reads, so an existing database is
 /// opened read-only.
-fn list_users(db: &Path) -> Result<(), String> {
+fn list_users(db: &DatabasePath) -> Result<(), String> {
     let list = open_database_read_only(db, Schema::Current)?
         .read(|connection| users::list(connection))
         .map_err(|error| error.to_string())?;
@@ -138,7 +138,7 @@ fn list_users(db: &Path) -> Result<(), String> {
 
 /// Sets a new password, read from standard input or generated. An unknown
 /// user is rejected before the password is read.
-fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), String> {
+fn change_password(db: &DatabasePath, name: &str, password_stdin: bool) -> Result<(), String> {
     let connection = open_database(db)?;
     if users::find(&connection, name)
         .map_err(|error| error.to_string())?
@@ -150,7 +150,7 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
     let (password, generated) = obtain_password(password_stdin, &prompt)?;
     let hash = hash_password(&password)?;
     users::set_password_hash(&connection, name, &hash)
-        .map_err(|error| change_failed(db, &error))?;
+        .map_err(|error| change_failed(db.path(), &error))?;
     if generated {
         super::print_line(password.expose());
     } else {
@@ -158,7 +158,7 @@ fn change_password(db: &Path, name: &str, password_stdin: bool) -> Result<(), St
     }
     eprintln!("changed the password of {name}");
     warn_stale_credentials(
-        db,
+        db.path(),
         name,
         &format!("delete it, or write {name}:NEW_PASSWORD into it"),
     );
@@ -182,9 +182,10 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
     }
 }
 
-fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
+fn set_enabled(db: &DatabasePath, name: &str, enabled: bool) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_enabled(&connection, name, enabled).map_err(|error| change_failed(db, &error))?;
+    users::set_enabled(&connection, name, enabled)
+        .map_err(|error| change_failed(db.path(), &error))?;
     if enabled {
         eprintln!("enabled user {name}");
     } else {
@@ -193,24 +194,25 @@ fn set_enabled(db: &Path, name: &str, enabled: bool) -> Result<(), String> {
     Ok(())
 }
 
-fn remove_user(db: &Path, name: &str) -> Result<(), String> {
+fn remove_user(db: &DatabasePath, name: &str) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::remove(&connection, name).map_err(|error| change_failed(db, &error))?;
+    users::remove(&connection, name).map_err(|error| change_failed(db.path(), &error))?;
     eprintln!("removed user {name}");
-    warn_stale_credentials(db, name, "delete it");
+    warn_stale_credentials(db.path(), name, "delete it");
     if users::count(&connection).is_ok_and(|count| count == 0) {
         eprintln!(
             "note: no users are left, so no request can log in; the next start of `translog \
              serve` creates the user admin with a new password and writes it to {}",
-            crate::service::credentials_path(db).display()
+            crate::service::credentials_path(db.path()).display()
         );
     }
     Ok(())
 }
 
-fn set_timezone(db: &Path, name: &str, zone: Option<Tz>) -> Result<(), String> {
+fn set_timezone(db: &DatabasePath, name: &str, zone: Option<Tz>) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_timezone(&connection, name, zone).map_err(|error| change_failed(db, &error))?;
+    users::set_timezone(&connection, name, zone)
+        .map_err(|error| change_failed(db.path(), &error))?;
     match zone {
         Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
         None => eprintln!(
@@ -221,9 +223,9 @@ fn set_timezone(db: &Path, name: &str, zone: Option<Tz>) -> Result<(), String> {
     Ok(())
 }
 
-fn set_role(db: &Path, name: &str, role: Role) -> Result<(), String> {
+fn set_role(db: &DatabasePath, name: &str, role: Role) -> Result<(), String> {
     let connection = open_database(db)?;
-    users::set_role(&connection, name, role).map_err(|error| change_failed(db, &error))?;
+    users::set_role(&connection, name, role).map_err(|error| change_failed(db.path(), &error))?;
     eprintln!("set the role of {name} to {role}");
     Ok(())
 }
@@ -232,7 +234,7 @@ fn set_role(db: &Path, name: &str, role: Role) -> Result<(), String> {
 /// read and hashed before the database is opened, so a failed `user add`
 /// creates no file.
 fn add_user(
-    db: &Path,
+    db: &DatabasePath,
     name: &str,
     role: Role,
     timezone: Option<Tz>,
@@ -243,7 +245,7 @@ fn add_user(
     let hash = hash_password(&password)?;
     let connection = open_database(db)?;
     users::add(&connection, name, role, timezone, &hash)
-        .map_err(|error| change_failed(db, &error))?;
+        .map_err(|error| change_failed(db.path(), &error))?;
     if generated {
         super::print_line(password.expose());
     } else {

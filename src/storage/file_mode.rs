@@ -65,6 +65,27 @@ pub fn unsearchable_directory(directory: &Path) -> Option<PathBuf> {
     denied.is_dir().then(|| denied.to_path_buf())
 }
 
+/// The reason this process may not create a file in a directory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateDenied {
+    /// The directory's permissions give this user no write permission.
+    Permission,
+    /// The directory is on a file system mounted read-only.
+    ReadOnlyFileSystem,
+}
+
+/// Checks whether this process's effective user may create a file in
+/// `directory`. Returns `None` when it may, and when the check fails for
+/// another reason, such as a missing directory, which other checks report.
+pub fn create_denied(directory: &Path) -> Option<CreateDenied> {
+    let access = Access::WRITE_OK | Access::EXEC_OK;
+    match rustix::fs::accessat(CWD, directory, access, AtFlags::EACCESS) {
+        Err(Errno::ACCESS) => Some(CreateDenied::Permission),
+        Err(Errno::ROFS) => Some(CreateDenied::ReadOnlyFileSystem),
+        _ => None,
+    }
+}
+
 /// Names this process's effective user for a message, such as `user
 /// translog`, or `the user with uid 1001` when `/etc/passwd` has no entry
 /// for it, as for a user from LDAP.
@@ -156,6 +177,18 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = file_with_mode(dir.path(), 0o644);
         assert_eq!(unsearchable_directory(&path), None);
+    }
+
+    #[test]
+    fn writable_directory_allows_create() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(create_denied(dir.path()), None);
+    }
+
+    #[test]
+    fn missing_directory_gets_no_create_denial() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(create_denied(&dir.path().join("a")), None);
     }
 
     #[test]
