@@ -90,6 +90,14 @@ struct TerminalRun {
 /// waits for `prompt` on stderr, then types `typed`. Returns `None` when
 /// the system has no pseudo-terminal.
 fn run_at_terminal(db: &Path, args: &[&str], prompt: &str, typed: &[u8]) -> Option<TerminalRun> {
+    run_at_terminal_steps(db, args, &[(prompt, typed)])
+}
+
+/// Runs `translog --db DB ARGS` with a pseudo-terminal as standard input.
+/// For each step, in order, waits until stderr contains the prompt, then
+/// types the bytes. Then waits for the command to exit. Returns `None` when
+/// the system has no pseudo-terminal.
+fn run_at_terminal_steps(db: &Path, args: &[&str], steps: &[(&str, &[u8])]) -> Option<TerminalRun> {
     let mut pty = PseudoTerminal::open()?;
     let modes_before = pty.local_modes();
     let mut command = Command::new(BIN);
@@ -118,18 +126,20 @@ fn run_at_terminal(db: &Path, args: &[&str], prompt: &str, typed: &[u8]) -> Opti
     let text = || String::from_utf8_lossy(&stderr.lock().expect("stderr lock")).into_owned();
 
     let deadline = Instant::now() + TIMEOUT;
-    let prompt_shown = |_: &mut Child| text().contains(prompt).then_some(());
-    let waiting_for_prompt = format!("no prompt {prompt:?}");
-    wait_for(
-        &mut child,
-        deadline,
-        &waiting_for_prompt,
-        text,
-        prompt_shown,
-    );
-    pty.controller
-        .write_all(typed)
-        .expect("type into the terminal");
+    for (prompt, typed) in steps {
+        let prompt_shown = |_: &mut Child| text().contains(prompt).then_some(());
+        let waiting_for_prompt = format!("no prompt {prompt:?}");
+        wait_for(
+            &mut child,
+            deadline,
+            &waiting_for_prompt,
+            text,
+            prompt_shown,
+        );
+        pty.controller
+            .write_all(typed)
+            .expect("type into the terminal");
+    }
     let exited = |child: &mut Child| child.try_wait().expect("poll translog");
     let status = wait_for(&mut child, deadline, "no exit", text, exited);
     reader.join().expect("stderr reader");
@@ -167,20 +177,18 @@ fn wait_for<T>(
 /// Runs `user add worker1 --role worker --password-stdin` at a terminal on
 /// the database `db` and types `typed`.
 fn add_user_at_terminal(db: &Path, typed: &[u8]) -> Option<TerminalRun> {
-    run_at_terminal(
-        db,
-        &[
-            "user",
-            "add",
-            "worker1",
-            "--role",
-            "worker",
-            "--password-stdin",
-        ],
-        "Password for new user worker1: ",
-        typed,
-    )
+    run_at_terminal(db, &ADD_WORKER1, "Password for new user worker1: ", typed)
 }
+
+/// The arguments of `user add worker1` with the password from a terminal.
+const ADD_WORKER1: [&str; 6] = [
+    "user",
+    "add",
+    "worker1",
+    "--role",
+    "worker",
+    "--password-stdin",
+];
 
 /// Runs [`add_user_at_terminal`] on a new database in a temporary
 /// directory, which is returned with the run so that it lives as long.
@@ -324,16 +332,49 @@ fn passwd_at_terminal_prompts_for_new_password() {
 fn piped_password_prints_no_prompt() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("translog.db");
-    let args = [
-        "user",
-        "add",
-        "worker1",
-        "--role",
-        "worker",
-        "--password-stdin",
-    ];
-    let output = run_cli(&db, &args, Some(&format!("{PASSWORD}\n")));
+    let output = run_cli(&db, &ADD_WORKER1, Some(&format!("{PASSWORD}\n")));
     assert_success(&output, "user add");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("Password for"), "{stderr}");
+}
+
+#[test]
+fn add_of_existing_user_prompts_for_nothing() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let Some(run) = run_at_terminal_steps(&server.db, &ADD_WORKER1, &[]) else {
+        return;
+    };
+    assert!(!run.stderr.contains("Password for"), "{}", run.stderr);
+}
+
+#[test]
+fn add_of_existing_user_is_one_error() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let Some(run) = run_at_terminal_steps(&server.db, &ADD_WORKER1, &[]) else {
+        return;
+    };
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .starts_with("translog: error: user \"worker1\" already exists;"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn add_in_missing_directory_prompts_for_nothing() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("missing").join("translog.db");
+    let Some(run) = run_at_terminal_steps(&db, &ADD_WORKER1, &[]) else {
+        return;
+    };
+    assert!(
+        run.stderr
+            .starts_with("translog: error: cannot open database"),
+        "{}",
+        run.stderr
+    );
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{open_database, open_database_read_only, parse_zone, DatabasePath};
+use super::{
+    check_database_path, open_database, open_database_read_only, parse_zone, DatabasePath,
+};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::free_space::describe_with_full_disk_hint;
@@ -93,7 +95,8 @@ fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
 }
 
 /// Runs a `user` subcommand. Each one opens the database itself, because
-/// `user add` reads the password before it opens it.
+/// `user add` creates a missing database only after it has read the
+/// password.
 pub fn run(db: &DatabasePath, command: UserCommand) -> Result<(), String> {
     match command {
         UserCommand::Add {
@@ -230,9 +233,11 @@ fn set_role(db: &DatabasePath, name: &str, role: Role) -> Result<(), String> {
     Ok(())
 }
 
-/// Adds a user, creating the database on first use. The password is
-/// read and hashed before the database is opened, so a failed `user add`
-/// creates no file.
+/// Adds a user, creating the database on first use. The database path and
+/// an existing user of that name are checked before the password is read,
+/// so that no password is typed for a command that then fails. A missing
+/// database is created only once the password is read and hashed, so a
+/// failed `user add` creates no file.
 fn add_user(
     db: &DatabasePath,
     name: &str,
@@ -240,10 +245,23 @@ fn add_user(
     timezone: Option<Tz>,
     password_stdin: bool,
 ) -> Result<(), String> {
+    let existing = open_existing_database(db)?;
+    if let Some(connection) = &existing {
+        if users::find(connection, name)
+            .map_err(|error| error.to_string())?
+            .is_some()
+        {
+            return Err(UserError::Exists(name.to_string()).to_string());
+        }
+    }
+
     let prompt = format!("Password for new user {name}: ");
     let (password, generated) = obtain_password(password_stdin, &prompt)?;
     let hash = hash_password(&password)?;
-    let connection = open_database(db)?;
+    let connection = match existing {
+        Some(connection) => connection,
+        None => open_database(db)?,
+    };
     users::add(&connection, name, role, timezone, &hash)
         .map_err(|error| change_failed(db.path(), &error))?;
     if generated {
@@ -253,6 +271,18 @@ fn add_user(
     }
     eprintln!("added user {name} with role {role}");
     Ok(())
+}
+
+/// Opens the database for writing when its file exists and is not empty.
+/// Otherwise checks its path, which [`open_database`] creates the file at
+/// later, and returns `None`.
+fn open_existing_database(db: &DatabasePath) -> Result<Option<rusqlite::Connection>, String> {
+    let has_content = std::fs::metadata(db.path()).is_ok_and(|metadata| metadata.len() > 0);
+    if has_content {
+        return open_database(db).map(Some);
+    }
+    check_database_path(db)?;
+    Ok(None)
 }
 
 /// Describes a failed change of the users in the database at `db`, with a
