@@ -86,19 +86,24 @@ struct TerminalRun {
     modes_after: LocalModes,
 }
 
-/// Runs `translog --db DB ARGS` with a pseudo-terminal as standard input,
-/// waits for `prompt` on stderr, then types `typed`. Returns `None` when
-/// the system has no pseudo-terminal.
-fn run_at_terminal(db: &Path, args: &[&str], prompt: &str, typed: &[u8]) -> Option<TerminalRun> {
-    run_at_terminal_steps(db, args, &[(prompt, typed)])
-}
-
 /// Runs `translog --db DB ARGS` with a pseudo-terminal as standard input.
 /// For each step, in order, waits until stderr contains the prompt, then
 /// types the bytes. Then waits for the command to exit. Returns `None` when
 /// the system has no pseudo-terminal.
 fn run_at_terminal_steps(db: &Path, args: &[&str], steps: &[(&str, &[u8])]) -> Option<TerminalRun> {
+    run_at_configured_terminal(db, args, steps, |_| {})
+}
+
+/// Runs [`run_at_terminal_steps`] on a pseudo-terminal whose settings
+/// `configure` has changed first.
+fn run_at_configured_terminal(
+    db: &Path,
+    args: &[&str],
+    steps: &[(&str, &[u8])],
+    configure: impl FnOnce(&PseudoTerminal),
+) -> Option<TerminalRun> {
     let mut pty = PseudoTerminal::open()?;
+    configure(&pty);
     let modes_before = pty.local_modes();
     let mut command = Command::new(BIN);
     command.arg("--db").arg(db).args(args);
@@ -174,10 +179,21 @@ fn wait_for<T>(
     }
 }
 
+/// The prompt of `user add worker1` for the password.
+const ADD_PROMPT: &str = "Password for new user worker1: ";
+
+/// The prompt for the second entry of a new password.
+const RETYPE_PROMPT: &str = "Retype the password: ";
+
 /// Runs `user add worker1 --role worker --password-stdin` at a terminal on
-/// the database `db` and types `typed`.
-fn add_user_at_terminal(db: &Path, typed: &[u8]) -> Option<TerminalRun> {
-    run_at_terminal(db, &ADD_WORKER1, "Password for new user worker1: ", typed)
+/// the database `db`. Types the first of `entries` at the prompt for the
+/// password and the second, if given, at the prompt to retype it.
+fn add_user_at_terminal(db: &Path, entries: &[&[u8]]) -> Option<TerminalRun> {
+    let steps: Vec<(&str, &[u8])> = [ADD_PROMPT, RETYPE_PROMPT]
+        .into_iter()
+        .zip(entries.iter().copied())
+        .collect();
+    run_at_terminal_steps(db, &ADD_WORKER1, &steps)
 }
 
 /// The arguments of `user add worker1` with the password from a terminal.
@@ -192,15 +208,29 @@ const ADD_WORKER1: [&str; 6] = [
 
 /// Runs [`add_user_at_terminal`] on a new database in a temporary
 /// directory, which is returned with the run so that it lives as long.
-fn add_user_to_new_database(typed: &[u8]) -> Option<(tempfile::TempDir, TerminalRun)> {
+fn add_user_to_new_database(entries: &[&[u8]]) -> Option<(tempfile::TempDir, TerminalRun)> {
     let dir = tempfile::tempdir().expect("temporary directory");
-    let run = add_user_at_terminal(&dir.path().join("translog.db"), typed)?;
+    let run = add_user_at_terminal(&dir.path().join("translog.db"), entries)?;
     Some((dir, run))
 }
 
 /// Returns the line that types `password` and presses Enter.
 fn typed_line(password: &str) -> Vec<u8> {
     format!("{password}\n").into_bytes()
+}
+
+/// Runs [`add_user_to_new_database`], typing `password` at both prompts.
+fn add_user_typing_twice(password: &str) -> Option<(tempfile::TempDir, TerminalRun)> {
+    let line = typed_line(password);
+    add_user_to_new_database(&[&line, &line])
+}
+
+/// Returns the part of the command's stderr after the prompts, which
+/// contain no line end of their own.
+fn after_prompts(run: &TerminalRun) -> &str {
+    run.stderr
+        .trim_start_matches(&format!("{ADD_PROMPT}\n"))
+        .trim_start_matches(&format!("{RETYPE_PROMPT}\n"))
 }
 
 /// Panics with the command's stderr unless it exited 0.
@@ -218,7 +248,7 @@ fn post_as_worker1(server: &Server, password: &str) -> u16 {
 
 #[test]
 fn typed_password_prompt_is_shown() {
-    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+    let Some((_dir, run)) = add_user_typing_twice(PASSWORD) else {
         return;
     };
     assert!(
@@ -230,7 +260,7 @@ fn typed_password_prompt_is_shown() {
 
 #[test]
 fn typed_password_is_not_echoed() {
-    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+    let Some((_dir, run)) = add_user_typing_twice(PASSWORD) else {
         return;
     };
     assert!(!run.echoed.contains("horse"), "echoed {:?}", run.echoed);
@@ -238,35 +268,37 @@ fn typed_password_is_not_echoed() {
 
 #[test]
 fn typed_password_adds_user() {
-    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+    let Some((_dir, run)) = add_user_typing_twice(PASSWORD) else {
         return;
     };
     assert_success_run(&run);
 }
 
-#[test]
-fn typed_password_authenticates() {
+/// Asserts that typing the line `typed` at both prompts of `user add
+/// worker1` sets the password [`PASSWORD`].
+fn assert_typed_line_sets_password(typed: &str) {
     let server = Server::start();
-    if add_user_at_terminal(&server.db, &typed_line(PASSWORD)).is_none() {
+    let line = typed_line(typed);
+    if add_user_at_terminal(&server.db, &[&line, &line]).is_none() {
         return;
     }
     assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+#[test]
+fn typed_password_authenticates() {
+    assert_typed_line_sets_password(PASSWORD);
 }
 
 #[test]
 fn typed_erase_removes_last_character() {
-    let server = Server::start();
     // DEL, the usual erase key of a terminal, after a mistyped "X".
-    let typed = typed_line(&format!("{PASSWORD}X\u{7f}"));
-    if add_user_at_terminal(&server.db, &typed).is_none() {
-        return;
-    }
-    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+    assert_typed_line_sets_password(&format!("{PASSWORD}X\u{7f}"));
 }
 
 #[test]
 fn typed_password_restores_terminal() {
-    let Some((_dir, run)) = add_user_to_new_database(&typed_line(PASSWORD)) else {
+    let Some((_dir, run)) = add_user_typing_twice(PASSWORD) else {
         return;
     };
     assert_eq!(run.modes_after, run.modes_before);
@@ -274,7 +306,7 @@ fn typed_password_restores_terminal() {
 
 #[test]
 fn rejected_typed_password_restores_terminal() {
-    let Some((_dir, run)) = add_user_to_new_database(b"   \n") else {
+    let Some((_dir, run)) = add_user_to_new_database(&[b"   \n"]) else {
         return;
     };
     assert!(!run.status.success(), "{}", run.stderr);
@@ -284,35 +316,44 @@ fn rejected_typed_password_restores_terminal() {
 #[test]
 fn interrupted_password_entry_restores_terminal() {
     // Ctrl-C, the usual interrupt key of a terminal.
-    let Some((_dir, run)) = add_user_to_new_database(b"half\x03") else {
+    let Some((_dir, run)) = add_user_to_new_database(&[b"half\x03"]) else {
         return;
     };
     assert_eq!(run.modes_after, run.modes_before);
 }
 
-#[test]
-fn interrupted_password_entry_is_one_error() {
-    let Some((_dir, run)) = add_user_to_new_database(b"half\x03") else {
+/// Asserts that `user add worker1`, with `entries` typed at its prompts,
+/// exits 1 with the one error line of a cancelled entry.
+fn assert_entry_cancels(entries: &[&[u8]]) {
+    let Some((_dir, run)) = add_user_to_new_database(entries) else {
         return;
     };
     assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
-    let after_prompt = run
-        .stderr
-        .trim_start_matches("Password for new user worker1: \n");
     assert_eq!(
-        after_prompt,
+        after_prompts(&run),
         "translog: error: the password entry was cancelled, so nothing was changed\n"
     );
 }
 
-#[test]
-fn interrupted_password_entry_creates_no_database() {
+/// Asserts that `user add worker1` on a new database, with `entries` typed
+/// at its prompts, leaves no database file.
+fn assert_entry_creates_no_database(entries: &[&[u8]]) {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("translog.db");
-    if add_user_at_terminal(&db, b"half\x03").is_none() {
+    if add_user_at_terminal(&db, entries).is_none() {
         return;
     }
     assert!(!db.exists());
+}
+
+#[test]
+fn interrupted_password_entry_is_one_error() {
+    assert_entry_cancels(&[b"half\x03"]);
+}
+
+#[test]
+fn interrupted_password_entry_creates_no_database() {
+    assert_entry_creates_no_database(&[b"half\x03"]);
 }
 
 #[test]
@@ -321,7 +362,11 @@ fn passwd_at_terminal_prompts_for_new_password() {
     server.add_user("worker1", "worker");
     let args = ["user", "passwd", "worker1", "--password-stdin"];
     let typed = typed_line("a new password of worker1");
-    let Some(run) = run_at_terminal(&server.db, &args, "New password for worker1: ", &typed) else {
+    let steps = [
+        ("New password for worker1: ", typed.as_slice()),
+        (RETYPE_PROMPT, typed.as_slice()),
+    ];
+    let Some(run) = run_at_terminal_steps(&server.db, &args, &steps) else {
         return;
     };
     assert_success_run(&run);
@@ -376,5 +421,207 @@ fn add_in_missing_directory_prompts_for_nothing() {
             .starts_with("translog: error: cannot open database"),
         "{}",
         run.stderr
+    );
+}
+
+// Typing the password a second time.
+
+#[test]
+fn typed_password_is_asked_again() {
+    let Some((_dir, run)) = add_user_typing_twice(PASSWORD) else {
+        return;
+    };
+    assert!(run.stderr.contains(RETYPE_PROMPT), "{:?}", run.stderr);
+}
+
+#[test]
+fn mismatched_retype_is_one_error() {
+    let retyped = typed_line("correct horse battery stapler");
+    let Some((_dir, run)) = add_user_to_new_database(&[&typed_line(PASSWORD), &retyped]) else {
+        return;
+    };
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert_eq!(
+        after_prompts(&run),
+        "translog: error: the two typed passwords differ, so nothing was changed; run the \
+         command again and type the same password twice\n"
+    );
+}
+
+#[test]
+fn mismatched_retype_creates_no_database() {
+    let retyped = typed_line("correct horse battery stapler");
+    assert_entry_creates_no_database(&[&typed_line(PASSWORD), &retyped]);
+}
+
+#[test]
+fn mismatched_retype_keeps_old_password() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let args = ["user", "passwd", "worker1", "--password-stdin"];
+    let typed = typed_line("a new password of worker1");
+    let retyped = typed_line("a new password of worker2");
+    let steps = [
+        ("New password for worker1: ", typed.as_slice()),
+        (RETYPE_PROMPT, retyped.as_slice()),
+    ];
+    let Some(run) = run_at_terminal_steps(&server.db, &args, &steps) else {
+        return;
+    };
+    assert!(!run.status.success(), "{}", run.stderr);
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+#[test]
+fn piped_password_is_read_once() {
+    let server = Server::start();
+    let output = run_cli(
+        &server.db,
+        &ADD_WORKER1,
+        Some(&format!("{PASSWORD}\nsecond line\n")),
+    );
+    assert_success(&output, "user add");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("Retype"), "{stderr}");
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+// Control characters in a typed password.
+
+/// Runs `user add worker1` at a terminal on a new database and types the
+/// line `typed`, which is rejected before the second prompt.
+fn add_user_typing_rejected(typed: &[u8]) -> Option<(tempfile::TempDir, TerminalRun)> {
+    add_user_to_new_database(&[typed])
+}
+
+#[test]
+fn ctrl_w_in_typed_password_is_named() {
+    let Some((_dir, run)) = add_user_typing_rejected(b"one two\x17three\n") else {
+        return;
+    };
+    assert_eq!(
+        after_prompts(&run),
+        "translog: error: the typed password contains a control character from Ctrl-W, so \
+         nothing was changed; run the command again and type it without that key, correcting \
+         typos with Backspace or Ctrl-U\n"
+    );
+}
+
+#[test]
+fn ctrl_z_in_typed_password_is_named() {
+    let Some((_dir, run)) = add_user_typing_rejected(b"one\x1atwo\n") else {
+        return;
+    };
+    assert!(run.stderr.contains("from Ctrl-Z,"), "{}", run.stderr);
+}
+
+#[test]
+fn arrow_key_in_typed_password_is_named() {
+    // Left, as most terminals send it, to go back to a typo.
+    let Some((_dir, run)) = add_user_typing_rejected(b"passwrod\x1b[D\x1b[Dor\n") else {
+        return;
+    };
+    assert!(
+        run.stderr
+            .contains("contains an escape sequence, such as an arrow key"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn control_character_exits_before_retype() {
+    let Some((_dir, run)) = add_user_typing_rejected(b"one two\x17three\n") else {
+        return;
+    };
+    assert_eq!(run.status.code(), Some(1), "{}", run.stderr);
+    assert!(!run.stderr.contains(RETYPE_PROMPT), "{}", run.stderr);
+}
+
+#[test]
+fn control_character_creates_no_database() {
+    assert_entry_creates_no_database(&[b"passwrod\x1b[D\x1b[Dor\n"]);
+}
+
+#[test]
+fn control_character_keeps_old_password() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let args = ["user", "passwd", "worker1", "--password-stdin"];
+    let steps = [(
+        "New password for worker1: ",
+        b"one two\x17three\n".as_slice(),
+    )];
+    if run_at_terminal_steps(&server.db, &args, &steps).is_none() {
+        return;
+    }
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+#[test]
+fn ctrl_u_clears_typed_password() {
+    // Ctrl-U, the usual kill key of a terminal, after a wrong start.
+    assert_typed_line_sets_password(&format!("wrong start\x15{PASSWORD}"));
+}
+
+#[test]
+fn ctrl_h_removes_last_character() {
+    assert_typed_line_sets_password(&format!("{PASSWORD}X\x08"));
+}
+
+#[test]
+fn delete_erases_when_erase_key_is_ctrl_h() {
+    let server = Server::start();
+    // DEL, which the Backspace key of most terminals sends, after a
+    // mistyped "X", on a terminal set up with `stty erase ^H`.
+    let typed = typed_line(&format!("{PASSWORD}X\u{7f}"));
+    let steps = [
+        (ADD_PROMPT, typed.as_slice()),
+        (RETYPE_PROMPT, typed.as_slice()),
+    ];
+    let erase_ctrl_h = |pty: &PseudoTerminal| {
+        use rustix::termios::{OptionalActions, SpecialCodeIndex};
+        let mut settings = rustix::termios::tcgetattr(&pty.terminal).expect("read settings");
+        settings.special_codes[SpecialCodeIndex::VERASE] = 0x08;
+        rustix::termios::tcsetattr(&pty.terminal, OptionalActions::Now, &settings)
+            .expect("set the erase key");
+    };
+    if run_at_configured_terminal(&server.db, &ADD_WORKER1, &steps, erase_ctrl_h).is_none() {
+        return;
+    }
+    assert_eq!(post_as_worker1(&server, PASSWORD), 200);
+}
+
+// Ctrl-D and an empty line.
+
+#[test]
+fn ctrl_d_within_line_is_ignored() {
+    assert_typed_line_sets_password("correct horse\x04 battery staple");
+}
+
+#[test]
+fn ctrl_d_on_empty_line_cancels() {
+    assert_entry_cancels(&[b"\x04"]);
+}
+
+#[test]
+fn ctrl_d_on_empty_line_creates_no_database() {
+    assert_entry_creates_no_database(&[b"\x04"]);
+}
+
+#[test]
+fn ctrl_d_on_empty_retype_cancels() {
+    assert_entry_cancels(&[&typed_line(PASSWORD), b"\x04"]);
+}
+
+#[test]
+fn empty_typed_password_asks_to_type_one() {
+    let Some((_dir, run)) = add_user_to_new_database(&[b"\n"]) else {
+        return;
+    };
+    assert_eq!(
+        after_prompts(&run),
+        "translog: error: the typed password is empty, so nothing was changed; run the \
+         command again and type one, or leave out --password-stdin to have one generated\n"
     );
 }

@@ -1,6 +1,8 @@
-//! Reading a password typed at a terminal, with a prompt and with echo off,
-//! so that the password never shows on the screen or stays in the
-//! scrollback.
+//! Reading a new password typed at a terminal, with a prompt and with echo
+//! off, so that the password never shows on the screen or stays in the
+//! scrollback. The password is typed twice, and an entry that contains a
+//! control character is rejected, because the user could not type it the
+//! same way again.
 //!
 //! The terminal reads in non-canonical mode with its signal keys off, so
 //! that Ctrl-C ends the entry here and the terminal's settings are restored
@@ -15,57 +17,131 @@ use std::os::fd::{AsFd as _, BorrowedFd};
 use rustix::io::Errno;
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
 
-/// The terminal's own settings, put back when dropped: on success, on an
-/// error and on a panic that unwinds.
-struct RestoreSettings<'fd> {
-    fd: BorrowedFd<'fd>,
-    settings: Termios,
-}
+/// The prompt for the second entry of a new password.
+const CONFIRM_PROMPT: &str = "Retype the password: ";
 
-impl Drop for RestoreSettings<'_> {
-    fn drop(&mut self) {
-        let _ = termios::tcsetattr(self.fd, OptionalActions::Now, &self.settings);
-    }
-}
-
-/// Prints `prompt` on standard error and reads one line from the terminal on
-/// standard input with echo off. Returns the bytes typed, without the line
-/// end.
+/// Prints `prompt` on standard error and reads a new password from the
+/// terminal on standard input with echo off, then reads it a second time
+/// after [`CONFIRM_PROMPT`]. Returns the password.
 ///
 /// # Errors
 ///
 /// Fails when the terminal's settings cannot be read or changed, when
-/// reading fails, and when the user cancels with Ctrl-C or Ctrl-\.
-pub fn read_password(prompt: &str) -> Result<Vec<u8>, String> {
-    let stdin = std::io::stdin();
-    let fd = stdin.as_fd();
-    let settings = termios::tcgetattr(fd)
-        .map_err(|error| format!("cannot read the settings of the terminal: {error}"))?;
-    let keys = EditingKeys::of(&settings);
-    let restore = RestoreSettings {
-        fd,
-        settings: settings.clone(),
-    };
+/// reading fails, and when the user cancels with Ctrl-C, Ctrl-\ or Ctrl-D on
+/// an empty line. Also fails when the first entry is empty, only white
+/// space, not UTF-8 or contains a control character, and when the two
+/// entries differ.
+pub fn read_new_password(prompt: &str) -> Result<String, String> {
+    let terminal = QuietTerminal::open()?;
+    let typed = terminal.read_line(prompt)?;
+    let password = check_typed_password(typed)?;
+    let retyped = terminal.read_line(CONFIRM_PROMPT)?;
+    if retyped != password.as_bytes() {
+        return Err(
+            "the two typed passwords differ, so nothing was changed; run the command \
+             again and type the same password twice"
+                .into(),
+        );
+    }
+    Ok(password)
+}
 
-    let mut quiet = settings;
-    quiet.local_modes.remove(
-        LocalModes::ECHO
-            | LocalModes::ECHONL
-            | LocalModes::ICANON
-            | LocalModes::ISIG
-            | LocalModes::IEXTEN,
-    );
-    quiet.special_codes[SpecialCodeIndex::VMIN] = 1;
-    quiet.special_codes[SpecialCodeIndex::VTIME] = 0;
-    termios::tcsetattr(fd, OptionalActions::Now, &quiet)
-        .map_err(|error| format!("cannot turn off the echo of the terminal: {error}"))?;
+/// Checks a password typed at the terminal and returns it as text.
+fn check_typed_password(typed: Vec<u8>) -> Result<String, String> {
+    let password = String::from_utf8(typed).map_err(|_| {
+        "the typed password is not valid UTF-8, so nothing was changed; set the terminal's \
+         encoding to UTF-8, or send the password as UTF-8 text through a pipe"
+            .to_string()
+    })?;
+    if password.is_empty() {
+        return Err(
+            "the typed password is empty, so nothing was changed; run the command \
+             again and type one, or leave out --password-stdin to have one generated"
+                .into(),
+        );
+    }
+    if password.trim().is_empty() {
+        return Err(
+            "the typed password is only white space, so nothing was changed; run the \
+             command again and type one with other characters, or leave out \
+             --password-stdin to have one generated"
+                .into(),
+        );
+    }
+    if let Some(control) = password.chars().find(|character| character.is_control()) {
+        return Err(format!(
+            "the typed password contains {}, so nothing was changed; run the command again \
+             and type it without that key, correcting typos with Backspace or Ctrl-U",
+            describe_control_character(control)
+        ));
+    }
+    Ok(password)
+}
 
-    eprint!("{prompt}");
-    let line = read_line(fd, &keys);
-    drop(restore);
-    // The Enter key was not echoed, so the next output would follow the prompt.
-    eprintln!();
-    line
+/// Describes the control character `control` in a typed password with the
+/// key that most likely sent it.
+fn describe_control_character(control: char) -> String {
+    const ESCAPE: char = '\u{1b}';
+    match control {
+        ESCAPE => "an escape sequence, such as an arrow key, Home, End or Delete sends".into(),
+        '\t' => "a control character from the Tab key".into(),
+        '\0'..='\u{1f}' => {
+            let letter = char::from(control as u8 + 0x40);
+            format!("a control character from Ctrl-{letter}")
+        }
+        _ => format!("the control character U+{:04X}", u32::from(control)),
+    }
+}
+
+/// The terminal on standard input with echo, line editing and signal keys
+/// off. Its own settings are put back when it is dropped: on success, on an
+/// error and on a panic that unwinds.
+struct QuietTerminal {
+    settings: Termios,
+    keys: EditingKeys,
+}
+
+impl QuietTerminal {
+    /// Turns echo, line editing and the signal keys of the terminal off.
+    fn open() -> Result<QuietTerminal, String> {
+        let stdin = std::io::stdin();
+        let fd = stdin.as_fd();
+        let settings = termios::tcgetattr(fd)
+            .map_err(|error| format!("cannot read the settings of the terminal: {error}"))?;
+        let mut quiet = settings.clone();
+        quiet.local_modes.remove(
+            LocalModes::ECHO
+                | LocalModes::ECHONL
+                | LocalModes::ICANON
+                | LocalModes::ISIG
+                | LocalModes::IEXTEN,
+        );
+        quiet.special_codes[SpecialCodeIndex::VMIN] = 1;
+        quiet.special_codes[SpecialCodeIndex::VTIME] = 0;
+        termios::tcsetattr(fd, OptionalActions::Now, &quiet)
+            .map_err(|error| format!("cannot turn off the echo of the terminal: {error}"))?;
+        Ok(QuietTerminal {
+            keys: EditingKeys::of(&settings),
+            settings,
+        })
+    }
+
+    /// Prints `prompt` on standard error and reads one line. Returns the
+    /// bytes typed, without the line end.
+    fn read_line(&self, prompt: &str) -> Result<Vec<u8>, String> {
+        eprint!("{prompt}");
+        let line = read_line(std::io::stdin().as_fd(), &self.keys);
+        // The Enter key was not echoed, so the next output would follow the prompt.
+        eprintln!();
+        line
+    }
+}
+
+impl Drop for QuietTerminal {
+    fn drop(&mut self) {
+        let stdin = std::io::stdin();
+        let _ = termios::tcsetattr(stdin.as_fd(), OptionalActions::Now, &self.settings);
+    }
 }
 
 /// The control characters of the terminal that edit or end the line. A
@@ -96,17 +172,24 @@ fn is_key(byte: u8, key: u8) -> bool {
     key != 0 && byte == key
 }
 
-/// Reads bytes up to the end of the line, as canonical mode would: erase
-/// (and Backspace) removes the last character, kill removes the whole line,
-/// and end-of-file or a hang-up ends the line. Interrupt and quit cancel
-/// the entry. Any other byte is part of the password.
+/// Reads bytes up to the end of the line. Erase (and Backspace or Delete)
+/// removes the last character and kill removes the whole line, as in
+/// canonical mode. Interrupt and quit cancel the entry, and so do
+/// end-of-file on an empty line and a read of no bytes. A closed
+/// pseudo-terminal fails the read with EIO on Linux. End-of-file on a line with
+/// text is ignored, as in glibc's `getpass` (checked with 2.36), which reads
+/// on when canonical mode passes the text without a line end. Any other
+/// byte is part of the line, control characters included, for the caller
+/// to reject.
 fn read_line(fd: BorrowedFd<'_>, keys: &EditingKeys) -> Result<Vec<u8>, String> {
     const BACKSPACE: u8 = 0x08;
+    const DELETE: u8 = 0x7f;
+    let cancelled = || "the password entry was cancelled, so nothing was changed".to_string();
     let mut line = Vec::new();
     loop {
         let mut byte = [0u8; 1];
         match rustix::io::read(fd, &mut byte) {
-            Ok(0) => return Ok(line),
+            Ok(0) => return Err(cancelled()),
             Ok(_) => {}
             Err(Errno::INTR) => continue,
             Err(error) => {
@@ -117,11 +200,15 @@ fn read_line(fd: BorrowedFd<'_>, keys: &EditingKeys) -> Result<Vec<u8>, String> 
         }
         match byte[0] {
             b'\n' | b'\r' => return Ok(line),
-            byte if is_key(byte, keys.end_of_file) => return Ok(line),
-            byte if is_key(byte, keys.interrupt) || is_key(byte, keys.quit) => {
-                return Err("the password entry was cancelled, so nothing was changed".into())
+            byte if is_key(byte, keys.end_of_file) => {
+                if line.is_empty() {
+                    return Err(cancelled());
+                }
             }
-            byte if is_key(byte, keys.erase) || byte == BACKSPACE => {
+            byte if is_key(byte, keys.interrupt) || is_key(byte, keys.quit) => {
+                return Err(cancelled())
+            }
+            byte if is_key(byte, keys.erase) || byte == BACKSPACE || byte == DELETE => {
                 erase_last_character(&mut line)
             }
             byte if is_key(byte, keys.kill) => line.clear(),
@@ -168,5 +255,53 @@ mod tests {
     #[test]
     fn disabled_key_matches_nothing() {
         assert!(!is_key(0, 0));
+    }
+
+    #[test]
+    fn escape_is_described_as_arrow_key() {
+        let description = describe_control_character('\u{1b}');
+        assert!(description.contains("arrow key"), "{description}");
+    }
+
+    #[test]
+    fn control_letter_is_described_as_ctrl_key() {
+        assert_eq!(
+            describe_control_character('\u{17}'),
+            "a control character from Ctrl-W"
+        );
+    }
+
+    #[test]
+    fn tab_is_described_as_tab_key() {
+        assert_eq!(
+            describe_control_character('\t'),
+            "a control character from the Tab key"
+        );
+    }
+
+    #[test]
+    fn c1_control_is_described_by_code_point() {
+        assert_eq!(
+            describe_control_character('\u{9b}'),
+            "the control character U+009B"
+        );
+    }
+
+    #[test]
+    fn typed_password_with_delete_character_is_rejected() {
+        let error = check_typed_password(b"ab\x7fcd".to_vec()).expect_err("DEL is rejected");
+        assert!(error.contains("U+007F"), "{error}");
+    }
+
+    #[test]
+    fn typed_password_with_c1_control_is_rejected() {
+        let typed = "ab\u{85}cd".as_bytes().to_vec();
+        assert!(check_typed_password(typed).is_err());
+    }
+
+    #[test]
+    fn typed_password_with_non_ascii_letters_is_accepted() {
+        let typed = "pé ñ 密码".as_bytes().to_vec();
+        assert_eq!(check_typed_password(typed), Ok("pé ñ 密码".to_string()));
     }
 }

@@ -294,18 +294,24 @@ fn change_failed(db: &Path, error: &UserError) -> String {
 /// Reads the password from standard input, or generates one; the flag is
 /// true for a generated password, which the caller prints once. At a
 /// terminal, `prompt` is printed on standard error and the password is read
-/// with echo off.
+/// twice with echo off.
 fn obtain_password(from_stdin: bool, prompt: &str) -> Result<(Password, bool), String> {
     if !from_stdin {
         let password = password::generate().map_err(|error| format!("random source: {error}"))?;
         return Ok((password, true));
     }
-    let bytes = if std::io::stdin().is_terminal() {
-        super::terminal::read_password(prompt)?
+    let text = if std::io::stdin().is_terminal() {
+        super::terminal::read_new_password(prompt)?
     } else {
-        read_first_line()?
+        read_piped_password()?
     };
-    let line = String::from_utf8(bytes).map_err(|_| {
+    Ok((Password::new(text), false))
+}
+
+/// Reads the password from the first line of standard input, which is not a
+/// terminal.
+fn read_piped_password() -> Result<String, String> {
+    let line = String::from_utf8(read_first_line()?).map_err(|_| {
         "the password on standard input is not valid UTF-8; send it as UTF-8 text, \
          or convert it first, e.g. with iconv"
             .to_string()
@@ -324,7 +330,7 @@ fn obtain_password(from_stdin: bool, prompt: &str) -> Result<(Password, bool), S
                 .into(),
         );
     }
-    Ok((Password::new(text.to_string()), false))
+    Ok(text.to_string())
 }
 
 /// Reads the first line of standard input, with its line end if it has one.
