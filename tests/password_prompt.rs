@@ -449,6 +449,21 @@ fn mismatched_retype_is_one_error() {
 }
 
 #[test]
+fn arrow_key_in_retype_is_named() {
+    // The password again, with Left pressed to go back to a typo.
+    let retyped: &[u8] = b"correct horse\x1b[D battery staple\n";
+    let Some((_dir, run)) = add_user_to_new_database(&[&typed_line(PASSWORD), retyped]) else {
+        return;
+    };
+    assert!(
+        run.stderr
+            .contains("contains an escape sequence, such as an arrow key"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
 fn mismatched_retype_creates_no_database() {
     let retyped = typed_line("correct horse battery stapler");
     assert_entry_creates_no_database(&[&typed_line(PASSWORD), &retyped]);

@@ -37,6 +37,9 @@ pub fn read_new_password(prompt: &str) -> Result<String, String> {
     let password = check_typed_password(typed)?;
     let retyped = terminal.read_line(CONFIRM_PROMPT)?;
     if retyped != password.as_bytes() {
+        // A control key in the second entry is named too, because "differ"
+        // would not tell the user why.
+        check_typed_password(retyped)?;
         return Err(
             "the two typed passwords differ, so nothing was changed; run the command \
              again and type the same password twice"
