@@ -3915,3 +3915,26 @@ fn default_stall_period_is_not_warned() {
         server.log()
     );
 }
+
+#[test]
+fn backup_into_closed_directory_names_it() {
+    let Some(closed) = ClosedDirectory::new() else {
+        return;
+    };
+    let (dir, db) = new_db();
+    let added = run_cli(&db, &["user", "add", "w", "--role", "worker"], None);
+    assert_success(&added, "user add");
+    if running_as_root() {
+        set_mode(dir.path(), 0o755);
+        set_mode(&db, 0o644);
+    }
+    let db_text = db.to_string_lossy().into_owned();
+
+    let output = closed.run(&["--db", &db_text, "backup", "copy.db"]);
+    let expected = format!(
+        "{} has no search permission on directory {}",
+        closed.user(),
+        closed.closed.display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}

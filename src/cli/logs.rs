@@ -12,6 +12,7 @@ use super::{
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use crate::storage::file_mode;
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
@@ -424,6 +425,14 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
                 destination.display()
             ))
         }
+        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(format!(
+                "cannot create {}: {}; choose a directory that this user may write, or run \
+                 the command as a user that may",
+                destination.display(),
+                create_denied_reason(destination)
+            ))
+        }
         Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
     }
     // `VACUUM INTO` needs an empty destination. A copy that SQLite rejects at
@@ -449,6 +458,28 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
         count_of(entries.unsigned_abs(), "entry", "entries")
     ));
     Ok(())
+}
+
+/// Says why this process's user may not create the file at `destination`:
+/// a directory above it that the user may not search, or its own directory,
+/// which the user may not write. Both are named by absolute paths.
+fn create_denied_reason(destination: &Path) -> String {
+    let directory = match destination.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let directory = std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf());
+    let user = file_mode::effective_user();
+    match file_mode::unsearchable_directory(&directory) {
+        Some(closed) => format!(
+            "{user} has no search permission on directory {}",
+            closed.display()
+        ),
+        None => format!(
+            "{user} may not create files in directory {}",
+            directory.display()
+        ),
+    }
 }
 
 /// Returns a path for a new backup in `directory`, named after the current
