@@ -129,16 +129,19 @@ impl Server {
                 panic!("server did not log its address within {START_TIMEOUT:?}; its log:\n{text}");
             }
         };
-        let admin = read_credentials(&credentials_path(&db));
-        Server {
+        // The server is dropped, and so stopped, if its credentials cannot
+        // be read, as when users existed before its start.
+        let mut server = Server {
             dir: Some(dir),
             child: Some(child),
             db,
             addr,
-            admin,
+            admin: (String::new(), String::new()),
             args: Vec::new(),
             log,
-        }
+        };
+        server.admin = read_credentials(&credentials_path(&server.db));
+        server
     }
 
     /// Returns the temporary directory that contains the database.
