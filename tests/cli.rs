@@ -3938,3 +3938,26 @@ fn backup_into_closed_directory_names_it() {
     );
     assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
 }
+
+#[test]
+fn log_list_reversed_window_is_usage_error() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "log",
+            "list",
+            "--since",
+            "2026-12-05",
+            "--until",
+            "2026-12-04",
+        ],
+        None,
+    );
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("--since is after --until"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -446,6 +446,13 @@ fn index_empty_time_window_says_no_match() {
 }
 
 #[test]
+fn index_reversed_time_window_is_400() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/?since=2026-12-05&until=2026-12-04");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
 fn index_outcome_links_keep_time_filter() {
     let server = Server::start_with_users(&[]);
     let body = server.get_as_reader(&format!("/?{WINDOW_QUERY}")).body;

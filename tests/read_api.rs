@@ -1833,6 +1833,36 @@ fn since_and_until_combine() {
 }
 
 #[test]
+fn reversed_window_is_400() {
+    let server = time_server();
+    let reply = list(&server, "?since=2026-12-03&until=2026-12-02");
+    assert_eq!(reply.error_code(), "invalid_query", "{}", reply.body);
+}
+
+#[test]
+fn reversed_window_says_to_swap() {
+    let server = time_server();
+    let reply = list(&server, "?since=2026-12-03&until=2026-12-02");
+    assert_eq!(
+        reply.message(),
+        "since \"2026-12-03\" is after until \"2026-12-02\", so no transaction can match; swap \
+         the two values."
+    );
+}
+
+#[test]
+fn equal_since_and_until_is_one_instant() {
+    let server = time_server();
+    assert_eq!(
+        listed_ids(
+            &server,
+            "?since=2026-12-03T10:00:00Z&until=2026-12-03T10:00:00Z"
+        ),
+        ["tx-late"]
+    );
+}
+
+#[test]
 fn since_is_inclusive() {
     let server = time_server();
     assert_eq!(

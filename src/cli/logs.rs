@@ -129,6 +129,12 @@ pub fn run(db: &DatabasePath, command: LogCommand) -> Result<(), Failure> {
                     .map(|until| until.resolve(timezone, "--until"))
                     .transpose()?,
             };
+            if query.has_reversed_window() {
+                return Err(Failure::Usage(
+                    "--since is after --until, so no transaction can match; swap the two values"
+                        .into(),
+                ));
+            }
             list_logs(db, &query, json, stall_after)
         }
     }

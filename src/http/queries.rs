@@ -133,6 +133,20 @@ pub fn parse_list_query(
             }
         }
     }
+    if list.has_reversed_window() {
+        let value_of = |wanted: &str| {
+            pairs
+                .iter()
+                .find(|(name, _)| name == wanted)
+                .map(|(_, value)| value.clone())
+                .unwrap_or_default()
+        };
+        return Err(ApiError::InvalidQuery(format!(
+            "since {:?} is after until {:?}, so no transaction can match; swap the two values.",
+            value_of("since"),
+            value_of("until")
+        )));
+    }
     Ok(list)
 }
 

@@ -199,6 +199,14 @@ pub struct ListQuery {
     pub until: Option<DateTime<Utc>>,
 }
 
+impl ListQuery {
+    /// Returns true when `since` is after `until`, so that no transaction
+    /// can match, as when the two values were given the wrong way round.
+    pub fn has_reversed_window(&self) -> bool {
+        matches!((self.since, self.until), (Some(since), Some(until)) if since > until)
+    }
+}
+
 /// One page of the transaction list, most recently active first.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransactionPage {
