@@ -93,8 +93,9 @@ pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
 
 /// Rejects a missing database file in a directory where this user may not
 /// create it. A command that only reads needs an existing database, so its
-/// error says that none exists there and asks for no writable directory. A command that writes on a read-only file system is left to
-/// the error of opening the file, which names the file system.
+/// error states that none exists there and does not request a writable
+/// directory. A command that writes on a read-only file system is left to the error of
+/// opening the file, which names the file system.
 fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
     let directory = absolute(database_directory(db.path()));
     let Some(denied) = file_mode::create_denied(&directory) else {
@@ -159,9 +160,9 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
     Ok(())
 }
 
-/// Returns the directory of the database at `path`, which is `.` for a bare
+/// Returns the directory of the file at `path`, which is `.` for a bare
 /// file name.
-fn database_directory(path: &Path) -> &Path {
+pub(super) fn database_directory(path: &Path) -> &Path {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
@@ -191,7 +192,7 @@ fn check_directory_search(db: &DatabasePath) -> Result<(), String> {
 
 /// Returns `path` as an absolute path, for messages that must not depend on
 /// the working directory. It keeps symbolic links and `..` as they are.
-fn absolute(path: &Path) -> PathBuf {
+pub(super) fn absolute(path: &Path) -> PathBuf {
     std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 

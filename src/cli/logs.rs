@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
+use super::database::{absolute, database_directory};
 use super::{
     open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
     DatabasePath, Failure, TimestampArgument,
@@ -470,11 +471,7 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
 /// a directory above it that the user may not search, or its own directory,
 /// which the user may not write. Both are named by absolute paths.
 fn create_denied_reason(destination: &Path) -> String {
-    let directory = match destination.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let directory = std::path::absolute(directory).unwrap_or_else(|_| directory.to_path_buf());
+    let directory = absolute(database_directory(destination));
     let user = file_mode::effective_user();
     match file_mode::unsearchable_directory(&directory) {
         Some(closed) => format!(
