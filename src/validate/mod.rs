@@ -177,8 +177,11 @@ pub fn build_entry(
     .filter(|(slot, _)| slot.is_none())
     .map(|(_, name)| name)
     .collect();
-    if let Some(error) = semicolon_separated(&slots, &missing) {
-        return Err(error);
+    // Only a request that lacks a parameter pays for the search.
+    if !missing.is_empty() {
+        if let Some(error) = semicolon_separated(&slots, &missing) {
+            return Err(error);
+        }
     }
     let [timestamp, stage, status, message] = slots;
     let (Some(timestamp), Some(stage), Some(status)) = (timestamp, stage, status) else {
