@@ -48,7 +48,7 @@ const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// The maximum number of transactions that the warning about alerts not run
 /// at a stop names.
-const DROPPED_AT_STOP_SHOWN: usize = 10;
+const DROPPED_AT_STOP_NAMED: usize = 10;
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its runner thread forever.
@@ -194,12 +194,12 @@ impl Notifier {
         if waiting.is_empty() {
             return;
         }
-        let shown: Vec<String> = waiting
+        let named: Vec<String> = waiting
             .iter()
-            .take(DROPPED_AT_STOP_SHOWN)
+            .take(DROPPED_AT_STOP_NAMED)
             .map(|alert| format!("{} ({})", alert.transaction_id, alert.outcome.as_str()))
             .collect();
-        let more = waiting.len() - shown.len();
+        let more = waiting.len() - named.len();
         let more = if more > 0 {
             format!(" and {more} more")
         } else {
@@ -210,7 +210,7 @@ impl Notifier {
              is stopping, and the next start does not run them: {}{more}; find their \
              transactions with translog log list --outcome stalled or --outcome fatal",
             waiting.len(),
-            shown.join(", ")
+            named.join(", ")
         );
     }
 

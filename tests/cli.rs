@@ -3107,7 +3107,7 @@ fn database_below(directory: &ClosedDirectory) -> String {
 }
 
 #[test]
-fn closed_directory_with_db_option_asks_to_check_it() {
+fn closed_directory_db_option_advice() {
     let Some(directory) = ClosedDirectory::new() else {
         return;
     };
@@ -3117,7 +3117,7 @@ fn closed_directory_with_db_option_asks_to_check_it() {
 }
 
 #[test]
-fn closed_directory_with_db_option_asks_for_no_db() {
+fn closed_directory_skips_db_advice() {
     let Some(directory) = ClosedDirectory::new() else {
         return;
     };
@@ -3130,7 +3130,7 @@ fn closed_directory_with_db_option_asks_for_no_db() {
 }
 
 #[test]
-fn closed_directory_with_late_db_option_asks_to_check_it() {
+fn closed_directory_late_db_option_advice() {
     let Some(directory) = ClosedDirectory::new() else {
         return;
     };
@@ -3140,7 +3140,7 @@ fn closed_directory_with_late_db_option_asks_to_check_it() {
 }
 
 #[test]
-fn closed_directory_with_db_variable_asks_to_check_it() {
+fn closed_directory_db_variable_advice() {
     let Some(directory) = ClosedDirectory::new() else {
         return;
     };
@@ -3298,7 +3298,7 @@ fn unwritable_directory_write_names_directory() {
 }
 
 #[test]
-fn unwritable_directory_with_db_option_asks_to_check_it() {
+fn unwritable_directory_db_option_advice() {
     let Some(directory) = UnwritableDirectory::new() else {
         return;
     };
@@ -3821,7 +3821,7 @@ fn read_only_file_system_is_named() {
 }
 
 #[test]
-fn read_only_mount_read_of_missing_database_names_mount() {
+fn read_only_mount_missing_database_named() {
     let (dir, db) = new_db();
     assert_success(&add_user(&db, "worker1", "worker"), "user add");
     let Some(view) = ReadOnlyView::of(dir.path()) else {

@@ -280,6 +280,7 @@ fn steady_slow_body_408_names_timeout() {
         body.len()
     );
     stream.write_all(head.as_bytes()).expect("write the head");
+
     // 50 bytes every 100 ms: never a pause longer than 100 ms, but the
     // whole body would take more than 2 s. Writing stops once the response
     // arrives, because bytes sent after the server closed would reset the
@@ -293,6 +294,7 @@ fn steady_slow_body_408_names_timeout() {
             break;
         }
     }
+
     let (head, reply) = read_response(&mut stream, WAIT);
     assert!(head.starts_with("HTTP/1.1 408"), "{head}");
     assert!(

@@ -9,7 +9,7 @@
 //! before the process exits. Its line editing is done here instead.
 //!
 //! NOTE: a signal from another process, such as SIGTERM, still ends the
-//! process with echo off, because no signal handler restores the settings;
+//! process with echo off, because no signal handler restores the settings.
 //! `stty sane` restores them then.
 
 use std::os::fd::{AsFd as _, BorrowedFd};

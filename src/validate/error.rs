@@ -1,6 +1,6 @@
 //! The reasons why a write request's parameters are rejected, and their
 //! messages. Each message names the parameter and the offending value, and
-//! says how to fix the request.
+//! explains how to fix the request.
 
 use std::fmt;
 
