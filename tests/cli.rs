@@ -1118,7 +1118,8 @@ fn log_list_after_pruned_cursor_says_so() {
     let first = server.cli(&["log", "list", "--json", "--limit", "1"], None);
     let first: Value = serde_json::from_slice(&first.stdout).expect("JSON");
     let cursor = first["next_cursor"].as_str().expect("a second page");
-    let pruned = server.cli(&["prune", "--before", "2030-01-01T00:00:00Z"], None);
+    let now = common::timestamp_from_now(0);
+    let pruned = server.cli(&["prune", "--before", &now], None);
     assert_success(&pruned, "prune");
     let output = server.cli(&["log", "list", "--cursor", cursor], None);
     assert_eq!(
@@ -1521,6 +1522,81 @@ fn prune_dry_run_prints_counts() {
         stdout(&output),
         "would remove 2 transactions (2 entries); nothing was deleted\n"
     );
+}
+
+/// A `--before` in the year 2062, a mistyped 2026, read in Europe/Berlin.
+const FUTURE_BEFORE: [&str; 5] = [
+    "prune",
+    "--before",
+    "2062-06-01",
+    "--timezone",
+    "Europe/Berlin",
+];
+
+#[test]
+fn prune_future_time_is_usage_error() {
+    let server = prune_server();
+    let output = server.cli(&FUTURE_BEFORE, None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn prune_future_time_keeps_logs() {
+    let server = prune_server();
+    server.cli(&FUTURE_BEFORE, None);
+    let reply = server.get("/worker/log/tx-new", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn prune_future_time_shows_instant() {
+    let server = prune_server();
+    let output = server.cli(&FUTURE_BEFORE, None);
+    let message = stderr(&output);
+    assert!(
+        message
+            .contains("it means 2062-06-01T00:00:00+02:00, which is later than the current time"),
+        "{message}"
+    );
+}
+
+#[test]
+fn prune_future_time_shows_current_time() {
+    let server = prune_server();
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let output = server.cli(&FUTURE_BEFORE, None);
+    let message = stderr(&output);
+    assert!(
+        message.contains(&format!("later than the current time {year}-")),
+        "{message}"
+    );
+}
+
+#[test]
+fn prune_future_time_suggests_dry_run() {
+    let server = prune_server();
+    let output = server.cli(&FUTURE_BEFORE, None);
+    let message = stderr(&output);
+    assert!(message.contains("with --dry-run first"), "{message}");
+}
+
+#[test]
+fn prune_dry_run_rejects_future_time() {
+    let server = prune_server();
+    let mut command = FUTURE_BEFORE.to_vec();
+    command.push("--dry-run");
+    let output = server.cli(&command, None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_eq!(stdout(&output), "");
+}
+
+#[test]
+fn prune_before_now_is_accepted() {
+    let server = prune_server();
+    let now = common::timestamp_from_now(0);
+    let output = server.cli(&["prune", "--before", &now], None);
+    assert_success(&output, "prune");
 }
 
 #[test]
@@ -3505,6 +3581,8 @@ impl UnwritableDatabase {
             1 => "1 transaction".to_string(),
             count => format!("{count} transactions"),
         };
+        // prune rejects a --before later than the current time.
+        let now = common::timestamp_from_now(0);
         let cases: [(&[&str], String); 5] = [
             (&["log", "list"], "tx-1".to_string()),
             (&["log", "show", "tx-1"], "WORKER_INIT".to_string()),
@@ -3514,7 +3592,7 @@ impl UnwritableDatabase {
                 entries.clone(),
             ),
             (
-                &["prune", "--before", "2100-01-01", "--dry-run"],
+                &["prune", "--before", &now, "--dry-run"],
                 format!("would remove {transactions} {entries}"),
             ),
         ];

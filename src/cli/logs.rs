@@ -3,6 +3,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use clap::Subcommand;
 
@@ -500,6 +501,7 @@ pub fn prune(
     dry_run: bool,
 ) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "--before")?;
+    check_cutoff_is_past(before, instant, timezone)?;
     let pruned = if dry_run {
         count_pruned(db, instant)?
     } else {
@@ -518,6 +520,34 @@ pub fn prune(
         super::print_line(&format!("removed {counts}"));
     }
     Ok(())
+}
+
+/// Rejects a `--before` later than the current time, such as one with a
+/// mistyped year. The last entry of nearly every transaction is before such
+/// a time, so prune would delete nearly every log, including those that
+/// Workers are still writing. `--dry-run` rejects it too, so that a dry run
+/// shows what the same command without it does.
+fn check_cutoff_is_past(
+    before: &TimestampArgument,
+    instant: DateTime<Utc>,
+    zone: Tz,
+) -> Result<(), Failure> {
+    let now = Utc::now();
+    if instant <= now {
+        return Ok(());
+    }
+    Err(Failure::Usage(format!(
+        "invalid value '{}' for '--before': it means {}, which is later than the current \
+         time {}, so prune would delete nearly every log, including those that Workers are \
+         still writing; give a time in the past, and run the command with --dry-run first to \
+         see what it would delete",
+        before.text(),
+        instant
+            .with_timezone(&zone)
+            .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        now.with_timezone(&zone)
+            .to_rfc3339_opts(SecondsFormat::Secs, true)
+    )))
 }
 
 /// Counts what `prune` would delete before `instant`. It only reads, so the

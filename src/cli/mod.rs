@@ -66,7 +66,7 @@ enum Command {
     },
     /// Delete whole transactions whose last entry's timestamp is before a time.
     Prune {
-        /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z.
+        /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z, not later than the current time.
         #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         before: TimestampArgument,
         /// Time zone for a --before without an offset.
@@ -156,6 +156,11 @@ pub fn parse_zone(text: &str) -> Result<Tz, String> {
 pub struct TimestampArgument(String);
 
 impl TimestampArgument {
+    /// Returns the value as given on the command line.
+    fn text(&self) -> &str {
+        &self.0
+    }
+
     /// Resolves the timestamp, reading a local time in `zone`. Fails with a
     /// usage error for a local time that `zone` skips, or that `zone` moves
     /// out of the accepted range.
