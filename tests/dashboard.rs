@@ -568,6 +568,57 @@ fn index_bad_query_values() {
     }
 }
 
+/// Returns the paragraph of the error message of a dashboard page.
+fn error_paragraph(body: &str) -> &str {
+    let start = body
+        .find("<p class=\"error\">")
+        .expect("an error paragraph");
+    let end = start
+        + body[start..]
+            .find("</p>")
+            .expect("the end of the paragraph");
+    &body[start..end]
+}
+
+#[test]
+fn bad_query_page_shows_code() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/?since=yesterday").body;
+    let message = error_paragraph(&body);
+    assert!(message.contains("<code>date -Iseconds</code>"), "{message}");
+}
+
+#[test]
+fn bad_query_page_has_no_backticks() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/?since=yesterday").body;
+    let message = error_paragraph(&body);
+    assert!(!message.contains('`'), "{message}");
+}
+
+#[test]
+fn bad_query_page_quotes_backticks_of_value() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/?since=%60%3Cb%3E%60").body;
+    let message = error_paragraph(&body);
+    assert!(
+        message.starts_with("<p class=\"error\">Invalid since &quot;`&lt;b&gt;`&quot;:"),
+        "{message}"
+    );
+}
+
+#[test]
+fn api_message_keeps_backticks() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/worker/log?since=yesterday");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert!(
+        reply.message().contains("`date -Iseconds`"),
+        "{}",
+        reply.message()
+    );
+}
+
 #[test]
 fn index_bad_query_message_is_escaped() {
     let server = Server::start_with_users(&[]);

@@ -40,6 +40,54 @@ pub fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// Renders an error message, which is written for the API and the
+/// terminal, as HTML: each span between backticks, a command or a value to
+/// send, becomes `<code>`. A backtick inside a double-quoted value of the
+/// request is text, and so is a backtick without a partner.
+pub(super) fn render_message(message: &str) -> String {
+    let delimiters = code_delimiters(message);
+    let mut html = String::with_capacity(message.len());
+    let mut start = 0;
+    for pair in delimiters.chunks_exact(2) {
+        let (open, close) = (pair[0], pair[1]);
+        html.push_str(&escape_html(&message[start..open]));
+        html.push_str("<code>");
+        html.push_str(&escape_html(&message[open + 1..close]));
+        html.push_str("</code>");
+        start = close + 1;
+    }
+    html.push_str(&escape_html(&message[start..]));
+    html
+}
+
+/// Returns the byte positions of the backticks that open or close a code
+/// span: those outside double quotes. The messages quote a request's values
+/// as Rust's `{:?}` does, so a backslash escapes the next character there.
+/// A double quote inside a code span, as in `printf '%s' "$message"`, opens
+/// no quoted value.
+fn code_delimiters(message: &str) -> Vec<usize> {
+    let mut delimiters = Vec::new();
+    let mut in_code = false;
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for (at, character) in message.char_indices() {
+        if in_quotes {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_quotes = false,
+                _ => {}
+            }
+        } else if character == '`' {
+            delimiters.push(at);
+            in_code = !in_code;
+        } else if character == '"' && !in_code {
+            in_quotes = true;
+        }
+    }
+    delimiters
+}
+
 /// Builds a response with the headers every dashboard page carries.
 pub(super) fn html_page(status: StatusCode, html: String) -> Response<Body> {
     let mut response = Response::new(Body::new(Bytes::from(html)));
@@ -68,7 +116,7 @@ pub(super) fn error_page(status: StatusCode, title: &str, message: &str) -> Resp
         html,
         "<main><h1>{}</h1><p class=\"error\">{}</p><p><a href=\"/\">All transactions</a></p></main>",
         escape_html(title),
-        escape_html(message)
+        render_message(message)
     );
     html.push_str(PAGE_END);
     html_page(status, html)
@@ -270,6 +318,46 @@ mod tests {
     #[test]
     fn escape_html_replaces_line_separator() {
         assert_eq!(escape_html("a\u{2028}b"), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn message_code_span_becomes_code() {
+        assert_eq!(
+            render_message("run `date -Iseconds` now"),
+            "run <code>date -Iseconds</code> now"
+        );
+    }
+
+    #[test]
+    fn message_code_span_is_escaped() {
+        assert_eq!(
+            render_message("send `a<b & \"c\"`"),
+            "send <code>a&lt;b &amp; &quot;c&quot;</code>"
+        );
+    }
+
+    #[test]
+    fn message_unpaired_backtick_stays_text() {
+        assert_eq!(
+            render_message("`a` and ` alone"),
+            "<code>a</code> and ` alone"
+        );
+    }
+
+    #[test]
+    fn message_backtick_in_quoted_value_stays_text() {
+        assert_eq!(
+            render_message("Invalid since \"x`y\\\"`\": use `date -I`."),
+            "Invalid since &quot;x`y\\&quot;`&quot;: use <code>date -I</code>."
+        );
+    }
+
+    #[test]
+    fn message_quote_in_code_span_opens_no_value() {
+        assert_eq!(
+            render_message("`printf '%s' \"$m\"` then `iconv`"),
+            "<code>printf &#39;%s&#39; &quot;$m&quot;</code> then <code>iconv</code>"
+        );
     }
 
     #[test]
