@@ -619,6 +619,57 @@ fn api_message_keeps_backticks() {
     );
 }
 
+/// The query that a form of the list's filters sends with every field
+/// left blank.
+const BLANK_FORM_QUERY: &str = "/?outcome=&since=&until=&limit=&cursor=";
+
+#[test]
+fn index_blank_form_fields_are_no_filter() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let reply = server.get_as_reader(BLANK_FORM_QUERY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    for id in ["tx-ok", "tx-fatal", "tx-running"] {
+        assert!(
+            reply.body.contains(&format!("/transactions/{id}\"")),
+            "{id} missing"
+        );
+    }
+}
+
+#[test]
+fn index_blank_since_keeps_outcome() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = server.get_as_reader("/?since=&outcome=fatal").body;
+    assert!(body.contains("/transactions/tx-fatal\""), "{body}");
+    assert!(!body.contains("/transactions/tx-ok\""), "{body}");
+}
+
+#[test]
+fn index_links_leave_out_blank_fields() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let body = server.get_as_reader("/?since=&limit=1").body;
+    let next = link_href(&body, "Next page").expect("a next page link");
+    assert!(next.starts_with("/?limit=1&cursor="), "{next}");
+}
+
+#[test]
+fn index_blank_unknown_parameter_is_400() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get_as_reader("/?colour=");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
+fn transaction_page_blank_fields_are_no_paging() {
+    let server = Server::start_with_users(&[]);
+    post_sample(&server);
+    let reply = server.get_as_reader("/transactions/tx-ok?limit=&cursor=");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 #[test]
 fn index_bad_query_message_is_escaped() {
     let server = Server::start_with_users(&[]);

@@ -1685,6 +1685,15 @@ fn bad_since_is_400() {
 }
 
 #[test]
+fn empty_list_filters_are_400() {
+    let server = Server::start();
+    for query in ["?since=", "?until=", "?outcome=", "?limit=", "?cursor="] {
+        let reply = list(&server, query);
+        assert_eq!(reply.status, 400, "{query}: {}", reply.body);
+    }
+}
+
+#[test]
 fn unencoded_plus_in_since_is_explained() {
     let server = Server::start();
     let reply = list(&server, "?since=2026-12-04T10:00:00+01:00");

@@ -32,8 +32,18 @@ pub const DEFAULT_LOG_LIMIT: usize = MAX_LOG_LIMIT;
 
 const INVALID_CURSOR: &str = "Invalid cursor; pass the next_cursor of the previous page unchanged.";
 
+/// The query parameters of the transaction list.
+pub const LIST_PARAMETERS: [&str; 5] = ["limit", "cursor", "outcome", "since", "until"];
+/// The query parameters of one transaction's log.
+pub const LOG_PARAMETERS: [&str; 2] = ["limit", "cursor"];
+
 /// Decodes a query string into its pairs.
-fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+///
+/// # Errors
+///
+/// [`ApiError::InvalidQuery`] naming the first parameter that does not
+/// decode, such as one with a broken percent escape.
+pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
     parse_pairs(query.unwrap_or_default().as_bytes()).map_err(|failure| {
         ApiError::InvalidQuery(format!(
             "Query parameter {:?} {}, so {}.",
@@ -78,14 +88,27 @@ pub fn parse_list_query(
     user: &User,
     default_zone: chrono_tz::Tz,
 ) -> Result<ListQuery, ApiError> {
+    parse_list_pairs(&query_pairs(query)?, user, default_zone)
+}
+
+/// Parses the decoded query parameters of the transaction list.
+///
+/// # Errors
+///
+/// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
+/// repeated or invalid.
+pub fn parse_list_pairs(
+    pairs: &[(String, String)],
+    user: &User,
+    default_zone: chrono_tz::Tz,
+) -> Result<ListQuery, ApiError> {
     let mut list = ListQuery {
         limit: DEFAULT_LIST_LIMIT,
         ..ListQuery::default()
     };
     let zone = user.timezone.unwrap_or(default_zone);
-    let pairs = query_pairs(query)?;
     for (index, (name, value)) in pairs.iter().enumerate() {
-        reject_repeat(&pairs, index, name)?;
+        reject_repeat(pairs, index, name)?;
         match name.as_str() {
             "limit" => list.limit = parse_limit(value, MAX_LIST_LIMIT)?,
             "cursor" => {
@@ -164,13 +187,27 @@ pub fn parse_log_query(
     transaction_id: &str,
     may_append: bool,
 ) -> Result<LogQuery, ApiError> {
+    parse_log_pairs(&query_pairs(query)?, transaction_id, may_append)
+}
+
+/// Parses the decoded query parameters of one transaction's log, as
+/// [`parse_log_query`] does.
+///
+/// # Errors
+///
+/// [`ApiError::InvalidQuery`] naming the first parameter that is unknown,
+/// repeated or invalid.
+pub fn parse_log_pairs(
+    pairs: &[(String, String)],
+    transaction_id: &str,
+    may_append: bool,
+) -> Result<LogQuery, ApiError> {
     let mut log = LogQuery {
         limit: DEFAULT_LOG_LIMIT,
         cursor: None,
     };
-    let pairs = query_pairs(query)?;
     for (index, (name, value)) in pairs.iter().enumerate() {
-        reject_repeat(&pairs, index, name)?;
+        reject_repeat(pairs, index, name)?;
         match name.as_str() {
             "limit" => log.limit = parse_limit(value, MAX_LOG_LIMIT)?,
             "cursor" => {

@@ -23,7 +23,9 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use super::handlers::{run_read, transaction_id_from_path};
-use super::queries::{parse_list_query, parse_log_query};
+use super::queries::{
+    parse_list_pairs, parse_log_pairs, query_pairs, LIST_PARAMETERS, LOG_PARAMETERS,
+};
 use super::response::{ApiError, Body};
 use super::AppState;
 use crate::auth::User;
@@ -31,7 +33,6 @@ use crate::storage::logs::{
     self, LogEntry, LogQuery, Outcome, TransactionLog, TransactionPage, TransactionSummary,
 };
 use crate::storage::{now_ns, StorageError};
-use crate::validate::form::parse_pairs;
 
 pub use errors::{accepts_html, error_response, is_page_path};
 pub use format::{format_skew, format_span};
@@ -53,13 +54,14 @@ pub async fn index(
     request: &Request<Incoming>,
     user: &User,
 ) -> Result<Response<Body>, ApiError> {
-    let raw_query = request.uri().query().unwrap_or_default().to_string();
-    let query = match parse_list_query(Some(&raw_query), user, state.config.timezone) {
+    let pairs = match page_query_pairs(request.uri().query(), &LIST_PARAMETERS) {
+        Ok(pairs) => pairs,
+        Err(error) => return invalid_query_page(error),
+    };
+    let query = match parse_list_pairs(&pairs, user, state.config.timezone) {
         Ok(query) => query,
         Err(error) => return invalid_query_page(error),
     };
-    // parse_list_query accepted the query, so its pairs decode.
-    let pairs = parse_pairs(raw_query.as_bytes()).unwrap_or_default();
     let filter = query.outcome;
     let paged = query.cursor.is_some();
     let (since, until) = (query.since, query.until);
@@ -117,7 +119,9 @@ pub async fn transaction(
         }
         Err(error) => return Err(error),
     };
-    let query = match parse_log_query(query, &transaction_id, false) {
+    let query = match page_query_pairs(query, &LOG_PARAMETERS)
+        .and_then(|pairs| parse_log_pairs(&pairs, &transaction_id, false))
+    {
         Ok(query) => query,
         Err(error) => return invalid_query_page(error),
     };
@@ -187,6 +191,19 @@ fn read_transaction_view(
         zone,
         stall_after,
     }))
+}
+
+/// Decodes the query string of a page, leaving out each of `names` whose
+/// value is empty. An HTML form sends a field left blank as `name=`, which
+/// on the dashboard means no filter. The read API answers an empty value
+/// with `400`, as it does any other invalid value.
+fn page_query_pairs(
+    query: Option<&str>,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, ApiError> {
+    let mut pairs = query_pairs(query)?;
+    pairs.retain(|(name, value)| !value.is_empty() || !names.contains(&name.as_str()));
+    Ok(pairs)
 }
 
 /// Turns a bad query value into a `400` HTML page, and passes any other
