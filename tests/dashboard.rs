@@ -1160,6 +1160,83 @@ fn transaction_newest_cursor_pages_read_api() {
 }
 
 #[test]
+fn transaction_newest_page_links_previous_page() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    let previous = link_href(&page, "Previous page").expect("a previous page");
+    let previous = server.get_as_reader(&previous).body;
+    assert_eq!(row_numbers(&previous), (17..=23).collect::<Vec<u64>>());
+}
+
+#[test]
+fn transaction_previous_page_shows_older_entries() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    let previous = link_href(&page, "Previous page").expect("a previous page");
+    let previous = server.get_as_reader(&previous).body;
+    let entries = server.entries("tx-30");
+    let expected: Vec<String> = entries[16..23]
+        .iter()
+        .filter_map(|entry| entry["message"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(page_messages(&previous), expected);
+}
+
+#[test]
+fn transaction_previous_pages_reach_first_page() {
+    let server = Server::start_with_users(&[]);
+    let mut path = Some(newest_entries_href(&server));
+    let mut first_rows = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    while let Some(current) = path {
+        let reply = server.get_as_reader(&current);
+        assert_eq!(reply.status, 200, "{current}");
+        let rows = row_numbers(&reply.body);
+        first_rows.push(rows.first().copied().unwrap_or_default());
+        seen.extend(rows);
+        path = link_href(&reply.body, "Previous page");
+        assert!(first_rows.len() <= 10, "paging back does not end");
+    }
+    assert_eq!(first_rows, [24, 17, 10, 3, 1]);
+    assert_eq!(seen.len(), 30);
+}
+
+#[test]
+fn transaction_second_page_links_first_as_previous() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=7").body;
+    let next = link_href(&first, "Next page").expect("a next page");
+    let second = server.get_as_reader(&next).body;
+    assert_eq!(
+        link_href(&second, "Previous page").as_deref(),
+        Some("/transactions/tx-30?limit=7")
+    );
+}
+
+#[test]
+fn transaction_previous_link_keeps_limit() {
+    let server = Server::start_with_users(&[]);
+    let newest = newest_entries_href(&server);
+    let page = server.get_as_reader(&newest).body;
+    let previous = link_href(&page, "Previous page").expect("a previous page");
+    assert!(
+        previous.starts_with("/transactions/tx-30?limit=7&cursor="),
+        "{previous}"
+    );
+}
+
+#[test]
+fn transaction_first_page_has_no_previous_link() {
+    let server = Server::start_with_users(&[]);
+    server.post_many("tx-30", 30);
+    let first = server.get_as_reader("/transactions/tx-30?limit=7").body;
+    assert_eq!(link_href(&first, "Previous page"), None);
+}
+
+#[test]
 fn small_transaction_page_has_no_pager_links() {
     let server = Server::start_with_users(&[]);
     post_sample(&server);

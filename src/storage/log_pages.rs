@@ -377,17 +377,70 @@ pub fn newest_page_cursor(
     let offset = i64::try_from(limit).unwrap_or(i64::MAX);
     let key = connection
         .prepare_cached(NEWEST_PAGE_START_SQL)?
-        .query_row(params![transaction_id, offset], |row| {
-            Ok(SortKey {
-                timestamp_parts: (row.get(0)?, row.get(1)?),
-                received_at_ns: row.get(2)?,
-                stage: row.get(3)?,
-                status: row.get(4)?,
-            })
-        })
+        .query_row(params![transaction_id, offset], sort_key)
         .optional()?;
     key.map(|key| EntryCursor::at(transaction_id, key))
         .transpose()
+}
+
+/// The sort key of the entry that is `?7` entries before the position `?2`
+/// to `?6` in the log of the transaction `?1`, counting the entry at that
+/// position as the first. SQLite searches the primary key back from the
+/// position's timestamp, sorts only the entries that share a timestamp, and
+/// stops after `?7 + 1` rows.
+const PREVIOUS_PAGE_START_SQL: &str = "
+    SELECT timestamp_s, timestamp_nanos, received_at_ns, stage, status
+    FROM entries
+    WHERE transaction_id = ?1
+      AND (timestamp_s, timestamp_nanos) <= (?2, ?3)
+      AND ((timestamp_s, timestamp_nanos) < (?2, ?3)
+           OR (received_at_ns, stage, status) <= (?4, ?5, ?6))
+    ORDER BY timestamp_s DESC, timestamp_nanos DESC, received_at_ns DESC, stage DESC,
+             status DESC
+    LIMIT 1 OFFSET ?7";
+
+/// Returns the cursor of the page of `limit` entries that ends at `cursor`,
+/// the page before the one that starts after it: the position of the entry
+/// just before those entries. Returns `None` when at most `limit` entries
+/// sort at or before `cursor`, so that the page before is the first page.
+///
+/// # Errors
+///
+/// Fails on a database error, or on a stage or status that the schema does
+/// not allow.
+pub fn previous_page_cursor(
+    connection: &Connection,
+    cursor: &EntryCursor,
+    limit: usize,
+) -> Result<Option<EntryCursor>, StorageError> {
+    let offset = i64::try_from(limit).unwrap_or(i64::MAX);
+    let key = connection
+        .prepare_cached(PREVIOUS_PAGE_START_SQL)?
+        .query_row(
+            params![
+                cursor.transaction_id,
+                cursor.timestamp_s,
+                cursor.timestamp_nanos,
+                cursor.received_at_ns,
+                cursor.stage.as_str(),
+                cursor.status.as_str(),
+                offset
+            ],
+            sort_key,
+        )
+        .optional()?;
+    key.map(|key| EntryCursor::at(&cursor.transaction_id, key))
+        .transpose()
+}
+
+/// Converts a row of [`NEWEST_PAGE_START_SQL`] or [`PREVIOUS_PAGE_START_SQL`].
+fn sort_key(row: &Row) -> rusqlite::Result<SortKey> {
+    Ok(SortKey {
+        timestamp_parts: (row.get(0)?, row.get(1)?),
+        received_at_ns: row.get(2)?,
+        stage: row.get(3)?,
+        status: row.get(4)?,
+    })
 }
 
 /// Counts the entries of a transaction that sort before `cursor`, so that a
@@ -522,6 +575,26 @@ mod tests {
     #[test]
     fn newest_page_start_sorts_only_ties() {
         let plan = query_plan(NEWEST_PAGE_START_SQL, 2);
+        assert!(
+            plan.contains(&"USE TEMP B-TREE FOR LAST 3 TERMS OF ORDER BY".to_string()),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn previous_page_start_searches_primary_key_from_cursor() {
+        let plan = query_plan(PREVIOUS_PAGE_START_SQL, 7);
+        let expected = "SEARCH entries USING PRIMARY KEY \
+                        (transaction_id=? AND (timestamp_s,timestamp_nanos)<(?,?))";
+        assert!(
+            plan.iter().any(|step| step.starts_with(expected)),
+            "{plan:?}"
+        );
+    }
+
+    #[test]
+    fn previous_page_start_sorts_only_ties() {
+        let plan = query_plan(PREVIOUS_PAGE_START_SQL, 7);
         assert!(
             plan.contains(&"USE TEMP B-TREE FOR LAST 3 TERMS OF ORDER BY".to_string()),
             "{plan:?}"

@@ -12,8 +12,8 @@ use serde::Serialize;
 use super::StorageError;
 
 pub use super::log_pages::{
-    count_entries_before, last_end_entry, newest_page_cursor, transaction_log,
-    transaction_log_page, EntryCursor, LogQuery,
+    count_entries_before, last_end_entry, newest_page_cursor, previous_page_cursor,
+    transaction_log, transaction_log_page, EntryCursor, LogQuery,
 };
 
 /// Formats an instant as RFC 3339 in UTC with all nine fraction digits.

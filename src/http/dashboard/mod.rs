@@ -172,6 +172,16 @@ fn read_transaction_view(
         Some(cursor) => logs::count_entries_before(&snapshot, transaction_id, cursor)?,
         None => 0,
     };
+    // A later page links to the `limit` entries before it. They are the
+    // first page when no more than `limit` entries come before this page.
+    let limit = u64::try_from(query.limit).unwrap_or(u64::MAX);
+    let previous_cursor = match &query.cursor {
+        Some(cursor) if entries_before > limit => {
+            logs::previous_page_cursor(&snapshot, cursor, query.limit)?
+                .map(|cursor| cursor.encode())
+        }
+        _ => None,
+    };
     // Only a page with entries after it links to the newest entries.
     let newest_cursor = match log.next_cursor {
         Some(_) => logs::newest_page_cursor(&snapshot, transaction_id, query.limit)?
@@ -184,6 +194,7 @@ fn read_transaction_view(
         log,
         end_entry,
         entries_before,
+        previous_cursor,
         newest_cursor,
         limit: query.limit,
         paged: query.cursor.is_some(),
@@ -253,6 +264,9 @@ struct TransactionView {
     end_entry: Option<LogEntry>,
     /// The number of entries of the transaction before this page.
     entries_before: u64,
+    /// The cursor of the page with the `limit` entries before this one;
+    /// `None` on the first page, and where the page before is the first.
+    previous_cursor: Option<String>,
     /// The cursor of the page with the newest `limit` entries; `None` on
     /// the last page.
     newest_cursor: Option<String>,

@@ -193,8 +193,9 @@ fn render_facts(html: &mut String, view: &TransactionView) {
     );
 }
 
-/// Renders the links to the first page, past the first page, and to the
-/// next page and the newest entries, unless this page is the last.
+/// Renders the links to the first page and to the page before, past the
+/// first page, and to the next page and the newest entries, unless this
+/// page is the last.
 fn render_pager(html: &mut String, view: &TransactionView) {
     let transaction_id = &view.log.transaction_id;
     html.push_str("<nav class=\"pager\">");
@@ -203,6 +204,19 @@ fn render_pager(html: &mut String, view: &TransactionView) {
             html,
             "<a href=\"{}\">First page</a>",
             escape_html(&transaction_page_link(transaction_id, view.limit, None))
+        );
+    }
+    // A cursor before the first entry, which only a hand-made link has,
+    // leaves nothing before this page.
+    if view.paged && view.entries_before > 0 {
+        let _ = write!(
+            html,
+            "<a href=\"{}\">Previous page</a>",
+            escape_html(&transaction_page_link(
+                transaction_id,
+                view.limit,
+                view.previous_cursor.as_deref()
+            ))
         );
     }
     if let Some(cursor) = &view.log.next_cursor {
