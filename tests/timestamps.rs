@@ -953,8 +953,31 @@ fn javascript_date_string_is_explained() {
     assert!(
         message.ends_with(
             ": it is the form that JavaScript's `Date.toString()` prints, so send the output of \
-             `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`."
+             `toISOString()` instead, which is `2026-12-05T09:00:00.000Z` for this value, or \
+             the same time with its UTC offset, `2026-12-05T10:00:00+01:00`."
         ),
+        "{message}"
+    );
+}
+
+#[test]
+fn javascript_date_in_json_shows_its_instant() {
+    let server = Server::start();
+    let body = r#"{"timestamp":"Thu Jun 04 2026 21:30:00 GMT-0430 (Venezuela Time)",
+                   "stage":"WORKER_INIT","status":"SUCCESS"}"#;
+    let message = server
+        .post_json("/worker/log/tx-1", server.admin(), body)
+        .message();
+    assert!(message.contains("`2026-06-05T02:00:00.000Z`"), "{message}");
+    assert!(message.contains("`2026-06-04T21:30:00-04:30`"), "{message}");
+}
+
+#[test]
+fn javascript_date_of_missing_day_names_day() {
+    let server = Server::start();
+    let message = post(&server, "Mon Feb 30 2026 10:00:00 GMT+0100 (CET)").message();
+    assert!(
+        message.contains("the date 2026-02-30 does not exist"),
         "{message}"
     );
 }
@@ -965,6 +988,7 @@ fn javascript_date_with_decoded_plus_is_explained() {
     let body = "timestamp=Sat Dec 05 2026 10:00:00 GMT+0100 (CET)&stage=WORKER_INIT&status=SUCCESS";
     let message = server.post_entry("tx-1", body).message();
     assert!(message.contains("`toISOString()`"), "{message}");
+    assert!(message.contains("`2026-12-05T09:00:00.000Z`"), "{message}");
 }
 
 #[test]

@@ -78,6 +78,12 @@ pub enum TimestampError {
     /// `2026-12-04 14:57:54.123 +0100 CET m=+0.000123456`. `rfc3339` is the same instant as
     /// `t.Format(time.RFC3339Nano)` prints it.
     GoTimeString { rfc3339: String },
+    /// The form that JavaScript's `Date.toString()` prints, such as
+    /// `Fri Dec 04 2026 14:57:54 GMT+0100 (Central European Standard Time)`.
+    /// `conversion` is `None` when its offset cannot be read.
+    JavaScriptDateString {
+        conversion: Option<JavaScriptConversion>,
+    },
     /// An RFC 2822 date whose weekday is not the weekday of its date.
     WeekdayMismatch { weekday: Weekday, date: NaiveDate },
     /// A JSON number with more than 9 fraction digits once its exponent is applied, such as
@@ -86,6 +92,16 @@ pub enum TimestampError {
     ExponentFractionTooLong { digits: Option<usize> },
     /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
     InvalidRfc2822 { reason: String },
+}
+
+/// The instant of a `Date.toString()` text in the forms that the API accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JavaScriptConversion {
+    /// The instant as `toISOString()` prints it, such as `2026-12-04T13:57:54.000Z`.
+    pub iso_string: String,
+    /// The date and time as sent, with the offset as sent, such as
+    /// `2026-12-04T14:57:54+01:00`.
+    pub with_offset: String,
 }
 
 const ACCEPTED_FORMS: &str = "use RFC 3339 such as `2026-12-04T14:57:54+01:00` from \
@@ -118,11 +134,6 @@ impl fmt::Display for TimestampError {
                 f,
                 "the timestamp starts or ends with whitespace, so remove it, \
                  such as the newline that ends the output of `date`"
-            ),
-            Self::UnrecognizedFormat { text } if is_javascript_date_string(text) => write!(
-                f,
-                "it is the form that JavaScript's `Date.toString()` prints, so send the output \
-                 of `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`"
             ),
             Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
                 f,
@@ -261,6 +272,20 @@ impl fmt::Display for TimestampError {
                  offset and a zone abbreviation after it, so send `{rfc3339}` instead, as \
                  `t.Format(time.RFC3339Nano)` prints it"
             ),
+            Self::JavaScriptDateString {
+                conversion: Some(conversion),
+            } => write!(
+                f,
+                "it is the form that JavaScript's `Date.toString()` prints, so send the output \
+                 of `toISOString()` instead, which is `{}` for this value, or the same time \
+                 with its UTC offset, `{}`",
+                conversion.iso_string, conversion.with_offset
+            ),
+            Self::JavaScriptDateString { conversion: None } => write!(
+                f,
+                "it is the form that JavaScript's `Date.toString()` prints, so send the output \
+                 of `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`"
+            ),
             Self::WeekdayMismatch { weekday, date } => write!(
                 f,
                 "the weekday {weekday} does not match the date {date}, which is a {actual}, so \
@@ -285,8 +310,8 @@ pub(super) fn unrecognized(text: &str) -> TimestampError {
     }
 }
 
-const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const MONTHS: [&str; 12] = [
+pub(super) const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+pub(super) const MONTHS: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
@@ -297,28 +322,6 @@ fn is_plain_date_output(text: &str) -> bool {
     let weekday = words.next().unwrap_or_default();
     let month = words.next().unwrap_or_default();
     WEEKDAYS.contains(&weekday) && MONTHS.contains(&month)
-}
-
-/// Returns true for text in the form that JavaScript's `Date.toString()`
-/// prints, such as `Fri Dec 04 2026 14:57:54 GMT+0100 (Central European
-/// Standard Time)`: a weekday, a month name, a day, a year, a time, then
-/// `GMT` and the offset. The offset's `+` may have become a space in form
-/// data, so only the `GMT` is checked.
-fn is_javascript_date_string(text: &str) -> bool {
-    let words: Vec<&str> = text.split_ascii_whitespace().take(6).collect();
-    let [weekday, month, day, year, time, zone] = words[..] else {
-        return false;
-    };
-    let is_digits = |word: &str, count: usize| {
-        word.len() == count && word.bytes().all(|byte| byte.is_ascii_digit())
-    };
-    WEEKDAYS.contains(&weekday)
-        && MONTHS.contains(&month)
-        && is_digits(day, 2)
-        && is_digits(year, 4)
-        && time.len() == "14:57:54".len()
-        && time.bytes().filter(|byte| *byte == b':').count() == 2
-        && zone.starts_with("GMT")
 }
 
 #[cfg(test)]
@@ -421,6 +424,13 @@ mod tests {
             TimestampError::GoTimeString {
                 rfc3339: "2026-12-04T14:57:54.123+01:00".to_string(),
             },
+            TimestampError::JavaScriptDateString {
+                conversion: Some(JavaScriptConversion {
+                    iso_string: "2026-12-04T13:57:54.000Z".to_string(),
+                    with_offset: "2026-12-04T14:57:54+01:00".to_string(),
+                }),
+            },
+            TimestampError::JavaScriptDateString { conversion: None },
             TimestampError::WeekdayMismatch {
                 weekday: Weekday::Thu,
                 date: NaiveDate::default(),

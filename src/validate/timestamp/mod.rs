@@ -9,16 +9,18 @@
 
 mod error;
 mod iso8601;
+mod javascript;
 mod rfc2822;
 mod unix;
 
-pub use error::TimestampError;
+pub use error::{JavaScriptConversion, TimestampError};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use error::unrecognized;
 use iso8601::parse_iso8601;
+use javascript::javascript_date_string;
 use rfc2822::parse_rfc2822;
 use unix::parse_unix_seconds;
 
@@ -56,7 +58,7 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     } else if is_iso8601_basic_format(text) {
         return Err(TimestampError::BasicFormat);
     } else if text.contains(' ') {
-        parse_rfc2822(text)?
+        parse_rfc2822(text).map_err(|error| javascript_date_string(text).unwrap_or(error))?
     } else {
         // An RFC 2822 date has spaces between its fields, so text without
         // any (such as `0x10` or `now`) matches no accepted form.
@@ -183,7 +185,8 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "it is the form that JavaScript's `Date.toString()` prints, so send the output of \
-             `toISOString()` instead, such as `2026-12-04T13:57:54.000Z`"
+             `toISOString()` instead, which is `2026-12-05T09:00:00.000Z` for this value, or \
+             the same time with its UTC offset, `2026-12-05T10:00:00+01:00`"
         );
     }
 
