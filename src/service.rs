@@ -298,7 +298,7 @@ impl StopSignals {
         let install = |kind: SignalKind, name: &str| {
             signal(kind).map_err(|error| format!("cannot handle {name}: {error}"))
         };
-        let hangup = if is_hangup_ignored() {
+        let hangup = if is_signal_ignored(rustix::process::Signal::HUP.as_raw()) {
             log::debug!("SIGHUP is ignored, as under nohup, so it does not stop the server");
             None
         } else {
@@ -327,10 +327,19 @@ impl StopSignals {
     }
 }
 
-/// Returns true when this process inherited SIGHUP as ignored, which
-/// `/proc/self/status` shows as bit 0 (signal 1) of the `SigIgn` mask. Returns
-/// false where that file is missing or unreadable.
-fn is_hangup_ignored() -> bool {
+/// Returns true when this process ignores the signal numbered `signal`, as
+/// it ignores one that it inherited as ignored, such as SIGHUP under
+/// `nohup`, until a handler undoes that.
+/// `/proc/self/status` shows signal N as bit N - 1 of the `SigIgn` mask.
+/// Returns false where that file is missing or unreadable.
+pub fn is_signal_ignored(signal: i32) -> bool {
+    let Some(bit) = u32::try_from(signal)
+        .ok()
+        .and_then(|number| number.checked_sub(1))
+        .filter(|bit| *bit < u64::BITS)
+    else {
+        return false;
+    };
     let Ok(status) = std::fs::read_to_string("/proc/self/status") else {
         return false;
     };
@@ -338,7 +347,7 @@ fn is_hangup_ignored() -> bool {
         .lines()
         .find_map(|line| line.strip_prefix("SigIgn:"))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| mask & 1 == 1)
+        .is_some_and(|mask| mask & (1 << bit) != 0)
 }
 
 /// The length of the queue of connections the kernel has accepted for the

@@ -1,16 +1,19 @@
 //! `user add` and `user passwd` with `--password-stdin` at a terminal: a
 //! prompt on stderr, no echo of the password, and the terminal's settings
-//! restored afterwards. The terminal is a real pseudo-terminal, and the test
-//! types into its other end. Piped input is tested in `cli.rs`.
+//! restored afterwards, also when a signal from another process ends the
+//! command. The terminal is a real pseudo-terminal, and the test types into
+//! its other end. Piped input is tested in `cli.rs`.
 
 mod common;
 
 use std::io::{Read as _, Write as _};
+use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use rustix::process::{Pid, Signal};
 use rustix::termios::LocalModes;
 
 use common::{assert_success, clean_env, form, run_cli, Server, BIN, PASSWORD};
@@ -78,6 +81,7 @@ impl PseudoTerminal {
 }
 
 /// What a command run at a pseudo-terminal did.
+#[derive(Debug)]
 struct TerminalRun {
     status: ExitStatus,
     stderr: String,
@@ -102,12 +106,44 @@ fn run_at_configured_terminal(
     steps: &[(&str, &[u8])],
     configure: impl FnOnce(&PseudoTerminal),
 ) -> Option<TerminalRun> {
-    let mut pty = PseudoTerminal::open()?;
+    let pty = PseudoTerminal::open()?;
     configure(&pty);
-    let modes_before = pty.local_modes();
+    let actions: Vec<(&str, Action)> = steps
+        .iter()
+        .map(|(prompt, typed)| (*prompt, Action::Type(typed)))
+        .collect();
+    Some(run_command_at_terminal(
+        translog_command(db, args),
+        pty,
+        &actions,
+    ))
+}
+
+/// Returns the command `translog --db DB ARGS` with a clean environment.
+fn translog_command(db: &Path, args: &[&str]) -> Command {
     let mut command = Command::new(BIN);
     command.arg("--db").arg(db).args(args);
     clean_env(&mut command);
+    command
+}
+
+/// What a test does once the command's stderr shows a prompt.
+enum Action<'a> {
+    /// Types the bytes into the terminal.
+    Type(&'a [u8]),
+    /// Sends the signal to the command, as another process would.
+    Send(Signal),
+}
+
+/// Runs `command` with the terminal end of `pty` as standard input. For each
+/// step, in order, waits until stderr contains the prompt, then acts. Then
+/// waits for the command to exit.
+fn run_command_at_terminal(
+    mut command: Command,
+    mut pty: PseudoTerminal,
+    steps: &[(&str, Action)],
+) -> TerminalRun {
+    let modes_before = pty.local_modes();
     let terminal = pty.terminal.try_clone().expect("duplicate the terminal");
     let mut child = command
         .stdin(Stdio::from(terminal))
@@ -131,7 +167,7 @@ fn run_at_configured_terminal(
     let text = || String::from_utf8_lossy(&stderr.lock().expect("stderr lock")).into_owned();
 
     let deadline = Instant::now() + TIMEOUT;
-    for (prompt, typed) in steps {
+    for (prompt, action) in steps {
         let prompt_shown = |_: &mut Child| text().contains(prompt).then_some(());
         let waiting_for_prompt = format!("no prompt {prompt:?}");
         wait_for(
@@ -141,20 +177,27 @@ fn run_at_configured_terminal(
             text,
             prompt_shown,
         );
-        pty.controller
-            .write_all(typed)
-            .expect("type into the terminal");
+        match action {
+            Action::Type(typed) => pty
+                .controller
+                .write_all(typed)
+                .expect("type into the terminal"),
+            Action::Send(signal) => {
+                let pid = Pid::from_child(&child);
+                rustix::process::kill_process(pid, *signal).expect("send the signal");
+            }
+        }
     }
     let exited = |child: &mut Child| child.try_wait().expect("poll translog");
     let status = wait_for(&mut child, deadline, "no exit", text, exited);
     reader.join().expect("stderr reader");
-    Some(TerminalRun {
+    TerminalRun {
         status,
         stderr: text(),
         echoed: pty.echoed(),
         modes_before,
         modes_after: pty.local_modes(),
-    })
+    }
 }
 
 /// Polls `done` every 10 ms until it returns a value. Once `deadline` has
@@ -639,4 +682,77 @@ fn empty_typed_password_asks_to_type_one() {
         "translog: error: the typed password is empty, so nothing was changed; run the \
          command again and type one, or leave out --password-stdin to have one generated\n"
     );
+}
+
+// Signals from other processes.
+
+/// Runs `user add worker1` on a new database at a terminal, and sends
+/// `signal` to it while it waits at the prompt for the password.
+fn signal_at_prompt(signal: Signal) -> Option<(tempfile::TempDir, TerminalRun)> {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let pty = PseudoTerminal::open()?;
+    let command = translog_command(&dir.path().join("translog.db"), &ADD_WORKER1);
+    let run = run_command_at_terminal(command, pty, &[(ADD_PROMPT, Action::Send(signal))]);
+    Some((dir, run))
+}
+
+#[test]
+fn sigterm_at_prompt_turns_echo_on() {
+    let Some((_dir, run)) = signal_at_prompt(Signal::TERM) else {
+        return;
+    };
+    assert!(run.modes_after.contains(LocalModes::ECHO), "{run:?}");
+}
+
+#[test]
+fn sigterm_at_prompt_restores_terminal() {
+    let Some((_dir, run)) = signal_at_prompt(Signal::TERM) else {
+        return;
+    };
+    assert_eq!(run.modes_after, run.modes_before);
+}
+
+#[test]
+fn sigterm_at_prompt_ends_by_signal() {
+    let Some((_dir, run)) = signal_at_prompt(Signal::TERM) else {
+        return;
+    };
+    assert_eq!(run.status.signal(), Some(Signal::TERM.as_raw()), "{run:?}");
+}
+
+#[test]
+fn sighup_and_sigint_restore_terminal() {
+    // The signal keys are off at the prompt, so SIGINT comes from kill.
+    for signal in [Signal::HUP, Signal::INT] {
+        let Some((_dir, run)) = signal_at_prompt(signal) else {
+            return;
+        };
+        assert_eq!(run.modes_after, run.modes_before, "{signal:?}");
+        let status = run.status.signal();
+        assert_eq!(status, Some(signal.as_raw()), "{signal:?}: {run:?}");
+    }
+}
+
+#[test]
+fn ignored_sighup_keeps_prompt_waiting() {
+    let Some(pty) = PseudoTerminal::open() else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    // `trap '' HUP` ignores SIGHUP, as nohup does, and exec keeps it ignored.
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", "trap '' HUP; exec \"$@\"", "sh", BIN, "--db"])
+        .arg(&db)
+        .args(ADD_WORKER1);
+    clean_env(&mut command);
+    let line = typed_line(PASSWORD);
+    let steps = [
+        (ADD_PROMPT, Action::Send(Signal::HUP)),
+        (ADD_PROMPT, Action::Type(&line)),
+        (RETYPE_PROMPT, Action::Type(&line)),
+    ];
+    let run = run_command_at_terminal(command, pty, &steps);
+    assert_success_run(&run);
 }

@@ -6,16 +6,19 @@
 //!
 //! The terminal reads in non-canonical mode with its signal keys off, so
 //! that Ctrl-C ends the entry here and the terminal's settings are restored
-//! before the process exits. Its line editing is done here instead.
-//!
-//! NOTE: a signal from another process, such as SIGTERM, still ends the
-//! process with echo off, because no signal handler restores the settings.
-//! `stty sane` restores them then.
+//! before the process exits. Its line editing is done here instead. A
+//! signal from another process, such as SIGTERM, restores them too, before
+//! it ends the process.
 
 use std::os::fd::{AsFd as _, BorrowedFd};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rustix::io::Errno;
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::iterator::Signals;
+
+use crate::service::is_signal_ignored;
 
 /// The prompt for the second entry of a new password.
 const CONFIRM_PROMPT: &str = "Retype the password: ";
@@ -96,9 +99,60 @@ fn describe_control_character(control: char) -> String {
     }
 }
 
+/// The signals whose default action ends the process and that another
+/// process may send while a password is typed. With the signal keys off,
+/// SIGINT and SIGQUIT too come only from another process, such as `kill`.
+const ENDING_SIGNALS: [i32; 4] = [SIGTERM, SIGHUP, SIGINT, SIGQUIT];
+
+/// The terminal's own settings while a [`QuietTerminal`] has changed them,
+/// for the thread of [`restore_terminal_on_signals`] to put back.
+static CHANGED_SETTINGS: Mutex<Option<Termios>> = Mutex::new(None);
+
+/// Starts, once per process, a thread that receives [`ENDING_SIGNALS`]. For
+/// each, it puts back the settings in [`CHANGED_SETTINGS`], if any, then
+/// ends the process with the signal's default action, so that the exit
+/// status names the signal, as it would without the thread.
+///
+/// The crate forbids `unsafe` code, which installing a signal handler of
+/// its own takes, so signal-hook installs one. That handler only writes a
+/// byte to a socket, which is async-signal-safe, and the thread does the
+/// rest. signal-hook cannot remove its handlers, so the thread keeps ending
+/// the process on these signals after the password is read. A signal that the process inherited
+/// as ignored, as `nohup` ignores SIGHUP, gets no handler and stays ignored.
+fn restore_terminal_on_signals() -> Result<(), String> {
+    static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
+    let start = || {
+        let handled = ENDING_SIGNALS
+            .into_iter()
+            .filter(|signal| !is_signal_ignored(*signal));
+        let mut signals =
+            Signals::new(handled).map_err(|error| format!("cannot handle signals: {error}"))?;
+        std::thread::Builder::new()
+            .name("signals".into())
+            .spawn(move || {
+                for signal in signals.forever() {
+                    // The lock is held until the process ends, so that the
+                    // terminal is not changed again in between.
+                    let changed = CHANGED_SETTINGS
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if let Some(settings) = changed.as_ref() {
+                        let stdin = std::io::stdin();
+                        let _ = termios::tcsetattr(stdin.as_fd(), OptionalActions::Now, settings);
+                    }
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                }
+            })
+            .map_err(|error| format!("cannot start the thread that handles signals: {error}"))?;
+        Ok(())
+    };
+    STARTED.get_or_init(start).clone()
+}
+
 /// The terminal on standard input with echo, line editing and signal keys
 /// off. Its own settings are put back when it is dropped: on success, on an
-/// error and on a panic that unwinds.
+/// error and on a panic that unwinds. A signal that ends the process puts
+/// them back too, through [`restore_terminal_on_signals`].
 struct QuietTerminal {
     settings: Termios,
     keys: EditingKeys,
@@ -107,6 +161,7 @@ struct QuietTerminal {
 impl QuietTerminal {
     /// Turns echo, line editing and the signal keys of the terminal off.
     fn open() -> Result<QuietTerminal, String> {
+        restore_terminal_on_signals()?;
         let stdin = std::io::stdin();
         let fd = stdin.as_fd();
         let settings = termios::tcgetattr(fd)
@@ -121,8 +176,13 @@ impl QuietTerminal {
         );
         quiet.special_codes[SpecialCodeIndex::VMIN] = 1;
         quiet.special_codes[SpecialCodeIndex::VTIME] = 0;
+        let mut changed = CHANGED_SETTINGS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         termios::tcsetattr(fd, OptionalActions::Now, &quiet)
             .map_err(|error| format!("cannot turn off the echo of the terminal: {error}"))?;
+        *changed = Some(settings.clone());
+        drop(changed);
         Ok(QuietTerminal {
             keys: EditingKeys::of(&settings),
             settings,
@@ -142,8 +202,12 @@ impl QuietTerminal {
 
 impl Drop for QuietTerminal {
     fn drop(&mut self) {
+        let mut changed = CHANGED_SETTINGS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let stdin = std::io::stdin();
         let _ = termios::tcsetattr(stdin.as_fd(), OptionalActions::Now, &self.settings);
+        *changed = None;
     }
 }
 
