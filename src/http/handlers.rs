@@ -17,6 +17,7 @@ use hyper::{Method, Request, Response};
 
 use super::dashboard;
 use super::host::check_host;
+use super::origin::check_same_origin;
 use super::queries::{parse_list_query, parse_log_query};
 pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::response::{
@@ -52,10 +53,10 @@ pub struct RequestContext {
 }
 
 /// Routes a request and runs the checks in the documented order: framing
-/// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`),
-/// credentials (`401`, `429`), a body on a read of a log (`400`), permission
-/// (`403`), body size (`413`), parameters (`400`), storage (`409`, `503`,
-/// `500`).
+/// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`), a
+/// browser's request from another origin (`403`), credentials (`401`,
+/// `429`), a body on a read of a log (`400`), permission (`403`), body size
+/// (`413`), parameters (`400`), storage (`409`, `503`, `500`).
 pub async fn dispatch(
     state: &Arc<AppState>,
     mut request: Request<Incoming>,
@@ -86,6 +87,9 @@ pub async fn dispatch(
             message: route.misdirected_method_message(request.method()),
         });
     }
+    // Before the credentials: the check needs no password hash, and a forged
+    // request gets no 401, which would make the browser ask for a login.
+    check_same_origin(request.method(), request.headers())?;
     context.monitoring = matches!(route, Route::Health | Route::Metrics);
     // Known before the credentials are checked, so that a 401 or 403 line
     // names the transaction too.

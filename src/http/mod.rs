@@ -14,6 +14,7 @@ pub mod connection;
 pub mod dashboard;
 pub mod handlers;
 pub mod host;
+pub mod origin;
 pub mod queries;
 pub mod response;
 pub mod router;

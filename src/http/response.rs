@@ -45,6 +45,10 @@ pub enum ApiError {
     BadCredentials(String),
     Throttled(Duration),
     Forbidden(String),
+    /// A request other than `GET` and `HEAD` that a browser sent for a page
+    /// of another origin, which would carry the browser's credentials for
+    /// this server. The text is the header that marks it, as `name: "value"`.
+    CrossOrigin(String),
     PayloadTooLarge,
     /// A request head or body that did not arrive in full within the read
     /// timeout, `timeout`.
@@ -112,7 +116,7 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout { .. } => StatusCode::REQUEST_TIMEOUT,
             ApiError::InvalidParameters(_)
@@ -135,6 +139,7 @@ impl ApiError {
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
             ApiError::Throttled(_) => "too_many_failed_logins",
             ApiError::Forbidden(_) => "forbidden",
+            ApiError::CrossOrigin(_) => "cross_origin_request",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::RequestTimeout { .. } => "request_timeout",
             ApiError::InvalidParameters(error) => error.code(),
@@ -172,6 +177,11 @@ impl ApiError {
                 retry_seconds(*wait)
             ),
             ApiError::Forbidden(reason) => reason.clone(),
+            ApiError::CrossOrigin(header) => format!(
+                "A browser sent this request for a page of another origin ({header}), and it \
+                 would carry the credentials that the browser keeps for this server, so it is \
+                 rejected; send requests with curl or an HTTP library, which send no such header."
+            ),
             ApiError::PayloadTooLarge => format!(
                 "The request body is larger than {} bytes, and an entry's message may have at \
                  most {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}.",
@@ -245,6 +255,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
+            | ApiError::CrossOrigin(_)
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidHeader(_)
@@ -299,6 +310,7 @@ impl ApiError {
             }
             ApiError::Throttled(_)
             | ApiError::Forbidden(_)
+            | ApiError::CrossOrigin(_)
             | ApiError::PayloadTooLarge
             | ApiError::RequestTimeout { .. }
             | ApiError::InvalidParameters(_)

@@ -67,7 +67,7 @@ fn error_title(error: &ApiError) -> &'static str {
         ApiError::MethodNotAllowed { .. } => "Method not allowed",
         ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "Login required",
         ApiError::Throttled(_) => "Too many failed logins",
-        ApiError::Forbidden(_) => "Access denied",
+        ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => "Access denied",
         ApiError::PayloadTooLarge => "Request too large",
         ApiError::RequestTimeout { .. } => "Request timed out",
         ApiError::InvalidParameters(_)
