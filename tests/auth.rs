@@ -669,6 +669,20 @@ fn empty_basic_token_is_401() {
     assert_eq!(reply.status, 401, "{}", reply.body);
 }
 
+#[test]
+fn malformed_headers_do_not_throttle() {
+    let server = Server::start();
+    let no_colon = common::basic_auth_bytes(b"worker");
+    let not_utf8 = common::basic_auth_bytes(b"worker:p\xe4ss");
+    let headers = ["Bearer x", "Basic !!!", &no_colon, &not_utf8];
+    for header in headers.iter().cycle().take(12) {
+        let reply = post_with_authorization(&server, Some(header));
+        assert_eq!(reply.status, 401, "{header}: {}", reply.body);
+    }
+    let reply = server.post_form("/worker/log/tx-1", server.admin(), ENTRY);
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
 // Priority of password hashing.
 
 /// Reads the name and nice value of each thread of process `pid` from

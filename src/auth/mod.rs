@@ -267,17 +267,10 @@ impl Authenticator {
             AuthorizationHeader::One(value) => basic::parse(Some(value)),
             AuthorizationHeader::Repeated => Err(BasicError::Repeated),
         };
-        let credentials = match parsed {
-            Ok(credentials) => credentials,
-            // Sending no credentials is not a failed login, so it is not throttled.
-            Err(error @ (BasicError::Missing | BasicError::EmptyBasic)) => {
-                return Err(AuthError::Unauthorized(error))
-            }
-            Err(error) => {
-                self.lock_throttle().record_failure(client, now);
-                return Err(AuthError::Unauthorized(error));
-            }
-        };
+        // A header without a user name and password guesses no password, so
+        // it is not a failed login. Counting it would let one misconfigured
+        // client lock out every client of its address.
+        let credentials = parsed.map_err(AuthError::Unauthorized)?;
         if freshness == Freshness::Now {
             self.refresh_generation().map_err(AuthError::Storage)?;
         }
