@@ -606,6 +606,22 @@ fn bearer_scheme_is_named() {
 }
 
 #[test]
+fn tab_after_basic_is_named() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let token = common::basic_auth(user, password).replacen(' ', "\t", 1);
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {token}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{ENTRY}",
+        ENTRY.len()
+    );
+    let text = server.raw(request.as_bytes(), Duration::from_secs(5));
+    assert!(text.starts_with("HTTP/1.1 401"), "{text}");
+    assert!(text.contains("must be separated by a space"), "{text}");
+}
+
+#[test]
 fn broken_base64_is_named() {
     let server = Server::start();
     let reply = post_with_authorization(&server, Some("Basic !!!"));

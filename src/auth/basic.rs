@@ -16,6 +16,9 @@ pub struct Credentials {
 pub enum BasicError {
     Missing,
     NotBasic,
+    /// The scheme is Basic, but a tab instead of a space separates it from
+    /// the credentials.
+    TabAfterScheme,
     /// The scheme is Basic, but no credentials follow it.
     EmptyBasic,
     /// The scheme is Basic, but the credentials contain bytes outside ASCII,
@@ -34,6 +37,7 @@ impl BasicError {
         match self {
             BasicError::Missing => "no credentials",
             BasicError::NotBasic => "authorization scheme is not Basic",
+            BasicError::TabAfterScheme => "a tab, not a space, follows the Basic scheme",
             BasicError::EmptyBasic => "no credentials after the Basic scheme",
             BasicError::NotAscii => {
                 "credentials after the Basic scheme contain bytes that are not ASCII"
@@ -77,6 +81,14 @@ pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
     let header = header.ok_or(BasicError::Missing)?.trim_ascii();
     if header.eq_ignore_ascii_case(b"basic") {
         return Err(BasicError::EmptyBasic);
+    }
+    // RFC 9110 section 11.4 separates the scheme from the credentials with
+    // spaces only.
+    let is_basic = header
+        .get(..5)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case(b"basic"));
+    if is_basic && header.get(5) == Some(&b'\t') {
+        return Err(BasicError::TabAfterScheme);
     }
     let space = header
         .iter()
@@ -161,6 +173,14 @@ mod tests {
     #[test]
     fn bearer_scheme_is_not_basic() {
         assert_eq!(parse(Some(b"Bearer abc")).err(), Some(BasicError::NotBasic));
+    }
+
+    #[test]
+    fn tab_after_basic_is_named() {
+        assert_eq!(
+            parse(Some(b"Basic\tYTpi")).err(),
+            Some(BasicError::TabAfterScheme)
+        );
     }
 
     #[test]

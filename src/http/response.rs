@@ -336,6 +336,11 @@ fn unauthorized_message(error: BasicError) -> &'static str {
             "The Authorization header does not use the Basic scheme; send credentials with HTTP \
              Basic authentication (curl -u user:password)."
         }
+        BasicError::TabAfterScheme => {
+            "The Authorization header has a tab after Basic, but the scheme and the credentials \
+             must be separated by a space; send Basic, a space and the base64 of user:password \
+             (curl -u user:password)."
+        }
         BasicError::EmptyBasic => {
             "The Authorization header has the Basic scheme but no credentials after it; send \
              Basic followed by the base64 of user:password (curl -u user:password)."
