@@ -1622,6 +1622,29 @@ fn delete_message_names_method() {
 }
 
 #[test]
+fn lowercase_post_names_post() {
+    let server = Server::start();
+    let (user, password) = server.admin();
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "-X",
+            "post",
+            "-u",
+            &format!("{user}:{password}"),
+            "--data",
+            VALID,
+        ],
+    );
+    let reply: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("a JSON error body");
+    assert_eq!(
+        reply["message"],
+        "Method post is not allowed here; method names are case-sensitive, so send POST."
+    );
+}
+
+#[test]
 fn post_to_list_is_405() {
     let server = Server::start();
     let reply = server.post_form("/worker/log", server.admin(), VALID);

@@ -33,9 +33,9 @@ pub enum ApiError {
         /// The value of the `Allow` header.
         allow: &'static str,
         /// The message for a method that clients send to this path by
-        /// mistake, naming the path where it belongs, or `None` for the
-        /// generic message.
-        message: Option<&'static str>,
+        /// mistake, naming the path or the method that they meant, or
+        /// `None` for the generic message.
+        message: Option<String>,
     },
     /// A missing, repeated or malformed `Authorization` header.
     Unauthorized(BasicError),
@@ -162,7 +162,7 @@ impl ApiError {
                  {stripped}."
             ),
             ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
-            ApiError::MethodNotAllowed { message: Some(message), .. } => (*message).into(),
+            ApiError::MethodNotAllowed { message: Some(message), .. } => message.clone(),
             ApiError::MethodNotAllowed { method, allow, message: None } => {
                 format!("Method {method} is not allowed here; use {allow}.")
             }

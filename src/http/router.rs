@@ -74,12 +74,20 @@ impl Route {
     /// Returns the message of a `405` for `method` on this resource when
     /// clients send it here by mistake, or `None`. A `POST` to the list of
     /// transactions is an entry whose transaction id was left out of the path.
-    pub fn misdirected_method_message(&self, method: &Method) -> Option<&'static str> {
+    /// A method such as `post`, as `curl -X post` sends it, differs from an
+    /// allowed one only in case.
+    pub fn misdirected_method_message(&self, method: &Method) -> Option<String> {
         if *self == Route::LogList && *method == Method::POST {
-            Some(POST_TO_LIST_MESSAGE)
-        } else {
-            None
+            return Some(POST_TO_LIST_MESSAGE.to_string());
         }
+        let intended = self
+            .allowed_methods()
+            .split(", ")
+            .find(|allowed| allowed.eq_ignore_ascii_case(method.as_str()))?;
+        Some(format!(
+            "Method {method} is not allowed here; method names are case-sensitive, so send \
+             {intended}."
+        ))
     }
 
     pub fn allows(&self, method: &Method) -> bool {
@@ -152,9 +160,29 @@ mod tests {
     fn post_to_list_names_append_path() {
         let message = Route::LogList.misdirected_method_message(&Method::POST);
         assert!(
-            message.is_some_and(|text| text.contains("POST /worker/log/{transaction_id}")),
+            message
+                .as_deref()
+                .is_some_and(|text| text.contains("POST /worker/log/{transaction_id}")),
             "{message:?}"
         );
+    }
+
+    #[test]
+    fn lowercase_method_names_intended_one() {
+        let post = Method::from_bytes(b"post").expect("a token");
+        assert_eq!(
+            Route::Log("a".into()).misdirected_method_message(&post),
+            Some(
+                "Method post is not allowed here; method names are case-sensitive, so send POST."
+                    .to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn lowercase_method_not_allowed_gets_generic_message() {
+        let post = Method::from_bytes(b"post").expect("a token");
+        assert_eq!(Route::Health.misdirected_method_message(&post), None);
     }
 
     #[test]
