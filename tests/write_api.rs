@@ -1149,6 +1149,18 @@ fn json_sent_as_form_names_content_type() {
 }
 
 #[test]
+fn form_with_byte_order_mark_is_named() {
+    let server = Server::start();
+    let body = format!("\u{feff}{VALID}");
+    let reply = server.post_form("/worker/log/tx-1", server.admin(), &body);
+    assert_eq!(
+        reply.message(),
+        "The body starts with a UTF-8 byte order mark, which form data must not contain; save \
+         the file without it, or send the parameters with curl --data-urlencode."
+    );
+}
+
+#[test]
 fn message_of_1025_bytes_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", &format!("{VALID}&message={}", "x".repeat(1025)));

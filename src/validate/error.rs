@@ -32,6 +32,8 @@ pub enum ParamError {
         error: DecodeError,
     },
     JsonSentAsForm,
+    /// A form body that starts with a UTF-8 byte order mark.
+    FormByteOrderMark,
     MalformedJson(String),
     /// A body sent as JSON that is not JSON but looks like form data, with
     /// the reason that JSON parsing gave.
@@ -112,6 +114,7 @@ impl ParamError {
                 ..
             }
             | ParamError::JsonSentAsForm
+            | ParamError::FormByteOrderMark
             | ParamError::MalformedJson(_)
             | ParamError::FormSentAsJson(_)
             | ParamError::JsonNotObject => "malformed_body",
@@ -167,6 +170,10 @@ impl fmt::Display for ParamError {
             ),
             ParamError::JsonSentAsForm => f.write_str(
                 "The body looks like JSON but was sent as form data; set Content-Type: application/json.",
+            ),
+            ParamError::FormByteOrderMark => f.write_str(
+                "The body starts with a UTF-8 byte order mark, which form data must not contain; \
+                 save the file without it, or send the parameters with curl --data-urlencode.",
             ),
             ParamError::MalformedJson(reason) => {
                 write!(f, "The body is not valid JSON ({reason}); send one JSON object.")

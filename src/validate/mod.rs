@@ -22,6 +22,10 @@ pub use error::{whitespace_note, Origin, ParamError, CUT_MESSAGE_HINT};
 /// The parameters of the write API.
 pub const PARAMETER_NAMES: [&str; 4] = ["timestamp", "stage", "status", "message"];
 
+/// The UTF-8 byte order mark, which editors on Windows put at the start of
+/// a text file.
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
 /// The type of a request body, from its `Content-Type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyKind {
@@ -96,6 +100,11 @@ pub fn collect_parameters(
     }
     match kind {
         BodyKind::Form => {
+            // Otherwise the mark would become part of the first name, as in
+            // the unknown parameter "\u{feff}timestamp".
+            if body.starts_with(UTF8_BOM) {
+                return Err(ParamError::FormByteOrderMark);
+            }
             let first = body.iter().find(|byte| !byte.is_ascii_whitespace());
             if matches!(first, Some(b'{') | Some(b'[')) {
                 return Err(ParamError::JsonSentAsForm);
@@ -921,6 +930,12 @@ mod tests {
             )),
             Err(ParamError::UnsupportedCharset("iso-8859-1".into()))
         );
+    }
+
+    #[test]
+    fn form_with_byte_order_mark_is_explained() {
+        let body = format!("\u{feff}{VALID}");
+        assert_eq!(build(None, None, &body), Err(ParamError::FormByteOrderMark));
     }
 
     #[test]
