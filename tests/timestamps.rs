@@ -375,7 +375,7 @@ fn json_negative_number_message_gives_range() {
     let server = Server::start();
     let message = post_json_number(&server, "-1").message();
     assert!(
-        message.contains("outside 1970-01-01T00:00:00Z"),
+        message.contains("before 1970-01-01T00:00:00Z, the earliest accepted instant"),
         "{message}"
     );
 }
@@ -390,7 +390,7 @@ fn text_negative_number_message_gives_range() {
     let server = Server::start();
     let message = post(&server, "-5").message();
     assert!(
-        message.contains("outside 1970-01-01T00:00:00Z"),
+        message.contains("before 1970-01-01T00:00:00Z, the earliest accepted instant"),
         "{message}"
     );
 }
@@ -417,7 +417,7 @@ fn json_huge_exponent_message_gives_range() {
     let server = Server::start();
     let message = post_json_number(&server, "1e400").message();
     assert!(
-        message.contains("outside 1970-01-01T00:00:00Z"),
+        message.contains("after 9999-12-31T23:59:59.999999999Z, the latest accepted instant"),
         "{message}"
     );
     assert!(!message.contains("not recognized"), "{message}");
@@ -601,11 +601,45 @@ fn year_10000_date_is_400() {
 }
 
 #[test]
-fn year_10000_message_gives_year_range() {
+fn year_10001_message_gives_year_range() {
+    let server = Server::start();
+    let message = post(&server, "10001-01-01").message();
+    assert!(message.contains("year 10001"), "{message}");
+    assert!(message.contains("from 1970 to 9999"), "{message}");
+}
+
+#[test]
+fn year_10000_message_names_latest_instant() {
     let server = Server::start();
     let message = post(&server, "10000-01-01").message();
-    assert!(message.contains("year 10000"), "{message}");
-    assert!(message.contains("from 1970 to 9999"), "{message}");
+    assert!(
+        message.contains(
+            "the instant +10000-01-01T00:00:00Z, after 9999-12-31T23:59:59.999999999Z, the \
+             latest accepted instant"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn year_1969_with_instant_in_1970_is_stored() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "1969-12-31T23:59:59-01:00"),
+        "1970-01-01T00:59:59.000000000Z"
+    );
+}
+
+#[test]
+fn instant_before_1970_message_names_it() {
+    let server = Server::start();
+    let message = post(&server, "1970-01-01T00:00:00+01:00").message();
+    assert_eq!(
+        message,
+        "Invalid timestamp \"1970-01-01T00:00:00+01:00\": the timestamp is the instant \
+         1969-12-31T23:00:00Z, before 1970-01-01T00:00:00Z, the earliest accepted instant, so \
+         give a later time."
+    );
 }
 
 // GNU date +%s%N and +%s%3N: nanoseconds or milliseconds without a point.

@@ -304,8 +304,9 @@ const MAX_EXPONENT: i64 = 40;
 ///
 /// # Errors
 ///
-/// Returns [`TimestampError::InstantOutOfRange`] for a negative number and for
-/// a nonzero one with an exponent above [`MAX_EXPONENT`], and
+/// Returns [`TimestampError::InstantBeforeRange`] for a negative number,
+/// [`TimestampError::InstantAfterRange`] for a nonzero one with an exponent
+/// above [`MAX_EXPONENT`], and
 /// [`TimestampError::ExponentFractionTooLong`] for an exponent that leaves more
 /// than 9 digits after the decimal point, trailing zeros included.
 fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
@@ -317,7 +318,7 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         .bytes()
         .all(|byte| matches!(byte, b'-' | b'0' | b'.'));
     if mantissa.starts_with('-') && !is_zero {
-        return Err(TimestampError::InstantOutOfRange);
+        return Err(TimestampError::InstantBeforeRange { instant: None });
     }
     let mantissa = mantissa.trim_start_matches('-');
     let Some(exponent) = exponent else {
@@ -339,7 +340,7 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         return if is_zero {
             Ok("0".to_string())
         } else {
-            Err(TimestampError::InstantOutOfRange)
+            Err(TimestampError::InstantAfterRange { instant: None })
         };
     }
     if exponent < -MAX_EXPONENT {
@@ -576,7 +577,7 @@ mod tests {
         for number in ["-1", "-0.5", "-1e-3"] {
             assert_eq!(
                 unix_seconds_text(number),
-                Err(TimestampError::InstantOutOfRange),
+                Err(TimestampError::InstantBeforeRange { instant: None }),
                 "{number}"
             );
         }
@@ -587,7 +588,7 @@ mod tests {
         for number in ["1e41", "1e400", "1E+999999999999999999999999"] {
             assert_eq!(
                 unix_seconds_text(number),
-                Err(TimestampError::InstantOutOfRange),
+                Err(TimestampError::InstantAfterRange { instant: None }),
                 "{number}"
             );
         }
@@ -635,7 +636,7 @@ mod tests {
             matches!(
                 error,
                 ParamError::InvalidTimestamp {
-                    error: TimestampError::InstantOutOfRange,
+                    error: TimestampError::InstantAfterRange { instant: None },
                     ..
                 }
             ),

@@ -4,7 +4,7 @@
 
 use std::fmt;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Utc, Weekday};
 use chrono_tz::Tz;
 
 use super::MAX_UNIX_SECONDS_DIGITS;
@@ -39,10 +39,14 @@ pub enum TimestampError {
     /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
-    /// A year in the text outside 1970..=9999.
+    /// A year in the text that no offset or zone can move into 1970..=9999.
     YearOutOfRange { year: i32 },
-    /// An instant before 1970-01-01T00:00:00Z or at or after 10000-01-01T00:00:00Z.
-    InstantOutOfRange,
+    /// An instant before 1970-01-01T00:00:00Z. `instant` is `None` where it is not
+    /// computed, as for negative Unix seconds.
+    InstantBeforeRange { instant: Option<DateTime<Utc>> },
+    /// An instant at or after 10000-01-01T00:00:00Z. `instant` is `None` where it is not
+    /// computed, as for Unix seconds of more than 12 digits.
+    InstantAfterRange { instant: Option<DateTime<Utc>> },
     /// A local time that `zone` skips, usually at the start of daylight saving time.
     NonexistentLocalTime { local: NaiveDateTime, zone: Tz },
     /// A date alone whose whole day `zone` skips, such as 2011-12-30 in Pacific/Apia.
@@ -194,10 +198,17 @@ impl fmt::Display for TimestampError {
                     "the year {year} is out of range, so give a year from 1970 to 9999"
                 )
             }
-            Self::InstantOutOfRange => write!(
+            Self::InstantBeforeRange { instant } => write!(
                 f,
-                "the timestamp is outside 1970-01-01T00:00:00Z to \
-                 9999-12-31T23:59:59.999999999Z, so give a time in that range"
+                "the timestamp is {}before 1970-01-01T00:00:00Z, the earliest accepted \
+                 instant, so give a later time",
+                instant_clause(instant)
+            ),
+            Self::InstantAfterRange { instant } => write!(
+                f,
+                "the timestamp is {}after 9999-12-31T23:59:59.999999999Z, the latest accepted \
+                 instant, so give an earlier time",
+                instant_clause(instant)
             ),
             Self::NonexistentLocalTime { local, zone } => write!(
                 f,
@@ -304,6 +315,18 @@ impl fmt::Display for TimestampError {
 
 impl std::error::Error for TimestampError {}
 
+/// Returns `the instant ..., ` in UTC for a range error's message, or nothing when the
+/// instant is unknown.
+fn instant_clause(instant: &Option<DateTime<Utc>>) -> String {
+    match instant {
+        Some(instant) => format!(
+            "the instant {}, ",
+            instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
+        ),
+        None => String::new(),
+    }
+}
+
 pub(super) fn unrecognized(text: &str) -> TimestampError {
     TimestampError::UnrecognizedFormat {
         text: text.chars().take(MAX_QUOTED_CHARS).collect(),
@@ -404,8 +427,12 @@ mod tests {
             TimestampError::OffsetWithSeconds,
             TimestampError::BasicFormat,
             TimestampError::UnixSecondsTooLong { digits: 19 },
-            TimestampError::YearOutOfRange { year: 1969 },
-            TimestampError::InstantOutOfRange,
+            TimestampError::YearOutOfRange { year: 1968 },
+            TimestampError::InstantBeforeRange { instant: None },
+            TimestampError::InstantBeforeRange {
+                instant: Some(DateTime::default()),
+            },
+            TimestampError::InstantAfterRange { instant: None },
             TimestampError::InvalidRfc2822 {
                 reason: "input is out of range".to_string(),
             },

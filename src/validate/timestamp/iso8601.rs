@@ -5,11 +5,11 @@
 //! offset with seconds. So do the default string forms of Java's `ZonedDateTime` and Go's
 //! `time.Time`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::error::{unrecognized, TimestampError};
-use super::{check_year, fraction_to_nanoseconds};
+use super::{check_year, fraction_to_nanoseconds, out_of_range_in_year};
 
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
 pub(super) fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
@@ -22,7 +22,7 @@ pub(super) fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, Times
         Some(offset) => local
             .checked_sub_signed(TimeDelta::seconds(offset.into()))
             .map(|utc| utc.and_utc())
-            .ok_or(TimestampError::InstantOutOfRange),
+            .ok_or_else(|| out_of_range_in_year(local.year())),
         None if fields.has_time => zone
             .from_local_datetime(&local)
             .earliest()
@@ -39,7 +39,7 @@ fn start_of_local_day(date: NaiveDate, zone: Tz) -> Result<DateTime<Utc>, Timest
     if let Some(instant) = zone.from_local_datetime(&midnight).earliest() {
         return Ok(instant.with_timezone(&Utc));
     }
-    let gap_end = end_of_gap(midnight, zone).ok_or(TimestampError::InstantOutOfRange)?;
+    let gap_end = end_of_gap(midnight, zone).ok_or_else(|| out_of_range_in_year(date.year()))?;
     if gap_end.with_timezone(&zone).date_naive() == date {
         Ok(gap_end)
     } else {
@@ -275,7 +275,7 @@ impl Iso8601Fields<'_> {
             },
         )?;
         date.and_hms_nano_opt(self.hour, self.minute, self.second, nanoseconds)
-            .ok_or(TimestampError::InstantOutOfRange)
+            .ok_or_else(|| out_of_range_in_year(year))
     }
 }
 
@@ -682,9 +682,15 @@ mod tests {
 
     #[test]
     fn rejects_year_before_1970() {
-        let expected = TimestampError::YearOutOfRange { year: 1969 };
-        assert_rejects("1969-12-31T23:59:59Z", BERLIN, expected.clone());
-        assert_rejects("1969-12-31T23:30:00-01:00", BERLIN, expected);
+        let expected = TimestampError::InstantBeforeRange {
+            instant: DateTime::from_timestamp(-1, 0),
+        };
+        assert_rejects("1969-12-31T23:59:59Z", BERLIN, expected);
+        assert_rejects(
+            "1968-12-31T23:59:59-23:59",
+            BERLIN,
+            TimestampError::YearOutOfRange { year: 1968 },
+        );
         assert_rejects(
             "0000-01-01",
             BERLIN,
@@ -694,9 +700,16 @@ mod tests {
 
     #[test]
     fn rejects_five_digit_year() {
-        let expected = TimestampError::YearOutOfRange { year: 10000 };
+        let expected = TimestampError::InstantAfterRange {
+            instant: DateTime::from_timestamp(253_402_300_800, 0),
+        };
         assert_rejects("10000-01-01T00:00:00Z", BERLIN, expected.clone());
-        assert_rejects("10000-01-01", BERLIN, expected);
+        assert_rejects("10000-01-01", chrono_tz::UTC, expected);
+        assert_rejects(
+            "10001-01-01",
+            BERLIN,
+            TimestampError::YearOutOfRange { year: 10001 },
+        );
     }
 
     #[test]

@@ -54,7 +54,7 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         parse_unix_seconds(text)?
     } else if is_negative_unix_seconds(text) {
-        return Err(TimestampError::InstantOutOfRange);
+        return Err(TimestampError::InstantBeforeRange { instant: None });
     } else if is_iso8601_basic_format(text) {
         return Err(TimestampError::BasicFormat);
     } else if text.contains(' ') {
@@ -103,19 +103,40 @@ fn fraction_to_nanoseconds(digits: &[u8]) -> Result<u32, TimestampError> {
     Ok(value * 10u32.pow(9 - digits.len() as u32))
 }
 
+/// Checks the range of accepted instants, which is the range of every timestamp whatever
+/// year it writes.
 fn check_instant_range(instant: DateTime<Utc>) -> Result<DateTime<Utc>, TimestampError> {
-    if (0..=MAX_UNIX_SECONDS).contains(&instant.timestamp()) {
-        Ok(instant)
+    let seconds = instant.timestamp();
+    if seconds < 0 {
+        Err(TimestampError::InstantBeforeRange {
+            instant: Some(instant),
+        })
+    } else if seconds > MAX_UNIX_SECONDS {
+        Err(TimestampError::InstantAfterRange {
+            instant: Some(instant),
+        })
     } else {
-        Err(TimestampError::InstantOutOfRange)
+        Ok(instant)
     }
 }
 
+/// Rejects a written year whose every instant is out of range. A year 1969 or 10000 passes,
+/// because its offset or zone can put the instant in 1970 or 9999, as
+/// `1969-12-31T23:30:00-01:00` is `1970-01-01T00:30:00Z`; [`check_instant_range`] decides.
 fn check_year(year: i32) -> Result<(), TimestampError> {
-    if (1970..=9999).contains(&year) {
+    if (1969..=10000).contains(&year) {
         Ok(())
     } else {
         Err(TimestampError::YearOutOfRange { year })
+    }
+}
+
+/// Returns the range error for a written `year` whose instant could not be computed.
+fn out_of_range_in_year(year: i32) -> TimestampError {
+    if year < 1970 {
+        TimestampError::InstantBeforeRange { instant: None }
+    } else {
+        TimestampError::InstantAfterRange { instant: None }
     }
 }
 
@@ -242,12 +263,44 @@ mod tests {
         assert_rejects("1796392674.1234567890", BERLIN, expected);
     }
 
+    fn before_range(rfc3339: &str) -> TimestampError {
+        TimestampError::InstantBeforeRange {
+            instant: Some(instant(rfc3339)),
+        }
+    }
+
     #[test]
     fn rejects_instant_before_1970() {
-        let expected = TimestampError::InstantOutOfRange;
+        let expected = before_range("1969-12-31T23:30:00Z");
         assert_rejects("1970-01-01T00:30:00+01:00", BERLIN, expected.clone());
-        assert_rejects("1970-01-01", BERLIN, expected.clone());
         assert_rejects("Thu, 01 Jan 1970 00:30:00 +0100", BERLIN, expected);
+        let midnight = before_range("1969-12-31T23:00:00Z");
+        assert_rejects("1970-01-01", BERLIN, midnight);
+    }
+
+    #[test]
+    fn accepts_year_1969_at_instant_in_1970() {
+        assert_parses("1969-12-31T23:59:59-01:00", BERLIN, "1970-01-01T00:59:59Z");
+        assert_parses(
+            "1969-12-31 20:00:00",
+            chrono_tz::America::New_York,
+            "1970-01-01T01:00:00Z",
+        );
+    }
+
+    #[test]
+    fn accepts_year_10000_at_instant_in_9999() {
+        assert_parses("10000-01-01T00:30:00+01:00", BERLIN, "9999-12-31T23:30:00Z");
+    }
+
+    #[test]
+    fn range_message_names_instant_and_limit() {
+        let error = parse_timestamp("1970-01-01T00:00:00+01:00", BERLIN).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "the timestamp is the instant 1969-12-31T23:00:00Z, before 1970-01-01T00:00:00Z, \
+             the earliest accepted instant, so give a later time"
+        );
     }
 
     #[test]
@@ -260,10 +313,16 @@ mod tests {
 
     #[test]
     fn rejects_instant_from_year_10000() {
-        let expected = TimestampError::InstantOutOfRange;
-        assert_rejects("9999-12-31T23:00:00-01:00", BERLIN, expected.clone());
-        assert_rejects("253402300800", BERLIN, expected.clone());
-        assert_rejects("999999999999", BERLIN, expected.clone());
+        let year_10000 = TimestampError::InstantAfterRange {
+            instant: DateTime::from_timestamp(MAX_UNIX_SECONDS + 1, 0),
+        };
+        assert_rejects("9999-12-31T23:00:00-01:00", BERLIN, year_10000.clone());
+        assert_rejects("253402300800", BERLIN, year_10000);
+        let largest_unix_seconds = TimestampError::InstantAfterRange {
+            instant: DateTime::from_timestamp(999_999_999_999, 0),
+        };
+        assert_rejects("999999999999", BERLIN, largest_unix_seconds);
+        let expected = TimestampError::InstantAfterRange { instant: None };
         assert_rejects("1000000000000000000000", BERLIN, expected.clone());
         assert_rejects("1796392674123.5", BERLIN, expected.clone());
         assert_rejects("99999999999999999999999999999999.5", BERLIN, expected);
@@ -317,7 +376,8 @@ mod tests {
     #[test]
     fn rejects_negative_unix_seconds_as_out_of_range() {
         for text in ["-1", "-5", "-0.5", "-1796392674.123456789", "-1.1234567890"] {
-            assert_rejects(text, BERLIN, TimestampError::InstantOutOfRange);
+            let expected = TimestampError::InstantBeforeRange { instant: None };
+            assert_rejects(text, BERLIN, expected);
         }
     }
 

@@ -33,14 +33,15 @@ pub(super) fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampE
                 digits: significant.len(),
             }
         } else {
-            TimestampError::InstantOutOfRange
+            TimestampError::InstantAfterRange { instant: None }
         });
     }
     let seconds = match significant {
         "" => 0,
         digits => digits.parse::<i64>().map_err(|_| unrecognized(text))?,
     };
-    DateTime::from_timestamp(seconds, nanoseconds).ok_or(TimestampError::InstantOutOfRange)
+    DateTime::from_timestamp(seconds, nanoseconds)
+        .ok_or(TimestampError::InstantAfterRange { instant: None })
 }
 
 #[cfg(test)]
