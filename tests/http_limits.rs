@@ -750,6 +750,22 @@ fn two_content_lengths_are_logged() {
 }
 
 #[test]
+fn http10_transfer_encoding_is_empty_400() {
+    let server = Server::start();
+    let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
+    let request = format!(
+        "POST /worker/log/tx-1 HTTP/1.0\r\nHost: test\r\nAuthorization: {}\r\n\
+         Transfer-Encoding: chunked\r\n\r\n{chunked}",
+        authorization(&server)
+    );
+    let text = server.raw(request.as_bytes(), WAIT);
+    assert!(text.starts_with("HTTP/1.1 400"), "{text}");
+    assert!(text.contains("content-length: 0\r\n"), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "{text}");
+    assert_eq!(stored_count(&server, "tx-1"), 0);
+}
+
+#[test]
 fn unparsable_heads_are_logged() {
     let heads = [
         "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nContent-Length: +5\r\n\r\n",
