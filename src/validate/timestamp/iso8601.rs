@@ -682,15 +682,9 @@ mod tests {
 
     #[test]
     fn rejects_year_before_1970() {
-        let expected = TimestampError::InstantBeforeRange {
-            instant: DateTime::from_timestamp(-1, 0),
-        };
-        assert_rejects("1969-12-31T23:59:59Z", BERLIN, expected);
-        assert_rejects(
-            "1968-12-31T23:59:59-23:59",
-            BERLIN,
-            TimestampError::YearOutOfRange { year: 1968 },
-        );
+        let expected = TimestampError::YearOutOfRange { year: 1969 };
+        assert_rejects("1969-12-31T23:59:59Z", BERLIN, expected.clone());
+        assert_rejects("1969-12-31T23:30:00-01:00", BERLIN, expected);
         assert_rejects(
             "0000-01-01",
             BERLIN,
@@ -700,9 +694,7 @@ mod tests {
 
     #[test]
     fn rejects_five_digit_year() {
-        let expected = TimestampError::InstantAfterRange {
-            instant: DateTime::from_timestamp(253_402_300_800, 0),
-        };
+        let expected = TimestampError::YearOutOfRange { year: 10000 };
         assert_rejects("10000-01-01T00:00:00Z", BERLIN, expected.clone());
         assert_rejects("10000-01-01", chrono_tz::UTC, expected);
         assert_rejects(

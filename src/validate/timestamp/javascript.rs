@@ -155,7 +155,8 @@ mod tests {
     #[test]
     fn date_string_before_1970_is_out_of_range() {
         let error = javascript_date_string("Thu Jan 01 1970 00:30:00 GMT+0100 (CET)");
-        assert_eq!(error, Some(TimestampError::InstantOutOfRange));
+        let instant = chrono::DateTime::from_timestamp(-1800, 0);
+        assert_eq!(error, Some(TimestampError::InstantBeforeRange { instant }));
     }
 
     #[test]
