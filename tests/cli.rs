@@ -1392,6 +1392,51 @@ fn backup_to_missing_directory_with_slash_says_so() {
     assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
 }
 
+/// Runs `backup DEST` of a new database, where DEST is a file in the
+/// database's directory whose name is not valid UTF-8, and returns the
+/// directory and the output.
+fn backup_to_non_utf8_name() -> (tempfile::TempDir, Output) {
+    use std::os::unix::ffi::OsStrExt as _;
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let name = std::ffi::OsStr::from_bytes(b"copy-\xff.db");
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&db)
+        .arg("backup")
+        .arg(dir.path().join(name));
+    (dir, run_command(command, None))
+}
+
+#[test]
+fn backup_to_non_utf8_name_says_so() {
+    let (_dir, output) = backup_to_non_utf8_name();
+    assert!(
+        stderr(&output).contains("is not valid UTF-8"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn backup_to_non_utf8_name_exits_1() {
+    let (_dir, output) = backup_to_non_utf8_name();
+    assert_eq!(output.status.code(), Some(1));
+}
+
+#[test]
+fn backup_to_non_utf8_name_writes_no_file() {
+    let (dir, _output) = backup_to_non_utf8_name();
+    let copies: Vec<String> = std::fs::read_dir(dir.path())
+        .expect("list the directory")
+        .map(|entry| entry.expect("directory entry").file_name())
+        .map(|name| name.to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("copy-"))
+        .collect();
+    assert!(copies.is_empty(), "{copies:?}");
+}
+
 fn prune_server() -> Server {
     let server = Server::start();
     for (id, timestamp) in [

@@ -14,11 +14,11 @@ use super::{
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use crate::storage::file_mode;
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
 };
+use crate::storage::{file_mode, files};
 use crate::storage::{now_ns, Schema, StorageError};
 
 #[derive(Subcommand)]
@@ -383,7 +383,6 @@ fn print_table_with_max_widths<const N: usize>(
 }
 
 pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     if destination.is_dir() {
         return Err(format!(
             "{} is a directory; give the path of a new file inside it, such as {}",
@@ -391,17 +390,16 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
             backup_file_in(destination).display()
         ));
     }
+    let name = files::sqlite_file_name(destination).map_err(|reason| {
+        format!(
+            "cannot create {}: {reason}; choose a file name that is valid UTF-8",
+            destination.display()
+        )
+    })?;
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
     let database = open_database_read_only(db, Schema::AsFound)?;
-    // Created readable by its owner only, as the database is, because the
-    // copy contains the password hashes.
-    let created = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(destination);
-    match created {
+    match files::create_private(destination) {
         Ok(_) => {}
         Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
             return Err(format!(
@@ -446,7 +444,7 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
     // `VACUUM INTO` needs an empty destination. A copy that SQLite rejects at
     // the start of its read has written nothing yet (SQLite 3.54.1,
     // `sqlite3RunVacuum`), so `read` may run it again.
-    let copied = database.read(|connection| logs::backup(connection, destination));
+    let copied = database.read(|connection| logs::backup(connection, name));
     if let Err(error) = copied {
         let hint = full_disk_hint(destination, &error);
         let _ = std::fs::remove_file(destination);

@@ -125,20 +125,42 @@ fn rescue_path(db: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
 
 /// Writes a consistent copy of the database that `connection` reads to the
 /// new file `destination`, readable by its owner only, like the database.
+/// A copy that fails leaves no file behind.
 fn rescue_copy(connection: &Connection, destination: &Path) -> Result<(), String> {
-    let name = destination
-        .to_str()
-        .ok_or("the path is not UTF-8, which SQLite needs")?;
+    let name = sqlite_file_name(destination)?;
+    create_private(destination).map_err(|error| error.to_string())?;
+    if let Err(error) = super::logs::backup(connection, name) {
+        let _ = std::fs::remove_file(destination);
+        return Err(error.to_string());
+    }
+    Ok(())
+}
+
+/// Returns `path` as the UTF-8 text that SQLite takes as a file name, as in
+/// `VACUUM INTO`. A lossy conversion of another path would name another file.
+///
+/// # Errors
+///
+/// Says why when the path is not valid UTF-8.
+pub fn sqlite_file_name(path: &Path) -> Result<&str, String> {
+    path.to_str()
+        .ok_or_else(|| "the path is not valid UTF-8, which SQLite needs for a file name".into())
+}
+
+/// Creates the new, empty file `path` with mode 0600, for a copy of the
+/// database. The copy contains the password hashes, so only its owner may
+/// read it, as for the database.
+///
+/// # Errors
+///
+/// Fails when the file exists or cannot be created.
+pub fn create_private(path: &Path) -> std::io::Result<()> {
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
-        .open(destination)
-        .map_err(|error| error.to_string())?;
-    connection
-        .execute("VACUUM INTO ?1", [name])
-        .map_err(|error| error.to_string())?;
-    Ok(())
+        .open(path)
+        .map(drop)
 }
 
 /// The files of one database, by path, with the identity each had first.
@@ -246,6 +268,28 @@ mod tests {
             })
             .collect();
         (db, open)
+    }
+
+    #[test]
+    fn failed_rescue_copy_leaves_no_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let connection = Connection::open(dir.path().join("t.db")).expect("open");
+        // SQLite runs no VACUUM inside a transaction, so the copy fails
+        // after its file was created.
+        connection.execute_batch("BEGIN").expect("begin");
+        let copy = dir.path().join("t.db.rescued");
+        assert!(rescue_copy(&connection, &copy).is_err());
+        assert!(!copy.exists());
+    }
+
+    #[test]
+    fn rescue_copy_to_non_utf8_path_creates_nothing() {
+        use std::os::unix::ffi::OsStrExt as _;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let connection = Connection::open(dir.path().join("t.db")).expect("open");
+        let copy = dir.path().join(std::ffi::OsStr::from_bytes(b"t.db.\xff"));
+        assert!(rescue_copy(&connection, &copy).is_err());
+        assert!(!copy.exists());
     }
 
     #[test]

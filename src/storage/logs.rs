@@ -2,7 +2,6 @@
 //! transactions with paging and filters, their outcomes, and the maintenance
 //! commands (prune, backup) that work on whole transactions.
 
-use std::path::Path;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -678,17 +677,17 @@ fn prune_chunk(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pru
     })
 }
 
-/// Writes a consistent, compacted copy of the database to `destination`,
-/// which must not exist or be an empty file. An existing file keeps its
-/// mode. Safe while the server writes: WAL readers see one snapshot and do
-/// not block the writer.
+/// Writes a consistent, compacted copy of the database to the file named
+/// `destination`, which must not exist or be an empty file. An existing file
+/// keeps its mode. Safe while the server writes: WAL readers see one
+/// snapshot and do not block the writer. [`super::files::sqlite_file_name`]
+/// gives the name of a path.
 ///
 /// # Errors
 ///
 /// Fails when the destination has content or cannot be written.
-pub fn backup(connection: &Connection, destination: &Path) -> Result<(), StorageError> {
-    let destination = destination.to_string_lossy();
-    connection.execute("VACUUM INTO ?1", [destination.as_ref()])?;
+pub fn backup(connection: &Connection, destination: &str) -> Result<(), StorageError> {
+    connection.execute("VACUUM INTO ?1", [destination])?;
     Ok(())
 }
 
