@@ -292,8 +292,9 @@ fn idle_deleted_database_is_rescued() {
     assert_eq!(transaction_ids(&rescue_copy(&server)), ["tx-before"]);
 }
 
-#[test]
-fn deleted_link_target_names_link() {
+/// Starts a server whose `--db` is a symbolic link to a database in another
+/// directory, and returns it with the link's target.
+fn server_through_link() -> (Server, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let real_dir = dir.path().join("real");
     std::fs::create_dir(&real_dir).expect("create the real directory");
@@ -305,6 +306,12 @@ fn deleted_link_target_names_link() {
         command.args(["--listen", "127.0.0.1:0"]);
         command
     });
+    (server, real)
+}
+
+#[test]
+fn deleted_link_target_names_link() {
+    let (server, real) = server_through_link();
     assert_eq!(post(&server, "tx-before"), 200);
     std::fs::remove_file(&real).expect("remove the link's target");
     post(&server, "tx-after");
@@ -313,4 +320,20 @@ fn deleted_link_target_names_link() {
         "{}",
         server.log()
     );
+}
+
+#[test]
+fn size_metric_counts_wal_of_link_target() {
+    let (server, real) = server_through_link();
+    assert_eq!(post(&server, "tx-1"), 200);
+    let body = server.get("/metrics", Some(server.admin())).body;
+    let size: u64 = body
+        .lines()
+        .find_map(|line| line.strip_prefix("translog_database_size_bytes "))
+        .expect("the size metric")
+        .parse()
+        .expect("a whole number");
+    let file_size = |path: &Path| std::fs::metadata(path).expect("stat").len();
+    let expected = file_size(&real) + file_size(&companion(&real, "-wal"));
+    assert_eq!(size, expected, "{body}");
 }

@@ -30,7 +30,7 @@ use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
 use crate::storage::logs::{self, ListQuery, Outcome};
 use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
-use crate::storage::{now_ns, StorageError};
+use crate::storage::{files, now_ns, StorageError};
 use crate::validate::form::decode_component;
 use crate::validate::{build_entry, collect_parameters, ParamError};
 
@@ -688,10 +688,12 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     ))
 }
 
+/// Returns the size of the database file and its WAL. SQLite keeps the WAL
+/// beside the file that a symbolic link at `path` points to.
 fn database_size(path: &std::path::Path) -> u64 {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    [path.as_os_str().to_owned(), wal]
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let wal = files::companion(&real, "-wal");
+    [real, wal]
         .iter()
         .filter_map(|file| std::fs::metadata(file).ok())
         .map(|metadata| metadata.len())
