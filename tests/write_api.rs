@@ -1887,6 +1887,90 @@ fn throttle_is_per_client_address() {
     assert_eq!(status, "200");
 }
 
+/// Runs `translog serve` in a network namespace of its own, whose loopback
+/// device has two addresses in 2001:db8::/64 and one in 2001:db8:0:1::/64.
+/// Ten failed logins come from the first, then one request with the
+/// administrator's password from each of the others. Prints `same-64 STATUS`
+/// and `other-64 STATUS`. A new namespace has no other listener, so the
+/// fixed port is free.
+const IPV6_THROTTLE_SCRIPT: &str = r#"
+set -eu
+bin=$1 db=$2 body=$3
+ip link set lo up
+ip -6 addr add 2001:db8::1/64 dev lo nodad
+ip -6 addr add 2001:db8::2/64 dev lo nodad
+ip -6 addr add 2001:db8:0:1::1/64 dev lo nodad
+"$bin" --db "$db" serve --listen '[2001:db8::1]:8080' 2>"$db.log" &
+server=$!
+trap 'kill $server; wait $server || true' EXIT
+url='http://[2001:db8::1]:8080'
+tries=0
+until curl -s --noproxy '*' -o /dev/null "$url/healthz"; do
+    tries=$((tries + 1))
+    if [ $tries -ge 100 ]; then
+        cat "$db.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+post() {
+    curl -s --noproxy '*' --max-time 10 -o /dev/null -w '%{http_code}'         --interface "$1" -u "$2" -d "$body" "$url/worker/log/tx-1"
+}
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+    post 2001:db8::1 admin:wrong >/dev/null
+done
+credentials=$(cat "$db.credentials")
+echo "same-64 $(post 2001:db8::2 "$credentials")"
+echo "other-64 $(post 2001:db8:0:1::1 "$credentials")"
+"#;
+
+/// Runs [`IPV6_THROTTLE_SCRIPT`] and returns what it prints, or `None` where
+/// no network namespace can be made.
+fn ipv6_throttle_statuses() -> Option<String> {
+    let namespace = ["--user", "--map-root-user", "--net"];
+    let namespace_works = Command::new("unshare")
+        .args(namespace)
+        .args(["ip", "link", "set", "lo", "up"])
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !namespace_works {
+        common::skip("unshare and ip cannot make a network namespace here");
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    let mut command = Command::new("unshare");
+    command
+        .args(namespace)
+        .args(["sh", "-c", IPV6_THROTTLE_SCRIPT, "sh", common::BIN])
+        .arg(&db)
+        .arg(VALID);
+    let output = common::run_command(command, None);
+    let printed = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success(),
+        "{printed}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    Some(printed)
+}
+
+#[test]
+fn throttle_counts_ipv6_per_64() {
+    let Some(printed) = ipv6_throttle_statuses() else {
+        return;
+    };
+    assert!(printed.contains("same-64 429\n"), "{printed}");
+}
+
+#[test]
+fn throttle_spares_other_ipv6_64() {
+    let Some(printed) = ipv6_throttle_statuses() else {
+        return;
+    };
+    assert!(printed.contains("other-64 200\n"), "{printed}");
+}
+
 // 503.
 
 #[test]

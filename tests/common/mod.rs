@@ -551,6 +551,17 @@ pub fn run_command(mut command: Command, stdin: Option<&str>) -> Output {
     output
 }
 
+/// Prints why a test is skipped, as a line that starts with `skipped:`.
+/// Where the `CI` variable is set, it fails the test instead, because
+/// `.ci/run` provides what the tests need.
+pub fn skip(reason: &str) {
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "a test was skipped on the CI machine: {reason}"
+    );
+    eprintln!("skipped: {reason}");
+}
+
 /// Panics with the command's stderr unless it exited 0.
 pub fn assert_success(output: &Output, what: &str) {
     assert!(
