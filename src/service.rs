@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::auth::{hash_password, password, Authenticator};
+use crate::auth::{hash_password, password, Authenticator, WATCH_BUSY_TIMEOUT};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::Notifier;
@@ -175,7 +175,7 @@ fn start_components(
 ) -> Result<(Arc<AppState>, Notifier), String> {
     let db_path = &options.db_path;
     let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
-    let watch = storage::open_reader(db_path, READER_BUSY_TIMEOUT)
+    let watch = storage::open_reader(db_path, WATCH_BUSY_TIMEOUT)
         .map_err(|error| storage::open_error(db_path, &error))?;
     let auth = Arc::new(Authenticator::new(
         watch,

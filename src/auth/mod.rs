@@ -22,7 +22,7 @@ pub mod throttle;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -44,6 +44,13 @@ const CACHE_TTL: Duration = Duration::from_secs(15 * 60);
 
 /// The most cached credentials; past it the cache starts over.
 const CACHE_CAPACITY: usize = 10_000;
+
+/// How long a read on the watch connection waits for another process's lock.
+/// The read runs on the HTTP thread, which serves every connection, so a
+/// longer wait would stall them all. A WAL reader waits only while another
+/// process rebuilds the WAL index, as after a crash, or holds the database
+/// in exclusive locking mode. On a timeout the cache keeps its view.
+pub const WATCH_BUSY_TIMEOUT: Duration = Duration::from_millis(5);
 
 /// The user a request was authenticated as.
 #[derive(Debug, Clone)]
@@ -185,8 +192,12 @@ pub struct Authenticator {
     /// starts from a clone, which saves hashing the key blocks per request.
     keyed_mac: Hmac<Sha256>,
     cache: Mutex<Cache>,
-    /// The reader connection that reads the credentials generation.
+    /// The reader connection that reads the credentials generation, with a
+    /// busy timeout of [`WATCH_BUSY_TIMEOUT`].
     watch: Mutex<Connection>,
+    /// True while reads of the generation time out, so that only the first
+    /// timeout of a run is logged.
+    watch_busy: AtomicBool,
     readers: Arc<ReaderPool>,
     dummy_hash: String,
     /// Bounds the Argon2 verifications running at once, and so their memory.
@@ -204,7 +215,9 @@ pub struct Authenticator {
 
 impl Authenticator {
     /// Creates the authenticator. `watch_connection` is a reader used only for
-    /// the generation check; `hashing_threads` bounds concurrent verifications.
+    /// the generation check, opened with a busy timeout of
+    /// [`WATCH_BUSY_TIMEOUT`]; `hashing_threads` bounds concurrent
+    /// verifications.
     ///
     /// # Errors
     ///
@@ -230,6 +243,7 @@ impl Authenticator {
                 users: HashMap::new(),
             }),
             watch: Mutex::new(watch_connection),
+            watch_busy: AtomicBool::new(false),
             readers,
             dummy_hash,
             hashing: Semaphore::new(hashing_threads.max(1)),
@@ -476,8 +490,32 @@ impl Authenticator {
     /// The generation is read on every call. `PRAGMA data_version` cannot
     /// spare that read while the server stores entries, because it changes
     /// with every commit of the storage thread's connection too.
+    ///
+    /// When another process's lock makes the read time out, the cache keeps
+    /// its view. The request then reads the database, or has its entry
+    /// stored, after this check, and that waits on the same lock off the
+    /// HTTP thread. A credential that is not cached is verified against a
+    /// read of the users table, which fails with `503` meanwhile.
     fn refresh_generation(&self) -> Result<(), StorageError> {
-        let generation = users::generation(&*self.lock_watch()?)?;
+        let read = users::generation(&self.lock_watch());
+        let generation = match read {
+            Ok(generation) => generation,
+            Err(error @ StorageError::Busy(_)) => {
+                if !self.watch_busy.swap(true, Ordering::Relaxed) {
+                    log::warn!(
+                        "reading the credentials generation timed out after {} ms, because \
+                         another process holds a lock on the database ({error}); requests are \
+                         checked against the cached credentials until a read works again",
+                        WATCH_BUSY_TIMEOUT.as_millis()
+                    );
+                }
+                return Ok(());
+            }
+            Err(error) => return Err(error),
+        };
+        if self.watch_busy.swap(false, Ordering::Relaxed) {
+            log::info!("reading the credentials generation works again");
+        }
         // Any difference counts here, because this value is read now: a
         // smaller one means the database file was replaced.
         if self.cache_generation() != Some(generation) {
@@ -490,12 +528,7 @@ impl Authenticator {
     /// fails, the cache is emptied under `seen`, the newest generation known,
     /// so every credential is verified again.
     fn catch_up(&self, seen: i64) {
-        let snapshot = self.lock_watch().and_then(|watch| {
-            let snapshot = watch.unchecked_transaction()?;
-            let generation = users::generation(&snapshot)?;
-            let current = users::all(&snapshot)?;
-            Ok((generation, current))
-        });
+        let snapshot = self.read_users();
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };
@@ -508,10 +541,21 @@ impl Authenticator {
         }
     }
 
-    fn lock_watch(&self) -> Result<std::sync::MutexGuard<'_, Connection>, StorageError> {
+    /// Reads the generation and every user in one snapshot.
+    fn read_users(&self) -> Result<(i64, HashMap<String, StoredUser>), StorageError> {
+        let watch = self.lock_watch();
+        let snapshot = watch.unchecked_transaction()?;
+        let generation = users::generation(&snapshot)?;
+        let current = users::all(&snapshot)?;
+        Ok((generation, current))
+    }
+
+    fn lock_watch(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // A panic while the lock was held dropped any transaction open on the
+        // connection, which rolled it back, so a poisoned lock is still usable.
         self.watch
             .lock()
-            .map_err(|_| StorageError::Internal(rusqlite::Error::InvalidQuery))
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock_throttle(&self) -> std::sync::MutexGuard<'_, Throttle> {
@@ -602,6 +646,20 @@ mod tests {
         // Two verifications at once would have needed two buffers.
         assert_eq!(auth.hashing_memory.idle_buffers(), 1);
         assert!(auth.lock_queues().is_empty());
+    }
+
+    #[test]
+    fn poisoned_watch_lock_still_reads() {
+        let directory = tempfile::tempdir().unwrap();
+        let auth = authenticator_with_user(directory.path());
+        let holder = Arc::clone(&auth);
+        let panicked = std::thread::spawn(move || {
+            let _watch = holder.lock_watch();
+            panic!("a panic while the watch lock is held");
+        })
+        .join();
+        assert!(panicked.is_err());
+        assert!(auth.refresh_generation().is_ok());
     }
 
     #[tokio::test]
