@@ -354,7 +354,7 @@ fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageErr
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version == SCHEMA_VERSION && schema == Schema::Upgrade {
         for start in ADDED_TO_VERSION_2 {
-            connection.execute_batch(schema_statement(start))?;
+            connection.execute_batch(schema_statement(start)?)?;
         }
         return Ok(());
     }
@@ -371,10 +371,10 @@ fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageErr
         1 => {
             log::info!("upgrading the database schema from version 1 to {SCHEMA_VERSION}");
             transaction.execute_batch(MIGRATION_1_TO_2_BEFORE)?;
-            transaction.execute_batch(schema_statement("CREATE TABLE entries ("))?;
+            transaction.execute_batch(schema_statement(ENTRIES_TABLE)?)?;
             transaction.execute_batch(MIGRATION_1_TO_2_AFTER)?;
             for start in ADDED_TO_VERSION_2 {
-                transaction.execute_batch(schema_statement(start))?;
+                transaction.execute_batch(schema_statement(start)?)?;
             }
         }
         SCHEMA_VERSION => return Ok(()),
@@ -385,16 +385,30 @@ fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageErr
     Ok(())
 }
 
+/// The start of the statement of [`SCHEMA`] that the migration from version
+/// 1 runs to create the `entries` table of version 2.
+const ENTRIES_TABLE: &str = "CREATE TABLE entries (";
+
 /// Returns the statement of [`SCHEMA`] that starts with `start`, up to the
 /// next semicolon, so that a migration creates a table exactly as a new
 /// database has it. Only table statements qualify: a trigger's body has
-/// semicolons of its own. Returns an empty string when `start` is not found.
-fn schema_statement(start: &str) -> &'static str {
+/// semicolons of its own.
+///
+/// # Errors
+///
+/// [`StorageError::Internal`] when no statement starts with `start`, as
+/// after a table of `schema.sql` was renamed, so that the migration fails
+/// instead of leaving the table out.
+fn schema_statement(start: &str) -> Result<&'static str, StorageError> {
     let Some(begin) = SCHEMA.find(start) else {
-        return "";
+        let message = format!("schema.sql has no statement that starts with {start:?}");
+        return Err(StorageError::Internal(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_INTERNAL),
+            Some(message),
+        )));
     };
     let rest = &SCHEMA[begin..];
-    rest.find(';').map_or(rest, |end| &rest[..=end])
+    Ok(rest.find(';').map_or(rest, |end| &rest[..=end]))
 }
 
 /// A few reader connections shared by the blocking tasks of the read API, so
@@ -449,16 +463,25 @@ mod tests {
 
     #[test]
     fn schema_statement_finds_entries_table() {
-        let statement = schema_statement("CREATE TABLE entries (");
-        assert!(
-            statement.starts_with("CREATE TABLE entries ("),
-            "{statement}"
-        );
+        let statement = schema_statement(ENTRIES_TABLE).expect("the entries table");
+        assert!(statement.starts_with(ENTRIES_TABLE), "{statement}");
         assert!(statement.ends_with(") WITHOUT ROWID;"), "{statement}");
     }
 
     #[test]
-    fn schema_statement_missing_is_empty() {
-        assert_eq!(schema_statement("CREATE TABLE invoices ("), "");
+    fn schema_statement_finds_added_tables() {
+        for start in ADDED_TO_VERSION_2 {
+            let statement = schema_statement(start);
+            assert!(
+                statement.is_ok_and(|statement| statement.starts_with(start)),
+                "{start}"
+            );
+        }
+    }
+
+    #[test]
+    fn schema_statement_missing_is_error() {
+        let error = schema_statement("CREATE TABLE invoices (").expect_err("no such table");
+        assert!(error.to_string().contains("invoices"), "{error}");
     }
 }
