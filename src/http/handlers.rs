@@ -425,10 +425,7 @@ async fn append_entry(
         match outcome.await {
             Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
             Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
-            Ok(WriteOutcome::Failed(error)) if error.is_transient() => {
-                return Err(ApiError::NotStored(error.to_string()))
-            }
-            Ok(WriteOutcome::Failed(error)) => return Err(storage_error(&error)),
+            Ok(WriteOutcome::Failed(error)) => return Err(ApiError::NotStored(error)),
             Ok(WriteOutcome::CredentialsChanged) => {
                 authenticated = recheck(state, &parts.headers, peer).await?;
                 fresh = true;

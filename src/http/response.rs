@@ -3,6 +3,7 @@
 //! server sends ends with one newline, so that what `curl` prints ends its
 //! line before the shell prompt.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -14,6 +15,7 @@ use serde::Serialize;
 use super::handlers::APPEND_HINT;
 use crate::auth::basic::BasicError;
 use crate::entry::MAX_MESSAGE_BYTES;
+use crate::storage::StorageError;
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
 pub type Body = Full<Bytes>;
@@ -76,10 +78,11 @@ pub enum ApiError {
     NoSuchLog,
     /// The cause is logged, and the client gets `Retry-After`.
     Unavailable(String),
-    /// `503` for an entry whose batch failed to commit. The storage thread
-    /// logs the cause once for the batch, and at most once per interval, so
-    /// the request's own log line leaves it out.
-    NotStored(String),
+    /// An entry whose batch failed to commit: `503` when a retry may
+    /// succeed, else `500`. The storage thread logs the cause once for the
+    /// batch, and at most once per interval, so the request's own log line
+    /// is at debug.
+    NotStored(Arc<StorageError>),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
 }
@@ -97,6 +100,14 @@ pub enum RequestPart {
 
 /// The log's reason for [`ApiError::BadCredentials`].
 const BAD_CREDENTIALS: &str = "unknown user or wrong password";
+
+/// The message of a `503`.
+const UNAVAILABLE_MESSAGE: &str =
+    "The service cannot store or read entries right now; retry shortly.";
+
+/// The message of a `500`, whose cause only the server log shows.
+const INTERNAL_MESSAGE: &str =
+    "The server failed to handle the request; the server log has the cause.";
 
 /// How long clients are asked to wait before retrying a `503`.
 const RETRY_AFTER_UNAVAILABLE: u64 = 1;
@@ -126,8 +137,9 @@ impl ApiError {
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) | ApiError::NotStored(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotStored(error) if error.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::NotStored(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -148,8 +160,9 @@ impl ApiError {
             ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::Conflict => "conflict",
-            ApiError::Unavailable(_) | ApiError::NotStored(_) => "unavailable",
-            ApiError::Internal(_) => "internal_error",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::NotStored(error) if error.is_transient() => "unavailable",
+            ApiError::NotStored(_) | ApiError::Internal(_) => "internal_error",
         }
     }
 
@@ -210,8 +223,9 @@ impl ApiError {
             ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
                  different message; the stored entry is kept. Send a new timestamp for a new entry."
                 .into(),
-            ApiError::Unavailable(_) | ApiError::NotStored(_) => "The service cannot store or read entries right now; retry shortly.".into(),
-            ApiError::Internal(_) => "The server failed to handle the request; the server log has the cause.".into(),
+            ApiError::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
+            ApiError::NotStored(error) if error.is_transient() => UNAVAILABLE_MESSAGE.into(),
+            ApiError::NotStored(_) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
         }
     }
 
@@ -240,7 +254,10 @@ impl ApiError {
             ApiError::Throttled(wait) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_seconds(*wait)));
             }
-            ApiError::Unavailable(_) | ApiError::NotStored(_) => {
+            ApiError::Unavailable(_) => {
+                headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
+            }
+            ApiError::NotStored(error) if error.is_transient() => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
             // The rest of the body is unread, so the connection cannot carry another request.
@@ -260,6 +277,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidHeader(_)
             | ApiError::Conflict
+            | ApiError::NotStored(_)
             | ApiError::Internal(_) => {}
         }
         response
@@ -272,9 +290,9 @@ impl ApiError {
             ApiError::Unauthorized(error) => error.reason().to_string(),
             ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
             ApiError::Unavailable(cause)
-            | ApiError::NotStored(cause)
             | ApiError::Internal(cause)
             | ApiError::ClientClosed(cause) => cause.clone(),
+            ApiError::NotStored(error) => error.to_string(),
             _ => self.message(),
         }
     }
@@ -287,7 +305,7 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
-            ApiError::NotStored(cause) => (log::Level::Debug, format!("not stored: {cause}")),
+            ApiError::NotStored(error) => (log::Level::Debug, format!("not stored: {error}")),
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,
                 format!("ended: the client closed the connection before it sent the whole body ({cause})"),
