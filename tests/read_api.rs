@@ -1936,6 +1936,48 @@ fn head_list_is_200() {
     assert_eq!(reply.status, 200);
 }
 
+// Instants that no date has, in a database changed by other means.
+
+/// Stores an entry of `tx-1`, then sets `column` of every row of `table`
+/// to the largest number of seconds, which no date has.
+fn server_with_unreadable_instant(table: &str, column: &str) -> Server {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    connection
+        .execute(&format!("UPDATE {table} SET {column} = ?1"), [i64::MAX])
+        .expect("change the instant");
+    server
+}
+
+#[test]
+fn unreadable_entry_instant_is_500() {
+    let server = server_with_unreadable_instant("entries", "timestamp_s");
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 500, "{}", reply.body);
+}
+
+#[test]
+fn unreadable_entry_instant_is_logged() {
+    let server = server_with_unreadable_instant("entries", "timestamp_s");
+    server.get("/worker/log/tx-1", Some(server.admin()));
+    let log = server.log();
+    assert!(log.contains("is out of range"), "{log}");
+}
+
+#[test]
+fn unreadable_list_instant_is_500() {
+    let server = server_with_unreadable_instant("transactions", "last_timestamp_s");
+    let reply = list(&server, "");
+    assert_eq!(reply.status, 500, "{}", reply.body);
+}
+
 // Health.
 
 #[test]

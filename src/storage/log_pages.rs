@@ -266,7 +266,7 @@ fn log_entry(row: &Row) -> rusqlite::Result<LogEntry> {
     let nanos: u32 = row.get(1)?;
     let received_at_ns: i64 = row.get(6)?;
     Ok(LogEntry {
-        timestamp: instant(seconds, nanos),
+        timestamp: instant(seconds, nanos, 0)?,
         timestamp_sent: row.get(2)?,
         stage: row.get(3)?,
         status: row.get(4)?,

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use rusqlite::types::Type;
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
@@ -20,8 +21,21 @@ pub fn format_instant(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(SecondsFormat::Nanos, true)
 }
 
-pub(super) fn instant(seconds: i64, nanos: u32) -> String {
-    DateTime::from_timestamp(seconds, nanos).map_or_else(String::new, format_instant)
+/// Formats the instant stored as `seconds` and `nanos`, read from column
+/// `column` and the one after it, as [`format_instant`] does.
+///
+/// # Errors
+///
+/// [`rusqlite::Error::FromSqlConversionFailure`] for an instant that chrono
+/// cannot represent, which only a database changed by other means than
+/// translog can contain. The read fails, so the request gets `500` and the
+/// log gets the value.
+pub(super) fn instant(seconds: i64, nanos: u32, column: usize) -> rusqlite::Result<String> {
+    let instant = DateTime::from_timestamp(seconds, nanos).ok_or_else(|| {
+        let message = format!("the stored instant {seconds} s {nanos} ns is out of range");
+        rusqlite::Error::FromSqlConversionFailure(column, Type::Integer, message.into())
+    })?;
+    Ok(format_instant(instant))
 }
 
 pub(super) fn instant_from_ns(nanoseconds: i64) -> String {
@@ -328,8 +342,8 @@ fn transaction_summary_from_row(row: &Row) -> rusqlite::Result<TransactionSummar
     Ok(TransactionSummary {
         transaction_id: row.get(0)?,
         outcome: parse_outcome(&outcome),
-        first_timestamp: instant(row.get(2)?, row.get(3)?),
-        last_timestamp: instant(row.get(4)?, row.get(5)?),
+        first_timestamp: instant(row.get(2)?, row.get(3)?, 2)?,
+        last_timestamp: instant(row.get(4)?, row.get(5)?, 4)?,
         last_stage: row.get(6)?,
         last_status: row.get(7)?,
         entry_count: row.get(8)?,
@@ -430,7 +444,7 @@ fn add_fatal_entry(
         .query_row([&summary.transaction_id], |row| {
             Ok((
                 row.get::<_, String>(0)?,
-                instant(row.get(1)?, row.get(2)?),
+                instant(row.get(1)?, row.get(2)?, 1)?,
                 row.get::<_, Option<String>>(3)?,
             ))
         })
