@@ -167,14 +167,6 @@ impl Metrics {
         self.alerts.count(outcome, result);
     }
 
-    /// Returns the number of committed or attempted batches and the entries in
-    /// them.
-    pub fn batch_totals(&self) -> (u64, f64) {
-        let count = self.batches.count.load(Ordering::Relaxed);
-        let sum = self.batches.sum_micros.load(Ordering::Relaxed) as f64 / 1_000_000.0;
-        (count, sum)
-    }
-
     /// Renders every metric, followed by `extra` lines computed by the caller
     /// (database size, transactions by outcome).
     pub fn render(&self, extra: &str) -> String {

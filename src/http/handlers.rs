@@ -122,7 +122,9 @@ pub async fn dispatch(
             error
         }
     })?;
-    if let (Route::Log(_), Some(method)) = (&route, read_method(request.method())) {
+    // The only other methods of a transaction's log are GET and HEAD.
+    if matches!(route, Route::Log(_)) && !writing {
+        let method = request.method().clone();
         let timeout = state.config.read_timeout;
         reject_read_with_body(method, request.body_mut(), timeout, context).await?;
     }
@@ -178,22 +180,13 @@ fn quoted_method(method: &Method) -> String {
     }
 }
 
-/// Returns the name of a method that reads a transaction's log, or `None`.
-fn read_method(method: &Method) -> Option<&'static str> {
-    match *method {
-        Method::GET => Some("GET"),
-        Method::HEAD => Some("HEAD"),
-        _ => None,
-    }
-}
-
 /// Rejects a `GET` or `HEAD` of a transaction's log whose body is not empty.
 /// The read ignores a body, so an entry sent in one, as `curl -X GET -d`
 /// sends it, would get a `200` with the log and never be stored. A declared
 /// length is known from the head. A chunked body is read until its first byte
 /// of data, because it may turn out empty.
 async fn reject_read_with_body(
-    method: &'static str,
+    method: Method,
     body: &mut Incoming,
     timeout: Duration,
     context: &mut RequestContext,

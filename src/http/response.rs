@@ -9,7 +9,7 @@ use std::time::Duration;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
-use hyper::{Response, StatusCode};
+use hyper::{Method, Response, StatusCode};
 use serde::Serialize;
 
 use super::handlers::APPEND_HINT;
@@ -64,8 +64,8 @@ pub enum ApiError {
     /// A request body the HTTP layer could not read.
     MalformedBody(String),
     /// A `GET` or `HEAD` of a transaction's log with a body, which the read
-    /// would ignore; the text is the method.
-    ReadWithBody(&'static str),
+    /// would ignore, with the method.
+    ReadWithBody(Method),
     /// A request head that breaks a rule of HTTP/1.1 about its headers, such
     /// as a missing, repeated or invalid `Host`. The text is the message.
     InvalidHeader(String),
