@@ -713,7 +713,7 @@ fn store_entry(
     let is_fatal = entry.status == Status::Fatal;
     let is_end =
         entry.stage == Stage::End && matches!(entry.status, Status::Success | Status::Warning);
-    let was_fatal_before = !is_fatal || was_fatal(transaction, entry.transaction_id.as_str())?;
+    let turned_fatal = is_fatal && !was_fatal(transaction, entry.transaction_id.as_str())?;
     statements.upsert_transaction.execute(params![
         entry.transaction_id.as_str(),
         seconds,
@@ -725,7 +725,7 @@ fn store_entry(
         is_fatal,
         is_end,
     ])?;
-    Ok((WriteOutcome::Stored, is_fatal && !was_fatal_before))
+    Ok((WriteOutcome::Stored, turned_fatal))
 }
 
 fn was_fatal(transaction: &Transaction<'_>, transaction_id: &str) -> Result<bool, StorageError> {
