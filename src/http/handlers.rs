@@ -655,17 +655,26 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         let all = ListQuery::default();
         let counts = logs::count_by_outcome(connection, &all, now_ns(), state.config.stall_after)?;
         let mut text = String::from(
-            "# HELP translog_transactions Transactions by outcome.\n# TYPE translog_transactions gauge\n",
+            "# HELP translog_transactions Transactions by outcome.\n\
+             # TYPE translog_transactions gauge\n",
         );
         for (outcome, count) in Outcome::ALL.iter().zip(counts) {
-            text.push_str(&format!("translog_transactions{{outcome=\"{}\"}} {count}\n", outcome.as_str()));
+            let outcome = outcome.as_str();
+            text.push_str(&format!(
+                "translog_transactions{{outcome=\"{outcome}\"}} {count}\n"
+            ));
         }
         let size = database_size(&state.config.db_path);
-        text.push_str("# HELP translog_database_size_bytes Size of the database file and its WAL.\n");
-        text.push_str(&format!("# TYPE translog_database_size_bytes gauge\ntranslog_database_size_bytes {size}\n"));
-        text.push_str("# HELP translog_password_verifications_total Argon2 verifications of credentials not in the cache.\n");
         text.push_str(&format!(
-            "# TYPE translog_password_verifications_total counter\ntranslog_password_verifications_total {}\n",
+            "# HELP translog_database_size_bytes Size of the database file and its WAL.\n\
+             # TYPE translog_database_size_bytes gauge\n\
+             translog_database_size_bytes {size}\n"
+        ));
+        text.push_str(&format!(
+            "# HELP translog_password_verifications_total Argon2 verifications of credentials \
+             not in the cache.\n\
+             # TYPE translog_password_verifications_total counter\n\
+             translog_password_verifications_total {}\n",
             state.auth.verifications()
         ));
         Ok(text)

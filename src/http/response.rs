@@ -169,21 +169,34 @@ impl ApiError {
     /// Returns the sentence that the client gets: what failed and how to fix it.
     pub fn message(&self) -> String {
         match self {
-            ApiError::NotFound => "No resource at this path; the write API is POST /worker/log/{transaction_id}.".into(),
+            ApiError::NotFound => "No resource at this path; the write API is POST \
+                 /worker/log/{transaction_id}."
+                .into(),
             ApiError::TrailingSlash(stripped) => format!(
                 "No resource at this path, because it ends with a slash; send the request to \
                  {stripped}."
             ),
-            ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the transactions with GET /worker/log.".into(),
-            ApiError::MethodNotAllowed { message: Some(message), .. } => message.clone(),
-            ApiError::MethodNotAllowed { method, allow, message: None } => {
+            ApiError::NoSuchLog => "No entries for this transaction id; check the id, or list the \
+                 transactions with GET /worker/log."
+                .into(),
+            ApiError::MethodNotAllowed {
+                message: Some(message),
+                ..
+            } => message.clone(),
+            ApiError::MethodNotAllowed {
+                method,
+                allow,
+                message: None,
+            } => {
                 format!("Method {method} is not allowed here; use {allow}.")
             }
             ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
             // The same text for an unknown user and a wrong password, so that
             // the response does not tell which user names exist.
             ApiError::BadCredentials(_) => {
-                "Authentication failed; send valid credentials with HTTP Basic authentication (curl -u user:password).".into()
+                "Authentication failed; send valid credentials with HTTP Basic authentication \
+                 (curl -u user:password)."
+                    .into()
             }
             ApiError::Throttled(wait) => format!(
                 "Too many failed logins from this address; retry in {} seconds.",
@@ -200,12 +213,18 @@ impl ApiError {
                  most {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}.",
                 crate::http::MAX_BODY_BYTES
             ),
-            ApiError::RequestTimeout { part: RequestPart::Head, timeout } => format!(
+            ApiError::RequestTimeout {
+                part: RequestPart::Head,
+                timeout,
+            } => format!(
                 "The request head did not arrive in full within the read timeout of {}; send \
                  the whole head at once, as HTTP clients do.",
                 seconds(*timeout)
             ),
-            ApiError::RequestTimeout { part: RequestPart::Body, timeout } => format!(
+            ApiError::RequestTimeout {
+                part: RequestPart::Body,
+                timeout,
+            } => format!(
                 "The request body did not arrive in full within the read timeout of {}, which \
                  covers the whole body and not only the pauses in it; send the body faster, or \
                  have the server's --read-timeout raised.",
@@ -219,10 +238,15 @@ impl ApiError {
                 "{method} of a transaction's log reads it and takes no body, but this request has \
                  one, so nothing was stored. {APPEND_HINT}"
             ),
-            ApiError::ClientClosed(_) => "The connection closed before the whole request body arrived.".into(),
-            ApiError::Conflict => "An entry with this transaction id, timestamp, stage and status is already stored with a \
-                 different message; the stored entry is kept. Send a new timestamp for a new entry."
-                .into(),
+            ApiError::ClientClosed(_) => {
+                "The connection closed before the whole request body arrived.".into()
+            }
+            ApiError::Conflict => {
+                "An entry with this transaction id, timestamp, stage and status is already \
+                 stored with a different message; the stored entry is kept. Send a new \
+                 timestamp for a new entry."
+                    .into()
+            }
             ApiError::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
             ApiError::NotStored(error) if error.is_transient() => UNAVAILABLE_MESSAGE.into(),
             ApiError::NotStored(_) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
@@ -308,7 +332,10 @@ impl ApiError {
             ApiError::NotStored(error) => (log::Level::Debug, format!("not stored: {error}")),
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,
-                format!("ended: the client closed the connection before it sent the whole body ({cause})"),
+                format!(
+                    "ended: the client closed the connection before it sent the whole body \
+                     ({cause})"
+                ),
             ),
             ApiError::Unauthorized(error @ (BasicError::Missing | BasicError::EmptyBasic)) => {
                 (log::Level::Debug, format!("rejected: {}", error.reason()))
@@ -323,9 +350,7 @@ impl ApiError {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::MethodNotAllowed { .. }
-            | ApiError::NoSuchLog => {
-                (log::Level::Debug, format!("rejected: {}", self.message()))
-            }
+            | ApiError::NoSuchLog => (log::Level::Debug, format!("rejected: {}", self.message())),
             ApiError::Throttled(_)
             | ApiError::Forbidden(_)
             | ApiError::CrossOrigin(_)
