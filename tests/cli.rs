@@ -3041,8 +3041,9 @@ struct ClosedDirectory {
 }
 
 impl ClosedDirectory {
-    /// Prepares the directory. Returns `None`, with a printed reason, when
-    /// running as root and `setpriv` cannot run the binary as `nobody`.
+    /// Prepares the directory. Returns `None` when running as root and
+    /// `setpriv` cannot run the binary as `nobody`, after [`common::skip`],
+    /// which fails the test where `CI` is set.
     fn new() -> Option<ClosedDirectory> {
         let parent = tempfile::tempdir().expect("temporary directory");
         let closed = parent.path().join("closed");
@@ -3072,14 +3073,16 @@ impl ClosedDirectory {
         match directory.command(&["--version"]).output() {
             Ok(output) if output.status.success() => Some(directory),
             Ok(output) => {
-                eprintln!(
-                    "skipped: setpriv cannot run translog as nobody: {}",
+                common::skip(&format!(
+                    "setpriv cannot run translog as nobody: {}",
                     stderr(&output).trim_end()
-                );
+                ));
                 None
             }
             Err(error) => {
-                eprintln!("skipped: cannot run setpriv ({error}), which switches to nobody");
+                common::skip(&format!(
+                    "cannot run setpriv ({error}), which switches to nobody"
+                ));
                 None
             }
         }
@@ -3284,8 +3287,9 @@ struct UnwritableDirectory {
 }
 
 impl UnwritableDirectory {
-    /// Prepares the directory. Returns `None`, with a printed reason, when
-    /// running as root and `nobody` cannot run the binary.
+    /// Prepares the directory. Returns `None` when running as root and
+    /// `nobody` cannot run the binary, after [`common::skip`], which fails
+    /// the test where `CI` is set.
     fn new() -> Option<UnwritableDirectory> {
         let dir = tempfile::tempdir().expect("temporary directory");
         let bin = if running_as_root() {
@@ -3301,7 +3305,7 @@ impl UnwritableDirectory {
             .output()
             .is_ok_and(|output| output.status.success());
         if !runs {
-            eprintln!("skipped: nobody cannot run {}", directory.bin.display());
+            common::skip(&format!("nobody cannot run {}", directory.bin.display()));
             return None;
         }
         Some(directory)
@@ -3574,8 +3578,8 @@ impl UnwritableDatabase {
     }
 
     /// Returns true when the reader can run the binary. As root it may not,
-    /// when a directory above it is closed to `nobody`; the tests then skip
-    /// with a printed reason.
+    /// when a directory above it is closed to `nobody`. The tests then skip
+    /// through [`common::skip`], which fails them where `CI` is set.
     fn reader_runs(&self) -> bool {
         let Err(error) = self.command(&["--version"]).output() else {
             return true;
@@ -3585,11 +3589,10 @@ impl UnwritableDatabase {
             "cannot run {}: {error}",
             self.bin.display()
         );
-        eprintln!(
-            "skipped: nobody cannot run {} ({error}), so root cannot meet a file it may not \
-             write",
+        common::skip(&format!(
+            "nobody cannot run {} ({error}), so root cannot meet a file it may not write",
             self.bin.display()
-        );
+        ));
         false
     }
 
@@ -3889,7 +3892,8 @@ fn unreadable_database_file_is_named() {
 }
 
 /// A read-only bind mount of a directory, unmounted when dropped. `None`
-/// when mounting is not allowed, as for a user other than root.
+/// when mounting is not allowed, as for a user other than root, after
+/// [`common::skip`], which fails the test where `CI` is set.
 struct ReadOnlyView {
     mount_point: tempfile::TempDir,
 }
@@ -3904,7 +3908,7 @@ impl ReadOnlyView {
             .output()
             .is_ok_and(|output| output.status.success());
         if !bound {
-            eprintln!("skipped: mounting needs root");
+            common::skip("mounting needs root");
             return None;
         }
         let view = ReadOnlyView { mount_point };
