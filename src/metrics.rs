@@ -19,11 +19,13 @@ const DURATION_BOUNDS: [f64; 12] = [
 const BATCH_BOUNDS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1024.0];
 
 /// The status codes the handlers send, each with a counter of its own; any
-/// other code is counted under `other`. Three responses are sent outside the
+/// other code is counted under `other`. Four responses are sent outside the
 /// handlers and not counted here. hyper sends `431` for an oversized request
-/// head. A request head that is incomplete after the read timeout gets `408`
-/// once hyper has given up on it. Connections over the cap get `503` before
-/// hyper reads them.
+/// head, and `400` for a head that it cannot parse, such as one with an
+/// invalid method or header line (hyper 1.13, `Server::on_error`). A request
+/// head that is incomplete after the read timeout gets `408` once hyper has
+/// given up on it. Connections over the cap get `503` before hyper reads
+/// them.
 const STATUS_CODES: [u16; 14] = [
     200, 204, 304, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503,
 ];

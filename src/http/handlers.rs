@@ -55,7 +55,7 @@ pub struct RequestContext {
 /// Routes a request and runs the checks in the documented order: framing
 /// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`), a
 /// browser's request from another origin (`403`), credentials (`401`,
-/// `429`), a body on a read of a log (`400`), permission (`403`), body size
+/// `429`), permission (`403`), a body on a read of a log (`400`), body size
 /// (`413`), parameters (`400`), storage (`409`, `503`, `500`).
 pub async fn dispatch(
     state: &Arc<AppState>,

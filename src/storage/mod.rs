@@ -411,8 +411,12 @@ fn schema_statement(start: &str) -> Result<&'static str, StorageError> {
     Ok(rest.find(';').map_or(rest, |end| &rest[..=end]))
 }
 
-/// A few reader connections shared by the blocking tasks of the read API, so
-/// that a request does not pay for opening the file.
+/// Reader connections shared by the blocking tasks of the read API and the
+/// password hashing threads, so that a request does not pay for opening the
+/// file. The pool has no cap of its own. It keeps as many connections as were
+/// ever in use at once, which the runtime's 4 blocking threads and the 2
+/// hashing threads (`BLOCKING_THREADS` and `HASHING_THREADS` in service.rs)
+/// bound to 6.
 pub struct ReaderPool {
     path: std::path::PathBuf,
     busy_timeout: Duration,
