@@ -254,6 +254,9 @@ struct StallWatch {
     /// True after a failed write of the position, until one succeeds, so
     /// that a lasting failure is logged once.
     store_failing: bool,
+    /// True after a failed read of stalled transactions, until one succeeds,
+    /// so that a lasting failure is logged once.
+    read_failing: bool,
 }
 
 impl StallWatch {
@@ -310,6 +313,7 @@ impl StallWatch {
             store,
             unstored: false,
             store_failing: false,
+            read_failing: false,
         }
     }
 
@@ -373,13 +377,21 @@ impl StallWatch {
             let page = match page {
                 Ok(page) => page,
                 Err(error) => {
-                    log::warn!(
-                        "looking for stalled transactions failed: {:?}",
-                        error.cause()
-                    );
+                    if !self.read_failing {
+                        log::warn!(
+                            "looking for stalled transactions failed: {}; it is tried again at \
+                             each check",
+                            error.cause()
+                        );
+                        self.read_failing = true;
+                    }
                     return;
                 }
             };
+            if self.read_failing {
+                log::info!("looking for stalled transactions works again");
+                self.read_failing = false;
+            }
             let complete = page.len() < STALLED_PAGE_SIZE;
             for stalled in page {
                 let next_position = stalled.position();

@@ -708,3 +708,55 @@ fn alerts_waiting_at_stop_name_transactions() {
         server.log()
     );
 }
+
+// Failed looks for stalled transactions.
+
+/// Runs a server that looks for stalled transactions every second while
+/// another process holds a lock on its WAL index for 4 s, so that its reads
+/// fail, and returns it once the lock is released. Returns `None` where the
+/// lock cannot be taken.
+fn server_after_failed_stall_reads() -> Option<Server> {
+    let server = Server::start_with(&["--notify-command", "true", "--stall-after", "4s"]);
+    assert_eq!(server.get("/healthz", None).status, 200);
+    let lock = common::RecoveryLock::take(&server)?;
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    drop(lock);
+    Some(server)
+}
+
+#[test]
+fn failed_stall_reads_are_logged_once() {
+    let Some(server) = server_after_failed_stall_reads() else {
+        return;
+    };
+    let log = server.log();
+    let failures = log
+        .matches("looking for stalled transactions failed")
+        .count();
+    assert_eq!(failures, 1, "{log}");
+}
+
+#[test]
+fn failed_stall_read_cause_is_unquoted() {
+    let Some(server) = server_after_failed_stall_reads() else {
+        return;
+    };
+    let log = server.log();
+    assert!(
+        log.contains("looking for stalled transactions failed: database is busy"),
+        "{log}"
+    );
+}
+
+#[test]
+fn working_stall_read_is_logged() {
+    let Some(server) = server_after_failed_stall_reads() else {
+        return;
+    };
+    let text = "looking for stalled transactions works again";
+    assert!(
+        server.wait_for_log(text, std::time::Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+}

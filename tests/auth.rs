@@ -1050,67 +1050,6 @@ fn user_list_names_unknown_role() {
 
 // Another process's lock on the WAL index.
 
-/// Takes the write and recovery locks of the WAL index of the database given
-/// as its argument, and makes the two copies of the index header differ, as
-/// a process does while it rebuilds the index after a crash. A reader then
-/// waits for its busy timeout and fails with `SQLITE_BUSY`. Prints `locked`,
-/// and undoes both when a line arrives on standard input.
-const RECOVERY_LOCK_SCRIPT: &str = r#"
-import fcntl, os, sys
-fd = os.open(sys.argv[1] + "-shm", os.O_RDWR)
-fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 120)
-fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 122)
-offset = 48 + 16
-original = os.pread(fd, 1, offset)
-os.pwrite(fd, bytes([original[0] ^ 0xFF]), offset)
-print("locked", flush=True)
-sys.stdin.readline()
-os.pwrite(fd, original, offset)
-"#;
-
-/// A process that holds [`RECOVERY_LOCK_SCRIPT`]'s locks until dropped.
-struct RecoveryLock {
-    child: std::process::Child,
-}
-
-impl RecoveryLock {
-    /// Takes the locks on the database of `server`, or returns `None` when
-    /// python3 cannot run.
-    fn take(server: &Server) -> Option<RecoveryLock> {
-        use std::io::BufRead as _;
-        let spawned = std::process::Command::new("python3")
-            .args(["-c", RECOVERY_LOCK_SCRIPT])
-            .arg(&server.db)
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(error) => {
-                common::skip(&format!("cannot run python3 ({error})"));
-                return None;
-            }
-        };
-        let stdout = child.stdout.take().expect("stdout is piped");
-        let mut line = String::new();
-        std::io::BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read the script's output");
-        assert_eq!(line, "locked\n", "the script did not take the locks");
-        Some(RecoveryLock { child })
-    }
-}
-
-impl Drop for RecoveryLock {
-    fn drop(&mut self) {
-        use std::io::Write as _;
-        if let Some(mut stdin) = self.child.stdin.take() {
-            let _ = stdin.write_all(b"\n");
-        }
-        let _ = self.child.wait();
-    }
-}
-
 /// Sends `count` reads as the reader, one after another, and returns their
 /// statuses.
 fn reads(server: &Server, count: usize) -> Vec<u16> {
@@ -1123,7 +1062,7 @@ fn reads(server: &Server, count: usize) -> Vec<u16> {
 fn recovery_lock_leaves_http_thread_free() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = RecoveryLock::take(&server) else {
+    let Some(lock) = common::RecoveryLock::take(&server) else {
         return;
     };
     let (reply, waited, statuses) = std::thread::scope(|scope| {
@@ -1145,7 +1084,7 @@ fn recovery_lock_leaves_http_thread_free() {
 fn recovery_lock_is_logged_once() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = RecoveryLock::take(&server) else {
+    let Some(lock) = common::RecoveryLock::take(&server) else {
         return;
     };
     let statuses = reads(&server, 3);
@@ -1162,7 +1101,7 @@ fn recovery_lock_is_logged_once() {
 fn reads_work_after_recovery_lock() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = RecoveryLock::take(&server) else {
+    let Some(lock) = common::RecoveryLock::take(&server) else {
         return;
     };
     assert_eq!(server.get_as_reader("/worker/log").status, 503);

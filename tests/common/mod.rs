@@ -551,6 +551,68 @@ pub fn run_command(mut command: Command, stdin: Option<&str>) -> Output {
     output
 }
 
+/// Takes the write and recovery locks of the WAL index of the database given
+/// as its argument, and makes the two copies of the index header differ, as
+/// a process does while it rebuilds the index after a crash. A reader then
+/// waits for its busy timeout and fails with `SQLITE_BUSY`. Prints `locked`,
+/// and undoes both when a line arrives on standard input.
+const RECOVERY_LOCK_SCRIPT: &str = r#"
+import fcntl, os, sys
+fd = os.open(sys.argv[1] + "-shm", os.O_RDWR)
+# SQLite's wal.c: the locks are bytes from 120 on, the write lock first and
+# the recovery lock third. The second copy of the 48-byte header follows the
+# first, and byte 16 of a copy is in its count of frames.
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 120)
+fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 122)
+offset = 48 + 16
+original = os.pread(fd, 1, offset)
+os.pwrite(fd, bytes([original[0] ^ 0xFF]), offset)
+print("locked", flush=True)
+sys.stdin.readline()
+os.pwrite(fd, original, offset)
+"#;
+
+/// A process that holds [`RECOVERY_LOCK_SCRIPT`]'s locks until dropped.
+pub struct RecoveryLock {
+    child: Child,
+}
+
+impl RecoveryLock {
+    /// Takes the locks on the database of `server`, or returns `None` when
+    /// python3 cannot run.
+    pub fn take(server: &Server) -> Option<RecoveryLock> {
+        let spawned = Command::new("python3")
+            .args(["-c", RECOVERY_LOCK_SCRIPT])
+            .arg(&server.db)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(child) => child,
+            Err(error) => {
+                skip(&format!("cannot run python3 ({error})"));
+                return None;
+            }
+        };
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read the script's output");
+        assert_eq!(line, "locked\n", "the script did not take the locks");
+        Some(RecoveryLock { child })
+    }
+}
+
+impl Drop for RecoveryLock {
+    fn drop(&mut self) {
+        if let Some(mut stdin) = self.child.stdin.take() {
+            let _ = stdin.write_all(b"\n");
+        }
+        let _ = self.child.wait();
+    }
+}
+
 /// Prints why a test is skipped, as a line that starts with `skipped:`.
 /// Where the `CI` variable is set, it fails the test instead, because
 /// `.ci/run` provides what the tests need.
