@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{assert_success, run_cli, run_command, Server, BIN, PASSWORD};
+use common::{assert_success, fill_database, run_cli, run_command, Server, BIN, PASSWORD};
 
 /// Size of the tmpfs. It has room for the database and its `-shm` file, but
 /// the filling file takes all space left after the database.
@@ -189,4 +189,62 @@ fn new_database_names_full_file_system() {
     let output = can_mount_tmpfs()
         .then(|| run_on_full_file_system(None, &["serve", "--listen", "127.0.0.1:0"]));
     assert_stderr_contains(output, FULL_FILE_SYSTEM);
+}
+
+/// Shell script that mounts a tmpfs of 16 MiB at `$1`, copies the database
+/// `$2` to it, fills all but 1 MiB, runs `translog backup` of the copy to
+/// `$1/copy.db` with the binary `$3`, and lists the files on the tmpfs.
+/// SQLite creates the copy's journal and then runs out of space.
+const BACKUP_ON_FULL_FILE_SYSTEM: &str = r#"
+set -e
+mount -t tmpfs -o size=16m tmpfs "$1"
+cp "$2" "$1/translog.db"
+head -c $((16777216 - $(stat -c %s "$2") - 1048576)) /dev/zero > "$1/fill"
+"$3" --db "$1/translog.db" backup "$1/copy.db" || true
+ls -A "$1"
+"#;
+
+/// Runs `backup` of a database of about 5 MB to a tmpfs with 1 MiB free.
+/// Returns the output, whose standard output lists the files left on the
+/// tmpfs, or `None` when no tmpfs can be mounted.
+fn backup_on_full_file_system() -> Option<Output> {
+    if !can_mount_tmpfs() {
+        return None;
+    }
+    let source = tempfile::tempdir().expect("temporary directory");
+    let db = source.path().join("translog.db");
+    fill_database(&db, 2_000, 5, &"m".repeat(400));
+    let mount_point = tempfile::tempdir().expect("temporary directory");
+    let args = [
+        mount_point.path().to_str().expect("UTF-8 path"),
+        db.to_str().expect("UTF-8 path"),
+        BIN,
+    ];
+    Some(run_command(
+        in_namespace(BACKUP_ON_FULL_FILE_SYSTEM, &args),
+        None,
+    ))
+}
+
+#[test]
+fn backup_on_full_file_system_leaves_no_file() {
+    let Some(output) = backup_on_full_file_system() else {
+        return;
+    };
+    assert!(
+        stderr(&output).contains("backup failed"),
+        "{}",
+        stderr(&output)
+    );
+    let files = String::from_utf8_lossy(&output.stdout);
+    let left: Vec<&str> = files
+        .lines()
+        .filter(|file| file.contains("copy.db"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn backup_on_full_file_system_names_it() {
+    assert_stderr_contains(backup_on_full_file_system(), "is full (");
 }

@@ -1,5 +1,6 @@
 //! `translog log show|list`, `translog backup` and `translog prune`.
 
+use std::os::unix::ffi::OsStrExt as _;
 use std::path::Path;
 use std::time::Duration;
 
@@ -14,12 +15,13 @@ use super::{
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
 };
 use crate::storage::{file_mode, files};
-use crate::storage::{now_ns, Schema, StorageError};
+use crate::storage::{now_ns, Schema};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -382,10 +384,22 @@ fn print_table_with_max_widths<const N: usize>(
     }
 }
 
+/// Writes a backup of the database to the new file `destination` and prints
+/// how many entries it contains.
 pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
     if destination.is_dir() {
         return Err(format!(
             "{} is a directory; give the path of a new file inside it, such as {}",
+            destination.display(),
+            backup_file_in(destination).display()
+        ));
+    }
+    // A path that ends with a slash, where no directory exists.
+    if destination.as_os_str().as_bytes().ends_with(b"/") {
+        return Err(format!(
+            "cannot create {}: a path that ends with / names a directory, and none \
+             exists there; create the directory and give the path of a new file inside \
+             it, such as {}",
             destination.display(),
             backup_file_in(destination).display()
         ));
@@ -399,71 +413,62 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
     let database = open_database_read_only(db, Schema::AsFound)?;
-    match files::create_private(destination) {
-        Ok(_) => {}
-        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => {
-            return Err(format!(
-                "{} already exists; choose a new file name",
-                destination.display()
-            ))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(format!(
-                "cannot create {}: its directory does not exist; create the directory or \
-                 choose another path",
-                destination.display()
-            ))
-        }
-        // A path that ends with a slash, where no directory exists.
-        Err(error) if error.kind() == std::io::ErrorKind::IsADirectory => {
-            return Err(format!(
-                "cannot create {}: a path that ends with / names a directory, and none \
-                 exists there; create the directory and give the path of a new file inside \
-                 it, such as {}",
-                destination.display(),
-                backup_file_in(destination).display()
-            ))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::NotADirectory => {
-            return Err(format!(
-                "cannot create {}: a part of its directory is a file, not a directory; \
-                 choose another path",
-                destination.display()
-            ))
-        }
-        Err(error) if error.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Err(format!(
-                "cannot create {}: {}; choose a directory that this user may write, or run \
-                 the command as a user that may",
-                destination.display(),
-                create_denied_reason(destination)
-            ))
-        }
-        Err(error) => return Err(format!("cannot create {}: {error}", destination.display())),
-    }
-    // `VACUUM INTO` needs an empty destination. A copy that SQLite rejects at
-    // the start of its read has written nothing yet (SQLite 3.54.1,
-    // `sqlite3RunVacuum`), so `read` may run it again.
-    let copied = database.read(|connection| logs::backup(connection, name));
-    if let Err(error) = copied {
-        let hint = full_disk_hint(destination, &error);
-        let _ = std::fs::remove_file(destination);
-        return Err(format!("backup failed: {error}{hint}"));
-    }
-    // Counted in the copy: the server may have stored more entries since.
-    let entries = rusqlite::Connection::open_with_flags(
-        destination,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
-    )
-    .map_err(StorageError::from)
-    .and_then(|copy| logs::count_entries(&copy))
-    .map_err(|error| format!("cannot count the entries of the copy: {error}"))?;
+    let describe = |error: BackupError| describe_backup_error(destination, &error);
+    let backup = Backup::create(name).map_err(describe)?;
+    // Described before `backup` is dropped, because the partial copy still
+    // takes the space that the hint of a full disk reports as free.
+    let entries = backup.write(database).map_err(describe)?;
+    backup.finish().map_err(describe)?;
     super::print_line(&format!(
         "wrote {} ({})",
         destination.display(),
-        count_of(entries.unsigned_abs(), "entry", "entries")
+        count_of(entries, "entry", "entries")
     ));
     Ok(())
+}
+
+/// Describes a failed backup to `destination`, with what to do where the
+/// cause is the path.
+fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
+    let path = destination.display();
+    let create = match error {
+        BackupError::Exists => return format!("{path} already exists; choose a new file name"),
+        BackupError::Create(create) => create,
+        BackupError::SyncDirectory(..) => {
+            return format!(
+                "wrote {path}, but {error}; a crash of the host may lose the file, so check \
+                 that it is there before relying on it"
+            )
+        }
+        BackupError::Copy(_)
+        | BackupError::Count(_)
+        | BackupError::Sync(_)
+        | BackupError::Rename(_) => {
+            return format!(
+                "backup failed: {error}{}",
+                full_disk_hint(destination, error)
+            )
+        }
+    };
+    match create.kind() {
+        std::io::ErrorKind::NotFound => format!(
+            "cannot create {path}: its directory does not exist; create the directory or \
+             choose another path"
+        ),
+        std::io::ErrorKind::NotADirectory => format!(
+            "cannot create {path}: a part of its directory is a file, not a directory; \
+             choose another path"
+        ),
+        std::io::ErrorKind::PermissionDenied => format!(
+            "cannot create {path}: {}; choose a directory that this user may write, or run \
+             the command as a user that may",
+            create_denied_reason(destination)
+        ),
+        _ => format!(
+            "cannot create {path}: {create}{}",
+            full_disk_hint(destination, create)
+        ),
+    }
 }
 
 /// Says why this process's user may not create the file at `destination`:

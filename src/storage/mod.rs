@@ -7,6 +7,7 @@
 //! lets run beside the writer.
 
 pub mod alert_position;
+pub mod backup;
 pub mod file_mode;
 pub mod files;
 pub mod free_space;

@@ -846,3 +846,42 @@ pub fn many_stage(i: usize) -> &'static str {
         "WORKER_DECOMPRESS"
     }
 }
+
+/// The first entry timestamp of [`fill_database`], 2020-09-13T12:26:40Z.
+pub const FILLED_FROM_S: i64 = 1_600_000_000;
+
+/// Creates the database `db` with translog's schema, and stores
+/// `transactions` transactions of `entries_each` entries with `message`,
+/// written straight to SQLite, far faster than through the API. Transaction
+/// `i` is `tx-{i:07}`, ends (with its last entry's timestamp) at
+/// [`FILLED_FROM_S`] plus `i` seconds and has no last message. Its entry `j`
+/// has `j` nanoseconds in its timestamp.
+pub fn fill_database(db: &Path, transactions: usize, entries_each: usize, message: &str) {
+    assert_success(&run_cli(db, &["log", "list"], None), "log list");
+    let transactions = i64::try_from(transactions).expect("a count that fits i64");
+    let entries_each = i64::try_from(entries_each).expect("a count that fits i64");
+    let mut connection = rusqlite::Connection::open(db).expect("open the database");
+    let transaction = connection.transaction().expect("begin a transaction");
+    transaction
+        .execute(
+            "WITH RECURSIVE t(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM t WHERE i + 1 < ?1)
+             INSERT INTO transactions
+             SELECT printf('tx-%07d', i), ?3 + i, 0, ?3 + i, ?2 - 1, 'WORKER_LOAD', 'SUCCESS',
+                    NULL, ?2, 0, 0, 0
+             FROM t",
+            rusqlite::params![transactions, entries_each, FILLED_FROM_S],
+        )
+        .expect("insert the transactions");
+    transaction
+        .execute(
+            "WITH RECURSIVE t(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM t WHERE i + 1 < ?1),
+                            e(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM e WHERE j + 1 < ?2)
+             INSERT INTO entries
+             SELECT printf('tx-%07d', i), ?4 + i, j, 'filled', 'WORKER_LOAD', 'SUCCESS', ?3, 0,
+                    'worker'
+             FROM t, e",
+            rusqlite::params![transactions, entries_each, message, FILLED_FROM_S],
+        )
+        .expect("insert the entries");
+    transaction.commit().expect("commit");
+}
