@@ -1,14 +1,17 @@
 //! A database file with damaged pages. An entry whose key leads to a damaged
 //! page fails with `500`, while the entries of other transactions stored in
 //! the same batch still get `200`. `/healthz` turns `503`, and the server log
-//! names the way out.
+//! names the way out. A prune that reaches a damaged page prints what it
+//! deleted before.
 
 mod common;
 
+use std::path::Path;
+use std::process::Output;
 use std::sync::Barrier;
 use std::thread;
 
-use common::{form, many_stage, many_timestamp, Reply, Server};
+use common::{fill_database, form, many_stage, many_timestamp, run_cli, Reply, Server};
 
 const DAMAGED: &str = "damaged-transaction";
 const HEALTHY: &str = "healthy-transaction";
@@ -32,7 +35,17 @@ fn server_with_damaged_pages() -> Server {
     assert!(status.success(), "{status}");
 
     let db = dir.path().join("translog.db");
-    let mut bytes = std::fs::read(&db).expect("read the database");
+    let damaged = damage_pages(&db, |page| {
+        contains(page, DAMAGED.as_bytes()) && !contains(page, HEALTHY.as_bytes())
+    });
+    assert!(damaged > 2, "only {damaged} pages held {DAMAGED} alone");
+    Server::start_in(dir, &[])
+}
+
+/// Damages every page of the database file `db` for which `is_target` is
+/// true, and returns how many it damaged.
+fn damage_pages(db: &Path, is_target: impl Fn(&[u8]) -> bool) -> usize {
+    let mut bytes = std::fs::read(db).expect("read the database");
     let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
         1 => 65_536,
         size => usize::from(size),
@@ -40,15 +53,14 @@ fn server_with_damaged_pages() -> Server {
     let mut damaged = 0;
     // Page 1 starts with the file header and contains the schema.
     for page in bytes.chunks_mut(page_size).skip(1) {
-        if contains(page, DAMAGED.as_bytes()) && !contains(page, HEALTHY.as_bytes()) {
+        if is_target(page) {
             // 0xff is no page type, so SQLite reports the page as corrupt.
             page[0] = 0xff;
             damaged += 1;
         }
     }
-    assert!(damaged > 2, "only {damaged} pages held {DAMAGED} alone");
-    std::fs::write(&db, bytes).expect("write the damaged database");
-    Server::start_in(dir, &[])
+    std::fs::write(db, bytes).expect("write the damaged database");
+    damaged
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -171,4 +183,42 @@ fn damaged_write_requests_omit_cause() {
         .filter(|line| line.contains("request #") && line.contains("damaged"))
         .collect();
     assert!(repeated.is_empty(), "{log}");
+}
+
+/// Transactions of the database of [`prune_beside_damage`]: five chunks of
+/// the 500 transactions that a prune deletes per database transaction.
+const PRUNED_TRANSACTIONS: usize = 2_500;
+
+/// The transaction whose entries [`prune_beside_damage`] damages. A prune
+/// deletes transactions in order of id, so this one is in its fifth chunk.
+const DAMAGED_PRUNED: &str = "tx-0002400";
+
+/// Runs `prune` of a database of [`PRUNED_TRANSACTIONS`] transactions of 5
+/// entries, all before the cutoff, in which the pages with entries of
+/// [`DAMAGED_PRUNED`] are damaged.
+fn prune_beside_damage() -> Output {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    fill_database(&db, PRUNED_TRANSACTIONS, 5, &"payload ".repeat(50));
+    // Only entries have a message, so the pages of the transactions table
+    // stay whole.
+    let damaged = damage_pages(&db, |page| {
+        contains(page, DAMAGED_PRUNED.as_bytes()) && contains(page, b"payload")
+    });
+    assert!(damaged > 0, "no page held entries of {DAMAGED_PRUNED}");
+    run_cli(&db, &["prune", "--before", "2021-01-01"], None)
+}
+
+#[test]
+fn failed_prune_prints_deleted_count() {
+    let output = prune_beside_damage();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let expected = "translog: error: removed 2000 transactions (10000 entries) before the error: ";
+    assert!(stderr.contains(expected), "{stderr}");
+}
+
+#[test]
+fn failed_prune_exits_1() {
+    let output = prune_beside_damage();
+    assert_eq!(output.status.code(), Some(1));
 }

@@ -18,7 +18,7 @@ use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{
-    self, Cursor, ListQuery, Outcome, Pruned, TransactionLog, TransactionSummary,
+    self, Cursor, ListQuery, Outcome, PruneError, Pruned, TransactionLog, TransactionSummary,
 };
 use crate::storage::{file_mode, files};
 use crate::storage::{now_ns, Schema};
@@ -509,20 +509,38 @@ pub fn prune(
         count_pruned(db, instant)?
     } else {
         let mut connection = open_database(db)?;
-        logs::prune(&mut connection, instant, false)
-            .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
+        logs::prune(&mut connection, instant)
+            .map_err(|failure| describe_prune_error(db.path(), &failure))?
     };
-    let counts = format!(
-        "{} ({})",
-        count_of(pruned.transactions as u64, "transaction", "transactions"),
-        count_of(pruned.entries as u64, "entry", "entries")
-    );
+    let counts = pruned_counts(pruned);
     if dry_run {
         super::print_line(&format!("would remove {counts}; nothing was deleted"));
     } else {
         super::print_line(&format!("removed {counts}"));
     }
     Ok(())
+}
+
+/// Formats what a prune deleted as `N transactions (M entries)`.
+fn pruned_counts(pruned: Pruned) -> String {
+    format!(
+        "{} ({})",
+        count_of(pruned.transactions as u64, "transaction", "transactions"),
+        count_of(pruned.entries as u64, "entry", "entries")
+    )
+}
+
+/// Describes a failed prune of the database at `db`, with what it deleted
+/// before the error, since those deletions are committed.
+fn describe_prune_error(db: &Path, failure: &PruneError) -> String {
+    let error = describe_with_full_disk_hint(db, &failure.error);
+    if failure.deleted.transactions == 0 {
+        return error;
+    }
+    format!(
+        "removed {} before the error: {error}",
+        pruned_counts(failure.deleted)
+    )
 }
 
 /// Rejects a `--before` later than the current time, such as one with a
@@ -560,7 +578,7 @@ fn count_pruned(
     instant: chrono::DateTime<chrono::Utc>,
 ) -> Result<Pruned, String> {
     open_database_read_only(db, Schema::Current)?
-        .read(|connection| logs::prune(connection, instant, true))
+        .read(|connection| logs::count_prunable(connection, instant))
         .map_err(|error| error.to_string())
 }
 
@@ -576,6 +594,7 @@ fn count_of(count: u64, singular: &str, plural: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::StorageError;
 
     fn list_query(limit: usize, outcome: Option<Outcome>) -> ListQuery {
         ListQuery {
@@ -651,6 +670,19 @@ mod tests {
     fn fatal_cell_replaces_control_characters() {
         let summary = fatal_summary(Some("WORKER_LOAD"), Some("a\nb\u{1b}[31m"));
         assert_eq!(fatal_cell(&summary), "WORKER_LOAD: a\u{fffd}b\u{fffd}[31m");
+    }
+
+    #[test]
+    fn prune_error_without_deletions_is_plain() {
+        let failure = PruneError {
+            deleted: Pruned {
+                transactions: 0,
+                entries: 0,
+            },
+            error: StorageError::ChangedWhileRead,
+        };
+        let message = describe_prune_error(Path::new("translog.db"), &failure);
+        assert_eq!(message, StorageError::ChangedWhileRead.to_string());
     }
 
     #[test]

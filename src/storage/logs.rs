@@ -608,52 +608,69 @@ const PRUNE_CHUNK: i64 = 500;
 /// which retry at intervals, find it free.
 const PRUNE_PAUSE_FACTOR: u32 = 2;
 
-/// Deletes whole transactions whose last entry's timestamp is before
-/// `before`, and returns how many transactions and entries were deleted.
-/// It deletes [`PRUNE_CHUNK`] transactions per database transaction and
-/// pauses between them, so that the server's writes go on meanwhile. With
-/// `dry_run` it only counts them, in a read transaction.
+/// Counts the transactions and entries that [`prune`] would delete before
+/// `before`, in one read transaction.
 ///
 /// # Errors
 ///
-/// Fails on a database error. The chunks committed before it stay deleted.
-pub fn prune(
+/// Fails on a database error.
+pub fn count_prunable(
     connection: &mut Connection,
     before: DateTime<Utc>,
-    dry_run: bool,
 ) -> Result<Pruned, StorageError> {
     let cutoff = params![before.timestamp(), before.timestamp_subsec_nanos()];
-    if dry_run {
-        let snapshot = connection.transaction()?;
-        let transactions: i64 = snapshot.query_row(
-            &format!("SELECT count(*) FROM ({PRUNED_TRANSACTIONS})"),
-            cutoff,
-            |row| row.get(0),
-        )?;
-        let entries: i64 = snapshot.query_row(
-            &format!(
-                "SELECT count(*) FROM entries WHERE transaction_id IN ({PRUNED_TRANSACTIONS})"
-            ),
-            cutoff,
-            |row| row.get(0),
-        )?;
-        return Ok(Pruned {
-            transactions: usize::try_from(transactions).unwrap_or(0),
-            entries: usize::try_from(entries).unwrap_or(0),
-        });
-    }
-    let mut pruned = Pruned {
+    let snapshot = connection.transaction()?;
+    let transactions: i64 = snapshot.query_row(
+        &format!("SELECT count(*) FROM ({PRUNED_TRANSACTIONS})"),
+        cutoff,
+        |row| row.get(0),
+    )?;
+    let entries: i64 = snapshot.query_row(
+        &format!("SELECT count(*) FROM entries WHERE transaction_id IN ({PRUNED_TRANSACTIONS})"),
+        cutoff,
+        |row| row.get(0),
+    )?;
+    Ok(Pruned {
+        transactions: usize::try_from(transactions).unwrap_or(0),
+        entries: usize::try_from(entries).unwrap_or(0),
+    })
+}
+
+/// A prune that failed, with what it had deleted before.
+#[derive(Debug)]
+pub struct PruneError {
+    /// The transactions and entries of the chunks committed before the
+    /// error. They stay deleted.
+    pub deleted: Pruned,
+    /// The database error that stopped the prune.
+    pub error: StorageError,
+}
+
+/// Deletes whole transactions whose last entry's timestamp is before
+/// `before`, and returns how many transactions and entries were deleted.
+/// It deletes [`PRUNE_CHUNK`] transactions per database transaction and
+/// pauses between them, so that the server's writes go on meanwhile.
+///
+/// # Errors
+///
+/// Fails on a database error, with the count of the chunks committed
+/// before it, which stay deleted.
+pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pruned, PruneError> {
+    let mut deleted = Pruned {
         transactions: 0,
         entries: 0,
     };
     loop {
         let started = std::time::Instant::now();
-        let chunk = prune_chunk(connection, before)?;
+        let chunk = match prune_chunk(connection, before) {
+            Ok(chunk) => chunk,
+            Err(error) => return Err(PruneError { deleted, error }),
+        };
         if chunk.transactions == 0 {
-            return Ok(pruned);
+            return Ok(deleted);
         }
-        pruned.transactions += chunk.transactions;
-        pruned.entries += chunk.entries;
+        deleted.transactions += chunk.transactions;
+        deleted.entries += chunk.entries;
         std::thread::sleep(started.elapsed() * PRUNE_PAUSE_FACTOR);
     }
 }
