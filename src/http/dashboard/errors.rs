@@ -77,15 +77,19 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::InvalidHeader(_)
         | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
-        ApiError::Unavailable(_) | ApiError::NotStored(_) => "Service unavailable",
-        ApiError::Internal(_) => "Server error",
+        ApiError::Unavailable(_) => "Service unavailable",
+        // As for the status: 503 for a failure that a retry may get past, else 500.
+        ApiError::NotStored(error) if error.is_transient() => "Service unavailable",
+        ApiError::NotStored(_) | ApiError::Internal(_) => "Server error",
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::StorageError;
     use hyper::header::HeaderValue;
+    use std::sync::Arc;
 
     fn accept(values: &[&'static str]) -> HeaderMap {
         let mut headers = HeaderMap::new();
@@ -136,6 +140,18 @@ mod tests {
     #[test]
     fn html_in_second_accept_header_is_html() {
         assert!(accepts_html(&accept(&["application/json", "text/html"])));
+    }
+
+    #[test]
+    fn permanent_storage_failure_is_server_error() {
+        let error = ApiError::NotStored(Arc::new(StorageError::ForeignDatabase));
+        assert_eq!(error_title(&error), "Server error");
+    }
+
+    #[test]
+    fn transient_storage_failure_is_unavailable() {
+        let error = ApiError::NotStored(Arc::new(StorageError::ChangedWhileRead));
+        assert_eq!(error_title(&error), "Service unavailable");
     }
 
     #[test]
