@@ -14,6 +14,7 @@ pub mod free_space;
 mod log_pages;
 pub mod logs;
 pub mod read_only;
+mod translog_tables;
 pub mod users;
 pub mod writer;
 
@@ -331,13 +332,14 @@ fn create_private_file(path: &Path) {
         .open(path);
 }
 
-/// Refuses a file that has tables but no translog schema version, so that a
-/// mistyped `--db` never adds translog's tables to another application's
-/// database or changes its journal mode.
+/// Refuses a file that has tables but no translog schema version, or a
+/// schema version without translog's tables, so that a mistyped `--db`
+/// never adds translog's tables to another application's database or
+/// changes its journal mode.
 fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version != 0 {
-        return Ok(());
+        return translog_tables::check(connection, version);
     }
     let tables: i64 =
         connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;

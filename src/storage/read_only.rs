@@ -287,9 +287,12 @@ fn io_error(path: &Path, error: std::io::Error) -> StorageError {
 }
 
 /// Rejects a database that a command may not read: one without translog's
-/// schema, and one whose schema version `schema` does not accept.
+/// schema or tables, and one whose schema version `schema` does not accept.
 fn check_schema(connection: &Connection, schema: Schema) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version != 0 {
+        super::translog_tables::check(connection, version)?;
+    }
     match version {
         0 => {
             let tables: i64 =
