@@ -86,9 +86,19 @@ pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
         ));
     }
     if !path.exists() {
+        check_no_leftovers(db)?;
         check_creatable(db, Purpose::Write)?;
     }
     Ok(())
+}
+
+/// Rejects creating a database at the missing path of `db` while the files
+/// of a database deleted or moved under a server are beside it.
+fn check_no_leftovers(db: &DatabasePath) -> Result<(), String> {
+    match storage::leftovers::creation_blocked(&absolute(db.path())) {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
 }
 
 /// Rejects a missing database file in a directory where this user may not
@@ -227,6 +237,7 @@ pub fn open_database_read_only(
     match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
         Err(missing @ (storage::StorageError::NotFound | storage::StorageError::NoSchema)) => {
             if matches!(missing, storage::StorageError::NotFound) {
+                check_no_leftovers(db)?;
                 check_creatable(db, Purpose::Read)?;
             }
             let database = open_database(db)

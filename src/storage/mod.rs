@@ -11,6 +11,7 @@ pub mod backup;
 pub mod file_mode;
 pub mod files;
 pub mod free_space;
+pub mod leftovers;
 mod log_pages;
 pub mod logs;
 pub mod read_only;

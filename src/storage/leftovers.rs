@@ -1,0 +1,141 @@
+//! Files that a database deleted or moved under a running server leaves
+//! beside its path: the copy `<db>.rescued-<time>` that the server wrote
+//! (see `files`), and a `-wal` file with committed pages, which the server
+//! leaves behind when it is killed. A new database created at the path
+//! would take the place that the rescued copy is meant for, and SQLite
+//! could replay the old log into it. So a command that is about to create a
+//! database is rejected while such files are there.
+
+use std::path::{Path, PathBuf};
+
+use super::files::companion;
+
+/// Returns the reason not to create a database at the missing path `db`,
+/// naming the files found beside it, or `None` when there are none.
+pub fn creation_blocked(db: &Path) -> Option<String> {
+    let real = link_target(db).unwrap_or_else(|| db.to_path_buf());
+    let shared_memory = companion(&real, "-shm");
+    if is_locked(&shared_memory) {
+        return Some(format!(
+            "cannot create a new database at {}, because another translog server is using {}, \
+             the shared-memory file of a database that was deleted or moved from this path; \
+             stop that server first, and it copies the entries it stored beside the path",
+            db.display(),
+            shared_memory.display()
+        ));
+    }
+    let found = find(&real);
+    if found.is_empty() {
+        return None;
+    }
+    let names: Vec<String> = found
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    Some(format!(
+        "cannot create a new database at {db}, because {files} beside it belong to a \
+         database that was deleted or moved while a server ran; to keep its entries, put \
+         the rescued copy in place as docs/operators.md says under \"Deleting or moving \
+         the database's files\", or to start a new database, move {pronoun} to another \
+         directory first",
+        db = db.display(),
+        files = names.join(" and "),
+        pronoun = if names.len() == 1 { "it" } else { "them" },
+    ))
+}
+
+/// Returns true when another process has the `flock` that a running
+/// server takes on the file at `path`.
+fn is_locked(path: &Path) -> bool {
+    std::fs::File::open(path).is_ok_and(|file| {
+        matches!(
+            file.try_lock_shared(),
+            Err(std::fs::TryLockError::WouldBlock)
+        )
+    })
+}
+
+/// Returns the rescued copies beside `db` and its `-wal` file when that has
+/// content, in that order. For a symbolic link, `db` is the file it points
+/// to, where the server writes them.
+fn find(db: &Path) -> Vec<PathBuf> {
+    let mut found = rescued_copies(db);
+    let wal = companion(db, "-wal");
+    if std::fs::metadata(&wal).is_ok_and(|metadata| metadata.len() > 0) {
+        found.push(wal);
+    }
+    found
+}
+
+/// Returns the path that the symbolic link `path` points to, relative to the
+/// link's directory, or `None` when `path` is no link.
+fn link_target(path: &Path) -> Option<PathBuf> {
+    let target = std::fs::read_link(path).ok()?;
+    let directory = path.parent().unwrap_or(Path::new(""));
+    Some(directory.join(target))
+}
+
+/// Returns the files named `<db>.rescued-*` in the directory of `db`, sorted.
+fn rescued_copies(db: &Path) -> Vec<PathBuf> {
+    let Some(name) = db.file_name() else {
+        return Vec::new();
+    };
+    let mut prefix = name.to_owned();
+    prefix.push(".rescued-");
+    let prefix = prefix.as_encoded_bytes();
+    let directory = match db.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return Vec::new();
+    };
+    let mut copies: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_name().as_encoded_bytes().starts_with(prefix))
+        .map(|entry| db.with_file_name(entry.file_name()))
+        .collect();
+    copies.sort();
+    copies
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_directory_blocks_nothing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        assert_eq!(creation_blocked(&dir.path().join("t.db")), None);
+    }
+
+    #[test]
+    fn rescued_copy_is_found() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let copy = dir.path().join("t.db.rescued-20261205T034100Z");
+        std::fs::write(&copy, b"x").expect("write");
+        assert_eq!(find(&dir.path().join("t.db")), [copy]);
+    }
+
+    #[test]
+    fn other_database_copy_is_ignored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("u.db.rescued-20261205T034100Z"), b"x").expect("write");
+        assert!(find(&dir.path().join("t.db")).is_empty());
+    }
+
+    #[test]
+    fn empty_wal_is_ignored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("t.db-wal"), b"").expect("write");
+        assert!(find(&dir.path().join("t.db")).is_empty());
+    }
+
+    #[test]
+    fn wal_with_content_is_found() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let wal = dir.path().join("t.db-wal");
+        std::fs::write(&wal, b"x").expect("write");
+        assert_eq!(find(&dir.path().join("t.db")), [wal]);
+    }
+}
