@@ -87,7 +87,13 @@ impl FileCheck {
         }
         self.looked_at = Some(Instant::now());
         let Some(change) = self.files.changed() else {
-            return Ok(());
+            // The server's view of a file overwritten in place is damaged,
+            // so it is not copied.
+            let Some(change) = super::read_check::changed_content(&self.real) else {
+                return Ok(());
+            };
+            self.change = Some(change.clone());
+            return Err(StorageError::FileChanged(change));
         };
         self.rescue(connection, &change);
         self.change = Some(change.clone());

@@ -14,6 +14,7 @@ pub mod free_space;
 pub mod leftovers;
 mod log_pages;
 pub mod logs;
+mod read_check;
 pub mod read_only;
 mod translog_tables;
 pub mod users;
