@@ -20,6 +20,7 @@
 mod output;
 mod runners;
 
+use std::borrow::Cow;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -444,11 +445,17 @@ impl StallWatch {
 /// logs its output and how it ended.
 fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
     let spawned = shell(command)
-        .env("TRANSLOG_TRANSACTION_ID", &alert.transaction_id)
+        .env(
+            "TRANSLOG_TRANSACTION_ID",
+            &*environment_value(&alert.transaction_id),
+        )
         .env("TRANSLOG_OUTCOME", alert.outcome.as_str())
-        .env("TRANSLOG_STAGE", &alert.stage)
-        .env("TRANSLOG_STATUS", &alert.status)
-        .env("TRANSLOG_MESSAGE", alert.message.as_deref().unwrap_or(""))
+        .env("TRANSLOG_STAGE", &*environment_value(&alert.stage))
+        .env("TRANSLOG_STATUS", &*environment_value(&alert.status))
+        .env(
+            "TRANSLOG_MESSAGE",
+            &*environment_value(alert.message.as_deref().unwrap_or("")),
+        )
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -470,6 +477,17 @@ fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
     );
     let output = OutputPipes::new(child.stdout.take(), child.stderr.take());
     report_exit(&mut child, output, &subject, timeout)
+}
+
+/// Returns `value` with each NUL replaced by U+FFFD. An environment variable
+/// ends at its first NUL, so `Command::spawn` fails on a value that
+/// contains one, and a Worker's message may.
+fn environment_value(value: &str) -> Cow<'_, str> {
+    if value.contains('\0') {
+        Cow::Owned(value.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(value)
+    }
 }
 
 /// Prepares `sh -c COMMAND` in a process group of its own, so that a timeout
@@ -600,6 +618,11 @@ mod tests {
             status: "FATAL".to_string(),
             message: None,
         }
+    }
+
+    #[test]
+    fn nul_in_environment_value_is_replaced() {
+        assert_eq!(environment_value("mysql\0error"), "mysql\u{FFFD}error");
     }
 
     #[test]

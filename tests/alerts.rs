@@ -428,6 +428,37 @@ fn notify_invalid_utf8_output_keeps_bytes() {
     assert!(log.contains(expected), "{log}");
 }
 
+/// Runs a notify command that writes its environment to a file, for a FATAL
+/// entry with `message`, and returns the file's lines.
+fn alert_environment(message: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("environment.txt");
+    let command = format!("env > '{}'", file.display());
+    let _server = run_notify_command(&command, "tx-env", message);
+    let text = std::fs::read_to_string(&file).expect("read the environment");
+    text.lines().map(str::to_string).collect()
+}
+
+#[test]
+fn notify_message_nul_is_replaced() {
+    let environment = alert_environment("mysql\0error");
+    let expected = "TRANSLOG_MESSAGE=mysql\u{FFFD}error";
+    assert!(
+        environment.iter().any(|line| line == expected),
+        "{environment:?}"
+    );
+}
+
+#[test]
+fn notify_message_without_nul_is_kept() {
+    let environment = alert_environment("mysql error");
+    let expected = "TRANSLOG_MESSAGE=mysql error";
+    assert!(
+        environment.iter().any(|line| line == expected),
+        "{environment:?}"
+    );
+}
+
 #[test]
 fn notify_large_output_is_cut() {
     let server = run_notify_command("head -c 100000 /dev/zero | tr '\\0' a", "tx-l", "broken");
