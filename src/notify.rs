@@ -185,12 +185,14 @@ impl Notifier {
         });
     }
 
-    /// Logs the alerts still waiting for a runner when the server stops,
-    /// which are not run, then or after the next start.
+    /// Logs the dropped alerts not logged yet, and the alerts still waiting
+    /// for a runner when the server stops, which are not run, then or after
+    /// the next start.
     pub fn drop_waiting_at_stop(&self) {
         let Some(runners) = &self.runners else {
             return;
         };
+        runners.log_pending_drops();
         let waiting = runners.take_waiting();
         if waiting.is_empty() {
             return;

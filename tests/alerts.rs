@@ -669,6 +669,44 @@ fn notify_drops_log_one_warning() {
     assert_eq!(warnings, 1, "log:\n{log}");
 }
 
+/// Returns the sum of the counts of the log's `dropped N alerts` warnings.
+fn dropped_in_log(log: &str) -> u64 {
+    log.lines()
+        .filter_map(|line| line.split_once("] dropped ")?.1.split(' ').next())
+        .filter_map(|count| count.parse::<u64>().ok())
+        .sum()
+}
+
+#[test]
+fn notify_drops_logged_after_interval() {
+    let server = fill_notify_queue(6, &[]);
+    assert!(wait_for_alert_count(&server, "dropped", 6));
+    // Ten seconds after the first warning, and well before the commands of
+    // fill_notify_queue end, whose end would log the drops too.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while dropped_in_log(&server.log()) < 6 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    assert_eq!(dropped_in_log(&server.log()), 6, "log:\n{}", server.log());
+}
+
+#[test]
+fn notify_drops_logged_at_stop() {
+    let server = fill_notify_queue(6, &[]);
+    assert!(wait_for_alert_count(&server, "dropped", 6));
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    assert!(
+        server.wait_for_log("translog stopped", BACKGROUND_TIMEOUT),
+        "{}",
+        server.log()
+    );
+    assert_eq!(dropped_in_log(&server.log()), 6, "log:\n{}", server.log());
+}
+
 #[test]
 fn running_verdict_counts_latest_arrival() {
     let server = Server::start_with_users(&[]);

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
-use crate::throttled_log::ThrottledEvents;
+use crate::throttled_log::{EventBatch, ThrottledEvents};
 
 use super::{run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
 
@@ -23,6 +23,11 @@ pub const QUEUE_CAPACITY: usize = 1000;
 
 /// The minimum time between two warnings about dropped alerts.
 const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
+
+/// How often a thread of its own logs the drops whose warning is due. The
+/// runners log them too, but all of them may be busy with commands that
+/// hang, and no later drop may come to log them.
+const DROP_TIMER_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The sending end of the queue, shared by the storage thread (fatal alerts)
 /// and the stalled-transaction watcher.
@@ -61,6 +66,10 @@ impl Runners {
                 .name(format!("notify-{number}"))
                 .spawn(move || run_alerts(&receiver, &shared))?;
         }
+        let timer_shared = Arc::downgrade(&shared);
+        std::thread::Builder::new()
+            .name("notify-drops".to_string())
+            .spawn(move || log_due_drops(&timer_shared))?;
         Ok(Runners {
             sender,
             receiver,
@@ -90,6 +99,20 @@ impl Runners {
                 drops.record(&alert);
             }
             self.shared.warn_of_drops();
+        }
+    }
+
+    /// Logs the drops not logged yet, however recent the last warning, as
+    /// at the stop, so that the log counts every drop that the metric does.
+    pub fn log_pending_drops(&self) {
+        let warning = self
+            .shared
+            .drops
+            .lock()
+            .ok()
+            .and_then(|mut drops| drops.take_pending_warning(Instant::now()));
+        if let Some(warning) = warning {
+            log::warn!("{warning}");
         }
     }
 
@@ -141,6 +164,18 @@ impl Shared {
     }
 }
 
+/// Logs the drops whose warning is due, every [`DROP_TIMER_INTERVAL`], until
+/// the runners are gone.
+fn log_due_drops(shared: &std::sync::Weak<Shared>) {
+    loop {
+        std::thread::sleep(DROP_TIMER_INTERVAL);
+        let Some(shared) = shared.upgrade() else {
+            return;
+        };
+        shared.warn_of_drops();
+    }
+}
+
 /// Runs the command for each alert from the queue, on one runner thread,
 /// until the queue is closed.
 fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
@@ -184,14 +219,23 @@ impl DropWarnings {
     /// logged, unless there are none or the last warning was less than
     /// [`DROP_WARNING_INTERVAL`] before `now`.
     fn take_warning(&mut self, now: Instant) -> Option<String> {
-        let batch = self.0.take_due(now)?;
-        let alerts = if batch.count == 1 { "alert" } else { "alerts" };
-        Some(format!(
-            "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
-             alerts were already waiting for the {RUNNER_COUNT} notify command runners",
-            batch.count, batch.latest
-        ))
+        self.0.take_due(now).map(|batch| describe_drops(&batch))
     }
+
+    /// Returns the warning for the drops not logged yet, and marks them as
+    /// logged, however recent the last warning is.
+    fn take_pending_warning(&mut self, now: Instant) -> Option<String> {
+        self.0.take(now).map(|batch| describe_drops(&batch))
+    }
+}
+
+fn describe_drops(batch: &EventBatch<String>) -> String {
+    let alerts = if batch.count == 1 { "alert" } else { "alerts" };
+    format!(
+        "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
+         alerts were already waiting for the {RUNNER_COUNT} notify command runners",
+        batch.count, batch.latest
+    )
 }
 
 #[cfg(test)]
@@ -242,6 +286,20 @@ mod tests {
         let warning = drops.take_warning(later).unwrap_or_default();
         assert!(
             warning.starts_with("dropped 2 alerts, the last for transaction tx-3 (fatal),"),
+            "{warning}"
+        );
+    }
+
+    #[test]
+    fn pending_warning_ignores_interval() {
+        let start = Instant::now();
+        let mut drops = DropWarnings::default();
+        drops.record(&alert("tx-1"));
+        assert!(drops.take_warning(start).is_some());
+        drops.record(&alert("tx-2"));
+        let warning = drops.take_pending_warning(start).unwrap_or_default();
+        assert!(
+            warning.starts_with("dropped 1 alert, the last for transaction tx-2 (fatal),"),
             "{warning}"
         );
     }
