@@ -480,10 +480,8 @@ fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>)
     let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
     let path = crate::storage::files::companion(&real, "-shm");
     let created = !path.exists();
-    let file = open_private(&path).map_err(|error| {
-        let hint = full_disk_hint(&path, &error);
-        format!("cannot open {}: {error}{hint}", path.display())
-    })?;
+    let file = open_private(&path)
+        .map_err(|error| shared_memory_error(db_path, &path, created, &error))?;
     match file.try_lock() {
         Ok(()) => Ok((file, created.then_some(path))),
         Err(std::fs::TryLockError::WouldBlock) => Err(format!(
@@ -496,6 +494,43 @@ fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>)
             Err(format!("cannot lock {}: {error}", path.display()))
         }
     }
+}
+
+/// Describes a failure to open the `-shm` file at `path` of the database at
+/// `db_path`. `created` is true when the file did not exist, so that a
+/// permission error means that its directory is not writable. The user and
+/// the directory are named, because SQLite needs to create the `-wal` and
+/// `-shm` files beside a database that the user may write.
+fn shared_memory_error(
+    db_path: &Path,
+    path: &Path,
+    created: bool,
+    error: &std::io::Error,
+) -> String {
+    if error.kind() != std::io::ErrorKind::PermissionDenied {
+        let hint = full_disk_hint(path, error);
+        return format!("cannot open {}: {error}{hint}", path.display());
+    }
+    let user = storage::file_mode::effective_user();
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let directory = absolute.parent().unwrap_or(Path::new("/"));
+    if created {
+        return format!(
+            "cannot open database {}: {user} may not create files in directory {}, and SQLite \
+             creates the database's -wal and -shm files there; give {user} write access to \
+             that directory, or run translog as a user that has it",
+            db_path.display(),
+            directory.display()
+        );
+    }
+    format!(
+        "cannot open database {}: {user} may not write its shared-memory file {} ({error}); run \
+         translog as the user that owns the database, or give {user} write access to the -wal \
+         and -shm files in {}",
+        db_path.display(),
+        absolute.display(),
+        directory.display()
+    )
 }
 
 /// Removes the database file that a server created and that is still

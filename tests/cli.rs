@@ -3437,6 +3437,87 @@ fn unwritable_directory_db_option_advice() {
     );
 }
 
+/// Creates a database in the directory of `directory` that the user who
+/// runs translog there may write, without `-wal` and `-shm` files, and runs
+/// `serve` on it as that user. Panics instead of skipping under CI.
+fn serve_in_unwritable_directory() -> Option<(UnwritableDirectory, Output)> {
+    let Some(directory) = UnwritableDirectory::new() else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "cannot run translog as another user on the CI machine"
+        );
+        return None;
+    };
+    let db = directory.database();
+    if !running_as_root() {
+        set_mode(directory.dir.path(), 0o755);
+    }
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    if running_as_root() {
+        std::os::unix::fs::chown(&db, Some(NOBODY), Some(NOBODY)).expect("chown");
+    } else {
+        set_mode(directory.dir.path(), 0o555);
+    }
+    let db_text = db.to_str().expect("UTF-8 path").to_string();
+    let output = directory.run(&["--db", &db_text, "serve", "--listen", "127.0.0.1:0"]);
+    Some((directory, output))
+}
+
+#[test]
+fn unwritable_directory_serve_exits_1() {
+    let Some((_directory, output)) = serve_in_unwritable_directory() else {
+        return;
+    };
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn unwritable_directory_serve_names_user() {
+    let Some((_directory, output)) = serve_in_unwritable_directory() else {
+        return;
+    };
+    let user = if running_as_root() {
+        "user nobody".to_string()
+    } else {
+        let id = Command::new("id").arg("-un").output().expect("run id");
+        format!("user {}", stdout(&id).trim_end())
+    };
+    let expected = format!("{user} may not create files in directory");
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn unwritable_directory_serve_names_directory() {
+    let Some((directory, output)) = serve_in_unwritable_directory() else {
+        return;
+    };
+    let expected = format!(
+        "directory {}, and SQLite creates the database's -wal and -shm files there",
+        directory.dir.path().display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn unwritable_directory_serve_names_fix() {
+    let Some((_directory, output)) = serve_in_unwritable_directory() else {
+        return;
+    };
+    assert!(
+        stderr(&output).contains("write access to that directory, or run translog as a user"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn unwritable_directory_serve_is_one_line() {
+    let Some((_directory, output)) = serve_in_unwritable_directory() else {
+        return;
+    };
+    assert_one_line_error(&output);
+}
+
 #[test]
 fn database_creation_names_absolute_path() {
     let dir = tempfile::tempdir().expect("temporary directory");
