@@ -40,6 +40,11 @@ fn unit_starts_after_network_online() {
 }
 
 #[test]
+fn unit_turns_off_journal_rate_limit() {
+    assert_eq!(values("LogRateLimitIntervalSec"), ["0"]);
+}
+
+#[test]
 fn unit_passes_systemd_analyze_verify() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let unit = dir.path().join("translog.service");
