@@ -221,11 +221,9 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
         crate::version(),
         options.db_path.display()
     );
-    // The command is not logged, because it may contain a webhook's token.
-    let notify = if options.notify_command.is_some() {
-        "set"
-    } else {
-        "none"
+    let notify = match &options.notify_command {
+        Some(command) => describe_notify_command(command),
+        None => "none".to_string(),
     };
     log::info!(
         "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
@@ -243,6 +241,41 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
             format_duration(options.stall_after)
         );
     }
+}
+
+/// Describes the notify command for the settings line: its program, quoted
+/// and escaped, so that an operator sees which script runs. The words after
+/// it, and variable assignments before it, are only counted, because a
+/// webhook's token may be among them.
+fn describe_notify_command(command: &str) -> String {
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let Some(program) = words.iter().find(|word| !is_assignment(word)) else {
+        let count = words.len();
+        return format!("set ({count} {} not logged)", word_noun(count));
+    };
+    match words.len() - 1 {
+        0 => format!("{program:?}"),
+        more => format!(
+            "{program:?} with {more} more {}, not logged",
+            word_noun(more)
+        ),
+    }
+}
+
+fn word_noun(count: usize) -> &'static str {
+    if count == 1 {
+        "word"
+    } else {
+        "words"
+    }
+}
+
+/// Returns true for a shell variable assignment such as `TOKEN=abc`.
+fn is_assignment(word: &str) -> bool {
+    word.split_once('=').is_some_and(|(name, _)| {
+        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    })
 }
 
 /// A stall period below this is more likely a missing unit than a choice,
@@ -739,6 +772,25 @@ mod tests {
         ];
         for (seconds, expected) in cases {
             assert_eq!(format_duration(Duration::from_secs(seconds)), expected);
+        }
+    }
+
+    #[test]
+    fn notify_command_is_described() {
+        let cases = [
+            ("/usr/local/bin/alert", "\"/usr/local/bin/alert\""),
+            (
+                "/usr/local/bin/alert ops",
+                "\"/usr/local/bin/alert\" with 1 more word, not logged",
+            ),
+            (
+                "TOKEN=secret curl -d x https://example.com",
+                "\"curl\" with 4 more words, not logged",
+            ),
+            ("TOKEN=secret", "set (1 word not logged)"),
+        ];
+        for (command, expected) in cases {
+            assert_eq!(describe_notify_command(command), expected, "{command}");
         }
     }
 

@@ -322,6 +322,33 @@ fn settings_are_logged_at_start() {
     );
 }
 
+#[test]
+fn settings_name_notify_program() {
+    let server = Server::start_with(&["--notify-command", "/usr/local/bin/alert"]);
+    assert!(
+        server.wait_for_log(
+            "notify command \"/usr/local/bin/alert\"",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn settings_leave_out_notify_arguments() {
+    let server = Server::start_with(&["--notify-command", "/usr/local/bin/alert token-1234"]);
+    assert!(
+        server.wait_for_log(
+            "notify command \"/usr/local/bin/alert\" with 1 more word, not logged",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+    assert!(!server.log().contains("token-1234"), "{}", server.log());
+}
+
 /// Returns the lines of `log` that contain `created a new database`.
 fn new_database_lines(log: &str) -> Vec<String> {
     log.lines()
