@@ -38,7 +38,6 @@ pub fn changed_content(db: &Path) -> Option<String> {
             log::debug!("the read check of {} did not run: {error}", db.display());
             return None;
         }
-        Err(StorageError::Corrupt(error) | StorageError::Internal(error)) => error.to_string(),
         Err(error) => error.to_string(),
     };
     log::error!(
