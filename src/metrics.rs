@@ -231,6 +231,17 @@ impl Metrics {
     }
 }
 
+/// Appends `translog_storage_up`: 1 while the storage thread accepts
+/// writes, as `GET /healthz` requires, and 0 while it rejects them.
+pub fn render_storage_up(out: &mut String, up: bool) {
+    out.push_str(
+        "# HELP translog_storage_up 1 while the storage thread accepts writes, 0 while it \
+         rejects them, as when the database file was deleted or the disk is full.\n",
+    );
+    out.push_str("# TYPE translog_storage_up gauge\n");
+    let _ = writeln!(out, "translog_storage_up {}", u8::from(up));
+}
+
 /// Open connections and connections rejected over the cap. The HTTP layer
 /// keeps them apart from [`Metrics`] because the open count also enforces
 /// `--max-connections`.

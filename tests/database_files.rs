@@ -97,6 +97,31 @@ fn deleted_database_fails_health() {
     assert_eq!(server.get("/healthz", None).status, 503);
 }
 
+/// Returns the value of the sample `series`, its name and labels, in `GET
+/// /metrics`, or `None` when the series is missing.
+fn metric(server: &Server, series: &str) -> Option<String> {
+    let body = server.get("/metrics", Some(server.admin())).body;
+    body.lines()
+        .find_map(|line| line.strip_prefix(&format!("{series} ")))
+        .map(str::to_string)
+}
+
+#[test]
+fn working_database_reports_storage_up() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    assert_eq!(metric(&server, "translog_storage_up").as_deref(), Some("1"));
+}
+
+#[test]
+fn deleted_database_reports_storage_down() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post_until_503(&server);
+    assert_eq!(metric(&server, "translog_storage_up").as_deref(), Some("0"));
+}
+
 #[test]
 fn deleted_database_is_rescued() {
     let server = Server::start();

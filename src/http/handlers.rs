@@ -680,6 +680,7 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         Ok(text)
     })
     .await?;
+    crate::metrics::render_storage_up(&mut extra, state.writer.health().is_ok());
     state.connections.render(&mut extra);
     Ok(ok_with(
         "text/plain; version=0.0.4; charset=utf-8",
