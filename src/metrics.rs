@@ -9,6 +9,7 @@ use std::time::Duration;
 use crate::entry::{Stage, Status};
 use crate::notify::{AlertResult, ALERT_OUTCOMES};
 use crate::storage::logs::Outcome;
+use crate::storage::StorageError;
 
 /// Upper bounds of the request duration histogram, in seconds.
 const DURATION_BOUNDS: [f64; 12] = [
@@ -29,6 +30,98 @@ const BATCH_BOUNDS: [f64; 10] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 25
 const STATUS_CODES: [u16; 14] = [
     200, 204, 304, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503,
 ];
+
+/// The cause of a `503`, the `reason` label of
+/// `translog_unavailable_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnavailableReason {
+    /// The storage thread's queue was full.
+    Overloaded,
+    /// The storage thread has stopped, or the server is shutting down.
+    Stopped,
+    /// The request's user changed on every try to store its entry.
+    UserChanged,
+    /// Another connection held the database lock past the busy timeout.
+    Busy,
+    /// The file system is full (`SQLITE_FULL`).
+    DiskFull,
+    /// The database or its file system may not be written.
+    ReadOnly,
+    /// Another I/O failure, such as a file that SQLite cannot open.
+    IoError,
+    /// The database file, or its `-wal` or `-shm` file, was deleted, moved,
+    /// replaced or overwritten while the server ran.
+    FileChanged,
+    /// A write found a damaged page (`SQLITE_CORRUPT`).
+    Damaged,
+    /// Reading a file of the database failed.
+    Unreadable,
+    /// Any other database failure, such as a schema that is not translog's.
+    DatabaseError,
+    /// A connection over `--max-connections`.
+    Connections,
+}
+
+impl UnavailableReason {
+    pub const ALL: [UnavailableReason; 12] = [
+        UnavailableReason::Overloaded,
+        UnavailableReason::Stopped,
+        UnavailableReason::UserChanged,
+        UnavailableReason::Busy,
+        UnavailableReason::DiskFull,
+        UnavailableReason::ReadOnly,
+        UnavailableReason::IoError,
+        UnavailableReason::FileChanged,
+        UnavailableReason::Damaged,
+        UnavailableReason::Unreadable,
+        UnavailableReason::DatabaseError,
+        UnavailableReason::Connections,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UnavailableReason::Overloaded => "overloaded",
+            UnavailableReason::Stopped => "stopped",
+            UnavailableReason::UserChanged => "user_changed",
+            UnavailableReason::Busy => "busy",
+            UnavailableReason::DiskFull => "disk_full",
+            UnavailableReason::ReadOnly => "read_only",
+            UnavailableReason::IoError => "io_error",
+            UnavailableReason::FileChanged => "file_changed",
+            UnavailableReason::Damaged => "damaged",
+            UnavailableReason::Unreadable => "unreadable",
+            UnavailableReason::DatabaseError => "database_error",
+            UnavailableReason::Connections => "connections",
+        }
+    }
+}
+
+impl From<&StorageError> for UnavailableReason {
+    fn from(error: &StorageError) -> Self {
+        match error {
+            StorageError::Busy(_) => UnavailableReason::Busy,
+            StorageError::Unavailable(error) => match error.sqlite_error_code() {
+                Some(rusqlite::ErrorCode::DiskFull) => UnavailableReason::DiskFull,
+                Some(rusqlite::ErrorCode::ReadOnly) => UnavailableReason::ReadOnly,
+                _ => UnavailableReason::IoError,
+            },
+            StorageError::ReadOnlyFile | StorageError::ReadOnlyFileSystem => {
+                UnavailableReason::ReadOnly
+            }
+            StorageError::FileChanged(_) | StorageError::ChangedWhileRead => {
+                UnavailableReason::FileChanged
+            }
+            StorageError::Corrupt(_) => UnavailableReason::Damaged,
+            StorageError::Unreadable(..) => UnavailableReason::Unreadable,
+            StorageError::Internal(_)
+            | StorageError::SchemaTooNew(_)
+            | StorageError::SchemaTooOld(_)
+            | StorageError::ForeignDatabase
+            | StorageError::NotFound
+            | StorageError::NoSchema => UnavailableReason::DatabaseError,
+        }
+    }
+}
 
 struct Histogram<const N: usize> {
     bounds: [f64; N],
@@ -122,6 +215,7 @@ pub struct Metrics {
     batches: Histogram<10>,
     alerts: AlertCounts,
     writes_rechecked: AtomicU64,
+    unavailable: [AtomicU64; UnavailableReason::ALL.len()],
 }
 
 impl Default for Metrics {
@@ -134,6 +228,7 @@ impl Default for Metrics {
             batches: Histogram::new(BATCH_BOUNDS),
             alerts: AlertCounts::new(),
             writes_rechecked: AtomicU64::new(0),
+            unavailable: std::array::from_fn(|_| AtomicU64::new(0)),
         }
     }
 }
@@ -161,6 +256,15 @@ impl Metrics {
     /// Counts a write request whose user changed before its entry was stored.
     pub fn count_write_rechecked(&self) {
         self.writes_rechecked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts one `503` sent for `reason`.
+    pub fn count_unavailable(&self, reason: UnavailableReason) {
+        let index = UnavailableReason::ALL
+            .iter()
+            .position(|r| *r == reason)
+            .unwrap_or(0);
+        self.unavailable[index].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one alert. Outcomes other than those in [`ALERT_OUTCOMES`] are
@@ -223,6 +327,20 @@ impl Metrics {
         out.push_str("# TYPE translog_writes_rechecked_total counter\n");
         let rechecked = self.writes_rechecked.load(Ordering::Relaxed);
         let _ = writeln!(out, "translog_writes_rechecked_total {rechecked}");
+
+        out.push_str(
+            "# HELP translog_unavailable_total 503 responses by reason, those sent to connections \
+             over --max-connections included.\n",
+        );
+        out.push_str("# TYPE translog_unavailable_total counter\n");
+        for (reason, counter) in UnavailableReason::ALL.iter().zip(&self.unavailable) {
+            let _ = writeln!(
+                out,
+                "translog_unavailable_total{{reason=\"{}\"}} {}",
+                reason.as_str(),
+                counter.load(Ordering::Relaxed)
+            );
+        }
 
         self.alerts.render(&mut out);
 

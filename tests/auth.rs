@@ -1098,6 +1098,19 @@ fn recovery_lock_is_logged_once() {
 }
 
 #[test]
+fn recovery_lock_counts_busy() {
+    let server = Server::start_with_users(&[]);
+    assert_eq!(server.get_as_reader("/worker/log").status, 200);
+    let Some(lock) = common::RecoveryLock::take(&server) else {
+        return;
+    };
+    assert_eq!(server.get_as_reader("/worker/log").status, 503);
+    drop(lock);
+    let busy = counter(&server, "translog_unavailable_total{reason=\"busy\"}");
+    assert_eq!(busy, 1);
+}
+
+#[test]
 fn reads_work_after_recovery_lock() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);

@@ -123,6 +123,60 @@ fn deleted_database_reports_storage_down() {
 }
 
 #[test]
+fn deleted_database_counts_unavailable_writes() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post_until_503(&server);
+    let count = metric(
+        &server,
+        "translog_unavailable_total{reason=\"file_changed\"}",
+    );
+    assert_eq!(count.as_deref(), Some("1"));
+}
+
+#[test]
+fn deleted_database_counts_failed_health_checks() {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post_until_503(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+    assert_eq!(server.get("/healthz", None).status, 503);
+    let count = metric(
+        &server,
+        "translog_unavailable_total{reason=\"file_changed\"}",
+    );
+    assert_eq!(count.as_deref(), Some("3"));
+}
+
+#[test]
+fn working_database_renders_every_unavailable_reason() {
+    let server = Server::start();
+    let body = server.get("/metrics", Some(server.admin())).body;
+    let reasons: Vec<&str> = body
+        .lines()
+        .filter_map(|line| line.strip_prefix("translog_unavailable_total{reason=\""))
+        .filter_map(|rest| rest.split_once('"').map(|(reason, _)| reason))
+        .collect();
+    let expected = [
+        "overloaded",
+        "stopped",
+        "user_changed",
+        "busy",
+        "disk_full",
+        "read_only",
+        "io_error",
+        "file_changed",
+        "damaged",
+        "unreadable",
+        "database_error",
+        "connections",
+    ];
+    assert_eq!(reasons, expected, "{body}");
+}
+
+#[test]
 fn deleted_database_is_rescued() {
     let server = Server::start();
     assert_eq!(post(&server, "tx-before"), 200);
@@ -235,6 +289,15 @@ fn file_size_limit_gets_503() {
     let server = Server::start();
     let statuses = post_past_file_size_limit(&server);
     assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+}
+
+#[test]
+fn file_size_limit_counts_unavailable_write() {
+    let server = Server::start();
+    let statuses = post_past_file_size_limit(&server);
+    assert_eq!(statuses.last(), Some(&503), "{statuses:?}");
+    let count = metric(&server, "translog_unavailable_total{reason=\"io_error\"}");
+    assert_eq!(count.as_deref(), Some("1"), "{}", server.log());
 }
 
 #[test]

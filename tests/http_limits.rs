@@ -1126,6 +1126,18 @@ fn rejected_connections_are_counted() {
 }
 
 #[test]
+fn rejected_connections_count_as_unavailable() {
+    let (server, mut open_connections) = server_at_connection_cap();
+    reject_connections(&server, 3);
+    let unavailable = metric_on(
+        &server,
+        &mut open_connections[0],
+        "translog_unavailable_total{reason=\"connections\"}",
+    );
+    assert_eq!(unavailable, Some(3.0));
+}
+
+#[test]
 fn open_connections_are_a_gauge() {
     let (server, mut open_connections) = server_at_connection_cap();
     let open = metric_on(

@@ -28,6 +28,7 @@ use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
+use crate::metrics::UnavailableReason;
 use crate::storage::logs::{self, ListQuery, Outcome};
 use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
 use crate::storage::{files, now_ns, StorageError};
@@ -344,7 +345,7 @@ fn shortened_user(name: &str) -> String {
 /// Maps a storage failure: transient ones are `503`, the rest `500`.
 pub fn storage_error(error: &StorageError) -> ApiError {
     if error.is_transient() {
-        ApiError::Unavailable(error.to_string())
+        ApiError::Unavailable(UnavailableReason::from(error), error.to_string())
     } else {
         ApiError::Internal(error.to_string())
     }
@@ -410,10 +411,14 @@ async fn append_entry(
             .writer
             .submit(entry, received_at_ns, checked_user(&authenticated))
             .map_err(|error| match error {
-                SubmitError::Overloaded => {
-                    ApiError::Unavailable("the storage queue is full".into())
-                }
-                SubmitError::Stopped => ApiError::Unavailable("the server is shutting down".into()),
+                SubmitError::Overloaded => ApiError::Unavailable(
+                    UnavailableReason::Overloaded,
+                    "the storage queue is full".into(),
+                ),
+                SubmitError::Stopped => ApiError::Unavailable(
+                    UnavailableReason::Stopped,
+                    "the server is shutting down".into(),
+                ),
             })?;
         match outcome.await {
             Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
@@ -425,16 +430,20 @@ async fn append_entry(
             }
             Err(_) => {
                 return Err(ApiError::Unavailable(
+                    UnavailableReason::Stopped,
                     "the storage thread stopped before it replied".into(),
                 ))
             }
         }
     }
-    Err(ApiError::Unavailable(format!(
-        "user {} was changed {STORE_ATTEMPTS} times while the entry was being stored; send it \
+    Err(ApiError::Unavailable(
+        UnavailableReason::UserChanged,
+        format!(
+            "user {} was changed {STORE_ATTEMPTS} times while the entry was being stored; send it \
          again",
-        authenticated.user.name
-    )))
+            authenticated.user.name
+        ),
+    ))
 }
 
 /// Returns what the storage thread compares with the users table before it
@@ -633,7 +642,10 @@ async fn list_logs(
 }
 
 async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
-    state.writer.health().map_err(ApiError::Unavailable)?;
+    state
+        .writer
+        .health()
+        .map_err(|unhealthy| ApiError::Unavailable(unhealthy.reason, unhealthy.cause))?;
     // Any failed read, a corrupt file too, makes the server unhealthy, so
     // that monitoring gets `503` as for every other fault.
     run_read(state, |_, connection| {
@@ -645,7 +657,13 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     })
     .await
     .map_err(|error| {
-        ApiError::Unavailable(format!("the database cannot be read: {}", error.cause()))
+        // A failure that is not transient, a damaged page too, has no
+        // reason of its own here, so it is counted as unreadable.
+        let reason = error
+            .unavailable_reason()
+            .unwrap_or(UnavailableReason::Unreadable);
+        let cause = format!("the database cannot be read: {}", error.cause());
+        ApiError::Unavailable(reason, cause)
     })?;
     Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }

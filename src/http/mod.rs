@@ -38,7 +38,7 @@ use tokio::net::{TcpListener, TcpStream};
 use write_deadline::WriteDeadline;
 
 use crate::auth::Authenticator;
-use crate::metrics::{ConnectionMetrics, Metrics};
+use crate::metrics::{ConnectionMetrics, Metrics, UnavailableReason};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
@@ -193,6 +193,9 @@ fn accept(
     let max = state.config.max_connections;
     if open >= max as u64 {
         state.connections.count_rejected();
+        state
+            .metrics
+            .count_unavailable(UnavailableReason::Connections);
         rejections.record(peer, open, max);
         tokio::spawn(reject_connection(stream, guard));
         return;
@@ -455,6 +458,9 @@ async fn handle(
         Err(error) => {
             let (level, detail) = error.log_detail();
             log::log!(level, "request #{number} from {peer} {detail}");
+            if let Some(reason) = error.unavailable_reason() {
+                state.metrics.count_unavailable(reason);
+            }
             if let ApiError::BadCredentials(name) = &error {
                 attempted_user = Some(name.clone());
             }

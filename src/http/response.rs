@@ -15,6 +15,7 @@ use serde::Serialize;
 use super::handlers::APPEND_HINT;
 use crate::auth::basic::BasicError;
 use crate::entry::MAX_MESSAGE_BYTES;
+use crate::metrics::UnavailableReason;
 use crate::storage::StorageError;
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
@@ -76,8 +77,9 @@ pub enum ApiError {
     ClientClosed(String),
     Conflict,
     NoSuchLog,
-    /// The cause is logged, and the client gets `Retry-After`.
-    Unavailable(String),
+    /// The cause, the text, is logged, the reason counted, and the client
+    /// gets `Retry-After`.
+    Unavailable(UnavailableReason, String),
     /// An entry whose batch failed to commit: `503` when a retry may
     /// succeed, else `500`. The storage thread logs the cause once for the
     /// batch, and at most once per interval, so the request's own log line
@@ -137,7 +139,7 @@ impl ApiError {
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotStored(error) if error.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::NotStored(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -160,7 +162,7 @@ impl ApiError {
             ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::Conflict => "conflict",
-            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Unavailable(..) => "unavailable",
             ApiError::NotStored(error) if error.is_transient() => "unavailable",
             ApiError::NotStored(_) | ApiError::Internal(_) => "internal_error",
         }
@@ -247,9 +249,20 @@ impl ApiError {
                  timestamp for a new entry."
                     .into()
             }
-            ApiError::Unavailable(_) => UNAVAILABLE_MESSAGE.into(),
+            ApiError::Unavailable(..) => UNAVAILABLE_MESSAGE.into(),
             ApiError::NotStored(error) if error.is_transient() => UNAVAILABLE_MESSAGE.into(),
             ApiError::NotStored(_) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
+        }
+    }
+
+    /// Returns the reason of a `503`, or `None` for any other status.
+    pub fn unavailable_reason(&self) -> Option<UnavailableReason> {
+        match self {
+            ApiError::Unavailable(reason, _) => Some(*reason),
+            ApiError::NotStored(error) if error.is_transient() => {
+                Some(UnavailableReason::from(&**error))
+            }
+            _ => None,
         }
     }
 
@@ -278,7 +291,7 @@ impl ApiError {
             ApiError::Throttled(wait) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_seconds(*wait)));
             }
-            ApiError::Unavailable(_) => {
+            ApiError::Unavailable(..) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
             ApiError::NotStored(error) if error.is_transient() => {
@@ -313,7 +326,7 @@ impl ApiError {
         match self {
             ApiError::Unauthorized(error) => error.reason().to_string(),
             ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
-            ApiError::Unavailable(cause)
+            ApiError::Unavailable(_, cause)
             | ApiError::Internal(cause)
             | ApiError::ClientClosed(cause) => cause.clone(),
             ApiError::NotStored(error) => error.to_string(),
@@ -328,7 +341,7 @@ impl ApiError {
     pub fn log_detail(&self) -> (log::Level, String) {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
-            ApiError::Unavailable(cause) => (log::Level::Warn, format!("not served: {cause}")),
+            ApiError::Unavailable(_, cause) => (log::Level::Warn, format!("not served: {cause}")),
             ApiError::NotStored(error) => (log::Level::Debug, format!("not stored: {error}")),
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,

@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use super::files::FileCheck;
 use super::StorageError;
 use crate::entry::{NewEntry, Stage, Status};
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, UnavailableReason};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
 /// The maximum number of entries stored in one database transaction.
@@ -103,14 +103,22 @@ pub struct Writer {
 /// and [`Writer::health`]: `None` while they work, else the error of the
 /// last failed batch, health probe or file check.
 #[derive(Default)]
-struct Failure(Mutex<Option<String>>);
+struct Failure(Mutex<Option<Unhealthy>>);
 
 impl Failure {
-    fn set(&self, cause: Option<String>) {
-        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = cause;
+    fn set(&self, error: &StorageError) {
+        let unhealthy = Unhealthy {
+            reason: UnavailableReason::from(error),
+            cause: error.to_string(),
+        };
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(unhealthy);
     }
 
-    fn get(&self) -> Option<String> {
+    fn clear(&self) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+
+    fn get(&self) -> Option<Unhealthy> {
         self.0
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -123,6 +131,14 @@ impl Failure {
             .unwrap_or_else(PoisonError::into_inner)
             .is_some()
     }
+}
+
+/// The reason and cause of the storage thread rejecting writes.
+#[derive(Debug, Clone)]
+pub struct Unhealthy {
+    pub reason: UnavailableReason,
+    /// The cause, for the log.
+    pub cause: String,
 }
 
 impl Writer {
@@ -212,22 +228,31 @@ impl Writer {
     ///
     /// # Errors
     ///
-    /// The cause otherwise, for the log: a damaged page that a write found
+    /// The reason and cause otherwise: a damaged page that a write found
     /// since the start, the error of the last failed batch, health probe or
     /// file check, or that the thread has stopped.
-    pub fn health(&self) -> Result<(), String> {
+    pub fn health(&self) -> Result<(), Unhealthy> {
         let running = self
             .thread
             .lock()
             .is_ok_and(|thread| thread.as_ref().is_some_and(|thread| !thread.is_finished()));
         if !running {
-            return Err("the storage thread has stopped".to_string());
+            return Err(Unhealthy {
+                reason: UnavailableReason::Stopped,
+                cause: "the storage thread has stopped".to_string(),
+            });
         }
         if let Some(damage) = self.damage.get() {
-            return Err(damage.clone());
+            return Err(Unhealthy {
+                reason: UnavailableReason::Damaged,
+                cause: damage.clone(),
+            });
         }
         match self.failure.get() {
-            Some(cause) => Err(format!("entries cannot be stored: {cause}")),
+            Some(failure) => Err(Unhealthy {
+                reason: failure.reason,
+                cause: format!("entries cannot be stored: {}", failure.cause),
+            }),
             None => Ok(()),
         }
     }
@@ -318,7 +343,7 @@ impl StorageThread<'_> {
                 Ok(request) => request,
                 Err(RecvTimeoutError::Timeout) if !self.failure.is_set() => {
                     if let Err(error) = self.files.check(&self.connection) {
-                        self.failure.set(Some(error.to_string()));
+                        self.failure.set(&error);
                     }
                     continue;
                 }
@@ -389,7 +414,7 @@ impl StorageThread<'_> {
     fn set_health<T>(&mut self, result: &Result<T, StorageError>) {
         match result {
             Ok(_) => {
-                self.failure.set(None);
+                self.failure.clear();
                 self.failures.flush();
             }
             Err(error) => {
@@ -397,7 +422,7 @@ impl StorageThread<'_> {
                     // Only the first damage is kept, so a later one is dropped.
                     let _ = self.damage.set(error.to_string());
                 }
-                self.failure.set(Some(error.to_string()));
+                self.failure.set(error);
             }
         }
     }
@@ -469,7 +494,7 @@ impl StorageThread<'_> {
             log::debug!("health probe failed: {error}");
             // The probe's error is newer than the failed batch's, so it is
             // the cause that /healthz logs.
-            self.failure.set(Some(error.to_string()));
+            self.failure.set(error);
             return;
         }
         self.set_health(&result);

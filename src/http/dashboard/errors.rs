@@ -77,7 +77,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::InvalidHeader(_)
         | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
-        ApiError::Unavailable(_) => "Service unavailable",
+        ApiError::Unavailable(..) => "Service unavailable",
         // As for the status: 503 for a failure that a retry may get past, else 500.
         ApiError::NotStored(error) if error.is_transient() => "Service unavailable",
         ApiError::NotStored(_) | ApiError::Internal(_) => "Server error",
