@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::entry::{Stage, Status};
 use crate::notify::{AlertResult, ALERT_OUTCOMES};
@@ -216,6 +216,8 @@ pub struct Metrics {
     alerts: AlertCounts,
     writes_rechecked: AtomicU64,
     unavailable: [AtomicU64; UnavailableReason::ALL.len()],
+    /// When the server started, which is when it made these metrics.
+    started_at: SystemTime,
 }
 
 impl Default for Metrics {
@@ -229,6 +231,7 @@ impl Default for Metrics {
             alerts: AlertCounts::new(),
             writes_rechecked: AtomicU64::new(0),
             unavailable: std::array::from_fn(|_| AtomicU64::new(0)),
+            started_at: SystemTime::now(),
         }
     }
 }
@@ -277,6 +280,17 @@ impl Metrics {
     /// (database size, transactions by outcome).
     pub fn render(&self, extra: &str) -> String {
         let mut out = String::new();
+        render_build_info(&mut out);
+
+        out.push_str("# HELP translog_start_time_seconds When the server started, in Unix time.\n");
+        out.push_str("# TYPE translog_start_time_seconds gauge\n");
+        let started = self
+            .started_at
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        let _ = writeln!(out, "translog_start_time_seconds {started:.3}");
+
         out.push_str("# HELP translog_entries_stored_total Entries stored, by stage and status.\n");
         out.push_str("# TYPE translog_entries_stored_total counter\n");
         for (stage, row) in Stage::ALL.iter().zip(&self.entries) {
@@ -347,6 +361,24 @@ impl Metrics {
         out.push_str(extra);
         out
     }
+}
+
+/// Appends `translog_build_info`, whose labels are the parts of the
+/// version that `translog --version` prints. `commit` is empty for a build
+/// made outside a git checkout.
+fn render_build_info(out: &mut String) {
+    out.push_str(
+        "# HELP translog_build_info The release, git commit and database schema version of \
+         the running binary.\n",
+    );
+    out.push_str("# TYPE translog_build_info gauge\n");
+    let _ = writeln!(
+        out,
+        "translog_build_info{{version=\"{}\",commit=\"{}\",schema=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION"),
+        env!("TRANSLOG_COMMIT"),
+        crate::storage::SCHEMA_VERSION
+    );
 }
 
 /// Appends `translog_storage_up`: 1 while the storage thread accepts

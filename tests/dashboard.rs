@@ -1427,6 +1427,63 @@ fn metrics_text_format() {
     }
 }
 
+/// Returns the `translog_build_info` sample that the version line of
+/// `translog --version`, such as `translog 0.1.0 (commit 9c2234482a29,
+/// schema 2)` or `translog 0.1.0 (schema 2)`, stands for.
+fn expected_build_info() -> String {
+    let output = std::process::Command::new(common::BIN)
+        .arg("--version")
+        .output()
+        .expect("run translog --version");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let line = text.lines().next().expect("a version line");
+    let rest = line.strip_prefix("translog ").expect("the program name");
+    let (version, details) = rest.split_once(" (").expect("details in brackets");
+    let details = details.strip_suffix(')').expect("a closing bracket");
+    let (commit, schema) = match details.split_once(", ") {
+        Some((commit, schema)) => (commit.strip_prefix("commit ").expect("commit"), schema),
+        None => ("", details),
+    };
+    let schema = schema.strip_prefix("schema ").expect("schema");
+    format!(
+        "translog_build_info{{version=\"{version}\",commit=\"{commit}\",schema=\"{schema}\"}} 1"
+    )
+}
+
+#[test]
+fn metrics_build_info_matches_version() {
+    let server = Server::start_with_users(&[]);
+    let body = server.get_as_reader("/metrics").body;
+    let expected = expected_build_info();
+    assert!(
+        body.lines().any(|line| line == expected),
+        "{expected} in\n{body}"
+    );
+}
+
+#[test]
+fn metrics_start_time_is_server_start() {
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .expect("a time after 1970")
+            .as_secs_f64()
+    };
+    let before = now();
+    let server = Server::start_with_users(&[]);
+    let after = now();
+    let body = server.get_as_reader("/metrics").body;
+    let started: f64 = body
+        .lines()
+        .find_map(|line| line.strip_prefix("translog_start_time_seconds "))
+        .expect("the start time")
+        .parse()
+        .expect("a number");
+    // The value is rounded to milliseconds.
+    assert!(started >= before - 0.001, "{started} before {before}");
+    assert!(started <= after + 0.001, "{started} after {after}");
+}
+
 #[test]
 fn metrics_count_transactions_by_outcome() {
     let server = Server::start_with_users(&[]);
