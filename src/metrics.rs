@@ -118,7 +118,8 @@ impl From<&StorageError> for UnavailableReason {
             | StorageError::SchemaTooOld(_)
             | StorageError::ForeignDatabase
             | StorageError::NotFound
-            | StorageError::NoSchema => UnavailableReason::DatabaseError,
+            | StorageError::NoSchema
+            | StorageError::ReadTaskFailed(_) => UnavailableReason::DatabaseError,
         }
     }
 }

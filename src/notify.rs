@@ -26,12 +26,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::http::handlers::run_read;
-use crate::http::AppState;
 use crate::metrics::Metrics;
 use crate::storage::logs::{self, Cursor, Outcome};
 use crate::storage::writer::FatalTransaction;
-use crate::storage::{alert_position, now_ns, StorageError};
+use crate::storage::{alert_position, now_ns, run_read, ReaderPool, StorageError};
 
 use output::OutputPipes;
 use runners::{Runners, Submission, QUEUE_CAPACITY, RUNNER_COUNT};
@@ -163,10 +161,10 @@ impl Notifier {
     /// earlier run, or at the present on a database without one. Without a
     /// notify command it only removes the stored position, so that alerts
     /// resume from the present when a command is set again.
-    pub fn watch_stalled(&self, state: Arc<AppState>) {
+    pub fn watch_stalled(&self, database: StalledSource) {
         let Some(runners) = self.runners.clone() else {
             tokio::task::spawn_blocking(move || {
-                let removed = open_position_store(&state.config.db_path)
+                let removed = open_position_store(&database.db_path)
                     .and_then(|connection| alert_position::clear(&connection));
                 if let Err(error) = removed {
                     log::warn!("removing the stored position of stalled alerts failed: {error}");
@@ -175,12 +173,12 @@ impl Notifier {
             return;
         };
         let interval =
-            (state.config.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
+            (database.stall_after / 4).clamp(Duration::from_secs(1), STALL_CHECK_INTERVAL);
         tokio::spawn(async move {
-            let mut watch = StallWatch::start(&state).await;
+            let mut watch = StallWatch::start(&database).await;
             loop {
                 tokio::time::sleep(interval).await;
-                watch.alert_stalled(&state, &runners).await;
+                watch.alert_stalled(&database, &runners).await;
             }
         });
     }
@@ -242,6 +240,17 @@ fn open_position_store(db_path: &std::path::Path) -> Result<rusqlite::Connection
     Ok(connection)
 }
 
+/// The database that the stall watcher reads, and when a transaction
+/// counts as stalled.
+pub struct StalledSource {
+    pub readers: Arc<ReaderPool>,
+    /// The path of the database, where the watcher stores its position.
+    pub db_path: std::path::PathBuf,
+    /// The time without a new entry after which a running transaction is
+    /// stalled.
+    pub stall_after: Duration,
+}
+
 /// The state of the stall watcher between two checks.
 struct StallWatch {
     /// The position after which the next check reads.
@@ -266,12 +275,12 @@ impl StallWatch {
     /// Starts after the stored position, or, when there is none, at the
     /// stall cutoff of now, which it stores. Without a stored position the
     /// watcher still alerts the stalls from now on.
-    async fn start(state: &Arc<AppState>) -> StallWatch {
+    async fn start(database: &StalledSource) -> StallWatch {
         let present = Cursor {
-            last_received_at_ns: logs::stall_cutoff(now_ns(), state.config.stall_after),
+            last_received_at_ns: logs::stall_cutoff(now_ns(), database.stall_after),
             transaction_id: String::new(),
         };
-        let db_path = state.config.db_path.clone();
+        let db_path = database.db_path.clone();
         let first = present.clone();
         let opened = tokio::task::spawn_blocking(move || {
             let connection = open_position_store(&db_path)?;
@@ -368,12 +377,12 @@ impl StallWatch {
     /// position and the stall cutoff of now, and moves the position past the
     /// alerts queued. A failed read or a full queue leaves the position at
     /// the last alert queued, so that the next check reads the rest.
-    async fn alert_stalled(&mut self, state: &Arc<AppState>, runners: &Runners) {
+    async fn alert_stalled(&mut self, database: &StalledSource, runners: &Runners) {
         let position = &mut self.position;
-        let cutoff = logs::stall_cutoff(now_ns(), state.config.stall_after);
+        let cutoff = logs::stall_cutoff(now_ns(), database.stall_after);
         loop {
             let after = position.clone();
-            let page = run_read(state, move |_, connection| {
+            let page = run_read(&database.readers, move |connection| {
                 logs::stalled_transactions(connection, &after, cutoff, STALLED_PAGE_SIZE)
             })
             .await;
@@ -382,9 +391,8 @@ impl StallWatch {
                 Err(error) => {
                     if !self.read_failing {
                         log::warn!(
-                            "looking for stalled transactions failed: {}; it is tried again at \
-                             each check",
-                            error.cause()
+                            "looking for stalled transactions failed: {error}; it is tried again \
+                             at each check"
                         );
                         self.read_failing = true;
                     }

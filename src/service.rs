@@ -18,7 +18,7 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::auth::{hash_password, password, Authenticator, WATCH_BUSY_TIMEOUT};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
-use crate::notify::Notifier;
+use crate::notify::{Notifier, StalledSource};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::users::{self, Role};
 use crate::storage::writer::Writer;
@@ -138,7 +138,11 @@ async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(),
     if let Some(warning) = storage::file_mode::readable_by_others(&options.db_path) {
         log::warn!("{warning}");
     }
-    notifier.watch_stalled(Arc::clone(&state));
+    notifier.watch_stalled(StalledSource {
+        readers: Arc::clone(&state.readers),
+        db_path: state.config.db_path.clone(),
+        stall_after: state.config.stall_after,
+    });
 
     let shutdown = async move {
         let name = stop_signals.recv().await;

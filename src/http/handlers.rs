@@ -31,7 +31,7 @@ use crate::entry::NewEntry;
 use crate::metrics::UnavailableReason;
 use crate::storage::logs::{self, ListQuery, Outcome};
 use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
-use crate::storage::{files, now_ns, StorageError};
+use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
 use crate::validate::{build_entry, collect_parameters, ParamError};
 
@@ -611,18 +611,18 @@ async fn read_log(
     ))
 }
 
-/// Runs a read on a pooled connection in a blocking task.
+/// Runs a read on a pooled connection in a blocking task, with the server's
+/// state at hand, and maps its failure to `503` or `500`.
 pub async fn run_read<T: Send + 'static>(
     state: &Arc<AppState>,
     read: impl FnOnce(&AppState, &rusqlite::Connection) -> Result<T, StorageError> + Send + 'static,
 ) -> Result<T, ApiError> {
-    let state = Arc::clone(state);
-    let result = tokio::task::spawn_blocking(move || {
-        state.readers.with(|connection| read(&state, connection))
+    let reader_state = Arc::clone(state);
+    storage::run_read(&state.readers, move |connection| {
+        read(&reader_state, connection)
     })
     .await
-    .map_err(|error| ApiError::Internal(format!("read task failed: {error}")))?;
-    result.map_err(|error| storage_error(&error))
+    .map_err(|error| storage_error(&error))
 }
 
 async fn list_logs(
@@ -648,7 +648,7 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         .map_err(|unhealthy| ApiError::Unavailable(unhealthy.reason, unhealthy.cause))?;
     // Any failed read, a corrupt file too, makes the server unhealthy, so
     // that monitoring gets `503` as for every other fault.
-    run_read(state, |_, connection| {
+    storage::run_read(&state.readers, |connection| {
         Ok(
             connection.query_row("SELECT generation FROM credentials_generation", [], |row| {
                 row.get::<_, i64>(0)
@@ -657,13 +657,8 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     })
     .await
     .map_err(|error| {
-        // A failure that is not transient, a damaged page too, has no
-        // reason of its own here, so it is counted as unreadable.
-        let reason = error
-            .unavailable_reason()
-            .unwrap_or(UnavailableReason::Unreadable);
-        let cause = format!("the database cannot be read: {}", error.cause());
-        ApiError::Unavailable(reason, cause)
+        let cause = format!("the database cannot be read: {error}");
+        ApiError::Unavailable(UnavailableReason::from(&error), cause)
     })?;
     Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }

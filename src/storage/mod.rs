@@ -24,7 +24,7 @@ pub use read_only::{open_read_only, open_read_only_error, ReadOnlyDatabase};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, OpenFlags, TransactionBehavior};
@@ -81,6 +81,9 @@ pub enum StorageError {
     Unreadable(PathBuf, std::io::Error),
     /// The database file changed while a command read it without locks.
     ChangedWhileRead,
+    /// The blocking task of a read panicked, or the runtime cancelled it
+    /// while stopping. The text is tokio's message.
+    ReadTaskFailed(String),
 }
 
 impl StorageError {
@@ -179,6 +182,7 @@ impl fmt::Display for StorageError {
                  server still running on the file keeps working; stop that server, back up \
                  the file, start `translog serve` of this version, then run this command again"
             ),
+            StorageError::ReadTaskFailed(error) => write!(f, "read task failed: {error}"),
         }
     }
 }
@@ -199,7 +203,8 @@ impl std::error::Error for StorageError {
             | StorageError::FileChanged(_)
             | StorageError::NotFound
             | StorageError::NoSchema
-            | StorageError::ChangedWhileRead => None,
+            | StorageError::ChangedWhileRead
+            | StorageError::ReadTaskFailed(_) => None,
         }
     }
 }
@@ -458,6 +463,24 @@ impl ReaderPool {
         }
         result
     }
+}
+
+/// Runs `read` on a connection of `readers` in a blocking task of the
+/// current tokio runtime, so that the SQLite read does not hold up the async
+/// thread.
+///
+/// # Errors
+///
+/// Passes on the error of `read` or of opening a connection, and returns
+/// [`StorageError::ReadTaskFailed`] when the task panicked or was cancelled.
+pub async fn run_read<T: Send + 'static>(
+    readers: &Arc<ReaderPool>,
+    read: impl FnOnce(&Connection) -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    let readers = Arc::clone(readers);
+    tokio::task::spawn_blocking(move || readers.with(read))
+        .await
+        .map_err(|error| StorageError::ReadTaskFailed(error.to_string()))?
 }
 
 /// Returns the current time in nanoseconds since the Unix epoch, the form in
