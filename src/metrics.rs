@@ -277,9 +277,9 @@ impl Metrics {
         self.alerts.count(outcome, result);
     }
 
-    /// Renders every metric, followed by `extra` lines computed by the caller
-    /// (database size, transactions by outcome).
-    pub fn render(&self, extra: &str) -> String {
+    /// Renders every metric: those kept here, then `scraped`, then those of
+    /// `connections`.
+    pub fn render(&self, scraped: &ScrapedValues, connections: &ConnectionMetrics) -> String {
         let mut out = String::new();
         render_build_info(&mut out);
 
@@ -359,7 +359,8 @@ impl Metrics {
 
         self.alerts.render(&mut out);
 
-        out.push_str(extra);
+        scraped.render(&mut out);
+        connections.render(&mut out);
         out
     }
 }
@@ -382,15 +383,54 @@ fn render_build_info(out: &mut String) {
     );
 }
 
-/// Appends `translog_storage_up`: 1 while the storage thread accepts
-/// writes, as `GET /healthz` requires, and 0 while it rejects them.
-pub fn render_storage_up(out: &mut String, up: bool) {
-    out.push_str(
-        "# HELP translog_storage_up 1 while the storage thread accepts writes, 0 while it \
-         rejects them, as when the database file was deleted or the disk is full.\n",
-    );
-    out.push_str("# TYPE translog_storage_up gauge\n");
-    let _ = writeln!(out, "translog_storage_up {}", u8::from(up));
+/// The values that `GET /metrics` reads from the database and the other
+/// components at each scrape.
+pub struct ScrapedValues {
+    /// Transactions in the database, in the order of [`Outcome::ALL`].
+    pub transactions: [i64; Outcome::ALL.len()],
+    /// The size of the database file and its WAL.
+    pub database_size_bytes: u64,
+    /// Argon2 verifications since the server started.
+    pub password_verifications: u64,
+    /// True while the storage thread accepts writes, as `GET /healthz`
+    /// requires.
+    pub storage_up: bool,
+}
+
+impl ScrapedValues {
+    fn render(&self, out: &mut String) {
+        out.push_str("# HELP translog_transactions Transactions by outcome.\n");
+        out.push_str("# TYPE translog_transactions gauge\n");
+        for (outcome, count) in Outcome::ALL.iter().zip(self.transactions) {
+            let outcome = outcome.as_str();
+            let _ = writeln!(
+                out,
+                "translog_transactions{{outcome=\"{outcome}\"}} {count}"
+            );
+        }
+
+        out.push_str(
+            "# HELP translog_database_size_bytes Size of the database file and its WAL.\n",
+        );
+        out.push_str("# TYPE translog_database_size_bytes gauge\n");
+        let size = self.database_size_bytes;
+        let _ = writeln!(out, "translog_database_size_bytes {size}");
+
+        out.push_str(
+            "# HELP translog_password_verifications_total Argon2 verifications of credentials \
+             not in the cache.\n",
+        );
+        out.push_str("# TYPE translog_password_verifications_total counter\n");
+        let verifications = self.password_verifications;
+        let _ = writeln!(out, "translog_password_verifications_total {verifications}");
+
+        out.push_str(
+            "# HELP translog_storage_up 1 while the storage thread accepts writes, 0 while it \
+             rejects them, as when the database file was deleted or the disk is full.\n",
+        );
+        out.push_str("# TYPE translog_storage_up gauge\n");
+        let _ = writeln!(out, "translog_storage_up {}", u8::from(self.storage_up));
+    }
 }
 
 /// Open connections and connections rejected over the cap. The HTTP layer
@@ -418,7 +458,7 @@ impl ConnectionMetrics {
     }
 
     /// Appends both metrics in the Prometheus text format to `out`.
-    pub fn render(&self, out: &mut String) {
+    fn render(&self, out: &mut String) {
         out.push_str(
             "# HELP translog_connections_open Open connections, including those being sent \
              a 503 over --max-connections.\n",

@@ -28,8 +28,8 @@ use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
-use crate::metrics::UnavailableReason;
-use crate::storage::logs::{self, ListQuery, Outcome};
+use crate::metrics::{ScrapedValues, UnavailableReason};
+use crate::storage::logs::{self, ListQuery};
 use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
@@ -663,41 +663,24 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }
 
+/// Gathers the values of a scrape and renders every metric. The counts by
+/// outcome and the file sizes are read in the blocking task.
 async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
-    let mut extra = run_read(state, |state, connection| {
+    let (transactions, database_size_bytes) = run_read(state, |state, connection| {
         let all = ListQuery::default();
         let counts = logs::count_by_outcome(connection, &all, now_ns(), state.config.stall_after)?;
-        let mut text = String::from(
-            "# HELP translog_transactions Transactions by outcome.\n\
-             # TYPE translog_transactions gauge\n",
-        );
-        for (outcome, count) in Outcome::ALL.iter().zip(counts) {
-            let outcome = outcome.as_str();
-            text.push_str(&format!(
-                "translog_transactions{{outcome=\"{outcome}\"}} {count}\n"
-            ));
-        }
-        let size = database_size(&state.config.db_path);
-        text.push_str(&format!(
-            "# HELP translog_database_size_bytes Size of the database file and its WAL.\n\
-             # TYPE translog_database_size_bytes gauge\n\
-             translog_database_size_bytes {size}\n"
-        ));
-        text.push_str(&format!(
-            "# HELP translog_password_verifications_total Argon2 verifications of credentials \
-             not in the cache.\n\
-             # TYPE translog_password_verifications_total counter\n\
-             translog_password_verifications_total {}\n",
-            state.auth.verifications()
-        ));
-        Ok(text)
+        Ok((counts, database_size(&state.config.db_path)))
     })
     .await?;
-    crate::metrics::render_storage_up(&mut extra, state.writer.health().is_ok());
-    state.connections.render(&mut extra);
+    let scraped = ScrapedValues {
+        transactions,
+        database_size_bytes,
+        password_verifications: state.auth.verifications(),
+        storage_up: state.writer.health().is_ok(),
+    };
     Ok(ok_with(
         "text/plain; version=0.0.4; charset=utf-8",
-        state.metrics.render(&extra),
+        state.metrics.render(&scraped, &state.connections),
     ))
 }
 
