@@ -1,11 +1,20 @@
 //! translog: the transaction log service that backup-verification Workers
 //! report to with curl.
 //!
+//! - `entry`: stages, statuses, transaction ids and the validated entry.
 //! - `validate`: from raw request parts to a typed entry.
-//! - `storage`: the SQLite database, the storage thread and the read queries.
+//! - `storage`: the SQLite database, the storage thread, the reader pool,
+//!   the read queries and the checks of the database files.
 //! - `auth`: Basic authentication, password hashing and the credential cache.
-//! - `http`: the hyper server, routing, handlers and responses.
-//! - `cli` and `service`: the command line and the service's start and stop.
+//! - `http`: the hyper server, routing, handlers, responses and the dashboard.
+//! - `metrics`: the counters, gauges and histograms of `GET /metrics`.
+//! - `notify`: the alerts that `serve --notify-command` runs for fatal and
+//!   stalled transactions.
+//! - `throttled_log`: the counting of repeated events for a log that writes
+//!   at most one line about them per interval.
+//! - `cli`: the command line, with user management, reading logs, backup and
+//!   prune.
+//! - `service`: the start and stop of `serve`.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
