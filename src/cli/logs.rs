@@ -1,26 +1,18 @@
-//! `translog log show|list`, `translog backup` and `translog prune`.
+//! `translog log show|list`.
 
-use std::os::unix::ffi::OsStrExt as _;
-use std::path::Path;
 use std::time::Duration;
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::database::{absolute, database_directory};
+use super::table::{print_table, print_table_with_max_widths};
 use super::{
-    open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
-    DatabasePath, Failure, TimestampArgument,
+    open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone, DatabasePath,
+    Failure, TimestampArgument,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
-use crate::storage::backup::{Backup, BackupError};
-use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
-use crate::storage::logs::{
-    self, Cursor, ListQuery, Outcome, PruneError, Pruned, TransactionLog, TransactionSummary,
-};
-use crate::storage::{file_mode, files};
+use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
 use crate::storage::{now_ns, Schema};
 
 #[derive(Subcommand)]
@@ -348,253 +340,9 @@ fn printable(text: &str) -> String {
         .collect()
 }
 
-/// Prints rows under a header, each column as wide as its widest cell.
-pub fn print_table<const N: usize>(header: &[&str; N], rows: &[[String; N]]) {
-    print_table_with_max_widths(header, rows, [usize::MAX; N]);
-}
-
-/// Prints rows under a header, each column as wide as its widest cell of at
-/// most `max_widths` characters. A longer cell is printed whole, and shifts
-/// only the rest of its own row to the right.
-fn print_table_with_max_widths<const N: usize>(
-    header: &[&str; N],
-    rows: &[[String; N]],
-    max_widths: [usize; N],
-) {
-    let mut widths = header.map(|title| title.chars().count());
-    for row in rows {
-        for ((width, cell), max_width) in widths.iter_mut().zip(row).zip(max_widths) {
-            let length = cell.chars().count();
-            if length <= max_width {
-                *width = (*width).max(length);
-            }
-        }
-    }
-    let line = |cells: Vec<&str>| {
-        let padded: Vec<String> = cells
-            .iter()
-            .zip(widths)
-            .map(|(cell, width)| format!("{cell:<width$}"))
-            .collect();
-        super::print_line(padded.join("  ").trim_end());
-    };
-    line(header.to_vec());
-    for row in rows {
-        line(row.iter().map(String::as_str).collect());
-    }
-}
-
-/// Writes a backup of the database to the new file `destination` and prints
-/// how many entries it contains.
-pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
-    if destination.is_dir() {
-        return Err(format!(
-            "{} is a directory; give the path of a new file inside it, such as {}",
-            destination.display(),
-            backup_file_in(destination).display()
-        ));
-    }
-    // A path that ends with a slash, where no directory exists.
-    if destination.as_os_str().as_bytes().ends_with(b"/") {
-        return Err(format!(
-            "cannot create {}: a path that ends with / names a directory, and none \
-             exists there; create the directory and give the path of a new file inside \
-             it, such as {}",
-            destination.display(),
-            backup_file_in(destination).display()
-        ));
-    }
-    let name = files::sqlite_file_name(destination).map_err(|reason| {
-        format!(
-            "cannot create {}: {reason}; choose a file name that is valid UTF-8",
-            destination.display()
-        )
-    })?;
-    // A copy needs no upgrade, so a database of an older version, still in
-    // use by an older server, is copied as it is.
-    let database = open_database_read_only(db, Schema::AsFound)?;
-    let describe = |error: BackupError| describe_backup_error(destination, &error);
-    let backup = Backup::create(name).map_err(describe)?;
-    // Described before `backup` is dropped, because the partial copy still
-    // takes the space that the hint of a full disk reports as free.
-    let entries = backup.write(database).map_err(describe)?;
-    backup.finish().map_err(describe)?;
-    super::print_line(&format!(
-        "wrote {} ({})",
-        destination.display(),
-        count_of(entries, "entry", "entries")
-    ));
-    Ok(())
-}
-
-/// Describes a failed backup to `destination`, with what to do where the
-/// cause is the path.
-fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
-    let path = destination.display();
-    let create = match error {
-        BackupError::Exists => return format!("{path} already exists; choose a new file name"),
-        BackupError::Create(create) => create,
-        BackupError::SyncDirectory(..) => {
-            return format!(
-                "wrote {path}, but {error}; a crash of the host may lose the file, so check \
-                 that it is there before relying on it"
-            )
-        }
-        BackupError::Copy(_)
-        | BackupError::Count(_)
-        | BackupError::Sync(_)
-        | BackupError::Rename(_) => {
-            return format!(
-                "backup failed: {error}{}",
-                full_disk_hint(destination, error)
-            )
-        }
-    };
-    match create.kind() {
-        std::io::ErrorKind::NotFound => format!(
-            "cannot create {path}: its directory does not exist; create the directory or \
-             choose another path"
-        ),
-        std::io::ErrorKind::NotADirectory => format!(
-            "cannot create {path}: a part of its directory is a file, not a directory; \
-             choose another path"
-        ),
-        std::io::ErrorKind::PermissionDenied => format!(
-            "cannot create {path}: {}; choose a directory that this user may write, or run \
-             the command as a user that may",
-            create_denied_reason(destination)
-        ),
-        _ => format!(
-            "cannot create {path}: {create}{}",
-            full_disk_hint(destination, create)
-        ),
-    }
-}
-
-/// Says why this process's user may not create the file at `destination`:
-/// a directory above it that the user may not search, or its own directory,
-/// which the user may not write. Both are named by absolute paths.
-fn create_denied_reason(destination: &Path) -> String {
-    let directory = absolute(database_directory(destination));
-    let user = file_mode::effective_user();
-    match file_mode::unsearchable_directory(&directory) {
-        Some(closed) => format!(
-            "{user} has no search permission on directory {}",
-            closed.display()
-        ),
-        None => format!(
-            "{user} may not create files in directory {}",
-            directory.display()
-        ),
-    }
-}
-
-/// Returns a path for a new backup in `directory`, named after the current
-/// UTC time to the second, such as `translog-20261204T030000Z.db`, so that
-/// a second backup on the same day gets a name of its own.
-fn backup_file_in(directory: &Path) -> std::path::PathBuf {
-    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
-    directory.join(format!("translog-{now}.db"))
-}
-
-pub fn prune(
-    db: &DatabasePath,
-    before: &TimestampArgument,
-    timezone: Tz,
-    dry_run: bool,
-) -> Result<(), Failure> {
-    let instant = before.resolve(timezone, "--before")?;
-    check_cutoff_is_past(before, instant, timezone)?;
-    let pruned = if dry_run {
-        count_pruned(db, instant)?
-    } else {
-        let mut connection = open_database(db)?;
-        logs::prune(&mut connection, instant)
-            .map_err(|failure| describe_prune_error(db.path(), &failure))?
-    };
-    let counts = pruned_counts(pruned);
-    if dry_run {
-        super::print_line(&format!("would remove {counts}; nothing was deleted"));
-    } else {
-        super::print_line(&format!("removed {counts}"));
-    }
-    Ok(())
-}
-
-/// Formats what a prune deleted as `N transactions (M entries)`.
-fn pruned_counts(pruned: Pruned) -> String {
-    format!(
-        "{} ({})",
-        count_of(pruned.transactions as u64, "transaction", "transactions"),
-        count_of(pruned.entries as u64, "entry", "entries")
-    )
-}
-
-/// Describes a failed prune of the database at `db`, with what it deleted
-/// before the error, since those deletions are committed.
-fn describe_prune_error(db: &Path, failure: &PruneError) -> String {
-    let error = describe_with_full_disk_hint(db, &failure.error);
-    if failure.deleted.transactions == 0 {
-        return error;
-    }
-    format!(
-        "removed {} before the error: {error}",
-        pruned_counts(failure.deleted)
-    )
-}
-
-/// Rejects a `--before` later than the current time, such as one with a
-/// mistyped year. The last entry of nearly every transaction is before such
-/// a time, so prune would delete nearly every log, including those that
-/// Workers are still writing. `--dry-run` rejects it too, so that a dry run
-/// shows what the same command without it does.
-fn check_cutoff_is_past(
-    before: &TimestampArgument,
-    instant: DateTime<Utc>,
-    zone: Tz,
-) -> Result<(), Failure> {
-    let now = Utc::now();
-    if instant <= now {
-        return Ok(());
-    }
-    Err(Failure::Usage(format!(
-        "invalid value '{}' for '--before': it means {}, which is later than the current \
-         time {}, so prune would delete nearly every log, including those that Workers are \
-         still writing; give a time in the past, and run the command with --dry-run first to \
-         see what it would delete",
-        before.text(),
-        instant
-            .with_timezone(&zone)
-            .to_rfc3339_opts(SecondsFormat::AutoSi, true),
-        now.with_timezone(&zone)
-            .to_rfc3339_opts(SecondsFormat::Secs, true)
-    )))
-}
-
-/// Counts what `prune` would delete before `instant`. It only reads, so the
-/// database must exist.
-fn count_pruned(
-    db: &DatabasePath,
-    instant: chrono::DateTime<chrono::Utc>,
-) -> Result<Pruned, String> {
-    open_database_read_only(db, Schema::Current)?
-        .read(|connection| logs::count_prunable(connection, instant))
-        .map_err(|error| error.to_string())
-}
-
-/// Formats a count with the singular or plural of its noun.
-fn count_of(count: u64, singular: &str, plural: &str) -> String {
-    if count == 1 {
-        format!("1 {singular}")
-    } else {
-        format!("{count} {plural}")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::StorageError;
 
     fn list_query(limit: usize, outcome: Option<Outcome>) -> ListQuery {
         ListQuery {
@@ -670,19 +418,6 @@ mod tests {
     fn fatal_cell_replaces_control_characters() {
         let summary = fatal_summary(Some("WORKER_LOAD"), Some("a\nb\u{1b}[31m"));
         assert_eq!(fatal_cell(&summary), "WORKER_LOAD: a\u{fffd}b\u{fffd}[31m");
-    }
-
-    #[test]
-    fn prune_error_without_deletions_is_plain() {
-        let failure = PruneError {
-            deleted: Pruned {
-                transactions: 0,
-                entries: 0,
-            },
-            error: StorageError::ChangedWhileRead,
-        };
-        let message = describe_prune_error(Path::new("translog.db"), &failure);
-        assert_eq!(message, StorageError::ChangedWhileRead.to_string());
     }
 
     #[test]

@@ -6,6 +6,8 @@
 mod database;
 mod logging;
 mod logs;
+mod maintenance;
+mod table;
 mod terminal;
 mod usage_error;
 mod user;
@@ -381,12 +383,12 @@ fn execute(command: Command, db: &DatabasePath) -> Result<(), Failure> {
         }
         Command::User(command) => user::run(db, command).map_err(Failure::from),
         Command::Log(command) => logs::run(db, command),
-        Command::Backup { dest } => logs::backup(db, &dest).map_err(Failure::from),
+        Command::Backup { dest } => maintenance::backup(db, &dest).map_err(Failure::from),
         Command::Prune {
             before,
             timezone,
             dry_run,
-        } => logs::prune(db, &before, timezone, dry_run),
+        } => maintenance::prune(db, &before, timezone, dry_run),
     }
 }
 

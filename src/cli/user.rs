@@ -135,7 +135,7 @@ fn list_users(db: &DatabasePath) -> Result<(), String> {
             ]
         })
         .collect();
-    super::logs::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
+    super::table::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
     Ok(())
 }
 
