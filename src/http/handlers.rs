@@ -51,6 +51,11 @@ pub struct RequestContext {
     /// True when `html_errors` was decided by the `Accept` header, so that
     /// an error response must carry `Vary: Accept`.
     pub errors_vary_by_accept: bool,
+    /// True when the response must close the connection, because what the
+    /// client sent after the request head cannot be read as the next request.
+    pub close_connection: bool,
+    /// The user name that a failed login sent, for the log line.
+    pub attempted_user: Option<String>,
 }
 
 /// Routes a request and runs the checks in the documented order: framing
@@ -381,20 +386,15 @@ async fn append_entry(
         }
     };
     let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
-    let build = |user: &User| -> Result<NewEntry, ApiError> {
+    // By the rules of HTTP, a request with neither header has no body, even
+    // when the client wrote bytes after the head, so hyper reads none.
+    let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
+        && !parts.headers.contains_key(TRANSFER_ENCODING);
+    let mut build = |user: &User| -> Result<NewEntry, ApiError> {
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = user.timezone.unwrap_or(state.config.timezone);
-        build_entry(&transaction_id, parameters, zone, &user.name).map_err(|error| {
-            // By the rules of HTTP, a request with neither header has no body,
-            // even when the client wrote bytes after the head, so hyper reads none.
-            let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
-                && !parts.headers.contains_key(TRANSFER_ENCODING);
-            if has_no_body {
-                error.for_request_without_body().into()
-            } else {
-                error.into()
-            }
-        })
+        build_entry(&transaction_id, parameters, zone, &user.name)
+            .map_err(|error| entry_error(error, has_no_body, context))
     };
 
     for _ in 0..STORE_ATTEMPTS {
@@ -444,6 +444,19 @@ async fn append_entry(
             authenticated.user.name
         ),
     ))
+}
+
+/// Returns the error of an entry that failed to build. A request without a
+/// body that lacks parameters also closes its connection, because the
+/// parameters may be in body bytes written after a head that announced
+/// none, and those bytes would be read as the next request.
+fn entry_error(error: ParamError, has_no_body: bool, context: &mut RequestContext) -> ApiError {
+    if !has_no_body {
+        return error.into();
+    }
+    let error = error.for_request_without_body();
+    context.close_connection = matches!(error, ParamError::MissingWithoutBody(_));
+    error.into()
 }
 
 /// Returns what the storage thread compares with the users table before it

@@ -42,7 +42,6 @@ use crate::metrics::{ConnectionMetrics, Metrics, UnavailableReason};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
-use crate::validate::ParamError;
 use handlers::RequestContext;
 use response::{ApiError, Body};
 
@@ -427,8 +426,6 @@ async fn handle(
     // costs no copy of the path.
     let uri = request.uri().clone();
     let path = cut_for_log(uri.path());
-    let has_body = declares_body(request.headers());
-    let version = request.version();
     let mut context = RequestContext::default();
 
     let mut unanswered = UnansweredLog {
@@ -438,14 +435,13 @@ async fn handle(
         started,
         response_ready: false,
     };
-    let result = handlers::dispatch(&state, request, peer, received_at_ns, &mut context).await;
+    let built = build_response(&state, request, peer, received_at_ns, number, &mut context).await;
     unanswered.response_ready = true;
-    let mut attempted_user = None;
-    let mut response = match result {
+    let response = match built {
         Ok(response) => response,
         // A client that did not send the whole request is not sent a
         // response, so the log line states that in place of a status.
-        Err(ApiError::ClientClosed(cause)) => {
+        Err(cause) => {
             log::info!(
                 "#{number} {method} {path:?} no response after {:.1}ms user={} tx={}: {BodyCutOff} \
                  ({cause})",
@@ -455,6 +451,38 @@ async fn handle(
             );
             return Err(BodyCutOff);
         }
+    };
+
+    let elapsed = started.elapsed();
+    state
+        .metrics
+        .observe_response(response.status().as_u16(), elapsed);
+    log_request(number, &method, path, elapsed, &context, &response);
+    Ok(response)
+}
+
+/// Handles a request and returns its response with the headers that end its
+/// connection where needed. Logs the cause of an error response and counts
+/// a `503`.
+///
+/// # Errors
+///
+/// The cause, when the client closed the connection before the whole request
+/// arrived, so that it gets no response.
+async fn build_response(
+    state: &Arc<AppState>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    received_at_ns: i64,
+    number: u64,
+    context: &mut RequestContext,
+) -> Result<Response<Body>, String> {
+    let has_body = declares_body(request.headers());
+    let version = request.version();
+    let result = handlers::dispatch(state, request, peer, received_at_ns, context).await;
+    let mut response = match result {
+        Ok(response) => response,
+        Err(ApiError::ClientClosed(cause)) => return Err(cause),
         Err(error) => {
             let (level, detail) = error.log_detail();
             log::log!(level, "request #{number} from {peer} {detail}");
@@ -462,14 +490,8 @@ async fn handle(
                 state.metrics.count_unavailable(reason);
             }
             if let ApiError::BadCredentials(name) = &error {
-                attempted_user = Some(name.clone());
+                context.attempted_user = Some(name.clone());
             }
-            // Body bytes written after a head that announces no body would be
-            // read as the next request, so the connection ends here instead.
-            let desynchronized = matches!(
-                error,
-                ApiError::InvalidParameters(ParamError::MissingWithoutBody(_))
-            );
             let mut response = if context.html_errors {
                 dashboard::error_response(error)
             } else {
@@ -480,39 +502,46 @@ async fn handle(
                     .headers_mut()
                     .insert(VARY, HeaderValue::from_static("Accept"));
             }
-            if desynchronized {
-                response
-                    .headers_mut()
-                    .insert(CONNECTION, HeaderValue::from_static("close"));
-            }
             response
         }
     };
     // hyper closes a connection whose request body was left unread, because
     // the rest of the body would be taken for the next request. Saying so in
-    // the response keeps a client from sending its next request on it.
-    if has_body && !context.body_read {
+    // the response keeps a client from sending its next request on it. A
+    // handler also closes one whose head announced no body when the request
+    // may have had one (`close_connection`).
+    if context.close_connection || (has_body && !context.body_read) {
         response
             .headers_mut()
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     close_as_http10(version, &mut response);
+    Ok(response)
+}
 
-    let elapsed = started.elapsed();
-    state
-        .metrics
-        .observe_response(response.status().as_u16(), elapsed);
+/// Logs the line of a request that got `response` after `elapsed`. The
+/// successful requests of monitoring are logged at debug.
+fn log_request(
+    number: u64,
+    method: &Method,
+    path: &str,
+    elapsed: Duration,
+    context: &RequestContext,
+    response: &Response<Body>,
+) {
     let level = if context.monitoring && response.status().is_success() {
         log::Level::Debug
     } else {
         log::Level::Info
     };
     if !log::log_enabled!(level) {
-        return Ok(response);
+        return;
     }
     // A failed login has no user, so the name it tried is a field of its own,
     // quoted and escaped like the path because the client chose it.
-    let attempted_user = attempted_user
+    let attempted_user = context
+        .attempted_user
+        .as_ref()
         .map(|name| format!(" attempted_user={name:?}"))
         .unwrap_or_default();
     // A write from cached credentials is checked again when its user changed,
@@ -521,14 +550,13 @@ async fn handle(
         Some(name) if response.status() != hyper::StatusCode::UNAUTHORIZED => name,
         _ => "-",
     };
-    let transaction_id = logged_transaction_id(&context);
+    let transaction_id = logged_transaction_id(context);
     log::log!(
         level,
         "#{number} {method} {path:?} {} {:.1}ms user={user} tx={transaction_id}{attempted_user}",
         response.status().as_u16(),
         elapsed.as_secs_f64() * 1000.0,
     );
-    Ok(response)
 }
 
 /// Marks a response that closes the connection as HTTP/1.0 when the request
