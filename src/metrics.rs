@@ -116,7 +116,7 @@ impl From<&StorageError> for UnavailableReason {
             StorageError::Internal(_)
             | StorageError::SchemaTooNew(_)
             | StorageError::SchemaTooOld(_)
-            | StorageError::ForeignDatabase
+            | StorageError::ForeignDatabase(_)
             | StorageError::NotFound
             | StorageError::NoSchema
             | StorageError::ReadTaskFailed(_) => UnavailableReason::DatabaseError,

@@ -1,7 +1,7 @@
-//! Another application's SQLite file that sets `PRAGMA user_version` to
-//! translog's schema version: every command rejects it as another
-//! application's database, and leaves the file and its directory as they
-//! were.
+//! Another application's SQLite file, one that sets `PRAGMA user_version`
+//! to translog's schema version or one that sets `PRAGMA application_id`:
+//! every command rejects it as another application's database, says what
+//! it found, and leaves the file and its directory as they were.
 
 mod common;
 
@@ -31,6 +31,10 @@ const FOREIGN_USERS: &str = "CREATE TABLE entries (x); CREATE TABLE transactions
                              CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); \
                              INSERT INTO users (email) VALUES ('a@example.com'); \
                              PRAGMA user_version = 2;";
+
+/// Another application's mark, with no table and no schema version. The
+/// value is the ASCII of `MSHX`.
+const APPLICATION_ID: &str = "PRAGMA application_id = 1297303640;";
 
 /// Creates a database with `sql` in a new directory, closes it, and
 /// returns the directory and the file's path.
@@ -121,4 +125,56 @@ fn newer_version_without_tables_is_rejected() {
         stderr.contains("another application's database"),
         "{stderr}"
     );
+}
+
+#[test]
+fn application_id_is_rejected() {
+    assert_each_rejected(APPLICATION_ID);
+}
+
+#[test]
+fn application_id_is_unchanged() {
+    assert_file_unchanged(APPLICATION_ID);
+}
+
+#[test]
+fn application_id_error_names_it() {
+    let (_dir, db) = foreign_database(APPLICATION_ID);
+    for (command, output) in run_each(&db) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("application_id 0x4d534858"),
+            "{command}: {stderr}"
+        );
+    }
+}
+
+#[test]
+fn version_without_tables_is_unchanged() {
+    assert_file_unchanged("PRAGMA user_version = 2;");
+}
+
+#[test]
+fn version_without_tables_error_names_no_tables() {
+    let (_dir, db) = foreign_database("PRAGMA user_version = 2;");
+    for (command, output) in run_each(&db) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("no translog tables"), "{command}: {stderr}");
+        assert!(!stderr.contains("contains tables"), "{command}: {stderr}");
+    }
+}
+
+#[test]
+fn lone_view_is_rejected() {
+    assert_each_rejected("CREATE VIEW answer AS SELECT 42;");
+}
+
+#[test]
+fn lone_view_error_names_view() {
+    let (_dir, db) = foreign_database("CREATE VIEW answer AS SELECT 42;");
+    for (command, output) in run_each(&db) {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("has 1 view"), "{command}: {stderr}");
+        assert!(!stderr.contains("contains tables"), "{command}: {stderr}");
+    }
 }

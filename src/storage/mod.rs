@@ -62,8 +62,9 @@ pub enum StorageError {
     SchemaTooNew(i64),
     /// The file has an older schema, which only `translog serve` upgrades.
     SchemaTooOld(i64),
-    /// The file is another application's database.
-    ForeignDatabase,
+    /// The file is another application's database. The text says what was
+    /// found in it, such as `has 1 view but no translog schema version`.
+    ForeignDatabase(String),
     /// The process may not write the file, so SQLite opened it read-only.
     ReadOnlyFile,
     /// The file is on a file system mounted read-only.
@@ -145,9 +146,10 @@ impl fmt::Display for StorageError {
                 "the file is not writable by this user; run the command as the user that owns \
                  it, or work on a copy",
             ),
-            StorageError::ForeignDatabase => f.write_str(
-                "the file contains tables but no translog schema, so it looks like another \
-                 application's database; choose another --db path",
+            StorageError::ForeignDatabase(found) => write!(
+                f,
+                "the file {found}, so it looks like another application's database; choose \
+                 another --db path"
             ),
             StorageError::SchemaTooNew(version) => write!(
                 f,
@@ -197,7 +199,7 @@ impl std::error::Error for StorageError {
             StorageError::Unreadable(_, error) => Some(error),
             StorageError::SchemaTooNew(_)
             | StorageError::SchemaTooOld(_)
-            | StorageError::ForeignDatabase
+            | StorageError::ForeignDatabase(_)
             | StorageError::ReadOnlyFile
             | StorageError::ReadOnlyFileSystem
             | StorageError::FileChanged(_)
@@ -339,21 +341,11 @@ fn create_private_file(path: &Path) {
         .open(path);
 }
 
-/// Refuses a file that has tables but no translog schema version, or a
-/// schema version without translog's tables, so that a mistyped `--db`
-/// never adds translog's tables to another application's database or
-/// changes its journal mode.
+/// Refuses another application's file (see [`translog_tables::check_owner`]),
+/// so that a mistyped `--db` never adds translog's tables to another
+/// application's database or changes its journal mode.
 fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> {
-    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version != 0 {
-        return translog_tables::check(connection, version);
-    }
-    let tables: i64 =
-        connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
-    if tables > 0 {
-        return Err(StorageError::ForeignDatabase);
-    }
-    Ok(())
+    translog_tables::check_owner(connection).map(drop)
 }
 
 /// The tables added to schema version 2 after its release, which `serve`

@@ -289,20 +289,8 @@ fn io_error(path: &Path, error: std::io::Error) -> StorageError {
 /// Rejects a database that a command may not read: one without translog's
 /// schema or tables, and one whose schema version `schema` does not accept.
 fn check_schema(connection: &Connection, schema: Schema) -> Result<(), StorageError> {
-    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
-    if version != 0 {
-        super::translog_tables::check(connection, version)?;
-    }
-    match version {
-        0 => {
-            let tables: i64 =
-                connection.query_row("SELECT count(*) FROM sqlite_schema", [], |row| row.get(0))?;
-            if tables > 0 {
-                Err(StorageError::ForeignDatabase)
-            } else {
-                Err(StorageError::NoSchema)
-            }
-        }
+    match super::translog_tables::check_owner(connection)? {
+        0 => Err(StorageError::NoSchema),
         SCHEMA_VERSION => Ok(()),
         _ if schema == Schema::AsFound => Ok(()),
         1 => Err(StorageError::SchemaTooOld(1)),

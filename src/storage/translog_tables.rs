@@ -1,7 +1,7 @@
-//! The check that a database file with a schema version has translog's
-//! tables. Another application's SQLite file may set `PRAGMA user_version`
-//! to 1 or 2 too, and translog must reject it before it writes anything to
-//! it, such as a journal mode, a table or the first user.
+//! The checks that a database file is translog's before anything writes to
+//! it, such as a journal mode, a table or the first user. Another
+//! application's SQLite file may mark itself with `PRAGMA application_id`,
+//! and it may set `PRAGMA user_version` to 1 or 2 as translog does.
 
 use rusqlite::Connection;
 
@@ -12,6 +12,68 @@ use super::{StorageError, SCHEMA, SCHEMA_VERSION};
 /// `stall_alert_position` to a version 2 database that lacks it.
 const CORE_TABLES: [&str; 4] = ["entries", "transactions", "users", "credentials_generation"];
 
+/// Rejects a file that is not translog's, and returns its schema version,
+/// which is 0 for a file that contains nothing yet, such as a new one.
+/// translog sets no `PRAGMA application_id`, so a file with any other value
+/// than 0 is another application's. A file of version 0 must contain no
+/// table, view, index or trigger, and one of another version must pass
+/// [`check`].
+///
+/// # Errors
+///
+/// [`StorageError::ForeignDatabase`], saying what was found, for another
+/// application's file, or the error of reading the file.
+pub fn check_owner(connection: &Connection) -> Result<i64, StorageError> {
+    let application_id: i32 =
+        connection.pragma_query_value(None, "application_id", |row| row.get(0))?;
+    if application_id != 0 {
+        return Err(StorageError::ForeignDatabase(format!(
+            "has the application_id {application_id:#010x} (PRAGMA application_id), which \
+             translog never sets"
+        )));
+    }
+    let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if version != 0 {
+        check(connection, version)?;
+        return Ok(version);
+    }
+    if let Some(objects) = describe_objects(connection)? {
+        return Err(StorageError::ForeignDatabase(format!(
+            "has {objects} but no translog schema version (PRAGMA user_version is 0)"
+        )));
+    }
+    Ok(0)
+}
+
+/// Returns the objects of the main database as a count per type, such as
+/// `2 tables and 1 index`, or `None` when there are none.
+fn describe_objects(connection: &Connection) -> Result<Option<String>, StorageError> {
+    let mut statement = connection
+        .prepare("SELECT type, count(*) FROM sqlite_schema GROUP BY type ORDER BY type DESC")?;
+    let counts: Vec<String> = statement
+        .query_map([], |row| {
+            let kind: String = row.get(0)?;
+            let count: i64 = row.get(1)?;
+            Ok(format!("{count} {}", plural(&kind, count)))
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(match counts.split_last() {
+        None => None,
+        Some((last, [])) => Some(last.clone()),
+        Some((last, rest)) => Some(format!("{} and {last}", rest.join(", "))),
+    })
+}
+
+/// Returns the type name of `count` schema objects: `index` and `indexes`,
+/// `view` and `views`.
+fn plural(kind: &str, count: i64) -> String {
+    match (kind, count) {
+        (_, 1) => kind.to_string(),
+        ("index", _) => "indexes".to_string(),
+        _ => format!("{kind}s"),
+    }
+}
+
 /// Rejects a database of schema `version` that lacks a table of
 /// [`CORE_TABLES`], or, up to [`SCHEMA_VERSION`], a column that `schema.sql`
 /// gives that table. Extra columns are accepted, such as the `id` of the
@@ -19,15 +81,25 @@ const CORE_TABLES: [&str; 4] = ["entries", "transactions", "users", "credentials
 ///
 /// # Errors
 ///
-/// [`StorageError::ForeignDatabase`] for such a file, or the error of
-/// reading its schema.
+/// [`StorageError::ForeignDatabase`], naming the first table or column
+/// missing, for such a file, or the error of reading its schema.
 pub fn check(connection: &Connection, version: i64) -> Result<(), StorageError> {
     let expected = Connection::open_in_memory()?;
     expected.execute_batch(SCHEMA)?;
+    let mut found_tables = Vec::new();
     for table in CORE_TABLES {
-        let found = column_names(connection, table)?;
+        found_tables.push(column_names(connection, table)?);
+    }
+    if found_tables.iter().all(Vec::is_empty) {
+        return Err(StorageError::ForeignDatabase(format!(
+            "has the schema version {version} (PRAGMA user_version) but no translog tables"
+        )));
+    }
+    for (table, found) in CORE_TABLES.into_iter().zip(found_tables) {
         if found.is_empty() {
-            return Err(StorageError::ForeignDatabase);
+            return Err(StorageError::ForeignDatabase(format!(
+                "has the schema version {version} (PRAGMA user_version) but no table {table}"
+            )));
         }
         // NOTE: the columns of a newer schema are unknown here, so a file of
         // a newer version passes with the table names alone.
@@ -36,9 +108,11 @@ pub fn check(connection: &Connection, version: i64) -> Result<(), StorageError> 
         }
         let missing = column_names(&expected, table)?
             .into_iter()
-            .any(|column| !found.contains(&column));
-        if missing {
-            return Err(StorageError::ForeignDatabase);
+            .find(|column| !found.contains(column));
+        if let Some(column) = missing {
+            return Err(StorageError::ForeignDatabase(format!(
+                "has a table {table} without the column {column} that translog gives it"
+            )));
         }
     }
     Ok(())
@@ -75,7 +149,7 @@ mod tests {
         let connection = database_with("CREATE TABLE foo (x)");
         let result = check(&connection, SCHEMA_VERSION);
         assert!(
-            matches!(result, Err(StorageError::ForeignDatabase)),
+            matches!(result, Err(StorageError::ForeignDatabase(_))),
             "{result:?}"
         );
     }
@@ -86,7 +160,7 @@ mod tests {
         let connection = database_with(&sql);
         let result = check(&connection, SCHEMA_VERSION);
         assert!(
-            matches!(result, Err(StorageError::ForeignDatabase)),
+            matches!(result, Err(StorageError::ForeignDatabase(_))),
             "{result:?}"
         );
     }
@@ -98,5 +172,51 @@ mod tests {
              CREATE TABLE users (a); CREATE TABLE credentials_generation (a);",
         );
         assert!(check(&connection, SCHEMA_VERSION + 1).is_ok());
+    }
+
+    #[test]
+    fn empty_database_has_version_0() {
+        let connection = database_with("");
+        assert_eq!(check_owner(&connection).ok(), Some(0));
+    }
+
+    #[test]
+    fn application_id_is_foreign() {
+        let connection = database_with("PRAGMA application_id = 1297303640;");
+        let result = check_owner(&connection);
+        assert!(
+            matches!(&result, Err(StorageError::ForeignDatabase(found)) if found.contains("0x4d534858")),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn lone_view_is_named() {
+        let connection = database_with("CREATE VIEW v AS SELECT 1;");
+        let result = check_owner(&connection);
+        assert!(
+            matches!(&result, Err(StorageError::ForeignDatabase(found)) if found.starts_with("has 1 view ")),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn objects_are_counted_by_type() {
+        let connection =
+            database_with("CREATE TABLE a (x); CREATE TABLE b (x); CREATE INDEX i ON a (x);");
+        assert_eq!(
+            describe_objects(&connection).ok().flatten().as_deref(),
+            Some("2 tables and 1 index")
+        );
+    }
+
+    #[test]
+    fn version_without_tables_names_no_translog_tables() {
+        let connection = database_with("PRAGMA user_version = 2;");
+        let result = check_owner(&connection);
+        assert!(
+            matches!(&result, Err(StorageError::ForeignDatabase(found)) if found.contains("no translog tables")),
+            "{result:?}"
+        );
     }
 }

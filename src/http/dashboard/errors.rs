@@ -144,7 +144,7 @@ mod tests {
 
     #[test]
     fn permanent_storage_failure_is_server_error() {
-        let error = ApiError::NotStored(Arc::new(StorageError::ForeignDatabase));
+        let error = ApiError::NotStored(Arc::new(StorageError::ForeignDatabase(String::new())));
         assert_eq!(error_title(&error), "Server error");
     }
 
