@@ -3,7 +3,6 @@
 //! shutting down cleanly on SIGINT, SIGTERM or SIGHUP.
 
 use std::fs::OpenOptions;
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
@@ -15,14 +14,18 @@ use rusqlite::Connection;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, Signal, SignalKind};
 
-use crate::auth::{hash_password, password, Authenticator, WATCH_BUSY_TIMEOUT};
+use crate::auth::{Authenticator, WATCH_BUSY_TIMEOUT};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, StalledSource};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
-use crate::storage::users::{self, Role};
 use crate::storage::writer::Writer;
 use crate::storage::{self, ReaderPool, StorageError};
+
+mod first_admin;
+
+pub use first_admin::credentials_path;
+use first_admin::ensure_first_admin;
 
 /// How long the storage thread waits for another process's write lock before
 /// the batch fails with `503`. Short, because nothing is stored meanwhile.
@@ -642,103 +645,6 @@ fn open_file_limit() -> Option<u64> {
         .lines()
         .find_map(|line| line.strip_prefix("Max open files"))?;
     line.split_whitespace().next()?.parse().ok()
-}
-
-/// Creates the user `admin` with a generated password when there are no
-/// users, and writes `admin:PASSWORD` to `<database>.credentials` (mode 0600).
-/// Returns the number of users.
-///
-/// The user is committed only once its file is in place, so a failure at any
-/// step leaves neither behind, and the next start tries again.
-fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Result<i64, String> {
-    let count = users::count(connection).map_err(|error| error.to_string())?;
-    if count > 0 {
-        return Ok(count);
-    }
-    let password = password::generate().map_err(|error| format!("random source: {error}"))?;
-    let hash = hash_password(&password)?;
-    let cannot_create = |error: &(dyn std::error::Error + 'static)| {
-        let hint = full_disk_hint(db_path, error);
-        format!("cannot create the user admin: {error}{hint}")
-    };
-    // Counted again under the write lock: a `user add` may have committed
-    // since, and then no admin is created.
-    let transaction =
-        rusqlite::Transaction::new_unchecked(connection, rusqlite::TransactionBehavior::Immediate)
-            .map_err(|error| cannot_create(&error))?;
-    let count = users::count(&transaction).map_err(|error| error.to_string())?;
-    if count > 0 {
-        return Ok(count);
-    }
-    users::add(&transaction, "admin", Role::Admin, None, &hash)
-        .map_err(|error| cannot_create(&error))?;
-    let path = credentials_path(db_path);
-    write_credentials(&path, &format!("admin:{}\n", password.expose()))
-        .map_err(|error| format!("{error}; the user admin was not created"))?;
-    if let Err(error) = transaction.commit() {
-        let _ = std::fs::remove_file(&path);
-        return Err(cannot_create(&error));
-    }
-    log::info!(
-        "created user admin; its credentials are in {} (use curl -u \"$(cat {})\")",
-        path.display(),
-        path.display()
-    );
-    Ok(1)
-}
-
-/// Writes `content` to `path` with mode 0600 and makes it durable. The file
-/// is written under a new name first and renamed over `path`, so a symbolic
-/// link or a FIFO at `path` is replaced, never followed. Errors name the file.
-fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
-    // A link to a directory counts as the link, which the rename replaces.
-    if std::fs::symlink_metadata(path).is_ok_and(|metadata| metadata.is_dir()) {
-        return Err(format!(
-            "cannot write {}: it is a directory",
-            path.display()
-        ));
-    }
-    let mut pending_name = path.as_os_str().to_owned();
-    pending_name.push(".new");
-    let pending = PathBuf::from(pending_name);
-    create_new_private_file(&pending)
-        .and_then(|mut file| {
-            file.write_all(content.as_bytes())?;
-            file.sync_all()
-        })
-        .and_then(|()| std::fs::rename(&pending, path))
-        .map_err(|error| {
-            let _ = std::fs::remove_file(&pending);
-            let hint = full_disk_hint(&pending, &error);
-            format!("cannot write {}: {error}{hint}", pending.display())
-        })?;
-    // The rename is durable once the directory is synced.
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::File::open(directory)
-        .and_then(|directory| directory.sync_all())
-        .map_err(|error| format!("cannot sync directory {}: {error}", directory.display()))
-}
-
-/// Creates a new file at `path` with mode 0600. A file or link already
-/// there, left by a start that failed halfway, is removed first.
-fn create_new_private_file(path: &Path) -> std::io::Result<std::fs::File> {
-    let _ = std::fs::remove_file(path);
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-/// Returns the path beside the database of the file that contains the first
-/// administrator's credentials.
-pub fn credentials_path(db_path: &Path) -> PathBuf {
-    let mut name = db_path.as_os_str().to_owned();
-    name.push(".credentials");
-    PathBuf::from(name)
 }
 
 /// Formats a duration as `--stall-after` and the timeouts take it, in the

@@ -812,6 +812,94 @@ fn second_start_keeps_credentials() {
     assert_eq!(reply.status, 200, "{}", reply.body);
 }
 
+/// Starts a server, stops it, moves its database files away as a restore
+/// does, and starts a server on the new, empty database. Returns that
+/// server and the first server's administrator.
+fn restart_on_new_database() -> (Server, (String, String)) {
+    let server = Server::start();
+    let admin = server.admin.clone();
+    let (status, dir) = server.stop();
+    assert!(status.success(), "{status}");
+    for suffix in ["", "-wal", "-shm"] {
+        let path = dir.path().join(format!("translog.db{suffix}"));
+        if path.exists() {
+            std::fs::remove_file(&path).expect("remove a database file");
+        }
+    }
+    (Server::start_in(dir, &[]), admin)
+}
+
+/// Returns the files beside the database whose names start with
+/// `translog.db.credentials.old-`.
+fn old_credentials_files(server: &Server) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(server.dir())
+        .expect("read the directory")
+        .map(|entry| entry.expect("directory entry").path())
+        .filter(|path| {
+            path.file_name().is_some_and(|name| {
+                name.to_string_lossy()
+                    .starts_with("translog.db.credentials.old-")
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn new_admin_keeps_old_credentials() {
+    let (server, old_admin) = restart_on_new_database();
+    let old_files = old_credentials_files(&server);
+    assert_eq!(old_files.len(), 1, "{old_files:?}");
+    let content = std::fs::read_to_string(&old_files[0]).expect("read the old credentials");
+    assert_eq!(content, format!("{}:{}\n", old_admin.0, old_admin.1));
+}
+
+#[test]
+fn old_credentials_name_has_utc_time() {
+    let (server, _) = restart_on_new_database();
+    let old_files = old_credentials_files(&server);
+    let name = old_files[0]
+        .file_name()
+        .expect("a file name")
+        .to_string_lossy()
+        .into_owned();
+    let time = name
+        .strip_prefix("translog.db.credentials.old-")
+        .expect("the prefix");
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(time, "%Y%m%dT%H%M%SZ").is_ok(),
+        "{name}"
+    );
+}
+
+#[test]
+fn old_credentials_mode_is_0600() {
+    let (server, _) = restart_on_new_database();
+    let old_files = old_credentials_files(&server);
+    let metadata = std::fs::metadata(&old_files[0]).expect("old credentials file");
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn old_credentials_path_is_logged_with_new() {
+    let (server, _) = restart_on_new_database();
+    let old_files = old_credentials_files(&server);
+    let new_path = credentials_path(&server.db).display().to_string();
+    let old_path = old_files[0].display().to_string();
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("created user admin"))
+        .unwrap_or_default();
+    assert!(line.contains(&new_path), "{log}");
+    assert!(line.contains(&old_path), "{log}");
+}
+
+#[test]
+fn first_start_renames_no_credentials() {
+    let server = Server::start();
+    assert!(old_credentials_files(&server).is_empty());
+}
+
 /// Makes requests that carry secrets: good and bad credentials of a CLI-added
 /// user and of the administrator. Returns the secrets.
 fn exercise_secrets(server: &Server) -> Vec<String> {
