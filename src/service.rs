@@ -82,7 +82,7 @@ pub struct ServeOptions {
 pub fn serve(options: ServeOptions) -> Result<(), String> {
     check_open_file_limit()?;
     let lock = lock_database(&options.db_path)?;
-    let result = run(options, lock.created);
+    let result = run(options, lock.is_new);
     if result.is_err() {
         // A server that failed to start, for example on a taken port,
         // leaves no empty database behind.
@@ -91,11 +91,12 @@ pub fn serve(options: ServeOptions) -> Result<(), String> {
     result
 }
 
-/// Runs the service once the database lock is held. `created` is true when
-/// [`lock_database`] created the database file.
-fn run(options: ServeOptions, created: bool) -> Result<(), String> {
+/// Runs the service once the database lock is held. `is_new` is true when
+/// the database file was missing or empty, so that the server writes a new
+/// database.
+fn run(options: ServeOptions, is_new: bool) -> Result<(), String> {
     let runtime = build_runtime()?;
-    let result = runtime.block_on(serve_until_stopped(options, created));
+    let result = runtime.block_on(serve_until_stopped(options, is_new));
     // Requests cut off at the stop are dropped with the runtime, and their
     // lines are logged then, so the last line comes after them.
     drop(runtime);
@@ -121,7 +122,7 @@ fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
 
 /// Starts the service inside the runtime and serves until a stop signal,
 /// then finishes the current batch.
-async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(), String> {
+async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), String> {
     let stop_signals = StopSignals::new()?;
     handle_file_size_signal()?;
     // Bound before the schema and the first user are written, so that a
@@ -135,7 +136,7 @@ async fn serve_until_stopped(options: ServeOptions, created: bool) -> Result<(),
     let (connection, user_count) = open_writer_connection(&options.db_path)?;
     let (state, notifier) = start_components(&options, connection)?;
     log_start(&options, &state, address, user_count);
-    if created {
+    if is_new {
         warn_new_database(&options.db_path);
     }
     if let Some(warning) = storage::file_mode::readable_by_others(&options.db_path) {
@@ -307,9 +308,10 @@ fn handle_file_size_signal() -> Result<(), String> {
     Ok(())
 }
 
-/// Logs a warning that `serve` created the database file at `db_path`. A server
-/// started on a mistyped path gets a new, empty database and serves it
-/// without another sign, so the line names the file by its full path.
+/// Logs a warning that `serve` created a new database at `db_path`, in a new
+/// file or in an empty one. A server started on a mistyped path gets a new,
+/// empty database and serves it without another sign, so the line names the
+/// file by its full path.
 fn warn_new_database(db_path: &Path) {
     let path = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
     log::warn!(
@@ -437,6 +439,9 @@ struct DatabaseLock {
     path: PathBuf,
     /// True when this server created the file.
     created: bool,
+    /// True when the file was missing or empty, so that this server writes
+    /// a new database into it.
+    is_new: bool,
     /// The `-shm` file, when this server created it.
     created_shared_memory: Option<PathBuf>,
 }
@@ -456,6 +461,7 @@ struct DatabaseLock {
 /// the path, and a second server on a new file there would share them.
 fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let created = !db_path.exists();
+    let is_new = std::fs::metadata(db_path).map_or(true, |metadata| metadata.len() == 0);
     let file = open_private(db_path).map_err(|error| {
         let reason = match error.kind() {
             std::io::ErrorKind::PermissionDenied if created => {
@@ -496,6 +502,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
         _shared_memory: shared_memory,
         path: db_path.to_path_buf(),
         created,
+        is_new,
         created_shared_memory,
     })
 }

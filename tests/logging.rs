@@ -382,6 +382,18 @@ fn created_database_is_warned_once() {
     assert!(lines.is_empty(), "{lines:?}");
 }
 
+#[test]
+fn empty_database_file_is_warned() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::File::create(dir.path().join("translog.db")).expect("create an empty file");
+    let server = Server::start_in(dir, &[]);
+    assert!(
+        server.wait_for_log("created a new database", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
 /// Starts a server on a database whose mode is set to `mode` after a first
 /// start, and returns it once it listens.
 fn restart_with_mode(mode: u32) -> Server {

@@ -1,7 +1,9 @@
-//! A database deleted under a running server leaves a rescued copy, and
-//! possibly a `-wal` file with content, beside its path. No command creates
-//! a new database there while they are: each exits 1 with one line that
-//! names them and the two ways on.
+//! A database deleted, moved or replaced under a running server leaves a
+//! rescued copy, and possibly a `-wal` file with content, beside its path.
+//! No command creates a new database there while they are, and no command
+//! writes to a database at the path while a rescued copy is beside it: each
+//! exits 1 with one line that names them and the two ways on. Commands that
+//! only read an existing database go on, with a warning that names the copy.
 
 mod common;
 
@@ -18,17 +20,20 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// Starts a server, stores an entry, deletes the database, waits for the
-/// rescued copy and stops the server. Returns the directory, the database
-/// path and the copy's path.
-fn database_deleted_under_server() -> (tempfile::TempDir, PathBuf, PathBuf) {
+/// Starts a server, stores an entry, deletes the file of the database
+/// whose path ends with `suffix` (`""` for the database itself, `"-wal"`
+/// for its log), waits for the rescued copy and stops the server. Returns
+/// the directory, the database path and the copy's path.
+fn file_deleted_under_server(suffix: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let server = Server::start();
     let reply = server.post_entry(
         "tx-1",
         &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
     );
     assert_eq!(reply.status, 200, "{}", reply.body);
-    std::fs::remove_file(&server.db).expect("remove the database");
+    let mut deleted = server.db.clone().into_os_string();
+    deleted.push(suffix);
+    std::fs::remove_file(&deleted).expect("remove the file");
     assert!(
         server.wait_for_log("are copied to", Duration::from_secs(10)),
         "{}",
@@ -43,6 +48,16 @@ fn database_deleted_under_server() -> (tempfile::TempDir, PathBuf, PathBuf) {
         .find(|path| path.to_string_lossy().contains(".rescued-"))
         .expect("a rescued copy");
     (dir, db, copy)
+}
+
+fn database_deleted_under_server() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    file_deleted_under_server("")
+}
+
+/// Deletes the database's `-wal` file under a server, which leaves the
+/// database file in place (see [`file_deleted_under_server`]).
+fn wal_deleted_under_server() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    file_deleted_under_server("-wal")
 }
 
 fn serve(db: &Path) -> Output {
@@ -164,4 +179,161 @@ fn command_beside_moved_database_is_rejected() {
         stderr(&output)
     );
     assert!(!server.db.exists());
+}
+
+#[test]
+fn restart_after_wal_deletion_exits_1() {
+    let (_dir, db, _copy) = wal_deleted_under_server();
+    assert!(db.exists());
+    assert_eq!(serve(&db).status.code(), Some(1));
+}
+
+#[test]
+fn restart_after_wal_deletion_names_copy() {
+    let (_dir, db, copy) = wal_deleted_under_server();
+    let output = serve(&db);
+    assert!(
+        stderr(&output).contains(&copy.display().to_string()),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn restart_after_wal_deletion_keeps_credentials() {
+    let (_dir, db, _copy) = wal_deleted_under_server();
+    let before = std::fs::read(credentials_path(&db)).expect("read the credentials");
+    serve(&db);
+    let after = std::fs::read(credentials_path(&db)).expect("read the credentials");
+    assert!(after == before, "the credentials file changed");
+}
+
+#[test]
+fn empty_file_beside_copy_blocks_serve() {
+    let (_dir, db, _copy) = database_deleted_under_server();
+    std::fs::File::create(&db).expect("create an empty database file");
+    assert_eq!(serve(&db).status.code(), Some(1));
+}
+
+#[test]
+fn empty_file_beside_copy_stays_empty() {
+    let (_dir, db, _copy) = database_deleted_under_server();
+    std::fs::File::create(&db).expect("create an empty database file");
+    serve(&db);
+    let metadata = std::fs::metadata(&db).expect("the database file");
+    assert_eq!(metadata.len(), 0);
+}
+
+/// Creates a database with a user in a new directory, and a rescued copy
+/// beside it. Returns the directory and the database path.
+fn database_beside_copy() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("translog.db");
+    let added = run_cli(&db, &["user", "add", "worker1", "--role", "worker"], None);
+    assert_eq!(added.status.code(), Some(0), "{}", stderr(&added));
+    std::fs::write(dir.path().join(RESCUED_NAME), b"content").expect("write the copy");
+    (dir, db)
+}
+
+/// The commands that write to an existing database, other than `serve`.
+const WRITING_COMMANDS: [&[&str]; 4] = [
+    &["user", "add", "worker2", "--role", "worker"],
+    &["user", "passwd", "worker1"],
+    &["user", "disable", "worker1"],
+    &["prune", "--before", "2026-01-01"],
+];
+
+#[test]
+fn copy_beside_database_blocks_writes() {
+    let (_dir, db) = database_beside_copy();
+    for args in WRITING_COMMANDS {
+        let output = run_cli(&db, args, None);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(RESCUED_NAME),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn copy_beside_database_blocks_serve() {
+    let (_dir, db) = database_beside_copy();
+    assert_eq!(serve(&db).status.code(), Some(1));
+}
+
+#[test]
+fn copy_beside_database_error_is_one_line() {
+    let (_dir, db) = database_beside_copy();
+    let output = serve(&db);
+    assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
+}
+
+#[test]
+fn copy_beside_database_error_names_both_ways() {
+    let (_dir, db) = database_beside_copy();
+    let text = stderr(&serve(&db));
+    assert!(text.contains("put the rescued copy in place"), "{text}");
+    assert!(
+        text.contains("move the copy to another directory"),
+        "{text}"
+    );
+}
+
+#[test]
+fn copy_beside_database_keeps_users() {
+    let (_dir, db) = database_beside_copy();
+    run_cli(&db, &["user", "disable", "worker1"], None);
+    let output = run_cli(&db, &["user", "list"], None);
+    let listing = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(!listing.contains("disabled"), "{listing}");
+}
+
+#[test]
+fn copy_beside_database_lets_reads_run() {
+    let (dir, db) = database_beside_copy();
+    let backup = dir.path().join("backup.db");
+    let backup = backup.to_str().expect("a UTF-8 path");
+    let commands: [&[&str]; 4] = [
+        &["user", "list"],
+        &["log", "list"],
+        &["backup", backup],
+        &["prune", "--before", "2026-01-01", "--dry-run"],
+    ];
+    for args in commands {
+        let output = run_cli(&db, args, None);
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(&format!(
+                "warning: {}",
+                dir.path().join(RESCUED_NAME).display()
+            )),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn moved_away_copy_lets_writes_run() {
+    let (dir, db) = database_beside_copy();
+    let aside = tempfile::tempdir().expect("temp dir");
+    std::fs::rename(
+        dir.path().join(RESCUED_NAME),
+        aside.path().join(RESCUED_NAME),
+    )
+    .expect("move the copy away");
+    let output = run_cli(&db, &["user", "disable", "worker1"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }

@@ -73,6 +73,7 @@ enum Purpose {
 /// Rejects a database path that SQLite could only report as "unable to open
 /// database file": a directory, a file in a directory that does not exist,
 /// and a missing file in a directory where this user may not create it.
+/// Also rejects writing beside a rescued copy (see `storage::leftovers`).
 pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
     check_database_path_form(db)?;
     let path = db.path();
@@ -85,11 +86,22 @@ pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
             directory.display()
         ));
     }
-    if !path.exists() {
+    if path.exists() {
+        check_no_rescued_copy(db)?;
+    } else {
         check_no_leftovers(db)?;
         check_creatable(db, Purpose::Write)?;
     }
     Ok(())
+}
+
+/// Rejects writing to the existing database of `db` while a rescued copy
+/// is beside it, whether the file has content or is empty.
+fn check_no_rescued_copy(db: &DatabasePath) -> Result<(), String> {
+    match storage::leftovers::writing_blocked(&absolute(db.path())) {
+        Some(reason) => Err(reason),
+        None => Ok(()),
+    }
 }
 
 /// Rejects creating a database at the missing path of `db` while the files
@@ -227,7 +239,9 @@ pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> 
 /// Opens the database for a command that only reads. An existing database
 /// is opened read-only, which works for a user who may read it but not write
 /// it and changes no file. A missing database, or an empty file, gets its
-/// schema first, as for every command, which needs write access once.
+/// schema first, as for every command, which needs write access once. A
+/// rescued copy beside an existing database gets a warning on standard
+/// error, because the entries that a reader looks for may be only in it.
 pub fn open_database_read_only(
     db: &DatabasePath,
     schema: storage::Schema,
@@ -251,6 +265,13 @@ pub fn open_database_read_only(
             );
             Ok(database)
         }
-        result => result.map_err(|error| storage::open_read_only_error(&absolute(path), &error)),
+        result => {
+            let database =
+                result.map_err(|error| storage::open_read_only_error(&absolute(path), &error))?;
+            if let Some(warning) = storage::leftovers::reading_warning(&absolute(path)) {
+                eprintln!("translog: warning: {warning}");
+            }
+            Ok(database)
+        }
     }
 }

@@ -5,6 +5,13 @@
 //! would take the place that the rescued copy is meant for, and SQLite
 //! could replay the old log into it. So a command that is about to create a
 //! database is rejected while such files are there.
+//!
+//! A rescued copy also stops every write to a database that exists at the
+//! path. After the server's `-wal` file was deleted, the file at the path
+//! lacks the entries that were only in that log, and it may even lack its
+//! users. Entries written to it would be missing from the copy, which the
+//! operator is meant to put in its place. Commands that only read go on,
+//! with a warning that names the copy.
 
 use std::path::{Path, PathBuf};
 
@@ -42,6 +49,70 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
         files = names.join(" and "),
         pronoun = if names.len() == 1 { "it" } else { "them" },
     ))
+}
+
+/// Returns the reason not to write to the existing database `db` while a
+/// rescued copy is beside it, naming the copies, or `None` when there is no
+/// copy.
+pub fn writing_blocked(db: &Path) -> Option<String> {
+    let copies = RescuedCopies::beside_existing(db)?;
+    Some(format!(
+        "cannot write to the database {db}, because {copies} beside it {verb} the entries that a \
+         server stored before the database's files were deleted, moved or replaced while it \
+         ran, and {db} may lack some of them; to keep them, put the rescued copy in place as \
+         docs/operators.md says under \"Deleting or moving the database's files\", or to go \
+         on with {db} as it is, move {pronoun} to another directory first",
+        db = db.display(),
+        copies = copies.names,
+        verb = copies.verb,
+        pronoun = copies.pronoun,
+    ))
+}
+
+/// Returns the warning for a command that only reads the existing database
+/// `db` while a rescued copy is beside it, or `None` when there is no copy.
+pub fn reading_warning(db: &Path) -> Option<String> {
+    let copies = RescuedCopies::beside_existing(db)?;
+    Some(format!(
+        "{copies} beside {db} {verb} entries that may be missing from {db}, because the \
+         database's files were deleted, moved or replaced while a server ran; put the rescued \
+         copy in place as docs/operators.md says under \"Deleting or moving the database's \
+         files\", or move {pronoun} to another directory",
+        db = db.display(),
+        copies = copies.names,
+        verb = copies.verb,
+        pronoun = copies.pronoun,
+    ))
+}
+
+/// The rescued copies beside an existing database, as the words of a
+/// message about them.
+struct RescuedCopies {
+    /// The paths, joined with `and`.
+    names: String,
+    /// `holds` or `hold`.
+    verb: &'static str,
+    /// `the copy` or `the copies`.
+    pronoun: &'static str,
+}
+
+impl RescuedCopies {
+    /// Finds the rescued copies beside the existing database `db`, or
+    /// returns `None` when there is none. The server writes them beside the
+    /// file that a symbolic link at `db` points to.
+    fn beside_existing(db: &Path) -> Option<RescuedCopies> {
+        let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+        let copies: Vec<String> = rescued_copies(&real)
+            .iter()
+            .map(|path| path.display().to_string())
+            .collect();
+        let single = copies.len() == 1;
+        (!copies.is_empty()).then(|| RescuedCopies {
+            names: copies.join(" and "),
+            verb: if single { "holds" } else { "hold" },
+            pronoun: if single { "the copy" } else { "the copies" },
+        })
+    }
 }
 
 /// Returns true when another process has the `flock` that a running
@@ -122,6 +193,34 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("u.db.rescued-20261205T034100Z"), b"x").expect("write");
         assert!(find(&dir.path().join("t.db")).is_empty());
+    }
+
+    #[test]
+    fn existing_database_without_copy_is_writable() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("t.db");
+        std::fs::write(&db, b"x").expect("write");
+        assert_eq!(writing_blocked(&db), None);
+    }
+
+    #[test]
+    fn rescued_copy_blocks_writing() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("t.db");
+        std::fs::write(&db, b"x").expect("write");
+        let copy = dir.path().join("t.db.rescued-20261205T034100Z");
+        std::fs::write(&copy, b"x").expect("write");
+        let reason = writing_blocked(&db).unwrap_or_default();
+        assert!(reason.contains(&copy.display().to_string()), "{reason}");
+    }
+
+    #[test]
+    fn wal_beside_existing_database_is_ignored() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = dir.path().join("t.db");
+        std::fs::write(&db, b"x").expect("write");
+        std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
+        assert_eq!(writing_blocked(&db), None);
     }
 
     #[test]
