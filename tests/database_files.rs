@@ -97,6 +97,74 @@ fn deleted_database_fails_health() {
     assert_eq!(server.get("/healthz", None).status, 503);
 }
 
+/// Starts a server with the reader and worker users, stores an entry as
+/// the admin, deletes the database and waits until the server has copied it.
+fn server_after_deletion() -> Server {
+    let server = Server::start_with_users(&[]);
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    let _ = rescue_copy(&server);
+    server
+}
+
+/// Asserts that `reply` is a `503` whose message says that only a restart
+/// ends it.
+fn assert_says_restart(reply: &common::Reply) {
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        reply
+            .message()
+            .contains("stores nothing until its operator restarts it"),
+        "{}",
+        reply.body
+    );
+    assert!(!reply.message().contains("retry shortly"), "{}", reply.body);
+}
+
+#[test]
+fn deleted_database_503_says_restart() {
+    let server = server_after_deletion();
+    let reply = server.post_entry(
+        "tx-late",
+        &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
+    );
+    assert_says_restart(&reply);
+}
+
+#[test]
+fn deleted_database_uncached_user_says_restart() {
+    let server = server_after_deletion();
+    let reply = server.post_worker_entry(
+        "tx-late",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+        "",
+    );
+    assert_says_restart(&reply);
+}
+
+#[test]
+fn deleted_database_health_says_restart() {
+    let server = server_after_deletion();
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        reply
+            .message()
+            .contains("Deleting or moving the database's files"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn deleted_database_503_keeps_retry_after() {
+    let server = server_after_deletion();
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.header("retry-after"), Some("1"), "{}", reply.body);
+}
+
 /// Returns the value of the sample `series`, its name and labels, in `GET
 /// /metrics`, or `None` when the series is missing.
 fn metric(server: &Server, series: &str) -> Option<String> {

@@ -324,7 +324,7 @@ async fn authenticate(
                 ApiError::BadCredentials(shortened_user(&attempted_user))
             }
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
-            AuthError::Storage(error) => storage_error(&error),
+            AuthError::Storage(error) => read_error(state, &error),
             AuthError::Internal(cause) => ApiError::Internal(cause.to_string()),
         })
 }
@@ -354,6 +354,24 @@ pub fn storage_error(error: &StorageError) -> ApiError {
     } else {
         ApiError::Internal(error.to_string())
     }
+}
+
+/// Maps a failed read as [`storage_error`] does, but a `503` after the
+/// storage thread found the database's files changed gets that reason, so
+/// that the client learns that only a restart ends it. A read then fails on
+/// its own only when it opens a new connection to a missing file.
+fn read_error(state: &AppState, error: &StorageError) -> ApiError {
+    if error.is_transient() {
+        if let Err(unhealthy) = state.writer.health() {
+            if unhealthy.reason == UnavailableReason::FileChanged {
+                return ApiError::Unavailable(
+                    UnavailableReason::FileChanged,
+                    format!("{error}, and {}", unhealthy.cause),
+                );
+            }
+        }
+    }
+    storage_error(error)
 }
 
 /// The number of tries to store a write request while its user changes.
@@ -635,7 +653,7 @@ pub async fn run_read<T: Send + 'static>(
         read(&reader_state, connection)
     })
     .await
-    .map_err(|error| storage_error(&error))
+    .map_err(|error| read_error(state, &error))
 }
 
 async fn list_logs(
@@ -669,9 +687,12 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         )
     })
     .await
-    .map_err(|error| {
-        let cause = format!("the database cannot be read: {error}");
-        ApiError::Unavailable(UnavailableReason::from(&error), cause)
+    .map_err(|error| match read_error(state, &error) {
+        changed @ ApiError::Unavailable(UnavailableReason::FileChanged, _) => changed,
+        _ => {
+            let cause = format!("the database cannot be read: {error}");
+            ApiError::Unavailable(UnavailableReason::from(&error), cause)
+        }
     })?;
     Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }

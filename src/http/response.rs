@@ -107,6 +107,14 @@ const BAD_CREDENTIALS: &str = "unknown user or wrong password";
 const UNAVAILABLE_MESSAGE: &str =
     "The service cannot store or read entries right now; retry shortly.";
 
+/// The message of a `503` after the database file, or its `-wal` or `-shm`
+/// file, was deleted, moved, replaced or overwritten, a state that only a
+/// restart by the operator ends.
+const STORES_NOTHING_MESSAGE: &str =
+    "The server stores nothing until its operator restarts it, because its database files \
+     changed while it ran; the steps are in docs/operators.md under \"Deleting or moving the \
+     database's files\".";
+
 /// The message of a `500`, whose cause only the server log shows.
 const INTERNAL_MESSAGE: &str =
     "The server failed to handle the request; the server log has the cause.";
@@ -249,7 +257,13 @@ impl ApiError {
                  timestamp for a new entry."
                     .into()
             }
+            ApiError::Unavailable(UnavailableReason::FileChanged, _) => {
+                STORES_NOTHING_MESSAGE.into()
+            }
             ApiError::Unavailable(..) => UNAVAILABLE_MESSAGE.into(),
+            ApiError::NotStored(error) if matches!(**error, StorageError::FileChanged(_)) => {
+                STORES_NOTHING_MESSAGE.into()
+            }
             ApiError::NotStored(error) if error.is_transient() => UNAVAILABLE_MESSAGE.into(),
             ApiError::NotStored(_) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
         }
@@ -525,5 +539,17 @@ mod tests {
             detail,
             format!("rejected: {}", BasicError::NoColon.reason())
         );
+    }
+
+    #[test]
+    fn changed_files_message_names_restart() {
+        let error = ApiError::NotStored(Arc::new(StorageError::FileChanged(String::new())));
+        assert_eq!(error.message(), STORES_NOTHING_MESSAGE);
+    }
+
+    #[test]
+    fn busy_database_message_says_retry() {
+        let error = ApiError::Unavailable(UnavailableReason::Busy, String::new());
+        assert_eq!(error.message(), UNAVAILABLE_MESSAGE);
     }
 }
