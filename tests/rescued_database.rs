@@ -1,7 +1,7 @@
 //! A database deleted, moved or replaced under a running server leaves a
 //! rescued copy, and possibly a `-wal` file with content, beside its path.
-//! No command creates a new database there while they are, and no command
-//! writes to a database at the path while a rescued copy is beside it: each
+//! No command creates a new database there while they are. No command
+//! writes to a database at the path while a rescued copy is beside it. Each
 //! exits 1 with one line that names them and the two ways on. Commands that
 //! only read an existing database go on, with a warning that names the copy.
 
