@@ -1967,8 +1967,8 @@ fn unreadable_entry_instant_is_500() {
 fn unreadable_entry_instant_is_logged() {
     let server = server_with_unreadable_instant("entries", "timestamp_s");
     server.get("/worker/log/tx-1", Some(server.admin()));
-    let log = server.log();
-    assert!(log.contains("is out of range"), "{log}");
+    let logged = server.wait_for_log("is out of range", Duration::from_secs(5));
+    assert!(logged, "{}", server.log());
 }
 
 #[test]
