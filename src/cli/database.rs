@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use super::CLI_BUSY_TIMEOUT;
+use crate::storage::files::parent_directory;
 use crate::storage::{self, file_mode};
 
 /// The database path of a command, with where it came from, so that an
@@ -77,7 +78,7 @@ enum Purpose {
 pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
     check_database_path_form(db)?;
     let path = db.path();
-    let directory = database_directory(path);
+    let directory = parent_directory(path);
     if !directory.is_dir() {
         return Err(format!(
             "cannot open database {}: directory {} does not exist; create it or check --db \
@@ -119,7 +120,7 @@ fn check_no_leftovers(db: &DatabasePath) -> Result<(), String> {
 /// directory. A command that writes on a read-only file system is left to the error of
 /// opening the file, which names the file system.
 fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
-    let directory = absolute(database_directory(db.path()));
+    let directory = absolute(parent_directory(db.path()));
     let Some(denied) = file_mode::create_denied(&directory) else {
         return Ok(());
     };
@@ -170,7 +171,7 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
             path.display()
         ));
     }
-    let directory = database_directory(path);
+    let directory = parent_directory(path);
     if directory.exists() && !directory.is_dir() {
         return Err(format!(
             "cannot open database {}: {} is a file, not a directory; check --db \
@@ -182,15 +183,6 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
     Ok(())
 }
 
-/// Returns the directory of the file at `path`, which is `.` for a bare
-/// file name.
-pub(super) fn database_directory(path: &Path) -> &Path {
-    match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    }
-}
-
 /// Rejects a database path below a directory that this user may not search.
 /// Nothing below it can be opened, created or even found missing, so the
 /// errors that would follow blame the file. The usual cause is a forgotten
@@ -198,7 +190,7 @@ pub(super) fn database_directory(path: &Path) -> &Path {
 /// `sudo -u`.
 fn check_directory_search(db: &DatabasePath) -> Result<(), String> {
     let path = db.path();
-    let Some(directory) = file_mode::unsearchable_directory(database_directory(path)) else {
+    let Some(directory) = file_mode::unsearchable_directory(parent_directory(path)) else {
         return Ok(());
     };
     Err(format!(

@@ -7,7 +7,7 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::database::{absolute, database_directory};
+use super::database::absolute;
 use super::{open_database, open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
@@ -105,7 +105,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
 /// a directory above it that the user may not search, or its own directory,
 /// which the user may not write. Both are named by absolute paths.
 fn create_denied_reason(destination: &Path) -> String {
-    let directory = absolute(database_directory(destination));
+    let directory = absolute(files::parent_directory(destination));
     let user = file_mode::effective_user();
     match file_mode::unsearchable_directory(&directory) {
         Some(closed) => format!(
@@ -123,7 +123,7 @@ fn create_denied_reason(destination: &Path) -> String {
 /// UTC time to the second, such as `translog-20261204T030000Z.db`, so that
 /// a second backup on the same day gets a name of its own.
 fn backup_file_in(directory: &Path) -> std::path::PathBuf {
-    let now = chrono::Utc::now().format("%Y%m%dT%H%M%SZ");
+    let now = chrono::Utc::now().format(files::FILE_NAME_TIME);
     directory.join(format!("translog-{now}.db"))
 }
 

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::Connection;
 
 use crate::auth::{hash_password, password};
+use crate::storage::files::{parent_directory, FILE_NAME_TIME};
 use crate::storage::free_space::full_disk_hint;
 use crate::storage::users::{self, Role};
 
@@ -108,7 +109,7 @@ fn keep_previous_credentials(path: &Path) -> Result<Option<PathBuf>, String> {
 /// that name is taken, as by a second new admin within the same second.
 fn unused_old_name(path: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
     let mut base = path.as_os_str().to_owned();
-    base.push(format!(".old-{}", now.format("%Y%m%dT%H%M%SZ")));
+    base.push(format!(".old-{}", now.format(FILE_NAME_TIME)));
     let mut candidate = PathBuf::from(&base);
     let mut number = 2;
     while std::fs::symlink_metadata(&candidate).is_ok() {
@@ -146,10 +147,7 @@ fn write_credentials(path: &Path, content: &str) -> Result<(), String> {
             format!("cannot write {}: {error}{hint}", pending.display())
         })?;
     // The rename is durable once the directory is synced.
-    let directory = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
+    let directory = parent_directory(path);
     std::fs::File::open(directory)
         .and_then(|directory| directory.sync_all())
         .map_err(|error| format!("cannot sync directory {}: {error}", directory.display()))

@@ -13,14 +13,13 @@
 
 use std::fmt;
 use std::io::ErrorKind;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 use rustix::fs::{RenameFlags, CWD};
 use rustix::io::Errno;
 
-use super::files::companion;
+use super::files::{companion, create_private, parent_directory};
 use super::{logs, ReadOnlyDatabase, StorageError};
 
 /// How many random names [`TemporaryCopy::create`] tries before it gives
@@ -140,10 +139,7 @@ impl Backup {
         rename_new(&self.copy.path, &self.destination)?;
         self.copy.persisted = true;
 
-        let directory = match self.destination.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
+        let directory = parent_directory(&self.destination);
         std::fs::File::open(directory)
             .and_then(|directory| directory.sync_all())
             .map_err(|error| BackupError::SyncDirectory(directory.to_path_buf(), error))
@@ -188,29 +184,21 @@ impl TemporaryCopy {
         loop {
             attempts += 1;
             let path = directory.join(temporary_name(file_name, random_u32()?));
-            let created = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path);
-            match created {
-                Ok(_) => {}
-                Err(error) if error.kind() == ErrorKind::AlreadyExists => {
-                    if attempts < NAME_ATTEMPTS {
-                        continue;
-                    }
-                    return Err(error);
+            match create_private(&path) {
+                Ok(()) => {
+                    // The destination is UTF-8 text, and so is the path made
+                    // of its directory and a name made of its file name.
+                    let name = path.to_string_lossy().into_owned();
+                    return Ok(TemporaryCopy {
+                        path,
+                        name,
+                        persisted: false,
+                    });
                 }
+                Err(error)
+                    if error.kind() == ErrorKind::AlreadyExists && attempts < NAME_ATTEMPTS => {}
                 Err(error) => return Err(error),
             }
-            // The destination is UTF-8 text, and so is the path made of
-            // its directory and a name made of its file name.
-            let name = path.to_string_lossy().into_owned();
-            return Ok(TemporaryCopy {
-                path,
-                name,
-                persisted: false,
-            });
         }
     }
 }

@@ -28,6 +28,10 @@ use super::StorageError;
 /// per second avoids.
 const LOOK_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The `chrono` format of the UTC time in the names of files that translog
+/// writes beside the database, such as `20261205T142000Z`.
+pub const FILE_NAME_TIME: &str = "%Y%m%dT%H%M%SZ";
+
 /// The storage thread's check of its files: it passes until a file changes,
 /// and fails from then on.
 pub struct FileCheck {
@@ -125,7 +129,7 @@ impl FileCheck {
 /// with `.rescued-` and the UTC time appended.
 fn rescue_path(db: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
     let mut path = db.as_os_str().to_owned();
-    path.push(format!(".rescued-{}", now.format("%Y%m%dT%H%M%SZ")));
+    path.push(format!(".rescued-{}", now.format(FILE_NAME_TIME)));
     PathBuf::from(path)
 }
 
@@ -147,7 +151,7 @@ fn rescue_copy(connection: &Connection, destination: &Path) -> Result<(), String
 ///
 /// # Errors
 ///
-/// Says why when the path is not valid UTF-8.
+/// Returns the reason when the path is not valid UTF-8.
 pub fn sqlite_file_name(path: &Path) -> Result<&str, String> {
     path.to_str()
         .ok_or_else(|| "the path is not valid UTF-8, which SQLite needs for a file name".into())
@@ -167,6 +171,15 @@ pub fn create_private(path: &Path) -> std::io::Result<()> {
         .mode(0o600)
         .open(path)
         .map(drop)
+}
+
+/// Returns the directory of the file at `path`, which is `.` for a bare
+/// file name.
+pub fn parent_directory(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
 }
 
 /// The files of one database, by path, with the identity each had first.

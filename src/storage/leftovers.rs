@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::companion;
+use super::files::{companion, parent_directory};
 
 /// Returns the reason not to create a database at the missing path `db`,
 /// naming the files found beside it, or `None` when there are none.
@@ -154,11 +154,7 @@ fn rescued_copies(db: &Path) -> Vec<PathBuf> {
     let mut prefix = name.to_owned();
     prefix.push(".rescued-");
     let prefix = prefix.as_encoded_bytes();
-    let directory = match db.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    let Ok(entries) = std::fs::read_dir(directory) else {
+    let Ok(entries) = std::fs::read_dir(parent_directory(db)) else {
         return Vec::new();
     };
     let mut copies: Vec<PathBuf> = entries
