@@ -370,10 +370,10 @@ impl StopSignals {
 }
 
 /// Returns true when this process ignores the signal numbered `signal`, as
-/// it ignores one that it inherited as ignored, such as SIGHUP under
-/// `nohup`, until a handler undoes that.
-/// `/proc/self/status` shows signal N as bit N - 1 of the `SigIgn` mask.
-/// Returns false where that file is missing or unreadable.
+/// after inheriting it as ignored, such as SIGHUP under `nohup`, until a
+/// handler is installed. `/proc/self/status` shows signal N as bit N - 1 of
+/// the `SigIgn` mask. Returns false where that file is missing or
+/// unreadable, and for a number outside 1 to 64.
 pub fn is_signal_ignored(signal: i32) -> bool {
     let Some(bit) = u32::try_from(signal)
         .ok()

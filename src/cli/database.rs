@@ -117,8 +117,8 @@ fn check_no_leftovers(db: &DatabasePath) -> Result<(), String> {
 /// Rejects a missing database file in a directory where this user may not
 /// create it. A command that only reads needs an existing database, so its
 /// error states that none exists there and does not request a writable
-/// directory. A command that writes on a read-only file system is left to the error of
-/// opening the file, which names the file system.
+/// directory. A command that writes on a read-only file system is left to
+/// the error of opening the file, which names the file system.
 fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
     let directory = absolute(parent_directory(db.path()));
     let Some(denied) = file_mode::create_denied(&directory) else {

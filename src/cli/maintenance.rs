@@ -24,6 +24,7 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
             backup_file_in(destination).display()
         ));
     }
+
     // A path that ends with a slash, where no directory exists.
     if destination.as_os_str().as_bytes().ends_with(b"/") {
         return Err(format!(
@@ -34,12 +35,14 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
             backup_file_in(destination).display()
         ));
     }
+
     let name = files::sqlite_file_name(destination).map_err(|reason| {
         format!(
             "cannot create {}: {reason}; choose a file name that is valid UTF-8",
             destination.display()
         )
     })?;
+
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
     let database = open_database_read_only(db, Schema::AsFound)?;
@@ -49,6 +52,7 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
     // takes the space that the hint of a full disk reports as free.
     let entries = backup.write(database).map_err(describe)?;
     backup.finish().map_err(describe)?;
+
     super::print_line(&format!(
         "wrote {} ({})",
         destination.display(),
@@ -101,7 +105,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
     }
 }
 
-/// Says why this process's user may not create the file at `destination`:
+/// Returns why this process's user may not create the file at `destination`:
 /// a directory above it that the user may not search, or its own directory,
 /// which the user may not write. Both are named by absolute paths.
 fn create_denied_reason(destination: &Path) -> String {

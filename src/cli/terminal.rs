@@ -117,8 +117,9 @@ static CHANGED_SETTINGS: Mutex<Option<Termios>> = Mutex::new(None);
 /// its own takes, so signal-hook installs one. That handler only writes a
 /// byte to a socket, which is async-signal-safe, and the thread does the
 /// rest. signal-hook cannot remove its handlers, so the thread keeps ending
-/// the process on these signals after the password is read. A signal that the process inherited
-/// as ignored, as `nohup` ignores SIGHUP, gets no handler and stays ignored.
+/// the process on these signals after the password is read. A signal that
+/// the process inherited as ignored, as `nohup` ignores SIGHUP, gets no
+/// handler and stays ignored.
 fn restore_terminal_on_signals() -> Result<(), String> {
     static STARTED: OnceLock<Result<(), String>> = OnceLock::new();
     let start = || {
@@ -243,11 +244,11 @@ fn is_key(byte: u8, key: u8) -> bool {
 /// removes the last character and kill removes the whole line, as in
 /// canonical mode. Interrupt and quit cancel the entry, and so do
 /// end-of-file on an empty line and a read of no bytes. A closed
-/// pseudo-terminal fails the read with EIO on Linux. End-of-file on a line with
-/// text is ignored, as in glibc's `getpass` (checked with 2.36), which reads
-/// on when canonical mode passes the text without a line end. Any other
-/// byte is part of the line, control characters included, for the caller
-/// to reject.
+/// pseudo-terminal fails the read with EIO on Linux. End-of-file on a line
+/// with text is ignored, as in glibc's `getpass` (checked with 2.36), which
+/// reads on when canonical mode passes the text without a line end. Any
+/// other byte is part of the line, control characters included, for the
+/// caller to reject.
 fn read_line(fd: BorrowedFd<'_>, keys: &EditingKeys) -> Result<Vec<u8>, String> {
     const BACKSPACE: u8 = 0x08;
     const DELETE: u8 = 0x7f;

@@ -62,8 +62,8 @@ pub enum StorageError {
     SchemaTooNew(i64),
     /// The file has an older schema, which only `translog serve` upgrades.
     SchemaTooOld(i64),
-    /// The file is another application's database. The text says what was
-    /// found in it, such as `has 1 view but no translog schema version`.
+    /// The file is another application's database. The text describes what
+    /// was found in it, such as `has 1 view but no translog schema version`.
     ForeignDatabase(String),
     /// The process may not write the file, so SQLite opened it read-only.
     ReadOnlyFile,
@@ -341,7 +341,7 @@ fn create_private_file(path: &Path) {
         .open(path);
 }
 
-/// Refuses another application's file (see [`translog_tables::check_owner`]),
+/// Rejects another application's file (see [`translog_tables::check_owner`]),
 /// so that a mistyped `--db` never adds translog's tables to another
 /// application's database or changes its journal mode.
 fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> {

@@ -21,7 +21,7 @@ const CORE_TABLES: [&str; 4] = ["entries", "transactions", "users", "credentials
 ///
 /// # Errors
 ///
-/// [`StorageError::ForeignDatabase`], saying what was found, for another
+/// [`StorageError::ForeignDatabase`], describing what was found, for another
 /// application's file, or the error of reading the file.
 pub fn check_owner(connection: &Connection) -> Result<i64, StorageError> {
     let application_id: i32 =
