@@ -880,7 +880,7 @@ fn old_credentials_mode_is_0600() {
 }
 
 #[test]
-fn old_credentials_path_is_logged_with_new() {
+fn old_credentials_path_is_logged() {
     let (server, _) = restart_on_new_database();
     let old_files = old_credentials_files(&server);
     let new_path = credentials_path(&server.db).display().to_string();
@@ -1146,11 +1146,19 @@ fn reads(server: &Server, count: usize) -> Vec<u16> {
         .collect()
 }
 
-#[test]
-fn recovery_lock_leaves_http_thread_free() {
+/// Starts a server with the reader, checks that a read succeeds, and takes
+/// the recovery lock of the WAL index. Returns `None` when python3 cannot
+/// run.
+fn server_with_recovery_lock() -> Option<(Server, common::RecoveryLock)> {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = common::RecoveryLock::take(&server) else {
+    let lock = common::RecoveryLock::take(&server)?;
+    Some((server, lock))
+}
+
+#[test]
+fn recovery_lock_leaves_http_thread_free() {
+    let Some((server, lock)) = server_with_recovery_lock() else {
         return;
     };
     let (reply, waited, statuses) = std::thread::scope(|scope| {
@@ -1170,9 +1178,7 @@ fn recovery_lock_leaves_http_thread_free() {
 
 #[test]
 fn recovery_lock_is_logged_once() {
-    let server = Server::start_with_users(&[]);
-    assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = common::RecoveryLock::take(&server) else {
+    let Some((server, lock)) = server_with_recovery_lock() else {
         return;
     };
     let statuses = reads(&server, 3);
@@ -1187,9 +1193,7 @@ fn recovery_lock_is_logged_once() {
 
 #[test]
 fn recovery_lock_counts_busy() {
-    let server = Server::start_with_users(&[]);
-    assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = common::RecoveryLock::take(&server) else {
+    let Some((server, lock)) = server_with_recovery_lock() else {
         return;
     };
     assert_eq!(server.get_as_reader("/worker/log").status, 503);
@@ -1200,9 +1204,7 @@ fn recovery_lock_counts_busy() {
 
 #[test]
 fn reads_work_after_recovery_lock() {
-    let server = Server::start_with_users(&[]);
-    assert_eq!(server.get_as_reader("/worker/log").status, 200);
-    let Some(lock) = common::RecoveryLock::take(&server) else {
+    let Some((server, lock)) = server_with_recovery_lock() else {
         return;
     };
     assert_eq!(server.get_as_reader("/worker/log").status, 503);

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{assert_success, clean_env, fill_database, run_cli, BIN};
+use common::{assert_success, clean_env, file_names, fill_database, run_cli, BIN};
 use tempfile::TempDir;
 
 const TRANSACTIONS: usize = 12_000;
@@ -39,17 +39,6 @@ fn count_entries(path: &Path) -> Option<usize> {
         .query_row("SELECT count(*) FROM entries", [], |row| row.get(0))
         .ok()?;
     usize::try_from(count).ok()
-}
-
-/// Lists the names of the files in `directory`, sorted.
-fn file_names(directory: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(directory)
-        .expect("list the directory")
-        .map(|entry| entry.expect("directory entry").file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// When a SIGKILL reached a backup.

@@ -160,7 +160,7 @@ fn cross_site_403_is_counted() {
 }
 
 #[test]
-fn cross_site_post_is_not_a_failed_login() {
+fn cross_site_post_is_not_throttled() {
     let server = Server::start();
     for _ in 0..12 {
         server.request(

@@ -107,9 +107,9 @@ fn server_after_deletion() -> Server {
     server
 }
 
-/// Asserts that `reply` is a `503` whose message says that only a restart
+/// Asserts that `reply` is a `503` whose message states that only a restart
 /// ends it.
-fn assert_says_restart(reply: &common::Reply) {
+fn assert_restart_message(reply: &common::Reply) {
     assert_eq!(reply.status, 503, "{}", reply.body);
     assert!(
         reply
@@ -122,17 +122,17 @@ fn assert_says_restart(reply: &common::Reply) {
 }
 
 #[test]
-fn deleted_database_503_says_restart() {
+fn deleted_database_503_names_restart() {
     let server = server_after_deletion();
     let reply = server.post_entry(
         "tx-late",
         &form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS"),
     );
-    assert_says_restart(&reply);
+    assert_restart_message(&reply);
 }
 
 #[test]
-fn deleted_database_uncached_user_says_restart() {
+fn uncached_user_503_names_restart() {
     let server = server_after_deletion();
     let reply = server.post_worker_entry(
         "tx-late",
@@ -141,11 +141,11 @@ fn deleted_database_uncached_user_says_restart() {
         "SUCCESS",
         "",
     );
-    assert_says_restart(&reply);
+    assert_restart_message(&reply);
 }
 
 #[test]
-fn deleted_database_health_says_restart() {
+fn deleted_database_health_names_restart() {
     let server = server_after_deletion();
     let reply = server.get("/healthz", None);
     assert_eq!(reply.status, 503, "{}", reply.body);
@@ -174,6 +174,16 @@ fn metric(server: &Server, series: &str) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Starts a server, stores an entry, deletes the database and posts until a
+/// write gets `503`.
+fn server_with_503_after_deletion() -> Server {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    std::fs::remove_file(&server.db).expect("remove the database");
+    post_until_503(&server);
+    server
+}
+
 #[test]
 fn working_database_reports_storage_up() {
     let server = Server::start();
@@ -183,19 +193,13 @@ fn working_database_reports_storage_up() {
 
 #[test]
 fn deleted_database_reports_storage_down() {
-    let server = Server::start();
-    assert_eq!(post(&server, "tx-before"), 200);
-    std::fs::remove_file(&server.db).expect("remove the database");
-    post_until_503(&server);
+    let server = server_with_503_after_deletion();
     assert_eq!(metric(&server, "translog_storage_up").as_deref(), Some("0"));
 }
 
 #[test]
 fn deleted_database_counts_unavailable_writes() {
-    let server = Server::start();
-    assert_eq!(post(&server, "tx-before"), 200);
-    std::fs::remove_file(&server.db).expect("remove the database");
-    post_until_503(&server);
+    let server = server_with_503_after_deletion();
     let count = metric(
         &server,
         "translog_unavailable_total{reason=\"file_changed\"}",
@@ -205,10 +209,7 @@ fn deleted_database_counts_unavailable_writes() {
 
 #[test]
 fn deleted_database_counts_failed_health_checks() {
-    let server = Server::start();
-    assert_eq!(post(&server, "tx-before"), 200);
-    std::fs::remove_file(&server.db).expect("remove the database");
-    post_until_503(&server);
+    let server = server_with_503_after_deletion();
     assert_eq!(server.get("/healthz", None).status, 503);
     assert_eq!(server.get("/healthz", None).status, 503);
     let count = metric(
@@ -403,10 +404,7 @@ fn failed_health_check_logs_cause() {
 
 #[test]
 fn health_after_deletion_logs_cause() {
-    let server = Server::start();
-    assert_eq!(post(&server, "tx-before"), 200);
-    std::fs::remove_file(&server.db).expect("remove the database");
-    post_until_503(&server);
+    let server = server_with_503_after_deletion();
     assert_eq!(server.get("/healthz", None).status, 503);
     assert!(
         server.wait_for_log(
@@ -479,17 +477,14 @@ fn deleted_link_target_names_link() {
 }
 
 #[test]
-fn size_metric_counts_wal_of_link_target() {
+fn size_metric_counts_link_target_wal() {
     let (server, real) = server_through_link();
     assert_eq!(post(&server, "tx-1"), 200);
-    let body = server.get("/metrics", Some(server.admin())).body;
-    let size: u64 = body
-        .lines()
-        .find_map(|line| line.strip_prefix("translog_database_size_bytes "))
+    let size: u64 = metric(&server, "translog_database_size_bytes")
         .expect("the size metric")
         .parse()
         .expect("a whole number");
     let file_size = |path: &Path| std::fs::metadata(path).expect("stat").len();
     let expected = file_size(&real) + file_size(&companion(&real, "-wal"));
-    assert_eq!(size, expected, "{body}");
+    assert_eq!(size, expected);
 }

@@ -1,6 +1,6 @@
 //! Another application's SQLite file, one that sets `PRAGMA user_version`
 //! to translog's schema version or one that sets `PRAGMA application_id`:
-//! every command rejects it as another application's database, says what
+//! every command rejects it as another application's database, names what
 //! it found, and leaves the file and its directory as they were.
 
 mod common;
@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{run_cli, run_command, serve_command};
+use common::{file_names, run_cli, run_command, serve_command};
 
 /// The commands run on the file, each of which must reject it.
 const COMMANDS: [&[&str]; 6] = [
@@ -45,17 +45,6 @@ fn foreign_database(sql: &str) -> (tempfile::TempDir, PathBuf) {
     connection.execute_batch(sql).expect("create its tables");
     drop(connection);
     (dir, db)
-}
-
-/// Returns the names of the files in `dir`, sorted.
-fn file_names(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(dir)
-        .expect("read the directory")
-        .map(|entry| entry.expect("directory entry").file_name())
-        .map(|name| name.to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Runs each of [`COMMANDS`] and `serve` on `db`, in its directory, and
@@ -155,7 +144,7 @@ fn version_without_tables_is_unchanged() {
 }
 
 #[test]
-fn version_without_tables_error_names_no_tables() {
+fn version_only_error_names_no_tables() {
     let (_dir, db) = foreign_database("PRAGMA user_version = 2;");
     for (command, output) in run_each(&db) {
         let stderr = String::from_utf8_lossy(&output.stderr);

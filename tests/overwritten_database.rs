@@ -1,7 +1,7 @@
 //! A backup copied over the database file of a running server, in place
 //! (`cp backup.db translog.db`, which keeps the inode): the server finds the
 //! file unreadable within seconds, logs an error that names the way out, and
-//! answers every later write with `503`.
+//! rejects every later write with `503`.
 
 mod common;
 

@@ -249,6 +249,21 @@ const ADD_WORKER1: [&str; 6] = [
     "--password-stdin",
 ];
 
+/// The prompt of `user passwd worker1` for the new password.
+const PASSWD_PROMPT: &str = "New password for worker1: ";
+
+/// Runs `user passwd worker1 --password-stdin` at a terminal on the
+/// database `db`. Types the first of `entries` at the prompt for the new
+/// password and the second, if given, at the prompt to retype it.
+fn change_password_at_terminal(db: &Path, entries: &[&[u8]]) -> Option<TerminalRun> {
+    let args = ["user", "passwd", "worker1", "--password-stdin"];
+    let steps: Vec<(&str, &[u8])> = [PASSWD_PROMPT, RETYPE_PROMPT]
+        .into_iter()
+        .zip(entries.iter().copied())
+        .collect();
+    run_at_terminal_steps(db, &args, &steps)
+}
+
 /// Runs [`add_user_at_terminal`] on a new database in a temporary
 /// directory, which is returned with the run so that it lives as long.
 fn add_user_to_new_database(entries: &[&[u8]]) -> Option<(tempfile::TempDir, TerminalRun)> {
@@ -403,13 +418,8 @@ fn interrupted_password_entry_creates_no_database() {
 fn passwd_at_terminal_prompts_for_new_password() {
     let server = Server::start();
     server.add_user("worker1", "worker");
-    let args = ["user", "passwd", "worker1", "--password-stdin"];
     let typed = typed_line("a new password of worker1");
-    let steps = [
-        ("New password for worker1: ", typed.as_slice()),
-        (RETYPE_PROMPT, typed.as_slice()),
-    ];
-    let Some(run) = run_at_terminal_steps(&server.db, &args, &steps) else {
+    let Some(run) = change_password_at_terminal(&server.db, &[&typed, &typed]) else {
         return;
     };
     assert_success_run(&run);
@@ -427,7 +437,7 @@ fn piped_password_prints_no_prompt() {
 }
 
 #[test]
-fn add_of_existing_user_prompts_for_nothing() {
+fn existing_user_gets_no_prompt() {
     let server = Server::start();
     server.add_user("worker1", "worker");
     let Some(run) = run_at_terminal_steps(&server.db, &ADD_WORKER1, &[]) else {
@@ -437,7 +447,7 @@ fn add_of_existing_user_prompts_for_nothing() {
 }
 
 #[test]
-fn add_of_existing_user_is_one_error() {
+fn existing_user_is_one_error() {
     let server = Server::start();
     server.add_user("worker1", "worker");
     let Some(run) = run_at_terminal_steps(&server.db, &ADD_WORKER1, &[]) else {
@@ -453,7 +463,7 @@ fn add_of_existing_user_is_one_error() {
 }
 
 #[test]
-fn add_in_missing_directory_prompts_for_nothing() {
+fn missing_directory_gets_no_prompt() {
     let dir = tempfile::tempdir().expect("temporary directory");
     let db = dir.path().join("missing").join("translog.db");
     let Some(run) = run_at_terminal_steps(&db, &ADD_WORKER1, &[]) else {
@@ -516,14 +526,9 @@ fn mismatched_retype_creates_no_database() {
 fn mismatched_retype_keeps_old_password() {
     let server = Server::start();
     server.add_user("worker1", "worker");
-    let args = ["user", "passwd", "worker1", "--password-stdin"];
     let typed = typed_line("a new password of worker1");
     let retyped = typed_line("a new password of worker2");
-    let steps = [
-        ("New password for worker1: ", typed.as_slice()),
-        (RETYPE_PROMPT, retyped.as_slice()),
-    ];
-    let Some(run) = run_at_terminal_steps(&server.db, &args, &steps) else {
+    let Some(run) = change_password_at_terminal(&server.db, &[&typed, &retyped]) else {
         return;
     };
     assert!(!run.status.success(), "{}", run.stderr);
@@ -553,7 +558,7 @@ fn add_user_typing_rejected(typed: &[u8]) -> Option<(tempfile::TempDir, Terminal
 }
 
 #[test]
-fn ctrl_w_in_typed_password_is_named() {
+fn ctrl_w_in_password_is_named() {
     let Some((_dir, run)) = add_user_typing_rejected(b"one two\x17three\n") else {
         return;
     };
@@ -566,7 +571,7 @@ fn ctrl_w_in_typed_password_is_named() {
 }
 
 #[test]
-fn ctrl_z_in_typed_password_is_named() {
+fn ctrl_z_in_password_is_named() {
     let Some((_dir, run)) = add_user_typing_rejected(b"one\x1atwo\n") else {
         return;
     };
@@ -574,7 +579,7 @@ fn ctrl_z_in_typed_password_is_named() {
 }
 
 #[test]
-fn arrow_key_in_typed_password_is_named() {
+fn arrow_key_in_password_is_named() {
     // Left, as most terminals send it, to go back to a typo.
     let Some((_dir, run)) = add_user_typing_rejected(b"passwrod\x1b[D\x1b[Dor\n") else {
         return;
@@ -605,12 +610,7 @@ fn control_character_creates_no_database() {
 fn control_character_keeps_old_password() {
     let server = Server::start();
     server.add_user("worker1", "worker");
-    let args = ["user", "passwd", "worker1", "--password-stdin"];
-    let steps = [(
-        "New password for worker1: ",
-        b"one two\x17three\n".as_slice(),
-    )];
-    if run_at_terminal_steps(&server.db, &args, &steps).is_none() {
+    if change_password_at_terminal(&server.db, &[b"one two\x17three\n"]).is_none() {
         return;
     }
     assert_eq!(post_as_worker1(&server, PASSWORD), 200);
@@ -628,7 +628,7 @@ fn ctrl_h_removes_last_character() {
 }
 
 #[test]
-fn delete_erases_when_erase_key_is_ctrl_h() {
+fn delete_erases_after_stty_erase() {
     let server = Server::start();
     // DEL, which the Backspace key of most terminals sends, after a
     // mistyped "X", on a terminal set up with `stty erase ^H`.
@@ -663,7 +663,7 @@ fn ctrl_d_on_empty_line_cancels() {
 }
 
 #[test]
-fn ctrl_d_on_empty_line_creates_no_database() {
+fn ctrl_d_creates_no_database() {
     assert_entry_creates_no_database(&[b"\x04"]);
 }
 
@@ -673,7 +673,7 @@ fn ctrl_d_on_empty_retype_cancels() {
 }
 
 #[test]
-fn empty_typed_password_asks_to_type_one() {
+fn empty_typed_password_is_rejected() {
     let Some((_dir, run)) = add_user_to_new_database(&[b"\n"]) else {
         return;
     };

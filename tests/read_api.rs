@@ -1849,7 +1849,7 @@ fn reversed_window_is_400() {
 }
 
 #[test]
-fn reversed_window_says_to_swap() {
+fn reversed_window_message_suggests_swap() {
     let server = time_server();
     let reply = list(&server, "?since=2026-12-03&until=2026-12-02");
     assert_eq!(
@@ -1860,7 +1860,7 @@ fn reversed_window_says_to_swap() {
 }
 
 #[test]
-fn equal_since_and_until_is_one_instant() {
+fn equal_window_matches_one_instant() {
     let server = time_server();
     assert_eq!(
         listed_ids(
@@ -1938,8 +1938,8 @@ fn head_list_is_200() {
 
 // Instants that no date has, in a database changed by other means.
 
-/// Stores an entry of `tx-1`, then sets `column` of every row of `table`
-/// to the largest number of seconds, which no date has.
+/// Starts a server, stores an entry of `tx-1`, then sets `column` of every
+/// row of `table` to `i64::MAX` seconds, which no date has.
 fn server_with_unreadable_instant(table: &str, column: &str) -> Server {
     let server = Server::start();
     post(

@@ -1,9 +1,10 @@
 //! A database deleted, moved or replaced under a running server leaves a
 //! rescued copy, and possibly a `-wal` file with content, beside its path.
-//! No command creates a new database there while they are. No command
+//! No command creates a new database there while they exist. No command
 //! writes to a database at the path while a rescued copy is beside it. Each
-//! exits 1 with one line that names them and the two ways on. Commands that
-//! only read an existing database go on, with a warning that names the copy.
+//! exits 1 with one line that names them and the two ways to proceed.
+//! Commands that only read an existing database run, with a warning that
+//! names the copy.
 
 mod common;
 
@@ -75,6 +76,46 @@ fn directory_with(name: &str) -> (tempfile::TempDir, PathBuf) {
     (dir, db)
 }
 
+/// Runs each of `commands` on `db`, and asserts that each exits 1 with an
+/// error that names the rescued copy.
+fn assert_each_names_copy(db: &Path, commands: &[&[&str]]) {
+    for args in commands {
+        let output = run_cli(db, args, None);
+        assert_eq!(
+            output.status.code(),
+            Some(1),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+        assert!(
+            stderr(&output).contains(RESCUED_NAME),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+/// Runs `serve` on `db`, and asserts that the credentials file beside it
+/// is unchanged.
+fn assert_serve_keeps_credentials(db: &Path) {
+    let before = std::fs::read(credentials_path(db)).expect("read the credentials");
+    serve(db);
+    let after = std::fs::read(credentials_path(db)).expect("read the credentials");
+    assert!(after == before, "the credentials file changed");
+}
+
+/// Moves the rescued copy out of `dir` into a new directory, which is
+/// returned so that it lives as long as the test needs.
+fn move_copy_away(dir: &tempfile::TempDir) -> tempfile::TempDir {
+    let aside = tempfile::tempdir().expect("temp dir");
+    std::fs::rename(
+        dir.path().join(RESCUED_NAME),
+        aside.path().join(RESCUED_NAME),
+    )
+    .expect("move the copy away");
+    aside
+}
+
 #[test]
 fn restart_after_deletion_exits_1() {
     let (_dir, db, _copy) = database_deleted_under_server();
@@ -102,10 +143,7 @@ fn restart_after_deletion_creates_nothing() {
 #[test]
 fn restart_after_deletion_keeps_credentials() {
     let (_dir, db, _copy) = database_deleted_under_server();
-    let before = std::fs::read(credentials_path(&db)).expect("read the credentials");
-    serve(&db);
-    let after = std::fs::read(credentials_path(&db)).expect("read the credentials");
-    assert!(after == before, "the credentials file changed");
+    assert_serve_keeps_credentials(&db);
 }
 
 #[test]
@@ -131,20 +169,7 @@ fn rescued_copy_blocks_each_command() {
         &["user", "list"],
         &["log", "list"],
     ];
-    for args in commands {
-        let output = run_cli(&db, args, None);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(RESCUED_NAME),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-    }
+    assert_each_names_copy(&db, &commands);
 }
 
 #[test]
@@ -158,12 +183,7 @@ fn wal_with_content_blocks_creation() {
 #[test]
 fn moved_away_copy_lets_serve_start() {
     let (dir, db) = directory_with(RESCUED_NAME);
-    let aside = tempfile::tempdir().expect("temp dir");
-    std::fs::rename(
-        dir.path().join(RESCUED_NAME),
-        aside.path().join(RESCUED_NAME),
-    )
-    .expect("move the copy away");
+    let _aside = move_copy_away(&dir);
     let server = Server::start_in(dir, &[]);
     assert!(server.db == db);
 }
@@ -202,10 +222,7 @@ fn restart_after_wal_deletion_names_copy() {
 #[test]
 fn restart_after_wal_deletion_keeps_credentials() {
     let (_dir, db, _copy) = wal_deleted_under_server();
-    let before = std::fs::read(credentials_path(&db)).expect("read the credentials");
-    serve(&db);
-    let after = std::fs::read(credentials_path(&db)).expect("read the credentials");
-    assert!(after == before, "the credentials file changed");
+    assert_serve_keeps_credentials(&db);
 }
 
 #[test]
@@ -246,20 +263,7 @@ const WRITING_COMMANDS: [&[&str]; 4] = [
 #[test]
 fn copy_beside_database_blocks_writes() {
     let (_dir, db) = database_beside_copy();
-    for args in WRITING_COMMANDS {
-        let output = run_cli(&db, args, None);
-        assert_eq!(
-            output.status.code(),
-            Some(1),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-        assert!(
-            stderr(&output).contains(RESCUED_NAME),
-            "{args:?}: {}",
-            stderr(&output)
-        );
-    }
+    assert_each_names_copy(&db, &WRITING_COMMANDS);
 }
 
 #[test]
@@ -269,14 +273,14 @@ fn copy_beside_database_blocks_serve() {
 }
 
 #[test]
-fn copy_beside_database_error_is_one_line() {
+fn serve_beside_copy_is_one_line() {
     let (_dir, db) = database_beside_copy();
     let output = serve(&db);
     assert_eq!(stderr(&output).lines().count(), 1, "{}", stderr(&output));
 }
 
 #[test]
-fn copy_beside_database_error_names_both_ways() {
+fn serve_beside_copy_names_both_ways() {
     let (_dir, db) = database_beside_copy();
     let text = stderr(&serve(&db));
     assert!(text.contains("put the rescued copy in place"), "{text}");
@@ -328,12 +332,7 @@ fn copy_beside_database_lets_reads_run() {
 #[test]
 fn moved_away_copy_lets_writes_run() {
     let (dir, db) = database_beside_copy();
-    let aside = tempfile::tempdir().expect("temp dir");
-    std::fs::rename(
-        dir.path().join(RESCUED_NAME),
-        aside.path().join(RESCUED_NAME),
-    )
-    .expect("move the copy away");
+    let _aside = move_copy_away(&dir);
     let output = run_cli(&db, &["user", "disable", "worker1"], None);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
 }
