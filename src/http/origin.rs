@@ -12,7 +12,7 @@ use hyper::Method;
 
 use super::response::ApiError;
 
-/// The Fetch Metadata header that says how the page that sent a request
+/// The Fetch Metadata header that states how the page that sent a request
 /// relates to its target: `same-origin`, `same-site`, `cross-site` or `none`.
 const SEC_FETCH_SITE: HeaderName = HeaderName::from_static("sec-fetch-site");
 
@@ -47,18 +47,19 @@ pub fn check_same_origin(method: &Method, headers: &HeaderMap) -> Result<(), Api
             has_origin = true;
         }
     }
+
     if has_fetch_site || !has_origin {
         return Ok(());
     }
+
     let host = headers.get(HOST).map(HeaderValue::as_bytes);
-    match headers
-        .get_all(ORIGIN)
-        .iter()
-        .find(|origin| !host.is_some_and(|host| origin_matches_host(origin.as_bytes(), host)))
-    {
-        Some(origin) => Err(cross_origin("Origin", origin)),
-        None => Ok(()),
+    for origin in headers.get_all(ORIGIN) {
+        let matches = host.is_some_and(|host| origin_matches_host(origin.as_bytes(), host));
+        if !matches {
+            return Err(cross_origin("Origin", origin));
+        }
     }
+    Ok(())
 }
 
 fn is_same_origin_site(value: &HeaderValue) -> bool {
