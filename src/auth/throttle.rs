@@ -19,7 +19,7 @@ const SWEEP_ABOVE: usize = 10_000;
 /// times (an estimate from the size of the map's entries). An
 /// address's entry is at most a minute old, so more means failed logins from
 /// that many addresses within a minute. Rather than grow without bound, the
-/// throttle then forgets the addresses whose last failure is oldest, down to
+/// throttle then removes the addresses whose last failure is oldest, down to
 /// [`KEPT_WHEN_FULL`].
 const MAX_TRACKED: usize = 50_000;
 
@@ -145,11 +145,11 @@ impl Throttle {
                 .is_some_and(|at| now.duration_since(*at) < WINDOW)
         });
         if self.failures.len() >= MAX_TRACKED / 2 {
-            let forgotten = self.forget_oldest(self.failures.len() - KEPT_WHEN_FULL);
+            let removed = self.remove_oldest(self.failures.len() - KEPT_WHEN_FULL);
             log::warn!(
-                "failed logins from {} addresses within {} s; the throttle forgets the {forgotten} \
+                "failed logins from {} addresses within {} s; the throttle removes the {removed} \
                  whose last failure is oldest, to bound its memory",
-                self.failures.len() + forgotten,
+                self.failures.len() + removed,
                 WINDOW.as_secs()
             );
         }
@@ -158,7 +158,7 @@ impl Throttle {
 
     /// Removes the `count` addresses whose last failure is oldest, and
     /// returns how many it removed.
-    fn forget_oldest(&mut self, count: usize) -> usize {
+    fn remove_oldest(&mut self, count: usize) -> usize {
         let mut by_last_failure: Vec<(Instant, IpAddr)> = self
             .failures
             .iter()

@@ -81,9 +81,9 @@ pub enum ApiError {
     /// gets `Retry-After`.
     Unavailable(UnavailableReason, String),
     /// An entry whose batch failed to commit: `503` when a retry may
-    /// succeed, else `500`. The storage thread logs the cause once for the
-    /// batch, and at most once per interval, so the request's own log line
-    /// is at debug.
+    /// succeed, else `500`. The storage thread logs the first failed batch at
+    /// once and counts later ones into one line per 10 s, or until a commit
+    /// works again, so the request's own log line is at debug.
     NotStored(Arc<StorageError>),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),

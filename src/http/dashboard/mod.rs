@@ -206,7 +206,7 @@ fn read_transaction_view(
 
 /// Decodes the query string of a page, leaving out each of `names` whose
 /// value is empty. An HTML form sends a field left blank as `name=`, which
-/// on the dashboard means no filter. The read API answers an empty value
+/// on the dashboard means no filter. The read API rejects an empty value
 /// with `400`, as it does any other invalid value.
 fn page_query_pairs(
     query: Option<&str>,

@@ -39,7 +39,8 @@ pub enum TimestampError {
     /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
-    /// A year in the text that no offset or zone can move into 1970..=9999.
+    /// A year in the text outside 1970..=9999, even where an offset would move the instant
+    /// into that range.
     YearOutOfRange { year: i32 },
     /// An instant before 1970-01-01T00:00:00Z. `instant` is `None` where it is not
     /// computed, as for negative Unix seconds.

@@ -1,7 +1,7 @@
 //! The form that JavaScript's `Date.toString()` prints, such as
 //! `Fri Dec 04 2026 14:57:54 GMT+0100 (Central European Standard Time)`. It
 //! is not an accepted form, but its error quotes the same instant in forms
-//! that are, so that a Worker's author sees their own timestamp in them.
+//! that are, so that a Worker's author finds their own timestamp in them.
 
 use chrono::SecondsFormat;
 use chrono_tz::Tz;
