@@ -96,6 +96,16 @@ impl UnavailableReason {
     }
 }
 
+// `ALL` lists the reasons in declaration order, so a reason's discriminant is
+// its index in `ALL` and in the counters of `Metrics::count_unavailable`.
+const _: () = {
+    let mut index = 0;
+    while index < UnavailableReason::ALL.len() {
+        assert!(UnavailableReason::ALL[index] as usize == index);
+        index += 1;
+    }
+};
+
 impl From<&StorageError> for UnavailableReason {
     fn from(error: &StorageError) -> Self {
         match error {
@@ -264,11 +274,7 @@ impl Metrics {
 
     /// Counts one `503` sent for `reason`.
     pub fn count_unavailable(&self, reason: UnavailableReason) {
-        let index = UnavailableReason::ALL
-            .iter()
-            .position(|r| *r == reason)
-            .unwrap_or(0);
-        self.unavailable[index].fetch_add(1, Ordering::Relaxed);
+        self.unavailable[reason as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one alert. Outcomes other than those in [`ALERT_OUTCOMES`] are
