@@ -441,7 +441,7 @@ async fn append_entry(
         match outcome.await {
             Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
             Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
-            Ok(WriteOutcome::Failed(error)) => return Err(ApiError::NotStored(error)),
+            Ok(WriteOutcome::Failed(error)) => return Err(ApiError::not_stored(error)),
             Ok(WriteOutcome::CredentialsChanged) => {
                 authenticated = recheck(state, &parts.headers, peer).await?;
                 fresh = true;

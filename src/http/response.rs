@@ -80,11 +80,12 @@ pub enum ApiError {
     /// The cause, the text, is logged, the reason counted, and the client
     /// gets `Retry-After`.
     Unavailable(UnavailableReason, String),
-    /// An entry whose batch failed to commit: `503` when a retry may
-    /// succeed, else `500`. The storage thread logs the first failed batch at
-    /// once and counts later ones into one line per 10 s, or until a commit
-    /// works again, so the request's own log line is at debug.
-    NotStored(Arc<StorageError>),
+    /// An entry whose batch failed to commit, with the reason of the `503`
+    /// when a retry may succeed, or `None` for a `500`; built by
+    /// [`ApiError::not_stored`]. The storage thread logs the first failed
+    /// batch at once and counts later ones into one line per 10 s, or until a
+    /// commit works again, so the request's own log line is at debug.
+    NotStored(Arc<StorageError>, Option<UnavailableReason>),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
 }
@@ -129,6 +130,15 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// Wraps the failure of an entry's batch, with the reason of a `503` when
+    /// a retry may succeed.
+    pub fn not_stored(error: Arc<StorageError>) -> ApiError {
+        let reason = error
+            .is_transient()
+            .then(|| UnavailableReason::from(&*error));
+        ApiError::NotStored(error, reason)
+    }
+
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::NoSuchLog => {
@@ -147,9 +157,12 @@ impl ApiError {
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::Conflict => StatusCode::CONFLICT,
-            ApiError::Unavailable(..) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotStored(error) if error.is_transient() => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::NotStored(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
+            ApiError::NotStored(_, None) | ApiError::Internal(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
@@ -170,9 +183,8 @@ impl ApiError {
             ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::Conflict => "conflict",
-            ApiError::Unavailable(..) => "unavailable",
-            ApiError::NotStored(error) if error.is_transient() => "unavailable",
-            ApiError::NotStored(_) | ApiError::Internal(_) => "internal_error",
+            ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "unavailable",
+            ApiError::NotStored(_, None) | ApiError::Internal(_) => "internal_error",
         }
     }
 
@@ -260,21 +272,21 @@ impl ApiError {
             ApiError::Unavailable(UnavailableReason::FileChanged, _) => {
                 STORES_NOTHING_MESSAGE.into()
             }
-            ApiError::Unavailable(..) => UNAVAILABLE_MESSAGE.into(),
-            ApiError::NotStored(error) if matches!(**error, StorageError::FileChanged(_)) => {
+            ApiError::NotStored(error, _) if matches!(**error, StorageError::FileChanged(_)) => {
                 STORES_NOTHING_MESSAGE.into()
             }
-            ApiError::NotStored(error) if error.is_transient() => UNAVAILABLE_MESSAGE.into(),
-            ApiError::NotStored(_) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
+            ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
+                UNAVAILABLE_MESSAGE.into()
+            }
+            ApiError::NotStored(_, None) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
         }
     }
 
     /// Returns the reason of a `503`, or `None` for any other status.
     pub fn unavailable_reason(&self) -> Option<UnavailableReason> {
         match self {
-            ApiError::Unavailable(reason, _) => Some(*reason),
-            ApiError::NotStored(error) if error.is_transient() => {
-                Some(UnavailableReason::from(&**error))
+            ApiError::Unavailable(reason, _) | ApiError::NotStored(_, Some(reason)) => {
+                Some(*reason)
             }
             _ => None,
         }
@@ -305,10 +317,7 @@ impl ApiError {
             ApiError::Throttled(wait) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(retry_seconds(*wait)));
             }
-            ApiError::Unavailable(..) => {
-                headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
-            }
-            ApiError::NotStored(error) if error.is_transient() => {
+            ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
             // The rest of the body is unread, so the connection cannot carry another request.
@@ -328,7 +337,7 @@ impl ApiError {
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidHeader(_)
             | ApiError::Conflict
-            | ApiError::NotStored(_)
+            | ApiError::NotStored(_, None)
             | ApiError::Internal(_) => {}
         }
         response
@@ -343,7 +352,7 @@ impl ApiError {
             ApiError::Unavailable(_, cause)
             | ApiError::Internal(cause)
             | ApiError::ClientClosed(cause) => cause.clone(),
-            ApiError::NotStored(error) => error.to_string(),
+            ApiError::NotStored(error, _) => error.to_string(),
             _ => self.message(),
         }
     }
@@ -356,7 +365,7 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(_, cause) => (log::Level::Warn, format!("not served: {cause}")),
-            ApiError::NotStored(error) => (log::Level::Debug, format!("not stored: {error}")),
+            ApiError::NotStored(error, _) => (log::Level::Debug, format!("not stored: {error}")),
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,
                 format!(
@@ -543,7 +552,7 @@ mod tests {
 
     #[test]
     fn changed_files_message_names_restart() {
-        let error = ApiError::NotStored(Arc::new(StorageError::FileChanged(String::new())));
+        let error = ApiError::not_stored(Arc::new(StorageError::FileChanged(String::new())));
         assert_eq!(error.message(), STORES_NOTHING_MESSAGE);
     }
 

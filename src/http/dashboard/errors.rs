@@ -77,10 +77,8 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::InvalidHeader(_)
         | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
-        ApiError::Unavailable(..) => "Service unavailable",
-        // As for the status: 503 for a failure that a retry may get past, else 500.
-        ApiError::NotStored(error) if error.is_transient() => "Service unavailable",
-        ApiError::NotStored(_) | ApiError::Internal(_) => "Server error",
+        ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "Service unavailable",
+        ApiError::NotStored(_, None) | ApiError::Internal(_) => "Server error",
     }
 }
 
@@ -144,13 +142,13 @@ mod tests {
 
     #[test]
     fn permanent_storage_failure_is_server_error() {
-        let error = ApiError::NotStored(Arc::new(StorageError::ForeignDatabase(String::new())));
+        let error = ApiError::not_stored(Arc::new(StorageError::ForeignDatabase(String::new())));
         assert_eq!(error_title(&error), "Server error");
     }
 
     #[test]
     fn transient_storage_failure_is_unavailable() {
-        let error = ApiError::NotStored(Arc::new(StorageError::ChangedWhileRead));
+        let error = ApiError::not_stored(Arc::new(StorageError::ChangedWhileRead));
         assert_eq!(error_title(&error), "Service unavailable");
     }
 
