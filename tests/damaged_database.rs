@@ -163,6 +163,14 @@ fn damage_turns_health_503() {
 }
 
 #[test]
+fn damaged_health_message_names_recovery() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    let body = server.get("/healthz", None).body;
+    assert!(body.contains("A damaged database file"), "{body}");
+}
+
+#[test]
 fn health_before_damaged_write_is_200() {
     let server = server_with_damaged_pages();
     assert_eq!(server.get("/healthz", None).status, 200);

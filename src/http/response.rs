@@ -80,11 +80,11 @@ pub enum ApiError {
     /// The cause, the text, is logged, the reason counted, and the client
     /// gets `Retry-After`.
     Unavailable(UnavailableReason, String),
-    /// An entry whose batch failed to commit, with the reason of the `503`
-    /// when a retry may succeed, or `None` for a `500`; built by
-    /// [`ApiError::not_stored`]. The storage thread logs the first failed
-    /// batch at once and counts later ones into one line per 10 s, or until a
-    /// commit works again, so the request's own log line is at debug.
+    /// An entry whose batch failed to commit, built by [`ApiError::not_stored`].
+    /// The reason is that of a `503` when a retry may succeed, and `None`
+    /// means `500`. The storage thread logs failed batches itself (the first
+    /// at once, later ones in one line per 10 s or when a commit works
+    /// again), so the request's own log line is at debug.
     NotStored(Arc<StorageError>, Option<UnavailableReason>),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
@@ -115,6 +115,13 @@ const STORES_NOTHING_MESSAGE: &str =
     "The server stores nothing until its operator restarts it, because its database files \
      changed while it ran; the steps are in docs/operators.md under \"Deleting or moving the \
      database's files\".";
+
+/// The message of a `503` of `/healthz` after a write found a damaged page,
+/// a state that lasts until the operator restarts the server.
+const DAMAGED_MESSAGE: &str =
+    "The database file is damaged, so entries whose place in the file is on a damaged page \
+     are not stored; the steps to recover are in docs/operators.md under \"A damaged database \
+     file\".";
 
 /// The message of a `500`, whose cause only the server log shows.
 const INTERNAL_MESSAGE: &str =
@@ -272,6 +279,7 @@ impl ApiError {
             ApiError::Unavailable(UnavailableReason::FileChanged, _) => {
                 STORES_NOTHING_MESSAGE.into()
             }
+            ApiError::Unavailable(UnavailableReason::Damaged, _) => DAMAGED_MESSAGE.into(),
             ApiError::NotStored(error, _) if matches!(**error, StorageError::FileChanged(_)) => {
                 STORES_NOTHING_MESSAGE.into()
             }
