@@ -734,6 +734,18 @@ fn sighup_and_sigint_restore_terminal() {
 }
 
 #[test]
+fn user_signals_and_alarm_restore_terminal() {
+    for signal in [Signal::USR1, Signal::USR2, Signal::ALARM] {
+        let Some((_dir, run)) = signal_at_prompt(signal) else {
+            return;
+        };
+        assert_eq!(run.modes_after, run.modes_before, "{signal:?}");
+        let status = run.status.signal();
+        assert_eq!(status, Some(signal.as_raw()), "{signal:?}: {run:?}");
+    }
+}
+
+#[test]
 fn ignored_sighup_keeps_prompt_waiting() {
     let Some(pty) = PseudoTerminal::open() else {
         return;

@@ -15,7 +15,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 use rustix::io::Errno;
 use rustix::termios::{self, LocalModes, OptionalActions, SpecialCodeIndex, Termios};
-use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+use signal_hook::consts::{SIGALRM, SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2};
 use signal_hook::iterator::Signals;
 
 use crate::service::is_signal_ignored;
@@ -100,9 +100,10 @@ fn describe_control_character(control: char) -> String {
 }
 
 /// The signals whose default action ends the process and that another
-/// process may send while a password is typed. With the signal keys off,
-/// SIGINT and SIGQUIT too come only from another process, such as `kill`.
-const ENDING_SIGNALS: [i32; 4] = [SIGTERM, SIGHUP, SIGINT, SIGQUIT];
+/// process may send while a password is typed, such as `kill -USR1` or
+/// `timeout -s ALRM`. With the signal keys off, SIGINT and SIGQUIT
+/// too come only from another process.
+const ENDING_SIGNALS: [i32; 7] = [SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGUSR1, SIGUSR2, SIGALRM];
 
 /// The terminal's own settings while a [`QuietTerminal`] has changed them,
 /// for the thread of [`restore_terminal_on_signals`] to put back.
