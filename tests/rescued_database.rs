@@ -154,6 +154,13 @@ fn rescued_copy_error_is_one_line() {
 }
 
 #[test]
+fn rescued_copy_error_agrees_with_one_copy() {
+    let (_dir, db) = directory_with(RESCUED_NAME);
+    let text = stderr(&serve(&db));
+    assert!(text.contains("beside it belongs to a database"), "{text}");
+}
+
+#[test]
 fn rescued_copy_error_names_both_ways() {
     let (_dir, db) = directory_with(RESCUED_NAME);
     let text = stderr(&serve(&db));

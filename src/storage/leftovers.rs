@@ -40,13 +40,18 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
         .map(|path| path.display().to_string())
         .collect();
     Some(format!(
-        "cannot create a new database at {db}, because {files} beside it belong to a \
+        "cannot create a new database at {db}, because {files} beside it {verb} to a \
          database that was deleted or moved while a server ran; to keep its entries, put \
          the rescued copy in place as docs/operators.md says under \"Deleting or moving \
          the database's files\", or to start a new database, move {pronoun} to another \
          directory first",
         db = db.display(),
         files = names.join(" and "),
+        verb = if names.len() == 1 {
+            "belongs"
+        } else {
+            "belong"
+        },
         pronoun = if names.len() == 1 { "it" } else { "them" },
     ))
 }
