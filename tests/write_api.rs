@@ -1998,6 +1998,18 @@ fn busy_database_has_retry_after() {
 }
 
 #[test]
+fn busy_database_message_names_lock() {
+    let server = Server::start();
+    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let reply = server.post_entry("tx-1", VALID);
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    assert!(reply.message().contains("held a lock"), "{}", reply.body);
+}
+
+#[test]
 fn busy_503_stores_nothing() {
     let server = Server::start();
     let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
@@ -2109,6 +2121,13 @@ fn full_disk_has_retry_after() {
     let server = start_with_file_limit(200);
     let (reply, _) = fill_disk(&server);
     assert!(reply.header("Retry-After").is_some(), "{:?}", reply.headers);
+}
+
+#[test]
+fn failed_write_message_names_io_error() {
+    let server = start_with_file_limit(200);
+    let (reply, _) = fill_disk(&server);
+    assert!(reply.message().contains("I/O error"), "{}", reply.body);
 }
 
 #[test]

@@ -43,7 +43,7 @@ use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 use handlers::RequestContext;
-use response::{ApiError, Body};
+use response::{ApiError, Body, CONNECTIONS_MESSAGE};
 
 /// The largest request body, in bytes. One entry needs about 1.2 KiB.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -323,10 +323,8 @@ fn log_rejections(batch: &EventBatch<(SocketAddr, u64)>, now: Instant, max: usiz
 /// request. The descriptor is given back at once, also when descriptors run
 /// out.
 async fn reject_connection(stream: TcpStream, _guard: ConnectionGuard) {
-    let body = concat!(
-        r#"{"error":"unavailable","message":"Too many open connections; retry shortly."}"#,
-        "\n"
-    );
+    // The message contains no character that JSON escapes.
+    let body = format!("{{\"error\":\"unavailable\",\"message\":\"{CONNECTIONS_MESSAGE}\"}}\n");
     let reply = format!(
         "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nRetry-After: 1\r\n\
          Connection: close\r\nContent-Length: {}\r\n\r\n{body}",

@@ -104,10 +104,6 @@ pub enum RequestPart {
 /// The log's reason for [`ApiError::BadCredentials`].
 const BAD_CREDENTIALS: &str = "unknown user or wrong password";
 
-/// The message of a `503`.
-const UNAVAILABLE_MESSAGE: &str =
-    "The service cannot store or read entries right now; retry shortly.";
-
 /// The message of a `503` after the database file, or its `-wal` or `-shm`
 /// file, was deleted, moved, replaced or overwritten, a state that only a
 /// restart by the operator ends.
@@ -126,6 +122,55 @@ const DAMAGED_MESSAGE: &str =
 /// The message of a `500`, whose cause only the server log shows.
 const INTERNAL_MESSAGE: &str =
     "The server failed to handle the request; the server log has the cause.";
+
+/// Returns the message of a `503` for `reason`: what failed, and whether a
+/// retry alone can succeed or the server's operator must act first.
+fn unavailable_message(reason: UnavailableReason) -> &'static str {
+    match reason {
+        UnavailableReason::Overloaded => {
+            "The server's queue of entries waiting to be stored is full; retry shortly."
+        }
+        UnavailableReason::Stopped => {
+            "The server is shutting down, so nothing was stored; retry once it has restarted."
+        }
+        UnavailableReason::UserChanged => {
+            "The user of these credentials was changed on each try to store the entry, so it \
+             was not stored; retry shortly."
+        }
+        UnavailableReason::Busy => {
+            "Another process held a lock on the server's database for longer than the server \
+             waits; retry shortly."
+        }
+        UnavailableReason::DiskFull => {
+            "The disk of the server's database is full, so nothing is stored; retry after the \
+             server's operator frees space, as docs/operators.md says under \"Disk space\"."
+        }
+        UnavailableReason::ReadOnly => {
+            "The server's database cannot be written, because its file or file system is \
+             read-only; retry after the server's operator makes it writable (the server log \
+             names the file)."
+        }
+        UnavailableReason::IoError => {
+            "The server's database failed with an I/O error; retry shortly, and if the error \
+             persists, the server log has the cause."
+        }
+        UnavailableReason::FileChanged => STORES_NOTHING_MESSAGE,
+        UnavailableReason::Damaged => DAMAGED_MESSAGE,
+        UnavailableReason::Unreadable => {
+            "The server cannot read a file of its database; retry shortly, and if the error \
+             persists, the server log has the cause."
+        }
+        UnavailableReason::DatabaseError => {
+            "The server's database failed; retry shortly, and if the error persists, the server \
+             log has the cause."
+        }
+        UnavailableReason::Connections => CONNECTIONS_MESSAGE,
+    }
+}
+
+/// The message of a `503` for a connection over `--max-connections`, which
+/// the accept loop sends before hyper reads the request.
+pub const CONNECTIONS_MESSAGE: &str = "Too many open connections; retry shortly.";
 
 /// How long clients are asked to wait before retrying a `503`.
 const RETRY_AFTER_UNAVAILABLE: u64 = 1;
@@ -276,15 +321,8 @@ impl ApiError {
                  timestamp for a new entry."
                     .into()
             }
-            ApiError::Unavailable(UnavailableReason::FileChanged, _) => {
-                STORES_NOTHING_MESSAGE.into()
-            }
-            ApiError::Unavailable(UnavailableReason::Damaged, _) => DAMAGED_MESSAGE.into(),
-            ApiError::NotStored(error, _) if matches!(**error, StorageError::FileChanged(_)) => {
-                STORES_NOTHING_MESSAGE.into()
-            }
-            ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
-                UNAVAILABLE_MESSAGE.into()
+            ApiError::Unavailable(reason, _) | ApiError::NotStored(_, Some(reason)) => {
+                unavailable_message(*reason).into()
             }
             ApiError::NotStored(_, None) | ApiError::Internal(_) => INTERNAL_MESSAGE.into(),
         }
@@ -567,6 +605,21 @@ mod tests {
     #[test]
     fn busy_database_message_says_retry() {
         let error = ApiError::Unavailable(UnavailableReason::Busy, String::new());
-        assert_eq!(error.message(), UNAVAILABLE_MESSAGE);
+        assert!(error.message().ends_with("retry shortly."));
+    }
+
+    #[test]
+    fn full_disk_message_names_operator() {
+        let error = ApiError::not_stored(Arc::new(StorageError::Unavailable(
+            rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+                None,
+            ),
+        )));
+        assert!(
+            error.message().contains("Disk space"),
+            "{}",
+            error.message()
+        );
     }
 }
