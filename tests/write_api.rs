@@ -1973,51 +1973,43 @@ fn throttle_spares_other_ipv6_64() {
 
 // 503.
 
-#[test]
-fn busy_database_is_503() {
-    let server = Server::start();
+/// Posts [`VALID`] to `tx-1` while another connection holds the database's
+/// write lock, and releases the lock after the reply.
+fn post_while_locked(server: &Server) -> Reply {
     let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
     blocker
         .execute_batch("BEGIN IMMEDIATE")
         .expect("take the write lock");
     let reply = server.post_entry("tx-1", VALID);
     blocker.execute_batch("ROLLBACK").expect("release the lock");
+    reply
+}
+
+#[test]
+fn busy_database_is_503() {
+    let server = Server::start();
+    let reply = post_while_locked(&server);
     assert_json_error(&reply, 503, "unavailable");
 }
 
 #[test]
 fn busy_database_has_retry_after() {
     let server = Server::start();
-    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
-    blocker
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    let reply = server.post_entry("tx-1", VALID);
-    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    let reply = post_while_locked(&server);
     assert!(reply.header("Retry-After").is_some(), "{:?}", reply.headers);
 }
 
 #[test]
 fn busy_database_message_names_lock() {
     let server = Server::start();
-    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
-    blocker
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    let reply = server.post_entry("tx-1", VALID);
-    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    let reply = post_while_locked(&server);
     assert!(reply.message().contains("held a lock"), "{}", reply.body);
 }
 
 #[test]
 fn busy_503_stores_nothing() {
     let server = Server::start();
-    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
-    blocker
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    server.post_entry("tx-1", VALID);
-    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    post_while_locked(&server);
     let reply = server.get("/worker/log/tx-1", Some(server.admin()));
     assert_eq!(reply.status, 404, "{}", reply.body);
 }
@@ -2054,12 +2046,7 @@ fn busy_batch_is_all_503() {
 #[test]
 fn storing_resumes_after_busy() {
     let server = Server::start();
-    let blocker = rusqlite::Connection::open(&server.db).expect("open the database");
-    blocker
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    server.post_entry("tx-1", VALID);
-    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    post_while_locked(&server);
     let reply = server.post_entry("tx-1", VALID);
     assert_eq!(reply.status, 200, "{}", reply.body);
     assert_eq!(server.entries("tx-1").len(), 1);
