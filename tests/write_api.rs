@@ -912,6 +912,53 @@ fn unpaired_surrogate_in_json_is_named() {
     );
 }
 
+/// Returns a JSON entry whose message is `caf` and a Latin-1 `é`, a byte
+/// that is not UTF-8.
+fn latin1_json_body() -> Vec<u8> {
+    let mut body = br#"{"timestamp": "2026-12-04T10:00:00Z", "stage": "WORKER_INIT", "#.to_vec();
+    body.extend_from_slice(b"\"status\": \"SUCCESS\", \"message\": \"caf\xe9\"}");
+    body
+}
+
+/// Posts [`latin1_json_body`] as JSON.
+fn post_latin1_json(server: &Server) -> Reply {
+    server.request(
+        "POST",
+        "/worker/log/tx-1",
+        Some(server.admin()),
+        &[("Content-Type", "application/json")],
+        Some(&latin1_json_body()),
+    )
+}
+
+#[test]
+fn latin1_in_json_is_400() {
+    let server = Server::start();
+    let reply = post_latin1_json(&server);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn latin1_in_json_suggests_iconv() {
+    let server = Server::start();
+    let message = post_latin1_json(&server).message();
+    assert!(message.contains("iconv -f latin1 -t utf-8"), "{message}");
+}
+
+#[test]
+fn latin1_in_json_names_offset() {
+    let server = Server::start();
+    let offset = latin1_json_body()
+        .iter()
+        .position(|byte| *byte == 0xe9)
+        .expect("the body contains the Latin-1 byte");
+    let message = post_latin1_json(&server).message();
+    assert!(
+        message.contains(&format!("the first at offset {offset}")),
+        "{message}"
+    );
+}
+
 #[test]
 fn json_array_is_400() {
     let server = Server::start();

@@ -39,6 +39,8 @@ pub enum ParamError {
     /// the reason that JSON parsing gave.
     FormSentAsJson(String),
     JsonNotObject,
+    /// A JSON body with bytes that are not UTF-8, the first at this offset.
+    JsonNotUtf8(usize),
     WrongJsonType {
         name: String,
         expected: &'static str,
@@ -117,7 +119,8 @@ impl ParamError {
             | ParamError::FormByteOrderMark
             | ParamError::MalformedJson(_)
             | ParamError::FormSentAsJson(_)
-            | ParamError::JsonNotObject => "malformed_body",
+            | ParamError::JsonNotObject
+            | ParamError::JsonNotUtf8(_) => "malformed_body",
             ParamError::Unknown(_) => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
             ParamError::Missing(_)
@@ -187,6 +190,11 @@ impl fmt::Display for ParamError {
             ParamError::JsonNotObject => f.write_str(
                 "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \
                  \"stage\": \"WORKER_INIT\", \"status\": \"SUCCESS\"}.",
+            ),
+            ParamError::JsonNotUtf8(offset) => write!(
+                f,
+                "The JSON body contains bytes that are not UTF-8, the first at offset {offset}; \
+                 JSON text must be UTF-8, so convert it, for example with iconv -f latin1 -t utf-8."
             ),
             ParamError::WrongJsonType { name, expected } => {
                 write!(f, "Parameter {name} must be {expected} in a JSON body.")

@@ -45,6 +45,8 @@ pub enum JsonBodyError {
     Malformed(String),
     /// Valid JSON, but not an object.
     NotObject,
+    /// Bytes that are not UTF-8, the first at this offset in the body.
+    NotUtf8(usize),
 }
 
 /// Parses a JSON object body into its members as parameter values. A number
@@ -52,9 +54,10 @@ pub enum JsonBodyError {
 ///
 /// # Errors
 ///
-/// Returns [`JsonBodyError::Malformed`] for invalid JSON (including bytes that
-/// are not UTF-8 and trailing text) and [`JsonBodyError::NotObject`] for an
-/// array, string, number, boolean or null.
+/// Returns [`JsonBodyError::NotUtf8`] for bytes that are not UTF-8,
+/// [`JsonBodyError::Malformed`] for other invalid JSON (trailing text too)
+/// and [`JsonBodyError::NotObject`] for an array, string, number, boolean or
+/// null.
 pub fn parse_object(body: &[u8]) -> Result<Vec<(String, RawValue)>, JsonBodyError> {
     // A sender must not add a byte order mark to JSON text (RFC 8259, 8.1).
     // A parser may skip one, but the write path is strict, and serde_json's
@@ -63,6 +66,11 @@ pub fn parse_object(body: &[u8]) -> Result<Vec<(String, RawValue)>, JsonBodyErro
         return Err(JsonBodyError::Malformed(
             "it starts with a UTF-8 byte order mark, which a JSON sender must not add".into(),
         ));
+    }
+    // serde_json's message for such bytes, such as "invalid unicode code
+    // point", does not tell the sender to convert the text to UTF-8.
+    if let Err(error) = std::str::from_utf8(body) {
+        return Err(JsonBodyError::NotUtf8(error.valid_up_to()));
     }
     let ObjectPairs(members) = deserialize_members::<Value>(body)?;
     let mut parameters: Vec<(String, RawValue)> = members
@@ -331,11 +339,11 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_is_malformed() {
-        assert!(matches!(
+    fn invalid_utf8_names_offset() {
+        assert_eq!(
             parse_object(b"{\"a\":\"\xff\"}"),
-            Err(JsonBodyError::Malformed(_))
-        ));
+            Err(JsonBodyError::NotUtf8(6))
+        );
     }
 
     #[test]

@@ -118,6 +118,7 @@ pub fn collect_parameters(
                 }
                 JsonBodyError::Malformed(reason) => ParamError::MalformedJson(reason),
                 JsonBodyError::NotObject => ParamError::JsonNotObject,
+                JsonBodyError::NotUtf8(offset) => ParamError::JsonNotUtf8(offset),
             })?;
             collected.extend(members);
         }
