@@ -127,14 +127,42 @@ fn fail_login(server: &Server, user: &str) -> u16 {
 }
 
 #[test]
-fn failed_login_names_attempted_user() {
-    let server = Server::start();
-    assert_eq!(fail_login(&server, "worker1"), 401);
+fn wrong_password_names_existing_user() {
+    let server = Server::start_with_users(&[]);
+    assert_eq!(fail_login(&server, WORKER.0), 401);
     assert!(
         server.wait_for_log(
-            r#"user=- tx=- attempted_user="worker1""#,
+            &format!(r#"user=- tx=- attempted_user="{}""#, WORKER.0),
             Duration::from_secs(5)
         ),
+        "{}",
+        server.log()
+    );
+}
+
+/// The log line of a login with an unknown user name.
+const UNKNOWN_USER_LINE: &str = "rejected: unknown user; the name is not logged";
+
+#[test]
+fn unknown_user_is_logged() {
+    let server = Server::start();
+    assert_eq!(fail_login(&server, "nobody"), 401);
+    assert!(
+        server.wait_for_log(UNKNOWN_USER_LINE, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn unknown_user_name_is_not_logged() {
+    let server = Server::start();
+    // A password typed into the user name field, as when a Worker's
+    // settings swap the two.
+    assert_eq!(fail_login(&server, "Tr0ub4dor-secret-1"), 401);
+    server.wait_for_log(UNKNOWN_USER_LINE, Duration::from_secs(5));
+    assert!(
+        !server.log().contains("Tr0ub4dor-secret-1"),
         "{}",
         server.log()
     );
@@ -208,36 +236,6 @@ fn long_transaction_id_is_cut_in_log() {
     post_unauthenticated(&server, path.as_bytes());
     let expected = format!(r#"tx="{}""#, "a".repeat(200));
     assert!(server.log().contains(&expected), "{:.400}", server.log());
-}
-
-#[test]
-fn attempted_user_is_escaped() {
-    let server = Server::start();
-    assert_eq!(fail_login(&server, "bad\nname x\u{1b}"), 401);
-    assert!(
-        server.wait_for_log(
-            r#"attempted_user="bad\nname x\u{1b}""#,
-            Duration::from_secs(5)
-        ),
-        "{}",
-        server.log()
-    );
-}
-
-#[test]
-fn long_attempted_user_is_marked_cut() {
-    let server = Server::start();
-    let name = "a".repeat(70);
-    assert_eq!(fail_login(&server, &name), 401);
-    let expected = format!(
-        r#"attempted_user="{}... (6 more characters)""#,
-        "a".repeat(64)
-    );
-    assert!(
-        server.wait_for_log(&expected, Duration::from_secs(5)),
-        "{}",
-        server.log()
-    );
 }
 
 /// Sends `GET /nowhere`, whose `404` request line is logged at info, and
@@ -433,7 +431,7 @@ fn group_readable_database_does_not_warn() {
     let server = restart_with_mode(0o640);
     // The start lines come before any request line.
     assert_eq!(fail_login(&server, "nobody"), 401);
-    assert!(server.wait_for_log("attempted_user", Duration::from_secs(5)));
+    assert!(server.wait_for_log(UNKNOWN_USER_LINE, Duration::from_secs(5)));
     assert!(
         !server.log().contains("readable by every user"),
         "{}",
@@ -463,11 +461,9 @@ fn removed_cached_user_logs_no_user() {
         "second",
     );
     assert_eq!(second.status, 401);
+    // The removed user is unknown now, so no name follows the transaction id.
     assert!(
-        server.wait_for_log(
-            &format!(r#"user=- tx="tx-gone" attempted_user="{}""#, WORKER.0),
-            Duration::from_secs(5)
-        ),
+        server.wait_for_log("user=- tx=\"tx-gone\"\n", Duration::from_secs(5)),
         "{}",
         server.log()
     );

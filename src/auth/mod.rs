@@ -99,16 +99,24 @@ pub enum Freshness {
 pub enum AuthError {
     /// `401` for a missing, repeated or malformed `Authorization` header.
     Unauthorized(BasicError),
-    /// `401` for an unknown user or a wrong password. The user name the
-    /// request sent is for the server log only, because the response must
-    /// look the same for both.
-    BadCredentials { attempted_user: String },
+    /// `401` for an unknown user or a wrong password. The name of an existing
+    /// user is kept for the server log only, because the response must look
+    /// the same for both. The name of an unknown user is not kept, because it
+    /// may be a password typed into the user name field.
+    BadCredentials { existing_user: Option<String> },
     /// `429`: too many failures from this address.
     Throttled(Duration),
     /// `503`: the user table could not be read.
     Storage(StorageError),
     /// `500`: the verification itself failed; the reason is for the log.
     Internal(&'static str),
+}
+
+/// The outcome of checking a password against the stored users.
+enum Verification {
+    Matched(StoredUser),
+    WrongPassword,
+    UnknownUser,
 }
 
 struct CachedUser {
@@ -302,10 +310,20 @@ impl Authenticator {
         if let Some(authenticated) = self.cached(&key, Instant::now()) {
             return Ok(authenticated);
         }
-        let attempted_user = credentials.user.clone();
-        let (generation, user) = self.verify_on_hashing_thread(credentials, client).await?;
-        let Some(stored) = user else {
-            return Err(AuthError::BadCredentials { attempted_user });
+        let user_name = credentials.user.clone();
+        let (generation, verification) = self.verify_on_hashing_thread(credentials, client).await?;
+        let stored = match verification {
+            Verification::Matched(stored) => stored,
+            Verification::WrongPassword => {
+                return Err(AuthError::BadCredentials {
+                    existing_user: Some(user_name),
+                })
+            }
+            Verification::UnknownUser => {
+                return Err(AuthError::BadCredentials {
+                    existing_user: None,
+                })
+            }
         };
         let password_hash = Arc::<str>::from(stored.password_hash.as_str());
         let user = User::from(stored);
@@ -323,7 +341,7 @@ impl Authenticator {
         self: &Arc<Self>,
         credentials: Credentials,
         client: IpAddr,
-    ) -> Result<(i64, Option<StoredUser>), AuthError> {
+    ) -> Result<(i64, Verification), AuthError> {
         let (_permit, _running) = loop {
             // Created before the check, so that a verification that ends
             // between the check and the wait still wakes this one.
@@ -366,17 +384,17 @@ impl Authenticator {
         let Some(result) = verification else {
             return Err(AuthError::Internal("a password hashing thread stopped"));
         };
-        let (generation, user) = result.map_err(AuthError::Storage)?;
-        if user.is_none() {
+        let (generation, verification) = result.map_err(AuthError::Storage)?;
+        if !matches!(verification, Verification::Matched(_)) {
             self.lock_throttle().record_failure(client, Instant::now());
         }
-        Ok((generation, user))
+        Ok((generation, verification))
     }
 
     /// Reads the user and the generation in one snapshot, then verifies the
     /// password. An unknown user is checked against a dummy hash, so that it
     /// costs the same time as a wrong password.
-    fn verify(&self, credentials: Credentials) -> Result<(i64, Option<StoredUser>), StorageError> {
+    fn verify(&self, credentials: Credentials) -> Result<(i64, Verification), StorageError> {
         let (generation, stored) = self.readers.with(|connection| {
             let snapshot = connection.unchecked_transaction()?;
             let generation = users::generation(&snapshot)?;
@@ -388,7 +406,12 @@ impl Authenticator {
             .map_or(self.dummy_hash.as_str(), |user| user.password_hash.as_str());
         let matches = password::verify_with(&credentials.password, hash, &self.hashing_memory);
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        Ok((generation, stored.filter(|_| matches)))
+        let verification = match stored {
+            Some(user) if matches => Verification::Matched(user),
+            Some(_) => Verification::WrongPassword,
+            None => Verification::UnknownUser,
+        };
+        Ok((generation, verification))
     }
 
     /// Returns the number of Argon2 verifications since start-up: first
@@ -669,7 +692,7 @@ mod tests {
         let results = authenticate_at_once(&auth, "worker:wrong", 3).await;
         for result in &results {
             assert!(
-                matches!(result, Err(AuthError::BadCredentials { attempted_user }) if attempted_user == "worker")
+                matches!(result, Err(AuthError::BadCredentials { existing_user: Some(name) }) if name == "worker")
             );
         }
         assert!(auth.lock_queues().is_empty());

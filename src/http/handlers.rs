@@ -54,7 +54,8 @@ pub struct RequestContext {
     /// True when the response must close the connection, because what the
     /// client sent after the request head cannot be read as the next request.
     pub close_connection: bool,
-    /// The user name that a failed login sent, for the log line.
+    /// The name of the existing user whose password a failed login got
+    /// wrong, for the log line.
     pub attempted_user: Option<String>,
 }
 
@@ -320,31 +321,11 @@ async fn authenticate(
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
-            AuthError::BadCredentials { attempted_user } => {
-                ApiError::BadCredentials(shortened_user(&attempted_user))
-            }
+            AuthError::BadCredentials { existing_user } => ApiError::BadCredentials(existing_user),
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => read_error(state, &error),
             AuthError::Internal(cause) => ApiError::Internal(cause.to_string()),
         })
-}
-
-/// The longest attempted user name the log shows, in characters. Longer ones
-/// are cut, and no stored user name is longer.
-const MAX_LOGGED_USER_CHARS: usize = 64;
-
-/// Returns a user name that failed to log in, cut to [`MAX_LOGGED_USER_CHARS`]
-/// with a marker of how much was left out, for the log.
-fn shortened_user(name: &str) -> String {
-    let total = name.chars().count();
-    if total <= MAX_LOGGED_USER_CHARS {
-        return name.to_string();
-    }
-    let start: String = name.chars().take(MAX_LOGGED_USER_CHARS).collect();
-    format!(
-        "{start}... ({} more characters)",
-        total - MAX_LOGGED_USER_CHARS
-    )
 }
 
 /// Maps a storage failure: transient ones are `503`, the rest `500`.

@@ -487,7 +487,7 @@ async fn build_response(
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }
-            if let ApiError::BadCredentials(name) = &error {
+            if let ApiError::BadCredentials(Some(name)) = &error {
                 context.attempted_user = Some(name.clone());
             }
             let mut response = if context.html_errors {
@@ -535,8 +535,8 @@ fn log_request(
     if !log::log_enabled!(level) {
         return;
     }
-    // A failed login has no user, so the name it tried is a field of its own,
-    // quoted and escaped like the path because the client chose it.
+    // A failed login has no user, so the existing user whose password it got
+    // wrong is a field of its own, quoted and escaped like the path.
     let attempted_user = context
         .attempted_user
         .as_ref()

@@ -42,10 +42,10 @@ pub enum ApiError {
     },
     /// A missing, repeated or malformed `Authorization` header.
     Unauthorized(BasicError),
-    /// An unknown user or a wrong password, with the user name the request
-    /// sent. The name is logged, never sent, and the response is the same as
+    /// An unknown user, or a wrong password with the name of its existing
+    /// user. The name is logged, never sent, and the response is the same as
     /// for [`ApiError::Unauthorized`].
-    BadCredentials(String),
+    BadCredentials(Option<String>),
     Throttled(Duration),
     Forbidden(String),
     /// A request other than `GET` and `HEAD` that a browser sent for a page
@@ -425,9 +425,15 @@ impl ApiError {
             ApiError::Unauthorized(error) => {
                 (log::Level::Warn, format!("rejected: {}", error.reason()))
             }
-            ApiError::BadCredentials(attempted_user) => (
+            ApiError::BadCredentials(Some(user)) => (
                 log::Level::Warn,
-                format!("rejected: {BAD_CREDENTIALS}, attempted_user={attempted_user:?}"),
+                format!("rejected: wrong password, attempted_user={user:?}"),
+            ),
+            ApiError::BadCredentials(None) => (
+                log::Level::Warn,
+                "rejected: unknown user; the name is not logged, because it may be a password \
+                 typed into the user name field"
+                    .to_string(),
             ),
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
