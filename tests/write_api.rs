@@ -1566,6 +1566,19 @@ fn extra_segment_is_404() {
 }
 
 #[test]
+fn extra_segment_names_slash_in_id() {
+    let server = Server::start();
+    let reply = server.post_entry("db1/2026-12-04", VALID);
+    assert!(
+        reply
+            .message()
+            .contains("a transaction id cannot contain '/'"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn trailing_slash_is_404() {
     let server = Server::start();
     let reply = server.post_entry("a/", VALID);

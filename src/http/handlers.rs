@@ -167,12 +167,16 @@ pub async fn dispatch(
 /// Returns the `404` of a path that names no resource. It names the path
 /// without its trailing slash where that one names a resource, except for a
 /// `POST` to `/worker/log/`, whose generic message names the path with the
-/// transaction id that it lacks.
+/// transaction id that it lacks. A longer path under `/worker/log/` comes
+/// from a transaction id with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
     match strip_trailing_slash(path) {
         Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
         Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
-        None => ApiError::NotFound,
+        None => match path.strip_prefix("/worker/log/") {
+            Some(rest) if rest.trim_matches('/').contains('/') => ApiError::SlashInTransactionId,
+            _ => ApiError::NotFound,
+        },
     }
 }
 

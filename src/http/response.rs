@@ -29,6 +29,9 @@ pub enum ApiError {
     /// A path that names no resource, but would without its trailing
     /// slash; the text is the path without it.
     TrailingSlash(String),
+    /// A path under `/worker/log/` with more than one segment, as a
+    /// transaction id with a `/` in it gives.
+    SlashInTransactionId,
     /// A method that the resource does not take.
     MethodNotAllowed {
         /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
@@ -193,9 +196,10 @@ impl ApiError {
 
     pub fn status(&self) -> StatusCode {
         match self {
-            ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::NoSuchLog => {
-                StatusCode::NOT_FOUND
-            }
+            ApiError::NotFound
+            | ApiError::TrailingSlash(_)
+            | ApiError::SlashInTransactionId
+            | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
@@ -220,7 +224,9 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound | ApiError::TrailingSlash(_) => "not_found",
+            ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::SlashInTransactionId => {
+                "not_found"
+            }
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
@@ -245,6 +251,10 @@ impl ApiError {
         match self {
             ApiError::NotFound => "No resource at this path; the write API is POST \
                  /worker/log/{transaction_id}."
+                .into(),
+            ApiError::SlashInTransactionId => "No resource at this path, because a transaction id \
+                 cannot contain '/'; put the id in one path segment, such as \
+                 /worker/log/db1-2026-12-04 in place of /worker/log/db1/2026-12-04."
                 .into(),
             ApiError::TrailingSlash(stripped) => format!(
                 "No resource at this path, because it ends with a slash; send the request to \
@@ -376,6 +386,7 @@ impl ApiError {
             }
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::SlashInTransactionId
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
             | ApiError::CrossOrigin(_)
@@ -437,6 +448,7 @@ impl ApiError {
             ),
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::SlashInTransactionId
             | ApiError::MethodNotAllowed { .. }
             | ApiError::NoSuchLog => (log::Level::Debug, format!("rejected: {}", self.message())),
             ApiError::Throttled(_)

@@ -63,7 +63,10 @@ pub fn error_response(error: ApiError) -> Response<Body> {
 
 fn error_title(error: &ApiError) -> &'static str {
     match error {
-        ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::NoSuchLog => "Page not found",
+        ApiError::NotFound
+        | ApiError::TrailingSlash(_)
+        | ApiError::SlashInTransactionId
+        | ApiError::NoSuchLog => "Page not found",
         ApiError::MethodNotAllowed { .. } => "Method not allowed",
         ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "Login required",
         ApiError::Throttled(_) => "Too many failed logins",
