@@ -7,12 +7,14 @@ mod common;
 
 use std::io::Write as _;
 use std::net::TcpStream;
+use std::process::ExitStatus;
 use std::time::{Duration, Instant};
 
 use common::{
     basic_auth, form, is_closed_within, read_head, read_response, read_until_closed, status_codes,
     Server,
 };
+use tempfile::TempDir;
 
 const ENTRY: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
 const WAIT: Duration = Duration::from_secs(5);
@@ -180,9 +182,14 @@ const HTTP10_UNREAD_BODY: &[u8] =
 
 /// Returns the values of the `Connection` header in a response head.
 fn connection_header(head: &str) -> Vec<String> {
+    header_values(head, "connection")
+}
+
+/// Returns the values of the header `name` in a response head, lowercased.
+fn header_values(head: &str, name: &str) -> Vec<String> {
     head.lines()
         .filter_map(|line| line.split_once(':'))
-        .filter(|(name, _)| name.eq_ignore_ascii_case("connection"))
+        .filter(|(field, _)| field.eq_ignore_ascii_case(name))
         .map(|(_, value)| value.trim().to_ascii_lowercase())
         .collect()
 }
@@ -1400,13 +1407,31 @@ fn partial_head_stop_logs_no_cut_off() {
     assert!(!log.contains("were cut off"), "{log}");
 }
 
+/// What a write request got whose body was half sent when the server was
+/// sent SIGTERM, and how the server ended.
+struct PartialBodyStop {
+    head: String,
+    body: String,
+    /// The time from SIGTERM to the end of the response.
+    elapsed: Duration,
+    status: ExitStatus,
+    /// The directory of the stopped server's database.
+    dir: TempDir,
+    log: String,
+}
+
+/// The `503` message of a request that the stop cut off.
+const SHUTTING_DOWN_MESSAGE: &str =
+    "The server is shutting down, so nothing was stored; retry once it has restarted.";
+
 /// Sends half of a write request, stops the server with SIGTERM while the
-/// handler waits for the rest, and returns the server's log once it stopped.
-fn cut_off_request_at_stop() -> String {
+/// handler waits for the rest, reads the response, then sends the rest of
+/// the body and waits for the server to exit.
+fn stop_during_partial_body() -> PartialBodyStop {
     let server = Server::start();
-    let head = post_request(&server, "tx-cut", "", ENTRY);
+    let request = post_request(&server, "tx-cut", "", ENTRY);
     // The head and half of the body: the handler waits for the rest.
-    let partial = &head[..head.len() - ENTRY.len() / 2];
+    let (partial, rest) = request.split_at(request.len() - ENTRY.len() / 2);
     let mut stream = server.connect();
     stream
         .write_all(partial.as_bytes())
@@ -1414,30 +1439,120 @@ fn cut_off_request_at_stop() -> String {
     // Time for the server to read the head and start the handler; a signal
     // before that would find an idle connection, which is closed unlogged.
     std::thread::sleep(Duration::from_millis(300));
+    let started = Instant::now();
     send_signal(&server, "TERM");
+    let (head, body) = read_response(&mut stream, WAIT);
+    let elapsed = started.elapsed();
+    // The rest of the body arrives after the response, and must not be stored.
+    let _ = stream.write_all(rest.as_bytes());
     assert!(
         server.wait_for_log("translog stopped", WAIT),
         "{}",
         server.log()
     );
-    server.log()
+    let log = server.log();
+    let (status, dir) = server.wait_for_exit();
+    PartialBodyStop {
+        head,
+        body,
+        elapsed,
+        status,
+        dir,
+        log,
+    }
 }
 
 #[test]
-fn request_cut_off_at_stop_is_logged() {
-    let log = cut_off_request_at_stop();
+fn partial_body_at_stop_gets_503() {
+    let stopped = stop_during_partial_body();
     assert!(
-        log.contains(r#"POST "/worker/log/tx-cut" no response after"#),
-        "{log}"
+        stopped.head.starts_with("HTTP/1.1 503"),
+        "{:?}\n{}",
+        stopped.head,
+        stopped.log
     );
 }
 
 #[test]
-fn cut_off_line_precedes_stop_line() {
-    let log = cut_off_request_at_stop();
-    let cut_off = log.find("no response after").unwrap_or(usize::MAX);
-    let stopped = log.find("translog stopped").unwrap_or(0);
-    assert!(cut_off < stopped, "{log}");
+fn partial_body_at_stop_gets_retry_after() {
+    let stopped = stop_during_partial_body();
+    let retry_after = header_values(&stopped.head, "retry-after");
+    assert_eq!(retry_after, ["1"], "{:?}", stopped.head);
+}
+
+#[test]
+fn partial_body_at_stop_closes_connection() {
+    let stopped = stop_during_partial_body();
+    let connection = connection_header(&stopped.head);
+    assert_eq!(connection, ["close"], "{:?}", stopped.head);
+}
+
+#[test]
+fn partial_body_at_stop_gets_shutdown_message() {
+    let stopped = stop_during_partial_body();
+    let error: serde_json::Value = serde_json::from_str(&stopped.body).unwrap_or_default();
+    assert_eq!(error["error"], "unavailable", "{:?}", stopped.body);
+    assert_eq!(
+        error["message"], SHUTTING_DOWN_MESSAGE,
+        "{:?}",
+        stopped.body
+    );
+}
+
+#[test]
+fn partial_body_at_stop_is_answered_after_grace() {
+    // The stop waits 3 s for requests in progress, then sends 503 to the rest.
+    let stopped = stop_during_partial_body();
+    assert!(
+        stopped.head.starts_with("HTTP/1.1 503"),
+        "{:?}",
+        stopped.head
+    );
+    assert!(
+        stopped.elapsed < Duration::from_millis(3500),
+        "{:?}",
+        stopped.elapsed
+    );
+}
+
+#[test]
+fn partial_body_at_stop_exits_zero() {
+    let stopped = stop_during_partial_body();
+    assert_eq!(stopped.status.code(), Some(0), "{}", stopped.log);
+}
+
+#[test]
+fn partial_body_at_stop_stores_nothing() {
+    let stopped = stop_during_partial_body();
+    assert!(
+        stopped.head.starts_with("HTTP/1.1 503"),
+        "{:?}",
+        stopped.head
+    );
+    let server = Server::start_in(stopped.dir, &[]);
+    assert_eq!(stored_count(&server, "tx-cut"), 0);
+}
+
+#[test]
+fn partial_body_at_stop_is_logged_with_503() {
+    let stopped = stop_during_partial_body();
+    assert!(
+        stopped.log.contains(r#"POST "/worker/log/tx-cut" 503"#),
+        "{}",
+        stopped.log
+    );
+}
+
+#[test]
+fn partial_body_line_precedes_stop_line() {
+    let stopped = stop_during_partial_body();
+    let request = stopped.log.find(r#""/worker/log/tx-cut" 503"#);
+    let stop = stopped.log.find("translog stopped");
+    assert!(
+        request.is_some_and(|request| stop.is_some_and(|stop| request < stop)),
+        "{}",
+        stopped.log
+    );
 }
 
 /// Opens a connection to `server` and sends it requests for far more response

@@ -34,26 +34,55 @@ use super::write_deadline::WriteDeadline;
 pub type Io = TokioIo<WriteDeadline<TcpStream>>;
 
 /// Tells every watched connection to finish its current request and close,
-/// and waits until all have closed.
-pub struct GracefulStop(watch::Sender<()>);
+/// and waits until all have closed. [`GracefulStop::cut_off`] signals the end
+/// of the grace period to the request handlers through [`CutOff`].
+pub struct GracefulStop {
+    stop: watch::Sender<()>,
+    cut_off: watch::Sender<bool>,
+}
 
 impl Default for GracefulStop {
     fn default() -> Self {
-        GracefulStop(watch::channel(()).0)
+        GracefulStop {
+            stop: watch::channel(()).0,
+            cut_off: watch::channel(false).0,
+        }
     }
 }
 
 impl GracefulStop {
     /// Returns the receiver that [`serve`] watches for the stop.
     pub fn watcher(&self) -> watch::Receiver<()> {
-        self.0.subscribe()
+        self.stop.subscribe()
+    }
+
+    /// Returns what a request handler watches for the end of the grace period.
+    pub fn cut_off_watcher(&self) -> CutOff {
+        CutOff(self.cut_off.subscribe())
     }
 
     /// Tells the watched connections to stop, and returns once every
     /// receiver from [`GracefulStop::watcher`] has been dropped.
-    pub async fn stop(self) {
-        let _ = self.0.send(());
-        self.0.closed().await;
+    pub async fn stop(&self) {
+        let _ = self.stop.send(());
+        self.stop.closed().await;
+    }
+
+    /// Signals the end of the grace period to every [`CutOff`].
+    pub fn cut_off(&self) {
+        self.cut_off.send_replace(true);
+    }
+}
+
+/// The end of the grace period of a stop, which request handlers wait for.
+#[derive(Clone)]
+pub struct CutOff(watch::Receiver<bool>);
+
+impl CutOff {
+    /// Returns once the grace period of the stop has ended, or once the
+    /// server has dropped its [`GracefulStop`], which it does only on exit.
+    pub async fn reached(&mut self) {
+        let _ = self.0.wait_for(|reached| *reached).await;
     }
 }
 

@@ -4,6 +4,7 @@
 
 use std::io::ErrorKind;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,6 +58,10 @@ pub struct RequestContext {
     /// The name of the existing user whose password a failed login got
     /// wrong, for the log line.
     pub attempted_user: Option<String>,
+    /// True once the request's entry has been handed to the storage thread,
+    /// which may store it however the request ends. Shared, because the
+    /// cut-off at a stop reads it while the handler borrows the context.
+    pub handed_to_storage: Arc<AtomicBool>,
 }
 
 /// Routes a request and runs the checks in the documented order: framing
@@ -393,6 +398,7 @@ async fn append_entry(
     // when the client wrote bytes after the head, so hyper reads none.
     let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
         && !parts.headers.contains_key(TRANSFER_ENCODING);
+    let handed_to_storage = Arc::clone(&context.handed_to_storage);
     let mut build = |user: &User| -> Result<NewEntry, ApiError> {
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = user.timezone.unwrap_or(state.config.timezone);
@@ -410,6 +416,7 @@ async fn append_entry(
                 build(&authenticated.user)?
             }
         };
+        handed_to_storage.store(true, Ordering::Relaxed);
         let outcome = state
             .writer
             .submit(entry, received_at_ns, checked_user(&authenticated))

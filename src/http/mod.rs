@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
-use connection::{send_final_reply, GracefulStop, RequestsInProgress};
+use connection::{send_final_reply, CutOff, GracefulStop, RequestsInProgress};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
@@ -103,12 +103,20 @@ impl AppState {
     }
 }
 
-/// How long shutdown waits for requests in progress before closing their
-/// connections anyway.
+/// How long shutdown waits for requests in progress before it sends `503` to
+/// those not yet handed to the storage thread.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
 
+/// How long shutdown waits, after [`SHUTDOWN_GRACE`], for the `503` responses
+/// of the requests it cut off to be sent, and for requests that the storage
+/// thread is storing. Connections still open then are closed without a
+/// response. A `503` is a few hundred bytes, so only a client that left
+/// earlier responses unread keeps it from being sent.
+const CUT_OFF_REPLY_TIME: Duration = Duration::from_millis(500);
+
 /// Accepts connections on `listener` until `shutdown` completes, then lets
-/// requests in progress finish for a short while.
+/// requests in progress finish for [`SHUTDOWN_GRACE`]. Requests not handed
+/// to the storage thread by then get `503`.
 pub async fn run(
     state: Arc<AppState>,
     listener: TcpListener,
@@ -145,11 +153,27 @@ pub async fn run(
     rejections.flush(state.config.max_connections);
     timer_anchor.abort();
     log::info!("stopped accepting connections; finishing requests in progress");
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.stop())
+    let stopped = graceful.stop();
+    tokio::pin!(stopped);
+    if tokio::time::timeout(SHUTDOWN_GRACE, &mut stopped)
+        .await
+        .is_ok()
+    {
+        return;
+    }
+    log::info!(
+        "answering the requests still in progress after {SHUTDOWN_GRACE:?} with 503, unless \
+         the storage thread has their entries"
+    );
+    graceful.cut_off();
+    if tokio::time::timeout(CUT_OFF_REPLY_TIME, stopped)
         .await
         .is_err()
     {
-        log::warn!("requests still in progress after {SHUTDOWN_GRACE:?} were cut off");
+        log::warn!(
+            "requests still in progress after {:?} were cut off",
+            SHUTDOWN_GRACE + CUT_OFF_REPLY_TIME
+        );
     }
 }
 
@@ -210,9 +234,10 @@ fn accept(
     let service_state = Arc::clone(state);
     let requests = RequestsInProgress::default();
     let counted = requests.clone();
+    let cut_off = graceful.cut_off_watcher();
     let service = service_fn(move |request| {
         let in_progress = counted.start();
-        let handled = handle(Arc::clone(&service_state), request, peer);
+        let handled = handle(Arc::clone(&service_state), request, peer, cut_off.clone());
         async move {
             let response = handled.await;
             drop(in_progress);
@@ -415,6 +440,7 @@ async fn handle(
     state: Arc<AppState>,
     request: Request<Incoming>,
     peer: SocketAddr,
+    cut_off: CutOff,
 ) -> Result<Response<Body>, BodyCutOff> {
     let started = Instant::now();
     let received_at_ns = now_ns();
@@ -433,7 +459,16 @@ async fn handle(
         started,
         response_ready: false,
     };
-    let built = build_response(&state, request, peer, received_at_ns, number, &mut context).await;
+    let built = build_response(
+        &state,
+        request,
+        peer,
+        received_at_ns,
+        number,
+        cut_off,
+        &mut context,
+    )
+    .await;
     unanswered.response_ready = true;
     let response = match built {
         Ok(response) => response,
@@ -473,11 +508,13 @@ async fn build_response(
     peer: SocketAddr,
     received_at_ns: i64,
     number: u64,
+    cut_off: CutOff,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, String> {
     let has_body = declares_body(request.headers());
     let version = request.version();
-    let result = handlers::dispatch(state, request, peer, received_at_ns, context).await;
+    let result =
+        dispatch_until_cut_off(state, request, peer, received_at_ns, cut_off, context).await;
     let mut response = match result {
         Ok(response) => response,
         Err(ApiError::ClientClosed(cause)) => return Err(cause),
@@ -515,6 +552,46 @@ async fn build_response(
     }
     close_as_http10(version, &mut response);
     Ok(response)
+}
+
+/// Runs [`handlers::dispatch`] until it returns, or until the grace period of
+/// a stop ends while the request has not been handed to the storage thread.
+/// Such a request gets `503` and its connection closes. Nothing of it is
+/// stored, because its entry is dropped with the handler. A request whose
+/// entry the storage thread has got waits for its outcome, because the entry
+/// may be stored.
+async fn dispatch_until_cut_off(
+    state: &Arc<AppState>,
+    request: Request<Incoming>,
+    peer: SocketAddr,
+    received_at_ns: i64,
+    mut cut_off: CutOff,
+    context: &mut RequestContext,
+) -> Result<Response<Body>, ApiError> {
+    let handed_to_storage = Arc::clone(&context.handed_to_storage);
+    // The handler borrows `context` until it is dropped at the end of this block.
+    {
+        let dispatched = handlers::dispatch(state, request, peer, received_at_ns, context);
+        tokio::pin!(dispatched);
+        tokio::select! {
+            // The handler first, so that a request which completes at the
+            // cut-off gets its own response.
+            biased;
+            result = &mut dispatched => return result,
+            () = cut_off.reached() => {}
+        }
+        if handed_to_storage.load(Ordering::Relaxed) {
+            return dispatched.await;
+        }
+    }
+    context.close_connection = true;
+    Err(ApiError::Unavailable(
+        UnavailableReason::Stopped,
+        format!(
+            "the server is stopping, and the request had not reached the storage thread after \
+             {SHUTDOWN_GRACE:?}"
+        ),
+    ))
 }
 
 /// Logs the line of a request that got `response` after `elapsed`. The

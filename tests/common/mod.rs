@@ -186,17 +186,23 @@ impl Server {
     }
 
     /// Sends the signal `name` (`TERM`, `INT`, `HUP`) and waits for the exit.
-    pub fn stop_with(mut self, name: &str) -> (ExitStatus, TempDir) {
-        let mut child = self.child.take().expect("server is running");
+    pub fn stop_with(self, name: &str) -> (ExitStatus, TempDir) {
         let sent = Command::new("kill")
-            .args([&format!("-{name}"), &child.id().to_string()])
+            .args([&format!("-{name}"), &self.pid().to_string()])
             .status()
             .expect("run kill");
         assert!(sent.success(), "kill -{name} failed");
+        self.wait_for_exit()
+    }
+
+    /// Waits for the exit of a server that was sent a stop signal. Returns
+    /// the exit status and the directory, as [`Server::stop`] does.
+    pub fn wait_for_exit(mut self) -> (ExitStatus, TempDir) {
+        let mut child = self.child.take().expect("server is running");
         let status = wait_with_timeout(&mut child, STOP_TIMEOUT).unwrap_or_else(|| {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("server did not exit within {STOP_TIMEOUT:?} after SIG{name}");
+            panic!("server did not exit within {STOP_TIMEOUT:?} after a stop signal");
         });
         (
             status,
