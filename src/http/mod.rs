@@ -20,10 +20,13 @@ pub mod response;
 pub mod router;
 pub mod write_deadline;
 
+use std::future::{poll_fn, Future as _};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
@@ -571,14 +574,30 @@ async fn dispatch_until_cut_off(
     let handed_to_storage = Arc::clone(&context.handed_to_storage);
     // The handler borrows `context` until it is dropped at the end of this block.
     {
-        let dispatched = handlers::dispatch(state, request, peer, received_at_ns, context);
-        tokio::pin!(dispatched);
-        tokio::select! {
-            // The handler first, so that a request which completes at the
-            // cut-off gets its own response.
-            biased;
-            result = &mut dispatched => return result,
-            () = cut_off.reached() => {}
+        let mut dispatched = pin!(handlers::dispatch(
+            state,
+            request,
+            peer,
+            received_at_ns,
+            context
+        ));
+        let mut reached = pin!(cut_off.reached());
+        // The handler is polled first, so that a request which completes at
+        // the cut-off gets its own response. The cut-off is not polled once
+        // the storage thread has the entry, whose outcome is awaited anyway,
+        // so most writes never register with the cut-off's channel.
+        let finished = poll_fn(|task| {
+            if let Poll::Ready(result) = dispatched.as_mut().poll(task) {
+                return Poll::Ready(Some(result));
+            }
+            if handed_to_storage.load(Ordering::Relaxed) {
+                return Poll::Pending;
+            }
+            reached.as_mut().poll(task).map(|()| None)
+        })
+        .await;
+        if let Some(result) = finished {
+            return result;
         }
         if handed_to_storage.load(Ordering::Relaxed) {
             return dispatched.await;
