@@ -1905,6 +1905,14 @@ fn throttle_applies_to_valid_credentials() {
 }
 
 #[test]
+fn throttle_message_says_any_user() {
+    let server = Server::start();
+    fail_logins(&server, 10);
+    let reply = server.post_entry("tx-1", VALID);
+    assert!(reply.message().contains("by any user"), "{}", reply.body);
+}
+
+#[test]
 fn nine_failed_logins_do_not_throttle() {
     let server = Server::start();
     fail_logins(&server, 9);

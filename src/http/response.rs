@@ -283,7 +283,8 @@ impl ApiError {
                     .into()
             }
             ApiError::Throttled(wait) => format!(
-                "Too many failed logins from this address; retry in {} seconds.",
+                "Too many failed logins from this address, by any user; retry in {} seconds, \
+                 and check the server log for the rejected logins.",
                 retry_seconds(*wait)
             ),
             ApiError::Forbidden(reason) => reason.clone(),
