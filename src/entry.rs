@@ -110,8 +110,15 @@ impl TransactionId {
             return Err("the transaction id is empty".to_string());
         }
         if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
+            // Debug quoting would show a quote as '\'', which reads as shell
+            // escaping.
+            let shown = if bad == '\'' {
+                "\"'\"".to_string()
+            } else {
+                format!("{bad:?}")
+            };
             return Err(format!(
-                "the transaction id contains {bad:?}; use only ASCII letters, digits and - _ . : ~"
+                "the transaction id contains {shown}; use only ASCII letters, digits and - _ . : ~"
             ));
         }
         // Only ASCII is left, so the length in bytes is the length in characters.
@@ -261,6 +268,15 @@ mod tests {
         assert_eq!(
             error,
             "the transaction id contains '\u{e9}'; use only ASCII letters, digits and - _ . : ~"
+        );
+    }
+
+    #[test]
+    fn quote_in_id_is_shown_plainly() {
+        let error = TransactionId::parse("backup'1").expect_err("quote");
+        assert_eq!(
+            error,
+            "the transaction id contains \"'\"; use only ASCII letters, digits and - _ . : ~"
         );
     }
 }
