@@ -674,6 +674,25 @@ fn unknown_parameter_is_named() {
 }
 
 #[test]
+fn ampersand_in_value_suggests_urlencode() {
+    let server = Server::start();
+    // curl -d "message=tables a&b locked" sends the & unencoded.
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=tables a&b locked"))
+        .message();
+    assert!(message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
+fn typo_in_name_gets_no_ampersand_hint() {
+    let server = Server::start();
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&mesage=hello"))
+        .message();
+    assert!(!message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
 fn unknown_parameter_stores_nothing() {
     let server = Server::start();
     server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));

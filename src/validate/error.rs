@@ -199,11 +199,25 @@ impl fmt::Display for ParamError {
             ParamError::WrongJsonType { name, expected } => {
                 write!(f, "Parameter {name} must be {expected} in a JSON body.")
             }
-            ParamError::Unknown(name) => write!(
-                f,
-                "Unknown parameter {}; the parameters are timestamp, stage, status and message.",
-                echo(name)
-            ),
+            ParamError::Unknown(name) => {
+                write!(
+                    f,
+                    "Unknown parameter {}; the parameters are timestamp, stage, status and message.",
+                    echo(name)
+                )?;
+                // Such a name is usually the rest of a value cut at an `&`,
+                // as in `-d "message=tables a&b locked"`.
+                if !name
+                    .chars()
+                    .all(|character| character.is_ascii_alphanumeric() || character == '_')
+                {
+                    f.write_str(
+                        " If it is the end of a value that contains &, send that value with curl \
+                         --data-urlencode, which encodes & as %26.",
+                    )?;
+                }
+                Ok(())
+            }
             ParamError::Repeated(name) => write!(
                 f,
                 "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
