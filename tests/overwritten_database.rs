@@ -111,6 +111,14 @@ fn copied_backup_error_is_logged_once() {
 }
 
 #[test]
+fn copied_backup_read_is_not_500() {
+    let server = server_with_backup_copied_over();
+    post_until_503(&server);
+    let reply = server.get("/worker/log", Some(server.admin()));
+    assert_ne!(reply.status, 500, "{}", reply.body);
+}
+
+#[test]
 fn copied_backup_fails_health() {
     let server = server_with_backup_copied_over();
     post_until_503(&server);

@@ -346,19 +346,18 @@ pub fn storage_error(error: &StorageError) -> ApiError {
     }
 }
 
-/// Maps a failed read as [`storage_error`] does, but a `503` after the
-/// storage thread found the database's files changed gets that reason, so
-/// that the client learns that only a restart ends it. A read then fails on
-/// its own only when it opens a new connection to a missing file.
+/// Maps a failed read as [`storage_error`] does, but after the storage
+/// thread found the database's files changed, every failed read gets `503`
+/// with that reason, so that the client learns that only a restart ends it.
+/// A file overwritten in place reads as a mix of two databases then, and
+/// fails with errors such as a missing row, which would otherwise be `500`.
 fn read_error(state: &AppState, error: &StorageError) -> ApiError {
-    if error.is_transient() {
-        if let Err(unhealthy) = state.writer.health() {
-            if unhealthy.reason == UnavailableReason::FileChanged {
-                return ApiError::Unavailable(
-                    UnavailableReason::FileChanged,
-                    format!("{error}, and {}", unhealthy.cause),
-                );
-            }
+    if let Err(unhealthy) = state.writer.health() {
+        if unhealthy.reason == UnavailableReason::FileChanged {
+            return ApiError::Unavailable(
+                UnavailableReason::FileChanged,
+                format!("{error}, and {}", unhealthy.cause),
+            );
         }
     }
     storage_error(error)
