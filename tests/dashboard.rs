@@ -688,6 +688,20 @@ fn index_without_credentials_is_401() {
 }
 
 #[test]
+fn login_page_asks_to_reload() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", None);
+    assert!(reply.body.contains("Reload the page"), "{}", reply.body);
+}
+
+#[test]
+fn wrong_password_page_omits_curl() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", Some((WORKER.0, "wrong")));
+    assert!(!reply.body.contains("curl"), "{}", reply.body);
+}
+
+#[test]
 fn index_as_worker_is_403() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get("/", Some(WORKER)).status, 403);

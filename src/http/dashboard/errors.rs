@@ -6,6 +6,7 @@ use hyper::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use hyper::Response;
 
 use super::html::error_page;
+use crate::auth::basic::BasicError;
 use crate::http::response::{ApiError, Body};
 
 /// Returns true for the paths of the dashboard's pages, `/` and
@@ -48,6 +49,17 @@ pub fn error_response(error: ApiError) -> Response<Body> {
     let message = match error {
         ApiError::NotFound => {
             "There is no page at this path. The list of transactions is at /.".to_string()
+        }
+        // A browser shows these pages when its login prompt was cancelled,
+        // where the API's advice to use curl does not fit.
+        ApiError::Unauthorized(BasicError::Missing) => {
+            "This page needs a login. Reload the page and enter a user name and password."
+                .to_string()
+        }
+        ApiError::BadCredentials(_) => {
+            "The user name or password is wrong. Reload the page to log in again; an admin \
+             can set a new password with translog user passwd NAME."
+                .to_string()
         }
         _ => error.message(),
     };
