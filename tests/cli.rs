@@ -1375,6 +1375,24 @@ fn backup_to_directory_suggests_file_inside() {
 }
 
 #[test]
+fn backup_to_directory_suggests_free_name() {
+    let (dir, db) = new_db();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("create a directory");
+    // Names that backups of this second and the next two would take.
+    let now = chrono::Utc::now();
+    for seconds in 0..3 {
+        let time = now + chrono::Duration::seconds(seconds);
+        let name = format!("translog-{}.db", time.format("%Y%m%dT%H%M%SZ"));
+        std::fs::write(backups.join(name), b"").expect("create a backup file");
+    }
+    let output = run_cli(&db, &["backup", &backups.display().to_string()], None);
+    let text = stderr(&output);
+    let (_, suggested) = text.split_once("such as ").expect("a suggested path");
+    assert!(!std::path::Path::new(suggested.trim()).exists(), "{text}");
+}
+
+#[test]
 fn backup_to_directory_is_one_line() {
     for path in ["backups", "backups/"] {
         let (_dir, output) = backup_to(path);

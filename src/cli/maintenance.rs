@@ -128,7 +128,13 @@ fn create_denied_reason(destination: &Path) -> String {
 /// a second backup on the same day gets a name of its own.
 fn backup_file_in(directory: &Path) -> std::path::PathBuf {
     let now = chrono::Utc::now().format(files::FILE_NAME_TIME);
-    directory.join(format!("translog-{now}.db"))
+    let named = |suffix: String| directory.join(format!("translog-{now}{suffix}.db"));
+    // A backup written in the same second may have taken the name.
+    std::iter::once(String::new())
+        .chain((2..100).map(|number| format!("-{number}")))
+        .map(&named)
+        .find(|path| !path.exists())
+        .unwrap_or_else(|| named(String::new()))
 }
 
 pub fn prune(
