@@ -130,9 +130,9 @@ impl fmt::Display for StorageError {
             StorageError::Internal(error) => write!(f, "database error: {error}"),
             StorageError::Corrupt(error) => write!(
                 f,
-                "the database file is damaged ({error}); stop the server, check the file with \
-                 sqlite3 and PRAGMA integrity_check, and restore the last backup (see \
-                 docs/operators.md)"
+                "the database file is damaged ({error}); stop any server that uses it, check \
+                 the file with sqlite3 and PRAGMA integrity_check, and restore the last backup \
+                 (see docs/operators.md)"
             ),
             StorageError::FileChanged(change) => write!(
                 f,
