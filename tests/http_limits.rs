@@ -757,6 +757,22 @@ fn two_content_lengths_are_logged() {
 }
 
 #[test]
+fn tls_handshake_log_suggests_http() {
+    let server = Server::start();
+    // The first bytes of a TLS 1.2 ClientHello record, as curl https:// sends them.
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03,
+    ];
+    hello.extend([0u8; 32]);
+    server.raw(&hello, WAIT);
+    assert!(
+        server.wait_for_log("requests to this plain HTTP port", WAIT),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn http10_transfer_encoding_is_empty_400() {
     let server = Server::start();
     let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());

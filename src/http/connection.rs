@@ -274,10 +274,16 @@ fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
             innermost_cause(error)
         );
     } else if error.is_parse() {
-        log::info!(
-            "request from {peer} rejected by hyper with 400: {}",
-            innermost_cause(error)
-        );
+        let cause = innermost_cause(error);
+        // A TLS handshake starts with a byte that no method contains, so
+        // hyper names the method. https:// is the usual mistake behind it.
+        let hint = if cause == "invalid HTTP method parsed" {
+            "; a client that sends https:// requests to this plain HTTP port gets this, so \
+             use http://, or put a TLS proxy in front"
+        } else {
+            ""
+        };
+        log::info!("request from {peer} rejected by hyper with 400: {cause}{hint}");
     } else {
         log::debug!("connection from {peer} ended: {error}");
     }
