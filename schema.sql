@@ -97,3 +97,14 @@ CREATE TABLE health_probe (
     only_row       INTEGER PRIMARY KEY CHECK (only_row = 1),
     checked_at_ns  INTEGER NOT NULL
 );
+
+-- A random token that `serve` writes at its start and keeps in memory. Once
+-- a second, the server reads the token through a new connection: a file
+-- copied over the database while the server runs, such as a backup, lacks
+-- the row or has another token. `translog backup` removes the row from its
+-- copy. The table came after version 2 was released: `serve` adds it to a
+-- version 2 database that lacks it, and older builds ignore it.
+CREATE TABLE IF NOT EXISTS server_instance (
+    only_row  INTEGER PRIMARY KEY CHECK (only_row = 1),
+    token     BLOB    NOT NULL
+);

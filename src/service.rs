@@ -19,6 +19,7 @@ use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, StalledSource};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
+use crate::storage::server_instance::{self, Token};
 use crate::storage::writer::Writer;
 use crate::storage::{self, ReaderPool, StorageError};
 
@@ -133,8 +134,9 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), 
         .local_addr()
         .map_err(|error| format!("cannot read the bound address: {error}"))?;
 
-    let (connection, user_count) = open_writer_connection(&options.db_path)?;
-    let (state, notifier) = start_components(&options, connection)?;
+    let writer_connection = open_writer_connection(&options.db_path)?;
+    let user_count = writer_connection.user_count;
+    let (state, notifier) = start_components(&options, writer_connection)?;
     log_start(&options, &state, address, user_count);
     if is_new {
         warn_new_database(&options.db_path);
@@ -158,28 +160,63 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), 
     Ok(())
 }
 
+/// The storage thread's connection, opened at start-up.
+struct WriterConnection {
+    connection: Connection,
+    /// The token written to the database for this run of the server.
+    token: Token,
+    user_count: i64,
+}
+
 /// Opens the connection of the storage thread, upgrading an older schema,
-/// and creates the first administrator when there are no users. Returns the
-/// connection and the number of users.
-fn open_writer_connection(db_path: &Path) -> Result<(Connection, i64), String> {
+/// creates the first administrator when there are no users, and writes a new
+/// server token. Returns the connection, the token and the number of users.
+fn open_writer_connection(db_path: &Path) -> Result<WriterConnection, String> {
     // The lock that `lock_database` took keeps any other server off the file,
     // so an older schema may be upgraded here.
-    let connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT, storage::Schema::Upgrade)
+    let mut connection = storage::open(db_path, STARTUP_BUSY_TIMEOUT, storage::Schema::Upgrade)
         .map_err(|error| storage::open_error(db_path, &error))?;
     let user_count = ensure_first_admin(&connection, db_path)?;
+    let token = write_server_token(&mut connection, db_path)?;
     connection
         .busy_timeout(WRITER_BUSY_TIMEOUT)
         .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
-    Ok((connection, user_count))
+    Ok(WriterConnection {
+        connection,
+        token,
+        user_count,
+    })
+}
+
+/// Writes a new token to the database for the read check of the storage
+/// thread, and returns it.
+fn write_server_token(connection: &mut Connection, db_path: &Path) -> Result<Token, String> {
+    let token = Token::new().map_err(|error| format!("cannot draw the server token: {error}"))?;
+    let complete = server_instance::write(connection, &token).map_err(|error| {
+        let full_disk = full_disk_hint(db_path, &error);
+        format!(
+            "cannot write the server token to database {}: {error}{full_disk}",
+            db_path.display()
+        )
+    })?;
+    if !complete {
+        log::debug!(
+            "another connection kept the checkpoint at start-up from copying the whole log to \
+             {}, so the read check may miss a backup copied over it until the next complete \
+             checkpoint",
+            db_path.display()
+        );
+    }
+    Ok(token)
 }
 
 /// Starts the readers, the authenticator, the notify command runners and the
-/// storage thread, which takes `connection`. Returns the state that the
+/// storage thread, which takes the connection. Returns the state that the
 /// HTTP layer serves, and the notifier, which watches for stalled
 /// transactions once it is started.
 fn start_components(
     options: &ServeOptions,
-    connection: Connection,
+    writer_connection: WriterConnection,
 ) -> Result<(Arc<AppState>, Notifier), String> {
     let db_path = &options.db_path;
     let readers = Arc::new(ReaderPool::new(db_path, READER_BUSY_TIMEOUT));
@@ -197,8 +234,9 @@ fn start_components(
     let auth_for_writer = Arc::clone(&auth);
     let on_generation = Box::new(move |generation| auth_for_writer.observe_generation(generation));
     let writer = Writer::spawn(
-        connection,
+        writer_connection.connection,
         db_path,
+        writer_connection.token,
         QUEUE_CAPACITY,
         Arc::clone(&metrics),
         on_fatal,

@@ -209,12 +209,12 @@ fn backup_copies_older_schema_as_is() {
 
 // Tables added to version 2 after its release.
 
-fn has_stall_alert_table(db: &Path) -> bool {
+fn has_table(db: &Path, name: &str) -> bool {
     let connection = rusqlite::Connection::open(db).expect("open the database");
     connection
         .query_row(
-            "SELECT count(*) FROM sqlite_schema WHERE name = 'stall_alert_position'",
-            [],
+            "SELECT count(*) FROM sqlite_schema WHERE name = ?1",
+            [name],
             |row| row.get::<_, i64>(0),
         )
         .expect("list the tables")
@@ -224,31 +224,82 @@ fn has_stall_alert_table(db: &Path) -> bool {
 #[test]
 fn upgrade_from_version_1_adds_stall_table() {
     let server = upgraded_server();
-    assert!(has_stall_alert_table(&server.db));
+    assert!(has_table(&server.db, "stall_alert_position"));
 }
 
 /// Returns the directory of a database that a server created, with the
-/// table removed again, as a database of version 2 was when it was released.
-fn version_2_without_stall_table() -> tempfile::TempDir {
+/// table `name` removed again, as a database of version 2 was when it was
+/// released.
+fn version_2_without_table(name: &str) -> tempfile::TempDir {
     let (_, dir) = Server::start().stop();
     let connection =
         rusqlite::Connection::open(dir.path().join("translog.db")).expect("open the database");
     connection
-        .execute_batch("DROP TABLE stall_alert_position")
+        .execute_batch(&format!("DROP TABLE {name}"))
         .expect("drop the table");
     dir
 }
 
 #[test]
 fn serve_adds_stall_table_to_version_2() {
-    let dir = version_2_without_stall_table();
+    let dir = version_2_without_table("stall_alert_position");
     let server = Server::start_in(dir, &[]);
-    assert!(has_stall_alert_table(&server.db));
+    assert!(has_table(&server.db, "stall_alert_position"));
 }
 
 #[test]
 fn command_line_reads_version_2_without_stall_table() {
-    let dir = version_2_without_stall_table();
+    let dir = version_2_without_table("stall_alert_position");
     let listed = common::run_cli(&dir.path().join("translog.db"), &["user", "list"], None);
     assert!(listed.status.success(), "{listed:?}");
+}
+
+/// Returns the number of rows of `server_instance` in the database at `db`.
+fn token_rows(db: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection
+        .query_row("SELECT count(*) FROM server_instance", [], |row| row.get(0))
+        .expect("count the tokens")
+}
+
+#[test]
+fn upgrade_from_version_1_writes_token() {
+    let server = upgraded_server();
+    assert_eq!(token_rows(&server.db), 1);
+}
+
+#[test]
+fn serve_adds_server_instance_to_version_2() {
+    let dir = version_2_without_table("server_instance");
+    let server = Server::start_in(dir, &[]);
+    assert_eq!(token_rows(&server.db), 1);
+}
+
+#[test]
+fn version_2_without_server_instance_keeps_storing() {
+    let dir = version_2_without_table("server_instance");
+    let server = Server::start_in(dir, &[]);
+    // The read check runs about once a second.
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    let body = common::form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    assert_eq!(server.post_entry("tx-after-upgrade", &body).status, 200);
+}
+
+#[test]
+fn command_line_reads_version_2_without_server_instance() {
+    let dir = version_2_without_table("server_instance");
+    let listed = common::run_cli(&dir.path().join("translog.db"), &["user", "list"], None);
+    assert!(listed.status.success(), "{listed:?}");
+}
+
+#[test]
+fn backup_of_version_2_without_server_instance_succeeds() {
+    let dir = version_2_without_table("server_instance");
+    let copy = dir.path().join("copy.db");
+    let output = common::run_cli(
+        &dir.path().join("translog.db"),
+        &["backup", copy.to_str().expect("UTF-8 path")],
+        None,
+    );
+    assert!(output.status.success(), "{output:?}");
 }

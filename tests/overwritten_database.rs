@@ -1,13 +1,16 @@
 //! A backup copied over the database file of a running server, in place
-//! (`cp backup.db translog.db`, which keeps the inode): the server finds the
-//! file unreadable within seconds, logs an error that names the way out, and
-//! rejects every later write with `503`.
+//! (`cp backup.db translog.db`, which keeps the inode). The server finds the
+//! file unreadable or without its token within seconds, logs an error that
+//! names the way out, and rejects every later write with `503`. It does so
+//! whether or not SQLite has copied its log into the database file since
+//! the backup.
 
 mod common;
 
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
-use common::{form, run_cli, wait_until, Server};
+use common::{form, run_cli, wait_until, Reply, Server};
 
 /// Returns the message of each entry, long enough that a few hundred entries
 /// pass the 1000 pages at which SQLite copies the log into the database file.
@@ -123,4 +126,150 @@ fn copied_backup_fails_health() {
     let server = server_with_backup_copied_over();
     post_until_503(&server);
     assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+// Backups copied over after few entries, as at low traffic, and after a few
+// hundred short ones.
+
+/// How long the server may take to find a copied backup. It checks about
+/// once a second.
+const DETECTION_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Starts a server, stores `before` entries with short messages, writes a
+/// backup with `translog backup`, and stores `after` more entries. Returns
+/// the server and the path of the backup.
+fn server_with_backup(before: usize, after: usize) -> (Server, PathBuf) {
+    let server = Server::start();
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    for number in 0..before {
+        let status = server
+            .post_entry(&format!("tx-before-{number}"), &body)
+            .status;
+        assert_eq!(status, 200);
+    }
+    let backup = server.dir().join("backup.db");
+    let output = run_cli(&server.db, &["backup", &backup.display().to_string()], None);
+    assert!(output.status.success(), "{output:?}");
+    for number in 0..after {
+        let status = server
+            .post_entry(&format!("tx-after-{number}"), &body)
+            .status;
+        assert_eq!(status, 200);
+    }
+    (server, backup)
+}
+
+/// Writes the file at `backup` over the database file of `server` in place,
+/// as `cp` does.
+fn write_over_database(server: &Server, backup: &Path) {
+    let copy = std::fs::read(backup).expect("read the backup");
+    std::fs::write(&server.db, copy).expect("write the backup over the database");
+}
+
+/// Starts a server, stores `before` entries, writes a backup, stores `after`
+/// more entries, and writes the backup over the database file in place.
+fn server_with_backup_copied_after(before: usize, after: usize) -> Server {
+    let (server, backup) = server_with_backup(before, after);
+    write_over_database(&server, &backup);
+    server
+}
+
+/// Posts entries with new ids, one every 100 ms, and returns the first reply
+/// with `503`, or `None` when none came within [`DETECTION_TIMEOUT`].
+fn first_503(server: &Server) -> Option<Reply> {
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    let deadline = Instant::now() + DETECTION_TIMEOUT;
+    let mut number = 0;
+    while Instant::now() < deadline {
+        number += 1;
+        let reply = server.post_entry(&format!("tx-copied-{number}"), &body);
+        if reply.status == 503 {
+            return Some(reply);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    None
+}
+
+/// Returns whether `message` is the `503` message of a server that stores
+/// nothing more until it is restarted.
+fn is_restart_message(message: Option<&str>) -> bool {
+    message.is_some_and(|message| {
+        message.starts_with("The server stores nothing until its operator restarts it")
+    })
+}
+
+#[test]
+fn busy_copied_backup_gets_503() {
+    let server = server_with_backup_copied_after(200, 200);
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+}
+
+#[test]
+fn busy_copied_backup_names_restart() {
+    let server = server_with_backup_copied_after(200, 200);
+    let message = first_503(&server).map(|reply| reply.message());
+    assert!(is_restart_message(message.as_deref()), "{message:?}");
+}
+
+#[test]
+fn busy_copied_backup_fails_health() {
+    let server = server_with_backup_copied_after(200, 200);
+    first_503(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+/// Starts a server, stores 200 entries, writes a backup, stores 200 more,
+/// copies the log into the database file with a checkpoint, as SQLite does
+/// by itself every 1000 pages of log, and writes the backup over the
+/// database file in place. Returns the server.
+fn server_with_backup_copied_after_checkpoint() -> Server {
+    let (server, backup) = server_with_backup(200, 200);
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    let busy: i64 = connection
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .expect("checkpoint");
+    assert_eq!(busy, 0, "the checkpoint stopped early");
+    drop(connection);
+    write_over_database(&server, &backup);
+    server
+}
+
+#[test]
+fn copied_backup_after_checkpoint_gets_503() {
+    let server = server_with_backup_copied_after_checkpoint();
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+}
+
+#[test]
+fn quiet_copied_backup_gets_503() {
+    let server = server_with_backup_copied_after(3, 3);
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+}
+
+#[test]
+fn quiet_copied_backup_names_restart() {
+    let server = server_with_backup_copied_after(3, 3);
+    let message = first_503(&server).map(|reply| reply.message());
+    assert!(is_restart_message(message.as_deref()), "{message:?}");
+}
+
+#[test]
+fn quiet_copied_backup_fails_health() {
+    let server = server_with_backup_copied_after(3, 3);
+    first_503(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+#[test]
+fn quiet_copied_backup_logs_missing_token() {
+    let server = server_with_backup_copied_after(3, 3);
+    first_503(&server);
+    assert!(
+        server
+            .log()
+            .contains("(the row of server_instance is missing)"),
+        "{}",
+        server.log()
+    );
 }

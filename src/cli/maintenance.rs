@@ -75,6 +75,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
             )
         }
         BackupError::Copy(_)
+        | BackupError::RemoveToken(_)
         | BackupError::Count(_)
         | BackupError::Sync(_)
         | BackupError::Rename(_) => {

@@ -20,7 +20,7 @@ use rustix::fs::{RenameFlags, CWD};
 use rustix::io::Errno;
 
 use super::files::{companion, create_private, parent_directory};
-use super::{logs, ReadOnlyDatabase, StorageError};
+use super::{logs, server_instance, ReadOnlyDatabase, StorageError};
 
 /// How many random names [`TemporaryCopy::create`] tries before it gives
 /// up. Each has 32 random bits, so a second try is already unlikely.
@@ -37,6 +37,8 @@ pub enum BackupError {
     Create(std::io::Error),
     /// `VACUUM INTO` failed.
     Copy(StorageError),
+    /// The server token could not be removed from the copy.
+    RemoveToken(StorageError),
     /// The finished copy could not be read to count its entries.
     Count(StorageError),
     /// Flushing the copy to the disk failed.
@@ -54,6 +56,9 @@ impl fmt::Display for BackupError {
             BackupError::Exists => write!(f, "the destination exists"),
             BackupError::Create(error) => write!(f, "cannot create the temporary file: {error}"),
             BackupError::Copy(error) => write!(f, "{error}"),
+            BackupError::RemoveToken(error) => {
+                write!(f, "cannot remove the server token from the copy: {error}")
+            }
             BackupError::Count(error) => write!(f, "cannot count the entries of the copy: {error}"),
             BackupError::Sync(error) => write!(f, "cannot flush the copy to the disk: {error}"),
             BackupError::Rename(error) => write!(f, "cannot rename the copy: {error}"),
@@ -70,7 +75,9 @@ impl std::error::Error for BackupError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             BackupError::Exists => None,
-            BackupError::Copy(error) | BackupError::Count(error) => Some(error),
+            BackupError::Copy(error)
+            | BackupError::RemoveToken(error)
+            | BackupError::Count(error) => Some(error),
             BackupError::Create(error)
             | BackupError::Sync(error)
             | BackupError::Rename(error)
@@ -106,14 +113,17 @@ impl Backup {
     }
 
     /// Writes a consistent, compacted copy of `database` to the temporary
-    /// file and returns the number of entries in the copy. The server may
-    /// have stored more since. Safe while the server writes: WAL readers see
-    /// one snapshot and do not block the writer.
+    /// file, without the server token, and returns the number of entries in
+    /// the copy. The server may have stored more since. Safe while the
+    /// server writes: WAL readers see one snapshot and do not block the
+    /// writer. A backup copied over the database of a running server then
+    /// fails the server's read check, which compares the token.
     ///
     /// # Errors
     ///
-    /// [`BackupError::Copy`] when the copy fails, and [`BackupError::Count`]
-    /// when the finished copy cannot be read.
+    /// [`BackupError::Copy`] when the copy fails,
+    /// [`BackupError::RemoveToken`] when the copy cannot be written, and
+    /// [`BackupError::Count`] when the finished copy cannot be read.
     pub fn write(&self, database: ReadOnlyDatabase) -> Result<u64, BackupError> {
         // `VACUUM INTO` needs an empty destination. A copy that SQLite
         // rejects at the start of its read has written nothing yet (SQLite
@@ -121,6 +131,7 @@ impl Backup {
         database
             .read(|connection| logs::backup(connection, &self.copy.name))
             .map_err(BackupError::Copy)?;
+        server_instance::remove_from_copy(&self.copy.path).map_err(BackupError::RemoveToken)?;
         count_entries(&self.copy.path).map_err(BackupError::Count)
     }
 

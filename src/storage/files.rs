@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
+use super::server_instance::Token;
 use super::StorageError;
 
 /// The shortest time between two looks at the files. Three `statx` calls
@@ -41,16 +42,20 @@ pub struct FileCheck {
     /// path points; its `-wal` and `-shm` files are beside it.
     real: PathBuf,
     files: DatabaseFiles,
+    /// The token that the server wrote to the database at its start.
+    token: Token,
     change: Option<String>,
 }
 
 impl FileCheck {
-    /// Records the files of the database at `db` as they are now.
-    pub fn new(db: &Path) -> FileCheck {
+    /// Records the files of the database at `db` as they are now, and the
+    /// `token` that the server wrote to it.
+    pub fn new(db: &Path, token: Token) -> FileCheck {
         FileCheck {
             looked_at: None,
             real: std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf()),
             files: DatabaseFiles::new(db),
+            token,
             change: None,
         }
     }
@@ -93,7 +98,7 @@ impl FileCheck {
         let Some(change) = self.files.changed() else {
             // The server's view of a file overwritten in place is damaged,
             // so it is not copied.
-            let Some(change) = super::read_check::changed_content(&self.real) else {
+            let Some(change) = super::read_check::changed_content(&self.real, &self.token) else {
                 return Ok(());
             };
             self.change = Some(change.clone());
@@ -135,7 +140,9 @@ fn rescue_path(db: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
 
 /// Writes a consistent copy of the database that `connection` reads to the
 /// new file `destination`, readable by its owner only, like the database.
-/// A copy that fails leaves no file behind.
+/// A copy that fails leaves no file behind. The copy keeps the server's
+/// token, unlike a backup, because this server stores nothing more once it
+/// made the copy, and the next server writes a new token.
 fn rescue_copy(connection: &Connection, destination: &Path) -> Result<(), String> {
     let name = sqlite_file_name(destination)?;
     create_private(destination).map_err(|error| error.to_string())?;

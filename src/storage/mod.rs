@@ -16,6 +16,7 @@ mod log_pages;
 pub mod logs;
 mod read_check;
 pub mod read_only;
+pub mod server_instance;
 mod translog_tables;
 pub mod users;
 pub mod writer;
@@ -350,7 +351,10 @@ fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> 
 
 /// The tables added to schema version 2 after its release, which `serve`
 /// creates in a version 2 database that lacks them.
-const ADDED_TO_VERSION_2: [&str; 1] = ["CREATE TABLE IF NOT EXISTS stall_alert_position ("];
+const ADDED_TO_VERSION_2: [&str; 2] = [
+    "CREATE TABLE IF NOT EXISTS stall_alert_position (",
+    "CREATE TABLE IF NOT EXISTS server_instance (",
+];
 
 fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;

@@ -7,19 +7,28 @@
 //! once it fails.
 //!
 //! It reads through a new connection, because the writer's connection
-//! serves these pages from its cache. It reads only the schema version and
-//! the row of `credentials_generation`: a connection's open and two small
-//! reads, well under a millisecond on a local disk by estimate (not
-//! measured). It runs at most once a second, and once more when the storage
-//! thread stops. A copy whose damage does not reach those two pages passes,
-//! and so does one written while every page that the server reads is still
-//! in its log.
+//! serves these pages from its cache. It reads the schema version, the row
+//! of `credentials_generation` and the token that the server wrote at its
+//! start (see `server_instance`). `serve` copies the log into the database
+//! file after it writes the token, so the new connection reads the token's
+//! page from whatever file is now at the path. A backup that `translog
+//! backup` wrote has no token, and a copy of another database has another
+//! one. A copy of this database made by other means while this server ran
+//! (`cp`, sqlite3's `.backup`) has the same token and passes. So does any
+//! copy while the token's page is still in the log. That happens when a
+//! reader kept the checkpoint at the start from completing, and lasts until
+//! SQLite's next complete checkpoint. The check costs a connection's open and three
+//! small reads: about 65 µs, of which the token's read is about 3 µs
+//! (averages of 2000 runs on a small database, release build, 2-core VM).
+//! It runs at most once a second, and once more when the storage thread
+//! stops.
 
 use std::path::Path;
 use std::time::Duration;
 
 use rusqlite::OptionalExtension as _;
 
+use super::server_instance::{self, Comparison, Token};
 use super::{StorageError, SCHEMA_VERSION};
 
 /// How long the check's reads wait for another connection's lock. A busy
@@ -27,12 +36,13 @@ use super::{StorageError, SCHEMA_VERSION};
 /// for long.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(100);
 
-/// Reads the database at `db` through a new connection. When the read fails
-/// in a way that a busy database, a full disk or an I/O error does not
+/// Reads the database at `db` through a new connection, and compares its
+/// token with `token`, the one that the server wrote. When the read fails in
+/// a way that a busy database, a full disk or an I/O error does not
 /// explain, it logs an error with the way out, and returns the change for
 /// [`StorageError::FileChanged`]. Returns `None` otherwise.
-pub fn changed_content(db: &Path) -> Option<String> {
-    let cause = match read_failure(db) {
+pub fn changed_content(db: &Path, token: &Token) -> Option<String> {
+    let cause = match read_failure(db, token) {
         Ok(None) => return None,
         Ok(Some(cause)) => cause,
         Err(error) if error.is_transient() => {
@@ -56,9 +66,10 @@ pub fn changed_content(db: &Path) -> Option<String> {
     ))
 }
 
-/// Returns what is wrong with the schema version or the credentials
-/// generation of the database at `db`, or `None` when both read as expected.
-fn read_failure(db: &Path) -> Result<Option<String>, StorageError> {
+/// Returns what is wrong with the schema version, the credentials generation
+/// or the token of the database at `db`, or `None` when all three read as
+/// expected.
+fn read_failure(db: &Path, token: &Token) -> Result<Option<String>, StorageError> {
     let connection = super::open_reader(db, BUSY_TIMEOUT)?;
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version != SCHEMA_VERSION {
@@ -76,5 +87,12 @@ fn read_failure(db: &Path) -> Result<Option<String>, StorageError> {
             "the row of credentials_generation is missing".to_string(),
         ));
     }
-    Ok(None)
+    let cause = match server_instance::compare(&connection, token)? {
+        Comparison::Same => return Ok(None),
+        Comparison::Missing => "the row of server_instance is missing",
+        Comparison::Different => {
+            "the token in server_instance is not the one that the server wrote"
+        }
+    };
+    Ok(Some(cause.to_string()))
 }

@@ -18,6 +18,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
 use super::files::FileCheck;
+use super::server_instance::Token;
 use super::StorageError;
 use crate::entry::{NewEntry, Stage, Status};
 use crate::metrics::{Metrics, UnavailableReason};
@@ -143,11 +144,13 @@ pub struct Unhealthy {
 
 impl Writer {
     /// Starts the storage thread on `connection` to the database at `db`,
-    /// whose files it checks before each commit. At most `queue_capacity`
-    /// entries wait; `on_fatal` is called, on the storage thread, for each
-    /// transaction that a committed batch turned fatal. Outcomes are delivered
-    /// by a task on the tokio runtime of the caller, which first calls
-    /// `on_generation` with the credentials generation that the batch read.
+    /// whose files it checks before each commit. The check compares the
+    /// database's token with `token`, the one that the server wrote to it.
+    /// At most `queue_capacity` entries wait; `on_fatal` is called, on the
+    /// storage thread, for each transaction that a committed batch turned
+    /// fatal. Outcomes are delivered by a task on the tokio runtime of the
+    /// caller, which first calls `on_generation` with the credentials
+    /// generation that the batch read.
     ///
     /// # Errors
     ///
@@ -156,6 +159,7 @@ impl Writer {
     pub fn spawn(
         connection: Connection,
         db: &std::path::Path,
+        token: Token,
         queue_capacity: usize,
         metrics: Arc<Metrics>,
         on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
@@ -169,7 +173,7 @@ impl Writer {
         let thread_failure = Arc::clone(&failure);
         let damage = Arc::new(OnceLock::new());
         let thread_damage = Arc::clone(&damage);
-        let files = FileCheck::new(db);
+        let files = FileCheck::new(db, token);
         let thread = thread::Builder::new()
             .name("storage".to_string())
             .spawn(move || {
