@@ -37,6 +37,11 @@ const WRITER_BUSY_TIMEOUT: Duration = Duration::from_millis(250);
 /// database (about 2 s per million entries).
 const STARTUP_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// How long the start-up waits for another process's lock or reader to write
+/// the server token and checkpoint it. The token only arms the read check,
+/// so a start does not wait for it as long as for an upgrade.
+const TOKEN_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// How long a read waits for a lock; WAL readers rarely wait at all.
 const READER_BUSY_TIMEOUT: Duration = Duration::from_millis(1000);
 
@@ -163,8 +168,9 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), 
 /// The storage thread's connection, opened at start-up.
 struct WriterConnection {
     connection: Connection,
-    /// The token written to the database for this run of the server.
-    token: Token,
+    /// The token written to the database for this run of the server, or
+    /// `None` when another process's lock kept it from being written.
+    token: Option<Token>,
     user_count: i64,
 }
 
@@ -189,25 +195,46 @@ fn open_writer_connection(db_path: &Path) -> Result<WriterConnection, String> {
 }
 
 /// Writes a new token to the database for the read check of the storage
-/// thread, and returns it.
-fn write_server_token(connection: &mut Connection, db_path: &Path) -> Result<Token, String> {
+/// thread, and returns it. Waits at most [`TOKEN_BUSY_TIMEOUT`] for another
+/// process's lock, and returns `None` with a warning after that, because the
+/// server runs safely without the token.
+fn write_server_token(
+    connection: &mut Connection,
+    db_path: &Path,
+) -> Result<Option<Token>, String> {
     let token = Token::new().map_err(|error| format!("cannot draw the server token: {error}"))?;
-    let complete = server_instance::write(connection, &token).map_err(|error| {
-        let full_disk = full_disk_hint(db_path, &error);
-        format!(
-            "cannot write the server token to database {}: {error}{full_disk}",
-            db_path.display()
-        )
-    })?;
+    connection
+        .busy_timeout(TOKEN_BUSY_TIMEOUT)
+        .map_err(|error| format!("cannot set the busy timeout: {error}"))?;
+    let complete = match server_instance::write(connection, &token) {
+        Ok(complete) => complete,
+        Err(error @ StorageError::Busy(_)) => {
+            log::warn!(
+                "cannot write the server token to {}, because another process holds the \
+                 database's write lock ({error}); the server runs, but it will not notice a \
+                 backup copied over the database while it runs. Restart it once that process \
+                 is done to have the check back",
+                db_path.display()
+            );
+            return Ok(None);
+        }
+        Err(error) => {
+            let full_disk = full_disk_hint(db_path, &error);
+            return Err(format!(
+                "cannot write the server token to database {}: {error}{full_disk}",
+                db_path.display()
+            ));
+        }
+    };
     if !complete {
-        log::debug!(
-            "another connection kept the checkpoint at start-up from copying the whole log to \
-             {}, so the read check may miss a backup copied over it until the next complete \
-             checkpoint",
+        log::warn!(
+            "another process kept the checkpoint at start-up from copying the whole log to {}, \
+             so the server may not notice a backup copied over the database until SQLite's next \
+             complete checkpoint",
             db_path.display()
         );
     }
-    Ok(token)
+    Ok(Some(token))
 }
 
 /// Starts the readers, the authenticator, the notify command runners and the

@@ -151,3 +151,62 @@ fn restart_writes_new_token() {
     let server = Server::start_in(dir, &[]);
     assert_ne!(token(&server.db), first);
 }
+
+/// Restarts the server of a new database while another connection holds
+/// the write lock (`BEGIN IMMEDIATE`), or a read transaction when `write` is
+/// false, for 3 s from before the start. Returns the server and how long it
+/// took to start.
+fn restart_beside_open_transaction(write: bool) -> (Server, Duration) {
+    let (_, dir) = Server::start().stop();
+    let db = dir.path().join("translog.db");
+    let holder = rusqlite::Connection::open(&db).expect("open the database");
+    if write {
+        holder
+            .execute_batch("BEGIN IMMEDIATE")
+            .expect("take the write lock");
+    } else {
+        holder
+            .execute_batch("BEGIN; SELECT count(*) FROM entries;")
+            .expect("start a read transaction");
+    }
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(3));
+        holder
+            .execute_batch("ROLLBACK")
+            .expect("end the transaction");
+    });
+    let started = Instant::now();
+    let server = Server::start_in(dir, &[]);
+    let took = started.elapsed();
+    release.join().expect("release thread");
+    (server, took)
+}
+
+#[test]
+fn write_lock_delays_start_briefly() {
+    let (_server, took) = restart_beside_open_transaction(true);
+    assert!(took < Duration::from_millis(2900), "{took:?}");
+}
+
+#[test]
+fn write_lock_at_start_is_logged() {
+    let (server, _) = restart_beside_open_transaction(true);
+    assert!(
+        server.log().contains("cannot write the server token"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn server_without_token_stores_entries() {
+    let (server, _) = restart_beside_open_transaction(true);
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    assert_eq!(server.post_entry("tx-1", &body).status, 200);
+}
+
+#[test]
+fn reader_delays_start_briefly() {
+    let (_server, took) = restart_beside_open_transaction(false);
+    assert!(took < Duration::from_millis(2900), "{took:?}");
+}

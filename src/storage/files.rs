@@ -42,15 +42,16 @@ pub struct FileCheck {
     /// path points; its `-wal` and `-shm` files are beside it.
     real: PathBuf,
     files: DatabaseFiles,
-    /// The token that the server wrote to the database at its start.
-    token: Token,
+    /// The token that the server wrote to the database at its start, or
+    /// `None` when another process's lock kept it from being written.
+    token: Option<Token>,
     change: Option<String>,
 }
 
 impl FileCheck {
     /// Records the files of the database at `db` as they are now, and the
     /// `token` that the server wrote to it.
-    pub fn new(db: &Path, token: Token) -> FileCheck {
+    pub fn new(db: &Path, token: Option<Token>) -> FileCheck {
         FileCheck {
             looked_at: None,
             real: std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf()),
@@ -98,7 +99,8 @@ impl FileCheck {
         let Some(change) = self.files.changed() else {
             // The server's view of a file overwritten in place is damaged,
             // so it is not copied.
-            let Some(change) = super::read_check::changed_content(&self.real, &self.token) else {
+            let Some(change) = super::read_check::changed_content(&self.real, self.token.as_ref())
+            else {
                 return Ok(());
             };
             self.change = Some(change.clone());

@@ -145,7 +145,8 @@ pub struct Unhealthy {
 impl Writer {
     /// Starts the storage thread on `connection` to the database at `db`,
     /// whose files it checks before each commit. The check compares the
-    /// database's token with `token`, the one that the server wrote to it.
+    /// database's token with `token`, the one that the server wrote to it, if
+    /// any.
     /// At most `queue_capacity` entries wait; `on_fatal` is called, on the
     /// storage thread, for each transaction that a committed batch turned
     /// fatal. Outcomes are delivered by a task on the tokio runtime of the
@@ -159,7 +160,7 @@ impl Writer {
     pub fn spawn(
         connection: Connection,
         db: &std::path::Path,
-        token: Token,
+        token: Option<Token>,
         queue_capacity: usize,
         metrics: Arc<Metrics>,
         on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
