@@ -58,9 +58,9 @@ pub struct RequestContext {
     /// The name of the existing user whose password a failed login got
     /// wrong, for the log line.
     pub attempted_user: Option<String>,
-    /// True once the request's entry has been handed to the storage thread,
-    /// which may store it however the request ends. Shared, because the
-    /// cut-off at a stop reads it while the handler borrows the context.
+    /// True while the request's entry is with the storage thread, which may
+    /// store it however the request ends. Shared, because the cut-off at a
+    /// stop reads it while the handler borrows the context.
     pub handed_to_storage: Arc<AtomicBool>,
 }
 
@@ -434,6 +434,9 @@ async fn append_entry(
             Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
             Ok(WriteOutcome::Failed(error)) => return Err(ApiError::not_stored(error)),
             Ok(WriteOutcome::CredentialsChanged) => {
+                // Nothing was stored, so a stop may cut the request off again
+                // while its credentials are checked.
+                handed_to_storage.store(false, Ordering::Relaxed);
                 authenticated = recheck(state, &parts.headers, peer).await?;
                 fresh = true;
             }

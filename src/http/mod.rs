@@ -599,9 +599,6 @@ async fn dispatch_until_cut_off(
         if let Some(result) = finished {
             return result;
         }
-        if handed_to_storage.load(Ordering::Relaxed) {
-            return dispatched.await;
-        }
     }
     context.close_connection = true;
     Err(ApiError::Unavailable(
