@@ -1438,7 +1438,8 @@ struct PartialBodyStop {
 
 /// The `503` message of a request that the stop cut off.
 const SHUTTING_DOWN_MESSAGE: &str =
-    "The server is shutting down, so nothing was stored; retry once it has restarted.";
+    "The server is shutting down or its storage has stopped, so the request was not completed; \
+     retry once the server runs again.";
 
 /// Sends half of a write request, stops the server with SIGTERM while the
 /// handler waits for the rest, reads the response, then sends the rest of
@@ -1524,8 +1525,15 @@ fn partial_body_at_stop_is_answered_after_grace() {
         "{:?}",
         stopped.head
     );
+    // The grace period of 3 s, then at most 0.5 s for the 503, and 1 s of
+    // room for a machine that other work keeps busy.
     assert!(
-        stopped.elapsed < Duration::from_millis(3500),
+        stopped.elapsed >= Duration::from_millis(2900),
+        "{:?}",
+        stopped.elapsed
+    );
+    assert!(
+        stopped.elapsed < Duration::from_millis(4500),
         "{:?}",
         stopped.elapsed
     );

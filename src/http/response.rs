@@ -134,7 +134,8 @@ fn unavailable_message(reason: UnavailableReason) -> &'static str {
             "The server's queue of entries waiting to be stored is full; retry shortly."
         }
         UnavailableReason::Stopped => {
-            "The server is shutting down, so nothing was stored; retry once it has restarted."
+            "The server is shutting down or its storage has stopped, so the request was not \
+             completed; retry once the server runs again."
         }
         UnavailableReason::UserChanged => {
             "The user of these credentials was changed on each try to store the entry, so it \
