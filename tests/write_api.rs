@@ -693,6 +693,16 @@ fn typo_in_name_gets_no_ampersand_hint() {
 }
 
 #[test]
+fn unknown_json_key_gets_no_ampersand_hint() {
+    let server = Server::start();
+    let body = r#"{"timestamp": "2026-12-04T10:00:00Z", "stage": "WORKER_INIT", "status": "SUCCESS", "exit-code": "1"}"#;
+    let message = server
+        .post_json("/worker/log/tx-1", server.admin(), body)
+        .message();
+    assert!(!message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
 fn unknown_parameter_stores_nothing() {
     let server = Server::start();
     server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));

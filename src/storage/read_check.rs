@@ -51,6 +51,9 @@ pub fn changed_content(db: &Path, token: Option<&Token>) -> Option<String> {
             log::debug!("the read check of {} did not run: {error}", db.display());
             return None;
         }
+        // The message of a damaged file has steps of its own, and the line
+        // below gives the ones that fit a file changed under the server.
+        Err(StorageError::Corrupt(error)) => format!("the file reads as damaged: {error}"),
         Err(error) => error.to_string(),
     };
     log::error!(

@@ -205,12 +205,10 @@ impl fmt::Display for ParamError {
                     "Unknown parameter {}; the parameters are timestamp, stage, status and message.",
                     echo(name)
                 )?;
-                // Such a name is usually the rest of a value cut at an `&`,
-                // as in `-d "message=tables a&b locked"`.
-                if !name
-                    .chars()
-                    .all(|character| character.is_ascii_alphanumeric() || character == '_')
-                {
+                // A name with white space is usually the rest of a value cut
+                // at an `&`, as in `-d "message=tables a&b locked"`. JSON
+                // keys such as "exit-code" get no hint.
+                if name.chars().any(char::is_whitespace) {
                     f.write_str(
                         " If it is the end of a value that contains &, send that value with curl \
                          --data-urlencode, which encodes & as %26.",
