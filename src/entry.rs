@@ -112,13 +112,13 @@ impl TransactionId {
         if let Some(bad) = text.chars().find(|c| !is_transaction_id_char(*c)) {
             // Debug quoting would show a quote as '\'', which reads as shell
             // escaping.
-            let shown = if bad == '\'' {
+            let quoted = if bad == '\'' {
                 "\"'\"".to_string()
             } else {
                 format!("{bad:?}")
             };
             return Err(format!(
-                "the transaction id contains {shown}; use only ASCII letters, digits and - _ . : ~"
+                "the transaction id contains {quoted}; use only ASCII letters, digits and - _ . : ~"
             ));
         }
         // Only ASCII is left, so the length in bytes is the length in characters.
