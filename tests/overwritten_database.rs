@@ -219,9 +219,9 @@ fn busy_copied_backup_fails_health() {
     assert_eq!(server.get("/healthz", None).status, 503);
 }
 
-/// Starts a server, stores 200 entries, writes a backup, stores 200 more,
-/// copies the log into the database file with a checkpoint, as SQLite does
-/// by itself every 1000 pages of log, and writes the backup over the
+/// Starts a server, stores 200 entries, writes a backup and stores 200 more.
+/// Then copies the log into the database file with a checkpoint, as SQLite
+/// does by itself every 1000 pages of log, and writes the backup over the
 /// database file in place. Returns the server.
 fn server_with_backup_copied_after_checkpoint() -> Server {
     let (server, backup) = server_with_backup(200, 200);

@@ -561,7 +561,7 @@ async fn build_response(
 /// a stop ends while the request has not been handed to the storage thread.
 /// Such a request gets `503` and its connection closes. Nothing of it is
 /// stored, because its entry is dropped with the handler. A request whose
-/// entry the storage thread has got waits for its outcome, because the entry
+/// entry is with the storage thread waits for its outcome, because the entry
 /// may be stored.
 async fn dispatch_until_cut_off(
     state: &Arc<AppState>,

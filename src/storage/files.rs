@@ -99,8 +99,8 @@ impl FileCheck {
         let Some(change) = self.files.changed() else {
             // The server's view of a file overwritten in place is damaged,
             // so it is not copied.
-            let Some(change) = super::read_check::changed_content(&self.real, self.token.as_ref())
-            else {
+            let token = self.token.as_ref();
+            let Some(change) = super::read_check::changed_content(&self.real, token) else {
                 return Ok(());
             };
             self.change = Some(change.clone());
