@@ -3,7 +3,7 @@
 //! shutting down cleanly on SIGINT, SIGTERM or SIGHUP.
 
 use std::fs::OpenOptions;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -77,6 +77,8 @@ pub struct ServeOptions {
     pub write_timeout: Duration,
     pub max_connections: usize,
     pub notify_command: Option<String>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// Runs the service until SIGINT, SIGTERM or SIGHUP.
@@ -278,6 +280,11 @@ fn start_components(
         read_timeout: options.read_timeout,
         write_timeout: options.write_timeout,
         max_connections: connection_cap(options.max_connections),
+        trusted_proxies: options
+            .trusted_proxies
+            .iter()
+            .map(IpAddr::to_canonical)
+            .collect(),
     };
     log::debug!("configuration: {config:?}");
     let state = Arc::new(AppState::new(config, writer, auth, readers, metrics));
@@ -298,9 +305,19 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
         Some(command) => describe_notify_command(command),
         None => "none".to_string(),
     };
+    let proxies = if options.trusted_proxies.is_empty() {
+        "none".to_string()
+    } else {
+        let addresses: Vec<String> = options
+            .trusted_proxies
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        addresses.join(", ")
+    };
     log::info!(
         "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
-         max connections {}, notify command {notify}",
+         max connections {}, notify command {notify}, trusted proxies {proxies}",
         options.timezone,
         format_duration(options.stall_after),
         format_duration(options.read_timeout),

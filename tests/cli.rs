@@ -2376,7 +2376,7 @@ fn db_help_says_created_on_first_use() {
 
 /// Commands with one invalid value each, as `(arguments, option, value)`.
 /// The error must name `option` and `value`.
-const INVALID_VALUES: [(&[&str], &str, &str); 25] = [
+const INVALID_VALUES: [(&[&str], &str, &str); 26] = [
     (&["log", "show", "bad id!"], "<TRANSACTION_ID>", "bad id!"),
     (&["log", "show", ""], "<TRANSACTION_ID>", ""),
     (
@@ -2472,6 +2472,11 @@ const INVALID_VALUES: [(&[&str], &str, &str); 25] = [
     (&["serve", "--listen", "localhost"], "--listen", "localhost"),
     (&["serve", "--stall-after", "0s"], "--stall-after", "0s"),
     (&["serve", "--read-timeout", "ten"], "--read-timeout", "ten"),
+    (
+        &["serve", "--trusted-proxy", "localhost"],
+        "--trusted-proxy",
+        "localhost",
+    ),
     (
         &["serve", "--max-connections", "0"],
         "--max-connections",

@@ -12,7 +12,7 @@ mod terminal;
 mod usage_error;
 mod user;
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -112,6 +112,32 @@ struct ServeArgs {
     /// Shell command run when a transaction turns fatal or stalled; details in TRANSLOG_* variables.
     #[arg(long, env = "TRANSLOG_NOTIFY_COMMAND", value_parser = parse_notify_command)]
     notify_command: Option<String>,
+    /// Address of a reverse proxy whose X-Forwarded-For names the client. Repeat it, or separate addresses with commas.
+    #[arg(long = "trusted-proxy", value_name = "ADDRESS", env = "TRANSLOG_TRUSTED_PROXIES",
+          value_delimiter = ',', value_parser = parse_trusted_proxy)]
+    trusted_proxies: Vec<IpAddr>,
+}
+
+/// Parses one address of `--trusted-proxy`: an IP address without a port.
+fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
+    let text = text.trim();
+    if let Ok(address) = text.parse::<IpAddr>() {
+        return Ok(address);
+    }
+    let hint = if text.is_empty() {
+        "give the IP address that the proxy connects from, without two commas in a row, or \
+         leave out both --trusted-proxy and TRANSLOG_TRUSTED_PROXIES to trust none"
+            .to_string()
+    } else if let Ok(address) = text.parse::<SocketAddr>() {
+        format!("leave out the port, as in {}", address.ip())
+    } else if text.contains('/') {
+        "list the address of each proxy, because ranges are not accepted".to_string()
+    } else {
+        "give the IP address that the proxy connects from, such as 127.0.0.1 or ::1 for a \
+         proxy on the same host"
+            .to_string()
+    };
+    Err(format!("invalid proxy address {text:?}; {hint}"))
 }
 
 /// Parses `--notify-command`, rejecting a blank command, such as the one
@@ -402,6 +428,7 @@ fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
         write_timeout: args.write_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         notify_command: args.notify_command,
+        trusted_proxies: args.trusted_proxies,
     })
     .map_err(Failure::from)
 }

@@ -3,7 +3,6 @@
 //! [`ApiError`]; authentication and the order of checks are in `dispatch`.
 
 use std::io::ErrorKind;
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +15,7 @@ use hyper::header::{
 };
 use hyper::{Method, Request, Response};
 
+use super::client_address::ClientAddress;
 use super::dashboard;
 use super::host::check_host;
 use super::origin::check_same_origin;
@@ -72,7 +72,7 @@ pub struct RequestContext {
 pub async fn dispatch(
     state: &Arc<AppState>,
     mut request: Request<Incoming>,
-    peer: SocketAddr,
+    client: ClientAddress,
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
@@ -119,11 +119,11 @@ pub async fn dispatch(
     } else {
         Freshness::Now
     };
-    let mut authenticated = authenticate(state, request.headers(), peer, freshness).await?;
+    let mut authenticated = authenticate(state, request.headers(), client, freshness).await?;
     if freshness == Freshness::AtCommit && authorize(&authenticated.user, writing).is_err() {
         // A cached user may have been enabled or given another role since,
         // so a rejection is decided on the current generation.
-        authenticated = authenticate(state, request.headers(), peer, Freshness::Now).await?;
+        authenticated = authenticate(state, request.headers(), client, Freshness::Now).await?;
     }
     context.user = Some(authenticated.user.name.clone());
     // A worker, who may not read, gets 403 first, with the same hint.
@@ -148,7 +148,7 @@ pub async fn dispatch(
                 request,
                 &raw_id,
                 authenticated,
-                peer,
+                client,
                 received_at_ns,
                 context,
             )
@@ -315,7 +315,7 @@ fn with_append_hint(error: ApiError, user: &User) -> ApiError {
 async fn authenticate(
     state: &Arc<AppState>,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    client: ClientAddress,
     freshness: Freshness,
 ) -> Result<Authenticated, ApiError> {
     let header = AuthorizationHeader::from_values(
@@ -326,7 +326,7 @@ async fn authenticate(
     );
     state
         .auth
-        .authenticate(header, peer.ip(), freshness)
+        .authenticate(header, client.ip(), freshness)
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
@@ -372,7 +372,7 @@ async fn append_entry(
     request: Request<Incoming>,
     raw_id: &str,
     mut authenticated: Authenticated,
-    peer: SocketAddr,
+    client: ClientAddress,
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
@@ -388,7 +388,7 @@ async fn append_entry(
         // The client has closed the connection, so a 401 or 403 would reach no one.
         Err(error @ ApiError::ClientClosed(_)) => return Err(error),
         Err(error) => {
-            recheck(state, &parts.headers, peer).await?;
+            recheck(state, &parts.headers, client).await?;
             return Err(error);
         }
     };
@@ -411,7 +411,7 @@ async fn append_entry(
             Ok(entry) => entry,
             Err(error) if fresh => return Err(error),
             Err(_) => {
-                authenticated = recheck(state, &parts.headers, peer).await?;
+                authenticated = recheck(state, &parts.headers, client).await?;
                 build(&authenticated.user)?
             }
         };
@@ -437,7 +437,7 @@ async fn append_entry(
                 // Nothing was stored, so a stop may cut the request off again
                 // while its credentials are checked.
                 handed_to_storage.store(false, Ordering::Relaxed);
-                authenticated = recheck(state, &parts.headers, peer).await?;
+                authenticated = recheck(state, &parts.headers, client).await?;
                 fresh = true;
             }
             Err(_) => {
@@ -486,9 +486,9 @@ fn checked_user(authenticated: &Authenticated) -> CheckedUser {
 async fn recheck(
     state: &Arc<AppState>,
     headers: &HeaderMap,
-    peer: SocketAddr,
+    client: ClientAddress,
 ) -> Result<Authenticated, ApiError> {
-    let authenticated = authenticate(state, headers, peer, Freshness::Now).await?;
+    let authenticated = authenticate(state, headers, client, Freshness::Now).await?;
     authorize(&authenticated.user, true)?;
     Ok(authenticated)
 }

@@ -10,6 +10,7 @@
 //! generation for each request that is not a write, and the users table once
 //! after each change to users, to check the credentials cache.
 
+pub mod client_address;
 pub mod connection;
 pub mod dashboard;
 pub mod handlers;
@@ -21,7 +22,7 @@ pub mod router;
 pub mod write_deadline;
 
 use std::future::{poll_fn, Future as _};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -30,6 +31,7 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use chrono_tz::Tz;
+use client_address::ClientAddress;
 use connection::{send_final_reply, CutOff, GracefulStop, RequestsInProgress};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
@@ -72,6 +74,9 @@ pub struct ServerConfig {
     /// The maximum wait for room in the send buffer while a response is sent.
     pub write_timeout: Duration,
     pub max_connections: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client, as
+    /// canonical addresses (an IPv4-mapped IPv6 address as IPv4).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 /// The state that every request handler shares.
@@ -453,6 +458,7 @@ async fn handle(
     // costs no copy of the path.
     let uri = request.uri().clone();
     let path = cut_for_log(uri.path());
+    let client = ClientAddress::of(peer, request.headers(), &state.config.trusted_proxies);
     let mut context = RequestContext::default();
 
     let mut unanswered = UnansweredLog {
@@ -465,7 +471,7 @@ async fn handle(
     let built = build_response(
         &state,
         request,
-        peer,
+        client,
         received_at_ns,
         number,
         cut_off,
@@ -508,7 +514,7 @@ async fn handle(
 async fn build_response(
     state: &Arc<AppState>,
     request: Request<Incoming>,
-    peer: SocketAddr,
+    client: ClientAddress,
     received_at_ns: i64,
     number: u64,
     cut_off: CutOff,
@@ -517,13 +523,13 @@ async fn build_response(
     let has_body = declares_body(request.headers());
     let version = request.version();
     let result =
-        dispatch_until_cut_off(state, request, peer, received_at_ns, cut_off, context).await;
+        dispatch_until_cut_off(state, request, client, received_at_ns, cut_off, context).await;
     let mut response = match result {
         Ok(response) => response,
         Err(ApiError::ClientClosed(cause)) => return Err(cause),
         Err(error) => {
             let (level, detail) = error.log_detail();
-            log::log!(level, "request #{number} from {peer} {detail}");
+            log::log!(level, "request #{number} from {client} {detail}");
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }
@@ -566,7 +572,7 @@ async fn build_response(
 async fn dispatch_until_cut_off(
     state: &Arc<AppState>,
     request: Request<Incoming>,
-    peer: SocketAddr,
+    client: ClientAddress,
     received_at_ns: i64,
     mut cut_off: CutOff,
     context: &mut RequestContext,
@@ -577,7 +583,7 @@ async fn dispatch_until_cut_off(
         let mut dispatched = pin!(handlers::dispatch(
             state,
             request,
-            peer,
+            client,
             received_at_ns,
             context
         ));

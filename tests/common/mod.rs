@@ -46,7 +46,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Environment variables of the binary that the tests set explicitly or not at all.
-const TRANSLOG_VARIABLES: [&str; 9] = [
+const TRANSLOG_VARIABLES: [&str; 10] = [
     "TRANSLOG_DB",
     "TRANSLOG_LISTEN",
     "TRANSLOG_TIMEZONE",
@@ -55,6 +55,7 @@ const TRANSLOG_VARIABLES: [&str; 9] = [
     "TRANSLOG_WRITE_TIMEOUT",
     "TRANSLOG_MAX_CONNECTIONS",
     "TRANSLOG_NOTIFY_COMMAND",
+    "TRANSLOG_TRUSTED_PROXIES",
     "RUST_LOG",
 ];
 
