@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     basic_auth, form, is_closed_within, read_head, read_response, read_until_closed, status_codes,
-    Server,
+    Server, PASSWORD,
 };
 use tempfile::TempDir;
 
@@ -1628,4 +1628,84 @@ fn client_that_never_reads_is_logged() {
         "{}",
         server.log()
     );
+}
+
+/// Returns a PHC hash of `password` at the highest cost that the server
+/// accepts (256 MiB, 16 passes), whose check takes seconds.
+fn costly_hash(password: &str) -> String {
+    use argon2::PasswordHasher as _;
+    let params = argon2::Params::new(256 * 1024, 16, 1, None).expect("Argon2 parameters");
+    let hasher = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
+    let salt = argon2::password_hash::SaltString::encode_b64(b"costly-test-salt").expect("salt");
+    hasher
+        .hash_password(password.as_bytes(), &salt)
+        .expect("hash the password")
+        .to_string()
+}
+
+/// Opens a connection and sends a complete write request as `user`, whose
+/// password is [`PASSWORD`].
+fn send_write_as(server: &Server, user: &str, id: &str) -> TcpStream {
+    let request = format!(
+        "POST /worker/log/{id} HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{ENTRY}",
+        basic_auth(user, PASSWORD),
+        ENTRY.len()
+    );
+    let mut stream = server.connect();
+    stream
+        .write_all(request.as_bytes())
+        .expect("write the request");
+    stream
+}
+
+/// Stores an entry as `writer`, so that the server caches its credentials,
+/// then gives `writer` and two other users a costly hash of the same
+/// password. The two others send a request each, which keeps both hashing
+/// threads busy. Then `writer` sends an entry: it passes the cache, and the
+/// storage thread sends it back to a check of the changed credentials,
+/// which waits behind the other two. The server is stopped while it waits,
+/// and the check cannot end within the grace period of the stop. Returns the
+/// head of `writer`'s response, and the server's log.
+fn stop_during_credentials_recheck() -> (String, String) {
+    let server = Server::start();
+    for name in ["writer", "blocker-1", "blocker-2"] {
+        server.add_user(name, "worker");
+    }
+    let stored = server.post_form("/worker/log/tx-cached", ("writer", PASSWORD), ENTRY);
+    assert_eq!(stored.status, 200, "{}", stored.body);
+
+    let connection = rusqlite::Connection::open(&server.db).expect("open the database");
+    connection.busy_timeout(WAIT).expect("set the busy timeout");
+    connection
+        .execute(
+            "UPDATE users SET password_hash = ?1 WHERE name <> 'admin'",
+            [costly_hash(PASSWORD)],
+        )
+        .expect("change the password hashes");
+    drop(connection);
+
+    let _blockers = [
+        send_write_as(&server, "blocker-1", "tx-blocker-1"),
+        send_write_as(&server, "blocker-2", "tx-blocker-2"),
+    ];
+    std::thread::sleep(Duration::from_millis(100));
+    let mut stream = send_write_as(&server, "writer", "tx-recheck");
+    // Time for the storage thread to send the entry back to the check.
+    std::thread::sleep(Duration::from_millis(300));
+
+    send_signal(&server, "TERM");
+    let (head, _body) = read_response(&mut stream, Duration::from_secs(15));
+    assert!(
+        server.wait_for_log("translog stopped", Duration::from_secs(15)),
+        "{}",
+        server.log()
+    );
+    (head, server.log())
+}
+
+#[test]
+fn credentials_recheck_at_stop_gets_503() {
+    let (head, log) = stop_during_credentials_recheck();
+    assert!(head.starts_with("HTTP/1.1 503"), "{head:?}\n{log}");
 }
