@@ -2104,6 +2104,33 @@ fn busy_database_message_names_lock() {
 }
 
 #[test]
+fn busy_503_is_logged_at_warn() {
+    let server = Server::start();
+    post_while_locked(&server);
+    // The storage thread logs the failed batch, and the HTTP thread each
+    // request that it failed.
+    let logged = server.wait_for_log(
+        "WARN  translog::http] request #1 from 127.0.0.1:",
+        Duration::from_secs(5),
+    );
+    assert!(logged, "{}", server.log());
+}
+
+#[test]
+fn held_back_failure_line_says_when() {
+    let server = Server::start();
+    // The second failure comes within a second of the first line, so its
+    // line waits for the throttle.
+    post_while_locked(&server);
+    post_while_locked(&server);
+    assert!(
+        server.wait_for_log(" s ago: database is busy", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn busy_503_stores_nothing() {
     let server = Server::start();
     post_while_locked(&server);

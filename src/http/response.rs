@@ -424,7 +424,7 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(_, cause) => (log::Level::Warn, format!("not served: {cause}")),
-            ApiError::NotStored(error, _) => (log::Level::Debug, format!("not stored: {error}")),
+            ApiError::NotStored(error, _) => (log::Level::Warn, format!("not stored: {error}")),
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,
                 format!(

@@ -543,6 +543,10 @@ impl FailureLog {
     }
 }
 
+/// The age from which the line of a single failed batch says how long ago
+/// it failed.
+const LATE_FAILURE_LINE: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn log_failures(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
     let (entries, error) = &batch.latest;
     let entries = if *entries == 1 {
@@ -550,8 +554,16 @@ fn log_failures(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
     } else {
         format!("{entries} entries")
     };
-    if batch.count == 1 {
+    let age = now.duration_since(batch.first);
+    if batch.count == 1 && age < LATE_FAILURE_LINE {
         log::error!("batch of {entries} not stored: {error}");
+    } else if batch.count == 1 {
+        // A line held back by the throttle, or written at the stop, says
+        // when the batch failed, so that it does not read as a new failure.
+        log::error!(
+            "batch of {entries} not stored {:.1} s ago: {error}",
+            age.as_secs_f64()
+        );
     } else {
         log::error!(
             "{} batches not stored in the last {:.1} s, the latest of {entries}: {error}",
