@@ -342,8 +342,9 @@ impl Metrics {
         self.batches.render(&mut out, "translog_batch_size_entries");
 
         out.push_str(
-            "# HELP translog_writes_rechecked_total Write requests whose user changed before \
-             their entry was stored, so that their credentials were checked again.\n",
+            "# HELP translog_writes_rechecked_total Write requests whose user changed after \
+             the server last checked its credentials, so that they were checked again before \
+             the entry was stored.\n",
         );
         out.push_str("# TYPE translog_writes_rechecked_total counter\n");
         let rechecked = self.writes_rechecked.load(Ordering::Relaxed);
