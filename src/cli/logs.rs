@@ -1,4 +1,4 @@
-//! `translog log show|list`.
+//! `translog log show|list|delete`.
 
 use std::time::Duration;
 
@@ -7,11 +7,12 @@ use clap::Subcommand;
 
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
-    open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone, DatabasePath,
-    Failure, TimestampArgument,
+    open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
+    DatabasePath, Failure, TimestampArgument,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
 use crate::storage::{now_ns, Schema};
 
@@ -58,6 +59,15 @@ pub enum LogCommand {
               allow_hyphen_values = true)]
         stall_after: Duration,
     },
+    /// Delete the log of one transaction, such as one whose timestamps lie in the future, which prune keeps until then.
+    Delete {
+        /// 1 to 128 ASCII letters, digits and - _ . : ~, as in the HTTP API.
+        #[arg(value_parser = parse_transaction_id)]
+        transaction_id: String,
+        /// Print what would be deleted, and delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 /// Checks a transaction id by the rule of the HTTP API, so that an id that
@@ -99,6 +109,10 @@ fn parse_cursor(text: &str) -> Result<Cursor, String> {
 /// Runs a `log` subcommand.
 pub fn run(db: &DatabasePath, command: LogCommand) -> Result<(), Failure> {
     match command {
+        LogCommand::Delete {
+            transaction_id,
+            dry_run,
+        } => delete_log(db, &transaction_id, dry_run),
         LogCommand::Show {
             transaction_id,
             json,
@@ -156,6 +170,39 @@ fn show_log(
         return print_json(&log);
     }
     print_log_table(log);
+    Ok(())
+}
+
+/// Deletes the log of one transaction, or with `dry_run` only counts its
+/// entries, and prints how many there are.
+fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<(), Failure> {
+    let entries = if dry_run {
+        open_database_read_only(db, Schema::Current)?
+            .read(|connection| logs::count_transaction_entries(connection, transaction_id))
+            .map_err(|error| error.to_string())?
+    } else {
+        let mut connection = open_database(db)?;
+        logs::delete_transaction(&mut connection, transaction_id)
+            .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
+    };
+    if entries == 0 {
+        return Err(Failure::Error(format!(
+            "no entries for transaction {transaction_id:?}, so nothing was deleted; check the \
+             id, or list the transactions with `translog log list`"
+        )));
+    }
+    let counted = if entries == 1 {
+        "1 entry".to_string()
+    } else {
+        format!("{entries} entries")
+    };
+    if dry_run {
+        super::print_line(&format!(
+            "would remove transaction {transaction_id} ({counted}); nothing was deleted"
+        ));
+    } else {
+        super::print_line(&format!("removed transaction {transaction_id} ({counted})"));
+    }
     Ok(())
 }
 

@@ -708,6 +708,48 @@ fn prune_chunk(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pru
     })
 }
 
+/// Deletes the entries of one transaction and its row in one database
+/// transaction, and returns how many entries were deleted: 0 when no
+/// transaction has that id.
+///
+/// # Errors
+///
+/// Fails on a database error, and then nothing is deleted.
+pub fn delete_transaction(
+    connection: &mut Connection,
+    transaction_id: &str,
+) -> Result<usize, StorageError> {
+    let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let entries = transaction.execute(
+        "DELETE FROM entries WHERE transaction_id = ?1",
+        [transaction_id],
+    )?;
+    transaction.execute(
+        "DELETE FROM transactions WHERE transaction_id = ?1",
+        [transaction_id],
+    )?;
+    transaction.commit()?;
+    Ok(entries)
+}
+
+/// Counts the entries of one transaction, for a dry run of
+/// [`delete_transaction`].
+///
+/// # Errors
+///
+/// Fails on a database error.
+pub fn count_transaction_entries(
+    connection: &Connection,
+    transaction_id: &str,
+) -> Result<usize, StorageError> {
+    let entries: i64 = connection.query_row(
+        "SELECT count(*) FROM entries WHERE transaction_id = ?1",
+        [transaction_id],
+        |row| row.get(0),
+    )?;
+    Ok(usize::try_from(entries).unwrap_or(0))
+}
+
 /// Writes a consistent, compacted copy of the database to the file named
 /// `destination`, which must not exist or be an empty file. An existing file
 /// keeps its mode. Safe while the server writes: WAL readers see one
