@@ -23,6 +23,9 @@
 #                            verify-HOST-YYYYmmddTHHMMSS-PID
 #   LOAD_ATTEMPTS            load attempts before giving up (default 3)
 #   RETRY_DELAY              seconds between load attempts (default 5)
+#   REPORT_RETRIES           curl's retries of a report (default 5); once a
+#                            report got no response at all, the next ones are
+#                            tried once each until one gets a response
 #
 # Exit status: 0 when the backup verified, 1 when it failed, 2 on a usage
 # error, 3 when it verified but some report could not be delivered.
@@ -56,6 +59,11 @@ base_url=${1:-${TRANSLOG_URL:-}}
 transaction_id=${2:-${TRANSLOG_TRANSACTION_ID:-verify-$(hostname -s)-$(date +%Y%m%dT%H%M%S)-$$}}
 load_attempts=${LOAD_ATTEMPTS:-3}
 retry_delay=${RETRY_DELAY:-5}
+report_retries=${REPORT_RETRIES:-5}
+if [[ ! $report_retries =~ ^[0-9]{1,2}$ ]]; then
+    echo "worker-example.sh: invalid REPORT_RETRIES '$report_retries'; use a whole number from 0 to 99" >&2
+    exit 2
+fi
 if [[ -z $base_url || -z ${TRANSLOG_USER:-} || -z ${TRANSLOG_PASSWORD:-} ]]; then
     echo "worker-example.sh: set TRANSLOG_URL (or pass BASE_URL), TRANSLOG_USER and TRANSLOG_PASSWORD" >&2
     exit 2
@@ -70,6 +78,11 @@ undelivered_reports=0
 # 401 counts towards the failed-login limit of this host's address, which
 # the other Workers on the host share.
 credentials_rejected=0
+# Set after a report got no response at all, through all of curl's retries:
+# the server is down or unreachable. The next reports are tried once each,
+# so that each does not hold up the verification for half a minute, until
+# one of them gets a response.
+server_silent=0
 
 # Sends one entry: report STAGE STATUS [MESSAGE].
 report() {
@@ -95,9 +108,12 @@ report() {
     # connection and an empty reply, which is how a response lost in a server
     # restart looks. Without --fail, an HTTP error is not a curl error, so a
     # 4xx is not resent; --write-out adds the status code on a line of its own.
-    local response code
+    local response code retries=$report_retries
+    if ((server_silent)); then
+        retries=0
+    fi
     response=$(curl --config - --silent --show-error \
-        --retry 5 --retry-all-errors --retry-max-time 60 --max-time 20 \
+        --retry "$retries" --retry-all-errors --retry-max-time 60 --max-time 20 \
         --write-out '\n%{http_code}' \
         --data-urlencode "timestamp=$timestamp" \
         --data-urlencode "stage=$stage" \
@@ -105,6 +121,13 @@ report() {
         --data-urlencode "message=$message" \
         "$log_url" <<<"$(curl_credentials)") || true
     code=${response##*$'\n'}
+    if [[ $code != 000 ]]; then
+        server_silent=0
+    elif ((!server_silent)); then
+        echo "worker-example.sh: translog at $base_url did not answer; the next reports" \
+            "are tried once each until one gets a response" >&2
+        server_silent=1
+    fi
     if [[ $code == 200 ]]; then
         return
     fi

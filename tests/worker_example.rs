@@ -4,7 +4,11 @@
 
 mod common;
 
+use std::net::TcpListener;
 use std::process::{Command, Output};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use common::{Server, WORKER};
 
@@ -329,4 +333,86 @@ fn worker_report_survives_server_crash() {
     let (outcome, entries) = read_log(&server, "verify-crash");
     assert_eq!(outcome, "succeeded");
     assert_eq!(entries.len(), 5, "{entries:?}");
+}
+
+/// Runs the script in `ok` mode with one retry a report against a port that
+/// accepts each connection and closes it unanswered, as a server that hangs
+/// up while it restarts. Returns the script's output and the number of
+/// connections it opened.
+fn run_against_silent_port() -> (Output, usize) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port");
+    let port = listener.local_addr().expect("bound address").port();
+    listener
+        .set_nonblocking(true)
+        .expect("make the listener non-blocking");
+    let finished = Arc::new(AtomicBool::new(false));
+    let counter = {
+        let finished = Arc::clone(&finished);
+        std::thread::spawn(move || {
+            let mut connections = 0;
+            while !finished.load(Ordering::Relaxed) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        connections += 1;
+                        drop(stream);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+            connections
+        })
+    };
+    let output = Command::new("bash")
+        .arg(SCRIPT)
+        .args(["--simulate", "ok"])
+        .env("TRANSLOG_URL", format!("http://127.0.0.1:{port}"))
+        .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", WORKER.1)
+        .env("TRANSLOG_TRANSACTION_ID", "verify-silent")
+        .env("REPORT_RETRIES", "1")
+        .output()
+        .expect("run worker-example.sh");
+    finished.store(true, Ordering::Relaxed);
+    let connections = counter.join().expect("counting thread");
+    (output, connections)
+}
+
+#[test]
+fn worker_tries_once_after_silent_report() {
+    skip_without_tools!();
+    let (output, connections) = run_against_silent_port();
+    // The first of the 5 reports makes 2 tries, the other 4 one each.
+    assert_eq!(connections, 6, "{output:?}");
+}
+
+#[test]
+fn worker_says_server_did_not_answer() {
+    skip_without_tools!();
+    let (output, _) = run_against_silent_port();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("did not answer; the next reports are tried once each"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn worker_verified_without_reports_exits_3() {
+    skip_without_tools!();
+    let (output, _) = run_against_silent_port();
+    assert_eq!(output.status.code(), Some(3), "{output:?}");
+}
+
+#[test]
+fn worker_invalid_report_retries_exit_2() {
+    let server = Server::start_with_users(&[]);
+    let output = Command::new("bash")
+        .arg(SCRIPT)
+        .env("TRANSLOG_URL", server.url(""))
+        .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", WORKER.1)
+        .env("REPORT_RETRIES", "five")
+        .output()
+        .expect("run worker-example.sh");
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
