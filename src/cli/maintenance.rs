@@ -8,6 +8,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
 use super::database::absolute;
+use super::interruption::{signal_name, Interruption};
 use super::{open_database, open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
@@ -15,8 +16,47 @@ use crate::storage::logs::{self, PruneError, Pruned};
 use crate::storage::{file_mode, files, Schema};
 
 /// Writes a backup of the database to the new file `destination` and prints
-/// how many entries it contains.
-pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
+/// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
+/// stop it and remove the temporary file. They end the command with
+/// [`Failure::Interrupted`] unless the copy is at `destination` already.
+pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
+    let name = backup_file_name(destination)?;
+
+    // A copy needs no upgrade, so a database of an older version, still in
+    // use by an older server, is copied as it is.
+    let database = open_database_read_only(db, Schema::AsFound)?;
+
+    // Installed before the temporary file exists, so that no signal ends the
+    // process while the file is there.
+    let interruption = Interruption::install()?;
+    let fail = |error: BackupError| match (&error, interruption.received()) {
+        (BackupError::Interrupted, Some(signal)) => Failure::Interrupted {
+            message: format!(
+                "the backup was interrupted by {}, so nothing was written to {}",
+                signal_name(signal),
+                destination.display()
+            ),
+            signal,
+        },
+        _ => Failure::Error(describe_backup_error(destination, &error)),
+    };
+    let backup = Backup::create(name, interruption.flag()).map_err(fail)?;
+    // Described before `backup` is dropped, because the partial copy still
+    // takes the space that the hint of a full disk reports as free.
+    let entries = backup.write(database).map_err(fail)?;
+    backup.finish().map_err(fail)?;
+
+    super::print_line(&format!(
+        "wrote {} ({})",
+        destination.display(),
+        count_of(entries, "entry", "entries")
+    ));
+    Ok(())
+}
+
+/// Checks that `destination` can name a new backup file, and returns it as
+/// the UTF-8 text that SQLite takes.
+fn backup_file_name(destination: &Path) -> Result<&str, String> {
     if destination.is_dir() {
         return Err(format!(
             "{} is a directory; give the path of a new file inside it, such as {}",
@@ -36,29 +76,12 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), String> {
         ));
     }
 
-    let name = files::sqlite_file_name(destination).map_err(|reason| {
+    files::sqlite_file_name(destination).map_err(|reason| {
         format!(
             "cannot create {}: {reason}; choose a file name that is valid UTF-8",
             destination.display()
         )
-    })?;
-
-    // A copy needs no upgrade, so a database of an older version, still in
-    // use by an older server, is copied as it is.
-    let database = open_database_read_only(db, Schema::AsFound)?;
-    let describe = |error: BackupError| describe_backup_error(destination, &error);
-    let backup = Backup::create(name).map_err(describe)?;
-    // Described before `backup` is dropped, because the partial copy still
-    // takes the space that the hint of a full disk reports as free.
-    let entries = backup.write(database).map_err(describe)?;
-    backup.finish().map_err(describe)?;
-
-    super::print_line(&format!(
-        "wrote {} ({})",
-        destination.display(),
-        count_of(entries, "entry", "entries")
-    ));
-    Ok(())
+    })
 }
 
 /// Describes a failed backup to `destination`, with what to do where the
@@ -67,6 +90,9 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
     let path = destination.display();
     let create = match error {
         BackupError::Exists => return format!("{path} already exists; choose a new file name"),
+        BackupError::Interrupted => {
+            return format!("the backup was interrupted, so nothing was written to {path}")
+        }
         BackupError::Create(create) => create,
         BackupError::SyncDirectory(..) => {
             return format!(

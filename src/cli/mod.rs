@@ -4,6 +4,7 @@
 //! that a user who may not write the database can run them.
 
 mod database;
+mod interruption;
 mod logging;
 mod logs;
 mod maintenance;
@@ -348,6 +349,10 @@ pub fn run() -> ExitCode {
             eprintln!("translog: error: {message}");
             ExitCode::FAILURE
         }
+        Err(Failure::Interrupted { message, signal }) => {
+            eprintln!("translog: error: {message}");
+            interruption::end_process(signal)
+        }
     }
 }
 
@@ -393,6 +398,10 @@ enum Failure {
     Usage(String),
     /// Any other failure. Exits with status 1.
     Error(String),
+    /// A command that a signal interrupted, and that has cleaned up after
+    /// itself. Ends the process as the signal does by default, so that the
+    /// exit status names the signal.
+    Interrupted { message: String, signal: i32 },
 }
 
 impl From<String> for Failure {
@@ -409,7 +418,7 @@ fn execute(command: Command, db: &DatabasePath) -> Result<(), Failure> {
         }
         Command::User(command) => user::run(db, command).map_err(Failure::from),
         Command::Log(command) => logs::run(db, command),
-        Command::Backup { dest } => maintenance::backup(db, &dest).map_err(Failure::from),
+        Command::Backup { dest } => maintenance::backup(db, &dest),
         Command::Prune {
             before,
             timezone,
