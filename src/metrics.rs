@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use crate::entry::{Stage, Status};
 use crate::notify::{AlertResult, ALERT_OUTCOMES};
 use crate::storage::logs::Outcome;
-use crate::storage::StorageError;
+use crate::storage::{FileChange, StorageError};
 
 /// Upper bounds of the request duration histogram, in seconds.
 const DURATION_BOUNDS: [f64; 12] = [
@@ -50,8 +50,9 @@ pub enum UnavailableReason {
     /// Another I/O failure, such as a file that SQLite cannot open.
     IoError,
     /// The database file, or its `-wal` or `-shm` file, was deleted, moved,
-    /// replaced or overwritten while the server ran.
-    FileChanged,
+    /// replaced or overwritten while the server ran. Every change counts as
+    /// this one reason, but the `503` message names the steps that fit it.
+    FileChanged(FileChange),
     /// A write found a damaged page (`SQLITE_CORRUPT`).
     Damaged,
     /// Reading a file of the database failed.
@@ -63,6 +64,8 @@ pub enum UnavailableReason {
 }
 
 impl UnavailableReason {
+    /// One of each reason, in the order of their counters. Every change of
+    /// the database's files shares one counter, so one change is listed.
     pub const ALL: [UnavailableReason; 12] = [
         UnavailableReason::Overloaded,
         UnavailableReason::Stopped,
@@ -71,12 +74,30 @@ impl UnavailableReason {
         UnavailableReason::DiskFull,
         UnavailableReason::ReadOnly,
         UnavailableReason::IoError,
-        UnavailableReason::FileChanged,
+        UnavailableReason::FileChanged(FileChange::Unknown),
         UnavailableReason::Damaged,
         UnavailableReason::Unreadable,
         UnavailableReason::DatabaseError,
         UnavailableReason::Connections,
     ];
+
+    /// Returns the position of the reason's counter in [`Metrics`].
+    const fn index(self) -> usize {
+        match self {
+            UnavailableReason::Overloaded => 0,
+            UnavailableReason::Stopped => 1,
+            UnavailableReason::UserChanged => 2,
+            UnavailableReason::Busy => 3,
+            UnavailableReason::DiskFull => 4,
+            UnavailableReason::ReadOnly => 5,
+            UnavailableReason::IoError => 6,
+            UnavailableReason::FileChanged(_) => 7,
+            UnavailableReason::Damaged => 8,
+            UnavailableReason::Unreadable => 9,
+            UnavailableReason::DatabaseError => 10,
+            UnavailableReason::Connections => 11,
+        }
+    }
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -87,7 +108,7 @@ impl UnavailableReason {
             UnavailableReason::DiskFull => "disk_full",
             UnavailableReason::ReadOnly => "read_only",
             UnavailableReason::IoError => "io_error",
-            UnavailableReason::FileChanged => "file_changed",
+            UnavailableReason::FileChanged(_) => "file_changed",
             UnavailableReason::Damaged => "damaged",
             UnavailableReason::Unreadable => "unreadable",
             UnavailableReason::DatabaseError => "database_error",
@@ -96,12 +117,12 @@ impl UnavailableReason {
     }
 }
 
-// `ALL` lists the reasons in declaration order, so a reason's discriminant is
-// its index in `ALL` and in the counters of `Metrics::count_unavailable`.
+// `ALL` lists the reasons in the order of their counters, so that a reason's
+// index is its position in `ALL`, whose label `Metrics::render` writes.
 const _: () = {
     let mut index = 0;
     while index < UnavailableReason::ALL.len() {
-        assert!(UnavailableReason::ALL[index] as usize == index);
+        assert!(UnavailableReason::ALL[index].index() == index);
         index += 1;
     }
 };
@@ -118,9 +139,8 @@ impl From<&StorageError> for UnavailableReason {
             StorageError::ReadOnlyFile | StorageError::ReadOnlyFileSystem => {
                 UnavailableReason::ReadOnly
             }
-            StorageError::FileChanged(_) | StorageError::ChangedWhileRead => {
-                UnavailableReason::FileChanged
-            }
+            StorageError::FileChanged(change, _) => UnavailableReason::FileChanged(*change),
+            StorageError::ChangedWhileRead => UnavailableReason::FileChanged(FileChange::Unknown),
             StorageError::Corrupt(_) => UnavailableReason::Damaged,
             StorageError::Unreadable(..) => UnavailableReason::Unreadable,
             StorageError::Internal(_)
@@ -274,7 +294,7 @@ impl Metrics {
 
     /// Counts one `503` sent for `reason`.
     pub fn count_unavailable(&self, reason: UnavailableReason) {
-        self.unavailable[reason as usize].fetch_add(1, Ordering::Relaxed);
+        self.unavailable[reason.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     /// Counts one alert. Outcomes other than those in [`ALERT_OUTCOMES`] are

@@ -159,6 +159,86 @@ fn deleted_database_health_names_restart() {
 }
 
 #[test]
+fn deleted_database_503_omits_restore() {
+    let server = server_after_deletion();
+    let reply = server.get("/healthz", None);
+    assert_eq!(reply.status, 503, "{}", reply.body);
+    assert!(
+        !reply.message().contains("Restoring a backup"),
+        "{}",
+        reply.body
+    );
+}
+
+/// Starts a server, stores an entry, writes a backup and moves it over the
+/// database file, as `mv backup.db translog.db` does, and posts entries
+/// until one gets `503`. Returns the server and that reply.
+fn server_after_replacement() -> (Server, common::Reply) {
+    let server = Server::start();
+    assert_eq!(post(&server, "tx-before"), 200);
+    let backup = server.dir().join("backup.db");
+    let output = server.cli(&["backup", &backup.display().to_string()], None);
+    common::assert_success(&output, "backup");
+    std::fs::rename(&backup, &server.db).expect("move the backup over the database");
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    let mut number = 0;
+    let mut last = None;
+    let unavailable = common::wait_until(|| {
+        number += 1;
+        let reply = server.post_entry(&format!("tx-after-{number}"), &body);
+        let status = reply.status;
+        last = Some(reply);
+        status == 503
+    });
+    assert!(unavailable, "no 503: {}", server.log());
+    let reply = last.expect("a reply");
+    (server, reply)
+}
+
+#[test]
+fn replaced_database_503_names_moving() {
+    let (_server, reply) = server_after_replacement();
+    assert!(
+        reply
+            .message()
+            .contains("\"Deleting or moving the database's files\""),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn replaced_database_503_names_restore() {
+    let (_server, reply) = server_after_replacement();
+    assert!(
+        reply.message().contains("\"Restoring a backup\""),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn replaced_database_error_names_restore() {
+    let (server, _reply) = server_after_replacement();
+    let expected = format!(
+        "{} was replaced by another file while the server ran",
+        server.db.display()
+    );
+    assert!(
+        server.wait_for_log(&expected, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    assert!(
+        server
+            .log()
+            .contains("to restore a backup instead, follow \"Restoring a backup\" there"),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn deleted_database_503_keeps_retry_after() {
     let server = server_after_deletion();
     let reply = server.get("/healthz", None);

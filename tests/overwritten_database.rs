@@ -255,6 +255,40 @@ fn quiet_copied_backup_names_restart() {
 }
 
 #[test]
+fn quiet_copied_backup_503_names_restore() {
+    let server = server_with_backup_copied_after(3, 3);
+    let reply = first_503(&server).expect("a 503 after the copy");
+    let message = reply.message();
+    assert!(
+        message.contains("under \"Restoring a backup\""),
+        "{message}"
+    );
+}
+
+#[test]
+fn quiet_copied_backup_503_omits_moving_steps() {
+    let server = server_with_backup_copied_after(3, 3);
+    let reply = first_503(&server).expect("a 503 after the copy");
+    let message = reply.message();
+    assert!(
+        !message.contains("Deleting or moving the database's files"),
+        "{message}"
+    );
+}
+
+#[test]
+fn quiet_copied_backup_batch_error_names_restore() {
+    let server = server_with_backup_copied_after(3, 3);
+    first_503(&server);
+    let logged = server.wait_for_log(
+        "stores nothing more until it is restarted; the steps are in docs/operators.md under \
+         \"Restoring a backup\"",
+        Duration::from_secs(5),
+    );
+    assert!(logged, "{}", server.log());
+}
+
+#[test]
 fn quiet_copied_backup_fails_health() {
     let server = server_with_backup_copied_after(3, 3);
     first_503(&server);

@@ -353,9 +353,9 @@ pub fn storage_error(error: &StorageError) -> ApiError {
 /// fails with errors such as a missing row, which would otherwise be `500`.
 fn read_error(state: &AppState, error: &StorageError) -> ApiError {
     if let Err(unhealthy) = state.writer.health() {
-        if unhealthy.reason == UnavailableReason::FileChanged {
+        if let UnavailableReason::FileChanged(_) = unhealthy.reason {
             return ApiError::Unavailable(
-                UnavailableReason::FileChanged,
+                unhealthy.reason,
                 format!("{error}, and {}", unhealthy.cause),
             );
         }
@@ -682,7 +682,7 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
     })
     .await
     .map_err(|error| match read_error(state, &error) {
-        changed @ ApiError::Unavailable(UnavailableReason::FileChanged, _) => changed,
+        changed @ ApiError::Unavailable(UnavailableReason::FileChanged(_), _) => changed,
         _ => {
             let cause = format!("the database cannot be read: {error}");
             ApiError::Unavailable(UnavailableReason::from(&error), cause)

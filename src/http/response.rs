@@ -16,7 +16,7 @@ use super::handlers::APPEND_HINT;
 use crate::auth::basic::BasicError;
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
-use crate::storage::StorageError;
+use crate::storage::{FileChange, StorageError};
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
 pub type Body = Full<Bytes>;
@@ -107,13 +107,34 @@ pub enum RequestPart {
 /// The log's reason for [`ApiError::BadCredentials`].
 const BAD_CREDENTIALS: &str = "unknown user or wrong password";
 
-/// The message of a `503` after the database file, or its `-wal` or `-shm`
-/// file, was deleted, moved, replaced or overwritten, a state that only a
-/// restart by the operator ends.
-const STORES_NOTHING_MESSAGE: &str =
-    "The server stores nothing until its operator restarts it, because its database files \
-     changed while it ran; the steps are in docs/operators.md under \"Deleting or moving the \
-     database's files\".";
+/// Returns the message of a `503` after the database file, or its `-wal` or
+/// `-shm` file, changed, a state that only a restart by the operator ends.
+/// It names the sections of docs/operators.md whose steps fit `change`, as
+/// [`FileChange::guide_sections`] does for the log.
+fn files_changed_message(change: FileChange) -> &'static str {
+    match change {
+        FileChange::Missing => {
+            "The server stores nothing until its operator restarts it, because a file of its \
+             database was deleted or moved while it ran; the steps are in docs/operators.md \
+             under \"Deleting or moving the database's files\"."
+        }
+        FileChange::Replaced => {
+            "The server stores nothing until its operator restarts it, because another file \
+             replaced a file of its database while it ran; the steps are in docs/operators.md \
+             under \"Deleting or moving the database's files\" and \"Restoring a backup\"."
+        }
+        FileChange::Overwritten => {
+            "The server stores nothing until its operator restarts it, because another program \
+             changed its database file while it ran; the steps are in docs/operators.md under \
+             \"Restoring a backup\"."
+        }
+        FileChange::Unknown => {
+            "The server stores nothing until its operator restarts it, because its database \
+             files changed while it ran; the steps are in docs/operators.md under \"Deleting or \
+             moving the database's files\" and \"Restoring a backup\"."
+        }
+    }
+}
 
 /// The message of a `503` of `/healthz` after a write found a damaged page,
 /// a state that lasts until the operator restarts the server.
@@ -158,7 +179,7 @@ fn unavailable_message(reason: UnavailableReason) -> &'static str {
             "The server's database failed with an I/O error; retry shortly, and if the error \
              persists, the server log has the cause."
         }
-        UnavailableReason::FileChanged => STORES_NOTHING_MESSAGE,
+        UnavailableReason::FileChanged(change) => files_changed_message(change),
         UnavailableReason::Damaged => DAMAGED_MESSAGE,
         UnavailableReason::Unreadable => {
             "The server cannot read a file of its database; retry shortly, and if the error \
@@ -616,10 +637,37 @@ mod tests {
         );
     }
 
+    /// Returns the message of a `503` for a batch that failed after `change`.
+    fn changed_files_message(change: FileChange) -> String {
+        let error = StorageError::FileChanged(change, String::new());
+        ApiError::not_stored(Arc::new(error)).message()
+    }
+
     #[test]
     fn changed_files_message_names_restart() {
-        let error = ApiError::not_stored(Arc::new(StorageError::FileChanged(String::new())));
-        assert_eq!(error.message(), STORES_NOTHING_MESSAGE);
+        let message = changed_files_message(FileChange::Missing);
+        assert!(message.starts_with("The server stores nothing until its operator restarts it"));
+    }
+
+    #[test]
+    fn missing_file_message_names_moving() {
+        let message = changed_files_message(FileChange::Missing);
+        assert!(message.contains("\"Deleting or moving the database's files\""));
+        assert!(!message.contains("\"Restoring a backup\""));
+    }
+
+    #[test]
+    fn overwritten_file_message_names_restore() {
+        let message = changed_files_message(FileChange::Overwritten);
+        assert!(message.contains("\"Restoring a backup\""));
+        assert!(!message.contains("\"Deleting or moving the database's files\""));
+    }
+
+    #[test]
+    fn replaced_file_message_names_both() {
+        let message = changed_files_message(FileChange::Replaced);
+        assert!(message.contains("\"Restoring a backup\""));
+        assert!(message.contains("\"Deleting or moving the database's files\""));
     }
 
     #[test]

@@ -33,6 +33,41 @@ const LOOK_INTERVAL: Duration = Duration::from_secs(1);
 /// writes beside the database, such as `20261205T142000Z`.
 pub const FILE_NAME_TIME: &str = "%Y%m%dT%H%M%SZ";
 
+/// How a file of the database changed under the server, which decides the
+/// steps that put a database back in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileChange {
+    /// A file is no longer at its path: it was deleted or moved. The server
+    /// copied its entries beside the database.
+    Missing,
+    /// Another file is at the path, such as a backup moved over the
+    /// database. The server copied its entries beside the database, and
+    /// cannot tell whether the new file is a backup that the operator means
+    /// to restore.
+    Replaced,
+    /// The database file no longer reads as the one that the server opened,
+    /// as after `cp backup.db translog.db`, which overwrites it in place. The
+    /// server made no copy, because its view of the file is damaged.
+    Overwritten,
+    /// The database file changed while a command read it without locks,
+    /// and how it changed is not known.
+    Unknown,
+}
+
+impl FileChange {
+    /// Returns the titles, in double quotes, of the sections of
+    /// docs/operators.md whose steps fit this change.
+    pub fn guide_sections(self) -> &'static str {
+        match self {
+            FileChange::Missing => "\"Deleting or moving the database's files\"",
+            FileChange::Overwritten => "\"Restoring a backup\"",
+            FileChange::Replaced | FileChange::Unknown => {
+                "\"Deleting or moving the database's files\" and \"Restoring a backup\""
+            }
+        }
+    }
+}
+
 /// The storage thread's check of its files: it passes until a file changes,
 /// and fails from then on.
 pub struct FileCheck {
@@ -45,7 +80,8 @@ pub struct FileCheck {
     /// The token that the server wrote to the database at its start, or
     /// `None` when another process's lock kept it from being written.
     token: Option<Token>,
-    change: Option<String>,
+    /// The first change found, and the sentence that names it.
+    change: Option<(FileChange, String)>,
 }
 
 impl FileCheck {
@@ -71,8 +107,8 @@ impl FileCheck {
     ///
     /// [`StorageError::FileChanged`] from the first change on.
     pub fn check(&mut self, connection: &Connection) -> Result<(), StorageError> {
-        if let Some(change) = &self.change {
-            return Err(StorageError::FileChanged(change.clone()));
+        if let Some((change, description)) = &self.change {
+            return Err(StorageError::FileChanged(*change, description.clone()));
         }
         if self
             .looked_at
@@ -92,40 +128,53 @@ impl FileCheck {
     ///
     /// [`check`]: FileCheck::check
     pub fn check_now(&mut self, connection: &Connection) -> Result<(), StorageError> {
-        if let Some(change) = &self.change {
-            return Err(StorageError::FileChanged(change.clone()));
+        if let Some((change, description)) = &self.change {
+            return Err(StorageError::FileChanged(*change, description.clone()));
         }
         self.looked_at = Some(Instant::now());
-        let Some(change) = self.files.changed() else {
+        let Some((change, description)) = self.files.changed() else {
             // The server's view of a file overwritten in place is damaged,
             // so it is not copied.
             let token = self.token.as_ref();
-            let Some(change) = super::read_check::changed_content(&self.real, token) else {
+            let Some(description) = super::read_check::changed_content(&self.real, token) else {
                 return Ok(());
             };
-            self.change = Some(change.clone());
-            return Err(StorageError::FileChanged(change));
+            self.change = Some((FileChange::Overwritten, description.clone()));
+            return Err(StorageError::FileChanged(
+                FileChange::Overwritten,
+                description,
+            ));
         };
-        self.rescue(connection, &change);
-        self.change = Some(change.clone());
-        Err(StorageError::FileChanged(change))
+        self.rescue(connection, change, &description);
+        self.change = Some((change, description.clone()));
+        Err(StorageError::FileChanged(change, description))
     }
 
-    fn rescue(&self, connection: &Connection, change: &str) {
+    fn rescue(&self, connection: &Connection, change: FileChange, description: &str) {
         let rescue = rescue_path(&self.real, chrono::Utc::now());
+        let sections = change.guide_sections();
+        // Another file at the path may be a backup put there on purpose.
+        let restore = match change {
+            FileChange::Replaced => {
+                "; to restore a backup instead, follow \"Restoring a backup\" there"
+            }
+            FileChange::Missing | FileChange::Overwritten | FileChange::Unknown => "",
+        };
         match rescue_copy(connection, &rescue) {
             Ok(()) => log::error!(
-                "{change} while the server ran, so it stores no more entries and answers 503 \
-                 until it is restarted. The entries stored so far are copied to {rescue}; stop \
-                 translog, move {db}, {db}-wal and {db}-shm out of the way if they exist (the \
-                 log left there would be replayed into the copy), move the copy to {db} and \
-                 start translog again",
+                "{description} while the server ran, so it stores no more entries and answers \
+                 503 until it is restarted. The entries stored so far are copied to {rescue}; \
+                 stop translog, move {db}, {db}-wal and {db}-shm out of the way if they exist \
+                 (the log left there would be replayed into the copy), move the copy to {db} \
+                 and start translog again, as docs/operators.md says under \"Deleting or moving \
+                 the database's files\"{restore}",
                 rescue = rescue.display(),
                 db = self.real.display()
             ),
             Err(error) => log::error!(
-                "{change} while the server ran, so it stores no more entries and answers 503 \
-                 until it is restarted. Copying the entries stored so far to {} failed: {error}",
+                "{description} while the server ran, so it stores no more entries and answers \
+                 503 until it is restarted. Copying the entries stored so far to {} failed: \
+                 {error}; the steps are in docs/operators.md under {sections}",
                 rescue.display()
             ),
         }
@@ -237,11 +286,12 @@ impl DatabaseFiles {
         DatabaseFiles { files }
     }
 
-    /// Returns the first file that is no longer at its path, or was replaced
-    /// there by another file, as a sentence for the log. A path that cannot
-    /// be checked (no permission to search the directory, say) counts as
-    /// unchanged, so that a failed check never stops the writes.
-    pub fn changed(&mut self) -> Option<String> {
+    /// Returns the change of the first file that is no longer at its path,
+    /// or was replaced there by another file, with a sentence for the log. A
+    /// path that cannot be checked (no permission to search the directory,
+    /// say) counts as unchanged, so that a failed check never stops the
+    /// writes.
+    pub fn changed(&mut self) -> Option<(FileChange, String)> {
         for file in &mut self.files {
             let now = match identity_of(&file.path) {
                 Ok(identity) => identity,
@@ -249,9 +299,13 @@ impl DatabaseFiles {
             };
             match (file.identity, now) {
                 (None, now) => file.identity = now,
-                (Some(_), None) => return Some(format!("{} was deleted or moved", file.name)),
+                (Some(_), None) => {
+                    let description = format!("{} was deleted or moved", file.name);
+                    return Some((FileChange::Missing, description));
+                }
                 (Some(first), Some(now)) if first != now => {
-                    return Some(format!("{} was replaced by another file", file.name))
+                    let description = format!("{} was replaced by another file", file.name);
+                    return Some((FileChange::Replaced, description));
                 }
                 (Some(_), Some(_)) => {}
             }
@@ -336,7 +390,10 @@ mod tests {
         std::fs::remove_file(&db).expect("remove");
         assert_eq!(
             files.changed(),
-            Some(format!("{} was deleted or moved", db.display()))
+            Some((
+                FileChange::Missing,
+                format!("{} was deleted or moved", db.display())
+            ))
         );
     }
 
@@ -350,7 +407,10 @@ mod tests {
         std::fs::write(&wal, b"y").expect("write");
         assert_eq!(
             files.changed(),
-            Some(format!("{} was replaced by another file", wal.display()))
+            Some((
+                FileChange::Replaced,
+                format!("{} was replaced by another file", wal.display())
+            ))
         );
     }
 
@@ -366,7 +426,10 @@ mod tests {
         std::fs::remove_file(&shm).expect("remove");
         assert_eq!(
             files.changed(),
-            Some(format!("{} was deleted or moved", shm.display()))
+            Some((
+                FileChange::Missing,
+                format!("{} was deleted or moved", shm.display())
+            ))
         );
     }
 }

@@ -21,6 +21,7 @@ mod translog_tables;
 pub mod users;
 pub mod writer;
 
+pub use files::FileChange;
 pub use read_only::{open_read_only, open_read_only_error, ReadOnlyDatabase};
 
 use std::fmt;
@@ -70,9 +71,10 @@ pub enum StorageError {
     ReadOnlyFile,
     /// The file is on a file system mounted read-only.
     ReadOnlyFileSystem,
-    /// The database file, or its `-wal` or `-shm` file, was deleted, moved or
-    /// replaced while the server ran. The text names the file and the change.
-    FileChanged(String),
+    /// The database file, or its `-wal` or `-shm` file, was deleted, moved,
+    /// replaced or overwritten while the server ran. The text names the file
+    /// and the change.
+    FileChanged(FileChange, String),
     /// No database file exists at the path of a read-only open.
     NotFound,
     /// The file of a read-only open contains no translog schema yet: it is
@@ -95,7 +97,7 @@ impl StorageError {
             self,
             StorageError::Busy(_)
                 | StorageError::Unavailable(_)
-                | StorageError::FileChanged(_)
+                | StorageError::FileChanged(..)
                 | StorageError::ChangedWhileRead
         )
     }
@@ -135,9 +137,11 @@ impl fmt::Display for StorageError {
                  the file with sqlite3 and PRAGMA integrity_check, and restore the last backup \
                  (see docs/operators.md)"
             ),
-            StorageError::FileChanged(change) => write!(
+            StorageError::FileChanged(change, description) => write!(
                 f,
-                "{change} while the server ran, so it stores nothing more until it is restarted"
+                "{description} while the server ran, so it stores nothing more until it is \
+                 restarted; the steps are in docs/operators.md under {}",
+                change.guide_sections()
             ),
             StorageError::ReadOnlyFileSystem => f.write_str(
                 "the file is on a read-only file system; remount it read-write, or copy the \
@@ -203,7 +207,7 @@ impl std::error::Error for StorageError {
             | StorageError::ForeignDatabase(_)
             | StorageError::ReadOnlyFile
             | StorageError::ReadOnlyFileSystem
-            | StorageError::FileChanged(_)
+            | StorageError::FileChanged(..)
             | StorageError::NotFound
             | StorageError::NoSchema
             | StorageError::ChangedWhileRead
