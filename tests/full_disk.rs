@@ -248,3 +248,140 @@ fn backup_on_full_file_system_leaves_no_file() {
 fn backup_on_full_file_system_names_it() {
     assert_stderr_contains(backup_on_full_file_system(), "is full (");
 }
+
+/// Shell script that mounts a tmpfs at `$1` and puts a database at
+/// `$1/translog.db`: none when `$2` is empty, an empty file when `$2` is
+/// `empty`, else a copy of the file `$2`. It fills the tmpfs until `$3`
+/// bytes are free, and runs the binary `$4` with `--db $1/translog.db` and
+/// the remaining arguments, with its output on standard error. Standard
+/// output gets `status N`, the command's exit status, and then the names of
+/// the files left on the tmpfs, one a line.
+const LIST_AFTER_FULL_FILE_SYSTEM: &str = r#"
+set -e
+mount -t tmpfs -o "size=$FILE_SYSTEM_SIZE" tmpfs "$1"
+case "$2" in
+  "") ;;
+  empty) : > "$1/translog.db" ;;
+  *) cp "$2" "$1/translog.db" ;;
+esac
+available=$(df -B1 --output=avail "$1" | tail -n 1)
+head -c $((available - $3)) /dev/zero > "$1/fill" 2>/dev/null || true
+db="$1/translog.db"
+bin="$4"
+shift 4
+status=0
+"$bin" --db "$db" "$@" >&2 || status=$?
+echo "status $status"
+ls -A "$(dirname "$db")"
+"#;
+
+/// The result of a command on a full file system: its exit status, the
+/// files left there other than the one that fills it, and its standard
+/// error.
+struct FilesLeft {
+    status: String,
+    files: Vec<String>,
+    stderr: String,
+}
+
+/// Runs `translog --db DB ARGS` on a tmpfs with `free` bytes free, with
+/// the database DB that `source` names (see [`LIST_AFTER_FULL_FILE_SYSTEM`]),
+/// and lists the files left. Returns `None` when no tmpfs can be mounted.
+fn files_left_after(source: &str, free: u64, args: &[&str]) -> Option<FilesLeft> {
+    if !can_mount_tmpfs() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mount_point = dir.path().to_str().expect("UTF-8 path");
+    let free = free.to_string();
+    let mut all = vec![mount_point, source, free.as_str(), BIN];
+    all.extend_from_slice(args);
+    let output = run_command(
+        in_namespace(LIST_AFTER_FULL_FILE_SYSTEM, &all),
+        Some(&format!("{PASSWORD}\n")),
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let status = lines.next().unwrap_or_default().to_string();
+    let files = lines
+        .filter(|name| *name != "fill")
+        .map(str::to_string)
+        .collect();
+    Some(FilesLeft {
+        status,
+        files,
+        stderr: stderr(&output),
+    })
+}
+
+/// Free space at which creating a new database fails at different steps on
+/// a Linux tmpfs with 4 KiB pages: the database file cannot grow at all,
+/// SQLite has written its header and its `-wal` and `-shm` files, or the
+/// header only.
+const FREE_BYTES_FOR_FAILED_CREATION: [u64; 3] = [0, 8 * 1024, 40 * 1024];
+
+const ADD_WORKER: [&str; 6] = ["user", "add", "bob", "--role", "worker", "--password-stdin"];
+
+#[test]
+fn failed_user_add_exits_1() {
+    for free in FREE_BYTES_FOR_FAILED_CREATION {
+        let Some(left) = files_left_after("", free, &ADD_WORKER) else {
+            return;
+        };
+        assert_eq!(
+            left.status, "status 1",
+            "{free} bytes free: {}",
+            left.stderr
+        );
+    }
+}
+
+#[test]
+fn failed_user_add_leaves_no_database() {
+    for free in FREE_BYTES_FOR_FAILED_CREATION {
+        let Some(left) = files_left_after("", free, &ADD_WORKER) else {
+            return;
+        };
+        assert!(
+            left.files.is_empty(),
+            "{free} bytes free: {:?}\n{}",
+            left.files,
+            left.stderr
+        );
+    }
+}
+
+#[test]
+fn failed_log_list_leaves_no_database() {
+    let Some(left) = files_left_after("", 8 * 1024, &["log", "list"]) else {
+        return;
+    };
+    assert_eq!(left.status, "status 1", "{}", left.stderr);
+    assert!(left.files.is_empty(), "{:?}\n{}", left.files, left.stderr);
+}
+
+#[test]
+fn failed_user_add_keeps_empty_file() {
+    let Some(left) = files_left_after("empty", 0, &ADD_WORKER) else {
+        return;
+    };
+    assert_eq!(left.status, "status 1", "{}", left.stderr);
+    assert_eq!(left.files, ["translog.db"], "{}", left.stderr);
+}
+
+#[test]
+fn failed_user_add_keeps_existing_database() {
+    let dir = stopped_server_database();
+    let db = dir.path().join("translog.db");
+    let source = db.to_str().expect("UTF-8 path");
+    let Some(left) = files_left_after(source, 0, &ADD_WORKER) else {
+        return;
+    };
+    assert_eq!(left.status, "status 1", "{}", left.stderr);
+    assert!(
+        left.files.contains(&"translog.db".to_string()),
+        "{:?}\n{}",
+        left.files,
+        left.stderr
+    );
+}

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::CLI_BUSY_TIMEOUT;
 use crate::storage::files::parent_directory;
+use crate::storage::new_database::NewDatabase;
 use crate::storage::{self, file_mode};
 
 /// The database path of a command, with where it came from, so that an
@@ -212,13 +213,22 @@ pub(super) fn absolute(path: &Path) -> PathBuf {
 
 /// Opens the database for a command that writes, creating the file and its
 /// schema on first use. A command that creates the database reports it on
-/// standard error, so that a mistyped `--db` shows at once.
+/// standard error, so that a mistyped `--db` shows at once. When creating
+/// the schema fails, the files that the command created are removed.
 pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> {
     check_database_path(db)?;
     let path = db.path();
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
-    let connection = storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current)
-        .map_err(|error| storage::open_error(&absolute(path), &error))?;
+    let new_database = NewDatabase::before_open(path);
+    let connection =
+        storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current).map_err(|error| {
+            // The message reports the free space, so it comes first.
+            let message = storage::open_error(&absolute(path), &error);
+            if let Some(new_database) = &new_database {
+                new_database.remove_unused(CLI_BUSY_TIMEOUT);
+            }
+            message
+        })?;
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",

@@ -145,7 +145,7 @@ fn find(db: &Path) -> Vec<PathBuf> {
 
 /// Returns the path that the symbolic link `path` points to, relative to the
 /// link's directory, or `None` when `path` is no link.
-fn link_target(path: &Path) -> Option<PathBuf> {
+pub fn link_target(path: &Path) -> Option<PathBuf> {
     let target = std::fs::read_link(path).ok()?;
     let directory = path.parent().unwrap_or(Path::new(""));
     Some(directory.join(target))

@@ -14,6 +14,7 @@ pub mod free_space;
 pub mod leftovers;
 mod log_pages;
 pub mod logs;
+pub mod new_database;
 mod read_check;
 pub mod read_only;
 pub mod server_instance;
