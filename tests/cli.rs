@@ -2541,6 +2541,57 @@ fn invalid_value_errors_name_value() {
     }
 }
 
+/// Values that clap's parser accepts but a later check rejects, as
+/// `(arguments, option)`. The first one is rejected by clap itself, which
+/// shows the form. Each error must quote `option` as clap's errors do.
+const VALUES_CHECKED_AFTER_PARSING: [(&[&str], &str); 5] = [
+    (&["prune", "--before", "garbage"], "'--before <BEFORE>'"),
+    (&["prune", "--before", "2099-01-01"], "'--before <BEFORE>'"),
+    (
+        &[
+            "prune",
+            "--before",
+            "1970-01-01",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        "'--before <BEFORE>'",
+    ),
+    (
+        &[
+            "log",
+            "list",
+            "--since",
+            "2026-03-29T02:30",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        "'--since <SINCE>'",
+    ),
+    (
+        &[
+            "log",
+            "list",
+            "--until",
+            "2026-03-29T02:30",
+            "--timezone",
+            "Europe/Berlin",
+        ],
+        "'--until <UNTIL>'",
+    ),
+];
+
+#[test]
+fn checked_values_name_option_as_clap() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    for (args, option) in VALUES_CHECKED_AFTER_PARSING {
+        let output = run_cli(&db, args, None);
+        let text = stderr(&output);
+        assert!(text.contains(&format!(" for {option}")), "{args:?}: {text}");
+    }
+}
+
 #[test]
 fn invalid_transaction_id_lists_characters() {
     let (_dir, db) = new_db();

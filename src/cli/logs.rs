@@ -133,10 +133,10 @@ pub fn run(db: &DatabasePath, command: LogCommand) -> Result<(), Failure> {
                 cursor,
                 outcome,
                 since: since
-                    .map(|since| since.resolve(timezone, "--since"))
+                    .map(|since| since.resolve(timezone, "since"))
                     .transpose()?,
                 until: until
-                    .map(|until| until.resolve(timezone, "--until"))
+                    .map(|until| until.resolve(timezone, "until"))
                     .transpose()?,
             };
             if query.has_reversed_window() {

@@ -170,7 +170,7 @@ pub fn prune(
     timezone: Tz,
     dry_run: bool,
 ) -> Result<(), Failure> {
-    let instant = before.resolve(timezone, "--before")?;
+    let instant = before.resolve(timezone, "before")?;
     check_cutoff_is_past(before, instant, timezone)?;
     let pruned = if dry_run {
         count_pruned(db, instant)?
@@ -225,11 +225,12 @@ fn check_cutoff_is_past(
         return Ok(());
     }
     Err(Failure::Usage(format!(
-        "invalid value '{}' for '--before': it means {}, which is later than the current \
-         time {}, so prune would delete nearly every log, including those that Workers are \
-         still writing; give a time in the past, and run the command with --dry-run first to \
-         see what it would delete",
+        "invalid value '{}' for '{}': it means {}, which is later than the current time {}, \
+         so prune would delete nearly every log, including those that Workers are still \
+         writing; give a time in the past, and run the command with --dry-run first to see \
+         what it would delete",
         before.text(),
+        super::usage_error::option_name("before"),
         instant
             .with_timezone(&zone)
             .to_rfc3339_opts(SecondsFormat::AutoSi, true),

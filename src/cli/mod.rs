@@ -192,12 +192,14 @@ impl TimestampArgument {
 
     /// Resolves the timestamp, reading a local time in `zone`. Fails with a
     /// usage error for a local time that `zone` skips, or that `zone` moves
-    /// out of the accepted range.
-    fn resolve(&self, zone: Tz, option: &str) -> Result<DateTime<Utc>, Failure> {
+    /// out of the accepted range, which names the option with the argument
+    /// id `id` as clap does.
+    fn resolve(&self, zone: Tz, id: &str) -> Result<DateTime<Utc>, Failure> {
         parse_timestamp(&self.0, zone).map_err(|error| {
             Failure::Usage(format!(
-                "invalid value '{}' for '{option}' in time zone {zone}: {error}",
-                self.0
+                "invalid value '{}' for '{}' in time zone {zone}: {error}",
+                self.0,
+                usage_error::option_name(id)
             ))
         })
     }
@@ -522,6 +524,19 @@ mod tests {
         assert_eq!(
             usage_error::one_line(rendered),
             "unrecognized subcommand 'bogus'"
+        );
+    }
+
+    #[test]
+    fn option_name_has_value_name() {
+        assert_eq!(usage_error::option_name("since"), "--since <SINCE>");
+    }
+
+    #[test]
+    fn unknown_option_name_is_flag() {
+        assert_eq!(
+            usage_error::option_name("no-such-option"),
+            "--no-such-option"
         );
     }
 

@@ -73,6 +73,31 @@ fn find_environment_variable(
     })
 }
 
+/// Returns the option whose argument id is `id` as clap's usage errors name
+/// it, such as `--before <BEFORE>` for `before`, so that the usage errors of
+/// checks made after parsing name it the same way. Returns `--{id}` when no
+/// command has such an argument.
+pub fn option_name(id: &str) -> String {
+    // Clap shows an argument only once the command is built.
+    let mut command = Cli::command();
+    command.build();
+    find_argument(&command, id).unwrap_or_else(|| format!("--{id}"))
+}
+
+/// Finds the argument with the id `id` in `command` or its subcommands, as
+/// clap shows it.
+fn find_argument(command: &clap::Command, id: &str) -> Option<String> {
+    let found = command
+        .get_arguments()
+        .find(|arg| arg.get_id() == id)
+        .map(ToString::to_string);
+    found.or_else(|| {
+        command
+            .get_subcommands()
+            .find_map(|subcommand| find_argument(subcommand, id))
+    })
+}
+
 /// Joins clap's multi-line usage error into one line, without the usage
 /// synopsis and the hint to try `--help`.
 pub fn one_line(rendered: &str) -> String {
