@@ -1625,6 +1625,17 @@ fn prune_future_time_shows_instant() {
 }
 
 #[test]
+fn prune_future_time_names_log_delete() {
+    let server = prune_server();
+    let output = server.cli(&FUTURE_BEFORE, None);
+    let message = stderr(&output);
+    assert!(
+        message.contains("is deleted by its id with `translog log delete ID`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn prune_future_time_shows_current_time() {
     let server = prune_server();
     let year = chrono::Utc::now().format("%Y").to_string();

@@ -228,7 +228,8 @@ fn check_cutoff_is_past(
         "invalid value '{}' for '{}': it means {}, which is later than the current time {}, \
          so prune would delete nearly every log, including those that Workers are still \
          writing; give a time in the past, and run the command with --dry-run first to see \
-         what it would delete",
+         what it would delete (a transaction stamped in the future is deleted by its id with \
+         `translog log delete ID`)",
         before.text(),
         super::usage_error::option_name("before"),
         instant
