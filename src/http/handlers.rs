@@ -72,7 +72,7 @@ pub struct RequestContext {
 pub async fn dispatch(
     state: &Arc<AppState>,
     mut request: Request<Incoming>,
-    client: ClientAddress,
+    client: &ClientAddress,
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
@@ -315,7 +315,7 @@ fn with_append_hint(error: ApiError, user: &User) -> ApiError {
 async fn authenticate(
     state: &Arc<AppState>,
     headers: &HeaderMap,
-    client: ClientAddress,
+    client: &ClientAddress,
     freshness: Freshness,
 ) -> Result<Authenticated, ApiError> {
     let header = AuthorizationHeader::from_values(
@@ -372,7 +372,7 @@ async fn append_entry(
     request: Request<Incoming>,
     raw_id: &str,
     mut authenticated: Authenticated,
-    client: ClientAddress,
+    client: &ClientAddress,
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
@@ -486,7 +486,7 @@ fn checked_user(authenticated: &Authenticated) -> CheckedUser {
 async fn recheck(
     state: &Arc<AppState>,
     headers: &HeaderMap,
-    client: ClientAddress,
+    client: &ClientAddress,
 ) -> Result<Authenticated, ApiError> {
     let authenticated = authenticate(state, headers, client, Freshness::Now).await?;
     authorize(&authenticated.user, true)?;

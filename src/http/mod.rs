@@ -471,7 +471,7 @@ async fn handle(
     let built = build_response(
         &state,
         request,
-        client,
+        &client,
         received_at_ns,
         number,
         cut_off,
@@ -514,7 +514,7 @@ async fn handle(
 async fn build_response(
     state: &Arc<AppState>,
     request: Request<Incoming>,
-    client: ClientAddress,
+    client: &ClientAddress,
     received_at_ns: i64,
     number: u64,
     cut_off: CutOff,
@@ -572,7 +572,7 @@ async fn build_response(
 async fn dispatch_until_cut_off(
     state: &Arc<AppState>,
     request: Request<Incoming>,
-    client: ClientAddress,
+    client: &ClientAddress,
     received_at_ns: i64,
     mut cut_off: CutOff,
     context: &mut RequestContext,
