@@ -177,3 +177,38 @@ fn empty_proxy_is_rejected() {
         "{error}"
     );
 }
+
+/// Sends ten logins with a wrong password whose `X-Forwarded-For` has a
+/// forged hop of bytes that are not ASCII before `CLIENT`, as nginx passes
+/// on what the client sent.
+fn fail_logins_with_forged_bytes(server: &Server) {
+    let user = server.admin().0;
+    let mut request = format!(
+        "POST /worker/log/tx-1 HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\nX-Forwarded-For: ",
+        common::basic_auth(user, "wrong"),
+        VALID.len()
+    )
+    .into_bytes();
+    request.extend_from_slice(b"\xff\xfe, ");
+    request.extend_from_slice(format!("{CLIENT}\r\n\r\n{VALID}").as_bytes());
+    for _ in 0..10 {
+        let reply = server.raw(&request, Duration::from_secs(5));
+        assert!(reply.starts_with("HTTP/1.1 401"), "{reply}");
+    }
+}
+
+#[test]
+fn forged_bytes_still_throttle_the_client() {
+    let server = behind_proxy();
+    fail_logins_with_forged_bytes(&server);
+    assert_eq!(post_valid(&server, Some(CLIENT)), 429);
+}
+
+#[test]
+fn forged_bytes_do_not_throttle_the_proxy() {
+    let server = behind_proxy();
+    fail_logins_with_forged_bytes(&server);
+    assert_eq!(post_valid(&server, None), 200);
+}

@@ -55,15 +55,15 @@ impl fmt::Display for ClientAddress {
 /// Each proxy appends the address it received the request from, so the list
 /// is read from its end. Addresses of trusted proxies are skipped, and the
 /// first other one is the client. Everything before it came from the client
-/// and could be forged. A hop that is not an IP address (such as `unknown`)
+/// and could be forged, so it is not read at all: bytes there that are not
+/// ASCII change nothing. A hop that is not an IP address (such as `unknown`)
 /// ends the search with `None`, and so does a list of trusted proxies only:
 /// the request then counts as the peer's own.
 fn forwarded_client(headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> Option<IpAddr> {
     // Several header lines form one list, in order.
     for value in headers.get_all(X_FORWARDED_FOR).iter().rev() {
-        let text = value.to_str().ok()?;
-        for hop in text.rsplit(',') {
-            let hop = hop.trim_matches([' ', '\t']);
+        for hop in value.as_bytes().rsplit(|byte| *byte == b',') {
+            let hop = hop.trim_ascii();
             if hop.is_empty() {
                 continue;
             }
@@ -78,7 +78,8 @@ fn forwarded_client(headers: &HeaderMap, trusted_proxies: &[IpAddr]) -> Option<I
 
 /// Parses one hop of `X-Forwarded-For`: an IP address, with or without a
 /// port, and an IPv6 address in brackets.
-fn parse_hop(hop: &str) -> Option<IpAddr> {
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let hop = std::str::from_utf8(hop).ok()?;
     if let Ok(address) = hop.parse::<IpAddr>() {
         return Some(address);
     }
@@ -167,6 +168,17 @@ mod tests {
             address(PROXY, &["203.0.113.7, unknown"], &["127.0.0.1"]),
             ip("127.0.0.1")
         );
+    }
+
+    #[test]
+    fn bytes_before_the_client_are_not_read() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            X_FORWARDED_FOR,
+            HeaderValue::from_bytes(b"\xff\xfe, 203.0.113.7").expect("header value"),
+        );
+        let client = ClientAddress::of(PROXY.parse().expect("peer"), &headers, &[ip("127.0.0.1")]);
+        assert_eq!(client.ip(), ip("203.0.113.7"));
     }
 
     #[test]
