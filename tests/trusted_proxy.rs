@@ -178,6 +178,59 @@ fn empty_proxy_is_rejected() {
     );
 }
 
+#[test]
+fn trailing_comma_is_rejected() {
+    let error = serve_error("127.0.0.1,");
+    assert!(error.contains("no comma at either end"), "{error}");
+}
+
+#[test]
+fn unspecified_proxy_is_rejected() {
+    let error = serve_error("0.0.0.0");
+    assert!(error.contains("it would trust nobody"), "{error}");
+}
+
+#[test]
+fn unspecified_ipv6_proxy_is_rejected() {
+    let error = serve_error("::");
+    assert!(error.contains("it would trust nobody"), "{error}");
+}
+
+#[test]
+fn invalid_listed_proxy_names_the_variable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    let mut command = common::serve_command(&db);
+    command.env("TRANSLOG_TRUSTED_PROXIES", "127.0.0.1,proxy.example");
+    let output = common::run_command(command, None);
+    let error = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        error.contains("environment variable TRANSLOG_TRUSTED_PROXIES: invalid value"),
+        "{error}"
+    );
+}
+
+#[test]
+fn repeated_proxy_is_listed_once() {
+    let server = Server::start_with(&[
+        "--trusted-proxy",
+        "127.0.0.1,::1",
+        "--trusted-proxy",
+        "127.0.0.1",
+    ]);
+    assert!(
+        server.wait_for_log("trusted proxies ", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let settings = log.lines().find(|line| line.contains("trusted proxies "));
+    assert!(
+        settings.is_some_and(|line| line.ends_with("trusted proxies 127.0.0.1, ::1")),
+        "{log}"
+    );
+}
+
 /// Sends ten logins with a wrong password whose `X-Forwarded-For` has a
 /// forged hop of bytes that are not ASCII before `CLIENT`, as nginx passes
 /// on what the client sent.

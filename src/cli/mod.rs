@@ -115,21 +115,49 @@ struct ServeArgs {
     notify_command: Option<String>,
     /// Address of a reverse proxy whose X-Forwarded-For names the client. Repeat it, or separate addresses with commas.
     #[arg(long = "trusted-proxy", value_name = "ADDRESS", env = "TRANSLOG_TRUSTED_PROXIES",
-          value_delimiter = ',', value_parser = parse_trusted_proxy)]
-    trusted_proxies: Vec<IpAddr>,
+          value_parser = parse_trusted_proxies)]
+    trusted_proxies: Vec<ProxyAddresses>,
 }
 
-/// Parses one address of `--trusted-proxy`: an IP address without a port.
+/// The addresses of one `--trusted-proxy` value, or of
+/// `TRANSLOG_TRUSTED_PROXIES`, which may each list several with commas.
+/// The whole value is parsed at once, so that an error about one address
+/// names the variable it came from.
+#[derive(Clone, Debug)]
+struct ProxyAddresses(Vec<IpAddr>);
+
+/// Parses a value of `--trusted-proxy`: IP addresses without a port,
+/// separated by commas.
+fn parse_trusted_proxies(text: &str) -> Result<ProxyAddresses, String> {
+    text.split(',')
+        .map(parse_trusted_proxy)
+        .collect::<Result<Vec<_>, _>>()
+        .map(ProxyAddresses)
+}
+
+/// Parses one address of `--trusted-proxy`. An unspecified address
+/// (`0.0.0.0`, `::`) is rejected: no peer connects from it, so trusting it
+/// would trust nobody.
 fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
     let text = text.trim();
     if let Ok(address) = text.parse::<IpAddr>() {
+        if address.is_unspecified() {
+            return Err(format!(
+                "invalid proxy address {text:?}: no proxy connects from it, so it would trust \
+                 nobody; give the address that the proxy connects from, such as 127.0.0.1, \
+                 because trusting every client is not supported"
+            ));
+        }
         return Ok(address);
     }
-    let hint = if text.is_empty() {
-        "give the IP address that the proxy connects from, without two commas in a row, or \
-         leave out both --trusted-proxy and TRANSLOG_TRUSTED_PROXIES to trust none"
-            .to_string()
-    } else if let Ok(address) = text.parse::<SocketAddr>() {
+    if text.is_empty() {
+        return Err(
+            "an address is empty; separate addresses with single commas and no comma at either \
+             end, or leave out both --trusted-proxy and TRANSLOG_TRUSTED_PROXIES to trust none"
+                .to_string(),
+        );
+    }
+    let hint = if let Ok(address) = text.parse::<SocketAddr>() {
         format!("leave out the port, as in {}", address.ip())
     } else if text.contains('/') {
         "list the address of each proxy, because ranges are not accepted".to_string()
@@ -139,6 +167,18 @@ fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
             .to_string()
     };
     Err(format!("invalid proxy address {text:?}; {hint}"))
+}
+
+/// Returns the addresses of all `--trusted-proxy` values, each once, in the
+/// order given.
+fn trusted_proxy_list(values: Vec<ProxyAddresses>) -> Vec<IpAddr> {
+    let mut addresses: Vec<IpAddr> = Vec::new();
+    for address in values.into_iter().flat_map(|value| value.0) {
+        if !addresses.contains(&address) {
+            addresses.push(address);
+        }
+    }
+    addresses
 }
 
 /// Parses `--notify-command`, rejecting a blank command, such as the one
@@ -439,7 +479,7 @@ fn serve(db_path: PathBuf, args: ServeArgs) -> Result<(), Failure> {
         write_timeout: args.write_timeout,
         max_connections: usize::try_from(args.max_connections).unwrap_or(usize::MAX),
         notify_command: args.notify_command,
-        trusted_proxies: args.trusted_proxies,
+        trusted_proxies: trusted_proxy_list(args.trusted_proxies),
     })
     .map_err(Failure::from)
 }
