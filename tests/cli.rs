@@ -1698,6 +1698,39 @@ fn dry_run_takes_no_write_lock() {
     );
 }
 
+/// Runs `log delete tx-old-1` while another connection holds the write lock
+/// for 2 s, and returns its output.
+fn delete_behind_held_lock() -> Output {
+    let server = prune_server();
+    let holder = rusqlite::Connection::open(&server.db).expect("open the database");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        holder.execute_batch("ROLLBACK").expect("release the lock");
+    });
+    let output = server.cli(&["log", "delete", "tx-old-1"], None);
+    release.join().expect("lock holder");
+    output
+}
+
+#[test]
+fn command_behind_lock_says_it_waits() {
+    let output = delete_behind_held_lock();
+    assert!(
+        stderr(&output).contains("waiting for another process to release its lock on the database"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn command_behind_lock_succeeds_once_released() {
+    let output = delete_behind_held_lock();
+    assert_success(&output, "log delete");
+}
+
 // Guarding the database file.
 
 /// Starts a second server on `db` while one runs and checks that it stops

@@ -3,6 +3,7 @@
 //! opening it read-write or read-only.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use super::CLI_BUSY_TIMEOUT;
 use crate::storage::files::parent_directory;
@@ -220,7 +221,7 @@ pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> 
     let path = db.path();
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
     let new_database = NewDatabase::before_open(path);
-    let connection =
+    let mut connection =
         storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current).map_err(|error| {
             // The message reports the free space, so it comes first.
             let message = storage::open_error(&absolute(path), &error);
@@ -235,7 +236,38 @@ pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> 
             absolute(path).display()
         );
     }
+    // A failure to set the handler leaves the busy timeout of the open.
+    let _ = connection.busy_handler(Some(wait_for_lock));
     Ok(connection)
+}
+
+/// The pause between two tries to take a lock that another process holds.
+const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(10);
+
+/// The number of tries after which a command says that it waits for a lock,
+/// about one second.
+const LOCK_NOTICE_TRIES: i32 = 100;
+
+/// SQLite's busy handler for the commands that write: waits for another
+/// process's lock for up to [`CLI_BUSY_TIMEOUT`], as the busy timeout does,
+/// and says so on standard error once the wait passes a second, so that a
+/// command held up by a long transaction elsewhere does not look hung.
+/// `tries` counts the earlier calls for the same lock; returning false gives
+/// up, and the statement fails with "database is locked".
+fn wait_for_lock(tries: i32) -> bool {
+    let waited = LOCK_RETRY_PAUSE.saturating_mul(u32::try_from(tries).unwrap_or(u32::MAX));
+    if waited >= CLI_BUSY_TIMEOUT {
+        return false;
+    }
+    if tries == LOCK_NOTICE_TRIES {
+        eprintln!(
+            "translog: waiting for another process to release its lock on the database, for at \
+             most {} s",
+            CLI_BUSY_TIMEOUT.as_secs()
+        );
+    }
+    std::thread::sleep(LOCK_RETRY_PAUSE);
+    true
 }
 
 /// Opens the database for a command that only reads. An existing database
