@@ -60,6 +60,16 @@ transaction_id=${2:-${TRANSLOG_TRANSACTION_ID:-verify-$(hostname -s)-$(date +%Y%
 load_attempts=${LOAD_ATTEMPTS:-3}
 retry_delay=${RETRY_DELAY:-5}
 report_retries=${REPORT_RETRIES:-5}
+if [[ ! $load_attempts =~ ^[0-9]{1,3}$ ]] || ((10#$load_attempts < 1)); then
+    echo "worker-example.sh: invalid LOAD_ATTEMPTS '$load_attempts'; use a whole number from 1 to 999" >&2
+    exit 2
+fi
+if [[ ! $retry_delay =~ ^[0-9]{1,5}$ ]]; then
+    echo "worker-example.sh: invalid RETRY_DELAY '$retry_delay'; use a whole number of seconds from 0 to 99999" >&2
+    exit 2
+fi
+# Base 10, so that a leading zero (08) is not read as an octal number.
+load_attempts=$((10#$load_attempts)) retry_delay=$((10#$retry_delay))
 if [[ ! $report_retries =~ ^[0-9]{1,2}$ ]]; then
     echo "worker-example.sh: invalid REPORT_RETRIES '$report_retries'; use a whole number from 0 to 99" >&2
     exit 2

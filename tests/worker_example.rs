@@ -403,16 +403,72 @@ fn worker_verified_without_reports_exits_3() {
     assert_eq!(output.status.code(), Some(3), "{output:?}");
 }
 
-#[test]
-fn worker_invalid_report_retries_exit_2() {
-    let server = Server::start_with_users(&[]);
-    let output = Command::new("bash")
+/// Runs the script with one setting of the environment set to `value`,
+/// against a running server.
+fn run_with_setting(server: &Server, name: &str, value: &str) -> Output {
+    Command::new("bash")
         .arg(SCRIPT)
+        .args(["--simulate", "ok"])
         .env("TRANSLOG_URL", server.url(""))
         .env("TRANSLOG_USER", WORKER.0)
         .env("TRANSLOG_PASSWORD", WORKER.1)
-        .env("REPORT_RETRIES", "five")
+        .env("TRANSLOG_TRANSACTION_ID", "verify-setting")
+        .env(name, value)
+        .output()
+        .expect("run worker-example.sh")
+}
+
+/// Settings that the script rejects before its first report.
+const INVALID_SETTINGS: [(&str, &str); 6] = [
+    ("REPORT_RETRIES", "five"),
+    ("LOAD_ATTEMPTS", "abc"),
+    ("LOAD_ATTEMPTS", "0"),
+    ("RETRY_DELAY", "abc"),
+    ("RETRY_DELAY", "-1"),
+    ("RETRY_DELAY", "1.5"),
+];
+
+#[test]
+fn worker_invalid_setting_exits_2() {
+    let server = Server::start_with_users(&[]);
+    for (name, value) in INVALID_SETTINGS {
+        let output = run_with_setting(&server, name, value);
+        assert_eq!(output.status.code(), Some(2), "{name}={value}: {output:?}");
+    }
+}
+
+#[test]
+fn worker_invalid_setting_reports_nothing() {
+    let server = Server::start_with_users(&[]);
+    for (name, value) in INVALID_SETTINGS {
+        run_with_setting(&server, name, value);
+    }
+    let reply = server.get("/worker/log/verify-setting", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn worker_load_attempts_with_leading_zero_is_decimal() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    // A count read as octal fails every comparison, and the retries never
+    // end, so `timeout` bounds the run.
+    let output = Command::new("timeout")
+        .args(["60", "bash", SCRIPT])
+        .args(["--simulate", "unreachable"])
+        .env("TRANSLOG_URL", server.url(""))
+        .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", WORKER.1)
+        .env("TRANSLOG_TRANSACTION_ID", "verify-zero")
+        .env("LOAD_ATTEMPTS", "08")
+        .env("RETRY_DELAY", "0")
         .output()
         .expect("run worker-example.sh");
-    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let (_, entries) = read_log(&server, "verify-zero");
+    let loads = entries
+        .iter()
+        .filter(|(stage, _, _)| stage == "WORKER_LOAD")
+        .count();
+    assert_eq!(loads, 8, "{entries:?}");
 }
