@@ -2006,10 +2006,13 @@ fn unopenable_database_suggests_checks() {
     std::os::unix::fs::symlink(&db, &db).expect("create a symbolic link");
     let output = add_user(&db, "worker1", "worker");
     assert_one_line_error(&output);
+    let expected = format!(
+        "check that its directory {} exists and is writable by this user, who needs to create \
+         the -wal and -shm files there, and that the path is a file",
+        db.parent().expect("a directory").display()
+    );
     assert!(
-        stderr(&output).contains(
-            "check that its directory exists and is writable, and that the path is a file"
-        ),
+        stderr(&output).contains(&expected),
         "stderr: {}",
         stderr(&output)
     );

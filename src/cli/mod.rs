@@ -59,7 +59,7 @@ enum Command {
     /// Manage users and their credentials.
     #[command(subcommand)]
     User(user::UserCommand),
-    /// Read transaction logs.
+    /// Read transaction logs, or delete one.
     #[command(subcommand)]
     Log(logs::LogCommand),
     /// Write a consistent copy of the database to DEST; safe while `serve` runs.

@@ -296,9 +296,11 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
     };
     match code {
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
-            "cannot open database {}: {error}; check that its directory exists and is \
-             writable, and that the path is a file",
-            path.display()
+            "cannot open database {}: {error}; check that its directory {} exists and is \
+             writable by this user, who needs to create the -wal and -shm files there, and \
+             that the path is a file",
+            path.display(),
+            files::parent_directory(path).display()
         ),
         Some(ErrorCode::NotADatabase) => format!(
             "cannot open database {}: {error}; the path points to a file that is not a \
