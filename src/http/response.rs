@@ -445,7 +445,11 @@ impl ApiError {
         match self {
             ApiError::Internal(cause) => (log::Level::Error, format!("failed: {cause}")),
             ApiError::Unavailable(_, cause) => (log::Level::Warn, format!("not served: {cause}")),
-            ApiError::NotStored(error, _) => (log::Level::Warn, format!("not stored: {error}")),
+            // The storage thread logs the cause of the failed batch, so each
+            // of its requests is logged with the message the client got.
+            ApiError::NotStored(..) => {
+                (log::Level::Warn, format!("not stored: {}", self.message()))
+            }
             ApiError::ClientClosed(cause) => (
                 log::Level::Info,
                 format!(
