@@ -303,3 +303,29 @@ fn backup_of_version_2_without_server_instance_succeeds() {
     );
     assert!(output.status.success(), "{output:?}");
 }
+
+#[test]
+fn command_behind_lock_on_older_schema_says_it_waits() {
+    let dir = tempfile::tempdir().expect("create a temporary directory");
+    create_version_1_database(dir.path());
+    let db = dir.path().join("translog.db");
+    let holder = rusqlite::Connection::open(&db).expect("open the database");
+    holder
+        .pragma_update(None, "journal_mode", "WAL")
+        .expect("switch to WAL");
+    // A server upgrading the file holds its write lock like this.
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+        holder.execute_batch("ROLLBACK").expect("release the lock");
+    });
+    let output = common::run_cli(&db, &["user", "add", "bob", "--role", "worker"], None);
+    release.join().expect("lock holder");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("waiting for another process to release its lock on the database"),
+        "{stderr}"
+    );
+}

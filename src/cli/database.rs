@@ -221,23 +221,21 @@ pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> 
     let path = db.path();
     let is_new = std::fs::metadata(path).map_or(true, |metadata| metadata.len() == 0);
     let new_database = NewDatabase::before_open(path);
-    let mut connection =
-        storage::open(path, CLI_BUSY_TIMEOUT, storage::Schema::Current).map_err(|error| {
-            // The message reports the free space, so it comes first.
-            let message = storage::open_error(&absolute(path), &error);
-            if let Some(new_database) = &new_database {
-                new_database.remove_unused(CLI_BUSY_TIMEOUT);
-            }
-            message
-        })?;
+    let wait = storage::LockWait::Handler(wait_for_lock);
+    let connection = storage::open_with(path, wait, storage::Schema::Current).map_err(|error| {
+        // The message reports the free space, so it comes first.
+        let message = storage::open_error(&absolute(path), &error);
+        if let Some(new_database) = &new_database {
+            new_database.remove_unused(CLI_BUSY_TIMEOUT);
+        }
+        message
+    })?;
     if is_new {
         eprintln!(
             "translog: created database {} with its schema",
             absolute(path).display()
         );
     }
-    // A failure to set the handler leaves the busy timeout of the open.
-    let _ = connection.busy_handler(Some(wait_for_lock));
     Ok(connection)
 }
 

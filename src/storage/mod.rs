@@ -251,6 +251,27 @@ pub fn open(
     busy_timeout: Duration,
     schema: Schema,
 ) -> Result<Connection, StorageError> {
+    open_with(path, LockWait::Timeout(busy_timeout), schema)
+}
+
+/// How a connection waits for another connection's lock.
+#[derive(Clone, Copy, Debug)]
+pub enum LockWait {
+    /// Waits up to this long, then the statement fails with
+    /// [`StorageError::Busy`].
+    Timeout(Duration),
+    /// SQLite's busy handler: called with the number of earlier calls for the
+    /// same lock, it waits and returns true to try again, or false to fail.
+    Handler(fn(i32) -> bool),
+}
+
+/// Opens the database as [`open`] does, waiting for other connections' locks
+/// as `wait` says, from the first statement on.
+///
+/// # Errors
+///
+/// Fails as [`open`] does.
+pub fn open_with(path: &Path, wait: LockWait, schema: Schema) -> Result<Connection, StorageError> {
     create_private_file(path);
     let mut connection = Connection::open(path)?;
     // SQLite opens a file that the process may not write read-only, without
@@ -264,7 +285,10 @@ pub fn open(
             _ => StorageError::ReadOnlyFile,
         });
     }
-    connection.busy_timeout(busy_timeout)?;
+    match wait {
+        LockWait::Timeout(timeout) => connection.busy_timeout(timeout)?,
+        LockWait::Handler(handler) => connection.busy_handler(Some(handler))?,
+    }
     reject_foreign_database(&connection)?;
     connection.pragma_update(None, "journal_mode", "WAL")?;
     connection.pragma_update(None, "synchronous", "FULL")?;
