@@ -170,11 +170,38 @@ fn proxy_host_name_is_rejected() {
 }
 
 #[test]
-fn empty_proxy_is_rejected() {
-    let error = serve_error("");
+fn empty_proxy_list_trusts_none() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let server = Server::start_in_env(dir, &[], &[("TRANSLOG_TRUSTED_PROXIES", "")]);
     assert!(
-        error.contains("leave out both --trusted-proxy and TRANSLOG_TRUSTED_PROXIES"),
+        server.wait_for_log("trusted proxies none", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn bracketed_proxy_is_rejected_with_the_address() {
+    let error = serve_error("[::1]");
+    assert!(
+        error.contains("leave out the brackets, as in ::1"),
         "{error}"
+    );
+}
+
+#[test]
+fn mapped_proxy_is_listed_as_ipv4_once() {
+    let server = Server::start_with(&["--trusted-proxy", "::ffff:127.0.0.1,127.0.0.1"]);
+    assert!(
+        server.wait_for_log("trusted proxies ", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let settings = log.lines().find(|line| line.contains("trusted proxies "));
+    assert!(
+        settings.is_some_and(|line| line.ends_with("trusted proxies 127.0.0.1")),
+        "{log}"
     );
 }
 

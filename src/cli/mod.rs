@@ -127,8 +127,12 @@ struct ServeArgs {
 struct ProxyAddresses(Vec<IpAddr>);
 
 /// Parses a value of `--trusted-proxy`: IP addresses without a port,
-/// separated by commas.
+/// separated by commas. An empty value, as `TRANSLOG_TRUSTED_PROXIES=` in a
+/// drop-in that clears the setting, trusts no proxy.
 fn parse_trusted_proxies(text: &str) -> Result<ProxyAddresses, String> {
+    if text.trim().is_empty() {
+        return Ok(ProxyAddresses(Vec::new()));
+    }
     text.split(',')
         .map(parse_trusted_proxy)
         .collect::<Result<Vec<_>, _>>()
@@ -148,7 +152,9 @@ fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
                  because trusting every client is not supported"
             ));
         }
-        return Ok(address);
+        // The server compares canonical addresses, so ::ffff:127.0.0.1 is
+        // listed, and counted once, as 127.0.0.1.
+        return Ok(address.to_canonical());
     }
     if text.is_empty() {
         return Err(
@@ -157,7 +163,13 @@ fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
                 .to_string(),
         );
     }
-    let hint = if let Ok(address) = text.parse::<SocketAddr>() {
+    let unbracketed = text
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inner| inner.parse::<IpAddr>().ok());
+    let hint = if let Some(address) = unbracketed {
+        format!("leave out the brackets, as in {address}")
+    } else if let Ok(address) = text.parse::<SocketAddr>() {
         format!("leave out the port, as in {}", address.ip())
     } else if text.contains('/') {
         "list the address of each proxy, because ranges are not accepted".to_string()
