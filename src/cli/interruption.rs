@@ -83,8 +83,8 @@ pub fn signal_name(signal: i32) -> &'static str {
 }
 
 /// Ends the process with the default action of `signal`, one of
-/// [`INTERRUPT_SIGNALS`]. Should that fail, exits with status 128 plus the
-/// signal's number, the status that a shell shows for the signal.
+/// [`INTERRUPT_SIGNALS`]. signal-hook raises the signal, or aborts the
+/// process where it cannot, so the exit below only satisfies the type.
 pub fn end_process(signal: i32) -> ! {
     let _ = signal_hook::low_level::emulate_default_handler(signal);
     std::process::exit(128 + signal)
