@@ -305,7 +305,7 @@ fn backup_of_version_2_without_server_instance_succeeds() {
 }
 
 #[test]
-fn command_behind_lock_on_older_schema_says_it_waits() {
+fn locked_older_schema_prints_wait_notice() {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     create_version_1_database(dir.path());
     let db = dir.path().join("translog.db");

@@ -242,13 +242,13 @@ pub fn open_database(db: &DatabasePath) -> Result<rusqlite::Connection, String> 
 /// The pause between two tries to take a lock that another process holds.
 const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(10);
 
-/// The number of tries after which a command says that it waits for a lock,
-/// about one second.
+/// The number of tries after which a command prints that it waits for a
+/// lock, about one second.
 const LOCK_NOTICE_TRIES: i32 = 100;
 
 /// SQLite's busy handler for the commands that write: waits for another
 /// process's lock for up to [`CLI_BUSY_TIMEOUT`], as the busy timeout does,
-/// and says so on standard error once the wait passes a second, so that a
+/// and prints so on standard error once the wait passes a second, so that a
 /// command held up by a long transaction elsewhere does not look hung.
 /// `tries` counts the earlier calls for the same lock; returning false gives
 /// up, and the statement fails with "database is locked".

@@ -254,7 +254,7 @@ pub fn open(
     open_with(path, LockWait::Timeout(busy_timeout), schema)
 }
 
-/// How a connection waits for another connection's lock.
+/// The way a connection waits for another connection's lock.
 #[derive(Clone, Copy, Debug)]
 pub enum LockWait {
     /// Waits up to this long, then the statement fails with
@@ -266,7 +266,7 @@ pub enum LockWait {
 }
 
 /// Opens the database as [`open`] does, waiting for other connections' locks
-/// as `wait` says, from the first statement on.
+/// as `wait` sets, from the first statement on.
 ///
 /// # Errors
 ///

@@ -543,8 +543,8 @@ impl FailureLog {
     }
 }
 
-/// The age from which the line of a single failed batch says how long ago
-/// it failed.
+/// The age from which the line of a single failed batch reports how long
+/// ago it failed.
 const LATE_FAILURE_LINE: std::time::Duration = std::time::Duration::from_millis(100);
 
 fn log_failures(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
@@ -558,7 +558,7 @@ fn log_failures(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
     if batch.count == 1 && age < LATE_FAILURE_LINE {
         log::error!("batch of {entries} not stored: {error}");
     } else if batch.count == 1 {
-        // A line held back by the throttle, or written at the stop, says
+        // A line held back by the throttle, or written at the stop, reports
         // when the batch failed, so that it does not read as a new failure.
         log::error!(
             "batch of {entries} not stored {:.1} s ago: {error}",
