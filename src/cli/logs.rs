@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
+use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
     open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
@@ -191,11 +192,7 @@ fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<
              id, or list the transactions with `translog log list`"
         )));
     }
-    let counted = if entries == 1 {
-        "1 entry".to_string()
-    } else {
-        format!("{entries} entries")
-    };
+    let counted = count_of(entries as u64, "entry", "entries");
     if dry_run {
         super::print_line(&format!(
             "would remove transaction {transaction_id} ({counted}); nothing was deleted"

@@ -252,7 +252,7 @@ fn count_pruned(
 }
 
 /// Formats a count with the singular or plural of its noun.
-fn count_of(count: u64, singular: &str, plural: &str) -> String {
+pub(super) fn count_of(count: u64, singular: &str, plural: &str) -> String {
     if count == 1 {
         format!("1 {singular}")
     } else {
