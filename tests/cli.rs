@@ -1702,14 +1702,7 @@ fn dry_run_takes_no_write_lock() {
 /// for 2 s, and returns its output.
 fn delete_behind_held_lock() -> Output {
     let server = prune_server();
-    let holder = rusqlite::Connection::open(&server.db).expect("open the database");
-    holder
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    let release = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        holder.execute_batch("ROLLBACK").expect("release the lock");
-    });
+    let release = common::hold_write_lock(&server.db, std::time::Duration::from_secs(2));
     let output = server.cli(&["log", "delete", "tx-old-1"], None);
     release.join().expect("lock holder");
     output

@@ -309,18 +309,8 @@ fn locked_older_schema_prints_wait_notice() {
     let dir = tempfile::tempdir().expect("create a temporary directory");
     create_version_1_database(dir.path());
     let db = dir.path().join("translog.db");
-    let holder = rusqlite::Connection::open(&db).expect("open the database");
-    holder
-        .pragma_update(None, "journal_mode", "WAL")
-        .expect("switch to WAL");
     // A server upgrading the file holds its write lock like this.
-    holder
-        .execute_batch("BEGIN IMMEDIATE")
-        .expect("take the write lock");
-    let release = std::thread::spawn(move || {
-        std::thread::sleep(std::time::Duration::from_secs(2));
-        holder.execute_batch("ROLLBACK").expect("release the lock");
-    });
+    let release = common::hold_write_lock(&db, std::time::Duration::from_secs(2));
     let output = common::run_cli(&db, &["user", "add", "bob", "--role", "worker"], None);
     release.join().expect("lock holder");
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -579,6 +579,23 @@ sys.stdin.readline()
 os.pwrite(fd, original, offset)
 "#;
 
+/// Takes the write lock of the WAL database `db` in another connection, as a
+/// server or an open `sqlite3` transaction holds it, and releases it after
+/// `held` on a thread of its own. Join the returned handle to wait for that.
+pub fn hold_write_lock(db: &Path, held: Duration) -> thread::JoinHandle<()> {
+    let holder = rusqlite::Connection::open(db).expect("open the database");
+    holder
+        .pragma_update(None, "journal_mode", "WAL")
+        .expect("switch to WAL");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    thread::spawn(move || {
+        thread::sleep(held);
+        holder.execute_batch("ROLLBACK").expect("release the lock");
+    })
+}
+
 /// A process that holds [`RECOVERY_LOCK_SCRIPT`]'s locks until dropped.
 pub struct RecoveryLock {
     child: Child,
