@@ -26,15 +26,25 @@ fn missing_tool() -> Option<&'static str> {
     })
 }
 
-/// Runs the script in `mode` for `transaction_id` with the worker's credentials.
-fn run_script(server: &Server, mode: &str, transaction_id: &str, password: &str) -> Output {
-    Command::new("bash")
+/// Builds a run of the script in `mode` against `url` for `transaction_id`,
+/// with the worker's credentials.
+fn script(url: &str, mode: &str, transaction_id: &str) -> Command {
+    let mut command = Command::new("bash");
+    command
         .arg(SCRIPT)
         .args(["--simulate", mode])
-        .env("TRANSLOG_URL", server.url(""))
+        .env("TRANSLOG_URL", url)
         .env("TRANSLOG_USER", WORKER.0)
+        .env("TRANSLOG_PASSWORD", WORKER.1)
+        .env("TRANSLOG_TRANSACTION_ID", transaction_id);
+    command
+}
+
+/// Runs the script in `mode` for `transaction_id` as the worker with
+/// `password`.
+fn run_script(server: &Server, mode: &str, transaction_id: &str, password: &str) -> Output {
+    script(&server.url(""), mode, transaction_id)
         .env("TRANSLOG_PASSWORD", password)
-        .env("TRANSLOG_TRANSACTION_ID", transaction_id)
         .env("RETRY_DELAY", "0")
         .output()
         .expect("run worker-example.sh")
@@ -362,13 +372,7 @@ fn run_against_silent_port() -> (Output, usize) {
             connections
         })
     };
-    let output = Command::new("bash")
-        .arg(SCRIPT)
-        .args(["--simulate", "ok"])
-        .env("TRANSLOG_URL", format!("http://127.0.0.1:{port}"))
-        .env("TRANSLOG_USER", WORKER.0)
-        .env("TRANSLOG_PASSWORD", WORKER.1)
-        .env("TRANSLOG_TRANSACTION_ID", "verify-silent")
+    let output = script(&format!("http://127.0.0.1:{port}"), "ok", "verify-silent")
         .env("REPORT_RETRIES", "1")
         .output()
         .expect("run worker-example.sh");
@@ -406,13 +410,7 @@ fn worker_verified_without_reports_exits_3() {
 /// Runs the script with one setting of the environment set to `value`,
 /// against a running server.
 fn run_with_setting(server: &Server, name: &str, value: &str) -> Output {
-    Command::new("bash")
-        .arg(SCRIPT)
-        .args(["--simulate", "ok"])
-        .env("TRANSLOG_URL", server.url(""))
-        .env("TRANSLOG_USER", WORKER.0)
-        .env("TRANSLOG_PASSWORD", WORKER.1)
-        .env("TRANSLOG_TRANSACTION_ID", "verify-setting")
+    script(&server.url(""), "ok", "verify-setting")
         .env(name, value)
         .output()
         .expect("run worker-example.sh")
