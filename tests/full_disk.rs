@@ -314,10 +314,10 @@ fn files_left_after(source: &str, free: u64, args: &[&str]) -> Option<FilesLeft>
     })
 }
 
-/// Free space at which creating a new database fails at different steps on
-/// a Linux tmpfs with 4 KiB pages: the database file cannot grow at all,
-/// SQLite has written its header and its `-wal` and `-shm` files, or the
-/// header only.
+/// Free space at which creating a new database fails at three steps on a
+/// Linux tmpfs with 4 KiB pages. With none, the database file cannot grow at
+/// all. With 8 KiB, SQLite has written its header and its `-wal` and `-shm`
+/// files, and with 40 KiB the header only.
 const FREE_BYTES_FOR_FAILED_CREATION: [u64; 3] = [0, 8 * 1024, 40 * 1024];
 
 const ADD_WORKER: [&str; 6] = ["user", "add", "bob", "--role", "worker", "--password-stdin"];

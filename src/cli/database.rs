@@ -246,12 +246,12 @@ const LOCK_RETRY_PAUSE: Duration = Duration::from_millis(10);
 /// lock, about one second.
 const LOCK_NOTICE_TRIES: i32 = 100;
 
-/// SQLite's busy handler for the commands that write: waits for another
-/// process's lock for up to [`CLI_BUSY_TIMEOUT`], as the busy timeout does,
-/// and prints so on standard error once the wait passes a second, so that a
-/// command held up by a long transaction elsewhere does not look hung.
-/// `tries` counts the earlier calls for the same lock; returning false gives
-/// up, and the statement fails with "database is locked".
+/// Waits for another process's lock, as SQLite's busy handler of the
+/// commands that write, for up to [`CLI_BUSY_TIMEOUT`]. Once the wait passes
+/// a second, it prints a notice on standard error, so that a command held up
+/// by a long transaction elsewhere does not look hung. `tries` counts the
+/// earlier calls for the same lock. Returning false gives up, and the
+/// statement fails with "database is locked".
 fn wait_for_lock(tries: i32) -> bool {
     let waited = LOCK_RETRY_PAUSE.saturating_mul(u32::try_from(tries).unwrap_or(u32::MAX));
     if waited >= CLI_BUSY_TIMEOUT {

@@ -140,8 +140,8 @@ fn parse_trusted_proxies(text: &str) -> Result<ProxyAddresses, String> {
 }
 
 /// Parses one address of `--trusted-proxy`. An unspecified address
-/// (`0.0.0.0`, `::`) is rejected: no peer connects from it, so trusting it
-/// would trust nobody.
+/// (`0.0.0.0`, `::`) is rejected, because no peer connects from it, so
+/// trusting it would trust no peer at all.
 fn parse_trusted_proxy(text: &str) -> Result<IpAddr, String> {
     let text = text.trim();
     if let Ok(address) = text.parse::<IpAddr>() {
