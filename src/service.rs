@@ -19,6 +19,7 @@ use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
 use crate::notify::{Notifier, StalledSource};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
+use crate::storage::new_database::NewDatabase;
 use crate::storage::server_instance::{self, Token};
 use crate::storage::writer::Writer;
 use crate::storage::{self, ReaderPool, StorageError};
@@ -518,9 +519,9 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
 struct DatabaseLock {
     _file: std::fs::File,
     _shared_memory: std::fs::File,
-    path: PathBuf,
-    /// True when this server created the file.
-    created: bool,
+    /// The files that this server creates, when the database file did not
+    /// exist.
+    new_database: Option<NewDatabase>,
     /// True when the file was missing or empty, so that this server writes
     /// a new database into it.
     is_new: bool,
@@ -544,6 +545,7 @@ struct DatabaseLock {
 fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let created = !db_path.exists();
     let is_new = std::fs::metadata(db_path).map_or(true, |metadata| metadata.len() == 0);
+    let new_database = NewDatabase::before_open(db_path);
     let file = open_private(db_path).map_err(|error| {
         let reason = match error.kind() {
             std::io::ErrorKind::PermissionDenied if created => {
@@ -582,8 +584,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     Ok(DatabaseLock {
         _file: file,
         _shared_memory: shared_memory,
-        path: db_path.to_path_buf(),
-        created,
+        new_database,
         is_new,
         created_shared_memory,
     })
@@ -662,23 +663,20 @@ fn shared_memory_error(
     )
 }
 
-/// Removes the database file that a server created and that is still
-/// empty, because the server failed before it wrote the schema.
+/// Removes the database file that a server created, and the `-wal` and
+/// `-shm` files created with it, when it contains no schema. That happens
+/// when the server fails to start, on a taken port or on a full disk. For a
+/// database that existed, only a new `-shm` file that is still empty is
+/// removed.
 fn remove_unused_database(lock: &DatabaseLock) {
+    if let Some(new_database) = &lock.new_database {
+        new_database.remove_unused(READER_BUSY_TIMEOUT);
+        return;
+    }
     if let Some(shared_memory) = &lock.created_shared_memory {
         if std::fs::metadata(shared_memory).is_ok_and(|metadata| metadata.len() == 0) {
             let _ = std::fs::remove_file(shared_memory);
         }
-    }
-    if !lock.created {
-        return;
-    }
-    // Through a symbolic link, the file to remove is its target.
-    let Ok(real) = std::fs::canonicalize(&lock.path) else {
-        return;
-    };
-    if std::fs::metadata(&real).is_ok_and(|metadata| metadata.len() == 0) {
-        let _ = std::fs::remove_file(real);
     }
 }
 

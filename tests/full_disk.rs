@@ -336,10 +336,12 @@ fn failed_user_add_exits_1() {
     }
 }
 
-#[test]
-fn failed_user_add_leaves_no_database() {
+/// Runs a command that creates a new database on a file system with each
+/// of [`FREE_BYTES_FOR_FAILED_CREATION`] free, and checks that it leaves no
+/// file behind.
+fn assert_failed_creation_leaves_nothing(args: &[&str]) {
     for free in FREE_BYTES_FOR_FAILED_CREATION {
-        let Some(left) = files_left_after("", free, &ADD_WORKER) else {
+        let Some(left) = files_left_after("", free, args) else {
             return;
         };
         assert!(
@@ -349,6 +351,11 @@ fn failed_user_add_leaves_no_database() {
             left.stderr
         );
     }
+}
+
+#[test]
+fn failed_user_add_leaves_no_database() {
+    assert_failed_creation_leaves_nothing(&ADD_WORKER);
 }
 
 #[test]
@@ -384,4 +391,19 @@ fn failed_user_add_keeps_existing_database() {
         left.files,
         left.stderr
     );
+}
+
+const SERVE: [&str; 3] = ["serve", "--listen", "127.0.0.1:0"];
+
+#[test]
+fn failed_serve_leaves_no_database() {
+    assert_failed_creation_leaves_nothing(&SERVE);
+}
+
+#[test]
+fn failed_serve_keeps_empty_file() {
+    let Some(left) = files_left_after("empty", 0, &SERVE) else {
+        return;
+    };
+    assert_eq!(left.files, ["translog.db"], "{}", left.stderr);
 }

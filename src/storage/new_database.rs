@@ -2,8 +2,7 @@
 //! where none exists. When creating the schema fails, as on a full disk,
 //! they are removed again, so that the failed command leaves no empty or
 //! half-made database file, and no `-wal` or `-shm` file, that an operator
-//! would take for a database. (`serve` removes the database file that it
-//! created only while it is empty, in `service::remove_unused_database`.)
+//! would take for a database.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
