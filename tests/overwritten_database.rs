@@ -307,3 +307,33 @@ fn quiet_copied_backup_logs_missing_token() {
         server.log()
     );
 }
+
+// The stop of a server whose database file was overwritten.
+
+/// Writes a backup over the database of a running server, waits for the
+/// `503`, reads a log so that a reading connection is open too, and stops
+/// the server. Returns the backup's bytes and the stopped server's directory.
+fn stop_after_copy() -> (Vec<u8>, tempfile::TempDir) {
+    let (server, backup) = server_with_backup(20, 20);
+    write_over_database(&server, &backup);
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+    let reply = server.get("/worker/log", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let copy = std::fs::read(&backup).expect("read the backup");
+    let (status, dir) = server.stop();
+    assert!(status.success(), "server exited with {status}");
+    (copy, dir)
+}
+
+#[test]
+fn stop_leaves_copied_file_unchanged() {
+    let (copy, dir) = stop_after_copy();
+    let file = std::fs::read(dir.path().join("translog.db")).expect("read the database");
+    assert!(file == copy, "the stop wrote into the copied file");
+}
+
+#[test]
+fn stop_keeps_wal_of_overwritten_database() {
+    let (_, dir) = stop_after_copy();
+    assert!(dir.path().join("translog.db-wal").exists());
+}

@@ -150,6 +150,12 @@ impl FileCheck {
         Err(StorageError::FileChanged(change, description))
     }
 
+    /// Returns true once the check has found the database file overwritten
+    /// in place.
+    pub fn found_overwritten(&self) -> bool {
+        matches!(self.change, Some((FileChange::Overwritten, _)))
+    }
+
     fn rescue(&self, connection: &Connection, change: FileChange, description: &str) {
         let rescue = rescue_path(&self.real, chrono::Utc::now());
         let sections = change.guide_sections();

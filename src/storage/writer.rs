@@ -392,6 +392,16 @@ impl StorageThread<'_> {
         // A change since the last check would lose what the file held at the
         // close, so the copy is made now if it was not made yet.
         let _ = self.files.check_now(&self.connection);
+        if self.files.found_overwritten() {
+            // The -wal file contains pages of the old content, which the
+            // checkpoint at the last close would copy into the new file.
+            // Open until the process exits, this connection keeps its shared
+            // lock, so no close of the server's connections is the last one.
+            // NOTE: a command that has the database open when the server
+            // exits still runs that checkpoint when it closes.
+            std::mem::forget(self.connection);
+            return;
+        }
         if let Err((_, error)) = self.connection.close() {
             log::error!("closing the database failed: {error}");
         }
