@@ -1546,3 +1546,33 @@ fn metrics_histogram_buckets_are_cumulative() {
         assert!(body.contains(&format!("{family}_bucket{{le=\"+Inf\"}}")));
     }
 }
+
+/// Posts an entry to the log `..`, percent-encoded, with curl, which sends
+/// it as it is, and returns the list page.
+fn list_with_dot_dot_log() -> String {
+    let server = Server::start_with_users(&[]);
+    let (user, password) = server.admin();
+    let status = server.curl_status(
+        "/worker/log/%2E%2E",
+        &[
+            "-u",
+            &format!("{user}:{password}"),
+            "--data",
+            "timestamp=2026-12-04T13:00:00Z&stage=WORKER_INIT&status=SUCCESS",
+        ],
+    );
+    assert_eq!(status, "200");
+    server.get_as_reader("/").body
+}
+
+#[test]
+fn dot_dot_log_has_no_link() {
+    let body = list_with_dot_dot_log();
+    assert!(!body.contains("href=\"/transactions/.."), "{body}");
+}
+
+#[test]
+fn dot_dot_log_is_listed() {
+    let body = list_with_dot_dot_log();
+    assert!(body.contains(">..</span>"), "{body}");
+}

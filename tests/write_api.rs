@@ -2532,22 +2532,30 @@ fn messages_are_sentences() {
 
 // Inputs found by trying to break the service as a new user.
 
-#[test]
-fn encoded_dot_dot_id_is_rejected() {
-    // Sent over a raw socket, because HTTP clients resolve `%2e%2e` as `..`.
-    let server = Server::start();
+/// Posts an entry to the log `%2e%2e` with curl, which sends a percent-encoded
+/// dot segment as it is, and returns the status.
+fn post_to_encoded_dot_dot(server: &Server) -> String {
     let (user, password) = server.admin();
-    let body = form("2026-12-04", "WORKER_INIT", "SUCCESS");
-    let request = format!(
-        "POST /worker/log/%2e%2e HTTP/1.1\r\nHost: test\r\nAuthorization: {}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
-         Connection: close\r\n\r\n{body}",
-        common::basic_auth(user, password),
-        body.len()
-    );
-    let response = server.raw(request.as_bytes(), Duration::from_secs(2));
-    assert!(response.starts_with("HTTP/1.1 400"), "{response}");
-    assert!(response.contains("invalid_transaction_id"), "{response}");
+    server.curl_status(
+        "/worker/log/%2e%2e",
+        &["-u", &format!("{user}:{password}"), "--data", VALID],
+    )
+}
+
+#[test]
+fn encoded_dot_dot_id_is_stored() {
+    let server = Server::start();
+    assert_eq!(post_to_encoded_dot_dot(&server), "200");
+}
+
+#[test]
+fn encoded_dot_dot_id_is_read_back() {
+    let server = Server::start();
+    post_to_encoded_dot_dot(&server);
+    let (user, password) = server.admin();
+    let output = server.curl("/worker/log/%2E%2E", &["-u", &format!("{user}:{password}")]);
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON log");
+    assert_eq!(body["transaction_id"], "..", "{body}");
 }
 
 #[test]

@@ -73,6 +73,13 @@ pub(super) fn transaction_link(transaction_id: &str) -> String {
     format!("/transactions/{}", encode_query_value(transaction_id))
 }
 
+/// Returns true for the transaction ids `.` and `..`, whose page no browser
+/// can open: it reads them as path segments even when percent-encoded, and
+/// goes to the parent page instead.
+pub(super) fn is_dot_segment(transaction_id: &str) -> bool {
+    transaction_id == "." || transaction_id == ".."
+}
+
 /// Builds the link to a page of a transaction's entries: the first page
 /// without a cursor, and `limit` only when it is not the default.
 pub(super) fn transaction_page_link(

@@ -9,7 +9,7 @@ use super::format::{format_age, format_duration, parse_instant, truncate_chars};
 use super::html::{
     escape_html, outcome_badge, page_start, render_footer, render_instant, status_badge, PAGE_END,
 };
-use super::links::{list_link, time_filter_link, transaction_link};
+use super::links::{is_dot_segment, list_link, time_filter_link, transaction_link};
 use super::IndexView;
 use crate::storage::logs::{Outcome, TransactionSummary};
 
@@ -161,13 +161,12 @@ fn render_list_table(html: &mut String, view: &IndexView) {
          </tr></thead><tbody>",
     );
     for summary in &view.page.transactions {
-        let id = escape_html(&summary.transaction_id);
         let _ = write!(
             html,
-            "<tr class=\"row-{}\"><td class=\"id no-label\" data-label=\"Transaction\"><a href=\"{}\">{id}</a>",
+            "<tr class=\"row-{}\"><td class=\"id no-label\" data-label=\"Transaction\">",
             summary.outcome.as_str(),
-            escape_html(&transaction_link(&summary.transaction_id)),
         );
+        render_id_cell(html, &summary.transaction_id);
         render_row_message(html, summary);
         let _ = write!(
             html,
@@ -200,6 +199,26 @@ fn render_list_table(html: &mut String, view: &IndexView) {
 /// Renders the message under a transaction's id. A fatal transaction shows
 /// the stage and message of the entry that made it fatal, because its last
 /// entry may be a later `WORKER_END SUCCESS`. Others show their last message.
+/// Writes the transaction id as a link to its page. The ids `.` and `..` get
+/// no link, because a browser cannot open their page, but a tooltip that
+/// names where to read them.
+fn render_id_cell(html: &mut String, transaction_id: &str) {
+    let id = escape_html(transaction_id);
+    if is_dot_segment(transaction_id) {
+        let _ = write!(
+            html,
+            "<span title=\"Browsers cannot open the page of this transaction, because they read \
+             its id as a path segment; read its log with translog log show or the API.\">{id}</span>"
+        );
+        return;
+    }
+    let _ = write!(
+        html,
+        "<a href=\"{}\">{id}</a>",
+        escape_html(&transaction_link(transaction_id))
+    );
+}
+
 fn render_row_message(html: &mut String, summary: &TransactionSummary) {
     let message = |text: Option<&str>| {
         text.filter(|text| !text.is_empty())
