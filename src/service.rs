@@ -518,6 +518,9 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
 /// lasts as long as the file is open.
 struct DatabaseLock {
     _file: std::fs::File,
+    /// The `.lock` file that older versions of the server lock, when it
+    /// exists.
+    _older_server_lock: Option<std::fs::File>,
     _shared_memory: std::fs::File,
     /// The files that this server creates, when the database file did not
     /// exist.
@@ -572,6 +575,15 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
             return Err(format!("cannot lock {}: {error}", db_path.display()))
         }
     }
+    let older_server_lock = match lock_older_server_file(db_path) {
+        Ok(lock) => lock,
+        Err(error) => {
+            if created {
+                let _ = std::fs::remove_file(db_path);
+            }
+            return Err(error);
+        }
+    };
     let (shared_memory, created_shared_memory) = match lock_shared_memory(db_path) {
         Ok(locked) => locked,
         Err(error) => {
@@ -583,11 +595,45 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     };
     Ok(DatabaseLock {
         _file: file,
+        _older_server_lock: older_server_lock,
         _shared_memory: shared_memory,
         new_database,
         is_new,
         created_shared_memory,
     })
+}
+
+/// Takes an exclusive `flock` on `<database>.lock`, when that file exists.
+/// Older versions of the server locked that file instead of the database
+/// file, so an older server still running on the database holds it. The file is never created, and it stays locked for the life of the
+/// server, so that an older server cannot start beside this one either.
+fn lock_older_server_file(db_path: &Path) -> Result<Option<std::fs::File>, String> {
+    let mut name = db_path.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = match OpenOptions::new().read(true).open(&path) {
+        Ok(file) => file,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(error) => {
+            return Err(format!(
+                "cannot open {}: {error}; it is the lock file of older translog servers, so \
+                 remove it if none of them runs",
+                path.display()
+            ))
+        }
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "a translog server of an older version is using {}, because it holds {}; stop it \
+             before you start this version",
+            db_path.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(format!("cannot lock {}: {error}", path.display()))
+        }
+    }
 }
 
 /// Opens the file at `path` for reading and writing, creating it readable by

@@ -1762,6 +1762,74 @@ fn second_server_through_hard_link_is_rejected() {
     assert_second_server_rejected(&alias);
 }
 
+/// Holds an exclusive `flock` on `DB.lock` in a `flock` process for 30 s, as
+/// a server of an older version does. The process is killed when dropped.
+struct OlderServerLock(std::process::Child);
+
+impl OlderServerLock {
+    fn hold(db: &Path) -> OlderServerLock {
+        let lock = format!("{}.lock", db.display());
+        let mut child = Command::new("flock")
+            .args(["--exclusive", &lock, "sleep", "30"])
+            .spawn()
+            .expect("run flock");
+        let locked = common::wait_until(|| {
+            Command::new("flock")
+                .args(["--nonblock", &lock, "true"])
+                .status()
+                .is_ok_and(|status| !status.success())
+        });
+        if !locked {
+            let _ = child.kill();
+            panic!("flock did not take the lock");
+        }
+        OlderServerLock(child)
+    }
+}
+
+impl Drop for OlderServerLock {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts a server on a new database while an older server holds its
+/// `.lock` file, and returns its output.
+fn serve_beside_older_server() -> Output {
+    let (_dir, db) = new_db();
+    let _older = OlderServerLock::hold(&db);
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    run_command(command, None)
+}
+
+#[test]
+fn server_beside_older_server_exits_1() {
+    let output = serve_beside_older_server();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn server_beside_older_server_names_it() {
+    let output = serve_beside_older_server();
+    assert!(
+        stderr(&output).contains("a translog server of an older version is using"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn unused_older_lock_file_is_ignored() {
+    let (dir, db) = new_db();
+    std::fs::write(format!("{}.lock", db.display()), "").expect("create the lock file");
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let server = Server::launch(dir, db, command);
+    assert_eq!(server.get("/healthz", None).status, 200);
+}
+
 #[test]
 fn database_through_dangling_symlink_is_private() {
     let (dir, _db) = new_db();
