@@ -84,10 +84,10 @@ if [[ ! $transaction_id =~ ^[A-Za-z0-9._:~-]{1,128}$ ]]; then
 fi
 log_url="${base_url%/}/worker/log/$transaction_id"
 undelivered_reports=0
-# Set after a 401 or 403: the next reports would be rejected too, and every
-# 401 counts towards the failed-login limit of this host's address, which
-# the other Workers on the host share.
-credentials_rejected=0
+# Set after a 401, 403 or 404: the next reports would be rejected too, and
+# every 401 counts towards the failed-login limit of this host's address,
+# which the other Workers on the host share.
+reports_rejected=0
 # Set after a report got no response at all, through all of curl's retries:
 # the server is down or unreachable. The next reports are tried once each,
 # so that each does not hold up the verification for half a minute, until
@@ -97,7 +97,7 @@ server_silent=0
 # Sends one entry: report STAGE STATUS [MESSAGE].
 report() {
     local stage=$1 status=$2 message=${3:-}
-    if ((credentials_rejected)); then
+    if ((reports_rejected)); then
         undelivered_reports=$((undelivered_reports + 1))
         return
     fi
@@ -154,12 +154,17 @@ report() {
     if [[ $code == 401 ]]; then
         echo "worker-example.sh: the server rejected the credentials of $TRANSLOG_USER" \
             "(HTTP 401); the remaining reports are skipped" >&2
-        credentials_rejected=1
+        reports_rejected=1
     elif [[ $code == 403 ]]; then
         echo "worker-example.sh: $TRANSLOG_USER may not append entries (HTTP 403): its" \
             "role or state does not allow it (translog user set-role, translog user" \
             "enable); the remaining reports are skipped" >&2
-        credentials_rejected=1
+        reports_rejected=1
+    elif [[ $code == 404 ]]; then
+        echo "worker-example.sh: no write API at $log_url (HTTP 404): set TRANSLOG_URL to" \
+            "the server's address alone, such as http://127.0.0.1:8080; the remaining" \
+            "reports are skipped" >&2
+        reports_rejected=1
     fi
 }
 

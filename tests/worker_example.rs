@@ -210,6 +210,39 @@ fn worker_wrong_password_stops_reporting() {
     assert_eq!(rejected, 1, "{}", server.log());
 }
 
+/// Runs the script with a base URL that already ends with `/worker/log`.
+fn run_with_write_path_in_url(server: &Server) -> Output {
+    script(&server.url("/worker/log"), "ok", "verify-url")
+        .env("RETRY_DELAY", "0")
+        .output()
+        .expect("run worker-example.sh")
+}
+
+#[test]
+fn worker_wrong_url_stops_reporting() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    run_with_write_path_in_url(&server);
+    let rejected = server
+        .log()
+        .lines()
+        .filter(|line| line.contains("\"/worker/log/worker/log/verify-url\" 404"))
+        .count();
+    assert_eq!(rejected, 1, "{}", server.log());
+}
+
+#[test]
+fn worker_wrong_url_names_setting() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let output = run_with_write_path_in_url(&server);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("set TRANSLOG_URL to the server's address alone"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn worker_rejection_ends_with_newline() {
     skip_without_tools!();

@@ -1608,6 +1608,26 @@ fn extra_segment_names_slash_in_id() {
 }
 
 #[test]
+fn repeated_base_path_is_404() {
+    let server = Server::start();
+    let reply = server.post_entry("worker/log/db1-2026-12-04", VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn repeated_base_path_names_path_meant() {
+    let server = Server::start();
+    let reply = server.post_entry("worker/log/db1-2026-12-04", VALID);
+    assert!(
+        reply
+            .message()
+            .contains("send the request to /worker/log/db1-2026-12-04."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn trailing_slash_is_404() {
     let server = Server::start();
     let reply = server.post_entry("a/", VALID);

@@ -173,12 +173,16 @@ pub async fn dispatch(
 /// without its trailing slash where that one names a resource, except for a
 /// `POST` to `/worker/log/`, whose generic message names the path with the
 /// transaction id that it lacks. A longer path under `/worker/log/` comes
-/// from a transaction id with a `/`.
+/// from a base URL that ends with `/worker/log`, or from a transaction id
+/// with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
     match strip_trailing_slash(path) {
         Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
         Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
         None => match path.strip_prefix("/worker/log/") {
+            Some(rest) if rest.starts_with("worker/log/") => {
+                ApiError::RepeatedBasePath(format!("/{rest}"))
+            }
             Some(rest) if rest.trim_matches('/').contains('/') => ApiError::SlashInTransactionId,
             _ => ApiError::NotFound,
         },

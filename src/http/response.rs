@@ -32,6 +32,9 @@ pub enum ApiError {
     /// A path under `/worker/log/` with more than one segment, as a
     /// transaction id with a `/` in it gives.
     SlashInTransactionId,
+    /// A path under `/worker/log/worker/log/`, as a client whose base URL
+    /// already ends with `/worker/log` sends, with the path meant.
+    RepeatedBasePath(String),
     /// A method that the resource does not take.
     MethodNotAllowed {
         /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
@@ -221,6 +224,7 @@ impl ApiError {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
+            | ApiError::RepeatedBasePath(_)
             | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
@@ -246,9 +250,10 @@ impl ApiError {
 
     fn code(&self) -> &'static str {
         match self {
-            ApiError::NotFound | ApiError::TrailingSlash(_) | ApiError::SlashInTransactionId => {
-                "not_found"
-            }
+            ApiError::NotFound
+            | ApiError::TrailingSlash(_)
+            | ApiError::SlashInTransactionId
+            | ApiError::RepeatedBasePath(_) => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
@@ -278,6 +283,11 @@ impl ApiError {
                  cannot contain '/'; put the id in one path segment, such as \
                  /worker/log/db1-2026-12-04 in place of /worker/log/db1/2026-12-04."
                 .into(),
+            ApiError::RepeatedBasePath(meant) => format!(
+                "No resource at this path, because it repeats /worker/log, as a client whose \
+                 base URL already ends with /worker/log sends; check that URL, and send the \
+                 request to {meant}."
+            ),
             ApiError::TrailingSlash(stripped) => format!(
                 "No resource at this path, because it ends with a slash; send the request to \
                  {stripped}."
@@ -410,6 +420,7 @@ impl ApiError {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
+            | ApiError::RepeatedBasePath(_)
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
             | ApiError::CrossOrigin(_)
@@ -476,6 +487,7 @@ impl ApiError {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
+            | ApiError::RepeatedBasePath(_)
             | ApiError::MethodNotAllowed { .. }
             | ApiError::NoSuchLog => (log::Level::Debug, format!("rejected: {}", self.message())),
             ApiError::Throttled(_)
