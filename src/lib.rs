@@ -15,6 +15,8 @@
 //! - `cli`: the command line, with user management, reading logs, backup and
 //!   prune.
 //! - `service`: the start and stop of `serve`.
+//! - `shell`: the quoting of paths in the shell commands that messages
+//!   suggest.
 
 #![forbid(unsafe_code)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::panic))]
@@ -26,6 +28,7 @@ pub mod http;
 pub mod metrics;
 pub mod notify;
 pub mod service;
+pub mod shell;
 pub mod storage;
 pub mod throttled_log;
 pub mod validate;

@@ -1211,3 +1211,30 @@ fn reads_work_after_recovery_lock() {
     drop(lock);
     assert_eq!(server.get_as_reader("/worker/log").status, 200);
 }
+
+#[test]
+fn logged_credentials_command_works_for_odd_path() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("my db's.db");
+    let mut command = common::serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let server = Server::launch(dir, db, command);
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("created user admin"))
+        .unwrap_or_default();
+    let suggested = line
+        .split_once("(use ")
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_default();
+    let output = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "{suggested} -sS -o /dev/null -w '%{{http_code}}' {}",
+            server.url("/worker/log")
+        ))
+        .output()
+        .expect("run bash");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "200", "{line}");
+}

@@ -69,10 +69,10 @@ pub(super) fn ensure_first_admin(connection: &Connection, db_path: &Path) -> Res
         ),
         None => String::new(),
     };
+    let display_path = path.display().to_string();
     log::info!(
-        "created user admin; its credentials are in {} (use curl -u \"$(cat {})\"){previous_note}",
-        path.display(),
-        path.display()
+        "created user admin; its credentials are in {display_path} (use curl -u \"$(cat {})\"){previous_note}",
+        crate::shell::quote(&display_path)
     );
     Ok(1)
 }

@@ -26,7 +26,7 @@ pub fn owner_without_write(path: &Path) -> Option<String> {
         "the file's mode ({:04o}) gives its owner, which is this user, no write permission; \
          add it with chmod u+w {}",
         metadata.mode() & 0o7777,
-        path.display()
+        crate::shell::quote(&path.display().to_string())
     ))
 }
 
@@ -40,12 +40,14 @@ pub fn readable_by_others(path: &Path) -> Option<String> {
     if metadata.mode() & 0o004 == 0 {
         return None;
     }
-    let path = path.display();
+    let path = path.display().to_string();
+    let files = ["", "-wal", "-shm"]
+        .map(|suffix| crate::shell::quote(&format!("{path}{suffix}")).into_owned());
     Some(format!(
         "the database file {path} is readable by every user of this host (mode {:04o}), and it \
-         contains the password hashes; remove that permission with \
-         chmod o-rwx {path} {path}-wal {path}-shm",
+         contains the password hashes; remove that permission with chmod o-rwx {}",
         metadata.mode() & 0o7777,
+        files.join(" ")
     ))
 }
 
