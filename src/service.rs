@@ -5,6 +5,7 @@
 use std::fs::OpenOptions;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt as _;
+use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -325,6 +326,9 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
         format_duration(options.write_timeout),
         state.config.max_connections
     );
+    if let Some(warning) = options.notify_command.as_deref().and_then(missing_program) {
+        log::warn!("{warning}");
+    }
     if options.stall_after < SHORT_STALL_PERIOD {
         log::warn!(
             "--stall-after is {}, so a transaction counts as stalled that soon after its \
@@ -347,10 +351,57 @@ fn describe_notify_command(command: &str) -> String {
     match words.len() - 1 {
         0 => format!("{program:?}"),
         more => format!(
-            "{program:?} with {more} more {}, not logged",
+            "{program:?} with {more} other {}, not logged",
             word_noun(more)
         ),
     }
+}
+
+/// Shell keywords and builtins that may start a notify command. The shell
+/// runs them itself, so no file of that name needs to exist.
+const SHELL_BUILTINS: [&str; 22] = [
+    "!", ".", ":", "[", "{", "(", "case", "cd", "command", "echo", "eval", "exec", "export",
+    "false", "for", "if", "printf", "set", "test", "true", "until", "while",
+];
+
+/// Checks that the program of the notify command exists and may be run, so
+/// that a mistyped path shows at start, not at the first alert. Returns the
+/// warning when it does not. A program word with quotes, expansions or other
+/// shell syntax, and a shell builtin, are not checked.
+fn missing_program(command: &str) -> Option<String> {
+    let program = command
+        .split_whitespace()
+        .find(|word| !is_assignment(word))?;
+    let plain = program
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+@%,:".contains(c));
+    if !plain || SHELL_BUILTINS.contains(&program) {
+        return None;
+    }
+    let is_executable = |path: &Path| {
+        std::fs::metadata(path)
+            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+    };
+    if program.contains('/') {
+        if is_executable(Path::new(program)) {
+            return None;
+        }
+        return Some(format!(
+            "the program {program:?} of --notify-command is not an executable file, so every \
+             alert will fail; check the path and its execute permission"
+        ));
+    }
+    // Without PATH, sh searches a default of its own.
+    let search_path = std::env::var_os("PATH")?;
+    if std::env::split_paths(&search_path).any(|directory| is_executable(&directory.join(program)))
+    {
+        return None;
+    }
+    Some(format!(
+        "the program {program:?} of --notify-command is not in any directory of PATH ({}), so \
+         every alert will fail; give its full path, or install it",
+        search_path.to_string_lossy()
+    ))
 }
 
 fn word_noun(count: usize) -> &'static str {
@@ -824,11 +875,11 @@ mod tests {
             ("/usr/local/bin/alert", "\"/usr/local/bin/alert\""),
             (
                 "/usr/local/bin/alert ops",
-                "\"/usr/local/bin/alert\" with 1 more word, not logged",
+                "\"/usr/local/bin/alert\" with 1 other word, not logged",
             ),
             (
                 "TOKEN=secret curl -d x https://example.com",
-                "\"curl\" with 4 more words, not logged",
+                "\"curl\" with 4 other words, not logged",
             ),
             ("TOKEN=secret", "set (1 word not logged)"),
         ];

@@ -338,13 +338,47 @@ fn settings_leave_out_notify_arguments() {
     let server = Server::start_with(&["--notify-command", "/usr/local/bin/alert token-1234"]);
     assert!(
         server.wait_for_log(
-            "notify command \"/usr/local/bin/alert\" with 1 more word, not logged",
+            "notify command \"/usr/local/bin/alert\" with 1 other word, not logged",
             Duration::from_secs(5)
         ),
         "{}",
         server.log()
     );
     assert!(!server.log().contains("token-1234"), "{}", server.log());
+}
+
+/// Starts a server with `command` as its notify command and returns
+/// whether its log warns that the program is missing. The log line of a
+/// request made after the start comes after every line of the start.
+fn warns_of_missing_program(command: &str) -> bool {
+    let server = Server::start_with(&["--notify-command", command]);
+    assert_eq!(server.get("/worker/log", Some(server.admin())).status, 200);
+    assert!(
+        server.wait_for_log("\"/worker/log\" 200", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    server.log().contains("of --notify-command is not")
+}
+
+#[test]
+fn missing_notify_program_is_warned() {
+    assert!(warns_of_missing_program("/usr/local/bin/alert token-1234"));
+}
+
+#[test]
+fn notify_program_missing_from_path_is_warned() {
+    assert!(warns_of_missing_program("TOKEN=abc alert-webhook-missing"));
+}
+
+#[test]
+fn notify_program_in_path_is_not_warned() {
+    assert!(!warns_of_missing_program("TOKEN=abc cat"));
+}
+
+#[test]
+fn notify_shell_builtin_is_not_warned() {
+    assert!(!warns_of_missing_program("echo alert"));
 }
 
 /// Returns the lines of `log` that contain `created a new database`.
