@@ -743,11 +743,9 @@ fn shared_memory_error(
     let directory = absolute.parent().unwrap_or(Path::new("/"));
     if created {
         return format!(
-            "cannot open database {}: {user} may not create files in directory {}, and SQLite \
-             creates the database's -wal and -shm files there; give {user} write access to \
-             that directory, or run translog as a user that has it",
+            "cannot open database {}: {}",
             db_path.display(),
-            directory.display()
+            storage::file_mode::companions_denied(directory)
         );
     }
     format!(

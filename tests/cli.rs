@@ -3623,6 +3623,12 @@ fn unwritable_directory_db_option_advice() {
 /// runs translog there may write, without `-wal` and `-shm` files, and runs
 /// `serve` on it as that user. Panics instead of skipping under CI.
 fn serve_in_unwritable_directory() -> Option<(UnwritableDirectory, Output)> {
+    run_in_unwritable_directory(&["serve", "--listen", "127.0.0.1:0"])
+}
+
+/// Runs `translog --db DB ARGS` as [`serve_in_unwritable_directory`] runs
+/// `serve`.
+fn run_in_unwritable_directory(args: &[&str]) -> Option<(UnwritableDirectory, Output)> {
     let Some(directory) = UnwritableDirectory::new() else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -3641,8 +3647,47 @@ fn serve_in_unwritable_directory() -> Option<(UnwritableDirectory, Output)> {
         set_mode(directory.dir.path(), 0o555);
     }
     let db_text = db.to_str().expect("UTF-8 path").to_string();
-    let output = directory.run(&["--db", &db_text, "serve", "--listen", "127.0.0.1:0"]);
+    let mut all = vec!["--db", db_text.as_str()];
+    all.extend_from_slice(args);
+    let output = directory.run(&all);
     Some((directory, output))
+}
+
+/// Returns how errors name the user who runs translog in an
+/// [`UnwritableDirectory`]: `nobody` under root, or else this user.
+fn translog_user() -> String {
+    if running_as_root() {
+        return "user nobody".to_string();
+    }
+    let id = Command::new("id").arg("-un").output().expect("run id");
+    format!("user {}", stdout(&id).trim_end())
+}
+
+/// Runs `user disable` on a database in a directory where the user may not
+/// create the `-wal` and `-shm` files.
+fn user_disable_in_unwritable_directory() -> Option<(UnwritableDirectory, Output)> {
+    run_in_unwritable_directory(&["user", "disable", "worker1"])
+}
+
+#[test]
+fn unwritable_directory_user_disable_names_user() {
+    let Some((_directory, output)) = user_disable_in_unwritable_directory() else {
+        return;
+    };
+    let expected = format!("{} may not create files in directory", translog_user());
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn unwritable_directory_user_disable_names_wal_files() {
+    let Some((directory, output)) = user_disable_in_unwritable_directory() else {
+        return;
+    };
+    let expected = format!(
+        "directory {}, and SQLite creates the database's -wal and -shm files there",
+        directory.dir.path().display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
 }
 
 #[test]
@@ -3658,13 +3703,7 @@ fn unwritable_directory_serve_names_user() {
     let Some((_directory, output)) = serve_in_unwritable_directory() else {
         return;
     };
-    let user = if running_as_root() {
-        "user nobody".to_string()
-    } else {
-        let id = Command::new("id").arg("-un").output().expect("run id");
-        format!("user {}", stdout(&id).trim_end())
-    };
-    let expected = format!("{user} may not create files in directory");
+    let expected = format!("{} may not create files in directory", translog_user());
     assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
 }
 

@@ -88,6 +88,19 @@ pub fn create_denied(directory: &Path) -> Option<CreateDenied> {
     }
 }
 
+/// Explains that this process's effective user may not create the `-wal`
+/// and `-shm` files in `directory`, with the fix. The directory needs write
+/// permission for them, even when the database file itself is writable.
+pub fn companions_denied(directory: &Path) -> String {
+    let user = effective_user();
+    format!(
+        "{user} may not create files in directory {}, and SQLite creates the database's -wal \
+         and -shm files there; give {user} write access to that directory, or run translog as \
+         a user that has it",
+        directory.display()
+    )
+}
+
 /// Names this process's effective user for a message, such as `user
 /// translog`, or `the user with uid 1001` when `/etc/passwd` has no entry
 /// for it, as for a user from LDAP.

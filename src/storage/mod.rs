@@ -318,7 +318,18 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
         _ => None,
     };
+    let directory = std::path::absolute(files::parent_directory(path))
+        .unwrap_or_else(|_| files::parent_directory(path).to_path_buf());
+    let companions_denied = matches!(
+        file_mode::create_denied(&directory),
+        Some(file_mode::CreateDenied::Permission)
+    );
     match code {
+        Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if companions_denied => format!(
+            "cannot open database {}: {}",
+            path.display(),
+            file_mode::companions_denied(&directory)
+        ),
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) => format!(
             "cannot open database {}: {error}; check that its directory {} exists and is \
              writable by this user, who needs to create the -wal and -shm files there, and \
