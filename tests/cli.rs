@@ -763,6 +763,37 @@ fn bad_listen_value_is_error() {
 }
 
 #[test]
+fn listen_port_over_65535_says_out_of_range() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--listen", "127.0.0.1:99999"], None);
+    assert!(
+        stderr(&output).contains("port 99999 is out of range (0 to 65535)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn bad_listen_value_names_form() {
+    let values = [
+        "localhost",
+        "localhost:8080",
+        "::1:8080",
+        "127.0.0.1:http",
+        "[::1]:65536",
+    ];
+    for value in values {
+        let (_dir, db) = new_db();
+        let output = run_cli(&db, &["serve", "--listen", value], None);
+        assert!(
+            stderr(&output).contains("use IP:PORT such as 127.0.0.1:8080 or [::1]:8080"),
+            "{value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
 fn bad_listen_variable_is_error() {
     let (_dir, db) = new_db();
     let mut command = Command::new(BIN);

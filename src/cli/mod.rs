@@ -279,10 +279,25 @@ fn parse_max_connections(text: &str) -> Result<u32, String> {
         })
 }
 
+/// Parses `--listen`: an IP address and a port, with an IPv6 address in
+/// brackets. A port over 65535 gets its own message, because the standard
+/// library rejects it like any other malformed address.
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
-        format!("invalid address {text:?}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
+        let problem = match port_out_of_range(text) {
+            Some(port) => format!("port {port} is out of range (0 to 65535)"),
+            None => format!("invalid address {text:?}"),
+        };
+        format!("{problem}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
     })
+}
+
+/// Returns the port of `text` in the form HOST:PORT when the port is a
+/// number over 65535.
+fn port_out_of_range(text: &str) -> Option<&str> {
+    let (_, port) = text.rsplit_once(':')?;
+    let is_number = !port.is_empty() && port.bytes().all(|byte| byte.is_ascii_digit());
+    (is_number && port.parse::<u16>().is_err()).then_some(port)
 }
 
 /// The maximum duration that [`parse_duration`] accepts, in whole seconds:
@@ -561,6 +576,26 @@ mod tests {
     #[test]
     fn duration_rejects_multibyte_input() {
         assert!(parse_duration("5\u{e9}").is_err());
+    }
+
+    #[test]
+    fn listen_port_over_65535_is_out_of_range() {
+        assert_eq!(port_out_of_range("127.0.0.1:65536"), Some("65536"));
+    }
+
+    #[test]
+    fn listen_port_65535_is_in_range() {
+        assert_eq!(port_out_of_range("[::1]:65535"), None);
+    }
+
+    #[test]
+    fn listen_port_name_is_not_out_of_range() {
+        assert_eq!(port_out_of_range("127.0.0.1:http"), None);
+    }
+
+    #[test]
+    fn listen_empty_port_is_not_out_of_range() {
+        assert_eq!(port_out_of_range("127.0.0.1:"), None);
     }
 
     #[test]
