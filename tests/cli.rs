@@ -825,6 +825,142 @@ fn bad_serve_timezone_is_error() {
     assert_one_line_error(&output);
 }
 
+/// Asserts that the standard error of `output` contains `expected`.
+fn assert_stderr_contains(output: &Output, expected: &str) {
+    let text = stderr(output);
+    assert!(text.contains(expected), "expected {expected:?} in: {text}");
+}
+
+/// The end of the error for an empty `--timezone` of `serve`, `log list`
+/// and `prune`.
+const EMPTY_ZONE: &str = "the time zone is empty; give an IANA name such as Europe/Berlin, \
+                          or leave out both --timezone and TRANSLOG_TIMEZONE for UTC";
+
+#[test]
+fn empty_serve_timezone_says_empty() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--timezone", ""], None);
+    assert_stderr_contains(&output, EMPTY_ZONE);
+}
+
+#[test]
+fn empty_timezone_variable_says_empty() {
+    let (_dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&db)
+        .args(["log", "list"])
+        .env("TRANSLOG_TIMEZONE", "");
+    let output = run_command(command, None);
+    let expected = format!(
+        "environment variable TRANSLOG_TIMEZONE: invalid value '' for \
+         '--timezone <TIMEZONE>': {EMPTY_ZONE}"
+    );
+    assert_stderr_contains(&output, &expected);
+}
+
+#[test]
+fn user_add_empty_timezone_says_empty() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &[
+            "user",
+            "add",
+            "worker1",
+            "--role",
+            "worker",
+            "--timezone",
+            "",
+        ],
+        None,
+    );
+    assert_stderr_contains(
+        &output,
+        "the time zone is empty; give an IANA name such as Europe/Berlin, or leave out \
+         --timezone so that the server's --timezone applies to this user",
+    );
+}
+
+#[test]
+fn set_timezone_empty_says_empty() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", ""], None);
+    assert_stderr_contains(
+        &output,
+        "the time zone is empty; give an IANA name such as Europe/Berlin, or none to clear \
+         the user's zone",
+    );
+}
+
+#[test]
+fn serve_timezone_in_lower_case_is_rejected() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["serve", "--timezone", "utc"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn timezone_in_other_case_names_zone() {
+    let cases: [(&[&str], &str, &str); 4] = [
+        (&["serve", "--timezone", "utc"], "utc", "UTC"),
+        (
+            &["log", "list", "--timezone", "europe/berlin"],
+            "europe/berlin",
+            "Europe/Berlin",
+        ),
+        (
+            &[
+                "user",
+                "add",
+                "worker1",
+                "--role",
+                "worker",
+                "--timezone",
+                "Europe/BERLIN",
+            ],
+            "Europe/BERLIN",
+            "Europe/Berlin",
+        ),
+        (
+            &["user", "set-timezone", "worker1", "AMERICA/NEW_YORK"],
+            "AMERICA/NEW_YORK",
+            "America/New_York",
+        ),
+    ];
+    for (args, given, zone) in cases {
+        let (_dir, db) = new_db();
+        let output = run_cli(&db, args, None);
+        let expected = format!(
+            "unknown time zone {given:?}; time zone names are case-sensitive, so write {zone:?}"
+        );
+        assert_stderr_contains(&output, &expected);
+    }
+}
+
+#[test]
+fn timezone_variable_in_lower_case_names_zone() {
+    let (_dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(&db)
+        .args(["prune", "--before", "2026-01-01"])
+        .env("TRANSLOG_TIMEZONE", "europe/berlin");
+    let output = run_command(command, None);
+    assert_stderr_contains(&output, r#"case-sensitive, so write "Europe/Berlin""#);
+}
+
+#[test]
+fn set_timezone_none_in_upper_case_says_lower() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", "NONE"], None);
+    assert_stderr_contains(&output, "write none in lower case to clear the zone");
+}
+
 #[test]
 fn bad_stall_after_is_error() {
     let (_dir, db) = new_db();

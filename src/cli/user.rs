@@ -7,9 +7,8 @@ use std::path::Path;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::{
-    check_database_path, open_database, open_database_read_only, parse_zone, DatabasePath,
-};
+use super::time_zone::{parse_user_zone, parse_zone_or_none};
+use super::{check_database_path, open_database, open_database_read_only, DatabasePath};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::free_space::describe_with_full_disk_hint;
@@ -27,7 +26,7 @@ pub enum UserCommand {
         #[arg(long)]
         role: Role,
         /// IANA time zone for this user's timestamps without an offset.
-        #[arg(long, value_parser = parse_zone)]
+        #[arg(long, value_parser = parse_user_zone)]
         timezone: Option<Tz>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
@@ -79,19 +78,6 @@ pub enum UserCommand {
 fn parse_user_name(text: &str) -> Result<String, String> {
     users::validate_name(text).map_err(|error| error.to_string())?;
     Ok(text.to_string())
-}
-
-/// Parses the zone of `set-timezone`: an IANA name, or "none" for no zone.
-fn parse_zone_or_none(text: &str) -> Result<Option<Tz>, String> {
-    if text == "none" {
-        return Ok(None);
-    }
-    text.parse::<Tz>().map(Some).map_err(|_| {
-        format!(
-            "unknown time zone {text:?}; use an IANA name such as Europe/Berlin or UTC, \
-             or none to clear the zone"
-        )
-    })
 }
 
 /// Runs a `user` subcommand. Each one opens the database itself, because
