@@ -1472,14 +1472,42 @@ fn backup_to_missing_directory_names_path() {
     let (_dir, output, copy) = backup_to_missing_directory();
     assert_one_line_error(&output);
     let expected = format!(
-        "cannot create {}: its directory does not exist",
-        copy.display()
+        "cannot create {}: directory {} does not exist; create it or choose another path",
+        copy.display(),
+        copy.parent().expect("a directory").display()
     );
     assert!(
         stderr(&output).contains(&expected),
         "stderr: {}",
         stderr(&output)
     );
+}
+
+#[test]
+fn backup_to_proc_says_no_new_files() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["backup", "/proc/translog-backup.db"], None);
+    assert_stderr_contains(
+        &output,
+        "cannot create /proc/translog-backup.db: directory /proc exists, but its file system \
+         does not allow new files in it; choose a directory on another file system",
+    );
+}
+
+#[test]
+fn backup_through_dangling_link_names_target() {
+    let (dir, db) = new_db();
+    let target = dir.path().join("gone");
+    let link = dir.path().join("backups");
+    std::os::unix::fs::symlink(&target, &link).expect("create a symbolic link");
+    let copy = link.join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    let expected = format!(
+        "directory {} is a symbolic link to {}, which does not exist",
+        link.display(),
+        target.display()
+    );
+    assert_stderr_contains(&output, &expected);
 }
 
 #[test]
@@ -3278,11 +3306,11 @@ fn backup_under_file_explains() {
     std::fs::write(&file, b"not a directory").expect("write file");
     let copy = file.join("copy.db");
     let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
-    assert!(
-        stderr(&output).contains("a part of its directory is a file, not a directory"),
-        "{}",
-        stderr(&output)
+    let expected = format!(
+        "{} is a file, not a directory; choose a path in a directory",
+        file.display()
     );
+    assert_stderr_contains(&output, &expected);
 }
 
 #[test]

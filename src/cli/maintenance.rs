@@ -113,12 +113,12 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
     };
     match create.kind() {
         std::io::ErrorKind::NotFound => format!(
-            "cannot create {path}: its directory does not exist; create the directory or \
-             choose another path"
+            "cannot create {path}: {}",
+            missing_directory_reason(destination)
         ),
         std::io::ErrorKind::NotADirectory => format!(
-            "cannot create {path}: a part of its directory is a file, not a directory; \
-             choose another path"
+            "cannot create {path}: {}",
+            non_directory_reason(destination)
         ),
         std::io::ErrorKind::PermissionDenied => format!(
             "cannot create {path}: {}; choose a directory that this user may write, or run \
@@ -129,6 +129,52 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
             "cannot create {path}: {create}{}",
             full_disk_hint(destination, create)
         ),
+    }
+}
+
+/// Returns why creating the file at `destination` found no directory to
+/// create it in, with what to do. Either the directory is missing, or it is
+/// a symbolic link to a missing path, or its file system creates no files
+/// on request, as /proc does. Names the directory by its absolute path.
+fn missing_directory_reason(destination: &Path) -> String {
+    let directory = absolute(files::parent_directory(destination));
+    let directory_path = directory.display();
+    if directory.is_dir() {
+        return format!(
+            "directory {directory_path} exists, but its file system does not allow new files \
+             in it; choose a directory on another file system"
+        );
+    }
+    if let Ok(target) = std::fs::read_link(&directory) {
+        return format!(
+            "directory {directory_path} is a symbolic link to {}, which does not exist; create \
+             that directory or choose another path",
+            target.display()
+        );
+    }
+    format!("directory {directory_path} does not exist; create it or choose another path")
+}
+
+/// Returns which part of the directory of `destination` is not a directory,
+/// with what to do. Names the part by its absolute path.
+fn non_directory_reason(destination: &Path) -> String {
+    let directory = absolute(files::parent_directory(destination));
+    let mut ancestors: Vec<&Path> = directory.ancestors().collect();
+    ancestors.reverse();
+    let part = ancestors
+        .into_iter()
+        .find(|ancestor| ancestor.exists() && !ancestor.is_dir());
+    match part {
+        Some(part) if part.is_file() => format!(
+            "{} is a file, not a directory; choose a path in a directory",
+            part.display()
+        ),
+        Some(part) => format!(
+            "{} is not a directory; choose a path in a directory",
+            part.display()
+        ),
+        // Another process changed the path after the failed create.
+        None => "a part of its directory is not a directory; choose another path".to_string(),
     }
 }
 
