@@ -1510,6 +1510,56 @@ fn backup_through_dangling_link_names_target() {
     assert_stderr_contains(&output, &expected);
 }
 
+/// Runs `backup -` of a new database in the database's directory, and
+/// returns the directory and the output.
+fn backup_to_dash() -> (tempfile::TempDir, Output) {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .args(["backup", "-"]);
+    let output = run_command(command, None);
+    (dir, output)
+}
+
+#[test]
+fn backup_to_dash_exits_2() {
+    let (_dir, output) = backup_to_dash();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn backup_to_dash_suggests_dot_slash() {
+    let (_dir, output) = backup_to_dash();
+    assert_stderr_contains(
+        &output,
+        "invalid value '-' for '<DEST>': backup writes to a file, not to standard output; to \
+         write a file named -, give a path such as ./-",
+    );
+}
+
+#[test]
+fn backup_to_dash_writes_no_file() {
+    let (dir, _output) = backup_to_dash();
+    assert!(!dir.path().join("-").exists());
+}
+
+#[test]
+fn backup_to_dot_slash_dash_writes_file() {
+    let (dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .args(["backup", "./-"]);
+    assert_success(&run_command(command, None), "backup ./-");
+    assert!(dir.path().join("-").exists());
+}
+
 #[test]
 fn backup_keeps_server_writing() {
     let server = logged_server();

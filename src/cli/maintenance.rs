@@ -2,7 +2,7 @@
 //! database file.
 
 use std::os::unix::ffi::OsStrExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
@@ -52,6 +52,19 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
         count_of(entries, "entry", "entries")
     ));
     Ok(())
+}
+
+/// Rejects the backup destination `-`, which many commands read as standard
+/// output, because a backup is a database file that SQLite writes by name.
+pub fn check_destination(destination: PathBuf) -> Result<PathBuf, String> {
+    if destination.as_os_str() == "-" {
+        return Err(
+            "backup writes to a file, not to standard output; to write a file named -, give \
+             a path such as ./-"
+                .to_string(),
+        );
+    }
+    Ok(destination)
 }
 
 /// Checks that `destination` can name a new backup file, and returns it as

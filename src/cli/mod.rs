@@ -21,6 +21,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use clap::builder::{PathBufValueParser, TypedValueParser as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
@@ -67,6 +68,7 @@ enum Command {
     /// Write a consistent copy of the database to DEST; safe while `serve` runs.
     Backup {
         /// Path of the copy; it must not exist yet.
+        #[arg(value_parser = PathBufValueParser::new().try_map(maintenance::check_destination))]
         dest: PathBuf,
     },
     /// Delete whole transactions whose last entry's timestamp is before a time.
