@@ -299,13 +299,11 @@ fn quiet_copied_backup_fails_health() {
 fn quiet_copied_backup_logs_missing_token() {
     let server = server_with_backup_copied_after(3, 3);
     first_503(&server);
-    assert!(
-        server
-            .log()
-            .contains("(the row of server_instance is missing)"),
-        "{}",
-        server.log()
+    let logged = server.wait_for_log(
+        "(the row of server_instance is missing)",
+        Duration::from_secs(5),
     );
+    assert!(logged, "{}", server.log());
 }
 
 // The stop of a server whose database file was overwritten.
