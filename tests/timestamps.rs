@@ -276,6 +276,44 @@ fn rfc2822_in_utc() {
     );
 }
 
+#[test]
+fn rfc2822_with_short_comment() {
+    let server = Server::start();
+    assert_eq!(
+        stored_instant(&server, "Fri, 04 Dec 2026 14:57:54 +0100 (CET)"),
+        INSTANT
+    );
+}
+
+#[test]
+fn rfc2822_with_long_comment_is_400() {
+    let server = Server::start();
+    let timestamp = format!("Fri, 04 Dec 2026 14:57:54 +0100 ({})", "x".repeat(200));
+    assert_eq!(post(&server, &timestamp).status, 400);
+}
+
+#[test]
+fn long_timestamp_names_limit() {
+    let server = Server::start();
+    let timestamp = format!("Fri, 04 Dec 2026 14:57:54 +0100 ({})", "x".repeat(200));
+    let message = post(&server, &timestamp).message();
+    assert!(message.contains("one of at most 128 bytes"), "{message}");
+}
+
+#[test]
+fn control_character_in_comment_is_400() {
+    let server = Server::start();
+    let reply = post(&server, "Fri, 04 Dec 2026 14:57:54 +0100 (a\u{1}b)");
+    assert_eq!(reply.status, 400);
+}
+
+#[test]
+fn control_character_is_named() {
+    let server = Server::start();
+    let message = post(&server, "Fri, 04 Dec 2026 14:57:54 +0100 (a\u{1b}b)").message();
+    assert!(message.contains("control character U+001B"), "{message}");
+}
+
 // GNU date +%s and +%s.%N.
 
 #[test]

@@ -19,8 +19,9 @@ pub const DEFAULT_LIST_LIMIT: usize = 50;
 
 /// The largest page of one transaction's log. A page of 1000 entries is
 /// about 250 KB of JSON with messages of a few dozen bytes. It is at most
-/// about 6.5 MB, when every message has the maximum 1024 bytes and each
-/// byte is a control character that JSON escapes as `\u00XX`.
+/// about 7 MB, when every message has the maximum 1024 bytes and each
+/// byte is a control character that JSON escapes as `\u00XX`, and every
+/// timestamp has the maximum 128 bytes.
 pub const MAX_LOG_LIMIT: usize = 1000;
 
 /// The page size of one transaction's log when the request names none. A

@@ -7,7 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Utc, Weekday};
 use chrono_tz::Tz;
 
-use super::MAX_UNIX_SECONDS_DIGITS;
+use super::{MAX_TIMESTAMP_BYTES, MAX_UNIX_SECONDS_DIGITS};
 
 /// Maximum number of characters of a rejected input that an error keeps.
 const MAX_QUOTED_CHARS: usize = 64;
@@ -20,6 +20,11 @@ pub enum TimestampError {
     Empty,
     /// The text starts or ends with whitespace, which is not trimmed.
     SurroundingWhitespace,
+    /// The text is longer than [`MAX_TIMESTAMP_BYTES`], as with a long
+    /// comment after an RFC 2822 date.
+    TooLong { length: usize },
+    /// The text contains a control character, which no accepted form has.
+    ControlCharacter { character: char },
     /// The text matches none of the accepted forms. `text` is the input, cut to 64 characters.
     UnrecognizedFormat { text: String },
     /// A field is outside `min..=max`, such as month 13, hour 24 or offset hour 24.
@@ -139,6 +144,16 @@ impl fmt::Display for TimestampError {
                 f,
                 "the timestamp starts or ends with whitespace, so remove it, \
                  such as the newline that ends the output of `date`"
+            ),
+            Self::TooLong { length } => write!(
+                f,
+                "the timestamp is {length} bytes long, and one of at most {MAX_TIMESTAMP_BYTES} \
+                 bytes is accepted, so {ACCEPTED_FORMS}"
+            ),
+            Self::ControlCharacter { character } => write!(
+                f,
+                "the timestamp contains the control character U+{:04X}, so {ACCEPTED_FORMS}",
+                u32::from(*character)
             ),
             Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
                 f,
@@ -412,6 +427,8 @@ mod tests {
         let errors = [
             TimestampError::Empty,
             TimestampError::SurroundingWhitespace,
+            TimestampError::TooLong { length: 200 },
+            TimestampError::ControlCharacter { character: '\u{1}' },
             unrecognized_input("x"),
             out_of_range("month", 13, 1, 12),
             TimestampError::NonexistentDate {

@@ -30,6 +30,11 @@ const MAX_UNIX_SECONDS: i64 = 253_402_300_799;
 /// Number of digits of [`MAX_UNIX_SECONDS`]: no Unix seconds in range have more.
 const MAX_UNIX_SECONDS_DIGITS: usize = 12;
 
+/// Longest accepted timestamp text in bytes. An RFC 2822 date may end in a
+/// comment of any length, and the text is stored and read back with each
+/// entry, so this bounds what an entry stores beside its message.
+pub const MAX_TIMESTAMP_BYTES: usize = 128;
+
 /// Parses a Worker's timestamp into an instant. `zone` resolves a local time without an offset.
 ///
 /// A local time inside a daylight saving gap is an error, and a repeated local time resolves
@@ -41,6 +46,12 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     }
     if text.trim() != text {
         return Err(TimestampError::SurroundingWhitespace);
+    }
+    if text.len() > MAX_TIMESTAMP_BYTES {
+        return Err(TimestampError::TooLong { length: text.len() });
+    }
+    if let Some(character) = text.chars().find(|character| character.is_control()) {
+        return Err(TimestampError::ControlCharacter { character });
     }
 
     let bytes = text.as_bytes();
@@ -396,8 +407,8 @@ mod tests {
 
     #[test]
     fn unrecognized_keeps_64_characters() {
-        let text = "é".repeat(100);
-        let expected = unrecognized_input(&"é".repeat(64));
+        let text = format!("{}{}", "x".repeat(30), "é".repeat(40));
+        let expected = unrecognized_input(&format!("{}{}", "x".repeat(30), "é".repeat(34)));
         assert_rejects(&text, BERLIN, expected);
     }
 
