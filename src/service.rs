@@ -831,7 +831,7 @@ fn open_file_limit() -> Option<u64> {
 
 /// Formats a duration as `--stall-after` and the timeouts take it, in the
 /// largest unit that divides it.
-fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     let units = [(86_400, 'd'), (3600, 'h'), (60, 'm')];
     match units

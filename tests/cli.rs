@@ -1331,6 +1331,21 @@ fn next_page_hint_continues_listing() {
 }
 
 #[test]
+fn stalled_next_page_hint_continues_listing() {
+    let server = Server::start();
+    for id in ["tx-stalled-1", "tx-stalled-2"] {
+        let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+        assert_eq!(server.post_entry(id, &body).status, 200);
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let hint = next_page_hint(&server, &["--outcome", "stalled", "--stall-after", "1s"]);
+    let mut command = vec!["log", "list"];
+    command.extend(hint.split_whitespace().skip(1));
+    let output = server.cli(&command, None);
+    assert!(stdout(&output).contains("tx-stalled-1"), "{hint}\n{}", stdout(&output));
+}
+
+#[test]
 fn unfiltered_next_page_hint_names_limit() {
     let server = logged_server();
     let hint = next_page_hint(&server, &[]);

@@ -255,7 +255,8 @@ fn list_logs(
     let empty = page.transactions.is_empty();
     print_list_table(page.transactions);
     if let Some(next) = page.next_cursor {
-        super::print_line(&format!("more: {}--cursor {next}", filter_arguments(query)));
+        let arguments = filter_arguments(query, stall_after);
+        super::print_line(&format!("more: {arguments}--cursor {next}"));
     } else if empty {
         // On standard error, so that the table on standard output stays
         // a header and rows for scripts.
@@ -304,17 +305,26 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
     );
 }
 
+/// The default of `--stall-after`, its `default_value` of `6h`.
+const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(6 * 3600);
+
 /// Returns the options that repeat the page size and the filters of `query`,
 /// each followed by a space, for the hint to the next page. A cursor is only
 /// a position in the list, so the next page is filtered by the options given
-/// with it.
-fn filter_arguments(query: &ListQuery) -> String {
+/// with it. The stall period decides which transactions are stalled or
+/// running, so it is repeated for those outcomes unless it is the default.
+fn filter_arguments(query: &ListQuery, stall_after: Duration) -> String {
     let mut arguments = String::new();
     if query.limit != DEFAULT_LIST_LIMIT {
         arguments.push_str(&format!("--limit {} ", query.limit));
     }
     if let Some(outcome) = query.outcome {
         arguments.push_str(&format!("--outcome {} ", outcome.as_str()));
+        let depends_on_stall = matches!(outcome, Outcome::Stalled | Outcome::Running);
+        if depends_on_stall && stall_after != DEFAULT_STALL_AFTER {
+            let period = crate::service::format_duration(stall_after);
+            arguments.push_str(&format!("--stall-after {period} "));
+        }
     }
     let instants = [("--since", query.since), ("--until", query.until)];
     for (option, instant) in instants {
@@ -401,13 +411,46 @@ mod tests {
     #[test]
     fn hint_omits_default_limit() {
         let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Fatal));
-        assert_eq!(filter_arguments(&query), "--outcome fatal ");
+        assert_eq!(
+            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            "--outcome fatal "
+        );
     }
 
     #[test]
     fn hint_names_other_limit() {
         let query = list_query(5, Some(Outcome::Fatal));
-        assert_eq!(filter_arguments(&query), "--limit 5 --outcome fatal ");
+        assert_eq!(
+            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            "--limit 5 --outcome fatal "
+        );
+    }
+
+    #[test]
+    fn hint_names_stall_period_of_stalled() {
+        let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Stalled));
+        assert_eq!(
+            filter_arguments(&query, Duration::from_secs(60)),
+            "--outcome stalled --stall-after 1m "
+        );
+    }
+
+    #[test]
+    fn hint_omits_stall_period_of_fatal() {
+        let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Fatal));
+        assert_eq!(
+            filter_arguments(&query, Duration::from_secs(60)),
+            "--outcome fatal "
+        );
+    }
+
+    #[test]
+    fn hint_omits_default_stall_period() {
+        let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Running));
+        assert_eq!(
+            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            "--outcome running "
+        );
     }
 
     fn fatal_summary(stage: Option<&str>, message: Option<&str>) -> TransactionSummary {
