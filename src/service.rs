@@ -569,9 +569,9 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
 /// lasts as long as the file is open.
 struct DatabaseLock {
     _file: std::fs::File,
-    /// The `.lock` file that older versions of the server lock, when it
-    /// exists.
-    _older_server_lock: Option<std::fs::File>,
+    /// The `.lock` files that older versions of the server lock, those that
+    /// exist.
+    _older_server_locks: Vec<std::fs::File>,
     _shared_memory: std::fs::File,
     /// The files that this server creates, when the database file did not
     /// exist.
@@ -626,7 +626,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
             return Err(format!("cannot lock {}: {error}", db_path.display()))
         }
     }
-    let older_server_lock = match lock_older_server_file(db_path) {
+    let older_server_locks = match lock_older_server_files(db_path) {
         Ok(lock) => lock,
         Err(error) => {
             if created {
@@ -646,7 +646,7 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     };
     Ok(DatabaseLock {
         _file: file,
-        _older_server_lock: older_server_lock,
+        _older_server_locks: older_server_locks,
         _shared_memory: shared_memory,
         new_database,
         is_new,
@@ -654,15 +654,44 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     })
 }
 
-/// Takes an exclusive `flock` on `<database>.lock`, when that file exists.
-/// Older versions of the server locked that file instead of the database
-/// file, so an older server still running on the database holds it. The file is never created, and it stays locked for the life of the
-/// server, so that an older server cannot start beside this one either.
-fn lock_older_server_file(db_path: &Path) -> Result<Option<std::fs::File>, String> {
-    let mut name = db_path.as_os_str().to_owned();
+/// Takes an exclusive `flock` on each `.lock` file that older versions of
+/// the server locked instead of the database file, where it exists, so that
+/// this server does not start while an older one runs on the database. The
+/// first versions named the file after `--db` as given, and later ones after
+/// the path with symbolic links resolved, so both names are checked. The
+/// files are never created, and they stay locked for the life of the server.
+///
+/// NOTE: an older server started after this one creates a missing `.lock`
+/// file and locks it, so it runs beside this one; only an existing file
+/// keeps it off.
+fn lock_older_server_files(db_path: &Path) -> Result<Vec<std::fs::File>, String> {
+    let mut paths = vec![older_server_lock_path(db_path)];
+    if let Ok(real) = std::fs::canonicalize(db_path) {
+        let real_lock = older_server_lock_path(&real);
+        if !paths.contains(&real_lock) {
+            paths.push(real_lock);
+        }
+    }
+    let mut locks = Vec::new();
+    for path in &paths {
+        if let Some(file) = lock_older_server_file(db_path, path)? {
+            locks.push(file);
+        }
+    }
+    Ok(locks)
+}
+
+/// Returns `<path>.lock`, the lock file that older servers named after `path`.
+fn older_server_lock_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
     name.push(".lock");
-    let path = PathBuf::from(name);
-    let file = match OpenOptions::new().read(true).open(&path) {
+    PathBuf::from(name)
+}
+
+/// Takes an exclusive `flock` on the older servers' lock file at `path`,
+/// when that file exists.
+fn lock_older_server_file(db_path: &Path, path: &Path) -> Result<Option<std::fs::File>, String> {
+    let file = match OpenOptions::new().read(true).open(path) {
         Ok(file) => file,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(error) => {

@@ -2081,6 +2081,21 @@ fn server_beside_older_server_names_it() {
 }
 
 #[test]
+fn server_through_link_beside_older_server_exits_1() {
+    // Older servers named their lock file after the path with symbolic
+    // links resolved, so it is beside the link's target.
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let link = dir.path().join("link.db");
+    std::os::unix::fs::symlink(&db, &link).expect("create a symbolic link");
+    let _older = OlderServerLock::hold(&db);
+    let mut command = serve_command(&link);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
 fn unused_older_lock_file_is_ignored() {
     let (dir, db) = new_db();
     std::fs::write(format!("{}.lock", db.display()), "").expect("create the lock file");
