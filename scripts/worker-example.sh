@@ -82,7 +82,14 @@ if [[ ! $transaction_id =~ ^[A-Za-z0-9._:~-]{1,128}$ ]]; then
     echo "worker-example.sh: invalid transaction id '$transaction_id'; use 1 to 128 ASCII letters, digits and - _ . : ~" >&2
     exit 2
 fi
-log_url="${base_url%/}/worker/log/$transaction_id"
+# curl reads the ids . and .. as path segments and would send /worker/ in
+# place of the log's path, but it sends their percent-encoded form as it is.
+case $transaction_id in
+    .) id_segment=%2E ;;
+    ..) id_segment=%2E%2E ;;
+    *) id_segment=$transaction_id ;;
+esac
+log_url="${base_url%/}/worker/log/$id_segment"
 undelivered_reports=0
 # Set after a 401, 403 or 404: the next reports would be rejected too, and
 # every 401 counts towards the failed-login limit of this host's address,

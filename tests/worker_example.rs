@@ -244,6 +244,14 @@ fn worker_wrong_url_names_setting() {
 }
 
 #[test]
+fn worker_dot_dot_id_delivers_reports() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let output = run_script(&server, "ok", "..", WORKER.1);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+}
+
+#[test]
 fn worker_rejection_ends_with_newline() {
     skip_without_tools!();
     let server = Server::start_with_users(&[]);
