@@ -1628,6 +1628,43 @@ fn repeated_base_path_names_path_meant() {
 }
 
 #[test]
+fn repeated_list_path_names_list() {
+    let server = Server::start();
+    let reply = server.get_as_reader("/worker/log/worker/log");
+    assert!(
+        reply.message().contains("send the request to /worker/log."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn twice_repeated_base_path_names_path_meant() {
+    let server = Server::start();
+    let reply = server.post_entry("worker/log/worker/log/tx-1", VALID);
+    assert!(
+        reply
+            .message()
+            .contains("send the request to /worker/log/tx-1."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn repeated_base_path_with_slash_in_id_names_slash() {
+    let server = Server::start();
+    let reply = server.post_entry("worker/log/db1/2026-12-04", VALID);
+    assert!(
+        reply
+            .message()
+            .contains("a transaction id cannot contain '/'"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn trailing_slash_is_404() {
     let server = Server::start();
     let reply = server.post_entry("a/", VALID);

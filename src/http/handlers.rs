@@ -24,7 +24,7 @@ pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::response::{
     empty_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
 };
-use super::router::{route, strip_trailing_slash, Route};
+use super::router::{route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
@@ -180,12 +180,27 @@ fn not_found(path: &str, method: &Method) -> ApiError {
         Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
         Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
         None => match path.strip_prefix("/worker/log/") {
-            Some(rest) if rest.starts_with("worker/log/") => {
-                ApiError::RepeatedBasePath(format!("/{rest}"))
+            Some(rest) if rest == "worker/log" || rest.starts_with("worker/log/") => {
+                repeated_base_path(&format!("/{rest}"), method)
             }
             Some(rest) if rest.trim_matches('/').contains('/') => ApiError::SlashInTransactionId,
             _ => ApiError::NotFound,
         },
+    }
+}
+
+/// Returns the `404` of a path that repeats `/worker/log`, where `meant` is
+/// that path without its first `/worker/log`. The message names `meant`, or
+/// `meant` without its trailing slash, when that names a resource.
+/// Otherwise `meant` gets its own `404`, so that no message sends a client
+/// to another path that names no resource.
+fn repeated_base_path(meant: &str, method: &Method) -> ApiError {
+    if meant.len() <= MAX_SUGGESTED_PATH_BYTES && route(meant).is_some() {
+        return ApiError::RepeatedBasePath(meant.to_string());
+    }
+    match not_found(meant, method) {
+        ApiError::TrailingSlash(stripped) => ApiError::RepeatedBasePath(stripped),
+        other => other,
     }
 }
 

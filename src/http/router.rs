@@ -42,7 +42,7 @@ pub fn route(path: &str) -> Option<Route> {
 /// looks at, because a message repeats the path. The path of any valid
 /// transaction id is shorter: an id has at most 128 characters, each at
 /// most 3 bytes when percent-encoded.
-const MAX_SUGGESTED_PATH_BYTES: usize = 512;
+pub const MAX_SUGGESTED_PATH_BYTES: usize = 512;
 
 /// Returns `path` without its trailing slash and the resource it names then,
 /// or `None` when that names no resource either.
