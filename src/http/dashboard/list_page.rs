@@ -196,9 +196,6 @@ fn render_list_table(html: &mut String, view: &IndexView) {
     html.push_str("</tbody></table>");
 }
 
-/// Renders the message under a transaction's id. A fatal transaction shows
-/// the stage and message of the entry that made it fatal, because its last
-/// entry may be a later `WORKER_END SUCCESS`. Others show their last message.
 /// Writes the transaction id as a link to its page. The ids `.` and `..` get
 /// no link, because a browser cannot open their page, but a tooltip that
 /// names where to read them.
@@ -219,6 +216,9 @@ fn render_id_cell(html: &mut String, transaction_id: &str) {
     );
 }
 
+/// Renders the message under a transaction's id. A fatal transaction shows
+/// the stage and message of the entry that made it fatal, because its last
+/// entry may be a later `WORKER_END SUCCESS`. Others show their last message.
 fn render_row_message(html: &mut String, summary: &TransactionSummary) {
     let message = |text: Option<&str>| {
         text.filter(|text| !text.is_empty())
