@@ -289,12 +289,21 @@ fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     })
 }
 
-/// Returns the port of `text` in the form HOST:PORT when the port is a
-/// number over 65535.
+/// Returns the port of `text` in the form IP:PORT when the IP address is
+/// valid and the port is a number over 65535. With an invalid address as
+/// well, such as `localhost:99999`, the message of a wrong port alone would
+/// hide the second mistake.
 fn port_out_of_range(text: &str) -> Option<&str> {
-    let (_, port) = text.rsplit_once(':')?;
+    let (host, port) = text.rsplit_once(':')?;
+    let is_ip = match host
+        .strip_prefix('[')
+        .and_then(|rest| rest.strip_suffix(']'))
+    {
+        Some(inner) => inner.parse::<std::net::Ipv6Addr>().is_ok(),
+        None => host.parse::<std::net::Ipv4Addr>().is_ok(),
+    };
     let is_number = !port.is_empty() && port.bytes().all(|byte| byte.is_ascii_digit());
-    (is_number && port.parse::<u16>().is_err()).then_some(port)
+    (is_ip && is_number && port.parse::<u16>().is_err()).then_some(port)
 }
 
 /// The maximum duration that [`parse_duration`] accepts, in whole seconds:
@@ -578,6 +587,16 @@ mod tests {
     #[test]
     fn listen_port_over_65535_is_out_of_range() {
         assert_eq!(port_out_of_range("127.0.0.1:65536"), Some("65536"));
+    }
+
+    #[test]
+    fn listen_host_name_with_large_port_is_not_out_of_range() {
+        assert_eq!(port_out_of_range("localhost:99999"), None);
+    }
+
+    #[test]
+    fn listen_ipv6_without_brackets_is_not_out_of_range() {
+        assert_eq!(port_out_of_range("::1:99999"), None);
     }
 
     #[test]
