@@ -357,11 +357,15 @@ fn describe_notify_command(command: &str) -> String {
     }
 }
 
-/// Shell keywords and builtins that may start a notify command. The shell
+/// Shell keywords and builtins that may start a notify command: the POSIX
+/// special built-ins, the POSIX regular built-ins that dash and bash run
+/// without a file, and the keywords that start a compound command. The shell
 /// runs them itself, so no file of that name needs to exist.
-const SHELL_BUILTINS: [&str; 22] = [
-    "!", ".", ":", "[", "{", "(", "case", "cd", "command", "echo", "eval", "exec", "export",
-    "false", "for", "if", "printf", "set", "test", "true", "until", "while",
+const SHELL_BUILTINS: [&str; 37] = [
+    "!", ".", ":", "[", "{", "(", "alias", "break", "case", "cd", "command", "continue", "echo",
+    "eval", "exec", "exit", "export", "false", "for", "getopts", "hash", "if", "printf", "pwd",
+    "read", "readonly", "return", "set", "shift", "test", "times", "trap", "true", "type",
+    "ulimit", "umask", "unset",
 ];
 
 /// Checks that the program of the notify command exists and may be run, so
