@@ -5,7 +5,6 @@
 use std::fs::OpenOptions;
 use std::net::{IpAddr, SocketAddr};
 use std::os::unix::fs::OpenOptionsExt as _;
-use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -383,8 +382,13 @@ fn missing_program(command: &str) -> Option<String> {
         return None;
     }
     let is_executable = |path: &Path| {
-        std::fs::metadata(path)
-            .is_ok_and(|metadata| metadata.is_file() && metadata.permissions().mode() & 0o111 != 0)
+        let may_run = rustix::fs::accessat(
+            rustix::fs::CWD,
+            path,
+            rustix::fs::Access::EXEC_OK,
+            rustix::fs::AtFlags::EACCESS,
+        );
+        std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) && may_run.is_ok()
     };
     if program.contains('/') {
         if is_executable(Path::new(program)) {
@@ -633,8 +637,8 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let older_server_locks = match lock_older_server_files(db_path) {
         Ok(lock) => lock,
         Err(error) => {
-            if created {
-                let _ = std::fs::remove_file(db_path);
+            if let Some(new_database) = &new_database {
+                new_database.remove_unused(READER_BUSY_TIMEOUT);
             }
             return Err(error);
         }
@@ -642,8 +646,8 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
     let (shared_memory, created_shared_memory) = match lock_shared_memory(db_path) {
         Ok(locked) => locked,
         Err(error) => {
-            if created {
-                let _ = std::fs::remove_file(db_path);
+            if let Some(new_database) = &new_database {
+                new_database.remove_unused(READER_BUSY_TIMEOUT);
             }
             return Err(error);
         }
@@ -666,8 +670,8 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
 /// files are never created, and they stay locked for the life of the server.
 ///
 /// NOTE: an older server started after this one creates a missing `.lock`
-/// file and locks it, so it runs beside this one; only an existing file
-/// keeps it off.
+/// file and locks it. So only a file that exists at this start keeps an
+/// older server from running beside this one.
 fn lock_older_server_files(db_path: &Path) -> Result<Vec<std::fs::File>, String> {
     let mut paths = vec![older_server_lock_path(db_path)];
     if let Ok(real) = std::fs::canonicalize(db_path) {

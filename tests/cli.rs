@@ -1342,7 +1342,11 @@ fn stalled_next_page_hint_continues_listing() {
     let mut command = vec!["log", "list"];
     command.extend(hint.split_whitespace().skip(1));
     let output = server.cli(&command, None);
-    assert!(stdout(&output).contains("tx-stalled-1"), "{hint}\n{}", stdout(&output));
+    assert!(
+        stdout(&output).contains("tx-stalled-1"),
+        "{hint}\n{}",
+        stdout(&output)
+    );
 }
 
 #[test]

@@ -335,3 +335,17 @@ fn stop_keeps_wal_of_overwritten_database() {
     let (_, dir) = stop_after_copy();
     assert!(dir.path().join("translog.db-wal").exists());
 }
+
+#[test]
+fn stop_names_wal_left_in_place() {
+    let (server, backup) = server_with_backup(20, 20);
+    write_over_database(&server, &backup);
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    let logged = server.wait_for_log("-wal in place, which belongs to", Duration::from_secs(10));
+    assert!(logged, "{}", server.log());
+}

@@ -202,12 +202,25 @@ fn worker_wrong_password_stops_reporting() {
     skip_without_tools!();
     let server = Server::start_with_users(&[]);
     run_script(&server, "ok", "verify-denied", "wrong-password");
-    let rejected = server
+    let rejected = request_lines(&server, "\"/worker/log/verify-denied\" 401");
+    assert_eq!(rejected, 1, "{}", server.log());
+}
+
+/// Counts the request lines of the server's log that contain `fragment`,
+/// once the line of a request made now is logged, which comes after the
+/// lines of every request that ended before it.
+fn request_lines(server: &Server, fragment: &str) -> usize {
+    assert_eq!(server.get_as_reader("/worker/log").status, 200);
+    assert!(
+        server.wait_for_log("GET \"/worker/log\" 200", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    server
         .log()
         .lines()
-        .filter(|line| line.contains("\"/worker/log/verify-denied\" 401"))
-        .count();
-    assert_eq!(rejected, 1, "{}", server.log());
+        .filter(|line| line.contains(fragment))
+        .count()
 }
 
 /// Runs the script with a base URL that already ends with `/worker/log`.
@@ -223,11 +236,7 @@ fn worker_wrong_url_stops_reporting() {
     skip_without_tools!();
     let server = Server::start_with_users(&[]);
     run_with_write_path_in_url(&server);
-    let rejected = server
-        .log()
-        .lines()
-        .filter(|line| line.contains("\"/worker/log/worker/log/verify-url\" 404"))
-        .count();
+    let rejected = request_lines(&server, "\"/worker/log/worker/log/verify-url\" 404");
     assert_eq!(rejected, 1, "{}", server.log());
 }
 

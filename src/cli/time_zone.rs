@@ -59,7 +59,7 @@ fn parse_zone_name(text: &str, if_empty: &str, other_values: &str) -> Result<Tz,
             ),
             None => format!(
                 "unknown time zone {text:?}; use an IANA name such as Europe/Berlin or \
-             UTC{other_values}"
+                 UTC{other_values}"
             ),
         })
 }

@@ -150,6 +150,11 @@ impl FileCheck {
         Err(StorageError::FileChanged(change, description))
     }
 
+    /// Returns the database file's path with symbolic links resolved.
+    pub fn database_path(&self) -> &Path {
+        &self.real
+    }
+
     /// Returns true once the check has found the database file overwritten
     /// in place.
     pub fn found_overwritten(&self) -> bool {

@@ -318,12 +318,19 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
         | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
         _ => None,
     };
-    let directory = std::path::absolute(files::parent_directory(path))
-        .unwrap_or_else(|_| files::parent_directory(path).to_path_buf());
-    let companions_denied = matches!(
-        file_mode::create_denied(&directory),
-        Some(file_mode::CreateDenied::Permission)
-    );
+    // SQLite creates the -wal and -shm files beside the file that a
+    // symbolic link points to, and only when they are missing.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let directory = std::path::absolute(files::parent_directory(&real))
+        .unwrap_or_else(|_| files::parent_directory(&real).to_path_buf());
+    let companion_missing = ["-wal", "-shm"]
+        .iter()
+        .any(|suffix| !files::companion(&real, suffix).exists());
+    let companions_denied = companion_missing
+        && matches!(
+            file_mode::create_denied(&directory),
+            Some(file_mode::CreateDenied::Permission)
+        );
     match code {
         Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly) if companions_denied => format!(
             "cannot open database {}: {}",

@@ -400,6 +400,13 @@ impl StorageThread<'_> {
             // NOTE: a command that has the database open when the server
             // exits still runs that checkpoint when it closes.
             std::mem::forget(self.connection);
+            let db = self.files.database_path().display();
+            log::error!(
+                "left {db}-wal in place, which belongs to the database file that was \
+                 overwritten; SQLite would copy it into {db} at the next open, so move {db}, \
+                 {db}-wal and {db}-shm aside before translog or another program opens {db}, as \
+                 docs/operators.md says under \"Restoring a backup\""
+            );
             return;
         }
         if let Err((_, error)) = self.connection.close() {
