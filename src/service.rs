@@ -4,6 +4,7 @@
 
 use std::fs::OpenOptions;
 use std::net::{IpAddr, SocketAddr};
+use std::os::unix::fs::MetadataExt as _;
 use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -681,8 +682,19 @@ fn lock_older_server_files(db_path: &Path) -> Result<Vec<std::fs::File>, String>
         }
     }
     let mut locks = Vec::new();
+    // A relative --db and its resolved path often name the same file, and a
+    // second flock of that file, through another open, would fail.
+    let mut locked_files = Vec::new();
     for path in &paths {
+        let identity = std::fs::metadata(path).map(|metadata| (metadata.dev(), metadata.ino()));
+        if identity
+            .as_ref()
+            .is_ok_and(|identity| locked_files.contains(identity))
+        {
+            continue;
+        }
         if let Some(file) = lock_older_server_file(db_path, path)? {
+            locked_files.extend(identity);
             locks.push(file);
         }
     }

@@ -2110,6 +2110,18 @@ fn unused_older_lock_file_is_ignored() {
 }
 
 #[test]
+fn unused_older_lock_file_of_relative_path_is_ignored() {
+    let (dir, db) = new_db();
+    std::fs::write(format!("{}.lock", db.display()), "").expect("create the lock file");
+    let mut command = serve_command(Path::new("translog.db"));
+    command
+        .args(["--listen", "127.0.0.1:0"])
+        .current_dir(dir.path());
+    let server = Server::launch(dir, db, command);
+    assert_eq!(server.get("/healthz", None).status, 200);
+}
+
+#[test]
 fn database_through_dangling_symlink_is_private() {
     let (dir, _db) = new_db();
     let target = dir.path().join("target.db");
