@@ -330,14 +330,30 @@ fn stop_leaves_copied_file_unchanged() {
     assert!(file == copy, "the stop wrote into the copied file");
 }
 
-#[test]
-fn stop_keeps_wal_of_overwritten_database() {
-    let (_, dir) = stop_after_copy();
-    assert!(dir.path().join("translog.db-wal").exists());
+/// Returns the files in `dir` whose names start with `translog.db-wal.overwritten-`.
+fn overwritten_logs(dir: &Path) -> Vec<String> {
+    let entries = std::fs::read_dir(dir).expect("list the directory");
+    entries
+        .filter_map(|entry| entry.ok())
+        .map(|entry| entry.file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("translog.db-wal.overwritten-"))
+        .collect()
 }
 
 #[test]
-fn stop_names_wal_left_in_place() {
+fn stop_moves_wal_aside() {
+    let (_, dir) = stop_after_copy();
+    assert_eq!(overwritten_logs(dir.path()).len(), 1);
+}
+
+#[test]
+fn stop_leaves_no_wal_at_path() {
+    let (_, dir) = stop_after_copy();
+    assert!(!dir.path().join("translog.db-wal").exists());
+}
+
+#[test]
+fn stop_names_moved_wal() {
     let (server, backup) = server_with_backup(20, 20);
     write_over_database(&server, &backup);
     assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
@@ -346,6 +362,50 @@ fn stop_names_wal_left_in_place() {
         .status()
         .expect("run kill");
     assert!(sent.success());
-    let logged = server.wait_for_log("-wal in place, which belongs to", Duration::from_secs(10));
+    let logged = server.wait_for_log(
+        "because it is the log of the database file that was overwritten",
+        Duration::from_secs(10),
+    );
     assert!(logged, "{}", server.log());
+}
+
+/// Runs `serve` on the database that [`stop_after_copy`] left, and returns
+/// its output. It exits at once while the moved log is beside the file.
+fn restart_after_copy() -> std::process::Output {
+    let (_, dir) = stop_after_copy();
+    let mut command = common::serve_command(&dir.path().join("translog.db"));
+    command.args(["--listen", "127.0.0.1:0"]);
+    common::run_command(command, None)
+}
+
+#[test]
+fn restart_after_copy_exits_1() {
+    let output = restart_after_copy();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+}
+
+#[test]
+fn restart_after_copy_names_moved_log() {
+    let output = restart_after_copy();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("is the log of the database file that was overwritten"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn restart_without_moved_log_keeps_copied_entries() {
+    let (_, dir) = stop_after_copy();
+    let db = dir.path().join("translog.db");
+    for name in overwritten_logs(dir.path()) {
+        std::fs::remove_file(dir.path().join(name)).expect("remove the moved log");
+    }
+    let output = run_cli(&db, &["log", "list", "--limit", "1000"], None);
+    assert!(output.status.success(), "{output:?}");
+    let listed = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.starts_with("tx-"))
+        .count();
+    assert_eq!(listed, 20, "{}", String::from_utf8_lossy(&output.stdout));
 }

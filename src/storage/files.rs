@@ -33,6 +33,10 @@ const LOOK_INTERVAL: Duration = Duration::from_secs(1);
 /// writes beside the database, such as `20261205T142000Z`.
 pub const FILE_NAME_TIME: &str = "%Y%m%dT%H%M%SZ";
 
+/// The part of a moved-aside log's name between `-wal` and the time of the
+/// move, for the log of a database file overwritten while a server ran.
+pub const OVERWRITTEN_LOG_INFIX: &str = ".overwritten-";
+
 /// How a file of the database changed under the server, which decides the
 /// steps that put a database back in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,6 +157,28 @@ impl FileCheck {
     /// Returns the database file's path with symbolic links resolved.
     pub fn database_path(&self) -> &Path {
         &self.real
+    }
+
+    /// Moves the `-wal` file of a database found overwritten in place to
+    /// `<db>-wal.overwritten-<UTC time>`, and returns the new path, or
+    /// `None` when there was no `-wal` file. The log belongs to the old
+    /// content, and SQLite would copy it into the file now at the path at
+    /// the next open. Call it only once no connection of this process will
+    /// close normally, because the checkpoint at that close would read it.
+    pub fn move_overwritten_log_aside(&self) -> Result<Option<PathBuf>, String> {
+        let wal = companion(&self.real, "-wal");
+        if !wal.exists() {
+            return Ok(None);
+        }
+        let mut aside = wal.as_os_str().to_owned();
+        aside.push(format!(
+            "{OVERWRITTEN_LOG_INFIX}{}",
+            chrono::Utc::now().format(FILE_NAME_TIME)
+        ));
+        let aside = PathBuf::from(aside);
+        std::fs::rename(&wal, &aside)
+            .map(|()| Some(aside))
+            .map_err(|error| format!("moving {} aside failed: {error}", wal.display()))
     }
 
     /// Returns true once the check has found the database file overwritten

@@ -15,7 +15,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::files::{companion, parent_directory};
+use super::files::{companion, parent_directory, OVERWRITTEN_LOG_INFIX};
 
 /// Returns the reason not to create a database at the missing path `db`,
 /// naming the files found beside it, or `None` when there are none.
@@ -57,9 +57,19 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
 }
 
 /// Returns the reason not to write to the existing database `db` while a
-/// rescued copy is beside it, naming the copies, or `None` when there is no
-/// copy.
+/// rescued copy, or the moved-aside log of an overwritten database file, is
+/// beside it, naming those files, or `None` when there are none.
 pub fn writing_blocked(db: &Path) -> Option<String> {
+    if let Some(logs) = overwritten_logs_beside(db) {
+        return Some(format!(
+            "cannot write to the database {db}, because {logs} beside it is the log of the \
+             database file that was overwritten while a server ran, as by cp, and {db} is what \
+             was copied over it; to go on with {db} as it is, move that log to another \
+             directory first, or if {db} was not meant to be replaced, restore the last backup \
+             as docs/operators.md says under \"Restoring a backup\"",
+            db = db.display()
+        ));
+    }
     let copies = RescuedCopies::beside_existing(db)?;
     Some(format!(
         "cannot write to the database {db}, because {copies} beside it {verb} the entries that a \
@@ -75,8 +85,17 @@ pub fn writing_blocked(db: &Path) -> Option<String> {
 }
 
 /// Returns the warning for a command that only reads the existing database
-/// `db` while a rescued copy is beside it, or `None` when there is no copy.
+/// `db` while a rescued copy, or the moved-aside log of an overwritten
+/// database file, is beside it, or `None` when there are none.
 pub fn reading_warning(db: &Path) -> Option<String> {
+    if let Some(logs) = overwritten_logs_beside(db) {
+        return Some(format!(
+            "{logs} beside {db} is the log of the database file that was overwritten while a \
+             server ran, and {db} is what was copied over it; writes are rejected until that \
+             log is moved to another directory",
+            db = db.display()
+        ));
+    }
     let copies = RescuedCopies::beside_existing(db)?;
     Some(format!(
         "{copies} beside {db} {verb} entries that may be missing from {db}, because the \
@@ -151,13 +170,32 @@ pub fn link_target(path: &Path) -> Option<PathBuf> {
     Some(directory.join(target))
 }
 
+/// Returns the moved-aside logs of an overwritten database file beside the
+/// existing database `db`, joined with `and`, or `None` when there is none.
+/// The server moves them beside the file that a symbolic link points to.
+fn overwritten_logs_beside(db: &Path) -> Option<String> {
+    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let suffix = format!("-wal{OVERWRITTEN_LOG_INFIX}");
+    let logs: Vec<String> = files_named_after(&real, &suffix)
+        .iter()
+        .map(|path| path.display().to_string())
+        .collect();
+    (!logs.is_empty()).then(|| logs.join(" and "))
+}
+
 /// Returns the files named `<db>.rescued-*` in the directory of `db`, sorted.
 fn rescued_copies(db: &Path) -> Vec<PathBuf> {
+    files_named_after(db, ".rescued-")
+}
+
+/// Returns the files in the directory of `db` whose names start with the
+/// name of `db` followed by `suffix`, sorted.
+fn files_named_after(db: &Path, suffix: &str) -> Vec<PathBuf> {
     let Some(name) = db.file_name() else {
         return Vec::new();
     };
     let mut prefix = name.to_owned();
-    prefix.push(".rescued-");
+    prefix.push(suffix);
     let prefix = prefix.as_encoded_bytes();
     let Ok(entries) = std::fs::read_dir(parent_directory(db)) else {
         return Vec::new();

@@ -401,12 +401,23 @@ impl StorageThread<'_> {
             // exits still runs that checkpoint when it closes.
             std::mem::forget(self.connection);
             let db = self.files.database_path().display();
-            log::error!(
-                "left {db}-wal in place, which belongs to the database file that was \
-                 overwritten; SQLite would copy it into {db} at the next open, so move {db}, \
-                 {db}-wal and {db}-shm aside before translog or another program opens {db}, as \
-                 docs/operators.md says under \"Restoring a backup\""
-            );
+            match self.files.move_overwritten_log_aside() {
+                Ok(Some(aside)) => log::error!(
+                    "moved {db}-wal to {aside}, because it is the log of the database file \
+                     that was overwritten, and SQLite would copy it into {db} at the next open. \
+                     Writes to {db} are rejected while that file is beside it: to go on with \
+                     {db} as it was copied, move the log to another directory; if {db} was \
+                     not meant to be replaced, follow \"Restoring a backup\" in \
+                     docs/operators.md",
+                    aside = aside.display()
+                ),
+                Ok(None) => {}
+                Err(error) => log::error!(
+                    "{error}; move {db}, {db}-wal and {db}-shm aside before translog or \
+                     another program opens {db}, as docs/operators.md says under \"Restoring a \
+                     backup\", because SQLite would copy that log into {db}"
+                ),
+            }
             return;
         }
         if let Err((_, error)) = self.connection.close() {
