@@ -1639,6 +1639,46 @@ fn repeated_list_path_names_list() {
 }
 
 #[test]
+fn repeated_list_path_of_post_gets_general_404() {
+    let server = Server::start();
+    let reply = server.post_form("/worker/log/worker/log", server.admin(), VALID);
+    assert!(
+        !reply.message().contains("send the request to"),
+        "{}",
+        reply.body
+    );
+}
+
+/// Posts an entry with curl to `//worker/log/tx-1`, the path that a base
+/// URL ending with `/` gives, and returns curl's standard output.
+fn post_with_double_slash(server: &Server) -> String {
+    let (user, password) = server.admin();
+    let output = server.curl(
+        "//worker/log/tx-1",
+        &["-u", &format!("{user}:{password}"), "--data", VALID],
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn double_slash_names_path_meant() {
+    let server = Server::start();
+    let body = post_with_double_slash(&server);
+    assert!(
+        body.contains("starts with //, as a client whose base URL ends with / sends"),
+        "{body}"
+    );
+}
+
+#[test]
+fn double_slash_stores_nothing() {
+    let server = Server::start();
+    post_with_double_slash(&server);
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
 fn twice_repeated_base_path_names_path_meant() {
     let server = Server::start();
     let reply = server.post_entry("worker/log/worker/log/tx-1", VALID);

@@ -176,6 +176,12 @@ pub async fn dispatch(
 /// from a base URL that ends with `/worker/log`, or from a transaction id
 /// with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
+    if path.starts_with("//") {
+        let meant = format!("/{}", path.trim_start_matches('/'));
+        if meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(&meant, method) {
+            return ApiError::DoubleSlash(meant);
+        }
+    }
     match strip_trailing_slash(path) {
         Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
         Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
@@ -195,12 +201,22 @@ fn not_found(path: &str, method: &Method) -> ApiError {
 /// Otherwise `meant` gets its own `404`, so that no message sends a client
 /// to another path that names no resource.
 fn repeated_base_path(meant: &str, method: &Method) -> ApiError {
-    if meant.len() <= MAX_SUGGESTED_PATH_BYTES && route(meant).is_some() {
+    if meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(meant, method) {
         return ApiError::RepeatedBasePath(meant.to_string());
     }
     match not_found(meant, method) {
         ApiError::TrailingSlash(stripped) => ApiError::RepeatedBasePath(stripped),
         other => other,
+    }
+}
+
+/// Returns true when `path` names a resource that `method` applies to, so
+/// that a message may send a client there: a `POST` only to a log.
+fn takes_method(path: &str, method: &Method) -> bool {
+    match route(path) {
+        Some(Route::Log(_)) => true,
+        Some(_) => *method != Method::POST,
+        None => false,
     }
 }
 

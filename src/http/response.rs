@@ -35,6 +35,9 @@ pub enum ApiError {
     /// A path under `/worker/log/worker/log/`, as a client whose base URL
     /// already ends with `/worker/log` sends, with the path meant.
     RepeatedBasePath(String),
+    /// A path that starts with `//`, as a client whose base URL ends with
+    /// `/` sends, with the path meant.
+    DoubleSlash(String),
     /// A method that the resource does not take.
     MethodNotAllowed {
         /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
@@ -225,6 +228,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
+            | ApiError::DoubleSlash(_)
             | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
@@ -253,7 +257,8 @@ impl ApiError {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
-            | ApiError::RepeatedBasePath(_) => "not_found",
+            | ApiError::RepeatedBasePath(_)
+            | ApiError::DoubleSlash(_) => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
@@ -283,6 +288,10 @@ impl ApiError {
                  cannot contain '/'; put the id in one path segment, such as \
                  /worker/log/db1-2026-12-04 in place of /worker/log/db1/2026-12-04."
                 .into(),
+            ApiError::DoubleSlash(meant) => format!(
+                "No resource at this path, because it starts with //, as a client whose base URL \
+                 ends with / sends; check that URL, and send the request to {meant}."
+            ),
             ApiError::RepeatedBasePath(meant) => format!(
                 "No resource at this path, because it repeats /worker/log, as a client whose \
                  base URL already ends with /worker/log sends; check that URL, and send the \
@@ -421,6 +430,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
+            | ApiError::DoubleSlash(_)
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
             | ApiError::CrossOrigin(_)
@@ -488,6 +498,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
+            | ApiError::DoubleSlash(_)
             | ApiError::MethodNotAllowed { .. }
             | ApiError::NoSuchLog => (log::Level::Debug, format!("rejected: {}", self.message())),
             ApiError::Throttled(_)
