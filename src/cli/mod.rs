@@ -281,12 +281,40 @@ fn parse_max_connections(text: &str) -> Result<u32, String> {
 /// library rejects it like any other malformed address.
 fn parse_listen(text: &str) -> Result<SocketAddr, String> {
     text.parse().map_err(|_| {
-        let problem = match port_out_of_range(text) {
-            Some(port) => format!("port {port} is out of range (0 to 65535)"),
-            None => format!("invalid address {text:?}"),
-        };
+        let problem = listen_problem(text);
         format!("{problem}; use IP:PORT such as 127.0.0.1:8080 or [::1]:8080")
     })
+}
+
+/// Describes what is wrong with a `--listen` value that is no socket
+/// address.
+fn listen_problem(text: &str) -> String {
+    if text.trim() != text {
+        return format!("invalid address {text:?}: it starts or ends with white space");
+    }
+    if text.parse::<std::net::IpAddr>().is_ok() {
+        return format!("invalid address {text:?}: the port is missing");
+    }
+    if let Some(port) = port_out_of_range(text) {
+        return format!("port {port} is out of range (0 to 65535)");
+    }
+    // A name such as localhost, with a valid port. An IPv6 address has
+    // colons or brackets, so it is no name.
+    let host_name = text
+        .rsplit_once(':')
+        .filter(|(host, port)| {
+            port.parse::<u16>().is_ok()
+                && !host.contains([':', '[', ']'])
+                && host.chars().any(|c| c.is_ascii_alphabetic())
+        })
+        .map(|(host, _)| host);
+    if let Some(host) = host_name {
+        return format!(
+            "invalid address {text:?}: {host} is a host name, and the server listens on an IP \
+             address, such as 127.0.0.1 for this host only or 0.0.0.0 for all its addresses"
+        );
+    }
+    format!("invalid address {text:?}")
 }
 
 /// Returns the port of `text` in the form IP:PORT when the IP address is
@@ -582,6 +610,24 @@ mod tests {
     #[test]
     fn duration_rejects_multibyte_input() {
         assert!(parse_duration("5\u{e9}").is_err());
+    }
+
+    #[test]
+    fn listen_host_name_is_named() {
+        let message = parse_listen("localhost:8080").expect_err("a host name");
+        assert!(message.contains("localhost is a host name"), "{message}");
+    }
+
+    #[test]
+    fn listen_without_port_says_missing() {
+        let message = parse_listen("127.0.0.1").expect_err("no port");
+        assert!(message.contains("the port is missing"), "{message}");
+    }
+
+    #[test]
+    fn listen_with_trailing_space_says_so() {
+        let message = parse_listen("127.0.0.1:8080 ").expect_err("a trailing space");
+        assert!(message.contains("ends with white space"), "{message}");
     }
 
     #[test]
