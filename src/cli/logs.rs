@@ -9,7 +9,7 @@ use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
     open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
-    DatabasePath, Failure, TimestampArgument,
+    DatabasePath, Failure, TimestampArgument, DEFAULT_STALL_AFTER,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
@@ -28,7 +28,7 @@ pub enum LogCommand {
         #[arg(long)]
         json: bool,
         /// The stall period, as for `serve`.
-        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = DEFAULT_STALL_AFTER, value_parser = parse_duration,
               allow_hyphen_values = true)]
         stall_after: Duration,
     },
@@ -56,7 +56,7 @@ pub enum LogCommand {
         #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
         timezone: Tz,
         /// The stall period, as for `serve`.
-        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+        #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = DEFAULT_STALL_AFTER, value_parser = parse_duration,
               allow_hyphen_values = true)]
         stall_after: Duration,
     },
@@ -305,9 +305,6 @@ fn print_list_table(transactions: Vec<TransactionSummary>) {
     );
 }
 
-/// The default of `--stall-after`, its `default_value` of `6h`.
-const DEFAULT_STALL_AFTER: Duration = Duration::from_secs(6 * 3600);
-
 /// Returns the options that repeat the page size and the filters of `query`,
 /// each followed by a space, for the hint to the next page. A cursor is only
 /// a position in the list, so the next page is filtered by the options given
@@ -321,8 +318,8 @@ fn filter_arguments(query: &ListQuery, stall_after: Duration) -> String {
     if let Some(outcome) = query.outcome {
         arguments.push_str(&format!("--outcome {} ", outcome.as_str()));
         let depends_on_stall = matches!(outcome, Outcome::Stalled | Outcome::Running);
-        if depends_on_stall && stall_after != DEFAULT_STALL_AFTER {
-            let period = crate::service::format_duration(stall_after);
+        let period = crate::service::format_duration(stall_after);
+        if depends_on_stall && period != DEFAULT_STALL_AFTER {
             arguments.push_str(&format!("--stall-after {period} "));
         }
     }
@@ -408,11 +405,15 @@ mod tests {
         }
     }
 
+    fn default_stall_after() -> Duration {
+        parse_duration(DEFAULT_STALL_AFTER).expect("a valid default")
+    }
+
     #[test]
     fn hint_omits_default_limit() {
         let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Fatal));
         assert_eq!(
-            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            filter_arguments(&query, default_stall_after()),
             "--outcome fatal "
         );
     }
@@ -421,7 +422,7 @@ mod tests {
     fn hint_names_other_limit() {
         let query = list_query(5, Some(Outcome::Fatal));
         assert_eq!(
-            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            filter_arguments(&query, default_stall_after()),
             "--limit 5 --outcome fatal "
         );
     }
@@ -448,7 +449,7 @@ mod tests {
     fn hint_omits_default_stall_period() {
         let query = list_query(DEFAULT_LIST_LIMIT, Some(Outcome::Running));
         assert_eq!(
-            filter_arguments(&query, DEFAULT_STALL_AFTER),
+            filter_arguments(&query, default_stall_after()),
             "--outcome running "
         );
     }

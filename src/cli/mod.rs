@@ -99,7 +99,7 @@ struct ServeArgs {
     #[arg(long, env = "TRANSLOG_TIMEZONE", default_value = "UTC", value_parser = parse_zone)]
     timezone: Tz,
     /// A transaction without an end is stalled when nothing arrived for this long (e.g. 90s, 30m, 6h, 1d).
-    #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = "6h", value_parser = parse_duration,
+    #[arg(long, env = "TRANSLOG_STALL_AFTER", default_value = DEFAULT_STALL_AFTER, value_parser = parse_duration,
           allow_hyphen_values = true)]
     stall_after: Duration,
     /// Maximum wait for a request's head or body, and for the next request on an idle connection (at most 1d).
@@ -333,6 +333,10 @@ fn port_out_of_range(text: &str) -> Option<&str> {
     let is_number = !port.is_empty() && port.bytes().all(|byte| byte.is_ascii_digit());
     (is_ip && is_number && port.parse::<u16>().is_err()).then_some(port)
 }
+
+/// The default stall period of `serve` and of the commands that tell stalled
+/// transactions from running ones, as `--stall-after` takes it.
+pub(crate) const DEFAULT_STALL_AFTER: &str = "6h";
 
 /// The maximum duration that [`parse_duration`] accepts, in whole seconds:
 /// 9223372036 s, 106751 days. Durations are compared with receive times in
