@@ -2110,7 +2110,7 @@ fn unused_older_lock_file_is_ignored() {
 }
 
 #[test]
-fn unused_older_lock_file_of_relative_path_is_ignored() {
+fn relative_db_ignores_unused_older_lock() {
     let (dir, db) = new_db();
     std::fs::write(format!("{}.lock", db.display()), "").expect("create the lock file");
     let mut command = serve_command(Path::new("translog.db"));
@@ -3954,32 +3954,13 @@ fn translog_user() -> String {
     format!("user {}", stdout(&id).trim_end())
 }
 
-/// Runs `user disable` on a database in a directory where the user may not
-/// create the `-wal` and `-shm` files.
-fn user_disable_in_unwritable_directory() -> Option<(UnwritableDirectory, Output)> {
-    run_in_unwritable_directory(&["user", "disable", "worker1"])
-}
-
-#[test]
-fn unwritable_directory_user_disable_names_user() {
-    let Some((_directory, output)) = user_disable_in_unwritable_directory() else {
-        return;
-    };
-    let expected = format!("{} may not create files in directory", translog_user());
-    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
-}
-
-#[test]
-fn unwritable_directory_user_disable_names_wal_files() {
-    let Some((directory, output)) = user_disable_in_unwritable_directory() else {
-        return;
-    };
-    let expected = format!(
-        "directory {}, and SQLite creates the database's -wal and -shm files there",
-        directory.dir.path().display()
-    );
-    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
-}
+/// The commands that [`run_in_unwritable_directory`] runs to check the
+/// message about the `-wal` and `-shm` files: the server, and a command
+/// that writes.
+const WRITES_IN_UNWRITABLE_DIRECTORY: [&[&str]; 2] = [
+    &["serve", "--listen", "127.0.0.1:0"],
+    &["user", "disable", "worker1"],
+];
 
 #[test]
 fn unwritable_directory_serve_exits_1() {
@@ -3990,24 +3971,36 @@ fn unwritable_directory_serve_exits_1() {
 }
 
 #[test]
-fn unwritable_directory_serve_names_user() {
-    let Some((_directory, output)) = serve_in_unwritable_directory() else {
-        return;
-    };
-    let expected = format!("{} may not create files in directory", translog_user());
-    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+fn unwritable_directory_write_names_user() {
+    for args in WRITES_IN_UNWRITABLE_DIRECTORY {
+        let Some((_directory, output)) = run_in_unwritable_directory(args) else {
+            return;
+        };
+        let expected = format!("{} may not create files in directory", translog_user());
+        assert!(
+            stderr(&output).contains(&expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 #[test]
-fn unwritable_directory_serve_names_directory() {
-    let Some((directory, output)) = serve_in_unwritable_directory() else {
-        return;
-    };
-    let expected = format!(
-        "directory {}, and SQLite creates the database's -wal and -shm files there",
-        directory.dir.path().display()
-    );
-    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+fn unwritable_directory_write_names_wal_files() {
+    for args in WRITES_IN_UNWRITABLE_DIRECTORY {
+        let Some((directory, output)) = run_in_unwritable_directory(args) else {
+            return;
+        };
+        let expected = format!(
+            "directory {}, and SQLite creates the database's -wal and -shm files there",
+            directory.dir.path().display()
+        );
+        assert!(
+            stderr(&output).contains(&expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
 }
 
 #[test]

@@ -1692,7 +1692,7 @@ fn twice_repeated_base_path_names_path_meant() {
 }
 
 #[test]
-fn repeated_base_path_with_slash_in_id_names_slash() {
+fn repeated_base_path_names_slash_in_id() {
     let server = Server::start();
     let reply = server.post_entry("worker/log/db1/2026-12-04", VALID);
     assert!(

@@ -617,21 +617,16 @@ mod tests {
     }
 
     #[test]
-    fn listen_host_name_is_named() {
-        let message = parse_listen("localhost:8080").expect_err("a host name");
-        assert!(message.contains("localhost is a host name"), "{message}");
-    }
-
-    #[test]
-    fn listen_without_port_says_missing() {
-        let message = parse_listen("127.0.0.1").expect_err("no port");
-        assert!(message.contains("the port is missing"), "{message}");
-    }
-
-    #[test]
-    fn listen_with_trailing_space_says_so() {
-        let message = parse_listen("127.0.0.1:8080 ").expect_err("a trailing space");
-        assert!(message.contains("ends with white space"), "{message}");
+    fn listen_problems_are_named() {
+        let cases = [
+            ("localhost:8080", "localhost is a host name"),
+            ("127.0.0.1", "the port is missing"),
+            ("127.0.0.1:8080 ", "ends with white space"),
+        ];
+        for (text, expected) in cases {
+            let message = parse_listen(text).expect_err("an invalid address");
+            assert!(message.contains(expected), "{text:?}: {message}");
+        }
     }
 
     #[test]
@@ -640,28 +635,17 @@ mod tests {
     }
 
     #[test]
-    fn listen_host_name_with_large_port_is_not_out_of_range() {
-        assert_eq!(port_out_of_range("localhost:99999"), None);
-    }
-
-    #[test]
-    fn listen_ipv6_without_brackets_is_not_out_of_range() {
-        assert_eq!(port_out_of_range("::1:99999"), None);
-    }
-
-    #[test]
-    fn listen_port_65535_is_in_range() {
-        assert_eq!(port_out_of_range("[::1]:65535"), None);
-    }
-
-    #[test]
-    fn listen_port_name_is_not_out_of_range() {
-        assert_eq!(port_out_of_range("127.0.0.1:http"), None);
-    }
-
-    #[test]
-    fn listen_empty_port_is_not_out_of_range() {
-        assert_eq!(port_out_of_range("127.0.0.1:"), None);
+    fn listen_port_out_of_range_needs_ip_and_number() {
+        let cases = [
+            "localhost:99999",
+            "::1:99999",
+            "[::1]:65535",
+            "127.0.0.1:http",
+            "127.0.0.1:",
+        ];
+        for text in cases {
+            assert_eq!(port_out_of_range(text), None, "{text:?}");
+        }
     }
 
     #[test]
