@@ -635,24 +635,15 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
             return Err(format!("cannot lock {}: {error}", db_path.display()))
         }
     }
-    let older_server_locks = match lock_older_server_files(db_path) {
-        Ok(lock) => lock,
-        Err(error) => {
-            if let Some(new_database) = &new_database {
-                new_database.remove_unused(READER_BUSY_TIMEOUT);
-            }
-            return Err(error);
+    // A failed start leaves no database file that it created.
+    let remove_new = |error: String| {
+        if let Some(new_database) = &new_database {
+            new_database.remove_unused(READER_BUSY_TIMEOUT);
         }
+        error
     };
-    let (shared_memory, created_shared_memory) = match lock_shared_memory(db_path) {
-        Ok(locked) => locked,
-        Err(error) => {
-            if let Some(new_database) = &new_database {
-                new_database.remove_unused(READER_BUSY_TIMEOUT);
-            }
-            return Err(error);
-        }
-    };
+    let older_server_locks = lock_older_server_files(db_path).map_err(remove_new)?;
+    let (shared_memory, created_shared_memory) = lock_shared_memory(db_path).map_err(remove_new)?;
     Ok(DatabaseLock {
         _file: file,
         _older_server_locks: older_server_locks,
@@ -676,14 +667,11 @@ fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
 fn lock_older_server_files(db_path: &Path) -> Result<Vec<std::fs::File>, String> {
     let mut paths = vec![older_server_lock_path(db_path)];
     if let Ok(real) = std::fs::canonicalize(db_path) {
-        let real_lock = older_server_lock_path(&real);
-        if !paths.contains(&real_lock) {
-            paths.push(real_lock);
-        }
+        paths.push(older_server_lock_path(&real));
     }
     let mut locks = Vec::new();
-    // A relative --db and its resolved path often name the same file, and a
-    // second flock of that file, through another open, would fail.
+    // Both names often lead to the same file, and a second flock of that
+    // file, through another open, would fail.
     let mut locked_files = Vec::new();
     for path in &paths {
         let identity = std::fs::metadata(path).map(|metadata| (metadata.dev(), metadata.ino()));
