@@ -110,10 +110,13 @@ fn run(options: ServeOptions, is_new: bool) -> Result<(), String> {
     // Requests cut off at the stop are dropped with the runtime, and their
     // lines are logged then, so the last line comes after them.
     drop(runtime);
-    if result.is_ok() {
-        log::info!("database closed; translog stopped");
+    match result {
+        Ok(true) => log::info!("database closed; translog stopped"),
+        // The error that kept the database open is logged already.
+        Ok(false) => log::info!("translog stopped without closing the database"),
+        Err(_) => {}
     }
-    result
+    result.map(|_| ())
 }
 
 /// Builds the single-threaded runtime of the HTTP layer, with
@@ -131,8 +134,9 @@ fn build_runtime() -> Result<tokio::runtime::Runtime, String> {
 }
 
 /// Starts the service inside the runtime and serves until a stop signal,
-/// then finishes the current batch.
-async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), String> {
+/// then finishes the current batch. Returns true when the database was
+/// closed at the stop.
+async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<bool, String> {
     let stop_signals = StopSignals::new()?;
     handle_file_size_signal()?;
     // Bound before the schema and the first user are written, so that a
@@ -164,9 +168,9 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<(), 
         log::info!("received {name}; shutting down");
     };
     http::run(Arc::clone(&state), listener, shutdown).await;
-    state.writer.shut_down();
+    let closed = state.writer.shut_down();
     notifier.drop_waiting_at_stop();
-    Ok(())
+    Ok(closed)
 }
 
 /// The storage thread's connection, opened at start-up.

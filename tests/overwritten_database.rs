@@ -352,8 +352,9 @@ fn stop_leaves_no_wal_at_path() {
     assert!(!dir.path().join("translog.db-wal").exists());
 }
 
-#[test]
-fn stop_names_moved_wal() {
+/// Writes a backup over the database of a running server, waits for the
+/// `503` and sends SIGTERM. Returns the server, whose log is still read.
+fn terminate_after_copy() -> Server {
     let (server, backup) = server_with_backup(20, 20);
     write_over_database(&server, &backup);
     assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
@@ -362,11 +363,29 @@ fn stop_names_moved_wal() {
         .status()
         .expect("run kill");
     assert!(sent.success());
+    server
+}
+
+#[test]
+fn stop_names_moved_wal() {
+    let server = terminate_after_copy();
     let logged = server.wait_for_log(
         "because it is the log of the database file that was overwritten",
         Duration::from_secs(10),
     );
     assert!(logged, "{}", server.log());
+}
+
+#[test]
+fn stop_does_not_log_database_closed() {
+    let server = terminate_after_copy();
+    let stopped = server.wait_for_log("translog stopped", Duration::from_secs(10));
+    assert!(stopped, "{}", server.log());
+    assert!(
+        !server.log().contains("database closed"),
+        "{}",
+        server.log()
+    );
 }
 
 /// Runs `serve` on the database that [`stop_after_copy`] left, and returns

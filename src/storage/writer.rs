@@ -93,7 +93,8 @@ pub struct FatalTransaction {
 /// The sending side of the storage thread.
 pub struct Writer {
     sender: Mutex<Option<SyncSender<WriteRequest>>>,
-    thread: Mutex<Option<JoinHandle<()>>>,
+    /// The storage thread, which returns true when it closed the database.
+    thread: Mutex<Option<JoinHandle<bool>>>,
     failure: Arc<Failure>,
     /// The first damaged page that a write found, kept until the server
     /// stops because the damage stays until the file is restored.
@@ -187,7 +188,7 @@ impl Writer {
                     metrics: &metrics,
                     last_received_at_ns: 0,
                 };
-                thread.run(receiver, &replies, &*on_fatal);
+                thread.run(receiver, &replies, &*on_fatal)
             })?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
@@ -263,23 +264,28 @@ impl Writer {
     }
 
     /// Stops taking entries, lets the thread store and reply to what is queued,
-    /// and waits for it to close the database.
-    pub fn shut_down(&self) {
+    /// and waits for it to close the database. Returns true when the thread
+    /// closed it, and false when it left the connection open, failed to
+    /// close it, or had stopped before.
+    pub fn shut_down(&self) -> bool {
         if let Ok(mut sender) = self.sender.lock() {
             sender.take();
         }
         let thread = self.thread.lock().ok().and_then(|mut thread| thread.take());
-        if let Some(thread) = thread {
-            if thread.join().is_err() {
+        match thread.map(JoinHandle::join) {
+            Some(Ok(closed)) => closed,
+            Some(Err(_)) => {
                 log::error!("storage thread panicked");
+                false
             }
+            None => false,
         }
     }
 }
 
 impl Drop for Writer {
     fn drop(&mut self) {
-        self.shut_down();
+        let _ = self.shut_down();
     }
 }
 
@@ -337,7 +343,7 @@ impl StorageThread<'_> {
         receiver: Receiver<WriteRequest>,
         replies: &UnboundedSender<Delivery>,
         on_fatal: &dyn Fn(FatalTransaction),
-    ) {
+    ) -> bool {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         loop {
             // An idle thread checks the files, so that a database deleted
@@ -418,10 +424,14 @@ impl StorageThread<'_> {
                      backup\", because SQLite would copy that log into {db}"
                 ),
             }
-            return;
+            return false;
         }
-        if let Err((_, error)) = self.connection.close() {
-            log::error!("closing the database failed: {error}");
+        match self.connection.close() {
+            Ok(()) => true,
+            Err((_, error)) => {
+                log::error!("closing the database failed: {error}");
+                false
+            }
         }
     }
 
