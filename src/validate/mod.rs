@@ -293,10 +293,10 @@ fn invalid_value(
     }
 }
 
-/// The largest exponent magnitude that [`unix_seconds_text`] expands. Past it,
-/// a nonzero number is far outside the range of timestamps or has more than 9
-/// fraction digits, so it is rejected without writing out its digits.
-const MAX_EXPONENT: i64 = 40;
+/// The largest number of integer digits that [`unix_seconds_text`] writes
+/// out. Past it, a number is far outside the range of timestamps, so it is
+/// rejected without writing out its digits.
+const MAX_INTEGER_DIGITS: i128 = 40;
 
 /// Rewrites a JSON number as the Unix seconds text that
 /// [`timestamp::parse_timestamp`] reads. An exponent is expanded exactly
@@ -306,8 +306,8 @@ const MAX_EXPONENT: i64 = 40;
 /// # Errors
 ///
 /// Returns [`TimestampError::InstantBeforeRange`] for a negative number,
-/// [`TimestampError::InstantAfterRange`] for a nonzero one with an exponent
-/// above [`MAX_EXPONENT`], and
+/// [`TimestampError::InstantAfterRange`] for a nonzero one with more than
+/// [`MAX_INTEGER_DIGITS`] digits before the decimal point once expanded, and
 /// [`TimestampError::ExponentFractionTooLong`] for an exponent that leaves more
 /// than 9 digits after the decimal point, trailing zeros included.
 fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
@@ -337,39 +337,43 @@ fn unix_seconds_text(number: &str) -> Result<String, TimestampError> {
         }
         Err(_) => i64::MAX,
     };
-    if exponent > MAX_EXPONENT {
-        return if is_zero {
-            Ok("0".to_string())
-        } else {
-            Err(TimestampError::InstantAfterRange { instant: None })
-        };
+    if is_zero && exponent > 0 {
+        return Ok("0".to_string());
     }
-    if exponent < -MAX_EXPONENT {
-        let fraction_digits = mantissa
-            .split_once('.')
-            .map_or(0, |(_, fraction)| fraction.len());
-        // Each step of the exponent adds one digit to the fraction.
-        let digits = usize::try_from(exponent.unsigned_abs())
-            .ok()
-            .and_then(|steps| steps.checked_add(fraction_digits));
-        return Err(TimestampError::ExponentFractionTooLong { digits });
-    }
-    let Some(plain) = expand_exponent(mantissa, exponent) else {
-        return Ok(number.to_string());
-    };
 
-    // The exponent can turn digits written before the point into fraction
-    // digits, so the limit of 9 is checked here, where the error can name the
-    // exponent as the cause.
-    let fraction_digits = plain
-        .split_once('.')
-        .map_or(0, |(_, fraction)| fraction.len());
+    // The digits before the decimal point once the exponent moves it, not
+    // counting leading zeros, and the digits after it, trailing zeros
+    // included. Both are counted before any digit is written out.
+    let (whole, fraction) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let length = usize_as_i128(whole.len()) + usize_as_i128(fraction.len());
+    let point = usize_as_i128(whole.len()) + i128::from(exponent);
+    let leading_zeros = whole
+        .bytes()
+        .chain(fraction.bytes())
+        .take_while(|byte| *byte == b'0')
+        .count();
+    if point - usize_as_i128(leading_zeros) > MAX_INTEGER_DIGITS {
+        return Err(TimestampError::InstantAfterRange { instant: None });
+    }
+    let fraction_digits = length - point.min(length);
     if fraction_digits > 9 {
+        // The exponent can turn digits written before the point into
+        // fraction digits, so the limit of 9 is checked here, where the
+        // error can name the exponent as the cause.
         return Err(TimestampError::ExponentFractionTooLong {
-            digits: Some(fraction_digits),
+            digits: usize::try_from(fraction_digits).ok(),
         });
     }
-    Ok(plain)
+    match expand_exponent(mantissa, exponent) {
+        Some(plain) => Ok(plain),
+        None => Ok(number.to_string()),
+    }
+}
+
+/// Converts a length to `i128`, which can represent every `usize` of the platforms
+/// that Rust supports.
+fn usize_as_i128(length: usize) -> i128 {
+    i128::try_from(length).unwrap_or(i128::MAX)
 }
 
 /// Writes an unsigned decimal mantissa times 10 to the power `exponent` as
@@ -554,6 +558,12 @@ mod tests {
                 "{number}"
             );
         }
+    }
+
+    #[test]
+    fn unix_seconds_text_skips_leading_zeros() {
+        let tiny = format!("0.{}1796392674e55", "0".repeat(45));
+        assert_eq!(unix_seconds_text(&tiny).as_deref(), Ok("1796392674"));
     }
 
     #[test]
