@@ -2385,6 +2385,93 @@ fn empty_db_flag_is_named() {
     );
 }
 
+/// Runs `user list` with `--db VALUE` in a new directory, and returns the
+/// directory and the output.
+fn user_list_with_db(value: &str) -> (tempfile::TempDir, Output) {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["--db", value, "user", "list"]);
+    let output = run_command(command, None);
+    (dir, output)
+}
+
+/// `--db` values that are a mistake, each with the text its error contains.
+const MISTAKEN_DB_PATHS: [(&str, &str); 4] = [
+    ("-", "the database is a file, not standard input or output"),
+    (" ", "' ' for '--db <DB>': it is only white space"),
+    (
+        " a.db",
+        "' a.db' for '--db <DB>': it starts or ends with white space",
+    ),
+    (
+        "a.db ",
+        "'a.db ' for '--db <DB>': it starts or ends with white space",
+    ),
+];
+
+#[test]
+fn mistaken_db_path_exits_2() {
+    for (value, _) in MISTAKEN_DB_PATHS {
+        let (_dir, output) = user_list_with_db(value);
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{value:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn mistaken_db_path_is_named() {
+    for (value, expected) in MISTAKEN_DB_PATHS {
+        let (_dir, output) = user_list_with_db(value);
+        assert!(
+            stderr(&output).contains(expected),
+            "{value:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn mistaken_db_path_creates_no_file() {
+    for (value, _) in MISTAKEN_DB_PATHS {
+        let (dir, _output) = user_list_with_db(value);
+        let files = std::fs::read_dir(dir.path())
+            .expect("list the directory")
+            .count();
+        assert_eq!(files, 0, "{value:?}");
+    }
+}
+
+#[test]
+fn dot_slash_dash_db_is_used() {
+    let (dir, output) = user_list_with_db("./-");
+    assert_success(&output, "user list");
+    assert!(dir.path().join("-").exists());
+}
+
+#[test]
+fn blank_backup_destination_is_named() {
+    let (dir, db) = new_db();
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .arg("--db")
+        .arg(&db)
+        .args(["backup", " "]);
+    let output = run_command(command, None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+    assert_stderr_contains(
+        &output,
+        "invalid value ' ' for '<DEST>': it is only white space",
+    );
+    assert!(!dir.path().join(" ").exists());
+}
+
 #[test]
 fn empty_db_variable_is_named() {
     let dir = tempfile::tempdir().expect("temporary directory");

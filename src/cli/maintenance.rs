@@ -54,8 +54,10 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Rejects the backup destination `-`, which many commands read as standard
-/// output, because a backup is a database file that SQLite writes by name.
+/// Checks the backup destination. It rejects `-`, which many commands read
+/// as standard output, because a backup is a database file that SQLite
+/// writes by name, and a path with white space around it. A path that is not
+/// UTF-8 passes, and the backup names that problem.
 pub fn check_destination(destination: PathBuf) -> Result<PathBuf, String> {
     if destination.as_os_str() == "-" {
         return Err(
@@ -63,6 +65,9 @@ pub fn check_destination(destination: PathBuf) -> Result<PathBuf, String> {
              a path such as ./-"
                 .to_string(),
         );
+    }
+    if let Some(text) = destination.to_str() {
+        super::check_path_spacing(text)?;
     }
     Ok(destination)
 }

@@ -214,7 +214,7 @@ fn parse_notify_command(text: &str) -> Result<String, String> {
 }
 
 /// Parses `--db`, rejecting an empty path, such as the one that
-/// `TRANSLOG_DB=` sets.
+/// `TRANSLOG_DB=` sets, `-` and a path with white space around it.
 fn parse_database_path(text: &str) -> Result<PathBuf, String> {
     if text.is_empty() {
         return Err(
@@ -224,7 +224,32 @@ fn parse_database_path(text: &str) -> Result<PathBuf, String> {
                 .to_string(),
         );
     }
+    if text == "-" {
+        return Err(
+            "the database is a file, not standard input or output; to use a file named -, \
+             give a path such as ./-"
+                .to_string(),
+        );
+    }
+    check_path_spacing(text)?;
     Ok(PathBuf::from(text))
+}
+
+/// Rejects a file path that starts or ends with white space, which comes
+/// from a quoting mistake far more often than from a real file name.
+pub fn check_path_spacing(text: &str) -> Result<(), String> {
+    if text.trim() == text {
+        return Ok(());
+    }
+    let problem = if text.trim().is_empty() {
+        "is only white space"
+    } else {
+        "starts or ends with white space"
+    };
+    Err(format!(
+        "it {problem}, which translog does not accept in a file name; check the quoting of \
+         the value and give the path without it"
+    ))
 }
 
 /// A timestamp option such as `--since` or `--before`. Its value parser
