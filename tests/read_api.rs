@@ -244,6 +244,75 @@ fn ties_in_arrival_order() {
     assert_eq!(stages, ["WORKER_LOAD", "WORKER_INIT", "WORKER_END"]);
 }
 
+/// Starts a server on a database whose receive times are one hour in the
+/// future, as a clock that was one hour fast would have written them. The
+/// database has a `WORKER_LOAD` `FAIL` entry of `tx-1` and an entry of
+/// `tx-2`; the new server stores a `WORKER_LOAD` `WARNING` entry of `tx-1`
+/// with the same timestamp as the `FAIL`.
+fn server_after_clock_set_back() -> Server {
+    let server = Server::start();
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "FAIL",
+    );
+    post(
+        &server,
+        "tx-2",
+        "2026-12-04T13:00:00Z",
+        "WORKER_INIT",
+        "SUCCESS",
+    );
+    let db = server.db.clone();
+    let (status, dir) = server.stop();
+    assert!(status.success(), "server exited with {status}");
+
+    let hour_ns: i64 = 3_600_000_000_000;
+    let connection = rusqlite::Connection::open(&db).expect("open the database");
+    connection
+        .execute(
+            "UPDATE entries SET received_at_ns = received_at_ns + ?1",
+            [hour_ns],
+        )
+        .expect("move the entries' receive times");
+    connection
+        .execute(
+            "UPDATE transactions SET last_received_at_ns = last_received_at_ns + ?1",
+            [hour_ns],
+        )
+        .expect("move the transactions' receive times");
+    drop(connection);
+
+    let server = Server::start_in(dir, &[]);
+    post(
+        &server,
+        "tx-1",
+        "2026-12-04T13:00:00Z",
+        "WORKER_LOAD",
+        "WARNING",
+    );
+    server
+}
+
+#[test]
+fn clock_set_back_keeps_tie_order() {
+    let server = server_after_clock_set_back();
+    let statuses: Vec<Value> = server
+        .entries("tx-1")
+        .iter()
+        .map(|entry| entry["status"].clone())
+        .collect();
+    assert_eq!(statuses, ["FAIL", "WARNING"]);
+}
+
+#[test]
+fn clock_set_back_keeps_list_order() {
+    let server = server_after_clock_set_back();
+    assert_eq!(listed_ids(&server, ""), ["tx-1", "tx-2"]);
+}
+
 #[test]
 fn unknown_id_is_404() {
     let server = Server::start();

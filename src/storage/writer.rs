@@ -179,6 +179,7 @@ impl Writer {
         let thread = thread::Builder::new()
             .name("storage".to_string())
             .spawn(move || {
+                let last_received_at_ns = latest_receive_time(&connection);
                 let thread = StorageThread {
                     connection,
                     files,
@@ -186,7 +187,7 @@ impl Writer {
                     failure: &thread_failure,
                     damage: &thread_damage,
                     metrics: &metrics,
-                    last_received_at_ns: 0,
+                    last_received_at_ns,
                 };
                 thread.run(receiver, &replies, &*on_fatal)
             })?;
@@ -659,6 +660,28 @@ struct StoredBatch {
     fatal: Vec<FatalTransaction>,
 }
 
+/// Reads the latest receive time that the database stores, so that entries
+/// stored after a restart with the clock set back still sort after the
+/// entries before it. Returns 0 when the database has no entries, or when the
+/// read fails, which the first batch then reports.
+fn latest_receive_time(connection: &Connection) -> i64 {
+    let latest = connection.query_row(
+        "SELECT max(last_received_at_ns) FROM transactions",
+        [],
+        |row| row.get::<_, Option<i64>>(0),
+    );
+    match latest {
+        Ok(latest) => latest.unwrap_or(0),
+        Err(error) => {
+            log::warn!(
+                "reading the latest receive time of the stored entries failed, so entries \
+                 stored after a clock set back may sort before older ones: {error}"
+            );
+            0
+        }
+    }
+}
+
 /// Moves the receive time of each entry of `batch` to at least 1 ns after
 /// the one before it, starting after `last_ns`, and returns the last. A
 /// request's receive time is when its head arrived, and a request whose body
@@ -666,7 +689,8 @@ struct StoredBatch {
 /// later. Receive times that grow in the order of storing keep the order of
 /// entries with the same timestamp, and the cursors that page through a log,
 /// from skipping an entry stored while a client pages. The time given is
-/// still within the request's reception, between its head and its storing.
+/// within the request's reception, between its head and its storing, unless
+/// the clock was set back since `last_ns`.
 fn order_receive_times(batch: &mut [WriteRequest], mut last_ns: i64) -> i64 {
     for request in batch {
         last_ns = request.received_at_ns.max(last_ns.saturating_add(1));
