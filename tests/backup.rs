@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{assert_success, clean_env, file_names, fill_database, run_cli, skip, BIN};
+use common::{
+    assert_success, clean_env, file_names, fill_database, run_cli, skip, wait_while_running, BIN,
+};
 use rustix::process::{Pid, Signal};
 use tempfile::TempDir;
 use translog::service::is_signal_ignored;
@@ -193,18 +195,9 @@ fn signalled_backup(signal: Signal) -> SignalledBackup {
         .spawn()
         .expect("start translog backup");
 
-    let deadline = Instant::now() + SIGNAL_TIMEOUT;
-    while hidden_files(backups.path()).is_empty() {
-        if let Some(status) = child.try_wait().expect("poll translog backup") {
-            panic!("translog backup exited with {status} before its temporary file appeared");
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("no temporary file appeared within {SIGNAL_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(1));
-    }
+    wait_while_running(&mut child, SIGNAL_TIMEOUT, "temporary file", || {
+        !hidden_files(backups.path()).is_empty()
+    });
     rustix::process::kill_process(Pid::from_child(&child), signal).expect("send the signal");
     let status = wait_for_exit(&mut child);
 

@@ -236,20 +236,33 @@ pub fn prune(
 ) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "before")?;
     check_cutoff_is_past(before, instant, timezone)?;
-    let pruned = if dry_run {
-        count_pruned(db, instant)?
-    } else {
-        let mut connection = open_database(db)?;
-        logs::prune(&mut connection, instant)
-            .map_err(|failure| describe_prune_error(db.path(), &failure))?
-    };
-    let counts = pruned_counts(pruned);
     if dry_run {
+        let counts = pruned_counts(count_pruned(db, instant)?);
         super::print_line(&format!("would remove {counts}; nothing was deleted"));
-    } else {
-        super::print_line(&format!("removed {counts}"));
+        return Ok(());
     }
-    Ok(())
+    let mut connection = open_database(db)?;
+    // Installed before the first deletion, so that a signal stops the prune
+    // between two chunks and the command can print what it deleted.
+    let interruption = Interruption::install()?;
+    let pruned = logs::prune(&mut connection, instant, &interruption.flag())
+        .map_err(|failure| describe_prune_error(db.path(), &failure))?;
+    let counts = pruned_counts(pruned);
+    match interruption.received() {
+        Some(signal) => Err(Failure::Interrupted {
+            message: format!(
+                "prune was interrupted by {} after it removed {counts}; the other \
+                 transactions before the time are still stored, and running the same command \
+                 again removes them",
+                signal_name(signal)
+            ),
+            signal,
+        }),
+        None => {
+            super::print_line(&format!("removed {counts}"));
+            Ok(())
+        }
+    }
 }
 
 /// Formats what a prune deleted as `N transactions (M entries)`.

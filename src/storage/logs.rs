@@ -2,6 +2,7 @@
 //! transactions with paging and filters, their outcomes, and the maintenance
 //! commands (prune, backup) that work on whole transactions.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -649,30 +650,37 @@ pub struct PruneError {
 /// Deletes whole transactions whose last entry's timestamp is before
 /// `before`, and returns how many transactions and entries were deleted.
 /// It deletes [`PRUNE_CHUNK`] transactions per database transaction and
-/// pauses between them, so that the server's writes go on meanwhile.
+/// pauses between them, so that the server's writes go on meanwhile. Once
+/// `stop` is set, it returns after the chunk that is being deleted.
 ///
 /// # Errors
 ///
 /// Fails on a database error, with the count of the chunks committed
 /// before it, which stay deleted.
-pub fn prune(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pruned, PruneError> {
+pub fn prune(
+    connection: &mut Connection,
+    before: DateTime<Utc>,
+    stop: &AtomicBool,
+) -> Result<Pruned, PruneError> {
     let mut deleted = Pruned {
         transactions: 0,
         entries: 0,
     };
-    loop {
+    while !stop.load(Ordering::SeqCst) {
         let started = std::time::Instant::now();
         let chunk = match prune_chunk(connection, before) {
             Ok(chunk) => chunk,
             Err(error) => return Err(PruneError { deleted, error }),
         };
-        if chunk.transactions == 0 {
-            return Ok(deleted);
-        }
         deleted.transactions += chunk.transactions;
         deleted.entries += chunk.entries;
+        // A chunk that is not full was the last one.
+        if i64::try_from(chunk.transactions).map_or(true, |count| count < PRUNE_CHUNK) {
+            break;
+        }
         std::thread::sleep(started.elapsed() * PRUNE_PAUSE_FACTOR);
     }
+    Ok(deleted)
 }
 
 /// Deletes up to [`PRUNE_CHUNK`] of the transactions that [`prune`] deletes,

@@ -477,7 +477,9 @@ pub fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     condition()
 }
 
-fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
+/// Waits up to `timeout` for `child` to exit, and returns its status, or
+/// `None` when it still runs.
+pub fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         if let Some(status) = child.try_wait().expect("poll the child") {
@@ -486,6 +488,29 @@ fn wait_with_timeout(child: &mut Child, timeout: Duration) -> Option<ExitStatus>
         thread::sleep(Duration::from_millis(20));
     }
     None
+}
+
+/// Waits, checking every millisecond, until `condition` is true while `child`
+/// runs. Kills the child and panics, naming the `awaited` event, when it
+/// exits first or `timeout` passes.
+pub fn wait_while_running(
+    child: &mut Child,
+    timeout: Duration,
+    awaited: &str,
+    mut condition: impl FnMut() -> bool,
+) {
+    let deadline = Instant::now() + timeout;
+    while !condition() {
+        if let Some(status) = child.try_wait().expect("poll the child") {
+            panic!("the child exited with {status} before the {awaited}");
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("no {awaited} within {timeout:?}");
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
 }
 
 /// Returns the path of the credentials file that `serve` writes beside a new database.
