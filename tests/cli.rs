@@ -1569,6 +1569,7 @@ fn backup_to_dash_writes_no_file() {
 #[test]
 fn backup_to_dot_slash_dash_writes_file() {
     let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
     let mut command = Command::new(BIN);
     command
         .current_dir(dir.path())
@@ -2609,13 +2610,51 @@ fn closed_pipe_ends_log_list_quietly() {
     assert!(!stderr(&output).contains("panicked"), "{}", stderr(&output));
 }
 
-#[test]
-fn backup_of_missing_database_creates_it() {
+/// Runs `backup` of a database that does not exist yet to `copy.db` beside
+/// it, and returns the directory, the database path and the output.
+fn backup_of_missing_database() -> (tempfile::TempDir, std::path::PathBuf, Output) {
     let (dir, db) = new_db();
     let copy = dir.path().join("copy.db");
     let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
-    assert_success(&output, "backup");
+    (dir, db, output)
+}
+
+#[test]
+fn backup_of_missing_database_creates_it() {
+    let (_dir, db, _output) = backup_of_missing_database();
     assert!(db.exists());
+}
+
+#[test]
+fn backup_of_missing_database_exits_1() {
+    let (_dir, _db, output) = backup_of_missing_database();
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn backup_of_missing_database_writes_no_copy() {
+    let (dir, _db, _output) = backup_of_missing_database();
+    assert!(!dir.path().join("copy.db").exists());
+}
+
+#[test]
+fn backup_of_missing_database_names_db_option() {
+    let (_dir, db, output) = backup_of_missing_database();
+    let expected = format!(
+        "translog: error: {} has no users and no entries, so no server has used it, and \
+         nothing was written to ",
+        db.display()
+    );
+    assert_stderr_contains(&output, &expected);
+}
+
+#[test]
+fn backup_of_database_with_user_only_is_written() {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let copy = dir.path().join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_success(&output, "backup");
     assert!(copy.exists());
 }
 

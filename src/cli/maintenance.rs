@@ -43,13 +43,25 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
     let backup = Backup::create(name, interruption.flag()).map_err(fail)?;
     // Described before `backup` is dropped, because the partial copy still
     // takes the space that the hint of a full disk reports as free.
-    let entries = backup.write(database).map_err(fail)?;
+    let counts = backup.write(database).map_err(fail)?;
+    // Every database that a server used has a user, because the first start
+    // creates one. A copy of a database without users or entries, such as
+    // one that a mistyped --db just created, would replace good backups
+    // with an empty one in a rotation, so it is not written.
+    if counts.users == 0 && counts.entries == 0 {
+        return Err(Failure::Error(format!(
+            "{} has no users and no entries, so no server has used it, and nothing was written \
+             to {}; check --db (or TRANSLOG_DB), which names the database to copy",
+            absolute(db.path()).display(),
+            destination.display()
+        )));
+    }
     backup.finish().map_err(fail)?;
 
     super::print_line(&format!(
         "wrote {} ({})",
         destination.display(),
-        count_of(entries, "entry", "entries")
+        count_of(counts.entries, "entry", "entries")
     ));
     Ok(())
 }

@@ -24,7 +24,7 @@ use rustix::fs::{RenameFlags, CWD};
 use rustix::io::Errno;
 
 use super::files::{companion, create_private, parent_directory};
-use super::{logs, server_instance, ReadOnlyDatabase, StorageError};
+use super::{logs, server_instance, users, ReadOnlyDatabase, StorageError};
 
 /// How many random names [`TemporaryCopy::create`] tries before it gives
 /// up. Each has 32 random bits, so a second try is already unlikely.
@@ -136,8 +136,8 @@ impl Backup {
     }
 
     /// Writes a consistent, compacted copy of `database` to the temporary
-    /// file, without the server token, and returns the number of entries in
-    /// the copy. The server may have stored more since. Safe while the
+    /// file, without the server token, and returns the numbers of entries
+    /// and users in the copy. The server may have stored more since. Safe while the
     /// server writes: WAL readers see one snapshot and do not block the
     /// writer. A backup copied over the database of a running server then
     /// fails the server's read check, which compares the token.
@@ -148,7 +148,7 @@ impl Backup {
     /// [`BackupError::RemoveToken`] when the copy cannot be written,
     /// [`BackupError::Count`] when the finished copy cannot be read, and
     /// [`BackupError::Interrupted`] when the stop flag is set.
-    pub fn write(&self, database: ReadOnlyDatabase) -> Result<u64, BackupError> {
+    pub fn write(&self, database: ReadOnlyDatabase) -> Result<CopyCounts, BackupError> {
         // `VACUUM INTO` needs an empty destination. A copy that SQLite
         // rejects at the start of its read has written nothing yet (SQLite
         // 3.54.1, `sqlite3RunVacuum`), so `read` may run it again.
@@ -162,7 +162,7 @@ impl Backup {
 
         server_instance::remove_from_copy(&self.copy.path).map_err(BackupError::RemoveToken)?;
         self.check_stop()?;
-        let counted = count_entries(&self.copy.path, &self.stop);
+        let counted = count_rows(&self.copy.path, &self.stop);
         self.check_stop()?;
         counted.map_err(BackupError::Count)
     }
@@ -212,12 +212,22 @@ fn stop_on_flag(connection: &mut Connection, stop: &Arc<AtomicBool>) -> rusqlite
     )
 }
 
-/// Counts the entries of the database at `path`, opened read-only, unless
-/// `stop` is set first.
-fn count_entries(path: &Path, stop: &Arc<AtomicBool>) -> Result<u64, StorageError> {
+/// Counts the entries and users of the database at `path`, opened
+/// read-only, unless `stop` is set first.
+fn count_rows(path: &Path, stop: &Arc<AtomicBool>) -> Result<CopyCounts, StorageError> {
     let mut copy = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     stop_on_flag(&mut copy, stop)?;
-    Ok(logs::count_entries(&copy)?.unsigned_abs())
+    Ok(CopyCounts {
+        entries: logs::count_entries(&copy)?.unsigned_abs(),
+        users: users::count(&copy)?.unsigned_abs(),
+    })
+}
+
+/// The numbers of rows in a finished copy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CopyCounts {
+    pub entries: u64,
+    pub users: u64,
 }
 
 /// Returns the name of a temporary copy of the file `file_name`:
@@ -361,7 +371,7 @@ mod tests {
     /// Starts a backup of a new database to `copy.db` in a new directory,
     /// sets its stop flag before [`Backup::write`], and returns the
     /// directory and the result of the write, with the backup dropped.
-    fn backup_stopped_before_write() -> (tempfile::TempDir, Result<u64, BackupError>) {
+    fn backup_stopped_before_write() -> (tempfile::TempDir, Result<CopyCounts, BackupError>) {
         let source = tempfile::tempdir().expect("temp dir");
         let target = tempfile::tempdir().expect("temp dir");
         let destination = target.path().join("copy.db");
