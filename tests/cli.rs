@@ -2372,6 +2372,17 @@ fn unopenable_database_suggests_checks() {
 }
 
 #[test]
+fn usage_tip_follows_semicolon() {
+    let mut command = Command::new(BIN);
+    command.args(["log", "shwo", "tx-1"]);
+    let output = run_command(command, None);
+    assert_stderr_contains(
+        &output,
+        "unrecognized subcommand 'shwo'; tip: a similar subcommand exists: 'show'; run",
+    );
+}
+
+#[test]
 fn empty_db_flag_is_named() {
     let mut command = Command::new(BIN);
     command.args(["--db", "", "user", "list"]);

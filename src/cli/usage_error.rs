@@ -110,7 +110,14 @@ pub fn one_line(rendered: &str) -> String {
                 && !line.starts_with("For more information")
         })
         .collect();
-    let joined = parts.join(" ");
+    // A tip is a sentence of its own, so it follows a semicolon.
+    let mut joined = String::new();
+    for part in parts {
+        if !joined.is_empty() {
+            joined.push_str(if part.starts_with("tip:") { "; " } else { " " });
+        }
+        joined.push_str(part);
+    }
     joined
         .strip_prefix("error: ")
         .unwrap_or(&joined)
