@@ -1649,12 +1649,13 @@ fn repeated_list_path_of_post_gets_general_404() {
     );
 }
 
-/// Posts an entry with curl to `//worker/log/tx-1`, the path that a base
-/// URL ending with `/` gives, and returns curl's standard output.
-fn post_with_double_slash(server: &Server) -> String {
+/// Posts an entry with curl to `path`, such as `//worker/log/tx-1`, the
+/// path that a base URL ending with `/` gives, and returns curl's standard
+/// output.
+fn post_with_double_slash(server: &Server, path: &str) -> String {
     let (user, password) = server.admin();
     let output = server.curl(
-        "//worker/log/tx-1",
+        path,
         &["-u", &format!("{user}:{password}"), "--data", VALID],
     );
     String::from_utf8_lossy(&output.stdout).into_owned()
@@ -1663,7 +1664,7 @@ fn post_with_double_slash(server: &Server) -> String {
 #[test]
 fn double_slash_names_path_meant() {
     let server = Server::start();
-    let body = post_with_double_slash(&server);
+    let body = post_with_double_slash(&server, "//worker/log/tx-1");
     assert!(
         body.contains("starts with //, as a client whose base URL ends with / sends"),
         "{body}"
@@ -1671,9 +1672,22 @@ fn double_slash_names_path_meant() {
 }
 
 #[test]
+fn inner_double_slash_names_path_meant() {
+    let server = Server::start();
+    let body = post_with_double_slash(&server, "/worker/log//tx-1");
+    assert!(
+        body.contains(
+            "because it contains //, as a URL joined from parts that end and start \
+             with / has; send the request to /worker/log/tx-1."
+        ),
+        "{body}"
+    );
+}
+
+#[test]
 fn double_slash_stores_nothing() {
     let server = Server::start();
-    post_with_double_slash(&server);
+    post_with_double_slash(&server, "//worker/log/tx-1");
     let reply = server.get("/worker/log/tx-1", Some(server.admin()));
     assert_eq!(reply.status, 404, "{}", reply.body);
 }

@@ -176,10 +176,13 @@ pub async fn dispatch(
 /// from a base URL that ends with `/worker/log`, or from a transaction id
 /// with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
-    if path.starts_with("//") {
-        let meant = format!("/{}", path.trim_start_matches('/'));
+    if path.contains("//") {
+        let meant = without_repeated_slashes(path);
         if meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(&meant, method) {
-            return ApiError::DoubleSlash(meant);
+            return ApiError::DoubleSlash {
+                meant,
+                leading: path.starts_with("//"),
+            };
         }
     }
     match strip_trailing_slash(path) {
@@ -193,6 +196,17 @@ fn not_found(path: &str, method: &Method) -> ApiError {
             _ => ApiError::NotFound,
         },
     }
+}
+
+/// Returns `path` with each run of `/` written as one `/`.
+fn without_repeated_slashes(path: &str) -> String {
+    let mut result = String::with_capacity(path.len());
+    for character in path.chars() {
+        if character != '/' || !result.ends_with('/') {
+            result.push(character);
+        }
+    }
+    result
 }
 
 /// Returns the `404` of a path that repeats `/worker/log`, where `meant` is

@@ -35,9 +35,13 @@ pub enum ApiError {
     /// A path under `/worker/log/worker/log/`, as a client whose base URL
     /// already ends with `/worker/log` sends, with the path meant.
     RepeatedBasePath(String),
-    /// A path that starts with `//`, as a client whose base URL ends with
-    /// `/` sends, with the path meant.
-    DoubleSlash(String),
+    /// A path with `//` in it, with the path meant. A path that starts with
+    /// `//` comes from a base URL that ends with `/`. One with `//` inside
+    /// comes from a script that joins parts that end and start with `/`.
+    DoubleSlash {
+        meant: String,
+        leading: bool,
+    },
     /// A method that the resource does not take.
     MethodNotAllowed {
         /// The method of the request, cut to [`MAX_QUOTED_METHOD_CHARS`].
@@ -228,7 +232,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
-            | ApiError::DoubleSlash(_)
+            | ApiError::DoubleSlash { .. }
             | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
@@ -258,7 +262,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
-            | ApiError::DoubleSlash(_) => "not_found",
+            | ApiError::DoubleSlash { .. } => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
             ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
@@ -288,9 +292,19 @@ impl ApiError {
                  cannot contain '/'; put the id in one path segment, such as \
                  /worker/log/db1-2026-12-04 in place of /worker/log/db1/2026-12-04."
                 .into(),
-            ApiError::DoubleSlash(meant) => format!(
+            ApiError::DoubleSlash {
+                meant,
+                leading: true,
+            } => format!(
                 "No resource at this path, because it starts with //, as a client whose base URL \
                  ends with / sends; check that URL, and send the request to {meant}."
+            ),
+            ApiError::DoubleSlash {
+                meant,
+                leading: false,
+            } => format!(
+                "No resource at this path, because it contains //, as a URL joined from parts \
+                 that end and start with / has; send the request to {meant}."
             ),
             ApiError::RepeatedBasePath(meant) => format!(
                 "No resource at this path, because it repeats /worker/log, as a client whose \
@@ -430,7 +444,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
-            | ApiError::DoubleSlash(_)
+            | ApiError::DoubleSlash { .. }
             | ApiError::NoSuchLog
             | ApiError::Forbidden(_)
             | ApiError::CrossOrigin(_)
@@ -498,7 +512,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
-            | ApiError::DoubleSlash(_)
+            | ApiError::DoubleSlash { .. }
             | ApiError::MethodNotAllowed { .. }
             | ApiError::NoSuchLog => (log::Level::Debug, format!("rejected: {}", self.message())),
             ApiError::Throttled(_)

@@ -79,7 +79,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::TrailingSlash(_)
         | ApiError::SlashInTransactionId
         | ApiError::RepeatedBasePath(_)
-        | ApiError::DoubleSlash(_)
+        | ApiError::DoubleSlash { .. }
         | ApiError::NoSuchLog => "Page not found",
         ApiError::MethodNotAllowed { .. } => "Method not allowed",
         ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "Login required",
