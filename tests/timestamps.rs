@@ -1049,6 +1049,16 @@ fn javascript_date_with_decoded_plus_is_explained() {
 }
 
 #[test]
+fn zone_name_after_offset_is_named() {
+    let server = Server::start();
+    let message = post(&server, "2026-12-04T14:57:54+01:00 CET").message();
+    assert!(
+        message.contains("` CET` follows the complete timestamp `2026-12-04T14:57:54+01:00`"),
+        "{message}"
+    );
+}
+
+#[test]
 fn java_zone_id_message_is_one_sentence() {
     let server = Server::start();
     let message = post(&server, "2026-12-04T14:57:54.123+01:00[Europe/Berlin]").message();

@@ -102,6 +102,9 @@ pub enum TimestampError {
     ExponentFractionTooLong { digits: Option<usize> },
     /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
     InvalidRfc2822 { reason: String },
+    /// A complete ISO 8601 date and time with a UTC offset, `timestamp`, followed by more
+    /// text, `rest`, such as the second offset of `2026-12-04T14:57:54+00:00Z`.
+    TextAfterOffset { timestamp: String, rest: String },
 }
 
 /// The instant of a `Date.toString()` text in the forms that the API accepts.
@@ -283,6 +286,12 @@ impl fmt::Display for TimestampError {
                 f,
                 "the UTC offset {offset} has a colon, which RFC 2822 does not allow, so send \
                  `{without_colon}`, with the offset as `date -R` prints it"
+            ),
+            Self::TextAfterOffset { timestamp, rest } => write!(
+                f,
+                "`{}` follows the complete timestamp `{timestamp}`, so send `{timestamp}` \
+                 alone, because a timestamp has one UTC offset and nothing after it",
+                rest.chars().take(MAX_QUOTED_CHARS).collect::<String>()
             ),
             Self::JavaZoneId {
                 zone_id,
@@ -476,6 +485,10 @@ mod tests {
                 }),
             },
             TimestampError::JavaScriptDateString { conversion: None },
+            TimestampError::TextAfterOffset {
+                timestamp: "2026-12-04T14:57:54+00:00".to_string(),
+                rest: "Z".to_string(),
+            },
             TimestampError::WeekdayMismatch {
                 weekday: Weekday::Thu,
                 date: NaiveDate::default(),

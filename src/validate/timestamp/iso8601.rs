@@ -132,7 +132,30 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
             return TimestampError::OffsetWithSeconds;
         }
     }
-    unrecognized(text)
+    text_after_offset(text).unwrap_or_else(|| unrecognized(text))
+}
+
+/// Finds the longest start of `text` that is a valid ISO 8601 date and time with a UTC
+/// offset, and returns the error that names it and the text after it. A start that ends
+/// inside a number, as `+01` of `+01:0` does, is skipped, because the rest is a mistyped
+/// field, not text after the timestamp. The text is at most [`super::MAX_TIMESTAMP_BYTES`]
+/// long, so trying each start costs little.
+fn text_after_offset(text: &str) -> Option<TimestampError> {
+    let shortest = "2026-12-04T14:57Z".len();
+    text.char_indices()
+        .rev()
+        .filter(|(_, next)| !next.is_ascii_digit() && !matches!(next, ':' | '.' | ','))
+        .map(|(at, _)| at)
+        .take_while(|at| *at >= shortest)
+        .find(|at| {
+            Cursor::new(&text.as_bytes()[..*at])
+                .iso8601_fields()
+                .is_some_and(|fields| fields.offset_seconds.is_some() && fields.validate().is_ok())
+        })
+        .map(|at| TimestampError::TextAfterOffset {
+            timestamp: text[..at].to_string(),
+            rest: text[at..].to_string(),
+        })
 }
 
 /// The maximum length of a zone ID in brackets that [`java_zone_id`] recognizes. The longest
@@ -814,16 +837,69 @@ mod tests {
     }
 
     #[test]
-    fn malformed_java_zone_id_is_unrecognized() {
-        for text in [
-            "2026-12-04T14:57:54[Europe/Berlin]",
-            "2026-12-04T14:57:54+01:00[]",
-            "2026-12-04T14:57:54+01:00[Europe Berlin]",
-            "2026-12-04T14:57:54+01:00[Europe/Berlin",
-            "2026-12-04T14:57:54+01:00[a][b]",
-        ] {
-            assert_rejects(text, BERLIN, unrecognized_input(text));
+    fn zone_id_without_offset_is_unrecognized() {
+        let text = "2026-12-04T14:57:54[Europe/Berlin]";
+        assert_rejects(text, BERLIN, unrecognized_input(text));
+    }
+
+    #[test]
+    fn text_after_complete_timestamp_is_named() {
+        let cases = [
+            (
+                "2026-12-04T14:57:54+00:00Z",
+                "2026-12-04T14:57:54+00:00",
+                "Z",
+            ),
+            (
+                "2026-12-04T14:57:54Z+01:00",
+                "2026-12-04T14:57:54Z",
+                "+01:00",
+            ),
+            ("2026-12-04T14:57:54Zx", "2026-12-04T14:57:54Z", "x"),
+            (
+                "2026-12-04T14:57:54+01:00 CET",
+                "2026-12-04T14:57:54+01:00",
+                " CET",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00[]",
+                "2026-12-04T14:57:54+01:00",
+                "[]",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00[Europe Berlin]",
+                "2026-12-04T14:57:54+01:00",
+                "[Europe Berlin]",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00[Europe/Berlin",
+                "2026-12-04T14:57:54+01:00",
+                "[Europe/Berlin",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00[a][b]",
+                "2026-12-04T14:57:54+01:00",
+                "[a][b]",
+            ),
+        ];
+        for (text, timestamp, rest) in cases {
+            let expected = TimestampError::TextAfterOffset {
+                timestamp: timestamp.to_string(),
+                rest: rest.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
         }
+    }
+
+    #[test]
+    fn text_after_offset_message_gives_fix() {
+        let error = parse_timestamp("2026-12-04T14:57:54+00:00Z", BERLIN).expect_err("two offsets");
+        assert_eq!(
+            error.to_string(),
+            "`Z` follows the complete timestamp `2026-12-04T14:57:54+00:00`, so send \
+             `2026-12-04T14:57:54+00:00` alone, because a timestamp has one UTC offset and \
+             nothing after it"
+        );
     }
 
     #[test]
