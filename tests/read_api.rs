@@ -244,12 +244,12 @@ fn ties_in_arrival_order() {
     assert_eq!(stages, ["WORKER_LOAD", "WORKER_INIT", "WORKER_END"]);
 }
 
-/// Starts a server on a database whose receive times are one hour in the
-/// future, as a clock that was one hour fast would have written them. The
+/// Starts a server on a database whose receive times are `ahead` in the
+/// future, as a clock that was that far ahead would have written them. The
 /// database has a `WORKER_LOAD` `FAIL` entry of `tx-1` and an entry of
 /// `tx-2`; the new server stores a `WORKER_LOAD` `WARNING` entry of `tx-1`
 /// with the same timestamp as the `FAIL`.
-fn server_after_clock_set_back() -> Server {
+fn server_after_clock_set_back(ahead: Duration) -> Server {
     let server = Server::start();
     post(
         &server,
@@ -269,18 +269,18 @@ fn server_after_clock_set_back() -> Server {
     let (status, dir) = server.stop();
     assert!(status.success(), "server exited with {status}");
 
-    let hour_ns: i64 = 3_600_000_000_000;
+    let ahead_ns = i64::try_from(ahead.as_nanos()).expect("a duration that fits i64");
     let connection = rusqlite::Connection::open(&db).expect("open the database");
     connection
         .execute(
             "UPDATE entries SET received_at_ns = received_at_ns + ?1",
-            [hour_ns],
+            [ahead_ns],
         )
         .expect("move the entries' receive times");
     connection
         .execute(
             "UPDATE transactions SET last_received_at_ns = last_received_at_ns + ?1",
-            [hour_ns],
+            [ahead_ns],
         )
         .expect("move the transactions' receive times");
     drop(connection);
@@ -296,20 +296,47 @@ fn server_after_clock_set_back() -> Server {
     server
 }
 
-#[test]
-fn clock_set_back_keeps_tie_order() {
-    let server = server_after_clock_set_back();
-    let statuses: Vec<Value> = server
-        .entries("tx-1")
+/// Returns the statuses of the entries of `id`, in the order of its log.
+fn statuses_of(server: &Server, id: &str) -> Vec<Value> {
+    server
+        .entries(id)
         .iter()
         .map(|entry| entry["status"].clone())
-        .collect();
+        .collect()
+}
+
+#[test]
+fn clock_set_back_keeps_tie_order() {
+    let server = server_after_clock_set_back(HOUR);
+    let statuses = statuses_of(&server, "tx-1");
     assert_eq!(statuses, ["FAIL", "WARNING"]);
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Two days, more than the server starts its receive times after.
+const TWO_DAYS: Duration = Duration::from_secs(2 * 24 * 3600);
+
+#[test]
+fn clock_set_far_back_is_logged() {
+    let server = server_after_clock_set_back(TWO_DAYS);
+    let logged = server.wait_for_log(
+        "is more than a day ahead of the clock",
+        Duration::from_secs(5),
+    );
+    assert!(logged, "{}", server.log());
+}
+
+#[test]
+fn clock_set_far_back_uses_clock() {
+    let server = server_after_clock_set_back(TWO_DAYS);
+    let statuses = statuses_of(&server, "tx-1");
+    assert_eq!(statuses, ["WARNING", "FAIL"]);
 }
 
 #[test]
 fn clock_set_back_keeps_list_order() {
-    let server = server_after_clock_set_back();
+    let server = server_after_clock_set_back(HOUR);
     assert_eq!(listed_ids(&server, ""), ["tx-1", "tx-2"]);
 }
 

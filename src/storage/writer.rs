@@ -10,6 +10,7 @@ use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, JoinHandle};
 
+use chrono::{DateTime, SecondsFormat};
 use chrono_tz::Tz;
 use rusqlite::{
     params, CachedStatement, Connection, OptionalExtension, Transaction, TransactionBehavior,
@@ -660,26 +661,46 @@ struct StoredBatch {
     fatal: Vec<FatalTransaction>,
 }
 
+/// How far ahead of the clock the latest stored receive time may be for the
+/// storage thread to start after it. A clock that was set back by NTP or a
+/// restored snapshot is behind by seconds to hours. A stored time further
+/// ahead comes from a clock that was set wrong, and starting after it would
+/// give every new entry that time, so that no transaction would ever stall.
+const MAX_RECEIVE_TIME_AHEAD_NS: i64 = 24 * 3600 * 1_000_000_000;
+
 /// Reads the latest receive time that the database stores, so that entries
 /// stored after a restart with the clock set back still sort after the
-/// entries before it. Returns 0 when the database has no entries, or when the
-/// read fails, which the first batch then reports.
+/// entries before it. Returns 0 when the database has no entries, when the
+/// read fails, which the first batch then reports, and when that time is
+/// more than [`MAX_RECEIVE_TIME_AHEAD_NS`] ahead of the clock.
 fn latest_receive_time(connection: &Connection) -> i64 {
     let latest = connection.query_row(
         "SELECT max(last_received_at_ns) FROM transactions",
         [],
         |row| row.get::<_, Option<i64>>(0),
     );
-    match latest {
+    let latest = match latest {
         Ok(latest) => latest.unwrap_or(0),
         Err(error) => {
             log::warn!(
                 "reading the latest receive time of the stored entries failed, so entries \
                  stored after a clock set back may sort before older ones: {error}"
             );
-            0
+            return 0;
         }
+    };
+    let now = super::now_ns();
+    if latest.saturating_sub(now) > MAX_RECEIVE_TIME_AHEAD_NS {
+        log::warn!(
+            "the latest stored receive time, {}, is more than a day ahead of the clock, {}, \
+             so new entries get receive times from the clock and sort before the entries \
+             received at those times; check the system clock",
+            DateTime::from_timestamp_nanos(latest).to_rfc3339_opts(SecondsFormat::Secs, true),
+            DateTime::from_timestamp_nanos(now).to_rfc3339_opts(SecondsFormat::Secs, true)
+        );
+        return 0;
     }
+    latest
 }
 
 /// Moves the receive time of each entry of `batch` to at least 1 ns after
