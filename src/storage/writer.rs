@@ -711,13 +711,28 @@ fn latest_receive_time(connection: &Connection) -> i64 {
 /// entries with the same timestamp, and the cursors that page through a log,
 /// from skipping an entry stored while a client pages. The time given is
 /// within the request's reception, between its head and its storing, unless
-/// the clock was set back since `last_ns`.
+/// the clock was set back since `last_ns`. A clock set back by more than
+/// [`MAX_RECEIVE_TIME_AHEAD_NS`] was set wrong before, so the entry keeps its
+/// own receive time then, as at start-up.
 fn order_receive_times(batch: &mut [WriteRequest], mut last_ns: i64) -> i64 {
     for request in batch {
-        last_ns = request.received_at_ns.max(last_ns.saturating_add(1));
+        last_ns = next_receive_time(last_ns, request.received_at_ns);
         request.received_at_ns = last_ns;
     }
     last_ns
+}
+
+/// Returns the receive time of an entry that arrived at `received`, when
+/// the entry stored before it got `last_ns`.
+fn next_receive_time(last_ns: i64, received: i64) -> i64 {
+    if last_ns.saturating_sub(received) > MAX_RECEIVE_TIME_AHEAD_NS {
+        log::warn!(
+            "the clock went back by more than a day, so new entries get receive times from \
+             the clock and sort before the entries received in that day; check the system clock"
+        );
+        return received;
+    }
+    received.max(last_ns.saturating_add(1))
 }
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
@@ -859,4 +874,32 @@ fn was_fatal(transaction: &Transaction<'_>, transaction_id: &str) -> Result<bool
         .query_row([transaction_id], |row| row.get(0))
         .optional()?;
     Ok(flag.unwrap_or(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn receive_time_follows_later_clock() {
+        assert_eq!(next_receive_time(100, 500), 500);
+    }
+
+    #[test]
+    fn receive_time_follows_last_after_small_step_back() {
+        let hour_ns = 3_600_000_000_000;
+        assert_eq!(next_receive_time(hour_ns, 0), hour_ns + 1);
+    }
+
+    #[test]
+    fn receive_time_takes_clock_after_large_step_back() {
+        let received = 1_000;
+        let last = received + MAX_RECEIVE_TIME_AHEAD_NS + 1;
+        assert_eq!(next_receive_time(last, received), received);
+    }
+
+    #[test]
+    fn receive_time_saturates_at_maximum() {
+        assert_eq!(next_receive_time(i64::MAX, i64::MAX), i64::MAX);
+    }
 }
