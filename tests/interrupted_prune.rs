@@ -5,7 +5,7 @@ mod common;
 
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::Path;
-use std::process::{Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::Duration;
 
 use common::{clean_env, fill_database, skip, wait_while_running, wait_with_timeout, BIN};
@@ -31,6 +31,24 @@ fn count_rows(db: &Path, table: &str) -> i64 {
         .expect("count the rows")
 }
 
+/// Starts `translog prune --before 2026-01-01` of `db`, with its standard
+/// error written to the file `stderr_path`.
+fn start_prune(db: &Path, stderr_path: &Path) -> Child {
+    let stderr_file = std::fs::File::create(stderr_path).expect("create the stderr file");
+    let mut command = Command::new(BIN);
+    command
+        .arg("--db")
+        .arg(db)
+        .args(["prune", "--before", "2026-01-01"]);
+    clean_env(&mut command);
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr_file)
+        .spawn()
+        .expect("start translog prune")
+}
+
 /// The outcome of a prune that got a signal.
 struct SignalledPrune {
     status: ExitStatus,
@@ -48,19 +66,7 @@ fn signalled_prune(signal: Signal) -> SignalledPrune {
     fill_database(&db, TRANSACTIONS, 1, "filled");
     let total = i64::try_from(TRANSACTIONS).expect("a count that fits i64");
     let stderr_path = dir.path().join("stderr.txt");
-    let stderr_file = std::fs::File::create(&stderr_path).expect("create the stderr file");
-    let mut command = Command::new(BIN);
-    command
-        .arg("--db")
-        .arg(&db)
-        .args(["prune", "--before", "2026-01-01"]);
-    clean_env(&mut command);
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr_file)
-        .spawn()
-        .expect("start translog prune");
+    let mut child = start_prune(&db, &stderr_path);
 
     wait_while_running(&mut child, TIMEOUT, "deletion", || {
         count_rows(&db, "transactions") < total
@@ -102,8 +108,9 @@ fn sigterm_prune_reports_deleted_count() {
     let deleted = total - run.transactions_left;
     let expected = format!(
         "translog: error: prune was interrupted by SIGTERM after it removed {deleted} \
-         transactions ({deleted} entries); the other transactions before the time are still \
-         stored, and running the same command again removes them\n"
+         transactions ({deleted} entries); the other transactions before \
+         2026-01-01T00:00:00Z are still stored, and running the same command again removes \
+         them\n"
     );
     assert_eq!(run.stderr, expected);
 }
@@ -121,6 +128,68 @@ fn sigint_prune_names_signal() {
     assert!(
         run.stderr
             .contains("prune was interrupted by SIGINT after it removed"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// Starts `translog prune` of a database of 400 transactions while another
+/// connection holds the write lock, sends it SIGTERM once it prints that it
+/// waits for the lock, and returns the outcome with the lock still held.
+fn prune_signalled_while_locked() -> SignalledPrune {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let db = dir.path().join("translog.db");
+    fill_database(&db, 400, 1, "filled");
+    let blocker = rusqlite::Connection::open(&db).expect("open the database");
+    blocker
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let stderr_path = dir.path().join("stderr.txt");
+    let mut child = start_prune(&db, &stderr_path);
+
+    wait_while_running(&mut child, TIMEOUT, "notice of the lock wait", || {
+        std::fs::read_to_string(&stderr_path).is_ok_and(|text| text.contains("waiting for"))
+    });
+    rustix::process::kill_process(Pid::from_child(&child), Signal::TERM).expect("send SIGTERM");
+    let Some(status) = wait_with_timeout(&mut child, Duration::from_secs(5)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("translog prune kept waiting for the lock after SIGTERM");
+    };
+    let stderr = std::fs::read_to_string(&stderr_path).expect("read the stderr file");
+    blocker.execute_batch("ROLLBACK").expect("release the lock");
+    SignalledPrune {
+        status,
+        stderr,
+        transactions_left: count_rows(&db, "transactions"),
+    }
+}
+
+#[test]
+fn sigterm_during_lock_wait_ends_prune() {
+    let run = prune_signalled_while_locked();
+    assert_eq!(
+        run.status.signal(),
+        Some(Signal::TERM.as_raw()),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn sigterm_during_lock_wait_deletes_nothing() {
+    let run = prune_signalled_while_locked();
+    assert_eq!(run.transactions_left, 400, "{}", run.stderr);
+}
+
+#[test]
+fn sigterm_during_lock_wait_reports_nothing_removed() {
+    let run = prune_signalled_while_locked();
+    assert!(
+        run.stderr.contains(
+            "prune was interrupted by SIGTERM after it removed 0 transactions (0 entries); the \
+             other transactions before 2026-01-01T00:00:00Z are still stored"
+        ),
         "{}",
         run.stderr
     );

@@ -251,10 +251,11 @@ const LOCK_NOTICE_TRIES: i32 = 100;
 /// a second, it prints a notice on standard error, so that a command held up
 /// by a long transaction elsewhere does not look hung. `tries` counts the
 /// earlier calls for the same lock. Returning false gives up, and the
-/// statement fails with "database is locked".
+/// statement fails with "database is locked". A command that handles
+/// SIGINT, SIGTERM and SIGHUP itself gives up once one of them arrives.
 fn wait_for_lock(tries: i32) -> bool {
     let waited = LOCK_RETRY_PAUSE.saturating_mul(u32::try_from(tries).unwrap_or(u32::MAX));
-    if waited >= CLI_BUSY_TIMEOUT {
+    if waited >= CLI_BUSY_TIMEOUT || super::interruption::is_requested() {
         return false;
     }
     if tries == LOCK_NOTICE_TRIES {

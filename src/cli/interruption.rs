@@ -13,7 +13,7 @@
 //! handlers, so the signals only set the flag until the process ends.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 
@@ -22,6 +22,18 @@ use crate::service::is_signal_ignored;
 /// The signals that interrupt a command: Ctrl-C (SIGINT), `kill` and
 /// `timeout` (SIGTERM), and a closed terminal (SIGHUP).
 const INTERRUPT_SIGNALS: [i32; 3] = [SIGINT, SIGTERM, SIGHUP];
+
+/// The flag of the first [`Interruption`] installed, for the wait for a
+/// database lock, which SQLite calls as a plain function.
+static INSTALLED_FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+
+/// Returns true once a signal of [`INTERRUPT_SIGNALS`] arrived while an
+/// [`Interruption`] was installed, so that a wait can give up.
+pub fn is_requested() -> bool {
+    INSTALLED_FLAG
+        .get()
+        .is_some_and(|flag| flag.load(Ordering::SeqCst))
+}
 
 /// The signals of [`INTERRUPT_SIGNALS`] that arrived since [`Interruption::install`].
 pub struct Interruption {
@@ -58,6 +70,8 @@ impl Interruption {
                 })
                 .map_err(|error| format!("cannot handle {}: {error}", signal_name(signal)))?;
         }
+        // Only the first installation is kept, and a command installs one.
+        let _ = INSTALLED_FLAG.set(Arc::clone(&interruption.requested));
         Ok(interruption)
     }
 

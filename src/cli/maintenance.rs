@@ -257,24 +257,36 @@ pub fn prune(
     // Installed before the first deletion, so that a signal stops the prune
     // between two chunks and the command can print what it deleted.
     let interruption = Interruption::install()?;
-    let pruned = logs::prune(&mut connection, instant, &interruption.flag())
-        .map_err(|failure| describe_prune_error(db.path(), &failure))?;
-    let counts = pruned_counts(pruned);
-    match interruption.received() {
-        Some(signal) => Err(Failure::Interrupted {
-            message: format!(
-                "prune was interrupted by {} after it removed {counts}; the other \
-                 transactions before the time are still stored, and running the same command \
-                 again removes them",
-                signal_name(signal)
-            ),
-            signal,
-        }),
-        None => {
-            super::print_line(&format!("removed {counts}"));
-            Ok(())
-        }
-    }
+    let result = logs::prune(&mut connection, instant, &interruption.flag());
+    let Some(signal) = interruption.received() else {
+        let run = result.map_err(|failure| describe_prune_error(db.path(), &failure))?;
+        super::print_line(&format!("removed {}", pruned_counts(run.deleted)));
+        return Ok(());
+    };
+    // A signal during a wait for the lock makes that wait fail, so an error
+    // with a signal is the interruption.
+    let (deleted, finished) = match result {
+        Ok(run) => (run.deleted, run.finished),
+        Err(failure) => (failure.deleted, false),
+    };
+    let before = instant
+        .with_timezone(&timezone)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
+    let counts = pruned_counts(deleted);
+    let message = if finished {
+        format!(
+            "prune was interrupted by {} as it ended, after it removed every transaction \
+             before {before}: {counts}",
+            signal_name(signal)
+        )
+    } else {
+        format!(
+            "prune was interrupted by {} after it removed {counts}; the other transactions \
+             before {before} are still stored, and running the same command again removes them",
+            signal_name(signal)
+        )
+    };
+    Err(Failure::Interrupted { message, signal })
 }
 
 /// Formats what a prune deleted as `N transactions (M entries)`.

@@ -647,11 +647,20 @@ pub struct PruneError {
     pub error: StorageError,
 }
 
+/// What a prune did: what it deleted, and whether it deleted everything it
+/// selects or was stopped first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneRun {
+    pub deleted: Pruned,
+    pub finished: bool,
+}
+
 /// Deletes whole transactions whose last entry's timestamp is before
 /// `before`, and returns how many transactions and entries were deleted.
 /// It deletes [`PRUNE_CHUNK`] transactions per database transaction and
 /// pauses between them, so that the server's writes go on meanwhile. Once
-/// `stop` is set, it returns after the chunk that is being deleted.
+/// `stop` is set, it deletes no further chunk, and a chunk whose write lock
+/// it was waiting for is rolled back.
 ///
 /// # Errors
 ///
@@ -661,32 +670,68 @@ pub fn prune(
     connection: &mut Connection,
     before: DateTime<Utc>,
     stop: &AtomicBool,
-) -> Result<Pruned, PruneError> {
+) -> Result<PruneRun, PruneError> {
     let mut deleted = Pruned {
         transactions: 0,
         entries: 0,
     };
-    while !stop.load(Ordering::SeqCst) {
-        let started = std::time::Instant::now();
-        let chunk = match prune_chunk(connection, before) {
-            Ok(chunk) => chunk,
+    loop {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(PruneRun {
+                deleted,
+                finished: false,
+            });
+        }
+        let (chunk, took) = match prune_chunk(connection, before, stop) {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => {
+                return Ok(PruneRun {
+                    deleted,
+                    finished: false,
+                })
+            }
             Err(error) => return Err(PruneError { deleted, error }),
         };
         deleted.transactions += chunk.transactions;
         deleted.entries += chunk.entries;
         // A chunk that is not full was the last one.
         if i64::try_from(chunk.transactions).map_or(true, |count| count < PRUNE_CHUNK) {
-            break;
+            return Ok(PruneRun {
+                deleted,
+                finished: true,
+            });
         }
-        std::thread::sleep(started.elapsed() * PRUNE_PAUSE_FACTOR);
+        pause_unless_stopped(took * PRUNE_PAUSE_FACTOR, stop);
     }
-    Ok(deleted)
+}
+
+/// Sleeps for `pause`, or until `stop` is set.
+fn pause_unless_stopped(pause: Duration, stop: &AtomicBool) {
+    let step = Duration::from_millis(10);
+    let deadline = std::time::Instant::now() + pause;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() || stop.load(Ordering::SeqCst) {
+            return;
+        }
+        std::thread::sleep(left.min(step));
+    }
 }
 
 /// Deletes up to [`PRUNE_CHUNK`] of the transactions that [`prune`] deletes,
-/// in one database transaction.
-fn prune_chunk(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pruned, StorageError> {
+/// in one database transaction, and returns what it deleted and how long
+/// that took once it had the write lock. Returns `None`, and deletes
+/// nothing, when `stop` was set while it waited for the lock.
+fn prune_chunk(
+    connection: &mut Connection,
+    before: DateTime<Utc>,
+    stop: &AtomicBool,
+) -> Result<Option<(Pruned, Duration)>, StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    if stop.load(Ordering::SeqCst) {
+        return Ok(None);
+    }
+    let locked = std::time::Instant::now();
     let ids: Vec<String> = transaction
         .prepare_cached(&format!("{PRUNED_TRANSACTIONS} LIMIT ?3"))?
         .query_map(
@@ -710,10 +755,11 @@ fn prune_chunk(connection: &mut Connection, before: DateTime<Utc>) -> Result<Pru
         }
     }
     transaction.commit()?;
-    Ok(Pruned {
+    let deleted = Pruned {
         transactions: ids.len(),
         entries,
-    })
+    };
+    Ok(Some((deleted, locked.elapsed())))
 }
 
 /// Deletes the entries of one transaction and its row in one database
