@@ -661,18 +661,20 @@ struct StoredBatch {
     fatal: Vec<FatalTransaction>,
 }
 
-/// How far ahead of the clock the latest stored receive time may be for the
-/// storage thread to start after it. A clock that was set back by NTP or a
-/// restored snapshot is behind by seconds to hours. A stored time further
-/// ahead comes from a clock that was set wrong, and starting after it would
-/// give every new entry that time, so that no transaction would ever stall.
-const MAX_RECEIVE_TIME_AHEAD_NS: i64 = 24 * 3600 * 1_000_000_000;
+/// How far ahead of the clock the latest receive time may be for the storage
+/// thread to give new entries times after it. Within that, a clock that was
+/// set back, as NTP does after a start, keeps the order of entries. Past it,
+/// the clock was set wrong before, and following the old times would keep
+/// every new entry's receive time, and its transaction's stall check, that
+/// far ahead, so new entries get the clock's time.
+const MAX_RECEIVE_TIME_AHEAD_NS: i64 = 10 * 60 * 1_000_000_000;
 
 /// Reads the latest receive time that the database stores, so that entries
 /// stored after a restart with the clock set back still sort after the
 /// entries before it. Returns 0 when the database has no entries, when the
 /// read fails, which the first batch then reports, and when that time is
-/// more than [`MAX_RECEIVE_TIME_AHEAD_NS`] ahead of the clock.
+/// more than [`MAX_RECEIVE_TIME_AHEAD_NS`] ahead of the clock. A time ahead
+/// of the clock is logged.
 fn latest_receive_time(connection: &Connection) -> i64 {
     let latest = connection.query_row(
         "SELECT max(last_received_at_ns) FROM transactions",
@@ -690,16 +692,27 @@ fn latest_receive_time(connection: &Connection) -> i64 {
         }
     };
     let now = super::now_ns();
-    if latest.saturating_sub(now) > MAX_RECEIVE_TIME_AHEAD_NS {
+    let ahead = latest.saturating_sub(now);
+    if ahead <= 0 {
+        return latest;
+    }
+    let latest_text =
+        DateTime::from_timestamp_nanos(latest).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let now_text = DateTime::from_timestamp_nanos(now).to_rfc3339_opts(SecondsFormat::Secs, true);
+    if ahead > MAX_RECEIVE_TIME_AHEAD_NS {
         log::warn!(
-            "the latest stored receive time, {}, is more than a day ahead of the clock, {}, \
-             so new entries get receive times from the clock and sort before the entries \
-             received at those times; check the system clock",
-            DateTime::from_timestamp_nanos(latest).to_rfc3339_opts(SecondsFormat::Secs, true),
-            DateTime::from_timestamp_nanos(now).to_rfc3339_opts(SecondsFormat::Secs, true)
+            "the latest stored receive time, {latest_text}, is more than 10 minutes ahead of \
+             the clock, {now_text}, so new entries get receive times from the clock and sort \
+             before entries with the same timestamp received at those times; check the system \
+             clock"
         );
         return 0;
     }
+    log::warn!(
+        "the latest stored receive time, {latest_text}, is ahead of the clock, {now_text}, so \
+         new entries get receive times just after it until the clock catches up, and their \
+         transactions turn stalled that much later"
+    );
     latest
 }
 
@@ -727,8 +740,9 @@ fn order_receive_times(batch: &mut [WriteRequest], mut last_ns: i64) -> i64 {
 fn next_receive_time(last_ns: i64, received: i64) -> i64 {
     if last_ns.saturating_sub(received) > MAX_RECEIVE_TIME_AHEAD_NS {
         log::warn!(
-            "the clock went back by more than a day, so new entries get receive times from \
-             the clock and sort before the entries received in that day; check the system clock"
+            "the clock went back by more than 10 minutes, so new entries get receive times \
+             from the clock and sort before entries with the same timestamp received in those \
+             minutes; check the system clock"
         );
         return received;
     }
@@ -887,8 +901,8 @@ mod tests {
 
     #[test]
     fn receive_time_follows_last_after_small_step_back() {
-        let hour_ns = 3_600_000_000_000;
-        assert_eq!(next_receive_time(hour_ns, 0), hour_ns + 1);
+        let minute_ns = 60_000_000_000;
+        assert_eq!(next_receive_time(minute_ns, 0), minute_ns + 1);
     }
 
     #[test]
