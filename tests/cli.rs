@@ -2652,9 +2652,10 @@ fn backup_of_missing_database_writes_no_copy() {
 fn backup_of_missing_database_names_db_option() {
     let (_dir, db, output) = backup_of_missing_database();
     let expected = format!(
-        "translog: error: {} has no users and no entries, so no server has used it, and \
-         nothing was written to ",
-        db.display()
+        "translog: error: {} has no users and no entries, so it is probably not the database \
+         you meant, and nothing was written to {}; check --db (or TRANSLOG_DB)",
+        db.display(),
+        db.with_file_name("copy.db").display()
     );
     assert_stderr_contains(&output, &expected);
 }

@@ -44,14 +44,15 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
     // Described before `backup` is dropped, because the partial copy still
     // takes the space that the hint of a full disk reports as free.
     let counts = backup.write(database).map_err(fail)?;
-    // Every database that a server used has a user, because the first start
-    // creates one. A copy of a database without users or entries, such as
-    // one that a mistyped --db just created, would replace good backups
-    // with an empty one in a rotation, so it is not written.
+    // A database without users or entries is almost always one that a
+    // mistyped --db just created, because a server's first start creates a
+    // user. Its copy would replace good backups with an empty one in a
+    // rotation, so it is not written.
     if counts.users == 0 && counts.entries == 0 {
         return Err(Failure::Error(format!(
-            "{} has no users and no entries, so no server has used it, and nothing was written \
-             to {}; check --db (or TRANSLOG_DB), which names the database to copy",
+            "{} has no users and no entries, so it is probably not the database you meant, and \
+             nothing was written to {}; check --db (or TRANSLOG_DB), which names the database \
+             to copy",
             absolute(db.path()).display(),
             destination.display()
         )));
