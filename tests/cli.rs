@@ -2410,8 +2410,16 @@ fn user_list_with_db(value: &str) -> (tempfile::TempDir, Output) {
 }
 
 /// `--db` values that are a mistake, each with the text its error contains.
-const MISTAKEN_DB_PATHS: [(&str, &str); 4] = [
+const MISTAKEN_DB_PATHS: [(&str, &str); 6] = [
     ("-", "the database is a file, not standard input or output"),
+    (
+        "a.db\r",
+        "'a.db\\r' for '--db <DB>': it contains the control character U+000D",
+    ),
+    (
+        "a\tb.db",
+        "'a\\tb.db' for '--db <DB>': it contains the control character U+0009",
+    ),
     (" ", "' ' for '--db <DB>': it is only white space"),
     (
         " a.db",
@@ -2457,6 +2465,34 @@ fn mistaken_db_path_creates_no_file() {
             .count();
         assert_eq!(files, 0, "{value:?}");
     }
+}
+
+#[test]
+fn db_option_overrides_mistaken_variable() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["--db", "good.db", "user", "list"]);
+    let output = run_command_with_env(command, &[("TRANSLOG_DB", "-")]);
+    assert_success(&output, "user list");
+}
+
+#[test]
+fn non_utf8_db_variable_is_named() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mut command = Command::new(BIN);
+    command
+        .current_dir(dir.path())
+        .args(["user", "list"])
+        .env("TRANSLOG_DB", std::ffi::OsStr::from_bytes(b"b\xff.db"));
+    let output = run_command(command, None);
+    assert_stderr_contains(
+        &output,
+        "environment variable TRANSLOG_DB: invalid value 'b\u{fffd}.db' for '--db <DB>': it is \
+         not valid UTF-8",
+    );
 }
 
 #[test]

@@ -80,7 +80,7 @@ pub fn check_destination(destination: PathBuf) -> Result<PathBuf, String> {
         );
     }
     if let Some(text) = destination.to_str() {
-        super::check_path_spacing(text)?;
+        super::check_path_text(text)?;
     }
     Ok(destination)
 }

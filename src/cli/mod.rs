@@ -14,6 +14,7 @@ mod time_zone;
 mod usage_error;
 mod user;
 
+use std::ffi::{OsStr, OsString};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -47,9 +48,9 @@ struct Cli {
         env = "TRANSLOG_DB",
         default_value = "translog.db",
         global = true,
-        value_parser = parse_database_path
+        value_parser = clap::value_parser!(OsString)
     )]
-    db: PathBuf,
+    db: OsString,
 
     #[command(subcommand)]
     command: Command,
@@ -213,31 +214,55 @@ fn parse_notify_command(text: &str) -> Result<String, String> {
     Ok(text.to_string())
 }
 
-/// Parses `--db`, rejecting an empty path, such as the one that
-/// `TRANSLOG_DB=` sets, `-` and a path with white space around it.
-fn parse_database_path(text: &str) -> Result<PathBuf, String> {
-    if text.is_empty() {
-        return Err(
+/// Checks the database path after the parse, so that a value of
+/// `TRANSLOG_DB` that `--db` overrides is never checked. Clap (4.6) checks the
+/// environment value of a global option even when the option is given.
+/// Rejects an empty path, such as the one that `TRANSLOG_DB=` sets, `-`, a
+/// path that is not UTF-8, and the paths that [`check_path_text`] rejects.
+fn check_database_path_value(db: &OsStr, source: PathSource) -> Result<PathBuf, String> {
+    let problem = match db.to_str() {
+        None => Err("it is not valid UTF-8; give a path of UTF-8 text".to_string()),
+        Some("") => Err(
             "the database path is empty; give the path of a database file, such as \
              --db /var/lib/translog/translog.db, or leave out both --db and TRANSLOG_DB for \
              translog.db in the working directory"
                 .to_string(),
-        );
-    }
-    if text == "-" {
-        return Err(
+        ),
+        Some("-") => Err(
             "the database is a file, not standard input or output; to use a file named -, \
              give a path such as ./-"
                 .to_string(),
-        );
+        ),
+        Some(text) => check_path_text(text),
+    };
+    match problem {
+        Ok(()) => Ok(PathBuf::from(db)),
+        Err(problem) => {
+            let value = escape_controls(&db.to_string_lossy());
+            let prefix = match source {
+                PathSource::Environment => "environment variable TRANSLOG_DB: ",
+                PathSource::Option | PathSource::Default => "",
+            };
+            Err(format!(
+                "{prefix}invalid value '{value}' for '--db <DB>': {problem}"
+            ))
+        }
     }
-    check_path_spacing(text)?;
-    Ok(PathBuf::from(text))
 }
 
-/// Rejects a file path that starts or ends with white space, which comes
-/// from a quoting mistake far more often than from a real file name.
-pub fn check_path_spacing(text: &str) -> Result<(), String> {
+/// Rejects a file path that starts or ends with white space, or that
+/// contains a control character. Both come from a quoting mistake, or from
+/// a script saved with CRLF line ends, far more often than from a real file
+/// name.
+pub fn check_path_text(text: &str) -> Result<(), String> {
+    if let Some(control) = text.chars().find(|character| character.is_control()) {
+        return Err(format!(
+            "it contains the control character U+{:04X}, which translog does not accept in a \
+             file name; check the quoting of the value, and the line ends of a script it \
+             comes from",
+            u32::from(control)
+        ));
+    }
     if text.trim() == text {
         return Ok(());
     }
@@ -248,8 +273,22 @@ pub fn check_path_spacing(text: &str) -> Result<(), String> {
     };
     Err(format!(
         "it {problem}, which translog does not accept in a file name; check the quoting of \
-         the value and give the path without it"
+         the value and give the path without the white space at its start or end"
     ))
+}
+
+/// Returns `text` with each control character written as an escape, such
+/// as `\r`, so that a message that quotes it stays on one line and shows it.
+pub fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|character| {
+            if character.is_control() {
+                character.escape_default().to_string()
+            } else {
+                character.to_string()
+            }
+        })
+        .collect()
 }
 
 /// A timestamp option such as `--since` or `--before`. Its value parser
@@ -472,8 +511,11 @@ pub fn run() -> ExitCode {
         }
         Err(error) => return report_usage_error(&usage_error::describe(&error)),
     };
+    let db = match check_database_path_value(&cli.db, source) {
+        Ok(db) => DatabasePath::new(db, source),
+        Err(message) => return report_usage_error(&message),
+    };
     logging::init();
-    let db = DatabasePath::new(cli.db, source);
     match execute(cli.command, &db) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => report_usage_error(&message),

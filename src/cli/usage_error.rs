@@ -116,7 +116,7 @@ pub fn one_line(rendered: &str) -> String {
         if !joined.is_empty() {
             joined.push_str(if part.starts_with("tip:") { "; " } else { " " });
         }
-        joined.push_str(part);
+        joined.push_str(&super::escape_controls(part));
     }
     joined
         .strip_prefix("error: ")
