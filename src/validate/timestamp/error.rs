@@ -103,8 +103,11 @@ pub enum TimestampError {
     /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
     InvalidRfc2822 { reason: String },
     /// A complete ISO 8601 date and time with a UTC offset, `timestamp`, followed by more
-    /// text, `rest`, such as the second offset of `2026-12-04T14:57:54+00:00Z`.
+    /// text, `rest`, such as ` CET` in `2026-12-04T14:57:54+01:00 CET`.
     TextAfterOffset { timestamp: String, rest: String },
+    /// A complete ISO 8601 date and time with a UTC offset, `timestamp`, followed by a second
+    /// offset, `offset`, such as `Z` in `2026-12-04T14:57:54+00:00Z`.
+    SecondOffset { timestamp: String, offset: String },
 }
 
 /// The instant of a `Date.toString()` text in the forms that the API accepts.
@@ -291,7 +294,12 @@ impl fmt::Display for TimestampError {
                 f,
                 "`{}` follows the complete timestamp `{timestamp}`, so send `{timestamp}` \
                  alone, because a timestamp has one UTC offset and nothing after it",
-                rest.chars().take(MAX_QUOTED_CHARS).collect::<String>()
+                quoted_start(rest)
+            ),
+            Self::SecondOffset { timestamp, offset } => write!(
+                f,
+                "a second UTC offset, `{offset}`, follows the complete timestamp \
+                 `{timestamp}`, so send the time with only the offset of the clock that took it"
             ),
             Self::JavaZoneId {
                 zone_id,
@@ -349,6 +357,18 @@ fn instant_clause(instant: &Option<DateTime<Utc>>) -> String {
             instant.to_rfc3339_opts(SecondsFormat::AutoSi, true)
         ),
         None => String::new(),
+    }
+}
+
+/// Returns the first [`MAX_QUOTED_CHARS`] characters of `text`, with `...` after them when
+/// the text is longer.
+fn quoted_start(text: &str) -> String {
+    let mut characters = text.chars();
+    let start: String = characters.by_ref().take(MAX_QUOTED_CHARS).collect();
+    if characters.next().is_some() {
+        format!("{start}...")
+    } else {
+        start
     }
 }
 
@@ -486,8 +506,12 @@ mod tests {
             },
             TimestampError::JavaScriptDateString { conversion: None },
             TimestampError::TextAfterOffset {
+                timestamp: "2026-12-04T14:57:54+01:00".to_string(),
+                rest: " CET".to_string(),
+            },
+            TimestampError::SecondOffset {
                 timestamp: "2026-12-04T14:57:54+00:00".to_string(),
-                rest: "Z".to_string(),
+                offset: "Z".to_string(),
             },
             TimestampError::WeekdayMismatch {
                 weekday: Weekday::Thu,

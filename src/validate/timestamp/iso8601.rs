@@ -135,27 +135,69 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
     text_after_offset(text).unwrap_or_else(|| unrecognized(text))
 }
 
-/// Finds the longest start of `text` that is a valid ISO 8601 date and time with a UTC
-/// offset, and returns the error that names it and the text after it. A start that ends
-/// inside a number, as `+01` of `+01:0` does, is skipped, because the rest is a mistyped
-/// field, not text after the timestamp. The text is at most [`super::MAX_TIMESTAMP_BYTES`]
-/// long, so trying each start costs little.
+/// Finds the longest start of `text` that is an ISO 8601 date and time with a UTC offset,
+/// and returns the error that names it and the text after it. When a field of that start is
+/// invalid, it returns the field's error instead, because that is the first thing to fix. A
+/// start that ends inside a number, as `+01` of `+01:0` does, is skipped, because there a
+/// field is mistyped. The text is at most [`super::MAX_TIMESTAMP_BYTES`] long, so trying
+/// each start costs little.
 fn text_after_offset(text: &str) -> Option<TimestampError> {
     let shortest = "2026-12-04T14:57Z".len();
-    text.char_indices()
+    let (at, fields) = text
+        .char_indices()
         .rev()
-        .filter(|(_, next)| !next.is_ascii_digit() && !matches!(next, ':' | '.' | ','))
         .map(|(at, _)| at)
         .take_while(|at| *at >= shortest)
-        .find(|at| {
-            Cursor::new(&text.as_bytes()[..*at])
-                .iso8601_fields()
-                .is_some_and(|fields| fields.offset_seconds.is_some() && fields.validate().is_ok())
+        .filter(|at| !splits_number(text, *at))
+        .find_map(|at| {
+            let fields = Cursor::new(&text.as_bytes()[..at]).iso8601_fields()?;
+            fields.offset_seconds.is_some().then_some((at, fields))
+        })?;
+    if let Err(error) = fields.validate() {
+        return Some(error);
+    }
+    let (timestamp, rest) = text.split_at(at);
+    Some(if is_offset(rest) {
+        TimestampError::SecondOffset {
+            timestamp: timestamp.to_string(),
+            offset: rest.to_string(),
+        }
+    } else {
+        TimestampError::TextAfterOffset {
+            timestamp: timestamp.to_string(),
+            rest: rest.to_string(),
+        }
+    })
+}
+
+/// Returns true when `at` falls between a digit and a digit, `:`, `.` or `,` of `text`,
+/// inside a number or between two fields of a time or an offset.
+fn splits_number(text: &str, at: usize) -> bool {
+    let before = text[..at].chars().next_back();
+    let after = text[at..].chars().next();
+    before.is_some_and(|character| character.is_ascii_digit())
+        && after.is_some_and(|character| {
+            character.is_ascii_digit() || matches!(character, ':' | '.' | ',')
         })
-        .map(|at| TimestampError::TextAfterOffset {
-            timestamp: text[..at].to_string(),
-            rest: text[at..].to_string(),
-        })
+}
+
+/// Returns true when `text` is a UTC offset alone: `Z`, or a sign with `HH`, `HHMM` or
+/// `HH:MM`.
+fn is_offset(text: &str) -> bool {
+    if text.eq_ignore_ascii_case("z") {
+        return true;
+    }
+    let Some(digits) = text.strip_prefix(['+', '-']) else {
+        return false;
+    };
+    let digits = match digits.split_once(':') {
+        Some((hours, minutes)) if hours.len() == 2 && minutes.len() == 2 => {
+            format!("{hours}{minutes}")
+        }
+        Some(_) => return false,
+        None => digits.to_string(),
+    };
+    matches!(digits.len(), 2 | 4) && digits.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// The maximum length of a zone ID in brackets that [`java_zone_id`] recognizes. The longest
@@ -845,17 +887,8 @@ mod tests {
     #[test]
     fn text_after_complete_timestamp_is_named() {
         let cases = [
-            (
-                "2026-12-04T14:57:54+00:00Z",
-                "2026-12-04T14:57:54+00:00",
-                "Z",
-            ),
-            (
-                "2026-12-04T14:57:54Z+01:00",
-                "2026-12-04T14:57:54Z",
-                "+01:00",
-            ),
             ("2026-12-04T14:57:54Zx", "2026-12-04T14:57:54Z", "x"),
+            ("2026-12-04T14:57:54.5Z.5", "2026-12-04T14:57:54.5Z", ".5"),
             (
                 "2026-12-04T14:57:54+01:00 CET",
                 "2026-12-04T14:57:54+01:00",
@@ -893,13 +926,62 @@ mod tests {
 
     #[test]
     fn text_after_offset_message_gives_fix() {
-        let error = parse_timestamp("2026-12-04T14:57:54+00:00Z", BERLIN).expect_err("two offsets");
+        let error = parse_timestamp("2026-12-04T14:57:54+01:00x", BERLIN).expect_err("text after");
         assert_eq!(
             error.to_string(),
-            "`Z` follows the complete timestamp `2026-12-04T14:57:54+00:00`, so send \
-             `2026-12-04T14:57:54+00:00` alone, because a timestamp has one UTC offset and \
+            "`x` follows the complete timestamp `2026-12-04T14:57:54+01:00`, so send \
+             `2026-12-04T14:57:54+01:00` alone, because a timestamp has one UTC offset and \
              nothing after it"
         );
+    }
+
+    #[test]
+    fn second_offset_is_named() {
+        let cases = [
+            (
+                "2026-12-04T14:57:54+00:00Z",
+                "2026-12-04T14:57:54+00:00",
+                "Z",
+            ),
+            (
+                "2026-12-04T14:57:54Z+01:00",
+                "2026-12-04T14:57:54Z",
+                "+01:00",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00-0500",
+                "2026-12-04T14:57:54+01:00",
+                "-0500",
+            ),
+        ];
+        for (text, timestamp, offset) in cases {
+            let expected = TimestampError::SecondOffset {
+                timestamp: timestamp.to_string(),
+                offset: offset.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn second_offset_message_suggests_neither() {
+        let error = parse_timestamp("2026-12-04T14:57:54Z+01:00", BERLIN).expect_err("two offsets");
+        assert_eq!(
+            error.to_string(),
+            "a second UTC offset, `+01:00`, follows the complete timestamp \
+             `2026-12-04T14:57:54Z`, so send the time with only the offset of the clock that \
+             took it"
+        );
+    }
+
+    #[test]
+    fn field_error_before_text_is_named() {
+        let expected = TimestampError::NonexistentDate {
+            year: 2026,
+            month: 2,
+            day: 30,
+        };
+        assert_rejects("2026-02-30T14:57:54+01:00 CET", BERLIN, expected);
     }
 
     #[test]
