@@ -1677,8 +1677,8 @@ fn inner_double_slash_names_path_meant() {
     let body = post_with_double_slash(&server, "/worker/log//tx-1");
     assert!(
         body.contains(
-            "because it contains //, as a URL joined from parts that end and start \
-             with / has; send the request to /worker/log/tx-1."
+            "because it contains //, which appears where a part of a URL that ends with / is \
+             joined to one that starts with /; send the request to /worker/log/tx-1."
         ),
         "{body}"
     );
@@ -1686,10 +1686,12 @@ fn inner_double_slash_names_path_meant() {
 
 #[test]
 fn double_slash_stores_nothing() {
-    let server = Server::start();
-    post_with_double_slash(&server, "//worker/log/tx-1");
-    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
-    assert_eq!(reply.status, 404, "{}", reply.body);
+    for path in ["//worker/log/tx-1", "/worker/log//tx-1"] {
+        let server = Server::start();
+        post_with_double_slash(&server, path);
+        let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+        assert_eq!(reply.status, 404, "{path}: {}", reply.body);
+    }
 }
 
 #[test]

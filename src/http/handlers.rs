@@ -181,7 +181,7 @@ fn not_found(path: &str, method: &Method) -> ApiError {
         if meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(&meant, method) {
             return ApiError::DoubleSlash {
                 meant,
-                leading: path.starts_with("//"),
+                at_start: path.starts_with("//"),
             };
         }
     }

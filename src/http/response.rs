@@ -40,7 +40,7 @@ pub enum ApiError {
     /// comes from a script that joins parts that end and start with `/`.
     DoubleSlash {
         meant: String,
-        leading: bool,
+        at_start: bool,
     },
     /// A method that the resource does not take.
     MethodNotAllowed {
@@ -294,17 +294,18 @@ impl ApiError {
                 .into(),
             ApiError::DoubleSlash {
                 meant,
-                leading: true,
+                at_start: true,
             } => format!(
                 "No resource at this path, because it starts with //, as a client whose base URL \
                  ends with / sends; check that URL, and send the request to {meant}."
             ),
             ApiError::DoubleSlash {
                 meant,
-                leading: false,
+                at_start: false,
             } => format!(
-                "No resource at this path, because it contains //, as a URL joined from parts \
-                 that end and start with / has; send the request to {meant}."
+                "No resource at this path, because it contains //, which appears where a part \
+                 of a URL that ends with / is joined to one that starts with /; send the request \
+                 to {meant}."
             ),
             ApiError::RepeatedBasePath(meant) => format!(
                 "No resource at this path, because it repeats /worker/log, as a client whose \
