@@ -388,6 +388,16 @@ fn stop_does_not_log_database_closed() {
     );
 }
 
+#[test]
+fn stop_says_database_left_open() {
+    let server = terminate_after_copy();
+    let logged = server.wait_for_log(
+        "translog stopped without closing the database",
+        Duration::from_secs(10),
+    );
+    assert!(logged, "{}", server.log());
+}
+
 /// Runs `serve` on the database that [`stop_after_copy`] left, and returns
 /// its output. It exits at once while the moved log is beside the file.
 fn restart_after_copy() -> std::process::Output {

@@ -293,9 +293,10 @@ fn invalid_value(
     }
 }
 
-/// The largest number of integer digits that [`unix_seconds_text`] writes
-/// out. Past it, a number is far outside the range of timestamps, so it is
-/// rejected without writing out its digits.
+/// The largest number of significant integer digits, leading zeros not
+/// counted, that [`unix_seconds_text`] writes out. Past it, a number is far
+/// outside the range of timestamps, so it is rejected without writing out
+/// its digits.
 const MAX_INTEGER_DIGITS: i128 = 40;
 
 /// Rewrites a JSON number as the Unix seconds text that
