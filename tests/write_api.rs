@@ -1752,6 +1752,13 @@ fn trailing_slash_of_read_names_path() {
 }
 
 #[test]
+fn post_to_double_slash_is_not_sent_to_root() {
+    let server = Server::start();
+    let body = post_with_double_slash(&server, "//");
+    assert!(!body.contains("send the request to /."), "{body}");
+}
+
+#[test]
 fn empty_id_keeps_generic_message() {
     let server = Server::start();
     let reply = server.post_entry("", VALID);

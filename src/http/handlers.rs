@@ -170,9 +170,10 @@ pub async fn dispatch(
 }
 
 /// Returns the `404` of a path that names no resource. It names the path
-/// without its trailing slash where that one names a resource, except for a
-/// `POST` to `/worker/log/`, whose generic message names the path with the
-/// transaction id that it lacks. A longer path under `/worker/log/` comes
+/// without its trailing slash where that one names a resource that takes the
+/// method. So a `POST` to `/worker/log/` gets the generic message, which
+/// names the path with the transaction id that it lacks, and a `POST` to `//`
+/// is not sent to `/`. A longer path under `/worker/log/` comes
 /// from a base URL that ends with `/worker/log`, or from a transaction id
 /// with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
@@ -186,8 +187,10 @@ fn not_found(path: &str, method: &Method) -> ApiError {
         }
     }
     match strip_trailing_slash(path) {
-        Some((_, Route::LogList)) if *method == Method::POST => ApiError::NotFound,
-        Some((stripped, _)) => ApiError::TrailingSlash(stripped.to_string()),
+        Some((stripped, _)) if takes_method(stripped, method) => {
+            ApiError::TrailingSlash(stripped.to_string())
+        }
+        Some(_) => ApiError::NotFound,
         None => match path.strip_prefix("/worker/log/") {
             Some(rest) if rest == "worker/log" || rest.starts_with("worker/log/") => {
                 repeated_base_path(&format!("/{rest}"), method)
