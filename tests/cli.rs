@@ -1989,6 +1989,34 @@ fn command_behind_lock_succeeds_once_released() {
     assert_success(&output, "log delete");
 }
 
+/// Writes a backup, which is in SQLite's rollback-journal mode until a
+/// command opens it, runs `user add` on it while another connection holds
+/// its write lock for 1.5 s, and returns the output.
+fn user_add_on_locked_backup() -> Output {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let copy = dir.path().join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    assert_success(&output, "backup");
+    let holder = rusqlite::Connection::open(&copy).expect("open the backup");
+    holder
+        .execute_batch("BEGIN IMMEDIATE")
+        .expect("take the write lock");
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(1500));
+        holder.execute_batch("ROLLBACK").expect("release the lock");
+    });
+    let output = add_user(&copy, "worker2", "worker");
+    release.join().expect("lock holder");
+    output
+}
+
+#[test]
+fn command_on_locked_backup_waits_for_lock() {
+    let output = user_add_on_locked_backup();
+    assert_success(&output, "user add");
+}
+
 // Guarding the database file.
 
 /// Starts a second server on `db` while one runs and checks that it stops

@@ -290,12 +290,48 @@ pub fn open_with(path: &Path, wait: LockWait, schema: Schema) -> Result<Connecti
         LockWait::Handler(handler) => connection.busy_handler(Some(handler))?,
     }
     reject_foreign_database(&connection)?;
-    connection.pragma_update(None, "journal_mode", "WAL")?;
+    switch_to_wal(&connection, wait)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     connection.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
     connection.pragma_update(None, "foreign_keys", true)?;
     migrate(&mut connection, schema)?;
     Ok(connection)
+}
+
+/// Sets WAL journal mode, waiting for other connections' locks as `wait`
+/// sets. A file in another journal mode, such as a backup that no server has
+/// opened yet, needs an exclusive lock for the switch. While another
+/// connection holds a lock, SQLite fails the switch at once with "database
+/// is locked", without calling the busy handler, so it is tried again here.
+fn switch_to_wal(connection: &Connection, wait: LockWait) -> Result<(), StorageError> {
+    let pause = Duration::from_millis(10);
+    let started = std::time::Instant::now();
+    let mut tries = 0;
+    loop {
+        match connection.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(failure, _))
+                if failure.code == ErrorCode::DatabaseBusy =>
+            {
+                let again = match wait {
+                    LockWait::Timeout(timeout) => {
+                        let waiting = started.elapsed() < timeout;
+                        if waiting {
+                            std::thread::sleep(pause);
+                        }
+                        waiting
+                    }
+                    LockWait::Handler(handler) => handler(tries),
+                };
+                if !again {
+                    return Err(StorageError::from(rusqlite::Error::SqliteFailure(
+                        failure, None,
+                    )));
+                }
+                tries = tries.saturating_add(1);
+            }
+            result => return Ok(result?),
+        }
+    }
 }
 
 /// Describes a failure to open the database at `path`, with what to check
