@@ -1989,6 +1989,50 @@ fn command_behind_lock_succeeds_once_released() {
     assert_success(&output, "log delete");
 }
 
+/// Commands that read a database, or delete from it, and warn when it has
+/// no users and no entries.
+const UNUSED_DATABASE_COMMANDS: [&[&str]; 6] = [
+    &["log", "list"],
+    &["user", "list"],
+    &["log", "show", "tx-1"],
+    &["prune", "--before", "2026-01-01"],
+    &["prune", "--before", "2026-01-01", "--dry-run"],
+    &["log", "delete", "tx-1"],
+];
+
+#[test]
+fn unused_database_is_named_by_each_command() {
+    let (_dir, db) = new_db();
+    assert_success(&run_cli(&db, &["log", "list"], None), "log list");
+    let expected = format!(
+        "translog: warning: {} has no users and no entries, so it may not be the database you \
+         meant; check --db (or TRANSLOG_DB)",
+        db.display()
+    );
+    for args in UNUSED_DATABASE_COMMANDS {
+        let output = run_cli(&db, args, None);
+        assert!(
+            stderr(&output).contains(&expected),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn database_with_user_gets_no_unused_warning() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    for args in UNUSED_DATABASE_COMMANDS {
+        let output = run_cli(&db, args, None);
+        assert!(
+            !stderr(&output).contains("has no users and no entries"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
 /// Writes a backup, which is in SQLite's rollback-journal mode until a
 /// command opens it, runs `user add` on it while another connection holds
 /// its write lock for 1.5 s, and returns the output.

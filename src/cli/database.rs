@@ -304,7 +304,21 @@ pub fn open_database_read_only(
             if let Some(warning) = storage::leftovers::reading_warning(&absolute(path)) {
                 eprintln!("translog: warning: {warning}");
             }
+            if database.is_unused() {
+                warn_unused(db);
+            }
             Ok(database)
         }
     }
+}
+
+/// Warns that the database at `db` has no users and no transactions, so
+/// that a command run on a mistyped path names the path instead of only
+/// finding nothing.
+pub fn warn_unused(db: &DatabasePath) {
+    eprintln!(
+        "translog: warning: {} has no users and no entries, so it may not be the database you \
+         meant; check --db (or TRANSLOG_DB)",
+        absolute(db.path()).display()
+    );
 }

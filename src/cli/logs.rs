@@ -5,6 +5,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
+use super::database::warn_unused;
 use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
@@ -15,7 +16,7 @@ use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
-use crate::storage::{now_ns, Schema};
+use crate::storage::{self, now_ns, Schema};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -183,6 +184,9 @@ fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<
             .map_err(|error| error.to_string())?
     } else {
         let mut connection = open_database(db)?;
+        if storage::is_unused(&connection) {
+            warn_unused(db);
+        }
         logs::delete_transaction(&mut connection, transaction_id)
             .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
     };

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::database::absolute;
+use super::database::{absolute, warn_unused};
 use super::interruption::{signal_name, Interruption};
 use super::{open_database, open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{self, PruneError, Pruned};
-use crate::storage::{file_mode, files, Schema};
+use crate::storage::{self, file_mode, files, Schema};
 
 /// Writes a backup of the database to the new file `destination` and prints
 /// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
@@ -255,6 +255,9 @@ pub fn prune(
         return Ok(());
     }
     let mut connection = open_database(db)?;
+    if storage::is_unused(&connection) {
+        warn_unused(db);
+    }
     // Installed before the first deletion, so that a signal stops the prune
     // between two chunks and the command can print what it deleted.
     let interruption = Interruption::install()?;

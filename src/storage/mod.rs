@@ -298,6 +298,20 @@ pub fn open_with(path: &Path, wait: LockWait, schema: Schema) -> Result<Connecti
     Ok(connection)
 }
 
+/// Returns true when the database of `connection` has no users and no
+/// transactions. A server's first start creates a user, so such a database
+/// is almost always one that a mistyped path created. Returns false when the
+/// tables cannot be read, as in a database of an older schema.
+pub fn is_unused(connection: &Connection) -> bool {
+    connection
+        .query_row(
+            "SELECT NOT EXISTS (SELECT 1 FROM users) AND NOT EXISTS (SELECT 1 FROM transactions)",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap_or(false)
+}
+
 /// Sets WAL journal mode, waiting for other connections' locks as `wait`
 /// sets. A file in another journal mode, such as a backup that no server has
 /// opened yet, needs an exclusive lock for the switch. While another

@@ -99,6 +99,12 @@ impl FileState {
 }
 
 impl ReadOnlyDatabase {
+    /// Returns true when the database has no users and no transactions, as
+    /// one that a mistyped path created has. See [`super::is_unused`].
+    pub fn is_unused(&self) -> bool {
+        super::is_unused(&self.connection)
+    }
+
     /// Wraps a connection whose reads SQLite's locks protect, such as one
     /// that has just created the database.
     pub fn locked(connection: Connection) -> ReadOnlyDatabase {
