@@ -102,11 +102,11 @@ pub enum TimestampError {
     ExponentFractionTooLong { digits: Option<usize> },
     /// An RFC 2822 date that chrono rejected with `reason`, such as hour 25 or offset `+2400`.
     InvalidRfc2822 { reason: String },
-    /// A complete ISO 8601 date and time with a UTC offset, `timestamp`, followed by more
-    /// text, `rest`, such as ` CET` in `2026-12-04T14:57:54+01:00 CET`.
+    /// A complete ISO 8601 or RFC 2822 date and time with a UTC offset, `timestamp`, followed
+    /// by more text, `rest`, such as ` CET` in `2026-12-04T14:57:54+01:00 CET`.
     TextAfterOffset { timestamp: String, rest: String },
-    /// A complete ISO 8601 date and time with a UTC offset, `timestamp`, followed by a second
-    /// offset, `offset`, such as `Z` in `2026-12-04T14:57:54+00:00Z`.
+    /// A complete ISO 8601 or RFC 2822 date and time with a UTC offset, `timestamp`, followed
+    /// by a second offset, `offset`, such as `Z` in `2026-12-04T14:57:54+00:00Z`.
     SecondOffset { timestamp: String, offset: String },
 }
 

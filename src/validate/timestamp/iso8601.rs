@@ -183,7 +183,7 @@ fn splits_number(text: &str, at: usize) -> bool {
 
 /// Returns true when `text` is a UTC offset alone: `Z`, or a sign with `HH`, `HHMM` or
 /// `HH:MM`.
-fn is_offset(text: &str) -> bool {
+pub(super) fn is_offset(text: &str) -> bool {
     if text.eq_ignore_ascii_case("z") {
         return true;
     }

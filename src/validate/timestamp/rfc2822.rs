@@ -17,6 +17,7 @@ pub(super) fn parse_rfc2822(text: &str) -> Result<DateTime<Utc>, TimestampError>
             }),
         _ => rfc2822_zone_abbreviation(text)
             .or_else(|| rfc2822_offset_with_colon(text))
+            .or_else(|| rfc2822_text_after_offset(text))
             .unwrap_or_else(|| unrecognized(text)),
     })?;
     // chrono stores second 60 as second 59 with a nanosecond value of one second or more.
@@ -62,6 +63,24 @@ fn rfc2822_zone_abbreviation(text: &str) -> Option<TimestampError> {
     (is_abbreviation && rfc2822_fields(&with_offset).is_some()).then(|| {
         TimestampError::Rfc2822ZoneAbbreviation {
             abbreviation: abbreviation.to_string(),
+        }
+    })
+}
+
+/// Returns the error for a valid RFC 2822 date followed by one more word, such as the zone
+/// name of `$(date -R) $(date +%Z)`, or a second offset.
+fn rfc2822_text_after_offset(text: &str) -> Option<TimestampError> {
+    let (timestamp, word) = text.rsplit_once(' ')?;
+    DateTime::parse_from_rfc2822(timestamp).ok()?;
+    Some(if super::iso8601::is_offset(word) {
+        TimestampError::SecondOffset {
+            timestamp: timestamp.to_string(),
+            offset: word.to_string(),
+        }
+    } else {
+        TimestampError::TextAfterOffset {
+            timestamp: timestamp.to_string(),
+            rest: format!(" {word}"),
         }
     })
 }
@@ -112,6 +131,36 @@ mod tests {
     #[test]
     fn rfc2822_without_weekday() {
         assert_parses("04 Dec 2026 14:57:54 -0000", BERLIN, "2026-12-04T14:57:54Z");
+    }
+
+    #[test]
+    fn rfc2822_word_after_offset_is_named() {
+        let cases = [
+            (
+                "Sat, 05 Dec 2026 14:57:54 +0100 CET",
+                TimestampError::TextAfterOffset {
+                    timestamp: "Sat, 05 Dec 2026 14:57:54 +0100".to_string(),
+                    rest: " CET".to_string(),
+                },
+            ),
+            (
+                "Sat, 05 Dec 2026 14:57:54 +0100 GMT",
+                TimestampError::TextAfterOffset {
+                    timestamp: "Sat, 05 Dec 2026 14:57:54 +0100".to_string(),
+                    rest: " GMT".to_string(),
+                },
+            ),
+            (
+                "Sat, 05 Dec 2026 14:57:54 +0100 +0200",
+                TimestampError::SecondOffset {
+                    timestamp: "Sat, 05 Dec 2026 14:57:54 +0100".to_string(),
+                    offset: "+0200".to_string(),
+                },
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_rejects(text, BERLIN, expected);
+        }
     }
 
     #[test]
