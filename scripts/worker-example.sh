@@ -79,7 +79,9 @@ if [[ -z $base_url || -z ${TRANSLOG_USER:-} || -z ${TRANSLOG_PASSWORD:-} ]]; the
     exit 2
 fi
 if [[ ! $transaction_id =~ ^[A-Za-z0-9._:~-]{1,128}$ ]]; then
-    echo "worker-example.sh: invalid transaction id '$transaction_id'; use 1 to 128 ASCII letters, digits and - _ . : ~" >&2
+    # ${...@Q} quotes the id, and writes a control character such as the
+    # carriage return of a CRLF line end as an escape.
+    echo "worker-example.sh: invalid transaction id ${transaction_id@Q}; use 1 to 128 ASCII letters, digits and - _ . : ~" >&2
     exit 2
 fi
 # curl reads the ids . and .. as path segments and would send /worker/ in

@@ -297,6 +297,18 @@ fn worker_invalid_transaction_id_exit_2() {
 }
 
 #[test]
+fn worker_invalid_transaction_id_is_quoted() {
+    skip_without_tools!();
+    let server = Server::start_with_users(&[]);
+    let output = run_script(&server, "ok", "abc\r", WORKER.1);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("invalid transaction id $'abc\\r'; use 1 to 128"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn worker_simulate_without_mode_exit_2() {
     skip_without_tools!();
     let output = Command::new("bash")
