@@ -292,14 +292,14 @@ impl fmt::Display for TimestampError {
             ),
             Self::TextAfterOffset { timestamp, rest } => write!(
                 f,
-                "`{}` follows the complete timestamp `{timestamp}`, so send `{timestamp}` \
+                "`{}` follows the complete timestamp `{timestamp}`, so use `{timestamp}` \
                  alone, because a timestamp has one UTC offset and nothing after it",
                 quoted_start(rest)
             ),
             Self::SecondOffset { timestamp, offset } => write!(
                 f,
                 "a second UTC offset, `{offset}`, follows the complete timestamp \
-                 `{timestamp}`, so send the time with only the offset of the clock that took it"
+                 `{timestamp}`, so keep only the offset that is right for the time"
             ),
             Self::JavaZoneId {
                 zone_id,

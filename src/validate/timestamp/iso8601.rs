@@ -929,7 +929,7 @@ mod tests {
         let error = parse_timestamp("2026-12-04T14:57:54+01:00x", BERLIN).expect_err("text after");
         assert_eq!(
             error.to_string(),
-            "`x` follows the complete timestamp `2026-12-04T14:57:54+01:00`, so send \
+            "`x` follows the complete timestamp `2026-12-04T14:57:54+01:00`, so use \
              `2026-12-04T14:57:54+01:00` alone, because a timestamp has one UTC offset and \
              nothing after it"
         );
@@ -969,8 +969,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "a second UTC offset, `+01:00`, follows the complete timestamp \
-             `2026-12-04T14:57:54Z`, so send the time with only the offset of the clock that \
-             took it"
+             `2026-12-04T14:57:54Z`, so keep only the offset that is right for the time"
         );
     }
 
