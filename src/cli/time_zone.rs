@@ -52,6 +52,12 @@ fn parse_zone_name(text: &str, if_empty: &str, other_values: &str) -> Result<Tz,
             "the time zone is empty; give an IANA name such as Europe/Berlin, or {if_empty}"
         ));
     }
+    let trimmed = text.trim();
+    if trimmed != text && trimmed.parse::<Tz>().is_ok() {
+        return Err(format!(
+            "unknown time zone {text:?}; it starts or ends with white space, so give {trimmed:?}"
+        ));
+    }
     text.parse::<Tz>()
         .map_err(|_| match zone_in_other_case(text) {
             Some(name) => format!(
@@ -101,6 +107,20 @@ mod tests {
     #[test]
     fn zone_in_lower_case_is_rejected() {
         assert!(parse_zone("utc").is_err());
+    }
+
+    #[test]
+    fn zone_with_surrounding_space_names_it() {
+        for text in ["Europe/Berlin ", " Europe/Berlin", "Europe/Berlin\r"] {
+            let error = parse_zone(text).expect_err("white space");
+            assert_eq!(
+                error,
+                format!(
+                    "unknown time zone {text:?}; it starts or ends with white space, so give \
+                     \"Europe/Berlin\""
+                )
+            );
+        }
     }
 
     #[test]
