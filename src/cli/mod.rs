@@ -359,6 +359,16 @@ fn listen_problem(text: &str) -> String {
     if text.parse::<std::net::IpAddr>().is_ok() {
         return format!("invalid address {text:?}: the port is missing");
     }
+    // A URL such as http://127.0.0.1:8080/, as a Worker's base URL is written.
+    if let Some((scheme, rest)) = text.split_once("://") {
+        let address = rest.trim_end_matches('/');
+        if address.parse::<SocketAddr>().is_ok() {
+            return format!(
+                "invalid address {text:?}: it is a URL, and --listen takes IP:PORT, so give \
+                 {address} without {scheme}://"
+            );
+        }
+    }
     if let Some(port) = port_out_of_range(text) {
         return format!("port {port} is out of range (0 to 65535)");
     }
@@ -689,6 +699,10 @@ mod tests {
             ("localhost:8080", "localhost is a host name"),
             ("127.0.0.1", "the port is missing"),
             ("127.0.0.1:8080 ", "ends with white space"),
+            (
+                "http://127.0.0.1:0/",
+                "it is a URL, and --listen takes IP:PORT, so give 127.0.0.1:0 without http://",
+            ),
         ];
         for (text, expected) in cases {
             let message = parse_listen(text).expect_err("an invalid address");
