@@ -13,7 +13,7 @@ use super::{open_database, open_database_read_only, DatabasePath, Failure, Times
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{self, PruneError, Pruned};
-use crate::storage::{self, file_mode, files, Schema};
+use crate::storage::{self, file_mode, files, Schema, StorageError};
 
 /// Writes a backup of the database to the new file `destination` and prints
 /// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
@@ -262,16 +262,20 @@ pub fn prune(
     // between two chunks and the command can print what it deleted.
     let interruption = Interruption::install()?;
     let result = logs::prune(&mut connection, instant, &interruption.flag());
-    let Some(signal) = interruption.received() else {
-        let run = result.map_err(|failure| describe_prune_error(db.path(), &failure))?;
-        super::print_line(&format!("removed {}", pruned_counts(run.deleted)));
-        return Ok(());
-    };
-    // A signal during a wait for the lock makes that wait fail, so an error
-    // with a signal is the interruption.
-    let (deleted, finished) = match result {
-        Ok(run) => (run.deleted, run.finished),
-        Err(failure) => (failure.deleted, false),
+    let signal = interruption.received();
+    // A signal during a wait for the lock makes that wait fail with "busy",
+    // so that error with a signal is the interruption. Any other error is
+    // reported as it is.
+    let (deleted, finished, signal) = match (result, signal) {
+        (Ok(run), None) => {
+            super::print_line(&format!("removed {}", pruned_counts(run.deleted)));
+            return Ok(());
+        }
+        (Ok(run), Some(signal)) => (run.deleted, run.finished, signal),
+        (Err(failure), Some(signal)) if matches!(failure.error, StorageError::Busy(_)) => {
+            (failure.deleted, false, signal)
+        }
+        (Err(failure), _) => return Err(describe_prune_error(db.path(), &failure).into()),
     };
     let before = instant
         .with_timezone(&timezone)
@@ -285,7 +289,7 @@ pub fn prune(
         )
     } else {
         format!(
-            "prune was interrupted by {} after it removed {counts}; the other transactions \
+            "prune was interrupted by {} after it removed {counts}; any other transactions \
              before {before} are still stored, and running the same command again removes them",
             signal_name(signal)
         )
