@@ -160,7 +160,7 @@ fn text_after_offset(text: &str) -> Option<TimestampError> {
     Some(if is_offset(rest) {
         TimestampError::SecondOffset {
             timestamp: timestamp.to_string(),
-            offset: rest.to_string(),
+            offset: rest.trim_start_matches(' ').to_string(),
         }
     } else {
         TimestampError::TextAfterOffset {
@@ -181,10 +181,19 @@ fn splits_number(text: &str, at: usize) -> bool {
         })
 }
 
-/// Returns true when `text` is a UTC offset alone: `Z`, or a sign with `HH`, `HHMM` or
-/// `HH:MM`.
+/// The zone names that RFC 2822 defines, and `UTC`, which name an offset as `Z` does.
+const OFFSET_NAMES: [&str; 12] = [
+    "UT", "UTC", "GMT", "EST", "EDT", "CST", "CDT", "MST", "MDT", "PST", "PDT", "Z",
+];
+
+/// Returns true when `text`, after any spaces before it, is a UTC offset alone: a sign with
+/// `HH`, `HHMM` or `HH:MM`, or one of [`OFFSET_NAMES`] in any letter case.
 pub(super) fn is_offset(text: &str) -> bool {
-    if text.eq_ignore_ascii_case("z") {
+    let text = text.trim_start_matches(' ');
+    if OFFSET_NAMES
+        .iter()
+        .any(|name| name.eq_ignore_ascii_case(text))
+    {
         return true;
     }
     let Some(digits) = text.strip_prefix(['+', '-']) else {
@@ -952,6 +961,11 @@ mod tests {
                 "2026-12-04T14:57:54+01:00-0500",
                 "2026-12-04T14:57:54+01:00",
                 "-0500",
+            ),
+            (
+                "2026-12-04T14:57:54+01:00 UTC",
+                "2026-12-04T14:57:54+01:00",
+                "UTC",
             ),
         ];
         for (text, timestamp, offset) in cases {

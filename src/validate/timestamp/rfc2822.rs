@@ -67,11 +67,16 @@ fn rfc2822_zone_abbreviation(text: &str) -> Option<TimestampError> {
     })
 }
 
-/// Returns the error for a valid RFC 2822 date followed by one more word, such as the zone
-/// name of `$(date -R) $(date +%Z)`, or a second offset.
+/// Returns the error for an RFC 2822 date followed by one more word, such as the zone name
+/// of `$(date -R) $(date +%Z)`, or a second offset. When the date before the word is
+/// rejected itself, as for second 60, its error comes first, because it is the first thing
+/// to fix.
 fn rfc2822_text_after_offset(text: &str) -> Option<TimestampError> {
     let (timestamp, word) = text.rsplit_once(' ')?;
-    DateTime::parse_from_rfc2822(timestamp).ok()?;
+    rfc2822_fields(timestamp)?;
+    if let Err(error) = parse_rfc2822(timestamp) {
+        return Some(error);
+    }
     Some(if super::iso8601::is_offset(word) {
         TimestampError::SecondOffset {
             timestamp: timestamp.to_string(),
@@ -145,10 +150,14 @@ mod tests {
             ),
             (
                 "Sat, 05 Dec 2026 14:57:54 +0100 GMT",
-                TimestampError::TextAfterOffset {
+                TimestampError::SecondOffset {
                     timestamp: "Sat, 05 Dec 2026 14:57:54 +0100".to_string(),
-                    rest: " GMT".to_string(),
+                    offset: "GMT".to_string(),
                 },
+            ),
+            (
+                "Thu, 31 Dec 2026 23:59:60 +0000 UTC",
+                TimestampError::LeapSecond,
             ),
             (
                 "Sat, 05 Dec 2026 14:57:54 +0100 +0200",
