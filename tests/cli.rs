@@ -2020,6 +2020,31 @@ fn unused_database_is_named_by_each_command() {
 }
 
 #[test]
+fn new_database_gets_no_unused_warning() {
+    for args in UNUSED_DATABASE_COMMANDS {
+        let (_dir, db) = new_db();
+        let output = run_cli(&db, args, None);
+        assert!(
+            !stderr(&output).contains("has no users and no entries"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn backup_of_unused_database_reports_once() {
+    let (dir, db) = new_db();
+    assert_success(&run_cli(&db, &["log", "list"], None), "log list");
+    let copy = dir.path().join("copy.db");
+    let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+    let reports = stderr(&output)
+        .matches("has no users and no entries")
+        .count();
+    assert_eq!(reports, 1, "{}", stderr(&output));
+}
+
+#[test]
 fn database_with_user_gets_no_unused_warning() {
     let (_dir, db) = new_db();
     assert_success(&add_user(&db, "worker1", "worker"), "user add");

@@ -274,8 +274,25 @@ fn wait_for_lock(tries: i32) -> bool {
 /// it and changes no file. A missing database, or an empty file, gets its
 /// schema first, as for every command, which needs write access once. A
 /// rescued copy beside an existing database gets a warning on standard
-/// error, because the entries that a reader looks for may be only in it.
+/// error, because the entries that a reader looks for may be only in it, and
+/// so does a database with no users and no entries (see [`warn_unused`]).
 pub fn open_database_read_only(
+    db: &DatabasePath,
+    schema: storage::Schema,
+) -> Result<storage::ReadOnlyDatabase, String> {
+    // A database that the command creates gets its own note instead.
+    let existed = has_content(db);
+    let database = open_database_read_only_unchecked(db, schema)?;
+    if existed && database.is_unused() {
+        warn_unused(db);
+    }
+    Ok(database)
+}
+
+/// Opens the database as [`open_database_read_only`] does, without the
+/// warning about a database with no users and no entries, for a command that
+/// reports that case itself.
+pub fn open_database_read_only_unchecked(
     db: &DatabasePath,
     schema: storage::Schema,
 ) -> Result<storage::ReadOnlyDatabase, String> {
@@ -304,12 +321,15 @@ pub fn open_database_read_only(
             if let Some(warning) = storage::leftovers::reading_warning(&absolute(path)) {
                 eprintln!("translog: warning: {warning}");
             }
-            if database.is_unused() {
-                warn_unused(db);
-            }
             Ok(database)
         }
     }
+}
+
+/// Returns true when the database file exists and is not empty, so that a
+/// command does not create it.
+pub fn has_content(db: &DatabasePath) -> bool {
+    std::fs::metadata(db.path()).is_ok_and(|metadata| metadata.len() > 0)
 }
 
 /// Warns that the database at `db` has no users and no transactions, so

@@ -5,7 +5,7 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::database::warn_unused;
+use super::database::{has_content, warn_unused};
 use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
@@ -183,8 +183,9 @@ fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<
             .read(|connection| logs::count_transaction_entries(connection, transaction_id))
             .map_err(|error| error.to_string())?
     } else {
+        let existed = has_content(db);
         let mut connection = open_database(db)?;
-        if storage::is_unused(&connection) {
+        if existed && storage::is_unused(&connection) {
             warn_unused(db);
         }
         logs::delete_transaction(&mut connection, transaction_id)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::database::{absolute, warn_unused};
+use super::database::{absolute, has_content, open_database_read_only_unchecked, warn_unused};
 use super::interruption::{signal_name, Interruption};
 use super::{open_database, open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
@@ -24,7 +24,7 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
 
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
-    let database = open_database_read_only(db, Schema::AsFound)?;
+    let database = open_database_read_only_unchecked(db, Schema::AsFound)?;
 
     // Installed before the temporary file exists, so that no signal ends the
     // process while the file is there.
@@ -254,8 +254,9 @@ pub fn prune(
         super::print_line(&format!("would remove {counts}; nothing was deleted"));
         return Ok(());
     }
+    let existed = has_content(db);
     let mut connection = open_database(db)?;
-    if storage::is_unused(&connection) {
+    if existed && storage::is_unused(&connection) {
         warn_unused(db);
     }
     // Installed before the first deletion, so that a signal stops the prune

@@ -263,8 +263,7 @@ fn add_user(
 /// Otherwise checks its path, which [`open_database`] creates the file at
 /// later, and returns `None`.
 fn open_existing_database(db: &DatabasePath) -> Result<Option<rusqlite::Connection>, String> {
-    let has_content = std::fs::metadata(db.path()).is_ok_and(|metadata| metadata.len() > 0);
-    if has_content {
+    if super::database::has_content(db) {
         return open_database(db).map(Some);
     }
     check_database_path(db)?;
