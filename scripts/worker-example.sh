@@ -79,9 +79,10 @@ if [[ -z $base_url || -z ${TRANSLOG_USER:-} || -z ${TRANSLOG_PASSWORD:-} ]]; the
     exit 2
 fi
 if [[ ! $transaction_id =~ ^[A-Za-z0-9._:~-]{1,128}$ ]]; then
-    # ${...@Q} quotes the id, and writes a control character such as the
-    # carriage return of a CRLF line end as an escape.
-    echo "worker-example.sh: invalid transaction id ${transaction_id@Q}; use 1 to 128 ASCII letters, digits and - _ . : ~" >&2
+    # %q quotes the id, and writes a control character such as the carriage
+    # return of a CRLF line end as an escape.
+    printf -v shown %q "$transaction_id"
+    echo "worker-example.sh: invalid transaction id $shown; use 1 to 128 ASCII letters, digits and - _ . : ~" >&2
     exit 2
 fi
 # curl reads the ids . and .. as path segments and would send /worker/ in

@@ -170,10 +170,12 @@ pub async fn dispatch(
 }
 
 /// Returns the `404` of a path that names no resource. It names the path
-/// without its trailing slash where that one names a resource that takes the
-/// method. So a `POST` to `/worker/log/` gets the generic message, which
-/// names the path with the transaction id that it lacks, and a `POST` to `//`
-/// is not sent to `/`. A longer path under `/worker/log/` comes
+/// without its trailing slash where that one names a resource, unless the
+/// request is a `POST` and that resource is not a log. So a `POST` to
+/// `/worker/log/` gets the generic message, which names the path with the
+/// transaction id that it lacks, and a `POST` to `//` is not sent to `/`.
+/// Another method is sent there and gets the `405` that lists the allowed
+/// ones. A longer path under `/worker/log/` comes
 /// from a base URL that ends with `/worker/log`, or from a transaction id
 /// with a `/`.
 fn not_found(path: &str, method: &Method) -> ApiError {
