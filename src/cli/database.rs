@@ -292,7 +292,7 @@ pub fn open_database_read_only(
 /// Opens the database as [`open_database_read_only`] does, without the
 /// warning about a database with no users and no entries, for a command that
 /// reports that case itself.
-pub fn open_database_read_only_unchecked(
+pub(super) fn open_database_read_only_unchecked(
     db: &DatabasePath,
     schema: storage::Schema,
 ) -> Result<storage::ReadOnlyDatabase, String> {
@@ -326,16 +326,28 @@ pub fn open_database_read_only_unchecked(
     }
 }
 
+/// Opens the database for a command that deletes logs, as [`open_database`]
+/// does, and warns when it existed with no users and no entries (see
+/// [`warn_unused`]).
+pub(super) fn open_database_to_delete(db: &DatabasePath) -> Result<rusqlite::Connection, String> {
+    let existed = has_content(db);
+    let connection = open_database(db)?;
+    if existed && storage::is_unused(&connection) {
+        warn_unused(db);
+    }
+    Ok(connection)
+}
+
 /// Returns true when the database file exists and is not empty, so that a
 /// command does not create it.
-pub fn has_content(db: &DatabasePath) -> bool {
+pub(super) fn has_content(db: &DatabasePath) -> bool {
     std::fs::metadata(db.path()).is_ok_and(|metadata| metadata.len() > 0)
 }
 
 /// Warns that the database at `db` has no users and no transactions, so
 /// that a command run on a mistyped path names the path instead of only
 /// finding nothing.
-pub fn warn_unused(db: &DatabasePath) {
+fn warn_unused(db: &DatabasePath) {
     eprintln!(
         "translog: warning: {} has no users and no entries, so it may not be the database you \
          meant; check --db (or TRANSLOG_DB)",

@@ -5,18 +5,18 @@ use std::time::Duration;
 use chrono_tz::Tz;
 use clap::Subcommand;
 
-use super::database::{has_content, warn_unused};
+use super::database::open_database_to_delete;
 use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
-    open_database, open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone,
-    DatabasePath, Failure, TimestampArgument, DEFAULT_STALL_AFTER,
+    open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone, DatabasePath,
+    Failure, TimestampArgument, DEFAULT_STALL_AFTER,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
-use crate::storage::{self, now_ns, Schema};
+use crate::storage::{now_ns, Schema};
 
 #[derive(Subcommand)]
 pub enum LogCommand {
@@ -183,11 +183,7 @@ fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<
             .read(|connection| logs::count_transaction_entries(connection, transaction_id))
             .map_err(|error| error.to_string())?
     } else {
-        let existed = has_content(db);
-        let mut connection = open_database(db)?;
-        if existed && storage::is_unused(&connection) {
-            warn_unused(db);
-        }
+        let mut connection = open_database_to_delete(db)?;
         logs::delete_transaction(&mut connection, transaction_id)
             .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
     };

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::database::{absolute, has_content, open_database_read_only_unchecked, warn_unused};
+use super::database::{absolute, open_database_read_only_unchecked, open_database_to_delete};
 use super::interruption::{signal_name, Interruption};
-use super::{open_database, open_database_read_only, DatabasePath, Failure, TimestampArgument};
+use super::{open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::logs::{self, PruneError, Pruned};
-use crate::storage::{self, file_mode, files, Schema, StorageError};
+use crate::storage::{file_mode, files, Schema, StorageError};
 
 /// Writes a backup of the database to the new file `destination` and prints
 /// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
@@ -254,11 +254,7 @@ pub fn prune(
         super::print_line(&format!("would remove {counts}; nothing was deleted"));
         return Ok(());
     }
-    let existed = has_content(db);
-    let mut connection = open_database(db)?;
-    if existed && storage::is_unused(&connection) {
-        warn_unused(db);
-    }
+    let mut connection = open_database_to_delete(db)?;
     // Installed before the first deletion, so that a signal stops the prune
     // between two chunks and the command can print what it deleted.
     let interruption = Interruption::install()?;
