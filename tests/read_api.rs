@@ -247,7 +247,7 @@ fn ties_in_arrival_order() {
 /// Starts a server on a database whose receive times are `ahead` in the
 /// future, as a clock that was that far ahead would have written them. The
 /// database has a `WORKER_LOAD` `FAIL` entry of `tx-1` and an entry of
-/// `tx-2`; the new server stores a `WORKER_LOAD` `WARNING` entry of `tx-1`
+/// `tx-2`. The new server stores a `WORKER_LOAD` `WARNING` entry of `tx-1`
 /// with the same timestamp as the `FAIL`.
 fn server_after_clock_set_back(ahead: Duration) -> Server {
     let server = Server::start();

@@ -1763,7 +1763,7 @@ fn post_to_double_slash_is_404() {
 }
 
 #[test]
-fn post_to_double_slash_is_not_sent_to_root() {
+fn double_slash_post_gets_generic_message() {
     let server = Server::start();
     let body = post_with_double_slash(&server, "//");
     assert!(

@@ -647,8 +647,8 @@ pub struct PruneError {
     pub error: StorageError,
 }
 
-/// What a prune did: what it deleted, and whether it deleted everything it
-/// selects or was stopped first.
+/// The outcome of a prune: the transactions and entries it deleted, and
+/// whether it deleted everything it selects or was stopped first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PruneRun {
     pub deleted: Pruned,
