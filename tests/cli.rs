@@ -953,6 +953,25 @@ fn timezone_variable_in_lower_case_names_zone() {
     assert_stderr_contains(&output, r#"case-sensitive, so write "Europe/Berlin""#);
 }
 
+/// Runs `prune --before` with a date written as `date +%Y%m%d` prints it,
+/// which would read as Unix seconds in 1970.
+fn prune_before_compact_date() -> Output {
+    let (_dir, db) = new_db();
+    run_cli(&db, &["prune", "--before", "20261101", "--dry-run"], None)
+}
+
+#[test]
+fn prune_before_compact_date_exits_2() {
+    let output = prune_before_compact_date();
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn prune_before_compact_date_names_the_date() {
+    let output = prune_before_compact_date();
+    assert_stderr_contains(&output, "reads as 2026-11-01 written without separators");
+}
+
 #[test]
 fn set_timezone_none_in_upper_case_says_lower() {
     let (_dir, db) = new_db();

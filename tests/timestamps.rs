@@ -887,6 +887,45 @@ fn date_offset_with_seconds_is_explained() {
 }
 
 #[test]
+fn date_compact_date_is_400() {
+    assert_rejected(&date_in_cet("+%Y%m%d"));
+}
+
+#[test]
+fn date_compact_date_and_time_is_400() {
+    assert_rejected(&date_in_cet("+%Y%m%d%H%M%S"));
+}
+
+#[test]
+fn compact_date_message_names_the_date() {
+    let server = Server::start();
+    let message = post(&server, &date_in_cet("+%Y%m%d")).message();
+    assert!(message.contains("2026-12-04 written without"), "{message}");
+}
+
+#[test]
+fn compact_date_message_gives_fix() {
+    let server = Server::start();
+    let message = post(&server, &date_in_cet("+%Y%m%d")).message();
+    assert!(message.contains("`date -I`"), "{message}");
+}
+
+#[test]
+fn compact_date_is_not_stored() {
+    let server = Server::start();
+    post(&server, "20261204");
+    let reply = server.get("/worker/log/tx-1", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn json_compact_date_number_is_400() {
+    let server = Server::start();
+    let reply = post_json_number(&server, "20261204");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+}
+
+#[test]
 fn basic_format_is_400() {
     assert_rejected("20261204T145754+0100");
 }

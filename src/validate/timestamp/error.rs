@@ -44,6 +44,11 @@ pub enum TimestampError {
     /// Unix time without a fraction whose 13 to 21 digits are too many for seconds up to 9999,
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
+    /// An integer of 8, 12 or 14 digits that reads as a local date, or date
+    /// and time, written without separators, as `date +%Y%m%d` prints it.
+    /// Read as Unix seconds, such a date would be an instant in 1970 to 1973,
+    /// or after the year 5000, so it is rejected rather than stored there.
+    CompactDate { local: NaiveDateTime, digits: usize },
     /// A year in the text outside 1970..=9999, even where an offset would move the instant
     /// into that range.
     YearOutOfRange { year: i32 },
@@ -214,6 +219,30 @@ impl fmt::Display for TimestampError {
                  {MAX_UNIX_SECONDS_DIGITS}, which suggests milliseconds, microseconds or \
                  nanoseconds without a point, so put a point after the seconds, as `date +%s.%N` does"
             ),
+            Self::CompactDate { local, digits } => {
+                let (written, printed_by) = match digits {
+                    8 => (local.format("%Y-%m-%d").to_string(), "`date +%Y%m%d`"),
+                    12 => (
+                        local.format("%Y-%m-%dT%H:%M").to_string(),
+                        "`date +%Y%m%d%H%M`",
+                    ),
+                    _ => (
+                        local.format("%Y-%m-%dT%H:%M:%S").to_string(),
+                        "`date +%Y%m%d%H%M%S`",
+                    ),
+                };
+                let fix = if *digits == 8 {
+                    "write the date with its separators, as `date -I` prints it"
+                } else {
+                    "write it with separators and its UTC offset, as `date -Iseconds` prints it"
+                };
+                write!(
+                    f,
+                    "the number reads as {written} written without separators, as {printed_by} \
+                     prints it, and not as the Unix seconds it would also be, so {fix}, or give \
+                     Unix time from `date +%s`"
+                )
+            }
             Self::YearOutOfRange { year } => {
                 write!(
                     f,
@@ -474,6 +503,10 @@ mod tests {
             TimestampError::OffsetWithSeconds,
             TimestampError::BasicFormat,
             TimestampError::UnixSecondsTooLong { digits: 19 },
+            TimestampError::CompactDate {
+                local: NaiveDateTime::default(),
+                digits: 8,
+            },
             TimestampError::YearOutOfRange { year: 1968 },
             TimestampError::InstantBeforeRange { instant: None },
             TimestampError::InstantBeforeRange {
