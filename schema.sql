@@ -91,6 +91,19 @@ CREATE TABLE IF NOT EXISTS stall_alert_position (
     transaction_id       TEXT    NOT NULL
 );
 
+-- The fatal alerts of a server with a notify command that have not run yet.
+-- The storage thread adds a row in the commit that turns a transaction fatal,
+-- and the row is removed once the command for it has run. So a crash, or a
+-- stop with alerts still waiting, leaves the rows, and the next start runs
+-- them. The table came after version 2 was released: `serve` adds it to a
+-- version 2 database that lacks it, and older builds ignore it.
+CREATE TABLE IF NOT EXISTS pending_fatal_alerts (
+    transaction_id  TEXT PRIMARY KEY,
+    stage           TEXT NOT NULL,
+    status          TEXT NOT NULL,
+    message         TEXT
+) WITHOUT ROWID;
+
 -- One row that the storage thread rewrites, about once a second, after a
 -- batch failed to commit, to find out when storing works again.
 CREATE TABLE health_probe (

@@ -12,7 +12,9 @@
 //!
 //! Nothing here remembers which transactions were alerted. The storage thread
 //! reports a transaction as fatal only in the batch that stored its first
-//! `FATAL` entry. The stall watcher reads each transaction once per stall,
+//! `FATAL` entry, and that batch's commit adds the alert to the database's
+//! pending fatal alerts, which a runner removes once the command has run. So
+//! the next start runs the fatal alerts that a crash or a stop left. The stall watcher reads each transaction once per stall,
 //! because each check starts where the previous one ended. It stores that
 //! position in the database whenever it queued an alert, so that after a
 //! restart it alerts the stalls that happened while no server ran.
@@ -28,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
 use crate::storage::logs::{self, Cursor, Outcome};
+use crate::storage::pending_alerts::{self, PendingFatal};
 use crate::storage::writer::FatalTransaction;
 use crate::storage::{alert_position, now_ns, run_read, ReaderPool, StorageError};
 
@@ -45,9 +48,9 @@ const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
 /// connection's lock.
 const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// The maximum number of transactions that the warning about alerts not run
-/// at a stop names.
-const DROPPED_AT_STOP_NAMED: usize = 10;
+/// The maximum number of transactions that a log line about alerts not run
+/// names.
+const MAX_NAMED_TRANSACTIONS: usize = 10;
 
 /// How long a notify command may run before it is killed, so that a hanging
 /// command cannot keep its runner thread forever.
@@ -116,15 +119,24 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    /// Starts the runner threads of `command`, when there is one. Each alert
-    /// is counted in `metrics` by its result.
+    /// Starts the runner threads of `command`, when there is one, for the
+    /// database at `db_path`. Each alert is counted in `metrics` by its
+    /// result.
     ///
     /// # Errors
     ///
     /// Fails when the operating system cannot start a runner thread.
-    pub fn new(command: Option<String>, metrics: Arc<Metrics>) -> std::io::Result<Notifier> {
+    pub fn new(
+        command: Option<String>,
+        db_path: &std::path::Path,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Notifier> {
         let runners = match command {
-            Some(command) => Some(Arc::new(Runners::start(Arc::from(command), metrics)?)),
+            Some(command) => Some(Arc::new(Runners::start(
+                Arc::from(command),
+                db_path.to_path_buf(),
+                metrics,
+            )?)),
             None => None,
         };
         Ok(Notifier { runners })
@@ -156,6 +168,47 @@ impl Notifier {
         })
     }
 
+    /// Queues the fatal alerts that an earlier run of the server left pending
+    /// in the database of `connection`, because it stopped or crashed before
+    /// their commands ran. Without a notify command it removes them instead,
+    /// so that a command set later does not alert old transactions. Call it
+    /// before the storage thread starts, so that no alert is queued twice.
+    pub fn resume_fatal_alerts(&self, connection: &rusqlite::Connection) {
+        let Some(runners) = &self.runners else {
+            match pending_alerts::clear(connection) {
+                Ok(0) => {}
+                Ok(count) => log::info!(
+                    "removed {count} pending fatal alerts of an earlier run, because no notify \
+                     command is set"
+                ),
+                Err(error) => log::warn!("removing the pending fatal alerts failed: {error}"),
+            }
+            return;
+        };
+        let pending = match pending_alerts::read_all(connection) {
+            Ok(pending) => pending,
+            Err(error) => {
+                log::warn!(
+                    "reading the pending fatal alerts failed, so the fatal alerts that an \
+                     earlier run did not run are not run now: {error}"
+                );
+                return;
+            }
+        };
+        if pending.is_empty() {
+            return;
+        }
+        log::info!(
+            "running the notify command for {} fatal alerts that an earlier run of the server \
+             did not run: {}",
+            pending.len(),
+            named_transactions(pending.iter().map(|alert| alert.transaction_id.as_str()))
+        );
+        for alert in pending {
+            runners.submit(Alert::from(alert));
+        }
+    }
+
     /// Starts a task that looks for transactions that turned stalled, and
     /// alerts once for each stall. It starts after the position stored by an
     /// earlier run, or at the present on a database without one. Without a
@@ -164,7 +217,7 @@ impl Notifier {
     pub fn watch_stalled(&self, database: StalledSource) {
         let Some(runners) = self.runners.clone() else {
             tokio::task::spawn_blocking(move || {
-                let removed = open_position_store(&database.db_path)
+                let removed = open_alert_store(&database.db_path)
                     .and_then(|connection| alert_position::clear(&connection));
                 if let Err(error) = removed {
                     log::warn!("removing the stored position of stalled alerts failed: {error}");
@@ -184,8 +237,8 @@ impl Notifier {
     }
 
     /// Logs the dropped alerts not logged yet, and the alerts still waiting
-    /// for a runner when the server stops, which are not run, then or after
-    /// the next start.
+    /// for a runner when the server stops. The fatal ones stay pending in the
+    /// database, so the next start runs them, but the stalled ones are lost.
     pub fn drop_waiting_at_stop(&self) {
         let Some(runners) = &self.runners else {
             return;
@@ -195,24 +248,26 @@ impl Notifier {
         if waiting.is_empty() {
             return;
         }
-        let named: Vec<String> = waiting
+        let (fatal, stalled): (Vec<&Alert>, Vec<&Alert>) = waiting
             .iter()
-            .take(DROPPED_AT_STOP_NAMED)
-            .map(|alert| format!("{} ({})", alert.transaction_id, alert.outcome.as_str()))
-            .collect();
-        let more = waiting.len() - named.len();
-        let more = if more > 0 {
-            format!(" and {more} more")
-        } else {
-            String::new()
-        };
-        log::warn!(
-            "{} alerts still waiting for the notify command were not run because the server \
-             is stopping, and the next start does not run them: {}{more}; find their \
-             transactions with translog log list --outcome stalled or --outcome fatal",
-            waiting.len(),
-            named.join(", ")
-        );
+            .partition(|alert| alert.outcome == Outcome::Fatal);
+        if !fatal.is_empty() {
+            log::info!(
+                "{} fatal alerts still waiting for the notify command were not run because \
+                 the server is stopping, and the next start runs them: {}",
+                fatal.len(),
+                named_transactions(fatal.iter().map(|alert| alert.transaction_id.as_str()))
+            );
+        }
+        if !stalled.is_empty() {
+            log::warn!(
+                "{} stalled alerts still waiting for the notify command were not run because \
+                 the server is stopping, and the next start does not run them: {}; find their \
+                 transactions with translog log list --outcome stalled",
+                stalled.len(),
+                named_transactions(stalled.iter().map(|alert| alert.transaction_id.as_str()))
+            );
+        }
     }
 
     /// Queues the alert for a runner, when there is a notify command.
@@ -223,15 +278,40 @@ impl Notifier {
     }
 }
 
+/// Returns the first [`MAX_NAMED_TRANSACTIONS`] of `ids`, joined by commas,
+/// and how many more there are.
+fn named_transactions<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String {
+    let total = ids.len();
+    let named: Vec<&str> = ids.take(MAX_NAMED_TRANSACTIONS).collect();
+    let more = total - named.len();
+    if more > 0 {
+        format!("{} and {more} more", named.join(", "))
+    } else {
+        named.join(", ")
+    }
+}
+
+impl From<PendingFatal> for Alert {
+    fn from(pending: PendingFatal) -> Alert {
+        Alert {
+            transaction_id: pending.transaction_id,
+            outcome: Outcome::Fatal,
+            stage: pending.stage,
+            status: pending.status,
+            message: pending.message,
+        }
+    }
+}
+
 /// Formats a receive time in nanoseconds since the epoch for the log.
 fn format_receive_time(nanos: i64) -> String {
     logs::format_instant(chrono::DateTime::from_timestamp_nanos(nanos))
 }
 
-/// Opens the connection that stores the stall watcher's position. It never
-/// creates the file, so that a database moved away while the server starts
+/// Opens a connection that stores the stall watcher's position or removes
+/// a pending fatal alert. It never creates the file, so that a database moved away while the server starts
 /// is not replaced by an empty one at its path.
-fn open_position_store(db_path: &std::path::Path) -> Result<rusqlite::Connection, StorageError> {
+fn open_alert_store(db_path: &std::path::Path) -> Result<rusqlite::Connection, StorageError> {
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = rusqlite::Connection::open_with_flags(db_path, flags)?;
@@ -283,7 +363,7 @@ impl StallWatch {
         let db_path = database.db_path.clone();
         let first = present.clone();
         let opened = tokio::task::spawn_blocking(move || {
-            let connection = open_position_store(&db_path)?;
+            let connection = open_alert_store(&db_path)?;
             let stored = alert_position::read(&connection)?;
             if stored.is_none() {
                 alert_position::write(&connection, &first)?;

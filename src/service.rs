@@ -22,7 +22,7 @@ use crate::notify::{Notifier, StalledSource};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::new_database::NewDatabase;
 use crate::storage::server_instance::{self, Token};
-use crate::storage::writer::Writer;
+use crate::storage::writer::{FatalHandling, Writer};
 use crate::storage::{self, ReaderPool, StorageError};
 
 mod first_admin;
@@ -263,8 +263,13 @@ fn start_components(
         HASHING_THREADS,
     )?);
     let metrics = Arc::new(Metrics::default());
-    let notifier = Notifier::new(options.notify_command.clone(), Arc::clone(&metrics))
-        .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
+    let notifier = Notifier::new(
+        options.notify_command.clone(),
+        db_path,
+        Arc::clone(&metrics),
+    )
+    .map_err(|error| format!("cannot start the notify command runners: {error}"))?;
+    notifier.resume_fatal_alerts(&writer_connection.connection);
     let on_fatal = notifier.fatal_handler();
     let auth_for_writer = Arc::clone(&auth);
     let on_generation = Box::new(move |generation| auth_for_writer.observe_generation(generation));
@@ -274,7 +279,10 @@ fn start_components(
         writer_connection.token,
         QUEUE_CAPACITY,
         Arc::clone(&metrics),
-        on_fatal,
+        FatalHandling {
+            callback: on_fatal,
+            keep_alerts: options.notify_command.is_some(),
+        },
         on_generation,
     )
     .map_err(|error| format!("cannot start the storage thread: {error}"))?;

@@ -731,14 +731,14 @@ fn running_verdict_counts_latest_arrival() {
     assert_eq!(verdict_age, field_age, "{body}");
 }
 
-/// Starts a server whose notify command sleeps 5 s, posts a `FATAL` entry to
-/// each of 8 transactions, so that four alerts run and four wait, and sends
-/// SIGTERM once the last one turned fatal.
-fn stop_with_waiting_alerts() -> Server {
+/// Starts a server whose notify command sleeps 5 s, and posts a `FATAL`
+/// entry to each of `count` transactions named `PREFIX-N`, so that four
+/// alerts run and the others wait. Returns once the last one turned fatal.
+fn start_with_slow_alerts(prefix: &str, count: usize) -> Server {
     let server = Server::start_with_users(&["--notify-command", "sleep 5"]);
-    for number in 0..8 {
+    for number in 0..count {
         let reply = server.post_worker_entry(
-            &format!("tx-wait-{number}"),
+            &format!("{prefix}-{number}"),
             &timestamp_from_now(0),
             "WORKER_LOAD",
             "FATAL",
@@ -746,7 +746,15 @@ fn stop_with_waiting_alerts() -> Server {
         );
         assert_eq!(reply.status, 200, "{}", reply.body);
     }
-    assert!(server.wait_for_log("transaction tx-wait-7 turned fatal", BACKGROUND_TIMEOUT));
+    let last = format!("transaction {prefix}-{} turned fatal", count - 1);
+    assert!(server.wait_for_log(&last, BACKGROUND_TIMEOUT));
+    server
+}
+
+/// Starts a server with 8 fatal alerts, four of them waiting (see
+/// [`start_with_slow_alerts`]), and sends it SIGTERM.
+fn stop_with_waiting_alerts() -> Server {
+    let server = start_with_slow_alerts("tx-wait", 8);
     let sent = Command::new("kill")
         .args(["-TERM", &server.pid().to_string()])
         .status()
@@ -771,10 +779,111 @@ fn alerts_waiting_at_stop_are_logged() {
 #[test]
 fn alerts_waiting_at_stop_name_transactions() {
     let server = stop_with_waiting_alerts();
+    assert!(server.wait_for_log("were not run", BACKGROUND_TIMEOUT));
+    let log = server.log();
+    let line = log.lines().find(|line| line.contains("were not run"));
+    assert!(line.is_some_and(|line| line.contains("tx-wait-7")), "{log}");
+}
+
+#[test]
+fn fatal_alerts_waiting_at_stop_run_after_restart() {
+    let (_alerts_dir, alerts) = alerts_file();
+    let (_, dir) = stop_with_waiting_alerts().wait_for_exit();
+    let _server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
     assert!(
-        server.wait_for_log("tx-wait-7 (fatal)", BACKGROUND_TIMEOUT),
+        wait_until(|| count_lines_with(&alerts, "tx-wait-7|fatal|") == 1),
+        "no alert for tx-wait-7"
+    );
+}
+
+/// The start of the line that a server logs when it runs the fatal alerts
+/// that an earlier run left.
+const RESUMED_ALERTS: &str = "fatal alerts that an earlier run of the server did not run";
+
+/// Starts a server with 6 fatal alerts, four of them running and two
+/// waiting (see [`start_with_slow_alerts`]), and kills it with SIGKILL.
+/// Returns the directory of its database.
+fn kill_with_pending_alerts() -> tempfile::TempDir {
+    let server = start_with_slow_alerts("tx-kill", 6);
+    let (_, dir) = server.stop_with("KILL");
+    dir
+}
+
+#[test]
+fn fatal_alerts_left_by_crash_run_after_restart() {
+    let (_alerts_dir, alerts) = alerts_file();
+    let dir = kill_with_pending_alerts();
+    let _server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
+    for number in 0..6 {
+        let line = format!("tx-kill-{number}|fatal|WORKER_LOAD|FATAL|table t is corrupt");
+        assert!(
+            wait_until(|| count_lines_with(&alerts, &line) == 1),
+            "no alert for tx-kill-{number}"
+        );
+    }
+}
+
+#[test]
+fn fatal_alert_run_is_not_repeated_after_restart() {
+    let (_alerts_dir, alerts) = alerts_file();
+    let args = ["--notify-command".to_string(), recording_command(&alerts)];
+    let first = Server::start_with_users(&as_strs(&args));
+    let reply = first.post_worker_entry(
+        "tx-once",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FATAL",
+        "",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(wait_for_alert_count(&first, "ok", 1));
+    let (_, dir) = first.stop();
+
+    let server = Server::start_in(dir, &as_strs(&args));
+    assert!(!server.log().contains(RESUMED_ALERTS), "{}", server.log());
+}
+
+#[test]
+fn pending_alerts_removed_without_notify_command() {
+    let dir = kill_with_pending_alerts();
+    let server = Server::start_in(dir, &[]);
+    assert!(
+        server
+            .log()
+            .contains("removed 6 pending fatal alerts of an earlier run"),
         "{}",
         server.log()
+    );
+}
+
+#[test]
+fn backup_carries_no_pending_alerts() {
+    let server = Server::start_with_users(&["--notify-command", "sleep 5"]);
+    let reply = server.post_worker_entry(
+        "tx-copy",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FATAL",
+        "",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    let copy_dir = tempfile::tempdir().expect("temp dir");
+    let copy = copy_dir.path().join("translog.db");
+    let copy_text = copy.to_str().expect("UTF-8 path");
+    let output = server.cli(&["backup", copy_text], None);
+    assert!(output.status.success(), "{output:?}");
+    // The restored server reads the administrator's password from this file.
+    std::fs::copy(
+        common::credentials_path(&server.db),
+        common::credentials_path(&copy),
+    )
+    .expect("copy the credentials file");
+
+    let restored = Server::start_in(copy_dir, &["--notify-command", "true"]);
+    assert!(
+        !restored.log().contains(RESUMED_ALERTS),
+        "{}",
+        restored.log()
     );
 }
 

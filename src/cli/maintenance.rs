@@ -132,7 +132,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
             )
         }
         BackupError::Copy(_)
-        | BackupError::RemoveToken(_)
+        | BackupError::RemoveServerState(_)
         | BackupError::Count(_)
         | BackupError::Sync(_)
         | BackupError::Rename(_) => {

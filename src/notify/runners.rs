@@ -6,14 +6,17 @@
 //! counted, and a stalled one is handed back to the stall watcher, which
 //! tries it again at its next check.
 
+use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
+use crate::storage::logs::Outcome;
+use crate::storage::pending_alerts;
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
-use super::{run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
+use super::{open_alert_store, run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
 
 /// The maximum number of notify commands that run at once.
 pub const RUNNER_COUNT: usize = 4;
@@ -40,22 +43,32 @@ pub struct Runners {
 /// The state that the runner threads share with [`Runners::submit`].
 struct Shared {
     command: Arc<str>,
+    /// The database whose `pending_fatal_alerts` lists the fatal alerts not
+    /// run yet.
+    db_path: PathBuf,
     metrics: Arc<Metrics>,
     drops: Mutex<DropWarnings>,
 }
 
 impl Runners {
     /// Starts [`RUNNER_COUNT`] threads that run `command` for each alert and
-    /// count its result in `metrics`.
+    /// count its result in `metrics`. Once the command of a fatal alert has
+    /// run, they remove the alert from the pending alerts of the database at
+    /// `db_path`.
     ///
     /// # Errors
     ///
     /// Fails when the operating system cannot start a thread.
-    pub fn start(command: Arc<str>, metrics: Arc<Metrics>) -> std::io::Result<Runners> {
+    pub fn start(
+        command: Arc<str>,
+        db_path: PathBuf,
+        metrics: Arc<Metrics>,
+    ) -> std::io::Result<Runners> {
         let (sender, receiver) = mpsc::sync_channel(QUEUE_CAPACITY);
         let receiver = Arc::new(Mutex::new(receiver));
         let shared = Arc::new(Shared {
             command,
+            db_path,
             metrics,
             drops: Mutex::new(DropWarnings::default()),
         });
@@ -190,10 +203,28 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
             return;
         };
         let result = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
+        if alert.outcome == Outcome::Fatal {
+            remove_pending(&shared.db_path, &alert.transaction_id);
+        }
         shared.metrics.count_alert(alert.outcome, result);
         // Drops that arrived since the last warning are logged once a runner
         // is done, so that the last ones of a burst are not left unlogged.
         shared.warn_of_drops();
+    }
+}
+
+/// Removes the fatal alert of `transaction_id` from the pending alerts once
+/// its command has run, whatever the result, so that the next start does
+/// not run it again. A failure is logged, and leaves the alert to run again
+/// at the next start.
+fn remove_pending(db_path: &std::path::Path, transaction_id: &str) {
+    let removed = open_alert_store(db_path)
+        .and_then(|connection| pending_alerts::remove(&connection, transaction_id));
+    if let Err(error) = removed {
+        log::warn!(
+            "removing the pending fatal alert of transaction {transaction_id} failed, so the \
+             next start runs the notify command for it again: {error}"
+        );
     }
 }
 
@@ -233,7 +264,8 @@ fn describe_drops(batch: &EventBatch<String>) -> String {
     let alerts = if batch.count == 1 { "alert" } else { "alerts" };
     format!(
         "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
-         alerts were already waiting for the {RUNNER_COUNT} notify command runners",
+         alerts were already waiting for the {RUNNER_COUNT} notify command runners; the next \
+         start runs them",
         batch.count, batch.latest
     )
 }
@@ -259,7 +291,8 @@ mod tests {
         drops.record(&alert("tx-1"));
         let warning = drops.take_warning(Instant::now());
         let expected = "dropped 1 alert, the last for transaction tx-1 (fatal), because 1000 \
-                        alerts were already waiting for the 4 notify command runners";
+                        alerts were already waiting for the 4 notify command runners; the next \
+                        start runs them";
         assert_eq!(warning.as_deref(), Some(expected));
     }
 

@@ -24,7 +24,7 @@ use rustix::fs::{RenameFlags, CWD};
 use rustix::io::Errno;
 
 use super::files::{companion, create_private, parent_directory};
-use super::{logs, server_instance, users, ReadOnlyDatabase, StorageError};
+use super::{logs, pending_alerts, server_instance, users, ReadOnlyDatabase, StorageError};
 
 /// How many random names [`TemporaryCopy::create`] tries before it gives
 /// up. Each has 32 random bits, so a second try is already unlikely.
@@ -49,8 +49,9 @@ pub enum BackupError {
     Create(std::io::Error),
     /// `VACUUM INTO` failed.
     Copy(StorageError),
-    /// The server token could not be removed from the copy.
-    RemoveToken(StorageError),
+    /// The server token or the pending fatal alerts could not be removed
+    /// from the copy.
+    RemoveServerState(StorageError),
     /// The finished copy could not be read to count its entries.
     Count(StorageError),
     /// Flushing the copy to the disk failed.
@@ -70,9 +71,10 @@ impl fmt::Display for BackupError {
             BackupError::Exists => write!(f, "the destination exists"),
             BackupError::Create(error) => write!(f, "cannot create the temporary file: {error}"),
             BackupError::Copy(error) => write!(f, "{error}"),
-            BackupError::RemoveToken(error) => {
-                write!(f, "cannot remove the server token from the copy: {error}")
-            }
+            BackupError::RemoveServerState(error) => write!(
+                f,
+                "cannot remove the server token and pending alerts from the copy: {error}"
+            ),
             BackupError::Count(error) => write!(f, "cannot count the entries of the copy: {error}"),
             BackupError::Sync(error) => write!(f, "cannot flush the copy to the disk: {error}"),
             BackupError::Rename(error) => write!(f, "cannot rename the copy: {error}"),
@@ -91,7 +93,7 @@ impl std::error::Error for BackupError {
         match self {
             BackupError::Exists | BackupError::Interrupted => None,
             BackupError::Copy(error)
-            | BackupError::RemoveToken(error)
+            | BackupError::RemoveServerState(error)
             | BackupError::Count(error) => Some(error),
             BackupError::Create(error)
             | BackupError::Sync(error)
@@ -145,7 +147,7 @@ impl Backup {
     /// # Errors
     ///
     /// [`BackupError::Copy`] when the copy fails,
-    /// [`BackupError::RemoveToken`] when the copy cannot be written,
+    /// [`BackupError::RemoveServerState`] when the copy cannot be written,
     /// [`BackupError::Count`] when the finished copy cannot be read, and
     /// [`BackupError::Interrupted`] when the stop flag is set.
     pub fn write(&self, database: ReadOnlyDatabase) -> Result<CopyCounts, BackupError> {
@@ -160,7 +162,10 @@ impl Backup {
         self.check_stop()?;
         copied.map_err(BackupError::Copy)?;
 
-        server_instance::remove_from_copy(&self.copy.path).map_err(BackupError::RemoveToken)?;
+        server_instance::remove_from_copy(&self.copy.path)
+            .map_err(BackupError::RemoveServerState)?;
+        pending_alerts::remove_from_copy(&self.copy.path)
+            .map_err(BackupError::RemoveServerState)?;
         self.check_stop()?;
         let counted = count_rows(&self.copy.path, &self.stop);
         self.check_stop()?;

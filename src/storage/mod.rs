@@ -15,6 +15,7 @@ pub mod leftovers;
 mod log_pages;
 pub mod logs;
 pub mod new_database;
+pub mod pending_alerts;
 mod read_check;
 pub mod read_only;
 pub mod server_instance;
@@ -450,9 +451,10 @@ fn reject_foreign_database(connection: &Connection) -> Result<(), StorageError> 
 
 /// The tables added to schema version 2 after its release, which `serve`
 /// creates in a version 2 database that lacks them.
-const ADDED_TO_VERSION_2: [&str; 2] = [
+const ADDED_TO_VERSION_2: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS stall_alert_position (",
     "CREATE TABLE IF NOT EXISTS server_instance (",
+    "CREATE TABLE IF NOT EXISTS pending_fatal_alerts (",
 ];
 
 fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageError> {

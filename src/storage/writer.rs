@@ -19,6 +19,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
 use super::files::FileCheck;
+use super::pending_alerts::{self, PendingFatal};
 use super::server_instance::Token;
 use super::StorageError;
 use crate::entry::{NewEntry, Stage, Status};
@@ -91,6 +92,28 @@ pub struct FatalTransaction {
     pub message: Option<String>,
 }
 
+/// The storage thread's handling of each transaction that a committed batch
+/// turned fatal.
+pub struct FatalHandling {
+    /// Called on the storage thread after the commit.
+    pub callback: Box<dyn Fn(FatalTransaction) + Send>,
+    /// True when the commit also adds the transaction's alert to
+    /// `pending_fatal_alerts`, as with a notify command.
+    pub keep_alerts: bool,
+}
+
+impl FatalTransaction {
+    /// Returns the alert of this transaction as `pending_fatal_alerts` keeps it.
+    pub fn pending(&self) -> PendingFatal {
+        PendingFatal {
+            transaction_id: self.transaction_id.clone(),
+            stage: self.stage.to_string(),
+            status: self.status.to_string(),
+            message: self.message.clone(),
+        }
+    }
+}
+
 /// The sending side of the storage thread.
 pub struct Writer {
     sender: Mutex<Option<SyncSender<WriteRequest>>>,
@@ -149,9 +172,8 @@ impl Writer {
     /// whose files it checks before each commit. The check compares the
     /// database's token with `token`, the one that the server wrote to it, if
     /// any.
-    /// At most `queue_capacity` entries wait; `on_fatal` is called, on the
-    /// storage thread, for each transaction that a committed batch turned
-    /// fatal. Outcomes are delivered by a task on the tokio runtime of the
+    /// At most `queue_capacity` entries wait; `on_fatal` handles each
+    /// transaction that a committed batch turned fatal. Outcomes are delivered by a task on the tokio runtime of the
     /// caller, which first calls `on_generation` with the credentials
     /// generation that the batch read.
     ///
@@ -165,7 +187,7 @@ impl Writer {
         token: Option<Token>,
         queue_capacity: usize,
         metrics: Arc<Metrics>,
-        on_fatal: Box<dyn Fn(FatalTransaction) + Send>,
+        on_fatal: FatalHandling,
         on_generation: Box<dyn Fn(i64) + Send>,
     ) -> std::io::Result<Writer> {
         let runtime = tokio::runtime::Handle::try_current().map_err(std::io::Error::other)?;
@@ -189,8 +211,9 @@ impl Writer {
                     damage: &thread_damage,
                     metrics: &metrics,
                     last_received_at_ns,
+                    keep_fatal_alerts: on_fatal.keep_alerts,
                 };
-                thread.run(receiver, &replies, &*on_fatal)
+                thread.run(receiver, &replies, &*on_fatal.callback)
             })?;
         Ok(Writer {
             sender: Mutex::new(Some(sender)),
@@ -337,6 +360,9 @@ struct StorageThread<'a> {
     metrics: &'a Metrics,
     /// The receive time given to the last entry of the previous batch.
     last_received_at_ns: i64,
+    /// True when a commit that turns a transaction fatal adds its alert to
+    /// `pending_fatal_alerts`, as with a notify command.
+    keep_fatal_alerts: bool,
 }
 
 impl StorageThread<'_> {
@@ -378,7 +404,7 @@ impl StorageThread<'_> {
             let result = self
                 .files
                 .check(&self.connection)
-                .and_then(|()| store_batch(&mut self.connection, &batch));
+                .and_then(|()| store_batch(&mut self.connection, &batch, self.keep_fatal_alerts));
             match result {
                 // A damaged page fails only the entries whose keys lead to
                 // it, so storing each entry alone lets the others succeed.
@@ -389,7 +415,8 @@ impl StorageThread<'_> {
                     );
                     for request in batch.drain(..) {
                         let mut single = vec![request];
-                        let result = store_batch(&mut self.connection, &single);
+                        let result =
+                            store_batch(&mut self.connection, &single, self.keep_fatal_alerts);
                         self.answer(&mut single, result, replies, on_fatal);
                     }
                 }
@@ -751,10 +778,12 @@ fn next_receive_time(last_ns: i64, received: i64) -> i64 {
 
 /// Stores a batch in one `BEGIN IMMEDIATE` transaction. Any error rolls the
 /// whole batch back, so no request gets `200` unless the commit that contains
-/// its entry succeeded.
+/// its entry succeeded. With `keep_fatal_alerts`, the alert of each
+/// transaction that the batch turns fatal is added in the same commit.
 fn store_batch(
     connection: &mut Connection,
     batch: &[WriteRequest],
+    keep_fatal_alerts: bool,
 ) -> Result<StoredBatch, StorageError> {
     let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
     // Read under the write lock, so no change to users can commit between
@@ -774,12 +803,16 @@ fn store_batch(
         let (outcome, turned_fatal) = store_entry(&transaction, &mut statements, request)?;
         outcomes.push(outcome);
         if turned_fatal {
-            fatal.push(FatalTransaction {
+            let turned = FatalTransaction {
                 transaction_id: request.entry.transaction_id.to_string(),
                 stage: request.entry.stage,
                 status: request.entry.status,
                 message: request.entry.message.clone(),
-            });
+            };
+            if keep_fatal_alerts {
+                pending_alerts::add(&transaction, &turned.pending())?;
+            }
+            fatal.push(turned);
         }
     }
     drop(statements);
