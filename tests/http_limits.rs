@@ -773,7 +773,7 @@ fn tls_handshake_log_suggests_http() {
 }
 
 #[test]
-fn http10_transfer_encoding_is_empty_400() {
+fn http10_transfer_encoding_is_json_400() {
     let server = Server::start();
     let chunked = format!("{:x}\r\n{ENTRY}\r\n0\r\n\r\n", ENTRY.len());
     let request = format!(
@@ -783,8 +783,18 @@ fn http10_transfer_encoding_is_empty_400() {
     );
     let text = server.raw(request.as_bytes(), WAIT);
     assert!(text.starts_with("HTTP/1.1 400"), "{text}");
-    assert!(text.contains("content-length: 0\r\n"), "{text}");
-    assert!(text.ends_with("\r\n\r\n"), "{text}");
+    assert!(
+        text.contains("content-type: application/json\r\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with(
+            "\"error\":\"invalid_header\",\"message\":\"An HTTP/1.0 request cannot have a \
+             Transfer-Encoding header; send the body with a Content-Length, or send the request \
+             as HTTP/1.1.\"}\n"
+        ),
+        "{text}"
+    );
     assert_eq!(stored_count(&server, "tx-1"), 0);
 }
 

@@ -1,6 +1,7 @@
 //! Serving one accepted connection until it ends: hyper's HTTP/1.1
-//! connection, the graceful stop at shutdown, and a `408` for a request head
-//! that did not arrive within the read timeout.
+//! connection, the graceful stop at shutdown, a `408` for a request head
+//! that did not arrive within the read timeout, and the JSON error for a
+//! head that hyper cannot parse.
 //!
 //! hyper's `header_read_timeout` (hyper 1.13) starts when hyper begins to
 //! wait for a head: when the connection is first polled, and after each
@@ -26,12 +27,16 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use super::automatic_response::AutomaticResponseFilter;
+use super::head_fault::HeadFault;
 use super::innermost_cause;
 use super::response::{encode_http1, ApiError, Body, RequestPart};
 use super::write_deadline::WriteDeadline;
 
-/// The IO object that hyper serves: the socket with a write deadline.
-pub type Io = TokioIo<WriteDeadline<TcpStream>>;
+/// The IO object that hyper serves: the socket with a write deadline, inside
+/// a filter that holds back hyper's own response to a request head that it
+/// cannot parse.
+pub type Io = TokioIo<AutomaticResponseFilter<WriteDeadline<TcpStream>>>;
 
 /// Tells every watched connection to finish its current request and close,
 /// and waits until all have closed. [`GracefulStop::cut_off`] signals the end
@@ -120,10 +125,12 @@ impl Drop for InProgress {
 const IDLE_STOP_GRACE: Duration = Duration::from_millis(100);
 
 /// Serves `connection` until it ends, and logs why it ended if that was an
-/// error. `stop` starts a graceful stop: a request in the handler gets its
-/// response, and no other request is read. A connection with no request in the
-/// handler is closed after [`IDLE_STOP_GRACE`]. `stop` is held until the
-/// connection has closed, so that [`GracefulStop::stop`] waits for it.
+/// error. A request head that hyper cannot parse gets translog's JSON error
+/// in place of hyper's response with an empty body. `stop` starts a graceful
+/// stop: a request in the handler gets its response, and no other request is
+/// read. A connection with no request in the handler is closed after
+/// [`IDLE_STOP_GRACE`]. `stop` is held until the connection has closed, so
+/// that [`GracefulStop::stop`] waits for it.
 pub async fn serve<S>(
     mut connection: http1::Connection<Io, S>,
     mut stop: watch::Receiver<()>,
@@ -158,10 +165,23 @@ pub async fn serve<S>(
     // server. The body read timeout is the handler's own.
     if error.is_timeout() {
         let parts = connection.into_parts();
-        end_after_head_timeout(parts.io.into_inner(), &parts.read_buf, peer, read_timeout).await;
+        let io = parts.io.into_inner().into_inner();
+        end_after_head_timeout(io, &parts.read_buf, peer, read_timeout).await;
         return;
     }
     log_connection_error(peer, &error);
+    let parts = connection.into_parts();
+    let io = parts.io.into_inner();
+    // hyper has returned the parse error after it wrote its own response,
+    // which the filter dropped, so nothing else of hyper's is in the stream.
+    // NOTE: a HEAD request gets the body too. The method is unknown here
+    // once hyper has dropped the head, as it does before it checks the URL
+    // and the framing headers.
+    if io.held_back() {
+        let fault = HeadFault::from_error(&error, &parts.read_buf);
+        let reply = encode_http1(ApiError::UnparsableHead(fault).into_response()).await;
+        send_final_reply(io.into_inner().into_inner(), &reply).await;
+    }
 }
 
 /// Waits for a connection that is stopping to end, and returns how it ended.
@@ -256,9 +276,9 @@ pub async fn send_final_reply(mut stream: TcpStream, reply: &[u8]) {
     }
 }
 
-/// Logs why a connection ended with an error. hyper responds to a request head
-/// that it cannot parse itself, without calling the service, so this line is
-/// the only one about such a request. Other errors, such as a client that
+/// Logs why a connection ended with an error. hyper rejects a request head
+/// that it cannot parse without calling the service, so this line is the
+/// only one about such a request. Other errors, such as a client that
 /// closed the connection, are at debug.
 fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
     if error.is_parse_version_h2() {

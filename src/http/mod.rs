@@ -10,10 +10,12 @@
 //! generation for each request that is not a write, and the users table once
 //! after each change to users, to check the credentials cache.
 
+pub mod automatic_response;
 pub mod client_address;
 pub mod connection;
 pub mod dashboard;
 pub mod handlers;
+pub mod head_fault;
 pub mod host;
 pub mod origin;
 pub mod queries;
@@ -30,6 +32,7 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
+use automatic_response::AutomaticResponseFilter;
 use chrono_tz::Tz;
 use client_address::ClientAddress;
 use connection::{send_final_reply, CutOff, GracefulStop, RequestsInProgress};
@@ -260,7 +263,11 @@ fn accept(
         // (`shutdown(SHUT_WR)`) and still read the response.
         .half_close(true)
         .serve_connection(
-            TokioIo::new(WriteDeadline::new(stream, state.config.write_timeout, peer)),
+            TokioIo::new(AutomaticResponseFilter::new(WriteDeadline::new(
+                stream,
+                state.config.write_timeout,
+                peer,
+            ))),
             service,
         );
     let stop = graceful.watcher();

@@ -13,6 +13,7 @@ use hyper::{Method, Response, StatusCode};
 use serde::Serialize;
 
 use super::handlers::APPEND_HINT;
+use super::head_fault::HeadFault;
 use crate::auth::basic::BasicError;
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
@@ -83,6 +84,9 @@ pub enum ApiError {
     /// A request head that breaks a rule of HTTP/1.1 about its headers, such
     /// as a missing, repeated or invalid `Host`. The text is the message.
     InvalidHeader(String),
+    /// A request head that hyper could not parse, which it rejects before
+    /// the request reaches a handler.
+    UnparsableHead(HeadFault),
     /// The client closed the connection, or its sending side, before the
     /// whole body arrived; the text is the cause. The request gets no
     /// response, because the client sent an incomplete request and may not
@@ -246,6 +250,7 @@ impl ApiError {
             | ApiError::ReadWithBody(_)
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
+            ApiError::UnparsableHead(fault) => fault.status(),
             ApiError::Conflict => StatusCode::CONFLICT,
             ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
@@ -276,6 +281,7 @@ impl ApiError {
             ApiError::MalformedBody(_) | ApiError::ClientClosed(_) => "malformed_body",
             ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
+            ApiError::UnparsableHead(fault) => fault.code(),
             ApiError::Conflict => "conflict",
             ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "unavailable",
             ApiError::NotStored(_, None) | ApiError::Internal(_) => "internal_error",
@@ -375,6 +381,7 @@ impl ApiError {
             ApiError::InvalidQuery(message)
             | ApiError::MalformedBody(message)
             | ApiError::InvalidHeader(message) => message.clone(),
+            ApiError::UnparsableHead(fault) => fault.message(),
             ApiError::ReadWithBody(method) => format!(
                 "{method} of a transaction's log reads it and takes no body, but this request has \
                  one, so nothing was stored. {APPEND_HINT}"
@@ -433,8 +440,11 @@ impl ApiError {
             ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
                 headers.insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_UNAVAILABLE));
             }
-            // The rest of the body is unread, so the connection cannot carry another request.
+            // The rest of the body is unread, so the connection cannot carry
+            // another request. After an unparsable head, the server cannot
+            // tell where the next request would start.
             ApiError::PayloadTooLarge
+            | ApiError::UnparsableHead(_)
             | ApiError::RequestTimeout { .. }
             | ApiError::MalformedBody(_)
             | ApiError::ReadWithBody(_)
@@ -527,6 +537,10 @@ impl ApiError {
             | ApiError::ReadWithBody(_)
             | ApiError::InvalidHeader(_)
             | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
+            // The connection logs these with hyper's cause at info.
+            ApiError::UnparsableHead(_) => {
+                (log::Level::Info, format!("rejected: {}", self.message()))
+            }
         }
     }
 }

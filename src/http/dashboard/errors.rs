@@ -92,6 +92,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::MalformedBody(_)
         | ApiError::ReadWithBody(_)
         | ApiError::InvalidHeader(_)
+        | ApiError::UnparsableHead(_)
         | ApiError::ClientClosed(_) => "Invalid request",
         ApiError::Conflict => "Conflict",
         ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "Service unavailable",

@@ -1,0 +1,324 @@
+//! Request heads that hyper cannot parse, sent over raw sockets and with
+//! curl: the response has translog's JSON error body, with the status that
+//! hyper chose, and closes the connection.
+
+mod common;
+
+use std::io::Write as _;
+use std::time::Duration;
+
+use common::{read_response, read_until_closed, status_codes, Server};
+use serde_json::Value;
+
+const WAIT: Duration = Duration::from_secs(5);
+
+/// A response read from a socket or printed by `curl -i`.
+struct RawReply {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+impl RawReply {
+    /// Splits the text of one response into its status, head and body.
+    fn parse(text: &str) -> RawReply {
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((text, ""));
+        let status = head
+            .get(9..12)
+            .and_then(|code| code.parse().ok())
+            .unwrap_or(0);
+        RawReply {
+            status,
+            head: head.to_string(),
+            body: body.to_string(),
+        }
+    }
+
+    /// Returns the value of header `name` (case-insensitive), if present.
+    fn header(&self, name: &str) -> Option<&str> {
+        self.head.lines().skip(1).find_map(|line| {
+            let (key, value) = line.split_once(':')?;
+            key.eq_ignore_ascii_case(name).then(|| value.trim())
+        })
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.body)
+            .unwrap_or_else(|error| panic!("body is not JSON ({error}): {:?}", self.body))
+    }
+
+    fn error_code(&self) -> String {
+        self.json()["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    fn message(&self) -> String {
+        self.json()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Sends `request` on a new connection and returns the response.
+fn send(server: &Server, request: &[u8]) -> RawReply {
+    RawReply::parse(&server.raw(request, WAIT))
+}
+
+/// Builds a POST whose head has a 17,000-byte header, over the 16 KiB limit.
+fn big_header_post() -> Vec<u8> {
+    format!(
+        "POST /worker/log/x HTTP/1.1\r\nHost: test\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(17_000)
+    )
+    .into_bytes()
+}
+
+/// Builds a GET with 101 header fields in all, over hyper's limit of 100.
+fn many_fields_get() -> Vec<u8> {
+    let mut request = String::from("GET /healthz HTTP/1.1\r\nHost: test\r\n");
+    for number in 2..=101 {
+        request.push_str(&format!("X-Field-{number}: v\r\n"));
+    }
+    request.push_str("\r\n");
+    request.into_bytes()
+}
+
+const UNKNOWN_CODING: &[u8] =
+    b"POST /worker/log/x HTTP/1.1\r\nHost: test\r\nTransfer-Encoding: foo\r\n\r\n";
+
+const SPACE_IN_QUERY: &[u8] = b"GET /worker/log/x?message=exit 1 HTTP/1.1\r\nHost: test\r\n\r\n";
+
+// Heads over the size limits.
+
+#[test]
+fn big_header_is_431() {
+    let server = Server::start();
+    assert_eq!(send(&server, &big_header_post()).status, 431);
+}
+
+#[test]
+fn big_header_reply_is_json() {
+    let server = Server::start();
+    let reply = send(&server, &big_header_post());
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn big_header_error_code() {
+    let server = Server::start();
+    let reply = send(&server, &big_header_post());
+    assert_eq!(reply.error_code(), "request_head_too_large");
+}
+
+#[test]
+fn big_header_message_names_limit() {
+    let server = Server::start();
+    let reply = send(&server, &big_header_post());
+    assert!(reply.message().contains("16384 bytes"), "{}", reply.body);
+}
+
+#[test]
+fn big_header_closes_connection() {
+    let server = Server::start();
+    let reply = send(&server, &big_header_post());
+    assert_eq!(reply.header("connection"), Some("close"));
+}
+
+#[test]
+fn many_header_fields_error_code() {
+    let server = Server::start();
+    let reply = send(&server, &many_fields_get());
+    assert_eq!(reply.error_code(), "request_head_too_large");
+}
+
+#[test]
+fn many_header_fields_message_names_limit() {
+    let server = Server::start();
+    let reply = send(&server, &many_fields_get());
+    assert!(
+        reply.message().contains("more than 100 header fields"),
+        "{}",
+        reply.body
+    );
+}
+
+// Framing headers.
+
+#[test]
+fn unknown_transfer_coding_is_400() {
+    let server = Server::start();
+    assert_eq!(send(&server, UNKNOWN_CODING).status, 400);
+}
+
+#[test]
+fn unknown_transfer_coding_reply_is_json() {
+    let server = Server::start();
+    let reply = send(&server, UNKNOWN_CODING);
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn unknown_transfer_coding_error_code() {
+    let server = Server::start();
+    let reply = send(&server, UNKNOWN_CODING);
+    assert_eq!(reply.error_code(), "invalid_header");
+}
+
+#[test]
+fn unknown_transfer_coding_message_names_header() {
+    let server = Server::start();
+    let reply = send(&server, UNKNOWN_CODING);
+    assert!(
+        reply.message().contains("Transfer-Encoding"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn invalid_content_length_error_code() {
+    let server = Server::start();
+    let reply = send(
+        &server,
+        b"POST /worker/log/x HTTP/1.1\r\nHost: test\r\nContent-Length: +5\r\n\r\nabcde",
+    );
+    assert_eq!(reply.error_code(), "invalid_header");
+}
+
+#[test]
+fn malformed_header_line_error_code() {
+    let server = Server::start();
+    let reply = send(
+        &server,
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\nX A: b\r\n\r\n",
+    );
+    assert_eq!(reply.error_code(), "invalid_header");
+}
+
+// The request line.
+
+#[test]
+fn curl_unencoded_angle_bracket_is_400() {
+    let server = Server::start();
+    let status = server.curl_status("/worker/log/x", &["-G", "-d", "message=exit<1>"]);
+    assert_eq!(status, "400");
+}
+
+#[test]
+fn curl_unencoded_angle_bracket_reply_is_json() {
+    let server = Server::start();
+    let output = server.curl("/worker/log/x", &["-i", "-G", "-d", "message=exit<1>"]);
+    let reply = RawReply::parse(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(reply.header("content-type"), Some("application/json"));
+}
+
+#[test]
+fn curl_unencoded_angle_bracket_error_code() {
+    let server = Server::start();
+    let output = server.curl("/worker/log/x", &["-i", "-G", "-d", "message=exit<1>"]);
+    let reply = RawReply::parse(&String::from_utf8_lossy(&output.stdout));
+    assert_eq!(reply.error_code(), "invalid_uri");
+}
+
+#[test]
+fn unencoded_angle_bracket_message_says_encode() {
+    let server = Server::start();
+    let reply = send(
+        &server,
+        b"GET /worker/log/x?message=exit<1> HTTP/1.1\r\nHost: test\r\n\r\n",
+    );
+    assert!(
+        reply.message().contains("must be percent-encoded"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn space_in_query_error_code() {
+    let server = Server::start();
+    assert_eq!(send(&server, SPACE_IN_QUERY).error_code(), "invalid_uri");
+}
+
+#[test]
+fn space_in_query_message_names_space() {
+    let server = Server::start();
+    let reply = send(&server, SPACE_IN_QUERY);
+    assert!(
+        reply.message().starts_with("The URL contains a space"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn invalid_method_error_code() {
+    let server = Server::start();
+    let reply = send(&server, b"G(T /healthz HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert_eq!(reply.error_code(), "invalid_method");
+}
+
+#[test]
+fn invalid_version_error_code() {
+    let server = Server::start();
+    let reply = send(&server, b"GET /healthz HTTP/1.2\r\nHost: test\r\n\r\n");
+    assert_eq!(reply.error_code(), "invalid_version");
+}
+
+// Earlier requests on the same connection.
+
+#[test]
+fn bad_head_after_response_is_json() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write the first request");
+    let (first, _) = read_response(&mut stream, WAIT);
+    assert!(first.starts_with("HTTP/1.1 200"), "{first}");
+    stream
+        .write_all(b"GET /a<b HTTP/1.1\r\nHost: test\r\n\r\n")
+        .expect("write the second request");
+    let reply = RawReply::parse(&read_until_closed(&mut stream, WAIT));
+    assert_eq!(reply.error_code(), "invalid_uri");
+}
+
+#[test]
+fn pipelined_bad_head_gets_both_responses() {
+    let server = Server::start();
+    let text = server.raw(
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /a<b HTTP/1.1\r\nHost: test\r\n\r\n",
+        WAIT,
+    );
+    assert_eq!(status_codes(&text), [200, 400]);
+}
+
+#[test]
+fn pipelined_bad_head_reply_is_json() {
+    let server = Server::start();
+    let text = server.raw(
+        b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nGET /a<b HTTP/1.1\r\nHost: test\r\n\r\n",
+        WAIT,
+    );
+    let second = text.rfind("HTTP/1.1 400").map_or("", |at| &text[at..]);
+    assert_eq!(RawReply::parse(second).error_code(), "invalid_uri");
+}
+
+/// translog's own error responses to `HEAD` carry the length of their JSON
+/// body, so that no response of translog looks like hyper's empty one.
+#[test]
+fn head_error_has_content_length() {
+    let server = Server::start();
+    let reply = send(
+        &server,
+        b"HEAD /no-such-path HTTP/1.1\r\nHost: test\r\nConnection: close\r\n\r\n",
+    );
+    let length: usize = reply
+        .header("content-length")
+        .and_then(|value| value.parse().ok())
+        .unwrap_or(0);
+    assert!(length > 0, "{}", reply.head);
+}
