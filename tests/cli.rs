@@ -969,7 +969,7 @@ fn prune_before_compact_date_exits_2() {
 #[test]
 fn prune_before_compact_date_names_the_date() {
     let output = prune_before_compact_date();
-    assert_stderr_contains(&output, "reads as 2026-11-01 written without separators");
+    assert_stderr_contains(&output, "is 2026-11-01 written without separators");
 }
 
 #[test]

@@ -45,9 +45,9 @@ pub enum TimestampError {
     /// such as the nanoseconds that `date +%s%N` prints.
     UnixSecondsTooLong { digits: usize },
     /// An integer of 8, 12 or 14 digits that reads as a local date, or date
-    /// and time, written without separators, as `date +%Y%m%d` prints it.
-    /// Read as Unix seconds, such a date would be an instant in 1970 to 1973,
-    /// or after the year 5000, so it is rejected rather than stored there.
+    /// and time, written without separators, as `date +%Y%m%d` prints it. As
+    /// Unix seconds, 8 digits are an instant in 1970 to 1973 and 12 one after
+    /// the year 5000, and 14 are out of range.
     CompactDate { local: NaiveDateTime, digits: usize },
     /// A year in the text outside 1970..=9999, even where an offset would move the instant
     /// into that range.
@@ -220,27 +220,28 @@ impl fmt::Display for TimestampError {
                  nanoseconds without a point, so put a point after the seconds, as `date +%s.%N` does"
             ),
             Self::CompactDate { local, digits } => {
-                let (written, printed_by) = match digits {
-                    8 => (local.format("%Y-%m-%d").to_string(), "`date +%Y%m%d`"),
+                let (written, printed_by, fix) = match digits {
+                    8 => (
+                        local.format("%Y-%m-%d").to_string(),
+                        "`date +%Y%m%d`",
+                        "`date -I`",
+                    ),
                     12 => (
                         local.format("%Y-%m-%dT%H:%M").to_string(),
                         "`date +%Y%m%d%H%M`",
+                        "`date -Iseconds`",
                     ),
                     _ => (
                         local.format("%Y-%m-%dT%H:%M:%S").to_string(),
                         "`date +%Y%m%d%H%M%S`",
+                        "`date -Iseconds`",
                     ),
-                };
-                let fix = if *digits == 8 {
-                    "write the date with its separators, as `date -I` prints it"
-                } else {
-                    "write it with separators and its UTC offset, as `date -Iseconds` prints it"
                 };
                 write!(
                     f,
-                    "the number reads as {written} written without separators, as {printed_by} \
-                     prints it, and not as the Unix seconds it would also be, so {fix}, or give \
-                     Unix time from `date +%s`"
+                    "the number is {written} written without separators, as {printed_by} prints \
+                     it, so write it with them, as {fix} prints it, or give Unix time from \
+                     `date +%s`"
                 )
             }
             Self::YearOutOfRange { year } => {

@@ -23,18 +23,19 @@ pub(super) fn parse_unix_seconds(text: &str) -> Result<DateTime<Utc>, TimestampE
     if whole.is_empty() || !is_digits(whole) || !is_digits(fraction) {
         return Err(unrecognized(text));
     }
-    if fraction.is_empty() {
-        if let Some(local) = compact_date(whole) {
+    // A JSON encoder may write a whole number as `20261204.0`.
+    let significant = whole.trim_start_matches('0');
+    if fraction.bytes().all(|digit| digit == b'0') {
+        if let Some(local) = compact_date(significant) {
             return Err(TimestampError::CompactDate {
                 local,
-                digits: whole.len(),
+                digits: significant.len(),
             });
         }
     }
     let nanoseconds = fraction_to_nanoseconds(fraction.as_bytes())?;
 
     // Any number longer than 12 digits is past MAX_UNIX_SECONDS, and shorter ones fit an i64.
-    let significant = whole.trim_start_matches('0');
     if significant.len() > MAX_UNIX_SECONDS_DIGITS {
         let fits_subseconds = significant.len() <= MAX_UNIX_NANOSECONDS_DIGITS;
         return Err(if fraction.is_empty() && fits_subseconds {
@@ -178,6 +179,24 @@ mod tests {
         assert_parses("20261304", BERLIN, "1970-08-23T12:08:24Z");
         assert_parses("19691231", BERLIN, "1970-08-16T21:47:11Z");
         assert_parses("12345678", BERLIN, "1970-05-23T21:21:18Z");
+    }
+
+    #[test]
+    fn rejects_compact_date_with_zero_fraction() {
+        let error = compact("20261204.0");
+        assert!(
+            matches!(error, TimestampError::CompactDate { digits: 8, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn rejects_compact_date_with_leading_zeros() {
+        let error = compact("0020261204");
+        assert!(
+            matches!(error, TimestampError::CompactDate { digits: 8, .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
