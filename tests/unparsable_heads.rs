@@ -255,6 +255,19 @@ fn space_in_query_message_names_space() {
 }
 
 #[test]
+fn space_in_query_sent_in_two_parts_error_code() {
+    let server = Server::start();
+    let mut stream = server.connect();
+    let (first, rest) = SPACE_IN_QUERY.split_at(b"GET /worker/log/x?message=exit 1".len());
+    stream.write_all(first).expect("write the first part");
+    std::thread::sleep(Duration::from_millis(200));
+    // The server may have answered and closed already, so this write may fail.
+    let _ = stream.write_all(rest);
+    let reply = RawReply::parse(&read_until_closed(&mut stream, WAIT));
+    assert_eq!(reply.error_code(), "invalid_uri", "{}", reply.body);
+}
+
+#[test]
 fn invalid_method_error_code() {
     let server = Server::start();
     let reply = send(&server, b"G(T /healthz HTTP/1.1\r\nHost: test\r\n\r\n");

@@ -138,7 +138,7 @@ impl HeadFault {
                 "The URL contains a space, which must be percent-encoded as %20; {ENCODE_HINT}"
             ),
             HeadFault::InvalidTarget => format!(
-                "The URL contains a character that must be percent-encoded, such as <, >, \", ` \
+                "The URL contains a character that must be percent-encoded, such as <, >, \" \
                  or a control character (< as %3C), or bytes that are not UTF-8; {ENCODE_HINT}"
             ),
             HeadFault::InvalidVersion => "The request line does not end with HTTP/1.1 or \
@@ -170,7 +170,9 @@ impl HeadFault {
 
 /// Returns true when the request line at the start of `unparsed` has a
 /// space inside its target: more than two spaces, and a last word that
-/// starts as an HTTP version.
+/// starts as an HTTP version. hyper's parser fails at the first byte after
+/// the second space that cannot start a version, so a line whose end has not
+/// arrived yet qualifies when its third word does not start with `HTTP/`.
 fn has_space_in_target(unparsed: &[u8]) -> bool {
     // hyper skips empty lines before a request line.
     let start = unparsed
@@ -184,6 +186,10 @@ fn has_space_in_target(unparsed: &[u8]) -> bool {
         .unwrap_or(rest.len());
     let line = &rest[..end];
     let spaces = line.iter().filter(|byte| **byte == b' ').count();
+    if end == rest.len() {
+        let third_word = line.split(|byte| *byte == b' ').nth(2);
+        return third_word.is_some_and(|word| !word.starts_with(b"HTTP/"));
+    }
     let last_word = line.rsplit(|byte| *byte == b' ').next().unwrap_or_default();
     spaces > 2 && last_word.starts_with(b"HTTP/")
 }
@@ -212,6 +218,16 @@ mod tests {
     #[test]
     fn bad_version_is_no_space() {
         assert!(!has_space_in_target(b"GET /worker/log/x HTTP/1.2\r\n"));
+    }
+
+    #[test]
+    fn space_in_line_cut_short_is_found() {
+        assert!(has_space_in_target(b"GET /worker/log/x?message=exit 1"));
+    }
+
+    #[test]
+    fn line_cut_short_in_version_is_no_space() {
+        assert!(!has_space_in_target(b"GET /worker/log/x HTTP/1.2"));
     }
 
     #[test]
