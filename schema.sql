@@ -97,11 +97,16 @@ CREATE TABLE IF NOT EXISTS stall_alert_position (
 -- stop with alerts still waiting, leaves the rows, and the next start runs
 -- them. The table came after version 2 was released: `serve` adds it to a
 -- version 2 database that lacks it, and older builds ignore it.
+-- A row is keyed by the receive time of the entry that turned its
+-- transaction fatal too, so that the alert of a log deleted and written again
+-- is removed only once its own command has run.
 CREATE TABLE IF NOT EXISTS pending_fatal_alerts (
-    transaction_id  TEXT PRIMARY KEY,
-    stage           TEXT NOT NULL,
-    status          TEXT NOT NULL,
-    message         TEXT
+    transaction_id  TEXT    NOT NULL,
+    received_at_ns  INTEGER NOT NULL,
+    stage           TEXT    NOT NULL,
+    status          TEXT    NOT NULL,
+    message         TEXT,
+    PRIMARY KEY (transaction_id, received_at_ns)
 ) WITHOUT ROWID;
 
 -- One row that the storage thread rewrites, about once a second, after a

@@ -14,8 +14,10 @@
 //! reports a transaction as fatal only in the batch that stored its first
 //! `FATAL` entry, and that batch's commit adds the alert to the database's
 //! pending fatal alerts, which a runner removes once the command has run. So
-//! the next start runs the fatal alerts that a crash or a stop left. The stall watcher reads each transaction once per stall,
-//! because each check starts where the previous one ended. It stores that
+//! the next start runs the fatal alerts that a crash or a stop left.
+//!
+//! The stall watcher reads each transaction once per stall, because each
+//! check starts where the previous one ended. It stores that
 //! position in the database whenever it queued an alert, so that after a
 //! restart it alerts the stalls that happened while no server ran.
 
@@ -24,6 +26,7 @@ mod runners;
 
 use std::borrow::Cow;
 use std::os::unix::process::CommandExt as _;
+use std::os::unix::process::ExitStatusExt as _;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -101,10 +104,24 @@ impl AlertResult {
     }
 }
 
+/// How a notify command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandEnd {
+    pub result: AlertResult,
+    /// True when a signal that translog did not send ended the command. At a
+    /// stop of the service, systemd sends SIGTERM to every process of the
+    /// unit, the running commands included.
+    pub signalled: bool,
+}
+
 /// The details of one alert.
 #[derive(Debug, Clone)]
 pub struct Alert {
     pub transaction_id: String,
+    /// The receive time of the entry that turned the transaction fatal,
+    /// which keys its pending alert in the database, or `None` for a stalled
+    /// alert.
+    pub fatal_received_at_ns: Option<i64>,
     pub outcome: Outcome,
     pub stage: String,
     pub status: String,
@@ -160,6 +177,7 @@ impl Notifier {
             );
             notifier.send(Alert {
                 transaction_id: fatal.transaction_id,
+                fatal_received_at_ns: Some(fatal.received_at_ns),
                 outcome: Outcome::Fatal,
                 stage: fatal.stage.to_string(),
                 status: fatal.status.to_string(),
@@ -295,6 +313,7 @@ impl From<PendingFatal> for Alert {
     fn from(pending: PendingFatal) -> Alert {
         Alert {
             transaction_id: pending.transaction_id,
+            fatal_received_at_ns: Some(pending.received_at_ns),
             outcome: Outcome::Fatal,
             stage: pending.stage,
             status: pending.status,
@@ -309,8 +328,9 @@ fn format_receive_time(nanos: i64) -> String {
 }
 
 /// Opens a connection that stores the stall watcher's position or removes
-/// a pending fatal alert. It never creates the file, so that a database moved away while the server starts
-/// is not replaced by an empty one at its path.
+/// a pending fatal alert. It never creates the file, so that a database
+/// moved away while the server starts is not replaced by an empty one at its
+/// path.
 fn open_alert_store(db_path: &std::path::Path) -> Result<rusqlite::Connection, StorageError> {
     let flags =
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -488,6 +508,7 @@ impl StallWatch {
                 let next_position = stalled.position();
                 let alert = Alert {
                     transaction_id: stalled.transaction_id,
+                    fatal_received_at_ns: None,
                     outcome: Outcome::Stalled,
                     stage: stalled.last_stage,
                     status: stalled.last_status,
@@ -533,7 +554,7 @@ impl StallWatch {
 
 /// Runs `command` for `alert`, waits for it to end, at most `timeout`, and
 /// logs its output and how it ended.
-fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
+fn run_command(command: &str, alert: &Alert, timeout: Duration) -> CommandEnd {
     let spawned = shell(command)
         .env(
             "TRANSLOG_TRANSACTION_ID",
@@ -557,7 +578,10 @@ fn run_command(command: &str, alert: &Alert, timeout: Duration) -> AlertResult {
                 "notify command for transaction {} could not start: {error}",
                 alert.transaction_id
             );
-            return AlertResult::Failed;
+            return CommandEnd {
+                result: AlertResult::Failed,
+                signalled: false,
+            };
         }
     };
     let subject = format!(
@@ -589,7 +613,7 @@ fn shell(command: &str) -> Command {
 }
 
 /// Waits for the notify command of one alert, described by `subject`, at
-/// most `timeout`, logs its output and how it ended, and returns the result.
+/// most `timeout`, logs its output and how it ended, and returns that.
 /// Standard output is logged at `info`. Standard error goes into the error
 /// line of a command that failed or timed out, and is otherwise logged at
 /// `warn`.
@@ -598,7 +622,7 @@ fn report_exit(
     mut output: OutputPipes,
     subject: &str,
     timeout: Duration,
-) -> AlertResult {
+) -> CommandEnd {
     let exit = wait_with_timeout(child, timeout, &mut output);
 
     let output = output.finish(Instant::now() + OUTPUT_CLOSE_TIMEOUT);
@@ -615,7 +639,8 @@ fn report_exit(
         .map(|text| format!("; stderr: {text}"))
         .unwrap_or_default();
 
-    match exit {
+    let signalled = matches!(&exit, Ok(Some(status)) if status.signal().is_some());
+    let result = match exit {
         Ok(Some(status)) if status.success() => {
             if let Some(text) = stderr {
                 log::warn!("{subject} wrote to stderr: {text}");
@@ -635,7 +660,8 @@ fn report_exit(
             log::error!("waiting for the {subject} failed: {error}{stderr_suffix}");
             AlertResult::Failed
         }
-    }
+    };
+    CommandEnd { result, signalled }
 }
 
 /// Waits for `child` to exit, reading its `output` meanwhile, and kills its
@@ -703,6 +729,7 @@ mod tests {
     fn fatal_alert() -> Alert {
         Alert {
             transaction_id: "tx-unit".to_string(),
+            fatal_received_at_ns: Some(1),
             outcome: Outcome::Fatal,
             stage: "WORKER_LOAD".to_string(),
             status: "FATAL".to_string(),
@@ -717,20 +744,38 @@ mod tests {
 
     #[test]
     fn successful_command_is_ok() {
-        let result = run_command("true", &fatal_alert(), Duration::from_secs(10));
-        assert_eq!(result, AlertResult::Ok);
+        let end = run_command("true", &fatal_alert(), Duration::from_secs(10));
+        assert_eq!(end.result, AlertResult::Ok);
     }
 
     #[test]
     fn failing_command_is_failed() {
-        let result = run_command("exit 3", &fatal_alert(), Duration::from_secs(10));
-        assert_eq!(result, AlertResult::Failed);
+        let end = run_command("exit 3", &fatal_alert(), Duration::from_secs(10));
+        assert_eq!(end.result, AlertResult::Failed);
+    }
+
+    #[test]
+    fn failing_command_is_not_signalled() {
+        let end = run_command("exit 3", &fatal_alert(), Duration::from_secs(10));
+        assert!(!end.signalled);
+    }
+
+    #[test]
+    fn command_ended_by_signal_is_signalled() {
+        let end = run_command("kill -TERM $$", &fatal_alert(), Duration::from_secs(10));
+        assert!(end.signalled);
     }
 
     #[test]
     fn slow_command_is_timed_out() {
-        let result = run_command("sleep 5", &fatal_alert(), Duration::from_millis(200));
-        assert_eq!(result, AlertResult::TimedOut);
+        let end = run_command("sleep 5", &fatal_alert(), Duration::from_millis(200));
+        assert_eq!(end.result, AlertResult::TimedOut);
+    }
+
+    #[test]
+    fn timed_out_command_is_not_signalled() {
+        let end = run_command("sleep 5", &fatal_alert(), Duration::from_millis(200));
+        assert!(!end.signalled);
     }
 
     /// Returns what the descriptors `fds` of process `pid` refer to, such as
@@ -755,7 +800,7 @@ mod tests {
         let pid_file = directory.path().join("pid");
         // The background sleep keeps the command's stdout and stderr open.
         let command = format!("sleep 30 & echo $! > {}", pid_file.display());
-        let result = run_command(&command, &fatal_alert(), Duration::from_secs(10));
+        let result = run_command(&command, &fatal_alert(), Duration::from_secs(10)).result;
         let pid = std::fs::read_to_string(&pid_file).unwrap();
         let pid = pid.trim();
         let sleep_output = open_files(pid, &["1", "2"]);

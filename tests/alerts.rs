@@ -823,6 +823,43 @@ fn fatal_alerts_left_by_crash_run_after_restart() {
     }
 }
 
+/// Returns the process ids of the children of process `pid`.
+fn children(pid: u32) -> Vec<String> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).expect("read the tasks");
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+#[test]
+fn fatal_alert_of_signalled_command_runs_after_restart() {
+    let (_alerts_dir, alerts) = alerts_file();
+    let server = start_with_slow_alerts("tx-unit", 1);
+    assert!(wait_until(|| !children(server.pid()).is_empty()));
+    // As systemd stops a unit: SIGTERM to the command's process group and
+    // to the server.
+    for child in children(server.pid()) {
+        let sent = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{child}")])
+            .status()
+            .expect("run kill");
+        assert!(sent.success());
+    }
+    assert!(server.wait_for_log("stays pending", BACKGROUND_TIMEOUT));
+    let (_, dir) = server.stop();
+
+    let _server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-unit-0|fatal|") == 1),
+        "no alert for tx-unit-0"
+    );
+}
+
 #[test]
 fn fatal_alert_run_is_not_repeated_after_restart() {
     let (_alerts_dir, alerts) = alerts_file();
@@ -856,17 +893,20 @@ fn pending_alerts_removed_without_notify_command() {
     );
 }
 
+/// Counts the pending fatal alerts of the database at `db`.
+fn pending_alert_count(db: &Path) -> i64 {
+    let connection = rusqlite::Connection::open(db).expect("open the database");
+    connection
+        .query_row("SELECT count(*) FROM pending_fatal_alerts", [], |row| {
+            row.get(0)
+        })
+        .expect("count the pending alerts")
+}
+
 #[test]
 fn backup_carries_no_pending_alerts() {
-    let server = Server::start_with_users(&["--notify-command", "sleep 5"]);
-    let reply = server.post_worker_entry(
-        "tx-copy",
-        &timestamp_from_now(0),
-        "WORKER_LOAD",
-        "FATAL",
-        "",
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    let server = start_with_slow_alerts("tx-copy", 1);
+    assert_eq!(pending_alert_count(&server.db), 1);
     let copy_dir = tempfile::tempdir().expect("temp dir");
     let copy = copy_dir.path().join("translog.db");
     let copy_text = copy.to_str().expect("UTF-8 path");

@@ -12,7 +12,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
-use crate::storage::logs::Outcome;
 use crate::storage::pending_alerts;
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
@@ -202,24 +201,32 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
         let Ok(alert) = next else {
             return;
         };
-        let result = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
-        if alert.outcome == Outcome::Fatal {
-            remove_pending(&shared.db_path, &alert.transaction_id);
+        let end = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
+        if let Some(received_at_ns) = alert.fatal_received_at_ns {
+            if end.signalled {
+                log::info!(
+                    "the fatal alert of transaction {} stays pending, because a signal ended \
+                     its notify command, so the next start runs the command again",
+                    alert.transaction_id
+                );
+            } else {
+                remove_pending(&shared.db_path, &alert.transaction_id, received_at_ns);
+            }
         }
-        shared.metrics.count_alert(alert.outcome, result);
+        shared.metrics.count_alert(alert.outcome, end.result);
         // Drops that arrived since the last warning are logged once a runner
         // is done, so that the last ones of a burst are not left unlogged.
         shared.warn_of_drops();
     }
 }
 
-/// Removes the fatal alert of `transaction_id` from the pending alerts once
-/// its command has run, whatever the result, so that the next start does
-/// not run it again. A failure is logged, and leaves the alert to run again
-/// at the next start.
-fn remove_pending(db_path: &std::path::Path, transaction_id: &str) {
+/// Removes the fatal alert of `transaction_id` whose entry arrived at
+/// `received_at_ns` from the pending alerts once its command has ended by
+/// itself or by its timeout, so that the next start does not run it again.
+/// A failure is logged, and leaves the alert to run again at the next start.
+fn remove_pending(db_path: &std::path::Path, transaction_id: &str, received_at_ns: i64) {
     let removed = open_alert_store(db_path)
-        .and_then(|connection| pending_alerts::remove(&connection, transaction_id));
+        .and_then(|connection| pending_alerts::remove(&connection, transaction_id, received_at_ns));
     if let Err(error) = removed {
         log::warn!(
             "removing the pending fatal alert of transaction {transaction_id} failed, so the \
@@ -278,6 +285,7 @@ mod tests {
     fn alert(transaction_id: &str) -> Alert {
         Alert {
             transaction_id: transaction_id.to_string(),
+            fatal_received_at_ns: Some(1),
             outcome: Outcome::Fatal,
             stage: "WORKER_LOAD".to_string(),
             status: "FATAL".to_string(),

@@ -15,22 +15,22 @@ use super::StorageError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PendingFatal {
     pub transaction_id: String,
+    /// The receive time of the entry that turned the transaction fatal.
+    pub received_at_ns: i64,
     pub stage: String,
     pub status: String,
     pub message: Option<String>,
 }
 
 const INSERT: &str = "
-    INSERT INTO pending_fatal_alerts (transaction_id, stage, status, message)
-    VALUES (?1, ?2, ?3, ?4)
-    ON CONFLICT (transaction_id) DO UPDATE SET
-        stage = excluded.stage, status = excluded.status, message = excluded.message";
+    INSERT INTO pending_fatal_alerts (transaction_id, received_at_ns, stage, status, message)
+    VALUES (?1, ?2, ?3, ?4, ?5)";
 
-/// Adds the alert of a transaction that `transaction` turns fatal. It
-/// replaces an alert that a deleted log with the same id left.
+/// Adds the alert of a transaction that `transaction` turns fatal.
 pub fn add(transaction: &Transaction<'_>, alert: &PendingFatal) -> Result<(), StorageError> {
     transaction.prepare_cached(INSERT)?.execute(params![
         alert.transaction_id,
+        alert.received_at_ns,
         alert.stage,
         alert.status,
         alert.message
@@ -38,30 +38,37 @@ pub fn add(transaction: &Transaction<'_>, alert: &PendingFatal) -> Result<(), St
     Ok(())
 }
 
-/// Reads every alert that has not run yet, in the order of transaction ids.
+/// Reads every alert that has not run yet, in the order in which their
+/// transactions turned fatal.
 pub fn read_all(connection: &Connection) -> Result<Vec<PendingFatal>, StorageError> {
     let mut statement = connection.prepare(
-        "SELECT transaction_id, stage, status, message FROM pending_fatal_alerts
-         ORDER BY transaction_id",
+        "SELECT transaction_id, received_at_ns, stage, status, message FROM pending_fatal_alerts
+         ORDER BY received_at_ns, transaction_id",
     )?;
     let alerts = statement
         .query_map([], |row| {
             Ok(PendingFatal {
                 transaction_id: row.get(0)?,
-                stage: row.get(1)?,
-                status: row.get(2)?,
-                message: row.get(3)?,
+                received_at_ns: row.get(1)?,
+                stage: row.get(2)?,
+                status: row.get(3)?,
+                message: row.get(4)?,
             })
         })?
         .collect::<Result<_, _>>()?;
     Ok(alerts)
 }
 
-/// Removes the alert of `transaction_id`, once its command has run.
-pub fn remove(connection: &Connection, transaction_id: &str) -> Result<(), StorageError> {
+/// Removes the alert of `transaction_id` that its entry received at
+/// `received_at_ns` raised, once its command has run.
+pub fn remove(
+    connection: &Connection,
+    transaction_id: &str,
+    received_at_ns: i64,
+) -> Result<(), StorageError> {
     connection.execute(
-        "DELETE FROM pending_fatal_alerts WHERE transaction_id = ?1",
-        [transaction_id],
+        "DELETE FROM pending_fatal_alerts WHERE transaction_id = ?1 AND received_at_ns = ?2",
+        params![transaction_id, received_at_ns],
     )?;
     Ok(())
 }
@@ -106,12 +113,13 @@ mod tests {
         connection
     }
 
-    fn alert(id: &str, message: Option<&str>) -> PendingFatal {
+    fn alert(id: &str, received_at_ns: i64) -> PendingFatal {
         PendingFatal {
             transaction_id: id.to_string(),
+            received_at_ns,
             stage: "WORKER_LOAD".to_string(),
             status: "FATAL".to_string(),
-            message: message.map(str::to_string),
+            message: Some("table t is corrupt".to_string()),
         }
     }
 
@@ -124,41 +132,43 @@ mod tests {
     #[test]
     fn added_alert_is_read() {
         let mut connection = database();
-        add_committed(&mut connection, &alert("tx-1", Some("corrupt")));
+        add_committed(&mut connection, &alert("tx-1", 10));
         assert_eq!(
             read_all(&connection).expect("read"),
-            vec![alert("tx-1", Some("corrupt"))]
+            vec![alert("tx-1", 10)]
         );
     }
 
     #[test]
-    fn added_alert_replaces_older_one() {
+    fn alerts_are_read_in_order_of_receipt() {
         let mut connection = database();
-        add_committed(&mut connection, &alert("tx-1", Some("first")));
-        add_committed(&mut connection, &alert("tx-1", None));
-        assert_eq!(
-            read_all(&connection).expect("read"),
-            vec![alert("tx-1", None)]
-        );
+        add_committed(&mut connection, &alert("tx-a", 20));
+        add_committed(&mut connection, &alert("tx-b", 10));
+        let ids: Vec<String> = read_all(&connection)
+            .expect("read")
+            .into_iter()
+            .map(|alert| alert.transaction_id)
+            .collect();
+        assert_eq!(ids, ["tx-b", "tx-a"]);
     }
 
     #[test]
-    fn removed_alert_is_gone() {
+    fn remove_keeps_later_alert_of_same_id() {
         let mut connection = database();
-        add_committed(&mut connection, &alert("tx-1", None));
-        add_committed(&mut connection, &alert("tx-2", None));
-        remove(&connection, "tx-1").expect("remove");
+        add_committed(&mut connection, &alert("tx-1", 10));
+        add_committed(&mut connection, &alert("tx-1", 20));
+        remove(&connection, "tx-1", 10).expect("remove");
         assert_eq!(
             read_all(&connection).expect("read"),
-            vec![alert("tx-2", None)]
+            vec![alert("tx-1", 20)]
         );
     }
 
     #[test]
     fn clear_counts_alerts() {
         let mut connection = database();
-        add_committed(&mut connection, &alert("tx-1", None));
-        add_committed(&mut connection, &alert("tx-2", None));
+        add_committed(&mut connection, &alert("tx-1", 10));
+        add_committed(&mut connection, &alert("tx-2", 20));
         assert_eq!(clear(&connection).expect("clear"), 2);
     }
 }

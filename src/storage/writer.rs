@@ -87,6 +87,8 @@ struct WriteRequest {
 #[derive(Debug, Clone)]
 pub struct FatalTransaction {
     pub transaction_id: String,
+    /// The receive time of the entry that turned the transaction fatal.
+    pub received_at_ns: i64,
     pub stage: Stage,
     pub status: Status,
     pub message: Option<String>,
@@ -107,6 +109,7 @@ impl FatalTransaction {
     pub fn pending(&self) -> PendingFatal {
         PendingFatal {
             transaction_id: self.transaction_id.clone(),
+            received_at_ns: self.received_at_ns,
             stage: self.stage.to_string(),
             status: self.status.to_string(),
             message: self.message.clone(),
@@ -173,9 +176,10 @@ impl Writer {
     /// database's token with `token`, the one that the server wrote to it, if
     /// any.
     /// At most `queue_capacity` entries wait; `on_fatal` handles each
-    /// transaction that a committed batch turned fatal. Outcomes are delivered by a task on the tokio runtime of the
-    /// caller, which first calls `on_generation` with the credentials
-    /// generation that the batch read.
+    /// transaction that a committed batch turned fatal. Outcomes are
+    /// delivered by a task on the tokio runtime of the caller, which first
+    /// calls `on_generation` with the credentials generation that the batch
+    /// read.
     ///
     /// # Errors
     ///
@@ -805,6 +809,7 @@ fn store_batch(
         if turned_fatal {
             let turned = FatalTransaction {
                 transaction_id: request.entry.transaction_id.to_string(),
+                received_at_ns: request.received_at_ns,
                 stage: request.entry.stage,
                 status: request.entry.status,
                 message: request.entry.message.clone(),
