@@ -33,7 +33,7 @@ use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
 use crate::storage::logs::{self, Cursor, Outcome};
-use crate::storage::pending_alerts::{self, PendingFatal};
+use crate::storage::pending_alerts;
 use crate::storage::writer::FatalTransaction;
 use crate::storage::{alert_position, now_ns, run_read, ReaderPool, StorageError};
 
@@ -50,6 +50,9 @@ const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
 /// How long a write of the stall watcher's position waits for another
 /// connection's lock.
 const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long the stop waits for the notify commands that run.
+const RUNNING_AT_STOP_WAIT: Duration = Duration::from_secs(5);
 
 /// The maximum number of transactions that a log line about alerts not run
 /// names.
@@ -104,7 +107,7 @@ impl AlertResult {
     }
 }
 
-/// How a notify command ended.
+/// The end of a notify command: its result, and whether a signal ended it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandEnd {
     pub result: AlertResult,
@@ -126,6 +129,15 @@ pub struct Alert {
     pub stage: String,
     pub status: String,
     pub message: Option<String>,
+}
+
+impl Alert {
+    /// Returns the key of a fatal alert's pending row, or `None` for a
+    /// stalled alert.
+    pub fn fatal_key(&self) -> Option<(String, i64)> {
+        self.fatal_received_at_ns
+            .map(|received_at_ns| (self.transaction_id.clone(), received_at_ns))
+    }
 }
 
 /// Runs the notify command for fatal and stalled transactions.
@@ -203,27 +215,25 @@ impl Notifier {
             }
             return;
         };
-        let pending = match pending_alerts::read_all(connection) {
-            Ok(pending) => pending,
-            Err(error) => {
-                log::warn!(
-                    "reading the pending fatal alerts failed, so the fatal alerts that an \
-                     earlier run did not run are not run now: {error}"
+        match runners.queue_pending(connection) {
+            Ok((queued, 0)) if queued.is_empty() => {}
+            Ok((queued, left)) => {
+                let more = if left > 0 {
+                    format!("; {left} more wait for room in the queue")
+                } else {
+                    String::new()
+                };
+                log::info!(
+                    "running the notify command for {} fatal alerts that an earlier run of the \
+                     server did not run: {}{more}",
+                    queued.len(),
+                    named_transactions(queued.iter().map(String::as_str))
                 );
-                return;
             }
-        };
-        if pending.is_empty() {
-            return;
-        }
-        log::info!(
-            "running the notify command for {} fatal alerts that an earlier run of the server \
-             did not run: {}",
-            pending.len(),
-            named_transactions(pending.iter().map(|alert| alert.transaction_id.as_str()))
-        );
-        for alert in pending {
-            runners.submit(Alert::from(alert));
+            Err(error) => log::warn!(
+                "reading the pending fatal alerts failed, so the fatal alerts that an earlier \
+                 run did not run are not run now: {error}"
+            ),
         }
     }
 
@@ -250,6 +260,9 @@ impl Notifier {
             loop {
                 tokio::time::sleep(interval).await;
                 watch.alert_stalled(&database, &runners).await;
+                if runners.has_deferred() {
+                    queue_deferred(&database.db_path, &runners).await;
+                }
             }
         });
     }
@@ -257,33 +270,21 @@ impl Notifier {
     /// Logs the dropped alerts not logged yet, and the alerts still waiting
     /// for a runner when the server stops. The fatal ones stay pending in the
     /// database, so the next start runs them, but the stalled ones are lost.
+    /// Then waits at most [`RUNNING_AT_STOP_WAIT`] for the running commands,
+    /// so that a command that ends in that time is not run again at the next
+    /// start.
     pub fn drop_waiting_at_stop(&self) {
         let Some(runners) = &self.runners else {
             return;
         };
         runners.log_pending_drops();
         let waiting = runners.take_waiting();
-        if waiting.is_empty() {
-            return;
-        }
-        let (fatal, stalled): (Vec<&Alert>, Vec<&Alert>) = waiting
-            .iter()
-            .partition(|alert| alert.outcome == Outcome::Fatal);
-        if !fatal.is_empty() {
+        log_waiting_at_stop(&waiting);
+        let running = runners.wait_for_running(RUNNING_AT_STOP_WAIT);
+        if running > 0 {
             log::info!(
-                "{} fatal alerts still waiting for the notify command were not run because \
-                 the server is stopping, and the next start runs them: {}",
-                fatal.len(),
-                named_transactions(fatal.iter().map(|alert| alert.transaction_id.as_str()))
-            );
-        }
-        if !stalled.is_empty() {
-            log::warn!(
-                "{} stalled alerts still waiting for the notify command were not run because \
-                 the server is stopping, and the next start does not run them: {}; find their \
-                 transactions with translog log list --outcome stalled",
-                stalled.len(),
-                named_transactions(stalled.iter().map(|alert| alert.transaction_id.as_str()))
+                "{running} notify commands still run after waiting {RUNNING_AT_STOP_WAIT:?} at \
+                 the stop; their fatal alerts stay pending, so the next start runs them again"
             );
         }
     }
@@ -293,6 +294,59 @@ impl Notifier {
         if let Some(runners) = &self.runners {
             runners.submit(alert);
         }
+    }
+}
+
+/// Logs the alerts that were still waiting for a runner at the stop.
+fn log_waiting_at_stop(waiting: &[Alert]) {
+    if waiting.is_empty() {
+        return;
+    }
+    let (fatal, stalled): (Vec<&Alert>, Vec<&Alert>) = waiting
+        .iter()
+        .partition(|alert| alert.outcome == Outcome::Fatal);
+    if !fatal.is_empty() {
+        log::info!(
+            "{} fatal alerts still waiting for the notify command were not run because \
+                 the server is stopping, and the next start runs them: {}",
+            fatal.len(),
+            named_transactions(fatal.iter().map(|alert| alert.transaction_id.as_str()))
+        );
+    }
+    if !stalled.is_empty() {
+        log::warn!(
+            "{} stalled alerts still waiting for the notify command were not run because \
+                 the server is stopping, and the next start does not run them: {}; find their \
+                 transactions with translog log list --outcome stalled",
+            stalled.len(),
+            named_transactions(stalled.iter().map(|alert| alert.transaction_id.as_str()))
+        );
+    }
+}
+
+/// Queues the pending fatal alerts that found the queue full, now that the
+/// runners may have room, on a blocking thread because it reads the
+/// database.
+async fn queue_deferred(db_path: &std::path::Path, runners: &Arc<Runners>) {
+    let db_path = db_path.to_path_buf();
+    let runners = Arc::clone(runners);
+    let queued = tokio::task::spawn_blocking(move || {
+        let connection = open_alert_store(&db_path)?;
+        runners.queue_pending(&connection)
+    })
+    .await;
+    match queued {
+        Ok(Ok((queued, _))) if queued.is_empty() => {}
+        Ok(Ok((queued, left))) => log::info!(
+            "queued {} fatal alerts that found the queue full before, {left} still wait: {}",
+            queued.len(),
+            named_transactions(queued.iter().map(String::as_str))
+        ),
+        Ok(Err(error)) => log::warn!(
+            "queueing the fatal alerts that found the queue full failed, so they wait for \
+             the next check: {error}"
+        ),
+        Err(error) => log::warn!("the task that queues deferred fatal alerts failed: {error}"),
     }
 }
 
@@ -306,19 +360,6 @@ fn named_transactions<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> String
         format!("{} and {more} more", named.join(", "))
     } else {
         named.join(", ")
-    }
-}
-
-impl From<PendingFatal> for Alert {
-    fn from(pending: PendingFatal) -> Alert {
-        Alert {
-            transaction_id: pending.transaction_id,
-            fatal_received_at_ns: Some(pending.received_at_ns),
-            outcome: Outcome::Fatal,
-            stage: pending.stage,
-            status: pending.status,
-            message: pending.message,
-        }
     }
 }
 

@@ -631,6 +631,20 @@ fn notify_full_queue_drops_alerts() {
 }
 
 #[test]
+fn dropped_fatal_alerts_run_once_queue_has_room() {
+    let server = fill_notify_queue(2, &["--stall-after", "4s"]);
+    assert!(wait_for_alert_count(&server, "dropped", 2));
+    // The runners' commands end once the hold file is gone.
+    std::fs::remove_file(server.dir().join("hold")).expect("remove the hold file");
+    let all = NOTIFY_RUNNERS + NOTIFY_QUEUE_CAPACITY + 2;
+    assert!(
+        wait_for_alert_count(&server, "ok", all),
+        "ok: {:?}",
+        alert_count(&server, "fatal", "ok")
+    );
+}
+
+#[test]
 fn notify_full_queue_delays_stalled_alert() {
     let server = fill_notify_queue(0, &["--stall-after", "1s"]);
     let status = server
@@ -857,6 +871,49 @@ fn fatal_alert_of_signalled_command_runs_after_restart() {
     assert!(
         wait_until(|| count_lines_with(&alerts, "tx-unit-0|fatal|") == 1),
         "no alert for tx-unit-0"
+    );
+}
+
+#[test]
+fn pending_alert_of_deleted_log_is_removed() {
+    let (_alerts_dir, alerts) = alerts_file();
+    let dir = kill_with_pending_alerts();
+    let db = dir.path().join("translog.db");
+    let deleted = common::run_cli(&db, &["log", "delete", "tx-kill-5"], None);
+    assert!(deleted.status.success(), "{deleted:?}");
+
+    let server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-kill-4|") == 1),
+        "no alert for tx-kill-4"
+    );
+    assert_eq!(
+        count_lines_with(&alerts, "tx-kill-5|"),
+        0,
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn command_ending_during_stop_is_not_repeated() {
+    let server = Server::start_with_users(&["--notify-command", "sleep 1"]);
+    let reply = server.post_worker_entry(
+        "tx-stop",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FATAL",
+        "",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(wait_until(|| !children(server.pid()).is_empty()));
+    let (_, dir) = server.stop();
+
+    let restarted = Server::start_in(dir, &["--notify-command", "true"]);
+    assert!(
+        !restarted.log().contains(RESUMED_ALERTS),
+        "{}",
+        restarted.log()
     );
 }
 

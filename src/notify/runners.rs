@@ -6,13 +6,16 @@
 //! counted, and a stalled one is handed back to the stall watcher, which
 //! tries it again at its next check.
 
+use std::collections::HashSet;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::metrics::Metrics;
-use crate::storage::pending_alerts;
+use crate::storage::pending_alerts::{self, PendingFatal};
+use crate::storage::StorageError;
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
 use super::{open_alert_store, run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
@@ -31,6 +34,19 @@ const DROP_WARNING_INTERVAL: Duration = Duration::from_secs(10);
 /// hang, and no later drop may come to log them.
 const DROP_TIMER_INTERVAL: Duration = Duration::from_secs(1);
 
+/// The number of tries of a runner to remove a pending fatal alert whose
+/// command has run, each with the busy timeout of [`open_alert_store`]. The
+/// storage thread holds the write lock for most of the time under a heavy
+/// load, so a single try can fail.
+const REMOVE_TRIES: u32 = 10;
+
+/// The pause between two tries to remove a pending fatal alert.
+const REMOVE_RETRY_PAUSE: Duration = Duration::from_millis(100);
+
+/// A fatal alert's key in the database: its transaction id and the receive
+/// time of the entry that turned the transaction fatal.
+type FatalKey = (String, i64);
+
 /// The sending end of the queue, shared by the storage thread (fatal alerts)
 /// and the stalled-transaction watcher.
 pub struct Runners {
@@ -47,6 +63,14 @@ struct Shared {
     db_path: PathBuf,
     metrics: Arc<Metrics>,
     drops: Mutex<DropWarnings>,
+    /// The fatal alerts that are queued or running, so that the same
+    /// pending alert is never queued twice.
+    in_flight: Mutex<HashSet<FatalKey>>,
+    /// The number of commands running.
+    running: AtomicUsize,
+    /// True when a fatal alert found the queue full, so that the pending
+    /// alerts are queued again once there is room.
+    deferred: AtomicBool,
 }
 
 impl Runners {
@@ -70,6 +94,9 @@ impl Runners {
             db_path,
             metrics,
             drops: Mutex::new(DropWarnings::default()),
+            in_flight: Mutex::new(HashSet::new()),
+            running: AtomicUsize::new(0),
+            deferred: AtomicBool::new(false),
         });
         for number in 1..=RUNNER_COUNT {
             let receiver = Arc::clone(&receiver);
@@ -110,6 +137,7 @@ impl Runners {
             if let Ok(mut drops) = self.shared.drops.lock() {
                 drops.record(&alert);
             }
+            self.shared.deferred.store(true, Ordering::SeqCst);
             self.shared.warn_of_drops();
         }
     }
@@ -129,9 +157,22 @@ impl Runners {
     }
 
     /// Queues `alert` for the next free runner without blocking, and hands
-    /// it back when the queue is full, for the caller to retry or drop.
+    /// it back when the queue is full, for the caller to retry or drop. A
+    /// fatal alert that is queued or running already counts as queued.
     pub fn try_submit(&self, alert: Alert) -> Submission {
-        match self.sender.try_send(alert) {
+        let key = alert.fatal_key();
+        if let Some(key) = &key {
+            if !self.shared.track(key.clone()) {
+                return Submission::Queued;
+            }
+        }
+        let sent = self.sender.try_send(alert);
+        if sent.is_err() {
+            if let Some(key) = &key {
+                self.shared.untrack(key);
+            }
+        }
+        match sent {
             Ok(()) => Submission::Queued,
             Err(TrySendError::Full(alert)) => Submission::QueueFull(alert),
             Err(TrySendError::Disconnected(alert)) => {
@@ -150,6 +191,85 @@ impl Runners {
     }
 }
 
+impl Runners {
+    /// Queues the pending fatal alerts of the database of `connection` that
+    /// are not queued or running, in the order in which their transactions
+    /// turned fatal, until the queue is full. Returns how many it queued and
+    /// how many are left for a later call, which happens once the queue has
+    /// room. First removes the alerts of transactions that no longer exist or
+    /// are no longer fatal, after `log delete` or `prune`.
+    ///
+    /// # Errors
+    ///
+    /// Fails when the pending alerts cannot be read or removed.
+    pub fn queue_pending(
+        &self,
+        connection: &rusqlite::Connection,
+    ) -> Result<(Vec<String>, usize), StorageError> {
+        let removed = pending_alerts::remove_orphans(connection)?;
+        if removed > 0 {
+            log::info!(
+                "removed {removed} pending fatal alerts whose transactions were deleted or are \
+                 no longer fatal"
+            );
+        }
+        let pending = pending_alerts::read_all(connection)?;
+        // Cleared before the alerts are queued, so that a drop while they
+        // are queued sets it again.
+        self.shared.deferred.store(false, Ordering::SeqCst);
+        let mut queued = Vec::new();
+        let mut left = 0;
+        for alert in pending {
+            if left > 0 {
+                left += 1;
+                continue;
+            }
+            let id = alert.transaction_id.clone();
+            match self.try_submit(Alert::from(alert)) {
+                Submission::Queued => queued.push(id),
+                Submission::QueueFull(_) => left += 1,
+                Submission::Dropped => break,
+            }
+        }
+        if left > 0 {
+            self.shared.deferred.store(true, Ordering::SeqCst);
+        }
+        Ok((queued, left))
+    }
+
+    /// Returns true when a fatal alert found the queue full since the last
+    /// call of [`Runners::queue_pending`], or that call left alerts pending.
+    pub fn has_deferred(&self) -> bool {
+        self.shared.deferred.load(Ordering::SeqCst)
+    }
+
+    /// Waits at most `timeout` for the running commands to end, and returns
+    /// how many still run.
+    pub fn wait_for_running(&self, timeout: Duration) -> usize {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let running = self.shared.running.load(Ordering::SeqCst);
+            if running == 0 || Instant::now() >= deadline {
+                return running;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl From<PendingFatal> for Alert {
+    fn from(pending: PendingFatal) -> Alert {
+        Alert {
+            transaction_id: pending.transaction_id,
+            fatal_received_at_ns: Some(pending.received_at_ns),
+            outcome: crate::storage::logs::Outcome::Fatal,
+            stage: pending.stage,
+            status: pending.status,
+            message: pending.message,
+        }
+    }
+}
+
 /// The result of [`Runners::try_submit`].
 #[derive(Debug)]
 pub enum Submission {
@@ -163,6 +283,22 @@ pub enum Submission {
 }
 
 impl Shared {
+    /// Marks the fatal alert `key` as queued, and returns false when it was
+    /// queued or running already.
+    fn track(&self, key: FatalKey) -> bool {
+        match self.in_flight.lock() {
+            Ok(mut in_flight) => in_flight.insert(key),
+            Err(_) => true,
+        }
+    }
+
+    /// Marks the fatal alert `key` as neither queued nor running.
+    fn untrack(&self, key: &FatalKey) {
+        if let Ok(mut in_flight) = self.in_flight.lock() {
+            in_flight.remove(key);
+        }
+    }
+
     /// Logs the drops not logged yet, unless the last such warning is recent.
     fn warn_of_drops(&self) {
         let warning = self
@@ -201,6 +337,7 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
         let Ok(alert) = next else {
             return;
         };
+        shared.running.fetch_add(1, Ordering::SeqCst);
         let end = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
         if let Some(received_at_ns) = alert.fatal_received_at_ns {
             if end.signalled {
@@ -213,6 +350,10 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
                 remove_pending(&shared.db_path, &alert.transaction_id, received_at_ns);
             }
         }
+        if let Some(key) = alert.fatal_key() {
+            shared.untrack(&key);
+        }
+        shared.running.fetch_sub(1, Ordering::SeqCst);
         shared.metrics.count_alert(alert.outcome, end.result);
         // Drops that arrived since the last warning are logged once a runner
         // is done, so that the last ones of a burst are not left unlogged.
@@ -225,8 +366,19 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
 /// itself or by its timeout, so that the next start does not run it again.
 /// A failure is logged, and leaves the alert to run again at the next start.
 fn remove_pending(db_path: &std::path::Path, transaction_id: &str, received_at_ns: i64) {
-    let removed = open_alert_store(db_path)
-        .and_then(|connection| pending_alerts::remove(&connection, transaction_id, received_at_ns));
+    let mut tries = 0;
+    let removed = loop {
+        tries += 1;
+        let removed = open_alert_store(db_path).and_then(|connection| {
+            pending_alerts::remove(&connection, transaction_id, received_at_ns)
+        });
+        match removed {
+            Err(StorageError::Busy(_)) if tries < REMOVE_TRIES => {
+                std::thread::sleep(REMOVE_RETRY_PAUSE);
+            }
+            other => break other,
+        }
+    };
     if let Err(error) = removed {
         log::warn!(
             "removing the pending fatal alert of transaction {transaction_id} failed, so the \
@@ -271,8 +423,8 @@ fn describe_drops(batch: &EventBatch<String>) -> String {
     let alerts = if batch.count == 1 { "alert" } else { "alerts" };
     format!(
         "dropped {} {alerts}, the last for transaction {}, because {QUEUE_CAPACITY} \
-         alerts were already waiting for the {RUNNER_COUNT} notify command runners; the next \
-         start runs them",
+         alerts were already waiting for the {RUNNER_COUNT} notify command runners; they are \
+         queued again once there is room",
         batch.count, batch.latest
     )
 }
@@ -299,8 +451,8 @@ mod tests {
         drops.record(&alert("tx-1"));
         let warning = drops.take_warning(Instant::now());
         let expected = "dropped 1 alert, the last for transaction tx-1 (fatal), because 1000 \
-                        alerts were already waiting for the 4 notify command runners; the next \
-                        start runs them";
+                        alerts were already waiting for the 4 notify command runners; they are \
+                        queued again once there is room";
         assert_eq!(warning.as_deref(), Some(expected));
     }
 

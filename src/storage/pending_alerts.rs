@@ -73,6 +73,19 @@ pub fn remove(
     Ok(())
 }
 
+/// Removes the alerts of transactions that no longer exist, or are no
+/// longer fatal, as after `log delete` or `prune`. Returns how many it
+/// removed.
+pub fn remove_orphans(connection: &Connection) -> Result<usize, StorageError> {
+    Ok(connection.execute(
+        "DELETE FROM pending_fatal_alerts WHERE NOT EXISTS (
+             SELECT 1 FROM transactions
+             WHERE transactions.transaction_id = pending_fatal_alerts.transaction_id
+               AND transactions.has_fatal)",
+        [],
+    )?)
+}
+
 /// Removes every alert, and returns how many there were.
 pub fn clear(connection: &Connection) -> Result<usize, StorageError> {
     Ok(connection.execute("DELETE FROM pending_fatal_alerts", [])?)
