@@ -51,6 +51,15 @@ const STALLED_PAGE_SIZE: usize = runners::QUEUE_CAPACITY;
 /// connection's lock.
 const POSITION_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// The signals that stop a process, as a service manager or an operator
+/// sends them, in contrast to those of a crash.
+const STOP_SIGNALS: [i32; 4] = [
+    rustix::process::Signal::TERM.as_raw(),
+    rustix::process::Signal::INT.as_raw(),
+    rustix::process::Signal::HUP.as_raw(),
+    rustix::process::Signal::KILL.as_raw(),
+];
+
 /// How long the stop waits for the notify commands that run.
 const RUNNING_AT_STOP_WAIT: Duration = Duration::from_secs(5);
 
@@ -111,10 +120,12 @@ impl AlertResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CommandEnd {
     pub result: AlertResult,
-    /// True when a signal that translog did not send ended the command. At a
-    /// stop of the service, systemd sends SIGTERM to every process of the
-    /// unit, the running commands included.
-    pub signalled: bool,
+    /// True when a stop signal that translog did not send (SIGTERM, SIGINT,
+    /// SIGHUP or SIGKILL) ended the command. At a stop of the service,
+    /// systemd sends SIGTERM to every process of the unit, the running
+    /// commands included. A command that crashes, such as with SIGSEGV, is not
+    /// stopped: its alert ran.
+    pub stopped: bool,
 }
 
 /// The details of one alert.
@@ -273,18 +284,24 @@ impl Notifier {
     /// Then waits at most [`RUNNING_AT_STOP_WAIT`] for the running commands,
     /// so that a command that ends in that time is not run again at the next
     /// start.
-    pub fn drop_waiting_at_stop(&self) {
+    pub async fn drop_waiting_at_stop(&self) {
         let Some(runners) = &self.runners else {
             return;
         };
+        runners.stop();
         runners.log_pending_drops();
         let waiting = runners.take_waiting();
         log_waiting_at_stop(&waiting);
-        let running = runners.wait_for_running(RUNNING_AT_STOP_WAIT);
+        let deadline = Instant::now() + RUNNING_AT_STOP_WAIT;
+        while runners.running() > 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let running = runners.running();
         if running > 0 {
             log::info!(
-                "{running} notify commands still run after waiting {RUNNING_AT_STOP_WAIT:?} at \
-                 the stop; their fatal alerts stay pending, so the next start runs them again"
+                "{running} notify commands are still running after waiting \
+                 {RUNNING_AT_STOP_WAIT:?} at the stop; their fatal alerts stay pending, so the \
+                 next start runs them again"
             );
         }
     }
@@ -621,7 +638,7 @@ fn run_command(command: &str, alert: &Alert, timeout: Duration) -> CommandEnd {
             );
             return CommandEnd {
                 result: AlertResult::Failed,
-                signalled: false,
+                stopped: false,
             };
         }
     };
@@ -680,7 +697,10 @@ fn report_exit(
         .map(|text| format!("; stderr: {text}"))
         .unwrap_or_default();
 
-    let signalled = matches!(&exit, Ok(Some(status)) if status.signal().is_some());
+    let stopped = matches!(
+        &exit,
+        Ok(Some(status)) if status.signal().is_some_and(|signal| STOP_SIGNALS.contains(&signal))
+    );
     let result = match exit {
         Ok(Some(status)) if status.success() => {
             if let Some(text) = stderr {
@@ -702,7 +722,7 @@ fn report_exit(
             AlertResult::Failed
         }
     };
-    CommandEnd { result, signalled }
+    CommandEnd { result, stopped }
 }
 
 /// Waits for `child` to exit, reading its `output` meanwhile, and kills its
@@ -796,15 +816,21 @@ mod tests {
     }
 
     #[test]
-    fn failing_command_is_not_signalled() {
+    fn failing_command_is_not_stopped() {
         let end = run_command("exit 3", &fatal_alert(), Duration::from_secs(10));
-        assert!(!end.signalled);
+        assert!(!end.stopped);
     }
 
     #[test]
-    fn command_ended_by_signal_is_signalled() {
+    fn command_ended_by_sigterm_is_stopped() {
         let end = run_command("kill -TERM $$", &fatal_alert(), Duration::from_secs(10));
-        assert!(end.signalled);
+        assert!(end.stopped);
+    }
+
+    #[test]
+    fn crashed_command_is_not_stopped() {
+        let end = run_command("kill -SEGV $$", &fatal_alert(), Duration::from_secs(10));
+        assert!(!end.stopped);
     }
 
     #[test]
@@ -814,9 +840,9 @@ mod tests {
     }
 
     #[test]
-    fn timed_out_command_is_not_signalled() {
+    fn timed_out_command_is_not_stopped() {
         let end = run_command("sleep 5", &fatal_alert(), Duration::from_millis(200));
-        assert!(!end.signalled);
+        assert!(!end.stopped);
     }
 
     /// Returns what the descriptors `fds` of process `pid` refer to, such as

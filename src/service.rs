@@ -169,7 +169,7 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<bool
     };
     http::run(Arc::clone(&state), listener, shutdown).await;
     let closed = state.writer.shut_down();
-    notifier.drop_waiting_at_stop();
+    notifier.drop_waiting_at_stop().await;
     Ok(closed)
 }
 

@@ -71,6 +71,8 @@ struct Shared {
     /// True when a fatal alert found the queue full, so that the pending
     /// alerts are queued again once there is room.
     deferred: AtomicBool,
+    /// True once the server stops.
+    stopping: AtomicBool,
 }
 
 impl Runners {
@@ -97,6 +99,7 @@ impl Runners {
             in_flight: Mutex::new(HashSet::new()),
             running: AtomicUsize::new(0),
             deferred: AtomicBool::new(false),
+            stopping: AtomicBool::new(false),
         });
         for number in 1..=RUNNER_COUNT {
             let receiver = Arc::clone(&receiver);
@@ -160,6 +163,9 @@ impl Runners {
     /// it back when the queue is full, for the caller to retry or drop. A
     /// fatal alert that is queued or running already counts as queued.
     pub fn try_submit(&self, alert: Alert) -> Submission {
+        if self.shared.stopping.load(Ordering::SeqCst) {
+            return Submission::Stopping;
+        }
         let key = alert.fatal_key();
         if let Some(key) = &key {
             if !self.shared.track(key.clone()) {
@@ -206,17 +212,24 @@ impl Runners {
         &self,
         connection: &rusqlite::Connection,
     ) -> Result<(Vec<String>, usize), StorageError> {
-        let removed = pending_alerts::remove_orphans(connection)?;
+        // Cleared before the read, so that an alert dropped after it sets it
+        // again for the next call.
+        self.shared.deferred.store(false, Ordering::SeqCst);
+        let read = pending_alerts::remove_orphans(connection)
+            .and_then(|removed| Ok((removed, pending_alerts::read_all(connection)?)));
+        let (removed, pending) = match read {
+            Ok(read) => read,
+            Err(error) => {
+                self.shared.deferred.store(true, Ordering::SeqCst);
+                return Err(error);
+            }
+        };
         if removed > 0 {
             log::info!(
                 "removed {removed} pending fatal alerts whose transactions were deleted or are \
                  no longer fatal"
             );
         }
-        let pending = pending_alerts::read_all(connection)?;
-        // Cleared before the alerts are queued, so that a drop while they
-        // are queued sets it again.
-        self.shared.deferred.store(false, Ordering::SeqCst);
         let mut queued = Vec::new();
         let mut left = 0;
         for alert in pending {
@@ -224,11 +237,27 @@ impl Runners {
                 left += 1;
                 continue;
             }
-            let id = alert.transaction_id.clone();
-            match self.try_submit(Alert::from(alert)) {
-                Submission::Queued => queued.push(id),
-                Submission::QueueFull(_) => left += 1,
-                Submission::Dropped => break,
+            let key = (alert.transaction_id.clone(), alert.received_at_ns);
+            if self.shared.stopping.load(Ordering::SeqCst) || !self.shared.track(key.clone()) {
+                continue;
+            }
+            // A runner removes the row before it stops tracking the alert, so
+            // a row that is gone now belongs to an alert that has run since
+            // the read.
+            if !pending_alerts::contains(connection, &key.0, key.1)? {
+                self.shared.untrack(&key);
+                continue;
+            }
+            match self.sender.try_send(Alert::from(alert)) {
+                Ok(()) => queued.push(key.0),
+                Err(TrySendError::Full(_)) => {
+                    self.shared.untrack(&key);
+                    left += 1;
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.shared.untrack(&key);
+                    break;
+                }
             }
         }
         if left > 0 {
@@ -243,17 +272,15 @@ impl Runners {
         self.shared.deferred.load(Ordering::SeqCst)
     }
 
-    /// Waits at most `timeout` for the running commands to end, and returns
-    /// how many still run.
-    pub fn wait_for_running(&self, timeout: Duration) -> usize {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let running = self.shared.running.load(Ordering::SeqCst);
-            if running == 0 || Instant::now() >= deadline {
-                return running;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    /// Marks the runners as stopping: no alert is queued any more, and a
+    /// runner leaves the alerts that it takes from the queue pending.
+    pub fn stop(&self) {
+        self.shared.stopping.store(true, Ordering::SeqCst);
+    }
+
+    /// Returns the number of commands running.
+    pub fn running(&self) -> usize {
+        self.shared.running.load(Ordering::SeqCst)
     }
 }
 
@@ -280,6 +307,9 @@ pub enum Submission {
     /// No runner thread is left, so the alert was dropped, counted and
     /// logged.
     Dropped,
+    /// The server is stopping, so the alert was not queued. A fatal one
+    /// stays pending for the next start.
+    Stopping,
 }
 
 impl Shared {
@@ -337,21 +367,28 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
         let Ok(alert) = next else {
             return;
         };
+        if shared.stopping.load(Ordering::SeqCst) {
+            // A fatal alert stays pending for the next start.
+            if let Some(key) = alert.fatal_key() {
+                shared.untrack(&key);
+            }
+            continue;
+        }
         shared.running.fetch_add(1, Ordering::SeqCst);
         let end = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
-        if let Some(received_at_ns) = alert.fatal_received_at_ns {
-            if end.signalled {
+        if let Some(key) = alert.fatal_key() {
+            if end.stopped {
+                // Still tracked, so that no requeue runs it again before the
+                // next start.
                 log::info!(
-                    "the fatal alert of transaction {} stays pending, because a signal ended \
-                     its notify command, so the next start runs the command again",
+                    "the fatal alert of transaction {} stays pending, because a stop signal \
+                     ended its notify command, so the next start runs the command again",
                     alert.transaction_id
                 );
             } else {
-                remove_pending(&shared.db_path, &alert.transaction_id, received_at_ns);
+                remove_pending(&shared.db_path, &key.0, key.1);
+                shared.untrack(&key);
             }
-        }
-        if let Some(key) = alert.fatal_key() {
-            shared.untrack(&key);
         }
         shared.running.fetch_sub(1, Ordering::SeqCst);
         shared.metrics.count_alert(alert.outcome, end.result);

@@ -460,6 +460,7 @@ const ADDED_TO_VERSION_2: [&str; 3] = [
 fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageError> {
     let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
     if version == SCHEMA_VERSION && schema == Schema::Upgrade {
+        drop_unkeyed_pending_alerts(connection)?;
         for start in ADDED_TO_VERSION_2 {
             connection.execute_batch(schema_statement(start)?)?;
         }
@@ -489,6 +490,26 @@ fn migrate(connection: &mut Connection, schema: Schema) -> Result<(), StorageErr
     }
     transaction.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     transaction.commit()?;
+    Ok(())
+}
+
+/// Drops a `pending_fatal_alerts` table without the `received_at_ns`
+/// column, as earlier builds created it, so that the
+/// statement of [`SCHEMA`] creates it anew. Its pending alerts are lost, and
+/// a warning is logged.
+fn drop_unkeyed_pending_alerts(connection: &Connection) -> Result<(), StorageError> {
+    let columns: Vec<String> = connection
+        .prepare("SELECT name FROM pragma_table_info('pending_fatal_alerts')")?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    if columns.is_empty() || columns.iter().any(|column| column == "received_at_ns") {
+        return Ok(());
+    }
+    connection.execute_batch("DROP TABLE pending_fatal_alerts")?;
+    log::warn!(
+        "dropped the table pending_fatal_alerts of an older development build, which lacked \
+         the column received_at_ns, and the fatal alerts that it held"
+    );
     Ok(())
 }
 

@@ -73,17 +73,43 @@ pub fn remove(
     Ok(())
 }
 
-/// Removes the alerts of transactions that no longer exist, or are no
-/// longer fatal, as after `log delete` or `prune`. Returns how many it
-/// removed.
+/// The pending alerts whose `FATAL` entry is no longer stored, because
+/// `log delete` or `prune` removed its log. A log written again under the
+/// same id has entries with other receive times.
+const ORPHANS: &str = "
+    FROM pending_fatal_alerts WHERE NOT EXISTS (
+        SELECT 1 FROM entries
+        WHERE entries.transaction_id = pending_fatal_alerts.transaction_id
+          AND entries.received_at_ns = pending_fatal_alerts.received_at_ns
+          AND entries.status = 'FATAL')";
+
+/// Removes the alerts whose `FATAL` entry is no longer stored, and returns
+/// how many it removed. It writes only when there are such alerts, so that
+/// it seldom waits for the storage thread's lock.
 pub fn remove_orphans(connection: &Connection) -> Result<usize, StorageError> {
-    Ok(connection.execute(
-        "DELETE FROM pending_fatal_alerts WHERE NOT EXISTS (
-             SELECT 1 FROM transactions
-             WHERE transactions.transaction_id = pending_fatal_alerts.transaction_id
-               AND transactions.has_fatal)",
-        [],
-    )?)
+    let count: i64 =
+        connection.query_row(&format!("SELECT count(*) {ORPHANS}"), [], |row| row.get(0))?;
+    if count == 0 {
+        return Ok(0);
+    }
+    Ok(connection.execute(&format!("DELETE {ORPHANS}"), [])?)
+}
+
+/// Returns true when the alert of `transaction_id` that its entry received
+/// at `received_at_ns` raised is still pending.
+pub fn contains(
+    connection: &Connection,
+    transaction_id: &str,
+    received_at_ns: i64,
+) -> Result<bool, StorageError> {
+    let found = connection
+        .query_row(
+            "SELECT 1 FROM pending_fatal_alerts WHERE transaction_id = ?1 AND received_at_ns = ?2",
+            params![transaction_id, received_at_ns],
+            |_| Ok(()),
+        )
+        .optional()?;
+    Ok(found.is_some())
 }
 
 /// Removes every alert, and returns how many there were.
