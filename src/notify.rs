@@ -306,6 +306,15 @@ impl Notifier {
         }
     }
 
+    /// Marks the runners as stopping, as soon as the server received a stop
+    /// signal: no alert is queued or started any more, and a command that
+    /// fails from then on leaves its alert pending for the next start.
+    pub fn begin_stop(&self) {
+        if let Some(runners) = &self.runners {
+            runners.stop();
+        }
+    }
+
     /// Queues the alert for a runner, when there is a notify command.
     fn send(&self, alert: Alert) {
         if let Some(runners) = &self.runners {

@@ -163,9 +163,11 @@ async fn serve_until_stopped(options: ServeOptions, is_new: bool) -> Result<bool
         stall_after: state.config.stall_after,
     });
 
+    let stopping_notifier = notifier.clone();
     let shutdown = async move {
         let name = stop_signals.recv().await;
         log::info!("received {name}; shutting down");
+        stopping_notifier.begin_stop();
     };
     http::run(Arc::clone(&state), listener, shutdown).await;
     let closed = state.writer.shut_down();

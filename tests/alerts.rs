@@ -911,6 +911,42 @@ fn command_ending_during_stop_is_not_repeated() {
 }
 
 #[test]
+fn fatal_alert_of_command_failing_at_stop_runs_after_restart() {
+    let (_alerts_dir, alerts) = alerts_file();
+    // A command that cleans up and exits 1 on SIGTERM, as scripts often do.
+    let trapping = "trap 'exit 1' TERM; sleep 5 & wait";
+    let server = Server::start_with_users(&["--notify-command", trapping]);
+    let reply = server.post_worker_entry(
+        "tx-trap",
+        &timestamp_from_now(0),
+        "WORKER_LOAD",
+        "FATAL",
+        "",
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(wait_until(|| !children(server.pid()).is_empty()));
+    let commands = children(server.pid());
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    assert!(server.wait_for_log("shutting down", BACKGROUND_TIMEOUT));
+    for command in commands {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{command}")])
+            .status();
+    }
+    let (_, dir) = server.wait_for_exit();
+
+    let _server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
+    assert!(
+        wait_until(|| count_lines_with(&alerts, "tx-trap|fatal|") == 1),
+        "no alert for tx-trap"
+    );
+}
+
+#[test]
 fn fatal_alert_run_is_not_repeated_after_restart() {
     let (_alerts_dir, alerts) = alerts_file();
     let args = ["--notify-command".to_string(), recording_command(&alerts)];

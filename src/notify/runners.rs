@@ -358,6 +358,11 @@ fn log_due_drops(shared: &std::sync::Weak<Shared>) {
 /// until the queue is closed.
 fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
     loop {
+        // Once the server stops, the alerts still queued are left for the
+        // stop to log.
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
         // Only one runner at a time waits for the next alert, while the
         // others wait for the lock, so alerts are taken in arrival order.
         let next = match receiver.lock() {
@@ -377,12 +382,17 @@ fn run_alerts(receiver: &Mutex<Receiver<Alert>>, shared: &Shared) {
         shared.running.fetch_add(1, Ordering::SeqCst);
         let end = run_command(&shared.command, &alert, NOTIFY_TIMEOUT);
         if let Some(key) = alert.fatal_key() {
-            if end.stopped {
+            // A command that handles the stop signal of a service manager
+            // may exit with a failure of its own instead of the signal.
+            let failed_at_stop =
+                end.result != AlertResult::Ok && shared.stopping.load(Ordering::SeqCst);
+            if end.stopped || failed_at_stop {
                 // Still tracked, so that no requeue runs it again before the
                 // next start.
                 log::info!(
-                    "the fatal alert of transaction {} stays pending, because a stop signal \
-                     ended its notify command, so the next start runs the command again",
+                    "the fatal alert of transaction {} stays pending, because its notify \
+                     command was stopped or failed while the server stops, so the next start \
+                     runs the command again",
                     alert.transaction_id
                 );
             } else {
