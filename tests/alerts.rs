@@ -911,7 +911,7 @@ fn command_ending_during_stop_is_not_repeated() {
 }
 
 #[test]
-fn fatal_alert_of_command_failing_at_stop_runs_after_restart() {
+fn alert_failing_at_stop_runs_after_restart() {
     let (_alerts_dir, alerts) = alerts_file();
     // A command that cleans up and exits 1 on SIGTERM, as scripts often do.
     let trapping = "trap 'exit 1' TERM; sleep 5 & wait";
