@@ -142,10 +142,14 @@ pub struct Alert {
     pub message: Option<String>,
 }
 
+/// A fatal alert's key in the database: its transaction id and the receive
+/// time of the entry that turned the transaction fatal.
+pub type FatalKey = (String, i64);
+
 impl Alert {
     /// Returns the key of a fatal alert's pending row, or `None` for a
     /// stalled alert.
-    pub fn fatal_key(&self) -> Option<(String, i64)> {
+    pub fn fatal_key(&self) -> Option<FatalKey> {
         self.fatal_received_at_ns
             .map(|received_at_ns| (self.transaction_id.clone(), received_at_ns))
     }

@@ -18,7 +18,7 @@ use crate::storage::pending_alerts::{self, PendingFatal};
 use crate::storage::StorageError;
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
-use super::{open_alert_store, run_command, Alert, AlertResult, NOTIFY_TIMEOUT};
+use super::{open_alert_store, run_command, Alert, AlertResult, FatalKey, NOTIFY_TIMEOUT};
 
 /// The maximum number of notify commands that run at once.
 pub const RUNNER_COUNT: usize = 4;
@@ -42,10 +42,6 @@ const REMOVE_TRIES: u32 = 10;
 
 /// The pause between two tries to remove a pending fatal alert.
 const REMOVE_RETRY_PAUSE: Duration = Duration::from_millis(100);
-
-/// A fatal alert's key in the database: its transaction id and the receive
-/// time of the entry that turned the transaction fatal.
-type FatalKey = (String, i64);
 
 /// The sending end of the queue, shared by the storage thread (fatal alerts)
 /// and the stalled-transaction watcher.
@@ -173,10 +169,8 @@ impl Runners {
             }
         }
         let sent = self.sender.try_send(alert);
-        if sent.is_err() {
-            if let Some(key) = &key {
-                self.shared.untrack(key);
-            }
+        if let (Err(_), Some(key)) = (&sent, &key) {
+            self.shared.untrack(key);
         }
         match sent {
             Ok(()) => Submission::Queued,
@@ -202,8 +196,8 @@ impl Runners {
     /// are not queued or running, in the order in which their transactions
     /// turned fatal, until the queue is full. Returns how many it queued and
     /// how many are left for a later call, which happens once the queue has
-    /// room. First removes the alerts of transactions that no longer exist or
-    /// are no longer fatal, after `log delete` or `prune`.
+    /// room. First removes the alerts whose `FATAL` entry `log delete` or
+    /// `prune` removed.
     ///
     /// # Errors
     ///
@@ -224,19 +218,18 @@ impl Runners {
                 return Err(error);
             }
         };
+
         if removed > 0 {
             log::info!(
                 "removed {removed} pending fatal alerts whose transactions were deleted or are \
                  no longer fatal"
             );
         }
+
+        let total = pending.len();
         let mut queued = Vec::new();
         let mut left = 0;
-        for alert in pending {
-            if left > 0 {
-                left += 1;
-                continue;
-            }
+        for (index, alert) in pending.into_iter().enumerate() {
             let key = (alert.transaction_id.clone(), alert.received_at_ns);
             if self.shared.stopping.load(Ordering::SeqCst) || !self.shared.track(key.clone()) {
                 continue;
@@ -244,15 +237,24 @@ impl Runners {
             // A runner removes the row before it stops tracking the alert, so
             // a row that is gone now belongs to an alert that has run since
             // the read.
-            if !pending_alerts::contains(connection, &key.0, key.1)? {
-                self.shared.untrack(&key);
-                continue;
+            match pending_alerts::contains(connection, &key.0, key.1) {
+                Ok(true) => {}
+                Ok(false) => {
+                    self.shared.untrack(&key);
+                    continue;
+                }
+                Err(error) => {
+                    self.shared.untrack(&key);
+                    self.shared.deferred.store(true, Ordering::SeqCst);
+                    return Err(error);
+                }
             }
             match self.sender.try_send(Alert::from(alert)) {
                 Ok(()) => queued.push(key.0),
                 Err(TrySendError::Full(_)) => {
                     self.shared.untrack(&key);
-                    left += 1;
+                    left = total - index;
+                    break;
                 }
                 Err(TrySendError::Disconnected(_)) => {
                     self.shared.untrack(&key);
@@ -260,6 +262,7 @@ impl Runners {
                 }
             }
         }
+
         if left > 0 {
             self.shared.deferred.store(true, Ordering::SeqCst);
         }
