@@ -746,6 +746,30 @@ fn running_verdict_counts_latest_arrival() {
     assert_eq!(verdict_age, field_age, "{body}");
 }
 
+/// Posts a `FATAL` entry without a message to `id`, and checks its `200`.
+fn post_fatal(server: &Server, id: &str) {
+    let reply = server.post_worker_entry(id, &timestamp_from_now(0), "WORKER_LOAD", "FATAL", "");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Sends SIGTERM to the process, or with a negative id to the process
+/// group, `target`.
+fn send_sigterm(target: &str) {
+    let sent = Command::new("kill")
+        .args(["-TERM", "--", target])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM {target}");
+}
+
+/// Sends SIGTERM to the process group of each notify command in
+/// `commands`, as systemd does to the processes of a unit that it stops.
+fn stop_commands(commands: &[String]) {
+    for command in commands {
+        send_sigterm(&format!("-{command}"));
+    }
+}
+
 /// Starts a server whose notify command sleeps 5 s, and posts a `FATAL`
 /// entry to each of `count` transactions named `PREFIX-N`, so that four
 /// alerts run and the others wait. Returns once the last one turned fatal.
@@ -770,11 +794,7 @@ fn start_with_slow_alerts(prefix: &str, count: usize) -> Server {
 /// [`start_with_slow_alerts`]), and sends it SIGTERM.
 fn stop_with_waiting_alerts() -> Server {
     let server = start_with_slow_alerts("tx-wait", 8);
-    let sent = Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
+    send_sigterm(&server.pid().to_string());
     server
 }
 
@@ -852,19 +872,13 @@ fn children(pid: u32) -> Vec<String> {
 }
 
 #[test]
-fn fatal_alert_of_signalled_command_runs_after_restart() {
+fn signalled_alert_reruns_after_restart() {
     let (_alerts_dir, alerts) = alerts_file();
     let server = start_with_slow_alerts("tx-unit", 1);
     assert!(wait_until(|| !children(server.pid()).is_empty()));
     // As systemd stops a unit: SIGTERM to the command's process group and
     // to the server.
-    for child in children(server.pid()) {
-        let sent = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{child}")])
-            .status()
-            .expect("run kill");
-        assert!(sent.success());
-    }
+    stop_commands(&children(server.pid()));
     assert!(server.wait_for_log("stays pending", BACKGROUND_TIMEOUT));
     let (_, dir) = server.stop();
 
@@ -895,14 +909,7 @@ fn pending_alert_of_deleted_log_is_removed() {
 #[test]
 fn command_ending_during_stop_is_not_repeated() {
     let server = Server::start_with_users(&["--notify-command", "sleep 1"]);
-    let reply = server.post_worker_entry(
-        "tx-stop",
-        &timestamp_from_now(0),
-        "WORKER_LOAD",
-        "FATAL",
-        "",
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    post_fatal(&server, "tx-stop");
     assert!(wait_until(|| !children(server.pid()).is_empty()));
     assert_eq!(pending_alert_count(&server.db), 1);
     let db = server.db.clone();
@@ -911,32 +918,17 @@ fn command_ending_during_stop_is_not_repeated() {
 }
 
 #[test]
-fn alert_failing_at_stop_runs_after_restart() {
+fn failing_alert_at_stop_reruns() {
     let (_alerts_dir, alerts) = alerts_file();
     // A command that cleans up and exits 1 on SIGTERM, as scripts often do.
     let trapping = "trap 'exit 1' TERM; sleep 5 & wait";
     let server = Server::start_with_users(&["--notify-command", trapping]);
-    let reply = server.post_worker_entry(
-        "tx-trap",
-        &timestamp_from_now(0),
-        "WORKER_LOAD",
-        "FATAL",
-        "",
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    post_fatal(&server, "tx-trap");
     assert!(wait_until(|| !children(server.pid()).is_empty()));
     let commands = children(server.pid());
-    let sent = Command::new("kill")
-        .args(["-TERM", &server.pid().to_string()])
-        .status()
-        .expect("run kill");
-    assert!(sent.success());
+    send_sigterm(&server.pid().to_string());
     assert!(server.wait_for_log("shutting down", BACKGROUND_TIMEOUT));
-    for command in commands {
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{command}")])
-            .status();
-    }
+    stop_commands(&commands);
     let (_, dir) = server.wait_for_exit();
 
     let _server = Server::start_in(dir, &["--notify-command", &recording_command(&alerts)]);
@@ -951,14 +943,7 @@ fn fatal_alert_run_is_not_repeated_after_restart() {
     let (_alerts_dir, alerts) = alerts_file();
     let args = ["--notify-command".to_string(), recording_command(&alerts)];
     let first = Server::start_with_users(&as_strs(&args));
-    let reply = first.post_worker_entry(
-        "tx-once",
-        &timestamp_from_now(0),
-        "WORKER_LOAD",
-        "FATAL",
-        "",
-    );
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    post_fatal(&first, "tx-once");
     assert!(wait_for_alert_count(&first, "ok", 1));
     let (_, dir) = first.stop();
 
@@ -1004,9 +989,7 @@ fn pending_alerts_without_key_column_are_replaced() {
     drop(connection);
 
     let server = Server::start_in(dir, &["--notify-command", "true"]);
-    let reply =
-        server.post_worker_entry("tx-old", &timestamp_from_now(0), "WORKER_LOAD", "FATAL", "");
-    assert_eq!(reply.status, 200, "{}", reply.body);
+    post_fatal(&server, "tx-old");
 }
 
 #[test]
