@@ -255,13 +255,13 @@ fn space_in_query_message_names_space() {
 }
 
 #[test]
-fn space_in_query_sent_in_two_parts_error_code() {
+fn split_space_in_query_code() {
     let server = Server::start();
     let mut stream = server.connect();
     let (first, rest) = SPACE_IN_QUERY.split_at(b"GET /worker/log/x?message=exit 1".len());
     stream.write_all(first).expect("write the first part");
     std::thread::sleep(Duration::from_millis(200));
-    // The server may have answered and closed already, so this write may fail.
+    // The server may have responded and closed already, so this write may fail.
     let _ = stream.write_all(rest);
     let reply = RawReply::parse(&read_until_closed(&mut stream, WAIT));
     assert_eq!(reply.error_code(), "invalid_uri", "{}", reply.body);
