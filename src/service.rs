@@ -2,10 +2,7 @@
 //! first administrator, starting the storage thread and the HTTP runtime, and
 //! shutting down cleanly on SIGINT, SIGTERM or SIGHUP.
 
-use std::fs::OpenOptions;
 use std::net::{IpAddr, SocketAddr};
-use std::os::unix::fs::MetadataExt as _;
-use std::os::unix::fs::OpenOptionsExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,15 +15,16 @@ use tokio::signal::unix::{signal, Signal, SignalKind};
 use crate::auth::{Authenticator, WATCH_BUSY_TIMEOUT};
 use crate::http::{self, AppState, ServerConfig};
 use crate::metrics::Metrics;
-use crate::notify::{Notifier, StalledSource};
-use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
-use crate::storage::new_database::NewDatabase;
+use crate::notify::{describe_notify_command, missing_program, Notifier, StalledSource};
+use crate::storage::free_space::full_disk_hint;
 use crate::storage::server_instance::{self, Token};
 use crate::storage::writer::{FatalHandling, Writer};
 use crate::storage::{self, ReaderPool, StorageError};
 
+mod database_lock;
 mod first_admin;
 
+use database_lock::{lock_database, remove_unused_database};
 pub use first_admin::credentials_path;
 use first_admin::ensure_first_admin;
 
@@ -352,97 +350,6 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
     }
 }
 
-/// Describes the notify command for the settings line: its program, quoted
-/// and escaped, so that an operator sees which script runs. The words after
-/// it, and variable assignments before it, are only counted, because a
-/// webhook's token may be among them.
-fn describe_notify_command(command: &str) -> String {
-    let words: Vec<&str> = command.split_whitespace().collect();
-    let Some(program) = words.iter().find(|word| !is_assignment(word)) else {
-        let count = words.len();
-        return format!("set ({count} {} not logged)", word_noun(count));
-    };
-    match words.len() - 1 {
-        0 => format!("{program:?}"),
-        more => format!(
-            "{program:?} with {more} other {}, not logged",
-            word_noun(more)
-        ),
-    }
-}
-
-/// Shell keywords and builtins that may start a notify command: the POSIX
-/// special built-ins, the POSIX regular built-ins that dash and bash run
-/// without a file, and the keywords that start a compound command. The shell
-/// runs them itself, so no file of that name needs to exist.
-const SHELL_BUILTINS: [&str; 37] = [
-    "!", ".", ":", "[", "{", "(", "alias", "break", "case", "cd", "command", "continue", "echo",
-    "eval", "exec", "exit", "export", "false", "for", "getopts", "hash", "if", "printf", "pwd",
-    "read", "readonly", "return", "set", "shift", "test", "times", "trap", "true", "type",
-    "ulimit", "umask", "unset",
-];
-
-/// Checks that the program of the notify command exists and may be run, so
-/// that a mistyped path shows at start, not at the first alert. Returns the
-/// warning when it does not. A program word with quotes, expansions or other
-/// shell syntax, and a shell builtin, are not checked.
-fn missing_program(command: &str) -> Option<String> {
-    let program = command
-        .split_whitespace()
-        .find(|word| !is_assignment(word))?;
-    let plain = program
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || "/._-+@%,:".contains(c));
-    if !plain || SHELL_BUILTINS.contains(&program) {
-        return None;
-    }
-    let is_executable = |path: &Path| {
-        let may_run = rustix::fs::accessat(
-            rustix::fs::CWD,
-            path,
-            rustix::fs::Access::EXEC_OK,
-            rustix::fs::AtFlags::EACCESS,
-        );
-        std::fs::metadata(path).is_ok_and(|metadata| metadata.is_file()) && may_run.is_ok()
-    };
-    if program.contains('/') {
-        if is_executable(Path::new(program)) {
-            return None;
-        }
-        return Some(format!(
-            "the program {program:?} of --notify-command is not an executable file, so every \
-             alert will fail; check the path and its execute permission"
-        ));
-    }
-    // Without PATH, sh searches a default of its own.
-    let search_path = std::env::var_os("PATH")?;
-    if std::env::split_paths(&search_path).any(|directory| is_executable(&directory.join(program)))
-    {
-        return None;
-    }
-    Some(format!(
-        "the program {program:?} of --notify-command is not in any directory of PATH ({}), so \
-         every alert will fail; give its full path, or install it",
-        search_path.to_string_lossy()
-    ))
-}
-
-fn word_noun(count: usize) -> &'static str {
-    if count == 1 {
-        "word"
-    } else {
-        "words"
-    }
-}
-
-/// Returns true for a shell variable assignment such as `TOKEN=abc`.
-fn is_assignment(word: &str) -> bool {
-    word.split_once('=').is_some_and(|(name, _)| {
-        name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    })
-}
-
 /// A stall period below this is more likely a missing unit than a choice,
 /// since a Worker's steps take minutes.
 const SHORT_STALL_PERIOD: Duration = Duration::from_secs(60);
@@ -588,244 +495,6 @@ pub fn listen(address: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// The database file of a running server, open with an exclusive lock that
-/// lasts as long as the file is open.
-struct DatabaseLock {
-    _file: std::fs::File,
-    /// The `.lock` files that older versions of the server lock, those that
-    /// exist.
-    _older_server_locks: Vec<std::fs::File>,
-    _shared_memory: std::fs::File,
-    /// The files that this server creates, when the database file did not
-    /// exist.
-    new_database: Option<NewDatabase>,
-    /// True when the file was missing or empty, so that this server writes
-    /// a new database into it.
-    is_new: bool,
-    /// The `-shm` file, when this server created it.
-    created_shared_memory: Option<PathBuf>,
-}
-
-/// Opens the database file, creating it readable by its owner only, and
-/// takes an exclusive `flock` on it for the life of the server. Two servers
-/// on one database would each batch their own writes and fight over SQLite's
-/// write lock, sending `503` to each other's Workers, so the second one is
-/// rejected instead. The lock belongs to the file itself, so it holds under
-/// any name: a symbolic link, a hard link or another relative path. SQLite
-/// locks with `fcntl`, which Linux keeps apart from `flock`. The command line
-/// does not take this lock.
-///
-/// The server also locks the database's `-shm` file, which SQLite creates
-/// if it is missing and keeps while any connection is open. A database moved
-/// away from its path keeps its lock, but its `-shm` and `-wal` files stay at
-/// the path, and a second server on a new file there would share them.
-fn lock_database(db_path: &Path) -> Result<DatabaseLock, String> {
-    let created = !db_path.exists();
-    let is_new = std::fs::metadata(db_path).map_or(true, |metadata| metadata.len() == 0);
-    let new_database = NewDatabase::before_open(db_path);
-    let file = open_private(db_path).map_err(|error| {
-        let reason = match error.kind() {
-            std::io::ErrorKind::PermissionDenied if created => {
-                format!("{error}; check that its directory is writable by this user")
-            }
-            std::io::ErrorKind::PermissionDenied => {
-                storage::file_mode::owner_without_write(db_path)
-                    .unwrap_or_else(|| StorageError::ReadOnlyFile.to_string())
-            }
-            std::io::ErrorKind::ReadOnlyFilesystem => StorageError::ReadOnlyFileSystem.to_string(),
-            _ => describe_with_full_disk_hint(db_path, &error),
-        };
-        format!("cannot open database {}: {reason}", db_path.display())
-    })?;
-    match file.try_lock() {
-        Ok(()) => {}
-        Err(std::fs::TryLockError::WouldBlock) => {
-            return Err(format!(
-                "another translog server is using {}; stop it or choose another --db",
-                db_path.display()
-            ))
-        }
-        Err(std::fs::TryLockError::Error(error)) => {
-            return Err(format!("cannot lock {}: {error}", db_path.display()))
-        }
-    }
-    // A failed start leaves no database file that it created.
-    let remove_new = |error: String| {
-        if let Some(new_database) = &new_database {
-            new_database.remove_unused(READER_BUSY_TIMEOUT);
-        }
-        error
-    };
-    let older_server_locks = lock_older_server_files(db_path).map_err(remove_new)?;
-    let (shared_memory, created_shared_memory) = lock_shared_memory(db_path).map_err(remove_new)?;
-    Ok(DatabaseLock {
-        _file: file,
-        _older_server_locks: older_server_locks,
-        _shared_memory: shared_memory,
-        new_database,
-        is_new,
-        created_shared_memory,
-    })
-}
-
-/// Takes an exclusive `flock` on each `.lock` file that older versions of
-/// the server locked instead of the database file, where it exists, so that
-/// this server does not start while an older one runs on the database. The
-/// first versions named the file after `--db` as given, and later ones after
-/// the path with symbolic links resolved, so both names are checked. The
-/// files are never created, and they stay locked for the life of the server.
-///
-/// NOTE: an older server started after this one creates a missing `.lock`
-/// file and locks it. So only a file that exists at this start keeps an
-/// older server from running beside this one.
-fn lock_older_server_files(db_path: &Path) -> Result<Vec<std::fs::File>, String> {
-    let mut paths = vec![older_server_lock_path(db_path)];
-    if let Ok(real) = std::fs::canonicalize(db_path) {
-        paths.push(older_server_lock_path(&real));
-    }
-    let mut locks = Vec::new();
-    // Both names often lead to the same file, and a second flock of that
-    // file, through another open, would fail.
-    let mut locked_files = Vec::new();
-    for path in &paths {
-        let identity = std::fs::metadata(path).map(|metadata| (metadata.dev(), metadata.ino()));
-        if identity
-            .as_ref()
-            .is_ok_and(|identity| locked_files.contains(identity))
-        {
-            continue;
-        }
-        if let Some(file) = lock_older_server_file(db_path, path)? {
-            locked_files.extend(identity);
-            locks.push(file);
-        }
-    }
-    Ok(locks)
-}
-
-/// Returns `<path>.lock`, the lock file that older servers named after `path`.
-fn older_server_lock_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".lock");
-    PathBuf::from(name)
-}
-
-/// Takes an exclusive `flock` on the older servers' lock file at `path`,
-/// when that file exists.
-fn lock_older_server_file(db_path: &Path, path: &Path) -> Result<Option<std::fs::File>, String> {
-    let file = match OpenOptions::new().read(true).open(path) {
-        Ok(file) => file,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(error) => {
-            return Err(format!(
-                "cannot open {}: {error}; it is the lock file of older translog servers, so \
-                 remove it if none of them runs",
-                path.display()
-            ))
-        }
-    };
-    match file.try_lock() {
-        Ok(()) => Ok(Some(file)),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "a translog server of an older version is using {}, because it holds {}; stop it \
-             before you start this version",
-            db_path.display(),
-            path.display()
-        )),
-        Err(std::fs::TryLockError::Error(error)) => {
-            Err(format!("cannot lock {}: {error}", path.display()))
-        }
-    }
-}
-
-/// Opens the file at `path` for reading and writing, creating it readable by
-/// its owner only, because the database and its `-shm` file hold the
-/// password hashes.
-fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(path)
-}
-
-/// Opens the `-shm` file of the database at `db_path`, beside the file that
-/// a symbolic link points to as SQLite's is, and takes an exclusive `flock`
-/// on it. Returns the file, and its path when this call created it.
-fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>), String> {
-    let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
-    let path = crate::storage::files::companion(&real, "-shm");
-    let created = !path.exists();
-    let file = open_private(&path)
-        .map_err(|error| shared_memory_error(db_path, &path, created, &error))?;
-    match file.try_lock() {
-        Ok(()) => Ok((file, created.then_some(path))),
-        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
-            "another translog server is using {}, the shared-memory file of {}: the database \
-             it opened was moved or replaced since. Stop that server before you start this one",
-            path.display(),
-            db_path.display()
-        )),
-        Err(std::fs::TryLockError::Error(error)) => {
-            Err(format!("cannot lock {}: {error}", path.display()))
-        }
-    }
-}
-
-/// Describes a failure to open the `-shm` file at `path` of the database at
-/// `db_path`. `created` is true when the file did not exist, so that a
-/// permission error means that its directory is not writable. The user and
-/// the directory are named, because SQLite needs to create the `-wal` and
-/// `-shm` files beside a database that the user may write.
-fn shared_memory_error(
-    db_path: &Path,
-    path: &Path,
-    created: bool,
-    error: &std::io::Error,
-) -> String {
-    if error.kind() != std::io::ErrorKind::PermissionDenied {
-        let hint = full_disk_hint(path, error);
-        return format!("cannot open {}: {error}{hint}", path.display());
-    }
-    let user = storage::file_mode::effective_user();
-    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
-    let directory = absolute.parent().unwrap_or(Path::new("/"));
-    if created {
-        return format!(
-            "cannot open database {}: {}",
-            db_path.display(),
-            storage::file_mode::companions_denied(directory)
-        );
-    }
-    format!(
-        "cannot open database {}: {user} may not write its shared-memory file {} ({error}); run \
-         translog as the user that owns the database, or give {user} write access to the -wal \
-         and -shm files in {}",
-        db_path.display(),
-        absolute.display(),
-        directory.display()
-    )
-}
-
-/// Removes the database file that a server created, and the `-wal` and
-/// `-shm` files created with it, when it contains no schema. That happens
-/// when the server fails to start, on a taken port or on a full disk. For a
-/// database that existed, only a new `-shm` file that is still empty is
-/// removed.
-fn remove_unused_database(lock: &DatabaseLock) {
-    if let Some(new_database) = &lock.new_database {
-        new_database.remove_unused(READER_BUSY_TIMEOUT);
-        return;
-    }
-    if let Some(shared_memory) = &lock.created_shared_memory {
-        if std::fs::metadata(shared_memory).is_ok_and(|metadata| metadata.len() == 0) {
-            let _ = std::fs::remove_file(shared_memory);
-        }
-    }
-}
-
 /// Lowers the connection cap to fit the open file limit. Past the cap a new
 /// connection gets `503` and is closed at once. Without the cap, accepting
 /// fails once descriptors run out, and new clients wait without a response in
@@ -915,25 +584,6 @@ mod tests {
         ];
         for (seconds, expected) in cases {
             assert_eq!(format_duration(Duration::from_secs(seconds)), expected);
-        }
-    }
-
-    #[test]
-    fn notify_command_is_described() {
-        let cases = [
-            ("/usr/local/bin/alert", "\"/usr/local/bin/alert\""),
-            (
-                "/usr/local/bin/alert ops",
-                "\"/usr/local/bin/alert\" with 1 other word, not logged",
-            ),
-            (
-                "TOKEN=secret curl -d x https://example.com",
-                "\"curl\" with 4 other words, not logged",
-            ),
-            ("TOKEN=secret", "set (1 word not logged)"),
-        ];
-        for (command, expected) in cases {
-            assert_eq!(describe_notify_command(command), expected, "{command}");
         }
     }
 

@@ -4,7 +4,7 @@
 //! Worker's message could otherwise forge lines of the server log.
 //!
 //! The runner thread that waits for the command reads the pipes itself,
-//! with `poll`, and closes them at most [`super::OUTPUT_CLOSE_TIMEOUT`] after
+//! with `poll`, and closes them at most [`super::command::OUTPUT_CLOSE_TIMEOUT`] after
 //! the command exits. So a process that the command leaves in the
 //! background, holding the pipes open, keeps no thread of the server busy
 //! and no descriptor of it open.

@@ -18,7 +18,8 @@ use crate::storage::pending_alerts::{self, PendingFatal};
 use crate::storage::StorageError;
 use crate::throttled_log::{EventBatch, ThrottledEvents};
 
-use super::{open_alert_store, run_command, Alert, AlertResult, FatalKey, NOTIFY_TIMEOUT};
+use super::command::{run_command, NOTIFY_TIMEOUT};
+use super::{open_alert_store, Alert, AlertResult, FatalKey};
 
 /// The maximum number of notify commands that run at once.
 pub const RUNNER_COUNT: usize = 4;
@@ -43,8 +44,8 @@ const REMOVE_TRIES: u32 = 10;
 /// The pause between two tries to remove a pending fatal alert.
 const REMOVE_RETRY_PAUSE: Duration = Duration::from_millis(100);
 
-/// The sending end of the queue, shared by the storage thread (fatal alerts)
-/// and the stalled-transaction watcher.
+/// The queue of alerts and the runner threads that take from it, shared by
+/// the storage thread (fatal alerts) and the stall watcher.
 pub struct Runners {
     sender: SyncSender<Alert>,
     receiver: Arc<Mutex<Receiver<Alert>>>,
@@ -189,9 +190,7 @@ impl Runners {
             }
         }
     }
-}
 
-impl Runners {
     /// Queues the pending fatal alerts of the database of `connection` that
     /// are not queued or running, in the order in which their transactions
     /// turned fatal, until the queue is full. Returns how many it queued and
