@@ -465,12 +465,7 @@ impl Authenticator {
     fn store(&self, key: [u8; 32], generation: i64, user: &User, password_hash: &Arc<str>) {
         // Users may have changed since the verification read them; the cache
         // catches up first, and then decides against the newer snapshot.
-        if self
-            .cache_generation()
-            .is_some_and(|cached| generation > cached)
-        {
-            self.catch_up(generation);
-        }
+        self.observe_generation(generation);
         let Ok(mut cache) = self.cache.lock() else {
             return;
         };

@@ -730,30 +730,6 @@ mod tests {
     }
 
     #[test]
-    fn usage_error_is_one_line() {
-        let rendered =
-            "error: unrecognized subcommand 'bogus'\n\nUsage: translog [OPTIONS] <COMMAND>\n\n\
-                        For more information, try '--help'.\n";
-        assert_eq!(
-            usage_error::one_line(rendered),
-            "unrecognized subcommand 'bogus'"
-        );
-    }
-
-    #[test]
-    fn option_name_has_value_name() {
-        assert_eq!(usage_error::option_name("since"), "--since <SINCE>");
-    }
-
-    #[test]
-    fn unknown_option_name_is_flag() {
-        assert_eq!(
-            usage_error::option_name("no-such-option"),
-            "--no-such-option"
-        );
-    }
-
-    #[test]
     fn command_line_is_consistent() {
         command_line().debug_assert();
     }

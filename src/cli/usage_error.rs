@@ -123,3 +123,26 @@ pub fn one_line(rendered: &str) -> String {
         .unwrap_or(&joined)
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usage_error_is_one_line() {
+        let rendered =
+            "error: unrecognized subcommand 'bogus'\n\nUsage: translog [OPTIONS] <COMMAND>\n\n\
+                        For more information, try '--help'.\n";
+        assert_eq!(one_line(rendered), "unrecognized subcommand 'bogus'");
+    }
+
+    #[test]
+    fn option_name_has_value_name() {
+        assert_eq!(option_name("since"), "--since <SINCE>");
+    }
+
+    #[test]
+    fn unknown_option_name_is_flag() {
+        assert_eq!(option_name("no-such-option"), "--no-such-option");
+    }
+}
