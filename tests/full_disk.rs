@@ -11,6 +11,7 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use common::{assert_success, fill_database, run_cli, run_command, Server, BIN, PASSWORD};
 
@@ -406,4 +407,90 @@ fn failed_serve_keeps_empty_file() {
         return;
     };
     assert_eq!(left.files, ["translog.db"], "{}", left.stderr);
+}
+
+/// Shell script that mounts a tmpfs of `$FILE_SYSTEM_SIZE` at `$1` and runs
+/// `$3 --db $4 serve` on a database there, through the link `$4`. Once the
+/// file `$2/free` exists, it enlarges the tmpfs to 4 MiB.
+const SERVE_ON_SMALL_FILE_SYSTEM: &str = r#"
+set -e
+mount -t tmpfs -o "size=$FILE_SYSTEM_SIZE" tmpfs "$1"
+(
+    while kill -0 $$ 2>/dev/null && [ ! -e "$2/free" ]; do sleep 0.05; done
+    if [ -e "$2/free" ]; then mount -o remount,size=4m "$1"; fi
+) &
+exec "$3" --db "$4" serve --listen 127.0.0.1:0
+"#;
+
+/// Starts a server whose database lies on a tmpfs of 1 MiB and posts
+/// entries with long messages until one gets `503`. The database path is a
+/// link into the tmpfs, so that the credentials file beside the link is
+/// outside it, where the test reads it. Returns `None` when no tmpfs can be
+/// mounted.
+fn server_on_filled_file_system() -> Option<Server> {
+    if !can_mount_tmpfs() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let mount_point = dir.path().join("fs");
+    std::fs::create_dir(&mount_point).expect("create the mount point");
+    let db = dir.path().join("translog.db");
+    std::os::unix::fs::symlink(mount_point.join("translog.db"), &db).expect("link the database");
+    let args = [
+        mount_point.to_str().expect("UTF-8 path"),
+        dir.path().to_str().expect("UTF-8 path"),
+        BIN,
+        db.to_str().expect("UTF-8 path"),
+    ];
+    let mut command = in_namespace(SERVE_ON_SMALL_FILE_SYSTEM, &args);
+    command
+        .env("FILE_SYSTEM_SIZE", "1m")
+        .env("RUST_LOG", "info");
+    let server = Server::launch(dir, db, command);
+    let message = "m".repeat(1000);
+    let filled = (0..2000).any(|i| {
+        let body = format!(
+            "timestamp=2026-12-04T10:00:00Z&stage=WORKER_INIT&status=SUCCESS&message={message}"
+        );
+        server.post_entry(&format!("fill-{i}"), &body).status == 503
+    });
+    assert!(filled, "no write failed: {}", server.log());
+    Some(server)
+}
+
+/// Returns true when `GET /healthz` answers `200` within `period`.
+fn healthy_within(server: &Server, period: Duration) -> bool {
+    let deadline = Instant::now() + period;
+    while Instant::now() < deadline {
+        if server.get("/healthz", None).status == 200 {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
+#[test]
+fn health_stays_unavailable_while_disk_is_full() {
+    let Some(server) = server_on_filled_file_system() else {
+        return;
+    };
+    assert!(
+        !healthy_within(&server, Duration::from_secs(3)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn health_returns_once_space_is_freed() {
+    let Some(server) = server_on_filled_file_system() else {
+        return;
+    };
+    std::fs::write(server.dir().join("free"), "").expect("ask for more space");
+    assert!(
+        healthy_within(&server, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
 }

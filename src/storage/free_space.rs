@@ -110,10 +110,7 @@ fn describe_full(directory: &Path, space: Space) -> Option<String> {
             format_size(space.size)
         ));
     }
-    let free_percent = 100 - NEARLY_FULL_USED_PERCENT;
-    let nearly_full = space.available < NEARLY_FULL_BYTES
-        && u128::from(space.available) * 100 < u128::from(space.size) * u128::from(free_percent);
-    if !nearly_full {
+    if !is_nearly_full(space) {
         return None;
     }
     Some(format!(
@@ -123,6 +120,22 @@ fn describe_full(directory: &Path, space: Space) -> Option<String> {
         format_size(space.available),
         format_size(space.size)
     ))
+}
+
+/// Returns true when `space` has less than [`NEARLY_FULL_BYTES`] available
+/// and [`NEARLY_FULL_USED_PERCENT`] or more used.
+fn is_nearly_full(space: Space) -> bool {
+    let free_percent = 100 - NEARLY_FULL_USED_PERCENT;
+    space.available < NEARLY_FULL_BYTES
+        && u128::from(space.available) * 100 < u128::from(space.size) * u128::from(free_percent)
+}
+
+/// Returns true when the file system of `file` has no inode left, or is
+/// nearly full as [`full_disk_hint`] counts it. A file system whose space
+/// cannot be read counts as not full.
+pub fn is_full(file: &Path) -> bool {
+    space_of(&directory_of(file))
+        .is_some_and(|space| space.available_inodes == Some(0) || is_nearly_full(space))
 }
 
 /// Formats a number of bytes in the largest binary unit that it reaches, with

@@ -19,6 +19,7 @@ use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::sync::oneshot;
 
 use super::files::FileCheck;
+use super::free_space;
 use super::pending_alerts::{self, PendingFatal};
 use super::server_instance::Token;
 use super::StorageError;
@@ -551,9 +552,25 @@ impl StorageThread<'_> {
         }
     }
 
-    /// Rewrites the probe row to find out whether commits work again.
+    /// Rewrites the probe row to find out whether commits work again. After
+    /// a write failed on a full disk, the file system must have room again
+    /// first, because the probe rewrites a single page. That page can fit in
+    /// the space that the failed batch left in the `-wal` file, while a
+    /// Worker's entry needs new pages.
     fn probe(&mut self) {
         self.failures.flush_due();
+        let disk_was_full = self
+            .failure
+            .get()
+            .is_some_and(|failure| matches!(failure.reason, UnavailableReason::DiskFull));
+        if disk_was_full && free_space::is_full(self.files.database_path()) {
+            log::debug!("health probe skipped: the file system of the database is still full");
+            // A database deleted or replaced meanwhile is still reported.
+            if let Err(error) = self.files.check(&self.connection) {
+                self.failure.set(&error);
+            }
+            return;
+        }
         let result = self.files.check(&self.connection).and_then(|()| {
             let transaction = self
                 .connection
