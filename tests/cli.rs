@@ -1957,6 +1957,60 @@ fn prune_before_now_is_accepted() {
     assert_success(&output, "prune");
 }
 
+/// Starts a server with a transaction that ended 40 days ago, `tx-month`,
+/// and one that ended an hour ago, `tx-hour`.
+fn aged_server() -> Server {
+    let server = Server::start();
+    for (id, age_seconds) in [("tx-month", 40 * 86_400), ("tx-hour", 3600)] {
+        let timestamp = common::timestamp_from_now(-age_seconds);
+        let reply = server.post_entry(id, &form(&timestamp, "WORKER_INIT", "SUCCESS"));
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+    server
+}
+
+#[test]
+fn prune_before_age_removes_older() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "30d"], None);
+    assert_success(&output, "prune");
+    let reply = server.get("/worker/log/tx-month", Some(server.admin()));
+    assert_eq!(reply.status, 404, "{}", reply.body);
+}
+
+#[test]
+fn prune_before_age_keeps_newer() {
+    let server = aged_server();
+    server.cli(&["prune", "--before", "30d"], None);
+    assert_eq!(server.entries("tx-hour").len(), 1);
+}
+
+#[test]
+fn log_list_since_age_filters() {
+    let server = aged_server();
+    let output = server.cli(&["log", "list", "--since", "2h", "--json"], None);
+    assert_success(&output, "log list");
+    let listed: Value = serde_json::from_str(&stdout(&output)).expect("JSON output");
+    let ids: Vec<&str> = listed["transactions"]
+        .as_array()
+        .expect("transactions")
+        .iter()
+        .filter_map(|transaction| transaction["transaction_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["tx-hour"]);
+}
+
+#[test]
+fn prune_age_with_week_unit_names_units() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "2w"], None);
+    assert!(
+        stderr(&output).contains("use s, m, h or d, such as 30d"),
+        "{}",
+        stderr(&output)
+    );
+}
+
 #[test]
 fn prune_dry_run_keeps_logs() {
     let server = prune_server();

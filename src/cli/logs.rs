@@ -44,10 +44,10 @@ pub enum LogCommand {
         /// Only this outcome: fatal, succeeded, stalled or running.
         #[arg(long, value_parser = parse_outcome)]
         outcome: Option<Outcome>,
-        /// Only transactions whose last entry's timestamp is at or after this.
+        /// Only transactions whose last entry's timestamp is at or after this time, or this age such as 2h.
         #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         since: Option<TimestampArgument>,
-        /// Only transactions whose last entry's timestamp is at or before this.
+        /// Only transactions whose last entry's timestamp is at or before this time, or this age such as 1d.
         #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         until: Option<TimestampArgument>,
         /// The next_cursor of a previous page.

@@ -26,7 +26,7 @@ use clap::builder::{PathBufValueParser, TypedValueParser as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
-use crate::validate::timestamp::{parse_timestamp, TimestampError};
+use crate::validate::timestamp::parse_timestamp;
 use database::{check_database_path, DatabasePath, PathSource};
 use database::{open_database, open_database_read_only};
 pub use time_zone::parse_zone;
@@ -74,7 +74,7 @@ enum Command {
     },
     /// Delete whole transactions whose last entry's timestamp is before a time.
     Prune {
-        /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z, not later than the current time.
+        /// Any timestamp form the write API accepts, e.g. 2026-01-01 or 2026-01-01T00:00:00Z, not later than the current time, or an age such as 30d.
         #[arg(long, value_parser = parse_timestamp_argument, allow_hyphen_values = true)]
         before: TimestampArgument,
         /// Time zone for a --before without an offset.
@@ -291,40 +291,81 @@ pub fn escape_controls(text: &str) -> String {
         .collect()
 }
 
-/// A timestamp option such as `--since` or `--before`. Its value parser
-/// checks the form, and [`TimestampArgument::resolve`] turns it into an
-/// instant once the `--timezone` for a local time is known.
+/// A timestamp option such as `--since` or `--before`: a time in any form
+/// that the write API accepts, or an age such as `30d`, which means that long
+/// before the command runs. Its value parser checks the form, and
+/// [`TimestampArgument::resolve`] turns it into an instant once the
+/// `--timezone` for a local time is known.
 #[derive(Clone, Debug)]
-pub struct TimestampArgument(String);
+pub struct TimestampArgument {
+    text: String,
+    /// The age, for a value such as `30d`.
+    age: Option<Duration>,
+}
 
 impl TimestampArgument {
     /// Returns the value as given on the command line.
     fn text(&self) -> &str {
-        &self.0
+        &self.text
     }
 
-    /// Resolves the timestamp, reading a local time in `zone`. Fails with a
-    /// usage error for a local time that `zone` skips, or that `zone` moves
-    /// out of the accepted range, which names the option with the argument
-    /// id `id` as clap does.
+    /// Resolves the timestamp, reading a local time in `zone`, and an age
+    /// back from now. Fails with a usage error for a local time that `zone`
+    /// skips, for a time that `zone` moves out of the accepted range, and for
+    /// an age that reaches before 1970. The error names the option with the
+    /// argument id `id` as clap does.
     fn resolve(&self, zone: Tz, id: &str) -> Result<DateTime<Utc>, Failure> {
-        parse_timestamp(&self.0, zone).map_err(|error| {
+        let invalid = |reason: String| {
             Failure::Usage(format!(
-                "invalid value '{}' for '{}' in time zone {zone}: {error}",
-                self.0,
+                "invalid value '{}' for '{}' in time zone {zone}: {reason}",
+                self.text,
                 usage_error::option_name(id)
             ))
-        })
+        };
+        let Some(age) = self.age else {
+            return parse_timestamp(&self.text, zone).map_err(|error| invalid(error.to_string()));
+        };
+        chrono::Duration::from_std(age)
+            .ok()
+            .and_then(|age| Utc::now().checked_sub_signed(age))
+            .filter(|instant| instant.timestamp() >= 0)
+            .ok_or_else(|| {
+                invalid("that long ago is before 1970; give a shorter age or a date".to_string())
+            })
     }
 }
 
-/// Parses a timestamp option in any form that the write API accepts. A local
-/// time is checked in UTC, because its zone is another option's value. UTC
-/// accepts every local time that any zone accepts, so only the checks in
-/// [`TimestampArgument::resolve`] depend on the zone.
-pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, TimestampError> {
-    parse_timestamp(text, Tz::UTC)?;
-    Ok(TimestampArgument(text.to_string()))
+/// Parses a timestamp option: an age such as `30d` (a whole number followed
+/// by `s`, `m`, `h` or `d`), or a time in any form that the write API
+/// accepts. A local time is checked in UTC, because its zone is another
+/// option's value. UTC accepts every local time that any zone accepts, so
+/// only the checks in [`TimestampArgument::resolve`] depend on the zone. A
+/// number without a unit is a Unix time, not an age.
+pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, String> {
+    let unit = text.chars().last().filter(char::is_ascii_alphabetic);
+    let count = unit.map_or("", |unit| &text[..text.len() - unit.len_utf8()]);
+    let is_age = !count.is_empty() && count.bytes().all(|byte| byte.is_ascii_digit());
+    match unit {
+        Some('s' | 'm' | 'h' | 'd') if is_age => {
+            let age = parse_duration(text)?;
+            return Ok(TimestampArgument {
+                text: text.to_string(),
+                age: Some(age),
+            });
+        }
+        Some(unit) if is_age => {
+            return Err(format!(
+                "the unit {unit:?} of the age is not supported; use s, m, h or d, such as 30d \
+                 for 30 days or 2h for 2 hours"
+            ));
+        }
+        _ => {}
+    }
+    parse_timestamp(text, Tz::UTC).map_err(|error| error.to_string())?;
+    Ok(TimestampArgument {
+        text: text.to_string(),
+        age: None,
+    })
 }
 
 /// Parses `--max-connections`: a whole number from 1 to `u32::MAX`.
