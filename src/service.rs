@@ -344,7 +344,8 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
     if options.stall_after < SHORT_STALL_PERIOD {
         log::warn!(
             "--stall-after is {}, so a transaction counts as stalled that soon after its \
-             last entry; a number without a unit is read as seconds (6h is six hours)",
+             last entry. If a longer period was meant, give it with its unit, such as 6h for \
+             six hours, because a number without a unit is seconds",
             format_duration(options.stall_after)
         );
     }
