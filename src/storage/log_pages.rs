@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row};
 
 use super::logs::{
     decode_token, encode_token, instant, instant_from_ns, parse_outcome, stall_cutoff, LogEntry,
@@ -188,10 +188,13 @@ pub fn transaction_log_page(
     };
     let outcome: Option<String> = connection
         .prepare_cached(&format!(
-            "SELECT {OUTCOME_SQL} FROM transactions WHERE transaction_id = ?2"
+            "SELECT {OUTCOME_SQL} FROM transactions WHERE transaction_id = :transaction_id"
         ))?
         .query_row(
-            params![stall_cutoff(now_ns, stall_after), transaction_id],
+            named_params! {
+                ":cutoff": stall_cutoff(now_ns, stall_after),
+                ":transaction_id": transaction_id,
+            },
             |row| row.get(0),
         )
         .optional()?;

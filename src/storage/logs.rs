@@ -6,8 +6,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use rusqlite::types::Type;
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use rusqlite::types::{ToSql, Type};
+use rusqlite::{named_params, params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
 use super::StorageError;
@@ -81,11 +81,12 @@ impl Outcome {
     }
 }
 
-/// The SQL expression of a transaction's outcome; `?1` is the receive time, in
-/// nanoseconds, before which a transaction without an end counts as stalled.
+/// The SQL expression of a transaction's outcome; `:cutoff` is the receive
+/// time, in nanoseconds, before which a transaction without an end counts as
+/// stalled.
 pub(super) const OUTCOME_SQL: &str = "CASE WHEN has_fatal THEN 'fatal'
                                WHEN has_end THEN 'succeeded'
-                               WHEN last_received_at_ns < ?1 THEN 'stalled'
+                               WHEN last_received_at_ns < :cutoff THEN 'stalled'
                                ELSE 'running' END";
 
 /// Computes the receive time, in nanoseconds, before which a transaction
@@ -270,63 +271,82 @@ pub fn list_transactions(
 }
 
 /// The condition of a page after a cursor, in the order of the activity index.
-const AFTER_CURSOR: &str = "(last_received_at_ns, transaction_id) < (?7, ?8)";
+const AFTER_CURSOR: &str =
+    "(last_received_at_ns, transaction_id) < (:after_received_at_ns, :after_transaction_id)";
 
-/// Returns the SQL condition of `since` and `until` on the `transactions`
-/// table: the last entry's timestamp is at or after `?{first}` seconds and
-/// `?{first + 1}` nanoseconds, and at or before `?{first + 2}` seconds and
-/// `?{first + 3}` nanoseconds. A NULL bound is no bound. The list and the
-/// counts by outcome share it, so that each count is the size of the list it
-/// stands for.
-fn time_window_sql(first: usize) -> String {
-    let (since_s, since_nanos) = (first, first + 1);
-    let (until_s, until_nanos) = (first + 2, first + 3);
-    format!(
-        "(?{since_s} IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (?{since_s}, ?{since_nanos}))
-         AND (?{until_s} IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (?{until_s}, ?{until_nanos}))"
-    )
+/// The SQL condition of `since` and `until` on the `transactions` table: the
+/// last entry's timestamp is at or after `:since_s` seconds and
+/// `:since_nanos` nanoseconds, and at or before `:until_s` seconds and
+/// `:until_nanos` nanoseconds. A NULL bound is no bound. The list and the
+/// counts by outcome share it, so that each count is the size of the list
+/// filtered by that outcome.
+const TIME_WINDOW_SQL: &str = "
+    (:since_s IS NULL OR (last_timestamp_s, last_timestamp_nanos) >= (:since_s, :since_nanos))
+    AND (:until_s IS NULL OR (last_timestamp_s, last_timestamp_nanos) <= (:until_s, :until_nanos))";
+
+/// The `since` and `until` of a [`ListQuery`], split into the parameters of
+/// [`TIME_WINDOW_SQL`].
+struct TimeWindow {
+    since_s: Option<i64>,
+    since_nanos: Option<i64>,
+    until_s: Option<i64>,
+    until_nanos: Option<i64>,
 }
 
-/// Splits the `since` and `until` of `query` into the four parameters of
-/// [`time_window_sql`].
-fn time_window_parameters(query: &ListQuery) -> [Option<i64>; 4] {
-    let split = |instant: Option<DateTime<Utc>>| match instant {
-        Some(instant) => (
-            Some(instant.timestamp()),
-            Some(i64::from(instant.timestamp_subsec_nanos())),
-        ),
-        None => (None, None),
-    };
-    let (since_s, since_nanos) = split(query.since);
-    let (until_s, until_nanos) = split(query.until);
-    [since_s, since_nanos, until_s, until_nanos]
+impl TimeWindow {
+    fn of(query: &ListQuery) -> TimeWindow {
+        let split = |instant: Option<DateTime<Utc>>| match instant {
+            Some(instant) => (
+                Some(instant.timestamp()),
+                Some(i64::from(instant.timestamp_subsec_nanos())),
+            ),
+            None => (None, None),
+        };
+        let (since_s, since_nanos) = split(query.since);
+        let (until_s, until_nanos) = split(query.until);
+        TimeWindow {
+            since_s,
+            since_nanos,
+            until_s,
+            until_nanos,
+        }
+    }
+
+    /// Returns the named parameters of [`TIME_WINDOW_SQL`].
+    fn parameters(&self) -> [(&'static str, &dyn ToSql); 4] {
+        [
+            (":since_s", &self.since_s),
+            (":since_nanos", &self.since_nanos),
+            (":until_s", &self.until_s),
+            (":until_nanos", &self.until_nanos),
+        ]
+    }
 }
 
 /// Returns the SQL of one page of the list, for a page after a cursor or the
 /// first page.
 fn list_sql(after_a_cursor: bool) -> String {
-    // Written out only for a cursor: `?7 IS NULL OR ...` would keep SQLite
-    // from searching the activity index from the cursor on, and every later
-    // page would scan it from the top.
+    // Written out only for a cursor: `:after_received_at_ns IS NULL OR ...`
+    // would keep SQLite from searching the activity index from the cursor on,
+    // and every later page would scan it from the top.
     let after_cursor = if after_a_cursor {
-        AFTER_CURSOR
+        format!("AND {AFTER_CURSOR}")
     } else {
-        "?7 IS NULL AND ?8 IS NULL"
+        String::new()
     };
-    let time_window = time_window_sql(3);
     format!(
         "SELECT * FROM ({})
-         WHERE (?2 IS NULL OR outcome = ?2)
-           AND {time_window}
-           AND {after_cursor}
+         WHERE (:outcome IS NULL OR outcome = :outcome)
+           AND {TIME_WINDOW_SQL}
+           {after_cursor}
          ORDER BY last_received_at_ns DESC, transaction_id DESC
-         LIMIT ?9",
+         LIMIT :limit",
         summary_sql()
     )
 }
 
 /// Returns the query of a [`TransactionSummary`] per transaction, without
-/// the fatal entry; `?1` is the stall cutoff of [`OUTCOME_SQL`].
+/// the fatal entry; `:cutoff` is the stall cutoff of [`OUTCOME_SQL`].
 fn summary_sql() -> String {
     format!(
         "SELECT transaction_id, {OUTCOME_SQL} AS outcome,
@@ -371,9 +391,15 @@ pub fn transaction_summary(
     stall_after: Duration,
 ) -> Result<Option<TransactionSummary>, StorageError> {
     let summary = connection
-        .prepare_cached(&format!("{} WHERE transaction_id = ?2", summary_sql()))?
+        .prepare_cached(&format!(
+            "{} WHERE transaction_id = :transaction_id",
+            summary_sql()
+        ))?
         .query_row(
-            params![stall_cutoff(now_ns, stall_after), transaction_id],
+            named_params! {
+                ":cutoff": stall_cutoff(now_ns, stall_after),
+                ":transaction_id": transaction_id,
+            },
             transaction_summary_from_row,
         )
         .optional()?;
@@ -394,33 +420,27 @@ fn list_summaries(
     now_ns: i64,
     stall_after: Duration,
 ) -> Result<Vec<TransactionSummary>, StorageError> {
-    let sql = list_sql(query.cursor.is_some());
-    let [since_s, since_nanos, until_s, until_nanos] = time_window_parameters(query);
+    let cutoff = stall_cutoff(now_ns, stall_after);
+    let outcome = query.outcome.map(Outcome::as_str);
+    let window = TimeWindow::of(query);
     let fetch = i64::try_from(query.limit)
         .unwrap_or(i64::MAX)
         .saturating_add(1);
-    let mut statement = connection.prepare_cached(&sql)?;
+    let mut parameters: Vec<(&str, &dyn ToSql)> = vec![
+        (":cutoff", &cutoff),
+        (":outcome", &outcome),
+        (":limit", &fetch),
+    ];
+    parameters.extend(window.parameters());
+    if let Some(cursor) = &query.cursor {
+        parameters.extend(named_params! {
+            ":after_received_at_ns": cursor.last_received_at_ns,
+            ":after_transaction_id": cursor.transaction_id,
+        });
+    }
+    let mut statement = connection.prepare_cached(&list_sql(query.cursor.is_some()))?;
     let transactions = statement
-        .query_map(
-            params![
-                stall_cutoff(now_ns, stall_after),
-                query.outcome.map(Outcome::as_str),
-                since_s,
-                since_nanos,
-                until_s,
-                until_nanos,
-                query
-                    .cursor
-                    .as_ref()
-                    .map(|cursor| cursor.last_received_at_ns),
-                query
-                    .cursor
-                    .as_ref()
-                    .map(|cursor| cursor.transaction_id.as_str()),
-                fetch,
-            ],
-            transaction_summary_from_row,
-        )?
+        .query_map(parameters.as_slice(), transaction_summary_from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(transactions)
 }
@@ -482,18 +502,14 @@ pub fn count_by_outcome(
     stall_after: Duration,
 ) -> Result<[i64; 4], StorageError> {
     let mut counts = [0; 4];
+    let cutoff = stall_cutoff(now_ns, stall_after);
+    let window = TimeWindow::of(query);
+    let mut parameters: Vec<(&str, &dyn ToSql)> = vec![(":cutoff", &cutoff)];
+    parameters.extend(window.parameters());
     let mut statement = connection.prepare_cached(&count_sql())?;
-    let [since_s, since_nanos, until_s, until_nanos] = time_window_parameters(query);
-    let rows = statement.query_map(
-        params![
-            stall_cutoff(now_ns, stall_after),
-            since_s,
-            since_nanos,
-            until_s,
-            until_nanos
-        ],
-        |row| Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?)),
-    )?;
+    let rows = statement.query_map(parameters.as_slice(), |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)?))
+    })?;
     for row in rows {
         let (outcome, count) = row?;
         if let Some(index) = Outcome::ALL.iter().position(|o| o.as_str() == outcome) {
@@ -503,13 +519,12 @@ pub fn count_by_outcome(
     Ok(counts)
 }
 
-/// Returns the SQL of [`count_by_outcome`]: `?1` is the stall cutoff, `?2`
-/// to `?5` the parameters of [`time_window_sql`].
+/// Returns the SQL of [`count_by_outcome`]: `:cutoff` is the stall cutoff,
+/// and the other parameters are those of [`TIME_WINDOW_SQL`].
 fn count_sql() -> String {
-    let time_window = time_window_sql(2);
     format!(
         "SELECT {OUTCOME_SQL} AS outcome, count(*) FROM transactions
-         WHERE {time_window}
+         WHERE {TIME_WINDOW_SQL}
          GROUP BY outcome"
     )
 }
@@ -969,17 +984,17 @@ pub(super) mod tests {
             .expect("prepare EXPLAIN QUERY PLAN");
         let plan: Vec<String> = statement
             .query_map(
-                params![
-                    0,
-                    None::<&str>,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    None::<i64>,
-                    5,
-                    "tx",
-                    10
-                ],
+                named_params! {
+                    ":cutoff": 0,
+                    ":outcome": None::<&str>,
+                    ":since_s": None::<i64>,
+                    ":since_nanos": None::<i64>,
+                    ":until_s": None::<i64>,
+                    ":until_nanos": None::<i64>,
+                    ":after_received_at_ns": 5,
+                    ":after_transaction_id": "tx",
+                    ":limit": 10,
+                },
                 |row| row.get(3),
             )
             .expect("run EXPLAIN QUERY PLAN")
@@ -995,7 +1010,16 @@ pub(super) mod tests {
 
     #[test]
     fn outcome_counts_read_transactions_only() {
-        let plan = query_plan_with(&count_sql(), params![0, 10, 0, 20, 0]);
+        let plan = query_plan_with(
+            &count_sql(),
+            named_params! {
+                ":cutoff": 0,
+                ":since_s": 10,
+                ":since_nanos": 0,
+                ":until_s": 20,
+                ":until_nanos": 0,
+            },
+        );
         assert!(
             !plan.iter().any(|step| step.contains("entries")),
             "{plan:?}"
