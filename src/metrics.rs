@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::entry::{Stage, Status};
 use crate::notify::{AlertResult, ALERT_OUTCOMES};
-use crate::storage::logs::Outcome;
+use crate::storage::logs::{Outcome, OutcomeCounts};
 use crate::storage::{FileChange, StorageError};
 
 /// Upper bounds of the request duration histogram, in seconds.
@@ -413,8 +413,8 @@ fn render_build_info(out: &mut String) {
 /// The values that `GET /metrics` reads from the database and the other
 /// components at each scrape.
 pub struct ScrapedValues {
-    /// Transactions in the database, in the order of [`Outcome::ALL`].
-    pub transactions: [i64; Outcome::ALL.len()],
+    /// Transactions in the database, by outcome.
+    pub transactions: OutcomeCounts,
     /// The size of the database file and its WAL.
     pub database_size_bytes: u64,
     /// Argon2 verifications since the server started.
@@ -428,7 +428,8 @@ impl ScrapedValues {
     fn render(&self, out: &mut String) {
         out.push_str("# HELP translog_transactions Transactions by outcome.\n");
         out.push_str("# TYPE translog_transactions gauge\n");
-        for (outcome, count) in Outcome::ALL.iter().zip(self.transactions) {
+        for outcome in Outcome::ALL {
+            let count = self.transactions.get(outcome);
             let outcome = outcome.as_str();
             let _ = writeln!(
                 out,

@@ -96,6 +96,42 @@ pub fn stall_cutoff(now_ns: i64, stall_after: Duration) -> i64 {
     now_ns.saturating_sub(stall_ns)
 }
 
+/// The number of transactions of each outcome.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OutcomeCounts {
+    pub fatal: i64,
+    pub succeeded: i64,
+    pub stalled: i64,
+    pub running: i64,
+}
+
+impl OutcomeCounts {
+    /// Returns the number of transactions of `outcome`.
+    pub fn get(&self, outcome: Outcome) -> i64 {
+        match outcome {
+            Outcome::Fatal => self.fatal,
+            Outcome::Succeeded => self.succeeded,
+            Outcome::Stalled => self.stalled,
+            Outcome::Running => self.running,
+        }
+    }
+
+    /// Returns the number of transactions of every outcome together.
+    pub fn total(&self) -> i64 {
+        self.fatal + self.succeeded + self.stalled + self.running
+    }
+
+    fn set(&mut self, outcome: Outcome, count: i64) {
+        let field = match outcome {
+            Outcome::Fatal => &mut self.fatal,
+            Outcome::Succeeded => &mut self.succeeded,
+            Outcome::Stalled => &mut self.stalled,
+            Outcome::Running => &mut self.running,
+        };
+        *field = count;
+    }
+}
+
 pub(super) fn parse_outcome(text: &str) -> Outcome {
     Outcome::parse(text).unwrap_or(Outcome::Running)
 }
@@ -486,8 +522,8 @@ fn cursor_after(summary: &TransactionSummary) -> String {
     .encode()
 }
 
-/// Counts transactions by outcome, in the order of [`Outcome::ALL`], within
-/// the `since` and `until` of `query` as [`list_transactions`] applies them.
+/// Counts transactions by outcome, within the `since` and `until` of
+/// `query` as [`list_transactions`] applies them.
 /// The outcome, cursor and limit of `query` are ignored, so each count is the
 /// number of transactions that the list with that outcome returns over all
 /// its pages. It reads the `transactions` table only, never `entries`.
@@ -500,8 +536,8 @@ pub fn count_by_outcome(
     query: &ListQuery,
     now_ns: i64,
     stall_after: Duration,
-) -> Result<[i64; 4], StorageError> {
-    let mut counts = [0; 4];
+) -> Result<OutcomeCounts, StorageError> {
+    let mut counts = OutcomeCounts::default();
     let cutoff = stall_cutoff(now_ns, stall_after);
     let window = TimeWindow::of(query);
     let mut parameters: Vec<(&str, &dyn ToSql)> = vec![(":cutoff", &cutoff)];
@@ -512,8 +548,8 @@ pub fn count_by_outcome(
     })?;
     for row in rows {
         let (outcome, count) = row?;
-        if let Some(index) = Outcome::ALL.iter().position(|o| o.as_str() == outcome) {
-            counts[index] = count;
+        if let Some(outcome) = Outcome::parse(&outcome) {
+            counts.set(outcome, count);
         }
     }
     Ok(counts)

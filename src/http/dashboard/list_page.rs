@@ -85,15 +85,11 @@ pub(super) fn render_index(view: &IndexView) -> String {
 }
 
 fn render_filters(html: &mut String, view: &IndexView) {
-    let total: i64 = view.counts.iter().sum();
     html.push_str("<nav class=\"filters\" aria-label=\"Filter by outcome\">");
     for filter in OUTCOME_FILTERS {
         let count = match filter {
-            None => total,
-            Some(outcome) => Outcome::ALL
-                .iter()
-                .position(|candidate| *candidate == outcome)
-                .map_or(0, |index| view.counts[index]),
+            None => view.counts.total(),
+            Some(outcome) => view.counts.get(outcome),
         };
         let mut classes = Vec::new();
         if filter == view.filter {

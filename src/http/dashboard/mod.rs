@@ -30,7 +30,8 @@ use super::response::{ApiError, Body};
 use super::AppState;
 use crate::auth::User;
 use crate::storage::logs::{
-    self, LogEntry, LogQuery, Outcome, TransactionLog, TransactionPage, TransactionSummary,
+    self, LogEntry, LogQuery, Outcome, OutcomeCounts, TransactionLog, TransactionPage,
+    TransactionSummary,
 };
 use crate::storage::{now_ns, StorageError};
 
@@ -238,7 +239,7 @@ fn display_zone(state: &AppState, user: &User) -> Tz {
 
 /// Everything the list page shows.
 struct IndexView {
-    counts: [i64; 4],
+    counts: OutcomeCounts,
     page: TransactionPage,
     filter: Option<Outcome>,
     /// True past the first page.
