@@ -378,32 +378,7 @@ impl StorageThread<'_> {
         on_fatal: &dyn Fn(FatalTransaction),
     ) -> bool {
         let mut batch = Vec::with_capacity(MAX_BATCH);
-        loop {
-            // An idle thread checks the files, so that a database deleted
-            // while no entries arrive is still rescued and reported. After a
-            // failed commit it probes the database instead, so that health
-            // turns good again without waiting for a Worker's entry.
-            let first = match receiver.recv_timeout(PROBE_INTERVAL) {
-                Ok(request) => request,
-                Err(RecvTimeoutError::Timeout) if !self.failure.is_set() => {
-                    if let Err(error) = self.files.check(&self.connection) {
-                        self.failure.set(&error);
-                    }
-                    continue;
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.probe();
-                    continue;
-                }
-                Err(RecvTimeoutError::Disconnected) => break,
-            };
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
-                match receiver.try_recv() {
-                    Ok(request) => batch.push(request),
-                    Err(_) => break,
-                }
-            }
+        while self.collect_batch(&receiver, &mut batch) {
             self.metrics.observe_batch(batch.len());
             self.last_received_at_ns = order_receive_times(&mut batch, self.last_received_at_ns);
             let result = self
@@ -414,20 +389,72 @@ impl StorageThread<'_> {
                 // A damaged page fails only the entries whose keys lead to
                 // it, so storing each entry alone lets the others succeed.
                 Err(error @ StorageError::Corrupt(_)) if batch.len() > 1 => {
-                    log::warn!(
-                        "storing {} entries one at a time, because their batch failed: {error}",
-                        batch.len()
-                    );
-                    for request in batch.drain(..) {
-                        let mut single = vec![request];
-                        let result =
-                            store_batch(&mut self.connection, &single, self.keep_fatal_alerts);
-                        self.answer(&mut single, result, replies, on_fatal);
-                    }
+                    self.store_one_at_a_time(&mut batch, &error, replies, on_fatal);
                 }
                 result => self.answer(&mut batch, result, replies, on_fatal),
             }
         }
+        self.close()
+    }
+
+    /// Waits for the next request and adds it to `batch`, with every request
+    /// already waiting behind it, up to [`MAX_BATCH`]. Returns false, with
+    /// `batch` left empty, once every sender is gone.
+    fn collect_batch(
+        &mut self,
+        receiver: &Receiver<WriteRequest>,
+        batch: &mut Vec<WriteRequest>,
+    ) -> bool {
+        let first = loop {
+            // An idle thread checks the files, so that a database deleted
+            // while no entries arrive is still rescued and reported. After a
+            // failed commit it probes the database instead, so that health
+            // turns good again without waiting for a Worker's entry.
+            match receiver.recv_timeout(PROBE_INTERVAL) {
+                Ok(request) => break request,
+                Err(RecvTimeoutError::Timeout) if !self.failure.is_set() => {
+                    if let Err(error) = self.files.check(&self.connection) {
+                        self.failure.set(&error);
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.probe(),
+                Err(RecvTimeoutError::Disconnected) => return false,
+            }
+        };
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(request) => batch.push(request),
+                Err(_) => break,
+            }
+        }
+        true
+    }
+
+    /// Stores each request of `batch`, which it empties, in a database
+    /// transaction of its own and sends its outcome, after the whole batch
+    /// failed with `error`.
+    fn store_one_at_a_time(
+        &mut self,
+        batch: &mut Vec<WriteRequest>,
+        error: &StorageError,
+        replies: &UnboundedSender<Delivery>,
+        on_fatal: &dyn Fn(FatalTransaction),
+    ) {
+        log::warn!(
+            "storing {} entries one at a time, because their batch failed: {error}",
+            batch.len()
+        );
+        for request in batch.drain(..) {
+            let mut single = vec![request];
+            let result = store_batch(&mut self.connection, &single, self.keep_fatal_alerts);
+            self.answer(&mut single, result, replies, on_fatal);
+        }
+    }
+
+    /// Logs the failed batches not logged yet and closes the database at
+    /// shutdown. Returns true when the database was closed cleanly.
+    fn close(mut self) -> bool {
         self.failures.flush();
         // A change since the last check would lose what the file held at the
         // close, so the copy is made now if it was not made yet.
@@ -440,24 +467,7 @@ impl StorageThread<'_> {
             // NOTE: a command that has the database open when the server
             // exits still runs that checkpoint when it closes.
             std::mem::forget(self.connection);
-            let db = self.files.database_path().display();
-            match self.files.move_overwritten_log_aside() {
-                Ok(Some(aside)) => log::error!(
-                    "moved {db}-wal to {aside}, because it is the log of the database file \
-                     that was overwritten, and SQLite would copy it into {db} at the next open. \
-                     Writes to {db} are rejected while that file is beside it: to go on with \
-                     {db} as it was copied, move the log to another directory; if {db} was \
-                     not meant to be replaced, follow \"Restoring a backup\" in \
-                     docs/operators.md",
-                    aside = aside.display()
-                ),
-                Ok(None) => {}
-                Err(error) => log::error!(
-                    "{error}; move {db}, {db}-wal and {db}-shm aside before translog or \
-                     another program opens {db}, as docs/operators.md says under \"Restoring a \
-                     backup\", because SQLite would copy that log into {db}"
-                ),
-            }
+            set_aside_overwritten_log(&self.files);
             return false;
         }
         match self.connection.close() {
@@ -595,6 +605,30 @@ impl StorageThread<'_> {
     }
 }
 
+/// Moves the `-wal` file of a database file that was overwritten aside, so
+/// that SQLite does not copy its pages into the new file at the next open,
+/// and logs what the operator should do next.
+fn set_aside_overwritten_log(files: &FileCheck) {
+    let db = files.database_path().display();
+    match files.move_overwritten_log_aside() {
+        Ok(Some(aside)) => log::error!(
+            "moved {db}-wal to {aside}, because it is the log of the database file \
+             that was overwritten, and SQLite would copy it into {db} at the next open. \
+             Writes to {db} are rejected while that file is beside it: to go on with \
+             {db} as it was copied, move the log to another directory; if {db} was \
+             not meant to be replaced, follow \"Restoring a backup\" in \
+             docs/operators.md",
+            aside = aside.display()
+        ),
+        Ok(None) => {}
+        Err(error) => log::error!(
+            "{error}; move {db}, {db}-wal and {db}-shm aside before translog or \
+             another program opens {db}, as docs/operators.md says under \"Restoring a \
+             backup\", because SQLite would copy that log into {db}"
+        ),
+    }
+}
+
 /// Failed batches that are not logged yet, each with its number of entries
 /// and its error. The first failure is logged at once. Later ones are
 /// counted and logged in one line when [`FAILURE_LOG_INTERVAL`] has passed
@@ -715,7 +749,22 @@ struct StoredBatch {
 /// the clock was set wrong before, and following the old times would keep
 /// every new entry's receive time, and its transaction's stall check, that
 /// far ahead, so new entries get the clock's time.
-const MAX_RECEIVE_TIME_AHEAD_NS: i64 = 10 * 60 * 1_000_000_000;
+const MAX_RECEIVE_TIME_AHEAD: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// [`MAX_RECEIVE_TIME_AHEAD`] in nanoseconds, the unit of receive times.
+const MAX_RECEIVE_TIME_AHEAD_NS: i64 = MAX_RECEIVE_TIME_AHEAD.as_nanos() as i64;
+
+// The log lines give the limit in whole minutes.
+const _: () = assert!(MAX_RECEIVE_TIME_AHEAD.as_secs().is_multiple_of(60));
+
+/// Returns [`MAX_RECEIVE_TIME_AHEAD`] as the log lines write it, such as
+/// `10 minutes`.
+fn max_receive_time_ahead_text() -> String {
+    match MAX_RECEIVE_TIME_AHEAD.as_secs() / 60 {
+        1 => "1 minute".to_string(),
+        minutes => format!("{minutes} minutes"),
+    }
+}
 
 /// Reads the latest receive time that the database stores, so that entries
 /// stored after a restart with the clock set back still sort after the
@@ -748,8 +797,9 @@ fn latest_receive_time(connection: &Connection) -> i64 {
         DateTime::from_timestamp_nanos(latest).to_rfc3339_opts(SecondsFormat::Secs, true);
     let now_text = DateTime::from_timestamp_nanos(now).to_rfc3339_opts(SecondsFormat::Secs, true);
     if ahead > MAX_RECEIVE_TIME_AHEAD_NS {
+        let limit = max_receive_time_ahead_text();
         log::warn!(
-            "the latest stored receive time, {latest_text}, is more than 10 minutes ahead of \
+            "the latest stored receive time, {latest_text}, is more than {limit} ahead of \
              the clock, {now_text}, so new entries get receive times from the clock and sort \
              before entries with the same timestamp received at those times; check the system \
              clock"
@@ -788,9 +838,10 @@ fn order_receive_times(batch: &mut [WriteRequest], mut last_ns: i64) -> i64 {
 fn next_receive_time(last_ns: i64, received: i64) -> i64 {
     if last_ns.saturating_sub(received) > MAX_RECEIVE_TIME_AHEAD_NS {
         log::warn!(
-            "the clock went back by more than 10 minutes, so new entries get receive times \
+            "the clock went back by more than {}, so new entries get receive times \
              from the clock and sort before entries with the same timestamp received in those \
-             minutes; check the system clock"
+             minutes; check the system clock",
+            max_receive_time_ahead_text()
         );
         return received;
     }
