@@ -16,6 +16,7 @@ use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
+use crate::storage::maintenance;
 use crate::storage::{now_ns, Schema};
 
 #[derive(Subcommand)]
@@ -180,11 +181,11 @@ fn show_log(
 fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<(), Failure> {
     let entries = if dry_run {
         open_database_read_only(db, Schema::Current)?
-            .read(|connection| logs::count_transaction_entries(connection, transaction_id))
+            .read(|connection| maintenance::count_transaction_entries(connection, transaction_id))
             .map_err(|error| error.to_string())?
     } else {
         let mut connection = open_database_to_delete(db)?;
-        logs::delete_transaction(&mut connection, transaction_id)
+        maintenance::delete_transaction(&mut connection, transaction_id)
             .map_err(|error| describe_with_full_disk_hint(db.path(), &error))?
     };
     if entries == 0 {

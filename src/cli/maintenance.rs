@@ -12,7 +12,7 @@ use super::interruption::{signal_name, Interruption};
 use super::{open_database_read_only, DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
-use crate::storage::logs::{self, PruneError, Pruned};
+use crate::storage::maintenance::{self, PruneError, Pruned};
 use crate::storage::{file_mode, files, Schema, StorageError};
 
 /// Writes a backup of the database to the new file `destination` and prints
@@ -258,7 +258,7 @@ pub fn prune(
     // Installed before the first deletion, so that a signal stops the prune
     // between two chunks and the command can print what it deleted.
     let interruption = Interruption::install()?;
-    let result = logs::prune(&mut connection, instant, &interruption.flag());
+    let result = maintenance::prune(&mut connection, instant, &interruption.flag());
     let signal = interruption.received();
     // A signal during a wait for the lock makes that wait fail with "busy",
     // so that error with a signal is the interruption. Any other error is
@@ -353,7 +353,7 @@ fn count_pruned(
     instant: chrono::DateTime<chrono::Utc>,
 ) -> Result<Pruned, String> {
     open_database_read_only(db, Schema::Current)?
-        .read(|connection| logs::count_prunable(connection, instant))
+        .read(|connection| maintenance::count_prunable(connection, instant))
         .map_err(|error| error.to_string())
 }
 

@@ -12,6 +12,9 @@
 //! A process killed during the copy cannot remove the copy, so the
 //! temporary file (see [`temporary_name`]) and its journal may remain.
 //! Nothing appears under the destination's name then.
+//!
+//! The copy itself, [`vacuum_into`], also makes the rescue copy of a
+//! database file that changed while the server ran.
 
 use std::fmt;
 use std::io::ErrorKind;
@@ -156,7 +159,7 @@ impl Backup {
         // 3.54.1, `sqlite3RunVacuum`), so `read` may run it again.
         let copied = database.read(|connection| {
             stop_on_flag(connection, &self.stop)?;
-            logs::backup(connection, &self.copy.name)
+            vacuum_into(connection, &self.copy.name)
         });
         // A statement that the flag stopped fails with SQLITE_INTERRUPT.
         self.check_stop()?;
@@ -204,6 +207,20 @@ impl Backup {
             .and_then(|directory| directory.sync_all())
             .map_err(|error| BackupError::SyncDirectory(directory.to_path_buf(), error))
     }
+}
+
+/// Writes a consistent, compacted copy of the database to the file named
+/// `destination`, which must not exist or be an empty file. An existing file
+/// keeps its mode. Safe while the server writes: WAL readers see one
+/// snapshot and do not block the writer. [`super::files::sqlite_file_name`]
+/// gives the name of a path.
+///
+/// # Errors
+///
+/// Fails when the destination has content or cannot be written.
+pub(super) fn vacuum_into(connection: &Connection, destination: &str) -> Result<(), StorageError> {
+    connection.execute("VACUUM INTO ?1", [destination])?;
+    Ok(())
 }
 
 /// Makes the statements of `connection` fail with SQLITE_INTERRUPT once

@@ -234,7 +234,7 @@ fn rescue_path(db: &Path, now: chrono::DateTime<chrono::Utc>) -> PathBuf {
 fn rescue_copy(connection: &Connection, destination: &Path) -> Result<(), String> {
     let name = sqlite_file_name(destination)?;
     create_private(destination).map_err(|error| error.to_string())?;
-    if let Err(error) = super::logs::backup(connection, name) {
+    if let Err(error) = super::backup::vacuum_into(connection, name) {
         let _ = std::fs::remove_file(destination);
         return Err(error.to_string());
     }

@@ -14,6 +14,7 @@ pub mod free_space;
 pub mod leftovers;
 mod log_pages;
 pub mod logs;
+pub mod maintenance;
 pub mod new_database;
 pub mod pending_alerts;
 mod read_check;
