@@ -31,6 +31,136 @@ const STATUS_CODES: [u16; 14] = [
     200, 204, 304, 400, 401, 403, 404, 405, 408, 409, 413, 429, 500, 503,
 ];
 
+/// The type of a metric family, as its `# TYPE` line gives it.
+#[derive(Debug, Clone, Copy)]
+enum MetricType {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+impl MetricType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MetricType::Counter => "counter",
+            MetricType::Gauge => "gauge",
+            MetricType::Histogram => "histogram",
+        }
+    }
+}
+
+/// A metric family of the Prometheus text format: the name of its samples,
+/// its type and its help text.
+struct Family {
+    name: &'static str,
+    kind: MetricType,
+    help: &'static str,
+}
+
+impl Family {
+    /// Appends the `# HELP` and `# TYPE` lines that come before the
+    /// family's samples.
+    fn write_header(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind.as_str());
+    }
+}
+
+const BUILD_INFO: Family = Family {
+    name: "translog_build_info",
+    kind: MetricType::Gauge,
+    help: "The release, git commit and database schema version of the running binary.",
+};
+
+const START_TIME: Family = Family {
+    name: "translog_start_time_seconds",
+    kind: MetricType::Gauge,
+    help: "When the server started, in Unix time.",
+};
+
+const ENTRIES_STORED: Family = Family {
+    name: "translog_entries_stored_total",
+    kind: MetricType::Counter,
+    help: "Entries stored, by stage and status.",
+};
+
+const HTTP_RESPONSES: Family = Family {
+    name: "translog_http_responses_total",
+    kind: MetricType::Counter,
+    help: "HTTP responses sent, by status code.",
+};
+
+const REQUEST_DURATION: Family = Family {
+    name: "translog_http_request_duration_seconds",
+    kind: MetricType::Histogram,
+    help: "Time from request head to response.",
+};
+
+const BATCH_SIZE: Family = Family {
+    name: "translog_batch_size_entries",
+    kind: MetricType::Histogram,
+    help: "Write requests per database transaction of the storage thread, failed ones \
+           included. The sum exceeds the entries stored, because it counts exact repeats and \
+           conflicts too, and a write checked again after its user changed \
+           (translog_writes_rechecked_total) once in each batch it was part of.",
+};
+
+const WRITES_RECHECKED: Family = Family {
+    name: "translog_writes_rechecked_total",
+    kind: MetricType::Counter,
+    help: "Write requests whose user changed after the server last checked its credentials, \
+           so that they were checked again before the entry was stored.",
+};
+
+const UNAVAILABLE: Family = Family {
+    name: "translog_unavailable_total",
+    kind: MetricType::Counter,
+    help: "503 responses by reason, those sent to connections over --max-connections included.",
+};
+
+const ALERTS: Family = Family {
+    name: "translog_alerts_total",
+    kind: MetricType::Counter,
+    help: "Alerts of the notify command, by transaction outcome and result.",
+};
+
+const TRANSACTIONS: Family = Family {
+    name: "translog_transactions",
+    kind: MetricType::Gauge,
+    help: "Transactions by outcome.",
+};
+
+const DATABASE_SIZE: Family = Family {
+    name: "translog_database_size_bytes",
+    kind: MetricType::Gauge,
+    help: "Size of the database file and its WAL.",
+};
+
+const PASSWORD_VERIFICATIONS: Family = Family {
+    name: "translog_password_verifications_total",
+    kind: MetricType::Counter,
+    help: "Argon2 verifications of credentials not in the cache.",
+};
+
+const STORAGE_UP: Family = Family {
+    name: "translog_storage_up",
+    kind: MetricType::Gauge,
+    help: "1 while the storage thread accepts writes, 0 while it rejects them, as when the \
+           database file was deleted or the disk is full.",
+};
+
+const CONNECTIONS_OPEN: Family = Family {
+    name: "translog_connections_open",
+    kind: MetricType::Gauge,
+    help: "Open connections, including those being sent a 503 over --max-connections.",
+};
+
+const CONNECTIONS_REJECTED: Family = Family {
+    name: "translog_connections_rejected_total",
+    kind: MetricType::Counter,
+    help: "Connections sent a 503 and closed because --max-connections were open.",
+};
+
 /// The cause of a `503`, the `reason` label of
 /// `translog_unavailable_total`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -219,15 +349,13 @@ impl AlertCounts {
     }
 
     fn render(&self, out: &mut String) {
-        out.push_str(
-            "# HELP translog_alerts_total Alerts of the notify command, by transaction outcome and result.\n",
-        );
-        out.push_str("# TYPE translog_alerts_total counter\n");
+        ALERTS.write_header(out);
         for (outcome, row) in ALERT_OUTCOMES.iter().zip(&self.0) {
             for (result, counter) in AlertResult::ALL.iter().zip(row) {
                 let _ = writeln!(
                     out,
-                    "translog_alerts_total{{outcome=\"{}\",result=\"{}\"}} {}",
+                    "{}{{outcome=\"{}\",result=\"{}\"}} {}",
+                    ALERTS.name,
                     outcome.as_str(),
                     result.as_str(),
                     counter.load(Ordering::Relaxed)
@@ -309,76 +437,58 @@ impl Metrics {
         let mut out = String::new();
         render_build_info(&mut out);
 
-        out.push_str("# HELP translog_start_time_seconds When the server started, in Unix time.\n");
-        out.push_str("# TYPE translog_start_time_seconds gauge\n");
+        START_TIME.write_header(&mut out);
         let started = self
             .started_at
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs_f64();
-        let _ = writeln!(out, "translog_start_time_seconds {started:.3}");
+        let _ = writeln!(out, "{} {started:.3}", START_TIME.name);
 
-        out.push_str("# HELP translog_entries_stored_total Entries stored, by stage and status.\n");
-        out.push_str("# TYPE translog_entries_stored_total counter\n");
+        ENTRIES_STORED.write_header(&mut out);
         for (stage, row) in Stage::ALL.iter().zip(&self.entries) {
             for (status, counter) in Status::ALL.iter().zip(row) {
                 let _ = writeln!(
                     out,
-                    "translog_entries_stored_total{{stage=\"{stage}\",status=\"{status}\"}} {}",
+                    "{}{{stage=\"{stage}\",status=\"{status}\"}} {}",
+                    ENTRIES_STORED.name,
                     counter.load(Ordering::Relaxed)
                 );
             }
         }
 
-        out.push_str("# HELP translog_http_responses_total HTTP responses sent, by status code.\n");
-        out.push_str("# TYPE translog_http_responses_total counter\n");
+        HTTP_RESPONSES.write_header(&mut out);
         for (code, counter) in STATUS_CODES.iter().zip(&self.responses) {
             let _ = writeln!(
                 out,
-                "translog_http_responses_total{{code=\"{code}\"}} {}",
+                "{}{{code=\"{code}\"}} {}",
+                HTTP_RESPONSES.name,
                 counter.load(Ordering::Relaxed)
             );
         }
         let _ = writeln!(
             out,
-            "translog_http_responses_total{{code=\"other\"}} {}",
+            "{}{{code=\"other\"}} {}",
+            HTTP_RESPONSES.name,
             self.responses_other.load(Ordering::Relaxed)
         );
 
-        out.push_str(
-            "# HELP translog_http_request_duration_seconds Time from request head to response.\n",
-        );
-        out.push_str("# TYPE translog_http_request_duration_seconds histogram\n");
-        self.durations
-            .render(&mut out, "translog_http_request_duration_seconds");
+        REQUEST_DURATION.write_header(&mut out);
+        self.durations.render(&mut out, REQUEST_DURATION.name);
 
-        out.push_str(
-            "# HELP translog_batch_size_entries Write requests per database transaction of the \
-             storage thread, failed ones included. The sum exceeds the entries stored, because \
-             it counts exact repeats and conflicts too, and a write checked again after its user \
-             changed (translog_writes_rechecked_total) once in each batch it was part of.\n",
-        );
-        out.push_str("# TYPE translog_batch_size_entries histogram\n");
-        self.batches.render(&mut out, "translog_batch_size_entries");
+        BATCH_SIZE.write_header(&mut out);
+        self.batches.render(&mut out, BATCH_SIZE.name);
 
-        out.push_str(
-            "# HELP translog_writes_rechecked_total Write requests whose user changed after \
-             the server last checked its credentials, so that they were checked again before \
-             the entry was stored.\n",
-        );
-        out.push_str("# TYPE translog_writes_rechecked_total counter\n");
+        WRITES_RECHECKED.write_header(&mut out);
         let rechecked = self.writes_rechecked.load(Ordering::Relaxed);
-        let _ = writeln!(out, "translog_writes_rechecked_total {rechecked}");
+        let _ = writeln!(out, "{} {rechecked}", WRITES_RECHECKED.name);
 
-        out.push_str(
-            "# HELP translog_unavailable_total 503 responses by reason, those sent to connections \
-             over --max-connections included.\n",
-        );
-        out.push_str("# TYPE translog_unavailable_total counter\n");
+        UNAVAILABLE.write_header(&mut out);
         for (reason, counter) in UnavailableReason::ALL.iter().zip(&self.unavailable) {
             let _ = writeln!(
                 out,
-                "translog_unavailable_total{{reason=\"{}\"}} {}",
+                "{}{{reason=\"{}\"}} {}",
+                UNAVAILABLE.name,
                 reason.as_str(),
                 counter.load(Ordering::Relaxed)
             );
@@ -396,14 +506,11 @@ impl Metrics {
 /// version that `translog --version` prints. `commit` is empty for a build
 /// made outside a git checkout.
 fn render_build_info(out: &mut String) {
-    out.push_str(
-        "# HELP translog_build_info The release, git commit and database schema version of \
-         the running binary.\n",
-    );
-    out.push_str("# TYPE translog_build_info gauge\n");
+    BUILD_INFO.write_header(out);
     let _ = writeln!(
         out,
-        "translog_build_info{{version=\"{}\",commit=\"{}\",schema=\"{}\"}} 1",
+        "{}{{version=\"{}\",commit=\"{}\",schema=\"{}\"}} 1",
+        BUILD_INFO.name,
         env!("CARGO_PKG_VERSION"),
         env!("TRANSLOG_COMMIT"),
         crate::storage::SCHEMA_VERSION
@@ -426,38 +533,28 @@ pub struct ScrapedValues {
 
 impl ScrapedValues {
     fn render(&self, out: &mut String) {
-        out.push_str("# HELP translog_transactions Transactions by outcome.\n");
-        out.push_str("# TYPE translog_transactions gauge\n");
+        TRANSACTIONS.write_header(out);
         for outcome in Outcome::ALL {
             let count = self.transactions.get(outcome);
-            let outcome = outcome.as_str();
             let _ = writeln!(
                 out,
-                "translog_transactions{{outcome=\"{outcome}\"}} {count}"
+                "{}{{outcome=\"{}\"}} {count}",
+                TRANSACTIONS.name,
+                outcome.as_str()
             );
         }
 
-        out.push_str(
-            "# HELP translog_database_size_bytes Size of the database file and its WAL.\n",
-        );
-        out.push_str("# TYPE translog_database_size_bytes gauge\n");
+        DATABASE_SIZE.write_header(out);
         let size = self.database_size_bytes;
-        let _ = writeln!(out, "translog_database_size_bytes {size}");
+        let _ = writeln!(out, "{} {size}", DATABASE_SIZE.name);
 
-        out.push_str(
-            "# HELP translog_password_verifications_total Argon2 verifications of credentials \
-             not in the cache.\n",
-        );
-        out.push_str("# TYPE translog_password_verifications_total counter\n");
+        PASSWORD_VERIFICATIONS.write_header(out);
         let verifications = self.password_verifications;
-        let _ = writeln!(out, "translog_password_verifications_total {verifications}");
+        let _ = writeln!(out, "{} {verifications}", PASSWORD_VERIFICATIONS.name);
 
-        out.push_str(
-            "# HELP translog_storage_up 1 while the storage thread accepts writes, 0 while it \
-             rejects them, as when the database file was deleted or the disk is full.\n",
-        );
-        out.push_str("# TYPE translog_storage_up gauge\n");
-        let _ = writeln!(out, "translog_storage_up {}", u8::from(self.storage_up));
+        STORAGE_UP.write_header(out);
+        let up = u8::from(self.storage_up);
+        let _ = writeln!(out, "{} {up}", STORAGE_UP.name);
     }
 }
 
@@ -487,20 +584,12 @@ impl ConnectionMetrics {
 
     /// Appends both metrics in the Prometheus text format to `out`.
     fn render(&self, out: &mut String) {
-        out.push_str(
-            "# HELP translog_connections_open Open connections, including those being sent \
-             a 503 over --max-connections.\n",
-        );
-        out.push_str("# TYPE translog_connections_open gauge\n");
+        CONNECTIONS_OPEN.write_header(out);
         let open = self.open.load(Ordering::Relaxed);
-        let _ = writeln!(out, "translog_connections_open {open}");
+        let _ = writeln!(out, "{} {open}", CONNECTIONS_OPEN.name);
 
-        out.push_str(
-            "# HELP translog_connections_rejected_total Connections sent a 503 and closed \
-             because --max-connections were open.\n",
-        );
-        out.push_str("# TYPE translog_connections_rejected_total counter\n");
+        CONNECTIONS_REJECTED.write_header(out);
         let rejected = self.rejected.load(Ordering::Relaxed);
-        let _ = writeln!(out, "translog_connections_rejected_total {rejected}");
+        let _ = writeln!(out, "{} {rejected}", CONNECTIONS_REJECTED.name);
     }
 }
