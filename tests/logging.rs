@@ -11,7 +11,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::{Server, BIN, WORKER};
+use common::{Server, BIN, READER, WORKER};
 
 /// Runs `translog user add` on a new database with `RUST_LOG` set to
 /// `filter`. The shared command runner of the tests removes `RUST_LOG`, so
@@ -179,6 +179,21 @@ fn rejected_write_names_transaction() {
     assert_eq!(reply.status, 401);
     assert!(
         server.wait_for_log(r#"tx="tx-denied""#, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn rejected_dashboard_page_names_transaction() {
+    let server = Server::start();
+    let reply = server.get(
+        "/transactions/tx-hidden",
+        Some((READER.0, "wrong-password")),
+    );
+    assert_eq!(reply.status, 401);
+    assert!(
+        server.wait_for_log(r#"tx="tx-hidden""#, Duration::from_secs(5)),
         "{}",
         server.log()
     );

@@ -64,6 +64,19 @@ pub struct RequestContext {
     pub handed_to_storage: Arc<AtomicBool>,
 }
 
+/// A resource that requires credentials, which is every one but
+/// `/healthz`. A transaction's log counts as two here, because appending to
+/// it and reading it need different permissions, and only a read rejects a
+/// body.
+enum ProtectedRoute {
+    AppendEntry(String),
+    ReadLog(String),
+    LogList,
+    Metrics,
+    Dashboard,
+    DashboardTransaction(String),
+}
+
 /// Routes a request and runs the checks in the documented order: framing
 /// (`Transfer-Encoding` and `Host`, `400`), path (`404`), method (`405`), a
 /// browser's request from another origin (`403`), credentials (`401`,
@@ -78,15 +91,7 @@ pub async fn dispatch(
 ) -> Result<Response<Body>, ApiError> {
     let path = request.uri().path();
     let found = route(path);
-    // Decided before the first check, so that every error of a dashboard
-    // page, and the 404 of an unknown path that a browser requests, is an
-    // HTML page.
-    if dashboard::is_page_path(path) {
-        context.html_errors = true;
-    } else if found.is_none() {
-        context.html_errors = dashboard::accepts_html(request.headers());
-        context.errors_vary_by_accept = true;
-    }
+    choose_error_format(path, found.is_some(), request.headers(), context);
     check_transfer_coding(request.headers())?;
     check_host(request.version(), request.headers())?;
     let Some(route) = found else {
@@ -105,44 +110,33 @@ pub async fn dispatch(
     context.monitoring = matches!(route, Route::Health | Route::Metrics);
     // Known before the credentials are checked, so that a 401 or 403 line
     // names the transaction too.
-    if let Route::Log(raw_id) = &route {
-        context.transaction_id = Some(raw_id.to_string());
+    if let Route::Log(raw_id) | Route::DashboardTransaction(raw_id) = &route {
+        context.transaction_id = Some(raw_id.clone());
     }
-    if route == Route::Health {
-        return health(state).await;
-    }
+
+    // A transaction's log is the only resource that takes `POST`.
     let writing = request.method() == Method::POST;
-    // An entry is stored only if the credentials generation is unchanged in
-    // the transaction that stores it, so the write path does not read it here.
-    let freshness = if writing && matches!(route, Route::Log(_)) {
-        Freshness::AtCommit
-    } else {
-        Freshness::Now
+    let protected = match route {
+        Route::Health => return health(state).await,
+        Route::Log(raw_id) if writing => ProtectedRoute::AppendEntry(raw_id),
+        Route::Log(raw_id) => ProtectedRoute::ReadLog(raw_id),
+        Route::LogList => ProtectedRoute::LogList,
+        Route::Metrics => ProtectedRoute::Metrics,
+        Route::Dashboard => ProtectedRoute::Dashboard,
+        Route::DashboardTransaction(raw_id) => ProtectedRoute::DashboardTransaction(raw_id),
     };
-    let mut authenticated = authenticate(state, request.headers(), client, freshness).await?;
-    if freshness == Freshness::AtCommit && authorize(&authenticated.user, writing).is_err() {
-        // A cached user may have been enabled or given another role since,
-        // so a rejection is decided on the current generation.
-        authenticated = authenticate(state, request.headers(), client, Freshness::Now).await?;
-    }
-    context.user = Some(authenticated.user.name.clone());
-    // A worker, who may not read, gets 403 first, with the same hint.
-    authorize(&authenticated.user, writing).map_err(|error| {
-        if matches!(route, Route::Log(_)) && !writing {
-            with_append_hint(error, &authenticated.user)
-        } else {
-            error
-        }
-    })?;
+    let authenticated =
+        authorized_user(state, request.headers(), client, &protected, context).await?;
     // The only other methods of a transaction's log are GET and HEAD.
-    if matches!(route, Route::Log(_)) && !writing {
+    if let ProtectedRoute::ReadLog(_) = protected {
         let method = request.method().clone();
         let timeout = state.config.read_timeout;
         reject_read_with_body(method, request.body_mut(), timeout, context).await?;
     }
+
     let user = &authenticated.user;
-    match route {
-        Route::Log(raw_id) if writing => {
+    match protected {
+        ProtectedRoute::AppendEntry(raw_id) => {
             append_entry(
                 state,
                 request,
@@ -154,19 +148,67 @@ pub async fn dispatch(
             )
             .await
         }
-        Route::Log(raw_id) => {
+        ProtectedRoute::ReadLog(raw_id) => {
             let may_append = user.role.may_write();
             read_log(state, &raw_id, request.uri().query(), may_append).await
         }
-        Route::LogList => list_logs(state, &request, user).await,
-        Route::Metrics => metrics(state).await,
-        Route::Dashboard => dashboard::index(state, &request, user).await,
-        Route::DashboardTransaction(raw_id) => {
-            context.transaction_id = Some(raw_id.clone());
+        ProtectedRoute::LogList => list_logs(state, &request, user).await,
+        ProtectedRoute::Metrics => metrics(state).await,
+        ProtectedRoute::Dashboard => dashboard::index(state, &request, user).await,
+        ProtectedRoute::DashboardTransaction(raw_id) => {
             dashboard::transaction(state, &raw_id, request.uri().query(), user).await
         }
-        Route::Health => health(state).await,
     }
+}
+
+/// Decides whether the errors of a request are sent as HTML pages: every
+/// error of a dashboard page, and the 404 of an unknown path that a browser
+/// requests. It runs before the first check, so that its error is a page too.
+fn choose_error_format(
+    path: &str,
+    has_route: bool,
+    headers: &HeaderMap,
+    context: &mut RequestContext,
+) {
+    if dashboard::is_page_path(path) {
+        context.html_errors = true;
+    } else if !has_route {
+        context.html_errors = dashboard::accepts_html(headers);
+        context.errors_vary_by_accept = true;
+    }
+}
+
+/// Checks the credentials of a request for `resource` and the user's
+/// permission to use it, and returns the authenticated user.
+async fn authorized_user(
+    state: &Arc<AppState>,
+    headers: &HeaderMap,
+    client: &ClientAddress,
+    resource: &ProtectedRoute,
+    context: &mut RequestContext,
+) -> Result<Authenticated, ApiError> {
+    let writing = matches!(resource, ProtectedRoute::AppendEntry(_));
+    // An entry is stored only if the credentials generation is unchanged in
+    // the transaction that stores it, so the write path does not read it here.
+    let freshness = if writing {
+        Freshness::AtCommit
+    } else {
+        Freshness::Now
+    };
+    let mut authenticated = authenticate(state, headers, client, freshness).await?;
+    if freshness == Freshness::AtCommit && authorize(&authenticated.user, writing).is_err() {
+        // A cached user may have been enabled or given another role since,
+        // so a rejection is decided on the current generation.
+        authenticated = authenticate(state, headers, client, Freshness::Now).await?;
+    }
+    context.user = Some(authenticated.user.name.clone());
+    // A worker, who may not read, gets this 403 before the 400 of a read
+    // with a body, and with the same hint.
+    authorize(&authenticated.user, writing).map_err(|error| match resource {
+        ProtectedRoute::ReadLog(_) => with_append_hint(error, &authenticated.user),
+        _ => error,
+    })?;
+    Ok(authenticated)
 }
 
 /// Returns the `404` of a path that names no resource. It names the path
