@@ -118,9 +118,6 @@ pub enum RequestPart {
     Body,
 }
 
-/// The log's reason for [`ApiError::BadCredentials`].
-const BAD_CREDENTIALS: &str = "unknown user or wrong password";
-
 /// Returns the message of a `503` after the database file, or its `-wal` or
 /// `-shm` file, changed, a state that only a restart by the operator ends.
 /// It names the sections of docs/operators.md whose steps fit `change`, as
@@ -467,20 +464,6 @@ impl ApiError {
             | ApiError::Internal(_) => {}
         }
         response
-    }
-
-    /// Returns the cause, for code that reports this error elsewhere than in a
-    /// response.
-    pub fn cause(&self) -> String {
-        match self {
-            ApiError::Unauthorized(error) => error.reason().to_string(),
-            ApiError::BadCredentials(_) => BAD_CREDENTIALS.to_string(),
-            ApiError::Unavailable(_, cause)
-            | ApiError::Internal(cause)
-            | ApiError::ClientClosed(cause) => cause.clone(),
-            ApiError::NotStored(error, _) => error.to_string(),
-            _ => self.message(),
-        }
     }
 
     /// Returns the level and text of the server log line for this error: the cause
