@@ -448,15 +448,20 @@ pub fn storage_error(error: &StorageError) -> ApiError {
 /// A file overwritten in place reads as a mix of two databases then, and
 /// fails with errors such as a missing row, which would otherwise be `500`.
 fn read_error(state: &AppState, error: &StorageError) -> ApiError {
-    if let Err(unhealthy) = state.writer.health() {
-        if let UnavailableReason::FileChanged(_) = unhealthy.reason {
-            return ApiError::Unavailable(
-                unhealthy.reason,
-                format!("{error}, and {}", unhealthy.cause),
-            );
-        }
-    }
-    storage_error(error)
+    files_changed_error(state, error).unwrap_or_else(|| storage_error(error))
+}
+
+/// Returns the `503` of a failed read after the storage thread found the
+/// database's files changed, or `None` while it has not.
+fn files_changed_error(state: &AppState, error: &StorageError) -> Option<ApiError> {
+    let unhealthy = state.writer.health().err()?;
+    let UnavailableReason::FileChanged(_) = unhealthy.reason else {
+        return None;
+    };
+    Some(ApiError::Unavailable(
+        unhealthy.reason,
+        format!("{error}, and {}", unhealthy.cause),
+    ))
 }
 
 /// The number of tries to store a write request while its user changes.
@@ -769,21 +774,14 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         .map_err(|unhealthy| ApiError::Unavailable(unhealthy.reason, unhealthy.cause))?;
     // Any failed read, a corrupt file too, makes the server unhealthy, so
     // that monitoring gets `503` as for every other fault.
-    storage::run_read(&state.readers, |connection| {
-        Ok(
-            connection.query_row("SELECT generation FROM credentials_generation", [], |row| {
-                row.get::<_, i64>(0)
-            })?,
-        )
-    })
-    .await
-    .map_err(|error| match read_error(state, &error) {
-        changed @ ApiError::Unavailable(UnavailableReason::FileChanged(_), _) => changed,
-        _ => {
-            let cause = format!("the database cannot be read: {error}");
-            ApiError::Unavailable(UnavailableReason::from(&error), cause)
-        }
-    })?;
+    storage::run_read(&state.readers, storage::users::generation)
+        .await
+        .map_err(|error| {
+            files_changed_error(state, &error).unwrap_or_else(|| {
+                let cause = format!("the database cannot be read: {error}");
+                ApiError::Unavailable(UnavailableReason::from(&error), cause)
+            })
+        })?;
     Ok(ok_with("application/json", "{\"status\":\"ok\"}\n"))
 }
 
