@@ -31,7 +31,7 @@ use crate::auth::{AuthError, Authenticated, Freshness, User};
 use crate::entry::NewEntry;
 use crate::metrics::{ScrapedValues, UnavailableReason};
 use crate::storage::logs::{self, ListQuery};
-use crate::storage::writer::{CheckedUser, SubmitError, WriteOutcome};
+use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
 use crate::validate::{build_entry, collect_parameters, ParamError};
@@ -483,7 +483,6 @@ async fn append_entry(
     // come before 413 and 400. So the credentials are checked again before
     // any rejection, and an entry that fails for a cached user is built
     // again for the current one.
-    let mut fresh = false;
     let (body, transaction_id) = match read_entry(state, &parts, body, raw_id, context).await {
         Ok(read) => read,
         // The client has closed the connection, so a 401 or 403 would reach no one.
@@ -506,46 +505,33 @@ async fn append_entry(
             .map_err(|error| entry_error(error, has_no_body, context))
     };
 
+    // True once a changed user made the credentials be checked against the
+    // database again. An entry that fails to build after that is rejected at
+    // once, because it failed for the user as stored now.
+    let mut checked_against_database = false;
     for _ in 0..STORE_ATTEMPTS {
         // Built anew on each try, because a changed user may have another zone.
         let entry = match build(&authenticated.user) {
             Ok(entry) => entry,
-            Err(error) if fresh => return Err(error),
+            Err(error) if checked_against_database => return Err(error),
             Err(_) => {
                 authenticated = recheck(state, &parts.headers, client).await?;
                 build(&authenticated.user)?
             }
         };
-        handed_to_storage.store(true, Ordering::Relaxed);
-        let outcome = state
-            .writer
-            .submit(entry, received_at_ns, checked_user(&authenticated))
-            .map_err(|error| match error {
-                SubmitError::Overloaded => ApiError::Unavailable(
-                    UnavailableReason::Overloaded,
-                    "the storage queue is full".into(),
-                ),
-                SubmitError::Stopped => ApiError::Unavailable(
-                    UnavailableReason::Stopped,
-                    "the server is shutting down".into(),
-                ),
-            })?;
-        match outcome.await {
-            Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => return Ok(empty_ok()),
-            Ok(WriteOutcome::Conflict) => return Err(ApiError::Conflict),
-            Ok(WriteOutcome::Failed(error)) => return Err(ApiError::not_stored(error)),
-            Ok(WriteOutcome::CredentialsChanged) => {
-                // Nothing was stored, so a stop may cut the request off again
-                // while its credentials are checked.
-                handed_to_storage.store(false, Ordering::Relaxed);
+        let attempt = store_once(
+            state,
+            entry,
+            received_at_ns,
+            &authenticated,
+            &handed_to_storage,
+        )
+        .await?;
+        match attempt {
+            StoreAttempt::Stored => return Ok(empty_ok()),
+            StoreAttempt::CredentialsChanged => {
                 authenticated = recheck(state, &parts.headers, client).await?;
-                fresh = true;
-            }
-            Err(_) => {
-                return Err(ApiError::Unavailable(
-                    UnavailableReason::Stopped,
-                    "the storage thread stopped before it replied".into(),
-                ))
+                checked_against_database = true;
             }
         }
     }
@@ -553,10 +539,50 @@ async fn append_entry(
         UnavailableReason::UserChanged,
         format!(
             "user {} was changed {STORE_ATTEMPTS} times while the entry was being stored; send it \
-         again",
+             again",
             authenticated.user.name
         ),
     ))
+}
+
+/// The outcome of a try to store an entry that did not fail.
+enum StoreAttempt {
+    /// The entry is stored, by this request or by an earlier one that sent
+    /// the same entry.
+    Stored,
+    /// The user of the request's credentials changed since they were
+    /// checked, so nothing was stored.
+    CredentialsChanged,
+}
+
+/// Hands `entry` to the storage thread, which stores it only if the user of
+/// `authenticated` is unchanged, and waits for the outcome.
+async fn store_once(
+    state: &AppState,
+    entry: NewEntry,
+    received_at_ns: i64,
+    authenticated: &Authenticated,
+    handed_to_storage: &AtomicBool,
+) -> Result<StoreAttempt, ApiError> {
+    handed_to_storage.store(true, Ordering::Relaxed);
+    let outcome = state
+        .writer
+        .submit(entry, received_at_ns, checked_user(authenticated))?;
+    match outcome.await {
+        Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(StoreAttempt::Stored),
+        Ok(WriteOutcome::Conflict) => Err(ApiError::Conflict),
+        Ok(WriteOutcome::Failed(error)) => Err(ApiError::not_stored(error)),
+        Ok(WriteOutcome::CredentialsChanged) => {
+            // Nothing was stored, so a stop may cut the request off again
+            // while its credentials are checked.
+            handed_to_storage.store(false, Ordering::Relaxed);
+            Ok(StoreAttempt::CredentialsChanged)
+        }
+        Err(_) => Err(ApiError::Unavailable(
+            UnavailableReason::Stopped,
+            "the storage thread stopped before it replied".into(),
+        )),
+    }
 }
 
 /// Returns the error of an entry that failed to build. A request without a

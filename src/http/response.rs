@@ -17,6 +17,7 @@ use super::head_fault::HeadFault;
 use crate::auth::basic::BasicError;
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
+use crate::storage::writer::SubmitError;
 use crate::storage::{FileChange, StorageError};
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
@@ -587,6 +588,21 @@ fn retry_seconds(wait: Duration) -> u64 {
 impl From<ParamError> for ApiError {
     fn from(error: ParamError) -> Self {
         ApiError::InvalidParameters(error)
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(error: SubmitError) -> Self {
+        match error {
+            SubmitError::Overloaded => ApiError::Unavailable(
+                UnavailableReason::Overloaded,
+                "the storage queue is full".into(),
+            ),
+            SubmitError::Stopped => ApiError::Unavailable(
+                UnavailableReason::Stopped,
+                "the server is shutting down".into(),
+            ),
+        }
     }
 }
 
