@@ -11,6 +11,7 @@ pub mod form;
 pub mod json;
 pub mod timestamp;
 
+use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
@@ -152,6 +153,69 @@ fn decode_form(input: &[u8], origin: Origin) -> Result<Vec<(String, RawValue)>, 
         .collect())
 }
 
+/// The values of the write API's parameters as sent, before conversion.
+#[derive(Default)]
+struct RawParameters {
+    timestamp: Option<RawValue>,
+    stage: Option<RawValue>,
+    status: Option<RawValue>,
+    message: Option<RawValue>,
+}
+
+impl RawParameters {
+    /// Puts each collected parameter into the field of its name.
+    ///
+    /// # Errors
+    ///
+    /// Returns the first name that the write API does not take, or that is
+    /// repeated.
+    fn from_collected(parameters: Vec<(String, RawValue)>) -> Result<Self, ParamError> {
+        let mut raw = RawParameters::default();
+        for (name, value) in parameters {
+            let Some(slot) = raw.slot(&name) else {
+                return Err(ParamError::Unknown(name));
+            };
+            if slot.replace(value).is_some() {
+                return Err(ParamError::Repeated(name));
+            }
+        }
+        Ok(raw)
+    }
+
+    /// Returns the slot of the parameter `name`, or `None` for a name that
+    /// the write API does not take.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<RawValue>> {
+        match name {
+            "timestamp" => Some(&mut self.timestamp),
+            "stage" => Some(&mut self.stage),
+            "status" => Some(&mut self.status),
+            "message" => Some(&mut self.message),
+            _ => None,
+        }
+    }
+
+    /// Returns each parameter's name and value, in the order of
+    /// [`PARAMETER_NAMES`].
+    fn by_name(&self) -> [(&'static str, Option<&RawValue>); 4] {
+        [
+            ("timestamp", self.timestamp.as_ref()),
+            ("stage", self.stage.as_ref()),
+            ("status", self.status.as_ref()),
+            ("message", self.message.as_ref()),
+        ]
+    }
+
+    /// Returns the names of the required parameters that were not sent,
+    /// which are all but `message`.
+    fn missing(&self) -> Vec<&'static str> {
+        self.by_name()
+            .into_iter()
+            .filter(|(name, value)| *name != "message" && value.is_none())
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
 /// Converts collected parameters into an entry. `zone` resolves timestamps
 /// without an offset; `user` is the authenticated reporter.
 ///
@@ -169,36 +233,49 @@ pub fn build_entry(
     let transaction_id =
         TransactionId::parse(transaction_id).map_err(ParamError::InvalidTransactionId)?;
 
-    let mut slots: [Option<RawValue>; 4] = Default::default();
-    for (name, value) in parameters {
-        let Some(index) = PARAMETER_NAMES.iter().position(|known| *known == name) else {
-            return Err(ParamError::Unknown(name));
-        };
-        if slots[index].replace(value).is_some() {
-            return Err(ParamError::Repeated(name));
-        }
-    }
-    let missing: Vec<&'static str> = [
-        (&slots[0], "timestamp"),
-        (&slots[1], "stage"),
-        (&slots[2], "status"),
-    ]
-    .into_iter()
-    .filter(|(slot, _)| slot.is_none())
-    .map(|(_, name)| name)
-    .collect();
+    let raw = RawParameters::from_collected(parameters)?;
+    let missing = raw.missing();
     // Only a request that lacks a parameter pays for the search.
     if !missing.is_empty() {
-        if let Some(error) = semicolon_separated(&slots, &missing) {
+        if let Some(error) = semicolon_separated(&raw, &missing) {
             return Err(error);
         }
     }
-    let [timestamp, stage, status, message] = slots;
-    let (Some(timestamp), Some(stage), Some(status)) = (timestamp, stage, status) else {
+    let RawParameters {
+        timestamp: Some(timestamp),
+        stage: Some(stage),
+        status: Some(status),
+        message,
+    } = raw
+    else {
         return Err(ParamError::Missing(missing));
     };
 
-    let (timestamp_sent, timestamp_text) = match timestamp {
+    let (timestamp_sent, instant) = convert_timestamp(timestamp, zone)?;
+    let stage = text_value(stage, "stage")?;
+    let stage = Stage::parse(&stage)
+        .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
+    let status = text_value(status, "status")?;
+    let status = Status::parse(&status)
+        .ok_or_else(|| invalid_value("status", status, ParamError::InvalidStatus))?;
+    let message = convert_message(message)?;
+
+    Ok(NewEntry {
+        transaction_id,
+        timestamp: instant,
+        timestamp_sent,
+        stage,
+        status,
+        message,
+        reported_by: user.to_string(),
+    })
+}
+
+/// Converts the `timestamp` parameter into the instant it names, resolved
+/// in `zone` when it has no offset, and returns the text as sent with it.
+/// A JSON number is Unix seconds.
+fn convert_timestamp(value: RawValue, zone: Tz) -> Result<(String, DateTime<Utc>), ParamError> {
+    let (sent, text) = match value {
         RawValue::Text(text) => (text.clone(), text),
         RawValue::Number(number) => {
             let seconds =
@@ -215,37 +292,25 @@ pub fn build_entry(
             ))
         }
     };
-    let instant = timestamp::parse_timestamp(&timestamp_text, zone)
-        .map_err(|error| timestamp_error(&timestamp_sent, zone, error))?;
+    let instant = timestamp::parse_timestamp(&text, zone)
+        .map_err(|error| timestamp_error(&sent, zone, error))?;
+    Ok((sent, instant))
+}
 
-    let stage = text_value(stage, "stage")?;
-    let stage = Stage::parse(&stage)
-        .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
-    let status = text_value(status, "status")?;
-    let status = Status::parse(&status)
-        .ok_or_else(|| invalid_value("status", status, ParamError::InvalidStatus))?;
-
-    let message = match message {
-        None | Some(RawValue::Null) => None,
-        Some(RawValue::Text(text)) if text.is_empty() => None,
+/// Converts the optional `message` parameter. A missing, `null` or empty
+/// message becomes `None`.
+fn convert_message(value: Option<RawValue>) -> Result<Option<String>, ParamError> {
+    match value {
+        None | Some(RawValue::Null) => Ok(None),
+        Some(RawValue::Text(text)) if text.is_empty() => Ok(None),
         Some(RawValue::Text(text)) if text.len() > MAX_MESSAGE_BYTES => {
-            return Err(ParamError::MessageTooLong(text.len()))
+            Err(ParamError::MessageTooLong(text.len()))
         }
-        Some(RawValue::Text(text)) => Some(text),
+        Some(RawValue::Text(text)) => Ok(Some(text)),
         Some(RawValue::Number(_) | RawValue::OtherJson) => {
-            return Err(wrong_type("message", "a string or null"))
+            Err(wrong_type("message", "a string or null"))
         }
-    };
-
-    Ok(NewEntry {
-        transaction_id,
-        timestamp: instant,
-        timestamp_sent,
-        stage,
-        status,
-        message,
-        reported_by: user.to_string(),
-    })
+    }
 }
 
 /// Returns the name of the first parameter whose `;name=` is in `value`.
@@ -257,26 +322,20 @@ fn parameter_after_semicolon(value: &str) -> Option<&'static str> {
 
 /// Returns the error for missing parameters that arrived inside the value of
 /// another one, as in `timestamp=...;stage=...`, or `None`.
-fn semicolon_separated(
-    slots: &[Option<RawValue>; 4],
-    missing: &[&'static str],
-) -> Option<ParamError> {
-    PARAMETER_NAMES
-        .into_iter()
-        .zip(slots)
-        .find_map(|(within, slot)| {
-            let Some(RawValue::Text(value)) = slot else {
-                return None;
-            };
-            let next = missing
-                .iter()
-                .find(|name| value.contains(&format!(";{name}=")))?;
-            Some(ParamError::SemicolonSeparated {
-                missing: missing.to_vec(),
-                within,
-                next,
-            })
+fn semicolon_separated(raw: &RawParameters, missing: &[&'static str]) -> Option<ParamError> {
+    raw.by_name().into_iter().find_map(|(within, sent)| {
+        let Some(RawValue::Text(value)) = sent else {
+            return None;
+        };
+        let next = missing
+            .iter()
+            .find(|name| value.contains(&format!(";{name}=")))?;
+        Some(ParamError::SemicolonSeparated {
+            missing: missing.to_vec(),
+            within,
+            next,
         })
+    })
 }
 
 /// Returns the error for the invalid `value` of the parameter `name`:
@@ -488,6 +547,20 @@ mod tests {
     ) -> Result<NewEntry, ParamError> {
         let parameters = collect_parameters(query, content_type, body.as_bytes())?;
         build_entry("tx-1", parameters, Tz::UTC, "worker")
+    }
+
+    #[test]
+    fn raw_parameters_follow_parameter_names() {
+        let names = RawParameters::default().by_name().map(|(name, _)| name);
+        assert_eq!(names, PARAMETER_NAMES);
+    }
+
+    #[test]
+    fn every_parameter_name_has_slot() {
+        let mut raw = RawParameters::default();
+        for name in PARAMETER_NAMES {
+            assert!(raw.slot(name).is_some(), "{name}");
+        }
     }
 
     #[test]
