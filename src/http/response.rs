@@ -343,9 +343,9 @@ impl ApiError {
                     .into()
             }
             ApiError::Throttled(wait) => format!(
-                "Too many failed logins from this address, by any user; retry in {} seconds, \
-                 and check the server log for the rejected logins.",
-                retry_seconds(*wait)
+                "Too many failed logins from this address, by any user; retry in {}, and check \
+                 the server log for the rejected logins.",
+                seconds(retry_seconds(*wait))
             ),
             ApiError::Forbidden(reason) => reason.clone(),
             ApiError::CrossOrigin(header) => format!(
@@ -364,7 +364,7 @@ impl ApiError {
             } => format!(
                 "The request head did not arrive in full within the read timeout of {}; send \
                  the whole head at once, as HTTP clients do.",
-                seconds(*timeout)
+                seconds(timeout.as_secs())
             ),
             ApiError::RequestTimeout {
                 part: RequestPart::Body,
@@ -373,7 +373,7 @@ impl ApiError {
                 "The request body did not arrive in full within the read timeout of {}, which \
                  covers the whole body and not only the pauses in it; send the body faster, or \
                  have the server's --read-timeout raised.",
-                seconds(*timeout)
+                seconds(timeout.as_secs())
             ),
             ApiError::InvalidParameters(error) => error.to_string(),
             ApiError::InvalidQuery(message)
@@ -573,9 +573,10 @@ fn unauthorized_message(error: BasicError) -> &'static str {
     }
 }
 
-/// Returns a whole number of seconds, such as `10 seconds`, for a message.
-fn seconds(duration: Duration) -> String {
-    match duration.as_secs() {
+/// Returns `count` seconds as a message writes them, such as `1 second` or
+/// `10 seconds`.
+fn seconds(count: u64) -> String {
+    match count {
         1 => "1 second".to_string(),
         count => format!("{count} seconds"),
     }
@@ -690,6 +691,24 @@ mod tests {
             detail,
             format!("rejected: {}", BasicError::NoColon.reason())
         );
+    }
+
+    #[test]
+    fn one_second_throttle_is_singular() {
+        let message = ApiError::Throttled(Duration::from_secs(1)).message();
+        assert!(message.contains("retry in 1 second,"), "{message}");
+    }
+
+    #[test]
+    fn part_second_throttle_is_one_second() {
+        let message = ApiError::Throttled(Duration::from_millis(400)).message();
+        assert!(message.contains("retry in 1 second,"), "{message}");
+    }
+
+    #[test]
+    fn longer_throttle_is_plural() {
+        let message = ApiError::Throttled(Duration::from_millis(41_200)).message();
+        assert!(message.contains("retry in 42 seconds,"), "{message}");
     }
 
     /// Returns the message of a `503` for a batch that failed after `change`.
