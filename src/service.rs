@@ -378,7 +378,7 @@ fn handle_file_size_signal() -> Result<(), String> {
 /// empty database and serves it without another sign, so the line names the
 /// file by its full path.
 fn warn_new_database(db_path: &Path) {
-    let path = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    let path = storage::files::real_path(db_path);
     log::warn!(
         "created a new database at {}; if an existing database was expected, check --db \
          and TRANSLOG_DB, because a mistyped path is the usual cause",

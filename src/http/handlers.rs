@@ -835,7 +835,7 @@ async fn metrics(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
 /// Returns the size of the database file and its WAL. SQLite keeps the WAL
 /// beside the file that a symbolic link at `path` points to.
 fn database_size(path: &std::path::Path) -> u64 {
-    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let real = files::real_path(path);
     let wal = files::companion(&real, "-wal");
     [real, wal]
         .iter()

@@ -179,7 +179,7 @@ fn open_private(path: &Path) -> std::io::Result<std::fs::File> {
 /// a symbolic link points to as SQLite's is, and takes an exclusive `flock`
 /// on it. Returns the file, and its path when this call created it.
 fn lock_shared_memory(db_path: &Path) -> Result<(std::fs::File, Option<PathBuf>), String> {
-    let real = std::fs::canonicalize(db_path).unwrap_or_else(|_| db_path.to_path_buf());
+    let real = crate::storage::files::real_path(db_path);
     let path = crate::storage::files::companion(&real, "-shm");
     let created = !path.exists();
     let file = open_private(&path)

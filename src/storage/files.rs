@@ -94,7 +94,7 @@ impl FileCheck {
     pub fn new(db: &Path, token: Option<Token>) -> FileCheck {
         FileCheck {
             looked_at: None,
-            real: std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf()),
+            real: real_path(db),
             files: DatabaseFiles::new(db),
             token,
             change: None,
@@ -296,7 +296,7 @@ impl DatabaseFiles {
     /// appear later, and is then recorded at the first check that finds it.
     /// They are beside the file that a symbolic link at `db` points to.
     pub fn new(db: &Path) -> DatabaseFiles {
-        let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+        let real = real_path(db);
         let is_link = std::fs::symlink_metadata(db).is_ok_and(|meta| meta.file_type().is_symlink());
         let db_name = if is_link {
             format!("{} (a symbolic link to {})", db.display(), real.display())
@@ -349,6 +349,13 @@ impl DatabaseFiles {
         }
         None
     }
+}
+
+/// Returns the file that `db` names with symbolic links resolved, beside
+/// which SQLite keeps the `-wal` and `-shm` files, or `db` itself when it
+/// cannot be resolved, as for a file that does not exist yet.
+pub fn real_path(db: &Path) -> PathBuf {
+    std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf())
 }
 
 /// Returns the path of a file that SQLite keeps beside the database at `db`,

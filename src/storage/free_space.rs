@@ -81,7 +81,7 @@ fn may_come_from_full_disk(error: &(dyn std::error::Error + 'static)) -> bool {
 /// Returns the directory of `file`, or of the target of a symbolic link at
 /// `file`, where SQLite writes a database's `-wal` and `-shm` files.
 fn directory_of(file: &Path) -> PathBuf {
-    let real = std::fs::canonicalize(file).unwrap_or_else(|_| file.to_path_buf());
+    let real = super::files::real_path(file);
     match real.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),

@@ -125,7 +125,7 @@ impl RescuedCopies {
     /// returns `None` when there is none. The server writes them beside the
     /// file that a symbolic link at `db` points to.
     fn beside_existing(db: &Path) -> Option<RescuedCopies> {
-        let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+        let real = super::files::real_path(db);
         let copies: Vec<String> = rescued_copies(&real)
             .iter()
             .map(|path| path.display().to_string())
@@ -174,7 +174,7 @@ pub fn link_target(path: &Path) -> Option<PathBuf> {
 /// existing database `db`, joined with `and`, or `None` when there is none.
 /// The server moves them beside the file that a symbolic link points to.
 fn overwritten_logs_beside(db: &Path) -> Option<String> {
-    let real = std::fs::canonicalize(db).unwrap_or_else(|_| db.to_path_buf());
+    let real = super::files::real_path(db);
     let suffix = format!("-wal{OVERWRITTEN_LOG_INFIX}");
     let logs: Vec<String> = files_named_after(&real, &suffix)
         .iter()

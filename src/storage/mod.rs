@@ -372,7 +372,7 @@ pub fn open_error(path: &Path, error: &StorageError) -> String {
     };
     // SQLite creates the -wal and -shm files beside the file that a
     // symbolic link points to, and only when they are missing.
-    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let real = files::real_path(path);
     let directory = std::path::absolute(files::parent_directory(&real))
         .unwrap_or_else(|_| files::parent_directory(&real).to_path_buf());
     let companion_missing = ["-wal", "-shm"]

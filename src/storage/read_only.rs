@@ -245,7 +245,7 @@ pub fn open_read_only_error(path: &Path, error: &StorageError) -> String {
     if !matches!(code, Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)) {
         return open_error(path, error);
     }
-    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let real = super::files::real_path(path);
     let shm = companion(&real, "-shm");
     if companion(&real, "-wal").exists() && !shm.exists() {
         return format!(
