@@ -2001,11 +2001,62 @@ fn log_list_since_age_filters() {
 }
 
 #[test]
+fn prune_before_bare_number_suggests_unit() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "90", "--dry-run"], None);
+    assert!(
+        stderr(&output).contains("add its unit, such as 90d"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn prune_before_bare_number_exits_2() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "90", "--dry-run"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn prune_fractional_age_names_age_form() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "1.5d", "--dry-run"], None);
+    assert!(
+        stderr(&output).contains("an age is a whole number followed by s, m, h or d"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn prune_age_before_1970_is_rejected() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "106751d", "--dry-run"], None);
+    assert!(
+        stderr(&output).contains("106751d ago is before 1970"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn zero_age_is_rejected() {
+    let server = aged_server();
+    let output = server.cli(&["log", "list", "--since", "0d"], None);
+    assert!(
+        stderr(&output).contains("an age of 0 is the current time"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn prune_age_with_week_unit_names_units() {
     let server = aged_server();
     let output = server.cli(&["prune", "--before", "2w"], None);
     assert!(
-        stderr(&output).contains("use s, m, h or d, such as 30d"),
+        stderr(&output).contains("the unit 'w' of the age is not supported"),
         "{}",
         stderr(&output)
     );

@@ -20,13 +20,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 use clap::builder::{PathBufValueParser, TypedValueParser as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
-use crate::validate::timestamp::parse_timestamp;
+use crate::validate::timestamp::{parse_timestamp, TimestampError};
 use database::{check_database_path, DatabasePath, PathSource};
 use database::{open_database, open_database_read_only};
 pub use time_zone::parse_zone;
@@ -311,61 +311,129 @@ impl TimestampArgument {
 
     /// Resolves the timestamp, reading a local time in `zone`, and an age
     /// back from now. Fails with a usage error for a local time that `zone`
-    /// skips, for a time that `zone` moves out of the accepted range, and for
-    /// an age that reaches before 1970. The error names the option with the
-    /// argument id `id` as clap does.
+    /// skips, or that `zone` moves out of the accepted range, which names the
+    /// option with the argument id `id` as clap does.
     fn resolve(&self, zone: Tz, id: &str) -> Result<DateTime<Utc>, Failure> {
-        let invalid = |reason: String| {
-            Failure::Usage(format!(
-                "invalid value '{}' for '{}' in time zone {zone}: {reason}",
-                self.text,
-                usage_error::option_name(id)
-            ))
-        };
+        let option = usage_error::option_name(id);
         let Some(age) = self.age else {
-            return parse_timestamp(&self.text, zone).map_err(|error| invalid(error.to_string()));
+            return parse_timestamp(&self.text, zone).map_err(|error| {
+                Failure::Usage(format!(
+                    "invalid value '{}' for '{option}' in time zone {zone}: {error}",
+                    self.text
+                ))
+            });
         };
+        // The value parser checked that the age reaches back to 1970 at most.
         chrono::Duration::from_std(age)
             .ok()
             .and_then(|age| Utc::now().checked_sub_signed(age))
-            .filter(|instant| instant.timestamp() >= 0)
             .ok_or_else(|| {
-                invalid("that long ago is before 1970; give a shorter age or a date".to_string())
+                Failure::Usage(format!(
+                    "invalid value '{}' for '{option}': that long ago is before 1970",
+                    self.text
+                ))
             })
     }
 }
 
-/// Parses a timestamp option: an age such as `30d` (a whole number followed
-/// by `s`, `m`, `h` or `d`), or a time in any form that the write API
-/// accepts. A local time is checked in UTC, because its zone is another
-/// option's value. UTC accepts every local time that any zone accepts, so
-/// only the checks in [`TimestampArgument::resolve`] depend on the zone. A
-/// number without a unit is a Unix time, not an age.
+/// The form of an age, for the messages of values that look like one.
+const AGE_FORM: &str =
+    "an age is a whole number followed by s, m, h or d, such as 30d for 30 days or 2h for 2 hours";
+
+/// The maximum number of digits of a whole number that a timestamp option
+/// rejects as Unix time, because it reaches only into 1973 and is more
+/// likely an age without its unit, as in `prune --before 90`.
+const MAX_SHORT_NUMBER_DIGITS: usize = 8;
+
+/// Parses a timestamp option: an age such as `30d`, or a time in any form
+/// that the write API accepts. A local time is checked in UTC, because its
+/// zone is another option's value. UTC accepts every local time that any
+/// zone accepts, so only the checks in [`TimestampArgument::resolve`] depend
+/// on the zone. A whole number of up to 8 digits is rejected, because as
+/// Unix time it lies in 1970 to 1973.
 pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, String> {
-    let unit = text.chars().last().filter(char::is_ascii_alphabetic);
-    let count = unit.map_or("", |unit| &text[..text.len() - unit.len_utf8()]);
-    let is_age = !count.is_empty() && count.bytes().all(|byte| byte.is_ascii_digit());
-    match unit {
-        Some('s' | 'm' | 'h' | 'd') if is_age => {
-            let age = parse_duration(text)?;
-            return Ok(TimestampArgument {
-                text: text.to_string(),
-                age: Some(age),
-            });
-        }
-        Some(unit) if is_age => {
-            return Err(format!(
-                "the unit {unit:?} of the age is not supported; use s, m, h or d, such as 30d \
-                 for 30 days or 2h for 2 hours"
-            ));
-        }
-        _ => {}
+    if let Some(age) = parse_age(text) {
+        return age.map(|age| TimestampArgument {
+            text: text.to_string(),
+            age: Some(age),
+        });
     }
-    parse_timestamp(text, Tz::UTC).map_err(|error| error.to_string())?;
-    Ok(TimestampArgument {
-        text: text.to_string(),
-        age: None,
+    let is_short_number = text.len() <= MAX_SHORT_NUMBER_DIGITS
+        && !text.is_empty()
+        && text.bytes().all(|byte| byte.is_ascii_digit());
+    match parse_timestamp(text, Tz::UTC) {
+        Ok(instant) if is_short_number => {
+            let example = if instant.timestamp() > 0 {
+                format!("{text}d")
+            } else {
+                "30d".to_string()
+            };
+            Err(format!(
+                "the number {text} read as Unix time is {}, which is almost certainly not \
+                 meant; for an age, add its unit, such as {example}: {AGE_FORM}",
+                instant.to_rfc3339_opts(SecondsFormat::Secs, true)
+            ))
+        }
+        Ok(_) => Ok(TimestampArgument {
+            text: text.to_string(),
+            age: None,
+        }),
+        Err(TimestampError::UnrecognizedFormat { .. }) if looks_like_age(text) => {
+            Err(format!("the age is invalid: {AGE_FORM}"))
+        }
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// Reads `text` as an age when it is a whole number followed by one ASCII
+/// letter, and returns `None` for any other text. An age reaches back from
+/// the current time at most to 1970, the start of the accepted range.
+fn parse_age(text: &str) -> Option<Result<Duration, String>> {
+    let unit = text.chars().last().filter(char::is_ascii_alphabetic)?;
+    let count = &text[..text.len() - 1];
+    if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let unit_seconds: u64 = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        other => {
+            return Some(Err(format!(
+                "the unit {other:?} of the age is not supported: {AGE_FORM}"
+            )))
+        }
+    };
+    let since_1970 = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
+    let seconds = count
+        .parse::<u64>()
+        .ok()
+        .and_then(|count| count.checked_mul(unit_seconds));
+    Some(match seconds {
+        Some(0) => Err(
+            "an age of 0 is the current time; give at least 1s, or a time such as \
+             `date -Iseconds` prints"
+                .to_string(),
+        ),
+        Some(seconds) if seconds <= since_1970 => Ok(Duration::from_secs(seconds)),
+        _ => Err(format!(
+            "{text} ago is before 1970, the start of the range that translog stores; give \
+             a shorter age, or a date"
+        )),
     })
+}
+
+/// Returns true for text that looks like a mistyped age, such as `-5d`,
+/// `1.5d`, `30 days` or `1d2h`: a digit first (after an optional sign),
+/// then only digits, letters, dots and spaces, and at least one letter.
+fn looks_like_age(text: &str) -> bool {
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    unsigned.starts_with(|c: char| c.is_ascii_digit())
+        && unsigned.chars().any(|c| c.is_ascii_alphabetic())
+        && unsigned
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ')
 }
 
 /// Parses `--max-connections`: a whole number from 1 to `u32::MAX`.
