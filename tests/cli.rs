@@ -1814,7 +1814,10 @@ fn prune_prints_count() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2026-06-01"], None);
     assert_success(&output, "prune");
-    assert_eq!(stdout(&output), "removed 2 transactions (2 entries)\n");
+    assert_eq!(
+        stdout(&output),
+        "removed 2 transactions (2 entries) whose last entry was before 2026-06-01T00:00:00Z\n"
+    );
 }
 
 #[test]
@@ -1850,14 +1853,20 @@ fn prune_bad_timestamp_is_error() {
 fn prune_of_one_is_singular() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2026-01-15"], None);
-    assert_eq!(stdout(&output), "removed 1 transaction (1 entry)\n");
+    assert_eq!(
+        stdout(&output),
+        "removed 1 transaction (1 entry) whose last entry was before 2026-01-15T00:00:00Z\n"
+    );
 }
 
 #[test]
 fn prune_nothing_prints_zero() {
     let server = prune_server();
     let output = server.cli(&["prune", "--before", "2025-01-01"], None);
-    assert_eq!(stdout(&output), "removed 0 transactions (0 entries)\n");
+    assert_eq!(
+        stdout(&output),
+        "removed 0 transactions (0 entries) whose last entry was before 2025-01-01T00:00:00Z\n"
+    );
 }
 
 #[test]
@@ -1867,7 +1876,8 @@ fn prune_dry_run_prints_counts() {
     assert_success(&output, "prune --dry-run");
     assert_eq!(
         stdout(&output),
-        "would remove 2 transactions (2 entries); nothing was deleted\n"
+        "would remove 2 transactions (2 entries) whose last entry is before \
+         2026-06-01T00:00:00Z; nothing was deleted\n"
     );
 }
 
@@ -1998,6 +2008,20 @@ fn log_list_since_age_filters() {
         .filter_map(|transaction| transaction["transaction_id"].as_str())
         .collect();
     assert_eq!(ids, ["tx-hour"]);
+}
+
+#[test]
+fn prune_before_age_names_cutoff() {
+    let server = aged_server();
+    let output = server.cli(&["prune", "--before", "30d", "--dry-run"], None);
+    let cutoff = common::timestamp_from_now(-30 * 86_400);
+    // The cutoff is named to the nanosecond; its date is enough here.
+    let date = &cutoff[..10];
+    assert!(
+        stdout(&output).contains(&format!("whose last entry is before {date}T")),
+        "{}",
+        stdout(&output)
+    );
 }
 
 #[test]

@@ -249,9 +249,16 @@ pub fn prune(
 ) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "before")?;
     check_cutoff_is_past(before, instant, timezone)?;
+    // Named in every result, so that an age such as 30d shows the instant
+    // that it meant.
+    let before = instant
+        .with_timezone(&timezone)
+        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
     if dry_run {
         let counts = pruned_counts(count_pruned(db, instant)?);
-        super::print_line(&format!("would remove {counts}; nothing was deleted"));
+        super::print_line(&format!(
+            "would remove {counts} whose last entry is before {before}; nothing was deleted"
+        ));
         return Ok(());
     }
     let mut connection = open_database_to_delete(db)?;
@@ -265,7 +272,10 @@ pub fn prune(
     // reported as it is.
     let (deleted, finished, signal) = match (result, signal) {
         (Ok(run), None) => {
-            super::print_line(&format!("removed {}", pruned_counts(run.deleted)));
+            super::print_line(&format!(
+                "removed {} whose last entry was before {before}",
+                pruned_counts(run.deleted)
+            ));
             return Ok(());
         }
         (Ok(run), Some(signal)) => (run.deleted, run.finished, signal),
@@ -274,9 +284,6 @@ pub fn prune(
         }
         (Err(failure), _) => return Err(describe_prune_error(db.path(), &failure).into()),
     };
-    let before = instant
-        .with_timezone(&timezone)
-        .to_rfc3339_opts(SecondsFormat::AutoSi, true);
     let counts = pruned_counts(deleted);
     let message = if finished {
         format!(
