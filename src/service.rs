@@ -333,9 +333,9 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
         "settings: time zone {}, stall after {}, read timeout {}, write timeout {}, \
          max connections {}, notify command {notify}, trusted proxies {proxies}",
         options.timezone,
-        format_duration(options.stall_after),
-        format_duration(options.read_timeout),
-        format_duration(options.write_timeout),
+        format_option_duration(options.stall_after),
+        format_option_duration(options.read_timeout),
+        format_option_duration(options.write_timeout),
         state.config.max_connections
     );
     if let Some(warning) = options.notify_command.as_deref().and_then(missing_program) {
@@ -346,7 +346,7 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
             "--stall-after is {}, so a transaction counts as stalled that soon after its \
              last entry. If a longer period was meant, give it with its unit, such as 6h for \
              six hours, because a number without a unit is seconds",
-            format_duration(options.stall_after)
+            format_option_duration(options.stall_after)
         );
     }
 }
@@ -552,7 +552,7 @@ fn open_file_limit() -> Option<u64> {
 
 /// Formats a duration as `--stall-after` and the timeouts take it, in the
 /// largest unit that divides it.
-pub(crate) fn format_duration(duration: Duration) -> String {
+pub(crate) fn format_option_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     let units = [(86_400, 'd'), (3600, 'h'), (60, 'm')];
     match units
@@ -584,7 +584,10 @@ mod tests {
             (0, "0s"),
         ];
         for (seconds, expected) in cases {
-            assert_eq!(format_duration(Duration::from_secs(seconds)), expected);
+            assert_eq!(
+                format_option_duration(Duration::from_secs(seconds)),
+                expected
+            );
         }
     }
 

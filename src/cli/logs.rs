@@ -13,9 +13,11 @@ use super::{
     Failure, TimestampArgument, DEFAULT_STALL_AFTER,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
-use crate::http::handlers::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use crate::storage::free_space::describe_with_full_disk_hint;
-use crate::storage::logs::{self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary};
+use crate::storage::logs::{
+    self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary, DEFAULT_LIST_LIMIT,
+    MAX_LIST_LIMIT,
+};
 use crate::storage::maintenance;
 use crate::storage::{now_ns, Schema};
 
@@ -320,7 +322,7 @@ fn filter_arguments(query: &ListQuery, stall_after: Duration) -> String {
     if let Some(outcome) = query.outcome {
         arguments.push_str(&format!("--outcome {} ", outcome.as_str()));
         let depends_on_stall = matches!(outcome, Outcome::Stalled | Outcome::Running);
-        let period = crate::service::format_duration(stall_after);
+        let period = crate::service::format_option_duration(stall_after);
         if depends_on_stall && period != DEFAULT_STALL_AFTER {
             arguments.push_str(&format!("--stall-after {period} "));
         }

@@ -20,7 +20,6 @@ use super::dashboard;
 use super::host::check_host;
 use super::origin::check_same_origin;
 use super::queries::{parse_list_query, parse_log_query};
-pub use super::queries::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 use super::response::{
     empty_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
 };

@@ -7,15 +7,12 @@
 use super::handlers::APPEND_HINT;
 use super::response::ApiError;
 use crate::auth::User;
-use crate::storage::logs::{Cursor, EntryCursor, ListQuery, LogQuery, Outcome};
+use crate::storage::logs::{
+    Cursor, EntryCursor, ListQuery, LogQuery, Outcome, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
+};
 use crate::validate::form::parse_pairs;
 use crate::validate::timestamp::parse_timestamp;
 use crate::validate::{plus_became_space, whitespace_note, PARAMETER_NAMES};
-
-/// The largest page of the transaction list.
-pub const MAX_LIST_LIMIT: usize = 1000;
-/// The page size of the transaction list without a `limit`.
-pub const DEFAULT_LIST_LIMIT: usize = 50;
 
 /// The largest page of one transaction's log. A page of 1000 entries is
 /// about 250 KB of JSON with messages of a few dozen bytes. It is at most

@@ -237,6 +237,11 @@ impl Cursor {
     }
 }
 
+/// The largest page of the transaction list.
+pub const MAX_LIST_LIMIT: usize = 1000;
+/// The page size of the transaction list without a `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 50;
+
 /// Filters and paging of the transaction list.
 #[derive(Debug, Clone, Default)]
 pub struct ListQuery {
