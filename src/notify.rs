@@ -105,6 +105,19 @@ pub struct Alert {
 pub type FatalKey = (String, i64);
 
 impl Alert {
+    /// Builds a fatal alert of `transaction_id` for unit tests.
+    #[cfg(test)]
+    fn fatal_for_test(transaction_id: &str) -> Alert {
+        Alert {
+            transaction_id: transaction_id.to_string(),
+            fatal_received_at_ns: Some(1),
+            outcome: Outcome::Fatal,
+            stage: "WORKER_LOAD".to_string(),
+            status: "FATAL".to_string(),
+            message: None,
+        }
+    }
+
     /// Returns the key of a fatal alert's pending row, or `None` for a
     /// stalled alert.
     pub fn fatal_key(&self) -> Option<FatalKey> {

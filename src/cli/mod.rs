@@ -394,16 +394,10 @@ fn parse_age(text: &str) -> Option<Result<Duration, String>> {
     if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
     }
-    let unit_seconds: u64 = match unit {
-        's' => 1,
-        'm' => 60,
-        'h' => 3600,
-        'd' => 86_400,
-        other => {
-            return Some(Err(format!(
-                "the unit {other:?} of the age is not supported: {AGE_FORM}"
-            )))
-        }
+    let Some(unit_seconds) = unit_seconds(unit) else {
+        return Some(Err(format!(
+            "the unit {unit:?} of the age is not supported: {AGE_FORM}"
+        )));
     };
     let since_1970 = u64::try_from(Utc::now().timestamp()).unwrap_or(0);
     let seconds = count
@@ -526,6 +520,17 @@ pub(crate) const DEFAULT_STALL_AFTER: &str = "6h";
 /// nanoseconds, which are stored in an `i64`, so a longer one has no effect.
 const MAX_DURATION_SECONDS: u64 = i64::MAX as u64 / 1_000_000_000;
 
+/// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`.
+fn unit_seconds(unit: char) -> Option<u64> {
+    match unit {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    }
+}
+
 /// Parses a duration: a whole number followed by `s`, `m`, `h` or `d`, or
 /// plain seconds, of at most [`MAX_DURATION_SECONDS`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
@@ -535,13 +540,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
              s, m, h or d, such as 90s or 6h"
         )
     };
-    let (digits, unit_seconds) = match text.char_indices().last() {
-        Some((at, 's')) => (&text[..at], 1),
-        Some((at, 'm')) => (&text[..at], 60),
-        Some((at, 'h')) => (&text[..at], 3600),
-        Some((at, 'd')) => (&text[..at], 86_400),
-        _ => (text, 1),
-    };
+    let (digits, unit_seconds) = text
+        .char_indices()
+        .last()
+        .and_then(|(at, unit)| Some((&text[..at], unit_seconds(unit)?)))
+        .unwrap_or((text, 1));
     let too_large = || {
         let maximum = MAX_DURATION_SECONDS / unit_seconds;
         let unit = match text.chars().last() {

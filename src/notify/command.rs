@@ -279,7 +279,6 @@ fn is_assignment(word: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::logs::Outcome;
 
     /// Returns true while process `pid` exists and has not exited.
     fn is_running(pid: &str) -> bool {
@@ -315,14 +314,7 @@ mod tests {
     }
 
     fn fatal_alert() -> Alert {
-        Alert {
-            transaction_id: "tx-unit".to_string(),
-            fatal_received_at_ns: Some(1),
-            outcome: Outcome::Fatal,
-            stage: "WORKER_LOAD".to_string(),
-            status: "FATAL".to_string(),
-            message: None,
-        }
+        Alert::fatal_for_test("tx-unit")
     }
 
     #[test]

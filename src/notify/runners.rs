@@ -481,17 +481,9 @@ fn describe_drops(batch: &EventBatch<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::logs::Outcome;
 
     fn alert(transaction_id: &str) -> Alert {
-        Alert {
-            transaction_id: transaction_id.to_string(),
-            fatal_received_at_ns: Some(1),
-            outcome: Outcome::Fatal,
-            stage: "WORKER_LOAD".to_string(),
-            status: "FATAL".to_string(),
-            message: None,
-        }
+        Alert::fatal_for_test(transaction_id)
     }
 
     #[test]
