@@ -458,7 +458,7 @@ fn server_on_filled_file_system() -> Option<Server> {
     Some(server)
 }
 
-/// Returns true when `GET /healthz` answers `200` within `period`.
+/// Returns true when `GET /healthz` returns `200` within `period`.
 fn healthy_within(server: &Server, period: Duration) -> bool {
     let deadline = Instant::now() + period;
     while Instant::now() < deadline {

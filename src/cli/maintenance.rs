@@ -249,8 +249,8 @@ pub fn prune(
 ) -> Result<(), Failure> {
     let instant = before.resolve(timezone, "before")?;
     check_cutoff_is_past(before, instant, timezone)?;
-    // Named in every result, so that an age such as 30d shows the instant
-    // that it meant.
+    // Every result line names the cutoff, so that an age such as 30d shows
+    // the instant that it meant.
     let before = instant
         .with_timezone(&timezone)
         .to_rfc3339_opts(SecondsFormat::AutoSi, true);

@@ -573,6 +573,9 @@ impl StorageThread<'_> {
             .failure
             .get()
             .is_some_and(|failure| matches!(failure.reason, UnavailableReason::DiskFull));
+        // NOTE: on a file system with less room than `is_full` asks for, health
+        // stays bad while no entries arrive, even where an entry would fit, until
+        // a Worker's entry is stored.
         if disk_was_full && free_space::is_full(self.files.database_path()) {
             log::debug!("health probe skipped: the file system of the database is still full");
             // A database deleted or replaced meanwhile is still reported.
