@@ -83,11 +83,43 @@ enum ProtectedRoute {
 /// (`413`), parameters (`400`), storage (`409`, `503`, `500`).
 pub async fn dispatch(
     state: &Arc<AppState>,
-    mut request: Request<Incoming>,
+    request: Request<Incoming>,
     client: &ClientAddress,
     received_at_ns: i64,
     context: &mut RequestContext,
 ) -> Result<Response<Body>, ApiError> {
+    let route = admitted_route(&request, context)?;
+    // A transaction's log is the only resource that takes `POST`.
+    let writing = request.method() == Method::POST;
+    let protected = match route {
+        Route::Health => return health(state).await,
+        Route::Log(raw_id) if writing => ProtectedRoute::AppendEntry(raw_id),
+        Route::Log(raw_id) => ProtectedRoute::ReadLog(raw_id),
+        Route::LogList => ProtectedRoute::LogList,
+        Route::Metrics => ProtectedRoute::Metrics,
+        Route::Dashboard => ProtectedRoute::Dashboard,
+        Route::DashboardTransaction(raw_id) => ProtectedRoute::DashboardTransaction(raw_id),
+    };
+    let authenticated =
+        authorized_user(state, request.headers(), client, &protected, context).await?;
+    serve_protected(
+        state,
+        request,
+        protected,
+        authenticated,
+        client,
+        received_at_ns,
+        context,
+    )
+    .await
+}
+
+/// Routes a request and runs the checks that need no credentials: framing,
+/// path, method and the origin of a browser's request.
+fn admitted_route(
+    request: &Request<Incoming>,
+    context: &mut RequestContext,
+) -> Result<Route, ApiError> {
     let path = request.uri().path();
     let found = route(path);
     choose_error_format(path, found.is_some(), request.headers(), context);
@@ -112,27 +144,19 @@ pub async fn dispatch(
     if let Route::Log(raw_id) | Route::DashboardTransaction(raw_id) = &route {
         context.transaction_id = Some(raw_id.clone());
     }
+    Ok(route)
+}
 
-    // A transaction's log is the only resource that takes `POST`.
-    let writing = request.method() == Method::POST;
-    let protected = match route {
-        Route::Health => return health(state).await,
-        Route::Log(raw_id) if writing => ProtectedRoute::AppendEntry(raw_id),
-        Route::Log(raw_id) => ProtectedRoute::ReadLog(raw_id),
-        Route::LogList => ProtectedRoute::LogList,
-        Route::Metrics => ProtectedRoute::Metrics,
-        Route::Dashboard => ProtectedRoute::Dashboard,
-        Route::DashboardTransaction(raw_id) => ProtectedRoute::DashboardTransaction(raw_id),
-    };
-    let authenticated =
-        authorized_user(state, request.headers(), client, &protected, context).await?;
-    // The only other methods of a transaction's log are GET and HEAD.
-    if let ProtectedRoute::ReadLog(_) = protected {
-        let method = request.method().clone();
-        let timeout = state.config.read_timeout;
-        reject_read_with_body(method, request.body_mut(), timeout, context).await?;
-    }
-
+/// Runs the handler of `protected` for a user who may use it.
+async fn serve_protected(
+    state: &Arc<AppState>,
+    mut request: Request<Incoming>,
+    protected: ProtectedRoute,
+    authenticated: Authenticated,
+    client: &ClientAddress,
+    received_at_ns: i64,
+    context: &mut RequestContext,
+) -> Result<Response<Body>, ApiError> {
     let user = &authenticated.user;
     match protected {
         ProtectedRoute::AppendEntry(raw_id) => {
@@ -148,6 +172,11 @@ pub async fn dispatch(
             .await
         }
         ProtectedRoute::ReadLog(raw_id) => {
+            // The only other methods of a transaction's log are GET and
+            // HEAD, which take no body.
+            let method = request.method().clone();
+            let timeout = state.config.read_timeout;
+            reject_read_with_body(method, request.body_mut(), timeout, context).await?;
             let may_append = user.role.may_write();
             read_log(state, &raw_id, request.uri().query(), may_append).await
         }
