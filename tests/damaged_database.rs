@@ -7,9 +7,10 @@
 mod common;
 
 use std::path::Path;
-use std::process::Output;
+use std::process::{Command, Output};
 use std::sync::Barrier;
 use std::thread;
+use std::time::Duration;
 
 use common::{fill_database, form, many_stage, many_timestamp, run_cli, Reply, Server};
 
@@ -191,6 +192,33 @@ fn damaged_write_requests_omit_cause() {
         .filter(|line| line.contains("request #") && line.contains("damaged"))
         .collect();
     assert!(repeated.is_empty(), "{log}");
+}
+
+#[test]
+fn split_batches_log_one_line() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    // The rounds take less than the 10 s between two lines about batches
+    // stored again one entry at a time.
+    let log = server.log();
+    let lines = log
+        .lines()
+        .filter(|line| line.contains("entries one at a time"))
+        .count();
+    assert!(lines <= 1, "{log}");
+}
+
+#[test]
+fn held_split_lines_written_at_stop() {
+    let server = server_with_damaged_pages();
+    write_beside_damage(&server);
+    let sent = Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -TERM failed");
+    let written = server.wait_for_log("stored one entry at a time", Duration::from_secs(10));
+    assert!(written, "{}", server.log());
 }
 
 /// Transactions of the database of [`prune_beside_damage`]: five chunks of

@@ -211,7 +211,8 @@ impl Writer {
                 let thread = StorageThread {
                     connection,
                     files,
-                    failures: FailureLog::default(),
+                    failures: BatchLog::failures(),
+                    splits: BatchLog::splits(),
                     failure: &thread_failure,
                     damage: &thread_damage,
                     metrics: &metrics,
@@ -359,7 +360,9 @@ async fn deliver_outcomes(
 struct StorageThread<'a> {
     connection: Connection,
     files: FileCheck,
-    failures: FailureLog,
+    failures: BatchLog,
+    /// Batches stored again one entry at a time after a damaged page.
+    splits: BatchLog,
     failure: &'a Failure,
     damage: &'a OnceLock<String>,
     metrics: &'a Metrics,
@@ -406,6 +409,7 @@ impl StorageThread<'_> {
         batch: &mut Vec<WriteRequest>,
     ) -> bool {
         let first = loop {
+            self.splits.flush_due();
             // An idle thread checks the files, so that a database deleted
             // while no entries arrive is still rescued and reported. After a
             // failed commit it probes the database instead, so that health
@@ -441,10 +445,7 @@ impl StorageThread<'_> {
         replies: &UnboundedSender<Delivery>,
         on_fatal: &dyn Fn(FatalTransaction),
     ) {
-        log::warn!(
-            "storing {} entries one at a time, because their batch failed: {error}",
-            batch.len()
-        );
+        self.splits.record(batch.len(), error);
         for request in batch.drain(..) {
             let mut single = vec![request];
             let result = store_batch(&mut self.connection, &single, self.keep_fatal_alerts);
@@ -456,6 +457,7 @@ impl StorageThread<'_> {
     /// shutdown. Returns true when the database was closed cleanly.
     fn close(mut self) -> bool {
         self.failures.flush();
+        self.splits.flush();
         // A change since the last check would lose what the file held at the
         // close, so the copy is made now if it was not made yet.
         let _ = self.files.check_now(&self.connection);
@@ -632,39 +634,67 @@ fn set_aside_overwritten_log(files: &FileCheck) {
     }
 }
 
-/// Failed batches that are not logged yet, each with its number of entries
-/// and its error. The first failure is logged at once. Later ones are
+/// Batches of one kind that are not logged yet, each with its number of
+/// entries and its error. The first is logged at once. Later ones are
 /// counted and logged in one line when [`FAILURE_LOG_INTERVAL`] has passed
-/// since the last line, or when a commit works again.
-struct FailureLog(ThrottledEvents<(usize, String)>);
-
-impl Default for FailureLog {
-    fn default() -> Self {
-        FailureLog(ThrottledEvents::new(FAILURE_LOG_INTERVAL))
-    }
+/// since the last line, or, for failed batches, when a commit works again.
+struct BatchLog {
+    events: ThrottledEvents<(usize, String)>,
+    write_line: fn(&EventBatch<(usize, String)>, std::time::Instant),
 }
 
-impl FailureLog {
+impl BatchLog {
+    /// Creates the log of the batches whose commit failed.
+    fn failures() -> Self {
+        BatchLog {
+            events: ThrottledEvents::new(FAILURE_LOG_INTERVAL),
+            write_line: log_failures,
+        }
+    }
+
+    /// Creates the log of the batches stored again one entry at a time.
+    fn splits() -> Self {
+        BatchLog {
+            events: ThrottledEvents::new(FAILURE_LOG_INTERVAL),
+            write_line: log_splits,
+        }
+    }
+
     fn record(&mut self, entries: usize, error: &StorageError) {
         let now = std::time::Instant::now();
-        self.0.record(now, (entries, error.to_string()));
-        if let Some(batch) = self.0.take_due(now) {
-            log_failures(&batch, now);
+        self.events.record(now, (entries, error.to_string()));
+        if let Some(batch) = self.events.take_due(now) {
+            (self.write_line)(&batch, now);
         }
     }
 
     fn flush_due(&mut self) {
         let now = std::time::Instant::now();
-        if let Some(batch) = self.0.take_due(now) {
-            log_failures(&batch, now);
+        if let Some(batch) = self.events.take_due(now) {
+            (self.write_line)(&batch, now);
         }
     }
 
     fn flush(&mut self) {
         let now = std::time::Instant::now();
-        if let Some(batch) = self.0.take(now) {
-            log_failures(&batch, now);
+        if let Some(batch) = self.events.take(now) {
+            (self.write_line)(&batch, now);
         }
+    }
+}
+
+/// Writes the line of batches stored again one entry at a time.
+fn log_splits(batch: &EventBatch<(usize, String)>, now: std::time::Instant) {
+    let (entries, error) = &batch.latest;
+    if batch.count == 1 {
+        log::warn!("storing {entries} entries one at a time, because their batch failed: {error}");
+    } else {
+        log::warn!(
+            "{} batches stored one entry at a time in the last {:.1} s, because they failed, \
+             the latest of {entries} entries: {error}",
+            batch.count,
+            now.duration_since(batch.first).as_secs_f64()
+        );
     }
 }
 
