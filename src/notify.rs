@@ -194,8 +194,8 @@ impl Notifier {
             match pending_alerts::clear(connection) {
                 Ok(0) => {}
                 Ok(count) => log::info!(
-                    "removed {count} pending fatal alerts of an earlier run, because no notify \
-                     command is set"
+                    "removed {} of an earlier run, because no notify command is set",
+                    alerts_text(count, "pending fatal")
                 ),
                 Err(error) => log::warn!("removing the pending fatal alerts failed: {error}"),
             }
@@ -204,15 +204,15 @@ impl Notifier {
         match runners.queue_pending(connection) {
             Ok((queued, 0)) if queued.is_empty() => {}
             Ok((queued, left)) => {
-                let more = if left > 0 {
-                    format!("; {left} more wait for room in the queue")
-                } else {
-                    String::new()
+                let more = match left {
+                    0 => String::new(),
+                    1 => "; 1 more waits for room in the queue".to_string(),
+                    _ => format!("; {left} more wait for room in the queue"),
                 };
                 log::info!(
-                    "running the notify command for {} fatal alerts that an earlier run of the \
-                     server did not run: {}{more}",
-                    queued.len(),
+                    "running the notify command for {} that an earlier run of the server did not \
+                     run: {}{more}",
+                    alerts_text(queued.len(), "fatal"),
                     named_transactions(queued.iter().map(String::as_str))
                 );
             }
@@ -380,4 +380,13 @@ fn open_alert_store(db_path: &std::path::Path) -> Result<rusqlite::Connection, S
     connection.busy_timeout(POSITION_BUSY_TIMEOUT)?;
     connection.pragma_update(None, "synchronous", "FULL")?;
     Ok(connection)
+}
+
+/// Returns `count` with `kind` and "alert" or "alerts", such as "1 fatal
+/// alert" or "3 pending fatal alerts".
+pub(crate) fn alerts_text(count: usize, kind: &str) -> String {
+    match count {
+        1 => format!("1 {kind} alert"),
+        _ => format!("{count} {kind} alerts"),
+    }
 }

@@ -833,7 +833,7 @@ fn fatal_alerts_waiting_at_stop_run_after_restart() {
 
 /// The start of the line that a server logs when it runs the fatal alerts
 /// that an earlier run left.
-const RESUMED_ALERTS: &str = "fatal alerts that an earlier run of the server did not run";
+const RESUMED_ALERTS: &str = "that an earlier run of the server did not run";
 
 /// Starts a server with 6 fatal alerts, four of them running and two
 /// waiting (see [`start_with_slow_alerts`]), and kills it with SIGKILL.
@@ -900,7 +900,7 @@ fn pending_alert_of_deleted_log_is_removed() {
     assert!(
         server
             .log()
-            .contains("removed 1 pending fatal alerts whose transactions were deleted"),
+            .contains("removed 1 pending fatal alert whose transaction was deleted"),
         "{}",
         server.log()
     );

@@ -218,11 +218,15 @@ impl Runners {
             }
         };
 
-        if removed > 0 {
-            log::info!(
+        match removed {
+            0 => {}
+            1 => log::info!(
+                "removed 1 pending fatal alert whose transaction was deleted or is no longer fatal"
+            ),
+            _ => log::info!(
                 "removed {removed} pending fatal alerts whose transactions were deleted or are \
                  no longer fatal"
-            );
+            ),
         }
 
         let total = pending.len();
