@@ -153,7 +153,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
         ),
         std::io::ErrorKind::PermissionDenied => format!(
             "cannot create {path}: {}; choose a directory that this user may write, or run \
-             the command as a user that may",
+             the command as a user who may write there",
             create_denied_reason(destination)
         ),
         _ => format!(

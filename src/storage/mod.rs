@@ -152,7 +152,7 @@ impl fmt::Display for StorageError {
             ),
             StorageError::ReadOnlyFile => f.write_str(
                 "the file is not writable by this user; run the command as the user that owns \
-                 it, or work on a copy",
+                 it",
             ),
             StorageError::ForeignDatabase(found) => write!(
                 f,
