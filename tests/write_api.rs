@@ -1739,6 +1739,45 @@ fn trailing_slash_names_path_without_it() {
 }
 
 #[test]
+fn upper_case_path_names_lower_case_path() {
+    let server = Server::start();
+    let reply = server.post_form("/WORKER/LOG/Tx-1", server.admin(), VALID);
+    assert_eq!(
+        reply.message(),
+        "No resource at this path, because paths are case-sensitive; send the request to \
+         /worker/log/Tx-1."
+    );
+}
+
+#[test]
+fn upper_case_path_is_404() {
+    let server = Server::start();
+    let reply = server.post_form("/Worker/Log/tx-1", server.admin(), VALID);
+    assert_json_error(&reply, 404, "not_found");
+}
+
+#[test]
+fn upper_case_health_path_names_it() {
+    let server = Server::start();
+    let reply = server.get("/HEALTHZ", None);
+    assert!(
+        reply.message().ends_with("send the request to /healthz."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn post_to_upper_case_health_gets_generic_message() {
+    let server = Server::start();
+    let reply = server.post_form("/HEALTHZ", server.admin(), VALID);
+    assert_eq!(
+        reply.message(),
+        "No resource at this path; the write API is POST /worker/log/{transaction_id}."
+    );
+}
+
+#[test]
 fn trailing_slash_of_read_names_path() {
     let server = Server::start();
     let reply = server.get("/worker/log/tx-1/", Some(server.admin()));

@@ -23,7 +23,9 @@ use super::queries::{parse_list_query, parse_log_query};
 use super::response::{
     empty_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
 };
-use super::router::{route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES};
+use super::router::{
+    lower_case_route, route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES,
+};
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
@@ -256,6 +258,11 @@ fn not_found(path: &str, method: &Method) -> ApiError {
                 meant,
                 at_start: path.starts_with("//"),
             };
+        }
+    }
+    if let Some(meant) = lower_case_route(path) {
+        if takes_method(&meant, method) {
+            return ApiError::WrongCase(meant);
         }
     }
     match strip_trailing_slash(path) {

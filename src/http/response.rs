@@ -31,6 +31,9 @@ pub enum ApiError {
     /// A path that names no resource, but would without its trailing
     /// slash; the text is the path without it.
     TrailingSlash(String),
+    /// A path that names a resource only in other letter case; the text is
+    /// the path meant.
+    WrongCase(String),
     /// A path under `/worker/log/` with more than one segment, as a
     /// transaction id with a `/` in it gives.
     SlashInTransactionId,
@@ -232,6 +235,7 @@ impl ApiError {
         match self {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
@@ -263,6 +267,7 @@ impl ApiError {
         match self {
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. } => "not_found",
@@ -315,6 +320,10 @@ impl ApiError {
                 "No resource at this path, because it repeats /worker/log, as a client whose \
                  base URL already ends with /worker/log sends; check that URL, and send the \
                  request to {meant}."
+            ),
+            ApiError::WrongCase(meant) => format!(
+                "No resource at this path, because paths are case-sensitive; send the request \
+                 to {meant}."
             ),
             ApiError::TrailingSlash(stripped) => format!(
                 "No resource at this path, because it ends with a slash; send the request to \
@@ -451,6 +460,7 @@ impl ApiError {
             }
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
@@ -505,6 +515,7 @@ impl ApiError {
             ),
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
+            | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
@@ -558,6 +569,10 @@ fn unauthorized_message(error: BasicError) -> &'static str {
         BasicError::BadBase64 => {
             "The Basic credentials are not valid base64; send the base64 of user:password \
              (curl -u user:password)."
+        }
+        BasicError::MissingPadding => {
+            "The Basic credentials are base64 without the = padding at its end; send the padded \
+             base64 of user:password, as the base64 command and curl -u user:password write it."
         }
         BasicError::NotUtf8 => {
             "The Basic credentials do not decode to UTF-8 text; encode user:password as UTF-8 \

@@ -54,6 +54,28 @@ pub fn strip_trailing_slash(path: &str) -> Option<(&str, Route)> {
     route(stripped).map(|found| (stripped, found))
 }
 
+/// Returns `path` with the fixed part of its route in lower case, when the
+/// path differs from it only in the case of that part and then names a
+/// resource. A transaction id is case-sensitive, so it is kept as it is.
+pub fn lower_case_route(path: &str) -> Option<String> {
+    if path.len() > MAX_SUGGESTED_PATH_BYTES {
+        return None;
+    }
+    let fixed_len = ["/worker/log/", "/transactions/"]
+        .iter()
+        .find(|prefix| {
+            path.get(..prefix.len())
+                .is_some_and(|start| start.eq_ignore_ascii_case(prefix))
+        })
+        .map_or(path.len(), |prefix| prefix.len());
+    let meant = format!(
+        "{}{}",
+        path[..fixed_len].to_ascii_lowercase(),
+        &path[fixed_len..]
+    );
+    (meant != path && route(&meant).is_some()).then_some(meant)
+}
+
 fn single_segment(segment: &str) -> Option<String> {
     (!segment.is_empty() && !segment.contains('/')).then(|| segment.to_string())
 }
@@ -111,6 +133,29 @@ mod tests {
     #[test]
     fn empty_id_is_not_found() {
         assert_eq!(route("/worker/log/"), None);
+    }
+
+    #[test]
+    fn lower_case_route_keeps_id_case() {
+        assert_eq!(
+            lower_case_route("/Transactions/AbC"),
+            Some("/transactions/AbC".to_string())
+        );
+    }
+
+    #[test]
+    fn lower_case_route_of_valid_path_is_none() {
+        assert_eq!(lower_case_route("/worker/log/AbC"), None);
+    }
+
+    #[test]
+    fn lower_case_route_of_unknown_path_is_none() {
+        assert_eq!(lower_case_route("/WORKER/LOGS"), None);
+    }
+
+    #[test]
+    fn lower_case_route_of_multibyte_path_is_none() {
+        assert_eq!(lower_case_route("/wörker/lög/x"), None);
     }
 
     #[test]

@@ -77,6 +77,7 @@ fn error_title(error: &ApiError) -> &'static str {
     match error {
         ApiError::NotFound
         | ApiError::TrailingSlash(_)
+        | ApiError::WrongCase(_)
         | ApiError::SlashInTransactionId
         | ApiError::RepeatedBasePath(_)
         | ApiError::DoubleSlash { .. }
