@@ -1192,7 +1192,7 @@ fn log_repeated_limit_is_400() {
     assert_invalid_query(&reply);
     assert_eq!(
         reply.message(),
-        "Query parameter \"limit\" is given more than once."
+        "Query parameter \"limit\" is given more than once; send it once."
     );
 }
 
@@ -1825,6 +1825,22 @@ fn bad_since_message_ends_sentence() {
     let server = Server::start();
     let message = list(&server, "?since=yesterday").message();
     assert!(message.ends_with('.'), "{message}");
+}
+
+#[test]
+fn age_in_since_is_400() {
+    let server = Server::start();
+    assert_invalid_query(&list(&server, "?since=1d"));
+}
+
+#[test]
+fn age_in_since_names_command_line() {
+    let server = Server::start();
+    let message = list(&server, "?since=1d").message();
+    assert!(
+        message.contains("an age such as 1d is read only by the command line"),
+        "{message}"
+    );
 }
 
 #[test]

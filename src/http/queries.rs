@@ -52,11 +52,19 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
     })
 }
 
+/// Returns true for `value` in the form of an age of the command line: a
+/// whole number and a unit, `s`, `m`, `h` or `d`, such as `30d`.
+fn is_age(value: &str) -> bool {
+    value
+        .strip_suffix(['s', 'm', 'h', 'd'])
+        .is_some_and(|count| !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()))
+}
+
 /// Rejects the parameter `name` at `index` when an earlier pair has its name.
 fn reject_repeat(pairs: &[(String, String)], index: usize, name: &str) -> Result<(), ApiError> {
     if pairs.iter().take(index).any(|(earlier, _)| earlier == name) {
         return Err(ApiError::InvalidQuery(format!(
-            "Query parameter {name:?} is given more than once."
+            "Query parameter {name:?} is given more than once; send it once."
         )));
     }
     Ok(())
@@ -136,6 +144,12 @@ pub fn parse_list_pairs(
                             "Invalid {name} {value:?}: its offset has a space where the + sign \
                              belongs, because + means a space in a query; write the + as %2B, \
                              for example with curl -G --data-urlencode \"{name}=...\"."
+                        ))
+                    } else if is_age(value) {
+                        ApiError::InvalidQuery(format!(
+                            "Invalid {name} {value:?}: an age such as 1d is read only by the \
+                             command line (translog log list --{name} {value}); send a time \
+                             with an offset, such as 2026-12-05T06:00:00Z."
                         ))
                     } else {
                         ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
@@ -274,7 +288,7 @@ mod tests {
         let error = parse_log_query(Some("limit=5&limit=6"), "tx-1", false).expect_err("repeated");
         assert_eq!(
             message(error),
-            "Query parameter \"limit\" is given more than once."
+            "Query parameter \"limit\" is given more than once; send it once."
         );
     }
 
