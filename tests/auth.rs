@@ -634,6 +634,25 @@ fn broken_base64_is_named() {
 }
 
 #[test]
+fn unpadded_base64_is_401() {
+    let server = Server::start();
+    // "admin:x" is YWRtaW46eA== with its padding.
+    let reply = post_with_authorization(&server, Some("Basic YWRtaW46eA"));
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn unpadded_base64_names_padding() {
+    let server = Server::start();
+    let reply = post_with_authorization(&server, Some("Basic YWRtaW46eA"));
+    assert!(
+        reply.message().contains("without the = padding"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn credentials_without_colon_are_named() {
     let server = Server::start();
     let header = common::basic_auth_bytes(b"worker");

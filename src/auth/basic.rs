@@ -25,6 +25,9 @@ pub enum BasicError {
     /// which base64 text never contains.
     NotAscii,
     BadBase64,
+    /// Valid base64 except that the `=` padding at its end is left out,
+    /// as some encoders write it.
+    MissingPadding,
     NotUtf8,
     NoColon,
     /// More than one `Authorization` header: which one counts is ambiguous.
@@ -43,6 +46,7 @@ impl BasicError {
                 "credentials after the Basic scheme contain bytes that are not ASCII"
             }
             BasicError::BadBase64 => "credentials are not valid base64",
+            BasicError::MissingPadding => "credentials are base64 without its = padding",
             BasicError::NotUtf8 => "credentials are not UTF-8",
             BasicError::NoColon => "credentials have no colon between user and password",
             BasicError::Repeated => "more than one Authorization header",
@@ -103,7 +107,14 @@ pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
     }
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token)
-        .map_err(|_| BasicError::BadBase64)?;
+        .map_err(|_| {
+            let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(token);
+            if token.len() % 4 != 0 && unpadded.is_ok() {
+                BasicError::MissingPadding
+            } else {
+                BasicError::BadBase64
+            }
+        })?;
     let decoded = String::from_utf8(decoded).map_err(|_| BasicError::NotUtf8)?;
     let (user, password) = decoded.split_once(':').ok_or(BasicError::NoColon)?;
     Ok(Credentials {
@@ -201,6 +212,15 @@ mod tests {
     #[test]
     fn bad_base64_is_rejected() {
         assert_eq!(parse(Some(b"Basic !!!")).err(), Some(BasicError::BadBase64));
+    }
+
+    #[test]
+    fn unpadded_base64_is_named() {
+        // "a:bc" is YTpiYw== with its padding.
+        assert_eq!(
+            parse(Some(b"Basic YTpiYw")).err(),
+            Some(BasicError::MissingPadding)
+        );
     }
 
     #[test]
