@@ -405,6 +405,24 @@ fn user_list_shows_users() {
 }
 
 #[test]
+fn empty_user_list_says_how_to_add() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["user", "list"], None);
+    assert!(
+        stderr(&output).contains("no users yet; add one with translog user add"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn empty_user_list_prints_header() {
+    let (_dir, db) = new_db();
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    assert_eq!(text.trim_end(), "NAME  ROLE  TIMEZONE  STATE");
+}
+
+#[test]
 fn user_list_has_no_hashes() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");

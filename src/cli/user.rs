@@ -122,6 +122,11 @@ fn list_users(db: &DatabasePath) -> Result<(), String> {
         })
         .collect();
     super::table::print_table(&["NAME", "ROLE", "TIMEZONE", "STATE"], &rows);
+    if rows.is_empty() {
+        // On standard error, so that the table on standard output stays a
+        // header and rows for scripts.
+        eprintln!("no users yet; add one with translog user add NAME --role admin");
+    }
     Ok(())
 }
 
