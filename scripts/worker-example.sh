@@ -9,9 +9,10 @@
 #
 # MODE is one of:
 #   ok           every step succeeds
-#   transient    the load fails once (server unreachable), is retried and
+#   transient    the load fails once (MySQL unreachable), is retried and
 #                succeeds; the run ends with WARNING (default)
-#   unreachable  every load attempt fails; FATAL after LOAD_ATTEMPTS attempts
+#   unreachable  every load attempt fails (MySQL unreachable); FATAL after
+#                LOAD_ATTEMPTS attempts
 #   corrupt      the compressed dump is truncated; FATAL at once, because
 #                retrying cannot repair a broken archive
 #
