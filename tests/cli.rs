@@ -2290,6 +2290,73 @@ fn second_server_through_hard_link_is_rejected() {
     assert_second_server_rejected(&alias);
 }
 
+/// Starts a server, stores an entry, and returns it with a hard link to its
+/// database file.
+fn served_with_hard_link() -> (Server, std::path::PathBuf) {
+    let server = Server::start();
+    server.post_many("tx-linked", 1);
+    let alias = server.dir().join("alias.db");
+    std::fs::hard_link(&server.db, &alias).expect("create a hard link");
+    (server, alias)
+}
+
+#[test]
+fn hard_link_backup_is_rejected() {
+    let (server, alias) = served_with_hard_link();
+    let copy = server.dir().join("copy.db");
+    let output = run_cli(
+        &alias,
+        &["backup", copy.to_str().expect("UTF-8 path")],
+        None,
+    );
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn hard_link_rejection_names_server_path() {
+    let (_server, alias) = served_with_hard_link();
+    let output = run_cli(&alias, &["log", "list"], None);
+    assert!(
+        stderr(&output).contains("run the command with the path that the server's"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn hard_link_user_add_is_rejected() {
+    let (_server, alias) = served_with_hard_link();
+    let output = add_user(&alias, "worker9", "worker");
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn hard_link_of_stopped_server_database_is_read() {
+    let (server, alias) = served_with_hard_link();
+    let (status, _dir) = server.stop();
+    assert!(status.success(), "{status}");
+    let output = run_cli(&alias, &["log", "list"], None);
+    assert!(stdout(&output).contains("tx-linked"), "{}", stderr(&output));
+}
+
+#[test]
+fn symlink_of_served_database_is_read() {
+    let server = Server::start();
+    server.post_many("tx-linked", 1);
+    let alias = server.dir().join("alias.db");
+    std::os::unix::fs::symlink(&server.db, &alias).expect("create a symbolic link");
+    let output = run_cli(&alias, &["log", "list"], None);
+    assert!(stdout(&output).contains("tx-linked"), "{}", stderr(&output));
+}
+
+#[test]
+fn served_database_is_read_by_its_path() {
+    let server = Server::start();
+    server.post_many("tx-linked", 1);
+    let output = run_cli(&server.db, &["log", "list"], None);
+    assert!(stdout(&output).contains("tx-linked"), "{}", stderr(&output));
+}
+
 /// Holds an exclusive `flock` on `DB.lock` in a `flock` process for 30 s, as
 /// a server of an older version does. The process is killed when dropped.
 struct OlderServerLock(std::process::Child);

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CLI_BUSY_TIMEOUT;
-use crate::storage::files::parent_directory;
+use crate::storage::files::{self, parent_directory};
+use crate::storage::flocked_files::FlockedFiles;
 use crate::storage::new_database::NewDatabase;
 use crate::storage::{self, file_mode};
 
@@ -162,7 +163,8 @@ fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
 }
 
 /// Rejects a database path that is a directory, that names a file as a
-/// directory, or whose directory this user may not search.
+/// directory, whose directory this user may not search, or whose file a
+/// running server has open under another path.
 fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
     check_directory_search(db)?;
     let path = db.path();
@@ -182,7 +184,37 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
             directory.display()
         ));
     }
-    Ok(())
+    check_not_served_elsewhere(path)
+}
+
+/// Rejects a database file that a running server has open under another
+/// path: a hard link to its file, or the file moved while the server ran.
+/// SQLite finds the `-wal` file, which contains the newest entries, by the
+/// path, so a command would read old data through this path and write a
+/// `-wal` file of its own. The server holds an `flock` on its database file
+/// and on the `-shm` file beside the path it opened.
+fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
+    let Ok(file) = std::fs::metadata(path) else {
+        return Ok(());
+    };
+    let Some(locked) = FlockedFiles::read() else {
+        return Ok(());
+    };
+    if !locked.contains(&file) {
+        return Ok(());
+    }
+    let shared_memory = files::companion(&files::real_path(path), "-shm");
+    if std::fs::metadata(&shared_memory).is_ok_and(|metadata| locked.contains(&metadata)) {
+        return Ok(());
+    }
+    Err(format!(
+        "another translog server has the file of database {} open under another path: this \
+         path is a hard link to its file, or the file was moved here while the server ran. \
+         The newest entries are in the -wal file beside the server's path, which this path \
+         does not reach; run the command with the path that the server's \"listening on\" \
+         log line names",
+        absolute(path).display()
+    ))
 }
 
 /// Rejects a database path below a directory that this user may not search.

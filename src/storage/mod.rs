@@ -10,6 +10,7 @@ pub mod alert_position;
 pub mod backup;
 pub mod file_mode;
 pub mod files;
+pub mod flocked_files;
 pub mod free_space;
 pub mod leftovers;
 mod log_pages;
