@@ -447,15 +447,17 @@ fn server_on_filled_file_system() -> Option<Server> {
         .env("FILE_SYSTEM_SIZE", "1m")
         .env("RUST_LOG", "info");
     let server = Server::launch(dir, db, command);
-    let message = "m".repeat(1000);
-    let filled = (0..2000).any(|i| {
-        let body = format!(
-            "timestamp=2026-12-04T10:00:00Z&stage=WORKER_INIT&status=SUCCESS&message={message}"
-        );
-        server.post_entry(&format!("fill-{i}"), &body).status == 503
-    });
+    let filled =
+        (0..2000).any(|i| server.post_entry(&format!("fill-{i}"), &fill_body()).status == 503);
     assert!(filled, "no write failed: {}", server.log());
     Some(server)
+}
+
+/// Returns the body of each entry that fills the file system: an entry
+/// with a message of 1000 bytes, so that few entries fill it.
+fn fill_body() -> String {
+    let message = "m".repeat(1000);
+    format!("timestamp=2026-12-04T10:00:00Z&stage=WORKER_INIT&status=SUCCESS&message={message}")
 }
 
 /// Returns true when `GET /healthz` returns `200` within `period`.
@@ -490,6 +492,22 @@ fn health_returns_once_space_is_freed() {
     std::fs::write(server.dir().join("free"), "").expect("ask for more space");
     assert!(
         healthy_within(&server, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn repeated_entry_keeps_disk_full_health() {
+    let Some(server) = server_on_filled_file_system() else {
+        return;
+    };
+    // The first entry was stored before the file system filled up, so this
+    // request repeats it and the server stores nothing new.
+    let repeated = server.post_entry("fill-0", &fill_body());
+    assert_eq!(repeated.status, 200, "{}", repeated.body);
+    assert!(
+        !healthy_within(&server, Duration::from_secs(3)),
         "{}",
         server.log()
     );

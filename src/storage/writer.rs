@@ -490,7 +490,17 @@ impl StorageThread<'_> {
         replies: &UnboundedSender<Delivery>,
         on_fatal: &dyn Fn(FatalTransaction),
     ) {
-        self.set_health(&result);
+        // A batch of repeated or conflicting entries commits without
+        // writing a page, so it shows nothing about the room on the disk.
+        let wrote_nothing = result.as_ref().is_ok_and(|stored| {
+            !stored
+                .outcomes
+                .iter()
+                .any(|outcome| matches!(outcome, WriteOutcome::Stored))
+        });
+        if !(wrote_nothing && self.disk_was_full()) {
+            self.set_health(&result);
+        }
         let (delivery, fatal) = self.outcomes_of(batch, result);
         // Sending fails only once the delivery task is gone, which happens
         // when the runtime stops, and then no request waits for these replies.
@@ -564,6 +574,13 @@ impl StorageThread<'_> {
         }
     }
 
+    /// Returns true when the last failed write found the disk full.
+    fn disk_was_full(&self) -> bool {
+        self.failure
+            .get()
+            .is_some_and(|failure| matches!(failure.reason, UnavailableReason::DiskFull))
+    }
+
     /// Rewrites the probe row to find out whether commits work again. After
     /// a write failed on a full disk, the file system must have room again
     /// first, because the probe rewrites a single page. That page can fit in
@@ -571,14 +588,10 @@ impl StorageThread<'_> {
     /// Worker's entry needs new pages.
     fn probe(&mut self) {
         self.failures.flush_due();
-        let disk_was_full = self
-            .failure
-            .get()
-            .is_some_and(|failure| matches!(failure.reason, UnavailableReason::DiskFull));
         // NOTE: on a file system with less room than `is_full` asks for, health
         // stays bad while no entries arrive, even where an entry would fit, until
         // a Worker's entry is stored.
-        if disk_was_full && free_space::is_full(self.files.database_path()) {
+        if self.disk_was_full() && free_space::is_full(self.files.database_path()) {
             log::debug!("health probe skipped: the file system of the database is still full");
             // A database deleted or replaced meanwhile is still reported.
             if let Err(error) = self.files.check(&self.connection) {
