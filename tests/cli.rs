@@ -2061,6 +2061,18 @@ fn prune_before_bare_number_exits_2() {
 }
 
 #[test]
+fn large_bare_number_suggests_valid_age() {
+    let (_dir, db) = new_db();
+    // 30000 days ago is before 1970, so 30000d is no valid age.
+    let output = run_cli(&db, &["prune", "--before", "30000", "--dry-run"], None);
+    assert!(
+        stderr(&output).contains("add its unit, such as 30d:"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn prune_fractional_age_names_age_form() {
     let server = aged_server();
     let output = server.cli(&["prune", "--before", "1.5d", "--dry-run"], None);

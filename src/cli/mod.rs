@@ -363,10 +363,12 @@ pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, String>
         && text.bytes().all(|byte| byte.is_ascii_digit());
     match parse_timestamp(text, Tz::UTC) {
         Ok(instant) if is_short_number => {
-            let example = if instant.timestamp() > 0 {
-                format!("{text}d")
-            } else {
-                "30d".to_string()
+            // The number with a unit is the example only where it is a valid
+            // age, which 0d and ages before 1970 are not.
+            let with_unit = format!("{text}d");
+            let example = match parse_age(&with_unit) {
+                Some(Ok(_)) => with_unit,
+                _ => "30d".to_string(),
             };
             Err(format!(
                 "the number {text} read as Unix time is {}, which is almost certainly not \
