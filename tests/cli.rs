@@ -2073,6 +2073,17 @@ fn large_bare_number_suggests_valid_age() {
 }
 
 #[test]
+fn date_without_time_names_timestamp_forms() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list", "--since", "4 Dec 2026"], None);
+    assert!(
+        stderr(&output).contains("the format is not recognized"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn prune_fractional_age_names_age_form() {
     let server = aged_server();
     let output = server.cli(&["prune", "--before", "1.5d", "--dry-run"], None);

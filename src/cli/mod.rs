@@ -422,11 +422,12 @@ fn parse_age(text: &str) -> Option<Result<Duration, String>> {
 
 /// Returns true for text that looks like a mistyped age, such as `-5d`,
 /// `1.5d`, `30 days` or `1d2h`: a digit first (after an optional sign),
-/// then only digits, letters, dots and spaces, and at least one letter.
+/// then only digits, letters, dots and spaces, and a letter last. A date
+/// such as `4 Dec 2026` ends in a digit, so it gets the timestamp forms.
 fn looks_like_age(text: &str) -> bool {
     let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
     unsigned.starts_with(|c: char| c.is_ascii_digit())
-        && unsigned.chars().any(|c| c.is_ascii_alphabetic())
+        && unsigned.ends_with(|c: char| c.is_ascii_alphabetic())
         && unsigned
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ')
