@@ -2337,13 +2337,11 @@ fn hard_link_backup_is_rejected() {
 
 #[test]
 fn hard_link_rejection_names_server_path() {
-    let (_server, alias) = served_with_hard_link();
+    let (server, alias) = served_with_hard_link();
     let output = run_cli(&alias, &["log", "list"], None);
-    assert!(
-        stderr(&output).contains("run the command with the path that the server's"),
-        "{}",
-        stderr(&output)
-    );
+    let server_path = std::fs::canonicalize(&server.db).expect("server path");
+    let expected = format!("run the command with --db {}", server_path.display());
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
 }
 
 #[test]
@@ -2354,12 +2352,62 @@ fn hard_link_user_add_is_rejected() {
 }
 
 #[test]
-fn hard_link_of_stopped_server_database_is_read() {
+fn hard_link_after_crash_is_rejected() {
+    let (server, alias) = served_with_hard_link();
+    let _dir = server.crash();
+    let output = run_cli(&alias, &["log", "delete", "tx-linked"], None);
+    assert!(
+        stderr(&output).contains("its file has 2 names (hard links), and no -wal file"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn server_path_after_crash_is_read() {
+    let (server, _alias) = served_with_hard_link();
+    let db = server.db.clone();
+    let _dir = server.crash();
+    let output = run_cli(&db, &["log", "list"], None);
+    assert!(stdout(&output).contains("tx-linked"), "{}", stderr(&output));
+}
+
+#[test]
+fn hard_link_after_clean_stop_is_rejected() {
     let (server, alias) = served_with_hard_link();
     let (status, _dir) = server.stop();
     assert!(status.success(), "{status}");
     let output = run_cli(&alias, &["log", "list"], None);
-    assert!(stdout(&output).contains("tx-linked"), "{}", stderr(&output));
+    assert_one_line_error(&output);
+}
+
+#[test]
+fn serve_on_hard_linked_file_is_rejected() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    std::fs::hard_link(&db, db.with_file_name("alias.db")).expect("create a hard link");
+    let mut command = serve_command(&db);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert!(
+        stderr(&output).contains("its file has 2 names (hard links)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn file_moved_under_server_names_stop() {
+    let server = Server::start();
+    server.post_many("tx-moved", 1);
+    let moved = server.dir().join("moved.db");
+    std::fs::rename(&server.db, &moved).expect("move the database");
+    let output = run_cli(&moved, &["log", "list"], None);
+    assert!(
+        stderr(&output).contains("Stop that server, then follow"),
+        "{}",
+        stderr(&output)
+    );
 }
 
 #[test]

@@ -2,12 +2,13 @@
 //! SQLite's "unable to open database file" into a reason and a fix, and
 //! opening it read-write or read-only.
 
+use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::CLI_BUSY_TIMEOUT;
 use crate::storage::files::{self, parent_directory};
-use crate::storage::flocked_files::FlockedFiles;
+use crate::storage::flocked_files::{open_path, FlockedFiles};
 use crate::storage::new_database::NewDatabase;
 use crate::storage::{self, file_mode};
 
@@ -188,33 +189,77 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
 }
 
 /// Rejects a database file that a running server has open under another
-/// path: a hard link to its file, or the file moved while the server ran.
-/// SQLite finds the `-wal` file, which contains the newest entries, by the
-/// path, so a command would read old data through this path and write a
-/// `-wal` file of its own. The server holds an `flock` on its database file
-/// and on the `-shm` file beside the path it opened.
+/// path, and a file with more than one name (hard link) that has no `-wal`
+/// file beside this path while no server runs. SQLite finds the `-wal`
+/// file, which contains the newest entries, by the path. So through another
+/// name a command reads old data, and a write through it can mix old pages
+/// into the file when the other name's `-wal` file is replayed later. The
+/// server holds an `flock` on its database file and on the `-shm` file
+/// beside the path it opened, so `/proc/locks` tells whether this path is
+/// the server's.
 fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
     let Ok(file) = std::fs::metadata(path) else {
         return Ok(());
     };
-    let Some(locked) = FlockedFiles::read() else {
-        return Ok(());
-    };
-    if !locked.contains(&file) {
-        return Ok(());
+    let shown = absolute(path);
+    let real = files::real_path(path);
+    if let Some(locked) = FlockedFiles::read() {
+        if let Some(pid) = locked.holder(&file) {
+            let shared_memory = files::companion(&real, "-shm");
+            let served_here = std::fs::metadata(&shared_memory)
+                .is_ok_and(|metadata| locked.holder(&metadata).is_some());
+            if served_here {
+                return Ok(());
+            }
+            return Err(served_elsewhere_error(&shown, &file, pid));
+        }
     }
-    let shared_memory = files::companion(&files::real_path(path), "-shm");
-    if std::fs::metadata(&shared_memory).is_ok_and(|metadata| locked.contains(&metadata)) {
-        return Ok(());
+    let names = file.nlink();
+    if names > 1 && !files::companion(&real, "-wal").exists() {
+        return Err(format!(
+            "cannot open database {}: its file has {names} names (hard links), and no -wal \
+             file is beside this one. After a crash, the newest entries are in the -wal file \
+             beside the name that the server used, which a command through this name would \
+             miss, and a write through it could mix old pages into the file; keep one name \
+             and remove the others (find / -xdev -samefile {} lists them)",
+            shown.display(),
+            crate::shell::quote(&shown.to_string_lossy())
+        ));
     }
-    Err(format!(
-        "another translog server has the file of database {} open under another path: this \
-         path is a hard link to its file, or the file was moved here while the server ran. \
-         The newest entries are in the -wal file beside the server's path, which this path \
-         does not reach; run the command with the path that the server's \"listening on\" \
-         log line names",
-        absolute(path).display()
-    ))
+    Ok(())
+}
+
+/// Describes a database file at `shown` that the server with process id
+/// `pid` has open under another path.
+fn served_elsewhere_error(shown: &Path, file: &std::fs::Metadata, pid: u32) -> String {
+    if file.nlink() > 1 {
+        let (opened_as, fix) = match open_path(pid, file) {
+            Some(server_path) => (
+                format!("as {}", server_path.display()),
+                format!("run the command with --db {}", server_path.display()),
+            ),
+            None => (
+                "under another path".to_string(),
+                "run the command with the path that the server's \"listening on\" log line \
+                 names"
+                    .to_string(),
+            ),
+        };
+        format!(
+            "another translog server (process {pid}) has the file of database {} open {opened_as}, \
+             and this path is a hard link to it. The newest entries are in the -wal file beside \
+             the server's path, which this path does not reach; {fix}",
+            shown.display()
+        )
+    } else {
+        format!(
+            "another translog server (process {pid}) has the file of database {} open, and the \
+             file was moved here while it ran, so the newest entries are in the -wal file at \
+             the server's old path. Stop that server, then follow \"Deleting or moving the \
+             database's files\" in docs/operators.md",
+            shown.display()
+        )
+    }
 }
 
 /// Rejects a database path below a directory that this user may not search.

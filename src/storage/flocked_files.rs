@@ -3,13 +3,14 @@
 //! beside the path it opened, so a command can tell whether a server has
 //! the database open, and under which path.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt as _;
+use std::path::PathBuf;
 
 /// The device (major and minor number) and inode of each file that some
-/// process holds an `flock` on.
-pub struct FlockedFiles(HashSet<(u32, u32, u64)>);
+/// process holds an `flock` on, with the id of that process.
+pub struct FlockedFiles(HashMap<(u32, u32, u64), u32>);
 
 impl FlockedFiles {
     /// Reads `/proc/locks`. Returns `None` when it cannot be read, as
@@ -33,27 +34,42 @@ impl FlockedFiles {
                     return None;
                 }
                 // The lock mode, its access, the process id, then the file.
-                let file = fields.nth(3)?;
+                let pid = fields.nth(2)?.parse().ok()?;
+                let file = fields.next()?;
                 let mut numbers = file.split(':');
                 let major = u32::from_str_radix(numbers.next()?, 16).ok()?;
                 let minor = u32::from_str_radix(numbers.next()?, 16).ok()?;
                 let inode = numbers.next()?.parse().ok()?;
-                Some((major, minor, inode))
+                Some(((major, minor, inode), pid))
             })
             .collect();
         FlockedFiles(files)
     }
 
-    /// Returns true when some process holds an `flock` on the file of
-    /// `metadata`.
-    pub fn contains(&self, metadata: &Metadata) -> bool {
+    /// Returns the id of the process that holds an `flock` on the file of
+    /// `metadata`, or `None` when no process does.
+    pub fn holder(&self, metadata: &Metadata) -> Option<u32> {
         let device = metadata.dev();
-        self.0.contains(&(
+        let key = (
             rustix::fs::major(device),
             rustix::fs::minor(device),
             metadata.ino(),
-        ))
+        );
+        self.0.get(&key).copied()
     }
+}
+
+/// Returns the path under which process `pid` has the file of `metadata`
+/// open, as `/proc/PID/fd` shows it, or `None` when this user may not read
+/// that process's files or it has no such file open.
+pub fn open_path(pid: u32, metadata: &Metadata) -> Option<PathBuf> {
+    let descriptors = std::fs::read_dir(format!("/proc/{pid}/fd")).ok()?;
+    descriptors.flatten().find_map(|descriptor| {
+        let target = std::fs::metadata(descriptor.path()).ok()?;
+        let same = target.dev() == metadata.dev() && target.ino() == metadata.ino();
+        same.then(|| std::fs::read_link(descriptor.path()).ok())
+            .flatten()
+    })
 }
 
 #[cfg(test)]
@@ -63,7 +79,7 @@ mod tests {
     #[test]
     fn held_flock_is_read() {
         let files = FlockedFiles::parse("1: FLOCK  ADVISORY  WRITE 4242 fd:01:1234 0 EOF\n");
-        assert!(files.0.contains(&(0xfd, 1, 1234)));
+        assert_eq!(files.0.get(&(0xfd, 1, 1234)), Some(&4242));
     }
 
     #[test]
@@ -86,6 +102,15 @@ mod tests {
         file.try_lock().expect("lock the file");
         let files = FlockedFiles::read().expect("read /proc/locks");
         let metadata = std::fs::metadata(&path).expect("metadata");
-        assert!(files.contains(&metadata));
+        assert_eq!(files.holder(&metadata), Some(std::process::id()));
+    }
+
+    #[test]
+    fn open_path_names_own_file() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("open");
+        let _file = std::fs::File::create(&path).expect("create the file");
+        let metadata = std::fs::metadata(&path).expect("metadata");
+        assert_eq!(open_path(std::process::id(), &metadata), Some(path));
     }
 }
