@@ -272,12 +272,17 @@ impl Notifier {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let running = runners.running();
-        if running > 0 {
-            log::info!(
+        match running {
+            0 => {}
+            1 => log::info!(
+                "1 notify command is still running after waiting {RUNNING_AT_STOP_WAIT:?} at the \
+                 stop; its fatal alert stays pending, so the next start runs it again"
+            ),
+            _ => log::info!(
                 "{running} notify commands are still running after waiting \
                  {RUNNING_AT_STOP_WAIT:?} at the stop; their fatal alerts stay pending, so the \
                  next start runs them again"
-            );
+            ),
         }
     }
 
