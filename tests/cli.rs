@@ -2106,6 +2106,31 @@ fn prune_age_before_1970_is_rejected() {
 }
 
 #[test]
+fn prune_age_under_an_hour_exits_2() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["prune", "--before", "1m", "--dry-run"], None);
+    assert_eq!(output.status.code(), Some(2), "{}", stderr(&output));
+}
+
+#[test]
+fn prune_age_under_an_hour_names_minutes() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["prune", "--before", "59m"], None);
+    assert!(
+        stderr(&output).contains("(m means minutes; for months, give days, such as 90d)"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn prune_age_of_an_hour_is_accepted() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["prune", "--before", "1h", "--dry-run"], None);
+    assert_success(&output, "prune --before 1h --dry-run");
+}
+
+#[test]
 fn zero_age_is_rejected() {
     let server = aged_server();
     let output = server.cli(&["log", "list", "--since", "0d"], None);

@@ -247,6 +247,7 @@ pub fn prune(
     timezone: Tz,
     dry_run: bool,
 ) -> Result<(), Failure> {
+    check_age_is_an_hour(before)?;
     let instant = before.resolve(timezone, "before")?;
     check_cutoff_is_past(before, instant, timezone)?;
     // Every result line names the cutoff, so that an age such as 30d shows
@@ -321,6 +322,26 @@ fn describe_prune_error(db: &Path, failure: &PruneError) -> String {
         "removed {} before the error: {error}",
         pruned_counts(failure.deleted)
     )
+}
+
+/// The shortest age that `prune --before` takes.
+const MIN_PRUNE_AGE: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Rejects an age under [`MIN_PRUNE_AGE`], such as `1m` meant as a month.
+/// Transactions that were active minutes ago are mostly still running, so
+/// such a prune deletes logs that Workers are still writing, as a time in
+/// the future does. An exact time is taken as given.
+fn check_age_is_an_hour(before: &TimestampArgument) -> Result<(), Failure> {
+    match before.age() {
+        Some(age) if age < MIN_PRUNE_AGE => Err(Failure::Usage(format!(
+            "invalid value '{}' for '{}': an age under 1 hour would delete the logs of \
+             transactions that Workers are still writing (m means minutes; for months, give \
+             days, such as 90d); give at least 1h, or an exact time",
+            before.text(),
+            super::usage_error::option_name("before"),
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// Rejects a `--before` later than the current time, such as one with a

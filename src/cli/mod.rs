@@ -304,6 +304,11 @@ pub struct TimestampArgument {
 }
 
 impl TimestampArgument {
+    /// Returns the age of a value such as `30d`, or `None` for a time.
+    fn age(&self) -> Option<Duration> {
+        self.age
+    }
+
     /// Returns the value as given on the command line.
     fn text(&self) -> &str {
         &self.text
