@@ -7,6 +7,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use common::{
     assert_success, credentials_path, form, percent_encode, run_cli, run_command, serve_command,
@@ -2404,6 +2405,35 @@ fn hard_link_after_clean_stop_is_rejected() {
     assert!(status.success(), "{status}");
     let output = run_cli(&alias, &["log", "list"], None);
     assert_one_line_error(&output);
+}
+
+#[test]
+fn commands_during_stops_are_not_refused() {
+    let mut dir = tempfile::tempdir().expect("temporary directory");
+    let mut rejected = Vec::new();
+    for _ in 0..5 {
+        let server = Server::start_in(dir, &[]);
+        let db = server.db.clone();
+        let pid = server.pid().to_string();
+        let stopper = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("run kill");
+        });
+        // Commands run before, during and after the stop.
+        for _ in 0..30 {
+            let output = run_cli(&db, &["log", "list"], None);
+            if !output.status.success() {
+                rejected.push(stderr(&output));
+            }
+        }
+        stopper.join().expect("the stopping thread");
+        let (_, kept) = server.wait_for_exit();
+        dir = kept;
+    }
+    assert!(rejected.is_empty(), "{rejected:#?}");
 }
 
 #[test]

@@ -188,6 +188,13 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
     check_not_served_elsewhere(path)
 }
 
+/// How long a command waits for a server that has locked the database file
+/// to lock the `-shm` file beside the command's path too. A server takes the
+/// two locks a few milliseconds apart at its start, and at its stop SQLite
+/// removes the `-shm` file a few milliseconds before the server exits and
+/// its lock on the database file ends.
+const SERVER_LOCKS_WAIT: Duration = Duration::from_millis(500);
+
 /// Rejects a database file that a running server has open under another
 /// path, and a file with more than one name (hard link) that has no `-wal`
 /// file beside this path while no server runs. SQLite finds the `-wal`
@@ -201,18 +208,10 @@ fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
     let Ok(file) = std::fs::metadata(path) else {
         return Ok(());
     };
-    let shown = absolute(path);
+    let absolute_path = absolute(path);
     let real = files::real_path(path);
-    if let Some(locked) = FlockedFiles::read() {
-        if let Some(pid) = locked.holder(&file) {
-            let shared_memory = files::companion(&real, "-shm");
-            let served_here = std::fs::metadata(&shared_memory)
-                .is_ok_and(|metadata| locked.holder(&metadata).is_some());
-            if served_here {
-                return Ok(());
-            }
-            return Err(served_elsewhere_error(&shown, &file, pid));
-        }
+    if let Some(pid) = server_elsewhere(&file, &real) {
+        return Err(served_elsewhere_error(&absolute_path, &real, &file, pid));
     }
     let names = file.nlink();
     if names > 1 && !files::companion(&real, "-wal").exists() {
@@ -220,45 +219,90 @@ fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
             "cannot open database {}: its file has {names} names (hard links), and no -wal \
              file is beside this one. After a crash, the newest entries are in the -wal file \
              beside the name that the server used, which a command through this name would \
-             miss, and a write through it could mix old pages into the file; keep one name \
-             and remove the others (find / -xdev -samefile {} lists them)",
-            shown.display(),
-            crate::shell::quote(&shown.to_string_lossy())
+             miss, and a write through it could mix old pages into the file; keep the name \
+             that the server uses, with the -wal file beside it if there is one, and remove \
+             the others (find {} -xdev -samefile {} lists them)",
+            absolute_path.display(),
+            crate::shell::quote(&mount_point(&real).to_string_lossy()),
+            crate::shell::quote(&absolute_path.to_string_lossy())
         ));
     }
     Ok(())
 }
 
-/// Describes a database file at `shown` that the server with process id
-/// `pid` has open under another path.
-fn served_elsewhere_error(shown: &Path, file: &std::fs::Metadata, pid: u32) -> String {
-    if file.nlink() > 1 {
-        let (opened_as, fix) = match open_path(pid, file) {
-            Some(server_path) => (
-                format!("as {}", server_path.display()),
-                format!("run the command with --db {}", server_path.display()),
-            ),
-            None => (
-                "under another path".to_string(),
-                "run the command with the path that the server's \"listening on\" log line \
-                 names"
-                    .to_string(),
-            ),
-        };
-        format!(
-            "another translog server (process {pid}) has the file of database {} open {opened_as}, \
-             and this path is a hard link to it. The newest entries are in the -wal file beside \
-             the server's path, which this path does not reach; {fix}",
-            shown.display()
-        )
-    } else {
-        format!(
+/// Returns the process id of a server that has the file of `file`, at the
+/// path `real` with symbolic links resolved, open under another path: the
+/// database file is locked, and the `-shm` file beside `real` is not. A
+/// state that lasts less than [`SERVER_LOCKS_WAIT`] is a server starting or
+/// stopping on this path, so it is read again until then.
+fn server_elsewhere(file: &std::fs::Metadata, real: &Path) -> Option<u32> {
+    let shared_memory = files::companion(real, "-shm");
+    let deadline = std::time::Instant::now() + SERVER_LOCKS_WAIT;
+    loop {
+        let locked = FlockedFiles::read()?;
+        let pid = locked.holder(file)?;
+        let served_here = std::fs::metadata(&shared_memory)
+            .is_ok_and(|metadata| locked.holder(&metadata).is_some());
+        if served_here {
+            return None;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Some(pid);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Returns the mount point of the file system of `path`: its last ancestor
+/// on the same device.
+fn mount_point(path: &Path) -> PathBuf {
+    let Ok(device) = std::fs::metadata(path).map(|metadata| metadata.dev()) else {
+        return PathBuf::from("/");
+    };
+    let mut point = path;
+    while let Some(parent) = point.parent() {
+        match std::fs::metadata(parent) {
+            Ok(metadata) if metadata.dev() == device => point = parent,
+            _ => break,
+        }
+    }
+    point.to_path_buf()
+}
+
+/// Describes a database file at `absolute_path`, `real` with symbolic links
+/// resolved, that the server with process id `pid` has open under another
+/// path.
+fn served_elsewhere_error(
+    absolute_path: &Path,
+    real: &Path,
+    file: &std::fs::Metadata,
+    pid: u32,
+) -> String {
+    let server_path = open_path(pid, file).filter(|server_path| server_path != real);
+    match server_path {
+        // A hard link, or a bind mount of the file.
+        Some(server_path) => format!(
+            "another translog server (process {pid}) has the file of database {} open as {}, \
+             and the newest entries are in the -wal file beside that path, which this path \
+             does not reach; run the command with --db {}",
+            absolute_path.display(),
+            server_path.display(),
+            crate::shell::quote(&server_path.to_string_lossy())
+        ),
+        None if file.nlink() > 1 => format!(
+            "another translog server (process {pid}) has the file of database {} open under \
+             another path, of which this path is a hard link. The newest entries are in the \
+             -wal file beside the server's path, which this path does not reach; run the \
+             command with the path that the server's \"listening on\" log line names",
+            absolute_path.display()
+        ),
+        None => format!(
             "another translog server (process {pid}) has the file of database {} open, and the \
              file was moved here while it ran, so the newest entries are in the -wal file at \
              the server's old path. Stop that server, then follow \"Deleting or moving the \
              database's files\" in docs/operators.md",
-            shown.display()
-        )
+            absolute_path.display()
+        ),
     }
 }
 

@@ -180,6 +180,43 @@ pub fn open_read_only(
     busy_timeout: Duration,
     schema: Schema,
 ) -> Result<ReadOnlyDatabase, StorageError> {
+    let deadline = std::time::Instant::now() + CLOSING_WAIT;
+    loop {
+        let result = open_read_only_once(path, busy_timeout, schema);
+        let closing = result.as_ref().err().is_some_and(is_cannot_open) && {
+            let real = super::files::real_path(path);
+            companion(&real, "-wal").exists() && !companion(&real, "-shm").exists()
+        };
+        if !closing || std::time::Instant::now() >= deadline {
+            return result;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// How long [`open_read_only`] tries again while a `-wal` file has no `-shm`
+/// file beside it. The last connection that closes a database removes the
+/// `-shm` file a few milliseconds before the `-wal` file, as a server does
+/// at its stop.
+const CLOSING_WAIT: Duration = Duration::from_millis(500);
+
+/// Returns true for SQLite's "unable to open database file", which a
+/// read-only connection gets when a `-wal` file has no `-shm` file beside it.
+fn is_cannot_open(error: &StorageError) -> bool {
+    matches!(
+        error,
+        StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _))
+            | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _))
+            if matches!(failure.code, ErrorCode::CannotOpen | ErrorCode::ReadOnly)
+    )
+}
+
+/// Opens the database once, as [`open_read_only`] describes.
+fn open_read_only_once(
+    path: &Path,
+    busy_timeout: Duration,
+    schema: Schema,
+) -> Result<ReadOnlyDatabase, StorageError> {
     let header = read_header(path)?;
     if header.is_empty() {
         return Err(StorageError::NoSchema);
@@ -237,12 +274,7 @@ fn choose_wal_access(real: &Path) -> Result<(&'static str, Option<UnlockedFile>)
 /// Describes a failure of [`open_read_only`] on the database at `path`, with
 /// what to check when SQLite could not open it for reading.
 pub fn open_read_only_error(path: &Path, error: &StorageError) -> String {
-    let code = match error {
-        StorageError::Unavailable(rusqlite::Error::SqliteFailure(failure, _))
-        | StorageError::Internal(rusqlite::Error::SqliteFailure(failure, _)) => Some(failure.code),
-        _ => None,
-    };
-    if !matches!(code, Some(ErrorCode::CannotOpen | ErrorCode::ReadOnly)) {
+    if !is_cannot_open(error) {
         return open_error(path, error);
     }
     let real = super::files::real_path(path);
