@@ -108,8 +108,11 @@ pub fn parse(header: Option<&[u8]>) -> Result<Credentials, BasicError> {
     let decoded = base64::engine::general_purpose::STANDARD
         .decode(token)
         .map_err(|_| {
-            let unpadded = base64::engine::general_purpose::STANDARD_NO_PAD.decode(token);
-            if token.len() % 4 != 0 && unpadded.is_ok() {
+            let unpadded = token.trim_ascii_end().strip_suffix(b"=").unwrap_or(token);
+            let decodes = base64::engine::general_purpose::STANDARD_NO_PAD
+                .decode(unpadded)
+                .is_ok();
+            if token.len() % 4 != 0 && decodes {
                 BasicError::MissingPadding
             } else {
                 BasicError::BadBase64
@@ -212,6 +215,15 @@ mod tests {
     #[test]
     fn bad_base64_is_rejected() {
         assert_eq!(parse(Some(b"Basic !!!")).err(), Some(BasicError::BadBase64));
+    }
+
+    #[test]
+    fn base64_without_one_of_two_pads_is_named() {
+        // "a:bc" is YTpiYw== with its padding.
+        assert_eq!(
+            parse(Some(b"Basic YTpiYw=")).err(),
+            Some(BasicError::MissingPadding)
+        );
     }
 
     #[test]
