@@ -413,9 +413,7 @@ fn parse_age(text: &str) -> Option<Result<Duration, String>> {
         .and_then(|count| count.checked_mul(unit_seconds));
     Some(match seconds {
         Some(0) => Err(
-            "an age of 0 is the current time; give at least 1s, or a time such as \
-             `date -Iseconds` prints"
-                .to_string(),
+            "an age of 0 is the current time; give a positive age, such as 1h or 30d".to_string(),
         ),
         Some(seconds) if seconds <= since_1970 => Ok(Duration::from_secs(seconds)),
         _ => Err(format!(
