@@ -2437,6 +2437,44 @@ fn commands_during_stops_are_not_refused() {
 }
 
 #[test]
+fn backups_during_restarts_succeed() {
+    let server = Server::start();
+    server.post_many("tx-restarted", 1);
+    let (_, dir) = server.stop();
+    let db = dir.path().join("translog.db");
+    let running = AtomicBool::new(true);
+    let failed: Vec<String> = std::thread::scope(|scope| {
+        // Starts and stops servers on the database while the backups run,
+        // so that some start during a backup's read without locks.
+        scope.spawn(|| {
+            while running.load(Ordering::SeqCst) {
+                let mut command = serve_command(&db);
+                command
+                    .args(["--listen", "127.0.0.1:0"])
+                    .stderr(std::process::Stdio::null());
+                let mut child = command.spawn().expect("start a server");
+                std::thread::sleep(Duration::from_millis(150));
+                let _ = Command::new("kill")
+                    .args(["-TERM", &child.id().to_string()])
+                    .status();
+                let _ = child.wait();
+            }
+        });
+        let mut failed = Vec::new();
+        for number in 0..30 {
+            let copy = dir.path().join(format!("copy-{number}.db"));
+            let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+            if !output.status.success() {
+                failed.push(stderr(&output));
+            }
+        }
+        running.store(false, Ordering::SeqCst);
+        failed
+    });
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
 fn serve_on_hard_linked_file_is_rejected() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");

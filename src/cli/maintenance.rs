@@ -19,12 +19,16 @@ use crate::storage::{file_mode, files, Schema, StorageError};
 /// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
 /// stop it and remove the temporary file. They end the command with
 /// [`Failure::Interrupted`] unless the copy is at `destination` already.
+/// How many times `backup` copies a database whose file changed while it
+/// was read without locks, as when a server starts meanwhile.
+const BACKUP_ATTEMPTS: u32 = 3;
+
 pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
     let name = backup_file_name(destination)?;
 
     // A copy needs no upgrade, so a database of an older version, still in
     // use by an older server, is copied as it is.
-    let database = open_database_read_only_unchecked(db, Schema::AsFound)?;
+    let mut database = open_database_read_only_unchecked(db, Schema::AsFound)?;
 
     // Installed before the temporary file exists, so that no signal ends the
     // process while the file is there.
@@ -40,10 +44,24 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
         },
         _ => Failure::Error(describe_backup_error(destination, &error)),
     };
-    let backup = Backup::create(name, interruption.flag()).map_err(fail)?;
-    // Described before `backup` is dropped, because the partial copy still
-    // takes the space that the hint of a full disk reports as free.
-    let counts = backup.write(database).map_err(fail)?;
+    let mut attempt = 1;
+    let (backup, counts) = loop {
+        let backup = Backup::create(name, interruption.flag()).map_err(fail)?;
+        match backup.write(database) {
+            // A server that started meanwhile changed the file that was
+            // read without locks. Opened again, it is read with the
+            // server's locks. The failed copy is removed with `backup`.
+            Err(BackupError::Copy(StorageError::ChangedWhileRead)) if attempt < BACKUP_ATTEMPTS => {
+                drop(backup);
+                attempt += 1;
+                database = open_database_read_only_unchecked(db, Schema::AsFound)?;
+            }
+            // Described before `backup` is dropped, because the partial copy
+            // still takes the space that the hint of a full disk reports as
+            // free.
+            result => break result.map_err(fail).map(|counts| (backup, counts))?,
+        }
+    };
     // A database without users or entries is almost always one that a
     // mistyped --db just created, because a server's first start creates a
     // user. Its copy would replace good backups with an empty one in a
