@@ -27,6 +27,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
 use crate::service::{self, ServeOptions};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
+use crate::validate::unit_seconds;
 use database::{check_database_path, DatabasePath, PathSource};
 use database::{open_database, open_database_read_only};
 pub use time_zone::parse_zone;
@@ -525,17 +526,6 @@ pub(crate) const DEFAULT_STALL_AFTER: &str = "6h";
 /// 9223372036 s, 106751 days. Durations are compared with receive times in
 /// nanoseconds, which are stored in an `i64`, so a longer one has no effect.
 const MAX_DURATION_SECONDS: u64 = i64::MAX as u64 / 1_000_000_000;
-
-/// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`.
-fn unit_seconds(unit: char) -> Option<u64> {
-    match unit {
-        's' => Some(1),
-        'm' => Some(60),
-        'h' => Some(3600),
-        'd' => Some(86_400),
-        _ => None,
-    }
-}
 
 /// Parses a duration: a whole number followed by `s`, `m`, `h` or `d`, or
 /// plain seconds, of at most [`MAX_DURATION_SECONDS`].

@@ -12,7 +12,7 @@ use crate::storage::logs::{
 };
 use crate::validate::form::parse_pairs;
 use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{plus_became_space, whitespace_note, PARAMETER_NAMES};
+use crate::validate::{plus_became_space, unit_seconds, whitespace_note, PARAMETER_NAMES};
 
 /// The largest page of one transaction's log. A page of 1000 entries is
 /// about 250 KB of JSON with messages of a few dozen bytes. It is at most
@@ -55,9 +55,12 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
 /// Returns true for `value` in the form of an age of the command line: a
 /// whole number and a unit, `s`, `m`, `h` or `d`, such as `30d`.
 fn is_age(value: &str) -> bool {
-    value
-        .strip_suffix(['s', 'm', 'h', 'd'])
-        .is_some_and(|count| !count.is_empty() && count.bytes().all(|b| b.is_ascii_digit()))
+    let mut characters = value.chars();
+    let has_unit = characters
+        .next_back()
+        .is_some_and(|unit| unit_seconds(unit).is_some());
+    let count = characters.as_str();
+    has_unit && !count.is_empty() && count.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 /// Rejects the parameter `name` at `index` when an earlier pair has its name.

@@ -20,6 +20,18 @@ use timestamp::TimestampError;
 
 pub use error::{whitespace_note, Origin, ParamError, CUT_MESSAGE_HINT};
 
+/// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`, as the
+/// command line's durations and ages take them.
+pub fn unit_seconds(unit: char) -> Option<u64> {
+    match unit {
+        's' => Some(1),
+        'm' => Some(60),
+        'h' => Some(3600),
+        'd' => Some(86_400),
+        _ => None,
+    }
+}
+
 /// The parameters of the write API.
 pub const PARAMETER_NAMES: [&str; 4] = ["timestamp", "stage", "status", "message"];
 
