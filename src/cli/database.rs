@@ -201,8 +201,8 @@ const SERVER_LOCKS_WAIT: Duration = Duration::from_millis(500);
 /// file, which contains the newest entries, by the path. So through another
 /// name a command reads old data, and a write through it can mix old pages
 /// into the file when the other name's `-wal` file is replayed later. The
-/// server holds an `flock` on its database file and on the `-shm` file
-/// beside the path it opened, so `/proc/locks` tells whether this path is
+/// server locks its database file and the `-shm` file beside the path it
+/// opened with `flock`, so `/proc/locks` tells whether this path is
 /// the server's.
 fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
     let Ok(file) = std::fs::metadata(path) else {
@@ -213,6 +213,8 @@ fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
     if let Some(pid) = server_elsewhere(&file, &real) {
         return Err(served_elsewhere_error(&absolute_path, &real, &file, pid));
     }
+    // NOTE: a file moved, or bind-mounted, while no server runs has one name
+    // and passes, although after a crash its -wal file is beside the old path.
     let names = file.nlink();
     if names > 1 && !files::companion(&real, "-wal").exists() {
         return Err(format!(

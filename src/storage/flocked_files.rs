@@ -1,6 +1,6 @@
-//! The files that some process holds an `flock` on, read from `/proc/locks`.
-//! A running server holds one on its database file and on the `-shm` file
-//! beside the path it opened, so a command can tell whether a server has
+//! The files that some process has locked with `flock`, read from
+//! `/proc/locks`. A running server locks its database file and the `-shm`
+//! file beside the path it opened, so a command can tell whether a server has
 //! the database open, and under which path.
 
 use std::collections::HashMap;
@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt as _;
 use std::path::PathBuf;
 
 /// The device (major and minor number) and inode of each file that some
-/// process holds an `flock` on, with the id of that process.
+/// process has locked with `flock`, with the id of that process.
 pub struct FlockedFiles(HashMap<(u32, u32, u64), u32>);
 
 impl FlockedFiles {
@@ -46,8 +46,8 @@ impl FlockedFiles {
         FlockedFiles(files)
     }
 
-    /// Returns the id of the process that holds an `flock` on the file of
-    /// `metadata`, or `None` when no process does.
+    /// Returns the id of the process that has locked the file of `metadata`
+    /// with `flock`, or `None` when no process has.
     pub fn holder(&self, metadata: &Metadata) -> Option<u32> {
         let device = metadata.dev();
         let key = (
