@@ -2436,24 +2436,26 @@ fn commands_during_stops_succeed() {
     assert!(rejected.is_empty(), "{rejected:#?}");
 }
 
-#[test]
-fn backups_during_restarts_succeed() {
-    let server = Server::start();
-    server.post_many("tx-restarted", 1);
-    let (_, dir) = server.stop();
-    let db = dir.path().join("translog.db");
+/// Runs the command whose arguments `args` gives for each run number,
+/// `runs` times, while servers start on `db` and stop again after `up_for`,
+/// so that some start during a command's read without locks. Returns the
+/// standard error of each command that failed.
+fn failures_during_restarts(
+    db: &Path,
+    up_for: Duration,
+    runs: usize,
+    args: impl Fn(usize) -> Vec<String>,
+) -> Vec<String> {
     let running = AtomicBool::new(true);
-    let failed: Vec<String> = std::thread::scope(|scope| {
-        // Starts and stops servers on the database while the backups run,
-        // so that some start during a backup's read without locks.
+    std::thread::scope(|scope| {
         scope.spawn(|| {
             while running.load(Ordering::SeqCst) {
-                let mut command = serve_command(&db);
+                let mut command = serve_command(db);
                 command
                     .args(["--listen", "127.0.0.1:0"])
                     .stderr(std::process::Stdio::null());
                 let mut child = command.spawn().expect("start a server");
-                std::thread::sleep(Duration::from_millis(150));
+                std::thread::sleep(up_for);
                 let _ = Command::new("kill")
                     .args(["-TERM", &child.id().to_string()])
                     .status();
@@ -2461,15 +2463,42 @@ fn backups_during_restarts_succeed() {
             }
         });
         let mut failed = Vec::new();
-        for number in 0..30 {
-            let copy = dir.path().join(format!("copy-{number}.db"));
-            let output = run_cli(&db, &["backup", copy.to_str().expect("UTF-8 path")], None);
+        for number in 0..runs {
+            let args = args(number);
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let output = run_cli(db, &args, None);
             if !output.status.success() {
                 failed.push(stderr(&output));
             }
         }
         running.store(false, Ordering::SeqCst);
         failed
+    })
+}
+
+#[test]
+fn backups_during_restarts_succeed() {
+    let server = Server::start();
+    server.post_many("tx-restarted", 1);
+    let (_, dir) = server.stop();
+    let db = dir.path().join("translog.db");
+    let failed = failures_during_restarts(&db, Duration::from_millis(150), 30, |number| {
+        let copy = dir.path().join(format!("copy-{number}.db"));
+        vec!["backup".into(), copy.to_string_lossy().into_owned()]
+    });
+    assert!(failed.is_empty(), "{failed:#?}");
+}
+
+#[test]
+fn log_shows_during_restarts_succeed() {
+    let server = Server::start();
+    // A longer log keeps each read open long enough for a start to fall
+    // inside it now and then.
+    server.post_many("tx-restarted", 3000);
+    let (_, dir) = server.stop();
+    let db = dir.path().join("translog.db");
+    let failed = failures_during_restarts(&db, Duration::from_millis(600), 60, |_| {
+        vec!["log".into(), "show".into(), "tx-restarted".into()]
     });
     assert!(failed.is_empty(), "{failed:#?}");
 }

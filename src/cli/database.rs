@@ -412,6 +412,33 @@ pub fn open_database_read_only(
     Ok(database)
 }
 
+/// How many times a command reads a database whose file changed while it
+/// was read without locks, as when a server starts meanwhile. Opened again,
+/// the file is read with the server's locks.
+pub(super) const CHANGED_FILE_ATTEMPTS: u32 = 3;
+
+/// Opens the database as [`open_database_read_only`] does and returns what
+/// `read` returns. When a server started on the file during a read without
+/// locks, the database is opened and read again, [`CHANGED_FILE_ATTEMPTS`]
+/// times in all, so `read` must not print or change anything.
+pub fn read_database<T>(
+    db: &DatabasePath,
+    schema: storage::Schema,
+    mut read: impl FnMut(&mut rusqlite::Connection) -> Result<T, storage::StorageError>,
+) -> Result<T, String> {
+    let mut database = open_database_read_only(db, schema)?;
+    let mut attempt = 1;
+    loop {
+        match database.read(&mut read) {
+            Err(storage::StorageError::ChangedWhileRead) if attempt < CHANGED_FILE_ATTEMPTS => {
+                attempt += 1;
+                database = open_database_read_only_unchecked(db, schema)?;
+            }
+            result => return result.map_err(|error| error.to_string()),
+        }
+    }
+}
+
 /// Opens the database as [`open_database_read_only`] does, without the
 /// warning about a database with no users and no entries, for a command that
 /// reports that case itself.

@@ -9,8 +9,8 @@ use super::database::open_database_to_delete;
 use super::maintenance::count_of;
 use super::table::{print_table, print_table_with_max_widths};
 use super::{
-    open_database_read_only, parse_duration, parse_timestamp_argument, parse_zone, DatabasePath,
-    Failure, TimestampArgument, DEFAULT_STALL_AFTER,
+    parse_duration, parse_timestamp_argument, parse_zone, read_database, DatabasePath, Failure,
+    TimestampArgument, DEFAULT_STALL_AFTER,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
 use crate::storage::free_space::describe_with_full_disk_hint;
@@ -162,15 +162,15 @@ fn show_log(
     json: bool,
     stall_after: Duration,
 ) -> Result<(), Failure> {
-    let log = open_database_read_only(db, Schema::Current)?
-        .read(|connection| logs::transaction_log(connection, transaction_id, now_ns(), stall_after))
-        .map_err(|error| error.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "no entries for transaction {transaction_id:?}; check the id, or list the \
+    let log = read_database(db, Schema::Current, |connection| {
+        logs::transaction_log(connection, transaction_id, now_ns(), stall_after)
+    })?
+    .ok_or_else(|| {
+        format!(
+            "no entries for transaction {transaction_id:?}; check the id, or list the \
                  transactions with `translog log list`"
-            )
-        })?;
+        )
+    })?;
     if json {
         return print_json(&log);
     }
@@ -182,9 +182,9 @@ fn show_log(
 /// entries, and prints how many there are.
 fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<(), Failure> {
     let entries = if dry_run {
-        open_database_read_only(db, Schema::Current)?
-            .read(|connection| maintenance::count_transaction_entries(connection, transaction_id))
-            .map_err(|error| error.to_string())?
+        read_database(db, Schema::Current, |connection| {
+            maintenance::count_transaction_entries(connection, transaction_id)
+        })?
     } else {
         let mut connection = open_database_to_delete(db)?;
         maintenance::delete_transaction(&mut connection, transaction_id)
@@ -250,9 +250,9 @@ fn list_logs(
     json: bool,
     stall_after: Duration,
 ) -> Result<(), Failure> {
-    let page = open_database_read_only(db, Schema::Current)?
-        .read(|connection| logs::list_transactions(connection, query, now_ns(), stall_after))
-        .map_err(|error| error.to_string())?;
+    let page = read_database(db, Schema::Current, |connection| {
+        logs::list_transactions(connection, query, now_ns(), stall_after)
+    })?;
     if json {
         return print_json(&page);
     }

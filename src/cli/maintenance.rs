@@ -7,9 +7,12 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, SecondsFormat, Utc};
 use chrono_tz::Tz;
 
-use super::database::{absolute, open_database_read_only_unchecked, open_database_to_delete};
+use super::database::{
+    absolute, open_database_read_only_unchecked, open_database_to_delete, read_database,
+    CHANGED_FILE_ATTEMPTS,
+};
 use super::interruption::{signal_name, Interruption};
-use super::{open_database_read_only, DatabasePath, Failure, TimestampArgument};
+use super::{DatabasePath, Failure, TimestampArgument};
 use crate::storage::backup::{Backup, BackupError};
 use crate::storage::free_space::{describe_with_full_disk_hint, full_disk_hint};
 use crate::storage::maintenance::{self, PruneError, Pruned};
@@ -19,10 +22,6 @@ use crate::storage::{file_mode, files, Schema, StorageError};
 /// how many entries it contains. SIGINT, SIGTERM and SIGHUP during the copy
 /// stop it and remove the temporary file. They end the command with
 /// [`Failure::Interrupted`] unless the copy is at `destination` already.
-/// How many times `backup` copies a database whose file changed while it
-/// was read without locks, as when a server starts meanwhile.
-const BACKUP_ATTEMPTS: u32 = 3;
-
 pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
     let name = backup_file_name(destination)?;
 
@@ -51,7 +50,9 @@ pub fn backup(db: &DatabasePath, destination: &Path) -> Result<(), Failure> {
             // A server that started meanwhile changed the file that was
             // read without locks. Opened again, it is read with the
             // server's locks. The failed copy is removed with `backup`.
-            Err(BackupError::Copy(StorageError::ChangedWhileRead)) if attempt < BACKUP_ATTEMPTS => {
+            Err(BackupError::Copy(StorageError::ChangedWhileRead))
+                if attempt < CHANGED_FILE_ATTEMPTS =>
+            {
                 drop(backup);
                 attempt += 1;
                 database = open_database_read_only_unchecked(db, Schema::AsFound)?;
@@ -398,9 +399,9 @@ fn count_pruned(
     db: &DatabasePath,
     instant: chrono::DateTime<chrono::Utc>,
 ) -> Result<Pruned, String> {
-    open_database_read_only(db, Schema::Current)?
-        .read(|connection| maintenance::count_prunable(connection, instant))
-        .map_err(|error| error.to_string())
+    read_database(db, Schema::Current, |connection| {
+        maintenance::count_prunable(connection, instant)
+    })
 }
 
 /// Formats a count with the singular or plural of its noun.

@@ -29,7 +29,7 @@ use crate::service::{self, ServeOptions};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
 use crate::validate::unit_seconds;
 use database::{check_database_path, DatabasePath, PathSource};
-use database::{open_database, open_database_read_only};
+use database::{open_database, read_database};
 pub use time_zone::parse_zone;
 
 /// How long the command line waits for another process's write lock: the

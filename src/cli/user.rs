@@ -8,7 +8,7 @@ use chrono_tz::Tz;
 use clap::Subcommand;
 
 use super::time_zone::{parse_user_zone, parse_zone_or_none};
-use super::{check_database_path, open_database, open_database_read_only, DatabasePath};
+use super::{check_database_path, open_database, read_database, DatabasePath};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::free_space::describe_with_full_disk_hint;
@@ -107,9 +107,7 @@ pub fn run(db: &DatabasePath, command: UserCommand) -> Result<(), String> {
 /// Prints the users as a table. It only reads, so an existing database is
 /// opened read-only.
 fn list_users(db: &DatabasePath) -> Result<(), String> {
-    let list = open_database_read_only(db, Schema::Current)?
-        .read(|connection| users::list(connection))
-        .map_err(|error| error.to_string())?;
+    let list = read_database(db, Schema::Current, |connection| users::list(connection))?;
     let rows: Vec<[String; 4]> = list
         .into_iter()
         .map(|user| {
