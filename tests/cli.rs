@@ -2371,6 +2371,21 @@ fn hard_link_rejection_names_server_path() {
 }
 
 #[test]
+fn hard_link_serve_names_running_server() {
+    let (server, alias) = served_with_hard_link();
+    let mut command = serve_command(&alias);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    let server_path = std::fs::canonicalize(&server.db).expect("server path");
+    let expected = format!(
+        "is using the file of database {} as {}; stop it or choose another --db",
+        alias.display(),
+        server_path.display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
 fn hard_link_user_add_is_rejected() {
     let (_server, alias) = served_with_hard_link();
     let output = add_user(&alias, "worker9", "worker");

@@ -188,6 +188,32 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
     check_not_served_elsewhere(path)
 }
 
+/// Checks the database path of `serve` as [`check_database_path`] does. A
+/// file that a running server has open under another path gets the message
+/// of a second server on the same path, with the running server's path
+/// where it is known. The other commands' advice to use that path would only
+/// lead a second server there.
+pub fn check_serve_path(db: &DatabasePath) -> Result<(), String> {
+    check_directory_search(db)?;
+    let path = db.path();
+    if let Ok(file) = std::fs::metadata(path) {
+        let real = files::real_path(path);
+        if let Some(pid) = server_elsewhere(&file, &real) {
+            let server_path = match open_path(pid, &file).filter(|server_path| *server_path != real)
+            {
+                Some(server_path) => format!("as {}", server_path.display()),
+                None => "under another path".to_string(),
+            };
+            return Err(format!(
+                "another translog server (process {pid}) is using the file of database {} \
+                 {server_path}; stop it or choose another --db",
+                absolute(path).display()
+            ));
+        }
+    }
+    check_database_path(db)
+}
+
 /// How long a command waits for a server that has locked the database file
 /// to lock the `-shm` file beside the command's path too. A server takes the
 /// two locks a few milliseconds apart at its start, and at its stop SQLite

@@ -28,7 +28,7 @@ use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 use crate::service::{self, ServeOptions};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
 use crate::validate::unit_seconds;
-use database::{check_database_path, DatabasePath, PathSource};
+use database::{check_database_path, check_serve_path, DatabasePath, PathSource};
 use database::{open_database, read_database};
 pub use time_zone::parse_zone;
 
@@ -705,7 +705,7 @@ impl From<String> for Failure {
 fn execute(command: Command, db: &DatabasePath) -> Result<(), Failure> {
     match command {
         Command::Serve(args) => {
-            check_database_path(db)?;
+            check_serve_path(db)?;
             serve(db.path().to_path_buf(), args)
         }
         Command::User(command) => user::run(db, command).map_err(Failure::from),
