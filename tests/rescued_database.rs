@@ -188,6 +188,17 @@ fn wal_with_content_blocks_creation() {
 }
 
 #[test]
+fn wal_alone_says_to_move_file_back() {
+    let (_dir, db) = directory_with("translog.db-wal");
+    let output = run_cli(&db, &["user", "list"], None);
+    let expected = format!(
+        "to keep them, move that database file back to {}",
+        db.display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
 fn moved_away_copy_lets_serve_start() {
     let (dir, db) = directory_with(RESCUED_NAME);
     let _aside = move_copy_away(&dir);

@@ -35,6 +35,21 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
     if found.is_empty() {
         return None;
     }
+    // A server killed before it noticed that its file was gone leaves its
+    // log alone, with no rescued copy to put in place.
+    if let [wal] = found.as_slice() {
+        if rescued_copies(&real).is_empty() {
+            return Some(format!(
+                "cannot create a new database at {db}, because {wal} beside it holds entries \
+                 of a database file that was deleted or moved from this path while a server \
+                 ran or after it stopped unexpectedly; to keep them, move that database file \
+                 back to {db}, or to start a new database, move {wal} to another directory \
+                 first",
+                db = db.display(),
+                wal = wal.display(),
+            ));
+        }
+    }
     let names: Vec<String> = found
         .iter()
         .map(|path| path.display().to_string())
@@ -260,6 +275,25 @@ mod tests {
         std::fs::write(&db, b"x").expect("write");
         std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
         assert_eq!(writing_blocked(&db), None);
+    }
+
+    #[test]
+    fn wal_alone_names_moving_file_back() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
+        let reason = creation_blocked(&dir.path().join("t.db")).unwrap_or_default();
+        assert!(
+            reason.contains("move that database file back to"),
+            "{reason}"
+        );
+    }
+
+    #[test]
+    fn wal_alone_names_no_rescued_copy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
+        let reason = creation_blocked(&dir.path().join("t.db")).unwrap_or_default();
+        assert!(!reason.contains("rescued copy"), "{reason}");
     }
 
     #[test]
