@@ -100,6 +100,37 @@ fn conflict_keeps_stored_message() {
 }
 
 #[test]
+fn conflict_in_repeated_hour_names_it() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let repeated = form("2026-10-25 02:15:00", "WORKER_LOAD", "FAIL");
+    server.post_entry("tx-1", &format!("{repeated}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{repeated}&message=second"));
+    assert!(
+        reply.message().contains(
+            "The local time 2026-10-25 02:15:00 occurs twice in Europe/Berlin, at +02:00 and \
+             again at +01:00"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn conflict_outside_repeated_hour_asks_new_timestamp() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let local = form("2026-10-25 04:15:00", "WORKER_LOAD", "FAIL");
+    server.post_entry("tx-1", &format!("{local}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{local}&message=second"));
+    assert!(
+        reply
+            .message()
+            .ends_with("Send a new timestamp for a new entry."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn added_message_is_409() {
     let server = Server::start();
     server.post_entry("tx-1", VALID);

@@ -35,6 +35,7 @@ use crate::storage::logs::{self, ListQuery};
 use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
+use crate::validate::timestamp::repeated_local_time;
 use crate::validate::{build_entry, collect_parameters, ParamError};
 
 /// The fields of the request log line besides method, path and status.
@@ -605,7 +606,13 @@ async fn store_once(
         .submit(entry, received_at_ns, checked_user(authenticated))?;
     match outcome.await {
         Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(StoreAttempt::Stored),
-        Ok(WriteOutcome::Conflict) => Err(ApiError::Conflict),
+        Ok(WriteOutcome::Conflict { timestamp_sent }) => {
+            let zone = authenticated.user.timezone.unwrap_or(state.config.timezone);
+            Err(ApiError::Conflict(repeated_local_time(
+                &timestamp_sent,
+                zone,
+            )))
+        }
         Ok(WriteOutcome::Failed(error)) => Err(ApiError::not_stored(error)),
         Ok(WriteOutcome::CredentialsChanged) => {
             // Nothing was stored, so a stop may cut the request off again

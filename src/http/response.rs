@@ -19,6 +19,7 @@ use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
 use crate::storage::writer::SubmitError;
 use crate::storage::{FileChange, StorageError};
+use crate::validate::timestamp::RepeatedLocalTime;
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
 pub type Body = Full<Bytes>;
@@ -96,7 +97,10 @@ pub enum ApiError {
     /// response, because the client sent an incomplete request and may not
     /// read one, so the status and message here are never sent.
     ClientClosed(String),
-    Conflict,
+    /// An entry with the same key and another message is stored. The local
+    /// time is the request's timestamp when it has no offset and its zone
+    /// shows it twice, which is the likely cause.
+    Conflict(Option<RepeatedLocalTime>),
     NoSuchLog,
     /// The cause, the text, is logged, the reason counted, and the client
     /// gets `Retry-After`.
@@ -253,7 +257,7 @@ impl ApiError {
             | ApiError::InvalidHeader(_)
             | ApiError::ClientClosed(_) => StatusCode::BAD_REQUEST,
             ApiError::UnparsableHead(fault) => fault.status(),
-            ApiError::Conflict => StatusCode::CONFLICT,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
@@ -285,7 +289,7 @@ impl ApiError {
             ApiError::ReadWithBody(_) => "body_not_allowed",
             ApiError::InvalidHeader(_) => "invalid_header",
             ApiError::UnparsableHead(fault) => fault.code(),
-            ApiError::Conflict => "conflict",
+            ApiError::Conflict(_) => "conflict",
             ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "unavailable",
             ApiError::NotStored(_, None) | ApiError::Internal(_) => "internal_error",
         }
@@ -396,11 +400,20 @@ impl ApiError {
             ApiError::ClientClosed(_) => {
                 "The connection closed before the whole request body arrived.".into()
             }
-            ApiError::Conflict => {
-                "An entry with this transaction id, timestamp, stage and status is already \
-                 stored with a different message; the stored entry is kept. Send a new \
-                 timestamp for a new entry."
-                    .into()
+            ApiError::Conflict(repeated) => {
+                let conflict = "An entry with this transaction id, timestamp, stage and status \
+                                is already stored with a different message; the stored entry \
+                                is kept.";
+                match repeated {
+                    None => format!("{conflict} Send a new timestamp for a new entry."),
+                    Some(repeated) => format!(
+                        "{conflict} The local time {} occurs twice in {}, at {} and again at \
+                         {} after the clocks are set back, and without an offset it is read \
+                         as the first. Send timestamps with their UTC offset, as `date \
+                         -Iseconds` prints them, so that each has its own instant.",
+                        repeated.local, repeated.zone, repeated.earlier, repeated.later
+                    ),
+                }
             }
             ApiError::Unavailable(reason, _) | ApiError::NotStored(_, Some(reason)) => {
                 unavailable_message(*reason).into()
@@ -470,7 +483,7 @@ impl ApiError {
             | ApiError::InvalidParameters(_)
             | ApiError::InvalidQuery(_)
             | ApiError::InvalidHeader(_)
-            | ApiError::Conflict
+            | ApiError::Conflict(_)
             | ApiError::NotStored(_, None)
             | ApiError::Internal(_) => {}
         }
@@ -531,7 +544,7 @@ impl ApiError {
             | ApiError::MalformedBody(_)
             | ApiError::ReadWithBody(_)
             | ApiError::InvalidHeader(_)
-            | ApiError::Conflict => (log::Level::Warn, format!("rejected: {}", self.message())),
+            | ApiError::Conflict(_) => (log::Level::Warn, format!("rejected: {}", self.message())),
             // The connection logs these with hyper's cause at info.
             ApiError::UnparsableHead(_) => {
                 (log::Level::Info, format!("rejected: {}", self.message()))

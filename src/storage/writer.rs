@@ -45,8 +45,9 @@ pub enum WriteOutcome {
     Stored,
     /// The same entry, message included, was already stored: nothing changed.
     Repeated,
-    /// An entry with the same key but another message is stored; it was kept.
-    Conflict,
+    /// An entry with the same key but another message is stored; it was
+    /// kept. `timestamp_sent` is the timestamp as this request sent it.
+    Conflict { timestamp_sent: String },
     /// The request's user changed after its credentials were checked (a new
     /// password or zone, a role that may not write, disabled or removed), so
     /// the entry was not stored, and the credentials must be checked again.
@@ -1012,7 +1013,12 @@ fn store_entry(
             .optional()?;
         return match stored {
             Some(message) if message == entry.message => Ok((WriteOutcome::Repeated, false)),
-            Some(_) => Ok((WriteOutcome::Conflict, false)),
+            Some(_) => Ok((
+                WriteOutcome::Conflict {
+                    timestamp_sent: entry.timestamp_sent.clone(),
+                },
+                false,
+            )),
             None => Err(StorageError::Internal(rusqlite::Error::QueryReturnedNoRows)),
         };
     }

@@ -95,7 +95,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::InvalidHeader(_)
         | ApiError::UnparsableHead(_)
         | ApiError::ClientClosed(_) => "Invalid request",
-        ApiError::Conflict => "Conflict",
+        ApiError::Conflict(_) => "Conflict",
         ApiError::Unavailable(..) | ApiError::NotStored(_, Some(_)) => "Service unavailable",
         ApiError::NotStored(_, None) | ApiError::Internal(_) => "Server error",
     }

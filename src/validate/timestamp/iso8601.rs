@@ -5,11 +5,14 @@
 //! offset with seconds. So do the default string forms of Java's `ZonedDateTime` and Go's
 //! `time.Time`.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, Offset as _, TimeDelta,
+    TimeZone, Utc,
+};
 use chrono_tz::Tz;
 
 use super::error::{unrecognized, TimestampError};
-use super::{check_year, fraction_to_nanoseconds, out_of_range_in_year};
+use super::{check_year, fraction_to_nanoseconds, out_of_range_in_year, RepeatedLocalTime};
 
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
 pub(super) fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
@@ -293,6 +296,26 @@ fn is_monotonic_reading(word: &str) -> bool {
         && cursor.eat(b".").is_some()
         && cursor.digit_run().is_some()
         && cursor.at_end()
+}
+
+/// Returns the local time that `text`, an ISO 8601 date and time without an
+/// offset, writes when the clocks of `zone` show it twice, or `None` for any
+/// other text.
+pub(super) fn repeated_local_time(text: &str, zone: Tz) -> Option<RepeatedLocalTime> {
+    let fields = Cursor::new(text.as_bytes()).iso8601_fields()?;
+    if !fields.has_time || fields.offset_seconds.is_some() {
+        return None;
+    }
+    let local = fields.validate().ok()?;
+    match zone.from_local_datetime(&local) {
+        LocalResult::Ambiguous(earlier, later) => Some(RepeatedLocalTime {
+            local,
+            zone,
+            earlier: earlier.offset().fix(),
+            later: later.offset().fix(),
+        }),
+        _ => None,
+    }
 }
 
 /// Returns true if `text` is an ISO 8601 date and time without an offset.

@@ -15,7 +15,7 @@ mod unix;
 
 pub use error::{JavaScriptConversion, TimestampError};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use chrono_tz::Tz;
 
 use error::unrecognized;
@@ -76,6 +76,25 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         return Err(unrecognized(text));
     };
     check_instant_range(instant)
+}
+
+/// A local time that the clocks of a zone show twice, because they are set
+/// back at its end. Without an offset it is read as the earlier instant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepeatedLocalTime {
+    pub local: NaiveDateTime,
+    pub zone: Tz,
+    /// The UTC offset of its first occurrence, the instant it is read as.
+    pub earlier: FixedOffset,
+    /// The UTC offset of its second occurrence.
+    pub later: FixedOffset,
+}
+
+/// Returns the local time that `text` writes without an offset when the
+/// clocks of `zone` show it twice, or `None` for any other text. Only an
+/// ISO 8601 date and time can lack an offset.
+pub fn repeated_local_time(text: &str, zone: Tz) -> Option<RepeatedLocalTime> {
+    iso8601::repeated_local_time(text, zone)
 }
 
 /// Returns true for `-SECONDS[.FRACTION]` with a nonzero digit, a Unix time before 1970. It gets
@@ -155,6 +174,35 @@ fn out_of_range_in_year(year: i32) -> TimestampError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_local_time_in_fall_back() {
+        let repeated = repeated_local_time("2026-10-25 02:15:00", chrono_tz::Europe::Berlin);
+        let offsets = repeated.map(|repeated| (repeated.earlier, repeated.later));
+        let expected = (
+            FixedOffset::east_opt(7200).expect("offset"),
+            FixedOffset::east_opt(3600).expect("offset"),
+        );
+        assert_eq!(offsets, Some(expected));
+    }
+
+    #[test]
+    fn repeated_local_time_outside_fall_back() {
+        let repeated = repeated_local_time("2026-10-25 03:15:00", chrono_tz::Europe::Berlin);
+        assert_eq!(repeated, None);
+    }
+
+    #[test]
+    fn repeated_local_time_with_offset() {
+        let repeated = repeated_local_time("2026-10-25T02:15:00+01:00", chrono_tz::Europe::Berlin);
+        assert_eq!(repeated, None);
+    }
+
+    #[test]
+    fn repeated_local_time_of_date_alone() {
+        let repeated = repeated_local_time("2026-10-25", chrono_tz::Europe::Berlin);
+        assert_eq!(repeated, None);
+    }
     use chrono_tz::Europe;
 
     pub(super) const BERLIN: Tz = Europe::Berlin;
