@@ -26,7 +26,9 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
         return Some(format!(
             "cannot create a new database at {}, because another translog server is using {}, \
              the shared-memory file of a database that was deleted or moved from this path; \
-             stop that server first, and it copies the entries it stored beside the path",
+             stop that server first, then put the rescued copy of its entries, which it writes \
+             beside the path, in place as docs/operators.md says under \"Deleting or moving \
+             the database's files\"",
             db.display(),
             shared_memory.display()
         ));
