@@ -111,7 +111,7 @@ fn run(options: ServeOptions, is_new: bool) -> Result<(), String> {
     match result {
         Ok(true) => log::info!("database closed; translog stopped"),
         // The error that kept the database open is logged already.
-        Ok(false) => log::info!("translog stopped without closing the database"),
+        Ok(false) => log::warn!("translog stopped without closing the database"),
         Err(_) => {}
     }
     result.map(|_| ())

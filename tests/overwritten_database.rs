@@ -392,7 +392,7 @@ fn stop_does_not_log_database_closed() {
 fn stop_says_database_left_open() {
     let server = terminate_after_copy();
     let logged = server.wait_for_log(
-        "translog stopped without closing the database",
+        "WARN  translog::service] translog stopped without closing the database",
         Duration::from_secs(10),
     );
     assert!(logged, "{}", server.log());
