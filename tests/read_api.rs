@@ -1844,6 +1844,22 @@ fn age_in_since_names_command_line() {
 }
 
 #[test]
+fn age_in_since_example_is_age_before_now() {
+    let server = Server::start();
+    let message = list(&server, "?since=1d").message();
+    let example = message
+        .split_once("with an offset, such as ")
+        .and_then(|(_, rest)| rest.split_once(", which is 1d before now"))
+        .map(|(instant, _)| instant.to_string())
+        .unwrap_or_default();
+    let instant = chrono::DateTime::parse_from_rfc3339(&example)
+        .map(|instant| instant.with_timezone(&chrono::Utc));
+    let expected = chrono::Utc::now() - chrono::TimeDelta::days(1);
+    let off_by = instant.map(|instant| (instant - expected).num_seconds().abs());
+    assert!(off_by.is_ok_and(|seconds| seconds < 300), "{message}");
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

@@ -52,15 +52,32 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
     })
 }
 
-/// Returns true for `value` in the form of an age of the command line: a
-/// whole number and a unit, `s`, `m`, `h` or `d`, such as `30d`.
-fn is_age(value: &str) -> bool {
+/// Returns the seconds of `value` in the form of an age of the command
+/// line, a whole number and a unit (`s`, `m`, `h` or `d`) such as `30d`, or
+/// `None` for any other value. An age too large to count saturates.
+fn age_seconds(value: &str) -> Option<u64> {
     let mut characters = value.chars();
-    let has_unit = characters
-        .next_back()
-        .is_some_and(|unit| unit_seconds(unit).is_some());
+    let unit = characters.next_back().and_then(unit_seconds)?;
     let count = characters.as_str();
-    has_unit && !count.is_empty() && count.bytes().all(|byte| byte.is_ascii_digit())
+    if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    let count: u64 = count.parse().unwrap_or(u64::MAX);
+    Some(count.saturating_mul(unit))
+}
+
+/// Returns the instant `seconds` before now, to the second, as an example of
+/// the time that an age of the command line means, or a fixed instant when
+/// that lies outside chrono's range.
+fn instant_before_now(seconds: u64) -> String {
+    i64::try_from(seconds)
+        .ok()
+        .and_then(chrono::TimeDelta::try_seconds)
+        .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
+        .map_or_else(
+            || "2026-12-05T06:00:00Z".to_string(),
+            |instant| instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        )
 }
 
 /// Rejects the parameter `name` at `index` when an earlier pair has its name.
@@ -148,11 +165,12 @@ pub fn parse_list_pairs(
                              belongs, because + means a space in a query; write the + as %2B, \
                              for example with curl -G --data-urlencode \"{name}=...\"."
                         ))
-                    } else if is_age(value) {
+                    } else if let Some(seconds) = age_seconds(value) {
                         ApiError::InvalidQuery(format!(
                             "Invalid {name} {value:?}: an age such as 1d is read only by the \
                              command line (translog log list --{name} {value}); send a time \
-                             with an offset, such as 2026-12-05T06:00:00Z."
+                             with an offset, such as {}, which is {value} before now.",
+                            instant_before_now(seconds)
                         ))
                     } else {
                         ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
@@ -263,6 +281,26 @@ mod tests {
 
     fn message(error: ApiError) -> String {
         error.message()
+    }
+
+    #[test]
+    fn age_seconds_of_days() {
+        assert_eq!(age_seconds("2d"), Some(172_800));
+    }
+
+    #[test]
+    fn age_seconds_of_timestamp_is_none() {
+        assert_eq!(age_seconds("2026-12-05"), None);
+    }
+
+    #[test]
+    fn age_seconds_without_count_is_none() {
+        assert_eq!(age_seconds("d"), None);
+    }
+
+    #[test]
+    fn instant_before_now_of_huge_age_is_fixed() {
+        assert_eq!(instant_before_now(u64::MAX), "2026-12-05T06:00:00Z");
     }
 
     #[test]
