@@ -566,6 +566,33 @@ fn disable_unknown_user_is_error() {
 }
 
 #[test]
+fn enable_of_enabled_user_says_already() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "enable", "worker1"], None);
+    assert_eq!(stderr(&output), "user worker1 was already enabled\n");
+}
+
+#[test]
+fn disable_of_enabled_user_disables() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "disable", "worker1"], None);
+    assert_eq!(stderr(&output), "disabled user worker1\n");
+}
+
+#[test]
+fn same_role_says_already() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "set-role", "worker1", "worker"], None);
+    assert_eq!(
+        stderr(&output),
+        "user worker1 already had the role worker\n"
+    );
+}
+
+#[test]
 fn remove_deletes_user() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");
@@ -650,6 +677,7 @@ fn short_password_is_warned() {
             "warning: the password has only 5 characters; use at least 12",
         ),
         ("ääääääää", "warning: the password has only 8 characters"),
+        ("x", "translog: warning: the password has only 1 character;"),
     ];
     for (password, expected) in cases {
         let (_dir, output) = add_user_with_password(password);

@@ -107,7 +107,9 @@ fn parse_outcome(text: &str) -> Result<Outcome, String> {
 
 fn parse_cursor(text: &str) -> Result<Cursor, String> {
     Cursor::decode(text).ok_or_else(|| {
-        "invalid cursor; pass the next_cursor of the previous page unchanged".to_string()
+        "it is not a cursor of this list; pass the --cursor value of the \"more:\" line \
+         under the previous page (next_cursor with --json) unchanged"
+            .to_string()
     })
 }
 

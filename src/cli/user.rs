@@ -168,7 +168,7 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
     };
     if content.split_once(':').map(|(user, _)| user) == Some(name) {
         eprintln!(
-            "note: {} still contains the former password of {name}; {advice}",
+            "translog: note: {} still contains the former password of {name}; {advice}",
             path.display()
         );
     }
@@ -176,12 +176,17 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
 
 fn set_enabled(db: &DatabasePath, name: &str, enabled: bool) -> Result<(), String> {
     let connection = open_database(db)?;
+    let unchanged = users::find(&connection, name)
+        .ok()
+        .flatten()
+        .is_some_and(|user| user.enabled == enabled);
     users::set_enabled(&connection, name, enabled)
         .map_err(|error| change_failed(db.path(), &error))?;
-    if enabled {
-        eprintln!("enabled user {name}");
+    let state = if enabled { "enabled" } else { "disabled" };
+    if unchanged {
+        eprintln!("user {name} was already {state}");
     } else {
-        eprintln!("disabled user {name}");
+        eprintln!("{state} user {name}");
     }
     Ok(())
 }
@@ -193,7 +198,7 @@ fn remove_user(db: &DatabasePath, name: &str) -> Result<(), String> {
     warn_stale_credentials(db.path(), name, "delete it");
     if users::count(&connection).is_ok_and(|count| count == 0) {
         eprintln!(
-            "note: no users are left, so no request can log in; the next start of `translog \
+            "translog: note: no users are left, so no request can log in; the next start of `translog \
              serve` creates the user admin with a new password and writes it to {}",
             crate::service::credentials_path(db.path()).display()
         );
@@ -217,8 +222,16 @@ fn set_timezone(db: &DatabasePath, name: &str, zone: Option<Tz>) -> Result<(), S
 
 fn set_role(db: &DatabasePath, name: &str, role: Role) -> Result<(), String> {
     let connection = open_database(db)?;
+    let unchanged = users::find(&connection, name)
+        .ok()
+        .flatten()
+        .is_some_and(|user| user.role == role);
     users::set_role(&connection, name, role).map_err(|error| change_failed(db.path(), &error))?;
-    eprintln!("set the role of {name} to {role}");
+    if unchanged {
+        eprintln!("user {name} already had the role {role}");
+    } else {
+        eprintln!("set the role of {name} to {role}");
+    }
     Ok(())
 }
 
@@ -341,8 +354,13 @@ const SHORT_PASSWORD_CHARS: usize = 12;
 fn warn_short_password(password: &Password) {
     let length = password.expose().chars().count();
     if length < SHORT_PASSWORD_CHARS {
+        let unit = if length == 1 {
+            "character"
+        } else {
+            "characters"
+        };
         eprintln!(
-            "warning: the password has only {length} characters; use at least \
+            "translog: warning: the password has only {length} {unit}; use at least \
              {SHORT_PASSWORD_CHARS}, or leave out --password-stdin to get a generated one"
         );
     }
