@@ -689,6 +689,52 @@ fn semicolon_separated_form_is_named() {
 }
 
 #[test]
+fn space_separated_form_is_named() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=1796392700 stage=WORKER_LOAD status=FAIL");
+    assert_eq!(
+        reply.message(),
+        "Missing required parameters stage, status; the value of timestamp contains \
+         \" stage=\", so separate the parameters with & instead of a space or +."
+    );
+}
+
+#[test]
+fn plus_separated_form_is_named() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=1796392700+stage=WORKER_LOAD+status=FAIL");
+    assert!(
+        reply.message().ends_with("instead of a space or +."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn space_separated_form_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=1796392700 stage=WORKER_LOAD status=FAIL");
+    assert_json_error(&reply, 400, "missing_parameter");
+}
+
+#[test]
+fn uppercase_parameter_name_names_lower_case() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &VALID.replace("stage=", "STAGE="));
+    assert_eq!(
+        reply.message(),
+        "Unknown parameter \"STAGE\": parameter names are lower case, so send stage."
+    );
+}
+
+#[test]
+fn capitalized_parameter_name_is_400() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &VALID.replace("timestamp=", "Timestamp="));
+    assert_json_error(&reply, 400, "unknown_parameter");
+}
+
+#[test]
 fn unknown_parameter_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", &format!("{VALID}&mesage=hello"));
@@ -821,6 +867,16 @@ fn lowercase_stage_is_400() {
 }
 
 #[test]
+fn lowercase_stage_names_upper_case() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "worker_load", "FAIL"));
+    assert_eq!(
+        reply.message(),
+        "Invalid stage \"worker_load\": stages are upper case, so send WORKER_LOAD."
+    );
+}
+
+#[test]
 fn invalid_status_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", &form(T1, "WORKER_INIT", "OK"));
@@ -843,6 +899,16 @@ fn lowercase_status_is_400() {
     let server = Server::start();
     let reply = server.post_entry("tx-1", &form(T1, "WORKER_INIT", "success"));
     assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn lowercase_status_names_upper_case() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &form(T1, "WORKER_LOAD", "fail"));
+    assert_eq!(
+        reply.message(),
+        "Invalid status \"fail\": statuses are upper case, so send FAIL."
+    );
 }
 
 #[test]

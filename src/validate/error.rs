@@ -46,6 +46,12 @@ pub enum ParamError {
         expected: &'static str,
     },
     Unknown(String),
+    /// A parameter name that matches the name `meant` only when ASCII case
+    /// is ignored, such as `Timestamp` or `STAGE`.
+    NameWrongCase {
+        name: String,
+        meant: &'static str,
+    },
     Repeated(String),
     Missing(Vec<&'static str>),
     /// Missing parameters of a request without `Content-Length` or
@@ -53,20 +59,23 @@ pub enum ParamError {
     /// even when the client wrote the parameters after the head, as an
     /// HTTP/1.0 client or a hand-written request may.
     MissingWithoutBody(Vec<&'static str>),
-    /// Missing parameters whose `;name=` is in the value of the parameter
-    /// `within`, because the client separated the parameters with `;`
-    /// instead of `&`. `next` is the first missing name found there.
-    SemicolonSeparated {
+    /// Missing parameters whose `name=`, after `separator`, is in the value
+    /// of the parameter `within`, because the client separated the
+    /// parameters with `separator` instead of `&`. `next` is the first
+    /// missing name found there.
+    WrongSeparator {
         missing: Vec<&'static str>,
         within: &'static str,
+        separator: Separator,
         next: &'static str,
     },
-    /// An invalid value of the parameter `name` that contains `;next=` for
-    /// a parameter name `next`, because the client separated the parameters
-    /// with `;` instead of `&`.
-    SemicolonInValue {
+    /// An invalid value of the parameter `name` that contains `next=` after
+    /// `separator` for a parameter name `next`, because the client separated
+    /// the parameters with `separator` instead of `&`.
+    WrongSeparatorInValue {
         name: &'static str,
         value: String,
+        separator: Separator,
         next: &'static str,
     },
     InvalidStage(String),
@@ -79,6 +88,35 @@ pub enum ParamError {
     /// A timestamp whose `+` offset sign arrived as a space, because `+`
     /// means a space in form data.
     TimestampPlusDecoded(String),
+}
+
+/// A character that clients put between form parameters in place of `&`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Separator {
+    Semicolon,
+    /// A space, which is also what form decoding makes of a `+`.
+    Space,
+}
+
+impl Separator {
+    /// All separators, in the order they are looked for.
+    pub const ALL: [Separator; 2] = [Separator::Semicolon, Separator::Space];
+
+    /// Returns the character as it appears in a decoded value.
+    pub fn as_char(self) -> char {
+        match self {
+            Separator::Semicolon => ';',
+            Separator::Space => ' ',
+        }
+    }
+
+    /// Returns what the client sent in place of `&`, to complete "instead of".
+    fn sent_as(self) -> &'static str {
+        match self {
+            Separator::Semicolon => ";",
+            Separator::Space => "a space or +",
+        }
+    }
 }
 
 /// The part of the request a parameter came from, for error messages.
@@ -121,13 +159,13 @@ impl ParamError {
             | ParamError::FormSentAsJson(_)
             | ParamError::JsonNotObject
             | ParamError::JsonNotUtf8(_) => "malformed_body",
-            ParamError::Unknown(_) => "unknown_parameter",
+            ParamError::Unknown(_) | ParamError::NameWrongCase { .. } => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
             ParamError::Missing(_)
             | ParamError::MissingWithoutBody(_)
-            | ParamError::SemicolonSeparated { .. } => "missing_parameter",
+            | ParamError::WrongSeparator { .. } => "missing_parameter",
             ParamError::WrongJsonType { .. }
-            | ParamError::SemicolonInValue { .. }
+            | ParamError::WrongSeparatorInValue { .. }
             | ParamError::InvalidStage(_)
             | ParamError::InvalidStatus(_)
             | ParamError::MessageTooLong(_)
@@ -216,6 +254,11 @@ impl fmt::Display for ParamError {
                 }
                 Ok(())
             }
+            ParamError::NameWrongCase { name, meant } => write!(
+                f,
+                "Unknown parameter {}: parameter names are lower case, so send {meant}.",
+                echo(name)
+            ),
             ParamError::Repeated(name) => write!(
                 f,
                 "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
@@ -235,38 +278,44 @@ impl fmt::Display for ParamError {
                      or --data-urlencode, which also sends the Content-Length header.",
                 )
             }
-            ParamError::SemicolonSeparated {
+            ParamError::WrongSeparator {
                 missing,
                 within,
+                separator,
                 next,
             } => {
                 write_missing(f, missing)?;
                 write!(
                     f,
-                    "; the value of {within} contains \";{next}=\", so separate the parameters \
-                     with & instead of ;."
+                    "; the value of {within} contains \"{}{next}=\", so separate the parameters \
+                     with & instead of {}.",
+                    separator.as_char(),
+                    separator.sent_as()
                 )
             }
-            ParamError::SemicolonInValue { name, value, next } => write!(
+            ParamError::WrongSeparatorInValue {
+                name,
+                value,
+                separator,
+                next,
+            } => write!(
                 f,
-                "Invalid {name} {}: it contains \";{next}=\", so separate the parameters with & \
-                 instead of ;.",
-                echo(value)
-            ),
-            ParamError::InvalidStage(value) => write!(
-                f,
-                "Invalid stage {}{}; use one of {}.",
+                "Invalid {name} {}: it contains \"{}{next}=\", so separate the parameters with & \
+                 instead of {}.",
                 echo(value),
-                whitespace_note(value),
-                Stage::ALL.map(Stage::as_str).join(", ")
+                separator.as_char(),
+                separator.sent_as()
             ),
-            ParamError::InvalidStatus(value) => write!(
-                f,
-                "Invalid status {}{}; use one of {}.",
-                echo(value),
-                whitespace_note(value),
-                Status::ALL.map(Status::as_str).join(", ")
-            ),
+            ParamError::InvalidStage(value) => {
+                let stages = Stage::ALL.map(Stage::as_str);
+                // WORKER_DECRYPT is accepted too, so its own case is named.
+                let accepted = stages.iter().copied().chain(["WORKER_DECRYPT"]);
+                write_invalid_choice(f, "stage", "stages", value, accepted, &stages)
+            }
+            ParamError::InvalidStatus(value) => {
+                let statuses = Status::ALL.map(Status::as_str);
+                write_invalid_choice(f, "status", "statuses", value, statuses, &statuses)
+            }
             ParamError::MessageTooLong(bytes) => write!(
                 f,
                 "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}."
@@ -286,6 +335,45 @@ impl fmt::Display for ParamError {
 }
 
 impl std::error::Error for ParamError {}
+
+/// Writes the message about the invalid `value` of the enumerated parameter
+/// `name`, whose valid values, all upper case, are `accepted`. When `value`,
+/// without its surrounding whitespace, matches one of them only once ASCII
+/// case is ignored, the message names that spelling; otherwise it lists
+/// `listed`. `plural` names the values, as in "stages are upper case".
+fn write_invalid_choice<'a>(
+    f: &mut fmt::Formatter<'_>,
+    name: &str,
+    plural: &str,
+    value: &str,
+    accepted: impl IntoIterator<Item = &'a str>,
+    listed: &[&str],
+) -> fmt::Result {
+    let trimmed = value.trim();
+    let meant = accepted
+        .into_iter()
+        .find(|valid| *valid != trimmed && valid.eq_ignore_ascii_case(trimmed));
+    let note = whitespace_note(value);
+    match meant {
+        // Without a whitespace note, a colon joins the hint to the value.
+        Some(meant) if note.is_empty() => write!(
+            f,
+            "Invalid {name} {}: {plural} are upper case, so send {meant}.",
+            echo(value)
+        ),
+        Some(meant) => write!(
+            f,
+            "Invalid {name} {}{note}; {plural} are upper case, so send {meant}.",
+            echo(value)
+        ),
+        None => write!(
+            f,
+            "Invalid {name} {}{note}; use one of {}.",
+            echo(value),
+            listed.join(", ")
+        ),
+    }
+}
 
 /// Writes the start of the message about missing parameters, which names them.
 fn write_missing(f: &mut fmt::Formatter<'_>, names: &[&str]) -> fmt::Result {

@@ -18,7 +18,7 @@ use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
 use json::JsonBodyError;
 use timestamp::TimestampError;
 
-pub use error::{whitespace_note, Origin, ParamError, CUT_MESSAGE_HINT};
+pub use error::{whitespace_note, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
 
 /// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`, as the
 /// command line's durations and ages take them.
@@ -185,7 +185,7 @@ impl RawParameters {
         let mut raw = RawParameters::default();
         for (name, value) in parameters {
             let Some(slot) = raw.slot(&name) else {
-                return Err(ParamError::Unknown(name));
+                return Err(unknown_parameter(name));
             };
             if slot.replace(value).is_some() {
                 return Err(ParamError::Repeated(name));
@@ -228,6 +228,18 @@ impl RawParameters {
     }
 }
 
+/// Returns the error for the parameter `name` that the write API does not
+/// take, which names the parameter meant when only the case differs.
+fn unknown_parameter(name: String) -> ParamError {
+    let meant = PARAMETER_NAMES
+        .into_iter()
+        .find(|valid| valid.eq_ignore_ascii_case(&name));
+    match meant {
+        Some(meant) => ParamError::NameWrongCase { name, meant },
+        None => ParamError::Unknown(name),
+    }
+}
+
 /// Converts collected parameters into an entry. `zone` resolves timestamps
 /// without an offset; `user` is the authenticated reporter.
 ///
@@ -249,7 +261,7 @@ pub fn build_entry(
     let missing = raw.missing();
     // Only a request that lacks a parameter pays for the search.
     if !missing.is_empty() {
-        if let Some(error) = semicolon_separated(&raw, &missing) {
+        if let Some(error) = wrong_separator(&raw, &missing) {
             return Err(error);
         }
     }
@@ -325,41 +337,51 @@ fn convert_message(value: Option<RawValue>) -> Result<Option<String>, ParamError
     }
 }
 
-/// Returns the name of the first parameter whose `;name=` is in `value`.
-fn parameter_after_semicolon(value: &str) -> Option<&'static str> {
-    PARAMETER_NAMES
-        .into_iter()
-        .find(|name| value.contains(&format!(";{name}=")))
+/// Returns the first of `names` whose `name=` follows a [`Separator`] in
+/// `value`, with that separator. A `;` is looked for first.
+fn find_joined_parameter(value: &str, names: &[&'static str]) -> Option<(Separator, &'static str)> {
+    Separator::ALL.into_iter().find_map(|separator| {
+        let next = names.iter().find(|name| {
+            let joined = format!("{}{name}=", separator.as_char());
+            value.contains(&joined)
+        })?;
+        Some((separator, *next))
+    })
 }
 
 /// Returns the error for missing parameters that arrived inside the value of
-/// another one, as in `timestamp=...;stage=...`, or `None`.
-fn semicolon_separated(raw: &RawParameters, missing: &[&'static str]) -> Option<ParamError> {
+/// another one, as in `timestamp=...;stage=...` or `timestamp=... stage=...`,
+/// or `None`.
+fn wrong_separator(raw: &RawParameters, missing: &[&'static str]) -> Option<ParamError> {
     raw.by_name().into_iter().find_map(|(within, sent)| {
         let Some(RawValue::Text(value)) = sent else {
             return None;
         };
-        let next = missing
-            .iter()
-            .find(|name| value.contains(&format!(";{name}=")))?;
-        Some(ParamError::SemicolonSeparated {
+        let (separator, next) = find_joined_parameter(value, missing)?;
+        Some(ParamError::WrongSeparator {
             missing: missing.to_vec(),
             within,
+            separator,
             next,
         })
     })
 }
 
 /// Returns the error for the invalid `value` of the parameter `name`:
-/// [`ParamError::SemicolonInValue`] when it contains `;` and a parameter
-/// name with `=`, else `invalid(value)`.
+/// [`ParamError::WrongSeparatorInValue`] when it contains `;` or a space
+/// followed by a parameter name and `=`, else `invalid(value)`.
 fn invalid_value(
     name: &'static str,
     value: String,
     invalid: fn(String) -> ParamError,
 ) -> ParamError {
-    match parameter_after_semicolon(&value) {
-        Some(next) => ParamError::SemicolonInValue { name, value, next },
+    match find_joined_parameter(&value, &PARAMETER_NAMES) {
+        Some((separator, next)) => ParamError::WrongSeparatorInValue {
+            name,
+            value,
+            separator,
+            next,
+        },
         None => invalid(value),
     }
 }
@@ -484,10 +506,11 @@ fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
 /// Explains a rejected timestamp, telling apart the common case of an
 /// unencoded `+` offset sign that form decoding turned into a space.
 fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
-    if let Some(next) = parameter_after_semicolon(text) {
-        ParamError::SemicolonInValue {
+    if let Some((separator, next)) = find_joined_parameter(text, &PARAMETER_NAMES) {
+        ParamError::WrongSeparatorInValue {
             name: "timestamp",
             value: text.to_string(),
+            separator,
             next,
         }
     } else if plus_became_space(text, zone) {
@@ -872,7 +895,10 @@ mod tests {
         let body = "stage=WORKER_INIT;status=SUCCESS&status=FAIL&timestamp=2026-12-04";
         let error = build(None, FORM, body).expect_err("bad stage");
         assert!(
-            matches!(error, ParamError::SemicolonInValue { name: "stage", .. }),
+            matches!(
+                error,
+                ParamError::WrongSeparatorInValue { name: "stage", .. }
+            ),
             "{error:?}"
         );
     }
@@ -884,7 +910,7 @@ mod tests {
         assert!(
             matches!(
                 error,
-                ParamError::SemicolonInValue {
+                ParamError::WrongSeparatorInValue {
                     next: "message",
                     ..
                 }
@@ -899,6 +925,79 @@ mod tests {
         assert_eq!(
             build(None, FORM, &body).map(|entry| entry.message),
             Ok(Some("a;status=b".into()))
+        );
+    }
+
+    #[test]
+    fn space_separators_are_named() {
+        let body = "timestamp=1796392700 stage=WORKER_LOAD status=FAIL";
+        let message = build(None, FORM, body).expect_err("one value").to_string();
+        assert_eq!(
+            message,
+            "Missing required parameters stage, status; the value of timestamp contains \
+             \" stage=\", so separate the parameters with & instead of a space or +."
+        );
+    }
+
+    #[test]
+    fn plus_separators_are_named() {
+        let body = "timestamp=1796392700+stage=WORKER_LOAD+status=FAIL";
+        let error = build(None, FORM, body).expect_err("one value");
+        assert!(
+            matches!(
+                error,
+                ParamError::WrongSeparator {
+                    separator: Separator::Space,
+                    next: "stage",
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn space_before_missing_message_is_not_named() {
+        // message is optional, so " message=" in a value explains nothing missing.
+        let body = "timestamp=1796392700&stage=WORKER_LOAD message=x";
+        let error = build(None, FORM, body).expect_err("status missing");
+        assert_eq!(error, ParamError::Missing(vec!["status"]));
+    }
+
+    #[test]
+    fn space_in_status_is_named() {
+        let body = "timestamp=1796392700&stage=WORKER_LOAD&status=FAIL message=lock wait";
+        let message = build(None, FORM, body).expect_err("bad status").to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"FAIL message=lock wait\": it contains \" message=\", so \
+             separate the parameters with & instead of a space or +."
+        );
+    }
+
+    #[test]
+    fn space_in_timestamp_is_named() {
+        let body = "stage=WORKER_INIT&status=SUCCESS&timestamp=2026-12-04 message=x";
+        let error = build(None, FORM, body).expect_err("bad timestamp");
+        assert!(
+            matches!(
+                error,
+                ParamError::WrongSeparatorInValue {
+                    name: "timestamp",
+                    separator: Separator::Space,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn space_in_message_is_stored() {
+        let body = format!("{VALID}&message=a+status=b");
+        assert_eq!(
+            build(None, FORM, &body).map(|entry| entry.message),
+            Ok(Some("a status=b".into()))
         );
     }
 
@@ -932,6 +1031,86 @@ mod tests {
         assert_eq!(
             build(None, FORM, &body),
             Err(ParamError::InvalidStatus("success".into()))
+        );
+    }
+
+    #[test]
+    fn lowercase_stage_names_upper_case() {
+        let body = VALID.replace("WORKER_INIT", "worker_load");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert_eq!(
+            message,
+            "Invalid stage \"worker_load\": stages are upper case, so send WORKER_LOAD."
+        );
+    }
+
+    #[test]
+    fn lowercase_decrypt_names_its_spelling() {
+        let body = VALID.replace("WORKER_INIT", "Worker_Decrypt");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid stage")
+            .to_string();
+        assert!(message.ends_with("so send WORKER_DECRYPT."), "{message}");
+    }
+
+    #[test]
+    fn lowercase_status_names_upper_case() {
+        let body = VALID.replace("SUCCESS", "fail");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid status")
+            .to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"fail\": statuses are upper case, so send FAIL."
+        );
+    }
+
+    #[test]
+    fn lowercase_status_with_newline_names_both() {
+        let body = VALID.replace("SUCCESS", "fail%0A");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid status")
+            .to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"fail\\n\": it starts or ends with whitespace, so remove it, \
+             such as the newline that ends a file sent with curl --data-binary; statuses are \
+             upper case, so send FAIL."
+        );
+    }
+
+    #[test]
+    fn uppercase_parameter_name_names_lower_case() {
+        let body = VALID.replace("stage=", "STAGE=");
+        let message = build(None, FORM, &body)
+            .expect_err("unknown parameter")
+            .to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \"STAGE\": parameter names are lower case, so send stage."
+        );
+    }
+
+    #[test]
+    fn capitalized_json_key_names_lower_case() {
+        let body = r#"{"Timestamp":"2026-12-04","stage":"WORKER_END","status":"FAIL"}"#;
+        assert_eq!(
+            build(None, JSON, body),
+            Err(ParamError::NameWrongCase {
+                name: "Timestamp".into(),
+                meant: "timestamp"
+            })
+        );
+    }
+
+    #[test]
+    fn wrong_case_name_keeps_unknown_code() {
+        let body = VALID.replace("status=", "Status=");
+        assert_eq!(
+            build(None, FORM, &body).map_err(|e| e.code()),
+            Err("unknown_parameter")
         );
     }
 
