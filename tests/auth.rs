@@ -691,6 +691,71 @@ fn wrong_password_message_names_nothing() {
     );
 }
 
+/// The start of the message of a `401` for credentials with an empty user
+/// name and password, as `curl -u ""` sends.
+const EMPTY_CREDENTIALS: &str =
+    "Authentication failed, because the user name and the password are empty;";
+
+#[test]
+fn curl_empty_credentials_are_named() {
+    let server = Server::start();
+    let output = server.curl("/worker/log/tx-1", &["-u", "", "-d", ENTRY]);
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON body");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with(EMPTY_CREDENTIALS), "{message}");
+}
+
+#[test]
+fn empty_credentials_are_401() {
+    let server = Server::start();
+    let reply = post_as(&server, "", "");
+    assert_eq!(reply.status, 401, "{}", reply.body);
+}
+
+#[test]
+fn empty_user_name_is_named() {
+    let server = Server::start();
+    let reply = post_as(&server, "", PASSWORD);
+    assert_eq!(
+        reply.message(),
+        "Authentication failed, because the user name is empty; send credentials as curl -u \
+         user:password, and check the variable or command that supplies them, such as \
+         $(cat translog.db.credentials), which reads that file in the working directory."
+    );
+}
+
+#[test]
+fn empty_password_is_named() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = post_as(&server, "worker1", "");
+    assert_eq!(
+        reply.message(),
+        "Authentication failed, because the password is empty; send it after the colon \
+         (curl -u user:password), and check the variable or command that supplies it."
+    );
+}
+
+#[test]
+fn empty_password_of_unknown_user_looks_alike() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let unknown = post_as(&server, "nobody", "");
+    let known = post_as(&server, "worker1", "");
+    assert_eq!(comparable(&unknown), comparable(&known));
+}
+
+#[test]
+fn empty_user_names_are_throttled() {
+    let server = Server::start();
+    for _ in 0..10 {
+        let reply = post_as(&server, "", PASSWORD);
+        assert_eq!(reply.status, 401, "{}", reply.body);
+    }
+    let reply = server.post_form("/worker/log/tx-1", server.admin(), ENTRY);
+    assert_eq!(reply.status, 429, "{}", reply.body);
+}
+
 #[test]
 fn empty_basic_token_is_401() {
     let server = Server::start();

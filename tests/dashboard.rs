@@ -702,6 +702,27 @@ fn wrong_password_page_omits_curl() {
 }
 
 #[test]
+fn empty_login_page_names_empty_fields() {
+    let server = Server::start_with_users(&[]);
+    // A browser's login prompt submitted with both fields blank.
+    let reply = server.get("/", Some(("", "")));
+    assert!(
+        reply
+            .body
+            .contains("The login failed, because the user name and the password are empty."),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn empty_login_page_omits_curl() {
+    let server = Server::start_with_users(&[]);
+    let reply = server.get("/", Some(("", "")));
+    assert!(!reply.body.contains("curl"), "{}", reply.body);
+}
+
+#[test]
 fn index_as_worker_is_403() {
     let server = Server::start_with_users(&[]);
     assert_eq!(server.get("/", Some(WORKER)).status, 403);

@@ -169,6 +169,53 @@ fn unknown_user_name_is_not_logged() {
 }
 
 #[test]
+fn empty_user_name_is_logged() {
+    let server = Server::start();
+    let status = server.get("/worker/log", Some(("", "secret"))).status;
+    assert_eq!(status, 401);
+    assert!(
+        server.wait_for_log(
+            "rejected: unknown user, because the user name is empty",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn empty_password_is_logged() {
+    let server = Server::start_with_users(&[]);
+    let status = server.get("/worker/log", Some((WORKER.0, ""))).status;
+    assert_eq!(status, 401);
+    assert!(
+        server.wait_for_log(
+            &format!(
+                r#"rejected: wrong password, because the password is empty, attempted_user="{}""#,
+                WORKER.0
+            ),
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn empty_password_of_unknown_user_is_logged() {
+    let server = Server::start();
+    assert_eq!(server.get("/worker/log", Some(("nobody", ""))).status, 401);
+    assert!(
+        server.wait_for_log(
+            "rejected: unknown user, and the password is empty; the name is not logged",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
 fn rejected_write_names_transaction() {
     let server = Server::start();
     let reply = server.post_form(

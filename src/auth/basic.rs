@@ -11,6 +11,29 @@ pub struct Credentials {
     pub password: Password,
 }
 
+impl Credentials {
+    /// Returns which parts of the credentials are empty.
+    pub fn empty_parts(&self) -> EmptyParts {
+        match (self.user.is_empty(), self.password.expose().is_empty()) {
+            (false, false) => EmptyParts::None,
+            (true, false) => EmptyParts::UserName,
+            (false, true) => EmptyParts::Password,
+            (true, true) => EmptyParts::Both,
+        }
+    }
+}
+
+/// The parts of Basic credentials that were sent empty, as `curl -u ""`
+/// sends both. A message may name them, because they depend only on what the
+/// client sent and tell nothing about the stored users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmptyParts {
+    None,
+    UserName,
+    Password,
+    Both,
+}
+
 /// The reason an `Authorization` header was not usable. Each is a `401`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BasicError {
@@ -171,6 +194,25 @@ mod tests {
     fn empty_password_is_parsed() {
         let credentials = parse(Some(&header(b"a:"))).expect("valid header");
         assert_eq!(credentials.password.expose(), "");
+    }
+
+    #[test]
+    fn empty_parts_are_named() {
+        let cases: [(&[u8], EmptyParts); 4] = [
+            (b"worker:secret", EmptyParts::None),
+            (b":secret", EmptyParts::UserName),
+            (b"worker:", EmptyParts::Password),
+            (b":", EmptyParts::Both),
+        ];
+        for (user_password, expected) in cases {
+            let credentials = parse(Some(&header(user_password))).expect("valid header");
+            assert_eq!(
+                credentials.empty_parts(),
+                expected,
+                "{}",
+                String::from_utf8_lossy(user_password)
+            );
+        }
     }
 
     #[test]

@@ -34,7 +34,7 @@ use tokio::sync::Semaphore;
 
 use crate::storage::users::{self, Role, StoredUser};
 use crate::storage::{ReaderPool, StorageError};
-use basic::{AuthorizationHeader, BasicError, Credentials};
+use basic::{AuthorizationHeader, BasicError, Credentials, EmptyParts};
 use hashing::HashingThreads;
 use password::{HashingMemory, Password};
 use throttle::{Admission, Throttle};
@@ -102,8 +102,12 @@ pub enum AuthError {
     /// `401` for an unknown user or a wrong password. The name of an existing
     /// user is kept for the server log only, because the response must look
     /// the same for both. The name of an unknown user is not kept, because it
-    /// may be a password typed into the user name field.
-    BadCredentials { existing_user: Option<String> },
+    /// may be a password typed into the user name field. `empty` names the
+    /// parts that were sent empty, which the response message names too.
+    BadCredentials {
+        existing_user: Option<String>,
+        empty: EmptyParts,
+    },
     /// `429`: too many failures from this address.
     Throttled(Duration),
     /// `503`: the user table could not be read.
@@ -311,17 +315,23 @@ impl Authenticator {
             return Ok(authenticated);
         }
         let user_name = credentials.user.clone();
+        // Credentials with an empty part are verified and counted as a
+        // failure like any other, so that they cost the same time and keep
+        // the throttle's count.
+        let empty = credentials.empty_parts();
         let (generation, verification) = self.verify_on_hashing_thread(credentials, client).await?;
         let stored = match verification {
             Verification::Matched(stored) => stored,
             Verification::WrongPassword => {
                 return Err(AuthError::BadCredentials {
                     existing_user: Some(user_name),
+                    empty,
                 })
             }
             Verification::UnknownUser => {
                 return Err(AuthError::BadCredentials {
                     existing_user: None,
+                    empty,
                 })
             }
         };
@@ -687,7 +697,7 @@ mod tests {
         let results = authenticate_at_once(&auth, "worker:wrong", 3).await;
         for result in &results {
             assert!(
-                matches!(result, Err(AuthError::BadCredentials { existing_user: Some(name) }) if name == "worker")
+                matches!(result, Err(AuthError::BadCredentials { existing_user: Some(name), .. }) if name == "worker")
             );
         }
         assert!(auth.lock_queues().is_empty());

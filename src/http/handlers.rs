@@ -462,7 +462,13 @@ async fn authenticate(
         .await
         .map_err(|error| match error {
             AuthError::Unauthorized(reason) => ApiError::Unauthorized(reason),
-            AuthError::BadCredentials { existing_user } => ApiError::BadCredentials(existing_user),
+            AuthError::BadCredentials {
+                existing_user,
+                empty,
+            } => ApiError::BadCredentials {
+                existing_user,
+                empty,
+            },
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => read_error(state, &error),
             AuthError::Internal(cause) => ApiError::Internal(cause.to_string()),

@@ -540,7 +540,11 @@ async fn build_response(
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }
-            if let ApiError::BadCredentials(Some(name)) = &error {
+            if let ApiError::BadCredentials {
+                existing_user: Some(name),
+                ..
+            } = &error
+            {
                 context.attempted_user = Some(name.clone());
             }
             let mut response = if context.html_errors {

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::handlers::APPEND_HINT;
 use super::head_fault::HeadFault;
-use crate::auth::basic::BasicError;
+use crate::auth::basic::{BasicError, EmptyParts};
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
 use crate::storage::writer::SubmitError;
@@ -62,9 +62,13 @@ pub enum ApiError {
     /// A missing, repeated or malformed `Authorization` header.
     Unauthorized(BasicError),
     /// An unknown user, or a wrong password with the name of its existing
-    /// user. The name is logged, never sent, and the response is the same as
-    /// for [`ApiError::Unauthorized`].
-    BadCredentials(Option<String>),
+    /// user. The name is logged, never sent, and the response has the status
+    /// and headers of [`ApiError::Unauthorized`]. The message names the parts
+    /// of the credentials that were sent empty.
+    BadCredentials {
+        existing_user: Option<String>,
+        empty: EmptyParts,
+    },
     Throttled(Duration),
     Forbidden(String),
     /// A request other than `GET` and `HEAD` that a browser sent for a page
@@ -245,7 +249,7 @@ impl ApiError {
             | ApiError::DoubleSlash { .. }
             | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized(_) | ApiError::BadCredentials { .. } => StatusCode::UNAUTHORIZED,
             ApiError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => StatusCode::FORBIDDEN,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
@@ -277,7 +281,7 @@ impl ApiError {
             | ApiError::DoubleSlash { .. } => "not_found",
             ApiError::NoSuchLog => "no_such_log",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
-            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "unauthorized",
+            ApiError::Unauthorized(_) | ApiError::BadCredentials { .. } => "unauthorized",
             ApiError::Throttled(_) => "too_many_failed_logins",
             ApiError::Forbidden(_) => "forbidden",
             ApiError::CrossOrigin(_) => "cross_origin_request",
@@ -349,12 +353,9 @@ impl ApiError {
             }
             ApiError::Unauthorized(error) => unauthorized_message(*error).into(),
             // The same text for an unknown user and a wrong password, so that
-            // the response does not tell which user names exist.
-            ApiError::BadCredentials(_) => {
-                "Authentication failed; send valid credentials with HTTP Basic authentication \
-                 (curl -u user:password)."
-                    .into()
-            }
+            // the response does not tell which user names exist. An empty
+            // part is named, because that depends only on what was sent.
+            ApiError::BadCredentials { empty, .. } => bad_credentials_message(*empty),
             ApiError::Throttled(wait) => format!(
                 "Too many failed logins from this address, by any user; retry in {}, and check \
                  the server log for the rejected logins.",
@@ -445,7 +446,7 @@ impl ApiError {
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         match &self {
-            ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => {
+            ApiError::Unauthorized(_) | ApiError::BadCredentials { .. } => {
                 headers.insert(
                     WWW_AUTHENTICATE,
                     HeaderValue::from_static("Basic realm=\"translog\", charset=\"UTF-8\""),
@@ -516,16 +517,22 @@ impl ApiError {
             ApiError::Unauthorized(error) => {
                 (log::Level::Warn, format!("rejected: {}", error.reason()))
             }
-            ApiError::BadCredentials(Some(user)) => (
-                log::Level::Warn,
-                format!("rejected: wrong password, attempted_user={user:?}"),
-            ),
-            ApiError::BadCredentials(None) => (
-                log::Level::Warn,
-                "rejected: unknown user; the name is not logged, because it may be a password \
-                 typed into the user name field"
-                    .to_string(),
-            ),
+            ApiError::BadCredentials {
+                existing_user: Some(user),
+                empty,
+            } => {
+                let cause = empty_parts_clause(*empty)
+                    .map(|clause| format!(", because {clause}"))
+                    .unwrap_or_default();
+                (
+                    log::Level::Warn,
+                    format!("rejected: wrong password{cause}, attempted_user={user:?}"),
+                )
+            }
+            ApiError::BadCredentials {
+                existing_user: None,
+                empty,
+            } => (log::Level::Warn, unknown_user_log_detail(*empty)),
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
@@ -550,6 +557,61 @@ impl ApiError {
                 (log::Level::Info, format!("rejected: {}", self.message()))
             }
         }
+    }
+}
+
+/// Returns the clause that names the empty parts of credentials, to
+/// complete "because", or `None` when no part is empty.
+pub fn empty_parts_clause(empty: EmptyParts) -> Option<&'static str> {
+    match empty {
+        EmptyParts::None => None,
+        EmptyParts::UserName => Some("the user name is empty"),
+        EmptyParts::Password => Some("the password is empty"),
+        EmptyParts::Both => Some("the user name and the password are empty"),
+    }
+}
+
+/// Returns the message of a `401` for an unknown user or a wrong password.
+/// It is the same for both, and depends only on the parts of the
+/// credentials that were sent empty.
+fn bad_credentials_message(empty: EmptyParts) -> String {
+    let Some(clause) = empty_parts_clause(empty) else {
+        return "Authentication failed; send valid credentials with HTTP Basic authentication \
+                (curl -u user:password)."
+            .into();
+    };
+    // An empty user name mostly comes from a variable or command that
+    // produced nothing, such as a cat of a file in another directory.
+    let advice = match empty {
+        EmptyParts::Password => {
+            "send it after the colon (curl -u user:password), and check the variable or command \
+             that supplies it"
+        }
+        _ => {
+            "send credentials as curl -u user:password, and check the variable or command that \
+             supplies them, such as $(cat translog.db.credentials), which reads that file in the \
+             working directory"
+        }
+    };
+    format!("Authentication failed, because {clause}; {advice}.")
+}
+
+/// Returns the server log text for a failed login of an unknown user. The
+/// name sent is not logged unless it is empty, because it may be a password
+/// typed into the user name field.
+fn unknown_user_log_detail(empty: EmptyParts) -> String {
+    match empty {
+        EmptyParts::UserName | EmptyParts::Both => format!(
+            "rejected: unknown user, because {}",
+            empty_parts_clause(empty).unwrap_or_default()
+        ),
+        EmptyParts::Password => "rejected: unknown user, and the password is empty; the name is \
+                                 not logged, because it may be a password typed into the user \
+                                 name field"
+            .to_string(),
+        EmptyParts::None => "rejected: unknown user; the name is not logged, because it may be a \
+                             password typed into the user name field"
+            .to_string(),
     }
 }
 

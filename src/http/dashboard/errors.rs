@@ -6,8 +6,8 @@ use hyper::header::{HeaderMap, ACCEPT, CONTENT_TYPE};
 use hyper::Response;
 
 use super::html::error_page;
-use crate::auth::basic::BasicError;
-use crate::http::response::{ApiError, Body};
+use crate::auth::basic::{BasicError, EmptyParts};
+use crate::http::response::{empty_parts_clause, ApiError, Body};
 
 /// Returns true for the paths of the dashboard's pages, `/` and
 /// `/transactions/...`, including those that name no page, such as
@@ -56,11 +56,16 @@ pub fn error_response(error: ApiError) -> Response<Body> {
             "This page needs a login. Reload the page and enter a user name and password."
                 .to_string()
         }
-        ApiError::BadCredentials(_) => {
-            "The user name or password is wrong. Reload the page to log in again; an admin \
-             can set a new password with translog user passwd NAME."
-                .to_string()
-        }
+        ApiError::BadCredentials {
+            empty: EmptyParts::None,
+            ..
+        } => "The user name or password is wrong. Reload the page to log in again; an admin \
+              can set a new password with translog user passwd NAME."
+            .to_string(),
+        ApiError::BadCredentials { empty, .. } => format!(
+            "The login failed, because {}. Reload the page and enter a user name and password.",
+            empty_parts_clause(empty).unwrap_or_default()
+        ),
         _ => error.message(),
     };
     let mut page = error_page(error.status(), error_title(&error), &message);
@@ -83,7 +88,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::DoubleSlash { .. }
         | ApiError::NoSuchLog => "Page not found",
         ApiError::MethodNotAllowed { .. } => "Method not allowed",
-        ApiError::Unauthorized(_) | ApiError::BadCredentials(_) => "Login required",
+        ApiError::Unauthorized(_) | ApiError::BadCredentials { .. } => "Login required",
         ApiError::Throttled(_) => "Too many failed logins",
         ApiError::Forbidden(_) | ApiError::CrossOrigin(_) => "Access denied",
         ApiError::PayloadTooLarge => "Request too large",
