@@ -314,6 +314,19 @@ fn control_character_is_named() {
     assert!(message.contains("control character U+001B"), "{message}");
 }
 
+#[test]
+fn minus_sign_look_alike_is_named() {
+    let server = Server::start();
+    let reply = post(&server, "2026-12-04T14:57:54\u{2212}05:00");
+    assert_eq!(reply.status, 400, "{}", reply.body);
+    assert_eq!(
+        reply.message(),
+        "Invalid timestamp \"2026-12-04T14:57:54\\u{2212}05:00\": the timestamp has U+2212 \
+         MINUS SIGN (`\\u{2212}`) where a `-` belongs, so type the ASCII `-` instead and send \
+         `2026-12-04T14:57:54-05:00`."
+    );
+}
+
 // GNU date +%s and +%s.%N.
 
 #[test]

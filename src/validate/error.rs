@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::form::DecodeError;
-use super::timestamp::TimestampError;
+use super::timestamp::{escape_non_ascii, TimestampError};
 use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
 
 /// How to cut a message to at most [`MAX_MESSAGE_BYTES`] in a shell, as a
@@ -86,7 +86,7 @@ pub enum ParamError {
         error: TimestampError,
     },
     /// A timestamp whose `+` offset sign arrived as a space, because `+`
-    /// means a space in form data.
+    /// means a space in form data and query strings.
     TimestampPlusDecoded(String),
 }
 
@@ -320,14 +320,24 @@ impl fmt::Display for ParamError {
                 f,
                 "Parameter message is {bytes} bytes long; the maximum is {MAX_MESSAGE_BYTES} bytes of UTF-8, so {CUT_MESSAGE_HINT}."
             ),
+            // The message names the character by its code point, so the value shows it
+            // escaped too, as look-alike and invisible characters are hard to see.
+            ParamError::InvalidTimestamp {
+                value,
+                error: error @ TimestampError::NonAsciiCharacter { .. },
+            } => write!(
+                f,
+                "Invalid timestamp {}: {error}.",
+                escape_non_ascii(&echo(value))
+            ),
             ParamError::InvalidTimestamp { value, error } => {
                 write!(f, "Invalid timestamp {}: {error}.", echo(value))
             }
             ParamError::TimestampPlusDecoded(value) => write!(
                 f,
                 "Invalid timestamp {}: its offset has a space where the + sign belongs, because + means \
-                 a space in form data; send it with curl --data-urlencode \"timestamp=$(date -Iseconds)\" \
-                 or write the + as %2B.",
+                 a space in form data and query strings; send it in the body with curl \
+                 --data-urlencode \"timestamp=$(date -Iseconds)\" or write the + as %2B.",
                 echo(value)
             ),
         }

@@ -1280,6 +1280,26 @@ mod tests {
     }
 
     #[test]
+    fn unencoded_plus_in_query_is_explained() {
+        let query = "timestamp=2026-12-04T14:57:54+01:00&stage=WORKER_INIT&status=SUCCESS";
+        let message = build(Some(query), FORM, "").unwrap_err().to_string();
+        assert!(
+            message.contains("+ means a space in form data and query strings"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn non_ascii_timestamp_is_echoed_escaped() {
+        let body = "timestamp=2026-12-04T14:57:54%E2%88%9205:00&stage=WORKER_INIT&status=SUCCESS";
+        let message = build(None, FORM, body).unwrap_err().to_string();
+        assert!(
+            message.starts_with("Invalid timestamp \"2026-12-04T14:57:54\\u{2212}05:00\": "),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn long_timestamp_is_not_repaired() {
         let text = format!("2026-12-04T14:57:54{}x", " 1".repeat(60));
         assert!(!plus_became_space(&text, Tz::UTC));

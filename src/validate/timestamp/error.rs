@@ -7,6 +7,7 @@ use std::fmt;
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, SecondsFormat, Utc, Weekday};
 use chrono_tz::Tz;
 
+use super::non_ascii::known_character;
 use super::{MAX_TIMESTAMP_BYTES, MAX_UNIX_SECONDS_DIGITS};
 
 /// Maximum number of characters of a rejected input that an error keeps.
@@ -113,6 +114,40 @@ pub enum TimestampError {
     /// A complete ISO 8601 or RFC 2822 date and time with a UTC offset, `timestamp`, followed
     /// by a second offset, `offset`, such as `Z` in `2026-12-04T14:57:54+00:00Z`.
     SecondOffset { timestamp: String, offset: String },
+    /// A non-ASCII `character` in text that no accepted form matches, such as U+2212 MINUS
+    /// SIGN in place of `-`. `replacement` is the ASCII character to type instead, or `None`
+    /// where the character is to be removed. `corrected` is the whole value with every known
+    /// look-alike replaced and every invisible character removed, where that is accepted.
+    NonAsciiCharacter {
+        character: char,
+        replacement: Option<char>,
+        corrected: Option<String>,
+    },
+    /// An ISO 8601 local date and time followed by a sign and an offset in none of the forms
+    /// `+HH`, `+HHMM` and `+HH:MM`, such as `+5` or `+05:3`. `offset` is the text from the sign.
+    MalformedOffset { offset: String },
+    /// An RFC 2822 date whose last word is a sign and an offset in another form than `+HHMM`,
+    /// such as `+01`.
+    Rfc2822MalformedOffset { offset: String },
+    /// An RFC 2822 date and time without a UTC offset or zone name.
+    Rfc2822MissingOffset,
+    /// An RFC 2822 date whose time has a fraction of a second, which RFC 2822 does not allow.
+    /// `rfc3339` is the same time in RFC 3339, which keeps the fraction, where it can be
+    /// computed.
+    Rfc2822Fraction { rfc3339: Option<String> },
+    /// An RFC 2822 date with a year of 2 or 3 `digits`, which RFC 2822 reads as `year`, a
+    /// year before 1970.
+    Rfc2822ShortYear { digits: String, year: i32 },
+    /// An ISO 8601 date and time followed by a space and an IANA zone name, such as
+    /// `Europe/Berlin`. `with_offset` is the same local time with the zone's UTC offset, where
+    /// the zone is known and the local time has exactly one offset in it.
+    ZoneName {
+        zone: String,
+        with_offset: Option<String>,
+    },
+    /// An ISO 8601 date and time with a space before its `Z`. `without_space` is the value
+    /// without that space.
+    SpaceBeforeZ { without_space: String },
 }
 
 /// The instant of a `Date.toString()` text in the forms that the API accepts.
@@ -367,6 +402,72 @@ impl fmt::Display for TimestampError {
                  `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
                 actual = date.weekday()
             ),
+            Self::NonAsciiCharacter {
+                character,
+                replacement,
+                corrected,
+            } => write_non_ascii(f, *character, *replacement, corrected.as_deref()),
+            Self::MalformedOffset { offset } => write!(
+                f,
+                "the UTC offset `{offset}` is not written as +HH, +HHMM or +HH:MM, with two \
+                 digits each for hours and minutes, so write it in one of these forms, as in \
+                 `2026-12-04T14:57:54+05:30` from `date -Iseconds`"
+            ),
+            Self::Rfc2822MalformedOffset { offset } => write!(
+                f,
+                "the UTC offset `{offset}` is not written as +HHMM, with two digits each for \
+                 hours and minutes, as RFC 2822 requires, so write it in that form, as in \
+                 `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+            Self::Rfc2822MissingOffset => write!(
+                f,
+                "the RFC 2822 date has no UTC offset after its time, and RFC 2822 requires one, \
+                 so add it, as in `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`"
+            ),
+            Self::Rfc2822Fraction {
+                rfc3339: Some(rfc3339),
+            } => write!(
+                f,
+                "the time has a fraction of a second, which RFC 2822 does not allow, so send \
+                 `{rfc3339}` in RFC 3339, which keeps the fraction, or leave the fraction out, \
+                 as `date -R` does"
+            ),
+            Self::Rfc2822Fraction { rfc3339: None } => write!(
+                f,
+                "the time has a fraction of a second, which RFC 2822 does not allow, so leave \
+                 the fraction out, as `date -R` does, or send RFC 3339, such as \
+                 `2026-12-04T14:57:54.5+01:00` from `date -Ins`"
+            ),
+            Self::Rfc2822ShortYear { digits, year } => write!(
+                f,
+                "the year `{digits}` has {count} digits, which RFC 2822 reads as the year \
+                 {year}, before 1970, so write all four digits of the year, as in \
+                 `Fri, 04 Dec 2026 14:57:54 +0100` from `date -R`",
+                count = digits.len()
+            ),
+            Self::ZoneName {
+                zone,
+                with_offset: Some(with_offset),
+            } => write!(
+                f,
+                "the zone name {zone} is not accepted after an ISO 8601 time, so send the UTC \
+                 offset instead, as in `{with_offset}`, or send the local time alone, which is \
+                 read in the reporting user's zone as set with `translog user set-timezone`"
+            ),
+            Self::ZoneName {
+                zone,
+                with_offset: None,
+            } => write!(
+                f,
+                "the zone name {zone} is not accepted after an ISO 8601 time, so send the UTC \
+                 offset instead, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`, or \
+                 send the local time alone, which is read in the reporting user's zone as set \
+                 with `translog user set-timezone`"
+            ),
+            Self::SpaceBeforeZ { without_space } => write!(
+                f,
+                "there is a space before the Z, so remove it and send `{without_space}`"
+            ),
             Self::InvalidRfc2822 { reason } => write!(
                 f,
                 "the RFC 2822 date is invalid ({reason}), so check that its day, time, offset \
@@ -377,6 +478,54 @@ impl fmt::Display for TimestampError {
 }
 
 impl std::error::Error for TimestampError {}
+
+/// Writes the message of [`TimestampError::NonAsciiCharacter`].
+fn write_non_ascii(
+    f: &mut fmt::Formatter<'_>,
+    character: char,
+    replacement: Option<char>,
+    corrected: Option<&str>,
+) -> fmt::Result {
+    let code_point = format!("U+{:04X}", u32::from(character));
+    let escaped = character.escape_unicode();
+    let known = known_character(character);
+    match (known, replacement) {
+        (Some(known), Some(' ')) => write!(
+            f,
+            "the timestamp has {code_point} {} (`{escaped}`) where a space belongs, so type \
+             an ASCII space instead",
+            known.name
+        )?,
+        (Some(known), Some(ascii)) => write!(
+            f,
+            "the timestamp has {code_point} {} (`{escaped}`) where a `{ascii}` belongs, so \
+             type the ASCII `{ascii}` instead",
+            known.name
+        )?,
+        (Some(known), None) if known.ascii.is_none() => write!(
+            f,
+            "the timestamp has an invisible {code_point} {} (`{escaped}`), so remove it",
+            known.name
+        )?,
+        (Some(known), None) => write!(
+            f,
+            "the timestamp has {code_point} {} (`{escaped}`), a space that is not ASCII, so \
+             remove it",
+            known.name
+        )?,
+        (None, _) => {
+            return write!(
+                f,
+                "the timestamp has the non-ASCII character {code_point} (`{escaped}`), but an \
+                 accepted timestamp writes its date, time and offset in ASCII, so {ACCEPTED_FORMS}"
+            )
+        }
+    }
+    match corrected {
+        Some(corrected) => write!(f, " and send `{corrected}`"),
+        None => Ok(()),
+    }
+}
 
 /// Returns `the instant ..., ` in UTC for a range error's message, or nothing when the
 /// instant is unknown.
@@ -560,6 +709,43 @@ mod tests {
             TimestampError::NonexistentLocalTime {
                 local: NaiveDateTime::default(),
                 zone: BERLIN,
+            },
+            TimestampError::NonAsciiCharacter {
+                character: '\u{2212}',
+                replacement: Some('-'),
+                corrected: Some("2026-12-04T14:57:54-05:00".to_string()),
+            },
+            TimestampError::NonAsciiCharacter {
+                character: '\u{200b}',
+                replacement: None,
+                corrected: None,
+            },
+            TimestampError::NonAsciiCharacter {
+                character: 'é',
+                replacement: None,
+                corrected: None,
+            },
+            TimestampError::MalformedOffset {
+                offset: "+5".to_string(),
+            },
+            TimestampError::Rfc2822MalformedOffset {
+                offset: "+01".to_string(),
+            },
+            TimestampError::Rfc2822MissingOffset,
+            TimestampError::Rfc2822Fraction {
+                rfc3339: Some("2026-12-04T14:57:54.5+01:00".to_string()),
+            },
+            TimestampError::Rfc2822Fraction { rfc3339: None },
+            TimestampError::Rfc2822ShortYear {
+                digits: "50".to_string(),
+                year: 1950,
+            },
+            TimestampError::ZoneName {
+                zone: "Europe/Berlin".to_string(),
+                with_offset: None,
+            },
+            TimestampError::SpaceBeforeZ {
+                without_space: "2026-12-04T14:57:54Z".to_string(),
             },
         ];
         for error in errors {

@@ -116,7 +116,16 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
             .iso8601_fields()
             .is_some_and(|fields| fields.offset_seconds.is_some());
         if is_local_iso8601_time(time) && has_offset {
-            return TimestampError::SpaceBeforeOffset;
+            return if offset.eq_ignore_ascii_case("Z") {
+                TimestampError::SpaceBeforeZ {
+                    without_space: joined,
+                }
+            } else {
+                TimestampError::SpaceBeforeOffset
+            };
+        }
+        if let Some(error) = zone_name(time, offset) {
+            return error;
         }
     }
 
@@ -135,7 +144,59 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
             return TimestampError::OffsetWithSeconds;
         }
     }
-    text_after_offset(text).unwrap_or_else(|| unrecognized(text))
+    text_after_offset(text)
+        .or_else(|| malformed_offset(text))
+        .unwrap_or_else(|| unrecognized(text))
+}
+
+/// Returns the error for an ISO 8601 local date and time followed by a sign and digits that
+/// are not an offset in an accepted form, such as `+5`, `+053`, `+05:3` or `+0530:00`.
+fn malformed_offset(text: &str) -> Option<TimestampError> {
+    let at = text.rfind(['+', '-'])?;
+    let (time, offset) = text.split_at(at);
+    let rest = &offset[1..];
+    // A trailing `Z`, as in `+01:00:00Z`, is part of the mistyped offset.
+    let digits = rest.strip_suffix(['Z', 'z']).unwrap_or(rest);
+    let is_offset_like = digits.starts_with(|character: char| character.is_ascii_digit())
+        && digits
+            .bytes()
+            .all(|byte| byte.is_ascii_digit() || byte == b':');
+    (is_offset_like && is_local_iso8601_time(time)).then(|| TimestampError::MalformedOffset {
+        offset: offset.to_string(),
+    })
+}
+
+/// The maximum length of an IANA zone name that [`zone_name`] recognizes, as for
+/// [`MAX_ZONE_ID_CHARS`].
+const MAX_ZONE_NAME_CHARS: usize = MAX_ZONE_ID_CHARS;
+
+/// Returns the error for an ISO 8601 local date and time, `time`, followed by a space and an
+/// IANA zone name of the form `Area/Location`, such as `Europe/Berlin`. For a name in the tz
+/// database of chrono-tz, the error quotes the same local time with its offset, unless the
+/// clocks skip or repeat that time.
+fn zone_name(time: &str, name: &str) -> Option<TimestampError> {
+    let is_zone_name = (3..=MAX_ZONE_NAME_CHARS).contains(&name.len())
+        && name.contains('/')
+        && name.starts_with(|character: char| character.is_ascii_alphabetic())
+        && name
+            .bytes()
+            .all(|byte| byte.is_ascii_alphanumeric() || b"/_+-".contains(&byte));
+    if !is_zone_name || !is_local_iso8601_time(time) {
+        return None;
+    }
+    let local = Cursor::new(time.as_bytes()).iso8601_fields()?.validate();
+    let local = match local {
+        Ok(local) => local,
+        Err(error) => return Some(error),
+    };
+    let with_offset = name.parse::<Tz>().ok().and_then(|zone| {
+        let offset = zone.from_local_datetime(&local).single()?.format("%:z");
+        Some(format!("{time}{offset}"))
+    });
+    Some(TimestampError::ZoneName {
+        zone: name.to_string(),
+        with_offset,
+    })
 }
 
 /// Finds the longest start of `text` that is an ISO 8601 date and time with a UTC offset,
@@ -376,7 +437,12 @@ impl Iso8601Fields<'_> {
     }
 }
 
-fn check_field(field: &'static str, value: u32, min: u32, max: u32) -> Result<(), TimestampError> {
+pub(super) fn check_field(
+    field: &'static str,
+    value: u32,
+    min: u32,
+    max: u32,
+) -> Result<(), TimestampError> {
     if (min..=max).contains(&value) {
         Ok(())
     } else {
@@ -857,10 +923,119 @@ mod tests {
             "2026-12-04 14:57:54 +01:00",
             "2026-12-04T14:57:54 -0530",
             "2026-12-04 14:57:54.123456789 +01",
-            "2026-12-04T14:57 Z",
         ] {
             assert_rejects(text, BERLIN, TimestampError::SpaceBeforeOffset);
         }
+    }
+
+    #[test]
+    fn rejects_space_before_z() {
+        for (text, without_space) in [
+            ("2026-12-04T14:57:54 Z", "2026-12-04T14:57:54Z"),
+            ("2026-12-04T14:57 z", "2026-12-04T14:57z"),
+        ] {
+            let expected = TimestampError::SpaceBeforeZ {
+                without_space: without_space.to_string(),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn space_before_z_message_says_remove_space() {
+        let error = parse_timestamp("2026-12-04T14:57:54 Z", BERLIN).expect_err("space before Z");
+        assert_eq!(
+            error.to_string(),
+            "there is a space before the Z, so remove it and send `2026-12-04T14:57:54Z`"
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_offset() {
+        for offset in [
+            "+5",
+            "+053",
+            "+05:3",
+            "+05:",
+            "+0530:00",
+            "+01:00:00Z",
+            "-1",
+            "+01:0",
+            "+01:00:0",
+        ] {
+            let text = format!("2026-12-04T14:57:54{offset}");
+            let expected = TimestampError::MalformedOffset {
+                offset: offset.to_string(),
+            };
+            assert_rejects(&text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn malformed_offset_message_gives_forms() {
+        let error = parse_timestamp("2026-12-04T14:57:54+053", BERLIN).expect_err("bad offset");
+        assert_eq!(
+            error.to_string(),
+            "the UTC offset `+053` is not written as +HH, +HHMM or +HH:MM, with two digits \
+             each for hours and minutes, so write it in one of these forms, as in \
+             `2026-12-04T14:57:54+05:30` from `date -Iseconds`"
+        );
+    }
+
+    #[test]
+    fn malformed_offset_after_date_alone_is_unrecognized() {
+        let text = "2026-12-04+01:00:00";
+        assert_rejects(text, BERLIN, unrecognized_input(text));
+    }
+
+    #[test]
+    fn rejects_zone_name_after_time() {
+        let cases = [
+            (
+                "2026-12-04T14:57:54 Europe/Berlin",
+                "Europe/Berlin",
+                Some("2026-12-04T14:57:54+01:00"),
+            ),
+            (
+                "2026-07-04 14:57 America/New_York",
+                "America/New_York",
+                Some("2026-07-04 14:57-04:00"),
+            ),
+            (
+                "2026-12-04T14:57:54 America/Argentina/Buenos_Aires",
+                "America/Argentina/Buenos_Aires",
+                Some("2026-12-04T14:57:54-03:00"),
+            ),
+            ("2026-12-04T14:57:54 Europe/Berln", "Europe/Berln", None),
+            // The clocks skip 02:30 on that day, so no offset fits.
+            ("2026-03-29T02:30:00 Europe/Berlin", "Europe/Berlin", None),
+        ];
+        for (text, zone, with_offset) in cases {
+            let expected = TimestampError::ZoneName {
+                zone: zone.to_string(),
+                with_offset: with_offset.map(str::to_string),
+            };
+            assert_rejects(text, BERLIN, expected);
+        }
+    }
+
+    #[test]
+    fn zone_name_message_gives_offset() {
+        let error =
+            parse_timestamp("2026-12-04T14:57:54 Europe/Berlin", BERLIN).expect_err("zone name");
+        assert_eq!(
+            error.to_string(),
+            "the zone name Europe/Berlin is not accepted after an ISO 8601 time, so send the \
+             UTC offset instead, as in `2026-12-04T14:57:54+01:00`, or send the local time \
+             alone, which is read in the reporting user's zone as set with \
+             `translog user set-timezone`"
+        );
+    }
+
+    #[test]
+    fn zone_name_checks_fields_first() {
+        let expected = out_of_range("hour", 24, 0, 23);
+        assert_rejects("2026-12-04T24:00:00 Europe/Berlin", BERLIN, expected);
     }
 
     #[test]

@@ -10,10 +10,12 @@
 mod error;
 mod iso8601;
 mod javascript;
+mod non_ascii;
 mod rfc2822;
 mod unix;
 
 pub use error::{JavaScriptConversion, TimestampError};
+pub use non_ascii::escape_non_ascii;
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime, Utc};
 use chrono_tz::Tz;
@@ -21,6 +23,7 @@ use chrono_tz::Tz;
 use error::unrecognized;
 use iso8601::parse_iso8601;
 use javascript::javascript_date_string;
+use non_ascii::non_ascii_character;
 use rfc2822::parse_rfc2822;
 use unix::parse_unix_seconds;
 
@@ -53,7 +56,20 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     if let Some(character) = text.chars().find(|character| character.is_control()) {
         return Err(TimestampError::ControlCharacter { character });
     }
+    let instant = parse_form(text, zone).map_err(|error| match error {
+        // Only these errors are replaced, because an RFC 2822 comment may contain any
+        // character, and the error of a field before it is the first thing to fix.
+        TimestampError::UnrecognizedFormat { .. } | TimestampError::TextAfterOffset { .. } => {
+            non_ascii_character(text, zone).unwrap_or(error)
+        }
+        error => error,
+    })?;
+    check_instant_range(instant)
+}
 
+/// Picks the parser from the shape of `text` and returns its instant, which may be out of
+/// range.
+fn parse_form(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
     let bytes = text.as_bytes();
     let leading_digits = bytes
         .iter()
@@ -75,7 +91,7 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
         // any (such as `0x10` or `now`) matches no accepted form.
         return Err(unrecognized(text));
     };
-    check_instant_range(instant)
+    Ok(instant)
 }
 
 /// A local time that the clocks of a zone show twice, because they are set
@@ -395,14 +411,10 @@ mod tests {
             "2026-12-04T14:57.5",
             "2026-12-04T14.5",
             "2026-12-04T1457",
-            "2026-12-04T14:57:54+1",
-            "2026-12-04T14:57:54+01:0",
             "2026-12-04x14:57:54",
             "2026-12-04T",
             "2026-12-4",
             "2026-1-04",
-            "２０２６-12-04",
-            "2026-12-04T14:57:54é",
             "+1796392674",
             "-0",
             "-0.0",
@@ -414,8 +426,6 @@ mod tests {
             "2026-12-04T14:57:54 C",
             "2026-12-04T14:57:54  CET",
             "2026-12-04T14:57:54 ABCDEFG",
-            "2026-12-04T14:57:54+01:00:0",
-            "2026-12-04T14:57:54+0100:00",
             "2026-12-04+01:00:00",
             "20261204T",
             "2026120T145754Z",
@@ -455,7 +465,7 @@ mod tests {
     fn unrecognized_keeps_64_characters() {
         let text = format!("{}{}", "x".repeat(30), "é".repeat(40));
         let expected = unrecognized_input(&format!("{}{}", "x".repeat(30), "é".repeat(34)));
-        assert_rejects(&text, BERLIN, expected);
+        assert_eq!(unrecognized(&text), expected);
     }
 
     #[test]
