@@ -15,7 +15,9 @@ use translog::http::router::{route, Route};
 use translog::validate::form::{decode_component, parse_pairs};
 use translog::validate::json::parse_object;
 use translog::validate::timestamp::parse_timestamp;
-use translog::validate::{body_kind, build_entry, collect_parameters, BodyKind, RawValue};
+use translog::validate::{
+    body_kind, build_entry, collect_parameters, BodyKind, LocalZone, RawValue,
+};
 
 /// Cases per property: proptest's default, set here so that it stays fixed.
 const CASES: u32 = 256;
@@ -43,6 +45,17 @@ fn bytes(max: usize) -> impl Strategy<Value = Vec<u8>> {
 
 fn zone() -> impl Strategy<Value = Tz> {
     proptest::sample::select(ZONES.to_vec())
+}
+
+/// Generates the reporting user's own zone, or the server's zone for a user without one.
+fn local_zone() -> impl Strategy<Value = LocalZone> {
+    (zone(), any::<bool>()).prop_map(|(zone, is_users)| {
+        if is_users {
+            LocalZone::for_user(Some(zone), Tz::UTC)
+        } else {
+            LocalZone::for_user(None, zone)
+        }
+    })
 }
 
 fn instant() -> impl Strategy<Value = DateTime<Utc>> {
@@ -362,7 +375,7 @@ proptest! {
             b"application/json; charset=latin1".to_vec(),
         ])),
         body in bytes(512),
-        zone in zone(),
+        zone in local_zone(),
     ) {
         match collect_parameters(query.as_deref(), content_type.as_deref(), &body) {
             Ok(parameters) => {
@@ -392,7 +405,7 @@ proptest! {
             ),
             0..6,
         ),
-        zone in zone(),
+        zone in local_zone(),
     ) {
         let parameters = parameters
             .into_iter()
@@ -410,7 +423,7 @@ proptest! {
         stage in stage(),
         status in status(),
         message in proptest::option::of(message()),
-        zone in zone(),
+        zone in local_zone(),
     ) {
         let timestamp = instant.to_rfc3339_opts(SecondsFormat::Nanos, true);
         let mut body = format!(
@@ -443,7 +456,7 @@ proptest! {
         stage in stage(),
         status in status(),
         message in proptest::option::of(message()),
-        zone in zone(),
+        zone in local_zone(),
     ) {
         let timestamp = instant.to_rfc3339_opts(SecondsFormat::Nanos, true);
         let body = serde_json::json!({
@@ -468,7 +481,7 @@ proptest! {
     fn json_number_timestamp_round_trips(
         instant in instant(),
         exponent_letter in proptest::sample::select(vec!["", "e", "E", "e+", "E+"]),
-        zone in zone(),
+        zone in local_zone(),
     ) {
         // Unix seconds with nanoseconds, plain or as d.ddd...e+N.
         let digits = format!("{}{:09}", instant.timestamp(), instant.timestamp_subsec_nanos());

@@ -789,6 +789,29 @@ fn dst_gap_message_suggests_offset() {
 }
 
 #[test]
+fn dst_gap_message_names_user_zone() {
+    let (reply, _server) = post_in_zone("America/New_York", "2026-03-08 02:30:00");
+    let message = reply.message();
+    assert!(
+        message.ends_with(
+            "; America/New_York is the time zone of user local, set with translog user \
+             set-timezone."
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn dst_gap_message_names_server_zone() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let message = post(&server, "2026-03-29 02:30:00").message();
+    assert!(
+        message.contains("Europe/Berlin is the server's --timezone, because user admin has"),
+        "{message}"
+    );
+}
+
+#[test]
 fn dst_gap_with_offset_is_stored() {
     let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
     assert_eq!(

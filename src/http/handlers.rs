@@ -36,7 +36,7 @@ use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
 use crate::validate::timestamp::repeated_local_time;
-use crate::validate::{build_entry, collect_parameters, ParamError};
+use crate::validate::{build_entry, collect_parameters, LocalZone, ParamError};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
@@ -542,7 +542,7 @@ async fn append_entry(
     let handed_to_storage = Arc::clone(&context.handed_to_storage);
     let mut build = |user: &User| -> Result<NewEntry, ApiError> {
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
-        let zone = user.timezone.unwrap_or(state.config.timezone);
+        let zone = LocalZone::for_user(user.timezone, state.config.timezone);
         build_entry(&transaction_id, parameters, zone, &user.name)
             .map_err(|error| entry_error(error, has_no_body, context))
     };

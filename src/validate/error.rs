@@ -6,6 +6,7 @@ use std::fmt;
 
 use super::form::DecodeError;
 use super::timestamp::{escape_non_ascii, TimestampError};
+use super::{LocalZone, ZoneSource};
 use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
 
 /// How to cut a message to at most [`MAX_MESSAGE_BYTES`] in a shell, as a
@@ -84,6 +85,15 @@ pub enum ParamError {
     InvalidTimestamp {
         value: String,
         error: TimestampError,
+    },
+    /// A local time or date that the zone resolving it skips, with the
+    /// zone's setting and the reporting user, so that a wrong setting can be
+    /// spotted.
+    SkippedLocalTime {
+        value: String,
+        error: TimestampError,
+        zone: LocalZone,
+        user: String,
     },
     /// A timestamp whose `+` offset sign arrived as a space, because `+`
     /// means a space in form data and query strings.
@@ -170,6 +180,7 @@ impl ParamError {
             | ParamError::InvalidStatus(_)
             | ParamError::MessageTooLong(_)
             | ParamError::InvalidTimestamp { .. }
+            | ParamError::SkippedLocalTime { .. }
             | ParamError::TimestampPlusDecoded(_) => "invalid_parameter",
         }
     }
@@ -332,6 +343,28 @@ impl fmt::Display for ParamError {
             ),
             ParamError::InvalidTimestamp { value, error } => {
                 write!(f, "Invalid timestamp {}: {error}.", echo(value))
+            }
+            ParamError::SkippedLocalTime {
+                value,
+                error,
+                zone,
+                user,
+            } => {
+                write!(f, "Invalid timestamp {}: {error}; ", echo(value))?;
+                match zone.source {
+                    ZoneSource::User => write!(
+                        f,
+                        "{} is the time zone of user {user}, set with translog user \
+                         set-timezone.",
+                        zone.zone
+                    ),
+                    ZoneSource::Server => write!(
+                        f,
+                        "{} is the server's --timezone, because user {user} has no time zone \
+                         of its own, which translog user set-timezone sets.",
+                        zone.zone
+                    ),
+                }
             }
             ParamError::TimestampPlusDecoded(value) => write!(
                 f,

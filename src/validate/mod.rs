@@ -240,6 +240,39 @@ fn unknown_parameter(name: String) -> ParamError {
     }
 }
 
+/// The time zone that resolves a timestamp without an offset, and where it
+/// was set, so that an error about a local time can name the setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LocalZone {
+    pub zone: Tz,
+    pub source: ZoneSource,
+}
+
+/// The setting that a [`LocalZone`] comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ZoneSource {
+    /// The reporting user's own zone, set with `translog user set-timezone`.
+    User,
+    /// The server's `--timezone`, for a user without a zone of its own.
+    Server,
+}
+
+impl LocalZone {
+    /// Returns the user's own zone where the user has one, else the server's.
+    pub fn for_user(user_zone: Option<Tz>, server_zone: Tz) -> Self {
+        match user_zone {
+            Some(zone) => Self {
+                zone,
+                source: ZoneSource::User,
+            },
+            None => Self {
+                zone: server_zone,
+                source: ZoneSource::Server,
+            },
+        }
+    }
+}
+
 /// Converts collected parameters into an entry. `zone` resolves timestamps
 /// without an offset; `user` is the authenticated reporter.
 ///
@@ -251,7 +284,7 @@ fn unknown_parameter(name: String) -> ParamError {
 pub fn build_entry(
     transaction_id: &str,
     parameters: Vec<(String, RawValue)>,
-    zone: Tz,
+    zone: LocalZone,
     user: &str,
 ) -> Result<NewEntry, ParamError> {
     let transaction_id =
@@ -275,7 +308,7 @@ pub fn build_entry(
         return Err(ParamError::Missing(missing));
     };
 
-    let (timestamp_sent, instant) = convert_timestamp(timestamp, zone)?;
+    let (timestamp_sent, instant) = convert_timestamp(timestamp, zone, user)?;
     let stage = text_value(stage, "stage")?;
     let stage = Stage::parse(&stage)
         .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
@@ -297,8 +330,13 @@ pub fn build_entry(
 
 /// Converts the `timestamp` parameter into the instant it names, resolved
 /// in `zone` when it has no offset, and returns the text as sent with it.
-/// A JSON number is Unix seconds.
-fn convert_timestamp(value: RawValue, zone: Tz) -> Result<(String, DateTime<Utc>), ParamError> {
+/// A JSON number is Unix seconds. `user` is the reporter, named in an error
+/// about the zone.
+fn convert_timestamp(
+    value: RawValue,
+    zone: LocalZone,
+    user: &str,
+) -> Result<(String, DateTime<Utc>), ParamError> {
     let (sent, text) = match value {
         RawValue::Text(text) => (text.clone(), text),
         RawValue::Number(number) => {
@@ -316,8 +354,8 @@ fn convert_timestamp(value: RawValue, zone: Tz) -> Result<(String, DateTime<Utc>
             ))
         }
     };
-    let instant = timestamp::parse_timestamp(&text, zone)
-        .map_err(|error| timestamp_error(&sent, zone, error))?;
+    let instant = timestamp::parse_timestamp(&text, zone.zone)
+        .map_err(|error| timestamp_error(&sent, zone, user, error))?;
     Ok((sent, instant))
 }
 
@@ -504,8 +542,9 @@ fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
 }
 
 /// Explains a rejected timestamp, telling apart the common case of an
-/// unencoded `+` offset sign that form decoding turned into a space.
-fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
+/// unencoded `+` offset sign that form decoding turned into a space, and a
+/// local time that the zone skips, whose message names the zone's setting.
+fn timestamp_error(text: &str, zone: LocalZone, user: &str, error: TimestampError) -> ParamError {
     if let Some((separator, next)) = find_joined_parameter(text, &PARAMETER_NAMES) {
         ParamError::WrongSeparatorInValue {
             name: "timestamp",
@@ -513,8 +552,18 @@ fn timestamp_error(text: &str, zone: Tz, error: TimestampError) -> ParamError {
             separator,
             next,
         }
-    } else if plus_became_space(text, zone) {
+    } else if plus_became_space(text, zone.zone) {
         ParamError::TimestampPlusDecoded(text.to_string())
+    } else if matches!(
+        error,
+        TimestampError::NonexistentLocalTime { .. } | TimestampError::NonexistentLocalDay { .. }
+    ) {
+        ParamError::SkippedLocalTime {
+            value: text.to_string(),
+            error,
+            zone,
+            user: user.to_string(),
+        }
     } else {
         ParamError::InvalidTimestamp {
             value: text.to_string(),
@@ -574,6 +623,10 @@ mod tests {
     const FORM: Option<&[u8]> = Some(b"application/x-www-form-urlencoded");
     const JSON: Option<&[u8]> = Some(b"application/json");
     const VALID: &str = "timestamp=2026-12-04T14:57:54%2B01:00&stage=WORKER_INIT&status=SUCCESS";
+    const SERVER_UTC: LocalZone = LocalZone {
+        zone: Tz::UTC,
+        source: ZoneSource::Server,
+    };
 
     fn build(
         query: Option<&str>,
@@ -581,7 +634,7 @@ mod tests {
         body: &str,
     ) -> Result<NewEntry, ParamError> {
         let parameters = collect_parameters(query, content_type, body.as_bytes())?;
-        build_entry("tx-1", parameters, Tz::UTC, "worker")
+        build_entry("tx-1", parameters, SERVER_UTC, "worker")
     }
 
     #[test]
@@ -1246,7 +1299,7 @@ mod tests {
     #[test]
     fn bad_transaction_id_is_rejected_first() {
         let parameters = collect_parameters(None, FORM, b"").expect("empty body");
-        let result = build_entry("a b", parameters, Tz::UTC, "worker");
+        let result = build_entry("a b", parameters, SERVER_UTC, "worker");
         assert_eq!(result.map_err(|e| e.code()), Err("invalid_transaction_id"));
     }
 
@@ -1295,6 +1348,40 @@ mod tests {
         let message = build(None, FORM, body).unwrap_err().to_string();
         assert!(
             message.starts_with("Invalid timestamp \"2026-12-04T14:57:54\\u{2212}05:00\": "),
+            "{message}"
+        );
+    }
+
+    const GAP_BODY: &str = "timestamp=2026-03-08+02:30:00&stage=WORKER_INIT&status=SUCCESS";
+
+    #[test]
+    fn skipped_local_time_names_user_zone() {
+        let parameters = collect_parameters(None, FORM, GAP_BODY.as_bytes()).expect("form");
+        let zone = LocalZone::for_user(Some(chrono_tz::America::New_York), Tz::UTC);
+        let message = build_entry("tx-1", parameters, zone, "worker-eu1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.ends_with(
+                "; America/New_York is the time zone of user worker-eu1, set with \
+                 translog user set-timezone."
+            ),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn skipped_local_time_names_server_zone() {
+        let parameters = collect_parameters(None, FORM, GAP_BODY.as_bytes()).expect("form");
+        let zone = LocalZone::for_user(None, chrono_tz::America::New_York);
+        let message = build_entry("tx-1", parameters, zone, "worker-eu1")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.ends_with(
+                "; America/New_York is the server's --timezone, because user worker-eu1 has \
+                 no time zone of its own, which translog user set-timezone sets."
+            ),
             "{message}"
         );
     }
