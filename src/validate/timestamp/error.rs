@@ -410,8 +410,9 @@ impl fmt::Display for TimestampError {
             Self::MalformedOffset { offset } => write!(
                 f,
                 "the UTC offset `{offset}` is not written as +HH, +HHMM or +HH:MM, with two \
-                 digits each for hours and minutes, so write it in one of these forms, as in \
-                 `2026-12-04T14:57:54+05:30` from `date -Iseconds`"
+                 digits each for hours and minutes, so write it in one of these forms, such as \
+                 `{}`, as `date -Iseconds` prints it",
+                offset_example(offset)
             ),
             Self::Rfc2822MalformedOffset { offset } => write!(
                 f,
@@ -451,8 +452,7 @@ impl fmt::Display for TimestampError {
             } => write!(
                 f,
                 "the zone name {zone} is not accepted after an ISO 8601 time, so send the UTC \
-                 offset instead, as in `{with_offset}`, or send the local time alone, which is \
-                 read in the reporting user's zone as set with `translog user set-timezone`"
+                 offset instead, as in `{with_offset}`"
             ),
             Self::ZoneName {
                 zone,
@@ -460,9 +460,7 @@ impl fmt::Display for TimestampError {
             } => write!(
                 f,
                 "the zone name {zone} is not accepted after an ISO 8601 time, so send the UTC \
-                 offset instead, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`, or \
-                 send the local time alone, which is read in the reporting user's zone as set \
-                 with `translog user set-timezone`"
+                 offset instead, as in `2026-12-04T14:57:54+01:00` from `date -Iseconds`"
             ),
             Self::SpaceBeforeZ { without_space } => write!(
                 f,
@@ -478,6 +476,17 @@ impl fmt::Display for TimestampError {
 }
 
 impl std::error::Error for TimestampError {}
+
+/// Returns an offset in the form `+HH:MM` for the mistyped `offset`: its
+/// hours padded to two digits when it has one or two digits alone, such as
+/// `-05:00` for `-5`, else an example with its sign.
+fn offset_example(offset: &str) -> String {
+    let (sign, digits) = offset.split_at(1);
+    match digits.parse::<u8>() {
+        Ok(hours) if digits.len() <= 2 && hours <= 23 => format!("{sign}{hours:02}:00"),
+        _ => format!("{sign}05:30"),
+    }
+}
 
 /// Writes the message of [`TimestampError::NonAsciiCharacter`].
 fn write_non_ascii(

@@ -116,12 +116,16 @@ fn unrecognized_iso8601(text: &str) -> TimestampError {
             .iso8601_fields()
             .is_some_and(|fields| fields.offset_seconds.is_some());
         if is_local_iso8601_time(time) && has_offset {
-            return if offset.eq_ignore_ascii_case("Z") {
-                TimestampError::SpaceBeforeZ {
+            if !offset.eq_ignore_ascii_case("Z") {
+                return TimestampError::SpaceBeforeOffset;
+            }
+            // The text without the space is quoted only when it is valid,
+            // and its own error comes first otherwise.
+            return match super::parse_timestamp(&joined, Tz::UTC) {
+                Ok(_) => TimestampError::SpaceBeforeZ {
                     without_space: joined,
-                }
-            } else {
-                TimestampError::SpaceBeforeOffset
+                },
+                Err(error) => error,
             };
         }
         if let Some(error) = zone_name(time, offset) {
@@ -189,10 +193,20 @@ fn zone_name(time: &str, name: &str) -> Option<TimestampError> {
         Ok(local) => local,
         Err(error) => return Some(error),
     };
+    // An offset with seconds, as some zones had in the past, has no
+    // accepted form, and a time out of range gets its own error.
     let with_offset = name.parse::<Tz>().ok().and_then(|zone| {
-        let offset = zone.from_local_datetime(&local).single()?.format("%:z");
-        Some(format!("{time}{offset}"))
+        let instant = zone.from_local_datetime(&local).single()?;
+        if instant.offset().fix().local_minus_utc() % 60 != 0 {
+            return None;
+        }
+        Some(format!("{time}{}", instant.format("%:z")))
     });
+    if let Some(with_offset) = &with_offset {
+        if let Err(error) = super::parse_timestamp(with_offset, Tz::UTC) {
+            return Some(error);
+        }
+    }
     Some(TimestampError::ZoneName {
         zone: name.to_string(),
         with_offset,
@@ -977,9 +991,15 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "the UTC offset `+053` is not written as +HH, +HHMM or +HH:MM, with two digits \
-             each for hours and minutes, so write it in one of these forms, as in \
-             `2026-12-04T14:57:54+05:30` from `date -Iseconds`"
+             each for hours and minutes, so write it in one of these forms, such as \
+             `+05:30`, as `date -Iseconds` prints it"
         );
+    }
+
+    #[test]
+    fn malformed_offset_example_keeps_sign_and_hours() {
+        let error = parse_timestamp("2026-12-04T14:57:54-5", BERLIN).expect_err("bad offset");
+        assert!(error.to_string().contains("such as `-05:00`"), "{error}");
     }
 
     #[test]
@@ -1009,6 +1029,12 @@ mod tests {
             ("2026-12-04T14:57:54 Europe/Berln", "Europe/Berln", None),
             // The clocks skip 02:30 on that day, so no offset fits.
             ("2026-03-29T02:30:00 Europe/Berlin", "Europe/Berlin", None),
+            // Liberia's offset was -00:44:30 then, which no accepted form writes.
+            (
+                "1971-12-04T14:57:54 Africa/Monrovia",
+                "Africa/Monrovia",
+                None,
+            ),
         ];
         for (text, zone, with_offset) in cases {
             let expected = TimestampError::ZoneName {
@@ -1020,15 +1046,32 @@ mod tests {
     }
 
     #[test]
+    fn zone_name_before_1970_gets_range_error() {
+        let error =
+            parse_timestamp("1970-01-01T00:30:00 Europe/Berlin", BERLIN).expect_err("before 1970");
+        assert!(
+            matches!(error, TimestampError::InstantBeforeRange { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn space_before_z_of_invalid_date_gets_date_error() {
+        let error = parse_timestamp("2026-02-30T14:57:54 Z", BERLIN).expect_err("no such day");
+        assert!(
+            !matches!(error, TimestampError::SpaceBeforeZ { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
     fn zone_name_message_gives_offset() {
         let error =
             parse_timestamp("2026-12-04T14:57:54 Europe/Berlin", BERLIN).expect_err("zone name");
         assert_eq!(
             error.to_string(),
             "the zone name Europe/Berlin is not accepted after an ISO 8601 time, so send the \
-             UTC offset instead, as in `2026-12-04T14:57:54+01:00`, or send the local time \
-             alone, which is read in the reporting user's zone as set with \
-             `translog user set-timezone`"
+             UTC offset instead, as in `2026-12-04T14:57:54+01:00`"
         );
     }
 

@@ -56,15 +56,13 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     if let Some(character) = text.chars().find(|character| character.is_control()) {
         return Err(TimestampError::ControlCharacter { character });
     }
-    let instant = parse_form(text, zone).map_err(|error| match error {
-        // Only these errors are replaced, because an RFC 2822 comment may contain any
-        // character, and the error of a field before it is the first thing to fix.
-        TimestampError::UnrecognizedFormat { .. } | TimestampError::TextAfterOffset { .. } => {
-            non_ascii_character(text, zone).unwrap_or(error)
-        }
-        error => error,
-    })?;
-    check_instant_range(instant)
+    // Every accepted form is ASCII, an RFC 2822 comment included. A parser
+    // could take a Unicode space for a separator and store text that shows
+    // the same as another.
+    if let Some(error) = non_ascii_character(text, zone) {
+        return Err(error);
+    }
+    check_instant_range(parse_form(text, zone)?)
 }
 
 /// Picks the parser from the shape of `text` and returns its instant, which may be out of

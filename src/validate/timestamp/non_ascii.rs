@@ -20,7 +20,7 @@ pub(super) struct KnownCharacter {
 
 /// The look-alikes of the ASCII characters that timestamps contain, and the invisible
 /// characters that copied text often carries.
-const KNOWN_CHARACTERS: [(char, &str, Option<char>); 37] = [
+const KNOWN_CHARACTERS: [(char, &str, Option<char>); 53] = [
     ('\u{2010}', "HYPHEN", Some('-')),
     ('\u{2011}', "NON-BREAKING HYPHEN", Some('-')),
     ('\u{2012}', "FIGURE DASH", Some('-')),
@@ -45,6 +45,11 @@ const KNOWN_CHARACTERS: [(char, &str, Option<char>); 37] = [
     ('\u{FF17}', "FULLWIDTH DIGIT SEVEN", Some('7')),
     ('\u{FF18}', "FULLWIDTH DIGIT EIGHT", Some('8')),
     ('\u{FF19}', "FULLWIDTH DIGIT NINE", Some('9')),
+    ('\u{FF34}', "FULLWIDTH LATIN CAPITAL LETTER T", Some('T')),
+    ('\u{FF3A}', "FULLWIDTH LATIN CAPITAL LETTER Z", Some('Z')),
+    ('\u{0422}', "CYRILLIC CAPITAL LETTER TE", Some('T')),
+    ('\u{03A4}', "GREEK CAPITAL LETTER TAU", Some('T')),
+    ('\u{0396}', "GREEK CAPITAL LETTER ZETA", Some('Z')),
     ('\u{00A0}', "NO-BREAK SPACE", Some(' ')),
     ('\u{2007}', "FIGURE SPACE", Some(' ')),
     ('\u{2009}', "THIN SPACE", Some(' ')),
@@ -57,6 +62,17 @@ const KNOWN_CHARACTERS: [(char, &str, Option<char>); 37] = [
     ('\u{200E}', "LEFT-TO-RIGHT MARK", None),
     ('\u{200F}', "RIGHT-TO-LEFT MARK", None),
     ('\u{2060}', "WORD JOINER", None),
+    ('\u{061C}', "ARABIC LETTER MARK", None),
+    ('\u{202A}', "LEFT-TO-RIGHT EMBEDDING", None),
+    ('\u{202B}', "RIGHT-TO-LEFT EMBEDDING", None),
+    ('\u{202C}', "POP DIRECTIONAL FORMATTING", None),
+    ('\u{202D}', "LEFT-TO-RIGHT OVERRIDE", None),
+    ('\u{202E}', "RIGHT-TO-LEFT OVERRIDE", None),
+    ('\u{2066}', "LEFT-TO-RIGHT ISOLATE", None),
+    ('\u{2067}', "RIGHT-TO-LEFT ISOLATE", None),
+    ('\u{2068}', "FIRST STRONG ISOLATE", None),
+    ('\u{2069}', "POP DIRECTIONAL ISOLATE", None),
+    ('\u{FE0F}', "VARIATION SELECTOR-16", None),
     // Unicode names U+FEFF ZERO WIDTH NO-BREAK SPACE and gives it the alias BYTE ORDER MARK,
     // which is the role it has at the start of copied text.
     ('\u{FEFF}', "BYTE ORDER MARK", None),
@@ -268,9 +284,28 @@ mod tests {
     }
 
     #[test]
-    fn rfc2822_comment_may_be_non_ascii() {
-        let text = "Fri, 04 Dec 2026 14:57:54 +0100 (Mitteleuropäische\u{a0}Zeit)";
-        assert!(parse_timestamp(text, BERLIN).is_ok());
+    fn rfc2822_comment_must_be_ascii() {
+        let text = "Fri, 04 Dec 2026 14:57:54 +0100 (Mitteleurop\u{e4}ische Zeit)";
+        let expected = TimestampError::NonAsciiCharacter {
+            character: '\u{e4}',
+            replacement: None,
+            corrected: None,
+        };
+        assert_rejects(text, BERLIN, expected);
+    }
+
+    #[test]
+    fn rfc2822_unicode_space_is_named() {
+        let text = "Fri,\u{a0}04 Dec 2026 14:57:54 +0100";
+        let expected = non_ascii('\u{a0}', Some(' '), "Fri, 04 Dec 2026 14:57:54 +0100");
+        assert_rejects(text, BERLIN, expected);
+    }
+
+    #[test]
+    fn direction_override_is_named() {
+        let text = "Fri, 04 Dec 2026 14:57:54 +0100 (\u{202e}TEC)";
+        let expected = non_ascii('\u{202e}', None, "Fri, 04 Dec 2026 14:57:54 +0100 (TEC)");
+        assert_rejects(text, BERLIN, expected);
     }
 
     #[test]
