@@ -218,7 +218,7 @@ fn is_cut_escape(rest: &[u8]) -> bool {
 
 fn parameter_value(value: Value) -> RawValue {
     match value {
-        Value::String(text) => RawValue::Text(text),
+        Value::String(text) => RawValue::JsonText(text),
         Value::Number(number) => RawValue::Number(number.to_string()),
         Value::Null => RawValue::Null,
         Value::Bool(_) | Value::Array(_) | Value::Object(_) => RawValue::OtherJson,
@@ -285,7 +285,7 @@ mod tests {
     #[test]
     fn surrogate_pair_is_accepted() {
         let pairs = parse_object(br#"{"message":"\ud83d\ude00"}"#).expect("object");
-        assert_eq!(pairs[0].1, RawValue::Text("\u{1f600}".into()));
+        assert_eq!(pairs[0].1, RawValue::JsonText("\u{1f600}".into()));
     }
 
     #[test]
@@ -378,7 +378,7 @@ mod tests {
         let pairs = parse_object(br#"{"a":"1e1","b":[2E2],"c":3E3,"c":4e+4}"#).expect("object");
         let values: Vec<RawValue> = pairs.into_iter().map(|(_, value)| value).collect();
         let expected = [
-            RawValue::Text("1e1".into()),
+            RawValue::JsonText("1e1".into()),
             RawValue::OtherJson,
             RawValue::Number("3E3".into()),
             RawValue::Number("4e+4".into()),
@@ -400,7 +400,7 @@ mod tests {
         let pairs = parse_object(br#"{"a":"x\u00e9","b":null,"c":true}"#).expect("object");
         let values: Vec<RawValue> = pairs.into_iter().map(|(_, value)| value).collect();
         let expected = [
-            RawValue::Text("x\u{e9}".into()),
+            RawValue::JsonText("x\u{e9}".into()),
             RawValue::Null,
             RawValue::OtherJson,
         ];

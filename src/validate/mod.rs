@@ -84,7 +84,11 @@ pub fn body_kind(content_type: Option<&[u8]>) -> Result<BodyKind, ParamError> {
 /// A parameter value as sent, before conversion.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawValue {
+    /// A value of form data, from the body or the query string.
     Text(String),
+    /// A JSON string. Its text is what the client wrote, with no form
+    /// decoding, so the hints about `+`, `;` and `&` do not apply to it.
+    JsonText(String),
     /// A JSON number, with its text exactly as it appears in the body.
     Number(String),
     Null,
@@ -310,10 +314,10 @@ pub fn build_entry(
 
     let (timestamp_sent, instant) = convert_timestamp(timestamp, zone, user)?;
     let stage = text_value(stage, "stage")?;
-    let stage = Stage::parse(&stage)
+    let stage = Stage::parse(&stage.0)
         .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
     let status = text_value(status, "status")?;
-    let status = Status::parse(&status)
+    let status = Status::parse(&status.0)
         .ok_or_else(|| invalid_value("status", status, ParamError::InvalidStatus))?;
     let message = convert_message(message)?;
 
@@ -337,8 +341,9 @@ fn convert_timestamp(
     zone: LocalZone,
     user: &str,
 ) -> Result<(String, DateTime<Utc>), ParamError> {
+    let is_form = matches!(value, RawValue::Text(_));
     let (sent, text) = match value {
-        RawValue::Text(text) => (text.clone(), text),
+        RawValue::Text(text) | RawValue::JsonText(text) => (text.clone(), text),
         RawValue::Number(number) => {
             let seconds =
                 unix_seconds_text(&number).map_err(|error| ParamError::InvalidTimestamp {
@@ -355,7 +360,7 @@ fn convert_timestamp(
         }
     };
     let instant = timestamp::parse_timestamp(&text, zone.zone)
-        .map_err(|error| timestamp_error(&sent, zone, user, error))?;
+        .map_err(|error| timestamp_error(&sent, is_form, zone, user, error))?;
     Ok((sent, instant))
 }
 
@@ -364,11 +369,11 @@ fn convert_timestamp(
 fn convert_message(value: Option<RawValue>) -> Result<Option<String>, ParamError> {
     match value {
         None | Some(RawValue::Null) => Ok(None),
-        Some(RawValue::Text(text)) if text.is_empty() => Ok(None),
-        Some(RawValue::Text(text)) if text.len() > MAX_MESSAGE_BYTES => {
+        Some(RawValue::Text(text) | RawValue::JsonText(text)) if text.is_empty() => Ok(None),
+        Some(RawValue::Text(text) | RawValue::JsonText(text)) if text.len() > MAX_MESSAGE_BYTES => {
             Err(ParamError::MessageTooLong(text.len()))
         }
-        Some(RawValue::Text(text)) => Ok(Some(text)),
+        Some(RawValue::Text(text) | RawValue::JsonText(text)) => Ok(Some(text)),
         Some(RawValue::Number(_) | RawValue::OtherJson) => {
             Err(wrong_type("message", "a string or null"))
         }
@@ -406,14 +411,18 @@ fn wrong_separator(raw: &RawParameters, missing: &[&'static str]) -> Option<Para
 }
 
 /// Returns the error for the invalid `value` of the parameter `name`:
-/// [`ParamError::WrongSeparatorInValue`] when it contains `;` or a space
-/// followed by a parameter name and `=`, else `invalid(value)`.
+/// [`ParamError::WrongSeparatorInValue`] when a value of form data
+/// (`is_form`) contains `;` or a space followed by a parameter name and `=`,
+/// else `invalid(value)`.
 fn invalid_value(
     name: &'static str,
-    value: String,
+    (value, is_form): (String, bool),
     invalid: fn(String) -> ParamError,
 ) -> ParamError {
-    match find_joined_parameter(&value, &PARAMETER_NAMES) {
+    let joined = is_form
+        .then(|| find_joined_parameter(&value, &PARAMETER_NAMES))
+        .flatten();
+    match joined {
         Some((separator, next)) => ParamError::WrongSeparatorInValue {
             name,
             value,
@@ -544,15 +553,24 @@ fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
 /// Explains a rejected timestamp, telling apart the common case of an
 /// unencoded `+` offset sign that form decoding turned into a space, and a
 /// local time that the zone skips, whose message names the zone's setting.
-fn timestamp_error(text: &str, zone: LocalZone, user: &str, error: TimestampError) -> ParamError {
-    if let Some((separator, next)) = find_joined_parameter(text, &PARAMETER_NAMES) {
+fn timestamp_error(
+    text: &str,
+    is_form: bool,
+    zone: LocalZone,
+    user: &str,
+    error: TimestampError,
+) -> ParamError {
+    let joined = is_form
+        .then(|| find_joined_parameter(text, &PARAMETER_NAMES))
+        .flatten();
+    if let Some((separator, next)) = joined {
         ParamError::WrongSeparatorInValue {
             name: "timestamp",
             value: text.to_string(),
             separator,
             next,
         }
-    } else if plus_became_space(text, zone.zone) {
+    } else if is_form && plus_became_space(text, zone.zone) {
         ParamError::TimestampPlusDecoded(text.to_string())
     } else if matches!(
         error,
@@ -600,9 +618,11 @@ pub fn plus_became_space(text: &str, zone: Tz) -> bool {
         })
 }
 
-fn text_value(value: RawValue, name: &str) -> Result<String, ParamError> {
+/// Returns the text of a string parameter, and true when it is form data.
+fn text_value(value: RawValue, name: &str) -> Result<(String, bool), ParamError> {
     match value {
-        RawValue::Text(text) => Ok(text),
+        RawValue::Text(text) => Ok((text, true)),
+        RawValue::JsonText(text) => Ok((text, false)),
         RawValue::Number(_) | RawValue::Null | RawValue::OtherJson => {
             Err(wrong_type(name, "a string"))
         }
@@ -679,6 +699,32 @@ mod tests {
             build(None, JSON, body).map(|entry| entry.message),
             Ok(Some("disk".into()))
         );
+    }
+
+    #[test]
+    fn json_space_for_plus_gets_no_form_hint() {
+        let body =
+            r#"{"timestamp":"2026-12-04T10:00:00 01:00","stage":"WORKER_LOAD","status":"FAIL"}"#;
+        let error = build(None, JSON, body).expect_err("space before offset");
+        assert!(
+            matches!(error, ParamError::InvalidTimestamp { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn json_semicolon_in_stage_gets_no_form_hint() {
+        let body =
+            r#"{"timestamp":"2026-12-04","stage":"WORKER_LOAD;status=FAIL","status":"FAIL"}"#;
+        let error = build(None, JSON, body).expect_err("bad stage");
+        assert!(matches!(error, ParamError::InvalidStage(_)), "{error:?}");
+    }
+
+    #[test]
+    fn json_missing_status_gets_no_form_hint() {
+        let body = r#"{"timestamp":"2026-12-04","stage":"WORKER_LOAD","message":"ok status=FAIL"}"#;
+        let error = build(None, JSON, body).expect_err("status missing");
+        assert_eq!(error, ParamError::Missing(vec!["status"]));
     }
 
     #[test]
