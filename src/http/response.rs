@@ -410,8 +410,10 @@ impl ApiError {
                     Some(repeated) => format!(
                         "{conflict} The local time {} occurs twice in {}, at {} and again at \
                          {} after the clocks are set back, and without an offset it is read \
-                         as the first. Send timestamps with their UTC offset, as `date \
-                         -Iseconds` prints them, so that each has its own instant.",
+                         as the first, so a report from the second pass of that hour meets \
+                         an entry from the first. Send timestamps with their UTC offset, as \
+                         `date -Iseconds` prints them, so that each has its own instant, and \
+                         a new timestamp for a new entry.",
                         repeated.local, repeated.zone, repeated.earlier, repeated.later
                     ),
                 }
