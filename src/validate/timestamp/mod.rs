@@ -23,7 +23,7 @@ use chrono_tz::Tz;
 use error::unrecognized;
 use iso8601::parse_iso8601;
 use javascript::javascript_date_string;
-use non_ascii::non_ascii_character;
+use non_ascii::{has_non_ascii_outside_comment, non_ascii_character};
 use rfc2822::parse_rfc2822;
 use unix::parse_unix_seconds;
 
@@ -56,13 +56,21 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     if let Some(character) = text.chars().find(|character| character.is_control()) {
         return Err(TimestampError::ControlCharacter { character });
     }
-    // Every accepted form is ASCII, an RFC 2822 comment included. A parser
-    // could take a Unicode space for a separator and store text that shows
-    // the same as another.
+    // Every accepted form is ASCII, because a parser could take a Unicode
+    // space for a separator and store text that shows the same as another.
+    // A character in an RFC 2822 comment, which is stored and shown with the
+    // entry too, is named only once the rest parses, so that a fault of the
+    // date itself comes first.
+    if has_non_ascii_outside_comment(text) {
+        if let Some(error) = non_ascii_character(text, zone) {
+            return Err(error);
+        }
+    }
+    let instant = parse_form(text, zone)?;
     if let Some(error) = non_ascii_character(text, zone) {
         return Err(error);
     }
-    check_instant_range(parse_form(text, zone)?)
+    check_instant_range(instant)
 }
 
 /// Picks the parser from the shape of `text` and returns its instant, which may be out of

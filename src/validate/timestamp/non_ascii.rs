@@ -113,6 +113,20 @@ pub(super) fn non_ascii_character(text: &str, zone: Tz) -> Option<TimestampError
     })
 }
 
+/// Returns true when `text` has a non-ASCII character outside parentheses,
+/// that is, outside an RFC 2822 comment such as `(Mitteleuropäische Zeit)`.
+pub(super) fn has_non_ascii_outside_comment(text: &str) -> bool {
+    let mut depth = 0_usize;
+    text.chars().any(|character| {
+        match character {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        depth == 0 && !character.is_ascii()
+    })
+}
+
 /// Returns `text` with each known look-alike replaced by its ASCII character and each
 /// invisible character removed. Space look-alikes become ASCII spaces when `keep_spaces` is
 /// true and are removed otherwise. Returns `None` when a character outside the table remains.
@@ -292,6 +306,26 @@ mod tests {
             corrected: None,
         };
         assert_rejects(text, BERLIN, expected);
+    }
+
+    #[test]
+    fn rfc2822_comment_character_waits_for_date_fault() {
+        let text = "Fri, 04 Dec 2026 14:57:54 (Mitteleurop\u{e4}ische Zeit)";
+        let error = parse_timestamp(text, BERLIN).expect_err("no offset");
+        assert!(
+            !matches!(error, TimestampError::NonAsciiCharacter { .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn javascript_date_with_local_zone_name_gets_its_hint() {
+        let text = "Fri Dec 04 2026 14:57:54 GMT+0100 (Mitteleurop\u{e4}ische Normalzeit)";
+        let error = parse_timestamp(text, BERLIN).expect_err("JavaScript form");
+        assert!(
+            matches!(error, TimestampError::JavaScriptDateString { .. }),
+            "{error:?}"
+        );
     }
 
     #[test]
