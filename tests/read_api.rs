@@ -1860,6 +1860,19 @@ fn age_in_since_example_is_age_before_now() {
 }
 
 #[test]
+fn age_before_1970_example_is_accepted() {
+    let server = Server::start();
+    let message = list(&server, "?since=30000d").message();
+    let example = message
+        .split_once("with an offset, such as ")
+        .and_then(|(_, rest)| rest.split_once(','))
+        .map(|(instant, _)| instant.to_string())
+        .unwrap_or_default();
+    let reply = list(&server, &format!("?since={example}"));
+    assert_eq!(reply.status, 200, "{message}\n{}", reply.body);
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

@@ -66,18 +66,27 @@ fn age_seconds(value: &str) -> Option<u64> {
     Some(count.saturating_mul(unit))
 }
 
-/// Returns the instant `seconds` before now, to the second, as an example of
-/// the time that an age of the command line means, or a fixed instant when
-/// that lies outside chrono's range.
-fn instant_before_now(seconds: u64) -> String {
-    i64::try_from(seconds)
+/// Formats an example of a time with an offset for the age `value` of
+/// `seconds`: the instant that the age gives before now, to the second. An
+/// age that reaches back before 1970, the earliest year that timestamps may
+/// have, gets 1970-01-01T00:00:00Z instead, because the API rejects its
+/// instant.
+fn age_example(value: &str, seconds: u64) -> String {
+    let instant = i64::try_from(seconds)
         .ok()
         .and_then(chrono::TimeDelta::try_seconds)
         .and_then(|age| chrono::Utc::now().checked_sub_signed(age))
-        .map_or_else(
-            || "2026-12-05T06:00:00Z".to_string(),
-            |instant| instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        )
+        .filter(|instant| instant.timestamp() >= 0);
+    match instant {
+        Some(instant) => format!(
+            "{}, which is {value} before now",
+            instant.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+        None => format!(
+            "1970-01-01T00:00:00Z, the earliest time accepted, because {value} before now \
+             is before it"
+        ),
+    }
 }
 
 /// Rejects the parameter `name` at `index` when an earlier pair has its name.
@@ -169,8 +178,8 @@ pub fn parse_list_pairs(
                         ApiError::InvalidQuery(format!(
                             "Invalid {name} {value:?}: an age such as 1d is read only by the \
                              command line (translog log list --{name} {value}); send a time \
-                             with an offset, such as {}, which is {value} before now.",
-                            instant_before_now(seconds)
+                             with an offset, such as {}.",
+                            age_example(value, seconds)
                         ))
                     } else {
                         ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
@@ -299,8 +308,18 @@ mod tests {
     }
 
     #[test]
-    fn instant_before_now_of_huge_age_is_fixed() {
-        assert_eq!(instant_before_now(u64::MAX), "2026-12-05T06:00:00Z");
+    fn age_example_before_1970_is_earliest_time() {
+        assert_eq!(
+            age_example("30000d", 30_000 * 86_400),
+            "1970-01-01T00:00:00Z, the earliest time accepted, because 30000d before now is \
+             before it"
+        );
+    }
+
+    #[test]
+    fn age_example_of_huge_age_is_earliest_time() {
+        let example = age_example("99999999999d", u64::MAX);
+        assert!(example.starts_with("1970-01-01T00:00:00Z,"), "{example}");
     }
 
     #[test]
