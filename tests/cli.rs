@@ -2576,6 +2576,22 @@ fn file_moved_under_server_names_stop() {
 }
 
 #[test]
+fn file_moved_under_server_serve_names_stop() {
+    let server = Server::start();
+    server.post_many("tx-moved", 1);
+    let moved = server.dir().join("moved.db");
+    std::fs::rename(&server.db, &moved).expect("move the database");
+    let mut command = serve_command(&moved);
+    command.args(["--listen", "127.0.0.1:0"]);
+    let output = run_command(command, None);
+    assert!(
+        stderr(&output).contains("Stop that server, then follow"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn symlink_of_served_database_is_read() {
     let server = Server::start();
     server.post_many("tx-linked", 1);

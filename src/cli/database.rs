@@ -189,20 +189,23 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
 }
 
 /// Checks the database path of `serve` as [`check_database_path`] does. A
-/// file that a running server has open under another path gets the message
-/// of a second server on the same path, with the running server's path
-/// where it is known. The other commands' advice to use that path would only
-/// lead a second server there.
+/// file that a running server has open under another name (hard link or
+/// bind mount) gets the message of a second server on the same path, with
+/// the running server's path where it is known. The other commands' advice
+/// to use that path would only lead a second server there. A file moved
+/// here while its server ran gets the other commands' message, which says
+/// to stop that server and follow the steps in docs/operators.md.
 pub fn check_serve_path(db: &DatabasePath) -> Result<(), String> {
     check_directory_search(db)?;
     let path = db.path();
     if let Ok(file) = std::fs::metadata(path) {
         let real = files::real_path(path);
         if let Some(pid) = server_elsewhere(&file, &real) {
-            let server_path = match open_path(pid, &file).filter(|server_path| *server_path != real)
-            {
+            let server_path = open_path(pid, &file).filter(|server_path| *server_path != real);
+            let server_path = match server_path {
                 Some(server_path) => format!("as {}", server_path.display()),
-                None => "under another path".to_string(),
+                None if file.nlink() > 1 => "under another path".to_string(),
+                None => return Err(served_elsewhere_error(&absolute(path), &real, &file, pid)),
             };
             return Err(format!(
                 "another translog server (process {pid}) is using the file of database {} \
