@@ -38,9 +38,10 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
         return None;
     }
     // A server killed before it noticed that its file was gone leaves its
-    // log alone, with no rescued copy to put in place.
+    // log alone, with no rescued copy to put in place. `find` lists the
+    // rescued copies first, so a single file is a copy or the log.
     if let [wal] = found.as_slice() {
-        if rescued_copies(&real).is_empty() {
+        if *wal == companion(&real, "-wal") {
             return Some(format!(
                 "cannot create a new database at {db}, because {wal} beside it holds entries \
                  of a database file that was deleted or moved from this path while a server \
@@ -283,7 +284,7 @@ mod tests {
     fn wal_alone_names_moving_file_back() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
-        let reason = creation_blocked(&dir.path().join("t.db")).unwrap_or_default();
+        let reason = creation_blocked(&dir.path().join("t.db")).expect("creation blocked");
         assert!(
             reason.contains("move that database file back to"),
             "{reason}"
@@ -294,8 +295,17 @@ mod tests {
     fn wal_alone_names_no_rescued_copy() {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
-        let reason = creation_blocked(&dir.path().join("t.db")).unwrap_or_default();
+        let reason = creation_blocked(&dir.path().join("t.db")).expect("creation blocked");
         assert!(!reason.contains("rescued copy"), "{reason}");
+    }
+
+    #[test]
+    fn wal_with_rescued_copy_names_copy() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("t.db-wal"), b"x").expect("write");
+        std::fs::write(dir.path().join("t.db.rescued-20261205T034100Z"), b"x").expect("write");
+        let reason = creation_blocked(&dir.path().join("t.db")).expect("creation blocked");
+        assert!(reason.contains("put the rescued copy in place"), "{reason}");
     }
 
     #[test]
