@@ -613,10 +613,11 @@ async fn store_once(
     match outcome.await {
         Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(StoreAttempt::Stored),
         Ok(WriteOutcome::Conflict { timestamp_sent }) => {
-            let zone = authenticated.user.timezone.unwrap_or(state.config.timezone);
+            // The zone that resolved the timestamp when the entry was built.
+            let zone = LocalZone::for_user(authenticated.user.timezone, state.config.timezone);
             Err(ApiError::Conflict(repeated_local_time(
                 &timestamp_sent,
-                zone,
+                zone.zone,
             )))
         }
         Ok(WriteOutcome::Failed(error)) => Err(ApiError::not_stored(error)),

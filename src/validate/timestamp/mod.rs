@@ -197,9 +197,13 @@ fn out_of_range_in_year(year: i32) -> TimestampError {
 mod tests {
     use super::*;
 
+    use chrono_tz::Europe;
+
+    pub(super) const BERLIN: Tz = Europe::Berlin;
+
     #[test]
     fn repeated_local_time_in_fall_back() {
-        let repeated = repeated_local_time("2026-10-25 02:15:00", chrono_tz::Europe::Berlin);
+        let repeated = repeated_local_time("2026-10-25 02:15:00", BERLIN);
         let offsets = repeated.map(|repeated| (repeated.earlier, repeated.later));
         let expected = (
             FixedOffset::east_opt(7200).expect("offset"),
@@ -210,24 +214,21 @@ mod tests {
 
     #[test]
     fn repeated_local_time_outside_fall_back() {
-        let repeated = repeated_local_time("2026-10-25 03:15:00", chrono_tz::Europe::Berlin);
+        let repeated = repeated_local_time("2026-10-25 03:15:00", BERLIN);
         assert_eq!(repeated, None);
     }
 
     #[test]
     fn repeated_local_time_with_offset() {
-        let repeated = repeated_local_time("2026-10-25T02:15:00+01:00", chrono_tz::Europe::Berlin);
+        let repeated = repeated_local_time("2026-10-25T02:15:00+01:00", BERLIN);
         assert_eq!(repeated, None);
     }
 
     #[test]
     fn repeated_local_time_of_date_alone() {
-        let repeated = repeated_local_time("2026-10-25", chrono_tz::Europe::Berlin);
+        let repeated = repeated_local_time("2026-10-25", BERLIN);
         assert_eq!(repeated, None);
     }
-    use chrono_tz::Europe;
-
-    pub(super) const BERLIN: Tz = Europe::Berlin;
 
     fn instant(rfc3339: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(rfc3339)
