@@ -2991,6 +2991,28 @@ fn user_list_with_db(value: &str) -> (tempfile::TempDir, Output) {
     (dir, output)
 }
 
+#[test]
+fn direction_override_in_option_is_escaped() {
+    let (_dir, db) = new_db();
+    let output = run_cli(
+        &db,
+        &["log", "list", "--since", "2026-12-04T14:57:54\u{202e}Z"],
+        None,
+    );
+    assert!(
+        stderr(&output).contains("invalid value '2026-12-04T14:57:54\\u{202e}Z'"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn zero_width_space_in_option_is_escaped() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list", "--since", "2026-12-04\u{200b}"], None);
+    assert!(!stderr(&output).contains('\u{200b}'), "{}", stderr(&output));
+}
+
 /// `--db` values that are a mistake, each with the text its error contains.
 const MISTAKEN_DB_PATHS: [(&str, &str); 6] = [
     ("-", "the database is a file, not standard input or output"),

@@ -25,6 +25,7 @@ use chrono_tz::Tz;
 use clap::builder::{PathBufValueParser, TypedValueParser as _};
 use clap::{CommandFactory as _, FromArgMatches as _, Parser, Subcommand};
 
+use crate::entry::is_unprintable;
 use crate::service::{self, ServeOptions};
 use crate::validate::timestamp::{parse_timestamp, TimestampError};
 use crate::validate::unit_seconds;
@@ -279,17 +280,30 @@ pub fn check_path_text(text: &str) -> Result<(), String> {
 }
 
 /// Returns `text` with each control character written as an escape, such
-/// as `\r`, so that a message that quotes it stays on one line and shows it.
+/// as `\r`, and each character that is invisible or changes the direction
+/// of text as a Unicode escape, such as `\u{202e}`, so that a message that
+/// quotes it stays on one line and shows it as it is.
 pub fn escape_controls(text: &str) -> String {
     text.chars()
         .map(|character| {
             if character.is_control() {
                 character.escape_default().to_string()
+            } else if is_unprintable(character) || is_invisible(character) {
+                character.escape_unicode().to_string()
             } else {
                 character.to_string()
             }
         })
         .collect()
+}
+
+/// Returns true for the characters that show as nothing: the soft hyphen,
+/// the zero-width space and joiners, the word joiner and U+FEFF.
+fn is_invisible(character: char) -> bool {
+    matches!(
+        character,
+        '\u{00ad}' | '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}'
+    )
 }
 
 /// A timestamp option such as `--since` or `--before`: a time in any form
