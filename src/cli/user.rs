@@ -174,12 +174,16 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
     }
 }
 
+/// Returns the user `name` as stored, or `None` when it is missing or cannot
+/// be read, so that a command tells a change from a repeated one. The update
+/// that follows reports a missing user or a failed read itself.
+fn stored_user(connection: &rusqlite::Connection, name: &str) -> Option<users::StoredUser> {
+    users::find(connection, name).ok().flatten()
+}
+
 fn set_enabled(db: &DatabasePath, name: &str, enabled: bool) -> Result<(), String> {
     let connection = open_database(db)?;
-    let unchanged = users::find(&connection, name)
-        .ok()
-        .flatten()
-        .is_some_and(|user| user.enabled == enabled);
+    let unchanged = stored_user(&connection, name).is_some_and(|user| user.enabled == enabled);
     users::set_enabled(&connection, name, enabled)
         .map_err(|error| change_failed(db.path(), &error))?;
     let state = if enabled { "enabled" } else { "disabled" };
@@ -198,8 +202,8 @@ fn remove_user(db: &DatabasePath, name: &str) -> Result<(), String> {
     warn_stale_credentials(db.path(), name, "delete it");
     if users::count(&connection).is_ok_and(|count| count == 0) {
         eprintln!(
-            "translog: note: no users are left, so no request can log in; the next start of `translog \
-             serve` creates the user admin with a new password and writes it to {}",
+            "translog: note: no users are left, so no request can log in; the next start of \
+             `translog serve` creates the user admin with a new password and writes it to {}",
             crate::service::credentials_path(db.path()).display()
         );
     }
@@ -222,10 +226,7 @@ fn set_timezone(db: &DatabasePath, name: &str, zone: Option<Tz>) -> Result<(), S
 
 fn set_role(db: &DatabasePath, name: &str, role: Role) -> Result<(), String> {
     let connection = open_database(db)?;
-    let unchanged = users::find(&connection, name)
-        .ok()
-        .flatten()
-        .is_some_and(|user| user.role == role);
+    let unchanged = stored_user(&connection, name).is_some_and(|user| user.role == role);
     users::set_role(&connection, name, role).map_err(|error| change_failed(db.path(), &error))?;
     if unchanged {
         eprintln!("user {name} already had the role {role}");
