@@ -409,12 +409,23 @@ fn write_invalid_choice<'a>(
             "Invalid {name} {}{note}; {plural} are upper case, so send {meant}.",
             echo(value)
         ),
-        None => write!(
-            f,
-            "Invalid {name} {}{note}; use one of {}.",
-            echo(value),
-            listed.join(", ")
-        ),
+        None => match value.chars().find(|character| !character.is_ascii()) {
+            // A letter of another script can look the same as a listed one.
+            Some(character) => write!(
+                f,
+                "Invalid {name} {}{note}: it contains the non-ASCII character U+{:04X}, and \
+                 {plural} are ASCII, so type it again as one of {}.",
+                escape_non_ascii(&echo(value)),
+                u32::from(character),
+                listed.join(", ")
+            ),
+            None => write!(
+                f,
+                "Invalid {name} {}{note}; use one of {}.",
+                echo(value),
+                listed.join(", ")
+            ),
+        },
     }
 }
 

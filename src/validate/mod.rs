@@ -702,6 +702,16 @@ mod tests {
     }
 
     #[test]
+    fn stage_with_cyrillic_letter_names_it() {
+        let body = "timestamp=2026-12-04&stage=W%D0%9ERKER_LOAD&status=FAIL";
+        let message = build(None, FORM, body).expect_err("bad stage").to_string();
+        assert!(
+            message.contains("\"W\\u{41e}RKER_LOAD\": it contains the non-ASCII character U+041E"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn json_space_for_plus_gets_no_form_hint() {
         let body =
             r#"{"timestamp":"2026-12-04T10:00:00 01:00","stage":"WORKER_LOAD","status":"FAIL"}"#;
