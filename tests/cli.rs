@@ -2992,6 +2992,18 @@ fn user_list_with_db(value: &str) -> (tempfile::TempDir, Output) {
 }
 
 #[test]
+fn upper_case_outcome_option_names_lower_case() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list", "--outcome", "FATAL"], None);
+    assert!(
+        stderr(&output)
+            .contains("invalid outcome \"FATAL\"; outcomes are lower case, so use fatal"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
 fn direction_override_in_option_is_escaped() {
     let (_dir, db) = new_db();
     let output = run_cli(

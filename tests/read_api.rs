@@ -1873,6 +1873,16 @@ fn age_before_1970_example_is_accepted() {
 }
 
 #[test]
+fn upper_case_outcome_names_lower_case() {
+    let server = Server::start();
+    let message = list(&server, "?outcome=FATAL").message();
+    assert_eq!(
+        message,
+        "Invalid outcome \"FATAL\"; outcomes are lower case, so send fatal."
+    );
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

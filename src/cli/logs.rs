@@ -100,8 +100,12 @@ fn parse_limit(text: &str) -> Result<usize, String> {
 }
 
 fn parse_outcome(text: &str) -> Result<Outcome, String> {
-    Outcome::parse(text).ok_or_else(|| {
-        format!("invalid outcome {text:?}; use fatal, succeeded, stalled or running")
+    Outcome::parse(text).ok_or_else(|| match Outcome::in_other_case(text) {
+        Some(meant) => format!(
+            "invalid outcome {text:?}; outcomes are lower case, so use {}",
+            meant.as_str()
+        ),
+        None => format!("invalid outcome {text:?}; use fatal, succeeded, stalled or running"),
     })
 }
 

@@ -159,9 +159,14 @@ pub fn parse_list_pairs(
             }
             "outcome" => {
                 list.outcome = Some(Outcome::parse(value).ok_or_else(|| {
+                    let advice = match Outcome::in_other_case(value) {
+                        Some(meant) => {
+                            format!("outcomes are lower case, so send {}", meant.as_str())
+                        }
+                        None => "use one of fatal, succeeded, stalled, running".to_string(),
+                    };
                     ApiError::InvalidQuery(format!(
-                        "Invalid outcome {value:?}{}; use one of fatal, succeeded, stalled, \
-                         running.",
+                        "Invalid outcome {value:?}{}; {advice}.",
                         whitespace_note(value)
                     ))
                 })?);

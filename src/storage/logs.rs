@@ -78,6 +78,14 @@ impl Outcome {
             .into_iter()
             .find(|outcome| outcome.as_str() == text)
     }
+
+    /// Returns the outcome that `text` names in another case, such as
+    /// `FATAL`, for the hint of an error, or `None`.
+    pub fn in_other_case(text: &str) -> Option<Outcome> {
+        Outcome::ALL
+            .into_iter()
+            .find(|outcome| outcome.as_str().eq_ignore_ascii_case(text.trim()))
+    }
 }
 
 /// The SQL expression of a transaction's outcome; `:cutoff` is the receive
