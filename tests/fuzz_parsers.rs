@@ -194,7 +194,7 @@ proptest! {
         let parsed = parse_object(body.as_bytes()).expect("a serialized object parses");
         let expected: Vec<(String, RawValue)> = pairs
             .into_iter()
-            .map(|(name, value)| (name, RawValue::Text(value)))
+            .map(|(name, value)| (name, RawValue::JsonText(value)))
             .collect();
         prop_assert_eq!(parsed, expected);
     }
@@ -398,6 +398,7 @@ proptest! {
                 prop_oneof![
                     any::<String>().prop_map(RawValue::Text),
                     timestamp_like().prop_map(RawValue::Text),
+                    timestamp_like().prop_map(RawValue::JsonText),
                     "[0-9.eE+-]{1,30}".prop_map(RawValue::Number),
                     Just(RawValue::Null),
                     Just(RawValue::OtherJson),
