@@ -61,14 +61,17 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
     // A character in an RFC 2822 comment, which is stored and shown with the
     // entry too, is named only once the rest parses, so that a fault of the
     // date itself comes first.
-    if has_non_ascii_outside_comment(text) {
+    let is_ascii = text.is_ascii();
+    if !is_ascii && has_non_ascii_outside_comment(text) {
         if let Some(error) = non_ascii_character(text, zone) {
             return Err(error);
         }
     }
     let instant = parse_form(text, zone)?;
-    if let Some(error) = non_ascii_character(text, zone) {
-        return Err(error);
+    if !is_ascii {
+        if let Some(error) = non_ascii_character(text, zone) {
+            return Err(error);
+        }
     }
     check_instant_range(instant)
 }
