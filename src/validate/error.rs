@@ -52,6 +52,8 @@ pub enum ParamError {
     NameWrongCase {
         name: String,
         meant: &'static str,
+        /// True when `meant` itself is sent too, so `name` is to be left out.
+        also_sent: bool,
     },
     Repeated(String),
     Missing(Vec<&'static str>),
@@ -265,9 +267,24 @@ impl fmt::Display for ParamError {
                 }
                 Ok(())
             }
-            ParamError::NameWrongCase { name, meant } => write!(
+            ParamError::NameWrongCase {
+                name,
+                meant,
+                also_sent: false,
+            } => write!(
                 f,
                 "Unknown parameter {}: parameter names are lower case, so send {meant}.",
+                echo(name)
+            ),
+            ParamError::NameWrongCase {
+                name,
+                meant,
+                also_sent: true,
+            } => write!(
+                f,
+                "Unknown parameter {}: parameter names are lower case, and {meant} is sent \
+                 as well, so leave {} out.",
+                echo(name),
                 echo(name)
             ),
             ParamError::Repeated(name) => write!(

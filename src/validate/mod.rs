@@ -187,9 +187,16 @@ impl RawParameters {
     /// repeated.
     fn from_collected(parameters: Vec<(String, RawValue)>) -> Result<Self, ParamError> {
         let mut raw = RawParameters::default();
-        for (name, value) in parameters {
+        let mut parameters = parameters.into_iter();
+        while let Some((name, value)) = parameters.next() {
             let Some(slot) = raw.slot(&name) else {
-                return Err(unknown_parameter(name));
+                let sent = |meant: &str| {
+                    raw.by_name()
+                        .iter()
+                        .any(|(known, value)| *known == meant && value.is_some())
+                        || parameters.any(|(other, _)| other == meant)
+                };
+                return Err(unknown_parameter(name, sent));
             };
             if slot.replace(value).is_some() {
                 return Err(ParamError::Repeated(name));
@@ -233,13 +240,18 @@ impl RawParameters {
 }
 
 /// Returns the error for the parameter `name` that the write API does not
-/// take, which names the parameter meant when only the case differs.
-fn unknown_parameter(name: String) -> ParamError {
+/// take, which names the parameter meant when only the case differs. `sent`
+/// returns true when the request also has a parameter of the given name.
+fn unknown_parameter(name: String, mut sent: impl FnMut(&str) -> bool) -> ParamError {
     let meant = PARAMETER_NAMES
         .into_iter()
         .find(|valid| valid.eq_ignore_ascii_case(&name));
     match meant {
-        Some(meant) => ParamError::NameWrongCase { name, meant },
+        Some(meant) => ParamError::NameWrongCase {
+            also_sent: sent(meant),
+            name,
+            meant,
+        },
         None => ParamError::Unknown(name),
     }
 }
@@ -1209,8 +1221,38 @@ mod tests {
             build(None, JSON, body),
             Err(ParamError::NameWrongCase {
                 name: "Timestamp".into(),
-                meant: "timestamp"
+                meant: "timestamp",
+                also_sent: false,
             })
+        );
+    }
+
+    #[test]
+    fn wrong_case_name_beside_right_one_is_left_out() {
+        let body = format!("Stage=WORKER_LOAD&{VALID}");
+        let message = build(None, FORM, &body)
+            .expect_err("two stages")
+            .to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \"Stage\": parameter names are lower case, and stage is sent \
+             as well, so leave \"Stage\" out."
+        );
+    }
+
+    #[test]
+    fn wrong_case_name_after_right_one_is_left_out() {
+        let body = format!("{VALID}&STATUS=FAIL");
+        let error = build(None, FORM, &body).expect_err("two statuses");
+        assert!(
+            matches!(
+                error,
+                ParamError::NameWrongCase {
+                    also_sent: true,
+                    ..
+                }
+            ),
+            "{error:?}"
         );
     }
 
