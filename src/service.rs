@@ -229,7 +229,8 @@ fn write_server_token(
         Err(error) => {
             let full_disk = full_disk_hint(db_path, &error);
             return Err(format!(
-                "cannot write the server token to database {}: {error}{full_disk}",
+                "cannot write to database {} at start, which the server does to notice a \
+                 file copied over it later: {error}{full_disk}",
                 db_path.display()
             ));
         }
@@ -345,7 +346,7 @@ fn log_start(options: &ServeOptions, state: &AppState, address: SocketAddr, user
         log::warn!(
             "--stall-after is {}, so a transaction counts as stalled that soon after its \
              last entry. If a longer period was meant, give it with its unit, such as 6h for \
-             six hours, because a number without a unit is seconds",
+             six hours; a number alone is read as seconds",
             format_option_duration(options.stall_after)
         );
     }

@@ -352,8 +352,11 @@ fn switch_to_wal(connection: &Connection, wait: LockWait) -> Result<(), StorageE
 }
 
 /// Describes a failure to open the database at `path`, with what to check
-/// for the causes that a wrong path or file system gives.
+/// for the causes that a wrong path or file system gives. A relative path is
+/// named as an absolute one, as every command names it.
 pub fn open_error(path: &Path, error: &StorageError) -> String {
+    let absolute = std::path::absolute(path);
+    let path = absolute.as_deref().unwrap_or(path);
     let full_disk = free_space::full_disk_hint(path, error);
     if !full_disk.is_empty() {
         return format!(
@@ -612,6 +615,18 @@ pub fn now_ns() -> i64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_error_names_relative_path_absolutely() {
+        let message = open_error(Path::new("t.db"), &StorageError::ReadOnlyFile);
+        let expected = std::env::current_dir()
+            .expect("working directory")
+            .join("t.db");
+        assert!(
+            message.starts_with(&format!("cannot open database {}:", expected.display())),
+            "{message}"
+        );
+    }
 
     #[test]
     fn schema_statement_finds_entries_table() {
