@@ -1883,6 +1883,29 @@ fn upper_case_outcome_names_lower_case() {
 }
 
 #[test]
+fn capitalized_list_parameter_names_lower_case() {
+    let server = Server::start();
+    let message = list(&server, "?Since=2026-12-04").message();
+    assert_eq!(
+        message,
+        "Unknown query parameter \"Since\": parameter names are lower case, so send since."
+    );
+}
+
+#[test]
+fn skipped_since_names_server_zone() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let message = list(&server, "?since=2026-03-29%2002:30:00").message();
+    assert!(
+        message.ends_with(
+            "Europe/Berlin is the server's --timezone, because user admin has no time zone \
+             of its own, which translog user set-timezone sets."
+        ),
+        "{message}"
+    );
+}
+
+#[test]
 fn bad_until_is_400() {
     let server = Server::start();
     assert_invalid_query(&list(&server, "?until=2026-02-30"));

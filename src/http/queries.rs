@@ -11,8 +11,10 @@ use crate::storage::logs::{
     Cursor, EntryCursor, ListQuery, LogQuery, Outcome, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
 };
 use crate::validate::form::parse_pairs;
-use crate::validate::timestamp::parse_timestamp;
-use crate::validate::{plus_became_space, unit_seconds, whitespace_note, PARAMETER_NAMES};
+use crate::validate::timestamp::{parse_timestamp, TimestampError};
+use crate::validate::{
+    plus_became_space, unit_seconds, whitespace_note, LocalZone, PARAMETER_NAMES,
+};
 
 /// The largest page of one transaction's log. A page of 1000 entries is
 /// about 250 KB of JSON with messages of a few dozen bytes. It is at most
@@ -86,6 +88,18 @@ fn age_example(value: &str, seconds: u64) -> String {
             "1970-01-01T00:00:00Z, the earliest time accepted, because {value} before now \
              is before it"
         ),
+    }
+}
+
+/// Returns the message for the query parameter `name` that is not one of
+/// `known`: that names are lower case when only the case differs, else
+/// `advice`.
+fn unknown_parameter_message(name: &str, known: &[&str], advice: &str) -> String {
+    match known.iter().find(|known| known.eq_ignore_ascii_case(name)) {
+        Some(meant) => format!(
+            "Unknown query parameter {name:?}: parameter names are lower case, so send {meant}."
+        ),
+        None => format!("Unknown query parameter {name:?}; {advice}."),
     }
 }
 
@@ -186,6 +200,15 @@ pub fn parse_list_pairs(
                              with an offset, such as {}.",
                             age_example(value, seconds)
                         ))
+                    } else if matches!(
+                        error,
+                        TimestampError::NonexistentLocalTime { .. }
+                            | TimestampError::NonexistentLocalDay { .. }
+                    ) {
+                        ApiError::InvalidQuery(format!(
+                            "Invalid {name} {value:?}: {error}; {}.",
+                            LocalZone::for_user(user.timezone, default_zone).setting(&user.name)
+                        ))
                     } else {
                         ApiError::InvalidQuery(format!("Invalid {name} {value:?}: {error}."))
                     }
@@ -197,8 +220,10 @@ pub fn parse_list_pairs(
                 }
             }
             _ => {
-                return Err(ApiError::InvalidQuery(format!(
-                    "Unknown query parameter {name:?}; use limit, cursor, outcome, since or until."
+                return Err(ApiError::InvalidQuery(unknown_parameter_message(
+                    name,
+                    &LIST_PARAMETERS,
+                    "use limit, cursor, outcome, since or until",
                 )))
             }
         }
@@ -277,7 +302,8 @@ pub fn parse_log_pairs(
                 log.cursor = Some(cursor);
             }
             _ => {
-                let mut message = format!("Unknown query parameter {name:?}; use limit or cursor.");
+                let mut message =
+                    unknown_parameter_message(name, &LOG_PARAMETERS, "use limit or cursor");
                 if may_append && PARAMETER_NAMES.contains(&name.as_str()) {
                     message.push(' ');
                     message.push_str(APPEND_HINT);
@@ -295,6 +321,15 @@ mod tests {
 
     fn message(error: ApiError) -> String {
         error.message()
+    }
+
+    #[test]
+    fn capitalized_log_parameter_names_lower_case() {
+        let error = parse_log_query(Some("Limit=5"), "tx-1", false).expect_err("case");
+        assert_eq!(
+            message(error),
+            "Unknown query parameter \"Limit\": parameter names are lower case, so send limit."
+        );
     }
 
     #[test]

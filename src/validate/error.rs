@@ -6,7 +6,7 @@ use std::fmt;
 
 use super::form::DecodeError;
 use super::timestamp::{escape_non_ascii, TimestampError};
-use super::{LocalZone, ZoneSource};
+use super::LocalZone;
 use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
 
 /// How to cut a message to at most [`MAX_MESSAGE_BYTES`] in a shell, as a
@@ -367,21 +367,12 @@ impl fmt::Display for ParamError {
                 zone,
                 user,
             } => {
-                write!(f, "Invalid timestamp {}: {error}; ", echo(value))?;
-                match zone.source {
-                    ZoneSource::User => write!(
-                        f,
-                        "{} is the time zone of user {user}, set with translog user \
-                         set-timezone.",
-                        zone.zone
-                    ),
-                    ZoneSource::Server => write!(
-                        f,
-                        "{} is the server's --timezone, because user {user} has no time zone \
-                         of its own, which translog user set-timezone sets.",
-                        zone.zone
-                    ),
-                }
+                write!(
+                    f,
+                    "Invalid timestamp {}: {error}; {}.",
+                    echo(value),
+                    zone.setting(user)
+                )
             }
             ParamError::TimestampPlusDecoded(value) => write!(
                 f,

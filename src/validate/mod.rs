@@ -274,6 +274,22 @@ pub enum ZoneSource {
 }
 
 impl LocalZone {
+    /// Returns the clause that names where the zone of `user` is set, for an
+    /// error about a local time that the zone skips.
+    pub fn setting(&self, user: &str) -> String {
+        match self.source {
+            ZoneSource::User => format!(
+                "{} is the time zone of user {user}, set with translog user set-timezone",
+                self.zone
+            ),
+            ZoneSource::Server => format!(
+                "{} is the server's --timezone, because user {user} has no time zone of its \
+                 own, which translog user set-timezone sets",
+                self.zone
+            ),
+        }
+    }
+
     /// Returns the user's own zone where the user has one, else the server's.
     pub fn for_user(user_zone: Option<Tz>, server_zone: Tz) -> Self {
         match user_zone {
