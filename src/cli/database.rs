@@ -75,12 +75,37 @@ enum Purpose {
     Write,
 }
 
+/// The process that opens the database, which decides the advice for a file
+/// that a running server has open under another name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Opener {
+    /// `serve`, which meets the refusal of a second server on that file.
+    Server,
+    /// Any other command, which may use the server's path.
+    Command,
+}
+
 /// Rejects a database path that SQLite could only report as "unable to open
 /// database file": a directory, a file in a directory that does not exist,
 /// and a missing file in a directory where this user may not create it.
 /// Also rejects writing beside a rescued copy (see `storage::leftovers`).
 pub fn check_database_path(db: &DatabasePath) -> Result<(), String> {
-    check_database_path_form(db)?;
+    check_path_to_write(db, Opener::Command)
+}
+
+/// Checks the database path of `serve` as [`check_database_path`] does. A
+/// file that a running server has open under another name (hard link or
+/// bind mount) gets the message of a second server on the same path, with
+/// the running server's path where it is known. The other commands' advice
+/// to use that path would only lead a second server there.
+pub fn check_serve_path(db: &DatabasePath) -> Result<(), String> {
+    check_path_to_write(db, Opener::Server)
+}
+
+/// Checks the path of a database that `opener` may write, as
+/// [`check_database_path`] describes.
+fn check_path_to_write(db: &DatabasePath, opener: Opener) -> Result<(), String> {
+    check_database_path_form(db, opener)?;
     let path = db.path();
     let directory = parent_directory(path);
     if !directory.is_dir() {
@@ -166,7 +191,7 @@ fn check_creatable(db: &DatabasePath, purpose: Purpose) -> Result<(), String> {
 /// Rejects a database path that is a directory, that names a file as a
 /// directory, whose directory this user may not search, or whose file a
 /// running server has open under another path.
-fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
+fn check_database_path_form(db: &DatabasePath, opener: Opener) -> Result<(), String> {
     check_directory_search(db)?;
     let path = db.path();
     if path.is_dir() {
@@ -185,36 +210,7 @@ fn check_database_path_form(db: &DatabasePath) -> Result<(), String> {
             directory.display()
         ));
     }
-    check_not_served_elsewhere(path)
-}
-
-/// Checks the database path of `serve` as [`check_database_path`] does. A
-/// file that a running server has open under another name (hard link or
-/// bind mount) gets the message of a second server on the same path, with
-/// the running server's path where it is known. The other commands' advice
-/// to use that path would only lead a second server there. A file moved
-/// here while its server ran gets the other commands' message, which says
-/// to stop that server and follow the steps in docs/operators.md.
-pub fn check_serve_path(db: &DatabasePath) -> Result<(), String> {
-    check_directory_search(db)?;
-    let path = db.path();
-    if let Ok(file) = std::fs::metadata(path) {
-        let real = files::real_path(path);
-        if let Some(pid) = server_elsewhere(&file, &real) {
-            let server_path = open_path(pid, &file).filter(|server_path| *server_path != real);
-            let server_path = match server_path {
-                Some(server_path) => format!("as {}", server_path.display()),
-                None if file.nlink() > 1 => "under another path".to_string(),
-                None => return Err(served_elsewhere_error(&absolute(path), &real, &file, pid)),
-            };
-            return Err(format!(
-                "another translog server (process {pid}) is using the file of database {} \
-                 {server_path}; stop it or choose another --db",
-                absolute(path).display()
-            ));
-        }
-    }
-    check_database_path(db)
+    check_not_served_elsewhere(path, opener)
 }
 
 /// How long a command waits for a server that has locked the database file
@@ -233,14 +229,20 @@ const SERVER_LOCKS_WAIT: Duration = Duration::from_millis(500);
 /// server locks its database file and the `-shm` file beside the path it
 /// opened with `flock`, so `/proc/locks` tells whether this path is
 /// the server's.
-fn check_not_served_elsewhere(path: &Path) -> Result<(), String> {
+fn check_not_served_elsewhere(path: &Path, opener: Opener) -> Result<(), String> {
     let Ok(file) = std::fs::metadata(path) else {
         return Ok(());
     };
     let absolute_path = absolute(path);
     let real = files::real_path(path);
     if let Some(pid) = server_elsewhere(&file, &real) {
-        return Err(served_elsewhere_error(&absolute_path, &real, &file, pid));
+        return Err(served_elsewhere_error(
+            &absolute_path,
+            &real,
+            &file,
+            pid,
+            opener,
+        ));
     }
     // NOTE: a file moved, or bind-mounted, while no server runs has one name
     // and passes, although after a crash its -wal file is beside the old path.
@@ -302,14 +304,27 @@ fn mount_point(path: &Path) -> PathBuf {
 
 /// Describes a database file at `absolute_path`, `real` with symbolic links
 /// resolved, that the server with process id `pid` has open under another
-/// path.
+/// path. A file moved here while its server ran gets the same steps for
+/// every `opener`: stop that server and follow docs/operators.md.
 fn served_elsewhere_error(
     absolute_path: &Path,
     real: &Path,
     file: &std::fs::Metadata,
     pid: u32,
+    opener: Opener,
 ) -> String {
     let server_path = open_path(pid, file).filter(|server_path| server_path != real);
+    let is_other_name = server_path.is_some() || file.nlink() > 1;
+    if opener == Opener::Server && is_other_name {
+        let server_path = server_path.map_or("under another path".to_string(), |server_path| {
+            format!("as {}", server_path.display())
+        });
+        return format!(
+            "another translog server (process {pid}) is using the file of database {} \
+             {server_path}; stop it or choose another --db",
+            absolute_path.display()
+        );
+    }
     match server_path {
         // A hard link, or a bind mount of the file.
         Some(server_path) => format!(
@@ -475,7 +490,7 @@ pub(super) fn open_database_read_only_unchecked(
     db: &DatabasePath,
     schema: storage::Schema,
 ) -> Result<storage::ReadOnlyDatabase, String> {
-    check_database_path_form(db)?;
+    check_database_path_form(db, Opener::Command)?;
     let path = db.path();
     match storage::open_read_only(path, CLI_BUSY_TIMEOUT, schema) {
         Err(missing @ (storage::StorageError::NotFound | storage::StorageError::NoSchema)) => {
