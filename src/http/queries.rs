@@ -11,7 +11,7 @@ use crate::storage::logs::{
     Cursor, EntryCursor, ListQuery, LogQuery, Outcome, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT,
 };
 use crate::validate::form::parse_pairs;
-use crate::validate::timestamp::{parse_timestamp, TimestampError};
+use crate::validate::timestamp::parse_timestamp;
 use crate::validate::{
     plus_became_space, unit_seconds, whitespace_note, LocalZone, PARAMETER_NAMES,
 };
@@ -200,11 +200,7 @@ pub fn parse_list_pairs(
                              with an offset, such as {}.",
                             age_example(value, seconds)
                         ))
-                    } else if matches!(
-                        error,
-                        TimestampError::NonexistentLocalTime { .. }
-                            | TimestampError::NonexistentLocalDay { .. }
-                    ) {
+                    } else if error.is_skipped_local_time() {
                         ApiError::InvalidQuery(format!(
                             "Invalid {name} {value:?}: {error}; {}.",
                             LocalZone::for_user(user.timezone, default_zone).setting(&user.name)

@@ -420,6 +420,17 @@ fn find_joined_parameter(value: &str, names: &[&'static str]) -> Option<(Separat
     })
 }
 
+/// Returns the parameter joined to `value` by a wrong separator, as
+/// [`find_joined_parameter`] finds it among all names, for a value of form
+/// data (`is_form`). A JSON string is sent as written, so it has none.
+fn joined_in_form_value(value: &str, is_form: bool) -> Option<(Separator, &'static str)> {
+    if is_form {
+        find_joined_parameter(value, &PARAMETER_NAMES)
+    } else {
+        None
+    }
+}
+
 /// Returns the error for missing parameters that arrived inside the value of
 /// another one, as in `timestamp=...;stage=...` or `timestamp=... stage=...`,
 /// or `None`.
@@ -447,10 +458,7 @@ fn invalid_value(
     (value, is_form): (String, bool),
     invalid: fn(String) -> ParamError,
 ) -> ParamError {
-    let joined = is_form
-        .then(|| find_joined_parameter(&value, &PARAMETER_NAMES))
-        .flatten();
-    match joined {
+    match joined_in_form_value(&value, is_form) {
         Some((separator, next)) => ParamError::WrongSeparatorInValue {
             name,
             value,
@@ -588,10 +596,7 @@ fn timestamp_error(
     user: &str,
     error: TimestampError,
 ) -> ParamError {
-    let joined = is_form
-        .then(|| find_joined_parameter(text, &PARAMETER_NAMES))
-        .flatten();
-    if let Some((separator, next)) = joined {
+    if let Some((separator, next)) = joined_in_form_value(text, is_form) {
         ParamError::WrongSeparatorInValue {
             name: "timestamp",
             value: text.to_string(),
@@ -600,10 +605,7 @@ fn timestamp_error(
         }
     } else if is_form && plus_became_space(text, zone.zone) {
         ParamError::TimestampPlusDecoded(text.to_string())
-    } else if matches!(
-        error,
-        TimestampError::NonexistentLocalTime { .. } | TimestampError::NonexistentLocalDay { .. }
-    ) {
+    } else if error.is_skipped_local_time() {
         ParamError::SkippedLocalTime {
             value: text.to_string(),
             error,

@@ -170,6 +170,15 @@ const EXPONENT_FRACTION_FIX: &str = "write it without an exponent and with at mo
     after the point, as `date +%s.%N` prints it";
 
 impl TimestampError {
+    /// Returns true for a local time or date that the zone skips, whose
+    /// message gains where that zone is set.
+    pub fn is_skipped_local_time(&self) -> bool {
+        matches!(
+            self,
+            Self::NonexistentLocalTime { .. } | Self::NonexistentLocalDay { .. }
+        )
+    }
+
     /// Returns true when the message quotes the corrected value to send, as it
     /// does for an RFC 2822 offset with a colon and for the forms of Java and Go.
     pub fn quotes_corrected_value(&self) -> bool {
