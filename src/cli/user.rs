@@ -175,8 +175,8 @@ fn warn_stale_credentials(db: &Path, name: &str, advice: &str) {
 }
 
 /// Returns the user `name` as stored, or `None` when it is missing or cannot
-/// be read, so that a command tells a change from a repeated one. The update
-/// that follows reports a missing user or a failed read itself.
+/// be read, so that a command can distinguish a change from a repeated one.
+/// The update that follows reports a missing user or a failed read itself.
 fn stored_user(connection: &rusqlite::Connection, name: &str) -> Option<users::StoredUser> {
     users::find(connection, name).ok().flatten()
 }

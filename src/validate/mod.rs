@@ -1246,7 +1246,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_case_name_beside_right_one_is_left_out() {
+    fn wrong_case_beside_right_name() {
         let body = format!("Stage=WORKER_LOAD&{VALID}");
         let message = build(None, FORM, &body)
             .expect_err("two stages")
@@ -1259,7 +1259,7 @@ mod tests {
     }
 
     #[test]
-    fn wrong_case_name_after_right_one_is_left_out() {
+    fn wrong_case_after_right_name() {
         let body = format!("{VALID}&STATUS=FAIL");
         let error = build(None, FORM, &body).expect_err("two statuses");
         assert!(

@@ -1056,7 +1056,7 @@ mod tests {
     }
 
     #[test]
-    fn space_before_z_of_invalid_date_gets_date_error() {
+    fn space_before_z_invalid_date() {
         let error = parse_timestamp("2026-02-30T14:57:54 Z", BERLIN).expect_err("no such day");
         assert!(
             !matches!(error, TimestampError::SpaceBeforeZ { .. }),
