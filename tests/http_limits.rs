@@ -750,7 +750,7 @@ fn two_content_lengths_are_logged() {
     assert!(
         server
             .log()
-            .contains("INFO  translog::http::connection] request from 127.0.0.1:"),
+            .contains("INFO  translog::request] request from 127.0.0.1:"),
         "{}",
         server.log()
     );

@@ -2389,7 +2389,7 @@ fn busy_503_is_logged_at_warn() {
         .find(|line| line.contains(" not stored: Another process held a lock"));
     assert!(logged, "{log}");
     assert!(
-        line.is_some_and(|line| line.contains("WARN  translog::http] request #1 from")),
+        line.is_some_and(|line| line.contains("WARN  translog::request] request #1 from")),
         "{log}"
     );
 }

@@ -32,6 +32,7 @@ use super::head_fault::HeadFault;
 use super::innermost_cause;
 use super::response::{encode_http1, ApiError, Body, RequestPart};
 use super::write_deadline::WriteDeadline;
+use super::REQUEST_LOG;
 
 /// The IO object that hyper serves: the socket with a write deadline, inside
 /// a filter that holds back hyper's own response to a request head that it
@@ -152,7 +153,7 @@ pub async fn serve<S>(
             match finish_at_stop(&mut connection, &requests).await {
                 Some(result) => result,
                 None => {
-                    log::debug!("connection from {peer} closed at the stop between requests");
+                    log::debug!(target: REQUEST_LOG, "connection from {peer} closed at the stop between requests");
                     return;
                 }
             }
@@ -223,7 +224,7 @@ async fn end_after_head_timeout(
     read_timeout: Duration,
 ) {
     if !started_head(unparsed) {
-        log::debug!("connection from {peer} closed: idle for {read_timeout:?}");
+        log::debug!(target: REQUEST_LOG, "connection from {peer} closed: idle for {read_timeout:?}");
         return;
     }
     // While a write waits, hyper may still hold part of the previous
@@ -233,12 +234,14 @@ async fn end_after_head_timeout(
     // 1.13 started the head timer only after the blocked response was sent.
     if io.is_write_blocked() {
         log::info!(
+        target: REQUEST_LOG,
             "connection from {peer} closed without a response: its request head was incomplete \
              after {read_timeout:?}, and its previous response was not sent yet"
         );
         return;
     }
     log::info!(
+        target: REQUEST_LOG,
         "request from {peer} answered with 408 and closed: its head was incomplete after \
          {read_timeout:?} ({} bytes received)",
         unparsed.len()
@@ -283,6 +286,7 @@ pub async fn send_final_reply(mut stream: TcpStream, reply: &[u8]) {
 fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
     if error.is_parse_version_h2() {
         log::info!(
+        target: REQUEST_LOG,
             "connection from {peer} closed without a response: it sent the HTTP/2 connection \
              preface, and this server speaks HTTP/1.1 only"
         );
@@ -290,6 +294,7 @@ fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
         // hyper 1.x sends 414 for a URI over its own limit of 64 KiB, which no
         // head within MAX_HEAD_BYTES reaches, and 431 for a head over it.
         log::info!(
+        target: REQUEST_LOG,
             "request from {peer} rejected by hyper with 431: {}",
             innermost_cause(error)
         );
@@ -303,9 +308,9 @@ fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
         } else {
             ""
         };
-        log::info!("request from {peer} rejected by hyper with 400: {cause}{hint}");
+        log::info!(target: REQUEST_LOG, "request from {peer} rejected by hyper with 400: {cause}{hint}");
     } else {
-        log::debug!("connection from {peer} ended: {error}");
+        log::debug!(target: REQUEST_LOG, "connection from {peer} ended: {error}");
     }
 }
 

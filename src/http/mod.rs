@@ -23,6 +23,11 @@ pub mod response;
 pub mod router;
 pub mod write_deadline;
 
+/// The log target of the lines about single requests and connections. A
+/// filter such as `RUST_LOG=info,translog::request=warn` leaves out the line
+/// of every request and keeps the start and stop lines, warnings and errors.
+pub const REQUEST_LOG: &str = "translog::request";
+
 use std::future::{poll_fn, Future as _};
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -388,6 +393,7 @@ impl Drop for UnansweredLog<'_> {
     fn drop(&mut self) {
         if !self.response_ready {
             log::info!(
+                target: REQUEST_LOG,
                 "#{} {} {:?} no response after {:.1}ms: the connection closed or the server \
                  stopped first",
                 self.number,
@@ -492,6 +498,7 @@ async fn handle(
         // response, so the log line states that in place of a status.
         Err(cause) => {
             log::info!(
+                target: REQUEST_LOG,
                 "#{number} {method} {path:?} no response after {:.1}ms user={} tx={}: {BodyCutOff} \
                  ({cause})",
                 started.elapsed().as_secs_f64() * 1000.0,
@@ -536,7 +543,7 @@ async fn build_response(
         Err(ApiError::ClientClosed(cause)) => return Err(cause),
         Err(error) => {
             let (level, detail) = error.log_detail();
-            log::log!(level, "request #{number} from {client} {detail}");
+            log::log!(target: REQUEST_LOG, level, "request #{number} from {client} {detail}");
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }
@@ -642,7 +649,7 @@ fn log_request(
     } else {
         log::Level::Info
     };
-    if !log::log_enabled!(level) {
+    if !log::log_enabled!(target: REQUEST_LOG, level) {
         return;
     }
     // A failed login has no user, so the existing user whose password it got
@@ -660,6 +667,7 @@ fn log_request(
     };
     let transaction_id = logged_transaction_id(context);
     log::log!(
+        target: REQUEST_LOG,
         level,
         "#{number} {method} {path:?} {} {:.1}ms user={user} tx={transaction_id}{attempted_user}",
         response.status().as_u16(),

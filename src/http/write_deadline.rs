@@ -14,6 +14,8 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
+use super::REQUEST_LOG;
+
 /// A stream whose writes fail with [`io::ErrorKind::TimedOut`] once a write
 /// has waited `limit` for room in the socket's send buffer. The clock starts
 /// when a write finds the buffer full, and stops at the next write that goes
@@ -62,6 +64,7 @@ impl<S> WriteDeadline<S> {
             // hyper reports the failed write without its cause, and the
             // request line already shows 200, so this line records the cut.
             log::info!(
+                target: REQUEST_LOG,
                 "connection from {} closed: the client read none of its responses for {} s",
                 self.peer,
                 limit.as_secs()
