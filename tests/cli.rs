@@ -2965,6 +2965,26 @@ fn usage_tip_follows_semicolon() {
 }
 
 #[test]
+fn other_commands_option_names_them() {
+    let mut command = Command::new(BIN);
+    command.args(["log", "show", "tx-1", "--timezone", "UTC"]);
+    let output = run_command(command, None);
+    assert_stderr_contains(
+        &output,
+        "this command has no option --timezone, which `translog serve`, `translog user add`, \
+         `translog log list` and `translog prune` take; run `translog log show --help`",
+    );
+}
+
+#[test]
+fn short_option_cluster_tip_names_argument() {
+    let mut command = Command::new(BIN);
+    command.args(["log", "show", "-abc"]);
+    let output = run_command(command, None);
+    assert_stderr_contains(&output, "tip: to pass '-abc' as a value, use '-- -abc'");
+}
+
+#[test]
 fn empty_db_flag_is_named() {
     let mut command = Command::new(BIN);
     command.args(["--db", "", "user", "list"]);

@@ -1,7 +1,7 @@
 //! One-line usage errors from clap's parse errors, naming the environment
 //! variable when a rejected value came from one.
 
-use clap::error::{ContextKind, ContextValue};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
 use clap::CommandFactory as _;
 
 use super::Cli;
@@ -9,7 +9,15 @@ use super::Cli;
 /// Renders a parse error as one line. Clap names only the option, so for a
 /// value from an environment variable the line starts with the variable.
 pub fn describe(error: &clap::Error) -> String {
-    let message = one_line(&error.render().to_string());
+    let mut message = one_line(&error.render().to_string());
+    if error.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(argument)) = error.get(ContextKind::InvalidArg) {
+            let args: Vec<String> = std::env::args_os()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect();
+            message = explain_unknown_argument(&message, argument, &args);
+        }
+    }
     match environment_source(error) {
         Some(variable) => format!("environment variable {variable}: {message}"),
         None => message,
@@ -98,6 +106,71 @@ fn find_argument(command: &clap::Command, id: &str) -> Option<String> {
     })
 }
 
+/// Rewrites clap's one-line error `message` about the unknown argument
+/// `argument`, given the command line `args`. Clap names only the first
+/// letter of an unknown cluster of short options, such as `-a` of `-abc`,
+/// and tips to pass that letter alone as a value. The tip then names the
+/// whole argument instead. For an option that only other commands take, such as
+/// `--timezone` given to `log show`, the tip to pass it as a value would
+/// make it a transaction id, so it is replaced by the commands that take it.
+fn explain_unknown_argument(message: &str, argument: &str, args: &[String]) -> String {
+    let value_tip = format!("; tip: to pass '{argument}' as a value, use '-- {argument}'");
+    if let Some(long) = argument.strip_prefix("--") {
+        let name = long.split('=').next().unwrap_or(long);
+        let mut commands = Vec::new();
+        commands_with_option(&Cli::command(), "translog", name, &mut commands);
+        if commands.is_empty() {
+            return message.to_string();
+        }
+        let mut quoted: Vec<String> = commands
+            .iter()
+            .map(|command| format!("`{command}`"))
+            .collect();
+        let last = quoted.pop().unwrap_or_default();
+        let listed = if quoted.is_empty() {
+            last
+        } else {
+            format!("{} and {last}", quoted.join(", "))
+        };
+        let verb = if commands.len() == 1 { "takes" } else { "take" };
+        return format!(
+            "{}; this command has no option --{name}, which {listed} {verb}",
+            message.replace(&value_tip, "")
+        );
+    }
+    let whole = args.iter().skip(1).find(|arg| {
+        arg.len() > argument.len() && !arg.starts_with("--") && arg.starts_with(argument)
+    });
+    match whole {
+        Some(whole) if message.contains(&value_tip) => message
+            .replace(
+                &value_tip,
+                &format!("; tip: to pass '{whole}' as a value, use '-- {whole}'"),
+            )
+            .replacen(
+                &format!("'{argument}' found"),
+                &format!("'{whole}' found"),
+                1,
+            ),
+        _ => message.to_string(),
+    }
+}
+
+/// Adds to `found` the path of every command, from `path` for `command`
+/// down, that has the long option `--name`.
+fn commands_with_option(command: &clap::Command, path: &str, name: &str, found: &mut Vec<String>) {
+    if command
+        .get_arguments()
+        .any(|arg| arg.get_long() == Some(name))
+    {
+        found.push(path.to_string());
+    }
+    for subcommand in command.get_subcommands() {
+        let path = format!("{path} {}", subcommand.get_name());
+        commands_with_option(subcommand, &path, name, found);
+    }
+}
+
 /// Joins clap's multi-line usage error into one line, without the usage
 /// synopsis and the hint to try `--help`.
 pub fn one_line(rendered: &str) -> String {
@@ -134,6 +207,67 @@ mod tests {
             "error: unrecognized subcommand 'bogus'\n\nUsage: translog [OPTIONS] <COMMAND>\n\n\
                         For more information, try '--help'.\n";
         assert_eq!(one_line(rendered), "unrecognized subcommand 'bogus'");
+    }
+
+    /// Returns the one-line message that clap gives for the unknown argument
+    /// `argument` when it could take it as a value.
+    fn value_tip_message(argument: &str) -> String {
+        format!("unexpected argument '{argument}' found; tip: to pass '{argument}' as a value, use '-- {argument}'")
+    }
+
+    fn args(line: &str) -> Vec<String> {
+        line.split(' ').map(String::from).collect()
+    }
+
+    #[test]
+    fn other_commands_option_names_them() {
+        let message = explain_unknown_argument(
+            &value_tip_message("--timezone"),
+            "--timezone",
+            &args("translog log show tx --timezone UTC"),
+        );
+        assert!(
+            message.ends_with("which `translog serve`, `translog user add`, `translog log list` and `translog prune` take"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn other_commands_option_drops_value_tip() {
+        let message = explain_unknown_argument(
+            &value_tip_message("--timezone"),
+            "--timezone",
+            &args("translog log show tx --timezone UTC"),
+        );
+        assert!(!message.contains("'-- --timezone'"), "{message}");
+    }
+
+    #[test]
+    fn option_with_value_is_found() {
+        let message = explain_unknown_argument(
+            "unexpected argument '--stall-after=6h' found",
+            "--stall-after=6h",
+            &args("translog prune --before 1d --stall-after=6h"),
+        );
+        assert!(message.contains("which `translog serve`"), "{message}");
+    }
+
+    #[test]
+    fn unknown_option_keeps_message() {
+        let message = value_tip_message("--colour");
+        let explained =
+            explain_unknown_argument(&message, "--colour", &args("translog log show tx --colour"));
+        assert_eq!(explained, message);
+    }
+
+    #[test]
+    fn short_cluster_tip_names_whole_argument() {
+        let message = explain_unknown_argument(
+            &value_tip_message("-a"),
+            "-a",
+            &args("translog log show -abc"),
+        );
+        assert_eq!(message, value_tip_message("-abc"));
     }
 
     #[test]
