@@ -606,3 +606,148 @@ fn quiet_requests_leave_out_request_lines() {
     unknown_user_logged(&server);
     assert!(!server.log().contains("quiet-1"), "{}", server.log());
 }
+
+/// A server whose standard error is a pipe of one page that the test stops
+/// reading after the line with the address, as a journald that falls behind
+/// or a paused terminal would.
+struct UnreadLog {
+    child: std::process::Child,
+    address: std::net::SocketAddr,
+    /// The pipe's read end, kept open and not read.
+    log: BufReader<std::fs::File>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for UnreadLog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts a server whose log the test stops reading after its address.
+fn start_unread_log() -> UnreadLog {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (reader, writer) = rustix::pipe::pipe().expect("create a pipe");
+    rustix::pipe::fcntl_setpipe_size(&writer, 4096).expect("shrink the pipe");
+    let mut command = common::serve_command(&dir.path().join("translog.db"));
+    let child = command
+        .args(["--listen", "127.0.0.1:0"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(writer))
+        .spawn()
+        .expect("start translog serve");
+    let mut log = BufReader::new(std::fs::File::from(reader));
+    let mut line = String::new();
+    let address = loop {
+        line.clear();
+        let read = log.read_line(&mut line).expect("read the log");
+        assert!(read > 0, "the server ended before it logged its address");
+        if let Some(address) = common::listening_address(&line) {
+            break address;
+        }
+    };
+    UnreadLog {
+        child,
+        address,
+        log,
+        _dir: dir,
+    }
+}
+
+/// Sends `count` requests for an unknown path on one connection, each of
+/// which the server logs, and returns how many got a response within 5 s.
+fn send_logged_requests(address: std::net::SocketAddr, count: usize) -> usize {
+    let mut stream = std::net::TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("set a timeout");
+    let mut reader = BufReader::new(stream.try_clone().expect("clone the stream"));
+    for answered in 0..count {
+        let request = format!("GET /nowhere-{answered} HTTP/1.1\r\nHost: test\r\n\r\n");
+        if stream.write_all(request.as_bytes()).is_err() {
+            return answered;
+        }
+        if read_response(&mut reader).is_none() {
+            return answered;
+        }
+    }
+    count
+}
+
+/// Reads one response with a `Content-Length` from `reader`, and returns its
+/// status line, or None when the read failed or timed out.
+fn read_response(reader: &mut BufReader<std::net::TcpStream>) -> Option<String> {
+    let mut status = String::new();
+    reader
+        .read_line(&mut status)
+        .ok()
+        .filter(|read| *read > 0)?;
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).ok().filter(|read| *read > 0)?;
+        if line.trim_end().is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            if name.eq_ignore_ascii_case("content-length") {
+                length = value.trim().parse().ok()?;
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    std::io::Read::read_exact(reader, &mut body).ok()?;
+    Some(status)
+}
+
+#[test]
+fn unread_log_keeps_requests_answered() {
+    let server = start_unread_log();
+    // 6,000 lines of about 100 bytes are far more than the pipe and the
+    // queue of the log hold.
+    assert_eq!(send_logged_requests(server.address, 6000), 6000);
+}
+
+#[test]
+fn unread_log_lets_server_stop() {
+    let mut server = start_unread_log();
+    send_logged_requests(server.address, 6000);
+    rustix::process::kill_process(
+        rustix::process::Pid::from_child(&server.child),
+        rustix::process::Signal::TERM,
+    )
+    .expect("send SIGTERM");
+    let status = common::wait_with_timeout(&mut server.child, Duration::from_secs(10));
+    assert!(status.is_some_and(|status| status.success()), "{status:?}");
+}
+
+#[test]
+fn unread_log_reports_dropped_lines() {
+    let mut server = start_unread_log();
+    send_logged_requests(server.address, 6000);
+    // Reading the pipe again lets the writer go on, and the count of the
+    // dropped lines comes before the next line queued after them.
+    let (sender, receiver) = mpsc::channel();
+    let mut log = std::mem::replace(
+        &mut server.log,
+        BufReader::new(std::fs::File::open("/dev/null").expect("open /dev/null")),
+    );
+    thread::spawn(move || {
+        let mut line = String::new();
+        while log.read_line(&mut line).is_ok_and(|read| read > 0) {
+            if line.contains("log lines dropped here") {
+                let _ = sender.send(line.clone());
+            }
+            line.clear();
+        }
+    });
+    // A line logged before the writer has made room in the queue is dropped
+    // too, so requests follow until one's line is queued.
+    let reported = (0..100).any(|_| {
+        send_logged_requests(server.address, 1);
+        receiver.recv_timeout(Duration::from_millis(100)).is_ok()
+    });
+    assert!(reported, "no line reported the dropped lines");
+}

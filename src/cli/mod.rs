@@ -647,8 +647,15 @@ pub fn run() -> ExitCode {
         Ok(db) => DatabasePath::new(db, source),
         Err(message) => return report_usage_error(&message),
     };
-    logging::init();
-    match execute(cli.command, &db) {
+    let output = match cli.command {
+        Command::Serve(_) => logging::Output::Queued,
+        _ => logging::Output::Direct,
+    };
+    logging::init(output);
+    let result = execute(cli.command, &db);
+    // The server's last log lines come before its error, if any.
+    logging::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => report_usage_error(&message),
         Err(Failure::Error(message)) => {
