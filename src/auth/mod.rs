@@ -454,8 +454,11 @@ impl Authenticator {
 
     fn cache_key_of(&self, credentials: &Credentials) -> [u8; 32] {
         let mut mac = self.keyed_mac.clone();
+        // The name's length comes first, so that no other split of the same
+        // bytes into a name and a password, such as "a\0" and "b" against
+        // "a" and "\0b", gives the same key.
+        mac.update(&(credentials.user.len() as u64).to_be_bytes());
         mac.update(credentials.user.as_bytes());
-        mac.update(&[0]);
         mac.update(credentials.password.expose().as_bytes());
         mac.finalize().into_bytes().into()
     }
@@ -622,6 +625,23 @@ mod tests {
         let watch = storage::open_reader(&path, TIMEOUT).unwrap();
         let readers = Arc::new(ReaderPool::new(&path, TIMEOUT));
         Arc::new(Authenticator::new(watch, readers, 2).unwrap())
+    }
+
+    fn credentials(user: &str, password: &str) -> Credentials {
+        Credentials {
+            user: user.into(),
+            password: Password::new(password.into()),
+        }
+    }
+
+    #[test]
+    fn cache_key_separates_name_from_password() {
+        let directory = tempfile::tempdir().unwrap();
+        let auth = authenticator_with_user(directory.path());
+        assert_ne!(
+            auth.cache_key_of(&credentials("a\0", "b")),
+            auth.cache_key_of(&credentials("a", "\0b"))
+        );
     }
 
     fn basic_header(credentials: &str) -> String {

@@ -641,7 +641,12 @@ pub fn run() -> ExitCode {
         {
             error.exit()
         }
-        Err(error) => return report_usage_error(&usage_error::describe(&error)),
+        Err(error) => {
+            let args: Vec<String> = std::env::args_os()
+                .map(|arg| arg.to_string_lossy().into_owned())
+                .collect();
+            return report_usage_error(&usage_error::describe(&error, &args));
+        }
     };
     let db = match check_database_path_value(&cli.db, source) {
         Ok(db) => DatabasePath::new(db, source),

@@ -6,16 +6,14 @@ use clap::CommandFactory as _;
 
 use super::Cli;
 
-/// Renders a parse error as one line. Clap names only the option, so for a
-/// value from an environment variable the line starts with the variable.
-pub fn describe(error: &clap::Error) -> String {
+/// Renders a parse error of the command line `args` as one line. Clap names
+/// only the option, so for a value from an environment variable the line
+/// starts with the variable.
+pub fn describe(error: &clap::Error, args: &[String]) -> String {
     let mut message = one_line(&error.render().to_string());
     if error.kind() == ErrorKind::UnknownArgument {
         if let Some(ContextValue::String(argument)) = error.get(ContextKind::InvalidArg) {
-            let args: Vec<String> = std::env::args_os()
-                .map(|arg| arg.to_string_lossy().into_owned())
-                .collect();
-            message = explain_unknown_argument(&message, argument, &args);
+            message = explain_unknown_argument(&message, argument, args);
         }
     }
     match environment_source(error) {

@@ -7,8 +7,9 @@
 //! Slow work never runs on this thread: entries go to the storage thread,
 //! reads to tokio's blocking threads, password hashing to threads of lower
 //! CPU priority. Two small reads of the users' data run here: the credentials
-//! generation for each request that is not a write, and the users table once
-//! after each change to users, to check the credentials cache.
+//! generation for each request that is not a write and for each write whose
+//! credentials are checked again, and the users table once after each change
+//! to users, to check the credentials cache.
 
 pub mod automatic_response;
 pub mod client_address;

@@ -48,8 +48,9 @@ pub(super) fn javascript_date_string(text: &str) -> Option<TimestampError> {
         offset => Some(offset.to_string()),
     };
     let offset = offset.filter(|offset| {
-        let (sign, digits) = offset.split_at(1);
-        matches!(sign, "+" | "-") && is_digits(digits, 4)
+        offset
+            .strip_prefix(['+', '-'])
+            .is_some_and(|digits| is_digits(digits, 4))
     });
     let Some(offset) = offset else {
         return Some(TimestampError::JavaScriptDateString { conversion: None });
@@ -118,6 +119,11 @@ mod tests {
     fn date_string_without_zone_name() {
         let converted = conversion("Fri Dec 04 2026 14:57:54 GMT+0000").expect("a conversion");
         assert_eq!(converted.iso_string, "2026-12-04T14:57:54.000Z");
+    }
+
+    #[test]
+    fn date_string_with_non_ascii_offset() {
+        assert_eq!(conversion("Fri Dec 04 2026 14:57:54 GMT\u{e9}1234"), None);
     }
 
     #[test]
