@@ -2112,6 +2112,87 @@ fn date_without_time_names_timestamp_forms() {
     );
 }
 
+/// Timestamp options with a date in a form that no timestamp parser
+/// accepts: a day without its leading zero, and the day first with dots.
+const UNRECOGNIZED_DATES: [&[&str]; 5] = [
+    &["prune", "--before", "2026-11-1"],
+    &["prune", "--before", "01.11.2026"],
+    &["log", "list", "--since", "2026-11-1"],
+    &["log", "list", "--since", "01.11.2026"],
+    &["log", "list", "--until", "01.11.2026"],
+];
+
+#[test]
+fn unrecognized_date_names_plain_date() {
+    let (_dir, db) = new_db();
+    for args in UNRECOGNIZED_DATES {
+        let output = run_cli(&db, args, None);
+        assert!(
+            stderr(&output).contains("a date such as `2026-11-01`"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn unrecognized_date_names_age() {
+    let (_dir, db) = new_db();
+    for args in UNRECOGNIZED_DATES {
+        let output = run_cli(&db, args, None);
+        assert!(
+            stderr(&output).contains("an age such as `90d`"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn unrecognized_date_exits_2() {
+    let (_dir, db) = new_db();
+    for args in UNRECOGNIZED_DATES {
+        let output = run_cli(&db, args, None);
+        assert_eq!(output.status.code(), Some(2), "{args:?}");
+    }
+}
+
+#[test]
+fn empty_before_names_plain_date() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["prune", "--before", ""], None);
+    assert_stderr_contains(&output, "a date such as `2026-11-01`");
+}
+
+#[test]
+fn upper_case_minute_age_names_minutes() {
+    let (_dir, db) = new_db();
+    let output = run_cli(&db, &["log", "list", "--since", "3M"], None);
+    assert_stderr_contains(
+        &output,
+        "m means minutes; for months, give days, such as 90d",
+    );
+}
+
+#[test]
+fn upper_case_age_unit_names_lower_case() {
+    let (_dir, db) = new_db();
+    let cases: [(&[&str], &str); 3] = [
+        (&["prune", "--before", "90D"], "90d"),
+        (&["log", "list", "--since", "2H"], "2h"),
+        (&["log", "list", "--until", "30M"], "30m"),
+    ];
+    for (args, expected) in cases {
+        let output = run_cli(&db, args, None);
+        let hint = format!("units are lower case, so use {expected}");
+        assert!(
+            stderr(&output).contains(&hint),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
 #[test]
 fn prune_fractional_age_names_age_form() {
     let server = aged_server();
@@ -3911,6 +3992,72 @@ fn maximum_stall_after_is_accepted() {
     assert_success(&output, "log list --stall-after 106751d");
 }
 
+/// Durations with an upper-case unit, and the value that the error suggests.
+const UPPER_CASE_DURATIONS: [(&str, &str); 4] =
+    [("6H", "6h"), ("6D", "6d"), ("90S", "90s"), ("30M", "30m")];
+
+#[test]
+fn upper_case_stall_after_names_lower_case() {
+    for (value, expected) in UPPER_CASE_DURATIONS {
+        let output = serve_with(&["--stall-after", value]);
+        let hint = format!("units are lower case, so use {expected}");
+        assert!(
+            stderr(&output).contains(&hint),
+            "{value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn upper_case_stall_after_exits_2() {
+    for (value, _) in UPPER_CASE_DURATIONS {
+        let output = serve_with(&["--stall-after", value]);
+        assert_eq!(output.status.code(), Some(2), "{value}");
+    }
+}
+
+#[test]
+fn upper_case_read_timeout_names_lower_case() {
+    let output = serve_with(&["--read-timeout", "10S"]);
+    assert_stderr_contains(&output, "units are lower case, so use 10s");
+}
+
+#[test]
+fn upper_case_log_stall_after_names_lower_case() {
+    let (_dir, db) = new_db();
+    assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let cases: [&[&str]; 2] = [
+        &["log", "list", "--stall-after", "6H"],
+        &["log", "show", "tx-1", "--stall-after", "6H"],
+    ];
+    for args in cases {
+        let output = run_cli(&db, args, None);
+        assert!(
+            stderr(&output).contains("units are lower case, so use 6h"),
+            "{args:?}: {}",
+            stderr(&output)
+        );
+    }
+}
+
+#[test]
+fn upper_case_duration_variables_name_lower_case() {
+    let cases = [
+        ("TRANSLOG_STALL_AFTER", "6H", "6h"),
+        ("TRANSLOG_READ_TIMEOUT", "10S", "10s"),
+    ];
+    for (variable, value, expected) in cases {
+        let output = run_with_variable(&["serve", "--listen", "127.0.0.1:0"], variable, value);
+        let hint = format!("units are lower case, so use {expected}");
+        assert!(
+            stderr(&output).contains(&hint),
+            "{variable}={value}: {}",
+            stderr(&output)
+        );
+    }
+}
+
 #[test]
 fn usage_error_names_subcommand_help() {
     let cases: [(&[&str], &str); 3] = [
@@ -3961,7 +4108,7 @@ fn invalid_since_lists_accepted_forms() {
     add_user(&db, "worker1", "worker");
     let output = run_cli(&db, &["log", "list", "--since", "yesterday"], None);
     assert!(
-        stderr(&output).contains("use RFC 3339 such as `2026-12-04T14:57:54+01:00`"),
+        stderr(&output).contains("RFC 3339 such as `2026-12-04T14:57:54+01:00`"),
         "{}",
         stderr(&output)
     );

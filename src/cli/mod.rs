@@ -338,8 +338,9 @@ impl TimestampArgument {
         let Some(age) = self.age else {
             return parse_timestamp(&self.text, zone).map_err(|error| {
                 Failure::Usage(format!(
-                    "invalid value '{}' for '{option}' in time zone {zone}: {error}",
-                    self.text
+                    "invalid value '{}' for '{option}' in time zone {zone}: {}",
+                    self.text,
+                    error.message_with_forms(TIMESTAMP_ARGUMENT_FORMS)
                 ))
             });
         };
@@ -359,6 +360,15 @@ impl TimestampArgument {
 /// The form of an age, for the messages of values that look like one.
 const AGE_FORM: &str =
     "an age is a whole number followed by s, m, h or d, such as 30d for 30 days or 2h for 2 hours";
+
+/// The forms that a timestamp option accepts, for the message of a value in
+/// none of them. It adds a date alone, a local time and an age to the forms
+/// that the write API's messages list.
+const TIMESTAMP_ARGUMENT_FORMS: &str = "use a date such as `2026-11-01` or a date and time \
+    such as `2026-11-01T14:30` (read in --timezone), an age such as `90d` (90 days ago), \
+    RFC 3339 such as `2026-12-04T14:57:54+01:00` from `date -Iseconds`, Unix seconds such as \
+    `1796392674` from `date +%s`, or RFC 2822 such as `Fri, 04 Dec 2026 14:57:54 +0100` from \
+    `date -R`";
 
 /// The maximum number of digits of a whole number that a timestamp option
 /// rejects as Unix time, because it reaches only into 1973 and is more
@@ -403,7 +413,7 @@ pub fn parse_timestamp_argument(text: &str) -> Result<TimestampArgument, String>
         Err(TimestampError::UnrecognizedFormat { .. }) if looks_like_age(text) => {
             Err(format!("the age is invalid: {AGE_FORM}"))
         }
-        Err(error) => Err(error.to_string()),
+        Err(error) => Err(error.message_with_forms(TIMESTAMP_ARGUMENT_FORMS)),
     }
 }
 
@@ -417,6 +427,18 @@ fn parse_age(text: &str) -> Option<Result<Duration, String>> {
         return None;
     }
     let Some(unit_seconds) = unit_seconds(unit) else {
+        if let Some(lower) = with_lower_case_unit(text) {
+            // An age of some months is common, but m means minutes.
+            let months = if unit == 'M' {
+                " (m means minutes; for months, give days, such as 90d)"
+            } else {
+                ""
+            };
+            return Some(Err(format!(
+                "the unit {unit:?} of the age is not supported; units are lower case, so use \
+                 {lower}{months}"
+            )));
+        }
         return Some(Err(format!(
             "the unit {unit:?} of the age is not supported: {AGE_FORM}"
         )));
@@ -541,10 +563,27 @@ pub(crate) const DEFAULT_STALL_AFTER: &str = "6h";
 /// nanoseconds, which are stored in an `i64`, so a longer one has no effect.
 const MAX_DURATION_SECONDS: u64 = i64::MAX as u64 / 1_000_000_000;
 
+/// Returns `text` with its unit in lower case when it is a whole number
+/// followed by a duration unit in upper case, such as `6h` for `6H`. Durations
+/// and ages take their units in lower case only.
+fn with_lower_case_unit(text: &str) -> Option<String> {
+    let unit = text.chars().last()?;
+    let lower = unit.to_ascii_lowercase();
+    if !unit.is_ascii_uppercase() || unit_seconds(lower).is_none() {
+        return None;
+    }
+    let count = &text[..text.len() - 1];
+    let is_count = !count.is_empty() && count.bytes().all(|byte| byte.is_ascii_digit());
+    is_count.then(|| format!("{count}{lower}"))
+}
+
 /// Parses a duration: a whole number followed by `s`, `m`, `h` or `d`, or
 /// plain seconds, of at most [`MAX_DURATION_SECONDS`].
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let invalid = || {
+        if let Some(lower) = with_lower_case_unit(text) {
+            return format!("invalid duration {text:?}; units are lower case, so use {lower}");
+        }
         format!(
             "invalid duration {text:?}; use a whole number of seconds, or one followed by \
              s, m, h or d, such as 90s or 6h"
@@ -825,6 +864,54 @@ mod tests {
     #[test]
     fn duration_rejects_multibyte_input() {
         assert!(parse_duration("5\u{e9}").is_err());
+    }
+
+    #[test]
+    fn duration_rejects_upper_case_units() {
+        for text in ["6H", "6D", "90S", "30M"] {
+            assert!(parse_duration(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn duration_upper_case_unit_names_lower_case() {
+        let message = parse_duration("6H").expect_err("6H is rejected");
+        assert!(
+            message.contains("units are lower case, so use 6h"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn duration_unknown_unit_has_no_case_hint() {
+        let message = parse_duration("5W").expect_err("5W is rejected");
+        assert!(!message.contains("lower case"), "{message}");
+    }
+
+    #[test]
+    fn age_rejects_upper_case_unit() {
+        assert!(parse_timestamp_argument("90D").is_err());
+    }
+
+    #[test]
+    fn age_upper_case_unit_names_lower_case() {
+        let message = parse_timestamp_argument("90D").expect_err("90D is rejected");
+        assert!(
+            message.contains("units are lower case, so use 90d"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unrecognized_timestamp_names_plain_date() {
+        let message = parse_timestamp_argument("2026-11-1").expect_err("2026-11-1 is rejected");
+        assert!(message.contains("a date such as `2026-11-01`"), "{message}");
+    }
+
+    #[test]
+    fn unrecognized_timestamp_names_age() {
+        let message = parse_timestamp_argument("01.11.2026").expect_err("01.11.2026 is rejected");
+        assert!(message.contains("an age such as `90d`"), "{message}");
     }
 
     #[test]

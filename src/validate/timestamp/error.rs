@@ -193,8 +193,37 @@ impl TimestampError {
 
 impl fmt::Display for TimestampError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_message(f, ACCEPTED_FORMS)
+    }
+}
+
+/// The message of a [`TimestampError`] with other accepted forms than those
+/// of the write API.
+struct WithForms<'a> {
+    error: &'a TimestampError,
+    forms: &'a str,
+}
+
+impl fmt::Display for WithForms<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.write_message(f, self.forms)
+    }
+}
+
+impl TimestampError {
+    /// Returns the message with `forms` in place of the write API's accepted
+    /// forms, for a caller that accepts other forms too, as the command
+    /// line's ages. `forms` starts with a verb, as in "use RFC 3339 such as
+    /// ...", because the messages put it after "so".
+    pub fn message_with_forms(&self, forms: &str) -> String {
+        WithForms { error: self, forms }.to_string()
+    }
+
+    /// Writes the message, with `forms` as the accepted forms that it lists
+    /// for a value in none of them.
+    fn write_message(&self, f: &mut fmt::Formatter<'_>, forms: &str) -> fmt::Result {
         match self {
-            Self::Empty => write!(f, "the timestamp is empty, so {ACCEPTED_FORMS}"),
+            Self::Empty => write!(f, "the timestamp is empty, so {forms}"),
             Self::SurroundingWhitespace => write!(
                 f,
                 "the timestamp starts or ends with whitespace, so remove it, \
@@ -203,20 +232,20 @@ impl fmt::Display for TimestampError {
             Self::TooLong { length } => write!(
                 f,
                 "the timestamp is {length} bytes long, and one of at most {MAX_TIMESTAMP_BYTES} \
-                 bytes is accepted, so {ACCEPTED_FORMS}"
+                 bytes is accepted, so {forms}"
             ),
             Self::ControlCharacter { character } => write!(
                 f,
-                "the timestamp contains the control character U+{:04X}, so {ACCEPTED_FORMS}",
+                "the timestamp contains the control character U+{:04X}, so {forms}",
                 u32::from(*character)
             ),
             Self::UnrecognizedFormat { text } if is_plain_date_output(text) => write!(
                 f,
                 "it looks like the plain output of `date`, whose zone abbreviation can \
-                 mean several offsets, so {ACCEPTED_FORMS}"
+                 mean several offsets, so {forms}"
             ),
             Self::UnrecognizedFormat { .. } => {
-                write!(f, "the format is not recognized, so {ACCEPTED_FORMS}")
+                write!(f, "the format is not recognized, so {forms}")
             }
             Self::FieldOutOfRange {
                 field,
@@ -415,7 +444,7 @@ impl fmt::Display for TimestampError {
                 character,
                 replacement,
                 corrected,
-            } => write_non_ascii(f, *character, *replacement, corrected.as_deref()),
+            } => write_non_ascii(f, *character, *replacement, corrected.as_deref(), forms),
             Self::MalformedOffset { offset } => write!(
                 f,
                 "the UTC offset `{offset}` is not written as +HH, +HHMM or +HH:MM, with two \
@@ -497,12 +526,14 @@ fn offset_example(offset: &str) -> String {
     }
 }
 
-/// Writes the message of [`TimestampError::NonAsciiCharacter`].
+/// Writes the message of [`TimestampError::NonAsciiCharacter`], with `forms`
+/// as the accepted forms for a character that has no ASCII replacement.
 fn write_non_ascii(
     f: &mut fmt::Formatter<'_>,
     character: char,
     replacement: Option<char>,
     corrected: Option<&str>,
+    forms: &str,
 ) -> fmt::Result {
     let code_point = format!("U+{:04X}", u32::from(character));
     let escaped = character.escape_unicode();
@@ -535,7 +566,7 @@ fn write_non_ascii(
             return write!(
                 f,
                 "the timestamp has the non-ASCII character {code_point} (`{escaped}`), but an \
-                 accepted timestamp writes its date, time and offset in ASCII, so {ACCEPTED_FORMS}"
+                 accepted timestamp writes its date, time and offset in ASCII, so {forms}"
             )
         }
     }
@@ -593,6 +624,30 @@ fn is_plain_date_output(text: &str) -> bool {
 mod tests {
     use super::*;
     use crate::validate::timestamp::tests::{out_of_range, unrecognized_input, BERLIN};
+
+    #[test]
+    fn message_with_forms_lists_given_forms() {
+        let message = unrecognized_input("2026-11-1").message_with_forms("use a date");
+        assert_eq!(message, "the format is not recognized, so use a date");
+    }
+
+    #[test]
+    fn message_with_forms_replaces_forms_of_empty() {
+        let message = TimestampError::Empty.message_with_forms("use a date");
+        assert_eq!(message, "the timestamp is empty, so use a date");
+    }
+
+    #[test]
+    fn message_with_forms_keeps_other_messages() {
+        let error = TimestampError::LeapSecond;
+        assert_eq!(error.message_with_forms("use a date"), error.to_string());
+    }
+
+    #[test]
+    fn message_for_unrecognized_format_lists_api_forms() {
+        let message = unrecognized_input("2026-11-1").to_string();
+        assert!(message.ends_with(ACCEPTED_FORMS), "{message}");
+    }
 
     #[test]
     fn message_for_space_before_offset_gives_fix() {
