@@ -205,10 +205,11 @@ head -c $((16777216 - $(stat -c %s "$2") - 1048576)) /dev/zero > "$1/fill"
 ls -A "$1"
 "#;
 
-/// Runs `backup` of a database of about 5 MB to a tmpfs with 1 MiB free.
-/// Returns the output, whose standard output lists the files left on the
-/// tmpfs, or `None` when no tmpfs can be mounted.
-fn backup_on_full_file_system() -> Option<Output> {
+/// Runs the shell script `script` of a backup test with the arguments that
+/// [`BACKUP_ON_FULL_FILE_SYSTEM`] takes: a new mount point, a database of
+/// about 5 MB on another file system, and the binary. Returns the output and
+/// the mount point, or `None` when no tmpfs can be mounted.
+fn run_backup_script(script: &str) -> Option<(Output, String)> {
     if !can_mount_tmpfs() {
         return None;
     }
@@ -216,15 +217,17 @@ fn backup_on_full_file_system() -> Option<Output> {
     let db = source.path().join("translog.db");
     fill_database(&db, 2_000, 5, &"m".repeat(400));
     let mount_point = tempfile::tempdir().expect("temporary directory");
-    let args = [
-        mount_point.path().to_str().expect("UTF-8 path"),
-        db.to_str().expect("UTF-8 path"),
-        BIN,
-    ];
-    Some(run_command(
-        in_namespace(BACKUP_ON_FULL_FILE_SYSTEM, &args),
-        None,
-    ))
+    let mount_path = mount_point.path().to_str().expect("UTF-8 path");
+    let args = [mount_path, db.to_str().expect("UTF-8 path"), BIN];
+    let output = run_command(in_namespace(script, &args), None);
+    Some((output, mount_path.to_string()))
+}
+
+/// Runs `backup` of a database of about 5 MB to a tmpfs with 1 MiB free.
+/// Returns the output, whose standard output lists the files left on the
+/// tmpfs, or `None` when no tmpfs can be mounted.
+fn backup_on_full_file_system() -> Option<Output> {
+    run_backup_script(BACKUP_ON_FULL_FILE_SYSTEM).map(|(output, _)| output)
 }
 
 #[test]
@@ -233,7 +236,7 @@ fn backup_on_full_file_system_leaves_no_file() {
         return;
     };
     assert!(
-        stderr(&output).contains("backup failed"),
+        stderr(&output).contains("cannot write the backup to"),
         "{}",
         stderr(&output)
     );
@@ -248,6 +251,62 @@ fn backup_on_full_file_system_leaves_no_file() {
 #[test]
 fn backup_on_full_file_system_names_it() {
     assert_stderr_contains(backup_on_full_file_system(), "is full (");
+}
+
+/// Shell script that mounts a tmpfs of 2 MiB at `$1` and runs `translog
+/// backup` of the database `$2`, which is on another file system, to
+/// `$1/copy.db` with the binary `$3`.
+const BACKUP_TO_SMALL_FILE_SYSTEM: &str = r#"
+set -e
+mount -t tmpfs -o size=2m tmpfs "$1"
+exec "$3" --db "$2" backup "$1/copy.db"
+"#;
+
+/// Runs `backup` of a database of about 5 MB to an empty tmpfs of 2 MiB, so
+/// that only the file system of the copy runs out of space. Returns the
+/// output with the path of the copy, or `None` when no tmpfs can be mounted.
+fn backup_to_small_file_system() -> Option<(Output, String)> {
+    let (output, mount_path) = run_backup_script(BACKUP_TO_SMALL_FILE_SYSTEM)?;
+    Some((output, format!("{mount_path}/copy.db")))
+}
+
+#[test]
+fn backup_to_full_file_system_names_copy() {
+    let Some((output, copy)) = backup_to_small_file_system() else {
+        return;
+    };
+    let expected = format!("translog: error: cannot write the backup to {copy}; the file system");
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+}
+
+#[test]
+fn backup_to_full_file_system_names_full_size() {
+    let output = backup_to_small_file_system().map(|(output, _)| output);
+    assert_stderr_contains(output, "is full (0 bytes of 2.0 MiB free)");
+}
+
+#[test]
+fn backup_to_full_file_system_suggests_other_destination() {
+    let output = backup_to_small_file_system().map(|(output, _)| output);
+    assert_stderr_contains(output, "or give a DEST on another file system");
+}
+
+#[test]
+fn backup_to_full_file_system_blames_no_database() {
+    let Some((output, _)) = backup_to_small_file_system() else {
+        return;
+    };
+    assert!(
+        !stderr(&output).contains("database is unavailable"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn backup_to_full_file_system_exits_1() {
+    let output = backup_to_small_file_system().map(|(output, _)| output);
+    assert_exit_status_1(output);
 }
 
 /// Shell script that mounts a tmpfs at `$1` and puts a database at

@@ -154,12 +154,7 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
         | BackupError::RemoveServerState(_)
         | BackupError::Count(_)
         | BackupError::Sync(_)
-        | BackupError::Rename(_) => {
-            return format!(
-                "backup failed: {error}{}",
-                full_disk_hint(destination, error)
-            )
-        }
+        | BackupError::Rename(_) => return describe_failed_write(destination, error),
     };
     match create.kind() {
         std::io::ErrorKind::NotFound => format!(
@@ -180,6 +175,21 @@ fn describe_backup_error(destination: &Path, error: &BackupError) -> String {
             full_disk_hint(destination, create)
         ),
     }
+}
+
+/// Describes a backup to `destination` that failed after its temporary file
+/// was created. When the file system of `destination` is full, the message
+/// names it in place of SQLite's error, which calls the source database
+/// unavailable although only the copy could not be written.
+fn describe_failed_write(destination: &Path, error: &BackupError) -> String {
+    let hint = full_disk_hint(destination, error);
+    if hint.is_empty() {
+        return format!("backup failed: {error}");
+    }
+    format!(
+        "cannot write the backup to {}{hint}, or give a DEST on another file system",
+        destination.display()
+    )
 }
 
 /// Returns why creating the file at `destination` found no directory to
