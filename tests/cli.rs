@@ -593,6 +593,158 @@ fn same_role_says_already() {
 }
 
 #[test]
+fn same_timezone_says_already() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let args = ["user", "set-timezone", "worker1", "America/New_York"];
+    assert_success(&run_cli(&db, &args, None), "user set-timezone");
+    let output = run_cli(&db, &args, None);
+    assert_eq!(
+        stderr(&output),
+        "user worker1 already had the time zone America/New_York\n"
+    );
+}
+
+#[test]
+fn clearing_absent_timezone_says_already() {
+    let (_dir, db) = new_db();
+    add_user(&db, "worker1", "worker");
+    let output = run_cli(&db, &["user", "set-timezone", "worker1", "none"], None);
+    assert_eq!(
+        stderr(&output),
+        "user worker1 already had no time zone of its own; the server's --timezone applies \
+         to its timestamps without an offset\n"
+    );
+}
+
+/// The note of a command that left no enabled admin.
+const NO_ADMIN_NOTE: &str = "translog: note: no enabled user has the role admin now";
+
+/// The commands that the note of no enabled admin suggests.
+const NO_ADMIN_FIXES: &str = "run `translog user set-role NAME admin`, `translog user enable \
+                              NAME` for a disabled admin, or `translog user add NAME --role \
+                              admin`";
+
+/// Returns a database with the enabled admin `admin1` and the worker
+/// `worker1`.
+fn database_with_one_admin() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, db) = new_db();
+    assert_success(&add_user(&db, "admin1", "admin"), "user add admin1");
+    assert_success(&add_user(&db, "worker1", "worker"), "user add worker1");
+    (dir, db)
+}
+
+#[test]
+fn disabling_last_admin_notes_none_left() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_stderr_contains(&output, NO_ADMIN_NOTE);
+}
+
+#[test]
+fn disabling_last_admin_names_fixes() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_stderr_contains(&output, NO_ADMIN_FIXES);
+}
+
+#[test]
+fn disabling_last_admin_succeeds() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_success(&output, "user disable admin1");
+}
+
+#[test]
+fn disabling_last_admin_disables_it() {
+    let (_dir, db) = database_with_one_admin();
+    run_cli(&db, &["user", "disable", "admin1"], None);
+    let text = stdout(&run_cli(&db, &["user", "list"], None));
+    let row = text.lines().find(|line| line.starts_with("admin1 "));
+    assert!(row.is_some_and(|row| row.ends_with("disabled")), "{text}");
+}
+
+#[test]
+fn disabling_disabled_admin_has_no_note() {
+    let (_dir, db) = database_with_one_admin();
+    run_cli(&db, &["user", "disable", "admin1"], None);
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_eq!(stderr(&output), "user admin1 was already disabled\n");
+}
+
+#[test]
+fn disabling_one_of_two_admins_has_no_note() {
+    let (_dir, db) = database_with_one_admin();
+    assert_success(&add_user(&db, "admin2", "admin"), "user add admin2");
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_eq!(stderr(&output), "disabled user admin1\n");
+}
+
+#[test]
+fn disabling_admin_beside_disabled_one_notes_none_left() {
+    let (_dir, db) = database_with_one_admin();
+    assert_success(&add_user(&db, "admin2", "admin"), "user add admin2");
+    run_cli(&db, &["user", "disable", "admin2"], None);
+    let output = run_cli(&db, &["user", "disable", "admin1"], None);
+    assert_stderr_contains(&output, NO_ADMIN_NOTE);
+}
+
+#[test]
+fn demoting_last_admin_notes_none_left() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "set-role", "admin1", "reader"], None);
+    assert_stderr_contains(&output, NO_ADMIN_NOTE);
+}
+
+#[test]
+fn demoting_last_admin_succeeds() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "set-role", "admin1", "reader"], None);
+    assert_success(&output, "user set-role admin1 reader");
+}
+
+#[test]
+fn demoting_one_of_two_admins_has_no_note() {
+    let (_dir, db) = database_with_one_admin();
+    assert_success(&add_user(&db, "admin2", "admin"), "user add admin2");
+    let output = run_cli(&db, &["user", "set-role", "admin1", "reader"], None);
+    assert_eq!(stderr(&output), "set the role of admin1 to reader\n");
+}
+
+#[test]
+fn removing_last_admin_notes_none_left() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "remove", "admin1"], None);
+    assert_stderr_contains(&output, NO_ADMIN_NOTE);
+}
+
+#[test]
+fn removing_last_admin_names_fixes() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "remove", "admin1"], None);
+    assert_stderr_contains(&output, NO_ADMIN_FIXES);
+}
+
+#[test]
+fn removing_only_user_has_no_admin_note() {
+    let (_dir, db) = new_db();
+    add_user(&db, "admin1", "admin");
+    let output = run_cli(&db, &["user", "remove", "admin1"], None);
+    assert!(
+        !stderr(&output).contains(NO_ADMIN_NOTE),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn removing_worker_has_no_admin_note() {
+    let (_dir, db) = database_with_one_admin();
+    let output = run_cli(&db, &["user", "remove", "worker1"], None);
+    assert_eq!(stderr(&output), "removed user worker1\n");
+}
+
+#[test]
 fn remove_deletes_user() {
     let (_dir, db) = new_db();
     add_user(&db, "worker1", "worker");
@@ -4181,6 +4333,12 @@ fn invalid_value_fails_before_database_check() {
 fn set_timezone_none_reports_cleared() {
     let (_dir, db) = new_db();
     assert_success(&add_user(&db, "worker1", "worker"), "user add");
+    let set = run_cli(
+        &db,
+        &["user", "set-timezone", "worker1", "Asia/Tokyo"],
+        None,
+    );
+    assert_success(&set, "user set-timezone");
     let output = run_cli(&db, &["user", "set-timezone", "worker1", "none"], None);
     assert!(
         stderr(&output)

@@ -12,7 +12,7 @@ use super::{check_database_path, open_database, read_database, DatabasePath};
 use crate::auth::hash_password;
 use crate::auth::password::{self, Password};
 use crate::storage::free_space::describe_with_full_disk_hint;
-use crate::storage::users::{self, Role, UserError};
+use crate::storage::users::{self, Role, UserError, UserSummary};
 use crate::storage::Schema;
 
 #[derive(Subcommand)]
@@ -181,9 +181,41 @@ fn stored_user(connection: &rusqlite::Connection, name: &str) -> Option<users::S
     users::find(connection, name).ok().flatten()
 }
 
+fn is_enabled_admin(user: &users::StoredUser) -> bool {
+    user.enabled && user.role == Role::Admin
+}
+
+/// The note of a command that left no enabled user with the role admin.
+const NO_ENABLED_ADMIN_NOTE: &str = "translog: note: no enabled user has the role admin now; \
+    to get one back, run `translog user set-role NAME admin`, `translog user enable NAME` for \
+    a disabled admin, or `translog user add NAME --role admin`";
+
+/// Returns true when a change of a user who was an enabled admin left no
+/// enabled admin among `users`, the users after the change.
+fn leaves_no_enabled_admin(was_enabled_admin: bool, users: &[UserSummary]) -> bool {
+    was_enabled_admin
+        && !users
+            .iter()
+            .any(|user| user.enabled && user.role == Role::Admin)
+}
+
+/// Prints [`NO_ENABLED_ADMIN_NOTE`] when a change of a user who was an
+/// enabled admin left none. The change itself is allowed, because the
+/// command line manages users without logging in. A failed read of the users
+/// prints nothing.
+fn note_if_no_enabled_admin(connection: &rusqlite::Connection, was_enabled_admin: bool) {
+    let Ok(list) = users::list(connection) else {
+        return;
+    };
+    if leaves_no_enabled_admin(was_enabled_admin, &list) {
+        eprintln!("{NO_ENABLED_ADMIN_NOTE}");
+    }
+}
+
 fn set_enabled(db: &DatabasePath, name: &str, enabled: bool) -> Result<(), String> {
     let connection = open_database(db)?;
-    let unchanged = stored_user(&connection, name).is_some_and(|user| user.enabled == enabled);
+    let before = stored_user(&connection, name);
+    let unchanged = before.as_ref().is_some_and(|user| user.enabled == enabled);
     users::set_enabled(&connection, name, enabled)
         .map_err(|error| change_failed(db.path(), &error))?;
     let state = if enabled { "enabled" } else { "disabled" };
@@ -192,11 +224,17 @@ fn set_enabled(db: &DatabasePath, name: &str, enabled: bool) -> Result<(), Strin
     } else {
         eprintln!("{state} user {name}");
     }
+    note_if_no_enabled_admin(
+        &connection,
+        !enabled && before.as_ref().is_some_and(is_enabled_admin),
+    );
     Ok(())
 }
 
 fn remove_user(db: &DatabasePath, name: &str) -> Result<(), String> {
     let connection = open_database(db)?;
+    let was_enabled_admin =
+        stored_user(&connection, name).is_some_and(|user| is_enabled_admin(&user));
     users::remove(&connection, name).map_err(|error| change_failed(db.path(), &error))?;
     eprintln!("removed user {name}");
     warn_stale_credentials(db.path(), name, "delete it");
@@ -206,17 +244,25 @@ fn remove_user(db: &DatabasePath, name: &str) -> Result<(), String> {
              `translog serve` creates the user admin with a new password and writes it to {}",
             crate::service::credentials_path(db.path()).display()
         );
+    } else {
+        note_if_no_enabled_admin(&connection, was_enabled_admin);
     }
     Ok(())
 }
 
 fn set_timezone(db: &DatabasePath, name: &str, zone: Option<Tz>) -> Result<(), String> {
     let connection = open_database(db)?;
+    let unchanged = stored_user(&connection, name).is_some_and(|user| user.timezone == zone);
     users::set_timezone(&connection, name, zone)
         .map_err(|error| change_failed(db.path(), &error))?;
-    match zone {
-        Some(zone) => eprintln!("set the time zone of {name} to {zone}"),
-        None => eprintln!(
+    match (zone, unchanged) {
+        (Some(zone), true) => eprintln!("user {name} already had the time zone {zone}"),
+        (Some(zone), false) => eprintln!("set the time zone of {name} to {zone}"),
+        (None, true) => eprintln!(
+            "user {name} already had no time zone of its own; the server's --timezone \
+             applies to its timestamps without an offset"
+        ),
+        (None, false) => eprintln!(
             "cleared the time zone of {name}; the server's --timezone now applies \
              to its timestamps without an offset"
         ),
@@ -226,13 +272,18 @@ fn set_timezone(db: &DatabasePath, name: &str, zone: Option<Tz>) -> Result<(), S
 
 fn set_role(db: &DatabasePath, name: &str, role: Role) -> Result<(), String> {
     let connection = open_database(db)?;
-    let unchanged = stored_user(&connection, name).is_some_and(|user| user.role == role);
+    let before = stored_user(&connection, name);
+    let unchanged = before.as_ref().is_some_and(|user| user.role == role);
     users::set_role(&connection, name, role).map_err(|error| change_failed(db.path(), &error))?;
     if unchanged {
         eprintln!("user {name} already had the role {role}");
     } else {
         eprintln!("set the role of {name} to {role}");
     }
+    note_if_no_enabled_admin(
+        &connection,
+        role != Role::Admin && before.as_ref().is_some_and(is_enabled_admin),
+    );
     Ok(())
 }
 
@@ -364,5 +415,46 @@ fn warn_short_password(password: &Password) {
             "translog: warning: the password has only {length} {unit}; use at least \
              {SHORT_PASSWORD_CHARS}, or leave out --password-stdin to get a generated one"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(name: &str, role: Role, enabled: bool) -> UserSummary {
+        UserSummary {
+            name: name.to_string(),
+            role,
+            timezone: None,
+            enabled,
+        }
+    }
+
+    #[test]
+    fn change_of_last_admin_leaves_none() {
+        let users = [summary("worker1", Role::Worker, true)];
+        assert!(leaves_no_enabled_admin(true, &users));
+    }
+
+    #[test]
+    fn disabled_admin_does_not_count() {
+        let users = [summary("admin2", Role::Admin, false)];
+        assert!(leaves_no_enabled_admin(true, &users));
+    }
+
+    #[test]
+    fn other_enabled_admin_remains() {
+        let users = [
+            summary("admin1", Role::Reader, true),
+            summary("admin2", Role::Admin, true),
+        ];
+        assert!(!leaves_no_enabled_admin(true, &users));
+    }
+
+    #[test]
+    fn change_of_non_admin_leaves_no_note() {
+        let users = [summary("worker1", Role::Worker, true)];
+        assert!(!leaves_no_enabled_admin(false, &users));
     }
 }
