@@ -267,6 +267,217 @@ fn split_space_in_query_code() {
     assert_eq!(reply.error_code(), "invalid_uri", "{}", reply.body);
 }
 
+const NO_VERSION: &[u8] = b"GET /healthz\r\n\r\n";
+
+const TWO_SPACES: &[u8] = b"POST  /worker/log/tx-rl1  HTTP/1.1\r\nHost: test\r\n\r\n";
+
+const TABS: &[u8] = b"POST\t/worker/log/tx-rl2\tHTTP/1.1\r\nHost: test\r\n\r\n";
+
+/// The start of the message about separators other than single spaces.
+const SEPARATOR_RULE: &str = "The method, URL and HTTP version of the request line must be \
+    separated by single spaces";
+
+#[test]
+fn missing_version_error_code() {
+    let server = Server::start();
+    assert_eq!(send(&server, NO_VERSION).error_code(), "invalid_version");
+}
+
+#[test]
+fn missing_version_message_names_version() {
+    let server = Server::start();
+    let reply = send(&server, NO_VERSION);
+    assert!(
+        reply
+            .message()
+            .starts_with("The request line has no HTTP version"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn missing_version_is_logged() {
+    let server = Server::start();
+    send(&server, NO_VERSION);
+    assert!(
+        server.wait_for_log(
+            "rejected by hyper with 400: invalid URI; the request line has no HTTP version",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn two_spaces_error_code() {
+    let server = Server::start();
+    assert_eq!(
+        send(&server, TWO_SPACES).error_code(),
+        "invalid_request_line"
+    );
+}
+
+#[test]
+fn two_spaces_message_names_single_spaces() {
+    let server = Server::start();
+    let reply = send(&server, TWO_SPACES);
+    assert!(
+        reply.message().starts_with(SEPARATOR_RULE),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn two_spaces_before_version_error_code() {
+    let server = Server::start();
+    let reply = send(&server, b"GET /healthz  HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert_eq!(reply.error_code(), "invalid_request_line");
+}
+
+#[test]
+fn tabs_error_code() {
+    let server = Server::start();
+    assert_eq!(send(&server, TABS).error_code(), "invalid_request_line");
+}
+
+#[test]
+fn tabs_message_names_single_spaces() {
+    let server = Server::start();
+    let reply = send(&server, TABS);
+    assert!(
+        reply.message().starts_with(SEPARATOR_RULE),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn tabs_message_has_no_https_hint() {
+    let server = Server::start();
+    let reply = send(&server, TABS);
+    assert!(!reply.message().contains("https://"), "{}", reply.body);
+}
+
+#[test]
+fn tabs_are_logged() {
+    let server = Server::start();
+    send(&server, TABS);
+    assert!(
+        server.wait_for_log(
+            "invalid HTTP method parsed; the method, URL and HTTP version of the request line \
+             are not separated by single spaces",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn space_after_version_error_code() {
+    let server = Server::start();
+    let reply = send(&server, b"GET /healthz HTTP/1.1 \r\nHost: test\r\n\r\n");
+    assert_eq!(reply.error_code(), "invalid_request_line");
+}
+
+#[test]
+fn text_method_has_no_https_hint() {
+    let server = Server::start();
+    let reply = send(&server, b"G(T /healthz HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert!(!reply.message().contains("https://"), "{}", reply.body);
+}
+
+#[test]
+fn tls_handshake_message_suggests_http() {
+    let server = Server::start();
+    // The first bytes of a TLS 1.2 ClientHello record, as curl https:// sends them.
+    let mut hello = vec![
+        0x16, 0x03, 0x01, 0x00, 0xa5, 0x01, 0x00, 0x00, 0xa1, 0x03, 0x03,
+    ];
+    hello.extend([0u8; 32]);
+    let reply = send(&server, &hello);
+    assert!(reply.message().contains("so use http://"), "{}", reply.body);
+}
+
+// Bytes after a request that are not a request line.
+
+/// A GET without `Content-Length` followed by a form body, which is read as
+/// the next request.
+const BODY_WITHOUT_LENGTH: &[u8] =
+    b"GET /healthz HTTP/1.1\r\nHost: test\r\n\r\nstage=WORKER_INIT&status=SUCCESS";
+
+/// Returns the second response on a connection that sent `bytes`.
+fn second_reply(server: &Server, bytes: &[u8]) -> RawReply {
+    let text = server.raw(bytes, WAIT);
+    let second = text.rfind("HTTP/1.1 400").map_or("", |at| &text[at..]);
+    RawReply::parse(second)
+}
+
+#[test]
+fn body_after_request_gets_both_responses() {
+    let server = Server::start();
+    let text = server.raw(BODY_WITHOUT_LENGTH, WAIT);
+    assert_eq!(status_codes(&text), [200, 400]);
+}
+
+#[test]
+fn body_after_request_error_code() {
+    let server = Server::start();
+    let reply = second_reply(&server, BODY_WITHOUT_LENGTH);
+    assert_eq!(reply.error_code(), "invalid_method");
+}
+
+#[test]
+fn body_after_request_message_names_previous_request() {
+    let server = Server::start();
+    let reply = second_reply(&server, BODY_WITHOUT_LENGTH);
+    assert!(
+        reply.message().starts_with(
+            "The bytes after the previous request on this connection are not a request line"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn body_after_request_message_names_content_length() {
+    let server = Server::start();
+    let reply = second_reply(&server, BODY_WITHOUT_LENGTH);
+    assert!(
+        reply
+            .message()
+            .contains("count the whole body in Content-Length"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn body_after_request_has_no_https_hint() {
+    let server = Server::start();
+    let reply = second_reply(&server, BODY_WITHOUT_LENGTH);
+    assert!(!reply.message().contains("https://"), "{}", reply.body);
+}
+
+#[test]
+fn body_after_request_is_logged() {
+    let server = Server::start();
+    server.raw(BODY_WITHOUT_LENGTH, WAIT);
+    assert!(
+        server.wait_for_log(
+            "invalid HTTP method parsed; the bytes after the previous request on this \
+             connection are not a request line",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn invalid_method_error_code() {
     let server = Server::start();

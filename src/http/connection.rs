@@ -15,7 +15,7 @@
 
 use std::error::Error as StdError;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,30 +92,44 @@ impl CutOff {
     }
 }
 
-/// The number of requests of one connection that its handler is serving:
-/// from the call of the service until the handler returns its response.
+/// The requests of one connection that reached the service: how many its
+/// handler is serving, from the call of the service until the handler
+/// returns its response, and whether any has reached it so far.
 #[derive(Clone, Default)]
-pub struct RequestsInProgress(Arc<AtomicUsize>);
+pub struct ConnectionRequests(Arc<RequestCounts>);
+
+#[derive(Default)]
+struct RequestCounts {
+    in_progress: AtomicUsize,
+    started: AtomicBool,
+}
 
 /// Counts a request as in progress until dropped.
-pub struct InProgress(Arc<AtomicUsize>);
+pub struct InProgress(Arc<RequestCounts>);
 
-impl RequestsInProgress {
+impl ConnectionRequests {
     /// Counts a request as in progress until the returned guard is dropped.
     pub fn start(&self) -> InProgress {
-        self.0.fetch_add(1, Ordering::Relaxed);
+        self.0.in_progress.fetch_add(1, Ordering::Relaxed);
+        self.0.started.store(true, Ordering::Relaxed);
         InProgress(Arc::clone(&self.0))
     }
 
     /// Returns true when no request of the connection is in its handler.
     fn is_idle(&self) -> bool {
-        self.0.load(Ordering::Relaxed) == 0
+        self.0.in_progress.load(Ordering::Relaxed) == 0
+    }
+
+    /// Returns true once a request of the connection has reached the
+    /// service, so that bytes after it come after a request.
+    fn any_started(&self) -> bool {
+        self.0.started.load(Ordering::Relaxed)
     }
 }
 
 impl Drop for InProgress {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_progress.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -135,7 +149,7 @@ const IDLE_STOP_GRACE: Duration = Duration::from_millis(100);
 pub async fn serve<S>(
     mut connection: http1::Connection<Io, S>,
     mut stop: watch::Receiver<()>,
-    requests: RequestsInProgress,
+    requests: ConnectionRequests,
     peer: SocketAddr,
     read_timeout: Duration,
 ) where
@@ -170,16 +184,17 @@ pub async fn serve<S>(
         end_after_head_timeout(io, &parts.read_buf, peer, read_timeout).await;
         return;
     }
-    log_connection_error(peer, &error);
     let parts = connection.into_parts();
     let io = parts.io.into_inner();
+    let fault = (error.is_parse() || io.held_back())
+        .then(|| HeadFault::from_error(&error, &parts.read_buf, requests.any_started()));
+    log_connection_error(peer, &error, fault.as_ref());
     // hyper has returned the parse error after it wrote its own response,
     // which the filter dropped, so nothing else of hyper's is in the stream.
     // NOTE: a HEAD request gets the body too. The method is unknown here
     // once hyper has dropped the head, as it does before it checks the URL
     // and the framing headers.
-    if io.held_back() {
-        let fault = HeadFault::from_error(&error, &parts.read_buf);
+    if let (true, Some(fault)) = (io.held_back(), fault) {
         let reply = encode_http1(ApiError::UnparsableHead(fault).into_response()).await;
         send_final_reply(io.into_inner().into_inner(), &reply).await;
     }
@@ -190,7 +205,7 @@ pub async fn serve<S>(
 /// [`IDLE_STOP_GRACE`] with no request in the handler.
 async fn finish_at_stop<S>(
     connection: &mut http1::Connection<Io, S>,
-    requests: &RequestsInProgress,
+    requests: &ConnectionRequests,
 ) -> Option<hyper::Result<()>>
 where
     S: HttpService<Incoming, ResBody = Body>,
@@ -281,9 +296,10 @@ pub async fn send_final_reply(mut stream: TcpStream, reply: &[u8]) {
 
 /// Logs why a connection ended with an error. hyper rejects a request head
 /// that it cannot parse without calling the service, so this line is the
-/// only one about such a request. Other errors, such as a client that
-/// closed the connection, are at debug.
-fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
+/// only one about such a request, and it adds the cause that `fault`, the
+/// fault of that head, names beyond hyper's text. Other errors, such as a
+/// client that closed the connection, are at debug.
+fn log_connection_error(peer: SocketAddr, error: &hyper::Error, fault: Option<&HeadFault>) {
     if error.is_parse_version_h2() {
         log::info!(
         target: REQUEST_LOG,
@@ -300,15 +316,10 @@ fn log_connection_error(peer: SocketAddr, error: &hyper::Error) {
         );
     } else if error.is_parse() {
         let cause = innermost_cause(error);
-        // A TLS handshake starts with a byte that no method contains, so
-        // hyper names the method. https:// is the usual mistake behind it.
-        let hint = if cause == "invalid HTTP method parsed" {
-            "; a client that sends https:// requests to this plain HTTP port gets this, so \
-             use http://, or put a TLS proxy in front"
-        } else {
-            ""
-        };
-        log::info!(target: REQUEST_LOG, "request from {peer} rejected by hyper with 400: {cause}{hint}");
+        let detail = fault
+            .and_then(HeadFault::log_detail)
+            .map_or(String::new(), |detail| format!("; {detail}"));
+        log::info!(target: REQUEST_LOG, "request from {peer} rejected by hyper with 400: {cause}{detail}");
     } else {
         log::debug!(target: REQUEST_LOG, "connection from {peer} ended: {error}");
     }

@@ -4,6 +4,7 @@
 
 use hyper::StatusCode;
 
+use super::request_line::{is_text, RequestLine, SeparatorFault};
 use super::MAX_HEAD_BYTES;
 
 /// The maximum number of header fields in a request head: hyper's default,
@@ -16,6 +17,15 @@ pub const MAX_HEADER_FIELDS: usize = 100;
 const ENCODE_HINT: &str =
     "curl --data-urlencode encodes a parameter and sends it in the body, or in the URL with -G.";
 
+/// The start of the message about the separators of a request line.
+const SEPARATOR_RULE: &str = "The method, URL and HTTP version of the request line must be \
+    separated by single spaces, as in POST /worker/log/{transaction_id} HTTP/1.1";
+
+/// The advice about a client that sends https:// requests to this port,
+/// which the log line of [`HeadFault::NotText`] adds.
+const HTTPS_LOG_HINT: &str = "a client that sends https:// requests to this plain HTTP port \
+    gets this, so use http://, or put a TLS proxy in front";
+
 /// The fault of a request head that hyper rejected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum HeadFault {
@@ -26,7 +36,20 @@ pub enum HeadFault {
     /// The request target is longer than hyper's own limit of 65534 bytes,
     /// which no head within [`MAX_HEAD_BYTES`] reaches.
     UriTooLong,
+    /// A request line that starts with text that is not a method.
     InvalidMethod,
+    /// A request that starts with bytes that are not text, as the TLS
+    /// handshake of an https:// client does.
+    NotText,
+    /// Bytes after an earlier request on the connection that are not a
+    /// request line, such as the rest of a body longer than its
+    /// `Content-Length`.
+    NotRequestLine,
+    /// Spaces or tabs between the method, target and version of the request
+    /// line other than one space each.
+    InvalidSeparator(SeparatorFault),
+    /// A request line that ends after its target, without an HTTP version.
+    MissingVersion,
     /// A space inside the request target, after which hyper reads the rest
     /// of the target as the HTTP version.
     SpaceInTarget,
@@ -49,10 +72,12 @@ impl HeadFault {
     /// could not parse. `unparsed` is what hyper read and did not parse,
     /// which contains the head when the request line or a header line broke
     /// the syntax, but not when a parsed header had a bad value.
+    /// `after_request` is true when an earlier request on the connection
+    /// reached the server.
     ///
     /// hyper 1.13 exposes the kind of a parse error only through its text,
     /// so the texts of `hyper::error::Error::description` are matched here.
-    pub fn from_error(error: &hyper::Error, unparsed: &[u8]) -> HeadFault {
+    pub fn from_error(error: &hyper::Error, unparsed: &[u8], after_request: bool) -> HeadFault {
         if error.is_parse_too_large() {
             if error.to_string() == "URI too long" {
                 return HeadFault::UriTooLong;
@@ -64,14 +89,18 @@ impl HeadFault {
             }
             return HeadFault::TooManyFields;
         }
+        let line = RequestLine::first(unparsed);
+        // hyper's parser (httparse 1.10) names the part where it stopped, so
+        // the request line is read again to find the cause, such as a tab
+        // after the method, or a line that ends without a version.
         match error.to_string().as_str() {
-            "invalid HTTP method parsed" => HeadFault::InvalidMethod,
-            "invalid URI" => HeadFault::InvalidTarget,
-            "invalid HTTP version parsed" if has_space_in_target(unparsed) => {
-                HeadFault::SpaceInTarget
-            }
-            "invalid HTTP version parsed" => HeadFault::InvalidVersion,
-            "invalid HTTP header parsed" => HeadFault::InvalidHeaderLine,
+            "invalid HTTP method parsed" => method_fault(line, unparsed, after_request),
+            "invalid URI" => target_fault(line),
+            "invalid HTTP version parsed" => version_fault(line),
+            "invalid HTTP header parsed" => match line.separator_fault() {
+                Some(fault) => HeadFault::InvalidSeparator(fault),
+                None => HeadFault::InvalidHeaderLine,
+            },
             "invalid content-length parsed" => HeadFault::InvalidContentLength,
             "invalid transfer-encoding parsed" => HeadFault::InvalidTransferEncoding,
             "unexpected transfer-encoding parsed" => HeadFault::TransferEncodingInHttp10,
@@ -88,6 +117,10 @@ impl HeadFault {
             }
             HeadFault::UriTooLong => StatusCode::URI_TOO_LONG,
             HeadFault::InvalidMethod
+            | HeadFault::NotText
+            | HeadFault::NotRequestLine
+            | HeadFault::InvalidSeparator(_)
+            | HeadFault::MissingVersion
             | HeadFault::SpaceInTarget
             | HeadFault::InvalidTarget
             | HeadFault::InvalidVersion
@@ -104,9 +137,12 @@ impl HeadFault {
         match self {
             HeadFault::TooLarge | HeadFault::TooManyFields => "request_head_too_large",
             HeadFault::UriTooLong => "uri_too_long",
-            HeadFault::InvalidMethod => "invalid_method",
+            HeadFault::InvalidMethod | HeadFault::NotText | HeadFault::NotRequestLine => {
+                "invalid_method"
+            }
+            HeadFault::InvalidSeparator(_) => "invalid_request_line",
             HeadFault::SpaceInTarget | HeadFault::InvalidTarget => "invalid_uri",
-            HeadFault::InvalidVersion => "invalid_version",
+            HeadFault::MissingVersion | HeadFault::InvalidVersion => "invalid_version",
             HeadFault::InvalidHeaderLine
             | HeadFault::InvalidContentLength
             | HeadFault::InvalidTransferEncoding
@@ -131,8 +167,22 @@ impl HeadFault {
                  send the entry's parameters in the body (curl --data-urlencode without -G)."
                 .into(),
             HeadFault::InvalidMethod => "The request line does not start with a valid HTTP \
+                 method, such as POST or GET."
+                .into(),
+            HeadFault::NotText => "The request line does not start with a valid HTTP \
                  method, such as POST or GET; a client that sends https:// requests to this \
                  plain HTTP port gets this, so use http://."
+                .into(),
+            HeadFault::NotRequestLine => "The bytes after the previous request on this \
+                 connection are not a request line, such as POST /worker/log/{transaction_id} \
+                 HTTP/1.1. The server reads the bytes after a request's body as the next \
+                 request, so count the whole body in Content-Length; a request without \
+                 Content-Length or Transfer-Encoding has no body."
+                .into(),
+            HeadFault::InvalidSeparator(fault) => separator_message(*fault),
+            HeadFault::MissingVersion => "The request line has no HTTP version; send the \
+                 method, the URL and the version separated by single spaces, as in GET \
+                 /healthz HTTP/1.1."
                 .into(),
             HeadFault::SpaceInTarget => format!(
                 "The URL contains a space, which must be percent-encoded as %20; {ENCODE_HINT}"
@@ -166,72 +216,85 @@ impl HeadFault {
             }
         }
     }
+
+    /// Returns the cause that the log line about the rejected head adds to
+    /// hyper's text, where that text alone misleads or gives no advice.
+    pub fn log_detail(&self) -> Option<&'static str> {
+        match self {
+            HeadFault::NotText => Some(HTTPS_LOG_HINT),
+            HeadFault::NotRequestLine => Some(
+                "the bytes after the previous request on this connection are not a request \
+                 line, as when that request's body is longer than its Content-Length or was sent \
+                 without one",
+            ),
+            HeadFault::InvalidSeparator(_) => Some(
+                "the method, URL and HTTP version of the request line are not separated by \
+                 single spaces",
+            ),
+            HeadFault::MissingVersion => Some("the request line has no HTTP version"),
+            _ => None,
+        }
+    }
 }
 
-/// Returns true when the request line at the start of `unparsed` has a
-/// space inside its target: more than two spaces, and a last word that
-/// starts as an HTTP version. hyper's parser fails at the first byte after
-/// the second space that cannot start a version, so a line whose end has not
-/// arrived yet qualifies when its third word does not start with `HTTP/`.
-fn has_space_in_target(unparsed: &[u8]) -> bool {
-    // hyper skips empty lines before a request line.
-    let start = unparsed
-        .iter()
-        .position(|byte| !matches!(byte, b'\r' | b'\n'))
-        .unwrap_or(unparsed.len());
-    let rest = &unparsed[start..];
-    let end = rest
-        .iter()
-        .position(|byte| matches!(byte, b'\r' | b'\n'))
-        .unwrap_or(rest.len());
-    let line = &rest[..end];
-    let spaces = line.iter().filter(|byte| **byte == b' ').count();
-    if end == rest.len() {
-        let third_word = line.split(|byte| *byte == b' ').nth(2);
-        return third_word.is_some_and(|word| !word.starts_with(b"HTTP/"));
+/// Names the fault of a request line that hyper rejected at its method.
+fn method_fault(line: RequestLine<'_>, unparsed: &[u8], after_request: bool) -> HeadFault {
+    if let Some(fault) = line.separator_fault() {
+        return HeadFault::InvalidSeparator(fault);
     }
-    let last_word = line.rsplit(|byte| *byte == b' ').next().unwrap_or_default();
-    spaces > 2 && last_word.starts_with(b"HTTP/")
+    if after_request {
+        return HeadFault::NotRequestLine;
+    }
+    if is_text(unparsed) {
+        return HeadFault::InvalidMethod;
+    }
+    HeadFault::NotText
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn space_in_query_is_found() {
-        assert!(has_space_in_target(
-            b"GET /worker/log/x?message=exit 1 HTTP/1.1\r\nHost: t\r\n\r\n"
-        ));
+/// Names the fault of a request line that hyper rejected at its target.
+/// hyper reports there a character that its URL parser rejects, and also a
+/// line end, a tab or a second space next to the target.
+fn target_fault(line: RequestLine<'_>) -> HeadFault {
+    if let Some(fault) = line.separator_fault() {
+        return HeadFault::InvalidSeparator(fault);
     }
-
-    #[test]
-    fn space_after_empty_lines_is_found() {
-        assert!(has_space_in_target(b"\r\nGET /a b HTTP/1.1\r\n"));
+    if line.lacks_version() {
+        return HeadFault::MissingVersion;
     }
+    HeadFault::InvalidTarget
+}
 
-    #[test]
-    fn valid_request_line_has_no_space() {
-        assert!(!has_space_in_target(b"GET /worker/log/x HTTP/1.1\r\n"));
+/// Names the fault of a request line that hyper rejected at its version.
+/// hyper reports a space inside the target there, because it reads the
+/// rest of the target as the version.
+fn version_fault(line: RequestLine<'_>) -> HeadFault {
+    if let Some(fault) = line.separator_fault() {
+        return HeadFault::InvalidSeparator(fault);
     }
-
-    #[test]
-    fn bad_version_is_no_space() {
-        assert!(!has_space_in_target(b"GET /worker/log/x HTTP/1.2\r\n"));
+    if line.lacks_version() {
+        return HeadFault::MissingVersion;
     }
-
-    #[test]
-    fn space_in_line_cut_short_is_found() {
-        assert!(has_space_in_target(b"GET /worker/log/x?message=exit 1"));
+    if line.has_space_in_target() {
+        return HeadFault::SpaceInTarget;
     }
+    HeadFault::InvalidVersion
+}
 
-    #[test]
-    fn line_cut_short_in_version_is_no_space() {
-        assert!(!has_space_in_target(b"GET /worker/log/x HTTP/1.2"));
-    }
-
-    #[test]
-    fn extra_word_without_version_is_no_space() {
-        assert!(!has_space_in_target(b"GET /a b c\r\n"));
+/// Returns the message about the separators of a request line that
+/// `fault` describes.
+fn separator_message(fault: SeparatorFault) -> String {
+    match fault {
+        SeparatorFault::Tab => format!("{SEPARATOR_RULE}, but this line has a tab between them."),
+        SeparatorFault::RepeatedSpace => {
+            format!("{SEPARATOR_RULE}, but this line has more than one space between them.")
+        }
+        SeparatorFault::Leading => format!(
+            "{SEPARATOR_RULE}, with nothing before the method, but this line starts with a \
+             space or tab."
+        ),
+        SeparatorFault::Trailing => format!(
+            "{SEPARATOR_RULE}, with nothing after the version, but this line ends with a space \
+             or tab."
+        ),
     }
 }

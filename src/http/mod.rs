@@ -20,6 +20,7 @@ pub mod head_fault;
 pub mod host;
 pub mod origin;
 pub mod queries;
+pub mod request_line;
 pub mod response;
 pub mod router;
 pub mod write_deadline;
@@ -41,7 +42,7 @@ use std::time::{Duration, Instant};
 use automatic_response::AutomaticResponseFilter;
 use chrono_tz::Tz;
 use client_address::ClientAddress;
-use connection::{send_final_reply, CutOff, GracefulStop, RequestsInProgress};
+use connection::{send_final_reply, ConnectionRequests, CutOff, GracefulStop};
 use hyper::body::Incoming;
 use hyper::header::{HeaderMap, HeaderValue, CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING, VARY};
 use hyper::server::conn::http1;
@@ -249,7 +250,7 @@ fn accept(
         log::debug!("setting SO_SNDBUF for {peer} failed: {error}");
     }
     let service_state = Arc::clone(state);
-    let requests = RequestsInProgress::default();
+    let requests = ConnectionRequests::default();
     let counted = requests.clone();
     let cut_off = graceful.cut_off_watcher();
     let service = service_fn(move |request| {
