@@ -1781,6 +1781,81 @@ fn inner_double_slash_names_path_meant() {
     );
 }
 
+/// Posts an entry with `curl --path-as-is` to `path`, which keeps its `.`
+/// and `..` segments, and returns curl's standard output.
+fn post_path_as_is(server: &Server, path: &str) -> String {
+    let (user, password) = server.admin();
+    let output = server.curl(
+        path,
+        &[
+            "--path-as-is",
+            "-u",
+            &format!("{user}:{password}"),
+            "--data",
+            VALID,
+        ],
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn dot_dot_segment_is_404() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../log/tx-dd");
+    assert!(body.starts_with("{\"error\":\"not_found\""), "{body}");
+}
+
+#[test]
+fn dot_dot_segment_is_named() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../log/tx-dd");
+    assert!(
+        body.contains("because it contains the segment .., which the server does not resolve"),
+        "{body}"
+    );
+}
+
+#[test]
+fn dot_dot_segment_names_resolved_path() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../log/tx-dd");
+    assert!(
+        body.contains("send the request to /worker/log/tx-dd,"),
+        "{body}"
+    );
+}
+
+#[test]
+fn dot_dot_segment_names_encoding() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../log/tx-dd");
+    assert!(
+        body.contains("must be percent-encoded, as %2E or %2E%2E"),
+        "{body}"
+    );
+}
+
+#[test]
+fn dot_dot_segment_has_no_slash_hint() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../log/tx-dd");
+    assert!(!body.contains("cannot contain '/'"), "{body}");
+}
+
+#[test]
+fn dot_segment_without_resource_names_no_path() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/../");
+    assert!(!body.contains("send the request to"), "{body}");
+}
+
+#[test]
+fn dot_dot_id_is_stored() {
+    let server = Server::start();
+    let body = post_path_as_is(&server, "/worker/log/..");
+    assert_eq!(body, "");
+}
+
 #[test]
 fn double_slash_stores_nothing() {
     for path in ["//worker/log/tx-1", "/worker/log//tx-1"] {

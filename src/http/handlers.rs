@@ -250,8 +250,15 @@ async fn authorized_user(
 /// Another method is sent there and gets the `405` that lists the allowed
 /// ones. A longer path under `/worker/log/` comes
 /// from a base URL that ends with `/worker/log`, or from a transaction id
-/// with a `/`.
+/// with a `/`. A path with a `.` or `..` segment, which curl sends only with
+/// `--path-as-is`, gets a message that names the segment first.
 fn not_found(path: &str, method: &Method) -> ApiError {
+    if let Some(segment) = dot_segment(path) {
+        let meant = resolve_dot_segments(path);
+        let meant = (meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(&meant, method))
+            .then_some(meant);
+        return ApiError::DotSegment { segment, meant };
+    }
     if path.contains("//") {
         let meant = without_repeated_slashes(path);
         if meant.len() <= MAX_SUGGESTED_PATH_BYTES && takes_method(&meant, method) {
@@ -279,6 +286,38 @@ fn not_found(path: &str, method: &Method) -> ApiError {
             _ => ApiError::NotFound,
         },
     }
+}
+
+/// Returns the first `.` or `..` segment of `path`, if it has one.
+fn dot_segment(path: &str) -> Option<&'static str> {
+    path.split('/').find_map(|segment| match segment {
+        "." => Some("."),
+        ".." => Some(".."),
+        _ => None,
+    })
+}
+
+/// Returns `path` with its `.` and `..` segments resolved as RFC 3986
+/// section 5.2.4 does: a `.` is dropped, and a `..` drops the segment before
+/// it. A path that ends with either keeps a trailing slash.
+fn resolve_dot_segments(path: &str) -> String {
+    let segments: Vec<&str> = path.strip_prefix('/').unwrap_or(path).split('/').collect();
+    let mut resolved: Vec<&str> = Vec::with_capacity(segments.len());
+    for (index, segment) in segments.iter().enumerate() {
+        let is_last = index + 1 == segments.len();
+        match *segment {
+            "." | ".." => {
+                if *segment == ".." {
+                    resolved.pop();
+                }
+                if is_last {
+                    resolved.push("");
+                }
+            }
+            other => resolved.push(other),
+        }
+    }
+    format!("/{}", resolved.join("/"))
 }
 
 /// Returns `path` with each run of `/` written as one `/`.
@@ -939,5 +978,41 @@ mod tests {
     #[test]
     fn repeated_chunked_header_is_rejected() {
         assert!(check_transfer_coding(&headers(&["chunked", "chunked"])).is_err());
+    }
+
+    #[test]
+    fn dot_dot_segment_is_resolved() {
+        assert_eq!(
+            resolve_dot_segments("/worker/log/../log/tx-dd"),
+            "/worker/log/tx-dd"
+        );
+    }
+
+    #[test]
+    fn dot_segment_is_dropped() {
+        assert_eq!(
+            resolve_dot_segments("/worker/./log/tx-1"),
+            "/worker/log/tx-1"
+        );
+    }
+
+    #[test]
+    fn last_dot_dot_segment_keeps_slash() {
+        assert_eq!(resolve_dot_segments("/worker/log/a/.."), "/worker/log/");
+    }
+
+    #[test]
+    fn dot_dot_above_root_stays_at_root() {
+        assert_eq!(resolve_dot_segments("/../healthz"), "/healthz");
+    }
+
+    #[test]
+    fn encoded_dots_are_no_dot_segment() {
+        assert_eq!(dot_segment("/worker/log/%2E%2E/x"), None);
+    }
+
+    #[test]
+    fn dots_in_id_are_no_dot_segment() {
+        assert_eq!(dot_segment("/worker/log/a..b/x"), None);
     }
 }

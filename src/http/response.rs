@@ -38,6 +38,14 @@ pub enum ApiError {
     /// A path under `/worker/log/` with more than one segment, as a
     /// transaction id with a `/` in it gives.
     SlashInTransactionId,
+    /// A path with a `.` or `..` segment, which the server does not
+    /// resolve, with the segment. `meant` is the path with its dot segments
+    /// resolved, as curl sends it without `--path-as-is`, when that path
+    /// names a resource that takes the request's method.
+    DotSegment {
+        segment: &'static str,
+        meant: Option<String>,
+    },
     /// A path under `/worker/log/worker/log/`, as a client whose base URL
     /// already ends with `/worker/log` sends, with the path meant.
     RepeatedBasePath(String),
@@ -245,6 +253,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
+            | ApiError::DotSegment { .. }
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
             | ApiError::NoSuchLog => StatusCode::NOT_FOUND,
@@ -277,6 +286,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
+            | ApiError::DotSegment { .. }
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. } => "not_found",
             ApiError::NoSuchLog => "no_such_log",
@@ -309,6 +319,21 @@ impl ApiError {
                  cannot contain '/'; put the id in one path segment, such as \
                  /worker/log/db1-2026-12-04 in place of /worker/log/db1/2026-12-04."
                 .into(),
+            ApiError::DotSegment { segment, meant } => {
+                let resolved = match meant {
+                    Some(meant) => format!(
+                        "; send the request to {meant}, the path with its . and .. segments \
+                         resolved"
+                    ),
+                    None => String::new(),
+                };
+                format!(
+                    "No resource at this path, because it contains the segment {segment}, which \
+                     the server does not resolve{resolved}. curl removes . and .. segments \
+                     unless given --path-as-is, so a transaction id that is . or .. must be \
+                     percent-encoded, as %2E or %2E%2E."
+                )
+            }
             ApiError::DoubleSlash {
                 meant,
                 at_start: true,
@@ -478,6 +503,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
+            | ApiError::DotSegment { .. }
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
             | ApiError::NoSuchLog
@@ -539,6 +565,7 @@ impl ApiError {
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
             | ApiError::SlashInTransactionId
+            | ApiError::DotSegment { .. }
             | ApiError::RepeatedBasePath(_)
             | ApiError::DoubleSlash { .. }
             | ApiError::MethodNotAllowed { .. }

@@ -84,6 +84,7 @@ fn error_title(error: &ApiError) -> &'static str {
         | ApiError::TrailingSlash(_)
         | ApiError::WrongCase(_)
         | ApiError::SlashInTransactionId
+        | ApiError::DotSegment { .. }
         | ApiError::RepeatedBasePath(_)
         | ApiError::DoubleSlash { .. }
         | ApiError::NoSuchLog => "Page not found",
