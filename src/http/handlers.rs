@@ -36,7 +36,7 @@ use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
 use crate::validate::timestamp::repeated_local_time;
-use crate::validate::{build_entry, collect_parameters, LocalZone, ParamError};
+use crate::validate::{build_entry, collect_parameters, LocalZone, NoBody, ParamError};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
@@ -574,16 +574,13 @@ async fn append_entry(
         }
     };
     let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
-    // By the rules of HTTP, a request with neither header has no body, even
-    // when the client wrote bytes after the head, so hyper reads none.
-    let has_no_body = !parts.headers.contains_key(CONTENT_LENGTH)
-        && !parts.headers.contains_key(TRANSFER_ENCODING);
+    let no_body = no_body_reason(&parts.headers);
     let handed_to_storage = Arc::clone(&context.handed_to_storage);
     let mut build = |user: &User| -> Result<NewEntry, ApiError> {
         let parameters = collect_parameters(parts.uri.query(), content_type, &body)?;
         let zone = LocalZone::for_user(user.timezone, state.config.timezone);
         build_entry(&transaction_id, parameters, zone, &user.name)
-            .map_err(|error| entry_error(error, has_no_body, context))
+            .map_err(|error| entry_error(error, no_body, context))
     };
 
     // True once a changed user made the credentials be checked against the
@@ -673,16 +670,41 @@ async fn store_once(
     }
 }
 
+/// Returns why the head of a request announces no body, or `None` when it
+/// announces one or a chunked body. By the rules of HTTP, the body of such
+/// a request is empty even when the client wrote bytes after the head, so
+/// hyper reads none.
+fn no_body_reason(headers: &HeaderMap) -> Option<NoBody> {
+    if headers.contains_key(TRANSFER_ENCODING) {
+        return None;
+    }
+    let Some(length) = headers.get(CONTENT_LENGTH) else {
+        return Some(NoBody::NoLengthHeaders);
+    };
+    // hyper has checked that the value is a number, or a list of one number
+    // repeated, and that repeated headers agree.
+    let zero = length.to_str().is_ok_and(|value| {
+        value
+            .split(',')
+            .all(|number| number.trim().parse::<u64>() == Ok(0))
+    });
+    zero.then_some(NoBody::ZeroLength)
+}
+
 /// Returns the error of an entry that failed to build. A request without a
 /// body that lacks parameters also closes its connection, because the
 /// parameters may be in body bytes written after a head that announced
 /// none, and those bytes would be read as the next request.
-fn entry_error(error: ParamError, has_no_body: bool, context: &mut RequestContext) -> ApiError {
-    if !has_no_body {
+fn entry_error(
+    error: ParamError,
+    no_body: Option<NoBody>,
+    context: &mut RequestContext,
+) -> ApiError {
+    let Some(reason) = no_body else {
         return error.into();
-    }
-    let error = error.for_request_without_body();
-    context.close_connection = matches!(error, ParamError::MissingWithoutBody(_));
+    };
+    let error = error.for_request_without_body(reason);
+    context.close_connection = matches!(error, ParamError::MissingWithoutBody(..));
     error.into()
 }
 
@@ -1014,5 +1036,32 @@ mod tests {
     #[test]
     fn dots_in_id_are_no_dot_segment() {
         assert_eq!(dot_segment("/worker/log/a..b/x"), None);
+    }
+
+    #[test]
+    fn no_body_without_length_headers() {
+        assert_eq!(
+            no_body_reason(&HeaderMap::new()),
+            Some(NoBody::NoLengthHeaders)
+        );
+    }
+
+    #[test]
+    fn no_body_with_zero_length() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("0"));
+        assert_eq!(no_body_reason(&headers), Some(NoBody::ZeroLength));
+    }
+
+    #[test]
+    fn body_with_positive_length() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("10"));
+        assert_eq!(no_body_reason(&headers), None);
+    }
+
+    #[test]
+    fn chunked_body_has_body() {
+        assert_eq!(no_body_reason(&headers(&["chunked"])), None);
     }
 }

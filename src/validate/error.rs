@@ -57,11 +57,10 @@ pub enum ParamError {
     },
     Repeated(String),
     Missing(Vec<&'static str>),
-    /// Missing parameters of a request without `Content-Length` or
-    /// `Transfer-Encoding`. By the rules of HTTP such a request has no body,
-    /// even when the client wrote the parameters after the head, as an
-    /// HTTP/1.0 client or a hand-written request may.
-    MissingWithoutBody(Vec<&'static str>),
+    /// Missing parameters of a request that has no body for the reason
+    /// given, even when the client wrote the parameters after the head, as
+    /// an HTTP/1.0 client or a hand-written request may.
+    MissingWithoutBody(Vec<&'static str>, NoBody),
     /// Missing parameters whose `name=`, after `separator`, is in the value
     /// of the parameter `within`, because the client separated the
     /// parameters with `separator` instead of `&`. `next` is the first
@@ -102,6 +101,16 @@ pub enum ParamError {
     TimestampPlusDecoded(String),
 }
 
+/// The reason why a request has no body by the rules of HTTP (RFC 9112
+/// section 6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoBody {
+    /// Neither `Content-Length` nor `Transfer-Encoding`.
+    NoLengthHeaders,
+    /// `Content-Length: 0`, without `Transfer-Encoding`.
+    ZeroLength,
+}
+
 /// A character that clients put between form parameters in place of `&`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Separator {
@@ -140,11 +149,11 @@ pub enum Origin {
 
 impl ParamError {
     /// Converts [`ParamError::Missing`] into [`ParamError::MissingWithoutBody`],
-    /// for a request that has neither `Content-Length` nor `Transfer-Encoding`.
-    /// Every other error is returned unchanged.
-    pub fn for_request_without_body(self) -> ParamError {
+    /// for a request that has no body because of `reason`. Every other error
+    /// is returned unchanged.
+    pub fn for_request_without_body(self, reason: NoBody) -> ParamError {
         match self {
-            ParamError::Missing(names) => ParamError::MissingWithoutBody(names),
+            ParamError::Missing(names) => ParamError::MissingWithoutBody(names, reason),
             error => error,
         }
     }
@@ -174,7 +183,7 @@ impl ParamError {
             ParamError::Unknown(_) | ParamError::NameWrongCase { .. } => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
             ParamError::Missing(_)
-            | ParamError::MissingWithoutBody(_)
+            | ParamError::MissingWithoutBody(..)
             | ParamError::WrongSeparator { .. } => "missing_parameter",
             ParamError::WrongJsonType { .. }
             | ParamError::WrongSeparatorInValue { .. }
@@ -298,12 +307,20 @@ impl fmt::Display for ParamError {
                 }
                 f.write_str(".")
             }
-            ParamError::MissingWithoutBody(names) => {
+            ParamError::MissingWithoutBody(names, NoBody::NoLengthHeaders) => {
                 write_missing(f, names)?;
                 f.write_str(
                     "; the request has no body, because it has neither a Content-Length nor a \
                      Transfer-Encoding header. Send the parameters in the body with curl's -d \
                      or --data-urlencode, which also sends the Content-Length header.",
+                )
+            }
+            ParamError::MissingWithoutBody(names, NoBody::ZeroLength) => {
+                write_missing(f, names)?;
+                f.write_str(
+                    "; the request declared Content-Length: 0, so the server read no body. \
+                     Send the size of the body in bytes in Content-Length, as curl's -d and \
+                     --data-urlencode do.",
                 )
             }
             ParamError::WrongSeparator {

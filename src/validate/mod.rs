@@ -18,7 +18,7 @@ use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
 use json::JsonBodyError;
 use timestamp::TimestampError;
 
-pub use error::{whitespace_note, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
+pub use error::{whitespace_note, NoBody, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
 
 /// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`, as the
 /// command line's durations and ages take them.
@@ -1142,7 +1142,8 @@ mod tests {
 
     #[test]
     fn missing_without_body_names_headers() {
-        let error = ParamError::Missing(vec!["timestamp"]).for_request_without_body();
+        let error = ParamError::Missing(vec!["timestamp"])
+            .for_request_without_body(NoBody::NoLengthHeaders);
         assert_eq!(
             error.to_string(),
             "Missing required parameter timestamp; the request has no body, because it has \
@@ -1154,13 +1155,15 @@ mod tests {
 
     #[test]
     fn missing_without_body_keeps_code() {
-        let error = ParamError::Missing(vec!["status"]).for_request_without_body();
+        let error =
+            ParamError::Missing(vec!["status"]).for_request_without_body(NoBody::NoLengthHeaders);
         assert_eq!(error.code(), "missing_parameter");
     }
 
     #[test]
     fn request_without_body_keeps_other_errors() {
-        let error = ParamError::Unknown("mesage".into()).for_request_without_body();
+        let error =
+            ParamError::Unknown("mesage".into()).for_request_without_body(NoBody::NoLengthHeaders);
         assert_eq!(error, ParamError::Unknown("mesage".into()));
     }
 
