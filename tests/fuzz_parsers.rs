@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use translog::auth::basic;
 use translog::entry::{Stage, Status, MAX_MESSAGE_BYTES};
+use translog::http::request_line::{is_text, RequestLine};
 use translog::http::router::{route, Route};
 use translog::validate::form::{decode_component, parse_pairs};
 use translog::validate::json::parse_object;
@@ -319,6 +320,37 @@ proptest! {
         let credentials = credentials.expect("checked above");
         prop_assert_eq!(credentials.user, user);
         prop_assert_eq!(credentials.password.expose(), password.as_str());
+    }
+
+    #[test]
+    fn request_line_reading_never_panics(unparsed in bytes(512)) {
+        let line = RequestLine::first(&unparsed);
+        let _ = line.separator_fault();
+        let _ = line.lacks_version();
+        let _ = line.has_space_in_target();
+        let _ = is_text(&unparsed);
+    }
+
+    #[test]
+    fn request_line_like_text_never_panics(
+        text in "\r?\n?[ \t]{0,2}[A-Z(=]{0,6}[ \t]{0,3}/[a-z<? ]{0,12}[ \t]{0,3}(HTTP/1\\.[01])?[ \t]{0,2}(\r\n)?",
+    ) {
+        let line = RequestLine::first(text.as_bytes());
+        let _ = line.separator_fault();
+        let _ = line.lacks_version();
+        let _ = line.has_space_in_target();
+    }
+
+    #[test]
+    fn single_spaces_are_no_separator_fault(
+        method in "[A-Z]{1,8}",
+        target in "/[!-~]{0,32}",
+        minor in 0..=1u8,
+    ) {
+        let text = format!("{method} {target} HTTP/1.{minor}\r\nHost: t\r\n\r\n");
+        let line = RequestLine::first(text.as_bytes());
+        prop_assert_eq!(line.separator_fault(), None, "{}", text);
+        prop_assert!(!line.lacks_version(), "{}", text);
     }
 
     #[test]
