@@ -1844,6 +1844,16 @@ fn age_in_since_names_command_line() {
 }
 
 #[test]
+fn upper_case_age_names_command_line_form() {
+    let server = Server::start();
+    let message = list(&server, "?since=2H").message();
+    assert!(
+        message.contains("(translog log list --since 2h)"),
+        "{message}"
+    );
+}
+
+#[test]
 fn age_in_since_example_is_age_before_now() {
     let server = Server::start();
     let message = list(&server, "?since=1d").message();

@@ -56,10 +56,14 @@ pub fn query_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiErro
 
 /// Returns the seconds of `value` in the form of an age of the command
 /// line, a whole number and a unit (`s`, `m`, `h` or `d`) such as `30d`, or
-/// `None` for any other value. An age too large to count saturates.
+/// `None` for any other value. A unit in upper case counts too, because the
+/// age only chooses the hint of an error. An age too large to count
+/// saturates.
 fn age_seconds(value: &str) -> Option<u64> {
     let mut characters = value.chars();
-    let unit = characters.next_back().and_then(unit_seconds)?;
+    let unit = characters
+        .next_back()
+        .and_then(|unit| unit_seconds(unit.to_ascii_lowercase()))?;
     let count = characters.as_str();
     if count.is_empty() || !count.bytes().all(|byte| byte.is_ascii_digit()) {
         return None;
@@ -194,11 +198,13 @@ pub fn parse_list_pairs(
                              for example with curl -G --data-urlencode \"{name}=...\"."
                         ))
                     } else if let Some(seconds) = age_seconds(value) {
+                        // The command line takes units in lower case only.
+                        let age = value.to_ascii_lowercase();
                         ApiError::InvalidQuery(format!(
                             "Invalid {name} {value:?}: an age such as 1d is read only by the \
-                             command line (translog log list --{name} {value}); send a time \
+                             command line (translog log list --{name} {age}); send a time \
                              with an offset, such as {}.",
-                            age_example(value, seconds)
+                            age_example(&age, seconds)
                         ))
                     } else if error.is_skipped_local_time() {
                         ApiError::InvalidQuery(format!(
@@ -331,6 +337,11 @@ mod tests {
     #[test]
     fn age_seconds_of_days() {
         assert_eq!(age_seconds("2d"), Some(172_800));
+    }
+
+    #[test]
+    fn age_in_upper_case_is_counted() {
+        assert_eq!(age_seconds("2H"), Some(7_200));
     }
 
     #[test]
