@@ -4,6 +4,7 @@
 use std::fmt;
 
 use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 
 /// The step of a Worker's run that an entry reports on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -153,6 +154,9 @@ pub struct NewEntry {
     pub timestamp: DateTime<Utc>,
     /// The timestamp as the Worker sent it, shown back to readers.
     pub timestamp_sent: String,
+    /// The zone that resolved a timestamp sent without an offset, or `None`
+    /// for one with an offset and for Unix seconds. It is not stored.
+    pub local_zone: Option<Tz>,
     pub stage: Stage,
     pub status: Status,
     pub message: Option<String>,

@@ -393,6 +393,56 @@ fn ambiguous_local_time_takes_earlier() {
     );
 }
 
+// The headers that show how a timestamp was read.
+
+#[test]
+fn local_time_header_names_user_zone() {
+    // A Worker on a host in UTC whose user has the zone Europe/Berlin.
+    let (reply, _server) = post_in_zone("Europe/Berlin", "2026-12-04 13:57:54");
+    assert_eq!(reply.header("Entry-Time-Zone"), Some("Europe/Berlin"));
+}
+
+#[test]
+fn local_time_header_shows_instant() {
+    let (reply, _server) = post_in_zone("Europe/Berlin", "2026-12-04 13:57:54");
+    assert_eq!(
+        reply.header("Entry-Timestamp"),
+        Some("2026-12-04T12:57:54.000000000Z")
+    );
+}
+
+#[test]
+fn local_time_header_names_server_zone() {
+    let server = Server::start_with(&["--timezone", "America/New_York"]);
+    let reply = post(&server, "2026-12-04T08:57:54.5");
+    assert_eq!(reply.header("Entry-Time-Zone"), Some("America/New_York"));
+}
+
+#[test]
+fn date_alone_header_names_zone() {
+    let (reply, _server) = post_in_zone("Europe/Berlin", "2026-12-04");
+    assert_eq!(reply.header("Entry-Time-Zone"), Some("Europe/Berlin"));
+}
+
+#[test]
+fn unix_seconds_have_no_zone_header() {
+    let (reply, _server) = post_in_zone("Europe/Berlin", "1796392674");
+    assert_eq!(reply.header("Entry-Time-Zone"), None);
+}
+
+#[test]
+fn rfc2822_has_no_zone_header() {
+    let (reply, _server) = post_in_zone("Europe/Berlin", "Fri, 04 Dec 2026 14:57:54 +0100");
+    assert_eq!(reply.header("Entry-Time-Zone"), None);
+}
+
+#[test]
+fn fraction_header_keeps_nanoseconds() {
+    let server = Server::start();
+    let reply = post(&server, "1796392674.123456789");
+    assert_eq!(reply.header("Entry-Timestamp"), Some(INSTANT_NS));
+}
+
 // JSON numbers.
 
 #[test]

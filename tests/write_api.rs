@@ -225,6 +225,89 @@ fn concurrent_repeats_store_one_row() {
     assert_eq!(server.entries("tx-race").len(), 1);
 }
 
+// Headers of a 200.
+
+#[test]
+fn new_entry_outcome_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Entry-Outcome"), Some("stored"));
+}
+
+#[test]
+fn exact_repeat_outcome_is_repeated() {
+    let server = Server::start();
+    server.post_entry("tx-1", VALID);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Entry-Outcome"), Some("repeated"));
+}
+
+#[test]
+fn same_second_repeat_outcome_is_repeated() {
+    // Two reports of one step within a second, as date -Iseconds writes them.
+    let server = Server::start();
+    let body = format!("{VALID}&message=loaded%2012%20tables");
+    server.post_entry("tx-1", &body);
+    let reply = server.post_entry("tx-1", &body);
+    assert_eq!(reply.header("Entry-Outcome"), Some("repeated"));
+}
+
+#[test]
+fn entry_timestamp_header_is_utc_instant() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Entry-Timestamp"), Some(T1_UTC));
+}
+
+#[test]
+fn repeat_has_entry_timestamp_header() {
+    let server = Server::start();
+    server.post_entry("tx-1", VALID);
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Entry-Timestamp"), Some(T1_UTC));
+}
+
+#[test]
+fn offset_timestamp_has_no_zone_header() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Entry-Time-Zone"), None);
+}
+
+#[test]
+fn entry_headers_keep_body_empty() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", VALID);
+    assert_eq!(reply.header("Content-Length"), Some("0"));
+}
+
+#[test]
+fn curl_include_shows_entry_headers() {
+    let server = Server::start();
+    let credentials = format!("{}:{}", server.admin().0, server.admin().1);
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &[
+            "-i",
+            "-u",
+            &credentials,
+            "--data-urlencode",
+            "timestamp=2026-12-04 14:57:54",
+            "--data-urlencode",
+            "stage=WORKER_INIT",
+            "--data-urlencode",
+            "status=SUCCESS",
+        ],
+    );
+    let head = String::from_utf8_lossy(&output.stdout).to_ascii_lowercase();
+    assert!(
+        head.contains("entry-timestamp: 2026-12-04t14:57:54.000000000z\r\n"),
+        "{head}"
+    );
+    assert!(head.contains("entry-time-zone: utc\r\n"), "{head}");
+    assert!(head.contains("entry-outcome: stored\r\n"), "{head}");
+}
+
 // Where parameters come from.
 
 #[test]

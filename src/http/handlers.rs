@@ -21,7 +21,7 @@ use super::host::check_host;
 use super::origin::check_same_origin;
 use super::queries::{parse_list_query, parse_log_query};
 use super::response::{
-    empty_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
+    entry_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
 };
 use super::router::{
     lower_case_route, route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES,
@@ -597,6 +597,7 @@ async fn append_entry(
                 build(&authenticated.user)?
             }
         };
+        let (instant, local_zone) = (entry.timestamp, entry.local_zone);
         let attempt = store_once(
             state,
             entry,
@@ -606,7 +607,9 @@ async fn append_entry(
         )
         .await?;
         match attempt {
-            StoreAttempt::Stored => return Ok(empty_ok()),
+            StoreAttempt::Stored { repeated } => {
+                return Ok(entry_ok(instant, local_zone, repeated));
+            }
             StoreAttempt::CredentialsChanged => {
                 authenticated = recheck(state, &parts.headers, client).await?;
                 checked_against_database = true;
@@ -625,9 +628,9 @@ async fn append_entry(
 
 /// The outcome of a try to store an entry that did not fail.
 enum StoreAttempt {
-    /// The entry is stored, by this request or by an earlier one that sent
-    /// the same entry.
-    Stored,
+    /// The entry is stored, by this request or, when `repeated`, by an
+    /// earlier one that sent the same entry.
+    Stored { repeated: bool },
     /// The user of the request's credentials changed since they were
     /// checked, so nothing was stored.
     CredentialsChanged,
@@ -647,7 +650,8 @@ async fn store_once(
         .writer
         .submit(entry, received_at_ns, checked_user(authenticated))?;
     match outcome.await {
-        Ok(WriteOutcome::Stored | WriteOutcome::Repeated) => Ok(StoreAttempt::Stored),
+        Ok(WriteOutcome::Stored) => Ok(StoreAttempt::Stored { repeated: false }),
+        Ok(WriteOutcome::Repeated) => Ok(StoreAttempt::Stored { repeated: true }),
         Ok(WriteOutcome::Conflict { timestamp_sent }) => {
             // The zone that resolved the timestamp when the entry was built.
             let zone = LocalZone::for_user(authenticated.user.timezone, state.config.timezone);

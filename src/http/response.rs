@@ -6,9 +6,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
-use hyper::header::{HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
+use hyper::header::{
+    HeaderName, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
+};
 use hyper::{Method, Response, StatusCode};
 use serde::Serialize;
 
@@ -17,6 +21,7 @@ use super::head_fault::HeadFault;
 use crate::auth::basic::{BasicError, EmptyParts};
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
+use crate::storage::logs::format_instant;
 use crate::storage::writer::SubmitError;
 use crate::storage::{FileChange, StorageError};
 use crate::validate::timestamp::RepeatedLocalTime;
@@ -729,6 +734,39 @@ impl From<SubmitError> for ApiError {
 /// `200 OK` with an empty body.
 pub fn empty_ok() -> Response<Body> {
     Response::new(Full::new(Bytes::new()))
+}
+
+/// The header of a write's `200` with the instant that the timestamp was
+/// read as, in RFC 3339 UTC with nanoseconds, as the read API shows it.
+pub const ENTRY_TIMESTAMP: HeaderName = HeaderName::from_static("entry-timestamp");
+
+/// The header of a write's `200` with the IANA time zone that read a
+/// timestamp sent without an offset. It is absent for other timestamps.
+pub const ENTRY_TIME_ZONE: HeaderName = HeaderName::from_static("entry-time-zone");
+
+/// The header of a write's `200`: `stored` when the request stored the entry,
+/// `repeated` when the entry repeats a stored one exactly.
+pub const ENTRY_OUTCOME: HeaderName = HeaderName::from_static("entry-outcome");
+
+/// `200 OK` for a write, with an empty body and the headers that show how the
+/// server read the entry: [`ENTRY_TIMESTAMP`], [`ENTRY_TIME_ZONE`] and
+/// [`ENTRY_OUTCOME`]. The zone and outcome values are static text, so
+/// besides the header map's storage, the only allocation is the formatted
+/// instant, which the header value takes over without a copy.
+pub fn entry_ok(instant: DateTime<Utc>, local_zone: Option<Tz>, repeated: bool) -> Response<Body> {
+    let mut response = empty_ok();
+    let headers = response.headers_mut();
+    // RFC 3339 text is ASCII without control characters, so it is always a
+    // valid header value.
+    if let Ok(value) = HeaderValue::try_from(format_instant(instant)) {
+        headers.insert(ENTRY_TIMESTAMP, value);
+    }
+    if let Some(zone) = local_zone {
+        headers.insert(ENTRY_TIME_ZONE, HeaderValue::from_static(zone.name()));
+    }
+    let outcome = if repeated { "repeated" } else { "stored" };
+    headers.insert(ENTRY_OUTCOME, HeaderValue::from_static(outcome));
+    response
 }
 
 /// `200 OK` with a body of the given content type.

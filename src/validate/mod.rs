@@ -11,12 +11,11 @@ pub mod form;
 pub mod json;
 pub mod timestamp;
 
-use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
 use json::JsonBodyError;
-use timestamp::TimestampError;
+use timestamp::{ResolvedTimestamp, TimestampError};
 
 pub use error::{whitespace_note, NoBody, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
 
@@ -340,7 +339,7 @@ pub fn build_entry(
         return Err(ParamError::Missing(missing));
     };
 
-    let (timestamp_sent, instant) = convert_timestamp(timestamp, zone, user)?;
+    let (timestamp_sent, resolved) = convert_timestamp(timestamp, zone, user)?;
     let stage = text_value(stage, "stage")?;
     let stage = Stage::parse(&stage.0)
         .ok_or_else(|| invalid_value("stage", stage, ParamError::InvalidStage))?;
@@ -351,8 +350,9 @@ pub fn build_entry(
 
     Ok(NewEntry {
         transaction_id,
-        timestamp: instant,
+        timestamp: resolved.instant,
         timestamp_sent,
+        local_zone: resolved.local_zone,
         stage,
         status,
         message,
@@ -368,7 +368,7 @@ fn convert_timestamp(
     value: RawValue,
     zone: LocalZone,
     user: &str,
-) -> Result<(String, DateTime<Utc>), ParamError> {
+) -> Result<(String, ResolvedTimestamp), ParamError> {
     let is_form = matches!(value, RawValue::Text(_));
     let (sent, text) = match value {
         RawValue::Text(text) | RawValue::JsonText(text) => (text.clone(), text),
@@ -387,9 +387,9 @@ fn convert_timestamp(
             ))
         }
     };
-    let instant = timestamp::parse_timestamp(&text, zone.zone)
+    let resolved = timestamp::resolve_timestamp(&text, zone.zone)
         .map_err(|error| timestamp_error(&sent, is_form, zone, user, error))?;
-    Ok((sent, instant))
+    Ok((sent, resolved))
 }
 
 /// Converts the optional `message` parameter. A missing, `null` or empty

@@ -12,27 +12,39 @@ use chrono::{
 use chrono_tz::Tz;
 
 use super::error::{unrecognized, TimestampError};
-use super::{check_year, fraction_to_nanoseconds, out_of_range_in_year, RepeatedLocalTime};
+use super::{
+    check_year, fraction_to_nanoseconds, out_of_range_in_year, RepeatedLocalTime, ResolvedTimestamp,
+};
 
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
-pub(super) fn parse_iso8601(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+pub(super) fn parse_iso8601(text: &str, zone: Tz) -> Result<ResolvedTimestamp, TimestampError> {
     let mut cursor = Cursor::new(text.as_bytes());
     let fields = cursor
         .iso8601_fields()
         .ok_or_else(|| unrecognized_iso8601(text))?;
     let local = fields.validate()?;
-    match fields.offset_seconds {
-        Some(offset) => local
-            .checked_sub_signed(TimeDelta::seconds(offset.into()))
-            .map(|utc| utc.and_utc())
-            .ok_or_else(|| out_of_range_in_year(local.year())),
-        None if fields.has_time => zone
-            .from_local_datetime(&local)
-            .earliest()
-            .map(|instant| instant.with_timezone(&Utc))
-            .ok_or(TimestampError::NonexistentLocalTime { local, zone }),
-        None => start_of_local_day(local.date(), zone),
-    }
+    let Some(offset) = fields.offset_seconds else {
+        let instant = if fields.has_time {
+            zone.from_local_datetime(&local)
+                .earliest()
+                .map(|instant| instant.with_timezone(&Utc))
+                .ok_or(TimestampError::NonexistentLocalTime { local, zone })?
+        } else {
+            start_of_local_day(local.date(), zone)?
+        };
+        return Ok(ResolvedTimestamp {
+            instant,
+            local_zone: Some(zone),
+        });
+    };
+    let instant = local
+        .checked_sub_signed(TimeDelta::seconds(offset.into()))
+        .map(|utc| utc.and_utc())
+        .ok_or_else(|| out_of_range_in_year(local.year()))?;
+    Ok(ResolvedTimestamp {
+        instant,
+        local_zone: None,
+    })
 }
 
 /// Returns the first instant of `date` in `zone`: local midnight, the earlier one where the

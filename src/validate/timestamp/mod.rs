@@ -38,12 +38,27 @@ const MAX_UNIX_SECONDS_DIGITS: usize = 12;
 /// entry, so this bounds what an entry stores beside its message.
 pub const MAX_TIMESTAMP_BYTES: usize = 128;
 
+/// A timestamp resolved to an instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResolvedTimestamp {
+    pub instant: DateTime<Utc>,
+    /// The zone that resolved a local date or time written without an offset, or `None` for
+    /// a timestamp with an offset and for Unix seconds.
+    pub local_zone: Option<Tz>,
+}
+
 /// Parses a Worker's timestamp into an instant. `zone` resolves a local time without an offset.
 ///
 /// A local time inside a daylight saving gap is an error, and a repeated local time resolves
 /// to the earlier instant. A date alone is the first instant of that day in `zone`, which is
 /// after midnight where the clocks skip midnight.
 pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+    resolve_timestamp(text, zone).map(|resolved| resolved.instant)
+}
+
+/// Parses a Worker's timestamp as [`parse_timestamp`] does, and returns the instant with the
+/// zone that resolved it where the text has no offset.
+pub fn resolve_timestamp(text: &str, zone: Tz) -> Result<ResolvedTimestamp, TimestampError> {
     if text.is_empty() {
         return Err(TimestampError::Empty);
     }
@@ -67,27 +82,29 @@ pub fn parse_timestamp(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampE
             return Err(error);
         }
     }
-    let instant = parse_form(text, zone)?;
+    let resolved = parse_form(text, zone)?;
     if !is_ascii {
         if let Some(error) = non_ascii_character(text, zone) {
             return Err(error);
         }
     }
-    check_instant_range(instant)
+    check_instant_range(resolved.instant)?;
+    Ok(resolved)
 }
 
 /// Picks the parser from the shape of `text` and returns its instant, which may be out of
 /// range.
-fn parse_form(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
+fn parse_form(text: &str, zone: Tz) -> Result<ResolvedTimestamp, TimestampError> {
     let bytes = text.as_bytes();
     let leading_digits = bytes
         .iter()
         .take_while(|byte| byte.is_ascii_digit())
         .count();
     // A year has 4 digits, or more for a year past 9999, which gets its own error.
-    let instant = if leading_digits >= 4 && bytes.get(leading_digits) == Some(&b'-') {
-        parse_iso8601(text, zone)?
-    } else if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
+    if leading_digits >= 4 && bytes.get(leading_digits) == Some(&b'-') {
+        return parse_iso8601(text, zone);
+    }
+    let instant = if bytes.iter().all(|&b| b.is_ascii_digit() || b == b'.') {
         parse_unix_seconds(text)?
     } else if is_negative_unix_seconds(text) {
         return Err(TimestampError::InstantBeforeRange { instant: None });
@@ -100,7 +117,10 @@ fn parse_form(text: &str, zone: Tz) -> Result<DateTime<Utc>, TimestampError> {
         // any (such as `0x10` or `now`) matches no accepted form.
         return Err(unrecognized(text));
     };
-    Ok(instant)
+    Ok(ResolvedTimestamp {
+        instant,
+        local_zone: None,
+    })
 }
 
 /// A local time that the clocks of a zone show twice, because they are set
@@ -268,6 +288,41 @@ mod tests {
     pub(super) fn unrecognized_input(text: &str) -> TimestampError {
         TimestampError::UnrecognizedFormat {
             text: text.to_string(),
+        }
+    }
+
+    #[test]
+    fn local_time_reports_its_zone() {
+        let resolved = resolve_timestamp("2026-12-04 14:57:54", BERLIN);
+        assert_eq!(
+            resolved.map(|resolved| resolved.local_zone),
+            Ok(Some(BERLIN))
+        );
+    }
+
+    #[test]
+    fn date_alone_reports_its_zone() {
+        let resolved = resolve_timestamp("2026-12-04", BERLIN);
+        assert_eq!(
+            resolved.map(|resolved| resolved.local_zone),
+            Ok(Some(BERLIN))
+        );
+    }
+
+    #[test]
+    fn timestamps_with_offset_report_no_zone() {
+        for text in [
+            "2026-12-04T14:57:54+01:00",
+            "2026-12-04T13:57:54Z",
+            "Fri, 04 Dec 2026 14:57:54 +0100",
+            "1796392674.5",
+        ] {
+            let resolved = resolve_timestamp(text, BERLIN);
+            assert_eq!(
+                resolved.map(|resolved| resolved.local_zone),
+                Ok(None),
+                "{text}"
+            );
         }
     }
 
