@@ -118,7 +118,7 @@ fn conflict_in_repeated_hour_names_it() {
 #[test]
 fn conflict_outside_repeated_hour_asks_new_timestamp() {
     let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
-    let local = form("2026-10-25 04:15:00", "WORKER_LOAD", "FAIL");
+    let local = form("2026-10-25 04:15:00.5", "WORKER_LOAD", "FAIL");
     server.post_entry("tx-1", &format!("{local}&message=first"));
     let reply = server.post_entry("tx-1", &format!("{local}&message=second"));
     assert!(
@@ -127,6 +127,115 @@ fn conflict_outside_repeated_hour_asks_new_timestamp() {
             .ends_with("Send a new timestamp for a new entry."),
         "{}",
         reply.body
+    );
+}
+
+#[test]
+fn conflict_in_repeated_hour_advises_fraction() {
+    let server = Server::start_with(&["--timezone", "Europe/Berlin"]);
+    let repeated = form("2026-10-25 02:15:00", "WORKER_LOAD", "FAIL");
+    server.post_entry("tx-1", &format!("{repeated}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{repeated}&message=second"));
+    assert!(reply.message().contains("`date -Ins`"), "{}", reply.body);
+}
+
+/// Posts two reports of one step at `timestamp` with different messages,
+/// and returns the message of the second one's `409`.
+fn second_report_message(timestamp: &str) -> String {
+    let server = Server::start();
+    let report = form(timestamp, "WORKER_LOAD", "FAIL");
+    server.post_entry("tx-1", &format!("{report}&message=first"));
+    let reply = server.post_entry("tx-1", &format!("{report}&message=second"));
+    assert_eq!(reply.status, 409, "{}", reply.body);
+    reply.message()
+}
+
+#[test]
+fn conflict_in_whole_seconds_names_them() {
+    let message = second_report_message(T1);
+    assert!(
+        message.contains(
+            "The timestamp \"2026-12-04T14:57:54+01:00\" has whole seconds, so two reports of \
+             one stage and status within the same second have the same timestamp, even when \
+             each takes a new one."
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn conflict_in_whole_seconds_advises_fraction() {
+    let message = second_report_message(T1);
+    assert!(
+        message.ends_with(
+            "Send each report with a timestamp that has a fraction of a second, as `date -Ins` \
+             prints it."
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn conflict_names_whole_seconds_of_date_forms() {
+    // date +%s, date -R and date '+%F %T'.
+    for timestamp in [
+        "1796392674",
+        "Fri, 04 Dec 2026 14:57:54 +0100",
+        "2026-12-04 14:57:54",
+    ] {
+        let message = second_report_message(timestamp);
+        assert!(
+            message.contains("has whole seconds"),
+            "{timestamp}: {message}"
+        );
+    }
+}
+
+#[test]
+fn conflict_names_whole_minutes() {
+    let message = second_report_message("2026-12-04T14:57+01:00");
+    assert!(
+        message.contains(
+            "has whole minutes, so two reports of one stage and status within the same minute"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn conflict_names_date_alone() {
+    let message = second_report_message("2026-12-04");
+    assert!(
+        message.contains(
+            "is a date without a time, so two reports of one stage and status on the same day"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn conflict_with_fraction_asks_new_timestamp() {
+    let message = second_report_message("2026-12-04T14:57:54.123456789+01:00");
+    assert!(
+        message.ends_with("Send a new timestamp for a new entry."),
+        "{message}"
+    );
+}
+
+#[test]
+fn conflict_warn_line_names_transaction() {
+    let server = Server::start();
+    server.post_entry("tx-1", &format!("{VALID}&message=first"));
+    server.post_entry("tx-1", &format!("{VALID}&message=second"));
+    let logged = server.wait_for_log("rejected: An entry with this", Duration::from_secs(5));
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains("rejected: An entry with this"));
+    assert!(logged, "{log}");
+    assert!(
+        line.is_some_and(|line| line.contains(" tx=\"tx-1\" rejected: ")),
+        "{log}"
     );
 }
 

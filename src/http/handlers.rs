@@ -21,7 +21,8 @@ use super::host::check_host;
 use super::origin::check_same_origin;
 use super::queries::{parse_list_query, parse_log_query};
 use super::response::{
-    entry_ok, json_body, ok_with, ApiError, Body, RequestPart, MAX_QUOTED_METHOD_CHARS,
+    entry_ok, json_body, ok_with, ApiError, Body, ConflictCause, RequestPart,
+    MAX_QUOTED_METHOD_CHARS,
 };
 use super::router::{
     lower_case_route, route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES,
@@ -35,7 +36,6 @@ use crate::storage::logs::{self, ListQuery};
 use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
-use crate::validate::timestamp::repeated_local_time;
 use crate::validate::{build_entry, collect_parameters, LocalZone, NoBody, ParamError};
 
 /// The fields of the request log line besides method, path and status.
@@ -655,8 +655,8 @@ async fn store_once(
         Ok(WriteOutcome::Conflict { timestamp_sent }) => {
             // The zone that resolved the timestamp when the entry was built.
             let zone = LocalZone::for_user(authenticated.user.timezone, state.config.timezone);
-            Err(ApiError::Conflict(repeated_local_time(
-                &timestamp_sent,
+            Err(ApiError::Conflict(ConflictCause::of(
+                timestamp_sent,
                 zone.zone,
             )))
         }

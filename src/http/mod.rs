@@ -545,7 +545,17 @@ async fn build_response(
         Err(ApiError::ClientClosed(cause)) => return Err(cause),
         Err(error) => {
             let (level, detail) = error.log_detail();
-            log::log!(target: REQUEST_LOG, level, "request #{number} from {client} {detail}");
+            // The transaction id, as in the request line that follows, finds
+            // the rejected writes to one log.
+            let transaction = match context.transaction_id {
+                Some(_) => format!(" tx={}", logged_transaction_id(context)),
+                None => String::new(),
+            };
+            log::log!(
+                target: REQUEST_LOG,
+                level,
+                "request #{number} from {client}{transaction} {detail}"
+            );
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }

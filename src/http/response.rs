@@ -24,7 +24,9 @@ use crate::metrics::UnavailableReason;
 use crate::storage::logs::format_instant;
 use crate::storage::writer::SubmitError;
 use crate::storage::{FileChange, StorageError};
-use crate::validate::timestamp::RepeatedLocalTime;
+use crate::validate::timestamp::{
+    repeated_local_time, timestamp_precision, Precision, RepeatedLocalTime,
+};
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
 pub type Body = Full<Bytes>;
@@ -114,10 +116,9 @@ pub enum ApiError {
     /// response, because the client sent an incomplete request and may not
     /// read one, so the status and message here are never sent.
     ClientClosed(String),
-    /// An entry with the same key and another message is stored. The local
-    /// time is the request's timestamp when it has no offset and its zone
-    /// shows it twice, which is the likely cause.
-    Conflict(Option<RepeatedLocalTime>),
+    /// An entry with the same key and another message is stored, with the
+    /// likely cause.
+    Conflict(ConflictCause),
     NoSuchLog,
     /// The cause, the text, is logged, the reason counted, and the client
     /// gets `Retry-After`.
@@ -130,6 +131,69 @@ pub enum ApiError {
     NotStored(Arc<StorageError>, Option<UnavailableReason>),
     /// The cause is logged; the client gets a generic sentence.
     Internal(String),
+}
+
+/// The likely cause of a `409`, which its message names.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConflictCause {
+    /// The timestamp is a local time without an offset that its zone shows
+    /// twice, so a report from the second pass of that hour meets an entry
+    /// from the first.
+    RepeatedLocalTime(RepeatedLocalTime),
+    /// The timestamp sent, `sent`, has no fraction of a second, so all
+    /// reports within one `precision`, such as one second for
+    /// `date -Iseconds`, have the same timestamp.
+    NoFraction { sent: String, precision: Precision },
+    /// The timestamp has a fraction of a second, or a form whose precision
+    /// is not known.
+    Unknown,
+}
+
+impl ConflictCause {
+    /// Returns the likely cause of a `409` for the timestamp `sent`, which
+    /// `zone` resolves when it has no offset.
+    pub fn of(sent: String, zone: Tz) -> ConflictCause {
+        if let Some(repeated) = repeated_local_time(&sent, zone) {
+            return ConflictCause::RepeatedLocalTime(repeated);
+        }
+        match timestamp_precision(&sent) {
+            Some(Precision::Fraction) | None => ConflictCause::Unknown,
+            Some(precision) => ConflictCause::NoFraction { sent, precision },
+        }
+    }
+}
+
+/// Returns the message of a `409` with `cause`.
+fn conflict_message(cause: &ConflictCause) -> String {
+    let conflict = "An entry with this transaction id, timestamp, stage and status is already \
+                    stored with a different message; the stored entry is kept.";
+    match cause {
+        ConflictCause::Unknown => format!("{conflict} Send a new timestamp for a new entry."),
+        ConflictCause::RepeatedLocalTime(repeated) => format!(
+            "{conflict} The local time {} occurs twice in {}, at {} and again at {} after the \
+             clocks are set back, and without an offset it is read as the first, so a report \
+             from the second pass of that hour meets an entry from the first. Send timestamps \
+             with their UTC offset and a fraction of a second, as `date -Ins` prints them, so \
+             that each report has its own instant.",
+            repeated.local, repeated.zone, repeated.earlier, repeated.later
+        ),
+        ConflictCause::NoFraction { sent, precision } => {
+            let (written, period) = match precision {
+                Precision::Day => ("is a date without a time", "on the same day"),
+                Precision::Hour => ("has whole hours", "within the same hour"),
+                Precision::Minute => ("has whole minutes", "within the same minute"),
+                Precision::Second | Precision::Fraction => {
+                    ("has whole seconds", "within the same second")
+                }
+            };
+            format!(
+                "{conflict} The timestamp {sent:?} {written}, so two reports of one stage and \
+                 status {period} have the same timestamp, even when each takes a new one. Send \
+                 each report with a timestamp that has a fraction of a second, as `date -Ins` \
+                 prints it."
+            )
+        }
+    }
 }
 
 /// The maximum number of characters of a request's method that a `405`
@@ -431,23 +495,7 @@ impl ApiError {
             ApiError::ClientClosed(_) => {
                 "The connection closed before the whole request body arrived.".into()
             }
-            ApiError::Conflict(repeated) => {
-                let conflict = "An entry with this transaction id, timestamp, stage and status \
-                                is already stored with a different message; the stored entry \
-                                is kept.";
-                match repeated {
-                    None => format!("{conflict} Send a new timestamp for a new entry."),
-                    Some(repeated) => format!(
-                        "{conflict} The local time {} occurs twice in {}, at {} and again at \
-                         {} after the clocks are set back, and without an offset it is read \
-                         as the first, so a report from the second pass of that hour meets \
-                         an entry from the first. Send timestamps with their UTC offset, as \
-                         `date -Iseconds` prints them, so that each has its own instant, and \
-                         a new timestamp for a new entry.",
-                        repeated.local, repeated.zone, repeated.earlier, repeated.later
-                    ),
-                }
-            }
+            ApiError::Conflict(cause) => conflict_message(cause),
             ApiError::Unavailable(reason, _) | ApiError::NotStored(_, Some(reason)) => {
                 unavailable_message(*reason).into()
             }
@@ -899,6 +947,49 @@ mod tests {
         let message = changed_files_message(FileChange::Replaced);
         assert!(message.contains("\"Restoring a backup\""));
         assert!(message.contains("\"Deleting or moving the database's files\""));
+    }
+
+    #[test]
+    fn conflict_in_whole_seconds_is_named() {
+        let cause = ConflictCause::of("2026-12-04T14:57:54+01:00".into(), chrono_tz::UTC);
+        assert_eq!(
+            cause,
+            ConflictCause::NoFraction {
+                sent: "2026-12-04T14:57:54+01:00".into(),
+                precision: Precision::Second,
+            }
+        );
+    }
+
+    #[test]
+    fn conflict_with_fraction_has_no_cause() {
+        let cause = ConflictCause::of("1796392674.5".into(), chrono_tz::UTC);
+        assert_eq!(cause, ConflictCause::Unknown);
+    }
+
+    #[test]
+    fn conflict_in_repeated_hour_names_it_first() {
+        let cause = ConflictCause::of("2026-10-25 02:15:00".into(), chrono_tz::Europe::Berlin);
+        assert!(
+            matches!(cause, ConflictCause::RepeatedLocalTime(_)),
+            "{cause:?}"
+        );
+    }
+
+    #[test]
+    fn whole_hours_message_names_hour() {
+        let message = ApiError::Conflict(ConflictCause::NoFraction {
+            sent: "2026-12-04T14+01:00".into(),
+            precision: Precision::Hour,
+        })
+        .message();
+        assert!(
+            message.contains(
+                "The timestamp \"2026-12-04T14+01:00\" has whole hours, so two reports of one \
+                 stage and status within the same hour"
+            ),
+            "{message}"
+        );
     }
 
     #[test]

@@ -13,7 +13,8 @@ use chrono_tz::Tz;
 
 use super::error::{unrecognized, TimestampError};
 use super::{
-    check_year, fraction_to_nanoseconds, out_of_range_in_year, RepeatedLocalTime, ResolvedTimestamp,
+    check_year, fraction_to_nanoseconds, out_of_range_in_year, Precision, RepeatedLocalTime,
+    ResolvedTimestamp,
 };
 
 /// Parses RFC 3339 and the ISO 8601 forms of `date -I`, `date -Ins` and `date --rfc-3339`.
@@ -405,6 +406,14 @@ pub(super) fn repeated_local_time(text: &str, zone: Tz) -> Option<RepeatedLocalT
     }
 }
 
+/// Returns the smallest unit that `text` writes, or `None` when it is not
+/// an ISO 8601 date or date and time.
+pub(super) fn precision(text: &str) -> Option<Precision> {
+    Cursor::new(text.as_bytes())
+        .iso8601_fields()
+        .map(|fields| fields.precision)
+}
+
 /// Returns true if `text` is an ISO 8601 date and time without an offset.
 fn is_local_iso8601_time(text: &str) -> bool {
     // The date has only digits and `-`, so any of these bytes starts a time.
@@ -427,6 +436,8 @@ struct Iso8601Fields<'a> {
     fraction: &'a [u8],
     /// False for a date alone, which means the start of that day.
     has_time: bool,
+    /// The smallest unit written.
+    precision: Precision,
     offset_hours: u32,
     offset_minutes: u32,
     /// Offset east of UTC, or `None` for a local time.
@@ -564,12 +575,16 @@ impl<'a> Cursor<'a> {
         self.eat(b"Tt ")?;
         fields.has_time = true;
         fields.hour = self.fixed_digits(2)?;
+        fields.precision = Precision::Hour;
         if self.eat(b":").is_some() {
             fields.minute = self.fixed_digits(2)?;
+            fields.precision = Precision::Minute;
             if self.eat(b":").is_some() {
                 fields.second = self.fixed_digits(2)?;
+                fields.precision = Precision::Second;
                 if self.eat(b".,").is_some() {
                     fields.fraction = self.digit_run()?;
+                    fields.precision = Precision::Fraction;
                 }
             }
         }

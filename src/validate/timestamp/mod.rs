@@ -142,6 +142,51 @@ pub fn repeated_local_time(text: &str, zone: Tz) -> Option<RepeatedLocalTime> {
     iso8601::repeated_local_time(text, zone)
 }
 
+/// The smallest unit of time that a timestamp writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Precision {
+    /// A date alone.
+    #[default]
+    Day,
+    Hour,
+    Minute,
+    Second,
+    /// A fraction of a second, of any number of digits.
+    Fraction,
+}
+
+/// Returns the smallest unit that `text`, an accepted timestamp, writes, or
+/// `None` for text whose form is not recognized, such as a JSON number with
+/// an exponent.
+pub fn timestamp_precision(text: &str) -> Option<Precision> {
+    let bytes = text.as_bytes();
+    if bytes.first().is_some_and(u8::is_ascii_digit) && bytes.iter().all(u8::is_ascii_digit) {
+        return Some(Precision::Second);
+    }
+    if is_unix_seconds_with_fraction(text) {
+        return Some(Precision::Fraction);
+    }
+    if let Some(precision) = iso8601::precision(text) {
+        return Some(precision);
+    }
+    // An RFC 2822 time has no fraction, and its seconds are optional. Its
+    // offset has no colon, so the colons are those of the time.
+    parse_rfc2822(text).ok()?;
+    match text.bytes().filter(|byte| *byte == b':').count() {
+        1 => Some(Precision::Minute),
+        _ => Some(Precision::Second),
+    }
+}
+
+/// Returns true for `SECONDS.FRACTION`, as `date +%s.%N` prints it.
+fn is_unix_seconds_with_fraction(text: &str) -> bool {
+    let Some((whole, fraction)) = text.split_once('.') else {
+        return false;
+    };
+    let is_digits = |part: &str| !part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit());
+    is_digits(whole) && is_digits(fraction)
+}
+
 /// Returns true for `-SECONDS[.FRACTION]` with a nonzero digit, a Unix time before 1970. It gets
 /// the range error that a negative JSON number gets, while `-0` stays unrecognized.
 fn is_negative_unix_seconds(text: &str) -> bool {
@@ -324,6 +369,31 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    #[test]
+    fn precision_of_date_forms() {
+        let cases = [
+            ("2026-12-04", Precision::Day),
+            ("2026-12-04T14+01:00", Precision::Hour),
+            ("2026-12-04T14:57+01:00", Precision::Minute),
+            ("2026-12-04T14:57:54+01:00", Precision::Second),
+            ("2026-12-04 14:57:54", Precision::Second),
+            ("2026-12-04T14:57:54,5+01:00", Precision::Fraction),
+            ("2026-12-04T14:57:54.123456789+01:00", Precision::Fraction),
+            ("1796392674", Precision::Second),
+            ("1796392674.123456789", Precision::Fraction),
+            ("Fri, 04 Dec 2026 14:57:54 +0100", Precision::Second),
+            ("Fri, 04 Dec 2026 14:57 +0100", Precision::Minute),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(timestamp_precision(text), Some(expected), "{text}");
+        }
+    }
+
+    #[test]
+    fn precision_of_exponent_is_unknown() {
+        assert_eq!(timestamp_precision("1.796392674e9"), None);
     }
 
     #[test]
