@@ -3239,6 +3239,185 @@ fn rejection_reason_is_logged() {
     );
 }
 
+// Shell mistakes in a Worker's curl command.
+
+/// Runs curl with the administrator's credentials and `args` against the
+/// log `tx-1`, and returns the message of the JSON error that it prints.
+fn curl_error_message(server: &Server, args: &[&str]) -> String {
+    let (user, password) = server.admin();
+    let credentials = format!("{user}:{password}");
+    let mut all = vec!["-u", credentials.as_str()];
+    all.extend(args);
+    let output = server.curl("/worker/log/tx-1", &all);
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("{error}: {}", String::from_utf8_lossy(&output.stdout)));
+    body["message"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn single_quoted_command_names_quotes() {
+    let server = Server::start();
+    // What curl --data-urlencode 'timestamp=$(date -Iseconds)' sends.
+    let message = curl_error_message(
+        &server,
+        &[
+            "--data-urlencode",
+            "timestamp=$(date -Iseconds)",
+            "--data-urlencode",
+            "stage=WORKER_INIT",
+            "--data-urlencode",
+            "status=SUCCESS",
+        ],
+    );
+    assert_eq!(
+        message,
+        "Invalid timestamp \"$(date -Iseconds)\": the shell did not run the command \
+         substitution $(...), because it was inside single quotes; put it in double quotes, as in --data-urlencode \"timestamp=$(date -Iseconds)\"."
+    );
+}
+
+#[test]
+fn single_quoted_variable_names_it() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=$TS&stage=WORKER_INIT&status=SUCCESS");
+    assert!(
+        reply
+            .message()
+            .starts_with("Invalid timestamp \"$TS\": the shell did not expand the variable $TS,"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn unexpanded_timestamp_is_invalid_parameter() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", "timestamp=$TS&stage=WORKER_INIT&status=SUCCESS");
+    assert_json_error(&reply, 400, "invalid_parameter");
+}
+
+#[test]
+fn unexpanded_stage_names_quotes() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("timestamp={T1_ENCODED}&stage=$STAGE&status=SUCCESS"),
+    );
+    assert!(
+        reply.message().starts_with(
+            "Invalid stage \"$STAGE\": the shell did not expand the variable $STAGE, \
+             because it was inside single quotes"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn unexpanded_status_names_quotes() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("timestamp={T1_ENCODED}&stage=WORKER_INIT&status=${{STATUS}}"),
+    );
+    assert!(
+        reply
+            .message()
+            .contains("the shell did not expand the parameter ${...}"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn single_quoted_json_names_body_quotes() {
+    let server = Server::start();
+    // What curl --json '{"timestamp": "$(date -Iseconds)", ...}' sends.
+    let body = r#"{"timestamp": "$(date -Iseconds)", "stage": "WORKER_INIT", "status": "SUCCESS"}"#;
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), body);
+    assert_eq!(
+        reply.message(),
+        "Invalid timestamp \"$(date -Iseconds)\": the shell did not run the command \
+         substitution $(...), because the JSON body was inside single quotes. Put the body \
+         in double quotes and escape its JSON quotes, as in -d \"{\\\"timestamp\\\": \
+         \\\"$(date -Iseconds)\\\", ...}\", or build it with jq -n --arg timestamp \
+         \"$(date -Iseconds)\" '{timestamp: $timestamp, ...}'."
+    );
+}
+
+#[test]
+fn backquotes_are_named_before_percent() {
+    let server = Server::start();
+    // What curl -d 'timestamp=`date +%s`&...' sends.
+    let reply = server.post_entry(
+        "tx-1",
+        "timestamp=`date +%s`&stage=WORKER_INIT&status=SUCCESS",
+    );
+    assert!(
+        reply.message().starts_with(
+            "Invalid timestamp \"`date +%s`\": the shell did not run the command in \
+             backquotes,"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn percent_in_message_keeps_encoding_error() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=`du` at 100%"));
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn dollar_in_message_is_stored() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=$HOME%20is%20full"));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn empty_timestamp_names_variable() {
+    let server = Server::start();
+    // What curl --data-urlencode "timestamp=$TS" sends for an unset TS.
+    let message = curl_error_message(
+        &server,
+        &[
+            "--data-urlencode",
+            "timestamp=",
+            "--data-urlencode",
+            "stage=WORKER_INIT",
+            "--data-urlencode",
+            "status=SUCCESS",
+        ],
+    );
+    assert!(
+        message.starts_with(
+            "Invalid timestamp \"\": the timestamp is empty, because the variable or command \
+             that supplies it gave nothing"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn empty_stage_names_variable() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("timestamp={T1_ENCODED}&stage=&status=SUCCESS"),
+    );
+    assert!(
+        reply.message().starts_with(
+            "Invalid stage \"\": it is empty, because the variable or command that supplies \
+             it gave nothing"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
 // 500: a fault inside the server.
 
 /// Breaks the schema under a running server, so that storing fails with an

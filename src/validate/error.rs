@@ -5,6 +5,7 @@
 use std::fmt;
 
 use super::form::DecodeError;
+use super::shell_syntax::ShellSyntax;
 use super::timestamp::{escape_non_ascii, TimestampError};
 use super::LocalZone;
 use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
@@ -99,6 +100,16 @@ pub enum ParamError {
     /// A timestamp whose `+` offset sign arrived as a space, because `+`
     /// means a space in form data and query strings.
     TimestampPlusDecoded(String),
+    /// A value of the parameter `name` with shell syntax, such as
+    /// `$(date -Iseconds)` or `$TS`, that the shell did not expand, because
+    /// it was inside single quotes. `json` is true for a value of a JSON
+    /// body, which was inside single quotes as a whole.
+    UnexpandedShell {
+        name: &'static str,
+        value: String,
+        syntax: ShellSyntax,
+        json: bool,
+    },
 }
 
 /// The reason why a request has no body by the rules of HTTP (RFC 9112
@@ -192,7 +203,8 @@ impl ParamError {
             | ParamError::MessageTooLong(_)
             | ParamError::InvalidTimestamp { .. }
             | ParamError::SkippedLocalTime { .. }
-            | ParamError::TimestampPlusDecoded(_) => "invalid_parameter",
+            | ParamError::TimestampPlusDecoded(_)
+            | ParamError::UnexpandedShell { .. } => "invalid_parameter",
         }
     }
 }
@@ -398,7 +410,54 @@ impl fmt::Display for ParamError {
                  --data-urlencode \"timestamp=$(date -Iseconds)\" or write the + as %2B.",
                 echo(value)
             ),
+            ParamError::UnexpandedShell {
+                name,
+                value,
+                syntax,
+                json: false,
+            } => write!(
+                f,
+                "Invalid {name} {}: the shell did not {syntax}, because it was inside \
+                 single quotes; put it in double quotes, as in --data-urlencode \
+                 \"{name}={}\".",
+                echo(value),
+                double_quoted_example(name, value)
+            ),
+            ParamError::UnexpandedShell {
+                name,
+                value,
+                syntax,
+                json: true,
+            } => {
+                let example = double_quoted_example(name, value);
+                write!(
+                    f,
+                    "Invalid {name} {}: the shell did not {syntax}, because the JSON body \
+                     was inside single quotes. Put the body in double quotes and \
+                     escape its JSON quotes, as in -d \"{{\\\"{name}\\\": \\\"{example}\\\", ...}}\", or \
+                     build it with jq -n --arg {name} \"{example}\" '{{{name}: ${name}, ...}}'.",
+                    echo(value)
+                )
+            }
         }
+    }
+}
+
+/// Returns `value` to show inside double quotes in a message's example of a
+/// shell command, or a typical value of the parameter `name` when `value` is
+/// long or contains a character that double quotes do not keep as it is.
+fn double_quoted_example<'a>(name: &str, value: &'a str) -> &'a str {
+    let keeps_value = value.chars().count() <= ECHO_LIMIT
+        && !value
+            .chars()
+            .any(|character| matches!(character, '"' | '\\') || character.is_control());
+    if keeps_value {
+        return value;
+    }
+    match name {
+        "timestamp" => "$(date -Ins)",
+        "stage" => "$stage",
+        _ => "$status",
     }
 }
 
@@ -421,6 +480,14 @@ fn write_invalid_choice<'a>(
     let meant = accepted
         .into_iter()
         .find(|valid| *valid != trimmed && valid.eq_ignore_ascii_case(trimmed));
+    if value.is_empty() {
+        return write!(
+            f,
+            "Invalid {name} \"\": it is empty, because the variable or command that supplies it \
+             gave nothing, so check it, and use one of {}.",
+            listed.join(", ")
+        );
+    }
     let note = whitespace_note(value);
     match meant {
         // Without a whitespace note, a colon joins the hint to the value.

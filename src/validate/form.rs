@@ -116,6 +116,9 @@ pub struct PairError {
     /// The decoded name, or the raw name with escapes replaced when the name
     /// itself is broken.
     pub name: String,
+    /// The value as sent, before decoding, with bytes that are not UTF-8
+    /// replaced. It is empty when the name itself is broken.
+    pub raw_value: String,
     pub error: DecodeError,
 }
 
@@ -138,10 +141,12 @@ pub fn parse_pairs(input: &[u8]) -> Result<Vec<(String, String)>, PairError> {
         };
         let name = decode_component(raw_name, true).map_err(|error| PairError {
             name: String::from_utf8_lossy(raw_name).into_owned(),
+            raw_value: String::new(),
             error,
         })?;
         let value = decode_component(raw_value, true).map_err(|error| PairError {
             name: name.clone(),
+            raw_value: String::from_utf8_lossy(raw_value).into_owned(),
             error,
         })?;
         pairs.push((name, value));

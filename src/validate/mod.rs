@@ -9,12 +9,14 @@
 mod error;
 pub mod form;
 pub mod json;
+pub mod shell_syntax;
 pub mod timestamp;
 
 use chrono_tz::Tz;
 
 use crate::entry::{NewEntry, Stage, Status, TransactionId, MAX_MESSAGE_BYTES};
 use json::JsonBodyError;
+use shell_syntax::find_shell_syntax;
 use timestamp::{ResolvedTimestamp, TimestampError};
 
 pub use error::{whitespace_note, NoBody, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
@@ -157,10 +159,20 @@ fn looks_like_form(body: &[u8]) -> bool {
 }
 
 fn decode_form(input: &[u8], origin: Origin) -> Result<Vec<(String, RawValue)>, ParamError> {
-    let pairs = form::parse_pairs(input).map_err(|failure| ParamError::BadEncoding {
-        name: failure.name,
-        origin,
-        error: failure.error,
+    let pairs = form::parse_pairs(input).map_err(|failure| {
+        // `date +%s` in backquotes that the shell did not run, or in an
+        // unexpanded `$(...)`, fails to decode at its `%`, but the quotes
+        // are what to fix.
+        // A message may contain such syntax on purpose.
+        let unexpanded = ["timestamp", "stage", "status"]
+            .into_iter()
+            .find(|name| *name == failure.name)
+            .and_then(|name| unexpanded_shell(name, &failure.raw_value, true));
+        unexpanded.unwrap_or(ParamError::BadEncoding {
+            name: failure.name,
+            origin,
+            error: failure.error,
+        })
     })?;
     Ok(pairs
         .into_iter()
@@ -449,8 +461,22 @@ fn wrong_separator(raw: &RawParameters, missing: &[&'static str]) -> Option<Para
     })
 }
 
+/// Returns [`ParamError::UnexpandedShell`] when the invalid `value` of the
+/// parameter `name` contains shell syntax that the shell did not expand.
+/// `is_form` is false for a value of a JSON body.
+fn unexpanded_shell(name: &'static str, value: &str, is_form: bool) -> Option<ParamError> {
+    let syntax = find_shell_syntax(value)?;
+    Some(ParamError::UnexpandedShell {
+        name,
+        value: value.to_string(),
+        syntax,
+        json: !is_form,
+    })
+}
+
 /// Returns the error for the invalid `value` of the parameter `name`:
-/// [`ParamError::WrongSeparatorInValue`] when a value of form data
+/// [`ParamError::UnexpandedShell`] when it contains shell syntax such as
+/// `$TS`, [`ParamError::WrongSeparatorInValue`] when a value of form data
 /// (`is_form`) contains `;` or a space followed by a parameter name and `=`,
 /// else `invalid(value)`.
 fn invalid_value(
@@ -458,6 +484,9 @@ fn invalid_value(
     (value, is_form): (String, bool),
     invalid: fn(String) -> ParamError,
 ) -> ParamError {
+    if let Some(error) = unexpanded_shell(name, &value, is_form) {
+        return error;
+    }
     match joined_in_form_value(&value, is_form) {
         Some((separator, next)) => ParamError::WrongSeparatorInValue {
             name,
@@ -586,9 +615,9 @@ fn expand_exponent(mantissa: &str, exponent: i64) -> Option<String> {
     })
 }
 
-/// Explains a rejected timestamp, telling apart the common case of an
-/// unencoded `+` offset sign that form decoding turned into a space, and a
-/// local time that the zone skips, whose message names the zone's setting.
+/// Explains a rejected timestamp. Its message names shell syntax that the
+/// shell did not expand, or an unencoded `+` offset sign that form decoding
+/// turned into a space, or the setting of the zone that skips a local time.
 fn timestamp_error(
     text: &str,
     is_form: bool,
@@ -596,7 +625,9 @@ fn timestamp_error(
     user: &str,
     error: TimestampError,
 ) -> ParamError {
-    if let Some((separator, next)) = joined_in_form_value(text, is_form) {
+    if let Some(error) = unexpanded_shell("timestamp", text, is_form) {
+        error
+    } else if let Some((separator, next)) = joined_in_form_value(text, is_form) {
         ParamError::WrongSeparatorInValue {
             name: "timestamp",
             value: text.to_string(),
@@ -669,6 +700,7 @@ fn wrong_type(name: &str, expected: &'static str) -> ParamError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shell_syntax::ShellSyntax;
 
     const FORM: Option<&[u8]> = Some(b"application/x-www-form-urlencoded");
     const JSON: Option<&[u8]> = Some(b"application/json");
@@ -1515,6 +1547,84 @@ mod tests {
     fn plus_between_date_and_time_is_space() {
         let body = "timestamp=2026-12-04+14:57:54&stage=WORKER_INIT&status=SUCCESS";
         assert!(build(None, FORM, body).is_ok());
+    }
+
+    #[test]
+    fn unexpanded_timestamp_names_shell() {
+        let body = "timestamp=%24%28date%20-Iseconds%29&stage=WORKER_INIT&status=SUCCESS";
+        let error = build(None, FORM, body).expect_err("not a timestamp");
+        assert_eq!(
+            error,
+            ParamError::UnexpandedShell {
+                name: "timestamp",
+                value: "$(date -Iseconds)".into(),
+                syntax: ShellSyntax::CommandSubstitution,
+                json: false,
+            }
+        );
+    }
+
+    #[test]
+    fn backquotes_come_before_bad_escape() {
+        let body = "timestamp=`date +%s`&stage=WORKER_INIT&status=SUCCESS";
+        let error = build(None, FORM, body).expect_err("not decodable");
+        assert!(
+            matches!(
+                error,
+                ParamError::UnexpandedShell {
+                    syntax: ShellSyntax::Backquotes,
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn bad_escape_in_message_keeps_its_error() {
+        let body = format!("{VALID}&message=`du`%zz");
+        let error = build(None, FORM, &body).expect_err("not decodable");
+        assert!(matches!(error, ParamError::BadEncoding { .. }), "{error:?}");
+    }
+
+    #[test]
+    fn unexpanded_json_value_is_marked_json() {
+        let body = r#"{"timestamp":"2026-12-04","stage":"$STAGE","status":"SUCCESS"}"#;
+        let error = build(None, JSON, body).expect_err("not a stage");
+        assert!(
+            matches!(error, ParamError::UnexpandedShell { json: true, .. }),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn unexpanded_value_with_quote_gets_example() {
+        let body = "timestamp=%22$TS%22&stage=WORKER_INIT&status=SUCCESS";
+        let message = build(None, FORM, body).expect_err("quoted").to_string();
+        assert!(
+            message.ends_with("as in --data-urlencode \"timestamp=$(date -Ins)\"."),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn dollar_in_message_is_kept() {
+        let body = format!("{VALID}&message=$HOME%20is%20full");
+        assert_eq!(
+            build(None, FORM, &body).map(|entry| entry.message),
+            Ok(Some("$HOME is full".into()))
+        );
+    }
+
+    #[test]
+    fn empty_status_names_variable() {
+        let body = VALID.replace("status=SUCCESS", "status=");
+        let message = build(None, FORM, &body).expect_err("empty").to_string();
+        assert_eq!(
+            message,
+            "Invalid status \"\": it is empty, because the variable or command that supplies it \
+             gave nothing, so check it, and use one of SUCCESS, WARNING, FAIL, FATAL."
+        );
     }
 
     #[test]

@@ -223,6 +223,13 @@ impl TimestampError {
     /// for a value in none of them.
     fn write_message(&self, f: &mut fmt::Formatter<'_>, forms: &str) -> fmt::Result {
         match self {
+            // The write and read APIs take the value from a shell variable
+            // most often, the command line from an option.
+            Self::Empty if forms == ACCEPTED_FORMS => write!(
+                f,
+                "the timestamp is empty, because the variable or command that supplies it gave \
+                 nothing, as an unset TS does in \"timestamp=$TS\", so check it, and {forms}"
+            ),
             Self::Empty => write!(f, "the timestamp is empty, so {forms}"),
             Self::SurroundingWhitespace => write!(
                 f,
@@ -694,6 +701,18 @@ mod tests {
     fn message_for_counted_fraction_gives_count() {
         let message = TimestampError::FractionTooLong { digits: Some(10) }.to_string();
         assert!(message.contains("has 10 digits"), "{message}");
+    }
+
+    #[test]
+    fn message_for_empty_names_variable() {
+        let message = TimestampError::Empty.to_string();
+        assert!(
+            message.starts_with(
+                "the timestamp is empty, because the variable or command that supplies it gave \
+                 nothing"
+            ),
+            "{message}"
+        );
     }
 
     #[test]
