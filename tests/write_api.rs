@@ -1266,8 +1266,72 @@ fn form_sent_as_json_is_named() {
     assert_eq!(
         reply.message(),
         "The body is not valid JSON (expected ident at line 1 column 2) but looks like form \
-         data (name=value&...); send it with curl -d or --data-urlencode without the \
-         Content-Type: application/json header, or send one JSON object."
+         data (name=value&...); send it with the Content-Type \
+         application/x-www-form-urlencoded, which curl -d and --data-urlencode send without \
+         --json or -H 'Content-Type: application/json', or send one JSON object."
+    );
+}
+
+/// Returns a JSON entry whose message is `message`, put into the body as
+/// it is, as `-d "{...\"message\":\"$msg\"}"` does in the shell.
+fn json_with_raw_message(message: &str) -> String {
+    format!(r#"{{"timestamp":"{T1}","stage":"WORKER_LOAD","status":"FAIL","message":"{message}"}}"#)
+}
+
+#[test]
+fn raw_newline_in_json_names_control_character() {
+    let server = Server::start();
+    let body = json_with_raw_message("lock wait\ntimeout");
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert!(
+        reply.message().starts_with(
+            "The body is not valid JSON (control character (\\u0000-\\u001F) found while \
+             parsing a string at line 2 column 0), because a string contains a raw control \
+             character, such as the newline of a shell variable put into the body"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn raw_newline_in_json_names_fixes() {
+    let server = Server::start();
+    let body = json_with_raw_message("lock wait\ntimeout");
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert!(
+        reply.message().ends_with(
+            "Escape it in the JSON (a newline as \\n), or build the body with jq -n --arg \
+             message \"$msg\" '{message: $message, ...}', or send form data with curl \
+             --data-urlencode \"message=$msg\"."
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn raw_newline_in_json_is_malformed_body() {
+    let server = Server::start();
+    let body = json_with_raw_message("lock wait\ntimeout");
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn raw_quote_in_json_names_jq() {
+    let server = Server::start();
+    let body = json_with_raw_message("table \"users\" locked");
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert!(
+        reply.message().ends_with(
+            "A quote or backslash in a shell variable put into the body, as in -d \
+             \"{\\\"message\\\": \\\"$msg\\\", ...}\", breaks it, so build the body with jq -n \
+             --arg message \"$msg\" '{message: $message, ...}', or send form data with curl \
+             --data-urlencode \"message=$msg\"."
+        ),
+        "{}",
+        reply.body
     );
 }
 

@@ -16,6 +16,15 @@ use crate::entry::{Stage, Status, MAX_MESSAGE_BYTES};
 pub const CUT_MESSAGE_HINT: &str = "cut it without splitting a character, such as with \
     printf '%s' \"$message\" | head -c 1000 | iconv -f UTF-8 -t UTF-8 -c";
 
+/// A JSON body built in the shell from a variable, for the messages about
+/// the JSON that such a body breaks.
+const SHELL_JSON_BODY: &str = "-d \"{\\\"message\\\": \\\"$msg\\\", ...}\"";
+
+/// The ways to send a value of a shell variable as it is, as a clause that
+/// completes a sentence about a JSON body.
+const BUILD_JSON_BODY: &str = "build the body with jq -n --arg message \"$msg\" '{message: \
+    $message, ...}', or send form data with curl --data-urlencode \"message=$msg\"";
+
 /// The maximum number of characters of an offending value that an error message repeats.
 const ECHO_LIMIT: usize = 64;
 
@@ -37,6 +46,9 @@ pub enum ParamError {
     /// A form body that starts with a UTF-8 byte order mark.
     FormByteOrderMark,
     MalformedJson(String),
+    /// A JSON body with a raw control character in a string, as a shell
+    /// variable with a newline gives, with the reason that JSON parsing gave.
+    JsonControlCharacter(String),
     /// A body sent as JSON that is not JSON but looks like form data, with
     /// the reason that JSON parsing gave.
     FormSentAsJson(String),
@@ -188,6 +200,7 @@ impl ParamError {
             | ParamError::JsonSentAsForm
             | ParamError::FormByteOrderMark
             | ParamError::MalformedJson(_)
+            | ParamError::JsonControlCharacter(_)
             | ParamError::FormSentAsJson(_)
             | ParamError::JsonNotObject
             | ParamError::JsonNotUtf8(_) => "malformed_body",
@@ -250,14 +263,25 @@ impl fmt::Display for ParamError {
                 "The body starts with a UTF-8 byte order mark, which form data must not contain; \
                  save the file without it, or send the parameters with curl --data-urlencode.",
             ),
-            ParamError::MalformedJson(reason) => {
-                write!(f, "The body is not valid JSON ({reason}); send one JSON object.")
-            }
+            ParamError::MalformedJson(reason) => write!(
+                f,
+                "The body is not valid JSON ({reason}); send one JSON object. A quote or \
+                 backslash in a shell variable put into the body, as in {SHELL_JSON_BODY}, \
+                 breaks it, so {BUILD_JSON_BODY}."
+            ),
+            ParamError::JsonControlCharacter(reason) => write!(
+                f,
+                "The body is not valid JSON ({reason}), because a string contains a raw control \
+                 character, such as the newline of a shell variable put into the body, as in \
+                 {SHELL_JSON_BODY}. Escape it in the JSON (a newline as \\n), or \
+                 {BUILD_JSON_BODY}."
+            ),
             ParamError::FormSentAsJson(reason) => write!(
                 f,
                 "The body is not valid JSON ({reason}) but looks like form data (name=value&...); \
-                 send it with curl -d or --data-urlencode without the Content-Type: \
-                 application/json header, or send one JSON object."
+                 send it with the Content-Type application/x-www-form-urlencoded, which curl -d \
+                 and --data-urlencode send without --json or -H 'Content-Type: \
+                 application/json', or send one JSON object."
             ),
             ParamError::JsonNotObject => f.write_str(
                 "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \

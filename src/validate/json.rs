@@ -43,6 +43,9 @@ impl<'de, V: Deserialize<'de>> Visitor<'de> for ObjectPairsVisitor<V> {
 pub enum JsonBodyError {
     /// Not JSON at all; the text names where parsing stopped.
     Malformed(String),
+    /// A string with a raw control character, such as a newline, which JSON
+    /// writes only as an escape. The text is serde_json's reason.
+    ControlCharacter(String),
     /// Valid JSON, but not an object.
     NotObject,
     /// Bytes that are not UTF-8, the first at this offset in the body.
@@ -102,9 +105,15 @@ fn deserialize_members<'a, V: Deserialize<'a>>(
 ) -> Result<ObjectPairs<V>, JsonBodyError> {
     serde_json::from_slice::<ObjectPairs<V>>(body).map_err(|error| {
         if error.classify() == serde_json::error::Category::Data {
-            JsonBodyError::NotObject
+            return JsonBodyError::NotObject;
+        }
+        let reason = syntax_error_reason(body, &error);
+        // serde_json (1.0.154 here) has no public error code, and this is
+        // the message of its error for a control character in a string.
+        if reason.starts_with("control character") {
+            JsonBodyError::ControlCharacter(reason)
         } else {
-            JsonBodyError::Malformed(syntax_error_reason(body, &error))
+            JsonBodyError::Malformed(reason)
         }
     })
 }
@@ -248,6 +257,30 @@ mod tests {
             matches!(&error, JsonBodyError::Malformed(reason) if reason.contains("byte order mark")),
             "{error:?}"
         );
+    }
+
+    #[test]
+    fn raw_newline_in_string_is_control_character() {
+        let error = parse_object(b"{\"message\":\"a\nb\"}").expect_err("a raw newline");
+        assert!(
+            matches!(&error, JsonBodyError::ControlCharacter(reason) if reason.contains("line 2 column 0")),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn raw_tab_in_string_is_control_character() {
+        let error = parse_object(b"{\"message\":\"a\tb\"}").expect_err("a raw tab");
+        assert!(
+            matches!(error, JsonBodyError::ControlCharacter(_)),
+            "{error:?}"
+        );
+    }
+
+    #[test]
+    fn raw_quote_in_string_is_malformed() {
+        let error = parse_object(br#"{"message":"a "b" c"}"#).expect_err("a raw quote");
+        assert!(matches!(error, JsonBodyError::Malformed(_)), "{error:?}");
     }
 
     /// Returns the reason for a malformed body, and panics for any other result.

@@ -135,6 +135,7 @@ pub fn collect_parameters(
                     ParamError::FormSentAsJson(reason)
                 }
                 JsonBodyError::Malformed(reason) => ParamError::MalformedJson(reason),
+                JsonBodyError::ControlCharacter(reason) => ParamError::JsonControlCharacter(reason),
                 JsonBodyError::NotObject => ParamError::JsonNotObject,
                 JsonBodyError::NotUtf8(offset) => ParamError::JsonNotUtf8(offset),
             })?;
