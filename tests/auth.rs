@@ -745,6 +745,88 @@ fn empty_password_of_unknown_user_looks_alike() {
     assert_eq!(comparable(&unknown), comparable(&known));
 }
 
+/// The message of a `401` for a password that ends with a carriage return.
+const PASSWORD_CARRIAGE_RETURN: &str =
+    "Authentication failed, because the password ends with a carriage return (\\r), which a \
+     file or script with Windows (CRLF) line ends leaves at the end of each line, as in curl -u \
+     \"user:$(cat FILE)\"; remove the carriage return, as $(tr -d '\\r' < FILE) does, unless it \
+     is part of the password.";
+
+#[test]
+fn password_with_carriage_return_is_named() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    // What curl -u "worker1:$(cat pw)" sends for a file with CRLF line ends.
+    let reply = post_as(&server, "worker1", &format!("{PASSWORD}\r"));
+    assert_eq!(reply.message(), PASSWORD_CARRIAGE_RETURN);
+}
+
+#[test]
+fn carriage_return_of_unknown_user_is_named() {
+    let server = Server::start();
+    let reply = post_as(&server, "nobody", &format!("{PASSWORD}\r"));
+    assert_eq!(reply.message(), PASSWORD_CARRIAGE_RETURN);
+}
+
+#[test]
+fn carriage_return_of_unknown_user_looks_alike() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let unknown = post_as(&server, "nobody", &format!("{PASSWORD}\r"));
+    let known = post_as(&server, "worker1", &format!("{PASSWORD}\r"));
+    assert_eq!(comparable(&unknown), comparable(&known));
+}
+
+#[test]
+fn curl_credentials_file_with_crlf_is_named() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let file = server.dir().join("credentials");
+    std::fs::write(&file, format!("worker1:{PASSWORD}\r\n")).expect("write the file");
+    // curl -u "$(cat credentials)", whose $(...) removes the newline only.
+    let text = std::fs::read_to_string(&file).expect("read the file");
+    let output = server.curl(
+        "/worker/log/tx-1",
+        &["-u", text.trim_end_matches('\n'), "-d", ENTRY],
+    );
+    let body: serde_json::Value = serde_json::from_slice(&output.stdout).expect("a JSON body");
+    assert_eq!(body["message"], PASSWORD_CARRIAGE_RETURN);
+}
+
+#[test]
+fn space_before_user_name_is_named() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    let reply = post_as(&server, " worker1", PASSWORD);
+    assert_eq!(
+        reply.message(),
+        "Authentication failed, because the user name starts with a space; remove the whitespace."
+    );
+}
+
+#[test]
+fn password_with_trailing_space_is_accepted() {
+    let server = Server::start();
+    server.add_user_with("worker1", "worker", "secret with space ", &[]);
+    let reply = post_as(&server, "worker1", "secret with space ");
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+#[test]
+fn carriage_return_is_logged() {
+    let server = Server::start();
+    server.add_user("worker1", "worker");
+    post_as(&server, "worker1", &format!("{PASSWORD}\r"));
+    assert!(
+        server.wait_for_log(
+            r#"rejected: wrong password, because the password ends with a carriage return (\r), attempted_user="worker1""#,
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn empty_user_names_are_throttled() {
     let server = Server::start();

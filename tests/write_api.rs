@@ -3482,6 +3482,47 @@ fn empty_stage_names_variable() {
     );
 }
 
+#[test]
+fn status_with_carriage_return_names_crlf() {
+    let server = Server::start();
+    // What curl --data-urlencode $'status=SUCCESS\r' sends.
+    let message = curl_error_message(
+        &server,
+        &[
+            "--data-urlencode",
+            &format!("timestamp={T1}"),
+            "--data-urlencode",
+            "stage=WORKER_INIT",
+            "--data-urlencode",
+            "status=SUCCESS\r",
+        ],
+    );
+    assert_eq!(
+        message,
+        "Invalid status \"SUCCESS\\r\": it ends with a carriage return (\\r), which a file or \
+         script with Windows (CRLF) line ends leaves at the end of each line, so convert the \
+         file with dos2unix, or remove the character with tr -d '\\r'; use one of SUCCESS, \
+         WARNING, FAIL, FATAL."
+    );
+}
+
+#[test]
+fn timestamp_with_carriage_return_names_crlf() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("timestamp={T1_ENCODED}%0D&stage=WORKER_INIT&status=SUCCESS"),
+    );
+    assert!(
+        reply.message().starts_with(
+            "Invalid timestamp \"2026-12-04T14:57:54+01:00\\r\": the timestamp ends with a \
+             carriage return (\\r), which a file or script with Windows (CRLF) line ends leaves"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
 // 500: a fault inside the server.
 
 /// Breaks the schema under a running server, so that storing fails with an

@@ -21,6 +21,60 @@ impl Credentials {
             (true, true) => EmptyParts::Both,
         }
     }
+
+    /// Returns the whitespace that each part of the credentials starts or
+    /// ends with.
+    pub fn padding(&self) -> Padding {
+        Padding {
+            user_name: EdgeWhitespace::of(&self.user),
+            password: EdgeWhitespace::of(self.password.expose()),
+        }
+    }
+}
+
+/// The whitespace that the parts of Basic credentials start or end with,
+/// such as the carriage return that `$(cat FILE)` keeps from a file with
+/// Windows line ends. A message may name it, because it depends only on what
+/// the client sent and reveals nothing about the stored users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Padding {
+    pub user_name: Option<EdgeWhitespace>,
+    pub password: Option<EdgeWhitespace>,
+}
+
+impl Padding {
+    /// Returns true when neither part starts or ends with whitespace.
+    pub fn is_none(&self) -> bool {
+        self.user_name.is_none() && self.password.is_none()
+    }
+}
+
+/// A whitespace character at the start or the end of a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EdgeWhitespace {
+    pub character: char,
+    pub at_end: bool,
+}
+
+impl EdgeWhitespace {
+    /// Returns the whitespace at the end of `text`, else at its start. Of the
+    /// whitespace at the end, a carriage return is named first, because it
+    /// is the one that shows least.
+    pub fn of(text: &str) -> Option<EdgeWhitespace> {
+        let trailing = &text[text.trim_end().len()..];
+        if let Some(last) = trailing.chars().last() {
+            let character = if trailing.contains('\r') { '\r' } else { last };
+            return Some(EdgeWhitespace {
+                character,
+                at_end: true,
+            });
+        }
+        let first = text.chars().next().filter(|c| c.is_whitespace())?;
+        Some(EdgeWhitespace {
+            character: first,
+            at_end: false,
+        })
+    }
 }
 
 /// The parts of Basic credentials that were sent empty, as `curl -u ""`
@@ -213,6 +267,41 @@ mod tests {
                 String::from_utf8_lossy(user_password)
             );
         }
+    }
+
+    #[test]
+    fn carriage_return_after_password_is_found() {
+        let credentials = parse(Some(&header(b"worker:secret\r"))).expect("valid header");
+        let expected = Padding {
+            user_name: None,
+            password: Some(EdgeWhitespace {
+                character: '\r',
+                at_end: true,
+            }),
+        };
+        assert_eq!(credentials.padding(), expected);
+    }
+
+    #[test]
+    fn carriage_return_before_newline_is_named() {
+        let padding = EdgeWhitespace::of("secret\r\n");
+        assert_eq!(padding.map(|found| found.character), Some('\r'));
+    }
+
+    #[test]
+    fn space_before_user_name_is_found() {
+        let credentials = parse(Some(&header(b" worker:secret"))).expect("valid header");
+        let expected = Some(EdgeWhitespace {
+            character: ' ',
+            at_end: false,
+        });
+        assert_eq!(credentials.padding().user_name, expected);
+    }
+
+    #[test]
+    fn plain_credentials_have_no_padding() {
+        let credentials = parse(Some(&header(b"worker:sec ret"))).expect("valid header");
+        assert!(credentials.padding().is_none());
     }
 
     #[test]

@@ -34,7 +34,7 @@ use tokio::sync::Semaphore;
 
 use crate::storage::users::{self, Role, StoredUser};
 use crate::storage::{ReaderPool, StorageError};
-use basic::{AuthorizationHeader, BasicError, Credentials, EmptyParts};
+use basic::{AuthorizationHeader, BasicError, Credentials, EmptyParts, Padding};
 use hashing::HashingThreads;
 use password::{HashingMemory, Password};
 use throttle::{Admission, Throttle};
@@ -103,10 +103,12 @@ pub enum AuthError {
     /// user is kept for the server log only, because the response must look
     /// the same for both. The name of an unknown user is not kept, because it
     /// may be a password typed into the user name field. `empty` names the
-    /// parts that were sent empty, which the response message names too.
+    /// parts that were sent empty, and `padding` the whitespace that they
+    /// start or end with, which the response message names too.
     BadCredentials {
         existing_user: Option<String>,
         empty: EmptyParts,
+        padding: Padding,
     },
     /// `429`: too many failures from this address.
     Throttled(Duration),
@@ -319,6 +321,7 @@ impl Authenticator {
         // failure like any other, so that they cost the same time and keep
         // the throttle's count.
         let empty = credentials.empty_parts();
+        let padding = credentials.padding();
         let (generation, verification) = self.verify_on_hashing_thread(credentials, client).await?;
         let stored = match verification {
             Verification::Matched(stored) => stored,
@@ -326,12 +329,14 @@ impl Authenticator {
                 return Err(AuthError::BadCredentials {
                     existing_user: Some(user_name),
                     empty,
+                    padding,
                 })
             }
             Verification::UnknownUser => {
                 return Err(AuthError::BadCredentials {
                     existing_user: None,
                     empty,
+                    padding,
                 })
             }
         };

@@ -504,9 +504,11 @@ async fn authenticate(
             AuthError::BadCredentials {
                 existing_user,
                 empty,
+                padding,
             } => ApiError::BadCredentials {
                 existing_user,
                 empty,
+                padding,
             },
             AuthError::Throttled(wait) => ApiError::Throttled(wait),
             AuthError::Storage(error) => read_error(state, &error),

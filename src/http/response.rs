@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::handlers::APPEND_HINT;
 use super::head_fault::HeadFault;
-use crate::auth::basic::{BasicError, EmptyParts};
+use crate::auth::basic::{BasicError, EdgeWhitespace, EmptyParts, Padding};
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
 use crate::storage::logs::format_instant;
@@ -79,10 +79,12 @@ pub enum ApiError {
     /// An unknown user, or a wrong password with the name of its existing
     /// user. The name is logged, never sent, and the response has the status
     /// and headers of [`ApiError::Unauthorized`]. The message names the parts
-    /// of the credentials that were sent empty.
+    /// of the credentials that were sent empty, or else the whitespace that
+    /// they start or end with.
     BadCredentials {
         existing_user: Option<String>,
         empty: EmptyParts,
+        padding: Padding,
     },
     Throttled(Duration),
     Forbidden(String),
@@ -449,7 +451,9 @@ impl ApiError {
             // The same text for an unknown user and a wrong password, so that
             // the response does not tell which user names exist. An empty
             // part is named, because that depends only on what was sent.
-            ApiError::BadCredentials { empty, .. } => bad_credentials_message(*empty),
+            ApiError::BadCredentials { empty, padding, .. } => {
+                bad_credentials_message(*empty, *padding)
+            }
             ApiError::Throttled(wait) => format!(
                 "Too many failed logins from this address, by any user; retry in {}, and check \
                  the server log for the rejected logins.",
@@ -601,8 +605,11 @@ impl ApiError {
             ApiError::BadCredentials {
                 existing_user: Some(user),
                 empty,
+                padding,
             } => {
                 let cause = empty_parts_clause(*empty)
+                    .map(str::to_string)
+                    .or_else(|| padding_clause(*padding))
                     .map(|clause| format!(", because {clause}"))
                     .unwrap_or_default();
                 (
@@ -613,7 +620,8 @@ impl ApiError {
             ApiError::BadCredentials {
                 existing_user: None,
                 empty,
-            } => (log::Level::Warn, unknown_user_log_detail(*empty)),
+                padding,
+            } => (log::Level::Warn, unknown_user_log_detail(*empty, *padding)),
             ApiError::NotFound
             | ApiError::TrailingSlash(_)
             | ApiError::WrongCase(_)
@@ -653,14 +661,68 @@ pub fn empty_parts_clause(empty: EmptyParts) -> Option<&'static str> {
     }
 }
 
+/// Returns the clause that names the whitespace that the parts of
+/// credentials start or end with, to complete "because", or `None` when
+/// neither part has any.
+pub fn padding_clause(padding: Padding) -> Option<String> {
+    let describe = |part: &str, found: EdgeWhitespace| {
+        let edge = if found.at_end { "ends" } else { "starts" };
+        let character = match found.character {
+            '\r' => "a carriage return (\\r)".to_string(),
+            '\n' => "a newline (\\n)".to_string(),
+            '\t' => "a tab".to_string(),
+            ' ' => "a space".to_string(),
+            other => format!("the whitespace character U+{:04X}", u32::from(other)),
+        };
+        format!("the {part} {edge} with {character}")
+    };
+    let clauses: Vec<String> = [
+        padding.user_name.map(|found| describe("user name", found)),
+        padding.password.map(|found| describe("password", found)),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    (!clauses.is_empty()).then(|| clauses.join(" and "))
+}
+
+/// Returns the message of a `401` for credentials whose parts start or end
+/// with whitespace, as `padding` finds it, or `None` when they do not.
+fn padded_credentials_message(padding: Padding) -> Option<String> {
+    let clause = padding_clause(padding)?;
+    let has_carriage_return = [padding.user_name, padding.password]
+        .into_iter()
+        .flatten()
+        .any(|found| found.character == '\r');
+    // A password may end with whitespace on purpose, and then the login
+    // failed for another reason.
+    let unless = if padding.password.is_some() {
+        ", unless it is part of the password"
+    } else {
+        ""
+    };
+    Some(if has_carriage_return {
+        format!(
+            "Authentication failed, because {clause}, which a file or script with Windows \
+             (CRLF) line ends leaves at the end of each line, as in curl -u \
+             \"user:$(cat FILE)\"; remove the carriage return, as $(tr -d '\\r' < FILE) does{unless}."
+        )
+    } else {
+        format!("Authentication failed, because {clause}; remove the whitespace{unless}.")
+    })
+}
+
 /// Returns the message of a `401` for an unknown user or a wrong password.
-/// It is the same for both, and depends only on the parts of the
-/// credentials that were sent empty.
-fn bad_credentials_message(empty: EmptyParts) -> String {
+/// It is the same for both, and depends only on what the client sent: the
+/// parts of the credentials that were sent empty, or else the whitespace
+/// that they start or end with.
+fn bad_credentials_message(empty: EmptyParts, padding: Padding) -> String {
     let Some(clause) = empty_parts_clause(empty) else {
-        return "Authentication failed; send valid credentials with HTTP Basic authentication \
-                (curl -u user:password)."
-            .into();
+        return padded_credentials_message(padding).unwrap_or_else(|| {
+            "Authentication failed; send valid credentials with HTTP Basic authentication \
+             (curl -u user:password)."
+                .into()
+        });
     };
     // An empty user name mostly comes from a variable or command that
     // produced nothing, such as a cat of a file in another directory.
@@ -681,7 +743,7 @@ fn bad_credentials_message(empty: EmptyParts) -> String {
 /// Returns the server log text for a failed login of an unknown user. The
 /// name sent is not logged unless it is empty, because it may be a password
 /// typed into the user name field.
-fn unknown_user_log_detail(empty: EmptyParts) -> String {
+fn unknown_user_log_detail(empty: EmptyParts, padding: Padding) -> String {
     match empty {
         EmptyParts::UserName | EmptyParts::Both => format!(
             "rejected: unknown user, because {}",
@@ -691,9 +753,15 @@ fn unknown_user_log_detail(empty: EmptyParts) -> String {
                                  not logged, because it may be a password typed into the user \
                                  name field"
             .to_string(),
-        EmptyParts::None => "rejected: unknown user; the name is not logged, because it may be a \
-                             password typed into the user name field"
-            .to_string(),
+        EmptyParts::None => {
+            let cause = padding_clause(padding)
+                .map(|clause| format!(", and {clause}"))
+                .unwrap_or_default();
+            format!(
+                "rejected: unknown user{cause}; the name is not logged, because it may be a \
+                 password typed into the user name field"
+            )
+        }
     }
 }
 
@@ -988,6 +1056,71 @@ mod tests {
                 "The timestamp \"2026-12-04T14+01:00\" has whole hours, so two reports of one \
                  stage and status within the same hour"
             ),
+            "{message}"
+        );
+    }
+
+    /// Returns the message of a `401` for a known user whose credentials
+    /// have `padding`.
+    fn padded_message(padding: Padding) -> String {
+        ApiError::BadCredentials {
+            existing_user: Some("worker1".into()),
+            empty: EmptyParts::None,
+            padding,
+        }
+        .message()
+    }
+
+    #[test]
+    fn padding_of_both_parts_is_named() {
+        let message = padded_message(Padding {
+            user_name: Some(EdgeWhitespace {
+                character: ' ',
+                at_end: false,
+            }),
+            password: Some(EdgeWhitespace {
+                character: '\t',
+                at_end: true,
+            }),
+        });
+        assert_eq!(
+            message,
+            "Authentication failed, because the user name starts with a space and the password \
+             ends with a tab; remove the whitespace, unless it is part of the password."
+        );
+    }
+
+    #[test]
+    fn other_whitespace_is_named_by_code_point() {
+        let message = padded_message(Padding {
+            user_name: None,
+            password: Some(EdgeWhitespace {
+                character: '\u{a0}',
+                at_end: true,
+            }),
+        });
+        assert!(
+            message.contains("the password ends with the whitespace character U+00A0"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn empty_part_is_named_before_padding() {
+        let message = ApiError::BadCredentials {
+            existing_user: None,
+            empty: EmptyParts::Password,
+            padding: Padding {
+                user_name: Some(EdgeWhitespace {
+                    character: '\r',
+                    at_end: true,
+                }),
+                password: None,
+            },
+        }
+        .message();
+        assert!(
+            message.starts_with("Authentication failed, because the password is empty;"),
             "{message}"
         );
     }

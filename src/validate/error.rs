@@ -569,13 +569,25 @@ fn required_value_form(name: &str) -> String {
 /// parameter that starts or ends with whitespace, or `""` when it does not.
 /// Values are compared exactly as sent, and a trailing newline is easy to
 /// miss, such as the one that ends a file sent with `curl --data-binary @FILE`.
+/// So is a carriage return, which the note names.
 pub fn whitespace_note(value: &str) -> &'static str {
     if value.trim() == value {
         ""
+    } else if ends_with_carriage_return(value) {
+        ": it ends with a carriage return (\\r), which a file or script with Windows (CRLF) \
+         line ends leaves at the end of each line, so convert the file with dos2unix, or \
+         remove the character with tr -d '\\r'"
     } else {
         ": it starts or ends with whitespace, so remove it, such as the newline that ends a \
          file sent with curl --data-binary"
     }
+}
+
+/// Returns true when the whitespace at the end of `text` contains a carriage
+/// return, as a line of a file with Windows (CRLF) line ends does once a
+/// shell's `$(...)` or `read` removes its newline.
+pub fn ends_with_carriage_return(text: &str) -> bool {
+    text[text.trim_end().len()..].contains('\r')
 }
 
 /// Quotes a client's value for an error message, cut to [`ECHO_LIMIT`] characters.

@@ -19,7 +19,10 @@ use json::JsonBodyError;
 use shell_syntax::find_shell_syntax;
 use timestamp::{ResolvedTimestamp, TimestampError};
 
-pub use error::{whitespace_note, NoBody, Origin, ParamError, Separator, CUT_MESSAGE_HINT};
+pub use error::{
+    ends_with_carriage_return, whitespace_note, NoBody, Origin, ParamError, Separator,
+    CUT_MESSAGE_HINT,
+};
 
 /// Returns the seconds of a duration unit: `s`, `m`, `h` or `d`, as the
 /// command line's durations and ages take them.
@@ -1339,6 +1342,21 @@ mod tests {
             "Invalid status \"SUCCESS\\n\": it starts or ends with whitespace, so remove it, \
              such as the newline that ends a file sent with curl --data-binary; use one of \
              SUCCESS, WARNING, FAIL, FATAL."
+        );
+    }
+
+    #[test]
+    fn status_with_carriage_return_names_crlf() {
+        let body = VALID.replace("SUCCESS", "SUCCESS%0D");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid status")
+            .to_string();
+        assert!(
+            message.starts_with(
+                "Invalid status \"SUCCESS\\r\": it ends with a carriage return (\\r), which a \
+                 file or script with Windows (CRLF) line ends leaves"
+            ),
+            "{message}"
         );
     }
 

@@ -21,6 +21,9 @@ pub enum TimestampError {
     Empty,
     /// The text starts or ends with whitespace, which is not trimmed.
     SurroundingWhitespace,
+    /// The whitespace at the end of the text contains a carriage return, as a
+    /// line of a file or script with Windows (CRLF) line ends does.
+    CarriageReturnAtEnd,
     /// The text is longer than [`MAX_TIMESTAMP_BYTES`], as with a long
     /// comment after an RFC 2822 date.
     TooLong { length: usize },
@@ -231,6 +234,12 @@ impl TimestampError {
                  nothing, as an unset TS does in \"timestamp=$TS\", so check it, and {forms}"
             ),
             Self::Empty => write!(f, "the timestamp is empty, so {forms}"),
+            Self::CarriageReturnAtEnd => write!(
+                f,
+                "the timestamp ends with a carriage return (\\r), which a file or script with \
+                 Windows (CRLF) line ends leaves at the end of each line, so convert the file \
+                 with dos2unix, or remove the character with tr -d '\\r'"
+            ),
             Self::SurroundingWhitespace => write!(
                 f,
                 "the timestamp starts or ends with whitespace, so remove it, \
@@ -727,6 +736,7 @@ mod tests {
         let errors = [
             TimestampError::Empty,
             TimestampError::SurroundingWhitespace,
+            TimestampError::CarriageReturnAtEnd,
             TimestampError::TooLong { length: 200 },
             TimestampError::ControlCharacter { character: '\u{1}' },
             unrecognized_input("x"),

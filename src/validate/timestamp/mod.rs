@@ -62,6 +62,9 @@ pub fn resolve_timestamp(text: &str, zone: Tz) -> Result<ResolvedTimestamp, Time
     if text.is_empty() {
         return Err(TimestampError::Empty);
     }
+    if crate::validate::ends_with_carriage_return(text) {
+        return Err(TimestampError::CarriageReturnAtEnd);
+    }
     if text.trim() != text {
         return Err(TimestampError::SurroundingWhitespace);
     }
@@ -464,6 +467,17 @@ mod tests {
             "0\u{a0}",
         ] {
             assert_rejects(text, BERLIN, TimestampError::SurroundingWhitespace);
+        }
+    }
+
+    #[test]
+    fn rejects_carriage_return_at_end() {
+        for text in [
+            "2026-12-04T14:57:54+01:00\r",
+            "1796392674\r\n",
+            " 1796392674 \r ",
+        ] {
+            assert_rejects(text, BERLIN, TimestampError::CarriageReturnAtEnd);
         }
     }
 
