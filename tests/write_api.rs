@@ -3523,6 +3523,63 @@ fn timestamp_with_carriage_return_names_crlf() {
     );
 }
 
+#[test]
+fn space_before_name_is_named() {
+    let server = Server::start();
+    // What curl --data-urlencode " timestamp=$TS" sends.
+    let message = curl_error_message(
+        &server,
+        &[
+            "--data-urlencode",
+            &format!(" timestamp={T1}"),
+            "--data-urlencode",
+            "stage=WORKER_INIT",
+            "--data-urlencode",
+            "status=SUCCESS",
+        ],
+    );
+    assert_eq!(
+        message,
+        "Unknown parameter \" timestamp\": remove the space before timestamp."
+    );
+}
+
+#[test]
+fn space_after_name_is_named() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("timestamp={T1_ENCODED}&stage%20=WORKER_INIT&status=SUCCESS"),
+    );
+    assert_eq!(
+        reply.message(),
+        "Unknown parameter \"stage \": remove the space after stage."
+    );
+}
+
+#[test]
+fn name_with_space_is_unknown_parameter() {
+    let server = Server::start();
+    let reply = server.post_entry(
+        "tx-1",
+        &format!("%20timestamp={T1_ENCODED}&stage=WORKER_INIT&status=SUCCESS"),
+    );
+    assert_json_error(&reply, 400, "unknown_parameter");
+}
+
+#[test]
+fn other_name_with_space_keeps_ampersand_hint() {
+    let server = Server::start();
+    let reply = server.post_entry("tx-1", &format!("{VALID}&message=tables a&b locked"));
+    assert!(
+        reply
+            .message()
+            .contains("If it is the end of a value that contains &"),
+        "{}",
+        reply.body
+    );
+}
+
 // 500: a fault inside the server.
 
 /// Breaks the schema under a running server, so that storing fails with an

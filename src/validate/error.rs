@@ -68,6 +68,15 @@ pub enum ParamError {
         /// True when `meant` itself is sent too, so `name` is to be left out.
         also_sent: bool,
     },
+    /// A parameter name that is the name `meant` with whitespace before or
+    /// after it, as `--data-urlencode " timestamp=..."` sends. The case of
+    /// its letters may differ too.
+    NameWithWhitespace {
+        name: String,
+        meant: &'static str,
+        /// True when `meant` itself is sent too, so `name` is to be left out.
+        also_sent: bool,
+    },
     Repeated(String),
     Missing(Vec<&'static str>),
     /// Missing parameters of a request that has no body for the reason
@@ -204,7 +213,9 @@ impl ParamError {
             | ParamError::FormSentAsJson(_)
             | ParamError::JsonNotObject
             | ParamError::JsonNotUtf8(_) => "malformed_body",
-            ParamError::Unknown(_) | ParamError::NameWrongCase { .. } => "unknown_parameter",
+            ParamError::Unknown(_)
+            | ParamError::NameWrongCase { .. }
+            | ParamError::NameWithWhitespace { .. } => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
             ParamError::Missing(_)
             | ParamError::MissingWithoutBody(..)
@@ -332,6 +343,34 @@ impl fmt::Display for ParamError {
                 echo(name),
                 echo(name)
             ),
+            ParamError::NameWithWhitespace {
+                name,
+                meant,
+                also_sent: true,
+            } => write!(
+                f,
+                "Unknown parameter {}: it is {meant} with whitespace, and {meant} is sent as \
+                 well, so leave {} out.",
+                echo(name),
+                echo(name)
+            ),
+            ParamError::NameWithWhitespace {
+                name,
+                meant,
+                also_sent: false,
+            } => {
+                let removal = whitespace_removal(name);
+                if name.trim() == *meant {
+                    write!(f, "Unknown parameter {}: remove {removal} {meant}.", echo(name))
+                } else {
+                    write!(
+                        f,
+                        "Unknown parameter {}: remove {removal} it, and write it in lower case, \
+                         {meant}.",
+                        echo(name)
+                    )
+                }
+            }
             ParamError::Repeated(name) => write!(
                 f,
                 "Parameter {name} is given more than once; send each parameter once, in the query string or in the body."
@@ -543,6 +582,29 @@ fn write_invalid_choice<'a>(
             ),
         },
     }
+}
+
+/// Returns what to remove from `name`, a parameter name with whitespace
+/// before or after it, to complete "remove ... NAME", such as "the space
+/// before" or "the tab after".
+fn whitespace_removal(name: &str) -> String {
+    let before = &name[..name.len() - name.trim_start().len()];
+    let after = &name[name.trim_end().len()..];
+    let position = match (before.is_empty(), after.is_empty()) {
+        (false, true) => "before",
+        (true, false) => "after",
+        _ => "around",
+    };
+    let whitespace = format!("{before}{after}");
+    let described = match whitespace.as_str() {
+        " " => "the space",
+        "\t" => "the tab",
+        "\n" => "the newline",
+        "\r" => "the carriage return",
+        spaces if spaces.chars().all(|c| c == ' ') => "the spaces",
+        _ => "the whitespace",
+    };
+    format!("{described} {position}")
 }
 
 /// Writes the start of the message about missing parameters, which names them.

@@ -258,6 +258,19 @@ impl RawParameters {
 /// take, which names the parameter meant when only the case differs. `sent`
 /// returns true when the request also has a parameter of the given name.
 fn unknown_parameter(name: String, mut sent: impl FnMut(&str) -> bool) -> ParamError {
+    let trimmed = name.trim();
+    if trimmed != name {
+        let meant = PARAMETER_NAMES
+            .into_iter()
+            .find(|valid| valid.eq_ignore_ascii_case(trimmed));
+        if let Some(meant) = meant {
+            return ParamError::NameWithWhitespace {
+                also_sent: sent(meant),
+                name,
+                meant,
+            };
+        }
+    }
     let meant = PARAMETER_NAMES
         .into_iter()
         .find(|valid| valid.eq_ignore_ascii_case(&name));
@@ -1643,6 +1656,48 @@ mod tests {
             message,
             "Invalid status \"\": it is empty, because the variable or command that supplies it \
              gave nothing, so check it, and use one of SUCCESS, WARNING, FAIL, FATAL."
+        );
+    }
+
+    #[test]
+    fn name_with_leading_space_is_named() {
+        let body = VALID.replace("timestamp=", "%20timestamp=");
+        let message = build(None, FORM, &body).expect_err("unknown").to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \" timestamp\": remove the space before timestamp."
+        );
+    }
+
+    #[test]
+    fn name_with_tab_and_case_is_named() {
+        let body = VALID.replace("status=", "Status%09=");
+        let message = build(None, FORM, &body).expect_err("unknown").to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \"Status\\t\": remove the tab after it, and write it in lower \
+             case, status."
+        );
+    }
+
+    #[test]
+    fn name_with_spaces_around_is_named() {
+        let body = VALID.replace("stage=", "+stage+=");
+        let message = build(None, FORM, &body).expect_err("unknown").to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \" stage \": remove the spaces around stage."
+        );
+    }
+
+    #[test]
+    fn name_with_space_beside_name_is_left_out() {
+        let body = format!("{VALID}&+stage=WORKER_LOAD");
+        let message = build(None, FORM, &body).expect_err("unknown").to_string();
+        assert_eq!(
+            message,
+            "Unknown parameter \" stage\": it is stage with whitespace, and stage is sent as \
+             well, so leave \" stage\" out."
         );
     }
 
