@@ -1972,6 +1972,19 @@ fn reader_role_is_403() {
 }
 
 #[test]
+fn reader_403_says_what_to_do() {
+    let server = Server::start();
+    server.add_user("ops", "reader");
+    let reply = server.post_form("/worker/log/tx-1", ("ops", PASSWORD), VALID);
+    assert_eq!(
+        reply.message(),
+        "User ops has the role reader; this call needs the role worker or admin. Send the \
+         report with the credentials of a worker user, or have an administrator run translog \
+         user set-role ops worker."
+    );
+}
+
+#[test]
 fn disabled_user_is_403() {
     let server = Server::start();
     server.add_user("worker1", "worker");

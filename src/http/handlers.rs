@@ -450,14 +450,19 @@ fn authorize(user: &User, writing: bool) -> Result<(), ApiError> {
     } else {
         user.role.may_read()
     };
-    if !allowed {
-        let needed = if writing {
-            "worker or admin"
-        } else {
-            "reader or admin"
-        };
+    if !allowed && writing {
         return Err(ApiError::Forbidden(format!(
-            "User {} has the role {}; this call needs the role {needed}.",
+            "User {} has the role {}; this call needs the role worker or admin. Send the report \
+             with the credentials of a worker user, or have an administrator run translog user \
+             set-role {} worker.",
+            user.name,
+            user.role,
+            crate::shell::quote(&user.name)
+        )));
+    }
+    if !allowed {
+        return Err(ApiError::Forbidden(format!(
+            "User {} has the role {}; this call needs the role reader or admin.",
             user.name, user.role
         )));
     }
