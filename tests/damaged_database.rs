@@ -1,8 +1,8 @@
 //! A database file with damaged pages. An entry whose key leads to a damaged
 //! page fails with `500`, while the entries of other transactions stored in
-//! the same batch still get `200`. `/healthz` turns `503`, and the server log
-//! names the way out. A prune that reaches a damaged page prints what it
-//! deleted before.
+//! the same batch still get `200`. `/healthz` turns `503` after a write or a
+//! read that reaches a damaged page, and the server log names the way out.
+//! A prune that reaches a damaged page prints what it deleted before.
 
 mod common;
 
@@ -169,6 +169,55 @@ fn damaged_health_message_names_recovery() {
     write_beside_damage(&server);
     let body = server.get("/healthz", None).body;
     assert!(body.contains("A damaged database file"), "{body}");
+}
+
+/// Reads the log of [`DAMAGED`], whose pages are damaged, and asserts that
+/// the read fails with `500`.
+fn read_damaged_log(server: &Server) {
+    let reply = server.get(&format!("/worker/log/{DAMAGED}"), Some(server.admin()));
+    assert_eq!(reply.status, 500, "{}", reply.body);
+}
+
+#[test]
+fn damaged_read_turns_health_503() {
+    let server = server_with_damaged_pages();
+    read_damaged_log(&server);
+    assert_eq!(server.get("/healthz", None).status, 503);
+}
+
+#[test]
+fn damaged_read_health_message_names_recovery() {
+    let server = server_with_damaged_pages();
+    read_damaged_log(&server);
+    let body = server.get("/healthz", None).body;
+    assert!(body.contains("A damaged database file"), "{body}");
+}
+
+#[test]
+fn damaged_read_turns_storage_down() {
+    let server = server_with_damaged_pages();
+    read_damaged_log(&server);
+    let reply = server.get("/metrics", Some(server.admin()));
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply
+            .body
+            .lines()
+            .any(|line| line == "translog_storage_up 0"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn damaged_read_logs_health_change() {
+    let server = server_with_damaged_pages();
+    read_damaged_log(&server);
+    let logged = server.wait_for_log(
+        "a read found a damaged page, so /healthz answers 503 until the server is restarted",
+        Duration::from_secs(5),
+    );
+    assert!(logged, "{}", server.log());
 }
 
 #[test]

@@ -535,8 +535,12 @@ pub fn storage_error(error: &StorageError) -> ApiError {
 /// with that reason, so that the client learns that only a restart ends it.
 /// A file overwritten in place reads as a mix of two databases then, and
 /// fails with errors such as a missing row, which would otherwise be `500`.
+/// A damaged page that a read finds fails `/healthz` from then on.
 fn read_error(state: &AppState, error: &StorageError) -> ApiError {
-    files_changed_error(state, error).unwrap_or_else(|| storage_error(error))
+    files_changed_error(state, error).unwrap_or_else(|| {
+        state.writer.record_read_damage(error);
+        storage_error(error)
+    })
 }
 
 /// Returns the `503` of a failed read after the storage thread found the
@@ -925,6 +929,7 @@ async fn health(state: &Arc<AppState>) -> Result<Response<Body>, ApiError> {
         .await
         .map_err(|error| {
             files_changed_error(state, &error).unwrap_or_else(|| {
+                state.writer.record_read_damage(&error);
                 let cause = format!("the database cannot be read: {error}");
                 ApiError::Unavailable(UnavailableReason::from(&error), cause)
             })

@@ -125,8 +125,8 @@ pub struct Writer {
     /// The storage thread, which returns true when it closed the database.
     thread: Mutex<Option<JoinHandle<bool>>>,
     failure: Arc<Failure>,
-    /// The first damaged page that a write found, kept until the server
-    /// stops because the damage stays until the file is restored.
+    /// The first damaged page that a write or a read found, kept until the
+    /// server stops because the damage stays until the file is restored.
     damage: Arc<OnceLock<String>>,
 }
 
@@ -261,14 +261,16 @@ impl Writer {
         }
     }
 
-    /// Returns `Ok` when the last batch was committed, no write has found a
-    /// damaged page, and the thread still runs.
+    /// Returns `Ok` when the last batch was committed, no write or read has
+    /// found a damaged page, and the thread still runs.
     ///
     /// # Errors
     ///
-    /// The reason and cause otherwise: a damaged page that a write found
-    /// since the start, the error of the last failed batch, health probe or
-    /// file check, or that the thread has stopped.
+    /// The reason and cause otherwise: that the thread has stopped, a change
+    /// of the database's files, a damaged page found since the start, or the
+    /// error of the last failed batch or health probe, in that order. A file
+    /// changed under the server also reads as damaged, so the change comes
+    /// first.
     pub fn health(&self) -> Result<(), Unhealthy> {
         let running = self
             .thread
@@ -280,18 +282,38 @@ impl Writer {
                 cause: "the storage thread has stopped".to_string(),
             });
         }
-        if let Some(damage) = self.damage.get() {
+        let failure = self.failure.get();
+        let files_changed = failure
+            .as_ref()
+            .is_some_and(|failure| matches!(failure.reason, UnavailableReason::FileChanged(_)));
+        if let (Some(damage), false) = (self.damage.get(), files_changed) {
             return Err(Unhealthy {
                 reason: UnavailableReason::Damaged,
                 cause: damage.clone(),
             });
         }
-        match self.failure.get() {
+        match failure {
             Some(failure) => Err(Unhealthy {
                 reason: failure.reason,
                 cause: format!("entries cannot be stored: {}", failure.cause),
             }),
             None => Ok(()),
+        }
+    }
+
+    /// Records a damaged page that a read found, when `error` is one, so that
+    /// [`Writer::health`] fails from then on, as after a write that found
+    /// one. The first damaged page found logs an error with the steps to
+    /// recover.
+    pub fn record_read_damage(&self, error: &StorageError) {
+        if !matches!(error, StorageError::Corrupt(_)) {
+            return;
+        }
+        if self.damage.set(error.to_string()).is_ok() {
+            log::error!(
+                "a read found a damaged page, so /healthz answers 503 until the server is \
+                 restarted: {error}"
+            );
         }
     }
 
