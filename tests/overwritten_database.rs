@@ -3,7 +3,9 @@
 //! file unreadable or without its token within seconds, logs an error that
 //! names the way out, and rejects every later write with `503`. It does so
 //! whether or not SQLite has copied its log into the database file since
-//! the backup.
+//! the backup. It moves its `-wal` file, the log of the old content, aside
+//! at once, so that commands read the copied file as it is, and tell the
+//! operator to stop the server first.
 
 mod common;
 
@@ -430,11 +432,92 @@ fn restart_without_moved_log_keeps_copied_entries() {
     for name in overwritten_logs(dir.path()) {
         std::fs::remove_file(dir.path().join(name)).expect("remove the moved log");
     }
-    let output = run_cli(&db, &["log", "list", "--limit", "1000"], None);
-    assert!(output.status.success(), "{output:?}");
-    let listed = String::from_utf8_lossy(&output.stdout)
-        .lines()
-        .filter(|line| line.starts_with("tx-"))
-        .count();
-    assert_eq!(listed, 20, "{}", String::from_utf8_lossy(&output.stdout));
+    let listed = common::listed_transactions(&db);
+    assert_eq!(listed.len(), 20, "{listed:?}");
+}
+
+// Commands run while the server that found its file overwritten still runs.
+
+/// Writes a backup over the database of a running server and waits for the
+/// `503`. Returns the server, which still runs.
+fn server_after_copy() -> Server {
+    let (server, backup) = server_with_backup(20, 20);
+    write_over_database(&server, &backup);
+    assert!(first_503(&server).is_some(), "no 503:\n{}", server.log());
+    server
+}
+
+fn stderr(output: &std::process::Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn copied_backup_wal_moved_while_running() {
+    let server = server_after_copy();
+    let mut wal = server.db.clone().into_os_string();
+    wal.push("-wal");
+    assert!(!Path::new(&wal).exists());
+}
+
+#[test]
+fn copied_backup_names_moved_wal() {
+    let server = server_after_copy();
+    assert_eq!(overwritten_logs(server.dir()).len(), 1);
+}
+
+#[test]
+fn user_list_during_copy_succeeds() {
+    let server = server_after_copy();
+    let output = server.cli(&["user", "list"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn log_list_during_copy_lists_copy() {
+    let server = server_after_copy();
+    let listed = common::listed_transactions(&server.db);
+    assert_eq!(listed.len(), 20, "{listed:?}");
+}
+
+#[test]
+fn read_during_copy_says_to_stop_server() {
+    let server = server_after_copy();
+    let output = server.cli(&["user", "list"], None);
+    let text = stderr(&output);
+    assert!(
+        text.contains("the translog server that has") && text.contains("stop it, then"),
+        "{text}"
+    );
+}
+
+#[test]
+fn read_during_copy_omits_damage() {
+    let server = server_after_copy();
+    let output = server.cli(&["user", "list"], None);
+    assert!(!stderr(&output).contains("damaged"), "{}", stderr(&output));
+}
+
+#[test]
+fn write_during_copy_exits_1() {
+    let server = server_after_copy();
+    let output = server.cli(&["user", "add", "worker1", "--role", "worker"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn write_during_copy_says_to_stop_server() {
+    let server = server_after_copy();
+    let output = server.cli(&["user", "add", "worker1", "--role", "worker"], None);
+    assert!(
+        stderr(&output).contains("stop that server first"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn copy_error_names_both_ways() {
+    let server = server_after_copy();
+    let logged = server.wait_for_log("Stop translog; then, to go on with", Duration::from_secs(5));
+    assert!(logged, "{}", server.log());
 }

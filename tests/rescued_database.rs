@@ -4,7 +4,9 @@
 //! writes to a database at the path while a rescued copy is beside it. Each
 //! exits 1 with one line that names them and the two ways to proceed.
 //! Commands that only read an existing database run, with a warning that
-//! names the copy.
+//! names the copy. The server moves its `-wal` file aside once its database
+//! file is replaced, or gone with a rescued copy written, so that SQLite
+//! does not apply that log to the file now at the path.
 
 mod common;
 
@@ -353,4 +355,177 @@ fn moved_away_copy_lets_writes_run() {
     let _aside = move_copy_away(&dir);
     let output = run_cli(&db, &["user", "disable", "worker1"], None);
     assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+// A backup moved over the database file of a running server, as `mv` does.
+// The server's -wal file belongs to the file that it opened, and SQLite
+// would apply it to the backup at the next open.
+
+/// Stores `count` entries with ids that start with `prefix`.
+fn post_entries(server: &Server, prefix: &str, count: usize) {
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    for number in 0..count {
+        let reply = server.post_entry(&format!("{prefix}-{number}"), &body);
+        assert_eq!(reply.status, 200, "{}", reply.body);
+    }
+}
+
+/// The number of transactions in the backup of [`server_with_backup_moved_over`].
+const BACKED_UP: usize = 10;
+
+/// Starts a server, stores [`BACKED_UP`] entries, writes a backup, stores
+/// 20 more entries, and moves a copy of the backup over the database file.
+fn server_with_backup_moved_over() -> Server {
+    let server = Server::start();
+    post_entries(&server, "tx-before", BACKED_UP);
+    let backup = server.dir().join("backup.db");
+    let output = run_cli(
+        &server.db,
+        &["backup", backup.to_str().expect("a UTF-8 path")],
+        None,
+    );
+    assert!(output.status.success(), "{}", stderr(&output));
+    post_entries(&server, "tx-after", 20);
+    let copy = server.dir().join("copy.db");
+    std::fs::copy(&backup, &copy).expect("copy the backup");
+    std::fs::rename(&copy, &server.db).expect("move the copy over the database");
+    server
+}
+
+/// Moves a backup over the database of a running server, waits for the
+/// rescued copy and stops the server. Returns the directory.
+fn stop_after_backup_moved_over() -> tempfile::TempDir {
+    let server = server_with_backup_moved_over();
+    assert!(
+        server.wait_for_log("are copied to", Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    let (status, dir) = server.stop();
+    assert!(status.success(), "{status}");
+    dir
+}
+
+/// Returns the names of the files in `dir` that start with `prefix`.
+fn names_starting_with(dir: &Path, prefix: &str) -> Vec<String> {
+    common::file_names(dir)
+        .into_iter()
+        .filter(|name| name.starts_with(prefix))
+        .collect()
+}
+
+/// Moves every rescued copy in `dir` into a new directory, which is
+/// returned so that it lives as long as the test needs.
+fn move_copies_away(dir: &Path) -> tempfile::TempDir {
+    let aside = tempfile::tempdir().expect("temp dir");
+    for name in names_starting_with(dir, "translog.db.rescued-") {
+        std::fs::rename(dir.join(&name), aside.path().join(&name)).expect("move the copy away");
+    }
+    aside
+}
+
+/// Returns the result of SQLite's integrity check of the database `db`.
+fn integrity_check(db: &Path) -> String {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY;
+    let connection = rusqlite::Connection::open_with_flags(db, flags).expect("open the database");
+    connection
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap_or_else(|error| error.to_string())
+}
+
+#[test]
+fn moved_backup_leaves_no_wal() {
+    let dir = stop_after_backup_moved_over();
+    assert!(!dir.path().join("translog.db-wal").exists());
+}
+
+#[test]
+fn moved_backup_keeps_old_log_aside() {
+    let dir = stop_after_backup_moved_over();
+    let moved = names_starting_with(dir.path(), "translog.db-wal.orphaned-");
+    assert_eq!(moved.len(), 1, "{:?}", common::file_names(dir.path()));
+}
+
+#[test]
+fn moved_backup_takes_writes_without_copy() {
+    let dir = stop_after_backup_moved_over();
+    let _aside = move_copies_away(dir.path());
+    let db = dir.path().join("translog.db");
+    let output = run_cli(&db, &["user", "add", "worker1", "--role", "worker"], None);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+}
+
+#[test]
+fn moved_backup_stays_intact_after_write() {
+    let dir = stop_after_backup_moved_over();
+    let _aside = move_copies_away(dir.path());
+    let db = dir.path().join("translog.db");
+    run_cli(&db, &["user", "add", "worker1", "--role", "worker"], None);
+    assert_eq!(integrity_check(&db), "ok");
+}
+
+#[test]
+fn moved_backup_lists_backed_up_entries() {
+    let dir = stop_after_backup_moved_over();
+    let _aside = move_copies_away(dir.path());
+    let db = dir.path().join("translog.db");
+    let listed = common::listed_transactions(&db);
+    assert_eq!(listed.len(), BACKED_UP, "{listed:?}");
+}
+
+#[test]
+fn crash_after_move_leaves_no_wal() {
+    let server = server_with_backup_moved_over();
+    assert!(
+        server.wait_for_log("SQLite would apply it", Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    let dir = server.crash();
+    assert!(!dir.path().join("translog.db-wal").exists());
+}
+
+#[test]
+fn quick_stop_after_move_leaves_no_wal() {
+    let server = server_with_backup_moved_over();
+    let (status, dir) = server.stop();
+    assert!(status.success(), "{status}");
+    assert!(!dir.path().join("translog.db-wal").exists());
+}
+
+#[test]
+fn read_during_replacement_fails() {
+    let server = server_with_backup_moved_over();
+    let output = server.cli(&["log", "list"], None);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+}
+
+#[test]
+fn command_beside_moved_backup_names_server() {
+    let server = server_with_backup_moved_over();
+    let output = server.cli(&["user", "add", "worker1", "--role", "worker"], None);
+    let expected = format!(
+        "another translog server (process {}) is using {}-shm",
+        server.pid(),
+        server.db.display()
+    );
+    assert!(stderr(&output).contains(&expected), "{}", stderr(&output));
+    assert!(
+        stderr(&output).contains("stop that server first"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn deletion_moves_log_aside() {
+    let (dir, _db, _copy) = database_deleted_under_server();
+    assert!(!dir.path().join("translog.db-wal").exists());
+}
+
+#[test]
+fn wal_deletion_keeps_database_log() {
+    let (dir, _db, _copy) = wal_deleted_under_server();
+    let moved = names_starting_with(dir.path(), "translog.db-wal.orphaned-");
+    assert!(moved.is_empty(), "{moved:?}");
 }

@@ -244,6 +244,22 @@ fn check_not_served_elsewhere(path: &Path, opener: Opener) -> Result<(), String>
             opener,
         ));
     }
+    // `serve` fails on the lock of the -shm file instead, with its own
+    // message.
+    if opener == Opener::Command {
+        if let Some(pid) = server_of_replaced_file(&file, &real) {
+            return Err(format!(
+                "cannot open database {}: another translog server (process {pid}) is using {}, \
+                 the shared-memory file of the database that was at this path until another \
+                 file replaced it while the server ran, and SQLite would read {} through that \
+                 server's shared memory; stop that server first, then follow \"Deleting or \
+                 moving the database's files\" in docs/operators.md",
+                absolute_path.display(),
+                files::companion(&real, "-shm").display(),
+                absolute_path.display()
+            ));
+        }
+    }
     // NOTE: a file moved, or bind-mounted, while no server runs has one name
     // and passes, although after a crash its -wal file is beside the old path.
     let names = file.nlink();
@@ -283,6 +299,35 @@ fn server_elsewhere(file: &std::fs::Metadata, real: &Path) -> Option<u32> {
             return Some(pid);
         }
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Returns the process id of a server that has the `-shm` file beside
+/// `real` locked, but not the database file of `file`, because another file
+/// took the place of its database file while it ran. A server that stops
+/// unlocks its database file a moment before its `-shm` file, so a state
+/// that lasts less than [`SERVER_LOCKS_WAIT`] is read again until then.
+fn server_of_replaced_file(file: &std::fs::Metadata, real: &Path) -> Option<u32> {
+    let shared_memory = files::companion(real, "-shm");
+    // /proc/locks is read in several read calls, between which other
+    // processes' locks come and go, so one reading of it can miss the
+    // server's line. The lock itself is tested directly first.
+    if !storage::leftovers::is_locked(&shared_memory) {
+        return None;
+    }
+    let deadline = std::time::Instant::now() + SERVER_LOCKS_WAIT;
+    loop {
+        let locked = FlockedFiles::read()?;
+        let holder = std::fs::metadata(&shared_memory)
+            .ok()
+            .and_then(|metadata| locked.holder(&metadata));
+        let expired = std::time::Instant::now() >= deadline;
+        match holder {
+            Some(pid) if locked.holder(file) == Some(pid) => return None,
+            Some(pid) if expired => return Some(pid),
+            None if expired => return None,
+            _ => std::thread::sleep(Duration::from_millis(20)),
+        }
     }
 }
 

@@ -550,9 +550,15 @@ fn files_changed_error(state: &AppState, error: &StorageError) -> Option<ApiErro
     let UnavailableReason::FileChanged(_) = unhealthy.reason else {
         return None;
     };
+    // A file changed under the server reads as damaged, but the steps for a
+    // damaged file, which restore a backup, do not fit that change.
+    let read_failure = match error {
+        StorageError::Corrupt(cause) => format!("reading the database failed ({cause})"),
+        other => other.to_string(),
+    };
     Some(ApiError::Unavailable(
         unhealthy.reason,
-        format!("{error}, and {}", unhealthy.cause),
+        format!("{read_failure}, and {}", unhealthy.cause),
     ))
 }
 

@@ -12,6 +12,12 @@
 //! at the stop, and stores nothing more once one differs. The copy it then makes
 //! holds every entry committed until then, so an entry acknowledged between
 //! the change and the check is kept too.
+//!
+//! The server's `-wal` file belongs to the database file that it opened.
+//! SQLite finds a log by its path alone, and applies it to whatever file is
+//! at the database's path, which damages another file. So once the database
+//! file itself was replaced, removed or overwritten, the check also moves
+//! that log aside.
 
 use std::io::ErrorKind;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
@@ -36,6 +42,11 @@ pub const FILE_NAME_TIME: &str = "%Y%m%dT%H%M%SZ";
 /// The part of a moved-aside log's name between `-wal` and the time of the
 /// move, for the log of a database file overwritten while a server ran.
 pub const OVERWRITTEN_LOG_INFIX: &str = ".overwritten-";
+
+/// The part of a moved-aside log's name between `-wal` and the time of the
+/// move, for the log of a database file that was deleted, moved or replaced
+/// while a server ran.
+pub const ORPHANED_LOG_INFIX: &str = ".orphaned-";
 
 /// How a file of the database changed under the server, which decides the
 /// steps that put a database back in place.
@@ -86,6 +97,9 @@ pub struct FileCheck {
     token: Option<Token>,
     /// The first change found, and the sentence that names it.
     change: Option<(FileChange, String)>,
+    /// True once the server tried to move its `-wal` file aside, which it
+    /// does at most once.
+    log_moved: bool,
 }
 
 impl FileCheck {
@@ -98,6 +112,7 @@ impl FileCheck {
             files: DatabaseFiles::new(db),
             token,
             change: None,
+            log_moved: false,
         }
     }
 
@@ -144,13 +159,17 @@ impl FileCheck {
                 return Ok(());
             };
             self.change = Some((FileChange::Overwritten, description.clone()));
+            self.move_log_aside(OVERWRITTEN_LOG_INFIX);
             return Err(StorageError::FileChanged(
                 FileChange::Overwritten,
                 description,
             ));
         };
-        self.rescue(connection, change, &description);
+        let rescued = self.rescue(connection, change, &description);
         self.change = Some((change, description.clone()));
+        if self.is_log_orphaned(rescued) {
+            self.move_log_aside(ORPHANED_LOG_INFIX);
+        }
         Err(StorageError::FileChanged(change, description))
     }
 
@@ -159,26 +178,73 @@ impl FileCheck {
         &self.real
     }
 
-    /// Moves the `-wal` file of a database found overwritten in place to
-    /// `<db>-wal.overwritten-<UTC time>`, and returns the new path, or
-    /// `None` when there was no `-wal` file. The log belongs to the old
-    /// content, and SQLite would copy it into the file now at the path at
-    /// the next open. Call it only once no connection of this process will
-    /// close normally, because the checkpoint at that close would read it.
-    pub fn move_overwritten_log_aside(&self) -> Result<Option<PathBuf>, String> {
-        let wal = companion(&self.real, "-wal");
-        if !wal.exists() {
-            return Ok(None);
+    /// Returns true when the `-wal` file at the path is still the one that
+    /// the server opened, but the database file at the path is not. Either
+    /// another file replaced it, or it is gone and `rescued` is true because
+    /// the rescued copy contains its entries. A database file moved away
+    /// without a rescued copy keeps its log at the path, so that it can be
+    /// moved back to it.
+    fn is_log_orphaned(&self, rescued: bool) -> bool {
+        if !self.files.is_log_original() {
+            return false;
         }
+        match identity_of(&self.real) {
+            Ok(Some(identity)) => Some(identity) != self.files.database_identity(),
+            Ok(None) => rescued,
+            Err(_) => false,
+        }
+    }
+
+    /// Moves the server's `-wal` file to `<db>-wal<infix><UTC time>`, and
+    /// logs the move. The log belongs to the database file that the server
+    /// opened, and SQLite would apply it to the file now at the path, or to
+    /// the next one put there, at its next open. The server's connections
+    /// keep the log open, so they go on reading it. A `-wal` file that
+    /// another process put at the path stays. The move is tried once.
+    fn move_log_aside(&mut self, infix: &str) {
+        if self.log_moved {
+            return;
+        }
+        self.log_moved = true;
+        if !self.files.is_log_original() {
+            return;
+        }
+        let db = self.real.display();
+        let wal = companion(&self.real, "-wal");
         let mut aside = wal.as_os_str().to_owned();
         aside.push(format!(
-            "{OVERWRITTEN_LOG_INFIX}{}",
+            "{infix}{}",
             chrono::Utc::now().format(FILE_NAME_TIME)
         ));
         let aside = PathBuf::from(aside);
-        std::fs::rename(&wal, &aside)
-            .map(|()| Some(aside))
-            .map_err(|error| format!("moving {} aside failed: {error}", wal.display()))
+        if let Err(error) = std::fs::rename(&wal, &aside) {
+            log::error!(
+                "moving {wal} aside failed: {error}; stop translog and move {wal} and \
+                 {db}-shm to another directory before translog or another program opens {db}, \
+                 because SQLite would apply that log to the file at {db}",
+                wal = wal.display()
+            );
+            return;
+        }
+        if infix == OVERWRITTEN_LOG_INFIX {
+            log::error!(
+                "moved {wal} to {aside}, because it is the log of the database file that was \
+                 overwritten, and SQLite would copy it into {db} at the next open. Commands \
+                 that write to {db} are rejected while that file is beside it: stop translog, \
+                 then, to go on with {db} as it was copied, move {aside} to another \
+                 directory; if {db} was not meant to be replaced, follow \"Restoring a \
+                 backup\" in docs/operators.md",
+                wal = wal.display(),
+                aside = aside.display()
+            );
+        } else {
+            log::warn!(
+                "moved {wal} to {aside}, because it is the log of the database file that is \
+                 no longer at {db}, and SQLite would apply it to any other file put there",
+                wal = wal.display(),
+                aside = aside.display()
+            );
+        }
     }
 
     /// Returns true once the check has found the database file overwritten
@@ -187,7 +253,9 @@ impl FileCheck {
         matches!(self.change, Some((FileChange::Overwritten, _)))
     }
 
-    fn rescue(&self, connection: &Connection, change: FileChange, description: &str) {
+    /// Copies the entries stored so far beside the database, and logs the
+    /// steps that follow. Returns true when the copy was written.
+    fn rescue(&self, connection: &Connection, change: FileChange, description: &str) -> bool {
         let rescue = rescue_path(&self.real, chrono::Utc::now());
         let sections = change.guide_sections();
         // Another file at the path may be a backup put there on purpose.
@@ -197,7 +265,8 @@ impl FileCheck {
             }
             FileChange::Missing | FileChange::Overwritten | FileChange::Unknown => "",
         };
-        match rescue_copy(connection, &rescue) {
+        let result = rescue_copy(connection, &rescue);
+        match &result {
             Ok(()) => log::error!(
                 "{description} while the server ran, so it stores no more entries and answers \
                  503 until it is restarted. The entries stored so far are copied to {rescue}; \
@@ -215,6 +284,7 @@ impl FileCheck {
                 rescue.display()
             ),
         }
+        result.is_ok()
     }
 }
 
@@ -278,9 +348,16 @@ pub fn parent_directory(path: &Path) -> &Path {
 }
 
 /// The files of one database, by path, with the identity each had first.
+/// The database file comes first, then its `-wal` and `-shm` files.
 pub struct DatabaseFiles {
     files: Vec<WatchedFile>,
 }
+
+/// The position of the database file in [`DatabaseFiles`].
+const DATABASE: usize = 0;
+
+/// The position of the `-wal` file in [`DatabaseFiles`].
+const LOG: usize = 1;
 
 struct WatchedFile {
     path: PathBuf,
@@ -321,6 +398,19 @@ impl DatabaseFiles {
         })
         .collect();
         DatabaseFiles { files }
+    }
+
+    /// Returns the device and inode number that the database file had when
+    /// it was first seen.
+    fn database_identity(&self) -> Option<(u64, u64)> {
+        self.files[DATABASE].identity
+    }
+
+    /// Returns true when the file at the `-wal` path is the one first seen
+    /// there.
+    fn is_log_original(&self) -> bool {
+        let log = &self.files[LOG];
+        log.identity.is_some() && identity_of(&log.path).ok().flatten() == log.identity
     }
 
     /// Returns the change of the first file that is no longer at its path,

@@ -79,6 +79,17 @@ pub fn creation_blocked(db: &Path) -> Option<String> {
 /// beside it, naming those files, or `None` when there are none.
 pub fn writing_blocked(db: &Path) -> Option<String> {
     if let Some(logs) = overwritten_logs_beside(db) {
+        if is_served(db) {
+            return Some(format!(
+                "cannot write to the database {db}, because the translog server that has it \
+                 open found that another program overwrote it while the server ran, as cp \
+                 does, and moved the log of the old content to {logs}; stop that server first, \
+                 then, to go on with {db} as it was copied, move {logs} to another directory, \
+                 or if {db} was not meant to be replaced, restore the last backup as \
+                 docs/operators.md says under \"Restoring a backup\"",
+                db = db.display()
+            ));
+        }
         return Some(format!(
             "cannot write to the database {db}, because {logs} beside it is the log of the \
              database file that was overwritten while a server ran, as by cp, and {db} is what \
@@ -107,6 +118,17 @@ pub fn writing_blocked(db: &Path) -> Option<String> {
 /// database file, is beside it, or `None` when there are none.
 pub fn reading_warning(db: &Path) -> Option<String> {
     if let Some(logs) = overwritten_logs_beside(db) {
+        if is_served(db) {
+            return Some(format!(
+                "the translog server that has {db} open found that another program overwrote \
+                 it while the server ran, as cp does, and moved the log of the old content to \
+                 {logs}, so this command reads {db} as it was copied. That server stores \
+                 nothing until it is restarted: stop it, then, to go on with {db}, move {logs} \
+                 to another directory, or restore the last backup as docs/operators.md says \
+                 under \"Restoring a backup\"",
+                db = db.display()
+            ));
+        }
         return Some(format!(
             "{logs} beside {db} is the log of the database file that was overwritten while a \
              server ran, and {db} is what was copied over it; writes are rejected until that \
@@ -157,9 +179,16 @@ impl RescuedCopies {
     }
 }
 
+/// Returns true when a running server has the existing database `db` open,
+/// as the `flock` on the `-shm` file beside it shows.
+fn is_served(db: &Path) -> bool {
+    let real = super::files::real_path(db);
+    is_locked(&companion(&real, "-shm"))
+}
+
 /// Returns true when another process has the `flock` that a running
 /// server takes on the file at `path`.
-fn is_locked(path: &Path) -> bool {
+pub fn is_locked(path: &Path) -> bool {
     std::fs::File::open(path).is_ok_and(|file| {
         matches!(
             file.try_lock_shared(),

@@ -554,6 +554,9 @@ pub struct ReaderPool {
     path: std::path::PathBuf,
     busy_timeout: Duration,
     idle: Mutex<Vec<Connection>>,
+    /// The device and inode number of the database file when the pool was
+    /// created, or `None` when it could not be read then.
+    identity: Option<(u64, u64)>,
 }
 
 impl ReaderPool {
@@ -562,6 +565,41 @@ impl ReaderPool {
             path: path.to_path_buf(),
             busy_timeout,
             idle: Mutex::new(Vec::new()),
+            identity: file_identity(path),
+        }
+    }
+
+    /// Opens a new reader, unless another file has taken the place of the
+    /// database file since the pool was created. A new connection would
+    /// apply the server's `-wal` file to that file. It would also open the
+    /// server's `-shm` file for another inode, find no other process's lock
+    /// on it, and truncate it under the server's own connections (SQLite
+    /// 3.54.1, `unixLockSharedMemory`).
+    fn open(&self) -> Result<Connection, StorageError> {
+        self.check_identity()?;
+        let connection = open_reader(&self.path, self.busy_timeout)?;
+        // A file moved to the path during the open is found here.
+        self.check_identity()?;
+        Ok(connection)
+    }
+
+    /// Fails with [`StorageError::FileChanged`] when the file at the path
+    /// is no longer the database file that the pool was created for.
+    fn check_identity(&self) -> Result<(), StorageError> {
+        let Some(first) = self.identity else {
+            return Ok(());
+        };
+        let path = self.path.display();
+        match file_identity(&self.path) {
+            Some(now) if now == first => Ok(()),
+            Some(_) => Err(StorageError::FileChanged(
+                FileChange::Replaced,
+                format!("{path} was replaced by another file"),
+            )),
+            None => Err(StorageError::FileChanged(
+                FileChange::Missing,
+                format!("{path} was deleted or moved"),
+            )),
         }
     }
 
@@ -578,7 +616,7 @@ impl ReaderPool {
         let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
         let connection = match pooled {
             Some(connection) => connection,
-            None => open_reader(&self.path, self.busy_timeout)?,
+            None => self.open()?,
         };
         let result = read(&connection);
         if let Ok(mut idle) = self.idle.lock() {
@@ -604,6 +642,15 @@ pub async fn run_read<T: Send + 'static>(
     tokio::task::spawn_blocking(move || readers.with(read))
         .await
         .map_err(|error| StorageError::ReadTaskFailed(error.to_string()))?
+}
+
+/// Returns the device and inode number of the file at `path`, following
+/// symbolic links, or `None` when it cannot be read.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path)
+        .ok()
+        .map(|metadata| (metadata.dev(), metadata.ino()))
 }
 
 /// Returns the current time in nanoseconds since the Unix epoch, the form in
@@ -644,6 +691,36 @@ mod tests {
                 "{start}"
             );
         }
+    }
+
+    #[test]
+    fn reader_pool_rejects_replaced_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let timeout = Duration::from_secs(1);
+        open(&path, timeout, Schema::Current).expect("create the database");
+        let readers = ReaderPool::new(&path, timeout);
+        let other = dir.path().join("other.db");
+        open(&other, timeout, Schema::Current).expect("create another database");
+        std::fs::rename(&other, &path).expect("move it over the first");
+        let result = readers.with(users::generation);
+        assert!(
+            matches!(
+                result,
+                Err(StorageError::FileChanged(FileChange::Replaced, _))
+            ),
+            "{result:?}"
+        );
+    }
+
+    #[test]
+    fn reader_pool_opens_unchanged_file() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("t.db");
+        let timeout = Duration::from_secs(1);
+        open(&path, timeout, Schema::Current).expect("create the database");
+        let readers = ReaderPool::new(&path, timeout);
+        assert!(readers.with(users::generation).is_ok());
     }
 
     #[test]

@@ -59,9 +59,11 @@ pub fn changed_content(db: &Path, token: Option<&Token>) -> Option<String> {
     log::error!(
         "{db} no longer reads as the database that the server opened ({cause}), so another \
          program probably changed it while the server ran, such as a backup copied over it \
-         with cp. The server stores no more entries and answers 503 until it is restarted. \
-         Stop translog and restore the last backup as docs/operators.md says under \
-         \"Restoring a backup\", which moves {db}, {db}-wal and {db}-shm aside first",
+         with cp. The server stores no more entries and answers 503 until it is restarted, \
+         and it moves {db}-wal aside, because that log belongs to the old content. Stop \
+         translog; then, to go on with {db} as it was copied, move that log to another \
+         directory, or restore the last backup as docs/operators.md says under \"Restoring \
+         a backup\"",
         db = db.display()
     );
     Some(format!(

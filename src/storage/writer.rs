@@ -485,14 +485,16 @@ impl StorageThread<'_> {
         // close, so the copy is made now if it was not made yet.
         let _ = self.files.check_now(&self.connection);
         if self.files.found_overwritten() {
-            // The -wal file contains pages of the old content, which the
-            // checkpoint at the last close would copy into the new file.
-            // Open until the process exits, this connection keeps its shared
-            // lock, so no close of the server's connections is the last one.
-            // NOTE: a command that has the database open when the server
-            // exits still runs that checkpoint when it closes.
+            // The -wal file, which the check moved aside but which this
+            // process still has open, contains pages of the old content,
+            // and the checkpoint at the last close would copy them into the
+            // new file. Open until the process exits, this connection keeps
+            // its shared lock, so no close of the server's connections is
+            // the last one.
+            // NOTE: a command that opened the database before the check
+            // moved the log, and closes it after the server exits, still
+            // runs that checkpoint.
             std::mem::forget(self.connection);
-            set_aside_overwritten_log(&self.files);
             return false;
         }
         match self.connection.close() {
@@ -643,30 +645,6 @@ impl StorageThread<'_> {
         }
         self.set_health(&result);
         log::info!("the database accepts commits again");
-    }
-}
-
-/// Moves the `-wal` file of a database file that was overwritten aside, so
-/// that SQLite does not copy its pages into the new file at the next open,
-/// and logs what the operator should do next.
-fn set_aside_overwritten_log(files: &FileCheck) {
-    let db = files.database_path().display();
-    match files.move_overwritten_log_aside() {
-        Ok(Some(aside)) => log::error!(
-            "moved {db}-wal to {aside}, because it is the log of the database file \
-             that was overwritten, and SQLite would copy it into {db} at the next open. \
-             Writes to {db} are rejected while that file is beside it: to go on with \
-             {db} as it was copied, move the log to another directory; if {db} was \
-             not meant to be replaced, follow \"Restoring a backup\" in \
-             docs/operators.md",
-            aside = aside.display()
-        ),
-        Ok(None) => {}
-        Err(error) => log::error!(
-            "{error}; move {db}, {db}-wal and {db}-shm aside before translog or \
-             another program opens {db}, as docs/operators.md says under \"Restoring a \
-             backup\", because SQLite would copy that log into {db}"
-        ),
     }
 }
 

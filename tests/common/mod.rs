@@ -684,6 +684,20 @@ pub fn file_names(directory: &Path) -> Vec<String> {
     names
 }
 
+/// Runs `translog log list --limit 1000` on `db`, and returns the ids of
+/// the transactions that it lists whose ids start with `tx-`. Panics with
+/// the command's stderr unless it exited 0.
+pub fn listed_transactions(db: &Path) -> Vec<String> {
+    let output = run_cli(db, &["log", "list", "--limit", "1000"], None);
+    assert_success(&output, "log list");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|line| line.starts_with("tx-"))
+        .filter_map(|line| line.split_whitespace().next())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Panics with the command's stderr unless it exited 0.
 pub fn assert_success(output: &Output, what: &str) {
     assert!(
