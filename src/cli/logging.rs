@@ -27,6 +27,11 @@ pub enum Output {
 /// bytes a line this is under 1 MiB.
 const MAX_QUEUED_LINES: usize = 4096;
 
+/// The time that the writer waits, once woken, for more lines to write
+/// together. Under load this turns a write to standard error and a wake-up
+/// of the writer for each line into one for all lines of this time.
+const BATCH_DELAY: Duration = Duration::from_millis(2);
+
 /// The maximum wait in [`flush`] for the writer to take the queued lines.
 const FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -126,34 +131,39 @@ impl LineQueue {
         }
         let dropped = std::mem::take(&mut state.dropped);
         state.lines.push_back((line.to_vec(), dropped));
-        // The writer waits only on an empty queue.
-        if state.lines.len() == 1 {
+        // A writer at work looks at the queue again before it waits.
+        if !state.writing {
             self.line_queued.notify_one();
         }
     }
 
-    /// Writes the queued lines to `output` as they come, for ever. A failed
-    /// write loses its line, as a failed write to standard error would.
+    /// Writes the queued lines to `output` as they come, for ever, those of
+    /// each [`BATCH_DELAY`] in one write. A failed write loses its lines, as
+    /// a failed write to standard error would.
     fn write_lines(&self, output: &mut impl Write) {
+        let mut batch = Vec::new();
         loop {
             let mut state = self.lock();
-            let (line, dropped) = loop {
-                if let Some(next) = state.lines.pop_front() {
-                    break next;
-                }
+            while state.lines.is_empty() {
                 state.writing = false;
                 self.written.notify_all();
                 state = self
                     .line_queued
                     .wait(state)
                     .unwrap_or_else(PoisonError::into_inner);
-            };
+            }
             state.writing = true;
             drop(state);
-            if dropped > 0 {
-                let _ = output.write_all(dropped_notice(dropped).as_bytes());
+            std::thread::sleep(BATCH_DELAY);
+            batch.clear();
+            let lines = std::mem::take(&mut self.lock().lines);
+            for (line, dropped) in lines {
+                if dropped > 0 {
+                    batch.extend_from_slice(dropped_notice(dropped).as_bytes());
+                }
+                batch.extend_from_slice(&line);
             }
-            let _ = output.write_all(&line);
+            let _ = output.write_all(&batch);
         }
     }
 
