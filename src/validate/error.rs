@@ -470,7 +470,7 @@ impl fmt::Display for ParamError {
                 f,
                 "Invalid timestamp {}: its offset has a space where the + sign belongs, because + means \
                  a space in form data and query strings; send it in the body with curl \
-                 --data-urlencode \"timestamp=$(date -Iseconds)\" or write the + as %2B.",
+                 --data-urlencode \"timestamp=$(date -Ins)\" or write the + as %2B.",
                 echo(value)
             ),
             ParamError::UnexpandedShell {
@@ -636,9 +636,15 @@ pub fn whitespace_note(value: &str) -> &'static str {
     if value.trim() == value {
         ""
     } else if ends_with_carriage_return(value) {
-        ": it ends with a carriage return (\\r), which a file or script with Windows (CRLF) \
-         line ends leaves at the end of each line, so convert the file with dos2unix, or \
-         remove the character with tr -d '\\r'"
+        if value.ends_with('\n') {
+            ": it ends with a carriage return and a newline (\\r\\n), the Windows (CRLF) line end \
+             of a file sent with curl --data-binary, so remove both, as tr -d '\\r\\n' does, or \
+             send each value with curl --data-urlencode"
+        } else {
+            ": it ends with a carriage return (\\r), which a file or script with Windows (CRLF) \
+             line ends leaves at the end of each line, so convert the file with dos2unix, or \
+             remove the character with tr -d '\\r'"
+        }
     } else {
         ": it starts or ends with whitespace, so remove it, such as the newline that ends a \
          file sent with curl --data-binary"

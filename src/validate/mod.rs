@@ -1359,6 +1359,18 @@ mod tests {
     }
 
     #[test]
+    fn status_with_crlf_names_both_characters() {
+        let body = VALID.replace("SUCCESS", "SUCCESS%0D%0A");
+        let message = build(None, FORM, &body)
+            .expect_err("invalid status")
+            .to_string();
+        assert!(
+            message.contains("remove both, as tr -d '\\r\\n' does"),
+            "{message}"
+        );
+    }
+
+    #[test]
     fn status_with_carriage_return_names_crlf() {
         let body = VALID.replace("SUCCESS", "SUCCESS%0D");
         let message = build(None, FORM, &body)

@@ -22,8 +22,9 @@ pub enum TimestampError {
     /// The text starts or ends with whitespace, which is not trimmed.
     SurroundingWhitespace,
     /// The whitespace at the end of the text contains a carriage return, as a
-    /// line of a file or script with Windows (CRLF) line ends does.
-    CarriageReturnAtEnd,
+    /// line of a file or script with Windows (CRLF) line ends does. When
+    /// `newline` is true, the text ends with a newline too, as such a file does.
+    CarriageReturnAtEnd { newline: bool },
     /// The text is longer than [`MAX_TIMESTAMP_BYTES`], as with a long
     /// comment after an RFC 2822 date.
     TooLong { length: usize },
@@ -234,7 +235,13 @@ impl TimestampError {
                  nothing, as an unset TS does in \"timestamp=$TS\", so check it, and {forms}"
             ),
             Self::Empty => write!(f, "the timestamp is empty, so {forms}"),
-            Self::CarriageReturnAtEnd => write!(
+            Self::CarriageReturnAtEnd { newline: true } => write!(
+                f,
+                "the timestamp ends with a carriage return and a newline (\\r\\n), the Windows \
+                 (CRLF) line end of a file sent with curl --data-binary, so remove both, as tr \
+                 -d '\\r\\n' does, or send each value with curl --data-urlencode"
+            ),
+            Self::CarriageReturnAtEnd { newline: false } => write!(
                 f,
                 "the timestamp ends with a carriage return (\\r), which a file or script with \
                  Windows (CRLF) line ends leaves at the end of each line, so convert the file \
@@ -736,7 +743,8 @@ mod tests {
         let errors = [
             TimestampError::Empty,
             TimestampError::SurroundingWhitespace,
-            TimestampError::CarriageReturnAtEnd,
+            TimestampError::CarriageReturnAtEnd { newline: false },
+            TimestampError::CarriageReturnAtEnd { newline: true },
             TimestampError::TooLong { length: 200 },
             TimestampError::ControlCharacter { character: '\u{1}' },
             unrecognized_input("x"),

@@ -63,7 +63,9 @@ pub fn resolve_timestamp(text: &str, zone: Tz) -> Result<ResolvedTimestamp, Time
         return Err(TimestampError::Empty);
     }
     if crate::validate::ends_with_carriage_return(text) {
-        return Err(TimestampError::CarriageReturnAtEnd);
+        return Err(TimestampError::CarriageReturnAtEnd {
+            newline: text.ends_with('\n'),
+        });
     }
     if text.trim() != text {
         return Err(TimestampError::SurroundingWhitespace);
@@ -472,13 +474,22 @@ mod tests {
 
     #[test]
     fn rejects_carriage_return_at_end() {
-        for text in [
-            "2026-12-04T14:57:54+01:00\r",
-            "1796392674\r\n",
-            " 1796392674 \r ",
-        ] {
-            assert_rejects(text, BERLIN, TimestampError::CarriageReturnAtEnd);
+        for text in ["2026-12-04T14:57:54+01:00\r", " 1796392674 \r "] {
+            assert_rejects(
+                text,
+                BERLIN,
+                TimestampError::CarriageReturnAtEnd { newline: false },
+            );
         }
+    }
+
+    #[test]
+    fn rejects_crlf_at_end() {
+        assert_rejects(
+            "1796392674\r\n",
+            BERLIN,
+            TimestampError::CarriageReturnAtEnd { newline: true },
+        );
     }
 
     #[test]
