@@ -162,7 +162,7 @@ machine_ticks() {
 }
 
 # Runs one load step and appends a line to $results.
-#   $1 kind (post, full, full-login, paced, paced-login, burst, read)  $2 server name  $3 pid  $4 port  $5 connections
+#   $1 kind (post, full, full-known, full-login, paced, paced-known, paced-login, burst, read)  $2 server name  $3 pid  $4 port  $5 connections
 #   $6 round  $7 wrk mode (post or get)  $8 path  $9 Authorization value
 run_step() {
     local kind=$1 name=$2 pid=$3 port=$4 connections=$5 round=$6 mode=$7 path=$8 auth=$9
@@ -222,6 +222,7 @@ for round in $(seq "$rounds"); do
         add_user "$bench_db" "paced-$round-$number" worker "paced-password-$round-$number"
     done
 done
+add_user "$bench_db" known worker known-password
 
 start_translog "$bench_db" warn "$work/translog.log"
 translog_pid=$server_pid translog_port=$server_port
@@ -240,6 +241,8 @@ for port in "$translog_port" "$info_port"; do
     curl -sf -o /dev/null -u bench:bench-password \
         -d 'timestamp=2026-12-01&stage=WORKER_INIT&status=SUCCESS' "http://127.0.0.1:$port/worker/log/warm-up"
 done
+curl -sf -o /dev/null -u known:known-password \
+    -d 'timestamp=2026-12-01&stage=WORKER_INIT&status=SUCCESS' "http://127.0.0.1:$translog_port/worker/log/warm-up-known"
 
 echo "== POST /worker/log/{id}: translog against bare, $rounds rounds of ${duration}s steps"
 for round in $(seq "$rounds"); do
@@ -259,40 +262,66 @@ for round in $(seq "$rounds"); do
     done
 done
 
-# Sends the first request of each of the $login_users users $1-$2-N to the
-# server on port $3, one at a time spread over a step, and appends
-# "STATUS SECONDS" lines to file $4.
-send_logins() {
-    local kind=$1 round=$2 port=$3 out=$4 number
+# Sends $login_users requests with curl to the server on port $4, one at a
+# time spread over a step, and appends "STATUS SECONDS" lines to file $5.
+# With $1 "login" each is the first request of user $2-$3-N, which costs one
+# Argon2 verification; with $1 "known" each comes from the user "known",
+# whose credentials are cached, so the step has the same curl processes
+# without the verifications.
+send_requests() {
+    local which=$1 kind=$2 round=$3 port=$4 out=$5 number credentials gap
+    gap=$(awk -v d="$duration" -v n="$login_users" 'BEGIN { printf "%.3f", (d - 3) / n }')
     sleep 1
     for number in $(seq "$login_users"); do
-        curl -s -o /dev/null -w "%{http_code} %{time_total}\n" \
-            -u "$kind-$round-$number:$kind-password-$round-$number" \
+        credentials="known:known-password"
+        [[ $which == login ]] && credentials="$kind-$round-$number:$kind-password-$round-$number"
+        curl -s -o /dev/null -w "%{http_code} %{time_total}\n" -u "$credentials" \
             --data-urlencode "timestamp=2026-12-01T00:00:$(printf '%02d' "$number")Z" -d stage=WORKER_INIT -d status=SUCCESS \
-            "http://127.0.0.1:$port/worker/log/$kind-$round-$number" >>"$out"
-        sleep "$(awk -v d="$duration" -v n="$login_users" 'BEGIN { printf "%.3f", (d - 3) / n }')"
+            "http://127.0.0.1:$port/worker/log/$which-$kind-$round-$number" >>"$out"
+        sleep "$gap"
     done
 }
 
-# Runs the steps of one comparison of logins: a step of load $1 without
-# logins, then one with them, in each round. The load runs at full speed, or
-# at the pace of BENCH_PACE_MS when it is exported.
-compare_logins() {
-    local load=$1 round logins failed_logins
-    for round in $(seq "$rounds"); do
+# Runs one step of load $1 at 64 connections in round $2: "plain" with no
+# other requests, "known" with the requests of a known user, "login" with the
+# first requests of new users.
+login_step() {
+    local load=$1 round=$2 arm=$3 requests failed
+    if [[ $arm == plain ]]; then
         run_step "$load" translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
-        logins=$work/$load-logins-$round.txt
-        send_logins "$load" "$round" "$translog_port" "$logins" &
-        local login_loop=$!
-        run_step "$load-login" translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
-        wait "$login_loop"
-        awk -v load="$load" -v round="$round" '{ printf "login-request\t%s\t%s\t%s\t%s\n", round, $1, $2, load }' \
-            "$logins" >>"$results"
-        failed_logins=$(awk '$1 != 200' "$logins" | wc -l)
-        if ((failed_logins > 0)); then
-            echo "  round $round: $failed_logins logins did not get 200:"
-            awk '$1 != 200' "$logins" | sed 's/^/    /'
-        fi
+        return
+    fi
+    requests=$work/$load-$arm-$round.txt
+    send_requests "$arm" "$load" "$round" "$translog_port" "$requests" &
+    local loop=$!
+    run_step "$load-$arm" translog "$translog_pid" "$translog_port" 64 "$round" post /worker/log "$auth"
+    wait "$loop"
+    awk -v load="$load" -v round="$round" -v arm="$arm" \
+        '{ printf "%s-request\t%s\t%s\t%s\t%s\n", arm, round, $1, $2, load }' "$requests" >>"$results"
+    failed=$(awk '$1 != 200' "$requests" | wc -l)
+    if ((failed > 0)); then
+        echo "  round $round: $failed requests of the $arm step did not get 200:"
+        awk '$1 != 200' "$requests" | sed 's/^/    /'
+    fi
+}
+
+# Runs the steps of one comparison of logins, load $1 at full speed or at the
+# pace of BENCH_PACE_MS when it is exported. Each round has three steps: no
+# other requests, $login_users requests of a known user, and $login_users
+# first requests of new users. The curl processes cost CPU time of their
+# own, so the step with the known user's requests is the one to compare the
+# logins with. The order of the three turns every round.
+compare_logins() {
+    local load=$1 round arms
+    for round in $(seq "$rounds"); do
+        case $((round % 3)) in
+            1) arms=(plain known login) ;;
+            2) arms=(login plain known) ;;
+            0) arms=(known login plain) ;;
+        esac
+        for arm in "${arms[@]}"; do
+            login_step "$load" "$round" "$arm"
+        done
     done
 }
 
