@@ -13,6 +13,7 @@ use super::{
     TimestampArgument, DEFAULT_STALL_AFTER,
 };
 use crate::entry::{is_unprintable, TransactionId, MAX_TRANSACTION_ID_LEN};
+use crate::http::dashboard::format_skew;
 use crate::storage::free_space::describe_with_full_disk_hint;
 use crate::storage::logs::{
     self, Cursor, ListQuery, Outcome, TransactionLog, TransactionSummary, DEFAULT_LIST_LIMIT,
@@ -213,23 +214,26 @@ fn delete_log(db: &DatabasePath, transaction_id: &str, dry_run: bool) -> Result<
     Ok(())
 }
 
-/// Prints a line with the transaction's outcome, then its entries as a table.
+/// Prints a line with the transaction's outcome, then its entries as a table
+/// with the clock skew of each, formatted as the dashboard shows it.
 fn print_log_table(log: TransactionLog) {
     super::print_line(&format!(
         "transaction {}: {}",
         log.transaction_id,
         log.outcome.as_str()
     ));
-    let rows: Vec<[String; 6]> = log
+    let rows: Vec<[String; 7]> = log
         .entries
         .into_iter()
         .map(|entry| {
+            let skew = format_skew(entry.clock_skew_ns());
             [
                 entry.timestamp,
                 entry.stage,
                 entry.status,
                 entry.reported_by,
                 entry.received_at,
+                skew,
                 // Empty for no message, so that the message `-` stays distinct.
                 printable(entry.message.as_deref().unwrap_or("")),
             ]
@@ -242,6 +246,7 @@ fn print_log_table(log: TransactionLog) {
             "STATUS",
             "REPORTED BY",
             "RECEIVED AT",
+            "CLOCK SKEW",
             "MESSAGE",
         ],
         &rows,

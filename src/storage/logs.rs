@@ -161,6 +161,17 @@ pub struct LogEntry {
     pub received_at_ns: i64,
 }
 
+impl LogEntry {
+    /// Returns the clock skew in nanoseconds: the receive time minus the
+    /// instant of the Worker's timestamp. It is negative for a timestamp
+    /// after the receive time.
+    pub fn clock_skew_ns(&self) -> i128 {
+        let (seconds, nanos) = self.timestamp_parts;
+        let timestamp_ns = i128::from(seconds) * 1_000_000_000 + i128::from(nanos);
+        i128::from(self.received_at_ns) - timestamp_ns
+    }
+}
+
 /// The log of one transaction.
 #[derive(Debug, Clone, Serialize)]
 pub struct TransactionLog {

@@ -258,7 +258,7 @@ fn render_timeline(html: &mut String, view: &TransactionView) {
     for (number, entry) in (view.entries_before + 1..).zip(&view.log.entries) {
         let worker = worker_instant(entry);
         let received = DateTime::from_timestamp_nanos(entry.received_at_ns);
-        let skew = i128::from(entry.received_at_ns) - instant_ns(worker);
+        let skew = entry.clock_skew_ns();
         let skew_class = if skew.unsigned_abs() >= LARGE_SKEW_NS {
             " class=\"skew-large\""
         } else {
