@@ -11,7 +11,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use common::{Server, BIN, READER, WORKER};
+use chrono::Timelike as _;
+use common::{form, Server, BIN, PASSWORD, READER, WORKER};
 
 /// Runs `translog user add` on a new database with `RUST_LOG` set to
 /// `filter`. The shared command runner of the tests removes `RUST_LOG`, so
@@ -369,6 +370,108 @@ fn fatal_entry_is_logged() {
         "{}",
         server.log()
     );
+}
+
+// Local times read in another time zone than the Worker's clock.
+
+/// The start of the warning about `utc-worker`'s local times.
+const ZONE_WARNING: &str =
+    "user utc-worker probably sends local times from a clock in another time zone";
+
+/// Starts a server with the worker `utc-worker`, whose time zone is UTC.
+fn start_with_utc_worker() -> Server {
+    let server = Server::start();
+    server.add_user_with("utc-worker", "worker", PASSWORD, &["--timezone", "UTC"]);
+    server
+}
+
+/// Stores an entry of `utc-worker` with `timestamp` and `stage` in the log
+/// of `tx-zone`.
+fn post_as_utc_worker(server: &Server, timestamp: &str, stage: &str) {
+    let reply = server.post_form(
+        "/worker/log/tx-zone",
+        ("utc-worker", PASSWORD),
+        &form(timestamp, stage, "SUCCESS"),
+    );
+    assert_eq!(reply.status, 200, "{}", reply.body);
+}
+
+/// Returns the current UTC time plus `offset_seconds` as a local time
+/// without an offset, in whole seconds.
+fn utc_local_time_from_now(offset_seconds: i64) -> chrono::NaiveDateTime {
+    let instant = chrono::Utc::now() + chrono::Duration::seconds(offset_seconds);
+    instant
+        .naive_utc()
+        .with_nanosecond(0)
+        .expect("zero nanoseconds are valid")
+}
+
+fn local_time_text(local_time: chrono::NaiveDateTime) -> String {
+    local_time.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// Returns the number of warnings about `utc-worker`'s local times, after
+/// every earlier line is in the log.
+fn zone_warnings(server: &Server) -> usize {
+    log_marker_request(server);
+    server.log().matches(ZONE_WARNING).count()
+}
+
+#[test]
+fn local_time_hour_behind_warns_once() {
+    let server = start_with_utc_worker();
+    let hour_behind = local_time_text(utc_local_time_from_now(-3_600));
+    post_as_utc_worker(&server, &hour_behind, "WORKER_INIT");
+    post_as_utc_worker(&server, &hour_behind, "WORKER_LOAD");
+    assert_eq!(zone_warnings(&server), 1, "{}", server.log());
+}
+
+#[test]
+fn zone_warning_names_zone_skew_and_fix() {
+    let server = start_with_utc_worker();
+    let hour_behind = local_time_text(utc_local_time_from_now(-3_600));
+    post_as_utc_worker(&server, &hour_behind, "WORKER_INIT");
+    assert!(
+        server.wait_for_log(ZONE_WARNING, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    let line = log
+        .lines()
+        .find(|line| line.contains(ZONE_WARNING))
+        .expect("a warning");
+    assert!(line.contains("WARN  translog::request]"), "{line}");
+    assert!(line.contains(r#"tx="tx-zone""#), "{line}");
+    assert!(line.contains("read in UTC, the user's time zone"), "{line}");
+    assert!(
+        line.contains("is +1 h, as from a clock at UTC-01:00"),
+        "{line}"
+    );
+    assert!(
+        line.contains("translog user set-timezone utc-worker ZONE"),
+        "{line}"
+    );
+}
+
+#[test]
+fn offset_timestamp_does_not_warn() {
+    let server = start_with_utc_worker();
+    let hour_behind = utc_local_time_from_now(-3_600);
+    let text = local_time_text(hour_behind);
+    post_as_utc_worker(&server, &format!("{text}+00:00"), "WORKER_INIT");
+    post_as_utc_worker(&server, &format!("{text}Z"), "WORKER_LOAD");
+    let unix_seconds = hour_behind.and_utc().timestamp().to_string();
+    post_as_utc_worker(&server, &unix_seconds, "WORKER_END");
+    assert_eq!(zone_warnings(&server), 0, "{}", server.log());
+}
+
+#[test]
+fn skew_of_77_minutes_does_not_warn() {
+    let server = start_with_utc_worker();
+    let behind = local_time_text(utc_local_time_from_now(-(3_600 + 17 * 60)));
+    post_as_utc_worker(&server, &behind, "WORKER_INIT");
+    assert_eq!(zone_warnings(&server), 0, "{}", server.log());
 }
 
 #[test]

@@ -27,6 +27,7 @@ use super::response::{
 use super::router::{
     lower_case_route, route, strip_trailing_slash, Route, MAX_SUGGESTED_PATH_BYTES,
 };
+use super::zone_skew::ZoneSkew;
 use super::{AppState, MAX_BODY_BYTES};
 use crate::auth::basic::AuthorizationHeader;
 use crate::auth::{AuthError, Authenticated, Freshness, User};
@@ -615,6 +616,7 @@ async fn append_entry(
             }
         };
         let (instant, local_zone) = (entry.timestamp, entry.local_zone);
+        let zone_skew = ZoneSkew::of(&entry, received_at_ns);
         let attempt = store_once(
             state,
             entry,
@@ -625,6 +627,13 @@ async fn append_entry(
         .await?;
         match attempt {
             StoreAttempt::Stored { repeated } => {
+                if let (Some(skew), false) = (zone_skew, repeated) {
+                    let user = &authenticated.user;
+                    let zone = LocalZone::for_user(user.timezone, state.config.timezone);
+                    state
+                        .zone_warnings
+                        .record(&skew, &user.name, zone.source, &transaction_id);
+                }
                 return Ok(entry_ok(instant, local_zone, repeated));
             }
             StoreAttempt::CredentialsChanged => {

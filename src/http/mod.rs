@@ -24,6 +24,7 @@ pub mod request_line;
 pub mod response;
 pub mod router;
 pub mod write_deadline;
+pub mod zone_skew;
 
 /// The log target of the lines about single requests and connections. A
 /// filter such as `RUST_LOG=info,translog::request=warn` leaves out the line
@@ -51,6 +52,7 @@ use hyper::{Method, Request, Response, Version};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use write_deadline::WriteDeadline;
+use zone_skew::ZoneWarnings;
 
 use crate::auth::Authenticator;
 use crate::metrics::{ConnectionMetrics, Metrics, UnavailableReason};
@@ -98,6 +100,9 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Open connections, which `--max-connections` caps, and rejected ones.
     pub connections: ConnectionMetrics,
+    /// The warnings about Workers whose local times are read in another
+    /// time zone than their clocks'.
+    pub zone_warnings: ZoneWarnings,
     requests: AtomicU64,
 }
 
@@ -116,6 +121,7 @@ impl AppState {
             readers,
             metrics,
             connections: ConnectionMetrics::default(),
+            zone_warnings: ZoneWarnings::default(),
             requests: AtomicU64::new(0),
         }
     }
