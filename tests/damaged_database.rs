@@ -6,13 +6,14 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::{Command, Output};
 use std::sync::Barrier;
 use std::thread;
 use std::time::Duration;
 
-use common::{fill_database, form, many_stage, many_timestamp, run_cli, Reply, Server};
+use common::{
+    contains, damage_pages, fill_database, form, many_stage, many_timestamp, run_cli, Reply, Server,
+};
 
 const DAMAGED: &str = "damaged-transaction";
 const HEALTHY: &str = "healthy-transaction";
@@ -41,33 +42,6 @@ fn server_with_damaged_pages() -> Server {
     });
     assert!(damaged > 2, "only {damaged} pages held {DAMAGED} alone");
     Server::start_in(dir, &[])
-}
-
-/// Damages every page of the database file `db` for which `is_target` is
-/// true, and returns how many it damaged.
-fn damage_pages(db: &Path, is_target: impl Fn(&[u8]) -> bool) -> usize {
-    let mut bytes = std::fs::read(db).expect("read the database");
-    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
-        1 => 65_536,
-        size => usize::from(size),
-    };
-    let mut damaged = 0;
-    // Page 1 starts with the file header and contains the schema.
-    for page in bytes.chunks_mut(page_size).skip(1) {
-        if is_target(page) {
-            // 0xff is no page type, so SQLite reports the page as corrupt.
-            page[0] = 0xff;
-            damaged += 1;
-        }
-    }
-    std::fs::write(db, bytes).expect("write the damaged database");
-    damaged
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|window| window == needle)
 }
 
 /// Returns `id` and the body of a new entry that sorts amid its stored entries.

@@ -7,7 +7,10 @@ use std::collections::HashSet;
 use std::io::Write as _;
 use std::time::Duration;
 
-use common::{form, percent_encode, Reply, Server, PASSWORD};
+use common::{
+    entry_key, form, order_key, percent_encode, read_all_pages, string_member, Reply, Server,
+    PASSWORD,
+};
 use serde_json::Value;
 
 fn post(server: &Server, id: &str, timestamp: &str, stage: &str, status: &str) {
@@ -783,48 +786,6 @@ fn log_page(server: &Server, id: &str, query: &str) -> Reply {
     server.get(&format!("/worker/log/{id}{query}"), Some(server.admin()))
 }
 
-/// Reads every page of the log of `id` with `limit` entries a page, and
-/// returns the entries in the order read and the number of pages.
-fn read_all_pages(server: &Server, id: &str, limit: usize) -> (Vec<Value>, usize) {
-    let mut entries = Vec::new();
-    let mut pages = 0;
-    let mut query = format!("?limit={limit}");
-    loop {
-        let reply = log_page(server, id, &query);
-        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
-        let page = reply.json();
-        pages += 1;
-        entries.extend(page["entries"].as_array().expect("entries").iter().cloned());
-        match page["next_cursor"].as_str() {
-            Some(cursor) => query = format!("?limit={limit}&cursor={cursor}"),
-            None => return (entries, pages),
-        }
-        assert!(pages <= 10_000, "paging does not end");
-    }
-}
-
-fn string_member(entry: &Value, name: &str) -> String {
-    entry[name].as_str().expect("a string member").to_string()
-}
-
-/// Returns the key of an entry within its transaction: timestamp, stage
-/// and status.
-fn entry_key(entry: &Value) -> (String, String, String) {
-    (
-        string_member(entry, "timestamp"),
-        string_member(entry, "stage"),
-        string_member(entry, "status"),
-    )
-}
-
-/// Returns the sort key of an entry in its log: timestamp, then receive time.
-fn order_key(entry: &Value) -> (String, String) {
-    (
-        string_member(entry, "timestamp"),
-        string_member(entry, "received_at"),
-    )
-}
-
 /// Posts a `WORKER_LOAD` `FAIL` entry to `tx-1` at second N after 13:00 on
 /// 4 December 2026 for each N of `seconds`.
 fn post_failures(server: &Server, seconds: std::ops::Range<u32>) {
@@ -883,10 +844,12 @@ fn cli_log_show_reads_every_page() {
 }
 
 #[test]
-fn log_default_page_has_1000_entries() {
+fn log_cursor_page_has_1000_entries() {
     let server = Server::start();
     server.post_many("tx-big", MANY);
-    let page = log_page(&server, "tx-big", "").json();
+    let first = log_page(&server, "tx-big", "?limit=10").json();
+    let cursor = first["next_cursor"].as_str().expect("a second page");
+    let page = log_page(&server, "tx-big", &format!("?cursor={cursor}")).json();
     assert_eq!(page["entries"].as_array().map(Vec::len), Some(1000));
     assert!(page["next_cursor"].is_string(), "{}", page["next_cursor"]);
 }

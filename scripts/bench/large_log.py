@@ -7,14 +7,17 @@ Unless DATABASE exists, builds it with one transaction `big` of ENTRIES
 entries (default 300,000) through the real write API, which takes about a
 minute on 2 cores. Then for each read it starts a fresh
 `BINARY serve` on a copy of it and fetches the read 1 or 4 times at once
-while one other client POSTs an entry every 10 ms. It prints, per read, the
-response time and size, the longest POST, and the server's peak RSS
+while one other client POSTs an entry every 10 ms. One read follows
+`next_cursor` from page to page, 1000 entries each, until the last page, on
+one connection, and counts all its pages as one read. It prints, per read,
+the response time and size, the longest POST, and the server's peak RSS
 (VmHWM from /proc/PID/status). Only servers on 127.0.0.1 that it starts
 itself get traffic, and it stops them all.
 """
 
 import base64
 import http.client
+import json
 import os
 import shutil
 import sqlite3
@@ -79,8 +82,30 @@ def peak_rss(pid):
         return next(line.split()[1] for line in status if line.startswith("VmHWM")) + " kB"
 
 
-def measure(binary, database, path, readers):
-    """Prints one line per fetch and one for the POSTs and the peak RSS."""
+def fetch(connection, path):
+    """GETs path on connection and returns the status and the body."""
+    connection.request("GET", path, headers={"Authorization": AUTH})
+    response = connection.getresponse()
+    return response.status, response.read()
+
+
+def fetch_all_pages(connection, path):
+    """GETs path with limit=1000, then each next page until next_cursor is
+    null. Returns the last status and the bytes of all pages."""
+    status, body = fetch(connection, path + "?limit=1000")
+    size = len(body)
+    while status == 200:
+        cursor = json.loads(body)["next_cursor"]
+        if cursor is None:
+            break
+        status, body = fetch(connection, f"{path}?limit=1000&cursor={cursor}")
+        size += len(body)
+    return status, size
+
+
+def measure(binary, database, path, readers, follow=False):
+    """Prints one line per fetch and one for the POSTs and the peak RSS.
+    With follow, each fetch reads every page of the log at path."""
     work = tempfile.mkdtemp(prefix="translog-large-log.")
     db = os.path.join(work, "t.db")
     shutil.copy(database, db)
@@ -101,10 +126,12 @@ def measure(binary, database, path, readers):
     def reader(results):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         started = time.perf_counter()
-        connection.request("GET", path, headers={"Authorization": AUTH})
-        response = connection.getresponse()
-        body = response.read()
-        results.append((response.status, time.perf_counter() - started, len(body)))
+        if follow:
+            status, size = fetch_all_pages(connection, path)
+        else:
+            status, body = fetch(connection, path)
+            size = len(body)
+        results.append((status, time.perf_counter() - started, size))
 
     posting = threading.Thread(target=poster)
     posting.start()
@@ -122,6 +149,8 @@ def measure(binary, database, path, readers):
     stop(server)
     shutil.rmtree(work)
     shown = path if len(path) < 40 else path[:40] + "..."
+    if follow:
+        shown += " following next_cursor"
     for status, seconds, size in results:
         print(f"{shown} x{readers}: status {status}, {seconds * 1000:.0f} ms, {size:,} bytes")
     print(f"  longest POST {max(latencies) * 1000:.0f} ms of {len(latencies)}, "
@@ -129,13 +158,14 @@ def measure(binary, database, path, readers):
 
 
 def late_cursor(database, position):
-    """Returns the cursor after the entry at `position` (from 0) of the log."""
+    """Returns the cursor after the entry at `position` (from 0) of the log,
+    in the form of translog's `EntryCursor::encode`."""
     row = sqlite3.connect(database).execute(
         "SELECT timestamp_s, timestamp_nanos, received_at_ns, stage, status FROM entries"
         " WHERE transaction_id = 'big'"
         " ORDER BY timestamp_s, timestamp_nanos, received_at_ns, stage, status"
         " LIMIT 1 OFFSET ?", (position,)).fetchone()
-    text = ":".join(str(value) for value in row) + "/"
+    text = "entry:" + ":".join(str(value) for value in row) + ":big/"
     return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
@@ -157,10 +187,11 @@ def main():
     count = sqlite3.connect(database).execute(
         "SELECT entry_count FROM transactions WHERE transaction_id = 'big'").fetchone()[0]
     cursor = late_cursor(database, count - 1001)
-    for path, readers in [("/worker/log/big", 1), ("/worker/log/big", 4),
-                          ("/transactions/big", 1), (f"/worker/log/big?cursor={cursor}", 1),
-                          (f"/transactions/big?cursor={cursor}", 1)]:
-        measure(binary, database, path, readers)
+    for path, readers, follow in [("/worker/log/big", 1, False), ("/worker/log/big", 4, False),
+                                  ("/worker/log/big", 1, True), ("/transactions/big", 1, False),
+                                  (f"/worker/log/big?cursor={cursor}", 1, False),
+                                  (f"/transactions/big?cursor={cursor}", 1, False)]:
+        measure(binary, database, path, readers, follow)
 
 
 if __name__ == "__main__":

@@ -92,9 +92,10 @@ impl CutOff {
     }
 }
 
-/// The requests of one connection that reached the service: how many its
-/// handler is serving, from the call of the service until the handler
-/// returns its response, and whether any has reached it so far.
+/// The requests of one connection that reached the service: how many are in
+/// progress, and whether any has reached it so far. A request is in
+/// progress from the call of the service until the handler returns its
+/// response, or until its body is sent for a streamed log.
 #[derive(Clone, Default)]
 pub struct ConnectionRequests(Arc<RequestCounts>);
 
@@ -115,7 +116,8 @@ impl ConnectionRequests {
         InProgress(Arc::clone(&self.0))
     }
 
-    /// Returns true when no request of the connection is in its handler.
+    /// Returns true when no request of the connection is in its handler or
+    /// sending a streamed log.
     fn is_idle(&self) -> bool {
         self.0.in_progress.load(Ordering::Relaxed) == 0
     }
@@ -142,8 +144,9 @@ const IDLE_STOP_GRACE: Duration = Duration::from_millis(100);
 /// Serves `connection` until it ends, and logs why it ended if that was an
 /// error. A request head that hyper cannot parse gets translog's JSON error
 /// in place of hyper's response with an empty body. `stop` starts a graceful
-/// stop: a request in the handler gets its response, and no other request is
-/// read. A connection with no request in the handler is closed after
+/// stop: a request in the handler gets its response, a streamed log goes on
+/// until the server exits, and no other request is read. A connection with
+/// no request in progress is closed after
 /// [`IDLE_STOP_GRACE`]. `stop` is held until the connection has closed, so
 /// that [`GracefulStop::stop`] waits for it.
 pub async fn serve<S>(

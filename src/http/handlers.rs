@@ -18,8 +18,9 @@ use hyper::{Method, Request, Response};
 use super::client_address::ClientAddress;
 use super::dashboard;
 use super::host::check_host;
+use super::log_stream;
 use super::origin::check_same_origin;
-use super::queries::{parse_list_query, parse_log_query};
+use super::queries::{parse_list_query, parse_log_query, LogRead};
 use super::response::{
     entry_ok, json_body, ok_with, ApiError, Body, ConflictCause, RequestPart,
     MAX_QUOTED_METHOD_CHARS,
@@ -182,7 +183,9 @@ async fn serve_protected(
             let timeout = state.config.read_timeout;
             reject_read_with_body(method, request.body_mut(), timeout, context).await?;
             let may_append = user.role.may_write();
-            read_log(state, &raw_id, request.uri().query(), may_append).await
+            let head = request.method() == Method::HEAD;
+            let query = request.uri().query();
+            read_log(state, &raw_id, query, may_append, head, *client).await
         }
         ProtectedRoute::LogList => list_logs(state, &request, user).await,
         ProtectedRoute::Metrics => metrics(state).await,
@@ -537,7 +540,7 @@ pub fn storage_error(error: &StorageError) -> ApiError {
 /// A file overwritten in place reads as a mix of two databases then, and
 /// fails with errors such as a missing row, which would otherwise be `500`.
 /// A damaged page that a read finds fails `/healthz` from then on.
-fn read_error(state: &AppState, error: &StorageError) -> ApiError {
+pub(super) fn read_error(state: &AppState, error: &StorageError) -> ApiError {
     files_changed_error(state, error).unwrap_or_else(|| {
         state.writer.record_read_damage(error);
         storage_error(error)
@@ -875,17 +878,23 @@ pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
     Ok(decoded)
 }
 
-/// Serves one page of a transaction's log. The page is read and serialized
-/// in the blocking task, so the HTTP thread only sends the bytes.
-/// `may_append` is true for a user who may also append entries.
+/// Serves a transaction's log to `client`: the whole log without `limit`
+/// and `cursor`, else one page. A page is read and serialized in the
+/// blocking task, so the HTTP thread only sends the bytes. `may_append` is
+/// true for a user who may also append entries, and `head` for `HEAD`.
 async fn read_log(
     state: &Arc<AppState>,
     raw_id: &str,
     query: Option<&str>,
     may_append: bool,
+    head: bool,
+    client: ClientAddress,
 ) -> Result<Response<Body>, ApiError> {
     let transaction_id = transaction_id_from_path(raw_id)?;
-    let query = parse_log_query(query, &transaction_id, may_append)?;
+    let query = match parse_log_query(query, &transaction_id, may_append)? {
+        LogRead::Whole => return log_stream::whole_log(state, transaction_id, head, client).await,
+        LogRead::Page(query) => query,
+    };
     let body = run_read(state, move |state, connection| {
         let log = logs::transaction_log_page(
             connection,

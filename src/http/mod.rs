@@ -18,6 +18,7 @@ pub mod dashboard;
 pub mod handlers;
 pub mod head_fault;
 pub mod host;
+pub mod log_stream;
 pub mod origin;
 pub mod queries;
 pub mod request_line;
@@ -263,8 +264,10 @@ fn accept(
         let in_progress = counted.start();
         let handled = handle(Arc::clone(&service_state), request, peer, cut_off.clone());
         async move {
-            let response = handled.await;
-            drop(in_progress);
+            let mut response = handled.await;
+            if let Ok(response) = &mut response {
+                response.body_mut().hold_until_sent(in_progress);
+            }
             response
         }
     });

@@ -23,11 +23,9 @@ use crate::validate::{
 /// timestamp has the maximum 128 bytes.
 pub const MAX_LOG_LIMIT: usize = 1000;
 
-/// The page size of one transaction's log when the request names none. A
-/// Worker's run reports five stages, and with retries a normal log has a
-/// handful to a few hundred entries, so it comes whole in one response with
-/// `next_cursor` null. Only a Worker that retries for hours (one `FAIL`
-/// every 5 seconds for 83 minutes) fills a page.
+/// The page size of one transaction's log when the request names a cursor
+/// but no limit, and of the dashboard's pages. A request of the API with
+/// neither gets the whole log instead (see [`LogRead::Whole`]).
 pub const DEFAULT_LOG_LIMIT: usize = MAX_LOG_LIMIT;
 
 const INVALID_CURSOR: &str = "Invalid cursor; pass the next_cursor of the previous page unchanged.";
@@ -247,10 +245,20 @@ pub fn parse_list_pairs(
     Ok(list)
 }
 
+/// The part of one transaction's log that a request reads.
+#[derive(Debug, Clone)]
+pub enum LogRead {
+    /// Every entry, for a query without `limit` and `cursor`.
+    Whole,
+    /// One page, for a query with `limit`, `cursor` or both.
+    Page(LogQuery),
+}
+
 /// Parses the query string of one transaction's log: `limit` and `cursor`.
-/// When `may_append` is true and an unknown parameter is a field of an entry,
-/// the message ends with [`APPEND_HINT`]. A user who may write most likely
-/// sent that entry with `curl -G`.
+/// A query with neither reads the whole log. When `may_append` is true and
+/// an unknown parameter is a field of an entry, the message ends with
+/// [`APPEND_HINT`]. A user who may write most likely sent that entry with
+/// `curl -G`.
 ///
 /// # Errors
 ///
@@ -260,8 +268,15 @@ pub fn parse_log_query(
     query: Option<&str>,
     transaction_id: &str,
     may_append: bool,
-) -> Result<LogQuery, ApiError> {
-    parse_log_pairs(&query_pairs(query)?, transaction_id, may_append)
+) -> Result<LogRead, ApiError> {
+    let pairs = query_pairs(query)?;
+    let page = parse_log_pairs(&pairs, transaction_id, may_append)?;
+    // Every parameter other than `limit` and `cursor` was rejected above.
+    if pairs.is_empty() {
+        Ok(LogRead::Whole)
+    } else {
+        Ok(LogRead::Page(page))
+    }
 }
 
 /// Parses the decoded query parameters of one transaction's log, as
@@ -370,10 +385,42 @@ mod tests {
     }
 
     #[test]
-    fn log_query_defaults() {
-        let query = parse_log_query(None, "tx-1", false).expect("no query");
-        assert_eq!(query.limit, DEFAULT_LOG_LIMIT);
-        assert!(query.cursor.is_none());
+    fn log_query_without_parameters_reads_whole_log() {
+        let read = parse_log_query(None, "tx-1", false).expect("no query");
+        assert!(matches!(read, LogRead::Whole), "{read:?}");
+    }
+
+    #[test]
+    fn empty_log_query_reads_whole_log() {
+        let read = parse_log_query(Some(""), "tx-1", false).expect("empty query");
+        assert!(matches!(read, LogRead::Whole), "{read:?}");
+    }
+
+    #[test]
+    fn log_query_limit_reads_page() {
+        let read = parse_log_query(Some("limit=5"), "tx-1", false).expect("limit");
+        let LogRead::Page(query) = read else {
+            panic!("{read:?} is no page");
+        };
+        assert_eq!(query.limit, 5);
+    }
+
+    #[test]
+    fn log_query_cursor_without_limit_has_default_limit() {
+        let cursor = EntryCursor {
+            transaction_id: "tx-1".to_string(),
+            timestamp_s: 1_764_856_800,
+            timestamp_nanos: 0,
+            received_at_ns: 1_764_856_801_000_000_000,
+            stage: crate::entry::Stage::Load,
+            status: crate::entry::Status::Fail,
+        };
+        let query = format!("cursor={}", cursor.encode());
+        let read = parse_log_query(Some(&query), "tx-1", false).expect("cursor");
+        let LogRead::Page(page) = read else {
+            panic!("{read:?} is no page");
+        };
+        assert_eq!(page.limit, DEFAULT_LOG_LIMIT);
     }
 
     #[test]

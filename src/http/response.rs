@@ -8,16 +8,21 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
+use hyper::body::{Bytes, Frame, SizeHint};
 use hyper::header::{
     HeaderName, HeaderValue, ALLOW, CONNECTION, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE,
 };
 use hyper::{Method, Response, StatusCode};
 use serde::Serialize;
 
+use super::connection::InProgress;
 use super::handlers::APPEND_HINT;
 use super::head_fault::HeadFault;
+use super::log_stream::{BrokenStream, StreamedLog};
 use crate::auth::basic::{BasicError, EdgeWhitespace, EmptyParts, Padding};
 use crate::entry::MAX_MESSAGE_BYTES;
 use crate::metrics::UnavailableReason;
@@ -29,7 +34,66 @@ use crate::validate::timestamp::{
 };
 use crate::validate::{ParamError, CUT_MESSAGE_HINT};
 
-pub type Body = Full<Bytes>;
+/// The body of a response: bytes known in full, sent with a
+/// `Content-Length`, or the pages of a log that [`super::log_stream`] reads while
+/// the body is sent, in chunked transfer coding.
+pub struct Body(BodyKind);
+
+enum BodyKind {
+    Full(Full<Bytes>),
+    Streamed(StreamedLog),
+}
+
+impl Body {
+    pub fn new(bytes: Bytes) -> Body {
+        Body(BodyKind::Full(Full::new(bytes)))
+    }
+
+    pub fn streamed(log: StreamedLog) -> Body {
+        Body(BodyKind::Streamed(log))
+    }
+
+    /// Keeps `request` counted as in progress while a streamed log is sent,
+    /// so that a stop lets the stream go on until the server exits. A body
+    /// in full drops `request` at once, because the server has no more work
+    /// to do for it.
+    pub fn hold_until_sent(&mut self, request: InProgress) {
+        if let BodyKind::Streamed(log) = &mut self.0 {
+            log.hold(request);
+        }
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = BrokenStream;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        context: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BrokenStream>>> {
+        match &mut self.get_mut().0 {
+            BodyKind::Full(full) => Pin::new(full)
+                .poll_frame(context)
+                .map_err(|never| match never {}),
+            BodyKind::Streamed(log) => log.poll_frame(context),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match &self.0 {
+            BodyKind::Full(full) => full.is_end_stream(),
+            BodyKind::Streamed(log) => log.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            BodyKind::Full(full) => full.size_hint(),
+            BodyKind::Streamed(_) => SizeHint::default(),
+        }
+    }
+}
 
 /// The reason a request failed. Each variant maps to one status code in
 /// [`ApiError::status`]; a new variant must be given one there.
@@ -525,7 +589,7 @@ impl ApiError {
             message: &message,
         })
         .unwrap_or_default();
-        let mut response = Response::new(Full::new(Bytes::from(body)));
+        let mut response = Response::new(Body::new(Bytes::from(body)));
         *response.status_mut() = self.status();
         let headers = response.headers_mut();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -849,7 +913,7 @@ impl From<SubmitError> for ApiError {
 
 /// `200 OK` with an empty body.
 pub fn empty_ok() -> Response<Body> {
-    Response::new(Full::new(Bytes::new()))
+    Response::new(Body::new(Bytes::new()))
 }
 
 /// The header of a write's `200` with the instant that the timestamp was
@@ -887,7 +951,12 @@ pub fn entry_ok(instant: DateTime<Utc>, local_zone: Option<Tz>, repeated: bool) 
 
 /// `200 OK` with a body of the given content type.
 pub fn ok_with(content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    ok_with_body(content_type, Body::new(body.into()))
+}
+
+/// `200 OK` with `body`, of the given content type.
+pub fn ok_with_body(content_type: &'static str, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -907,13 +976,15 @@ pub fn json_body(value: &impl Serialize) -> Result<Bytes, ApiError> {
 }
 
 /// Encodes `response` as HTTP/1.1 bytes with `Date` and `Content-Length`
-/// headers, for a connection that hyper no longer serves.
+/// headers, for a connection that hyper no longer serves. The callers pass
+/// error responses, whose body is in full, so collecting it cannot fail.
 pub async fn encode_http1(response: Response<Body>) -> Vec<u8> {
     let (parts, body) = response.into_parts();
-    let body = match body.collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(never) => match never {},
-    };
+    let body = body
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
     let status = parts.status;
     let mut encoded = format!(
         "HTTP/1.1 {} {}\r\n",

@@ -959,3 +959,72 @@ pub fn fill_database(db: &Path, transactions: usize, entries_each: usize, messag
         .expect("insert the entries");
     transaction.commit().expect("commit");
 }
+
+/// Damages every page of the database file `db` for which `is_target` is
+/// true, and returns how many it damaged.
+pub fn damage_pages(db: &Path, is_target: impl Fn(&[u8]) -> bool) -> usize {
+    let mut bytes = std::fs::read(db).expect("read the database");
+    let page_size = match u16::from_be_bytes([bytes[16], bytes[17]]) {
+        1 => 65_536,
+        size => usize::from(size),
+    };
+    let mut damaged = 0;
+    // Page 1 starts with the file header and contains the schema.
+    for page in bytes.chunks_mut(page_size).skip(1) {
+        if is_target(page) {
+            // 0xff is no page type, so SQLite reports the page as corrupt.
+            page[0] = 0xff;
+            damaged += 1;
+        }
+    }
+    std::fs::write(db, bytes).expect("write the damaged database");
+    damaged
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack
+        .windows(needle.len())
+        .any(|window| window == needle)
+}
+
+/// Reads every page of the log of `id` with `limit` entries a page, and
+/// returns the entries in the order read and the number of pages.
+pub fn read_all_pages(server: &Server, id: &str, limit: usize) -> (Vec<Value>, usize) {
+    let mut entries = Vec::new();
+    let mut pages = 0;
+    let mut query = format!("?limit={limit}");
+    loop {
+        let reply = server.get(&format!("/worker/log/{id}{query}"), Some(server.admin()));
+        assert_eq!(reply.status, 200, "{query}: {}", reply.body);
+        let page = reply.json();
+        pages += 1;
+        entries.extend(page["entries"].as_array().expect("entries").iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(cursor) => query = format!("?limit={limit}&cursor={cursor}"),
+            None => return (entries, pages),
+        }
+        assert!(pages <= 10_000, "paging does not end");
+    }
+}
+
+pub fn string_member(entry: &Value, name: &str) -> String {
+    entry[name].as_str().expect("a string member").to_string()
+}
+
+/// Returns the key of an entry within its transaction: timestamp, stage
+/// and status.
+pub fn entry_key(entry: &Value) -> (String, String, String) {
+    (
+        string_member(entry, "timestamp"),
+        string_member(entry, "stage"),
+        string_member(entry, "status"),
+    )
+}
+
+/// Returns the sort key of an entry in its log: timestamp, then receive time.
+pub fn order_key(entry: &Value) -> (String, String) {
+    (
+        string_member(entry, "timestamp"),
+        string_member(entry, "received_at"),
+    )
+}
