@@ -1459,6 +1459,128 @@ fn json_null_stage_is_400() {
     assert_json_error(&reply, 400, "invalid_parameter");
 }
 
+/// Posts a JSON body whose `name` is the JSON text `json`, with valid
+/// values for the other required parameters, and returns the message.
+fn json_type_message(server: &Server, name: &str, json: &str) -> String {
+    let mut members = vec![
+        ("timestamp", format!("\"{T1}\"")),
+        ("stage", "\"WORKER_INIT\"".to_string()),
+        ("status", "\"SUCCESS\"".to_string()),
+    ];
+    match members.iter_mut().find(|(member, _)| *member == name) {
+        Some(member) => member.1 = json.to_string(),
+        None => members.push((name, json.to_string())),
+    }
+    let body: Vec<String> = members
+        .iter()
+        .map(|(member, value)| format!("\"{member}\":{value}"))
+        .collect();
+    let body = format!("{{{}}}", body.join(","));
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_eq!(reply.status, 400, "{body}: {}", reply.body);
+    reply.message()
+}
+
+#[test]
+fn json_status_of_other_type_is_quoted() {
+    let server = Server::start();
+    for json in ["1", "true", "null", r#"["SUCCESS"]"#, r#"{"a":1}"#] {
+        let message = json_type_message(&server, "status", json);
+        assert!(
+            message.starts_with(&format!("Invalid status {json}: ")),
+            "{json}: {message}"
+        );
+    }
+}
+
+#[test]
+fn json_number_status_lists_statuses() {
+    let server = Server::start();
+    let message = json_type_message(&server, "status", "1");
+    assert_eq!(
+        message,
+        "Invalid status 1: a JSON body must give status as a string; use one of \"SUCCESS\", \
+         \"WARNING\", \"FAIL\", \"FATAL\"."
+    );
+}
+
+#[test]
+fn json_boolean_stage_lists_stages() {
+    let server = Server::start();
+    let message = json_type_message(&server, "stage", "true");
+    assert_eq!(
+        message,
+        "Invalid stage true: a JSON body must give stage as a string; use one of \
+         \"WORKER_INIT\", \"WORKER_DECOMPRESS\", \"WORKER_DEENCRYPT\", \"WORKER_LOAD\", \
+         \"WORKER_END\"."
+    );
+}
+
+#[test]
+fn json_array_stage_is_quoted() {
+    let server = Server::start();
+    let message = json_type_message(&server, "stage", r#"[ "WORKER_INIT" ]"#);
+    assert!(
+        message.starts_with(r#"Invalid stage ["WORKER_INIT"]: "#),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_long_stage_is_cut() {
+    let server = Server::start();
+    let long = format!("[{}]", "1,".repeat(200) + "1");
+    let message = json_type_message(&server, "stage", &long);
+    assert!(
+        message.starts_with(&format!("Invalid stage {}...: ", &long[..64])),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_boolean_timestamp_names_forms() {
+    let server = Server::start();
+    let message = json_type_message(&server, "timestamp", "true");
+    assert_eq!(
+        message,
+        "Invalid timestamp true: a JSON body must give timestamp as a string, such as \
+         \"2026-12-04T14:57:54+01:00\" from date -Iseconds, or as a number of Unix seconds, \
+         such as 1796392674 from date +%s."
+    );
+}
+
+#[test]
+fn json_object_timestamp_is_quoted() {
+    let server = Server::start();
+    let message = json_type_message(&server, "timestamp", r#"{"t":1}"#);
+    assert!(
+        message.starts_with(r#"Invalid timestamp {"t":1}: "#),
+        "{message}"
+    );
+}
+
+#[test]
+fn json_number_message_names_fix() {
+    let server = Server::start();
+    let message = json_type_message(&server, "message", "5");
+    assert_eq!(
+        message,
+        "Invalid message 5: a JSON body must give message as a string, or as null for no \
+         message, so put the text in quotes, or build the body with jq -n --arg message \
+         \"$msg\" '{message: $message, ...}', which makes it a string."
+    );
+}
+
+#[test]
+fn json_object_message_is_quoted() {
+    let server = Server::start();
+    let message = json_type_message(&server, "message", r#"{"exit":1}"#);
+    assert!(
+        message.starts_with(r#"Invalid message {"exit":1}: "#),
+        "{message}"
+    );
+}
+
 #[test]
 fn json_unknown_member_is_400() {
     let server = Server::start();

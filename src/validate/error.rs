@@ -55,9 +55,11 @@ pub enum ParamError {
     JsonNotObject,
     /// A JSON body with bytes that are not UTF-8, the first at this offset.
     JsonNotUtf8(usize),
+    /// A value of a JSON body whose JSON type the parameter `name` does not
+    /// take, such as a number for `status`, with its JSON text.
     WrongJsonType {
-        name: String,
-        expected: &'static str,
+        name: &'static str,
+        json: String,
     },
     Unknown(String),
     /// A parameter name that matches the name `meant` only when ASCII case
@@ -303,9 +305,7 @@ impl fmt::Display for ParamError {
                 "The JSON body contains bytes that are not UTF-8, the first at offset {offset}; \
                  JSON text must be UTF-8, so convert it, for example with iconv -f latin1 -t utf-8."
             ),
-            ParamError::WrongJsonType { name, expected } => {
-                write!(f, "Parameter {name} must be {expected} in a JSON body.")
-            }
+            ParamError::WrongJsonType { name, json } => write_wrong_json_type(f, name, json),
             ParamError::Unknown(name) => {
                 write!(
                     f,
@@ -584,6 +584,43 @@ fn write_invalid_choice<'a>(
     }
 }
 
+/// Writes the message about the JSON value `json` of the parameter `name`,
+/// whose JSON type the parameter does not take, with the values it takes.
+fn write_wrong_json_type(f: &mut fmt::Formatter<'_>, name: &str, json: &str) -> fmt::Result {
+    let json = echo_json(json);
+    match name {
+        "timestamp" => write!(
+            f,
+            "Invalid timestamp {json}: a JSON body must give timestamp as a string, such as \
+             \"2026-12-04T14:57:54+01:00\" from date -Iseconds, or as a number of Unix seconds, \
+             such as 1796392674 from date +%s."
+        ),
+        "stage" => write!(
+            f,
+            "Invalid stage {json}: a JSON body must give stage as a string; use one of {}.",
+            quoted_list(&Stage::ALL.map(Stage::as_str))
+        ),
+        "status" => write!(
+            f,
+            "Invalid status {json}: a JSON body must give status as a string; use one of {}.",
+            quoted_list(&Status::ALL.map(Status::as_str))
+        ),
+        // The message, the only other parameter.
+        _ => write!(
+            f,
+            "Invalid message {json}: a JSON body must give message as a string, or as null for \
+             no message, so put the text in quotes, or build the body with jq -n --arg message \
+             \"$msg\" '{{message: $message, ...}}', which makes it a string."
+        ),
+    }
+}
+
+/// Returns `values` in double quotes, as JSON strings, separated by commas.
+fn quoted_list(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|value| format!("\"{value}\"")).collect();
+    quoted.join(", ")
+}
+
 /// Returns what to remove from `name`, a parameter name with whitespace
 /// before or after it, to complete "remove ... NAME", such as "the space
 /// before" or "the tab after".
@@ -656,6 +693,15 @@ pub fn whitespace_note(value: &str) -> &'static str {
 /// shell's `$(...)` or `read` removes its newline.
 pub fn ends_with_carriage_return(text: &str) -> bool {
     text[text.trim_end().len()..].contains('\r')
+}
+
+/// Returns the JSON text of a client's value for an error message, cut to
+/// [`ECHO_LIMIT`] characters. JSON strings in it keep their own quotes.
+fn echo_json(json: &str) -> String {
+    match json.char_indices().nth(ECHO_LIMIT) {
+        Some((end, _)) => format!("{}...", &json[..end]),
+        None => json.to_string(),
+    }
 }
 
 /// Quotes a client's value for an error message, cut to [`ECHO_LIMIT`] characters.

@@ -83,20 +83,47 @@ pub fn parse_object(body: &[u8]) -> Result<Vec<(String, RawValue)>, JsonBodyErro
 
     // With the arbitrary_precision feature, serde_json keeps a number's digits
     // but rewrites its exponent (`1.5E9` becomes `1.5e+9`). So a second parse
-    // reads each value's text as sent. The first parse still decides what is
+    // reads each value's text as sent, which an error message about a value
+    // of another type quotes too. The first parse still decides what is
     // valid, because the second skips serde_json's nesting limit in values.
     if parameters
         .iter()
-        .any(|(_, value)| matches!(value, RawValue::Number(_)))
+        .any(|(_, value)| matches!(value, RawValue::Number(_) | RawValue::OtherJson(_)))
     {
         let ObjectPairs(texts) = deserialize_members::<&serde_json::value::RawValue>(body)?;
         for ((_, value), (_, text)) in parameters.iter_mut().zip(texts) {
-            if let RawValue::Number(number) = value {
-                *number = text.get().to_string();
+            match value {
+                RawValue::Number(number) => *number = text.get().to_string(),
+                RawValue::OtherJson(json) => *json = without_whitespace(text.get()),
+                _ => {}
             }
         }
     }
     Ok(parameters)
+}
+
+/// Returns valid JSON text without the whitespace between its tokens.
+fn without_whitespace(json: &str) -> String {
+    let mut compact = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for character in json.chars() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if character == '\\' {
+                escaped = true;
+            } else if character == '"' {
+                in_string = false;
+            }
+        } else if matches!(character, ' ' | '\t' | '\n' | '\r') {
+            continue;
+        } else if character == '"' {
+            in_string = true;
+        }
+        compact.push(character);
+    }
+    compact
 }
 
 /// Deserializes the members of a JSON object body with values of type `V`.
@@ -230,7 +257,9 @@ fn parameter_value(value: Value) -> RawValue {
         Value::String(text) => RawValue::JsonText(text),
         Value::Number(number) => RawValue::Number(number.to_string()),
         Value::Null => RawValue::Null,
-        Value::Bool(_) | Value::Array(_) | Value::Object(_) => RawValue::OtherJson,
+        Value::Bool(_) | Value::Array(_) | Value::Object(_) => {
+            RawValue::OtherJson(value.to_string())
+        }
     }
 }
 
@@ -412,7 +441,7 @@ mod tests {
         let values: Vec<RawValue> = pairs.into_iter().map(|(_, value)| value).collect();
         let expected = [
             RawValue::JsonText("1e1".into()),
-            RawValue::OtherJson,
+            RawValue::OtherJson("[2E2]".into()),
             RawValue::Number("3E3".into()),
             RawValue::Number("4e+4".into()),
         ];
@@ -429,13 +458,22 @@ mod tests {
     }
 
     #[test]
+    fn other_json_keeps_its_text_without_whitespace() {
+        let pairs = parse_object(b"{\"a\": [ 1E2, \"x \\\" y\" ,\n{} ]}").expect("object");
+        assert_eq!(
+            pairs[0].1,
+            RawValue::OtherJson(r#"[1E2,"x \" y",{}]"#.into())
+        );
+    }
+
+    #[test]
     fn strings_and_null_convert() {
         let pairs = parse_object(br#"{"a":"x\u00e9","b":null,"c":true}"#).expect("object");
         let values: Vec<RawValue> = pairs.into_iter().map(|(_, value)| value).collect();
         let expected = [
             RawValue::JsonText("x\u{e9}".into()),
             RawValue::Null,
-            RawValue::OtherJson,
+            RawValue::OtherJson("true".into()),
         ];
         assert_eq!(values, expected);
     }

@@ -96,8 +96,9 @@ pub enum RawValue {
     /// A JSON number, with its text exactly as it appears in the body.
     Number(String),
     Null,
-    /// A JSON boolean, array or object.
-    OtherJson,
+    /// A JSON boolean, array or object, with its text as sent less the
+    /// whitespace between tokens.
+    OtherJson(String),
 }
 
 /// Collects the parameters of the query string and the body, in order.
@@ -409,12 +410,7 @@ fn convert_timestamp(
                 })?;
             (number, seconds)
         }
-        RawValue::Null | RawValue::OtherJson => {
-            return Err(wrong_type(
-                "timestamp",
-                "a string or a number of Unix seconds",
-            ))
-        }
+        RawValue::Null | RawValue::OtherJson(_) => return Err(wrong_type("timestamp", &value)),
     };
     let resolved = timestamp::resolve_timestamp(&text, zone.zone)
         .map_err(|error| timestamp_error(&sent, is_form, zone, user, error))?;
@@ -431,8 +427,8 @@ fn convert_message(value: Option<RawValue>) -> Result<Option<String>, ParamError
             Err(ParamError::MessageTooLong(text.len()))
         }
         Some(RawValue::Text(text) | RawValue::JsonText(text)) => Ok(Some(text)),
-        Some(RawValue::Number(_) | RawValue::OtherJson) => {
-            Err(wrong_type("message", "a string or null"))
+        Some(value @ (RawValue::Number(_) | RawValue::OtherJson(_))) => {
+            Err(wrong_type("message", &value))
         }
     }
 }
@@ -697,21 +693,27 @@ pub fn plus_became_space(text: &str, zone: Tz) -> bool {
 }
 
 /// Returns the text of a string parameter, and true when it is form data.
-fn text_value(value: RawValue, name: &str) -> Result<(String, bool), ParamError> {
+fn text_value(value: RawValue, name: &'static str) -> Result<(String, bool), ParamError> {
     match value {
         RawValue::Text(text) => Ok((text, true)),
         RawValue::JsonText(text) => Ok((text, false)),
-        RawValue::Number(_) | RawValue::Null | RawValue::OtherJson => {
-            Err(wrong_type(name, "a string"))
+        RawValue::Number(_) | RawValue::Null | RawValue::OtherJson(_) => {
+            Err(wrong_type(name, &value))
         }
     }
 }
 
-fn wrong_type(name: &str, expected: &'static str) -> ParamError {
-    ParamError::WrongJsonType {
-        name: name.to_string(),
-        expected,
-    }
+/// Returns the error for the JSON `value` of the parameter `name`, whose
+/// JSON type the parameter does not take.
+fn wrong_type(name: &'static str, value: &RawValue) -> ParamError {
+    let json = match value {
+        RawValue::Text(text) | RawValue::JsonText(text) => {
+            serde_json::Value::String(text.clone()).to_string()
+        }
+        RawValue::Number(text) | RawValue::OtherJson(text) => text.clone(),
+        RawValue::Null => "null".to_string(),
+    };
+    ParamError::WrongJsonType { name, json }
 }
 
 #[cfg(test)]
