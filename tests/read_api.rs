@@ -369,6 +369,20 @@ fn bad_id_is_400() {
 }
 
 #[test]
+fn unexpanded_id_read_names_quotes() {
+    let server = Server::start();
+    let reply = server.get("/worker/log/$TX", Some(server.admin()));
+    assert!(
+        reply.message().starts_with(
+            "Invalid transaction id \"$TX\": the shell did not expand the variable $TX, \
+             because the URL was inside single quotes"
+        ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
 fn encoded_id_reads_log() {
     let server = Server::start();
     post(

@@ -3528,6 +3528,98 @@ fn unexpanded_status_names_quotes() {
     );
 }
 
+/// Posts a valid form body to `path` as the administrator.
+fn post_valid_to(server: &Server, path: &str) -> Reply {
+    server.post_form(path, server.admin(), VALID)
+}
+
+#[test]
+fn unexpanded_id_variable_names_quotes() {
+    let server = Server::start();
+    let reply = post_valid_to(&server, "/worker/log/$TX");
+    assert_eq!(
+        reply.message(),
+        "Invalid transaction id \"$TX\": the shell did not expand the variable $TX, because \
+         the URL was inside single quotes; put the URL in double quotes, as in curl \
+         \"http://HOST:PORT/worker/log/$TX\". If a program other than a shell builds the URL, \
+         check that the variable is set, because such programs may leave a variable that is \
+         not set as it is."
+    );
+}
+
+#[test]
+fn unexpanded_id_keeps_code() {
+    let server = Server::start();
+    let reply = post_valid_to(&server, "/worker/log/$TX");
+    assert_json_error(&reply, 400, "invalid_transaction_id");
+}
+
+#[test]
+fn unexpanded_id_syntax_is_named() {
+    let server = Server::start();
+    let cases = [
+        ("/worker/log/%24TX", "expand the variable $TX"),
+        (
+            "/worker/log/$(cat%20id)",
+            "run the command substitution $(...)",
+        ),
+        (
+            "/worker/log/%24%28cat%20id%29",
+            "run the command substitution $(...)",
+        ),
+        ("/worker/log/$%7BTX%7D", "expand the parameter ${...}"),
+        (
+            "/worker/log/%60hostname%60",
+            "run the command in backquotes",
+        ),
+    ];
+    for (path, syntax) in cases {
+        let message = post_valid_to(&server, path).message();
+        assert!(
+            message.contains(&format!("the shell did not {syntax}, because the URL was")),
+            "{path}: {message}"
+        );
+    }
+}
+
+#[test]
+fn unexpanded_id_before_bad_escape() {
+    let server = Server::start();
+    // $(date +%s) leaves a % that does not decode.
+    let message = post_valid_to(&server, "/worker/log/db-$(date%20+%s)").message();
+    assert!(
+        message.starts_with(
+            "Invalid transaction id \"db-$(date%20+%s)\": the shell did not run the command \
+             substitution $(...)"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn unexpanded_id_with_percent_has_no_example() {
+    let server = Server::start();
+    let message = post_valid_to(&server, "/worker/log/db-$(date%20+%s)").message();
+    assert!(!message.contains("as in curl"), "{message}");
+}
+
+#[test]
+fn command_substitution_in_id_has_no_unset_hint() {
+    let server = Server::start();
+    let message = post_valid_to(&server, "/worker/log/$(cat%20id)").message();
+    assert!(!message.contains("variable is set"), "{message}");
+}
+
+#[test]
+fn variable_reference_in_id_has_unset_hint() {
+    let server = Server::start();
+    let message = post_valid_to(&server, "/worker/log/$(TX)").message();
+    assert!(
+        message.contains("check that the variable is set"),
+        "{message}"
+    );
+}
+
 #[test]
 fn single_quoted_json_names_body_quotes() {
     let server = Server::start();

@@ -38,7 +38,10 @@ use crate::storage::logs::{self, ListQuery};
 use crate::storage::writer::{CheckedUser, WriteOutcome};
 use crate::storage::{self, files, now_ns, StorageError};
 use crate::validate::form::decode_component;
-use crate::validate::{build_entry, collect_parameters, LocalZone, NoBody, ParamError};
+use crate::validate::{
+    build_entry, collect_parameters, parse_transaction_id, unexpanded_in_id, LocalZone, NoBody,
+    ParamError,
+};
 
 /// The fields of the request log line besides method, path and status.
 #[derive(Default)]
@@ -856,11 +859,15 @@ fn reject_content_coding(headers: &HeaderMap) -> Result<(), ApiError> {
 }
 
 /// Percent-decodes the transaction id segment of a path, where `+` is a plus.
+/// A segment that does not decode because of shell syntax, such as the `%`
+/// of `$(date +%s)`, gets the error about that syntax.
 fn decode_path_segment(raw_id: &str) -> Result<String, ParamError> {
     decode_component(raw_id.as_bytes(), false).map_err(|error| {
-        ParamError::InvalidTransactionId(format!(
-            "the path segment {error}, so use only ASCII letters, digits and - _ . : ~"
-        ))
+        unexpanded_in_id(raw_id).unwrap_or_else(|| {
+            ParamError::InvalidTransactionId(format!(
+                "the path segment {error}, so use only ASCII letters, digits and - _ . : ~"
+            ))
+        })
     })
 }
 
@@ -874,7 +881,7 @@ pub fn decode_logged_transaction_id(raw_id: &str) -> String {
 /// Decodes and checks a transaction id taken from a path.
 pub fn transaction_id_from_path(raw_id: &str) -> Result<String, ApiError> {
     let decoded = decode_path_segment(raw_id)?;
-    crate::entry::TransactionId::parse(&decoded).map_err(ParamError::InvalidTransactionId)?;
+    parse_transaction_id(&decoded)?;
     Ok(decoded)
 }
 

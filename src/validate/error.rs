@@ -32,6 +32,13 @@ const ECHO_LIMIT: usize = 64;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ParamError {
     InvalidTransactionId(String),
+    /// A transaction id of a path with shell syntax, such as `$TX` or
+    /// `$(cat id)`, that no shell expanded, as sent or, when its
+    /// percent-encoding does not decode, as it arrived.
+    UnexpandedShellInTransactionId {
+        id: String,
+        syntax: ShellSyntax,
+    },
     UnsupportedContentType(String),
     /// More than one `Content-Type` header.
     RepeatedContentType,
@@ -195,7 +202,8 @@ impl ParamError {
     /// Returns the machine-readable code of the JSON error body.
     pub fn code(&self) -> &'static str {
         match self {
-            ParamError::InvalidTransactionId(_) => "invalid_transaction_id",
+            ParamError::InvalidTransactionId(_)
+            | ParamError::UnexpandedShellInTransactionId { .. } => "invalid_transaction_id",
             ParamError::UnsupportedContentType(_)
             | ParamError::RepeatedContentType
             | ParamError::UnsupportedCharset(_)
@@ -239,6 +247,9 @@ impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             ParamError::InvalidTransactionId(reason) => write!(f, "Invalid transaction id: {reason}."),
+            ParamError::UnexpandedShellInTransactionId { id, syntax } => {
+                write_unexpanded_transaction_id(f, id, syntax)
+            }
             ParamError::UnsupportedContentType(media_type) => write!(
                 f,
                 "Content-Type {} is not supported; send application/x-www-form-urlencoded \
@@ -581,6 +592,57 @@ fn write_invalid_choice<'a>(
                 listed.join(", ")
             ),
         },
+    }
+}
+
+/// Writes the message about the transaction id `id` of a path, which
+/// contains the shell syntax `syntax` unexpanded.
+fn write_unexpanded_transaction_id(
+    f: &mut fmt::Formatter<'_>,
+    id: &str,
+    syntax: &ShellSyntax,
+) -> fmt::Result {
+    write!(
+        f,
+        "Invalid transaction id {}: the shell did not {syntax}, because the URL was inside \
+         single quotes; put the URL in double quotes",
+        echo(id)
+    )?;
+    // `%` in a URL in double quotes is sent as it is, so an id that has one,
+    // or a character that double quotes change, gets no example.
+    let keeps_id = id.chars().count() <= ECHO_LIMIT
+        && !id
+            .chars()
+            .any(|character| matches!(character, '"' | '\\' | '%') || character.is_control());
+    if keeps_id {
+        write!(f, ", as in curl \"http://HOST:PORT/worker/log/{id}\"")?;
+    }
+    f.write_str(".")?;
+    // Some programs other than a shell leave a reference to a variable that
+    // is not set unchanged. Python's os.path.expandvars does so for $NAME and
+    // ${NAME}, as its documentation states, and Kubernetes for $(NAME) in a
+    // container's command and args, as its API reference for EnvVar states.
+    if references_variable(id, syntax) {
+        f.write_str(
+            " If a program other than a shell builds the URL, check that the variable is set, \
+             because such programs may leave a variable that is not set as it is.",
+        )?;
+    }
+    Ok(())
+}
+
+/// Returns true when `syntax`, the first shell syntax in `id`, is a
+/// variable, `${...}`, or `$(NAME)` with a variable name in the brackets.
+fn references_variable(id: &str, syntax: &ShellSyntax) -> bool {
+    match syntax {
+        ShellSyntax::Variable(_) | ShellSyntax::ParameterExpansion => true,
+        ShellSyntax::Backquotes => false,
+        ShellSyntax::CommandSubstitution => id.split("$(").skip(1).any(|after| {
+            after.split_once(')').is_some_and(|(name, _)| {
+                name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                    && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            })
+        }),
     }
 }
 

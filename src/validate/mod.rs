@@ -348,8 +348,7 @@ pub fn build_entry(
     zone: LocalZone,
     user: &str,
 ) -> Result<NewEntry, ParamError> {
-    let transaction_id =
-        TransactionId::parse(transaction_id).map_err(ParamError::InvalidTransactionId)?;
+    let transaction_id = parse_transaction_id(transaction_id)?;
 
     let raw = RawParameters::from_collected(parameters)?;
     let missing = raw.missing();
@@ -387,6 +386,28 @@ pub fn build_entry(
         status,
         message,
         reported_by: user.to_string(),
+    })
+}
+
+/// Checks a transaction id taken from a path, already percent-decoded.
+///
+/// # Errors
+///
+/// Returns [`ParamError::UnexpandedShellInTransactionId`] for an invalid id
+/// with shell syntax such as `$TX`, else [`ParamError::InvalidTransactionId`].
+pub fn parse_transaction_id(text: &str) -> Result<TransactionId, ParamError> {
+    TransactionId::parse(text).map_err(|reason| {
+        unexpanded_in_id(text).unwrap_or(ParamError::InvalidTransactionId(reason))
+    })
+}
+
+/// Returns [`ParamError::UnexpandedShellInTransactionId`] when the
+/// transaction id `id` contains shell syntax that the shell did not expand.
+pub fn unexpanded_in_id(id: &str) -> Option<ParamError> {
+    let syntax = find_shell_syntax(id)?;
+    Some(ParamError::UnexpandedShellInTransactionId {
+        id: id.to_string(),
+        syntax,
     })
 }
 
