@@ -327,6 +327,9 @@ proptest! {
         let line = RequestLine::first(&unparsed);
         let _ = line.separator_fault();
         let _ = line.lacks_version();
+        let _ = line.lacks_target();
+        let _ = line.is_method_alone();
+        let _ = line.is_request_line();
         let _ = line.has_space_in_target();
         let _ = is_text(&unparsed);
     }

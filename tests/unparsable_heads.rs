@@ -310,6 +310,129 @@ fn missing_version_is_logged() {
     );
 }
 
+const NO_TARGET: &[u8] = b"GET HTTP/1.1\r\nHost: test\r\n\r\n";
+
+#[test]
+fn missing_target_error_code() {
+    let server = Server::start();
+    assert_eq!(send(&server, NO_TARGET).error_code(), "invalid_uri");
+}
+
+#[test]
+fn missing_target_message_names_url() {
+    let server = Server::start();
+    let reply = send(&server, NO_TARGET);
+    assert_eq!(
+        reply.message(),
+        "The request line has no URL between the method and the HTTP version; send the \
+         method, the URL and the version separated by single spaces, as in GET /healthz \
+         HTTP/1.1."
+    );
+}
+
+#[test]
+fn missing_target_message_has_no_encoding_hint() {
+    let server = Server::start();
+    let reply = send(&server, NO_TARGET);
+    assert!(
+        !reply.message().contains("percent-encoded"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn missing_target_between_two_spaces_names_url() {
+    let server = Server::start();
+    let reply = send(&server, b"POST  HTTP/1.0\r\n\r\n");
+    assert!(
+        reply
+            .message()
+            .starts_with("The request line has no URL between the method"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn missing_target_is_logged() {
+    let server = Server::start();
+    send(&server, NO_TARGET);
+    assert!(
+        server.wait_for_log(
+            "rejected by hyper with 400: invalid URI; the request line has no URL",
+            WAIT
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn method_alone_names_missing_parts() {
+    let server = Server::start();
+    for line in [&b"GET\r\n\r\n"[..], b"GET \r\n\r\n"] {
+        let reply = send(&server, line);
+        assert!(
+            reply
+                .message()
+                .starts_with("The request line has only a method, with no URL and no HTTP version"),
+            "{:?}: {}",
+            String::from_utf8_lossy(line),
+            reply.body
+        );
+    }
+}
+
+#[test]
+fn method_alone_error_code() {
+    let server = Server::start();
+    assert_eq!(send(&server, b"GET\r\n\r\n").error_code(), "invalid_uri");
+}
+
+#[test]
+fn target_without_slash_names_start() {
+    let server = Server::start();
+    for target in ["worker/log/tx-1", "?a=b"] {
+        let request = format!("GET {target} HTTP/1.1\r\nHost: test\r\n\r\n");
+        let reply = send(&server, request.as_bytes());
+        assert!(
+            reply
+                .message()
+                .starts_with("The URL is not valid: it starts with neither / nor http://"),
+            "{target}: {}",
+            reply.body
+        );
+    }
+}
+
+#[test]
+fn curl_backquote_in_url_names_shell() {
+    let server = Server::start();
+    let output = server.curl("/worker/log/`hostname`", &["-i", "-d", "stage=WORKER_INIT"]);
+    let reply = RawReply::parse(&String::from_utf8_lossy(&output.stdout));
+    assert!(
+        reply
+            .message()
+            .contains("A backquote is usually a command in backquotes that the shell did not run"),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn control_character_in_target_names_it() {
+    let server = Server::start();
+    let reply = send(&server, b"GET /a\x7fb HTTP/1.1\r\nHost: test\r\n\r\n");
+    assert!(
+        reply
+            .message()
+            .starts_with("The URL contains a control character or bytes that are not UTF-8"),
+        "{}",
+        reply.body
+    );
+}
+
 #[test]
 fn two_spaces_error_code() {
     let server = Server::start();

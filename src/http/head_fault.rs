@@ -50,10 +50,21 @@ pub enum HeadFault {
     InvalidSeparator(SeparatorFault),
     /// A request line that ends after its target, without an HTTP version.
     MissingVersion,
+    /// A request line with a method and an HTTP version but no target
+    /// between them, such as `GET HTTP/1.1`.
+    MissingTarget,
+    /// A request line with a method alone, such as `GET`.
+    MethodAlone,
+    /// A request target that hyper's URL parser (the http crate) rejected
+    /// after the head was parsed, such as one with `<` or a backquote, or
+    /// one that starts with neither `/` nor a scheme. hyper drops the head
+    /// then, so the target is not known.
+    RejectedTarget,
     /// A space inside the request target, after which hyper reads the rest
     /// of the target as the HTTP version.
     SpaceInTarget,
-    /// A byte that the request target may not contain unencoded.
+    /// A byte that hyper's parser (httparse) rejects in a request target:
+    /// a control character, or a byte that is not UTF-8.
     InvalidTarget,
     InvalidVersion,
     /// A header line that breaks the syntax of HTTP/1.1.
@@ -121,6 +132,9 @@ impl HeadFault {
             | HeadFault::NotRequestLine
             | HeadFault::InvalidSeparator(_)
             | HeadFault::MissingVersion
+            | HeadFault::MissingTarget
+            | HeadFault::MethodAlone
+            | HeadFault::RejectedTarget
             | HeadFault::SpaceInTarget
             | HeadFault::InvalidTarget
             | HeadFault::InvalidVersion
@@ -141,7 +155,11 @@ impl HeadFault {
                 "invalid_method"
             }
             HeadFault::InvalidSeparator(_) => "invalid_request_line",
-            HeadFault::SpaceInTarget | HeadFault::InvalidTarget => "invalid_uri",
+            HeadFault::SpaceInTarget
+            | HeadFault::InvalidTarget
+            | HeadFault::MissingTarget
+            | HeadFault::MethodAlone
+            | HeadFault::RejectedTarget => "invalid_uri",
             HeadFault::MissingVersion | HeadFault::InvalidVersion => "invalid_version",
             HeadFault::InvalidHeaderLine
             | HeadFault::InvalidContentLength
@@ -184,12 +202,27 @@ impl HeadFault {
                  method, the URL and the version separated by single spaces, as in GET \
                  /healthz HTTP/1.1."
                 .into(),
+            HeadFault::MissingTarget => "The request line has no URL between the method and \
+                 the HTTP version; send the method, the URL and the version separated by single \
+                 spaces, as in GET /healthz HTTP/1.1."
+                .into(),
+            HeadFault::MethodAlone => "The request line has only a method, with no URL and no \
+                 HTTP version; send the method, the URL and the version separated by single \
+                 spaces, as in GET /healthz HTTP/1.1."
+                .into(),
+            HeadFault::RejectedTarget => format!(
+                "The URL is not valid: it starts with neither / nor http://, or it contains a \
+                 character that must be percent-encoded, such as <, > or a backquote (< as %3C, \
+                 ` as %60). A backquote is usually a command in backquotes that the shell did \
+                 not run, because the URL was inside single quotes, so put the URL in double \
+                 quotes; {ENCODE_HINT}"
+            ),
             HeadFault::SpaceInTarget => format!(
                 "The URL contains a space, which must be percent-encoded as %20; {ENCODE_HINT}"
             ),
             HeadFault::InvalidTarget => format!(
-                "The URL contains a character that must be percent-encoded, such as <, >, \" \
-                 or a control character (< as %3C), or bytes that are not UTF-8; {ENCODE_HINT}"
+                "The URL contains a control character or bytes that are not UTF-8, which must be \
+                 percent-encoded (DEL as %7F); {ENCODE_HINT}"
             ),
             HeadFault::InvalidVersion => "The request line does not end with HTTP/1.1 or \
                  HTTP/1.0, the versions that this server speaks."
@@ -232,6 +265,12 @@ impl HeadFault {
                  single spaces",
             ),
             HeadFault::MissingVersion => Some("the request line has no HTTP version"),
+            HeadFault::MissingTarget => Some("the request line has no URL"),
+            HeadFault::MethodAlone => Some("the request line has only a method"),
+            HeadFault::RejectedTarget => Some(
+                "the URL starts with neither / nor http://, or contains a character such as <, > \
+                 or a backquote",
+            ),
             _ => None,
         }
     }
@@ -245,6 +284,9 @@ fn method_fault(line: RequestLine<'_>, unparsed: &[u8], after_request: bool) -> 
     if after_request {
         return HeadFault::NotRequestLine;
     }
+    if line.is_method_alone() {
+        return HeadFault::MethodAlone;
+    }
     if is_text(unparsed) {
         return HeadFault::InvalidMethod;
     }
@@ -252,16 +294,29 @@ fn method_fault(line: RequestLine<'_>, unparsed: &[u8], after_request: bool) -> 
 }
 
 /// Names the fault of a request line that hyper rejected at its target.
-/// hyper reports there a character that its URL parser rejects, and also a
-/// line end, a tab or a second space next to the target.
+/// hyper reports there a byte that its parser rejects, a target that its URL
+/// parser rejects, and also a line end, a tab or a second space next to the
+/// target.
 fn target_fault(line: RequestLine<'_>) -> HeadFault {
     if let Some(fault) = line.separator_fault() {
         return HeadFault::InvalidSeparator(fault);
     }
+    if line.lacks_target() {
+        return HeadFault::MissingTarget;
+    }
+    if line.is_method_alone() {
+        return HeadFault::MethodAlone;
+    }
     if line.lacks_version() {
         return HeadFault::MissingVersion;
     }
-    HeadFault::InvalidTarget
+    // hyper's parser (httparse) keeps the head unparsed when it stops at a
+    // byte of the target, such as a control character. hyper's URL parser
+    // runs after the head was taken out of the buffer.
+    if line.is_request_line() {
+        return HeadFault::InvalidTarget;
+    }
+    HeadFault::RejectedTarget
 }
 
 /// Names the fault of a request line that hyper rejected at its version.

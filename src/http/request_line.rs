@@ -122,6 +122,48 @@ impl<'a> RequestLine<'a> {
         method.iter().all(|byte| is_token(*byte)) && valid_target
     }
 
+    /// Returns true for a complete line of a method and an HTTP version
+    /// with no target between them, such as `GET HTTP/1.1` or
+    /// `GET  HTTP/1.1`.
+    pub fn lacks_target(&self) -> bool {
+        if !self.complete {
+            return false;
+        }
+        let mut words = self.words();
+        let (Some(method), Some(version), None) = (words.next(), words.next(), words.next()) else {
+            return false;
+        };
+        method.iter().all(|byte| is_token(*byte)) && version.starts_with(b"HTTP/")
+    }
+
+    /// Returns true for a complete line that is one word of ASCII letters,
+    /// such as `GET`: a method without a target or a version.
+    pub fn is_method_alone(&self) -> bool {
+        if !self.complete {
+            return false;
+        }
+        let mut words = self.words();
+        let (Some(method), None) = (words.next(), words.next()) else {
+            return false;
+        };
+        method.iter().all(u8::is_ascii_alphabetic)
+    }
+
+    /// Returns true for a complete line of a method token and at least one
+    /// more word, the last of which starts with `HTTP/`: a request line,
+    /// valid or not. Bytes that follow a head that hyper parsed, such as a
+    /// body, are usually no such line.
+    pub fn is_request_line(&self) -> bool {
+        if !self.complete {
+            return false;
+        }
+        let mut words = self.words();
+        let (Some(method), Some(version)) = (words.next(), words.last()) else {
+            return false;
+        };
+        method.iter().all(|byte| is_token(*byte)) && version.starts_with(b"HTTP/")
+    }
+
     /// Returns true when the line has a space inside its target: more than
     /// two spaces, and a last word that starts as an HTTP version. hyper's
     /// parser fails at the first byte after the second space that cannot
@@ -312,6 +354,41 @@ mod tests {
     #[test]
     fn control_character_in_target_does_not_lack_version() {
         assert!(!lacks_version(b"GET /a\x7fb\r\n"));
+    }
+
+    #[test]
+    fn version_after_method_lacks_target() {
+        assert!(RequestLine::first(b"GET HTTP/1.1\r\n").lacks_target());
+    }
+
+    #[test]
+    fn version_after_two_spaces_lacks_target() {
+        assert!(RequestLine::first(b"POST  HTTP/1.0\r\n").lacks_target());
+    }
+
+    #[test]
+    fn full_line_does_not_lack_target() {
+        assert!(!RequestLine::first(b"GET /healthz HTTP/1.1\r\n").lacks_target());
+    }
+
+    #[test]
+    fn method_line_is_method_alone() {
+        assert!(RequestLine::first(b"GET\r\n").is_method_alone());
+    }
+
+    #[test]
+    fn method_cut_short_is_not_method_alone() {
+        assert!(!RequestLine::first(b"GET").is_method_alone());
+    }
+
+    #[test]
+    fn line_with_control_character_is_request_line() {
+        assert!(RequestLine::first(b"GET /a\x01b HTTP/1.1\r\n").is_request_line());
+    }
+
+    #[test]
+    fn body_is_not_request_line() {
+        assert!(!RequestLine::first(b"timestamp=2026-12-04&stage=WORKER_INIT").is_request_line());
     }
 
     #[test]
