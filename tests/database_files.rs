@@ -238,6 +238,77 @@ fn replaced_database_error_names_restore() {
     );
 }
 
+/// The start of the warning about one rejected request.
+const REQUEST_WARNING: &str = "WARN  translog::request] request #";
+
+/// Returns a server whose database was replaced, after `held_back` more
+/// writes than the first one that got `503` got `503` too.
+fn server_with_held_back_503s(held_back: usize) -> Server {
+    let (server, _first) = server_after_replacement();
+    let body = form("2026-12-04T13:00:00Z", "WORKER_INIT", "SUCCESS");
+    for number in 1..=held_back {
+        let reply = server.post_entry(&format!("tx-held-{number}"), &body);
+        assert_eq!(reply.status, 503, "{}", reply.body);
+    }
+    let last_line = format!("POST \"/worker/log/tx-held-{held_back}\" 503");
+    assert!(
+        server.wait_for_log(&last_line, Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    server
+}
+
+#[test]
+fn replaced_database_warns_once_per_interval() {
+    let server = server_with_held_back_503s(4);
+    let log = server.log();
+    assert_eq!(log.matches(REQUEST_WARNING).count(), 1, "{log}");
+}
+
+#[test]
+fn replaced_database_keeps_request_lines() {
+    let server = server_with_held_back_503s(4);
+    let log = server.log();
+    let lines = log
+        .lines()
+        .filter(|line| line.contains("INFO  translog::request] #"))
+        .filter(|line| line.contains("\"/worker/log/tx-held-"))
+        .count();
+    assert_eq!(lines, 4, "{log}");
+}
+
+#[test]
+fn replaced_database_counts_held_back_503s() {
+    let server = server_with_held_back_503s(4);
+    assert!(
+        server.wait_for_log(
+            "WARN  translog::request] 4 requests answered 503 in the last",
+            Duration::from_secs(15)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn held_back_503s_are_logged_at_stop() {
+    let server = server_with_held_back_503s(3);
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success());
+    assert!(
+        server.wait_for_log(
+            "3 requests answered 503 in the last",
+            Duration::from_secs(5)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
 #[test]
 fn deleted_database_503_keeps_retry_after() {
     let server = server_after_deletion();

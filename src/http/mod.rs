@@ -15,6 +15,7 @@ pub mod automatic_response;
 pub mod client_address;
 pub mod connection;
 pub mod dashboard;
+pub mod failure_log;
 pub mod handlers;
 pub mod head_fault;
 pub mod host;
@@ -60,6 +61,7 @@ use crate::metrics::{ConnectionMetrics, Metrics, UnavailableReason};
 use crate::storage::writer::Writer;
 use crate::storage::{now_ns, ReaderPool};
 use crate::throttled_log::{EventBatch, ThrottledEvents};
+use failure_log::{FailureGroup, FailureLog};
 use handlers::RequestContext;
 use response::{ApiError, Body, CONNECTIONS_MESSAGE};
 
@@ -104,6 +106,8 @@ pub struct AppState {
     /// The warnings about Workers whose local times are read in another
     /// time zone than their clocks'.
     pub zone_warnings: ZoneWarnings,
+    /// The lines about failed requests that are counted together.
+    pub failures: Arc<FailureLog>,
     requests: AtomicU64,
 }
 
@@ -123,6 +127,7 @@ impl AppState {
             metrics,
             connections: ConnectionMetrics::default(),
             zone_warnings: ZoneWarnings::default(),
+            failures: Arc::default(),
             requests: AtomicU64::new(0),
         }
     }
@@ -178,6 +183,13 @@ pub async fn run(
     rejections.flush(state.config.max_connections);
     timer_anchor.abort();
     log::info!("stopped accepting connections; finishing requests in progress");
+    finish_requests(&graceful).await;
+    state.failures.flush();
+}
+
+/// Lets requests in progress finish for [`SHUTDOWN_GRACE`], then sends `503`
+/// to those not yet handed to the storage thread.
+async fn finish_requests(graceful: &GracefulStop) {
     let stopped = graceful.stop();
     tokio::pin!(stopped);
     if tokio::time::timeout(SHUTDOWN_GRACE, &mut stopped)
@@ -560,11 +572,17 @@ async fn build_response(
                 Some(_) => format!(" tx={}", logged_transaction_id(context)),
                 None => String::new(),
             };
-            log::log!(
-                target: REQUEST_LOG,
-                level,
-                "request #{number} from {client}{transaction} {detail}"
-            );
+            let line = format!("request #{number} from {client}{transaction} {detail}");
+            if error.is_grouped_in_log() {
+                let group = FailureGroup {
+                    monitoring: context.monitoring,
+                    status: error.status().as_u16(),
+                    reason: error.unavailable_reason().map(UnavailableReason::as_str),
+                };
+                state.failures.record(group, level, line);
+            } else {
+                log::log!(target: REQUEST_LOG, level, "{line}");
+            }
             if let Some(reason) = error.unavailable_reason() {
                 state.metrics.count_unavailable(reason);
             }

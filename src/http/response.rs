@@ -571,6 +571,14 @@ impl ApiError {
         }
     }
 
+    /// Returns true for a failure whose cause usually lasts and fails many
+    /// requests, so that its log lines are counted together: a `503`, and
+    /// a `500` of a write whose batch failed, whose cause the storage
+    /// thread logs.
+    pub fn is_grouped_in_log(&self) -> bool {
+        matches!(self, ApiError::Unavailable(..) | ApiError::NotStored(..))
+    }
+
     /// Returns the reason of a `503`, or `None` for any other status.
     pub fn unavailable_reason(&self) -> Option<UnavailableReason> {
         match self {
