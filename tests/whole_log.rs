@@ -358,10 +358,11 @@ fn stalled_stream_end_is_logged() {
     let server = server_with_filled_log(HUGE, &["--write-timeout", "1s"]);
     let mut stream = send_log_request(&server, "GET", FILLED);
     read_head(&mut stream, WAIT);
+    // How many entries went out before the cut depends on the socket
+    // buffers, so the line is matched without its count.
     assert!(
         server.wait_for_log(
-            "was cut off after 2000 entries: the connection closed before the client read \
-             the whole log",
+            "entries: the connection closed before the client read the whole log",
             WAIT
         ),
         "{}",
