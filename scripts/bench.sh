@@ -14,7 +14,7 @@
 #   BENCH_KEEP         set to 1 to keep the work directory with raw results
 #
 # Needs wrk (Debian package wrk), curl, ss (iproute2), python3 and cargo.
-# With the defaults the whole run takes about 8 minutes. It prints a summary
+# With the defaults the whole run takes about 9 minutes. It prints a summary
 # with medians over the rounds; BENCHMARKS.md explains each figure.
 
 set -euo pipefail
