@@ -17,7 +17,7 @@ use translog::validate::form::{decode_component, parse_pairs};
 use translog::validate::json::parse_object;
 use translog::validate::timestamp::parse_timestamp;
 use translog::validate::{
-    body_kind, build_entry, collect_parameters, BodyKind, LocalZone, RawValue,
+    body_kind, build_entry, collect_parameters, BodyKind, LocalZone, Origin, RawValue,
 };
 
 /// Cases per property: proptest's default, set here so that it stays fixed.
@@ -431,8 +431,8 @@ proptest! {
             (
                 proptest::sample::select(vec!["timestamp", "stage", "status", "message", "mesage"]),
                 prop_oneof![
-                    any::<String>().prop_map(RawValue::Text),
-                    timestamp_like().prop_map(RawValue::Text),
+                    any::<String>().prop_map(|text| RawValue::Text(text, Origin::Body)),
+                    timestamp_like().prop_map(|text| RawValue::Text(text, Origin::Query)),
                     timestamp_like().prop_map(RawValue::JsonText),
                     "[0-9.eE+-]{1,30}".prop_map(RawValue::Number),
                     Just(RawValue::Null),

@@ -1011,6 +1011,30 @@ fn ampersand_in_value_suggests_urlencode() {
 }
 
 #[test]
+fn ampersand_in_body_value_names_split_value() {
+    let server = Server::start();
+    // curl -d "message=rows=5&errors=0" sends the & unencoded.
+    let message = server
+        .post_entry("tx-1", &format!("{VALID}&message=rows=5&errors=0"))
+        .message();
+    assert_eq!(
+        message,
+        "Unknown parameter \"errors\"; the parameters are timestamp, stage, status and \
+         message. An & inside a value splits it, so \"errors\" may be the rest of the value \
+         of message. Send each value with curl --data-urlencode, which encodes & as %26."
+    );
+}
+
+#[test]
+fn unknown_query_parameter_gets_no_ampersand_hint() {
+    let server = Server::start();
+    let message = server
+        .post_form("/worker/log/tx-1?errors=0", server.admin(), VALID)
+        .message();
+    assert!(!message.contains("--data-urlencode"), "{message}");
+}
+
+#[test]
 fn typo_in_name_gets_no_ampersand_hint() {
     let server = Server::start();
     let message = server
@@ -1330,6 +1354,48 @@ fn raw_quote_in_json_names_jq() {
              --arg message \"$msg\" '{message: $message, ...}', or send form data with curl \
              --data-urlencode \"message=$msg\"."
         ),
+        "{}",
+        reply.body
+    );
+}
+
+#[test]
+fn json_lines_body_names_several_values() {
+    let server = Server::start();
+    // jq -c prints one line for each entry.
+    let body = format!(
+        "{{\"timestamp\":\"{T1}\",\"stage\":\"WORKER_INIT\",\"status\":\"SUCCESS\"}}\n\
+         {{\"timestamp\":\"{T1}\",\"stage\":\"WORKER_LOAD\",\"status\":\"SUCCESS\"}}\n"
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_eq!(
+        reply.message(),
+        "The body contains more than one JSON value, such as the lines that jq -c prints for \
+         several entries, but a request takes one entry as one JSON object; send each entry \
+         in its own request."
+    );
+}
+
+#[test]
+fn json_lines_body_is_malformed_body() {
+    let server = Server::start();
+    let body = format!(
+        "{{\"timestamp\":\"{T1}\",\"stage\":\"WORKER_INIT\",\"status\":\"SUCCESS\"}}\n{{}}\n"
+    );
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert_json_error(&reply, 400, "malformed_body");
+}
+
+#[test]
+fn object_with_trailing_text_keeps_quoting_hint() {
+    let server = Server::start();
+    let body =
+        format!("{{\"timestamp\":\"{T1}\",\"stage\":\"WORKER_INIT\",\"status\":\"SUCCESS\"}} x");
+    let reply = server.post_json("/worker/log/tx-1", server.admin(), &body);
+    assert!(
+        reply
+            .message()
+            .contains("A quote or backslash in a shell variable"),
         "{}",
         reply.body
     );
@@ -3801,7 +3867,7 @@ fn other_name_with_space_keeps_ampersand_hint() {
     assert!(
         reply
             .message()
-            .contains("If it is the end of a value that contains &"),
+            .contains("\"b locked\" may be the rest of the value of message"),
         "{}",
         reply.body
     );

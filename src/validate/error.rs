@@ -59,6 +59,8 @@ pub enum ParamError {
     /// A body sent as JSON that is not JSON but looks like form data, with
     /// the reason that JSON parsing gave.
     FormSentAsJson(String),
+    /// A JSON body with a whole object and more JSON values after it.
+    SeveralJsonValues,
     JsonNotObject,
     /// A JSON body with bytes that are not UTF-8, the first at this offset.
     JsonNotUtf8(usize),
@@ -69,6 +71,14 @@ pub enum ParamError {
         json: String,
     },
     Unknown(String),
+    /// An unknown name of a form body that is not a misspelled parameter name,
+    /// which is most often the rest of a value that an unencoded `&` split,
+    /// as in `-d "message=rows=5&errors=0"`. `previous` is the parameter
+    /// right before it in the body.
+    UnknownInFormBody {
+        name: String,
+        previous: Option<&'static str>,
+    },
     /// A parameter name that matches the name `meant` only when ASCII case
     /// is ignored, such as `Timestamp` or `STAGE`.
     NameWrongCase {
@@ -221,9 +231,11 @@ impl ParamError {
             | ParamError::MalformedJson(_)
             | ParamError::JsonControlCharacter(_)
             | ParamError::FormSentAsJson(_)
+            | ParamError::SeveralJsonValues
             | ParamError::JsonNotObject
             | ParamError::JsonNotUtf8(_) => "malformed_body",
             ParamError::Unknown(_)
+            | ParamError::UnknownInFormBody { .. }
             | ParamError::NameWrongCase { .. }
             | ParamError::NameWithWhitespace { .. } => "unknown_parameter",
             ParamError::Repeated(_) => "repeated_parameter",
@@ -307,6 +319,11 @@ impl fmt::Display for ParamError {
                  and --data-urlencode send without --json or -H 'Content-Type: \
                  application/json', or send one JSON object."
             ),
+            ParamError::SeveralJsonValues => f.write_str(
+                "The body contains more than one JSON value, such as the lines that jq -c prints \
+                 for several entries, but a request takes one entry as one JSON object; send \
+                 each entry in its own request.",
+            ),
             ParamError::JsonNotObject => f.write_str(
                 "The JSON body must be an object, such as {\"timestamp\": \"2026-12-04T14:57:54+01:00\", \
                  \"stage\": \"WORKER_INIT\", \"status\": \"SUCCESS\"}.",
@@ -333,6 +350,17 @@ impl fmt::Display for ParamError {
                     )?;
                 }
                 Ok(())
+            }
+            ParamError::UnknownInFormBody { name, previous } => {
+                write!(
+                    f,
+                    "Unknown parameter {}; the parameters are timestamp, stage, status and \
+                     message. An & inside a value splits it, so {} may be the rest of the value \
+                     of {}. Send each value with curl --data-urlencode, which encodes & as %26.",
+                    echo(name),
+                    echo(name),
+                    previous.unwrap_or("another parameter")
+                )
             }
             ParamError::NameWrongCase {
                 name,

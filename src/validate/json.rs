@@ -46,6 +46,9 @@ pub enum JsonBodyError {
     /// A string with a raw control character, such as a newline, which JSON
     /// writes only as an escape. The text is serde_json's reason.
     ControlCharacter(String),
+    /// A JSON object followed by more JSON values, as in newline-delimited
+    /// JSON or the output of `jq -c` for several entries.
+    SeveralValues,
     /// Valid JSON, but not an object.
     NotObject,
     /// Bytes that are not UTF-8, the first at this offset in the body.
@@ -134,6 +137,9 @@ fn deserialize_members<'a, V: Deserialize<'a>>(
         if error.classify() == serde_json::error::Category::Data {
             return JsonBodyError::NotObject;
         }
+        if starts_several_values(body) {
+            return JsonBodyError::SeveralValues;
+        }
         let reason = syntax_error_reason(body, &error);
         // serde_json (1.0.154 here) has no public error code, and this is
         // the message of its error for a control character in a string.
@@ -143,6 +149,13 @@ fn deserialize_members<'a, V: Deserialize<'a>>(
             JsonBodyError::Malformed(reason)
         }
     })
+}
+
+/// Returns true when `body` starts with a whole JSON object that another
+/// JSON value follows, after optional whitespace.
+fn starts_several_values(body: &[u8]) -> bool {
+    let mut values = serde_json::Deserializer::from_slice(body).into_iter::<Value>();
+    matches!(values.next(), Some(Ok(Value::Object(_)))) && matches!(values.next(), Some(Ok(_)))
 }
 
 /// Returns the reason for a body that is not JSON: serde_json's message,

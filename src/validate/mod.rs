@@ -89,7 +89,7 @@ pub fn body_kind(content_type: Option<&[u8]>) -> Result<BodyKind, ParamError> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RawValue {
     /// A value of form data, from the body or the query string.
-    Text(String),
+    Text(String, Origin),
     /// A JSON string. Its text is what the client wrote, with no form
     /// decoding, so the hints about `+`, `;` and `&` do not apply to it.
     JsonText(String),
@@ -140,6 +140,7 @@ pub fn collect_parameters(
                 }
                 JsonBodyError::Malformed(reason) => ParamError::MalformedJson(reason),
                 JsonBodyError::ControlCharacter(reason) => ParamError::JsonControlCharacter(reason),
+                JsonBodyError::SeveralValues => ParamError::SeveralJsonValues,
                 JsonBodyError::NotObject => ParamError::JsonNotObject,
                 JsonBodyError::NotUtf8(offset) => ParamError::JsonNotUtf8(offset),
             })?;
@@ -181,7 +182,7 @@ fn decode_form(input: &[u8], origin: Origin) -> Result<Vec<(String, RawValue)>, 
     })?;
     Ok(pairs
         .into_iter()
-        .map(|(name, value)| (name, RawValue::Text(value)))
+        .map(|(name, value)| (name, RawValue::Text(value, origin)))
         .collect())
 }
 
@@ -204,15 +205,32 @@ impl RawParameters {
     fn from_collected(parameters: Vec<(String, RawValue)>) -> Result<Self, ParamError> {
         let mut raw = RawParameters::default();
         let mut parameters = parameters.into_iter();
+        // The parameter before the current one when both are in a form
+        // body, whose value an `&` may have split.
+        let mut previous_in_body: Option<&'static str> = None;
         while let Some((name, value)) = parameters.next() {
             let Some(slot) = raw.slot(&name) else {
+                let in_form_body = matches!(value, RawValue::Text(_, Origin::Body));
                 let sent = |meant: &str| {
                     raw.by_name()
                         .iter()
                         .any(|(known, value)| *known == meant && value.is_some())
                         || parameters.any(|(other, _)| other == meant)
                 };
-                return Err(unknown_parameter(name, sent));
+                let error = unknown_parameter(name, sent);
+                return Err(match error {
+                    ParamError::Unknown(name) if in_form_body && !is_misspelled_name(&name) => {
+                        ParamError::UnknownInFormBody {
+                            name,
+                            previous: previous_in_body,
+                        }
+                    }
+                    error => error,
+                });
+            };
+            previous_in_body = match value {
+                RawValue::Text(_, Origin::Body) => known_name(&name),
+                _ => None,
             };
             if slot.replace(value).is_some() {
                 return Err(ParamError::Repeated(name));
@@ -283,6 +301,24 @@ fn unknown_parameter(name: String, mut sent: impl FnMut(&str) -> bool) -> ParamE
         },
         None => ParamError::Unknown(name),
     }
+}
+
+/// The maximum edit distance at which an unknown name counts as a
+/// misspelled parameter name, as `mesage` is for `message`.
+const MISSPELLING_DISTANCE: usize = 2;
+
+/// Returns true when `name` is within [`MISSPELLING_DISTANCE`] edits of a
+/// parameter name, ignoring ASCII case and surrounding whitespace.
+fn is_misspelled_name(name: &str) -> bool {
+    let name = name.trim().to_ascii_lowercase();
+    PARAMETER_NAMES
+        .into_iter()
+        .any(|valid| strsim::levenshtein(&name, valid) <= MISSPELLING_DISTANCE)
+}
+
+/// Returns the parameter name equal to `name`, or `None` for any other name.
+fn known_name(name: &str) -> Option<&'static str> {
+    PARAMETER_NAMES.into_iter().find(|valid| *valid == name)
 }
 
 /// The time zone that resolves a timestamp without an offset, and where it
@@ -420,9 +456,9 @@ fn convert_timestamp(
     zone: LocalZone,
     user: &str,
 ) -> Result<(String, ResolvedTimestamp), ParamError> {
-    let is_form = matches!(value, RawValue::Text(_));
+    let is_form = matches!(value, RawValue::Text(..));
     let (sent, text) = match value {
-        RawValue::Text(text) | RawValue::JsonText(text) => (text.clone(), text),
+        RawValue::Text(text, _) | RawValue::JsonText(text) => (text.clone(), text),
         RawValue::Number(number) => {
             let seconds =
                 unix_seconds_text(&number).map_err(|error| ParamError::InvalidTimestamp {
@@ -443,11 +479,13 @@ fn convert_timestamp(
 fn convert_message(value: Option<RawValue>) -> Result<Option<String>, ParamError> {
     match value {
         None | Some(RawValue::Null) => Ok(None),
-        Some(RawValue::Text(text) | RawValue::JsonText(text)) if text.is_empty() => Ok(None),
-        Some(RawValue::Text(text) | RawValue::JsonText(text)) if text.len() > MAX_MESSAGE_BYTES => {
+        Some(RawValue::Text(text, _) | RawValue::JsonText(text)) if text.is_empty() => Ok(None),
+        Some(RawValue::Text(text, _) | RawValue::JsonText(text))
+            if text.len() > MAX_MESSAGE_BYTES =>
+        {
             Err(ParamError::MessageTooLong(text.len()))
         }
-        Some(RawValue::Text(text) | RawValue::JsonText(text)) => Ok(Some(text)),
+        Some(RawValue::Text(text, _) | RawValue::JsonText(text)) => Ok(Some(text)),
         Some(value @ (RawValue::Number(_) | RawValue::OtherJson(_))) => {
             Err(wrong_type("message", &value))
         }
@@ -482,7 +520,7 @@ fn joined_in_form_value(value: &str, is_form: bool) -> Option<(Separator, &'stat
 /// or `None`.
 fn wrong_separator(raw: &RawParameters, missing: &[&'static str]) -> Option<ParamError> {
     raw.by_name().into_iter().find_map(|(within, sent)| {
-        let Some(RawValue::Text(value)) = sent else {
+        let Some(RawValue::Text(value, _)) = sent else {
             return None;
         };
         let (separator, next) = find_joined_parameter(value, missing)?;
@@ -716,7 +754,7 @@ pub fn plus_became_space(text: &str, zone: Tz) -> bool {
 /// Returns the text of a string parameter, and true when it is form data.
 fn text_value(value: RawValue, name: &'static str) -> Result<(String, bool), ParamError> {
     match value {
-        RawValue::Text(text) => Ok((text, true)),
+        RawValue::Text(text, _) => Ok((text, true)),
         RawValue::JsonText(text) => Ok((text, false)),
         RawValue::Number(_) | RawValue::Null | RawValue::OtherJson(_) => {
             Err(wrong_type(name, &value))
@@ -728,7 +766,7 @@ fn text_value(value: RawValue, name: &'static str) -> Result<(String, bool), Par
 /// JSON type the parameter does not take.
 fn wrong_type(name: &'static str, value: &RawValue) -> ParamError {
     let json = match value {
-        RawValue::Text(text) | RawValue::JsonText(text) => {
+        RawValue::Text(text, _) | RawValue::JsonText(text) => {
             serde_json::Value::String(text.clone()).to_string()
         }
         RawValue::Number(text) | RawValue::OtherJson(text) => text.clone(),
