@@ -370,6 +370,51 @@ fn stalled_stream_end_is_logged() {
     );
 }
 
+/// Starts a stream of the log of [`FILLED`] that the client stalls after
+/// the head, stops the server with SIGTERM, and returns the server's log
+/// once it has stopped.
+fn log_of_stop_during_stalled_stream() -> String {
+    let server = server_with_filled_log(HUGE, &[]);
+    let mut stream = send_log_request(&server, "GET", FILLED);
+    read_head(&mut stream, WAIT);
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &server.pid().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success(), "kill -TERM failed");
+    assert!(
+        server.wait_for_log("translog stopped", WAIT),
+        "{}",
+        server.log()
+    );
+    server.log()
+}
+
+#[test]
+fn stream_cut_off_at_stop_is_logged() {
+    let log = log_of_stop_during_stalled_stream();
+    let expected = format!("the log of transaction \"{FILLED}\" sent to 127.0.0.1:");
+    assert!(log.contains(&expected), "{log}");
+}
+
+#[test]
+fn stream_cut_off_at_stop_names_reason() {
+    let log = log_of_stop_during_stalled_stream();
+    assert!(
+        log.contains("entries: the server stopped before the whole log was sent"),
+        "{log}"
+    );
+}
+
+#[test]
+fn stop_cut_off_line_counts_requests() {
+    let log = log_of_stop_during_stalled_stream();
+    assert!(
+        log.contains("1 request still in progress after 3.5s was cut off"),
+        "{log}"
+    );
+}
+
 // Entries stored during a stream.
 
 /// Starts a stream of the log of [`FILLED`] that the client stalls after

@@ -74,6 +74,12 @@ impl GracefulStop {
         self.stop.closed().await;
     }
 
+    /// Returns the number of connections that have not closed since the
+    /// stop, each with a request in its handler or a response being sent.
+    pub fn open_connections(&self) -> usize {
+        self.stop.receiver_count()
+    }
+
     /// Signals the end of the grace period to every [`CutOff`].
     pub fn cut_off(&self) {
         self.cut_off.send_replace(true);

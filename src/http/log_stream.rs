@@ -107,6 +107,7 @@ pub async fn whole_log(
         transaction_id,
         client,
         entries_read: entries,
+        finished: false,
     };
     tokio::spawn(stream.send_rest(after));
     Ok(ok_with_body(
@@ -165,6 +166,9 @@ struct PageStream {
     client: ClientAddress,
     /// The entries read so far, for the log line of a stream cut off.
     entries_read: usize,
+    /// True once [`PageStream::send_pages`] has returned. A stream dropped
+    /// before that was dropped with the runtime when the server stopped.
+    finished: bool,
 }
 
 /// A page after the first, serialized: its entries, each after a comma,
@@ -177,10 +181,18 @@ struct NextPage {
 }
 
 impl PageStream {
+    /// Runs [`PageStream::send_pages`], and marks the stream finished when
+    /// it returns, so that only a stream that the server's stop dropped is
+    /// logged by [`Drop`].
+    async fn send_rest(mut self, after: EntryCursor) {
+        self.send_pages(after).await;
+        self.finished = true;
+    }
+
     /// Reads and hands on the pages that follow the position `after`, until
     /// the last page, until the body is dropped, or until a read fails. The
     /// body ends without its last chunk unless the last page was handed on.
-    async fn send_rest(mut self, mut after: EntryCursor) {
+    async fn send_pages(&mut self, mut after: EntryCursor) {
         loop {
             // The page is read only once the channel has room, so a client
             // that reads nothing costs no reads, and one page waits here.
@@ -265,6 +277,17 @@ impl PageStream {
             self.client,
             self.entries_read
         );
+    }
+}
+
+/// Logs a stream that is still reading pages when the server exits, because
+/// the runtime then drops its task. A stream whose pages were all read but
+/// not yet sent is not logged here.
+impl Drop for PageStream {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.log_cut_off("the server stopped before the whole log was sent");
+        }
     }
 }
 

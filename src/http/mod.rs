@@ -207,8 +207,14 @@ async fn finish_requests(graceful: &GracefulStop) {
         .await
         .is_err()
     {
+        let count = graceful.open_connections();
+        let (noun, verb) = if count == 1 {
+            ("request", "was")
+        } else {
+            ("requests", "were")
+        };
         log::warn!(
-            "requests still in progress after {:?} were cut off",
+            "{count} {noun} still in progress after {:?} {verb} cut off",
             SHUTDOWN_GRACE + CUT_OFF_REPLY_TIME
         );
     }
