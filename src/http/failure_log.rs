@@ -34,7 +34,6 @@ pub struct FailureGroup {
 #[derive(Debug)]
 struct FailedRequest {
     level: log::Level,
-    status: u16,
     /// The request's number, client, transaction id and cause.
     line: String,
 }
@@ -76,16 +75,9 @@ impl FailureLog {
         let group = &mut groups[index];
         let debug_line =
             log::log_enabled!(target: REQUEST_LOG, log::Level::Debug).then(|| line.clone());
-        group.events.record(
-            now,
-            FailedRequest {
-                level,
-                status: kind.status,
-                line,
-            },
-        );
+        group.events.record(now, FailedRequest { level, line });
         if let Some(batch) = group.events.take_due(now) {
-            write_line(&batch, now);
+            write_line(&batch, kind.status, now);
             return;
         }
         // The request is held back, so its own line shows at debug.
@@ -101,7 +93,7 @@ impl FailureLog {
         let mut groups = self.groups.lock().unwrap_or_else(PoisonError::into_inner);
         for group in groups.iter_mut() {
             if let Some(batch) = group.events.take(now) {
-                write_line(&batch, now);
+                write_line(&batch, group.kind.status, now);
             }
         }
     }
@@ -134,20 +126,16 @@ impl FailureLog {
         };
         group.flush_scheduled = false;
         if let Some(batch) = group.events.take_due(now) {
-            write_line(&batch, now);
+            write_line(&batch, kind.status, now);
         }
         self.schedule_flush(group);
     }
 }
 
-/// Logs one line about the failed requests of `batch`, with the line of the
-/// latest of them.
-fn write_line(batch: &EventBatch<FailedRequest>, now: Instant) {
-    let FailedRequest {
-        level,
-        status,
-        line,
-    } = &batch.latest;
+/// Logs one line about the failed requests of `batch`, all answered with
+/// `status`, with the line of the latest of them.
+fn write_line(batch: &EventBatch<FailedRequest>, status: u16, now: Instant) {
+    let FailedRequest { level, line } = &batch.latest;
     let age = now.duration_since(batch.first);
     if batch.count == 1 && age < LATE_LINE {
         log::log!(target: REQUEST_LOG, *level, "{line}");
