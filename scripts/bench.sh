@@ -265,8 +265,8 @@ done
 # Sends $login_users requests with curl to the server on port $4, one at a
 # time spread over a step, and appends "STATUS SECONDS" lines to file $5.
 # With $1 "login" each is the first request of user $2-$3-N, which costs one
-# Argon2 verification; with $1 "known" each comes from the user "known",
-# whose credentials are cached, so the step has the same curl processes
+# Argon2 verification. With $1 "known" each comes from the user "known",
+# whose credentials are cached, so the step runs the same curl processes
 # without the verifications.
 send_requests() {
     local which=$1 kind=$2 round=$3 port=$4 out=$5 number credentials gap

@@ -6,8 +6,8 @@
 #
 #   full         translog as it is
 #   no-sync      synchronous=OFF: commits are not synced to the disk
-#   no-storage   the storage thread answers every batch without SQLite
-#   no-hand-off  the HTTP thread answers 200 without the storage thread
+#   no-storage   the storage thread reports every batch stored without SQLite
+#   no-hand-off  the HTTP thread responds 200 without the storage thread
 #
 # The shortcuts are in scripts/bench/ceiling.diff, applied to a temporary
 # clone of HEAD; CEILING_SHORTCUT picks one at start-up. The five servers run
@@ -57,7 +57,7 @@ bare=$target/release/examples/bare
 basic() { printf 'Basic %s' "$(printf '%s' "$1" | base64 -w0)"; }
 auth=$(basic bench:bench-password)
 
-# Prints the port of the server whose log $1 says where it listens.
+# Prints the port from the `listening on` line of the server log $1.
 port_in_log() {
     local tries
     for tries in $(seq 100); do
@@ -67,7 +67,7 @@ port_in_log() {
         fi
         sleep 0.1
     done
-    echo "ceiling.sh: a server did not start; its log $1 says:" >&2
+    echo "ceiling.sh: a server failed to start; its log $1 contains:" >&2
     cat "$1" >&2
     exit 1
 }

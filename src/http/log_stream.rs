@@ -11,7 +11,7 @@
 //! back only its own stream.
 //!
 //! Each page is read in a read transaction of its own, which ends before the
-//! page is sent. A stream therefore holds no pooled connection and no SQLite
+//! page is sent. A stream therefore keeps no pooled connection and no SQLite
 //! snapshot while the client reads. One snapshot for the whole stream would
 //! keep a connection and a read transaction open for as long as the client
 //! takes to read. A read transaction that stays open keeps the WAL

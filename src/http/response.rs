@@ -985,7 +985,8 @@ pub fn json_body(value: &impl Serialize) -> Result<Bytes, ApiError> {
 
 /// Encodes `response` as HTTP/1.1 bytes with `Date` and `Content-Length`
 /// headers, for a connection that hyper no longer serves. The callers pass
-/// error responses, whose body is in full, so collecting it cannot fail.
+/// error responses, whose body is in full, so collecting it does not fail;
+/// if it did, the response would go out with an empty body.
 pub async fn encode_http1(response: Response<Body>) -> Vec<u8> {
     let (parts, body) = response.into_parts();
     let body = body

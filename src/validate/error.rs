@@ -647,9 +647,8 @@ fn write_unexpanded_transaction_id(
     }
     f.write_str(".")?;
     // Some programs other than a shell leave a reference to a variable that
-    // is not set unchanged. Python's os.path.expandvars does so for $NAME and
-    // ${NAME}, as its documentation states, and Kubernetes for $(NAME) in a
-    // container's command and args, as its API reference for EnvVar states.
+    // is not set unchanged: Python's os.path.expandvars for $NAME and
+    // ${NAME}, and Kubernetes for $(NAME) in a container's command and args.
     if references_variable(id, syntax) {
         f.write_str(
             " If a program other than a shell builds the URL, check that the variable is set, \
