@@ -3670,7 +3670,7 @@ fn unexpanded_id_with_percent_has_no_example() {
 }
 
 #[test]
-fn command_substitution_in_id_has_no_unset_hint() {
+fn id_substitution_skips_unset_hint() {
     let server = Server::start();
     let message = post_valid_to(&server, "/worker/log/$(cat%20id)").message();
     assert!(!message.contains("variable is set"), "{message}");

@@ -457,7 +457,7 @@ mod tests {
     }
 
     #[test]
-    fn streamed_log_with_null_message_is_serde_serialization() {
+    fn null_message_streams_as_serde() {
         let log = whole_log(vec![entry(0, None), entry(1, None)]);
         let expected = json_body(&log).expect("serialize");
         assert_eq!(streamed(&log, &[1]), expected.to_vec());

@@ -406,7 +406,7 @@ mod tests {
     }
 
     #[test]
-    fn log_query_cursor_without_limit_has_default_limit() {
+    fn cursor_alone_pages_by_default() {
         let cursor = EntryCursor {
             transaction_id: "tx-1".to_string(),
             timestamp_s: 1_764_856_800,
